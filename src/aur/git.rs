@@ -1,0 +1,79 @@
+//! Fetching a pkgbase's git repository from the AUR into a per-pkgbase cache directory.
+//!
+//! This runs the host's `git` (dumb and smart HTTP both work); the clone is kept between
+//! runs so a nightly fetch transfers only what changed.
+use camino::{Utf8Path, Utf8PathBuf};
+use tokio::process::Command;
+
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub dir: Utf8PathBuf,
+    /// The commit that will be built.
+    pub commit: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot run git (is it installed?)")]
+    Spawn(#[source] std::io::Error),
+    #[error("`git {args}` failed for {url}: {stderr}")]
+    Failed { args: String, url: String, stderr: String },
+    #[error("{url} has no .SRCINFO: the pkgbase does not exist in the AUR, or its repository is empty")]
+    NoSrcinfo { url: String },
+}
+
+/// Clones `url` into `dir`, or brings an earlier clone up to date, and returns the commit.
+pub async fn fetch_pkgbase(url: &str, dir: &Utf8Path) -> Result<Checkout, GitError> {
+    if dir.join(".git").is_dir() {
+        let update = async {
+            git(url, Some(dir), &["fetch", "--quiet", "origin", "HEAD"]).await?;
+            git(url, Some(dir), &["reset", "--quiet", "--hard", "FETCH_HEAD"]).await?;
+            git(url, Some(dir), &["clean", "-qfdx"]).await
+        };
+        if let Err(err) = update.await {
+            tracing::warn!("refreshing {dir} failed ({err}); cloning afresh");
+            let _ = fs_err::remove_dir_all(dir);
+        }
+    }
+    if !dir.join(".git").is_dir() {
+        if let Some(parent) = dir.parent() {
+            fs_err::create_dir_all(parent).map_err(GitError::Spawn)?;
+        }
+        git(url, None, &["clone", "--quiet", url, dir.as_str()]).await?;
+    }
+    if !dir.join(".SRCINFO").is_file() {
+        return Err(GitError::NoSrcinfo { url: url.to_string() });
+    }
+    let commit = git(url, Some(dir), &["rev-parse", "HEAD"]).await?;
+    Ok(Checkout { dir: dir.to_owned(), commit: commit.trim().to_string() })
+}
+
+async fn git(url: &str, dir: Option<&Utf8Path>, args: &[&str]) -> Result<String, GitError> {
+    let mut cmd = Command::new("git");
+    if let Some(dir) = dir {
+        cmd.arg("-C").arg(dir);
+    }
+    let output = cmd
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(GitError::Spawn)?;
+    if !output.status.success() {
+        return Err(GitError::Failed {
+            args: args.join(" "),
+            url: url.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Whether `url` is a git repository with at least one ref, without cloning it. The AUR
+/// answers an empty repository for any unknown pkgbase, so "no refs" means "does not exist".
+pub async fn pkgbase_exists(url: &str) -> Result<bool, GitError> {
+    Ok(git(url, None, &["ls-remote", "--heads", url]).await.map(|out| !out.trim().is_empty()).unwrap_or(false))
+}

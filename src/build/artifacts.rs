@@ -1,0 +1,192 @@
+//! Files in and out of build containers, as tar archives. What comes out is untrusted: only
+//! regular files whose names makepkg reported are taken; links, devices, absolute and `..`
+//! paths are refused.
+use camino::{Utf8Path, Utf8PathBuf};
+use std::io::Read;
+
+/// One package file's size limit when copied out (a big package is a few hundred MiB).
+pub const MAX_ARTIFACT_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+const MAX_PACKAGELIST_BYTES: u64 = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("I/O error on {path}")]
+    Io { path: Utf8PathBuf, #[source] source: std::io::Error },
+    #[error("the build output holds {what} `{entry}`; only regular package files are accepted")]
+    Refused { what: &'static str, entry: String },
+    #[error("makepkg reported {0} but did not produce it")]
+    Missing(String),
+    #[error("makepkg reported no package files")]
+    NoPackages,
+}
+
+fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> ArtifactError + '_ {
+    move |source| ArtifactError::Io { path: path.to_owned(), source }
+}
+
+/// A tar archive of `dir`'s files under `prefix/`, leaving out `.git`. Symlinks stay links.
+pub fn tar_dir(dir: &Utf8Path, prefix: &str, dest: &Utf8Path) -> Result<(), ArtifactError> {
+    let file = fs_err::File::create(dest).map_err(io(dest))?;
+    let mut builder = tar::Builder::new(file);
+    builder.follow_symlinks(false);
+    append_tree(&mut builder, dir, dir, prefix)?;
+    builder.into_inner().map_err(io(dest))?;
+    Ok(())
+}
+
+fn append_tree<W: std::io::Write>(
+    builder: &mut tar::Builder<W>,
+    root: &Utf8Path,
+    dir: &Utf8Path,
+    prefix: &str,
+) -> Result<(), ArtifactError> {
+    let mut entries: Vec<_> = fs_err::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = Utf8PathBuf::try_from(entry.path()).map_err(|e| ArtifactError::Io {
+            path: dir.to_owned(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        if path.file_name() == Some(".git") {
+            continue;
+        }
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        let name = format!("{prefix}/{rel}");
+        builder.append_path_with_name(&path, &name).map_err(io(&path))?;
+        if entry.file_type().map_err(io(&path))?.is_dir() {
+            append_tree(builder, root, &path, prefix)?;
+        }
+    }
+    Ok(())
+}
+
+/// A tar archive of the given files, flat under `prefix/`.
+pub fn tar_files(files: &[Utf8PathBuf], prefix: &str, dest: &Utf8Path) -> Result<(), ArtifactError> {
+    let file = fs_err::File::create(dest).map_err(io(dest))?;
+    let mut builder = tar::Builder::new(file);
+    builder.append_dir(prefix, ".").map_err(io(dest))?;
+    for f in files {
+        let name = format!("{prefix}/{}", f.file_name().unwrap_or(f.as_str()));
+        builder.append_path_with_name(f, &name).map_err(io(f))?;
+    }
+    builder.into_inner().map_err(io(dest))?;
+    Ok(())
+}
+
+/// Takes the package files named in the archive's `.packagelist` out of `tar` into `dest_dir`.
+/// Returns their paths. Anything else that is not a plain file is refused.
+pub fn extract_packages(tar: &Utf8Path, dest_dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, ArtifactError> {
+    fs_err::create_dir_all(dest_dir).map_err(io(dest_dir))?;
+    let file = fs_err::File::open(tar).map_err(io(tar))?;
+    let mut archive = tar::Archive::new(file);
+    let mut reported: Option<Vec<String>> = None;
+    let mut extracted: Vec<Utf8PathBuf> = Vec::new();
+    for entry in archive.entries().map_err(io(tar))? {
+        let mut entry = entry.map_err(io(tar))?;
+        let raw = entry.path().map_err(io(tar))?.to_string_lossy().into_owned();
+        let kind = entry.header().entry_type();
+        check_path(&raw)?;
+        if kind.is_dir() {
+            continue;
+        }
+        let what = match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous => None,
+            tar::EntryType::Symlink => Some("a symbolic link"),
+            tar::EntryType::Link => Some("a hard link"),
+            tar::EntryType::Char | tar::EntryType::Block => Some("a device"),
+            tar::EntryType::Fifo => Some("a FIFO"),
+            _ => Some("an unusual entry"),
+        };
+        if let Some(what) = what {
+            return Err(ArtifactError::Refused { what, entry: raw });
+        }
+        let name = raw.rsplit('/').next().unwrap_or(&raw).to_string();
+        if name == ".packagelist" {
+            let mut text = String::new();
+            (&mut entry).take(MAX_PACKAGELIST_BYTES).read_to_string(&mut text).map_err(io(tar))?;
+            reported = Some(text.lines().filter_map(|l| l.rsplit('/').next()).map(str::to_string).collect());
+            continue;
+        }
+        if !name.contains(".pkg.tar") {
+            continue;
+        }
+        if entry.header().size().map_err(io(tar))? > MAX_ARTIFACT_BYTES {
+            return Err(ArtifactError::Refused { what: "an oversized file", entry: raw });
+        }
+        let out = dest_dir.join(&name);
+        let mut dest = fs_err::File::create(&out).map_err(io(&out))?;
+        std::io::copy(&mut (&mut entry).take(MAX_ARTIFACT_BYTES), &mut dest).map_err(io(&out))?;
+        extracted.push(out);
+    }
+    let reported = reported.filter(|r| !r.is_empty()).ok_or(ArtifactError::NoPackages)?;
+    let mut packages = Vec::new();
+    for name in &reported {
+        match extracted.iter().find(|p| p.file_name() == Some(name.as_str())) {
+            Some(path) => packages.push(path.clone()),
+            None => return Err(ArtifactError::Missing(name.clone())),
+        }
+    }
+    for stray in extracted.iter().filter(|p| !packages.contains(p)) {
+        let _ = fs_err::remove_file(stray);
+    }
+    Ok(packages)
+}
+
+fn check_path(raw: &str) -> Result<(), ArtifactError> {
+    if raw.starts_with('/') {
+        return Err(ArtifactError::Refused { what: "an absolute path", entry: raw.to_string() });
+    }
+    if raw.split('/').any(|seg| seg == "..") {
+        return Err(ArtifactError::Refused { what: "a `..` path", entry: raw.to_string() });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive(entries: &[(&str, tar::EntryType, &[u8])]) -> (tempfile::TempDir, Utf8PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Utf8PathBuf::try_from(dir.path().join("out.tar")).unwrap();
+        let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
+        for (name, kind, body) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(*kind);
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            if *kind == tar::EntryType::Symlink {
+                header.set_link_name("/etc/passwd").unwrap();
+            }
+            header.set_cksum();
+            builder.append_data(&mut header, name, *body).unwrap();
+        }
+        builder.finish().unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn takes_only_the_reported_package_files() {
+        let list = b"/repoctl/out/a-1-1-any.pkg.tar.zst\n";
+        let (dir, tar) = archive(&[
+            ("out/.packagelist", tar::EntryType::Regular, list),
+            ("out/a-1-1-any.pkg.tar.zst", tar::EntryType::Regular, b"pkg"),
+            ("out/evil-1-1-any.pkg.tar.zst", tar::EntryType::Regular, b"extra"),
+        ]);
+        let dest = Utf8PathBuf::try_from(dir.path().join("pkgs")).unwrap();
+        let got = extract_packages(&tar, &dest).unwrap();
+        assert_eq!(got, [dest.join("a-1-1-any.pkg.tar.zst")]);
+        assert!(!dest.join("evil-1-1-any.pkg.tar.zst").exists());
+    }
+
+    #[test]
+    fn refuses_links_and_missing_files() {
+        let (dir, tar) = archive(&[("out/a-1-1-any.pkg.tar.zst", tar::EntryType::Symlink, b"")]);
+        let dest = Utf8PathBuf::try_from(dir.path().join("pkgs")).unwrap();
+        assert!(matches!(extract_packages(&tar, &dest), Err(ArtifactError::Refused { .. })));
+
+        let (dir, tar) = archive(&[("out/.packagelist", tar::EntryType::Regular, b"/x/b-1-1-any.pkg.tar.zst\n")]);
+        let dest = Utf8PathBuf::try_from(dir.path().join("pkgs")).unwrap();
+        assert!(matches!(extract_packages(&tar, &dest), Err(ArtifactError::Missing(_))));
+    }
+}

@@ -1,0 +1,256 @@
+//! Running the builds of a plan: each pkgbase in its own container, AUR dependencies first,
+//! up to `builder.jobs` at a time. A failed build is a result, not an early return: its
+//! dependants are skipped with the reason and every other package goes on.
+mod artifacts;
+mod image;
+mod package;
+
+pub use artifacts::ArtifactError;
+pub use image::ensure_builder_image;
+pub use package::log_tail;
+
+use crate::aur::{SrcInfo, fetch_pkgbase};
+use crate::docker::Docker;
+use crate::plan::{Action, Plan, Step};
+use crate::publish::Target;
+use crate::repo::RepoEntry;
+use crate::ui::{Phase, Reporter};
+use camino::{Utf8Path, Utf8PathBuf};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// The directories of one run, under the work directory.
+#[derive(Debug, Clone)]
+pub struct RunDirs {
+    /// Per-pkgbase git clones, kept between runs.
+    pub aur_cache: Utf8PathBuf,
+    /// This run's directory.
+    pub run: Utf8PathBuf,
+    /// Package files built in this run.
+    pub packages: Utf8PathBuf,
+    /// One full log per pkgbase.
+    pub logs: Utf8PathBuf,
+}
+
+impl RunDirs {
+    pub fn new(work_dir: &Utf8Path, run_id: &str) -> std::io::Result<RunDirs> {
+        let run = work_dir.join("runs").join(run_id);
+        let dirs = RunDirs {
+            aur_cache: work_dir.join("aur"),
+            packages: run.join("packages"),
+            logs: run.join("logs"),
+            run,
+        };
+        for d in [&dirs.aur_cache, &dirs.packages, &dirs.logs] {
+            fs_err::create_dir_all(d)?;
+        }
+        Ok(dirs)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Built { files: Vec<Utf8PathBuf>, version: String },
+    Failed { error: String, log: Utf8PathBuf, tail: Vec<String> },
+    Skipped { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct PackageResult {
+    pub pkgbase: String,
+    pub outcome: Outcome,
+    pub duration: Duration,
+}
+
+/// What every build of a run shares.
+pub struct BuildContext {
+    pub docker: Docker,
+    /// The builder image tag.
+    pub image: String,
+    pub arch: String,
+    pub dirs: RunDirs,
+    pub git_url: Box<dyn Fn(&str) -> String + Send + Sync>,
+    /// Where to fetch dependencies that are already published.
+    pub target: Arc<dyn Target>,
+    pub repo: Vec<RepoEntry>,
+    pub jobs: usize,
+    pub reporter: Arc<dyn Reporter>,
+}
+
+/// Builds every `build` step of the plan; returns one result per such step, in plan order.
+pub async fn run(ctx: Arc<BuildContext>, plan: Arc<Plan>) -> Vec<PackageResult> {
+    let todo: Vec<&Step> = plan.to_build().collect();
+    ctx.reporter.total(todo.len());
+    let mut pending: Vec<String> = todo.iter().map(|s| s.pkgbase.clone()).collect();
+    let built: Arc<Mutex<HashMap<String, Vec<Utf8PathBuf>>>> = Arc::default();
+    let mut results: BTreeMap<String, PackageResult> = BTreeMap::new();
+    let mut running: JoinSet<PackageResult> = JoinSet::new();
+
+    loop {
+        // Skip what can no longer be built, start what is ready.
+        let mut i = 0;
+        while i < pending.len() {
+            let base = pending[i].clone();
+            let step = plan.step(&base).cloned();
+            let Some(step) = step else {
+                pending.remove(i);
+                continue;
+            };
+            match readiness(&step, &plan, &results) {
+                Ready::Blocked(reason) => {
+                    pending.remove(i);
+                    ctx.reporter.done(&base, false, &format!("skipped: {reason}"));
+                    let r = PackageResult { pkgbase: base.clone(), outcome: Outcome::Skipped { reason }, duration: Duration::ZERO };
+                    results.insert(base, r);
+                }
+                Ready::Yes if running.len() < ctx.jobs => {
+                    pending.remove(i);
+                    let (ctx, plan, built) = (ctx.clone(), plan.clone(), built.clone());
+                    running.spawn(async move { build_one(&ctx, &plan, &step, &built).await });
+                }
+                _ => i += 1,
+            }
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let result = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("build task ended abnormally: {e}");
+                continue;
+            }
+        };
+        report(&*ctx.reporter, &result);
+        if let Outcome::Built { files, .. } = &result.outcome
+            && let Ok(mut b) = built.lock()
+        {
+            b.insert(result.pkgbase.clone(), files.clone());
+        }
+        results.insert(result.pkgbase.clone(), result);
+    }
+    todo.iter().filter_map(|s| results.remove(&s.pkgbase)).collect()
+}
+
+enum Ready {
+    Yes,
+    Wait,
+    Blocked(String),
+}
+
+fn readiness(step: &Step, plan: &Plan, results: &BTreeMap<String, PackageResult>) -> Ready {
+    for dep in &step.depends_on {
+        let building = plan.step(dep).is_some_and(|s| s.action == Action::Build);
+        if !building {
+            continue;
+        }
+        match results.get(dep).map(|r| &r.outcome) {
+            None => return Ready::Wait,
+            Some(Outcome::Built { .. }) => {}
+            Some(Outcome::Failed { .. }) => return Ready::Blocked(format!("its dependency {dep} failed to build")),
+            Some(Outcome::Skipped { .. }) => return Ready::Blocked(format!("its dependency {dep} was skipped")),
+        }
+    }
+    Ready::Yes
+}
+
+fn report(reporter: &dyn Reporter, result: &PackageResult) {
+    let secs = result.duration.as_secs_f64();
+    match &result.outcome {
+        Outcome::Built { version, files } => {
+            reporter.done(&result.pkgbase, true, &format!("built {version} ({} file(s), {secs:.1}s)", files.len()))
+        }
+        Outcome::Failed { error, log, .. } => {
+            reporter.done(&result.pkgbase, false, &format!("FAILED: {error} (log: {log})"))
+        }
+        Outcome::Skipped { reason } => reporter.done(&result.pkgbase, false, &format!("skipped: {reason}")),
+    }
+}
+
+async fn build_one(
+    ctx: &BuildContext,
+    plan: &Plan,
+    step: &Step,
+    built: &Mutex<HashMap<String, Vec<Utf8PathBuf>>>,
+) -> PackageResult {
+    let started = Instant::now();
+    let base = &step.pkgbase;
+    let log = ctx.dirs.logs.join(format!("{base}.log"));
+    let outcome = match try_build(ctx, plan, step, built, &log).await {
+        Ok((files, version)) => Outcome::Built { files, version },
+        Err(error) => {
+            if !log.exists() {
+                let _ = fs_err::write(&log, format!("repoctl: {error}\n"));
+            } else {
+                let _ = fs_err::OpenOptions::new()
+                    .append(true)
+                    .open(&log)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, format!("\nrepoctl: {error}\n").as_bytes()));
+            }
+            Outcome::Failed { tail: log_tail(&log, 20), error, log: log.clone() }
+        }
+    };
+    PackageResult { pkgbase: base.clone(), outcome, duration: started.elapsed() }
+}
+
+async fn try_build(
+    ctx: &BuildContext,
+    plan: &Plan,
+    step: &Step,
+    built: &Mutex<HashMap<String, Vec<Utf8PathBuf>>>,
+    log: &Utf8Path,
+) -> Result<(Vec<Utf8PathBuf>, String), String> {
+    let base = &step.pkgbase;
+    ctx.reporter.phase(base, Phase::Fetching);
+    let checkout = fetch_pkgbase(&(ctx.git_url)(base), &ctx.dirs.aur_cache.join(base)).await.map_err(|e| e.to_string())?;
+    let srcinfo = SrcInfo::read(&checkout.dir.join(".SRCINFO"), &ctx.arch).map_err(|e| e.to_string())?;
+    if &srcinfo.pkgbase != base {
+        return Err(format!(".SRCINFO at {} names pkgbase {}, not {base}", checkout.commit, srcinfo.pkgbase));
+    }
+    let local_packages = dependency_files(ctx, plan, base, built).await?;
+    let scratch = ctx.dirs.run.join("scratch").join(base);
+    let job = package::BuildJob {
+        pkgbase: base,
+        checkout: &checkout.dir,
+        srcinfo: &srcinfo,
+        local_packages,
+        nocheck: step.nocheck,
+        image: &ctx.image,
+        scratch: &scratch,
+        packages_dir: &ctx.dirs.packages,
+        log_path: log,
+    };
+    let files = package::build(&ctx.docker, &job, &*ctx.reporter).await.map_err(|e| e.to_string())?;
+    let _ = fs_err::remove_dir_all(&scratch);
+    Ok((files, srcinfo.version))
+}
+
+/// Package files of every AUR pkgbase `base` needs: built in this run, or fetched from the
+/// published repository when the plan kept them.
+async fn dependency_files(
+    ctx: &BuildContext,
+    plan: &Plan,
+    base: &str,
+    built: &Mutex<HashMap<String, Vec<Utf8PathBuf>>>,
+) -> Result<Vec<Utf8PathBuf>, String> {
+    let mut files = Vec::new();
+    let deps_dir = ctx.dirs.run.join("deps");
+    for dep in plan.closure(base) {
+        if let Some(f) = built.lock().ok().and_then(|b| b.get(&dep).cloned()) {
+            files.extend(f);
+            continue;
+        }
+        for entry in ctx.repo.iter().filter(|e| e.base == dep) {
+            let dest = deps_dir.join(&entry.filename);
+            if !dest.exists() {
+                fs_err::create_dir_all(&deps_dir).map_err(|e| e.to_string())?;
+                ctx.target
+                    .download(&entry.filename, &dest)
+                    .await
+                    .map_err(|e| format!("cannot fetch dependency {} from the repository: {e}", entry.filename))?;
+            }
+            files.push(dest);
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,118 @@
+//! Building one pkgbase in a fresh container, in numbered steps. The container is removed
+//! whatever happens; the full log is written to a file as it comes.
+use super::artifacts::{self, ArtifactError, MAX_ARTIFACT_BYTES};
+use crate::aur::SrcInfo;
+use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
+use crate::ui::{Phase, Reporter};
+use camino::{Utf8Path, Utf8PathBuf};
+use std::io::Write;
+
+/// Everything one build needs.
+pub struct BuildJob<'a> {
+    pub pkgbase: &'a str,
+    pub checkout: &'a Utf8Path,
+    pub srcinfo: &'a SrcInfo,
+    /// Package files of AUR dependencies, installable through the container's local repository.
+    pub local_packages: Vec<Utf8PathBuf>,
+    pub nocheck: bool,
+    pub image: &'a str,
+    /// Scratch space for this build's archives.
+    pub scratch: &'a Utf8Path,
+    /// Where the package files go.
+    pub packages_dir: &'a Utf8Path,
+    pub log_path: &'a Utf8Path,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error("{phase} failed with exit code {code}")]
+    Phase { phase: &'static str, code: i64 },
+    #[error("cannot write the build log {path}")]
+    Log { path: Utf8PathBuf, #[source] source: std::io::Error },
+}
+
+pub async fn build(docker: &Docker, job: &BuildJob<'_>, reporter: &dyn Reporter) -> Result<Vec<Utf8PathBuf>, BuildError> {
+    let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
+    fs_err::create_dir_all(job.scratch).map_err(log_err)?;
+    let mut log = std::fs::File::create(job.log_path).map_err(log_err)?;
+
+    // 1. A fresh container from the builder image.
+    reporter.phase(job.pkgbase, Phase::Starting);
+    let spec = ContainerSpec {
+        image: job.image.to_string(),
+        purpose: format!("build-{}", job.pkgbase),
+        memory_bytes: None,
+        nano_cpus: None,
+        pids_limit: Some(4096),
+    };
+    let container = docker.start_container(&spec).await?;
+    let result = run_in(&container, job, reporter, &mut log).await;
+    // 5. Gone, whatever happened.
+    let removed = container.remove().await;
+    let packages = result?;
+    removed?;
+    Ok(packages)
+}
+
+async fn run_in(
+    container: &crate::docker::Container,
+    job: &BuildJob<'_>,
+    reporter: &dyn Reporter,
+    log: &mut std::fs::File,
+) -> Result<Vec<Utf8PathBuf>, BuildError> {
+    // 2. The PKGBUILD and the packages it may need from this run.
+    let src_tar = job.scratch.join("src.tar");
+    artifacts::tar_dir(job.checkout, "src", &src_tar)?;
+    container.upload_tar_file("/repoctl", &src_tar).await?;
+    if !job.local_packages.is_empty() {
+        let deps_tar = job.scratch.join("localrepo.tar");
+        artifacts::tar_files(&job.local_packages, "localrepo", &deps_tar)?;
+        container.upload_tar_file("/repoctl", &deps_tar).await?;
+    }
+
+    // 3. As root: dependencies, through pacman.
+    reporter.phase(job.pkgbase, Phase::Dependencies);
+    let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
+    cmd.extend(job.srcinfo.build_depends.iter().cloned());
+    exec_phase(container, "installing dependencies", cmd, "root", log).await?;
+
+    // 4. As the unprivileged builder: makepkg, then copy out what it reported.
+    reporter.phase(job.pkgbase, Phase::Building);
+    let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/build.sh".to_string()];
+    if job.nocheck {
+        cmd.push("--nocheck".into());
+    }
+    exec_phase(container, "makepkg", cmd, "builder", log).await?;
+
+    reporter.phase(job.pkgbase, Phase::Collecting);
+    let out_tar = job.scratch.join("out.tar");
+    container.download_tar("/repoctl/out", &out_tar, MAX_ARTIFACT_BYTES).await?;
+    Ok(artifacts::extract_packages(&out_tar, job.packages_dir)?)
+}
+
+async fn exec_phase(
+    container: &crate::docker::Container,
+    phase: &'static str,
+    cmd: Vec<String>,
+    user: &str,
+    log: &mut std::fs::File,
+) -> Result<(), BuildError> {
+    let _ = writeln!(log, "==> repoctl: {phase} (as {user})");
+    let spec = ExecSpec { cmd, user, env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some("/repoctl") };
+    let mut sink = |bytes: &[u8]| {
+        let _ = log.write_all(bytes);
+    };
+    let code = container.exec(&spec, &mut sink).await?;
+    if code == 0 { Ok(()) } else { Err(BuildError::Phase { phase, code }) }
+}
+
+/// The last `n` lines of a log file, for the summary of a failed build.
+pub fn log_tail(path: &Utf8Path, n: usize) -> Vec<String> {
+    let text = fs_err::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.to_string()).collect()
+}

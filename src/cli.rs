@@ -1,0 +1,74 @@
+//! Command-line types only: parsing lives here, behaviour lives in `commands`.
+use camino::Utf8PathBuf;
+use clap::{Args, Parser, Subcommand};
+
+/// Build AUR packages in clean containers and publish them as a pacman repository
+/// (S3 bucket or local directory), as declared in repo.yaml.
+#[derive(Debug, Parser)]
+#[command(name = "repoctl", version, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 ok, 1 some package failed, 2 invalid configuration or environment, 130 interrupted.\n\
+Environment: AUR_LOCATION (AUR base URL, default https://aur.archlinux.org), REPOCTL_WORK_DIR, \
+AWS_* (standard AWS credential chain).")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// More diagnostics on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The repository description to use.
+    #[arg(long, short = 'c', global = true, default_value = "repo.yaml", value_name = "PATH")]
+    pub config: Utf8PathBuf,
+
+    /// Caches, build logs and per-run files [default: .repoctl beside the config file].
+    #[arg(long, global = true, env = crate::env::WORK_DIR, value_name = "DIR")]
+    pub work_dir: Option<Utf8PathBuf>,
+
+    /// Plain log lines instead of progress bars, even on a terminal.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate repo.yaml and ask the AUR whether every package exists. Writes nothing.
+    ///
+    /// Each problem is printed as `FILE:LINE:COL: message` with a hint; exits 2 if any.
+    Check,
+
+    /// Show what `build` would do, without doing it.
+    Plan {
+        /// Print one JSON object, packages in build order.
+        #[arg(long)]
+        json: bool,
+        /// Plan only these packages (pkgname or pkgbase) and what they need.
+        #[arg(value_name = "PKG")]
+        packages: Vec<String>,
+    },
+
+    /// Build what the plan says in fresh containers, then publish.
+    ///
+    /// With package names, only those packages and the AUR packages they need are built;
+    /// the rest of the repository is left as it is.
+    Build {
+        /// Build only these packages (pkgname or pkgbase) and what they need.
+        #[arg(value_name = "PKG")]
+        packages: Vec<String>,
+        /// Build, and keep the package files in the run directory, but publish nothing.
+        #[arg(long)]
+        no_publish: bool,
+    },
+
+    /// Add the package files in DIR (with their .sig files) to the repository and upload them.
+    Publish {
+        /// A directory holding *.pkg.tar.* files, such as the output of `build --no-publish`.
+        dir: Utf8PathBuf,
+    },
+}

@@ -1,0 +1,152 @@
+//! `repoctl build`: plan, build in containers, publish, summarize.
+use crate::aur::AurClient;
+use crate::build::{BuildContext, Outcome, PackageResult, RunDirs};
+use crate::docker::Docker;
+use crate::error::{Error, ExitStatus};
+use crate::plan::Plan;
+use crate::publish::{Change, Target};
+use crate::repo::RepoTool;
+use crate::ui::{Printer, Reporter, SummaryRow, render_plan, render_summary};
+use camino::{Utf8Path, Utf8PathBuf};
+use std::sync::Arc;
+
+pub async fn build(
+    config_path: &Utf8Path,
+    work_dir: Option<Utf8PathBuf>,
+    only: &[String],
+    no_publish: bool,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
+    // 1. What to do.
+    let config = super::load_config(config_path)?;
+    let work = super::work_dir(&config, work_dir);
+    let run_id = super::new_run_id();
+    let dirs = RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
+    let aur = AurClient::from_env()?;
+    let target = crate::publish::open_target(&config).await?;
+    let planned = super::make_plan(&config, &*target, &aur, &work, only, &dirs.run.join("current")).await?;
+    let plan = Arc::new(planned.plan);
+    printer.info(render_plan(&plan).trim_end());
+    let removals: Vec<String> = plan.to_remove().flat_map(|s| s.pkgnames.clone()).collect();
+    if plan.to_build().next().is_none() && removals.is_empty() {
+        printer.out("nothing to do: the repository is up to date");
+        return Ok(ExitStatus::Success);
+    }
+
+    // 2. Docker and the builder image, made once and reused.
+    let docker = Docker::connect(&run_id).await?;
+    let image = prepare_image(&docker, &config.builder.image, &dirs, printer).await?;
+
+    // 3. Builds, stopped cleanly by Ctrl-C or SIGTERM.
+    let ctx = Arc::new(BuildContext {
+        docker: docker.clone(),
+        image: image.clone(),
+        arch: config.arch.clone(),
+        dirs: dirs.clone(),
+        git_url: Box::new({
+            let aur = aur.clone();
+            move |base| aur.git_url(base)
+        }),
+        target: target.clone(),
+        repo: planned.remote.entries.clone(),
+        jobs: config.builder.jobs as usize,
+        reporter: Arc::new(printer.clone()),
+    });
+    let results = tokio::select! {
+        results = crate::build::run(ctx, plan.clone()) => results,
+        _ = super::interrupted() => return Err(interrupt(&docker).await),
+    };
+    printer.finish();
+
+    // 4. Publish what was built, unless asked not to.
+    let built: Vec<Utf8PathBuf> = results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Built { files, .. } => Some(files.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if no_publish {
+        printer.info(&format!("not publishing (--no-publish); package files are in {}", dirs.packages));
+    } else if !built.is_empty() || !removals.is_empty() {
+        let tool = RepoTool { docker: docker.clone(), image };
+        let change = Change { repo: &config.name, add: &built, remove: &removals };
+        let publish_dir = dirs.run.join("publish");
+        let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
+        let report = tokio::select! {
+            report = publish => report?,
+            _ = super::interrupted() => return Err(interrupt(&docker).await),
+        };
+        printer.step(&format!(
+            "published to {}: {} object(s) written, {} package file(s) deleted",
+            target.describe(),
+            report.uploaded,
+            report.deleted
+        ));
+    }
+
+    // 5. The summary, and the exit code it implies.
+    summarize(&plan, &results, &*target, printer);
+    let failed = results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }));
+    Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+}
+
+pub(super) async fn prepare_image(docker: &Docker, base: &str, dirs: &RunDirs, printer: &Printer) -> Result<String, Error> {
+    printer.step(&format!("preparing the builder image from {base}"));
+    let log_path = dirs.logs.join("builder-image.log");
+    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
+    let mut sink = |line: &str| {
+        let _ = std::io::Write::write_all(&mut log, line.as_bytes());
+    };
+    match crate::build::ensure_builder_image(docker, base, &mut sink).await {
+        Ok(tag) => Ok(tag),
+        Err(e) => {
+            printer.info(&format!("  (image build log: {log_path})"));
+            Err(e.into())
+        }
+    }
+}
+
+async fn interrupt(docker: &Docker) -> Error {
+    match docker.remove_all_of_run().await {
+        Ok(n) => tracing::info!("removed {n} container(s) after interruption"),
+        Err(e) => tracing::warn!("removing containers after interruption failed: {e}"),
+    }
+    Error::Interrupted
+}
+
+fn summarize(plan: &Plan, results: &[PackageResult], target: &dyn Target, printer: &Printer) {
+    let mut rows: Vec<SummaryRow> = results
+        .iter()
+        .map(|r| {
+            let (status, version, detail) = match &r.outcome {
+                Outcome::Built { version, files } => ("built", version.clone(), format!("{} file(s)", files.len())),
+                Outcome::Failed { error, log, .. } => ("FAILED", "-".into(), format!("{error}; log: {log}")),
+                Outcome::Skipped { reason } => ("skipped", "-".into(), reason.clone()),
+            };
+            SummaryRow {
+                pkgbase: r.pkgbase.clone(),
+                status: status.into(),
+                version,
+                duration: format!("{:.1}s", r.duration.as_secs_f64()),
+                detail,
+            }
+        })
+        .collect();
+    for step in plan.packages.iter().filter(|s| s.action != crate::plan::Action::Build) {
+        rows.push(SummaryRow {
+            pkgbase: step.pkgbase.clone(),
+            status: step.action.to_string(),
+            version: step.repo_version.clone().unwrap_or_else(|| "-".into()),
+            duration: "-".into(),
+            detail: step.reason.clone(),
+        });
+    }
+    printer.out(&format!("\nSummary ({}):\n{}", target.describe(), render_summary(&rows)));
+    for r in results {
+        if let Outcome::Failed { tail, log, .. } = &r.outcome {
+            printer.out(&format!("--- {} failed; last lines of {log}:\n{}\n", r.pkgbase, tail.join("\n")));
+        }
+    }
+}

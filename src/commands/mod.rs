@@ -1,0 +1,121 @@
+//! One module per subcommand, each an async fn over plain values returning an exit status.
+mod build;
+mod check;
+mod plan;
+mod publish;
+
+use crate::aur::{AurClient, fetch_pkgbase, pkgbase_exists};
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::error::{Error, ExitStatus};
+use crate::plan::{Inputs, Plan};
+use crate::publish::{RemoteRepo, Target};
+use crate::ui::Printer;
+use camino::{Utf8Path, Utf8PathBuf};
+
+pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> {
+    let config_path = cli.global.config.clone();
+    let work_dir = cli.global.work_dir.clone();
+    match cli.command {
+        Command::Check => check::check(&config_path, printer).await,
+        Command::Plan { json, packages } => plan::plan(&config_path, work_dir, json, &packages, printer).await,
+        Command::Build { packages, no_publish } => {
+            build::build(&config_path, work_dir, &packages, no_publish, printer).await
+        }
+        Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
+    }
+}
+
+pub(crate) fn load_config(path: &Utf8Path) -> Result<Config, Error> {
+    Ok(crate::config::load(path)?)
+}
+
+/// `--work-dir`, or `.repoctl` beside repo.yaml.
+pub(crate) fn work_dir(config: &Config, given: Option<Utf8PathBuf>) -> Utf8PathBuf {
+    given.unwrap_or_else(|| config.path.parent().unwrap_or(Utf8Path::new(".")).join(".repoctl"))
+}
+
+/// A run's identity: in container names, labels and the run directory.
+pub(crate) fn new_run_id() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    format!("{secs}-{}", std::process::id())
+}
+
+/// The AUR's view of every listed package and its AUR dependencies. Unknown names become
+/// diagnostics on their repo.yaml line.
+pub(crate) async fn resolve(config: &Config, aur: &AurClient, clone_cache: Option<&Utf8Path>) -> Result<crate::aur::Resolution, Error> {
+    let listed: Vec<String> = config.packages.iter().map(|p| p.name.clone()).collect();
+    let res = aur
+        .resolve(&listed, |name| async move {
+            let url = aur.git_url(&name);
+            match clone_cache {
+                // Plan and build: the .SRCINFO says which pkgnames the pkgbase makes.
+                Some(cache) => {
+                    let checkout = fetch_pkgbase(&url, &cache.join(&name)).await.ok()?;
+                    let info = crate::aur::SrcInfo::read(&checkout.dir.join(".SRCINFO"), &config.arch).ok()?;
+                    Some(info.pkgnames)
+                }
+                // Check writes nothing: existence is enough.
+                None => pkgbase_exists(&url).await.ok().filter(|e| *e).map(|_| Vec::new()),
+            }
+        })
+        .await?;
+    tracing::info!("resolved {} AUR packages in {} RPC request(s)", res.packages.len(), res.requests);
+    if !res.unknown.is_empty() {
+        let diags = res
+            .unknown
+            .iter()
+            .filter_map(|name| config.package(name))
+            .map(|p| {
+                config
+                    .diagnostic_at(p.pos, format!("package `{}` was not found in the AUR", p.name))
+                    .hint(format!("check the spelling on {}/packages/{}; official-repository packages need no entry", aur.base(), p.name))
+            })
+            .collect();
+        return Err(crate::config::Diagnostics(diags).into());
+    }
+    Ok(res)
+}
+
+/// Everything a plan is made from, read now.
+pub(crate) struct Planned {
+    pub plan: Plan,
+    pub remote: RemoteRepo,
+}
+
+pub(crate) async fn make_plan(
+    config: &Config,
+    target: &dyn Target,
+    aur: &AurClient,
+    work: &Utf8Path,
+    only: &[String],
+    scratch: &Utf8Path,
+) -> Result<Planned, Error> {
+    let remote = crate::publish::read_remote(target, &config.name, scratch).await?;
+    let res = resolve(config, aur, Some(&work.join("aur"))).await?;
+    let plan = crate::plan::make(&Inputs { config, aur: &res.packages, repo: &remote.entries, only })?;
+    Ok(Planned { plan, remote })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

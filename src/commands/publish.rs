@@ -1,0 +1,51 @@
+//! `repoctl publish DIR`: add package files built elsewhere (a shard, `build --no-publish`).
+use super::build::prepare_image;
+use crate::build::RunDirs;
+use crate::docker::Docker;
+use crate::error::{Error, ExitStatus};
+use crate::publish::Change;
+use crate::repo::RepoTool;
+use crate::ui::{Printer, Reporter};
+use camino::{Utf8Path, Utf8PathBuf};
+
+pub async fn publish(config_path: &Utf8Path, work_dir: Option<Utf8PathBuf>, dir: &Utf8Path, printer: &Printer) -> Result<ExitStatus, Error> {
+    let config = super::load_config(config_path)?;
+    let packages = package_files(dir)?;
+    if packages.is_empty() {
+        return Err(Error::Usage(format!("{dir} holds no package files (*.pkg.tar.*)")));
+    }
+    let work = super::work_dir(&config, work_dir);
+    let run_id = super::new_run_id();
+    let dirs = RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
+    let target = crate::publish::open_target(&config).await?;
+    let docker = Docker::connect(&run_id).await?;
+    let image = prepare_image(&docker, &config.builder.image, &dirs, printer).await?;
+    let tool = RepoTool { docker: docker.clone(), image };
+    let change = Change { repo: &config.name, add: &packages, remove: &[] };
+    let publish_dir = dirs.run.join("publish");
+        let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
+    let report = tokio::select! {
+        report = publish => report?,
+        _ = super::interrupted() => {
+            let _ = docker.remove_all_of_run().await;
+            return Err(Error::Interrupted);
+        }
+    };
+    printer.step(&format!("published {} package file(s) to {} ({} object(s) written)", packages.len(), target.describe(), report.uploaded));
+    Ok(ExitStatus::Success)
+}
+
+/// `*.pkg.tar.*` files in `dir`, signatures excluded (they travel with their package).
+fn package_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, Error> {
+    let entries = fs_err::read_dir(dir).map_err(Error::io(format!("cannot read {dir}")))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(Error::io(format!("cannot read {dir}")))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.contains(".pkg.tar") && !name.ends_with(".sig") && entry.file_type().is_ok_and(|t| t.is_file()) {
+            files.push(dir.join(name));
+        }
+    }
+    files.sort();
+    Ok(files)
+}

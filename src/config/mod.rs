@@ -1,0 +1,109 @@
+//! repo.yaml: the declarative description of one pacman repository.
+//!
+//! [`load`] reads, parses and validates the file and returns either a [`Config`] of plain
+//! values or every problem found, each with `file:line:col` and a hint. It never touches
+//! the network; asking the AUR whether packages exist is `repoctl check`'s second step.
+mod diag;
+mod schema;
+mod validate;
+
+pub use diag::{Diagnostic, Diagnostics, Pos};
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+/// repo.yaml larger than this is refused before parsing (a real one is a few KiB).
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+pub const DEFAULT_IMAGE: &str = "archlinux:base-devel";
+pub const DEFAULT_JOBS: u32 = 2;
+pub const DEFAULT_ARCH: &str = "x86_64";
+pub const DEFAULT_LOCAL_DIR: &str = "repo";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this came from.
+    pub path: Utf8PathBuf,
+    /// The pacman repository name: `<name>.db`, `<name>.files`.
+    pub name: String,
+    pub arch: String,
+    pub target: TargetConfig,
+    pub builder: BuilderConfig,
+    pub packages: Vec<PackageConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetConfig {
+    S3(S3Config),
+    /// A directory on this machine; pacman reads it with `Server = file://...`.
+    Local { path: Utf8PathBuf },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Config {
+    pub bucket: String,
+    /// Key prefix without leading or trailing slashes; empty for the bucket root.
+    pub prefix: String,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub acl: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuilderConfig {
+    pub image: String,
+    pub jobs: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackageConfig {
+    /// A pkgname or a pkgbase, as the user wrote it.
+    pub name: String,
+    pub nocheck: bool,
+    /// Where the entry stands in repo.yaml, for messages about it.
+    pub pos: Pos,
+}
+
+impl Config {
+    pub fn package(&self, name: &str) -> Option<&PackageConfig> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+
+    /// A diagnostic pointing at a package entry, for problems found after loading.
+    pub fn diagnostic_at(&self, pos: Pos, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(&self.path, pos, message)
+    }
+}
+
+/// Errors that stop `load` before any validation can be said about lines.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}")]
+    Read {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Invalid(#[from] Diagnostics),
+}
+
+/// Reads and validates `path`.
+pub fn load(path: &Utf8Path) -> Result<Config, LoadError> {
+    let bytes = read_bounded(path)?;
+    parse(path, &bytes).map_err(LoadError::Invalid)
+}
+
+/// Parses and validates repo.yaml text; `path` is only used in messages and to resolve
+/// relative paths.
+pub fn parse(path: &Utf8Path, bytes: &[u8]) -> Result<Config, Diagnostics> {
+    validate::parse(path, bytes)
+}
+
+fn read_bounded(path: &Utf8Path) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    let err = |source| LoadError::Read { path: path.to_owned(), source };
+    let file = std::fs::File::open(path).map_err(err)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(err)?;
+    Ok(bytes)
+}

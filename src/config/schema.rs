@@ -1,0 +1,99 @@
+//! repo.yaml as written: serde types that keep the position of every value, so that a
+//! problem found after parsing (an invalid name, a duplicate) can still name its line.
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub arch: Option<Spanned<String>>,
+    #[serde(default)]
+    pub s3: Option<Spanned<RawS3>>,
+    #[serde(default)]
+    pub local: Option<Spanned<RawLocal>>,
+    #[serde(default)]
+    pub builder: Option<Spanned<RawBuilder>>,
+    pub packages: Spanned<Vec<Spanned<RawPackage>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawS3 {
+    pub bucket: Spanned<String>,
+    #[serde(default)]
+    pub prefix: Option<Spanned<String>>,
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    #[serde(default)]
+    pub endpoint: Option<Spanned<String>>,
+    #[serde(default)]
+    pub acl: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocal {
+    pub path: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuilder {
+    #[serde(default)]
+    pub image: Option<Spanned<String>>,
+    #[serde(default)]
+    pub jobs: Option<Spanned<u32>>,
+}
+
+/// A package entry: either a bare name or a mapping with `name` and per-package settings.
+#[derive(Debug)]
+pub struct RawPackage {
+    pub name: Spanned<String>,
+    pub settings: RawPackageSettings,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPackageSettings {
+    /// Skip the check() function (makepkg --nocheck).
+    #[serde(default)]
+    pub nocheck: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPackageLong {
+    name: Spanned<String>,
+    #[serde(default)]
+    nocheck: bool,
+}
+
+impl<'de> Deserialize<'de> for RawPackage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PackageVisitor;
+        impl<'de> Visitor<'de> for PackageVisitor {
+            type Value = RawPackage;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a package name, or a mapping with `name:` and per-package settings")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawPackage, E> {
+                let unknown = serde_saphyr::Location::UNKNOWN;
+                Ok(RawPackage {
+                    name: Spanned::new(v.to_owned(), unknown, unknown),
+                    settings: RawPackageSettings::default(),
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawPackage, A::Error> {
+                let long = RawPackageLong::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawPackage { name: long.name, settings: RawPackageSettings { nocheck: long.nocheck } })
+            }
+        }
+        deserializer.deserialize_any(PackageVisitor)
+    }
+}

@@ -1,0 +1,302 @@
+//! From bytes to a validated [`Config`]: every rule repo.yaml must follow, each broken rule a
+//! [`Diagnostic`] at the offending value.
+use super::schema::{RawBuilder, RawConfig, RawLocal, RawPackage, RawS3};
+use super::*;
+use serde_saphyr::{Location, Spanned};
+use std::collections::HashMap;
+
+const CANNED_ACLS: &[&str] = &[
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+];
+const TOP_LEVEL_KEYS: &[&str] = &["name", "arch", "s3", "local", "builder", "packages"];
+const MAX_JOBS: u32 = 64;
+const REFERENCE: &str = "see \"Configuration reference\" in the README";
+
+pub(super) fn parse(path: &Utf8Path, bytes: &[u8]) -> Result<Config, Diagnostics> {
+    let text = as_text(path, bytes).map_err(|d| Diagnostics(vec![d]))?;
+    let raw: RawConfig = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| Diagnostics(vec![yaml_error(path, text, &e)]))?;
+    let mut v = Validator { path, problems: Vec::new() };
+    let config = v.config(raw);
+    if v.problems.is_empty() { Ok(config) } else { Err(Diagnostics(v.problems)) }
+}
+
+/// Limits that turn alias bombs and giant documents into a quick error.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.with_snippet = false;
+    options.alias_limits.max_total_replayed_events = 10_000;
+    options.alias_limits.max_alias_expansions_per_anchor = 100;
+    options.alias_limits.max_replay_stack_depth = 8;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 200_000;
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_depth = 64;
+    options.budget = Some(budget);
+    options
+}
+
+/// Rejects oversized files, invalid UTF-8 and control characters before the YAML parser sees them.
+fn as_text<'a>(path: &Utf8Path, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(Diagnostic::new(path, Pos { line: 1, col: 1 }, "file is larger than 1 MiB")
+            .hint("repo.yaml should be a short list of packages; is this the right file?"));
+    }
+    let binary = |offset: usize, what: &str| {
+        Diagnostic::new(path, pos_of(bytes, offset), format!("{what}: this is not a YAML text file"))
+            .hint("repo.yaml must be UTF-8 text; check that --config names the right file")
+    };
+    let text = std::str::from_utf8(bytes).map_err(|e| binary(e.valid_up_to(), "invalid UTF-8"))?;
+    if let Some(offset) = text.find(|c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(binary(offset, "control character"));
+    }
+    Ok(text)
+}
+
+fn pos_of(bytes: &[u8], offset: usize) -> Pos {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() as u64 + 1;
+    Pos { line, col }
+}
+
+fn yaml_error(path: &Utf8Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
+    let pos = err.location().map(loc_pos).filter(|p| p.line > 0).unwrap_or(Pos { line: 1, col: 1 });
+    let message = strip_location(&err.to_string());
+    let hint = yaml_hint(&message, text);
+    Diagnostic::new(path, pos, message).hint(hint)
+}
+
+/// serde-saphyr appends " at line N, column M"; the position is printed in front instead.
+fn strip_location(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message).trim();
+    match first.rfind(" at line ") {
+        Some(i) => first[..i].to_string(),
+        None => first.to_string(),
+    }
+}
+
+fn yaml_hint(message: &str, _text: &str) -> String {
+    if let Some(field) = between(message, "unknown field `", "`") {
+        let known = between_all(message, "`").into_iter().skip(1).collect::<Vec<_>>();
+        let candidates: Vec<&str> = if known.is_empty() { TOP_LEVEL_KEYS.to_vec() } else { known };
+        if let Some(best) = closest(field, &candidates) {
+            return format!("did you mean `{best}`? ({REFERENCE})");
+        }
+        return format!("remove it, or use one of: {} ({REFERENCE})", candidates.join(", "));
+    }
+    if message.contains("missing field") {
+        return format!("add the key; {REFERENCE}");
+    }
+    if message.contains("alias") || message.contains("budget") || message.contains("limit") {
+        return "repo.yaml may use a few anchors and aliases, not expand them without bound".into();
+    }
+    if message.contains("invalid type") {
+        return format!("check the value's type; {REFERENCE}");
+    }
+    "fix the YAML syntax at this position (indentation, a missing colon, an unclosed quote or bracket)".into()
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = s.find(start)? + start.len();
+    let len = s[from..].find(end)?;
+    Some(&s[from..from + len])
+}
+
+/// Every `quoted` word in a serde message, in order.
+fn between_all<'a>(s: &'a str, quote: &str) -> Vec<&'a str> {
+    s.split(quote).skip(1).step_by(2).collect()
+}
+
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn loc_pos(loc: Location) -> Pos {
+    Pos { line: loc.line(), col: loc.column() }
+}
+
+struct Validator<'a> {
+    path: &'a Utf8Path,
+    problems: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, loc: Location, message: impl Into<String>, hint: impl Into<String>) {
+        self.problems.push(Diagnostic::new(self.path, loc_pos(loc), message).hint(hint));
+    }
+
+    fn config(&mut self, raw: RawConfig) -> Config {
+        let name = self.repo_name(&raw.name);
+        let arch = self.arch(raw.arch.as_ref());
+        let target = self.target(raw.s3, raw.local);
+        let builder = self.builder(raw.builder);
+        let packages = self.packages(raw.packages);
+        Config { path: self.path.to_owned(), name, arch, target, builder, packages }
+    }
+
+    fn repo_name(&mut self, name: &Spanned<String>) -> String {
+        let v = &name.value;
+        let valid = v.len() <= 64
+            && v.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if !valid {
+            self.problem(
+                name.referenced,
+                format!("invalid repository name `{v}`"),
+                "use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit (it becomes NAME.db)",
+            );
+        }
+        v.clone()
+    }
+
+    fn arch(&mut self, arch: Option<&Spanned<String>>) -> String {
+        let Some(arch) = arch else { return DEFAULT_ARCH.to_string() };
+        if arch.value.parse::<alpm_types::Architecture>().is_err() || arch.value == "any" {
+            self.problem(
+                arch.referenced,
+                format!("invalid architecture `{}`", arch.value),
+                "use the machine architecture the repository serves, such as x86_64 or aarch64",
+            );
+        }
+        arch.value.clone()
+    }
+
+    fn target(&mut self, s3: Option<Spanned<RawS3>>, local: Option<Spanned<RawLocal>>) -> TargetConfig {
+        let base = self.path.parent().unwrap_or(Utf8Path::new("."));
+        match (s3, local) {
+            (Some(s3), Some(local)) => {
+                self.problem(
+                    local.referenced,
+                    "`local` and `s3` are both set",
+                    "a repository is published to one place: keep `s3` or `local`",
+                );
+                TargetConfig::S3(self.s3(s3.value))
+            }
+            (Some(s3), None) => TargetConfig::S3(self.s3(s3.value)),
+            (None, Some(local)) => {
+                let path = &local.value.path;
+                if path.value.trim().is_empty() {
+                    self.problem(path.referenced, "`local.path` is empty", "name the directory to write the repository to");
+                }
+                TargetConfig::Local { path: base.join(&path.value) }
+            }
+            (None, None) => TargetConfig::Local { path: base.join(DEFAULT_LOCAL_DIR) },
+        }
+    }
+
+    fn s3(&mut self, s3: RawS3) -> S3Config {
+        let bucket = &s3.bucket;
+        let b = &bucket.value;
+        let valid = (3..=63).contains(&b.len())
+            && b.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            && b.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && b.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !valid {
+            self.problem(
+                bucket.referenced,
+                format!("invalid bucket name `{b}`"),
+                "S3 bucket names are 3-63 characters of lowercase letters, digits, '-' and '.'",
+            );
+        }
+        let prefix = s3.prefix.as_ref().map(|p| p.value.trim_matches('/').to_string()).unwrap_or_default();
+        if let Some(p) = &s3.prefix
+            && prefix.split('/').any(|seg| seg == ".." || seg == "." || (seg.is_empty() && !prefix.is_empty()))
+        {
+            self.problem(p.referenced, format!("invalid key prefix `{}`", p.value), "use a plain path such as repo/x86_64");
+        }
+        if let Some(e) = &s3.endpoint
+            && !(e.value.starts_with("http://") || e.value.starts_with("https://"))
+        {
+            self.problem(e.referenced, format!("invalid endpoint `{}`", e.value), "write the full URL, such as https://s3.example.com");
+        }
+        if let Some(acl) = &s3.acl
+            && !CANNED_ACLS.contains(&acl.value.as_str())
+        {
+            self.problem(
+                acl.referenced,
+                format!("unknown canned ACL `{}`", acl.value),
+                format!("use one of: {}", CANNED_ACLS.join(", ")),
+            );
+        }
+        S3Config {
+            bucket: b.clone(),
+            prefix,
+            region: s3.region.map(|r| r.value),
+            endpoint: s3.endpoint.map(|e| e.value.trim_end_matches('/').to_string()),
+            acl: s3.acl.map(|a| a.value),
+        }
+    }
+
+    fn builder(&mut self, builder: Option<Spanned<RawBuilder>>) -> BuilderConfig {
+        let raw = builder.map(|b| b.value);
+        let image = raw.as_ref().and_then(|b| b.image.as_ref());
+        if let Some(image) = image
+            && (image.value.trim().is_empty() || image.value.contains(char::is_whitespace))
+        {
+            self.problem(image.referenced, format!("invalid image `{}`", image.value), "name a Docker image, such as archlinux:base-devel");
+        }
+        let jobs = raw.as_ref().and_then(|b| b.jobs.as_ref());
+        if let Some(jobs) = jobs
+            && !(1..=MAX_JOBS).contains(&jobs.value)
+        {
+            self.problem(jobs.referenced, format!("`jobs` is {}", jobs.value), format!("use a number from 1 to {MAX_JOBS}"));
+        }
+        BuilderConfig {
+            image: image.map_or_else(|| DEFAULT_IMAGE.to_string(), |i| i.value.clone()),
+            jobs: jobs.map_or(DEFAULT_JOBS, |j| j.value),
+        }
+    }
+
+    fn packages(&mut self, packages: Spanned<Vec<Spanned<RawPackage>>>) -> Vec<PackageConfig> {
+        let mut seen: HashMap<String, Pos> = HashMap::new();
+        let mut out = Vec::new();
+        for entry in packages.value {
+            let name = &entry.value.name;
+            let loc = if name.referenced == Location::UNKNOWN { entry.referenced } else { name.referenced };
+            let pos = loc_pos(loc);
+            if let Err(why) = check_package_name(&name.value) {
+                self.problem(loc, format!("invalid package name `{}`: {why}", name.value), PACKAGE_NAME_RULE);
+                continue;
+            }
+            if let Some(first) = seen.get(&name.value) {
+                self.problem(
+                    loc,
+                    format!("package `{}` is listed twice (first on line {})", name.value, first.line),
+                    "remove one of the two entries",
+                );
+                continue;
+            }
+            seen.insert(name.value.clone(), pos);
+            out.push(PackageConfig { name: name.value.clone(), nocheck: entry.value.settings.nocheck, pos });
+        }
+        out
+    }
+}
+
+const PACKAGE_NAME_RULE: &str =
+    "package names are lowercase letters, digits and @ . _ + -, and do not start with '-' or '.'";
+
+/// The AUR's package-name rule: alpm-types' `Name`, plus lowercase as the AUR requires.
+pub(crate) fn check_package_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err("it has uppercase letters".into());
+    }
+    name.parse::<alpm_types::Name>().map(|_| ()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,172 @@
+//! One container's life: create, start, copy in, exec, copy out, remove.
+use super::{Docker, DockerError, api};
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use futures_util::StreamExt;
+
+/// What a container is created with.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub image: String,
+    /// Short words for the container name and the purpose label (`build-foo`, `repo-add`).
+    pub purpose: String,
+    pub memory_bytes: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub pids_limit: Option<i64>,
+}
+
+/// One command run inside a running container.
+#[derive(Debug, Clone)]
+pub struct ExecSpec<'a> {
+    pub cmd: Vec<String>,
+    pub user: &'a str,
+    pub env: Vec<String>,
+    pub workdir: Option<&'a str>,
+}
+
+/// A created and started container. Call [`Container::remove`]; if it is dropped without,
+/// removal is started in the background as a fallback.
+pub struct Container {
+    docker: Docker,
+    id: String,
+    removed: bool,
+}
+
+impl Docker {
+    /// Creates and starts a container that idles until commands are exec'd into it.
+    pub async fn start_container(&self, spec: &ContainerSpec) -> Result<Container, DockerError> {
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("repoctl-{}-{serial}-{}", self.run_id, sanitize(&spec.purpose));
+        let host_config = HostConfig {
+            memory: spec.memory_bytes,
+            nano_cpus: spec.nano_cpus,
+            pids_limit: spec.pids_limit,
+            init: Some(true),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            // Idle until removed; exec runs the real work so each phase has its own user and log.
+            cmd: Some(vec!["/bin/sh".into(), "-c".into(), "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done".into()]),
+            labels: Some(self.labels(&spec.purpose)),
+            host_config: Some(host_config),
+            network_disabled: None,
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self.client.create_container(Some(options), body).await.map_err(api("create container"))?;
+        self.track(&created.id);
+        let container = Container { docker: self.clone(), id: created.id, removed: false };
+        if let Err(e) = self.client.start_container(&container.id, None).await {
+            container.remove().await?;
+            return Err(api("start container")(e));
+        }
+        Ok(container)
+    }
+}
+
+impl Container {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Extracts a tar archive into `dest` inside the container.
+    pub async fn upload_tar(&self, dest: &str, tar: Vec<u8>) -> Result<(), DockerError> {
+        let options = UploadToContainerOptionsBuilder::default().path(dest).build();
+        self.docker
+            .client
+            .upload_to_container(&self.id, Some(options), bollard::body_full(tar.into()))
+            .await
+            .map_err(api("copy into container"))
+    }
+
+    /// Extracts a tar file from disk into `dest`, streaming it so memory stays flat.
+    pub async fn upload_tar_file(&self, dest: &str, tar: &camino::Utf8Path) -> Result<(), DockerError> {
+        let file = tokio::fs::File::open(tar)
+            .await
+            .map_err(|e| DockerError::Api { op: "copy into container", message: format!("{tar}: {e}") })?;
+        let stream = tokio_util::io::ReaderStream::new(file);
+        let options = UploadToContainerOptionsBuilder::default().path(dest).build();
+        self.docker
+            .client
+            .upload_to_container(&self.id, Some(options), bollard::body_try_stream(stream))
+            .await
+            .map_err(api("copy into container"))
+    }
+
+    /// Runs a command to completion, passing its output to `out`; returns its exit code.
+    pub async fn exec(&self, spec: &ExecSpec<'_>, out: &mut (dyn FnMut(&[u8]) + Send)) -> Result<i64, DockerError> {
+        let options = CreateExecOptions {
+            cmd: Some(spec.cmd.clone()),
+            user: Some(spec.user.to_string()),
+            env: Some(spec.env.clone()),
+            working_dir: spec.workdir.map(str::to_string),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec = self.docker.client.create_exec(&self.id, options).await.map_err(api("create exec"))?;
+        match self.docker.client.start_exec(&exec.id, None).await.map_err(api("start exec"))? {
+            StartExecResults::Attached { mut output, .. } => {
+                while let Some(chunk) = output.next().await {
+                    let chunk = chunk.map_err(api("read exec output"))?;
+                    out(&chunk.into_bytes());
+                }
+            }
+            StartExecResults::Detached => {}
+        }
+        let info = self.docker.client.inspect_exec(&exec.id).await.map_err(api("inspect exec"))?;
+        Ok(info.exit_code.unwrap_or(-1))
+    }
+
+    /// Writes a tar archive of `path` in the container to `dest`, refused past `max_bytes`.
+    pub async fn download_tar(&self, path: &str, dest: &camino::Utf8Path, max_bytes: u64) -> Result<(), DockerError> {
+        use tokio::io::AsyncWriteExt;
+        let io = |e: std::io::Error| DockerError::Api { op: "copy out of container", message: format!("{dest}: {e}") };
+        let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
+        let mut stream = self.docker.client.download_from_container(&self.id, Some(options));
+        let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+        let mut written = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(api("copy out of container"))?;
+            written += chunk.len() as u64;
+            if written > max_bytes {
+                return Err(DockerError::Limit(format!("{path} in the container is larger than {max_bytes} bytes")));
+            }
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)
+    }
+
+    /// Stops and removes the container and its anonymous volumes.
+    pub async fn remove(mut self) -> Result<(), DockerError> {
+        self.removed = true;
+        self.docker.remove_container(&self.id).await
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let docker = self.docker.clone();
+        let id = std::mem::take(&mut self.id);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = docker.remove_container(&id).await;
+            });
+        }
+    }
+}
+
+fn sanitize(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
+        .take(60)
+        .collect();
+    cleaned.trim_start_matches(['-', '.', '_']).to_string()
+}

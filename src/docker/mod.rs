@@ -1,0 +1,195 @@
+//! The only module that speaks to Docker (through bollard). One struct, one method per
+//! operation; bollard's types stay in here.
+//!
+//! Every container carries the labels in [`labels`], so a run's containers can be found and
+//! removed after a crash or Ctrl-C (`repoctl clean`), and none outlives its run.
+mod container;
+
+pub use container::{Container, ContainerSpec, ExecSpec};
+
+use bollard::query_parameters::{BuildImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub const LABEL_MANAGED: &str = "io.repoctl.managed";
+pub const LABEL_RUN: &str = "io.repoctl.run";
+pub const LABEL_PURPOSE: &str = "io.repoctl.purpose";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("cannot reach the Docker daemon: {0}")]
+    Connect(String),
+    #[error("Docker {op} failed: {message}")]
+    Api { op: &'static str, message: String },
+    #[error("building image {tag} failed: {message}")]
+    Build { tag: String, message: String },
+    #[error("image {0} is not present and cannot be pulled here")]
+    NoImage(String),
+    #[error("{0}")]
+    Limit(String),
+}
+
+pub(crate) fn api(op: &'static str) -> impl Fn(bollard::errors::Error) -> DockerError {
+    move |e| DockerError::Api { op, message: e.to_string() }
+}
+
+/// A connection to the daemon, tied to one run of repoctl.
+#[derive(Clone)]
+pub struct Docker {
+    client: bollard::Docker,
+    run_id: String,
+    /// Containers this run created and has not removed yet.
+    live: Arc<Mutex<Vec<String>>>,
+}
+
+impl Docker {
+    /// Connects through DOCKER_HOST or the local socket and agrees on an API version.
+    pub async fn connect(run_id: &str) -> Result<Docker, DockerError> {
+        let client = bollard::Docker::connect_with_local_defaults().map_err(|e| DockerError::Connect(e.to_string()))?;
+        let client = client.negotiate_version().await.map_err(|e| DockerError::Connect(e.to_string()))?;
+        client.ping().await.map_err(|e| DockerError::Connect(e.to_string()))?;
+        Ok(Docker { client, run_id: run_id.to_string(), live: Arc::default() })
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Labels every container of this run carries.
+    pub fn labels(&self, purpose: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_RUN.to_string(), self.run_id.clone()),
+            (LABEL_PURPOSE.to_string(), purpose.to_string()),
+        ])
+    }
+
+    /// The image's ID, or None when it is not present.
+    pub async fn image_id(&self, image: &str) -> Result<Option<String>, DockerError> {
+        match self.client.inspect_image(image).await {
+            Ok(info) => Ok(info.id),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+            Err(e) => Err(api("inspect image")(e)),
+        }
+    }
+
+    /// Builds `tag` from a tar build context, passing build output lines to `log`.
+    pub async fn build_image(
+        &self,
+        tag: &str,
+        context: Vec<u8>,
+        buildargs: &HashMap<String, String>,
+        log: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), DockerError> {
+        let labels = HashMap::from([(LABEL_MANAGED.to_string(), "true".to_string())]);
+        let options = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(buildargs)
+            .labels(&labels)
+            .build();
+        let mut stream = self.client.build_image(options, None, Some(bollard::body_full(context.into())));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| DockerError::Build { tag: tag.to_string(), message: e.to_string() })?;
+            if let Some(detail) = info.error_detail {
+                let message = detail.message.unwrap_or_else(|| "unknown error".into());
+                return Err(DockerError::Build { tag: tag.to_string(), message });
+            }
+            if let Some(line) = info.stream {
+                log(&line);
+            }
+        }
+        match self.image_id(tag).await? {
+            Some(_) => Ok(()),
+            None => Err(DockerError::Build { tag: tag.to_string(), message: "the daemon reported no image".into() }),
+        }
+    }
+
+    /// Removes every container carrying repoctl's label (all runs, or one), returning how many.
+    pub async fn remove_labelled(&self, run_id: Option<&str>) -> Result<usize, DockerError> {
+        let label = match run_id {
+            Some(run) => format!("{LABEL_RUN}={run}"),
+            None => format!("{LABEL_MANAGED}=true"),
+        };
+        let filters = HashMap::from([("label".to_string(), vec![label])]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let found = self.client.list_containers(Some(options)).await.map_err(api("list containers"))?;
+        let mut removed = 0;
+        for c in found {
+            if let Some(id) = c.id {
+                self.remove_container(&id).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Removes every container of this run that is still there (Ctrl-C, timeouts).
+    pub async fn remove_all_of_run(&self) -> Result<usize, DockerError> {
+        self.remove_labelled(Some(&self.run_id.clone())).await
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
+        let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        match self.client.remove_container(id, Some(options)).await {
+            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                self.forget(id);
+                Ok(())
+            }
+            // 409: removal already in progress.
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
+            Err(e) => Err(api("remove container")(e)),
+        }
+    }
+
+    fn track(&self, id: &str) {
+        if let Ok(mut live) = self.live.lock() {
+            live.push(id.to_string());
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut live) = self.live.lock() {
+            live.retain(|c| c != id);
+        }
+    }
+
+    /// Containers created by this process and not yet removed.
+    pub fn live_containers(&self) -> Vec<String> {
+        self.live.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Docker {
+    /// Pulls an image from its registry, passing status lines to `log`.
+    pub async fn pull_image(&self, image: &str, log: &mut (dyn FnMut(&str) + Send)) -> Result<(), DockerError> {
+        let options = bollard::query_parameters::CreateImageOptionsBuilder::default().from_image(image).build();
+        let mut stream = self.client.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(status) = info.status {
+                        log(&format!("{status}\n"));
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!("pull of {image} failed: {e}");
+                    return Err(DockerError::NoImage(format!("{image} ({e})")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Docker {
+    /// How many containers carry repoctl's label, from any run.
+    pub async fn count_labelled(&self) -> Result<usize, DockerError> {
+        let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_MANAGED}=true")])]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        Ok(self.client.list_containers(Some(options)).await.map_err(api("list containers"))?.len())
+    }
+}

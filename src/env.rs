@@ -1,0 +1,12 @@
+//! Every environment variable repoctl reads, in one place.
+
+/// Base URL of the AUR (RPC and git), following aurutils' convention.
+pub const AUR_LOCATION: &str = "AUR_LOCATION";
+/// Default AUR when `AUR_LOCATION` is unset.
+pub const DEFAULT_AUR: &str = "https://aur.archlinux.org";
+/// Where repoctl keeps its caches, logs and per-run files (default: `.repoctl` beside repo.yaml).
+pub const WORK_DIR: &str = "REPOCTL_WORK_DIR";
+/// Set by GitHub Actions; switches output to annotations and groups.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// Set by most CI systems; disables progress bars.
+pub const CI: &str = "CI";

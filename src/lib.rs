@@ -1,0 +1,34 @@
+//! repoctl: from a declarative repo.yaml of AUR packages to a pacman repository in S3 or a
+//! local directory, built in clean containers.
+//!
+//! The binary is a thin shell over this library: [`run`] dispatches to one module per
+//! subcommand in [`commands`], each returning an [`ExitStatus`].
+pub mod aur;
+pub mod build;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod docker;
+pub mod env;
+pub mod error;
+pub mod logging;
+pub mod plan;
+pub mod publish;
+pub mod repo;
+pub mod ui;
+
+pub use error::{Error, ExitStatus};
+
+/// Runs one command line to completion.
+pub async fn run(cli: cli::Cli) -> ExitStatus {
+    let printer = ui::Printer::new(cli.global.no_progress);
+    let status = commands::dispatch(cli, &printer).await;
+    printer.finish();
+    match status {
+        Ok(status) => status,
+        Err(err) => {
+            err.report(&printer);
+            err.exit_status()
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The `repoctl` binary: parse arguments, run, map the outcome to an exit code.
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = repoctl::cli::Cli::parse();
+    repoctl::logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let status = runtime.block_on(repoctl::run(cli));
+    std::process::ExitCode::from(status.code())
+}

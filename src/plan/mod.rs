@@ -1,0 +1,261 @@
+//! What a run will do, as plain data: which pkgbases to build, skip or remove, and in which
+//! order. [`make`] is a pure function of repo.yaml, the AUR's answers and the repository's
+//! current sync database, so it can be printed (`repoctl plan`) and tested with tables.
+mod graph;
+mod version;
+
+pub use graph::CycleError;
+pub use version::{compare_versions, newer};
+
+use crate::aur::{AurPackage, dep_name};
+use crate::config::{Config, Pos};
+use crate::repo::RepoEntry;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Build,
+    Skip,
+    Remove,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Action::Build => "build",
+            Action::Skip => "skip",
+            Action::Remove => "remove",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    pub pkgbase: String,
+    pub pkgnames: Vec<String>,
+    pub action: Action,
+    pub reason: String,
+    pub aur_version: Option<String>,
+    pub repo_version: Option<String>,
+    /// pkgbases of this run that must be built (or be in the repository) first.
+    pub depends_on: Vec<String>,
+    /// Listed in repo.yaml (false: an AUR dependency of a listed package).
+    #[serde(skip)]
+    pub listed: bool,
+    #[serde(skip)]
+    pub nocheck: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    /// Build order: every step comes after the steps it depends on; removals last.
+    pub packages: Vec<Step>,
+}
+
+impl Plan {
+    pub fn to_build(&self) -> impl Iterator<Item = &Step> {
+        self.packages.iter().filter(|s| s.action == Action::Build)
+    }
+
+    pub fn to_remove(&self) -> impl Iterator<Item = &Step> {
+        self.packages.iter().filter(|s| s.action == Action::Remove)
+    }
+
+    pub fn step(&self, pkgbase: &str) -> Option<&Step> {
+        self.packages.iter().find(|s| s.pkgbase == pkgbase)
+    }
+
+    /// Every pkgbase `pkgbase` needs, directly or through other pkgbases.
+    pub fn closure(&self, pkgbase: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![pkgbase.to_string()];
+        while let Some(base) = todo.pop() {
+            if let Some(step) = self.step(&base) {
+                for dep in &step.depends_on {
+                    if seen.insert(dep.clone()) {
+                        todo.push(dep.clone());
+                    }
+                }
+            }
+        }
+        seen
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{} package(s) not found in the AUR: {}", .0.len(), .0.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))]
+    NotInAur(Vec<(String, Pos)>),
+    #[error("{name} is not listed in repo.yaml")]
+    NotListed { name: String },
+    #[error(transparent)]
+    Cycle(#[from] CycleError),
+}
+
+/// What the plan is made from.
+pub struct Inputs<'a> {
+    pub config: &'a Config,
+    /// The AUR's answers for every listed name and every AUR dependency found (pkgname -> package).
+    pub aur: &'a BTreeMap<String, AurPackage>,
+    /// The repository's sync database as it is now (empty for a new repository).
+    pub repo: &'a [RepoEntry],
+    /// Only these listed packages (pkgname or pkgbase) and what they need; empty for all.
+    pub only: &'a [String],
+}
+
+pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
+    let bases_of = index_pkgbases(input.aur);
+    let listed = listed_pkgbases(input, &bases_of)?;
+    let roots: BTreeSet<String> = if input.only.is_empty() {
+        listed.keys().cloned().collect()
+    } else {
+        input.only.iter().map(|name| pkgbase_of_listed(name, input, &listed)).collect::<Result<_, _>>()?
+    };
+    let edges = dependency_edges(input.aur, &bases_of);
+    let wanted = graph::reachable(&roots, &edges);
+    let order = graph::topological(&wanted, &edges)?;
+
+    let mut steps: Vec<Step> = order
+        .iter()
+        .map(|base| {
+            let mut step = keep_step(base, input, &bases_of, &edges);
+            step.listed = listed.contains_key(base);
+            step.nocheck = listed.get(base).is_some_and(|p| p.nocheck);
+            if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip {
+                step.action = Action::Build;
+                step.reason = format!("requested on the command line ({})", step.reason);
+            }
+            step
+        })
+        .collect();
+    if input.only.is_empty() {
+        steps.extend(removals(input.repo, &wanted));
+    }
+    Ok(Plan { packages: steps })
+}
+
+/// pkgbase -> its pkgnames the AUR told us about.
+fn index_pkgbases(aur: &BTreeMap<String, AurPackage>) -> BTreeMap<String, Vec<&AurPackage>> {
+    let mut bases: BTreeMap<String, Vec<&AurPackage>> = BTreeMap::new();
+    for p in aur.values() {
+        bases.entry(p.pkgbase.clone()).or_default().push(p);
+    }
+    bases
+}
+
+/// Listed pkgbase -> its repo.yaml entry; every listed name must be a pkgname or pkgbase.
+fn listed_pkgbases<'a>(
+    input: &'a Inputs,
+    bases_of: &BTreeMap<String, Vec<&AurPackage>>,
+) -> Result<BTreeMap<String, &'a crate::config::PackageConfig>, PlanError> {
+    let mut listed = BTreeMap::new();
+    let mut missing = Vec::new();
+    for p in &input.config.packages {
+        match input.aur.get(&p.name) {
+            Some(aur) => {
+                listed.entry(aur.pkgbase.clone()).or_insert(p);
+            }
+            None if bases_of.contains_key(&p.name) => {
+                listed.entry(p.name.clone()).or_insert(p);
+            }
+            None => missing.push((p.name.clone(), p.pos)),
+        }
+    }
+    if missing.is_empty() { Ok(listed) } else { Err(PlanError::NotInAur(missing)) }
+}
+
+fn pkgbase_of_listed(
+    name: &str,
+    input: &Inputs,
+    listed: &BTreeMap<String, &crate::config::PackageConfig>,
+) -> Result<String, PlanError> {
+    let base = input.aur.get(name).map_or(name, |p| p.pkgbase.as_str());
+    if listed.contains_key(base) {
+        Ok(base.to_string())
+    } else {
+        Err(PlanError::NotListed { name: name.to_string() })
+    }
+}
+
+/// pkgbase -> pkgbases it needs (depends, makedepends, checkdepends found in the AUR).
+fn dependency_edges(
+    aur: &BTreeMap<String, AurPackage>,
+    bases_of: &BTreeMap<String, Vec<&AurPackage>>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    bases_of
+        .iter()
+        .map(|(base, pkgs)| {
+            let deps = pkgs
+                .iter()
+                .flat_map(|p| p.all_depends())
+                .filter_map(|d| aur.get(dep_name(d)))
+                .map(|d| d.pkgbase.clone())
+                .filter(|d| d != base)
+                .collect();
+            (base.clone(), deps)
+        })
+        .collect()
+}
+
+fn keep_step(
+    base: &str,
+    input: &Inputs,
+    bases_of: &BTreeMap<String, Vec<&AurPackage>>,
+    edges: &BTreeMap<String, BTreeSet<String>>,
+) -> Step {
+    let aur_pkgs = bases_of.get(base).map(Vec::as_slice).unwrap_or_default();
+    let repo_entries: Vec<&RepoEntry> = input.repo.iter().filter(|e| e.base == base).collect();
+    let aur_version = aur_pkgs.first().map(|p| p.version.clone());
+    let repo_version = repo_entries.iter().map(|e| e.version.clone()).max_by(|a, b| compare_versions(a, b));
+    let mut pkgnames: BTreeSet<String> = aur_pkgs.iter().map(|p| p.name.clone()).collect();
+    pkgnames.extend(repo_entries.iter().map(|e| e.name.clone()));
+    let (action, reason) = decide(aur_version.as_deref(), repo_version.as_deref());
+    Step {
+        pkgbase: base.to_string(),
+        pkgnames: pkgnames.into_iter().collect(),
+        action,
+        reason,
+        aur_version,
+        repo_version,
+        depends_on: edges.get(base).map(|d| d.iter().cloned().collect()).unwrap_or_default(),
+        listed: false,
+        nocheck: false,
+    }
+}
+
+fn decide(aur: Option<&str>, repo: Option<&str>) -> (Action, String) {
+    match (aur, repo) {
+        (_, None) => (Action::Build, "not in the repository".into()),
+        (None, Some(_)) => (Action::Skip, "unknown to the AUR".into()),
+        (Some(aur), Some(repo)) => match compare_versions(aur, repo) {
+            std::cmp::Ordering::Greater => (Action::Build, format!("AUR has {aur}, repository has {repo}")),
+            std::cmp::Ordering::Equal => (Action::Skip, "up to date".into()),
+            std::cmp::Ordering::Less => (Action::Skip, format!("repository has {repo}, newer than the AUR's {aur}")),
+        },
+    }
+}
+
+/// Repository entries whose pkgbase no listed package needs any more.
+fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>) -> Vec<Step> {
+    let mut gone: BTreeMap<&str, Vec<&RepoEntry>> = BTreeMap::new();
+    for e in repo.iter().filter(|e| !wanted.contains(&e.base)) {
+        gone.entry(&e.base).or_default().push(e);
+    }
+    gone.into_iter()
+        .map(|(base, entries)| Step {
+            pkgbase: base.to_string(),
+            pkgnames: entries.iter().map(|e| e.name.clone()).collect(),
+            action: Action::Remove,
+            reason: "no longer listed in repo.yaml nor needed by a listed package".into(),
+            aur_version: None,
+            repo_version: entries.first().map(|e| e.version.clone()),
+            depends_on: Vec::new(),
+            listed: false,
+            nocheck: false,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

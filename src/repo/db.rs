@@ -1,0 +1,151 @@
+//! Reading a sync database (`name.db`): a tar archive, compressed with gzip, xz or zstd or not
+//! at all, holding one `NAME-VERSION/desc` per package. Only the fields the plan needs are
+//! read, and the input is treated as hostile: sizes are bounded and nothing panics.
+//!
+//! Why not alpm-repo-db: its `RepoDescFile` parser wants every field of the v1 or v2 schema,
+//! and rejects what pacman 6.0's repo-add writes for an unsigned package (%MD5SUM% without
+//! %PGPSIG%), which is exactly what Debian's repo-add and older Arch setups publish.
+use std::io::Read;
+
+/// A database larger than this once decompressed is refused (Arch's [extra] is ~10 MiB).
+const MAX_DB_BYTES: u64 = 256 * 1024 * 1024;
+const MAX_DESC_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RepoEntry {
+    pub name: String,
+    pub base: String,
+    pub version: String,
+    /// The package file, exactly as the database names it.
+    pub filename: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("the sync database is not a readable archive: {0}")]
+    Archive(#[source] std::io::Error),
+    #[error("the sync database is larger than {} MiB uncompressed", MAX_DB_BYTES / 1024 / 1024)]
+    TooLarge,
+    #[error("the sync database entry {entry} is invalid: {why}")]
+    Entry { entry: String, why: String },
+}
+
+/// Parses a sync database, whatever its compression.
+pub fn read_sync_db(bytes: &[u8]) -> Result<Vec<RepoEntry>, DbError> {
+    let reader = decompressor(bytes).map_err(DbError::Archive)?;
+    let mut limited = reader.take(MAX_DB_BYTES + 1);
+    let mut archive = tar::Archive::new(&mut limited);
+    let mut entries = Vec::new();
+    for item in archive.entries().map_err(DbError::Archive)? {
+        let mut item = item.map_err(|e| if e.kind() == std::io::ErrorKind::UnexpectedEof { DbError::TooLarge } else { DbError::Archive(e) })?;
+        let path = item.path().map_err(DbError::Archive)?.to_string_lossy().into_owned();
+        if !path.ends_with("/desc") {
+            continue;
+        }
+        let mut text = String::new();
+        (&mut item).take(MAX_DESC_BYTES).read_to_string(&mut text).map_err(DbError::Archive)?;
+        entries.push(parse_desc(&text).map_err(|why| DbError::Entry { entry: path, why })?);
+    }
+    if limited.limit() == 0 {
+        return Err(DbError::TooLarge);
+    }
+    Ok(entries)
+}
+
+fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read + 'a>> {
+    Ok(match bytes {
+        [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(bytes)),
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Box::new(xz2::read::XzDecoder::new(bytes)),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Box::new(zstd::stream::read::Decoder::new(bytes)?),
+        [b'B', b'Z', b'h', ..] => {
+            return Err(std::io::Error::other("bzip2-compressed databases are not supported; use zstd, xz or gzip"));
+        }
+        _ => Box::new(bytes),
+    })
+}
+
+/// Reads `%NAME%`, `%BASE%`, `%VERSION%` and `%FILENAME%` from a desc file.
+fn parse_desc(text: &str) -> Result<RepoEntry, String> {
+    let mut fields: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some(key) = line.strip_prefix('%').and_then(|l| l.strip_suffix('%'))
+            && let Some(value) = lines.next()
+        {
+            fields.insert(key, value.trim());
+        }
+    }
+    let get = |key: &str| -> Result<String, String> {
+        match fields.get(key) {
+            Some(v) if !v.is_empty() => Ok((*v).to_string()),
+            _ => Err(format!("no %{key}%")),
+        }
+    };
+    let name = get("NAME")?;
+    let filename = get("FILENAME")?;
+    if filename.contains('/') || filename.starts_with('.') {
+        return Err(format!("unsafe %FILENAME% `{filename}`"));
+    }
+    Ok(RepoEntry {
+        base: get("BASE").unwrap_or_else(|_| name.clone()),
+        version: get("VERSION")?,
+        filename,
+        name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DESC: &str = "%FILENAME%\nhello-a-1.0-1-any.pkg.tar.zst\n\n%NAME%\nhello-a\n\n%BASE%\nhello\n\n\
+%VERSION%\n1.0-1\n\n%CSIZE%\n1072\n\n%MD5SUM%\nd40781a53ee96eb7fc1d255b6d443a85\n\n%ARCH%\nany\n\n";
+
+    fn tar_with(entries: &[(&str, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, body) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, path, body.as_bytes()).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn reads_every_compression_repo_add_can_write() {
+        let plain = tar_with(&[("hello-a-1.0-1/desc", DESC)]);
+        let gz = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut e, &plain).unwrap();
+            e.finish().unwrap()
+        };
+        let xz = {
+            let mut e = xz2::write::XzEncoder::new(Vec::new(), 6);
+            std::io::Write::write_all(&mut e, &plain).unwrap();
+            e.finish().unwrap()
+        };
+        let zst = zstd::encode_all(&plain[..], 3).unwrap();
+        for bytes in [plain.clone(), gz, xz, zst] {
+            let entries = read_sync_db(&bytes).unwrap();
+            assert_eq!(
+                entries,
+                vec![RepoEntry {
+                    name: "hello-a".into(),
+                    base: "hello".into(),
+                    version: "1.0-1".into(),
+                    filename: "hello-a-1.0-1-any.pkg.tar.zst".into()
+                }]
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_databases_are_errors_not_panics() {
+        assert!(read_sync_db(b"\x28\xb5\x2f\xfdgarbage").is_err());
+        let traversal = DESC.replace("hello-a-1.0-1-any.pkg.tar.zst", "../../etc/passwd");
+        assert!(read_sync_db(&tar_with(&[("x/desc", &traversal)])).is_err());
+        assert!(read_sync_db(&tar_with(&[("x/desc", "%NAME%\n")])).is_err());
+    }
+}

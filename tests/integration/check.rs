@@ -1,0 +1,83 @@
+//! `repoctl check`: every kind of bad repo.yaml exits 2 with FILE:LINE:COL and a hint, and
+//! writes nothing to the bucket.
+use crate::support::{Aur, S3, repoctl, tempdir, text};
+use std::time::{Duration, Instant};
+
+struct Case {
+    what: &'static str,
+    yaml: Vec<u8>,
+    line: u64,
+    needle: &'static str,
+}
+
+fn header(endpoint: &str) -> String {
+    format!("name: myrepo\ns3:\n  bucket: check-bucket\n  endpoint: {endpoint}\n")
+}
+
+fn cases(endpoint: &str) -> Vec<Case> {
+    let h = header(endpoint);
+    let mut bomb = String::from("name: myrepo\na: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let prev = if i == 1 { "a".to_string() } else { format!("a{}", i - 1) };
+        bomb.push_str(&format!("a{i}: &a{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+    }
+    bomb.push_str("packages: *a11\n");
+    vec![
+        Case { what: "malformed YAML", yaml: format!("{h}packages:\n  - hello\n  - [unclosed\n").into_bytes(), line: 7, needle: "" },
+        Case { what: "unknown key", yaml: format!("nmae: myrepo\npackages: [hello]\n").into_bytes(), line: 1, needle: "nmae" },
+        Case { what: "unknown nested key", yaml: format!("{h}builder:\n  jbos: 2\npackages: [hello]\n").into_bytes(), line: 6, needle: "jbos" },
+        Case { what: "wrong type", yaml: format!("{h}builder:\n  jobs: many\npackages: [hello]\n").into_bytes(), line: 6, needle: "" },
+        Case { what: "invalid package name", yaml: format!("{h}packages:\n  - hello\n  - Bad/Name\n").into_bytes(), line: 7, needle: "Bad/Name" },
+        Case { what: "duplicate package", yaml: format!("{h}packages:\n  - hello\n  - name: hello\n").into_bytes(), line: 7, needle: "listed twice" },
+        Case { what: "missing required key", yaml: format!("{h}builder:\n  jobs: 2\n").into_bytes(), line: 1, needle: "packages" },
+        Case { what: "invalid repository name", yaml: b"name: My Repo\npackages: [hello]\n".to_vec(), line: 1, needle: "My Repo" },
+        Case { what: "alias bomb", yaml: bomb.into_bytes(), line: 0, needle: "" },
+        Case { what: "binary garbage", yaml: b"name: x\n\x00\x01\x02\xff\xfe garbage \x89PNG\r\n".to_vec(), line: 2, needle: "not a YAML text file" },
+    ]
+}
+
+#[test]
+fn bad_configurations_exit_2_with_a_location_and_write_nothing() {
+    let s3 = S3::start();
+    s3.create_bucket("check-bucket");
+    let aur = Aur::start();
+    let (_t, dir) = tempdir();
+    for case in cases(&s3.endpoint) {
+        let path = dir.join("repo.yaml");
+        std::fs::write(&path, &case.yaml).unwrap();
+        let started = Instant::now();
+        let mut env = s3.env();
+        env.push(("AUR_LOCATION", aur.url.clone()));
+        let out = repoctl(&["check", "--config", path.as_str()], &env);
+        let elapsed = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {}", case.what, text(&out));
+        let location = if case.line > 0 { format!("{path}:{}:", case.line) } else { format!("{path}:") };
+        assert!(stderr.contains(&location), "{}: expected {location} in:\n{stderr}", case.what);
+        assert!(stderr.contains("hint:"), "{}: no hint in:\n{stderr}", case.what);
+        assert!(stderr.contains(case.needle), "{}: expected {:?} in:\n{stderr}", case.what, case.needle);
+        assert!(elapsed < Duration::from_secs(20), "{} took {elapsed:?}", case.what);
+    }
+    assert!(s3.keys("check-bucket").is_empty(), "check wrote to the bucket: {:?}", s3.keys("check-bucket"));
+}
+
+#[test]
+fn unknown_aur_packages_are_named_on_their_line() {
+    let aur = Aur::start();
+    aur.push_fixture("hello");
+    aur.push_fixture("split-demo");
+    let (_t, dir) = tempdir();
+    let path = dir.join("repo.yaml");
+    std::fs::write(&path, "name: myrepo\npackages:\n  - hello\n  - no-such-package\n  - split-demo\n  - name: also-missing\n").unwrap();
+    let out = repoctl(&["check", "--config", path.as_str()], &[("AUR_LOCATION", aur.url.clone())]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(stderr.contains(&format!("{path}:4:5: package `no-such-package` was not found in the AUR")), "{stderr}");
+    assert!(stderr.contains(&format!("{path}:6:")) && stderr.contains("also-missing"), "{stderr}");
+    assert!(!stderr.contains("`hello`") && !stderr.contains("`split-demo`"), "{stderr}");
+    assert!(!dir.join(".repoctl").exists(), "check wrote a work directory");
+
+    std::fs::write(&path, "name: myrepo\npackages:\n  - hello\n  - split-demo\n").unwrap();
+    let out = repoctl(&["check", "--config", path.as_str()], &[("AUR_LOCATION", aur.url.clone())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

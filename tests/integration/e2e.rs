@@ -1,0 +1,105 @@
+//! The whole path: repo.yaml -> AUR -> builds in containers -> S3 -> pacman installs.
+use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker_available, repoctl, repoctl_containers, tempdir, text};
+
+const BUCKET: &str = "e2e-bucket";
+
+fn write_config(dir: &camino::Utf8Path, s3: &S3) -> camino::Utf8PathBuf {
+    let path = dir.join("repo.yaml");
+    let yaml = format!(
+        "name: e2erepo\n\
+s3:\n  bucket: {BUCKET}\n  prefix: repo/x86_64\n  endpoint: {}\n  acl: public-read\n\
+builder:\n  image: {TESTBED_IMAGE}\n  jobs: 2\n\
+packages:\n  - hello            # plain\n  - foo-app          # needs libfoo, an AUR package not listed here\n  - split-demo       # a split package, named by its pkgbase\n",
+        s3.endpoint
+    );
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn build_publishes_a_repository_that_pacman_installs_from() {
+    if !docker_available() {
+        return;
+    }
+    let s3 = S3::start();
+    s3.create_bucket(BUCKET);
+    let aur = Aur::start();
+    for p in ["hello", "libfoo", "foo-app", "split-demo"] {
+        aur.push_fixture(p);
+    }
+    let (_t, dir) = tempdir();
+    let config = write_config(&dir, &s3);
+    let mut env = s3.env();
+    env.push(("AUR_LOCATION", aur.url.clone()));
+    env.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));
+
+    // The plan: libfoo is found as an AUR dependency and comes before foo-app.
+    let out = repoctl(&["plan", "--json", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
+    let order: Vec<&str> = plan["packages"].as_array().unwrap().iter().map(|p| p["pkgbase"].as_str().unwrap()).collect();
+    let pos = |b: &str| order.iter().position(|x| *x == b).unwrap_or_else(|| panic!("{b} not in {order:?}"));
+    assert!(pos("libfoo") < pos("foo-app"), "{order:?}");
+    assert!(plan["packages"].as_array().unwrap().iter().all(|p| p["action"] == "build"), "{plan}");
+    assert_eq!(plan["packages"][pos("foo-app")]["depends_on"], serde_json::json!(["libfoo"]));
+
+    // The build.
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+
+    let keys = s3.keys(BUCKET);
+    for key in ["e2erepo.db", "e2erepo.db.tar.zst", "e2erepo.files", "e2erepo.files.tar.zst", "hello-1.0-1-x86_64.pkg.tar.zst"] {
+        assert!(keys.contains(&format!("repo/x86_64/{key}")), "{key} missing from {keys:?}");
+    }
+
+    // pacman, as a user's machine, over HTTP from the bucket.
+    let pacman = Pacman::new("e2erepo", &format!("{}/{BUCKET}/repo/x86_64", s3.endpoint));
+    let mut listed = pacman.list("e2erepo");
+    listed.sort();
+    let expected = [
+        ("foo-app", "0.3-2"),
+        ("hello", "1.0-1"),
+        ("libfoo", "2.1-1"),
+        ("split-demo-a", "1:5-1"),
+        ("split-demo-b", "1:5-1"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    assert_eq!(listed, expected);
+
+    let install = pacman.run(&["-S", "--noconfirm", "foo-app"]);
+    assert!(install.status.success(), "pacman -S foo-app failed:\n{}", text(&install));
+    let built_against = std::fs::read_to_string(pacman.installed_file("/usr/share/foo-app/built-against")).unwrap();
+    assert_eq!(built_against.trim(), "libfoo 2.1");
+    assert!(pacman.installed_file("/usr/share/libfoo/version").is_file(), "libfoo was not installed with foo-app");
+    let install = pacman.run(&["-S", "--noconfirm", "split-demo-b", "hello"]);
+    assert!(install.status.success(), "pacman -S split-demo-b hello failed:\n{}", text(&install));
+    assert!(pacman.installed_file("/usr/share/split-demo/a").is_file());
+    assert_eq!(
+        std::fs::read_to_string(pacman.installed_file("/usr/share/hello/greeting.txt")).unwrap().trim(),
+        "hello from the AUR fixture"
+    );
+
+    // Every build left its full log.
+    for base in ["hello", "libfoo", "foo-app", "split-demo"] {
+        let logs: Vec<_> = glob_logs(&dir.join("work"), base);
+        assert!(!logs.is_empty(), "no log for {base}");
+    }
+
+    // A second run finds nothing to do and changes nothing.
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"), "{}", text(&out));
+    assert_eq!(s3.keys(BUCKET), keys);
+}
+
+fn glob_logs(work: &camino::Utf8Path, base: &str) -> Vec<std::path::PathBuf> {
+    let runs = work.join("runs");
+    std::fs::read_dir(runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|run| run.path().join("logs").join(format!("{base}.log")))
+        .filter(|p| p.is_file())
+        .collect()
+}

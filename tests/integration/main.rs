@@ -1,0 +1,6 @@
+//! repoctl's integration tests: one binary, real components (see tests/support).
+#[path = "../support/mod.rs"]
+mod support;
+
+mod check;
+mod e2e;

@@ -1,0 +1,284 @@
+//! The test bed: real components on loopback. A moto S3 server, the AUR-compatible server in
+//! aur_server.py, a real Docker daemon with the offline test image, and Debian's pacman as
+//! the independent client of the published repository.
+#![allow(dead_code)]
+
+use camino::{Utf8Path, Utf8PathBuf};
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const TESTBED_IMAGE: &str = "repoctl-testbed:latest";
+
+pub fn repo_root() -> Utf8PathBuf {
+    Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn tempdir() -> (tempfile::TempDir, Utf8PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = Utf8PathBuf::try_from(dir.path().to_path_buf()).expect("UTF-8 temp path");
+    (dir, path)
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
+
+/// True when Docker and the test image are usable. Under CI=true their absence is a failure,
+/// never a skip; elsewhere the test says why it skips.
+pub fn docker_available() -> bool {
+    let problem = docker_problem();
+    match problem {
+        None => true,
+        Some(why) if in_ci() => panic!("CI=true but {why}; run images/testbed/build.sh and start Docker"),
+        Some(why) => {
+            eprintln!("SKIPPING: {why} (set CI=true to make this a failure)");
+            false
+        }
+    }
+}
+
+fn docker_problem() -> Option<String> {
+    let rt = tokio::runtime::Runtime::new().ok()?;
+    rt.block_on(async {
+        let docker = match repoctl::docker::Docker::connect("probe").await {
+            Ok(d) => d,
+            Err(e) => return Some(format!("no Docker daemon answers ({e})")),
+        };
+        match docker.image_id(TESTBED_IMAGE).await {
+            Ok(Some(_)) => None,
+            Ok(None) => Some(format!("the image {TESTBED_IMAGE} is missing")),
+            Err(e) => Some(e.to_string()),
+        }
+    })
+}
+
+/// Containers that carry repoctl's label right now.
+pub fn repoctl_containers() -> usize {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let docker = repoctl::docker::Docker::connect("probe").await.expect("docker");
+        docker.count_labelled().await.expect("list containers")
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on port {port} after 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process killed when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// moto's S3 server.
+pub struct S3 {
+    pub server: Server,
+    pub endpoint: String,
+}
+
+impl S3 {
+    pub fn start() -> S3 {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server (pip install 'moto[server]')");
+        wait_for_port(port);
+        S3 { server: Server { child, port }, endpoint: format!("http://127.0.0.1:{port}") }
+    }
+
+    fn client(&self) -> aws_sdk_s3::Client {
+        let creds = aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests");
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .credentials_provider(creds)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    pub fn create_bucket(&self, bucket: &str) {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async { self.client().create_bucket().bucket(bucket).send().await.expect("create bucket") });
+    }
+
+    /// Keys in the bucket, sorted.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let out = self.client().list_objects_v2().bucket(bucket).send().await.expect("list objects");
+            let mut keys: Vec<String> = out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect();
+            keys.sort();
+            keys
+        })
+    }
+
+    /// Environment for a repoctl process talking to this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+}
+
+/// The AUR-compatible server, serving bare repositories from a temporary directory.
+pub struct Aur {
+    pub server: Server,
+    pub url: String,
+    pub root: Utf8PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Aur {
+    pub fn start() -> Aur {
+        let (dir, root) = tempdir();
+        let script = repo_root().join("tests/support/aur_server.py");
+        let mut child = Command::new("python3")
+            .args([script.as_str(), "--root", root.as_str(), "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read port");
+        let port: u16 = line.trim().strip_prefix("PORT ").and_then(|p| p.parse().ok()).expect("PORT line");
+        Aur { server: Server { child, port }, url: format!("http://127.0.0.1:{port}"), root, _dir: dir }
+    }
+
+    /// Publishes tests/fixtures/aur/<name> as the pkgbase `name`.
+    pub fn push_fixture(&self, name: &str) {
+        self.push_dir(name, &repo_root().join("tests/fixtures/aur").join(name));
+    }
+
+    /// Publishes (or updates with a new commit) the pkgbase `pkgbase` from a directory.
+    pub fn push_dir(&self, pkgbase: &str, dir: &Utf8Path) {
+        let (_w, work) = tempdir();
+        let bare = self.root.join(format!("{pkgbase}.git"));
+        if !bare.exists() {
+            git(&self.root, &["init", "--quiet", "--bare", "--initial-branch=master", bare.as_str()]);
+        }
+        git(&work, &["clone", "--quiet", bare.as_str(), "w"]);
+        let w = work.join("w");
+        for entry in std::fs::read_dir(dir).expect("fixture dir") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), w.join(entry.file_name().to_str().expect("name"))).expect("copy fixture");
+        }
+        git(&w, &["add", "-A"]);
+        git(&w, &["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "--quiet", "-m", "update"]);
+        git(&w, &["push", "--quiet", "origin", "HEAD:master"]);
+        git(&bare, &["update-server-info"]);
+    }
+
+    /// RPC requests answered so far.
+    pub fn rpc_requests(&self) -> u64 {
+        let body = http_get(&format!("{}/__stats", self.url));
+        let stats: serde_json::Value = serde_json::from_str(&body).expect("stats JSON");
+        stats["rpc_requests"].as_u64().expect("count")
+    }
+}
+
+fn git(dir: &Utf8Path, args: &[&str]) {
+    let out = Command::new("git").current_dir(dir).args(args).output().expect("git");
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn http_get(url: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async { reqwest::get(url).await.expect("GET").text().await.expect("body") })
+}
+
+/// Runs the repoctl binary.
+pub fn repoctl(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_repoctl"));
+    cmd.args(args).env_remove("RUST_LOG").env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::null()).output().expect("run repoctl")
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "exit: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Debian's pacman, configured as a user's machine with its own root, pointed at a repository.
+pub struct Pacman {
+    pub dir: Utf8PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Pacman {
+    pub fn new(repo: &str, server: &str) -> Pacman {
+        let (tmp, dir) = tempdir();
+        for d in ["root", "db", "cache", "gnupg", "hooks"] {
+            std::fs::create_dir_all(dir.join(d)).expect("mkdir");
+        }
+        let conf = format!(
+            "[options]\nRootDir = {d}/root\nDBPath = {d}/db\nCacheDir = {d}/cache\nLogFile = {d}/pacman.log\n\
+GPGDir = {d}/gnupg\nHookDir = {d}/hooks\nArchitecture = auto\nSigLevel = Never\n\n[{repo}]\nServer = {server}\n",
+            d = dir
+        );
+        std::fs::write(dir.join("pacman.conf"), conf).expect("pacman.conf");
+        Pacman { dir, _tmp: tmp }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new("pacman")
+            .arg("--config")
+            .arg(self.dir.join("pacman.conf"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("pacman (apt-get install pacman-package-manager)")
+    }
+
+    /// `pacman -Sl repo` as (pkgname, version) pairs, after a refresh.
+    pub fn list(&self, repo: &str) -> Vec<(String, String)> {
+        let sync = self.run(&["-Syy"]);
+        assert!(sync.status.success(), "pacman -Syy failed:\n{}", text(&sync));
+        let out = self.run(&["-Sl", repo]);
+        assert!(out.status.success(), "pacman -Sl failed:\n{}", text(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                let (_repo, name, version) = (it.next()?, it.next()?, it.next()?);
+                Some((name.to_string(), version.to_string()))
+            })
+            .collect()
+    }
+
+    pub fn installed_file(&self, path: &str) -> Utf8PathBuf {
+        self.dir.join("root").join(path.trim_start_matches('/'))
+    }
+}
