@@ -36,8 +36,8 @@ fn yaml_options() -> serde_saphyr::Options {
     options.alias_limits.max_replay_stack_depth = 8;
     let mut budget = serde_saphyr::Budget::default();
     budget.max_events = 200_000;
-    budget.max_aliases = 1_000;
-    budget.max_anchors = 1_000;
+    budget.max_aliases = 100;
+    budget.max_anchors = 100;
     budget.max_depth = 64;
     options.budget = Some(budget);
     options
@@ -70,7 +70,13 @@ fn pos_of(bytes: &[u8], offset: usize) -> Pos {
 
 fn yaml_error(path: &Utf8Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
     let pos = err.location().map(loc_pos).filter(|p| p.line > 0).unwrap_or(Pos { line: 1, col: 1 });
-    let message = strip_location(&err.to_string());
+    let message = plain_words(strip_location(&err.to_string()));
+    // A missing top-level key belongs to the document, not to whatever line the parser was on.
+    let pos = if ["`name`", "`packages`"].iter().any(|k| message == format!("missing field {k}")) {
+        Pos { line: 1, col: 1 }
+    } else {
+        pos
+    };
     let hint = yaml_hint(&message, text);
     Diagnostic::new(path, pos, message).hint(hint)
 }
@@ -84,9 +90,21 @@ fn strip_location(message: &str) -> String {
     }
 }
 
+/// serde's names for numbers mean little to someone editing YAML.
+fn plain_words(message: String) -> String {
+    match message.as_str() {
+        "invalid u32" | "invalid u64" | "invalid i64" | "invalid i32" => "expected a whole number".into(),
+        "invalid bool" => "expected true or false".into(),
+        _ => message,
+    }
+}
+
 fn yaml_hint(message: &str, _text: &str) -> String {
     if let Some(field) = between(message, "unknown field `", "`") {
-        let known = between_all(message, "`").into_iter().skip(1).collect::<Vec<_>>();
+        let known: Vec<&str> = message
+            .split_once("expected one of ")
+            .map(|(_, list)| list.split(", ").map(|k| k.trim_matches('`')).collect())
+            .unwrap_or_default();
         let candidates: Vec<&str> = if known.is_empty() { TOP_LEVEL_KEYS.to_vec() } else { known };
         if let Some(best) = closest(field, &candidates) {
             return format!("did you mean `{best}`? ({REFERENCE})");
@@ -99,7 +117,7 @@ fn yaml_hint(message: &str, _text: &str) -> String {
     if message.contains("alias") || message.contains("budget") || message.contains("limit") {
         return "repo.yaml may use a few anchors and aliases, not expand them without bound".into();
     }
-    if message.contains("invalid type") {
+    if message.contains("invalid type") || message.starts_with("invalid ") || message.starts_with("expected ") {
         return format!("check the value's type; {REFERENCE}");
     }
     "fix the YAML syntax at this position (indentation, a missing colon, an unclosed quote or bracket)".into()
@@ -109,11 +127,6 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = s.find(start)? + start.len();
     let len = s[from..].find(end)?;
     Some(&s[from..from + len])
-}
-
-/// Every `quoted` word in a serde message, in order.
-fn between_all<'a>(s: &'a str, quote: &str) -> Vec<&'a str> {
-    s.split(quote).skip(1).step_by(2).collect()
 }
 
 fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
@@ -299,4 +312,40 @@ pub(crate) fn check_package_name(name: &str) -> Result<(), String> {
         return Err("it has uppercase letters".into());
     }
     name.parse::<alpm_types::Name>().map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The classic billion-laughs document: 10^11 nodes once expanded.
+    fn bomb() -> String {
+        let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            s.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_even_by_a_permissive_type() {
+        let started = std::time::Instant::now();
+        let result = serde_saphyr::from_str_with_options::<serde_json::Value>(&bomb(), yaml_options());
+        assert!(result.is_err(), "the bomb was expanded");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn positions_count_lines_and_characters_from_one() {
+        assert_eq!(pos_of(b"ab\ncd", 4), Pos { line: 2, col: 2 });
+        assert_eq!(pos_of(b"x", 0), Pos { line: 1, col: 1 });
+    }
+
+    #[test]
+    fn typos_get_a_suggestion() {
+        assert_eq!(closest("nmae", TOP_LEVEL_KEYS), Some("name"));
+        assert_eq!(closest("pakages", TOP_LEVEL_KEYS), Some("packages"));
+        assert_eq!(closest("zzzzzzzz", TOP_LEVEL_KEYS), None);
+    }
 }

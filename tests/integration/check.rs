@@ -31,7 +31,7 @@ fn cases(endpoint: &str) -> Vec<Case> {
         Case { what: "duplicate package", yaml: format!("{h}packages:\n  - hello\n  - name: hello\n").into_bytes(), line: 7, needle: "listed twice" },
         Case { what: "missing required key", yaml: format!("{h}builder:\n  jobs: 2\n").into_bytes(), line: 1, needle: "packages" },
         Case { what: "invalid repository name", yaml: b"name: My Repo\npackages: [hello]\n".to_vec(), line: 1, needle: "My Repo" },
-        Case { what: "alias bomb", yaml: bomb.into_bytes(), line: 0, needle: "" },
+        Case { what: "alias bomb", yaml: bomb.into_bytes(), line: 2, needle: "" },
         Case { what: "binary garbage", yaml: b"name: x\n\x00\x01\x02\xff\xfe garbage \x89PNG\r\n".to_vec(), line: 2, needle: "not a YAML text file" },
     ]
 }
