@@ -138,6 +138,22 @@ fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
+/// `a/b/../c` -> `a/c`, without touching the file system (the directory may not exist yet).
+fn normalize(path: &Utf8Path) -> Utf8PathBuf {
+    use camino::Utf8Component;
+    let mut out = Utf8PathBuf::new();
+    for part in path.components() {
+        match part {
+            Utf8Component::CurDir => {}
+            Utf8Component::ParentDir if matches!(out.components().next_back(), Some(Utf8Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other.as_str()),
+        }
+    }
+    if out.as_str().is_empty() { Utf8PathBuf::from(".") } else { out }
+}
+
 fn loc_pos(loc: Location) -> Pos {
     Pos { line: loc.line(), col: loc.column() }
 }
@@ -205,9 +221,9 @@ impl Validator<'_> {
                 if path.value.trim().is_empty() {
                     self.problem(path.referenced, "`local.path` is empty", "name the directory to write the repository to");
                 }
-                TargetConfig::Local { path: base.join(&path.value) }
+                TargetConfig::Local { path: normalize(&base.join(&path.value)) }
             }
-            (None, None) => TargetConfig::Local { path: base.join(DEFAULT_LOCAL_DIR) },
+            (None, None) => TargetConfig::Local { path: normalize(&base.join(DEFAULT_LOCAL_DIR)) },
         }
     }
 
@@ -340,6 +356,14 @@ mod tests {
     fn positions_count_lines_and_characters_from_one() {
         assert_eq!(pos_of(b"ab\ncd", 4), Pos { line: 2, col: 2 });
         assert_eq!(pos_of(b"x", 0), Pos { line: 1, col: 1 });
+    }
+
+    #[test]
+    fn local_paths_are_relative_to_repo_yaml() {
+        let config = parse(Utf8Path::new("examples/demo/repo.yaml"), b"name: d\nlocal:\n  path: ../../out\npackages: []\n").unwrap();
+        assert_eq!(config.target, TargetConfig::Local { path: "out".into() });
+        let config = parse(Utf8Path::new("/srv/repo.yaml"), b"name: d\npackages: [a]\n").unwrap();
+        assert_eq!(config.target, TargetConfig::Local { path: "/srv/repo".into() });
     }
 
     #[test]

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs `repoctl build` end to end on this machine with nothing from the Internet: a fixture AUR
+# on loopback, the offline test image, and the local-directory target. Then asks pacman what
+# the new repository holds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/testbed.sh
+
+aur=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$aur"' EXIT
+for fixture in tests/fixtures/aur/*/; do
+  name=$(basename "$fixture")
+  git init -q --bare --initial-branch=master "$aur/$name.git"
+  work=$(mktemp -d)
+  git clone -q "$aur/$name.git" "$work/w" 2>/dev/null
+  cp -r "$fixture". "$work/w/"
+  git -C "$work/w" add -A
+  git -C "$work/w" -c user.name=demo -c user.email=demo@example.org commit -qm "$name"
+  git -C "$work/w" push -q origin HEAD:master
+  git -C "$aur/$name.git" update-server-info
+  rm -rf "$work"
+done
+exec 3< <(python3 tests/support/aur_server.py --root "$aur" --port 0)
+server=$!
+read -r _ port <&3
+export AUR_LOCATION="http://127.0.0.1:$port"
+
+cargo run --locked --quiet -- build --config examples/demo/repo.yaml
+
+conf=$(mktemp -d)
+mkdir -p "$conf/db"
+printf '[options]\nDBPath = %s/db\nCacheDir = %s\nLogFile = %s/log\nGPGDir = %s\nSigLevel = Never\nArchitecture = auto\n[demo]\nServer = file://%s/demo-repo\n' \
+  "$conf" "$conf" "$conf" "$conf" "$PWD" > "$conf/pacman.conf"
+pacman --config "$conf/pacman.conf" -Sy >/dev/null
+echo
+echo "pacman sees, with 'Server = file://$PWD/demo-repo':"
+pacman --config "$conf/pacman.conf" -Sl demo
+rm -rf "$conf"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what repoctl's tests and demo need on a Debian 12 machine with Docker running:
+#   - Debian packages: mmdebstrap (to make the test image), pacman and makepkg (pacman is the
+#     independent client that installs from the published repository), git, zstd;
+#   - moto[server] from PyPI: a real S3 server on loopback;
+#   - the offline Arch-compatible builder image repoctl-testbed:latest (images/testbed).
+# Idempotent: what is already there is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+need_apt=()
+for pair in mmdebstrap:mmdebstrap pacman:pacman-package-manager makepkg:makepkg bsdtar:libarchive-tools \
+            git:git zstd:zstd; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
+done
+if ((${#need_apt[@]})); then
+  echo "testbed: installing ${need_apt[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "testbed: installing moto[server]"
+  python3 -m pip install --quiet 'moto[server]>=5.1,<6'
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+command -v moto_server >/dev/null || { echo "testbed: moto_server is not on PATH after installing" >&2; exit 1; }
+
+docker info >/dev/null 2>&1 || { echo "testbed: no Docker daemon answers (docker info)" >&2; exit 1; }
+images/testbed/build.sh
