@@ -1,0 +1,155 @@
+//! Plan tables: what the plan decides from repo.yaml, the AUR and the sync database.
+use super::*;
+use crate::config::{PackageConfig, Pos};
+
+fn aur(name: &str, base: &str, version: &str, depends: &[&str]) -> AurPackage {
+    AurPackage {
+        name: name.into(),
+        pkgbase: base.into(),
+        version: version.into(),
+        depends: depends.iter().map(|s| s.to_string()).collect(),
+        make_depends: vec![],
+        check_depends: vec![],
+        provides: vec![],
+        maintainer: None,
+        last_modified: 0,
+    }
+}
+
+fn entry(name: &str, base: &str, version: &str) -> RepoEntry {
+    RepoEntry { name: name.into(), base: base.into(), version: version.into(), filename: format!("{name}-{version}-any.pkg.tar.zst") }
+}
+
+fn config(listed: &[&str]) -> Config {
+    let mut text = String::from("name: r\npackages:\n");
+    for l in listed {
+        text.push_str(&format!("  - {l}\n"));
+    }
+    crate::config::parse("repo.yaml".into(), text.as_bytes()).unwrap()
+}
+
+fn index(pkgs: Vec<AurPackage>) -> BTreeMap<String, AurPackage> {
+    pkgs.into_iter().map(|p| (p.name.clone(), p)).collect()
+}
+
+fn plan(listed: &[&str], pkgs: Vec<AurPackage>, repo: &[RepoEntry], only: &[&str]) -> Result<Plan, PlanError> {
+    let config = config(listed);
+    let aur = index(pkgs);
+    let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+    make(&Inputs { config: &config, aur: &aur, repo, only: &only })
+}
+
+fn actions(plan: &Plan) -> Vec<(String, Action)> {
+    plan.packages.iter().map(|s| (s.pkgbase.clone(), s.action)).collect()
+}
+
+fn a(base: &str, action: Action) -> (String, Action) {
+    (base.to_string(), action)
+}
+
+#[test]
+fn aur_dependencies_come_first_and_are_named_in_depends_on() {
+    let pkgs = vec![
+        aur("app", "app", "1-1", &["libb>=2", "glibc"]),
+        aur("libb", "libb", "2-1", &["liba"]),
+        aur("liba", "liba", "1-1", &[]),
+    ];
+    let p = plan(&["app"], pkgs, &[], &[]).unwrap();
+    assert_eq!(actions(&p), [a("liba", Action::Build), a("libb", Action::Build), a("app", Action::Build)]);
+    assert_eq!(p.step("app").unwrap().depends_on, ["libb"]);
+    assert!(p.step("app").unwrap().listed && !p.step("liba").unwrap().listed);
+    assert_eq!(p.closure("app").into_iter().collect::<Vec<_>>(), ["liba", "libb"]);
+}
+
+#[test]
+fn versions_decide_between_build_and_skip() {
+    let pkgs = vec![aur("same", "same", "1.0-1", &[]), aur("newer", "newer", "1:0.1-1", &[]), aur("older", "older", "1.0-1", &[])];
+    let repo = [entry("same", "same", "1.0-1"), entry("newer", "newer", "2.0-1"), entry("older", "older", "1.0-2")];
+    let p = plan(&["same", "newer", "older"], pkgs, &repo, &[]).unwrap();
+    assert_eq!(p.step("same").unwrap().action, Action::Skip);
+    assert_eq!(p.step("newer").unwrap().action, Action::Build, "an epoch beats any pkgver");
+    assert_eq!(p.step("older").unwrap().action, Action::Skip, "the repository's pkgrel is newer");
+    assert!(p.step("newer").unwrap().reason.contains("1:0.1-1"));
+}
+
+#[test]
+fn dropped_packages_and_orphaned_dependencies_are_removed_by_exact_name() {
+    let pkgs = vec![aur("keep", "keep", "1-1", &[])];
+    let repo = [
+        entry("keep", "keep", "1-1"),
+        entry("foo", "foo", "1-1"),
+        entry("foo-git", "foo-git", "r1-1"),
+        entry("gone-a", "gone", "1-1"),
+        entry("gone-b", "gone", "1-1"),
+    ];
+    let p = plan(&["keep", "foo-git"], vec![aur("keep", "keep", "1-1", &[]), aur("foo-git", "foo-git", "r1-1", &[])], &repo, &[]).unwrap();
+    let removed: Vec<(String, Vec<String>)> = p.to_remove().map(|s| (s.pkgbase.clone(), s.pkgnames.clone())).collect();
+    assert_eq!(removed, [("foo".to_string(), vec!["foo".to_string()]), ("gone".into(), vec!["gone-a".into(), "gone-b".into()])]);
+    drop(pkgs);
+}
+
+#[test]
+fn packages_can_be_listed_by_pkgbase() {
+    let pkgs = vec![aur("split-a", "split", "1-1", &[]), aur("split-b", "split", "1-1", &["split-a"])];
+    let p = plan(&["split"], pkgs, &[], &[]).unwrap();
+    assert_eq!(actions(&p), [a("split", Action::Build)]);
+    assert_eq!(p.packages[0].pkgnames, ["split-a", "split-b"]);
+    assert!(p.packages[0].depends_on.is_empty(), "a pkgbase does not depend on itself");
+}
+
+#[test]
+fn unknown_packages_are_reported_with_their_position() {
+    let err = plan(&["real", "ghost"], vec![aur("real", "real", "1-1", &[])], &[], &[]).unwrap_err();
+    match err {
+        PlanError::NotInAur(missing) => assert_eq!(missing, [("ghost".to_string(), Pos { line: 4, col: 5 })]),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn a_dependency_cycle_names_the_cycle() {
+    let pkgs = vec![aur("x", "x", "1-1", &["y"]), aur("y", "y", "1-1", &["z"]), aur("z", "z", "1-1", &["x"])];
+    let err = plan(&["x"], pkgs, &[], &[]).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("dependency cycle: x -> y -> z -> x"), "{text}");
+}
+
+#[test]
+fn naming_packages_builds_only_them_and_what_they_need_and_removes_nothing() {
+    let pkgs = vec![aur("app", "app", "1-1", &["lib"]), aur("lib", "lib", "1-1", &[]), aur("other", "other", "1-1", &[])];
+    let repo = [entry("app", "app", "1-1"), entry("lib", "lib", "1-1"), entry("stale", "stale", "1-1")];
+    let p = plan(&["app", "other"], pkgs, &repo, &["app"]).unwrap();
+    assert_eq!(actions(&p), [a("lib", Action::Skip), a("app", Action::Build)]);
+    assert!(p.step("app").unwrap().reason.contains("requested"));
+    let err = plan(&["app"], vec![aur("app", "app", "1-1", &[])], &[], &["nope"]).unwrap_err();
+    assert!(matches!(err, PlanError::NotListed { .. }));
+}
+
+#[test]
+fn the_json_plan_has_the_documented_fields() {
+    let p = plan(&["app"], vec![aur("app", "app", "1-1", &[])], &[], &[]).unwrap();
+    let json = serde_json::to_value(&p).unwrap();
+    let step = &json["packages"][0];
+    for key in ["pkgbase", "pkgnames", "action", "reason", "aur_version", "repo_version", "depends_on"] {
+        assert!(step.get(key).is_some(), "{key} missing from {step}");
+    }
+    assert_eq!(step["action"], "build");
+    assert_eq!(step["repo_version"], serde_json::Value::Null);
+    let _ = PackageConfig { name: String::new(), nocheck: false, pos: Pos::default() };
+}
+
+/// pacman's own vercmp table; tests/integration checks the same file against Debian's vercmp.
+const VERCMP_TABLE: &str = include_str!("../../tests/fixtures/vercmp.tsv");
+
+#[test]
+fn version_order_matches_pacmans_vercmp_table() {
+    let mut cases = 0;
+    for line in VERCMP_TABLE.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let [a, b, want] = line.split('\t').collect::<Vec<_>>()[..] else { panic!("bad line {line:?}") };
+        let want: i8 = want.parse().unwrap();
+        assert_eq!(compare_versions(a, b) as i8, want, "vercmp {a} {b}");
+        assert_eq!(compare_versions(b, a) as i8, -want, "vercmp {b} {a}");
+        cases += 1;
+    }
+    assert!(cases > 40);
+}

@@ -1,5 +1,5 @@
 //! The whole path: repo.yaml -> AUR -> builds in containers -> S3 -> pacman installs.
-use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker_available, repoctl, repoctl_containers, tempdir, text};
+use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker, repoctl, repoctl_containers, tempdir, text};
 
 const BUCKET: &str = "e2e-bucket";
 
@@ -18,9 +18,7 @@ packages:\n  - hello            # plain\n  - foo-app          # needs libfoo, an
 
 #[test]
 fn build_publishes_a_repository_that_pacman_installs_from() {
-    if !docker_available() {
-        return;
-    }
+    let Some(_docker) = docker() else { return };
     let s3 = S3::start();
     s3.create_bucket(BUCKET);
     let aur = Aur::start();
@@ -102,4 +100,42 @@ fn glob_logs(work: &camino::Utf8Path, base: &str) -> Vec<std::path::PathBuf> {
         .map(|run| run.path().join("logs").join(format!("{base}.log")))
         .filter(|p| p.is_file())
         .collect()
+}
+
+/// The laptop path: no `s3`, so the repository goes to a local directory that pacman reads
+/// with `Server = file://`; and the shard path: `build --no-publish`, then `publish DIR`.
+#[test]
+fn no_publish_then_publish_into_a_local_directory() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    aur.push_fixture("hello");
+    aur.push_fixture("libfoo");
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    std::fs::write(&config, format!("name: laptop\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - libfoo\n")).unwrap();
+    let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
+
+    let out = repoctl(&["build", "--no-publish", "--config", config.as_str(), "hello"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!dir.join("repo").exists(), "--no-publish wrote the repository");
+    let built: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("work/runs"))
+        .unwrap()
+        .flatten()
+        .flat_map(|run| std::fs::read_dir(run.path().join("packages")).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(built.len(), 1, "only hello was asked for: {built:?}");
+    let shard = dir.join("shard");
+    std::fs::create_dir(&shard).unwrap();
+    std::fs::copy(&built[0], shard.as_std_path().join(built[0].file_name().unwrap())).unwrap();
+
+    let out = repoctl(&["publish", "--config", config.as_str(), shard.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let pacman = Pacman::new("laptop", &format!("file://{}", dir.join("repo")));
+    assert_eq!(pacman.list("laptop"), [("hello".to_string(), "1.0-1".to_string())]);
+    for name in ["laptop.db", "laptop.files"] {
+        let meta = std::fs::symlink_metadata(dir.join("repo").join(name)).unwrap();
+        assert!(meta.file_type().is_file(), "{name} must be a real file, not a link");
+    }
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
 }

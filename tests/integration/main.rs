@@ -4,3 +4,4 @@ mod support;
 
 mod check;
 mod e2e;
+mod versions;

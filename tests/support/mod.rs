@@ -25,16 +25,19 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
 }
 
-/// True when Docker and the test image are usable. Under CI=true their absence is a failure,
-/// never a skip; elsewhere the test says why it skips.
-pub fn docker_available() -> bool {
-    let problem = docker_problem();
-    match problem {
-        None => true,
+/// Tests that use Docker run one at a time, so "no container is left" means this test's.
+static DOCKER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Docker, exclusively, when it and the test image are usable. Under CI=true their absence is
+/// a failure, never a skip; elsewhere the test says why it skips.
+pub fn docker() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let guard = DOCKER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match docker_problem() {
+        None => Some(guard),
         Some(why) if in_ci() => panic!("CI=true but {why}; run images/testbed/build.sh and start Docker"),
         Some(why) => {
             eprintln!("SKIPPING: {why} (set CI=true to make this a failure)");
-            false
+            None
         }
     }
 }
