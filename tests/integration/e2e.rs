@@ -89,6 +89,33 @@ fn build_publishes_a_repository_that_pacman_installs_from() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"), "{}", text(&out));
     assert_eq!(s3.keys(BUCKET), keys);
+
+    // A new libfoo in the AUR: only libfoo is rebuilt, and its old file leaves the bucket.
+    let (_b, bumped) = tempdir();
+    let fixture = crate::support::repo_root().join("tests/fixtures/aur/libfoo");
+    for f in ["PKGBUILD", ".SRCINFO"] {
+        let body = std::fs::read_to_string(fixture.join(f)).unwrap().replace("pkgver=2.1", "pkgver=2.2").replace("pkgver = 2.1", "pkgver = 2.2");
+        std::fs::write(bumped.join(f), body).unwrap();
+    }
+    aur.push_dir("libfoo", &bumped);
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("libfoo") && stdout.contains("2.2-1"), "{}", text(&out));
+    assert!(!stdout.contains("hello       built"), "hello was rebuilt:\n{stdout}");
+    let keys = s3.keys(BUCKET);
+    assert!(keys.contains(&"repo/x86_64/libfoo-2.2-1-any.pkg.tar.zst".to_string()), "{keys:?}");
+    assert!(!keys.contains(&"repo/x86_64/libfoo-2.1-1-any.pkg.tar.zst".to_string()), "old file kept: {keys:?}");
+
+    // hello dropped from repo.yaml: it leaves the database and the bucket; the rest stays.
+    let yaml = std::fs::read_to_string(&config).unwrap().replace("  - hello            # plain\n", "");
+    std::fs::write(&config, yaml).unwrap();
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let listed: Vec<String> = pacman.list("e2erepo").into_iter().map(|(n, _)| n).collect();
+    assert_eq!(listed, ["foo-app", "libfoo", "split-demo-a", "split-demo-b"]);
+    assert!(!s3.keys(BUCKET).iter().any(|k| k.contains("hello-1.0-1")), "{:?}", s3.keys(BUCKET));
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
 
 fn glob_logs(work: &camino::Utf8Path, base: &str) -> Vec<std::path::PathBuf> {
