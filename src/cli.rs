@@ -6,9 +6,11 @@ use clap::{Args, Parser, Subcommand};
 /// (S3 bucket or local directory), as declared in repo.yaml.
 #[derive(Debug, Parser)]
 #[command(name = "repoctl", version, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 ok, 1 some package failed, 2 invalid configuration or environment, 130 interrupted.\n\
+#[command(
+    after_help = "Exit codes: 0 ok, 1 some package failed, 2 invalid configuration or environment, 130 interrupted.\n\
 Environment: AUR_LOCATION (AUR base URL, default https://aur.archlinux.org), REPOCTL_WORK_DIR, \
-AWS_* (standard AWS credential chain).")]
+AWS_* (standard AWS credential chain)."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -20,7 +20,11 @@ pub struct SrcInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum SrcInfoError {
     #[error("cannot read {path}")]
-    Read { path: String, #[source] source: std::io::Error },
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path} is larger than 1 MiB")]
     TooLarge { path: String },
     #[error("{path} is not a valid .SRCINFO: {message}")]
@@ -33,7 +37,8 @@ impl SrcInfo {
         if meta.len() > MAX_SRCINFO_BYTES {
             return Err(SrcInfoError::TooLarge { path: path.to_string() });
         }
-        let text = fs_err::read_to_string(path).map_err(|source| SrcInfoError::Read { path: path.to_string(), source })?;
+        let text =
+            fs_err::read_to_string(path).map_err(|source| SrcInfoError::Read { path: path.to_string(), source })?;
         Self::parse(&text, arch).map_err(|message| SrcInfoError::Invalid { path: path.to_string(), message })
     }
 

@@ -11,7 +11,11 @@ const MAX_PACKAGELIST_BYTES: u64 = 64 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     #[error("I/O error on {path}")]
-    Io { path: Utf8PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the build output holds {what} `{entry}`; only regular package files are accepted")]
     Refused { what: &'static str, entry: String },
     #[error("makepkg reported {0} but did not produce it")]
@@ -43,10 +47,8 @@ fn append_tree<W: std::io::Write>(
     let mut entries: Vec<_> = fs_err::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let path = Utf8PathBuf::try_from(entry.path()).map_err(|e| ArtifactError::Io {
-            path: dir.to_owned(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let path = Utf8PathBuf::try_from(entry.path())
+            .map_err(|e| ArtifactError::Io { path: dir.to_owned(), source: std::io::Error::other(e.to_string()) })?;
         if path.file_name() == Some(".git") {
             continue;
         }

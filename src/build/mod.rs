@@ -37,12 +37,8 @@ pub struct RunDirs {
 impl RunDirs {
     pub fn new(work_dir: &Utf8Path, run_id: &str) -> std::io::Result<RunDirs> {
         let run = work_dir.join("runs").join(run_id);
-        let dirs = RunDirs {
-            aur_cache: work_dir.join("aur"),
-            packages: run.join("packages"),
-            logs: run.join("logs"),
-            run,
-        };
+        let dirs =
+            RunDirs { aur_cache: work_dir.join("aur"), packages: run.join("packages"), logs: run.join("logs"), run };
         for d in [&dirs.aur_cache, &dirs.packages, &dirs.logs] {
             fs_err::create_dir_all(d)?;
         }
@@ -102,7 +98,11 @@ pub async fn run(ctx: Arc<BuildContext>, plan: Arc<Plan>) -> Vec<PackageResult> 
                 Ready::Blocked(reason) => {
                     pending.remove(i);
                     ctx.reporter.done(&base, false, &format!("skipped: {reason}"));
-                    let r = PackageResult { pkgbase: base.clone(), outcome: Outcome::Skipped { reason }, duration: Duration::ZERO };
+                    let r = PackageResult {
+                        pkgbase: base.clone(),
+                        outcome: Outcome::Skipped { reason },
+                        duration: Duration::ZERO,
+                    };
                     results.insert(base, r);
                 }
                 Ready::Yes if running.len() < ctx.jobs => {
@@ -129,7 +129,28 @@ pub async fn run(ctx: Arc<BuildContext>, plan: Arc<Plan>) -> Vec<PackageResult> 
         }
         results.insert(result.pkgbase.clone(), result);
     }
-    todo.iter().filter_map(|s| results.remove(&s.pkgbase)).collect()
+    // A build task that ended abnormally leaves its dependants waiting: they are skipped too.
+    for base in pending {
+        let reason = "a build it depends on ended abnormally".to_string();
+        ctx.reporter.done(&base, false, &format!("skipped: {reason}"));
+        results.insert(
+            base.clone(),
+            PackageResult { pkgbase: base, outcome: Outcome::Skipped { reason }, duration: Duration::ZERO },
+        );
+    }
+    todo.iter()
+        .map(|s| {
+            results.remove(&s.pkgbase).unwrap_or_else(|| PackageResult {
+                pkgbase: s.pkgbase.clone(),
+                outcome: Outcome::Failed {
+                    error: "the build task ended abnormally".into(),
+                    log: ctx.dirs.logs.join(format!("{}.log", s.pkgbase)),
+                    tail: Vec::new(),
+                },
+                duration: Duration::ZERO,
+            })
+        })
+        .collect()
 }
 
 enum Ready {
@@ -202,7 +223,8 @@ async fn try_build(
 ) -> Result<(Vec<Utf8PathBuf>, String), String> {
     let base = &step.pkgbase;
     ctx.reporter.phase(base, Phase::Fetching);
-    let checkout = fetch_pkgbase(&(ctx.git_url)(base), &ctx.dirs.aur_cache.join(base)).await.map_err(|e| e.to_string())?;
+    let checkout =
+        fetch_pkgbase(&(ctx.git_url)(base), &ctx.dirs.aur_cache.join(base)).await.map_err(|e| e.to_string())?;
     let srcinfo = SrcInfo::read(&checkout.dir.join(".SRCINFO"), &ctx.arch).map_err(|e| e.to_string())?;
     if &srcinfo.pkgbase != base {
         return Err(format!(".SRCINFO at {} names pkgbase {}, not {base}", checkout.commit, srcinfo.pkgbase));

@@ -32,10 +32,18 @@ pub enum BuildError {
     #[error("{phase} failed with exit code {code}")]
     Phase { phase: &'static str, code: i64 },
     #[error("cannot write the build log {path}")]
-    Log { path: Utf8PathBuf, #[source] source: std::io::Error },
+    Log {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-pub async fn build(docker: &Docker, job: &BuildJob<'_>, reporter: &dyn Reporter) -> Result<Vec<Utf8PathBuf>, BuildError> {
+pub async fn build(
+    docker: &Docker,
+    job: &BuildJob<'_>,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Utf8PathBuf>, BuildError> {
     let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
     fs_err::create_dir_all(job.scratch).map_err(log_err)?;
     let mut log = std::fs::File::create(job.log_path).map_err(log_err)?;

@@ -21,7 +21,8 @@ pub async fn build(
     let config = super::load_config(config_path)?;
     let work = super::work_dir(&config, work_dir);
     let run_id = super::new_run_id();
-    let dirs = RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
+    let dirs =
+        RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let aur = AurClient::from_env()?;
     let target = crate::publish::open_target(&config).await?;
     let planned = super::make_plan(&config, &*target, &aur, &work, only, &dirs.run.join("current")).await?;
@@ -92,7 +93,12 @@ pub async fn build(
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
 }
 
-pub(super) async fn prepare_image(docker: &Docker, base: &str, dirs: &RunDirs, printer: &Printer) -> Result<String, Error> {
+pub(super) async fn prepare_image(
+    docker: &Docker,
+    base: &str,
+    dirs: &RunDirs,
+    printer: &Printer,
+) -> Result<String, Error> {
     printer.step(&format!("preparing the builder image from {base}"));
     let log_path = dirs.logs.join("builder-image.log");
     let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;

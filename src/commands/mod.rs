@@ -43,7 +43,11 @@ pub(crate) fn new_run_id() -> String {
 
 /// The AUR's view of every listed package and its AUR dependencies. Unknown names become
 /// diagnostics on their repo.yaml line.
-pub(crate) async fn resolve(config: &Config, aur: &AurClient, clone_cache: Option<&Utf8Path>) -> Result<crate::aur::Resolution, Error> {
+pub(crate) async fn resolve(
+    config: &Config,
+    aur: &AurClient,
+    clone_cache: Option<&Utf8Path>,
+) -> Result<crate::aur::Resolution, Error> {
     let listed: Vec<String> = config.packages.iter().map(|p| p.name.clone()).collect();
     let res = aur
         .resolve(&listed, |name| async move {
@@ -67,9 +71,11 @@ pub(crate) async fn resolve(config: &Config, aur: &AurClient, clone_cache: Optio
             .iter()
             .filter_map(|name| config.package(name))
             .map(|p| {
-                config
-                    .diagnostic_at(p.pos, format!("package `{}` was not found in the AUR", p.name))
-                    .hint(format!("check the spelling on {}/packages/{}; official-repository packages need no entry", aur.base(), p.name))
+                config.diagnostic_at(p.pos, format!("package `{}` was not found in the AUR", p.name)).hint(format!(
+                    "check the spelling on {}/packages/{}; official-repository packages need no entry",
+                    aur.base(),
+                    p.name
+                ))
             })
             .collect();
         return Err(crate::config::Diagnostics(diags).into());

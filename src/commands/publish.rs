@@ -8,7 +8,12 @@ use crate::repo::RepoTool;
 use crate::ui::{Printer, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 
-pub async fn publish(config_path: &Utf8Path, work_dir: Option<Utf8PathBuf>, dir: &Utf8Path, printer: &Printer) -> Result<ExitStatus, Error> {
+pub async fn publish(
+    config_path: &Utf8Path,
+    work_dir: Option<Utf8PathBuf>,
+    dir: &Utf8Path,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
     let config = super::load_config(config_path)?;
     let packages = package_files(dir)?;
     if packages.is_empty() {
@@ -16,14 +21,15 @@ pub async fn publish(config_path: &Utf8Path, work_dir: Option<Utf8PathBuf>, dir:
     }
     let work = super::work_dir(&config, work_dir);
     let run_id = super::new_run_id();
-    let dirs = RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
+    let dirs =
+        RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let target = crate::publish::open_target(&config).await?;
     let docker = Docker::connect(&run_id).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs, printer).await?;
     let tool = RepoTool { docker: docker.clone(), image };
     let change = Change { repo: &config.name, add: &packages, remove: &[] };
     let publish_dir = dirs.run.join("publish");
-        let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
+    let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
     let report = tokio::select! {
         report = publish => report?,
         _ = super::interrupted() => {
@@ -31,7 +37,12 @@ pub async fn publish(config_path: &Utf8Path, work_dir: Option<Utf8PathBuf>, dir:
             return Err(Error::Interrupted);
         }
     };
-    printer.step(&format!("published {} package file(s) to {} ({} object(s) written)", packages.len(), target.describe(), report.uploaded));
+    printer.step(&format!(
+        "published {} package file(s) to {} ({} object(s) written)",
+        packages.len(),
+        target.describe(),
+        report.uploaded
+    ));
     Ok(ExitStatus::Success)
 }
 

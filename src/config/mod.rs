@@ -35,7 +35,9 @@ pub struct Config {
 pub enum TargetConfig {
     S3(S3Config),
     /// A directory on this machine; pacman reads it with `Server = file://...`.
-    Local { path: Utf8PathBuf },
+    Local {
+        path: Utf8PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

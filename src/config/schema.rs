@@ -1,7 +1,7 @@
 //! repo.yaml as written: serde types that keep the position of every value, so that a
 //! problem found after parsing (an invalid name, a duplicate) can still name its line.
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 #[derive(Debug, Deserialize)]

@@ -219,7 +219,11 @@ impl Validator<'_> {
             (None, Some(local)) => {
                 let path = &local.value.path;
                 if path.value.trim().is_empty() {
-                    self.problem(path.referenced, "`local.path` is empty", "name the directory to write the repository to");
+                    self.problem(
+                        path.referenced,
+                        "`local.path` is empty",
+                        "name the directory to write the repository to",
+                    );
                 }
                 TargetConfig::Local { path: normalize(&base.join(&path.value)) }
             }
@@ -245,12 +249,20 @@ impl Validator<'_> {
         if let Some(p) = &s3.prefix
             && prefix.split('/').any(|seg| seg == ".." || seg == "." || (seg.is_empty() && !prefix.is_empty()))
         {
-            self.problem(p.referenced, format!("invalid key prefix `{}`", p.value), "use a plain path such as repo/x86_64");
+            self.problem(
+                p.referenced,
+                format!("invalid key prefix `{}`", p.value),
+                "use a plain path such as repo/x86_64",
+            );
         }
         if let Some(e) = &s3.endpoint
             && !(e.value.starts_with("http://") || e.value.starts_with("https://"))
         {
-            self.problem(e.referenced, format!("invalid endpoint `{}`", e.value), "write the full URL, such as https://s3.example.com");
+            self.problem(
+                e.referenced,
+                format!("invalid endpoint `{}`", e.value),
+                "write the full URL, such as https://s3.example.com",
+            );
         }
         if let Some(acl) = &s3.acl
             && !CANNED_ACLS.contains(&acl.value.as_str())
@@ -276,13 +288,21 @@ impl Validator<'_> {
         if let Some(image) = image
             && (image.value.trim().is_empty() || image.value.contains(char::is_whitespace))
         {
-            self.problem(image.referenced, format!("invalid image `{}`", image.value), "name a Docker image, such as archlinux:base-devel");
+            self.problem(
+                image.referenced,
+                format!("invalid image `{}`", image.value),
+                "name a Docker image, such as archlinux:base-devel",
+            );
         }
         let jobs = raw.as_ref().and_then(|b| b.jobs.as_ref());
         if let Some(jobs) = jobs
             && !(1..=MAX_JOBS).contains(&jobs.value)
         {
-            self.problem(jobs.referenced, format!("`jobs` is {}", jobs.value), format!("use a number from 1 to {MAX_JOBS}"));
+            self.problem(
+                jobs.referenced,
+                format!("`jobs` is {}", jobs.value),
+                format!("use a number from 1 to {MAX_JOBS}"),
+            );
         }
         BuilderConfig {
             image: image.map_or_else(|| DEFAULT_IMAGE.to_string(), |i| i.value.clone()),
@@ -360,7 +380,9 @@ mod tests {
 
     #[test]
     fn local_paths_are_relative_to_repo_yaml() {
-        let config = parse(Utf8Path::new("examples/demo/repo.yaml"), b"name: d\nlocal:\n  path: ../../out\npackages: []\n").unwrap();
+        let config =
+            parse(Utf8Path::new("examples/demo/repo.yaml"), b"name: d\nlocal:\n  path: ../../out\npackages: []\n")
+                .unwrap();
         assert_eq!(config.target, TargetConfig::Local { path: "out".into() });
         let config = parse(Utf8Path::new("/srv/repo.yaml"), b"name: d\npackages: [a]\n").unwrap();
         assert_eq!(config.target, TargetConfig::Local { path: "/srv/repo".into() });

@@ -2,7 +2,9 @@
 use super::{Docker, DockerError, api};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
 use futures_util::StreamExt;
 
 /// What a container is created with.
@@ -49,7 +51,11 @@ impl Docker {
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             // Idle until removed; exec runs the real work so each phase has its own user and log.
-            cmd: Some(vec!["/bin/sh".into(), "-c".into(), "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done".into()]),
+            cmd: Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done".into(),
+            ]),
             labels: Some(self.labels(&spec.purpose)),
             host_config: Some(host_config),
             network_disabled: None,

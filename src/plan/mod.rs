@@ -171,11 +171,7 @@ fn pkgbase_of_listed(
     listed: &BTreeMap<String, &crate::config::PackageConfig>,
 ) -> Result<String, PlanError> {
     let base = input.aur.get(name).map_or(name, |p| p.pkgbase.as_str());
-    if listed.contains_key(base) {
-        Ok(base.to_string())
-    } else {
-        Err(PlanError::NotListed { name: name.to_string() })
-    }
+    if listed.contains_key(base) { Ok(base.to_string()) } else { Err(PlanError::NotListed { name: name.to_string() }) }
 }
 
 /// pkgbase -> pkgbases it needs (depends, makedepends, checkdepends found in the AUR).

@@ -17,7 +17,12 @@ fn aur(name: &str, base: &str, version: &str, depends: &[&str]) -> AurPackage {
 }
 
 fn entry(name: &str, base: &str, version: &str) -> RepoEntry {
-    RepoEntry { name: name.into(), base: base.into(), version: version.into(), filename: format!("{name}-{version}-any.pkg.tar.zst") }
+    RepoEntry {
+        name: name.into(),
+        base: base.into(),
+        version: version.into(),
+        filename: format!("{name}-{version}-any.pkg.tar.zst"),
+    }
 }
 
 fn config(listed: &[&str]) -> Config {
@@ -63,7 +68,11 @@ fn aur_dependencies_come_first_and_are_named_in_depends_on() {
 
 #[test]
 fn versions_decide_between_build_and_skip() {
-    let pkgs = vec![aur("same", "same", "1.0-1", &[]), aur("newer", "newer", "1:0.1-1", &[]), aur("older", "older", "1.0-1", &[])];
+    let pkgs = vec![
+        aur("same", "same", "1.0-1", &[]),
+        aur("newer", "newer", "1:0.1-1", &[]),
+        aur("older", "older", "1.0-1", &[]),
+    ];
     let repo = [entry("same", "same", "1.0-1"), entry("newer", "newer", "2.0-1"), entry("older", "older", "1.0-2")];
     let p = plan(&["same", "newer", "older"], pkgs, &repo, &[]).unwrap();
     assert_eq!(p.step("same").unwrap().action, Action::Skip);
@@ -82,9 +91,18 @@ fn dropped_packages_and_orphaned_dependencies_are_removed_by_exact_name() {
         entry("gone-a", "gone", "1-1"),
         entry("gone-b", "gone", "1-1"),
     ];
-    let p = plan(&["keep", "foo-git"], vec![aur("keep", "keep", "1-1", &[]), aur("foo-git", "foo-git", "r1-1", &[])], &repo, &[]).unwrap();
+    let p = plan(
+        &["keep", "foo-git"],
+        vec![aur("keep", "keep", "1-1", &[]), aur("foo-git", "foo-git", "r1-1", &[])],
+        &repo,
+        &[],
+    )
+    .unwrap();
     let removed: Vec<(String, Vec<String>)> = p.to_remove().map(|s| (s.pkgbase.clone(), s.pkgnames.clone())).collect();
-    assert_eq!(removed, [("foo".to_string(), vec!["foo".to_string()]), ("gone".into(), vec!["gone-a".into(), "gone-b".into()])]);
+    assert_eq!(
+        removed,
+        [("foo".to_string(), vec!["foo".to_string()]), ("gone".into(), vec!["gone-a".into(), "gone-b".into()])]
+    );
     drop(pkgs);
 }
 
@@ -116,7 +134,8 @@ fn a_dependency_cycle_names_the_cycle() {
 
 #[test]
 fn naming_packages_builds_only_them_and_what_they_need_and_removes_nothing() {
-    let pkgs = vec![aur("app", "app", "1-1", &["lib"]), aur("lib", "lib", "1-1", &[]), aur("other", "other", "1-1", &[])];
+    let pkgs =
+        vec![aur("app", "app", "1-1", &["lib"]), aur("lib", "lib", "1-1", &[]), aur("other", "other", "1-1", &[])];
     let repo = [entry("app", "app", "1-1"), entry("lib", "lib", "1-1"), entry("stale", "stale", "1-1")];
     let p = plan(&["app", "other"], pkgs, &repo, &["app"]).unwrap();
     assert_eq!(actions(&p), [a("lib", Action::Skip), a("app", Action::Build)]);

@@ -24,7 +24,11 @@ pub enum PublishError {
     #[error("{op} {name} at {target}: {message}")]
     Remote { op: &'static str, name: String, target: String, message: String },
     #[error("I/O error on {path}")]
-    Io { path: Utf8PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{name} at {target} is larger than {limit} bytes")]
     TooLarge { name: String, target: String, limit: u64 },
     #[error("the published database cannot be read: {0}")]
@@ -147,7 +151,8 @@ pub async fn publish(
     let names = DbNames::new(change.repo);
     let remote = read_remote(target, change.repo, &work.join("current")).await?;
     let new = tool.update(change.repo, remote.files.as_ref(), change.add, change.remove, &work.join("next")).await?;
-    let new_entries = read_sync_db(&fs_err::read(&new.db).map_err(|source| PublishError::Io { path: new.db.clone(), source })?)?;
+    let new_entries =
+        read_sync_db(&fs_err::read(&new.db).map_err(|source| PublishError::Io { path: new.db.clone(), source })?)?;
     let mut report = PublishReport::default();
 
     // 1. Package files and signatures: nothing references them yet.

@@ -45,7 +45,12 @@ impl S3Target {
         if self.prefix.is_empty() { name.to_string() } else { format!("{}/{name}", self.prefix) }
     }
 
-    fn remote<E: std::error::Error + Send + Sync + 'static>(&self, op: &'static str, name: &str, err: E) -> PublishError {
+    fn remote<E: std::error::Error + Send + Sync + 'static>(
+        &self,
+        op: &'static str,
+        name: &str,
+        err: E,
+    ) -> PublishError {
         PublishError::Remote {
             op,
             name: name.to_string(),
@@ -54,7 +59,10 @@ impl S3Target {
         }
     }
 
-    async fn get(&self, name: &str) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, PublishError> {
+    async fn get(
+        &self,
+        name: &str,
+    ) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, PublishError> {
         match self.client.get_object().bucket(&self.bucket).key(self.key(name)).send().await {
             Ok(out) => Ok(Some(out)),
             Err(err) => {
@@ -95,7 +103,12 @@ impl Target for S3Target {
     async fn download(&self, name: &str, dest: &Utf8Path) -> Result<(), PublishError> {
         let io = |source| PublishError::Io { path: dest.to_owned(), source };
         let Some(out) = self.get(name).await? else {
-            return Err(PublishError::Remote { op: "reading", name: name.into(), target: self.describe(), message: "not found".into() });
+            return Err(PublishError::Remote {
+                op: "reading",
+                name: name.into(),
+                target: self.describe(),
+                message: "not found".into(),
+            });
         };
         let mut body = out.body;
         let mut file = tokio::fs::File::create(dest).await.map_err(io)?;

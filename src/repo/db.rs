@@ -37,7 +37,9 @@ pub fn read_sync_db(bytes: &[u8]) -> Result<Vec<RepoEntry>, DbError> {
     let mut archive = tar::Archive::new(&mut limited);
     let mut entries = Vec::new();
     for item in archive.entries().map_err(DbError::Archive)? {
-        let mut item = item.map_err(|e| if e.kind() == std::io::ErrorKind::UnexpectedEof { DbError::TooLarge } else { DbError::Archive(e) })?;
+        let mut item = item.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof { DbError::TooLarge } else { DbError::Archive(e) }
+        })?;
         let path = item.path().map_err(DbError::Archive)?.to_string_lossy().into_owned();
         if !path.ends_with("/desc") {
             continue;
@@ -86,12 +88,7 @@ fn parse_desc(text: &str) -> Result<RepoEntry, String> {
     if filename.contains('/') || filename.starts_with('.') {
         return Err(format!("unsafe %FILENAME% `{filename}`"));
     }
-    Ok(RepoEntry {
-        base: get("BASE").unwrap_or_else(|_| name.clone()),
-        version: get("VERSION")?,
-        filename,
-        name,
-    })
+    Ok(RepoEntry { base: get("BASE").unwrap_or_else(|_| name.clone()), version: get("VERSION")?, filename, name })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `repo-add` and `repo-remove`, run in a builder container on a copy of the current
 //! database: the host needs no pacman, and the database is written by pacman's own tools.
-use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use super::DbNames;
+use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use camino::{Utf8Path, Utf8PathBuf};
 
 const MAX_DB_BYTES: u64 = 1024 * 1024 * 1024;
@@ -20,7 +20,11 @@ pub enum RepoToolError {
     #[error("{tool} failed with exit code {code}:\n{output}")]
     Failed { tool: &'static str, code: i64, output: String },
     #[error("I/O error on {path}")]
-    Io { path: Utf8PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0} did not produce {1}")]
     Missing(&'static str, String),
 }
@@ -54,7 +58,8 @@ impl RepoTool {
             tar.append_dir("repo", ".").map_err(io(&input))?;
             if let Some(cur) = current {
                 tar.append_path_with_name(&cur.db, format!("repo/{}", names.db_archive)).map_err(io(&cur.db))?;
-                tar.append_path_with_name(&cur.files, format!("repo/{}", names.files_archive)).map_err(io(&cur.files))?;
+                tar.append_path_with_name(&cur.files, format!("repo/{}", names.files_archive))
+                    .map_err(io(&cur.files))?;
             }
             for pkg in add {
                 for f in std::iter::once(pkg.clone()).chain(signature_of(pkg)) {
@@ -65,7 +70,13 @@ impl RepoTool {
             tar.into_inner().map_err(io(&input))?;
         }
 
-        let spec = ContainerSpec { image: self.image.clone(), purpose: "repo-add".into(), memory_bytes: None, nano_cpus: None, pids_limit: Some(1024) };
+        let spec = ContainerSpec {
+            image: self.image.clone(),
+            purpose: "repo-add".into(),
+            memory_bytes: None,
+            nano_cpus: None,
+            pids_limit: Some(1024),
+        };
         let container = self.docker.start_container(&spec).await?;
         let result = async {
             container.upload_tar_file("/repoctl", &input).await?;

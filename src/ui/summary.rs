@@ -71,4 +71,3 @@ pub fn render_summary(rows: &[SummaryRow]) -> String {
         .collect();
     table(&["PKGBASE", "RESULT", "VERSION", "TIME", "DETAIL"], &rows)
 }
-

@@ -19,20 +19,67 @@ fn cases(endpoint: &str) -> Vec<Case> {
     let mut bomb = String::from("name: myrepo\na: &a [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..12 {
         let prev = if i == 1 { "a".to_string() } else { format!("a{}", i - 1) };
-        bomb.push_str(&format!("a{i}: &a{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        ));
     }
     bomb.push_str("packages: *a11\n");
     vec![
-        Case { what: "malformed YAML", yaml: format!("{h}packages:\n  - hello\n  - [unclosed\n").into_bytes(), line: 7, needle: "" },
-        Case { what: "unknown key", yaml: format!("nmae: myrepo\npackages: [hello]\n").into_bytes(), line: 1, needle: "nmae" },
-        Case { what: "unknown nested key", yaml: format!("{h}builder:\n  jbos: 2\npackages: [hello]\n").into_bytes(), line: 6, needle: "jbos" },
-        Case { what: "wrong type", yaml: format!("{h}builder:\n  jobs: many\npackages: [hello]\n").into_bytes(), line: 6, needle: "" },
-        Case { what: "invalid package name", yaml: format!("{h}packages:\n  - hello\n  - Bad/Name\n").into_bytes(), line: 7, needle: "Bad/Name" },
-        Case { what: "duplicate package", yaml: format!("{h}packages:\n  - hello\n  - name: hello\n").into_bytes(), line: 7, needle: "listed twice" },
-        Case { what: "missing required key", yaml: format!("{h}builder:\n  jobs: 2\n").into_bytes(), line: 1, needle: "packages" },
-        Case { what: "invalid repository name", yaml: b"name: My Repo\npackages: [hello]\n".to_vec(), line: 1, needle: "My Repo" },
+        Case {
+            what: "malformed YAML",
+            yaml: format!("{h}packages:\n  - hello\n  - [unclosed\n").into_bytes(),
+            line: 7,
+            needle: "",
+        },
+        Case {
+            what: "unknown key",
+            yaml: b"nmae: myrepo\npackages: [hello]\n".to_vec(),
+            line: 1,
+            needle: "nmae",
+        },
+        Case {
+            what: "unknown nested key",
+            yaml: format!("{h}builder:\n  jbos: 2\npackages: [hello]\n").into_bytes(),
+            line: 6,
+            needle: "jbos",
+        },
+        Case {
+            what: "wrong type",
+            yaml: format!("{h}builder:\n  jobs: many\npackages: [hello]\n").into_bytes(),
+            line: 6,
+            needle: "",
+        },
+        Case {
+            what: "invalid package name",
+            yaml: format!("{h}packages:\n  - hello\n  - Bad/Name\n").into_bytes(),
+            line: 7,
+            needle: "Bad/Name",
+        },
+        Case {
+            what: "duplicate package",
+            yaml: format!("{h}packages:\n  - hello\n  - name: hello\n").into_bytes(),
+            line: 7,
+            needle: "listed twice",
+        },
+        Case {
+            what: "missing required key",
+            yaml: format!("{h}builder:\n  jobs: 2\n").into_bytes(),
+            line: 1,
+            needle: "packages",
+        },
+        Case {
+            what: "invalid repository name",
+            yaml: b"name: My Repo\npackages: [hello]\n".to_vec(),
+            line: 1,
+            needle: "My Repo",
+        },
         Case { what: "alias bomb", yaml: bomb.into_bytes(), line: 2, needle: "" },
-        Case { what: "binary garbage", yaml: b"name: x\n\x00\x01\x02\xff\xfe garbage \x89PNG\r\n".to_vec(), line: 2, needle: "not a YAML text file" },
+        Case {
+            what: "binary garbage",
+            yaml: b"name: x\n\x00\x01\x02\xff\xfe garbage \x89PNG\r\n".to_vec(),
+            line: 2,
+            needle: "not a YAML text file",
+        },
     ]
 }
 
@@ -68,7 +115,11 @@ fn unknown_aur_packages_are_named_on_their_line() {
     aur.push_fixture("split-demo");
     let (_t, dir) = tempdir();
     let path = dir.join("repo.yaml");
-    std::fs::write(&path, "name: myrepo\npackages:\n  - hello\n  - no-such-package\n  - split-demo\n  - name: also-missing\n").unwrap();
+    std::fs::write(
+        &path,
+        "name: myrepo\npackages:\n  - hello\n  - no-such-package\n  - split-demo\n  - name: also-missing\n",
+    )
+    .unwrap();
     let out = repoctl(&["check", "--config", path.as_str()], &[("AUR_LOCATION", aur.url.clone())]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

@@ -35,7 +35,8 @@ fn build_publishes_a_repository_that_pacman_installs_from() {
     let out = repoctl(&["plan", "--json", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
-    let order: Vec<&str> = plan["packages"].as_array().unwrap().iter().map(|p| p["pkgbase"].as_str().unwrap()).collect();
+    let order: Vec<&str> =
+        plan["packages"].as_array().unwrap().iter().map(|p| p["pkgbase"].as_str().unwrap()).collect();
     let pos = |b: &str| order.iter().position(|x| *x == b).unwrap_or_else(|| panic!("{b} not in {order:?}"));
     assert!(pos("libfoo") < pos("foo-app"), "{order:?}");
     assert!(plan["packages"].as_array().unwrap().iter().all(|p| p["action"] == "build"), "{plan}");
@@ -47,7 +48,9 @@ fn build_publishes_a_repository_that_pacman_installs_from() {
     assert_eq!(repoctl_containers(), 0, "containers left behind");
 
     let keys = s3.keys(BUCKET);
-    for key in ["e2erepo.db", "e2erepo.db.tar.zst", "e2erepo.files", "e2erepo.files.tar.zst", "hello-1.0-1-x86_64.pkg.tar.zst"] {
+    for key in
+        ["e2erepo.db", "e2erepo.db.tar.zst", "e2erepo.files", "e2erepo.files.tar.zst", "hello-1.0-1-x86_64.pkg.tar.zst"]
+    {
         assert!(keys.contains(&format!("repo/x86_64/{key}")), "{key} missing from {keys:?}");
     }
 
@@ -94,7 +97,10 @@ fn build_publishes_a_repository_that_pacman_installs_from() {
     let (_b, bumped) = tempdir();
     let fixture = crate::support::repo_root().join("tests/fixtures/aur/libfoo");
     for f in ["PKGBUILD", ".SRCINFO"] {
-        let body = std::fs::read_to_string(fixture.join(f)).unwrap().replace("pkgver=2.1", "pkgver=2.2").replace("pkgver = 2.1", "pkgver = 2.2");
+        let body = std::fs::read_to_string(fixture.join(f))
+            .unwrap()
+            .replace("pkgver=2.1", "pkgver=2.2")
+            .replace("pkgver = 2.1", "pkgver = 2.2");
         std::fs::write(bumped.join(f), body).unwrap();
     }
     aur.push_dir("libfoo", &bumped);
@@ -139,7 +145,11 @@ fn no_publish_then_publish_into_a_local_directory() {
     aur.push_fixture("libfoo");
     let (_t, dir) = tempdir();
     let config = dir.join("repo.yaml");
-    std::fs::write(&config, format!("name: laptop\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - libfoo\n")).unwrap();
+    std::fs::write(
+        &config,
+        format!("name: laptop\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - libfoo\n"),
+    )
+    .unwrap();
     let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
 
     let out = repoctl(&["build", "--no-publish", "--config", config.as_str(), "hello"], &env);
