@@ -4,7 +4,6 @@
 # Arguments: dependency strings (depends, makedepends, checkdepends).
 set -eu
 cd /repoctl/localrepo
-set -- "$@"
 pkgs=$(find . -maxdepth 1 -type f -name '*.pkg.tar*' ! -name '*.sig' | sort)
 if [ -n "$pkgs" ]; then
   # shellcheck disable=SC2086

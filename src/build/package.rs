@@ -57,13 +57,8 @@ pub async fn build(
         nano_cpus: None,
         pids_limit: Some(4096),
     };
-    let container = docker.start_container(&spec).await?;
-    let result = run_in(&container, job, reporter, &mut log).await;
-    // 5. Gone, whatever happened.
-    let removed = container.remove().await;
-    let packages = result?;
-    removed?;
-    Ok(packages)
+    // 2-4 inside it; 5. it is removed whatever happened.
+    docker.with_container(&spec, async |container| run_in(container, job, reporter, &mut log).await).await
 }
 
 async fn run_in(

@@ -15,9 +15,11 @@ pub async fn plan(
     let work = super::work_dir(&config, work_dir);
     let aur = AurClient::from_env()?;
     let target = crate::publish::open_target(&config).await?;
-    let scratch = tempfile::tempdir().map_err(Error::io("cannot create a temporary directory"))?;
-    let scratch = Utf8Path::from_path(scratch.path()).map(Utf8Path::to_owned).unwrap_or_else(|| work.join("tmp"));
-    let planned = super::make_plan(&config, &*target, &aur, &work, only, &scratch).await?;
+    // Plan writes nothing that outlives it: the published database is read into a temporary directory.
+    let tmp = tempfile::tempdir().map_err(Error::io("cannot create a temporary directory"))?;
+    let scratch = Utf8Path::from_path(tmp.path())
+        .ok_or_else(|| Error::Usage(format!("the temporary directory {} is not UTF-8", tmp.path().display())))?;
+    let planned = super::make_plan(&config, &*target, &aur, &work, only, scratch).await?;
     if json {
         let text = serde_json::to_string_pretty(&planned.plan).map_err(|e| Error::Usage(e.to_string()))?;
         printer.out(&text);

@@ -73,6 +73,23 @@ impl Docker {
     }
 }
 
+impl Docker {
+    /// Runs `work` in a fresh container, then removes the container whatever `work` returned.
+    /// The work's own error is the one reported when both fail.
+    pub async fn with_container<T, E: From<DockerError>>(
+        &self,
+        spec: &ContainerSpec,
+        work: impl AsyncFnOnce(&Container) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let container = self.start_container(spec).await?;
+        let result = work(&container).await;
+        let removed = container.remove().await;
+        let value = result?;
+        removed?;
+        Ok(value)
+    }
+}
+
 impl Container {
     pub fn id(&self) -> &str {
         &self.id

@@ -19,25 +19,31 @@ pub fn reachable(roots: &BTreeSet<String>, edges: &BTreeMap<String, BTreeSet<Str
     seen
 }
 
-/// Kahn's algorithm, alphabetical among the ready ones so plans are stable.
+/// Kahn's algorithm, alphabetical among the ready ones so plans are stable. Linear in the
+/// size of the graph (it used to rescan every waiting node per step).
 pub fn topological(
     nodes: &BTreeSet<String>,
     edges: &BTreeMap<String, BTreeSet<String>>,
 ) -> Result<Vec<String>, CycleError> {
-    let deps = |n: &String| edges.get(n).into_iter().flatten().filter(|d| nodes.contains(*d));
-    let mut waiting: BTreeMap<&String, usize> = nodes.iter().map(|n| (n, deps(n).count())).collect();
-    let mut order = Vec::with_capacity(nodes.len());
-    loop {
-        let ready: Vec<&String> = waiting.iter().filter(|(_, c)| **c == 0).map(|(n, _)| *n).collect();
-        if ready.is_empty() {
-            break;
+    let mut waiting: BTreeMap<&String, usize> = BTreeMap::new();
+    let mut dependants: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
+    for n in nodes {
+        let deps: Vec<&String> = edges.get(n).into_iter().flatten().filter(|d| nodes.contains(*d)).collect();
+        for d in &deps {
+            dependants.entry(d).or_default().push(n);
         }
-        for n in ready {
-            waiting.remove(n);
-            order.push(n.clone());
-            for (other, count) in waiting.iter_mut() {
-                if deps(other).any(|d| d == n) {
-                    *count -= 1;
+        waiting.insert(n, deps.len());
+    }
+    let mut ready: BTreeSet<&String> = waiting.iter().filter(|(_, c)| **c == 0).map(|(n, _)| *n).collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(n) = ready.pop_first() {
+        waiting.remove(n);
+        order.push(n.clone());
+        for m in dependants.get(n).into_iter().flatten() {
+            if let Some(count) = waiting.get_mut(m) {
+                *count -= 1;
+                if *count == 0 {
+                    ready.insert(m);
                 }
             }
         }

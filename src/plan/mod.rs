@@ -10,7 +10,7 @@ pub use version::{compare_versions, newer};
 use crate::aur::{AurPackage, dep_name};
 use crate::config::{Config, Pos};
 use crate::repo::RepoEntry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,9 +51,17 @@ pub struct Step {
 pub struct Plan {
     /// Build order: every step comes after the steps it depends on; removals last.
     pub packages: Vec<Step>,
+    /// pkgbase -> position in `packages`, for lookups on the scheduler's hot path.
+    #[serde(skip)]
+    index: HashMap<String, usize>,
 }
 
 impl Plan {
+    pub fn new(packages: Vec<Step>) -> Plan {
+        let index = packages.iter().enumerate().map(|(i, s)| (s.pkgbase.clone(), i)).collect();
+        Plan { packages, index }
+    }
+
     pub fn to_build(&self) -> impl Iterator<Item = &Step> {
         self.packages.iter().filter(|s| s.action == Action::Build)
     }
@@ -63,7 +71,7 @@ impl Plan {
     }
 
     pub fn step(&self, pkgbase: &str) -> Option<&Step> {
-        self.packages.iter().find(|s| s.pkgbase == pkgbase)
+        self.index.get(pkgbase).map(|&i| &self.packages[i])
     }
 
     /// Every pkgbase `pkgbase` needs, directly or through other pkgbases.
@@ -113,13 +121,17 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         input.only.iter().map(|name| pkgbase_of_listed(name, input, &listed)).collect::<Result<_, _>>()?
     };
     let edges = dependency_edges(input.aur, &bases_of);
+    let mut repo_by_base: BTreeMap<&str, Vec<&RepoEntry>> = BTreeMap::new();
+    for e in input.repo {
+        repo_by_base.entry(e.base.as_str()).or_default().push(e);
+    }
     let wanted = graph::reachable(&roots, &edges);
     let order = graph::topological(&wanted, &edges)?;
 
     let mut steps: Vec<Step> = order
         .iter()
         .map(|base| {
-            let mut step = keep_step(base, input, &bases_of, &edges);
+            let mut step = keep_step(base, &repo_by_base, &bases_of, &edges);
             step.listed = listed.contains_key(base);
             step.nocheck = listed.get(base).is_some_and(|p| p.nocheck);
             if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip {
@@ -132,7 +144,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
     if input.only.is_empty() {
         steps.extend(removals(input.repo, &wanted));
     }
-    Ok(Plan { packages: steps })
+    Ok(Plan::new(steps))
 }
 
 /// pkgbase -> its pkgnames the AUR told us about.
@@ -196,12 +208,12 @@ fn dependency_edges(
 
 fn keep_step(
     base: &str,
-    input: &Inputs,
+    repo_by_base: &BTreeMap<&str, Vec<&RepoEntry>>,
     bases_of: &BTreeMap<String, Vec<&AurPackage>>,
     edges: &BTreeMap<String, BTreeSet<String>>,
 ) -> Step {
     let aur_pkgs = bases_of.get(base).map(Vec::as_slice).unwrap_or_default();
-    let repo_entries: Vec<&RepoEntry> = input.repo.iter().filter(|e| e.base == base).collect();
+    let repo_entries: &[&RepoEntry] = repo_by_base.get(base).map(Vec::as_slice).unwrap_or_default();
     let aur_version = aur_pkgs.first().map(|p| p.version.clone());
     let repo_version = repo_entries.iter().map(|e| e.version.clone()).max_by(|a, b| compare_versions(a, b));
     let mut pkgnames: BTreeSet<String> = aur_pkgs.iter().map(|p| p.name.clone()).collect();

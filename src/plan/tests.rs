@@ -1,6 +1,6 @@
 //! Plan tables: what the plan decides from repo.yaml, the AUR and the sync database.
 use super::*;
-use crate::config::{PackageConfig, Pos};
+use crate::config::Pos;
 
 fn aur(name: &str, base: &str, version: &str, depends: &[&str]) -> AurPackage {
     AurPackage {
@@ -83,7 +83,6 @@ fn versions_decide_between_build_and_skip() {
 
 #[test]
 fn dropped_packages_and_orphaned_dependencies_are_removed_by_exact_name() {
-    let pkgs = vec![aur("keep", "keep", "1-1", &[])];
     let repo = [
         entry("keep", "keep", "1-1"),
         entry("foo", "foo", "1-1"),
@@ -103,7 +102,6 @@ fn dropped_packages_and_orphaned_dependencies_are_removed_by_exact_name() {
         removed,
         [("foo".to_string(), vec!["foo".to_string()]), ("gone".into(), vec!["gone-a".into(), "gone-b".into()])]
     );
-    drop(pkgs);
 }
 
 #[test]
@@ -154,7 +152,6 @@ fn the_json_plan_has_the_documented_fields() {
     }
     assert_eq!(step["action"], "build");
     assert_eq!(step["repo_version"], serde_json::Value::Null);
-    let _ = PackageConfig { name: String::new(), nocheck: false, pos: Pos::default() };
 }
 
 /// pacman's own vercmp table; tests/integration checks the same file against Debian's vercmp.

@@ -51,18 +51,9 @@ impl ObjectKind {
         if name.contains(".pkg.tar") { ObjectKind::Immutable } else { ObjectKind::Database }
     }
 
+    /// Package files and databases are opaque archives to HTTP; signatures say what they are.
     pub fn content_type(name: &str) -> &'static str {
-        if name.ends_with(".sig") {
-            "application/pgp-signature"
-        } else if name.ends_with(".zst") || ObjectKind::of(name) == ObjectKind::Database {
-            "application/octet-stream"
-        } else if name.ends_with(".xz") {
-            "application/x-xz"
-        } else if name.ends_with(".gz") {
-            "application/gzip"
-        } else {
-            "application/octet-stream"
-        }
+        if name.ends_with(".sig") { "application/pgp-signature" } else { "application/octet-stream" }
     }
 
     pub fn cache_control(self) -> &'static str {

@@ -77,25 +77,21 @@ impl RepoTool {
             nano_cpus: None,
             pids_limit: Some(1024),
         };
-        let container = self.docker.start_container(&spec).await?;
-        let result = async {
-            container.upload_tar_file("/repoctl", &input).await?;
-            let files: Vec<String> = add.iter().map(|p| p.file_name().unwrap_or_default().to_string()).collect();
-            if !files.is_empty() || current.is_none() {
-                run_tool(&container, "repo-add", &names.db_archive, files).await?;
-            }
-            if !remove.is_empty() {
-                run_tool(&container, "repo-remove", &names.db_archive, remove.to_vec()).await?;
-            }
-            let out_tar = out_dir.join("repo-output.tar");
-            container.download_tar("/repoctl/repo", &out_tar, MAX_DB_BYTES).await?;
-            extract_db(&out_tar, &names, out_dir)
-        }
-        .await;
-        let removed = container.remove().await;
-        let files = result?;
-        removed?;
-        Ok(files)
+        self.docker
+            .with_container(&spec, async |container| {
+                container.upload_tar_file("/repoctl", &input).await?;
+                let files: Vec<String> = add.iter().map(|p| p.file_name().unwrap_or_default().to_string()).collect();
+                if !files.is_empty() || current.is_none() {
+                    run_tool(container, "repo-add", &names.db_archive, files).await?;
+                }
+                if !remove.is_empty() {
+                    run_tool(container, "repo-remove", &names.db_archive, remove.to_vec()).await?;
+                }
+                let out_tar = out_dir.join("repo-output.tar");
+                container.download_tar("/repoctl/repo", &out_tar, MAX_DB_BYTES).await?;
+                extract_db(&out_tar, &names, out_dir)
+            })
+            .await
     }
 }
 

@@ -31,12 +31,7 @@ fn cases(endpoint: &str) -> Vec<Case> {
             line: 7,
             needle: "",
         },
-        Case {
-            what: "unknown key",
-            yaml: b"nmae: myrepo\npackages: [hello]\n".to_vec(),
-            line: 1,
-            needle: "nmae",
-        },
+        Case { what: "unknown key", yaml: b"nmae: myrepo\npackages: [hello]\n".to_vec(), line: 1, needle: "nmae" },
         Case {
             what: "unknown nested key",
             yaml: format!("{h}builder:\n  jbos: 2\npackages: [hello]\n").into_bytes(),
