@@ -5,4 +5,6 @@ set -eu
 cd /repoctl/src
 export PKGDEST=/repoctl/out PKGEXT=.pkg.tar.zst
 makepkg --noconfirm --nosign --force "$@"
-makepkg --packagelist > /repoctl/out/.packagelist
+# --packagelist names what makepkg *may* make: with Arch's default OPTIONS=(debug ...), a
+# pkgname-debug package is listed even when there were no symbols to split off. Keep what exists.
+makepkg --packagelist | while read -r f; do [ -f "$f" ] && echo "$f"; done > /repoctl/out/.packagelist

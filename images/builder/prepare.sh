@@ -9,7 +9,8 @@ if [ -n "$pkgs" ]; then
   # shellcheck disable=SC2086
   repo-add -q repoctl-local.db.tar.gz $pkgs
 fi
-pacman -Sy --noconfirm
+# -Syu, not -Sy: installing new dependencies against an older system is a partial upgrade.
+pacman -Syu --noconfirm
 if [ "$#" -gt 0 ]; then
   missing=$(pacman -T "$@" || true)
   if [ -n "$missing" ]; then

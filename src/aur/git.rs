@@ -26,7 +26,8 @@ pub enum GitError {
 pub async fn fetch_pkgbase(url: &str, dir: &Utf8Path) -> Result<Checkout, GitError> {
     if dir.join(".git").is_dir() {
         let update = async {
-            git(url, Some(dir), &["fetch", "--quiet", "origin", "HEAD"]).await?;
+            // From `url`, not the clone's origin: AUR_LOCATION may have changed since the clone.
+            git(url, Some(dir), &["fetch", "--quiet", "--", url, "HEAD"]).await?;
             git(url, Some(dir), &["reset", "--quiet", "--hard", "FETCH_HEAD"]).await?;
             git(url, Some(dir), &["clean", "-qfdx"]).await
         };
@@ -39,7 +40,7 @@ pub async fn fetch_pkgbase(url: &str, dir: &Utf8Path) -> Result<Checkout, GitErr
         if let Some(parent) = dir.parent() {
             fs_err::create_dir_all(parent).map_err(GitError::Spawn)?;
         }
-        git(url, None, &["clone", "--quiet", url, dir.as_str()]).await?;
+        git(url, None, &["clone", "--quiet", "--", url, dir.as_str()]).await?;
     }
     if !dir.join(".SRCINFO").is_file() {
         return Err(GitError::NoSrcinfo { url: url.to_string() });

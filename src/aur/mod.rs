@@ -93,7 +93,13 @@ impl AurClient {
                 .await
                 .map_err(|e| AurError::Rpc { url: self.handle.url().to_string(), message: e.to_string() })?;
             for p in packages {
-                found.insert(p.name.clone(), from_raur(p));
+                // Names become paths (clone and scratch directories): refuse what the AUR cannot hold.
+                let valid = [&p.name, &p.package_base].iter().all(|n| crate::config::check_package_name(n).is_ok());
+                if valid {
+                    found.insert(p.name.clone(), from_raur(p));
+                } else {
+                    tracing::warn!("ignoring an RPC result with an invalid name: {:?} / {:?}", p.name, p.package_base);
+                }
             }
         }
         Ok((found, requests))

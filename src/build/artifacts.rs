@@ -109,7 +109,7 @@ pub fn extract_packages(tar: &Utf8Path, dest_dir: &Utf8Path) -> Result<Vec<Utf8P
             reported = Some(text.lines().filter_map(|l| l.rsplit('/').next()).map(str::to_string).collect());
             continue;
         }
-        if !name.contains(".pkg.tar") {
+        if !crate::repo::is_package_file(&name) {
             continue;
         }
         if entry.header().size().map_err(io(tar))? > MAX_ARTIFACT_BYTES {
@@ -132,6 +132,25 @@ pub fn extract_packages(tar: &Utf8Path, dest_dir: &Utf8Path) -> Result<Vec<Utf8P
         let _ = fs_err::remove_file(stray);
     }
     Ok(packages)
+}
+
+/// Moves checked package files into `dir`, refusing to replace one already there (another
+/// pkgbase of this run made a file of the same name).
+pub fn move_into(files: &[Utf8PathBuf], dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, ArtifactError> {
+    fs_err::create_dir_all(dir).map_err(io(dir))?;
+    let mut moved = Vec::with_capacity(files.len());
+    for f in files {
+        let dest = dir.join(f.file_name().unwrap_or_default());
+        if dest.exists() {
+            return Err(ArtifactError::Refused {
+                what: "a file another build of this run made",
+                entry: dest.to_string(),
+            });
+        }
+        fs_err::rename(f, &dest).map_err(io(&dest))?;
+        moved.push(dest);
+    }
+    Ok(moved)
 }
 
 fn check_path(raw: &str) -> Result<(), ArtifactError> {

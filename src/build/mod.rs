@@ -242,9 +242,10 @@ async fn try_build(
         packages_dir: &ctx.dirs.packages,
         log_path: log,
     };
-    let files = package::build(&ctx.docker, &job, &*ctx.reporter).await.map_err(|e| e.to_string())?;
+    let result = package::build(&ctx.docker, &job, &*ctx.reporter).await;
+    // Archives of up to gigabytes: gone whether the build worked or not (the log stays).
     let _ = fs_err::remove_dir_all(&scratch);
-    Ok((files, srcinfo.version))
+    Ok((result.map_err(|e| e.to_string())?, srcinfo.version))
 }
 
 /// Package files of every AUR pkgbase `base` needs: built in this run, or fetched from the
@@ -265,11 +266,15 @@ async fn dependency_files(
         for entry in ctx.repo.iter().filter(|e| e.base == dep) {
             let dest = deps_dir.join(&entry.filename);
             if !dest.exists() {
+                // Into a name of this build's own, then renamed: a parallel build needing the same
+                // file, or a download cut short, never leaves a partial file under the real name.
                 fs_err::create_dir_all(&deps_dir).map_err(|e| e.to_string())?;
+                let part = deps_dir.join(format!(".{}.{base}.part", entry.filename));
                 ctx.target
-                    .download(&entry.filename, &dest)
+                    .download(&entry.filename, &part)
                     .await
                     .map_err(|e| format!("cannot fetch dependency {} from the repository: {e}", entry.filename))?;
+                fs_err::rename(&part, &dest).map_err(|e| e.to_string())?;
             }
             files.push(dest);
         }

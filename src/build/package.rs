@@ -94,7 +94,9 @@ async fn run_in(
     reporter.phase(job.pkgbase, Phase::Collecting);
     let out_tar = job.scratch.join("out.tar");
     container.download_tar("/repoctl/out", &out_tar, MAX_ARTIFACT_BYTES).await?;
-    Ok(artifacts::extract_packages(&out_tar, job.packages_dir)?)
+    // Checked in this build's own scratch space, then moved beside the other builds' packages.
+    let checked = artifacts::extract_packages(&out_tar, &job.scratch.join("out"))?;
+    Ok(artifacts::move_into(&checked, job.packages_dir)?)
 }
 
 async fn exec_phase(

@@ -8,6 +8,7 @@ mod schema;
 mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Pos};
+pub(crate) use validate::check_package_name;
 
 use camino::{Utf8Path, Utf8PathBuf};
 

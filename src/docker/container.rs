@@ -7,6 +7,9 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
+/// The longest a container lives, even if repoctl is killed without a chance to remove it.
+pub const MAX_CONTAINER_SECS: u64 = 24 * 60 * 60;
+
 /// What a container is created with.
 #[derive(Debug, Clone)]
 pub struct ContainerSpec {
@@ -46,6 +49,9 @@ impl Docker {
             nano_cpus: spec.nano_cpus,
             pids_limit: spec.pids_limit,
             init: Some(true),
+            // A container whose repoctl died (SIGKILL, power loss) goes away on its own once its
+            // bounded idle loop ends.
+            auto_remove: Some(true),
             ..Default::default()
         };
         let body = ContainerCreateBody {
@@ -54,7 +60,7 @@ impl Docker {
             cmd: Some(vec![
                 "/bin/sh".into(),
                 "-c".into(),
-                "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done".into(),
+                format!("trap 'exit 0' TERM; sleep {MAX_CONTAINER_SECS} & wait $!"),
             ]),
             labels: Some(self.labels(&spec.purpose)),
             host_config: Some(host_config),
@@ -63,7 +69,6 @@ impl Docker {
         };
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = self.client.create_container(Some(options), body).await.map_err(api("create container"))?;
-        self.track(&created.id);
         let container = Container { docker: self.clone(), id: created.id, removed: false };
         if let Err(e) = self.client.start_container(&container.id, None).await {
             container.remove().await?;
@@ -93,16 +98,6 @@ impl Docker {
 impl Container {
     pub fn id(&self) -> &str {
         &self.id
-    }
-
-    /// Extracts a tar archive into `dest` inside the container.
-    pub async fn upload_tar(&self, dest: &str, tar: Vec<u8>) -> Result<(), DockerError> {
-        let options = UploadToContainerOptionsBuilder::default().path(dest).build();
-        self.docker
-            .client
-            .upload_to_container(&self.id, Some(options), bollard::body_full(tar.into()))
-            .await
-            .map_err(api("copy into container"))
     }
 
     /// Extracts a tar file from disk into `dest`, streaming it so memory stays flat.
@@ -140,8 +135,17 @@ impl Container {
             }
             StartExecResults::Detached => {}
         }
-        let info = self.docker.client.inspect_exec(&exec.id).await.map_err(api("inspect exec"))?;
-        Ok(info.exit_code.unwrap_or(-1))
+        // The output can end a moment before the daemon records the exit code.
+        for _ in 0..50 {
+            let info = self.docker.client.inspect_exec(&exec.id).await.map_err(api("inspect exec"))?;
+            if info.running != Some(true)
+                && let Some(code) = info.exit_code
+            {
+                return Ok(code);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Err(DockerError::Api { op: "inspect exec", message: "the command's exit code never appeared".into() })
     }
 
     /// Writes a tar archive of `path` in the container to `dest`, refused past `max_bytes`.

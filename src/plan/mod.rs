@@ -5,7 +5,7 @@ mod graph;
 mod version;
 
 pub use graph::CycleError;
-pub use version::{compare_versions, newer};
+pub use version::compare_versions;
 
 use crate::aur::{AurPackage, dep_name};
 use crate::config::{Config, Pos};
@@ -142,7 +142,9 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         })
         .collect();
     if input.only.is_empty() {
-        steps.extend(removals(input.repo, &wanted));
+        let made: BTreeSet<&str> =
+            wanted.iter().flat_map(|b| bases_of.get(b).into_iter().flatten()).map(|p| p.name.as_str()).collect();
+        steps.extend(removals(input.repo, &wanted, &made));
     }
     Ok(Plan::new(steps))
 }
@@ -245,9 +247,11 @@ fn decide(aur: Option<&str>, repo: Option<&str>) -> (Action, String) {
 }
 
 /// Repository entries whose pkgbase no listed package needs any more.
-fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>) -> Vec<Step> {
+/// A pkgname that a wanted pkgbase still makes (it moved between pkgbases) is not removed:
+/// its new build replaces the entry.
+fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>) -> Vec<Step> {
     let mut gone: BTreeMap<&str, Vec<&RepoEntry>> = BTreeMap::new();
-    for e in repo.iter().filter(|e| !wanted.contains(&e.base)) {
+    for e in repo.iter().filter(|e| !wanted.contains(&e.base) && !made.contains(e.name.as_str())) {
         gone.entry(&e.base).or_default().push(e);
     }
     gone.into_iter()

@@ -169,3 +169,12 @@ fn version_order_matches_pacmans_vercmp_table() {
     }
     assert!(cases > 40);
 }
+
+#[test]
+fn a_pkgname_that_moved_to_another_pkgbase_is_rebuilt_not_removed() {
+    // `foo` used to be its own pkgbase; the AUR now makes it from `foo-split`.
+    let pkgs = vec![aur("foo", "foo-split", "2-1", &[]), aur("foo-extra", "foo-split", "2-1", &[])];
+    let repo = [entry("foo", "foo", "1-1")];
+    let p = plan(&["foo"], pkgs, &repo, &[]).unwrap();
+    assert_eq!(actions(&p), [a("foo-split", Action::Build)]);
+}

@@ -141,14 +141,18 @@ pub async fn publish(
 ) -> Result<PublishReport, PublishError> {
     let names = DbNames::new(change.repo);
     let remote = read_remote(target, change.repo, &work.join("current")).await?;
-    let new = tool.update(change.repo, remote.files.as_ref(), change.add, change.remove, &work.join("next")).await?;
+    let (add, remove) = effective_change(change, &remote.entries, reporter);
+    if add.is_empty() && remove.is_empty() {
+        return Ok(PublishReport::default());
+    }
+    let new = tool.update(change.repo, remote.files.as_ref(), &add, &remove, &work.join("next")).await?;
     let new_entries =
         read_sync_db(&fs_err::read(&new.db).map_err(|source| PublishError::Io { path: new.db.clone(), source })?)?;
     let mut report = PublishReport::default();
 
     // 1. Package files and signatures: nothing references them yet.
     let uploads: Vec<Utf8PathBuf> =
-        change.add.iter().flat_map(|p| std::iter::once(p.clone()).chain(crate::repo::tool_signature(p))).collect();
+        add.iter().flat_map(|p| std::iter::once(p.clone()).chain(crate::repo::tool_signature(p))).collect();
     reporter.step(&format!("uploading {} package file(s) to {}", uploads.len(), target.describe()));
     for file in &uploads {
         target.upload(file.file_name().unwrap_or_default(), file).await?;
@@ -177,4 +181,30 @@ pub async fn publish(
         report.deleted += 1;
     }
     Ok(report)
+}
+
+/// What a change really does to the database as it is now (another run may have changed it
+/// since the plan was made).
+///
+/// - A file name the database already lists is not uploaded again: package files are served
+///   as immutable, and different bytes under a published name break every cache and the
+///   checksum pacman verifies. Bump pkgrel to replace a package.
+/// - A pkgname that is not in the database is not removed (repo-remove would fail on it).
+fn effective_change(
+    change: &Change<'_>,
+    current: &[RepoEntry],
+    reporter: &dyn Reporter,
+) -> (Vec<Utf8PathBuf>, Vec<String>) {
+    let published: BTreeSet<&str> = current.iter().map(|e| e.filename.as_str()).collect();
+    let (add, kept): (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) =
+        change.add.iter().cloned().partition(|p| !published.contains(p.file_name().unwrap_or_default()));
+    for p in kept {
+        reporter.step(&format!(
+            "not replacing {}: already published (bump pkgrel to publish a different build)",
+            p.file_name().unwrap_or_default()
+        ));
+    }
+    let names: BTreeSet<&str> = current.iter().map(|e| e.name.as_str()).collect();
+    let remove = change.remove.iter().filter(|n| names.contains(n.as_str())).cloned().collect();
+    (add, remove)
 }

@@ -6,6 +6,11 @@ mod tool;
 pub use db::{DbError, RepoEntry, read_sync_db};
 pub use tool::{DbFiles, RepoTool, RepoToolError, signature_of as tool_signature};
 
+/// A package file (`*.pkg.tar*`, not its `.sig`), by name.
+pub fn is_package_file(name: &str) -> bool {
+    name.contains(".pkg.tar") && !name.ends_with(".sig")
+}
+
 /// Object names of a repository called `name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbNames {

@@ -81,11 +81,12 @@ impl RepoTool {
             .with_container(&spec, async |container| {
                 container.upload_tar_file("/repoctl", &input).await?;
                 let files: Vec<String> = add.iter().map(|p| p.file_name().unwrap_or_default().to_string()).collect();
-                if !files.is_empty() || current.is_none() {
-                    run_tool(container, "repo-add", &names.db_archive, files).await?;
-                }
+                // Removals first, so a pkgname removed and added in one change ends up present.
                 if !remove.is_empty() {
                     run_tool(container, "repo-remove", &names.db_archive, remove.to_vec()).await?;
+                }
+                if !files.is_empty() || current.is_none() {
+                    run_tool(container, "repo-add", &names.db_archive, files).await?;
                 }
                 let out_tar = out_dir.join("repo-output.tar");
                 container.download_tar("/repoctl/repo", &out_tar, MAX_DB_BYTES).await?;

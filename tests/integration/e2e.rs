@@ -93,6 +93,12 @@ fn build_publishes_a_repository_that_pacman_installs_from() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"), "{}", text(&out));
     assert_eq!(s3.keys(BUCKET), keys);
 
+    // Asking for hello again rebuilds it, but a published file name is never given new bytes.
+    let out = repoctl(&["build", "--config", config.as_str(), "hello"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not replacing hello-1.0-1"), "{}", text(&out));
+    assert_eq!(s3.keys(BUCKET), keys);
+
     // A new libfoo in the AUR: only libfoo is rebuilt, and its old file leaves the bucket.
     let (_b, bumped) = tempdir();
     let fixture = crate::support::repo_root().join("tests/fixtures/aur/libfoo");
