@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/testbed.sh
 
 aur=$(mktemp -d)
+server=
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$aur"' EXIT
 for fixture in tests/fixtures/aur/*/; do
   name=$(basename "$fixture")
@@ -31,8 +32,13 @@ conf=$(mktemp -d)
 mkdir -p "$conf/db"
 printf '[options]\nDBPath = %s/db\nCacheDir = %s\nLogFile = %s/log\nGPGDir = %s\nSigLevel = Never\nArchitecture = auto\n[demo]\nServer = file://%s/demo-repo\n' \
   "$conf" "$conf" "$conf" "$conf" "$PWD" > "$conf/pacman.conf"
-pacman --config "$conf/pacman.conf" -Sy >/dev/null
 echo
-echo "pacman sees, with 'Server = file://$PWD/demo-repo':"
-pacman --config "$conf/pacman.conf" -Sl demo
+if [ "$(id -u)" -eq 0 ]; then
+  pacman --config "$conf/pacman.conf" -Sy >/dev/null
+  echo "pacman sees, with 'Server = file://$PWD/demo-repo':"
+  pacman --config "$conf/pacman.conf" -Sl demo
+else
+  echo "The repository is in $PWD/demo-repo; as root, pacman can read it with:"
+  echo "  [demo]  Server = file://$PWD/demo-repo"
+fi
 rm -rf "$conf"

@@ -19,12 +19,14 @@ done
 if ((${#need_apt[@]})); then
   echo "testbed: installing ${need_apt[*]}"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 if ! command -v moto_server >/dev/null 2>&1; then
   echo "testbed: installing moto[server]"
-  python3 -m pip install --quiet 'moto[server]>=5.1,<6'
+  # A Debian system Python refuses pip (PEP 668); a pyenv or venv Python does not need the flag.
+  python3 -m pip install --quiet 'moto[server]>=5.1,<6' 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages 'moto[server]>=5.1,<6'
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 command -v moto_server >/dev/null || { echo "testbed: moto_server is not on PATH after installing" >&2; exit 1; }

@@ -55,7 +55,7 @@ pub async fn build(
     });
     let results = tokio::select! {
         results = crate::build::run(ctx, plan.clone()) => results,
-        _ = super::interrupted() => return Err(interrupt(&docker).await),
+        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
     };
     printer.finish();
 
@@ -77,7 +77,7 @@ pub async fn build(
         let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
         let report = tokio::select! {
             report = publish => report?,
-            _ = super::interrupted() => return Err(interrupt(&docker).await),
+            _ = super::interrupted() => return Err(super::interrupt(&docker).await),
         };
         printer.step(&format!(
             "published to {}: {} object(s) written, {} package file(s) deleted",
@@ -112,14 +112,6 @@ pub(super) async fn prepare_image(
             Err(e.into())
         }
     }
-}
-
-async fn interrupt(docker: &Docker) -> Error {
-    match docker.remove_all_of_run().await {
-        Ok(n) => tracing::info!("removed {n} container(s) after interruption"),
-        Err(e) => tracing::warn!("removing containers after interruption failed: {e}"),
-    }
-    Error::Interrupted
 }
 
 fn summarize(plan: &Plan, results: &[PackageResult], target: &dyn Target, printer: &Printer) {

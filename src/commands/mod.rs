@@ -103,6 +103,15 @@ pub(crate) async fn make_plan(
     Ok(Planned { plan, remote })
 }
 
+/// Removes this run's containers after Ctrl-C or SIGTERM.
+pub(crate) async fn interrupt(docker: &crate::docker::Docker) -> Error {
+    match docker.remove_all_of_run().await {
+        Ok(n) => tracing::info!("removed {n} container(s) after interruption"),
+        Err(e) => tracing::warn!("removing containers after interruption failed: {e}"),
+    }
+    Error::Interrupted
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub(crate) async fn interrupted() {
     #[cfg(unix)]

@@ -32,10 +32,7 @@ pub async fn publish(
     let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
     let report = tokio::select! {
         report = publish => report?,
-        _ = super::interrupted() => {
-            let _ = docker.remove_all_of_run().await;
-            return Err(Error::Interrupted);
-        }
+        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
     };
     printer.step(&format!(
         "published {} package file(s) to {} ({} object(s) written)",
@@ -53,7 +50,7 @@ fn package_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, Error> {
     for entry in entries {
         let entry = entry.map_err(Error::io(format!("cannot read {dir}")))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.contains(".pkg.tar") && !name.ends_with(".sig") && entry.file_type().is_ok_and(|t| t.is_file()) {
+        if crate::repo::is_package_file(&name) && entry.file_type().is_ok_and(|t| t.is_file()) {
             files.push(dir.join(name));
         }
     }

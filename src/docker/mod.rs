@@ -12,7 +12,6 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 pub const LABEL_MANAGED: &str = "io.repoctl.managed";
 pub const LABEL_RUN: &str = "io.repoctl.run";
@@ -41,8 +40,6 @@ pub(crate) fn api(op: &'static str) -> impl Fn(bollard::errors::Error) -> Docker
 pub struct Docker {
     client: bollard::Docker,
     run_id: String,
-    /// Containers this run created and has not removed yet.
-    live: Arc<Mutex<Vec<String>>>,
 }
 
 impl Docker {
@@ -51,7 +48,7 @@ impl Docker {
         let client = bollard::Docker::connect_with_local_defaults().map_err(|e| DockerError::Connect(e.to_string()))?;
         let client = client.negotiate_version().await.map_err(|e| DockerError::Connect(e.to_string()))?;
         client.ping().await.map_err(|e| DockerError::Connect(e.to_string()))?;
-        Ok(Docker { client, run_id: run_id.to_string(), live: Arc::default() })
+        Ok(Docker { client, run_id: run_id.to_string() })
     }
 
     pub fn run_id(&self) -> &str {
@@ -110,8 +107,8 @@ impl Docker {
         }
     }
 
-    /// Removes every container carrying repoctl's label (all runs, or one), returning how many.
-    pub async fn remove_labelled(&self, run_id: Option<&str>) -> Result<usize, DockerError> {
+    /// IDs of containers carrying repoctl's label: every run's, or one run's.
+    async fn list_labelled(&self, run_id: Option<&str>) -> Result<Vec<String>, DockerError> {
         let label = match run_id {
             Some(run) => format!("{LABEL_RUN}={run}"),
             None => format!("{LABEL_MANAGED}=true"),
@@ -119,49 +116,31 @@ impl Docker {
         let filters = HashMap::from([("label".to_string(), vec![label])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
         let found = self.client.list_containers(Some(options)).await.map_err(api("list containers"))?;
-        let mut removed = 0;
-        for c in found {
-            if let Some(id) = c.id {
-                self.remove_container(&id).await?;
-                removed += 1;
-            }
+        Ok(found.into_iter().filter_map(|c| c.id).collect())
+    }
+
+    /// Removes every container carrying repoctl's label (all runs, or one), returning how many.
+    pub async fn remove_labelled(&self, run_id: Option<&str>) -> Result<usize, DockerError> {
+        let ids = self.list_labelled(run_id).await?;
+        for id in &ids {
+            self.remove_container(id).await?;
         }
-        Ok(removed)
+        Ok(ids.len())
     }
 
     /// Removes every container of this run that is still there (Ctrl-C, timeouts).
     pub async fn remove_all_of_run(&self) -> Result<usize, DockerError> {
-        self.remove_labelled(Some(&self.run_id.clone())).await
+        self.remove_labelled(Some(&self.run_id)).await
     }
 
     async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
         let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
         match self.client.remove_container(id, Some(options)).await {
-            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-                self.forget(id);
-                Ok(())
-            }
+            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
             // 409: removal already in progress.
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
             Err(e) => Err(api("remove container")(e)),
         }
-    }
-
-    fn track(&self, id: &str) {
-        if let Ok(mut live) = self.live.lock() {
-            live.push(id.to_string());
-        }
-    }
-
-    fn forget(&self, id: &str) {
-        if let Ok(mut live) = self.live.lock() {
-            live.retain(|c| c != id);
-        }
-    }
-
-    /// Containers created by this process and not yet removed.
-    pub fn live_containers(&self) -> Vec<String> {
-        self.live.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 
@@ -190,8 +169,6 @@ impl Docker {
 impl Docker {
     /// How many containers carry repoctl's label, from any run.
     pub async fn count_labelled(&self) -> Result<usize, DockerError> {
-        let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_MANAGED}=true")])]);
-        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        Ok(self.client.list_containers(Some(options)).await.map_err(api("list containers"))?.len())
+        Ok(self.list_labelled(None).await?.len())
     }
 }

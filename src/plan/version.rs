@@ -26,8 +26,3 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
         (Err(_), Err(_)) => a.cmp(b),
     }
 }
-
-/// True when `candidate` is newer than `current`.
-pub fn newer(candidate: &str, current: &str) -> bool {
-    compare_versions(candidate, current) == Ordering::Greater
-}
