@@ -28,10 +28,26 @@ fn in_ci() -> bool {
 /// Tests that use Docker run one at a time, so "no container is left" means this test's.
 static DOCKER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Held while a test uses Docker: the in-process mutex, plus an exclusive lock on a file in the
+/// system temp directory so that test binaries (and several checkouts) on one machine take turns.
+pub struct DockerGuard {
+    _local: std::sync::MutexGuard<'static, ()>,
+    _machine: std::fs::File,
+}
+
 /// Docker, exclusively, when it and the test image are usable. Under CI=true their absence is
 /// a failure, never a skip; elsewhere the test says why it skips.
-pub fn docker() -> Option<std::sync::MutexGuard<'static, ()>> {
-    let guard = DOCKER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+pub fn docker() -> Option<DockerGuard> {
+    let local = DOCKER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let lock_path = std::env::temp_dir().join("repoctl-docker-tests.lock");
+    let machine = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", lock_path.display()));
+    machine.lock().unwrap_or_else(|e| panic!("lock {}: {e}", lock_path.display()));
+    let guard = DockerGuard { _local: local, _machine: machine };
     match docker_problem() {
         None => Some(guard),
         Some(why) if in_ci() => panic!("CI=true but {why}; run images/testbed/build.sh and start Docker"),
