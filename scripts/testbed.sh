@@ -3,6 +3,7 @@
 #   - Debian packages: mmdebstrap (to make the test image), pacman and makepkg (pacman is the
 #     independent client that installs from the published repository), git, zstd;
 #   - moto[server] from PyPI: a real S3 server on loopback;
+#   - check-jsonschema and zizmor from PyPI: the workflows' schema check and security audit;
 #   - the offline Arch-compatible builder image repoctl-testbed:latest (images/testbed).
 # Idempotent: what is already there is left alone.
 set -euo pipefail
@@ -30,6 +31,20 @@ if ! command -v moto_server >/dev/null 2>&1; then
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 command -v moto_server >/dev/null || { echo "testbed: moto_server is not on PATH after installing" >&2; exit 1; }
+
+# Pinned: a new zizmor release can add audits, and the tests must not change under our feet.
+py_tools=("check-jsonschema==0.39.0:check-jsonschema" "zizmor==1.32.0:zizmor")
+for pair in "${py_tools[@]}"; do
+  spec="${pair%%:*}" cmd="${pair#*:}"
+  if ! command -v "$cmd" >/dev/null 2>&1 || ! "$cmd" --version 2>/dev/null | grep -q "${spec#*==}"; then
+    echo "testbed: installing $spec"
+    python3 -m pip install --quiet "$spec" 2>/dev/null || python3 -m pip install --quiet --break-system-packages "$spec"
+  fi
+done
+command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+for pair in "${py_tools[@]}"; do
+  command -v "${pair#*:}" >/dev/null || { echo "testbed: ${pair#*:} is not on PATH after installing" >&2; exit 1; }
+done
 
 docker info >/dev/null 2>&1 || { echo "testbed: no Docker daemon answers (docker info)" >&2; exit 1; }
 images/testbed/build.sh

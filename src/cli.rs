@@ -50,6 +50,10 @@ pub enum Command {
         /// Print one JSON object, packages in build order.
         #[arg(long)]
         json: bool,
+        /// Also split the builds into at most N shards for separate machines (`shards` in the
+        /// JSON): a package and the AUR packages it needs are always in the same shard.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        shards: Option<u16>,
         /// Plan only these packages (pkgname or pkgbase) and what they need.
         #[arg(value_name = "PKG")]
         packages: Vec<String>,
@@ -66,6 +70,10 @@ pub enum Command {
         /// Build, and keep the package files in the run directory, but publish nothing.
         #[arg(long)]
         no_publish: bool,
+        /// With --no-publish: also copy the package files (and signatures) into DIR, for
+        /// `repoctl publish DIR` on another machine.
+        #[arg(long, value_name = "DIR", requires = "no_publish")]
+        out: Option<Utf8PathBuf>,
     },
 
     /// Add the package files in DIR (with their .sig files) to the repository and upload them.
@@ -73,4 +81,31 @@ pub enum Command {
         /// A directory holding *.pkg.tar.* files, such as the output of `build --no-publish`.
         dir: Utf8PathBuf,
     },
+
+    /// Show reviewers what a change to repo.yaml lets in.
+    ///
+    /// For each package added or changed since the BASE version of repo.yaml: its AUR
+    /// dependency closure, AUR maintainer and last update, and a link to the PKGBUILD at the
+    /// commit a build would use. Also appended to the GitHub job summary.
+    Review {
+        /// The repo.yaml before the change (a missing file means "everything is new").
+        #[arg(long, value_name = "PATH")]
+        base: Utf8PathBuf,
+        /// Print JSON; `.build` lists the names to pass to `repoctl build --no-publish`.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Start a repository: write a starter repo.yaml, its JSON Schema and the GitHub
+    /// workflows (nightly build, pull-request review) into DIR.
+    Init {
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: Utf8PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+
+    /// Print the JSON Schema of repo.yaml (for editors: `# yaml-language-server: $schema=...`).
+    Schema,
 }

@@ -10,3 +10,8 @@ pub const WORK_DIR: &str = "REPOCTL_WORK_DIR";
 pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 /// Set by most CI systems; disables progress bars.
 pub const CI: &str = "CI";
+/// Set by GitHub Actions: the file a job appends its Markdown summary to.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// Read the S3 bucket without credentials (unsigned requests), for pull-request jobs that
+/// plan and build against a public repository with no secret.
+pub const S3_ANONYMOUS: &str = "REPOCTL_S3_ANONYMOUS";

@@ -94,7 +94,7 @@ impl Error {
         match self {
             Error::Diagnostics(d) | Error::Config(crate::config::LoadError::Invalid(d)) => {
                 for diag in &d.0 {
-                    printer.info(&diag.to_string());
+                    printer.diagnostic(diag);
                 }
                 return;
             }

@@ -44,6 +44,8 @@ impl AurPackage {
 pub enum AurError {
     #[error("AUR RPC request to {url} failed: {message}")]
     Rpc { url: String, message: String },
+    #[error(transparent)]
+    Git(#[from] git::GitError),
 }
 
 /// An AUR endpoint: `base` is what `AUR_LOCATION` names, such as https://aur.archlinux.org.

@@ -6,7 +6,7 @@ use crate::error::{Error, ExitStatus};
 use crate::plan::Plan;
 use crate::publish::{Change, Target};
 use crate::repo::RepoTool;
-use crate::ui::{Printer, Reporter, SummaryRow, render_plan, render_summary};
+use crate::ui::{Printer, Reporter, SummaryRow, markdown_plan, markdown_summary, render_plan, render_summary};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ pub async fn build(
     work_dir: Option<Utf8PathBuf>,
     only: &[String],
     no_publish: bool,
+    out: Option<&Utf8Path>,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
     // 1. What to do.
@@ -28,6 +29,7 @@ pub async fn build(
     let planned = super::make_plan(&config, &*target, &aur, &work, only, &dirs.run.join("current")).await?;
     let plan = Arc::new(planned.plan);
     printer.info(render_plan(&plan).trim_end());
+    printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
     let removals: Vec<String> = plan.to_remove().flat_map(|s| s.pkgnames.clone()).collect();
     if plan.to_build().next().is_none() && removals.is_empty() {
         printer.out("nothing to do: the repository is up to date");
@@ -70,6 +72,10 @@ pub async fn build(
         .collect();
     if no_publish {
         printer.info(&format!("not publishing (--no-publish); package files are in {}", dirs.packages));
+        if let Some(out) = out {
+            copy_out(&built, out)?;
+            printer.info(&format!("copied {} package file(s) to {out}", built.len()));
+        }
     } else if !built.is_empty() || !removals.is_empty() {
         let tool = RepoTool { docker: docker.clone(), image };
         let change = Change { repo: &config.name, add: &built, remove: &removals };
@@ -88,9 +94,22 @@ pub async fn build(
     }
 
     // 5. The summary, and the exit code it implies.
-    summarize(&plan, &results, &*target, printer);
+    summarize(&plan, &results, &*target, &dirs, printer);
     let failed = results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }));
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+}
+
+/// `--out DIR`: the built package files and their signatures, copied for another machine.
+fn copy_out(files: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Error> {
+    fs_err::create_dir_all(out).map_err(Error::io(format!("cannot create {out}")))?;
+    for file in files {
+        let sig = Utf8PathBuf::from(format!("{file}.sig"));
+        for from in std::iter::once(file).chain(sig.exists().then_some(&sig)) {
+            let Some(name) = from.file_name() else { continue };
+            fs_err::copy(from, out.join(name)).map_err(Error::io(format!("cannot copy {from} to {out}")))?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) async fn prepare_image(
@@ -114,7 +133,7 @@ pub(super) async fn prepare_image(
     }
 }
 
-fn summarize(plan: &Plan, results: &[PackageResult], target: &dyn Target, printer: &Printer) {
+fn summarize(plan: &Plan, results: &[PackageResult], target: &dyn Target, dirs: &RunDirs, printer: &Printer) {
     let mut rows: Vec<SummaryRow> = results
         .iter()
         .map(|r| {
@@ -142,9 +161,43 @@ fn summarize(plan: &Plan, results: &[PackageResult], target: &dyn Target, printe
         });
     }
     printer.out(&format!("\nSummary ({}):\n{}", target.describe(), render_summary(&rows)));
-    for r in results {
-        if let Outcome::Failed { tail, log, .. } = &r.outcome {
-            printer.out(&format!("--- {} failed; last lines of {log}:\n{}\n", r.pkgbase, tail.join("\n")));
+    printer.step_summary(&markdown_summary(&rows, &format!("repoctl build: {}", target.describe())));
+    if printer.github() {
+        for r in results.iter().filter(|r| !matches!(r.outcome, Outcome::Skipped { .. })) {
+            let log = dirs.logs.join(format!("{}.log", r.pkgbase));
+            if let Some(body) = log_tail_bytes(&log, GROUP_LOG_LIMIT) {
+                printer.log_group(&format!("{} build log ({log})", r.pkgbase), &body);
+            }
         }
     }
+    for r in results {
+        if let Outcome::Failed { tail, log, error } = &r.outcome {
+            printer.out(&format!("--- {} failed; last lines of {log}:\n{}\n", r.pkgbase, tail.join("\n")));
+            if printer.github() {
+                printer.out(&crate::ui::github::error_plain(&format!("{} failed: {error} (log: {log})", r.pkgbase)));
+            }
+        }
+    }
+}
+
+/// At most this much of each build log goes into the CI log; the whole file is in the run's
+/// logs directory (kept as an artifact by the nightly workflow).
+const GROUP_LOG_LIMIT: u64 = 1 << 20;
+
+/// The last `limit` bytes of a log, as text, starting at a line boundary when cut.
+fn log_tail_bytes(path: &Utf8Path, limit: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let start = len.saturating_sub(limit);
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Some(if start > 0 {
+        let cut = text.find('\n').map(|i| i + 1).unwrap_or(0);
+        format!("[... {start} earlier bytes in {path}]\n{}", &text[cut..])
+    } else {
+        text
+    })
 }

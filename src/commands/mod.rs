@@ -1,8 +1,10 @@
 //! One module per subcommand, each an async fn over plain values returning an exit status.
 mod build;
 mod check;
+pub mod init;
 mod plan;
 mod publish;
+pub mod review;
 
 use crate::aur::{AurClient, fetch_pkgbase, pkgbase_exists};
 use crate::cli::{Cli, Command};
@@ -18,11 +20,19 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
     let work_dir = cli.global.work_dir.clone();
     match cli.command {
         Command::Check => check::check(&config_path, printer).await,
-        Command::Plan { json, packages } => plan::plan(&config_path, work_dir, json, &packages, printer).await,
-        Command::Build { packages, no_publish } => {
-            build::build(&config_path, work_dir, &packages, no_publish, printer).await
+        Command::Plan { json, shards, packages } => {
+            plan::plan(&config_path, work_dir, json, shards.map(usize::from), &packages, printer).await
+        }
+        Command::Build { packages, no_publish, out } => {
+            build::build(&config_path, work_dir, &packages, no_publish, out.as_deref(), printer).await
         }
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
+        Command::Review { base, json } => review::review(&config_path, &base, work_dir, json, printer).await,
+        Command::Init { dir, force } => init::init(&dir, force, printer),
+        Command::Schema => {
+            printer.out(crate::config::JSON_SCHEMA);
+            Ok(ExitStatus::Success)
+        }
     }
 }
 

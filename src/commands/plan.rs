@@ -1,13 +1,14 @@
 //! `repoctl plan`: what a build would do, as a table or as JSON in build order.
 use crate::aur::AurClient;
 use crate::error::{Error, ExitStatus};
-use crate::ui::{Printer, render_plan};
+use crate::ui::{Printer, markdown_plan, render_plan};
 use camino::{Utf8Path, Utf8PathBuf};
 
 pub async fn plan(
     config_path: &Utf8Path,
     work_dir: Option<Utf8PathBuf>,
     json: bool,
+    shards: Option<usize>,
     only: &[String],
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
@@ -20,11 +21,20 @@ pub async fn plan(
     let scratch = Utf8Path::from_path(tmp.path())
         .ok_or_else(|| Error::Usage(format!("the temporary directory {} is not UTF-8", tmp.path().display())))?;
     let planned = super::make_plan(&config, &*target, &aur, &work, only, scratch).await?;
+    let shards = shards.map(|n| planned.plan.shards(n));
     if json {
-        let text = serde_json::to_string_pretty(&planned.plan).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut value = serde_json::to_value(&planned.plan).map_err(|e| Error::Usage(e.to_string()))?;
+        if let (Some(shards), Some(object)) = (&shards, value.as_object_mut()) {
+            object.insert("shards".into(), serde_json::json!(shards));
+        }
+        let text = serde_json::to_string_pretty(&value).map_err(|e| Error::Usage(e.to_string()))?;
         printer.out(&text);
     } else {
         printer.out(&render_plan(&planned.plan));
+        for (i, shard) in shards.iter().flatten().enumerate() {
+            printer.out(&format!("shard {}: {}", i + 1, shard.join(" ")));
+        }
     }
+    printer.step_summary(&markdown_plan(&planned.plan, &format!("repoctl plan: {}", config.name)));
     Ok(ExitStatus::Success)
 }

@@ -13,6 +13,10 @@ pub(crate) use validate::check_package_name;
 use camino::{Utf8Path, Utf8PathBuf};
 
 /// repo.yaml larger than this is refused before parsing (a real one is a few KiB).
+/// JSON Schema for repo.yaml, for editors and `repoctl schema`. A unit test keeps its keys
+/// equal to the ones the loader accepts.
+pub const JSON_SCHEMA: &str = include_str!("repo.schema.json");
+
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 
 pub const DEFAULT_IMAGE: &str = "archlinux:base-devel";

@@ -394,4 +394,40 @@ mod tests {
         assert_eq!(closest("pakages", TOP_LEVEL_KEYS), Some("packages"));
         assert_eq!(closest("zzzzzzzz", TOP_LEVEL_KEYS), None);
     }
+
+    /// The fields serde names when it refuses an unknown one: exactly what the loader accepts.
+    fn accepted_keys<T: serde::de::DeserializeOwned + std::fmt::Debug>(doc: &str) -> Vec<String> {
+        let err = serde_saphyr::from_str::<T>(doc).expect_err("an unknown key must be refused").to_string();
+        let first_line = err.lines().next().unwrap_or_default();
+        let list = first_line.split("expected one of").nth(1).unwrap_or_else(|| panic!("no field list in {err}"));
+        let mut keys: Vec<String> =
+            list.split(',').map(|k| k.trim().trim_matches('`').to_string()).filter(|k| !k.is_empty()).collect();
+        keys.sort();
+        keys
+    }
+
+    fn schema_keys(schema: &serde_json::Value, pointer: &str) -> Vec<String> {
+        let props = schema.pointer(pointer).and_then(|v| v.as_object()).unwrap_or_else(|| panic!("{pointer}"));
+        let mut keys: Vec<String> = props.keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn the_json_schema_names_every_key_the_loader_accepts_and_no_other() {
+        use super::super::schema::{RawBuilder, RawLocal, RawS3};
+        let schema: serde_json::Value = serde_json::from_str(JSON_SCHEMA).expect("the schema is JSON");
+        let bogus = "zz_not_a_key: 1\n";
+        assert_eq!(schema_keys(&schema, "/properties"), accepted_keys::<RawConfig>(bogus));
+        assert_eq!(schema_keys(&schema, "/properties/s3/properties"), accepted_keys::<RawS3>(bogus));
+        assert_eq!(schema_keys(&schema, "/properties/local/properties"), accepted_keys::<RawLocal>(bogus));
+        assert_eq!(schema_keys(&schema, "/properties/builder/properties"), accepted_keys::<RawBuilder>(bogus));
+        assert_eq!(
+            schema_keys(&schema, "/properties/packages/items/oneOf/1/properties"),
+            accepted_keys::<Vec<RawPackage>>("- {name: a, zz_not_a_key: 1}\n")
+        );
+        let mut top: Vec<&str> = TOP_LEVEL_KEYS.to_vec();
+        top.sort();
+        assert_eq!(schema_keys(&schema, "/properties"), top, "TOP_LEVEL_KEYS (typo hints) is out of date");
+    }
 }

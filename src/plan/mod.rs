@@ -74,6 +74,57 @@ impl Plan {
         self.index.get(pkgbase).map(|&i| &self.packages[i])
     }
 
+    /// The builds split into at most `n` shards that can run on separate machines: pkgbases
+    /// that depend on each other (directly or through other builds) stay in one shard, in build
+    /// order; the largest groups are placed first, each on the least loaded shard. Empty shards
+    /// are left out, so there are none when nothing is to be built.
+    pub fn shards(&self, n: usize) -> Vec<Vec<String>> {
+        let builds: Vec<&Step> = self.to_build().collect();
+        let pos: HashMap<&str, usize> = builds.iter().enumerate().map(|(i, s)| (s.pkgbase.as_str(), i)).collect();
+        // Union-find over builds joined by depends_on.
+        let mut parent: Vec<usize> = (0..builds.len()).collect();
+        fn find(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        for (i, step) in builds.iter().enumerate() {
+            for dep in &step.depends_on {
+                if let Some(&j) = pos.get(dep.as_str()) {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    parent[a] = b;
+                }
+            }
+        }
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut group_of: HashMap<usize, usize> = HashMap::new();
+        for i in 0..builds.len() {
+            let root = find(&mut parent, i);
+            let g = *group_of.entry(root).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(i);
+        }
+        // Largest first; ties keep build order, so the result is stable.
+        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+        let mut shards: Vec<Vec<usize>> = vec![Vec::new(); n.max(1)];
+        for group in groups {
+            let lightest = (0..shards.len()).min_by_key(|&k| shards[k].len()).unwrap_or(0);
+            shards[lightest].extend(group);
+        }
+        shards
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(|mut s| {
+                s.sort_unstable();
+                s.into_iter().map(|i| builds[i].pkgbase.clone()).collect()
+            })
+            .collect()
+    }
+
     /// Every pkgbase `pkgbase` needs, directly or through other pkgbases.
     pub fn closure(&self, pkgbase: &str) -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
@@ -95,7 +146,7 @@ impl Plan {
 pub enum PlanError {
     #[error("{} package(s) not found in the AUR: {}", .0.len(), .0.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))]
     NotInAur(Vec<(String, Pos)>),
-    #[error("{name} is not listed in repo.yaml")]
+    #[error("{name} is not listed in repo.yaml, nor an AUR dependency of a listed package")]
     NotListed { name: String },
     #[error(transparent)]
     Cycle(#[from] CycleError),
@@ -115,12 +166,13 @@ pub struct Inputs<'a> {
 pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
     let bases_of = index_pkgbases(input.aur);
     let listed = listed_pkgbases(input, &bases_of)?;
+    let edges = dependency_edges(input.aur, &bases_of);
+    let everything = graph::reachable(&listed.keys().cloned().collect(), &edges);
     let roots: BTreeSet<String> = if input.only.is_empty() {
         listed.keys().cloned().collect()
     } else {
-        input.only.iter().map(|name| pkgbase_of_listed(name, input, &listed)).collect::<Result<_, _>>()?
+        input.only.iter().map(|name| pkgbase_in_repo(name, input, &everything)).collect::<Result<_, _>>()?
     };
-    let edges = dependency_edges(input.aur, &bases_of);
     let mut repo_by_base: BTreeMap<&str, Vec<&RepoEntry>> = BTreeMap::new();
     for e in input.repo {
         repo_by_base.entry(e.base.as_str()).or_default().push(e);
@@ -179,13 +231,11 @@ fn listed_pkgbases<'a>(
     if missing.is_empty() { Ok(listed) } else { Err(PlanError::NotInAur(missing)) }
 }
 
-fn pkgbase_of_listed(
-    name: &str,
-    input: &Inputs,
-    listed: &BTreeMap<String, &crate::config::PackageConfig>,
-) -> Result<String, PlanError> {
+/// The pkgbase of a name given on the command line: a listed package or an AUR dependency of
+/// one (so that a shard of `plan --shards` can name every pkgbase it builds).
+fn pkgbase_in_repo(name: &str, input: &Inputs, everything: &BTreeSet<String>) -> Result<String, PlanError> {
     let base = input.aur.get(name).map_or(name, |p| p.pkgbase.as_str());
-    if listed.contains_key(base) { Ok(base.to_string()) } else { Err(PlanError::NotListed { name: name.to_string() }) }
+    if everything.contains(base) { Ok(base.to_string()) } else { Err(PlanError::NotListed { name: name.to_string() }) }
 }
 
 /// pkgbase -> pkgbases it needs (depends, makedepends, checkdepends found in the AUR).

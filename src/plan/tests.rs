@@ -178,3 +178,28 @@ fn a_pkgname_that_moved_to_another_pkgbase_is_rebuilt_not_removed() {
     let p = plan(&["foo"], pkgs, &repo, &[]).unwrap();
     assert_eq!(actions(&p), [a("foo-split", Action::Build)]);
 }
+
+#[test]
+fn shards_keep_dependants_with_their_dependencies_and_balance_the_rest() {
+    let pkgs = vec![
+        aur("app", "app", "1-1", &["lib"]),
+        aur("lib", "lib", "1-1", &["base-lib"]),
+        aur("base-lib", "base-lib", "1-1", &[]),
+        aur("tool", "tool", "1-1", &[]),
+        aur("other", "other", "1-1", &[]),
+        aur("fresh", "fresh", "1-1", &[]),
+    ];
+    let repo = [entry("fresh", "fresh", "1-1")];
+    let p = plan(&["app", "tool", "other", "fresh"], pkgs, &repo, &[]).unwrap();
+    let shards = p.shards(2);
+    assert_eq!(shards.len(), 2);
+    assert_eq!(shards[0], ["base-lib", "lib", "app"], "one chain, in build order, on one shard");
+    assert_eq!(shards[1].len(), 2, "the two independent builds balance the other shard: {shards:?}");
+    assert!(!shards.concat().contains(&"fresh".to_string()), "up-to-date packages are in no shard");
+    assert_eq!(p.shards(10).len(), 3, "never more shards than independent groups");
+    assert_eq!(p.shards(1), [p.to_build().map(|s| s.pkgbase.clone()).collect::<Vec<_>>()]);
+    // Every shard can be built on its own: a shard may name an unlisted AUR dependency.
+    let lib_only =
+        plan(&["app"], vec![aur("app", "app", "1-1", &["lib"]), aur("lib", "lib", "1-1", &[])], &[], &["lib"]);
+    assert_eq!(actions(&lib_only.unwrap()), [a("lib", Action::Build)]);
+}

@@ -18,11 +18,20 @@ pub struct S3Target {
     acl: Option<ObjectCannedAcl>,
 }
 
+/// `REPOCTL_S3_ANONYMOUS=true`: read the bucket without credentials (unsigned requests).
+fn anonymous() -> bool {
+    std::env::var_os(crate::env::S3_ANONYMOUS).is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
 impl S3Target {
     pub async fn new(config: &S3Config) -> S3Target {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(region) = &config.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if anonymous() {
+            // Pull requests plan and build with no secret: a public bucket is read unsigned.
+            loader = loader.no_credentials();
         }
         let shared = loader.load().await;
         let mut builder = aws_sdk_s3::config::Builder::from(&shared);

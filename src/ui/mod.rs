@@ -1,10 +1,11 @@
 //! All user-facing output goes through here. Library code reports through [`Reporter`];
 //! [`Printer`] decides whether that becomes progress bars (a terminal) or plain lines (CI,
 //! pipes, `--no-progress`). Diagnostics for developers go through `tracing` instead.
+pub mod github;
 mod progress;
 mod summary;
 
-pub use summary::{SummaryRow, render_plan, render_summary};
+pub use summary::{SummaryRow, markdown_plan, markdown_summary, render_plan, render_summary};
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -55,13 +56,71 @@ pub enum Mode {
 pub struct Printer {
     mode: Mode,
     progress: Option<Arc<progress::Bars>>,
+    /// Running under GitHub Actions: annotations, log groups and a job summary.
+    github: bool,
+    /// `$GITHUB_STEP_SUMMARY`, appended to under GitHub Actions.
+    step_summary: Option<std::path::PathBuf>,
+}
+
+fn env_true(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "false")
 }
 
 impl Printer {
     pub fn new(no_progress: bool) -> Printer {
-        let ci = std::env::var_os(crate::env::CI).is_some_and(|v| !v.is_empty() && v != "false");
-        let mode = if no_progress || ci || !std::io::stderr().is_terminal() { Mode::Plain } else { Mode::Progress };
-        Printer { mode, progress: (mode == Mode::Progress).then(|| Arc::new(progress::Bars::new())) }
+        let github = env_true(crate::env::GITHUB_ACTIONS);
+        let ci = env_true(crate::env::CI);
+        let mode =
+            if no_progress || ci || github || !std::io::stderr().is_terminal() { Mode::Plain } else { Mode::Progress };
+        let step_summary = github
+            .then(|| std::env::var_os(crate::env::GITHUB_STEP_SUMMARY))
+            .flatten()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from);
+        Printer {
+            mode,
+            progress: (mode == Mode::Progress).then(|| Arc::new(progress::Bars::new())),
+            github,
+            step_summary,
+        }
+    }
+
+    pub fn github(&self) -> bool {
+        self.github
+    }
+
+    /// A problem located in a file: `FILE:LINE:COL: message` for people, plus an annotation on
+    /// that line under GitHub Actions.
+    pub fn diagnostic(&self, diag: &crate::config::Diagnostic) {
+        self.info(&diag.to_string());
+        if self.github {
+            let mut message = diag.message.clone();
+            if let Some(hint) = &diag.hint {
+                message.push_str(&format!("\nhint: {hint}"));
+            }
+            self.out(&github::error_annotation(diag.file.as_str(), diag.pos.line, diag.pos.col, &message));
+        }
+    }
+
+    /// A build log, collapsed in its own group under GitHub Actions (nothing elsewhere: the
+    /// path of the log is printed instead).
+    pub fn log_group(&self, title: &str, body: &str) {
+        if self.github {
+            self.out(&github::group(title, body, &github::fresh_token()));
+        }
+    }
+
+    /// Appends Markdown to the GitHub job summary, when there is one.
+    pub fn step_summary(&self, markdown: &str) {
+        let Some(path) = &self.step_summary else { return };
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(format!("{markdown}\n").as_bytes()));
+        if let Err(e) = written {
+            self.warn(&format!("cannot write the job summary to {}: {e}", path.display()));
+        }
     }
 
     pub fn mode(&self) -> Mode {
@@ -92,6 +151,9 @@ impl Printer {
 
     pub fn error(&self, line: &str) {
         self.info(&format!("error: {line}"));
+        if self.github {
+            self.out(&github::error_plain(line));
+        }
     }
 
     pub fn finish(&self) {

@@ -71,3 +71,41 @@ pub fn render_summary(rows: &[SummaryRow]) -> String {
         .collect();
     table(&["PKGBASE", "RESULT", "VERSION", "TIME", "DETAIL"], &rows)
 }
+
+/// The plan as a Markdown table, for the GitHub job summary.
+pub fn markdown_plan(plan: &Plan, title: &str) -> String {
+    let rows: Vec<Vec<String>> = plan
+        .packages
+        .iter()
+        .map(|s| {
+            vec![
+                format!("`{}`", s.pkgbase),
+                s.action.to_string(),
+                s.aur_version.clone().unwrap_or_default(),
+                s.repo_version.clone().unwrap_or_default(),
+                s.reason.clone(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return format!("### {title}\n\nrepo.yaml lists no packages.\n");
+    }
+    format!(
+        "### {title}\n\n{}",
+        super::github::markdown_table(&["Package", "Action", "AUR version", "Repository version", "Reason"], &rows)
+    )
+}
+
+/// The end-of-run results as a Markdown table, for the GitHub job summary.
+pub fn markdown_summary(rows: &[SummaryRow], title: &str) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![format!("`{}`", r.pkgbase), r.status.clone(), r.version.clone(), r.duration.clone(), r.detail.clone()]
+        })
+        .collect();
+    format!(
+        "### {title}\n\n{}",
+        super::github::markdown_table(&["Package", "Result", "Version", "Duration", "Detail"], &rows)
+    )
+}

@@ -4,4 +4,5 @@ mod support;
 
 mod check;
 mod e2e;
+mod github;
 mod versions;

@@ -1,0 +1,223 @@
+//! `repoctl review --base OLD.yaml`: what a change to repo.yaml lets in. For each package it
+//! adds or changes: the AUR packages it pulls in, who maintains them on the AUR and when they
+//! last changed, and a link to the PKGBUILD at the exact commit a build would use.
+use crate::aur::{AurClient, fetch_pkgbase};
+use crate::config::{Config, PackageConfig};
+use crate::error::{Error, ExitStatus};
+use crate::plan::Inputs;
+use crate::ui::Printer;
+use crate::ui::github::{markdown_cell, markdown_table};
+use camino::{Utf8Path, Utf8PathBuf};
+use std::fmt::Write as _;
+
+/// One AUR pkgbase a reviewer should look at.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Reviewed {
+    pub pkgbase: String,
+    pub version: String,
+    pub maintainer: Option<String>,
+    /// Seconds since the epoch, as the AUR reports it.
+    pub last_modified: i64,
+    pub commit: String,
+    pub pkgbuild_url: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    /// The name as written in repo.yaml.
+    pub name: String,
+    /// "added" or "changed".
+    pub change: &'static str,
+    pub package: Reviewed,
+    /// AUR packages it needs, directly or not (official-repository packages are not listed).
+    pub aur_dependencies: Vec<Reviewed>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Review {
+    /// Names to pass to `repoctl build --no-publish`: the entries added or changed.
+    pub build: Vec<String>,
+    pub entries: Vec<Entry>,
+}
+
+pub async fn review(
+    config_path: &Utf8Path,
+    base_path: &Utf8Path,
+    work_dir: Option<Utf8PathBuf>,
+    json: bool,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
+    let config = super::load_config(config_path)?;
+    // A pull request that creates repo.yaml has no base version: everything is new.
+    let base: Vec<PackageConfig> =
+        if base_path.exists() { super::load_config(base_path)?.packages } else { Vec::new() };
+    let changes = changed_entries(&config, &base);
+    let work = super::work_dir(&config, work_dir);
+    let aur = AurClient::from_env()?;
+    let cache = work.join("aur");
+    let res = super::resolve(&config, &aur, Some(&cache)).await?;
+
+    let mut entries = Vec::new();
+    for (entry, change) in &changes {
+        let only = [entry.name.clone()];
+        let plan = crate::plan::make(&Inputs { config: &config, aur: &res.packages, repo: &[], only: &only })?;
+        let Some(root) = plan.packages.last() else { continue };
+        let package = describe(&aur, &res.packages, &cache, &root.pkgbase).await?;
+        let mut aur_dependencies = Vec::new();
+        for dep in plan.closure(&root.pkgbase) {
+            aur_dependencies.push(describe(&aur, &res.packages, &cache, &dep).await?);
+        }
+        entries.push(Entry { name: entry.name.clone(), change, package, aur_dependencies });
+    }
+    let review = Review { build: entries.iter().map(|e| e.name.clone()).collect(), entries };
+    if json {
+        printer.out(&serde_json::to_string_pretty(&review).map_err(|e| Error::Usage(e.to_string()))?);
+    } else {
+        printer.out(&render_text(&review));
+    }
+    printer.step_summary(&render_markdown(&review));
+    Ok(ExitStatus::Success)
+}
+
+/// Entries of `config` that `base` does not have, or has with other settings.
+fn changed_entries<'a>(config: &'a Config, base: &[PackageConfig]) -> Vec<(&'a PackageConfig, &'static str)> {
+    config
+        .packages
+        .iter()
+        .filter_map(|p| match base.iter().find(|b| b.name == p.name) {
+            None => Some((p, "added")),
+            Some(b) if b.nocheck != p.nocheck => Some((p, "changed")),
+            Some(_) => None,
+        })
+        .collect()
+}
+
+async fn describe(
+    aur: &AurClient,
+    packages: &std::collections::BTreeMap<String, crate::aur::AurPackage>,
+    cache: &Utf8Path,
+    pkgbase: &str,
+) -> Result<Reviewed, Error> {
+    let info = packages.values().find(|p| p.pkgbase == pkgbase);
+    let checkout =
+        fetch_pkgbase(&aur.git_url(pkgbase), &cache.join(pkgbase)).await.map_err(|e| Error::Aur(e.into()))?;
+    Ok(Reviewed {
+        pkgbase: pkgbase.to_string(),
+        version: info.map(|p| p.version.clone()).unwrap_or_default(),
+        maintainer: info.and_then(|p| p.maintainer.clone()),
+        last_modified: info.map_or(0, |p| p.last_modified),
+        pkgbuild_url: format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={}", aur.base(), checkout.commit),
+        commit: checkout.commit,
+    })
+}
+
+fn maintainer(r: &Reviewed) -> &str {
+    r.maintainer.as_deref().unwrap_or("(orphaned)")
+}
+
+fn render_text(review: &Review) -> String {
+    if review.entries.is_empty() {
+        return "no package added or changed\n".into();
+    }
+    let mut out = String::new();
+    for e in &review.entries {
+        let p = &e.package;
+        let _ = writeln!(out, "{} ({}): {} {}", e.name, e.change, p.pkgbase, p.version);
+        let _ = writeln!(out, "  AUR maintainer: {}, last updated {}", maintainer(p), utc_date(p.last_modified));
+        let _ = writeln!(out, "  PKGBUILD: {}", p.pkgbuild_url);
+        if e.aur_dependencies.is_empty() {
+            let _ = writeln!(out, "  AUR dependencies: none");
+        } else {
+            let _ = writeln!(out, "  AUR dependencies:");
+            for d in &e.aur_dependencies {
+                let _ = writeln!(
+                    out,
+                    "    {} {} (maintainer {}, updated {}) {}",
+                    d.pkgbase,
+                    d.version,
+                    maintainer(d),
+                    utc_date(d.last_modified),
+                    d.pkgbuild_url
+                );
+            }
+        }
+    }
+    out
+}
+
+fn render_markdown(review: &Review) -> String {
+    let mut out = String::from("### What this change lets in\n\n");
+    if review.entries.is_empty() {
+        out.push_str("No package added or changed.\n");
+        return out;
+    }
+    let mut rows = Vec::new();
+    for e in &review.entries {
+        for (r, via) in std::iter::once((&e.package, e.change.to_string()))
+            .chain(e.aur_dependencies.iter().map(|d| (d, format!("dependency of `{}`", e.name))))
+        {
+            rows.push(vec![
+                format!("`{}`", r.pkgbase),
+                via,
+                r.version.clone(),
+                maintainer(r).to_string(),
+                utc_date(r.last_modified),
+                format!("[PKGBUILD @ {}]({})", &r.commit[..r.commit.len().min(12)], r.pkgbuild_url),
+            ]);
+        }
+    }
+    // The link cell is built here, not from AUR text: escape only the other cells.
+    let header = ["Package", "Why", "Version", "AUR maintainer", "Last updated", "PKGBUILD"];
+    let mut table = markdown_table(&header, &[]);
+    for row in rows {
+        let (link, cells) = row.split_last().expect("six cells");
+        let cells: Vec<String> =
+            cells.iter().map(|c| if c.starts_with('`') { c.clone() } else { markdown_cell(c) }).collect();
+        let _ = writeln!(table, "| {} | {} |", cells.join(" | "), link);
+    }
+    out.push_str(&table);
+    out
+}
+
+/// `YYYY-MM-DD HH:MM UTC` from seconds since the epoch (proleptic Gregorian calendar).
+pub fn utc_date(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        assert_eq!(utc_date(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_date(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_date(1_795_525_200), "2026-11-24 13:00 UTC");
+    }
+
+    #[test]
+    fn added_and_changed_entries_are_found_by_name_and_settings() {
+        let config = crate::config::parse(
+            Utf8Path::new("repo.yaml"),
+            b"name: r\npackages:\n  - same\n  - new\n  - {name: flipped, nocheck: true}\n",
+        )
+        .unwrap();
+        let base =
+            crate::config::parse(Utf8Path::new("base.yaml"), b"name: r\npackages: [same, flipped, dropped]\n").unwrap();
+        let got: Vec<(String, &str)> =
+            changed_entries(&config, &base.packages).into_iter().map(|(p, c)| (p.name.clone(), c)).collect();
+        assert_eq!(got, [("new".to_string(), "added"), ("flipped".to_string(), "changed")]);
+    }
+}

@@ -1,0 +1,269 @@
+//! GitHub Actions: the workflows pass GitHub's schema and zizmor's audit, output is native under
+//! GITHUB_ACTIONS=true, reviewers see what a change lets in, the sharded flow works end to end,
+//! and `init` / `schema` give a new repository a valid start.
+use crate::support::{Aur, Pacman, TESTBED_IMAGE, docker, repo_root, repoctl, repoctl_containers, tempdir, text};
+use camino::Utf8PathBuf;
+use std::process::Command;
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
+
+/// A PyPI tool that scripts/testbed.sh installs: required under CI=true, else a skip.
+fn tool(name: &str) -> Option<&str> {
+    let found = Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success());
+    match found {
+        true => Some(name),
+        false if in_ci() => panic!("CI=true but `{name}` is not installed; run scripts/testbed.sh"),
+        false => {
+            eprintln!("SKIPPING: {name} is not installed (scripts/testbed.sh installs it)");
+            None
+        }
+    }
+}
+
+fn workflow_files() -> Vec<Utf8PathBuf> {
+    let mut files = Vec::new();
+    for dir in [".github/workflows", "templates/workflows"] {
+        for entry in std::fs::read_dir(repo_root().join(dir)).expect(dir).flatten() {
+            let path = Utf8PathBuf::try_from(entry.path()).expect("UTF-8");
+            if path.extension() == Some("yml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 6, "expected the project's and the templates' workflows: {files:?}");
+    files
+}
+
+#[test]
+fn every_workflow_matches_githubs_schema_and_passes_zizmor() {
+    let files = workflow_files();
+    if let Some(check) = tool("check-jsonschema") {
+        let out = Command::new(check)
+            .args(["--builtin-schema", "vendor.github-workflows"])
+            .args(files.iter().map(|f| f.as_str()))
+            .output()
+            .expect("check-jsonschema");
+        assert!(out.status.success(), "workflow schema:\n{}", text(&out));
+    }
+    if let Some(zizmor) = tool("zizmor") {
+        let out = Command::new(zizmor)
+            .args(["--offline", "--min-severity", "medium", "--no-progress"])
+            .args(files.iter().map(|f| f.as_str()))
+            .output()
+            .expect("zizmor");
+        assert!(out.status.success(), "zizmor findings of medium severity or above:\n{}", text(&out));
+    }
+}
+
+#[test]
+fn init_writes_a_starter_that_the_schema_and_the_loader_accept() {
+    let (_t, dir) = tempdir();
+    let out = repoctl(&["init", dir.as_str()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for f in
+        ["repo.yaml", "repo.schema.json", ".github/workflows/repoctl-nightly.yml", ".github/workflows/repoctl-pr.yml"]
+    {
+        assert!(dir.join(f).is_file(), "init did not write {f}");
+    }
+    let starter = std::fs::read_to_string(dir.join("repo.yaml")).unwrap();
+    assert!(starter.starts_with("# yaml-language-server: $schema=./repo.schema.json"), "{starter}");
+
+    // A second init changes nothing and says how to overwrite.
+    std::fs::write(dir.join("repo.yaml"), "name: mine\npackages: [hello]\n").unwrap();
+    let again = repoctl(&["init", dir.as_str()], &[]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(text(&again).contains("--force"), "{}", text(&again));
+    assert_eq!(std::fs::read_to_string(dir.join("repo.yaml")).unwrap(), "name: mine\npackages: [hello]\n");
+    let forced = repoctl(&["init", "--force", dir.as_str()], &[]);
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced));
+    assert_eq!(std::fs::read_to_string(dir.join("repo.yaml")).unwrap(), starter);
+
+    // `repoctl schema` prints what init wrote; the starter and this project's repo.yaml pass it,
+    // a misspelt key does not.
+    let schema = repoctl(&["schema"], &[]);
+    assert_eq!(schema.status.code(), Some(0));
+    let schema_path = dir.join("printed.schema.json");
+    std::fs::write(&schema_path, &schema.stdout).unwrap();
+    assert_eq!(std::fs::read(&schema_path).unwrap(), std::fs::read(dir.join("repo.schema.json")).unwrap());
+    let typo = dir.join("typo.yaml");
+    std::fs::write(&typo, "name: mine\nbuilder:\n  jbos: 2\npackages: [hello]\n").unwrap();
+    if let Some(check) = tool("check-jsonschema") {
+        let ok = Command::new(check)
+            .args(["--schemafile", schema_path.as_str(), dir.join("repo.yaml").as_str()])
+            .arg(repo_root().join("repo.yaml").as_str())
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "{}", text(&ok));
+        let bad = Command::new(check).args(["--schemafile", schema_path.as_str(), typo.as_str()]).output().unwrap();
+        assert!(!bad.status.success(), "the schema accepted a misspelt key:\n{}", text(&bad));
+    }
+    // The loader agrees with the schema on both.
+    let check = repoctl(&["plan", "--config", typo.as_str()], &[]);
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+}
+
+#[test]
+fn under_github_actions_config_and_package_errors_are_annotations_on_their_line() {
+    let aur = Aur::start();
+    aur.push_fixture("hello");
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    let env = [("AUR_LOCATION", aur.url.clone()), ("GITHUB_ACTIONS", "true".into()), ("CI", "true".into())];
+
+    // An invalid name: line 4, column 5.
+    std::fs::write(&config, "name: gh\npackages:\n  - hello\n  - Bad_Name\n").unwrap();
+    let out = repoctl(&["check", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let want = format!("::error file={config},line=4,col=5::");
+    assert!(stdout.lines().any(|l| l.starts_with(&want)), "no annotation {want}:\n{}", text(&out));
+
+    // A valid name the AUR does not know: line 5, column 5.
+    std::fs::write(&config, "name: gh\npackages:\n  - hello\n  # a comment\n  - no-such-package\n").unwrap();
+    let out = repoctl(&["check", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let want = format!("::error file={config},line=5,col=5::package `no-such-package` was not found in the AUR");
+    assert!(stdout.lines().any(|l| l.starts_with(&want)), "no annotation {want}:\n{}", text(&out));
+}
+
+#[test]
+fn plan_writes_a_markdown_table_to_the_job_summary() {
+    let aur = Aur::start();
+    aur.push_fixture("hello");
+    aur.push_fixture("libfoo");
+    aur.push_fixture("foo-app");
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    std::fs::write(&config, "name: gh\npackages:\n  - hello\n  - foo-app\n").unwrap();
+    let summary = dir.join("summary.md");
+    let env = [
+        ("AUR_LOCATION", aur.url.clone()),
+        ("GITHUB_ACTIONS", "true".into()),
+        ("GITHUB_STEP_SUMMARY", summary.to_string()),
+        ("REPOCTL_WORK_DIR", dir.join("work").to_string()),
+    ];
+    let out = repoctl(&["plan", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let md = std::fs::read_to_string(&summary).expect("the job summary was written");
+    assert!(md.contains("| Package | Action | AUR version | Repository version | Reason |"), "{md}");
+    for base in ["hello", "libfoo", "foo-app"] {
+        assert!(md.contains(&format!("| `{base}` | build |")), "{base} missing from the summary:\n{md}");
+    }
+    assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'), "no progress bars or colours under Actions");
+}
+
+#[test]
+fn review_shows_what_an_added_package_lets_in() {
+    let aur = Aur::start();
+    aur.push_fixture("hello");
+    aur.push_fixture("libfoo");
+    aur.push_fixture("foo-app");
+    std::fs::write(aur.root.join("libfoo.git/maintainer"), "lib-keeper\n").unwrap();
+    let (_t, dir) = tempdir();
+    let base = dir.join("base.yaml");
+    let config = dir.join("repo.yaml");
+    std::fs::write(&base, "name: gh\npackages:\n  - hello\n").unwrap();
+    std::fs::write(&config, "name: gh\npackages:\n  - hello\n  - foo-app\n").unwrap();
+    let summary = dir.join("summary.md");
+    let env = [
+        ("AUR_LOCATION", aur.url.clone()),
+        ("GITHUB_ACTIONS", "true".into()),
+        ("GITHUB_STEP_SUMMARY", summary.to_string()),
+        ("REPOCTL_WORK_DIR", dir.join("work").to_string()),
+    ];
+    let out = repoctl(&["review", "--config", config.as_str(), "--base", base.as_str(), "--json"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let review: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(review["build"], serde_json::json!(["foo-app"]), "only the added package is built: {review}");
+    let entry = &review["entries"][0];
+    assert_eq!(entry["change"], "added");
+    assert_eq!(entry["package"]["maintainer"], "fixture-maintainer");
+    let deps = entry["aur_dependencies"].as_array().unwrap();
+    assert_eq!(deps.len(), 1, "{entry}");
+    assert_eq!(deps[0]["pkgbase"], "libfoo");
+    assert_eq!(deps[0]["maintainer"], "lib-keeper");
+    // The link names the commit the AUR serves now, which is the one a build would check out.
+    let head = Command::new("git")
+        .args(["--git-dir", aur.root.join("libfoo.git").as_str(), "rev-parse", "HEAD"])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert_eq!(deps[0]["commit"], head.as_str());
+    assert_eq!(deps[0]["pkgbuild_url"], format!("{}/cgit/aur.git/tree/PKGBUILD?h=libfoo&id={head}", aur.url).as_str());
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("| `libfoo` | dependency of `foo-app` |") && md.contains("lib-keeper"), "{md}");
+
+    // Nothing added: nothing to build.
+    let out = repoctl(&["review", "--config", config.as_str(), "--base", config.as_str(), "--json"], &env);
+    let review: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(review["build"], serde_json::json!([]));
+}
+
+/// The flow of templates/workflows/repoctl-sharded.yml, run locally: plan in shards, build each
+/// shard on its own "machine" (work directory) without publishing, publish all files at once.
+#[test]
+fn the_sharded_workflow_builds_in_shards_and_publishes_once() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    for f in ["hello", "libfoo", "foo-app"] {
+        aur.push_fixture(f);
+    }
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    std::fs::write(
+        &config,
+        format!("name: shards\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - foo-app\n  - hello\n"),
+    )
+    .unwrap();
+    let summary = dir.join("summary.md");
+    // Each "runner" is a GitHub Actions job: native output, its own work directory.
+    let on = |machine: &str| {
+        [
+            ("AUR_LOCATION", aur.url.clone()),
+            ("REPOCTL_WORK_DIR", dir.join(machine).to_string()),
+            ("GITHUB_ACTIONS", "true".into()),
+            ("GITHUB_STEP_SUMMARY", summary.to_string()),
+        ]
+    };
+
+    let out = repoctl(&["plan", "--config", config.as_str(), "--json", "--shards", "4"], &on("planner"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let shards: Vec<Vec<String>> = serde_json::from_value(plan["shards"].clone()).expect("shards");
+    assert_eq!(shards, [vec!["libfoo".to_string(), "foo-app".into()], vec!["hello".into()]]);
+
+    let dist = dir.join("dist");
+    for (i, shard) in shards.iter().enumerate() {
+        let mut args = vec!["build", "--config", config.as_str(), "--no-publish", "--out", dist.as_str()];
+        args.extend(shard.iter().map(String::as_str));
+        let out = repoctl(&args, &on(&format!("shard{i}")));
+        assert_eq!(out.status.code(), Some(0), "shard {i}: {}", text(&out));
+        // Each package's build log is a collapsed group with workflow commands switched off.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for base in shard {
+            assert!(stdout.contains(&format!("::group::{base} build log")), "no log group for {base}:\n{stdout}");
+        }
+        assert!(stdout.contains("::stop-commands::repoctl-"), "{stdout}");
+    }
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("| Package | Result | Version | Duration | Detail |") && md.contains("| `libfoo` | built |"),
+        "{md}"
+    );
+    assert!(!dir.join("repo").exists(), "a shard published");
+    let out = repoctl(&["publish", "--config", config.as_str(), dist.as_str()], &on("publisher"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let pacman = Pacman::new("shards", &format!("file://{}", dir.join("repo")));
+    let mut listed = pacman.list("shards");
+    listed.sort();
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["foo-app", "hello", "libfoo"]);
+    let install = pacman.run(&["-S", "--noconfirm", "foo-app", "hello"]);
+    assert!(install.status.success(), "pacman -S:\n{}", text(&install));
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
