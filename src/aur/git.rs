@@ -49,6 +49,9 @@ pub async fn fetch_pkgbase(url: &str, dir: &Utf8Path) -> Result<Checkout, GitErr
     Ok(Checkout { dir: dir.to_owned(), commit: commit.trim().to_string() })
 }
 
+/// The longest a single git command may take (an AUR clone is usually a second).
+const GIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 async fn git(url: &str, dir: Option<&Utf8Path>, args: &[&str]) -> Result<String, GitError> {
     let mut cmd = Command::new("git");
     if let Some(dir) = dir {
@@ -58,10 +61,20 @@ async fn git(url: &str, dir: Option<&Utf8Path>, args: &[&str]) -> Result<String,
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("LC_ALL", "C")
+        // A stalled server must not hang the run: give up below 1 KiB/s for 60 s.
+        .env("GIT_HTTP_LOW_SPEED_LIMIT", "1024")
+        .env("GIT_HTTP_LOW_SPEED_TIME", "60")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
-        .output()
+        .output();
+    // kill_on_drop: the git process dies with the timed-out future.
+    let output = tokio::time::timeout(GIT_TIMEOUT, output)
         .await
+        .map_err(|_| GitError::Failed {
+            args: args.join(" "),
+            url: url.to_string(),
+            stderr: format!("no answer within {} s", GIT_TIMEOUT.as_secs()),
+        })?
         .map_err(GitError::Spawn)?;
     if !output.status.success() {
         return Err(GitError::Failed {

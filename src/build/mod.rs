@@ -237,6 +237,7 @@ async fn try_build(
         srcinfo: &srcinfo,
         local_packages,
         nocheck: step.nocheck,
+        limits: step.limits,
         image: &ctx.image,
         scratch: &scratch,
         packages_dir: &ctx.dirs.packages,

@@ -15,6 +15,7 @@ pub struct BuildJob<'a> {
     /// Package files of AUR dependencies, installable through the container's local repository.
     pub local_packages: Vec<Utf8PathBuf>,
     pub nocheck: bool,
+    pub limits: crate::config::Limits,
     pub image: &'a str,
     /// Scratch space for this build's archives.
     pub scratch: &'a Utf8Path,
@@ -31,6 +32,8 @@ pub enum BuildError {
     Artifact(#[from] ArtifactError),
     #[error("{phase} failed with exit code {code}")]
     Phase { phase: &'static str, code: i64 },
+    #[error("stopped after the build timeout of {} (set `timeout` in repo.yaml's builder or package entry)", human(*.0))]
+    Timeout(std::time::Duration),
     #[error("cannot write the build log {path}")]
     Log {
         path: Utf8PathBuf,
@@ -53,12 +56,41 @@ pub async fn build(
     let spec = ContainerSpec {
         image: job.image.to_string(),
         purpose: format!("build-{}", job.pkgbase),
-        memory_bytes: None,
-        nano_cpus: None,
+        memory_bytes: job.limits.memory_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+        nano_cpus: job.limits.cpus.map(|c| (c * 1e9) as i64),
         pids_limit: Some(4096),
     };
-    // 2-4 inside it; 5. it is removed whatever happened.
-    docker.with_container(&spec, async |container| run_in(container, job, reporter, &mut log).await).await
+    // 2-4 inside it, within the time limit; 5. it is removed whatever happened, a timeout
+    // included (the exec is abandoned and the container, with everything in it, removed).
+    let timeout = job.limits.timeout;
+    docker
+        .with_container(&spec, async |container| {
+            match tokio::time::timeout(timeout, run_in(container, job, reporter, &mut log)).await {
+                Ok(result) => result,
+                Err(_) => {
+                    let _ = writeln!(log, "\n==> repoctl: stopped after the build timeout of {}", human(timeout));
+                    Err(BuildError::Timeout(timeout))
+                }
+            }
+        })
+        .await
+}
+
+/// `1h30m`, `45s`: a duration as repo.yaml writes it.
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if sec > 0 || out.is_empty() {
+        out.push_str(&format!("{sec}s"));
+    }
+    out
 }
 
 async fn run_in(

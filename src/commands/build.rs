@@ -94,7 +94,7 @@ pub async fn build(
     }
 
     // 5. The summary, and the exit code it implies.
-    summarize(&plan, &results, &*target, &dirs, printer);
+    summarize(&config, &plan, &results, &*target, &dirs, printer);
     let failed = results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }));
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
 }
@@ -133,7 +133,14 @@ pub(super) async fn prepare_image(
     }
 }
 
-fn summarize(plan: &Plan, results: &[PackageResult], target: &dyn Target, dirs: &RunDirs, printer: &Printer) {
+fn summarize(
+    config: &crate::config::Config,
+    plan: &Plan,
+    results: &[PackageResult],
+    target: &dyn Target,
+    dirs: &RunDirs,
+    printer: &Printer,
+) {
     let mut rows: Vec<SummaryRow> = results
         .iter()
         .map(|r| {
@@ -174,7 +181,16 @@ fn summarize(plan: &Plan, results: &[PackageResult], target: &dyn Target, dirs: 
         if let Outcome::Failed { tail, log, error } = &r.outcome {
             printer.out(&format!("--- {} failed; last lines of {log}:\n{}\n", r.pkgbase, tail.join("\n")));
             if printer.github() {
-                printer.out(&crate::ui::github::error_plain(&format!("{} failed: {error} (log: {log})", r.pkgbase)));
+                // On the repo.yaml line that asked for it, when the package is listed there.
+                let message = format!("{} failed to build: {error} (log: {log})", r.pkgbase);
+                let names = plan.step(&r.pkgbase).map(|s| s.pkgnames.clone()).unwrap_or_default();
+                let entry = config.packages.iter().find(|p| p.name == r.pkgbase || names.contains(&p.name));
+                printer.out(&match entry {
+                    Some(p) => {
+                        crate::ui::github::error_annotation(config.path.as_str(), p.pos.line, p.pos.col, &message)
+                    }
+                    None => crate::ui::github::error_plain(&message),
+                });
             }
         }
     }

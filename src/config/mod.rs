@@ -23,6 +23,8 @@ pub const DEFAULT_IMAGE: &str = "archlinux:base-devel";
 pub const DEFAULT_JOBS: u32 = 2;
 pub const DEFAULT_ARCH: &str = "x86_64";
 pub const DEFAULT_LOCAL_DIR: &str = "repo";
+/// A build that runs longer is stopped and reported as failed.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -59,6 +61,40 @@ pub struct S3Config {
 pub struct BuilderConfig {
     pub image: String,
     pub jobs: u32,
+    /// Defaults for every build; a package entry can override each.
+    pub limits: Limits,
+}
+
+/// What one build may use. Enforced by the container (memory, CPUs) and by repoctl (time).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub timeout: std::time::Duration,
+    pub memory_bytes: Option<u64>,
+    pub cpus: Option<f64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { timeout: DEFAULT_TIMEOUT, memory_bytes: None, cpus: None }
+    }
+}
+
+/// Per-package overrides of [`Limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LimitOverrides {
+    pub timeout: Option<std::time::Duration>,
+    pub memory_bytes: Option<u64>,
+    pub cpus: Option<f64>,
+}
+
+impl LimitOverrides {
+    pub fn over(&self, base: Limits) -> Limits {
+        Limits {
+            timeout: self.timeout.unwrap_or(base.timeout),
+            memory_bytes: self.memory_bytes.or(base.memory_bytes),
+            cpus: self.cpus.or(base.cpus),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +102,7 @@ pub struct PackageConfig {
     /// A pkgname or a pkgbase, as the user wrote it.
     pub name: String,
     pub nocheck: bool,
+    pub limits: LimitOverrides,
     /// Where the entry stands in repo.yaml, for messages about it.
     pub pos: Pos,
 }

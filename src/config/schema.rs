@@ -46,6 +46,12 @@ pub struct RawBuilder {
     pub image: Option<Spanned<String>>,
     #[serde(default)]
     pub jobs: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub memory: Option<Spanned<String>>,
+    #[serde(default)]
+    pub cpus: Option<Spanned<f64>>,
 }
 
 /// A package entry: either a bare name or a mapping with `name` and per-package settings.
@@ -61,6 +67,12 @@ pub struct RawPackageSettings {
     /// Skip the check() function (makepkg --nocheck).
     #[serde(default)]
     pub nocheck: bool,
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub memory: Option<Spanned<String>>,
+    #[serde(default)]
+    pub cpus: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +81,12 @@ struct RawPackageLong {
     name: Spanned<String>,
     #[serde(default)]
     nocheck: bool,
+    #[serde(default)]
+    timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    memory: Option<Spanned<String>>,
+    #[serde(default)]
+    cpus: Option<Spanned<f64>>,
 }
 
 impl<'de> Deserialize<'de> for RawPackage {
@@ -91,7 +109,13 @@ impl<'de> Deserialize<'de> for RawPackage {
 
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawPackage, A::Error> {
                 let long = RawPackageLong::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(RawPackage { name: long.name, settings: RawPackageSettings { nocheck: long.nocheck } })
+                let settings = RawPackageSettings {
+                    nocheck: long.nocheck,
+                    timeout: long.timeout,
+                    memory: long.memory,
+                    cpus: long.cpus,
+                };
+                Ok(RawPackage { name: long.name, settings })
             }
         }
         deserializer.deserialize_any(PackageVisitor)

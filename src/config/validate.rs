@@ -304,10 +304,55 @@ impl Validator<'_> {
                 format!("use a number from 1 to {MAX_JOBS}"),
             );
         }
+        let overrides = raw.as_ref().map_or_else(LimitOverrides::default, |b| {
+            self.limits(b.timeout.as_ref(), b.memory.as_ref(), b.cpus.as_ref())
+        });
         BuilderConfig {
             image: image.map_or_else(|| DEFAULT_IMAGE.to_string(), |i| i.value.clone()),
             jobs: jobs.map_or(DEFAULT_JOBS, |j| j.value),
+            limits: overrides.over(Limits::default()),
         }
+    }
+
+    fn limits(
+        &mut self,
+        timeout: Option<&Spanned<String>>,
+        memory: Option<&Spanned<String>>,
+        cpus: Option<&Spanned<f64>>,
+    ) -> LimitOverrides {
+        let mut out = LimitOverrides::default();
+        if let Some(t) = timeout {
+            match parse_duration(&t.value) {
+                Some(d) if !d.is_zero() => out.timeout = Some(d),
+                _ => self.problem(
+                    t.referenced,
+                    format!("invalid timeout `{}`", t.value),
+                    "write a duration such as 90s, 45m, 2h or 1h30m",
+                ),
+            }
+        }
+        if let Some(m) = memory {
+            match parse_size(&m.value) {
+                Some(b) if b >= MIN_MEMORY => out.memory_bytes = Some(b),
+                _ => self.problem(
+                    m.referenced,
+                    format!("invalid memory limit `{}`", m.value),
+                    "write a size of at least 64MiB, such as 512MiB or 4GiB (K, M, G are binary units too)",
+                ),
+            }
+        }
+        if let Some(c) = cpus {
+            if c.value.is_finite() && c.value >= 0.01 && c.value <= 1024.0 {
+                out.cpus = Some(c.value);
+            } else {
+                self.problem(
+                    c.referenced,
+                    format!("invalid `cpus` {}", c.value),
+                    "write a number of CPUs such as 2 or 0.5",
+                );
+            }
+        }
+        out
     }
 
     fn packages(&mut self, packages: Spanned<Vec<Spanned<RawPackage>>>) -> Vec<PackageConfig> {
@@ -330,10 +375,61 @@ impl Validator<'_> {
                 continue;
             }
             seen.insert(name.value.clone(), pos);
-            out.push(PackageConfig { name: name.value.clone(), nocheck: entry.value.settings.nocheck, pos });
+            let settings = &entry.value.settings;
+            let limits = self.limits(settings.timeout.as_ref(), settings.memory.as_ref(), settings.cpus.as_ref());
+            out.push(PackageConfig { name: name.value.clone(), nocheck: settings.nocheck, limits, pos });
         }
         out
     }
+}
+
+/// Docker refuses less than 6 MiB; pacman and makepkg need far more than that.
+const MIN_MEMORY: u64 = 64 << 20;
+
+/// `90s`, `45m`, `2h`, `1h30m`, `1d`; a bare number is seconds.
+pub(crate) fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(secs));
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return None,
+        };
+        let n: u64 = std::mem::take(&mut digits).parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    if !digits.is_empty() || s.is_empty() {
+        return None;
+    }
+    Some(std::time::Duration::from_secs(total))
+}
+
+/// `512MiB`, `4GiB`, `4G`, `1048576`: bytes (K/M/G/T are binary, as Docker reads them).
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" | "kb" => 10,
+        "m" | "mib" | "mb" => 20,
+        "g" | "gib" | "gb" => 30,
+        "t" | "tib" | "tb" => 40,
+        _ => return None,
+    };
+    n.checked_mul(1u64 << shift)
 }
 
 const PACKAGE_NAME_RULE: &str =
@@ -386,6 +482,39 @@ mod tests {
         assert_eq!(config.target, TargetConfig::Local { path: "out".into() });
         let config = parse(Utf8Path::new("/srv/repo.yaml"), b"name: d\npackages: [a]\n").unwrap();
         assert_eq!(config.target, TargetConfig::Local { path: "/srv/repo".into() });
+    }
+
+    #[test]
+    fn durations_and_sizes_read_like_docker_and_systemd() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("120"), Some(Duration::from_secs(120)));
+        for bad in ["", "5x", "m", "1h30", "-5m", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert_eq!(parse_size("512MiB"), Some(512 << 20));
+        assert_eq!(parse_size("4G"), Some(4 << 30));
+        assert_eq!(parse_size("1048576"), Some(1 << 20));
+        for bad in ["", "4 GiB extra", "GiB", "4PiB", "-1"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_are_set_globally_and_overridden_per_package() {
+        let config = parse(
+            Utf8Path::new("repo.yaml"),
+            b"name: r\nbuilder:\n  timeout: 30m\n  memory: 2GiB\npackages:\n  - a\n  - {name: b, timeout: 5s, cpus: 0.5}\n",
+        )
+        .unwrap();
+        let global = config.builder.limits;
+        assert_eq!(global.timeout, std::time::Duration::from_secs(1800));
+        let b = config.packages[1].limits.over(global);
+        assert_eq!((b.timeout.as_secs(), b.memory_bytes, b.cpus), (5, Some(2 << 30), Some(0.5)));
+        assert_eq!(config.packages[0].limits.over(global), global);
+        let err = parse(Utf8Path::new("repo.yaml"), b"name: r\npackages:\n  - {name: b, timeout: soon}\n").unwrap_err();
+        assert_eq!((err.0[0].pos.line, err.0[0].message.as_str()), (3, "invalid timeout `soon`"));
     }
 
     #[test]

@@ -30,7 +30,7 @@ impl std::fmt::Display for Action {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Step {
     pub pkgbase: String,
     pub pkgnames: Vec<String>,
@@ -45,9 +45,12 @@ pub struct Step {
     pub listed: bool,
     #[serde(skip)]
     pub nocheck: bool,
+    /// Time, memory and CPUs this build may use (repo.yaml's builder defaults, or the entry's).
+    #[serde(skip)]
+    pub limits: crate::config::Limits,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Plan {
     /// Build order: every step comes after the steps it depends on; removals last.
     pub packages: Vec<Step>,
@@ -186,6 +189,8 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             let mut step = keep_step(base, &repo_by_base, &bases_of, &edges);
             step.listed = listed.contains_key(base);
             step.nocheck = listed.get(base).is_some_and(|p| p.nocheck);
+            let defaults = input.config.builder.limits;
+            step.limits = listed.get(base).map_or(defaults, |p| p.limits.over(defaults));
             if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip {
                 step.action = Action::Build;
                 step.reason = format!("requested on the command line ({})", step.reason);
@@ -281,6 +286,7 @@ fn keep_step(
         depends_on: edges.get(base).map(|d| d.iter().cloned().collect()).unwrap_or_default(),
         listed: false,
         nocheck: false,
+        limits: crate::config::Limits::default(),
     }
 }
 
@@ -315,6 +321,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             depends_on: Vec::new(),
             listed: false,
             nocheck: false,
+            limits: crate::config::Limits::default(),
         })
         .collect()
 }

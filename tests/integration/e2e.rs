@@ -182,3 +182,96 @@ fn no_publish_then_publish_into_a_local_directory() {
     }
     assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
+
+/// One broken package among good ones: it fails alone, its dependant is skipped and named, the
+/// good ones are published and installable, its log tail is shown, and no container is left.
+#[test]
+fn a_broken_package_fails_alone() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    for f in ["hello", "broken", "needs-broken", "libfoo", "foo-app"] {
+        aur.push_fixture(f);
+    }
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "name: mixed\nbuilder:\n  image: {TESTBED_IMAGE}\n  jobs: 2\npackages:\n  - hello\n  - needs-broken\n  - foo-app\n"
+        ),
+    )
+    .unwrap();
+    let env = [
+        ("AUR_LOCATION", aur.url.clone()),
+        ("REPOCTL_WORK_DIR", dir.join("work").to_string()),
+        ("GITHUB_ACTIONS", "true".into()),
+    ];
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = |base: &str| stdout.lines().find(|l| l.starts_with(&format!("{base} "))).unwrap_or_default().to_string();
+    assert!(row("broken").contains("FAILED"), "{all}");
+    assert!(row("needs-broken").contains("skipped") && row("needs-broken").contains("broken"), "{all}");
+    for good in ["hello", "libfoo", "foo-app"] {
+        assert!(row(good).contains("built"), "{good}: {all}");
+    }
+    // The tail of the failing log, and where the whole log is.
+    assert!(stdout.contains("upstream tarball layout changed"), "no log tail: {all}");
+    let logs = glob_logs(&dir.join("work"), "broken");
+    assert_eq!(logs.len(), 1);
+    assert!(stdout.contains(logs[0].to_str().unwrap()), "the log path is not named: {all}");
+    // Under GitHub Actions the failure is an annotation on the line that listed it (needs-broken
+    // is listed; broken is only its dependency, so it gets a plain annotation).
+    assert!(stdout.lines().any(|l| l.starts_with("::error::broken failed to build")), "{all}");
+
+    let pacman = Pacman::new("mixed", &format!("file://{}", dir.join("repo")));
+    let mut names: Vec<String> = pacman.list("mixed").into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    assert_eq!(names, ["foo-app", "hello", "libfoo"]);
+    let install = pacman.run(&["-S", "--noconfirm", "hello", "foo-app"]);
+    assert!(install.status.success(), "{}", text(&install));
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
+
+/// repo.yaml's limits: a build past its timeout is stopped, its container removed, and it fails
+/// alone; memory and CPU limits are what the build's cgroup says.
+#[test]
+fn builds_run_within_their_time_memory_and_cpu_limits() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    for f in ["slow", "limits-probe"] {
+        aur.push_fixture(f);
+    }
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "name: limited\nbuilder:\n  image: {TESTBED_IMAGE}\n  jobs: 2\n  memory: 1GiB\n  timeout: 20m\n\
+packages:\n  - name: slow\n    timeout: 8s\n  - name: limits-probe\n    memory: 768MiB\n    cpus: 0.5\n"
+        ),
+    )
+    .unwrap();
+    let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let slow = stdout.lines().find(|l| l.starts_with("slow ")).unwrap_or_default();
+    assert!(slow.contains("FAILED") && slow.contains("timeout of 8s"), "{all}");
+    assert!(stdout.contains("waiting forever..."), "the log tail of the stopped build is shown: {all}");
+    assert_eq!(repoctl_containers(), 0, "the timed-out build's container was left behind");
+
+    let pacman = Pacman::new("limited", &format!("file://{}", dir.join("repo")));
+    let names: Vec<String> = pacman.list("limited").into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["limits-probe"]);
+    let install = pacman.run(&["-S", "--noconfirm", "limits-probe"]);
+    assert!(install.status.success(), "{}", text(&install));
+    let read =
+        |f: &str| std::fs::read_to_string(pacman.installed_file(&format!("usr/share/limits-probe/{f}"))).unwrap();
+    assert_eq!(read("memory").trim(), (768u64 << 20).to_string(), "the package's memory limit overrides builder's");
+    let cpu: Vec<u64> = read("cpu").split_whitespace().map(|n| n.parse().unwrap()).collect();
+    assert_eq!(cpu[0] * 2, cpu[1], "cpus: 0.5 is half of each scheduling period: {cpu:?}");
+}
