@@ -5,4 +5,5 @@ mod support;
 mod check;
 mod e2e;
 mod github;
+mod scale;
 mod versions;

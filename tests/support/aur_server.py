@@ -6,7 +6,11 @@ Each `<pkgbase>.git` bare repository under --root is one AUR pkgbase; its RPC an
 read from the .SRCINFO at HEAD on every request, so a test bumps a version by pushing a
 commit. `GET /__stats` returns how many RPC requests were answered (for batching checks).
 
-Usage: aur_server.py --root DIR [--port 0]   (prints "PORT <n>" once listening)
+`--synthetic N` adds N in-memory packages `synth-00000`... (version 1.0-1; each depends on
+`glibc`, an official package, and every 50th on the synthetic package before it) for planning
+at scale; they have no git repository, like names listed by pkgname need none.
+
+Usage: aur_server.py --root DIR [--port 0] [--synthetic N]   (prints "PORT <n>" once listening)
 """
 import argparse
 import json
@@ -106,6 +110,22 @@ def load_packages(root):
     return found
 
 
+def synthetic_packages(count):
+    found = {}
+    for i in range(count):
+        name = f"synth-{i:05d}"
+        depends = ["glibc"] + ([f"synth-{i - 1:05d}>=1.0"] if i % 50 == 1 else [])
+        found[name] = {
+            "ID": i, "Name": name, "PackageBaseID": i, "PackageBase": name, "Version": "1.0-1",
+            "Description": "synthetic", "URL": None, "NumVotes": 0, "Popularity": 0, "OutOfDate": None,
+            "Maintainer": "synth", "Submitter": "synth", "FirstSubmitted": 1500000000,
+            "LastModified": 1700000000, "URLPath": f"/cgit/aur.git/snapshot/{name}.tar.gz",
+            "Keywords": [], "Depends": depends, "MakeDepends": [], "CheckDepends": [],
+            "OptDepends": [], "Provides": [], "Conflicts": [], "Replaces": [], "Groups": [], "License": ["MIT"],
+        }
+    return found
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = "aur-fixture/1"
 
@@ -131,6 +151,7 @@ class Handler(BaseHTTPRequestHandler):
             STATS["rpc_requests"] += 1
             STATS["names_asked"] += len(names)
         packages = load_packages(self.server.root)
+        packages.update(self.server.synthetic)
         results = [packages[n] for n in dict.fromkeys(names) if n in packages]
         self.send(200, json.dumps({"version": 5, "type": "multiinfo",
                                    "resultcount": len(results), "results": results}))
@@ -173,9 +194,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--synthetic", type=int, default=0)
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.root = os.path.abspath(args.root)
+    server.synthetic = synthetic_packages(args.synthetic)
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
 

@@ -175,10 +175,16 @@ pub struct Aur {
 
 impl Aur {
     pub fn start() -> Aur {
+        Aur::start_with(0)
+    }
+
+    /// With `synthetic` in-memory packages `synth-00000`... besides the git-backed ones.
+    pub fn start_with(synthetic: usize) -> Aur {
         let (dir, root) = tempdir();
         let script = repo_root().join("tests/support/aur_server.py");
+        let synthetic = synthetic.to_string();
         let mut child = Command::new("python3")
-            .args([script.as_str(), "--root", root.as_str(), "--port", "0"])
+            .args([script.as_str(), "--root", root.as_str(), "--port", "0", "--synthetic", &synthetic])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -1,0 +1,37 @@
+//! Planning at scale: 5,000 listed packages, 10% outdated, asked of the AUR in batches.
+use crate::support::{Aur, repo_root, repoctl, tempdir, text};
+use std::fmt::Write as _;
+
+#[test]
+fn planning_five_thousand_packages_takes_a_few_dozen_aur_requests() {
+    const COUNT: usize = 5000;
+    let aur = Aur::start_with(COUNT);
+    let (_t, dir) = tempdir();
+    let repo = dir.join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let db = std::process::Command::new("python3")
+        .arg(repo_root().join("tests/support/synth_db.py"))
+        .args(["--count", &COUNT.to_string(), "--outdated-every", "10", repo.join("big.db").as_str()])
+        .output()
+        .unwrap();
+    assert!(db.status.success(), "{}", text(&db));
+    let mut yaml = String::from("name: big\npackages:\n");
+    for i in 0..COUNT {
+        let _ = writeln!(yaml, "  - synth-{i:05}");
+    }
+    let config = dir.join("repo.yaml");
+    std::fs::write(&config, yaml).unwrap();
+
+    let before = aur.rpc_requests();
+    let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
+    let out = repoctl(&["plan", "--json", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let requests = aur.rpc_requests() - before;
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = plan["packages"].as_array().unwrap();
+    let count = |action: &str| steps.iter().filter(|s| s["action"] == action).count();
+    assert_eq!((count("build"), count("skip"), count("remove")), (500, 4500, 0));
+    assert!(steps.iter().filter(|s| s["action"] == "build").all(|s| s["repo_version"] == "0.9-1"));
+    assert!(requests <= 60, "{requests} AUR RPC requests for {COUNT} packages (at most 60 allowed)");
+    assert!(requests >= COUNT.div_ceil(200) as u64, "{requests} requests cannot have asked for everything");
+}
