@@ -3,7 +3,8 @@
 # Arguments are passed to makepkg (for example --nocheck).
 set -eu
 cd /repoctl/src
-export PKGDEST=/repoctl/out PKGEXT=.pkg.tar.zst
+# SRCDEST: a volume per pkgbase, so a rebuild does not download (or clone) its sources again.
+export PKGDEST=/repoctl/out PKGEXT=.pkg.tar.zst SRCDEST=/repoctl/srcdest
 makepkg --noconfirm --nosign --force "$@"
 # --packagelist names what makepkg *may* make: with Arch's default OPTIONS=(debug ...), a
 # pkgname-debug package is listed even when there were no symbols to split off. Keep what exists.

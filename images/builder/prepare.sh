@@ -9,8 +9,11 @@ if [ -n "$pkgs" ]; then
   # shellcheck disable=SC2086
   repo-add -q repoctl-local.db.tar.gz $pkgs
 fi
-# -Syu, not -Sy: installing new dependencies against an older system is a partial upgrade.
-pacman -Syu --noconfirm
+# The system and its sync databases were brought up to date once for the whole run (the run
+# image), so no -y here: refreshing the official databases now and installing from them would
+# be a partial upgrade. Only this run's local repository is synced, by copying its database
+# where `pacman -Sy` would have put it.
+cp repoctl-local.db.tar.gz /var/lib/pacman/sync/repoctl-local.db
 if [ "$#" -gt 0 ]; then
   missing=$(pacman -T "$@" || true)
   if [ -n "$missing" ]; then
@@ -20,3 +23,6 @@ if [ "$#" -gt 0 ]; then
   fi
 fi
 chown -R builder:builder /repoctl/src /repoctl/out
+# The pkgbase's source cache (a volume kept between runs): makepkg's SRCDEST.
+mkdir -p /repoctl/srcdest
+chown builder:builder /repoctl/srcdest

@@ -1,7 +1,7 @@
 //! The builder image: `builder.image` plus the recipe in images/builder/, which is embedded
 //! in the binary so an installed repoctl needs no checkout. It is built once per base image
 //! and recipe (the tag is their hash) and reused by every container of every run.
-use crate::docker::{Docker, DockerError};
+use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -32,6 +32,50 @@ pub async fn ensure_builder_image(
     let args = HashMap::from([("BASE_IMAGE".to_string(), base.to_string())]);
     docker.build_image(&tag, recipe_tar(), &args, log).await?;
     Ok(tag)
+}
+
+/// The pacman package cache every build container of every run shares (a Docker volume).
+pub const PACMAN_CACHE_VOLUME: &str = "repoctl-pacman-cache";
+
+/// This run's image: the builder image brought up to date (`pacman -Syu`) once, so that every
+/// build container of the run starts from the same, current system and none upgrades itself.
+/// Downloads go to the shared package cache. Remove it with [`Docker::remove_image`] when the
+/// run ends.
+pub async fn run_image(
+    docker: &Docker,
+    builder_tag: &str,
+    log: &mut (dyn FnMut(&[u8]) + Send),
+) -> Result<String, DockerError> {
+    docker.ensure_volume(PACMAN_CACHE_VOLUME, "pacman-cache").await?;
+    let spec = ContainerSpec {
+        image: builder_tag.to_string(),
+        purpose: "refresh".into(),
+        memory_bytes: None,
+        nano_cpus: None,
+        pids_limit: Some(1024),
+        volumes: vec![(PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string())],
+    };
+    let tag = run_image_tag(docker.run_id());
+    docker
+        .with_container(&spec, async |container| {
+            let cmd = ["pacman", "-Syu", "--noconfirm"].map(String::from).to_vec();
+            let code = container.exec(&ExecSpec { cmd, user: "root", env: Vec::new(), workdir: None }, log).await?;
+            if code != 0 {
+                return Err(DockerError::Api {
+                    op: "refresh the builder image",
+                    message: format!("pacman -Syu exited with {code}"),
+                });
+            }
+            let (repo, tag) = tag.split_once(':').unwrap_or((&tag, "latest"));
+            container.commit(repo, tag).await
+        })
+        .await?;
+    Ok(tag)
+}
+
+/// The tag of a run's image (see [`run_image`]).
+pub fn run_image_tag(run_id: &str) -> String {
+    format!("repoctl-builder:run-{run_id}")
 }
 
 fn builder_tag(base_id: &str) -> String {

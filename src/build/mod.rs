@@ -6,8 +6,9 @@ mod image;
 mod package;
 
 pub use artifacts::ArtifactError;
-pub use image::ensure_builder_image;
+pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image, run_image, run_image_tag};
 pub use package::log_tail;
+pub use package::source_cache_volume;
 
 use crate::aur::{SrcInfo, fetch_pkgbase};
 use crate::docker::Docker;

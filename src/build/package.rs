@@ -59,6 +59,10 @@ pub async fn build(
         memory_bytes: job.limits.memory_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
         nano_cpus: job.limits.cpus.map(|c| (c * 1e9) as i64),
         pids_limit: Some(4096),
+        volumes: vec![
+            (super::image::PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string()),
+            (source_cache_volume(job.pkgbase), "/repoctl/srcdest".to_string()),
+        ],
     };
     // 2-4 inside it, within the time limit; 5. it is removed whatever happened, a timeout
     // included (the exec is abandoned and the container, with everything in it, removed).
@@ -74,6 +78,23 @@ pub async fn build(
             }
         })
         .await
+}
+
+/// The Docker volume that keeps one pkgbase's downloaded sources (makepkg's SRCDEST) between
+/// runs. One per pkgbase, so one package's build cannot touch another's sources.
+pub fn source_cache_volume(pkgbase: &str) -> String {
+    // pkgbase may hold '@' and '+', which volume names may not.
+    let safe: String = pkgbase
+        .chars()
+        .map(|c| match c {
+            '@' => 'A',
+            '+' => 'P',
+            c => c,
+        })
+        .collect();
+    // The hash keeps `a+b` and `aPb` apart.
+    let hash = <sha2::Sha256 as sha2::Digest>::digest(pkgbase.as_bytes());
+    format!("repoctl-src-{safe}-{:02x}{:02x}{:02x}", hash[0], hash[1], hash[2])
 }
 
 /// `1h30m`, `45s`: a duration as repo.yaml writes it.

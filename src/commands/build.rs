@@ -36,14 +36,61 @@ pub async fn build(
         return Ok(ExitStatus::Success);
     }
 
-    // 2. Docker and the builder image, made once and reused.
+    // 2. Docker and the builder image, made once and reused; then this run's image, brought up
+    // to date once for all its builds; and the source caches of the packages to build.
     let docker = Docker::connect(&run_id).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs, printer).await?;
+    let run_image = tokio::select! {
+        image = refresh_image(&docker, &image, &dirs, printer) => image?,
+        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
+    };
+    let result = build_with(
+        &config,
+        &docker,
+        &image,
+        &run_image,
+        &dirs,
+        &aur,
+        target,
+        &planned.remote,
+        plan,
+        &removals,
+        no_publish,
+        out,
+        printer,
+    )
+    .await;
+    // The run's image goes whatever happened; the base builder image stays for the next run.
+    if let Err(e) = docker.remove_image(&run_image).await {
+        tracing::warn!("could not remove {run_image}: {e}");
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn build_with(
+    config: &crate::config::Config,
+    docker: &Docker,
+    image: &str,
+    run_image: &str,
+    dirs: &RunDirs,
+    aur: &AurClient,
+    target: Arc<dyn Target>,
+    remote: &crate::publish::RemoteRepo,
+    plan: Arc<Plan>,
+    removals: &[String],
+    no_publish: bool,
+    out: Option<&Utf8Path>,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
+    for step in plan.to_build() {
+        docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
+    }
 
     // 3. Builds, stopped cleanly by Ctrl-C or SIGTERM.
     let ctx = Arc::new(BuildContext {
         docker: docker.clone(),
-        image: image.clone(),
+        image: run_image.to_string(),
         arch: config.arch.clone(),
         dirs: dirs.clone(),
         git_url: Box::new({
@@ -51,13 +98,13 @@ pub async fn build(
             move |base| aur.git_url(base)
         }),
         target: target.clone(),
-        repo: planned.remote.entries.clone(),
+        repo: remote.entries.clone(),
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
     });
     let results = tokio::select! {
         results = crate::build::run(ctx, plan.clone()) => results,
-        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
+        _ = super::interrupted() => return Err(super::interrupt(docker).await),
     };
     printer.finish();
 
@@ -77,13 +124,13 @@ pub async fn build(
             printer.info(&format!("copied {} package file(s) to {out}", built.len()));
         }
     } else if !built.is_empty() || !removals.is_empty() {
-        let tool = RepoTool { docker: docker.clone(), image };
-        let change = Change { repo: &config.name, add: &built, remove: &removals };
+        let tool = RepoTool { docker: docker.clone(), image: image.to_string() };
+        let change = Change { repo: &config.name, add: &built, remove: removals };
         let publish_dir = dirs.run.join("publish");
         let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
         let report = tokio::select! {
             report = publish => report?,
-            _ = super::interrupted() => return Err(super::interrupt(&docker).await),
+            _ = super::interrupted() => return Err(super::interrupt(docker).await),
         };
         printer.step(&format!(
             "published to {}: {} object(s) written, {} package file(s) deleted",
@@ -94,7 +141,7 @@ pub async fn build(
     }
 
     // 5. The summary, and the exit code it implies.
-    summarize(&config, &plan, &results, &*target, &dirs, printer);
+    summarize(config, &plan, &results, &*target, dirs, printer);
     let failed = results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }));
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
 }
@@ -110,6 +157,20 @@ fn copy_out(files: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// This run's image (`pacman -Syu` once), logged to logs/run-image.log.
+async fn refresh_image(docker: &Docker, image: &str, dirs: &RunDirs, printer: &Printer) -> Result<String, Error> {
+    printer.step("bringing the builder image up to date for this run (pacman -Syu)");
+    let log_path = dirs.logs.join("run-image.log");
+    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
+    let mut sink = |bytes: &[u8]| {
+        let _ = std::io::Write::write_all(&mut log, bytes);
+    };
+    crate::build::run_image(docker, image, &mut sink).await.map_err(|e| {
+        printer.info(&format!("  (log: {log_path})"));
+        e.into()
+    })
 }
 
 pub(super) async fn prepare_image(

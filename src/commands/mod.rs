@@ -119,6 +119,9 @@ pub(crate) async fn interrupt(docker: &crate::docker::Docker) -> Error {
         Ok(n) => tracing::info!("removed {n} container(s) after interruption"),
         Err(e) => tracing::warn!("removing containers after interruption failed: {e}"),
     }
+    if let Err(e) = docker.remove_image(&crate::build::run_image_tag(docker.run_id())).await {
+        tracing::warn!("removing the run's image after interruption failed: {e}");
+    }
     Error::Interrupted
 }
 

@@ -19,6 +19,8 @@ pub struct ContainerSpec {
     pub memory_bytes: Option<i64>,
     pub nano_cpus: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// Named volumes (made with [`Docker::ensure_volume`]) and where they are mounted.
+    pub volumes: Vec<(String, String)>,
 }
 
 /// One command run inside a running container.
@@ -48,6 +50,17 @@ impl Docker {
             memory: spec.memory_bytes,
             nano_cpus: spec.nano_cpus,
             pids_limit: spec.pids_limit,
+            mounts: (!spec.volumes.is_empty()).then(|| {
+                spec.volumes
+                    .iter()
+                    .map(|(volume, target)| bollard::models::Mount {
+                        source: Some(volume.clone()),
+                        target: Some(target.clone()),
+                        typ: Some(bollard::models::MountType::VOLUME),
+                        ..Default::default()
+                    })
+                    .collect()
+            }),
             init: Some(true),
             // A container whose repoctl died (SIGKILL, power loss) goes away on its own once its
             // bounded idle loop ends.
@@ -98,6 +111,22 @@ impl Docker {
 impl Container {
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Saves the container's filesystem as the image `repo:tag`, labelled as repoctl's.
+    pub async fn commit(&self, repo: &str, tag: &str) -> Result<(), DockerError> {
+        let options = bollard::query_parameters::CommitContainerOptionsBuilder::default()
+            .container(&self.id)
+            .repo(repo)
+            .tag(tag)
+            .pause(true)
+            .build();
+        let config = bollard::models::ContainerConfig {
+            labels: Some(std::collections::HashMap::from([(super::LABEL_MANAGED.to_string(), "true".to_string())])),
+            ..Default::default()
+        };
+        self.docker.client.commit_container(options, config).await.map_err(api("commit container"))?;
+        Ok(())
     }
 
     /// Extracts a tar file from disk into `dest`, streaming it so memory stays flat.

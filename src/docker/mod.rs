@@ -167,6 +167,30 @@ impl Docker {
 }
 
 impl Docker {
+    /// Creates the named volume if it is not there yet (caches that outlive runs).
+    pub async fn ensure_volume(&self, name: &str, purpose: &str) -> Result<(), DockerError> {
+        let labels = HashMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_PURPOSE.to_string(), purpose.to_string()),
+        ]);
+        let request = bollard::models::VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.client.create_volume(request).await.map_err(api("create volume"))?;
+        Ok(())
+    }
+
+    /// Removes an image repoctl made for one run; one already gone is fine.
+    pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {
+        let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(true).build();
+        match self.client.remove_image(image, Some(options), None).await {
+            Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(api("remove image")(e)),
+        }
+    }
+
     /// How many containers carry repoctl's label, from any run.
     pub async fn count_labelled(&self) -> Result<usize, DockerError> {
         Ok(self.list_labelled(None).await?.len())

@@ -76,6 +76,7 @@ impl RepoTool {
             memory_bytes: None,
             nano_cpus: None,
             pids_limit: Some(1024),
+            volumes: Vec::new(),
         };
         self.docker
             .with_container(&spec, async |container| {

@@ -275,3 +275,40 @@ packages:\n  - name: slow\n    timeout: 8s\n  - name: limits-probe\n    memory: 
     let cpu: Vec<u64> = read("cpu").split_whitespace().map(|n| n.parse().unwrap()).collect();
     assert_eq!(cpu[0] * 2, cpu[1], "cpus: 0.5 is half of each scheduling period: {cpu:?}");
 }
+
+/// Caches that make repeated builds cheap: a pkgbase's SRCDEST survives between runs (a Docker
+/// volume per pkgbase), and the per-run image each run makes is gone when it ends.
+#[test]
+fn sources_are_cached_between_runs_and_run_images_do_not_pile_up() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    aur.push_fixture("cache-probe");
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    std::fs::write(&config, format!("name: cached\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - cache-probe\n"))
+        .unwrap();
+    let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
+    let volume = repoctl::build::source_cache_volume("cache-probe");
+    let _ = std::process::Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
+    let mut counts = Vec::new();
+    for run in 0..2 {
+        let out_dir = dir.join(format!("out{run}"));
+        let out = repoctl(&["build", "--no-publish", "--out", out_dir.as_str(), "--config", config.as_str()], &env);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let pkg = std::fs::read_dir(&out_dir).unwrap().flatten().next().expect("a package file").path();
+        let listing = std::process::Command::new("bsdtar")
+            .args(["-xOf", pkg.to_str().unwrap(), "usr/share/cache-probe/builds"])
+            .output()
+            .unwrap();
+        counts.push(String::from_utf8_lossy(&listing.stdout).trim().to_string());
+    }
+    assert_eq!(counts, ["1", "2"], "the second run did not see the first run's SRCDEST");
+    let images = std::process::Command::new("docker")
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "repoctl-builder"])
+        .output()
+        .unwrap();
+    let images = String::from_utf8_lossy(&images.stdout);
+    assert!(!images.contains(":run-"), "a run's image was left behind: {images}");
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+    let _ = std::process::Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
+}

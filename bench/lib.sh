@@ -1,0 +1,79 @@
+# Shared by the bench scripts: a release build of repoctl and the test bed's servers on loopback.
+# Source it; it sets $tmp (removed on exit) and defines the helpers below.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+repoctl_bin() {
+  cargo build --release --locked -q
+  echo "$root/target/release/repoctl"
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_aur [--synthetic N]: sets AUR_URL and AUR_ROOT.
+start_aur() {
+  AUR_ROOT="$tmp/aur"
+  mkdir -p "$AUR_ROOT"
+  python3 tests/support/aur_server.py --root "$AUR_ROOT" --port 0 "$@" > "$tmp/aur.port" &
+  pids+=($!)
+  for _ in $(seq 50); do grep -q PORT "$tmp/aur.port" 2>/dev/null && break; sleep 0.1; done
+  AUR_URL="http://127.0.0.1:$(awk '/PORT/ {print $2}' "$tmp/aur.port")"
+}
+
+aur_requests() { curl -s "$AUR_URL/__stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rpc_requests"])'; }
+
+# push_pkgbase NAME DIR: publishes DIR (PKGBUILD; .SRCINFO generated) as an AUR pkgbase.
+push_pkgbase() {
+  local name=$1 dir=$2 work="$tmp/push-$1"
+  git init -q --bare --initial-branch=master "$AUR_ROOT/$name.git"
+  git clone -q "$AUR_ROOT/$name.git" "$work" 2>/dev/null
+  cp "$dir"/* "$work/"
+  chmod -R a+rwX "$work"
+  (cd "$work" && su nobody -s /bin/sh -c 'makepkg --printsrcinfo' > .SRCINFO)
+  git -C "$work" add -A
+  git -C "$work" -c user.name=b -c user.email=b@example.org commit -q -m bench
+  git -C "$work" push -q origin HEAD:master
+  git -C "$AUR_ROOT/$name.git" update-server-info
+}
+
+# start_s3: moto on loopback; sets S3_URL, S3_PORT and an s3cmd config in $tmp/s3cfg.
+start_s3() {
+  S3_PORT=$(free_port)
+  moto_server -H 127.0.0.1 -p "$S3_PORT" > "$tmp/moto.log" 2>&1 &
+  pids+=($!)
+  S3_URL="http://127.0.0.1:$S3_PORT"
+  for _ in $(seq 100); do curl -s "$S3_URL" > /dev/null && break; sleep 0.1; done
+  export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+  cat > "$tmp/s3cfg" <<CFG
+[default]
+access_key = bench
+secret_key = bench
+host_base = 127.0.0.1:$S3_PORT
+host_bucket = 127.0.0.1:$S3_PORT
+use_https = False
+signature_v2 = False
+CFG
+}
+
+make_bucket() { s3cmd -c "$tmp/s3cfg" mb "s3://$1" > /dev/null; }
+
+# seconds CMD...: runs CMD, prints its wall time in seconds (3 decimals) on stdout.
+seconds() {
+  local start end
+  start=$(date +%s.%N)
+  "$@" > "$tmp/last.out" 2> "$tmp/last.err" || { cat "$tmp/last.out" "$tmp/last.err" >&2; return 1; }
+  end=$(date +%s.%N)
+  python3 -c "print(f'{$end - $start:.3f}')"
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+machine() { echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), load $(cut -d' ' -f1-3 /proc/loadavg)"; }
