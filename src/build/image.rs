@@ -10,6 +10,7 @@ const RECIPE: &[(&str, &str)] = &[
     ("setup.sh", include_str!("../../images/builder/setup.sh")),
     ("prepare.sh", include_str!("../../images/builder/prepare.sh")),
     ("build.sh", include_str!("../../images/builder/build.sh")),
+    ("vcs.sh", include_str!("../../images/builder/vcs.sh")),
 ];
 
 /// Makes sure the builder image for `base` exists and returns its tag.

@@ -247,7 +247,10 @@ async fn try_build(
     let result = package::build(&ctx.docker, &job, &*ctx.reporter).await;
     // Archives of up to gigabytes: gone whether the build worked or not (the log stays).
     let _ = fs_err::remove_dir_all(&scratch);
-    Ok((result.map_err(|e| e.to_string())?, srcinfo.version))
+    let files = result.map_err(|e| e.to_string())?;
+    // What was built, which for a VCS package is pkgver()'s answer, not the .SRCINFO's.
+    let version = files.iter().find_map(|f| version_of_file(f.file_name()?)).unwrap_or(srcinfo.version);
+    Ok((files, version))
 }
 
 /// Package files of every AUR pkgbase `base` needs: built in this run, or fetched from the
@@ -282,4 +285,90 @@ async fn dependency_files(
         }
     }
     Ok(files)
+}
+
+/// VCS packages the plan would skip: ask each one's pkgver() (in a container, building nothing)
+/// and turn the skip into a build when upstream is newer than the repository. A check that
+/// fails leaves the package as it is, with the reason; it never fails the run.
+pub async fn check_vcs(ctx: &BuildContext, mut plan: Plan) -> Plan {
+    use futures_util::StreamExt;
+    let candidates: Vec<usize> = plan
+        .packages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.vcs && s.action == Action::Skip && s.repo_version.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    if candidates.is_empty() {
+        return plan;
+    }
+    ctx.reporter.step(&format!("checking upstream of {} VCS package(s) with pkgver()", candidates.len()));
+    let checks = futures_util::stream::iter(candidates.iter().map(|&i| {
+        let (plan, step) = (&plan, &plan.packages[i]);
+        async move { (i, upstream_of(ctx, plan, step).await) }
+    }))
+    .buffer_unordered(ctx.jobs.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    for (i, result) in checks {
+        let step = &mut plan.packages[i];
+        let repo = step.repo_version.clone().unwrap_or_default();
+        match result {
+            Ok(upstream) if crate::plan::compare_versions(&upstream, &repo).is_gt() => {
+                step.action = Action::Build;
+                step.reason = format!("VCS upstream moved: pkgver() gives {upstream}, repository has {repo}");
+                ctx.reporter.step(&format!("{}: {}", step.pkgbase, step.reason));
+            }
+            Ok(upstream) => step.reason = format!("up to date with upstream (pkgver() gives {upstream})"),
+            Err(e) => {
+                ctx.reporter.step(&format!("{}: could not check upstream ({e}); keeping {repo}", step.pkgbase));
+                step.reason = format!("upstream check failed, kept {repo}: {e}");
+            }
+        }
+    }
+    plan
+}
+
+async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<String, String> {
+    let base = &step.pkgbase;
+    let checkout =
+        fetch_pkgbase(&(ctx.git_url)(base), &ctx.dirs.aur_cache.join(base)).await.map_err(|e| e.to_string())?;
+    let srcinfo = SrcInfo::read(&checkout.dir.join(".SRCINFO"), &ctx.arch).map_err(|e| e.to_string())?;
+    let local_packages = dependency_files(ctx, plan, base, &Mutex::default()).await?;
+    let scratch = ctx.dirs.run.join("scratch").join(format!("{base}.vcs"));
+    let log = ctx.dirs.logs.join(format!("{base}.pkgver.log"));
+    let job = package::BuildJob {
+        pkgbase: base,
+        checkout: &checkout.dir,
+        srcinfo: &srcinfo,
+        local_packages,
+        nocheck: step.nocheck,
+        limits: step.limits,
+        image: &ctx.image,
+        scratch: &scratch,
+        packages_dir: &ctx.dirs.packages,
+        log_path: &log,
+    };
+    let result = package::upstream_version(&ctx.docker, &job).await;
+    let _ = fs_err::remove_dir_all(&scratch);
+    result.map_err(|e| format!("{e}; log: {log}"))
+}
+
+/// `pkgver-pkgrel` (with any epoch) from `NAME-[EPOCH:]PKGVER-PKGREL-ARCH.pkg.tar.EXT`.
+fn version_of_file(name: &str) -> Option<String> {
+    let stem = &name[..name.find(".pkg.tar")?];
+    let mut parts = stem.rsplitn(4, '-');
+    let (_arch, pkgrel, pkgver) = (parts.next()?, parts.next()?, parts.next()?);
+    parts.next()?;
+    Some(format!("{pkgver}-{pkgrel}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_are_read_from_package_file_names() {
+        assert_eq!(super::version_of_file("tool-git-r2.abc1234-1-any.pkg.tar.zst").as_deref(), Some("r2.abc1234-1"));
+        assert_eq!(super::version_of_file("a-b-1:2.0-3-x86_64.pkg.tar.xz").as_deref(), Some("1:2.0-3"));
+        assert_eq!(super::version_of_file("nonsense.pkg.tar.zst"), None);
+    }
 }

@@ -53,17 +53,7 @@ pub async fn build(
 
     // 1. A fresh container from the builder image.
     reporter.phase(job.pkgbase, Phase::Starting);
-    let spec = ContainerSpec {
-        image: job.image.to_string(),
-        purpose: format!("build-{}", job.pkgbase),
-        memory_bytes: job.limits.memory_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
-        nano_cpus: job.limits.cpus.map(|c| (c * 1e9) as i64),
-        pids_limit: Some(4096),
-        volumes: vec![
-            (super::image::PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string()),
-            (source_cache_volume(job.pkgbase), "/repoctl/srcdest".to_string()),
-        ],
-    };
+    let spec = container_spec(job);
     // 2-4 inside it, within the time limit; 5. it is removed whatever happened, a timeout
     // included (the exec is abandoned and the container, with everything in it, removed).
     let timeout = job.limits.timeout;
@@ -114,13 +104,56 @@ fn human(d: std::time::Duration) -> String {
     out
 }
 
-async fn run_in(
-    container: &crate::docker::Container,
-    job: &BuildJob<'_>,
-    reporter: &dyn Reporter,
-    log: &mut std::fs::File,
-) -> Result<Vec<Utf8PathBuf>, BuildError> {
-    // 2. The PKGBUILD and the packages it may need from this run.
+/// For a VCS package: the version its pkgver() reports for the current upstream, found in a
+/// fresh container with the same dependencies, limits and source cache as a build, building
+/// nothing. The fetched sources stay in the source cache for the build that may follow.
+pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<String, BuildError> {
+    let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
+    fs_err::create_dir_all(job.scratch).map_err(log_err)?;
+    let mut log = std::fs::File::create(job.log_path).map_err(log_err)?;
+    let spec = container_spec(job);
+    let timeout = job.limits.timeout;
+    docker
+        .with_container(&spec, async |container| {
+            let probe = async {
+                upload_inputs(container, job).await?;
+                let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
+                cmd.extend(job.srcinfo.build_depends.iter().cloned());
+                exec_phase(container, "installing dependencies", cmd, "root", &mut log).await?;
+                let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
+                let output = exec_capture(container, "pkgver()", cmd, "builder", &mut log).await?;
+                let text = String::from_utf8_lossy(&output);
+                text.lines()
+                    .rev()
+                    .find_map(|l| l.strip_prefix("REPOCTL-UPSTREAM-VERSION "))
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty() && v.len() < 256)
+                    .ok_or(BuildError::Phase { phase: "pkgver()", code: -1 })
+            };
+            match tokio::time::timeout(timeout, probe).await {
+                Ok(result) => result,
+                Err(_) => Err(BuildError::Timeout(timeout)),
+            }
+        })
+        .await
+}
+
+fn container_spec(job: &BuildJob<'_>) -> ContainerSpec {
+    ContainerSpec {
+        image: job.image.to_string(),
+        purpose: format!("build-{}", job.pkgbase),
+        memory_bytes: job.limits.memory_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+        nano_cpus: job.limits.cpus.map(|c| (c * 1e9) as i64),
+        pids_limit: Some(4096),
+        volumes: vec![
+            (super::image::PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string()),
+            (source_cache_volume(job.pkgbase), "/repoctl/srcdest".to_string()),
+        ],
+    }
+}
+
+/// The PKGBUILD and the packages it may need from this run.
+async fn upload_inputs(container: &crate::docker::Container, job: &BuildJob<'_>) -> Result<(), BuildError> {
     let src_tar = job.scratch.join("src.tar");
     artifacts::tar_dir(job.checkout, "src", &src_tar)?;
     container.upload_tar_file("/repoctl", &src_tar).await?;
@@ -129,6 +162,17 @@ async fn run_in(
         artifacts::tar_files(&job.local_packages, "localrepo", &deps_tar)?;
         container.upload_tar_file("/repoctl", &deps_tar).await?;
     }
+    Ok(())
+}
+
+async fn run_in(
+    container: &crate::docker::Container,
+    job: &BuildJob<'_>,
+    reporter: &dyn Reporter,
+    log: &mut std::fs::File,
+) -> Result<Vec<Utf8PathBuf>, BuildError> {
+    // 2. The PKGBUILD and the packages it may need from this run.
+    upload_inputs(container, job).await?;
 
     // 3. As root: dependencies, through pacman.
     reporter.phase(job.pkgbase, Phase::Dependencies);
@@ -166,6 +210,29 @@ async fn exec_phase(
     };
     let code = container.exec(&spec, &mut sink).await?;
     if code == 0 { Ok(()) } else { Err(BuildError::Phase { phase, code }) }
+}
+
+/// Like [`exec_phase`], also returning what the command printed (bounded to 64 KiB).
+async fn exec_capture(
+    container: &crate::docker::Container,
+    phase: &'static str,
+    cmd: Vec<String>,
+    user: &str,
+    log: &mut std::fs::File,
+) -> Result<Vec<u8>, BuildError> {
+    const MAX: usize = 64 << 10;
+    let _ = writeln!(log, "==> repoctl: {phase} (as {user})");
+    let spec = ExecSpec { cmd, user, env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some("/repoctl") };
+    let mut captured = Vec::new();
+    let mut sink = |bytes: &[u8]| {
+        let _ = log.write_all(bytes);
+        captured.extend_from_slice(bytes);
+        if captured.len() > MAX {
+            captured.drain(..captured.len() - MAX);
+        }
+    };
+    let code = container.exec(&spec, &mut sink).await?;
+    if code == 0 { Ok(captured) } else { Err(BuildError::Phase { phase, code }) }
 }
 
 /// The last `n` lines of a log file, for the summary of a failed build.

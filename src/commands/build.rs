@@ -27,11 +27,12 @@ pub async fn build(
     let aur = AurClient::from_env()?;
     let target = crate::publish::open_target(&config).await?;
     let planned = super::make_plan(&config, &*target, &aur, &work, only, &dirs.run.join("current")).await?;
-    let plan = Arc::new(planned.plan);
+    let plan = planned.plan;
     printer.info(render_plan(&plan).trim_end());
     printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
     let removals: Vec<String> = plan.to_remove().flat_map(|s| s.pkgnames.clone()).collect();
-    if plan.to_build().next().is_none() && removals.is_empty() {
+    let vcs_to_check = plan.packages.iter().any(|s| s.vcs && s.action == crate::plan::Action::Skip);
+    if plan.to_build().next().is_none() && removals.is_empty() && !vcs_to_check {
         printer.out("nothing to do: the repository is up to date");
         return Ok(ExitStatus::Success);
     }
@@ -77,13 +78,13 @@ async fn build_with(
     aur: &AurClient,
     target: Arc<dyn Target>,
     remote: &crate::publish::RemoteRepo,
-    plan: Arc<Plan>,
+    plan: Plan,
     removals: &[String],
     no_publish: bool,
     out: Option<&Utf8Path>,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
-    for step in plan.to_build() {
+    for step in plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs) {
         docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
     }
 
@@ -102,6 +103,12 @@ async fn build_with(
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
     });
+    // VCS packages the AUR calls up to date may still have moved upstream.
+    let plan = Arc::new(crate::build::check_vcs(&ctx, plan).await);
+    if plan.to_build().next().is_none() && removals.is_empty() {
+        printer.out("nothing to do: the repository is up to date (VCS packages included)");
+        return Ok(ExitStatus::Success);
+    }
     let results = tokio::select! {
         results = crate::build::run(ctx, plan.clone()) => results,
         _ = super::interrupted() => return Err(super::interrupt(docker).await),

@@ -103,8 +103,20 @@ pub struct PackageConfig {
     pub name: String,
     pub nocheck: bool,
     pub limits: LimitOverrides,
+    /// Check upstream with pkgver() (true), never (false), or by name suffix (None).
+    pub vcs: Option<bool>,
     /// Where the entry stands in repo.yaml, for messages about it.
     pub pos: Pos,
+}
+
+/// Name suffixes of VCS packages, whose AUR version says nothing about upstream.
+pub const VCS_SUFFIXES: &[&str] = &["-git", "-hg", "-svn", "-bzr", "-fossil", "-darcs"];
+
+impl PackageConfig {
+    /// Whether the upstream version is checked with pkgver() before deciding to skip.
+    pub fn is_vcs(&self) -> bool {
+        self.vcs.unwrap_or_else(|| VCS_SUFFIXES.iter().any(|s| self.name.ends_with(s)))
+    }
 }
 
 impl Config {

@@ -73,6 +73,8 @@ pub struct RawPackageSettings {
     pub memory: Option<Spanned<String>>,
     #[serde(default)]
     pub cpus: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub vcs: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +89,8 @@ struct RawPackageLong {
     memory: Option<Spanned<String>>,
     #[serde(default)]
     cpus: Option<Spanned<f64>>,
+    #[serde(default)]
+    vcs: Option<bool>,
 }
 
 impl<'de> Deserialize<'de> for RawPackage {
@@ -114,6 +118,7 @@ impl<'de> Deserialize<'de> for RawPackage {
                     timeout: long.timeout,
                     memory: long.memory,
                     cpus: long.cpus,
+                    vcs: long.vcs,
                 };
                 Ok(RawPackage { name: long.name, settings })
             }

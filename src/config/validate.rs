@@ -377,7 +377,13 @@ impl Validator<'_> {
             seen.insert(name.value.clone(), pos);
             let settings = &entry.value.settings;
             let limits = self.limits(settings.timeout.as_ref(), settings.memory.as_ref(), settings.cpus.as_ref());
-            out.push(PackageConfig { name: name.value.clone(), nocheck: settings.nocheck, limits, pos });
+            out.push(PackageConfig {
+                name: name.value.clone(),
+                nocheck: settings.nocheck,
+                limits,
+                vcs: settings.vcs,
+                pos,
+            });
         }
         out
     }

@@ -48,6 +48,9 @@ pub struct Step {
     /// Time, memory and CPUs this build may use (repo.yaml's builder defaults, or the entry's).
     #[serde(skip)]
     pub limits: crate::config::Limits,
+    /// A VCS package: when the AUR version is not newer, `build` asks its pkgver() whether
+    /// upstream moved before skipping it.
+    pub vcs: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -189,6 +192,12 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             let mut step = keep_step(base, &repo_by_base, &bases_of, &edges);
             step.listed = listed.contains_key(base);
             step.nocheck = listed.get(base).is_some_and(|p| p.nocheck);
+            step.vcs = listed
+                .get(base)
+                .map_or_else(|| crate::config::VCS_SUFFIXES.iter().any(|s| base.ends_with(s)), |p| p.is_vcs());
+            if step.vcs && step.action == Action::Skip {
+                step.reason.push_str("; VCS package: `build` checks upstream with pkgver()");
+            }
             let defaults = input.config.builder.limits;
             step.limits = listed.get(base).map_or(defaults, |p| p.limits.over(defaults));
             if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip {
@@ -287,6 +296,7 @@ fn keep_step(
         listed: false,
         nocheck: false,
         limits: crate::config::Limits::default(),
+        vcs: false,
     }
 }
 
@@ -322,6 +332,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             listed: false,
             nocheck: false,
             limits: crate::config::Limits::default(),
+            vcs: false,
         })
         .collect()
 }

@@ -312,3 +312,112 @@ fn sources_are_cached_between_runs_and_run_images_do_not_pile_up() {
     assert_eq!(repoctl_containers(), 0, "containers left behind");
     let _ = std::process::Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
 }
+
+/// A VCS package: its AUR version says nothing about upstream, so `build` runs its pkgver() in a
+/// container. No upstream commit: nothing is rebuilt. A new upstream commit: rebuilt, published
+/// at the new version, and the old file deleted.
+#[test]
+fn vcs_packages_are_rebuilt_when_upstream_moves() {
+    use std::process::Command;
+    let Some(_docker) = docker() else { return };
+    let sh = |dir: &camino::Utf8Path, script: &str| {
+        let out = Command::new("sh").arg("-c").arg(script).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "{script}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let (_t, dir) = tempdir();
+    // Upstream: a git repository served over dumb HTTP on the Docker bridge, where build
+    // containers can reach it.
+    // The bridge's gateway (this host), or the subnet's first address when the daemon does not
+    // record one (as Docker 20.10 does not).
+    let gateway = sh(
+        &dir,
+        "docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}}' \
+         | awk '{ if ($1 ~ /\\./ && $2 != \"\") print $1; else { split($1, a, \"[./]\"); print a[1]\".\"a[2]\".\"a[3]\".1\" } }'",
+    );
+    assert!(gateway.split('.').count() == 4, "no bridge gateway: {gateway:?}");
+    let served = dir.join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    sh(
+        &dir,
+        &format!(
+            "git init -q --bare --initial-branch=main {served}/upstream.git && git clone -q {served}/upstream.git work"
+        ),
+    );
+    let commit = |n: u32| {
+        sh(
+            &dir.join("work"),
+            &format!(
+                "echo {n} > VERSION && git add VERSION && git -c user.name=u -c user.email=u@example.org commit -q -m v{n} \
+             && git push -q origin HEAD:main && git -C {served}/upstream.git update-server-info"
+            ),
+        );
+    };
+    commit(1);
+    let port = std::net::TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port();
+    let mut http = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "0.0.0.0", &port.to_string(), "--directory", served.as_str()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && started.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    // The AUR: the pkgbase's stale pkgver says r0, whatever upstream does.
+    let aur = Aur::start();
+    let pkg = dir.join("tool-git");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join("PKGBUILD"),
+        format!(
+            "pkgname=tool-git\npkgver=r0.0000000\npkgrel=1\npkgdesc='VCS fixture'\narch=('any')\nlicense=('MIT')\n\
+makedepends=('git')\nsource=(\"tool::git+http://{gateway}:{port}/upstream.git#branch=main\")\nsha256sums=('SKIP')\n\n\
+pkgver() {{\n  cd tool\n  printf 'r%s.%s' \"$(git rev-list --count HEAD)\" \"$(git rev-parse --short=7 HEAD)\"\n}}\n\n\
+package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION\"\n}}\n"
+        ),
+    )
+    .unwrap();
+    sh(&pkg, "chmod -R a+rwX . && su nobody -s /bin/sh -c 'makepkg --printsrcinfo' > .SRCINFO");
+    aur.push_dir("tool-git", &pkg);
+
+    let config = dir.join("repo.yaml");
+    std::fs::write(&config, format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - tool-git\n"))
+        .unwrap();
+    let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work-dir").to_string())];
+    let volume = repoctl::build::source_cache_volume("tool-git");
+    let _ = Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
+    let pacman = Pacman::new("vcs", &format!("file://{}", dir.join("repo")));
+    let head = |n: u32| format!("r{n}.{}-1", sh(&dir.join("work"), "git rev-parse --short=7 HEAD"));
+
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(pacman.list("vcs"), [("tool-git".to_string(), head(1))]);
+
+    // Nothing moved upstream: pkgver() is asked, nothing is built or written.
+    let before: Vec<_> = std::fs::read_dir(dir.join("repo")).unwrap().flatten().map(|e| e.file_name()).collect();
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"), "{}", text(&out));
+    let after: Vec<_> = std::fs::read_dir(dir.join("repo")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(before.len(), after.len());
+
+    // A new upstream commit: rebuilt at the new version, the old file gone.
+    commit(2);
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("VCS upstream moved"), "{}", text(&out));
+    assert_eq!(pacman.list("vcs"), [("tool-git".to_string(), head(2))]);
+    let files: Vec<String> = std::fs::read_dir(dir.join("repo"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pkg.tar.zst"))
+        .collect();
+    assert_eq!(files.len(), 1, "the old package file was not deleted: {files:?}");
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+    let _ = http.kill();
+    let _ = Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
+}
