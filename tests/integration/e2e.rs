@@ -419,5 +419,6 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     assert_eq!(files.len(), 1, "the old package file was not deleted: {files:?}");
     assert_eq!(repoctl_containers(), 0, "containers left behind");
     let _ = http.kill();
+    let _ = http.wait();
     let _ = Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
 }
