@@ -106,6 +106,22 @@ pub enum Command {
         force: bool,
     },
 
+    /// Remove what earlier runs left in Docker, found by repoctl's labels.
+    ///
+    /// Containers and run images of runs that are over (a run still going on this machine is
+    /// left alone unless --all). The caches (pacman packages, sources) stay unless --caches.
+    Clean {
+        /// Also remove the cache volumes (the next builds download again).
+        #[arg(long)]
+        caches: bool,
+        /// Also remove containers of runs that still seem to be going.
+        #[arg(long)]
+        all: bool,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+
     /// Print the JSON Schema of repo.yaml (for editors: `# yaml-language-server: $schema=...`).
     Schema,
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand, each an async fn over plain values returning an exit status.
 mod build;
 mod check;
+mod clean;
 pub mod init;
 mod plan;
 mod publish;
@@ -29,6 +30,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
         Command::Review { base, json } => review::review(&config_path, &base, work_dir, json, printer).await,
         Command::Init { dir, force } => init::init(&dir, force, printer),
+        Command::Clean { caches, all, dry_run } => clean::clean(caches, all, dry_run, printer).await,
         Command::Schema => {
             printer.out(crate::config::JSON_SCHEMA);
             Ok(ExitStatus::Success)

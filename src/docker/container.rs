@@ -10,6 +10,11 @@ use futures_util::StreamExt;
 /// The longest a container lives, even if repoctl is killed without a chance to remove it.
 pub const MAX_CONTAINER_SECS: u64 = 24 * 60 * 60;
 
+/// The capability bounding set of every container: what pacman needs to install packages as
+/// root (ownership, permissions, file capabilities) and to run commands as `builder`. Dropped:
+/// NET_RAW, MKNOD, SYS_CHROOT, KILL, AUDIT_WRITE, NET_BIND_SERVICE and everything else.
+pub const KEPT_CAPABILITIES: &[&str] = &["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "SETFCAP"];
+
 /// What a container is created with.
 #[derive(Debug, Clone)]
 pub struct ContainerSpec {
@@ -62,6 +67,12 @@ impl Docker {
                     .collect()
             }),
             init: Some(true),
+            // Untrusted code runs here: no way back to root once a process is unprivileged
+            // (setuid binaries such as sudo do nothing), and root itself keeps only what
+            // installing packages needs.
+            security_opt: Some(vec!["no-new-privileges:true".to_string()]),
+            cap_drop: Some(vec!["ALL".to_string()]),
+            cap_add: Some(KEPT_CAPABILITIES.iter().map(|c| c.to_string()).collect()),
             // A container whose repoctl died (SIGKILL, power loss) goes away on its own once its
             // bounded idle loop ends.
             auto_remove: Some(true),

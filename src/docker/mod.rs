@@ -128,9 +128,25 @@ impl Docker {
         Ok(ids.len())
     }
 
-    /// Removes every container of this run that is still there (Ctrl-C, timeouts).
+    /// Removes every container of this run that is still there (Ctrl-C, timeouts), and waits
+    /// until the daemon lists none: a removal another task started (409, "in progress") is not
+    /// done yet, and a container must not outlive the process that made it.
     pub async fn remove_all_of_run(&self) -> Result<usize, DockerError> {
-        self.remove_labelled(Some(&self.run_id)).await
+        let mut removed = 0;
+        for _ in 0..40 {
+            let n = self.remove_labelled(Some(&self.run_id)).await?;
+            if n == 0 {
+                return Ok(removed);
+            }
+            removed += n;
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        let left = self.list_labelled(Some(&self.run_id)).await?.len();
+        if left == 0 {
+            Ok(removed)
+        } else {
+            Err(DockerError::Limit(format!("{left} container(s) of run {} could not be removed", self.run_id)))
+        }
     }
 
     async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
@@ -166,7 +182,62 @@ impl Docker {
     }
 }
 
+/// Something repoctl left in the daemon: a container or a run image of a run that is over, or
+/// (on request) a cache volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub kind: &'static str,
+    /// What to remove it by: container ID, image tag, volume name.
+    pub id: String,
+    /// The run it belongs to, when it belongs to one.
+    pub run: Option<String>,
+}
+
 impl Docker {
+    /// Containers and run images carrying repoctl's label, and with `caches`, its volumes.
+    pub async fn leftovers(&self, caches: bool) -> Result<Vec<Leftover>, DockerError> {
+        let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_MANAGED}=true")])]);
+        let mut found = Vec::new();
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        for c in self.client.list_containers(Some(options)).await.map_err(api("list containers"))? {
+            let run = c.labels.as_ref().and_then(|l| l.get(LABEL_RUN).cloned());
+            if let Some(id) = c.id {
+                found.push(Leftover { kind: "container", id, run });
+            }
+        }
+        let options = bollard::query_parameters::ListImagesOptionsBuilder::default().filters(&filters).build();
+        for image in self.client.list_images(Some(options)).await.map_err(api("list images"))? {
+            for tag in image.repo_tags {
+                if let Some(run) = tag.strip_prefix("repoctl-builder:run-") {
+                    found.push(Leftover { kind: "image", run: Some(run.to_string()), id: tag });
+                }
+            }
+        }
+        if caches {
+            let options = bollard::query_parameters::ListVolumesOptionsBuilder::default().filters(&filters).build();
+            let volumes = self.client.list_volumes(Some(options)).await.map_err(api("list volumes"))?;
+            for v in volumes.volumes.unwrap_or_default() {
+                found.push(Leftover { kind: "volume", id: v.name, run: None });
+            }
+        }
+        Ok(found)
+    }
+
+    pub async fn remove_leftover(&self, leftover: &Leftover) -> Result<(), DockerError> {
+        match leftover.kind {
+            "container" => self.remove_container(&leftover.id).await,
+            "image" => self.remove_image(&leftover.id).await,
+            _ => match self
+                .client
+                .remove_volume(&leftover.id, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                .await
+            {
+                Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+                Err(e) => Err(api("remove volume")(e)),
+            },
+        }
+    }
+
     /// Creates the named volume if it is not there yet (caches that outlive runs).
     pub async fn ensure_volume(&self, name: &str, purpose: &str) -> Result<(), DockerError> {
         let labels = HashMap::from([

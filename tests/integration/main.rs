@@ -5,5 +5,6 @@ mod support;
 mod check;
 mod e2e;
 mod github;
+mod sandbox;
 mod scale;
 mod versions;

@@ -1,0 +1,133 @@
+//! Build containers are untrusted code runners: what a PKGBUILD finds when it looks around.
+use crate::support::{Aur, Pacman, TESTBED_IMAGE, docker, repoctl, repoctl_containers, tempdir, text};
+
+#[test]
+fn a_pkgbuild_finds_no_root_no_sudo_no_secrets_and_no_host() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    aur.push_fixture("inspector");
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    std::fs::write(&config, format!("name: sandbox\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - inspector\n"))
+        .unwrap();
+    // The host has credentials and a signing key; none of it may reach the build.
+    let env = [
+        ("AUR_LOCATION", aur.url.clone()),
+        ("REPOCTL_WORK_DIR", dir.join("work").to_string()),
+        ("AWS_ACCESS_KEY_ID", "AKIASANDBOXTEST".into()),
+        ("AWS_SECRET_ACCESS_KEY", "do-not-leak".into()),
+        ("REPOCTL_SIGNING_KEY", "-----BEGIN PGP PRIVATE KEY BLOCK-----".into()),
+        ("GITHUB_TOKEN", "ghs_do-not-leak".into()),
+    ];
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let pacman = Pacman::new("sandbox", &format!("file://{}", dir.join("repo")));
+    assert_eq!(pacman.list("sandbox").len(), 1);
+    let install = pacman.run(&["-S", "--noconfirm", "inspector"]);
+    assert!(install.status.success(), "{}", text(&install));
+    let findings = std::fs::read_to_string(pacman.installed_file("usr/share/inspector/findings")).unwrap();
+    let get = |key: &str| {
+        findings
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key} missing:\n{findings}"))
+            .to_string()
+    };
+    assert_ne!(get("uid"), "0", "makepkg ran as root");
+    assert_eq!(get("sudo"), "fails");
+    assert_eq!(get("nonewprivs"), "1", "no_new_privs is not set");
+    let capbnd = u64::from_str_radix(&get("capbnd"), 16).unwrap();
+    // Docker's default set is 0x00000000a80425fb; ours keeps 7 capabilities.
+    assert_eq!(capbnd.count_ones(), 7, "capability bounding set {capbnd:#x} is not the reduced one");
+    assert_eq!(capbnd & (1 << 13), 0, "CAP_NET_RAW is kept");
+    assert_eq!(get("docker_socket"), "absent");
+    assert_eq!(get("secret_vars"), "0", "credentials or signing variables reached the build:\n{findings}");
+    // No host directory is mounted: neither the work directory nor anything of the test's.
+    let mounts = findings.split("mounts:").nth(1).unwrap_or_default();
+    assert!(!mounts.contains(dir.as_str()), "a host path is mounted:\n{mounts}");
+    assert!(!mounts.lines().any(|l| l.contains("/home") || l.contains("docker.sock")), "{mounts}");
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
+
+/// Ctrl-C while two builds run: repoctl stops them, removes every container of the run, publishes
+/// nothing, and exits 130 within seconds.
+#[test]
+fn sigint_during_two_builds_leaves_nothing_behind() {
+    use std::time::{Duration, Instant};
+    let Some(_docker) = docker() else { return };
+    let s3 = crate::support::S3::start();
+    s3.create_bucket("sigint");
+    let aur = Aur::start();
+    aur.push_fixture("slow");
+    aur.push_fixture("slow-b");
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "name: sigint\ns3:\n  bucket: sigint\n  endpoint: {}\nbuilder:\n  image: {TESTBED_IMAGE}\n  jobs: 2\npackages:\n  - slow\n  - slow-b\n",
+            s3.endpoint
+        ),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_repoctl"));
+    cmd.args(["build", "--config", config.as_str()])
+        .env("AUR_LOCATION", &aur.url)
+        .env("REPOCTL_WORK_DIR", dir.join("work"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in s3.env() {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    // Wait until both builds are inside their containers (the run image's refresh container
+    // comes and goes first).
+    let started = Instant::now();
+    while count_build_containers() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(180), "the two builds never started");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let interrupted = Instant::now();
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let took = interrupted.elapsed();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(took < Duration::from_secs(20), "repoctl took {took:?} to stop after SIGINT");
+    assert_eq!(repoctl_containers(), 0, "containers left behind after SIGINT");
+    assert_eq!(s3.keys("sigint"), Vec::<String>::new(), "something was published");
+}
+
+fn count_build_containers() -> usize {
+    let out = std::process::Command::new("docker")
+        .args(["ps", "--filter", "label=io.repoctl.managed=true", "--format", "{{.Names}}"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().filter(|n| n.contains("-build-")).count()
+}
+
+/// `repoctl clean` finds what a dead run left (by label) and removes it; --dry-run only lists.
+#[test]
+fn clean_removes_the_leftovers_of_dead_runs() {
+    let Some(_docker) = docker() else { return };
+    let leftover = std::process::Command::new("docker")
+        .args(["run", "-d", "--label", "io.repoctl.managed=true", "--label", "io.repoctl.run=1-4194303"])
+        .args([TESTBED_IMAGE, "sleep", "300"])
+        .output()
+        .unwrap();
+    assert!(leftover.status.success(), "{}", text(&leftover));
+    let id = String::from_utf8_lossy(&leftover.stdout).trim().to_string();
+    assert_eq!(repoctl_containers(), 1);
+
+    let dry = repoctl(&["clean", "--dry-run"], &[]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(String::from_utf8_lossy(&dry.stdout).contains(&format!("would remove container {id} (run 1-4194303)")));
+    assert_eq!(repoctl_containers(), 1, "--dry-run removed something");
+
+    let out = repoctl(&["clean"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(repoctl_containers(), 0, "{}", text(&out));
+    let again = repoctl(&["clean"], &[]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to clean"), "{}", text(&again));
+}
