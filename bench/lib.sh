@@ -61,6 +61,7 @@ host_base = 127.0.0.1:$S3_PORT
 host_bucket = 127.0.0.1:$S3_PORT
 use_https = False
 signature_v2 = False
+bucket_location = us-east-1
 CFG
 }
 
