@@ -120,6 +120,11 @@ mod tests {
         let mut archive = tar::Archive::new(&tar[..]);
         let names: Vec<String> =
             archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
-        assert_eq!(names, ["Dockerfile", "setup.sh", "prepare.sh", "build.sh"]);
+        assert_eq!(names, ["Dockerfile", "setup.sh", "prepare.sh", "build.sh", "vcs.sh"]);
+        // Every script in the archive is copied into the image by the Dockerfile.
+        let copy = RECIPE[0].1.lines().find(|l| l.starts_with("COPY ")).expect("a COPY line");
+        for script in names.iter().filter(|n| n.ends_with(".sh")) {
+            assert!(copy.split_whitespace().any(|w| w == script), "the Dockerfile does not copy {script}");
+        }
     }
 }
