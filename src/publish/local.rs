@@ -1,6 +1,7 @@
 //! A repository in a local directory, for trying repoctl on a laptop; pacman reads it with
 //! `Server = file:///path`. Every write goes to a temporary file renamed into place, so a
-//! reader never sees half a file.
+//! reader never sees half a file. Publishers take turns through a lock file (`.repoctl.lock`,
+//! flock), and the database is replaced only if it still has the content that was read.
 use super::{PublishError, Target};
 use async_trait::async_trait;
 use camino::{Utf8Path, Utf8PathBuf};
@@ -25,6 +26,12 @@ impl LocalTarget {
         }
         Ok(self.dir.join(name))
     }
+}
+
+/// A version token for a local file: its content's hash.
+fn content_version(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> PublishError + '_ {
@@ -62,6 +69,44 @@ impl Target for LocalTarget {
         fs_err::copy(src, &tmp).map_err(io(&tmp))?;
         fs_err::rename(&tmp, &path).map_err(io(&path))?;
         Ok(())
+    }
+
+    async fn fetch_versioned(&self, name: &str, limit: u64) -> Result<Option<(Vec<u8>, String)>, PublishError> {
+        Ok(self.fetch(name, limit).await?.map(|bytes| {
+            let version = content_version(&bytes);
+            (bytes, version)
+        }))
+    }
+
+    async fn upload_if(&self, name: &str, src: &Utf8Path, expected: Option<&str>) -> Result<bool, PublishError> {
+        let path = self.path(name)?;
+        let current = match fs_err::read(&path) {
+            Ok(bytes) => Some(content_version(&bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        if current.as_deref() != expected {
+            return Ok(false);
+        }
+        self.upload(name, src).await?;
+        Ok(true)
+    }
+
+    async fn lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>, PublishError> {
+        fs_err::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let path = self.dir.join(".repoctl.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| PublishError::Lock { path: path.clone(), source })?;
+        // Blocking wait for another publisher: on a blocking thread, not the runtime's.
+        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .map_err(|e| PublishError::Lock { path: path.clone(), source: std::io::Error::other(e) })?
+            .map_err(|source| PublishError::Lock { path: path.clone(), source })?;
+        Ok(Some(Box::new(file)))
     }
 
     async fn delete(&self, name: &str) -> Result<(), PublishError> {

@@ -35,6 +35,16 @@ pub enum PublishError {
     Db(#[from] crate::repo::DbError),
     #[error(transparent)]
     RepoTool(#[from] crate::repo::RepoToolError),
+    #[error(
+        "{name} at {target} kept changing while publishing ({attempts} attempts); the package files are uploaded but not yet in the database"
+    )]
+    Conflict { name: String, target: String, attempts: u32 },
+    #[error("cannot lock {path} for publishing")]
+    Lock {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What an object is, which decides its Content-Type and Cache-Control.
@@ -77,7 +87,22 @@ pub trait Target: Send + Sync {
     async fn upload(&self, name: &str, src: &Utf8Path) -> Result<(), PublishError>;
     /// Deletes an object; deleting one that does not exist is not an error.
     async fn delete(&self, name: &str) -> Result<(), PublishError>;
+    /// An object's bytes and a token for its version (S3: the ETag), or None when it does not
+    /// exist.
+    async fn fetch_versioned(&self, name: &str, limit: u64) -> Result<Option<(Vec<u8>, String)>, PublishError>;
+    /// Replaces an object only if it is still at version `expected` (None: only if it does not
+    /// exist yet). Ok(false) when another writer got there first; nothing was written then.
+    async fn upload_if(&self, name: &str, src: &Utf8Path, expected: Option<&str>) -> Result<bool, PublishError>;
+    /// Keeps other repoctl processes from publishing here while the guard lives, where the
+    /// target has no conditional writes of its own (a local directory: a lock file).
+    async fn lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>, PublishError> {
+        Ok(None)
+    }
 }
+
+/// How many times a publish re-reads the database and re-applies its change after another
+/// run replaced the database under it.
+pub const MAX_PUBLISH_ATTEMPTS: u32 = 8;
 
 /// The target repo.yaml describes.
 pub async fn open_target(config: &Config) -> Result<Arc<dyn Target>, PublishError> {
@@ -92,13 +117,15 @@ pub struct RemoteRepo {
     pub entries: Vec<RepoEntry>,
     /// The database pair as downloaded, None for a new repository.
     pub files: Option<DbFiles>,
+    /// The version of `NAME.db` read, for the conditional write that replaces it.
+    pub version: Option<String>,
 }
 
 /// Reads the published database (`name.db` and `name.files`, the names pacman uses).
 pub async fn read_remote(target: &dyn Target, repo: &str, dir: &Utf8Path) -> Result<RemoteRepo, PublishError> {
     let names = DbNames::new(repo);
-    let Some(db) = target.fetch(&names.db, MAX_DB_FETCH).await? else {
-        return Ok(RemoteRepo { entries: Vec::new(), files: None });
+    let Some((db, version)) = target.fetch_versioned(&names.db, MAX_DB_FETCH).await? else {
+        return Ok(RemoteRepo { entries: Vec::new(), files: None, version: None });
     };
     let entries = read_sync_db(&db)?;
     let io = |path: &Utf8Path| {
@@ -114,7 +141,7 @@ pub async fn read_remote(target: &dyn Target, repo: &str, dir: &Utf8Path) -> Res
         // A files database lost or never made: start one from the package list instead.
         None => fs_err::write(&files_path, &db).map_err(io(&files_path))?,
     }
-    Ok(RemoteRepo { entries, files: Some(DbFiles { db: db_path, files: files_path }) })
+    Ok(RemoteRepo { entries, files: Some(DbFiles { db: db_path, files: files_path }), version: Some(version) })
 }
 
 /// What a publish changes.
@@ -129,9 +156,20 @@ pub struct Change<'a> {
 pub struct PublishReport {
     pub uploaded: usize,
     pub deleted: usize,
+    /// Times the database was replaced by someone else before this publish could commit.
+    pub conflicts: u32,
 }
 
-/// Applies `change` to the published repository in the order that keeps it consistent.
+/// Applies `change` to the published repository in the order that keeps it consistent:
+///
+/// 1. package files (and signatures), which nothing references yet;
+/// 2. the database archives and `NAME.files`;
+/// 3. `NAME.db`, the commit point, with a conditional write on the version this attempt read;
+/// 4. only then, deletion of files the new database no longer references.
+///
+/// When another run replaced `NAME.db` in between, the write in 3 is refused: the database is
+/// read again, this change re-applied to it (repo-add / repo-remove), and the steps repeated,
+/// up to [`MAX_PUBLISH_ATTEMPTS`] times. Two runs publishing at once both end up in it.
 pub async fn publish(
     target: &dyn Target,
     tool: &RepoTool,
@@ -139,48 +177,71 @@ pub async fn publish(
     work: &Utf8Path,
     reporter: &dyn Reporter,
 ) -> Result<PublishReport, PublishError> {
+    let _lock = target.lock().await?;
     let names = DbNames::new(change.repo);
-    let remote = read_remote(target, change.repo, &work.join("current")).await?;
-    let (add, remove) = effective_change(change, &remote.entries, reporter);
-    if add.is_empty() && remove.is_empty() {
-        return Ok(PublishReport::default());
-    }
-    let new = tool.update(change.repo, remote.files.as_ref(), &add, &remove, &work.join("next")).await?;
-    let new_entries =
-        read_sync_db(&fs_err::read(&new.db).map_err(|source| PublishError::Io { path: new.db.clone(), source })?)?;
     let mut report = PublishReport::default();
+    let mut uploaded: BTreeSet<Utf8PathBuf> = BTreeSet::new();
+    for attempt in 1..=MAX_PUBLISH_ATTEMPTS {
+        let dir = work.join(format!("attempt-{attempt}"));
+        let remote = read_remote(target, change.repo, &dir.join("current")).await?;
+        let (add, remove) = effective_change(change, &remote.entries, reporter);
+        if add.is_empty() && remove.is_empty() {
+            return Ok(report);
+        }
+        let new = tool.update(change.repo, remote.files.as_ref(), &add, &remove, &dir.join("next")).await?;
+        let new_entries =
+            read_sync_db(&fs_err::read(&new.db).map_err(|source| PublishError::Io { path: new.db.clone(), source })?)?;
 
-    // 1. Package files and signatures: nothing references them yet.
-    let uploads: Vec<Utf8PathBuf> =
-        add.iter().flat_map(|p| std::iter::once(p.clone()).chain(crate::repo::tool_signature(p))).collect();
-    reporter.step(&format!("uploading {} package file(s) to {}", uploads.len(), target.describe()));
-    for file in &uploads {
-        target.upload(file.file_name().unwrap_or_default(), file).await?;
+        // 1. Package files and signatures: nothing references them yet.
+        let uploads: Vec<Utf8PathBuf> = add
+            .iter()
+            .flat_map(|p| std::iter::once(p.clone()).chain(crate::repo::tool_signature(p)))
+            .filter(|p| !uploaded.contains(p))
+            .collect();
+        if !uploads.is_empty() {
+            reporter.step(&format!("uploading {} package file(s) to {}", uploads.len(), target.describe()));
+        }
+        for file in uploads {
+            target.upload(file.file_name().unwrap_or_default(), &file).await?;
+            report.uploaded += 1;
+            uploaded.insert(file);
+        }
+
+        // 2. The archives and the files database: real copies, not links.
+        reporter.step(&format!("publishing {} and {}", names.db, names.files));
+        for (name, path) in
+            [(&names.db_archive, &new.db), (&names.files_archive, &new.files), (&names.files, &new.files)]
+        {
+            target.upload(name, path).await?;
+            report.uploaded += 1;
+        }
+
+        // 3. The commit point, only if nobody replaced it since it was read.
+        if !target.upload_if(&names.db, &new.db, remote.version.as_deref()).await? {
+            reporter.step(&format!(
+                "{} changed while publishing (another run?); re-reading it and applying this change again ({attempt}/{MAX_PUBLISH_ATTEMPTS})",
+                names.db
+            ));
+            report.conflicts += 1;
+            // Jittered, growing pause so that two runs do not collide again in lockstep.
+            let jitter = u64::from(std::process::id() % 7) * 50;
+            tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt) + jitter)).await;
+            continue;
+        }
         report.uploaded += 1;
-    }
 
-    // 2. The database archives, then the names pacman downloads: real copies, not links.
-    reporter.step(&format!("publishing {} and {}", names.db, names.files));
-    for (name, path) in [
-        (&names.db_archive, &new.db),
-        (&names.files_archive, &new.files),
-        (&names.db, &new.db),
-        (&names.files, &new.files),
-    ] {
-        target.upload(name, path).await?;
-        report.uploaded += 1;
+        // 4. Only now: files that no database references any more.
+        let live: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
+        let stale: BTreeSet<&str> =
+            remote.entries.iter().map(|e| e.filename.as_str()).filter(|f| !live.contains(f)).collect();
+        for file in stale {
+            target.delete(file).await?;
+            target.delete(&format!("{file}.sig")).await?;
+            report.deleted += 1;
+        }
+        return Ok(report);
     }
-
-    // 3. Only now: files that no database references any more.
-    let live: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
-    let stale: BTreeSet<&str> =
-        remote.entries.iter().map(|e| e.filename.as_str()).filter(|f| !live.contains(f)).collect();
-    for file in stale {
-        target.delete(file).await?;
-        target.delete(&format!("{file}.sig")).await?;
-        report.deleted += 1;
-    }
-    Ok(report)
+    Err(PublishError::Conflict { name: names.db.clone(), target: target.describe(), attempts: MAX_PUBLISH_ATTEMPTS })
 }
 
 /// What a change really does to the database as it is now (another run may have changed it

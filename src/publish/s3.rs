@@ -94,10 +94,15 @@ impl Target for S3Target {
     }
 
     async fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, PublishError> {
+        Ok(self.fetch_versioned(name, limit).await?.map(|(bytes, _)| bytes))
+    }
+
+    async fn fetch_versioned(&self, name: &str, limit: u64) -> Result<Option<(Vec<u8>, String)>, PublishError> {
         let Some(out) = self.get(name).await? else { return Ok(None) };
         if out.content_length().is_some_and(|l| l < 0 || l as u64 > limit) {
             return Err(PublishError::TooLarge { name: name.to_string(), target: self.describe(), limit });
         }
+        let etag = out.e_tag().unwrap_or_default().to_string();
         let mut body = out.body;
         let mut bytes = Vec::new();
         while let Some(chunk) = body.try_next().await.map_err(|e| self.remote("reading", name, e))? {
@@ -106,7 +111,34 @@ impl Target for S3Target {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Some(bytes))
+        Ok(Some((bytes, etag)))
+    }
+
+    async fn upload_if(&self, name: &str, src: &Utf8Path, expected: Option<&str>) -> Result<bool, PublishError> {
+        let body = ByteStream::from_path(src).await.map_err(|e| self.remote("reading local file for", name, e))?;
+        let kind = ObjectKind::of(name);
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(name))
+            .body(body)
+            .content_type(ObjectKind::content_type(name))
+            .cache_control(kind.cache_control());
+        put = match expected {
+            Some(etag) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        if let Some(acl) = &self.acl {
+            put = put.acl(acl.clone());
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            // 412: the object is not at that version any more; 409: a concurrent conditional
+            // write to the same key is in progress.
+            Err(err) if err.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 412 | 409)) => Ok(false),
+            Err(err) => Err(self.remote("uploading", name, err)),
+        }
     }
 
     async fn download(&self, name: &str, dest: &Utf8Path) -> Result<(), PublishError> {
