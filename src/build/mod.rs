@@ -209,6 +209,7 @@ async fn build_one(
                     .open(&log)
                     .and_then(|mut f| std::io::Write::write_all(&mut f, format!("\nrepoctl: {error}\n").as_bytes()));
             }
+            let error = error.lines().map(crate::ui::sanitize_line).collect::<Vec<_>>().join("\n");
             Outcome::Failed { tail: log_tail(&log, 20), error, log: log.clone() }
         }
     };

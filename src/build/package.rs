@@ -49,7 +49,7 @@ pub async fn build(
 ) -> Result<Vec<Utf8PathBuf>, BuildError> {
     let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
     fs_err::create_dir_all(job.scratch).map_err(log_err)?;
-    let mut log = std::fs::File::create(job.log_path).map_err(log_err)?;
+    let mut log = CappedLog::create(job.log_path).map_err(log_err)?;
 
     // 1. A fresh container from the builder image.
     reporter.phase(job.pkgbase, Phase::Starting);
@@ -110,7 +110,7 @@ fn human(d: std::time::Duration) -> String {
 pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<String, BuildError> {
     let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
     fs_err::create_dir_all(job.scratch).map_err(log_err)?;
-    let mut log = std::fs::File::create(job.log_path).map_err(log_err)?;
+    let mut log = CappedLog::create(job.log_path).map_err(log_err)?;
     let spec = container_spec(job);
     let timeout = job.limits.timeout;
     docker
@@ -169,7 +169,7 @@ async fn run_in(
     container: &crate::docker::Container,
     job: &BuildJob<'_>,
     reporter: &dyn Reporter,
-    log: &mut std::fs::File,
+    log: &mut CappedLog,
 ) -> Result<Vec<Utf8PathBuf>, BuildError> {
     // 2. The PKGBUILD and the packages it may need from this run.
     upload_inputs(container, job).await?;
@@ -201,7 +201,7 @@ async fn exec_phase(
     phase: &'static str,
     cmd: Vec<String>,
     user: &str,
-    log: &mut std::fs::File,
+    log: &mut CappedLog,
 ) -> Result<(), BuildError> {
     let _ = writeln!(log, "==> repoctl: {phase} (as {user})");
     let spec = ExecSpec { cmd, user, env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some("/repoctl") };
@@ -218,7 +218,7 @@ async fn exec_capture(
     phase: &'static str,
     cmd: Vec<String>,
     user: &str,
-    log: &mut std::fs::File,
+    log: &mut CappedLog,
 ) -> Result<Vec<u8>, BuildError> {
     const MAX: usize = 64 << 10;
     let _ = writeln!(log, "==> repoctl: {phase} (as {user})");
@@ -235,9 +235,57 @@ async fn exec_capture(
     if code == 0 { Ok(captured) } else { Err(BuildError::Phase { phase, code }) }
 }
 
-/// The last `n` lines of a log file, for the summary of a failed build.
+/// A build log that stops growing at [`MAX_LOG_BYTES`]: a PKGBUILD printing without end
+/// cannot fill the disk. The cut is marked in the log.
+pub struct CappedLog {
+    file: std::fs::File,
+    written: u64,
+    capped: bool,
+}
+
+/// The most of one build's output kept in its log file.
+pub const MAX_LOG_BYTES: u64 = 64 << 20;
+
+impl CappedLog {
+    pub fn create(path: &Utf8Path) -> std::io::Result<CappedLog> {
+        Ok(CappedLog { file: std::fs::File::create(path)?, written: 0, capped: false })
+    }
+}
+
+impl Write for CappedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.capped {
+            return Ok(buf.len());
+        }
+        let room = MAX_LOG_BYTES.saturating_sub(self.written);
+        if (buf.len() as u64) > room {
+            self.file.write_all(&buf[..room as usize])?;
+            self.file.write_all(b"\n==> repoctl: log cut here: more than 64 MiB of output\n")?;
+            self.capped = true;
+        } else {
+            self.file.write_all(buf)?;
+        }
+        self.written += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The last `n` lines of a log file, for the summary of a failed build, made safe to print:
+/// the log is the PKGBUILD's output (see [`crate::ui::sanitize_line`]). Reads at most the last
+/// 64 KiB, however long the log.
 pub fn log_tail(path: &Utf8Path, n: usize) -> Vec<String> {
-    let text = fs_err::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    use std::io::{Read, Seek, SeekFrom};
+    let mut bytes = Vec::new();
+    if let Ok(mut file) = std::fs::File::open(path) {
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let _ = file.seek(SeekFrom::Start(len.saturating_sub(64 << 10)));
+        let _ = file.take(64 << 10).read_to_end(&mut bytes);
+    }
+    let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.to_string()).collect()
+    lines[lines.len().saturating_sub(n)..].iter().map(|l| crate::ui::sanitize_line(l)).collect()
 }

@@ -225,6 +225,23 @@ fn a_broken_package_fails_alone() {
     // Under GitHub Actions the failure is an annotation on the line that listed it (needs-broken
     // is listed; broken is only its dependency, so it gets a plain annotation).
     assert!(stdout.lines().any(|l| l.starts_with("::error::broken failed to build")), "{all}");
+    // What the build printed reaches the CI log only with workflow commands switched off, and
+    // never with terminal escapes outside the collapsed log group.
+    let mut stopped: Option<String> = None;
+    for line in stdout.lines() {
+        match &stopped {
+            Some(token) if line == format!("::{token}::") => stopped = None,
+            Some(_) => {}
+            None if line.starts_with("::stop-commands::") => {
+                stopped = Some(line.trim_start_matches("::stop-commands::").to_string())
+            }
+            None => {
+                assert!(!line.contains("add-mask") || !line.starts_with("::"), "injected command: {line}");
+                assert!(!line.contains('\u{1b}'), "terminal escape in the output: {line:?}");
+            }
+        }
+    }
+    assert!(stdout.contains(": :add-mask::nothing-to-see") && stdout.contains("red text"), "{all}");
 
     let pacman = Pacman::new("mixed", &format!("file://{}", dir.join("repo")));
     let mut names: Vec<String> = pacman.list("mixed").into_iter().map(|(n, _)| n).collect();
