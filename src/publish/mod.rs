@@ -12,6 +12,7 @@ use crate::config::{Config, TargetConfig};
 use crate::repo::{DbFiles, DbNames, RepoEntry, RepoTool, read_sync_db};
 use crate::ui::Reporter;
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -103,6 +104,9 @@ pub trait Target: Send + Sync {
 /// How many times a publish re-reads the database and re-applies its change after another
 /// run replaced the database under it.
 pub const MAX_PUBLISH_ATTEMPTS: u32 = 8;
+
+/// Package files uploaded at the same time.
+pub const PARALLEL_UPLOADS: usize = 4;
 
 /// The target repo.yaml describes.
 pub async fn open_target(config: &Config) -> Result<Arc<dyn Target>, PublishError> {
@@ -201,10 +205,18 @@ pub async fn publish(
         if !uploads.is_empty() {
             reporter.step(&format!("uploading {} package file(s) to {}", uploads.len(), target.describe()));
         }
-        for file in uploads {
-            target.upload(file.file_name().unwrap_or_default(), &file).await?;
+        // Side by side, a few at a time: each is streamed from disk, so memory stays flat.
+        let done: Vec<Result<Utf8PathBuf, PublishError>> = futures_util::stream::iter(uploads)
+            .map(|file| async move {
+                target.upload(file.file_name().unwrap_or_default(), &file).await?;
+                Ok(file)
+            })
+            .buffer_unordered(PARALLEL_UPLOADS)
+            .collect()
+            .await;
+        for file in done {
+            uploaded.insert(file?);
             report.uploaded += 1;
-            uploaded.insert(file);
         }
 
         // 2. The archives and the files database: real copies, not links.
