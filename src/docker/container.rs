@@ -11,9 +11,12 @@ use futures_util::StreamExt;
 pub const MAX_CONTAINER_SECS: u64 = 24 * 60 * 60;
 
 /// The capability bounding set of every container: what pacman needs to install packages as
-/// root (ownership, permissions, file capabilities) and to run commands as `builder`. Dropped:
-/// NET_RAW, MKNOD, SYS_CHROOT, KILL, AUDIT_WRITE, NET_BIND_SERVICE and everything else.
-pub const KEPT_CAPABILITIES: &[&str] = &["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "SETFCAP"];
+/// root (ownership, permissions, file capabilities; SYS_CHROOT because libalpm chroots into its
+/// root, even "/", to run install scriptlets and hooks; SETUID/SETGID for pacman 7's download
+/// user and for running commands as `builder`). Dropped: NET_RAW, MKNOD, KILL, AUDIT_WRITE,
+/// NET_BIND_SERVICE and everything else.
+pub const KEPT_CAPABILITIES: &[&str] =
+    &["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "SETFCAP", "SYS_CHROOT"];
 
 /// What a container is created with.
 #[derive(Debug, Clone)]

@@ -12,8 +12,8 @@ use crate::config::{Config, TargetConfig};
 use crate::repo::{DbFiles, DbNames, RepoEntry, RepoTool, read_sync_db};
 use crate::ui::Reporter;
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use camino::{Utf8Path, Utf8PathBuf};
+use futures_util::StreamExt;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -73,6 +73,9 @@ fn build_publishes_a_repository_that_pacman_installs_from() {
     let built_against = std::fs::read_to_string(pacman.installed_file("/usr/share/foo-app/built-against")).unwrap();
     assert_eq!(built_against.trim(), "libfoo 2.1");
     assert!(pacman.installed_file("/usr/share/libfoo/version").is_file(), "libfoo was not installed with foo-app");
+    // Installing libfoo in foo-app's build container ran its scriptlet (libalpm chroots for it).
+    let foo_log = std::fs::read_to_string(&glob_logs(&dir.join("work"), "foo-app")[0]).unwrap();
+    assert!(foo_log.contains("libfoo post_install ran"), "libfoo's install scriptlet did not run:\n{foo_log}");
     let install = pacman.run(&["-S", "--noconfirm", "split-demo-b", "hello"]);
     assert!(install.status.success(), "pacman -S split-demo-b hello failed:\n{}", text(&install));
     assert!(pacman.installed_file("/usr/share/split-demo/a").is_file());
