@@ -34,7 +34,16 @@ impl S3Target {
             loader = loader.no_credentials();
         }
         let shared = loader.load().await;
+        // Transient errors (throttling, 5xx, dropped connections) are retried with jittered
+        // exponential backoff; a user's own AWS_MAX_ATTEMPTS still wins when set.
         let mut builder = aws_sdk_s3::config::Builder::from(&shared);
+        if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+            builder = builder.retry_config(
+                aws_sdk_s3::config::retry::RetryConfig::standard()
+                    .with_max_attempts(5)
+                    .with_initial_backoff(std::time::Duration::from_millis(200)),
+            );
+        }
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint).force_path_style(true);
             if shared.region().is_none() {
