@@ -94,18 +94,35 @@ impl AurClient {
                 .raw_info(chunk)
                 .await
                 .map_err(|e| AurError::Rpc { url: self.handle.url().to_string(), message: e.to_string() })?;
-            for p in packages {
-                // Names become paths (clone and scratch directories): refuse what the AUR cannot hold.
-                let valid = [&p.name, &p.package_base].iter().all(|n| crate::config::check_package_name(n).is_ok());
-                if valid {
-                    found.insert(p.name.clone(), from_raur(p));
-                } else {
-                    tracing::warn!("ignoring an RPC result with an invalid name: {:?} / {:?}", p.name, p.package_base);
-                }
+            for p in packages.into_iter().filter_map(accept) {
+                found.insert(p.name.clone(), p);
             }
         }
         Ok((found, requests))
     }
+}
+
+/// One RPC result as repoctl uses it, or None when its names cannot be what the AUR holds
+/// (names become paths: clone and scratch directories).
+pub fn accept(p: raur::Package) -> Option<AurPackage> {
+    let valid = [&p.name, &p.package_base].iter().all(|n| crate::config::check_package_name(n).is_ok());
+    if !valid {
+        tracing::warn!("ignoring an RPC result with an invalid name: {:?} / {:?}", p.name, p.package_base);
+        return None;
+    }
+    Some(from_raur(p))
+}
+
+/// The `results` of an RPC v5 answer, parsed the way raur parses it, then [`accept`]ed. For
+/// fuzzing: a hostile answer must be an error or a filtered list, never a panic.
+pub fn parse_rpc_results(body: &[u8]) -> Result<Vec<AurPackage>, String> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        results: Vec<raur::Package>,
+    }
+    let answer: Answer = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    Ok(answer.results.into_iter().filter_map(accept).collect())
 }
 
 fn from_raur(p: raur::Package) -> AurPackage {
@@ -125,6 +142,25 @@ fn from_raur(p: raur::Package) -> AurPackage {
 /// The package name in a dependency string: `foo>=1.2` -> `foo`.
 pub fn dep_name(dep: &str) -> &str {
     dep.split(['<', '>', '=']).next().unwrap_or(dep).trim()
+}
+
+#[cfg(test)]
+mod rpc_tests {
+    #[test]
+    fn rpc_answers_with_unsafe_names_are_filtered_and_garbage_is_an_error() {
+        let p = |name: &str| {
+            format!(
+                r#"{{"ID":1,"Name":"{name}","PackageBaseID":1,"PackageBase":"{name}","Version":"1-1","Description":null,
+"URL":null,"NumVotes":0,"Popularity":0.0,"OutOfDate":null,"Maintainer":null,"FirstSubmitted":0,"LastModified":0,
+"URLPath":"x"}}"#
+            )
+        };
+        let body = format!(r#"{{"version":5,"type":"multiinfo","resultcount":2,"results":[{},{}]}}"#, p("ok"), p("../x"));
+        let got = super::parse_rpc_results(body.as_bytes()).unwrap();
+        assert_eq!(got.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["ok"]);
+        assert!(super::parse_rpc_results(b"{\"results\": [1]}").is_err());
+        assert!(super::parse_rpc_results(b"\xff").is_err());
+    }
 }
 
 #[cfg(test)]
