@@ -15,3 +15,8 @@ pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 /// Read the S3 bucket without credentials (unsigned requests), for pull-request jobs that
 /// plan and build against a public repository with no secret.
 pub const S3_ANONYMOUS: &str = "REPOCTL_S3_ANONYMOUS";
+/// The ASCII-armored OpenPGP secret key that signs packages and databases, when repo.yaml has
+/// `sign:`. Read by repoctl only: never passed to a container.
+pub const SIGNING_KEY: &str = "REPOCTL_SIGNING_KEY";
+/// The passphrase of `REPOCTL_SIGNING_KEY`, when it has one.
+pub const SIGNING_KEY_PASSPHRASE: &str = "REPOCTL_SIGNING_KEY_PASSPHRASE";

@@ -15,6 +15,7 @@ pub mod logging;
 pub mod plan;
 pub mod publish;
 pub mod repo;
+pub mod sign;
 pub mod ui;
 
 pub use error::{Error, ExitStatus};

@@ -20,6 +20,8 @@ pub async fn build(
 ) -> Result<ExitStatus, Error> {
     // 1. What to do.
     let config = super::load_config(config_path)?;
+    // Shards (--no-publish) never need the key; a publishing run checks it before building.
+    let signer = if no_publish { None } else { super::signer(&config)? };
     let work = super::work_dir(&config, work_dir);
     let run_id = super::new_run_id();
     let dirs =
@@ -58,6 +60,7 @@ pub async fn build(
         &removals,
         no_publish,
         out,
+        signer.as_ref(),
         printer,
     )
     .await;
@@ -82,6 +85,7 @@ async fn build_with(
     removals: &[String],
     no_publish: bool,
     out: Option<&Utf8Path>,
+    signer: Option<&crate::sign::Signer>,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
     for step in plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs) {
@@ -132,7 +136,7 @@ async fn build_with(
         }
     } else if !built.is_empty() || !removals.is_empty() {
         let tool = RepoTool { docker: docker.clone(), image: image.to_string() };
-        let change = Change { repo: &config.name, add: &built, remove: removals };
+        let change = Change { repo: &config.name, add: &built, remove: removals, signer };
         let publish_dir = dirs.run.join("publish");
         let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
         let report = tokio::select! {
@@ -253,12 +257,10 @@ fn summarize(
                 let message = format!("{} failed to build: {error} (log: {log})", r.pkgbase);
                 let names = plan.step(&r.pkgbase).map(|s| s.pkgnames.clone()).unwrap_or_default();
                 let entry = config.packages.iter().find(|p| p.name == r.pkgbase || names.contains(&p.name));
-                printer.out(&match entry {
-                    Some(p) => {
-                        crate::ui::github::error_annotation(config.path.as_str(), p.pos.line, p.pos.col, &message)
-                    }
-                    None => crate::ui::github::error_plain(&message),
-                });
+                match entry {
+                    Some(p) => printer.annotate(config.path.as_str(), p.pos.line, p.pos.col, &message),
+                    None => printer.error(&message),
+                }
             }
         }
     }

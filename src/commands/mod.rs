@@ -42,6 +42,30 @@ pub(crate) fn load_config(path: &Utf8Path) -> Result<Config, Error> {
     Ok(crate::config::load(path)?)
 }
 
+/// The signer for publishing, when repo.yaml has `sign:`. Its problems (no key in the
+/// environment, another key, a wrong passphrase) point at the `sign.key` line, before anything
+/// is built or written.
+pub(crate) fn signer(config: &Config) -> Result<Option<crate::sign::Signer>, Error> {
+    use crate::sign::SignError;
+    crate::sign::Signer::from_env(&config.path, config.sign.as_ref()).map_err(|err| {
+        let Some(sign) = &config.sign else { return Error::Usage(err.to_string()) };
+        let var = crate::env::SIGNING_KEY;
+        let hint = match &err {
+            SignError::MissingKey { .. } => format!(
+                "export {var} with the ASCII-armored secret key (gpg --armor --export-secret-keys {}); in GitHub Actions, from a secret",
+                sign.key
+            ),
+            SignError::WrongKey { .. } => format!("set `sign.key` to the key in {var}, or put the key {} in {var}", sign.key),
+            SignError::CannotSign { .. } => format!(
+                "set {} to the key's passphrase, or export the key without one",
+                crate::env::SIGNING_KEY_PASSPHRASE
+            ),
+            _ => format!("export the key with gpg --armor --export-secret-keys {}", sign.key),
+        };
+        Error::Diagnostics(crate::config::Diagnostics(vec![config.diagnostic_at(sign.pos, err.to_string()).hint(hint)]))
+    })
+}
+
 /// `--work-dir`, or `.repoctl` beside repo.yaml.
 pub(crate) fn work_dir(config: &Config, given: Option<Utf8PathBuf>) -> Utf8PathBuf {
     given.unwrap_or_else(|| config.path.parent().unwrap_or(Utf8Path::new(".")).join(".repoctl"))

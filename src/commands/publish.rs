@@ -15,6 +15,7 @@ pub async fn publish(
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
     let config = super::load_config(config_path)?;
+    let signer = super::signer(&config)?;
     let packages = package_files(dir)?;
     if packages.is_empty() {
         return Err(Error::Usage(format!("{dir} holds no package files (*.pkg.tar.*)")));
@@ -27,7 +28,7 @@ pub async fn publish(
     let docker = Docker::connect(&run_id).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs, printer).await?;
     let tool = RepoTool { docker: docker.clone(), image };
-    let change = Change { repo: &config.name, add: &packages, remove: &[] };
+    let change = Change { repo: &config.name, add: &packages, remove: &[], signer: signer.as_ref() };
     let publish_dir = dirs.run.join("publish");
     let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
     let report = tokio::select! {

@@ -35,7 +35,16 @@ pub struct Config {
     pub arch: String,
     pub target: TargetConfig,
     pub builder: BuilderConfig,
+    /// Sign packages and databases; the secret key comes from the environment.
+    pub sign: Option<SignConfig>,
     pub packages: Vec<PackageConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignConfig {
+    /// The signing key's fingerprint (primary key or signing subkey), upper-case hex.
+    pub key: String,
+    pub pos: Pos,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -16,6 +16,8 @@ pub struct RawConfig {
     pub local: Option<Spanned<RawLocal>>,
     #[serde(default)]
     pub builder: Option<Spanned<RawBuilder>>,
+    #[serde(default)]
+    pub sign: Option<Spanned<RawSign>>,
     pub packages: Spanned<Vec<Spanned<RawPackage>>>,
 }
 
@@ -31,6 +33,12 @@ pub struct RawS3 {
     pub endpoint: Option<Spanned<String>>,
     #[serde(default)]
     pub acl: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSign {
+    pub key: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,6 @@
 //! From bytes to a validated [`Config`]: every rule repo.yaml must follow, each broken rule a
 //! [`Diagnostic`] at the offending value.
-use super::schema::{RawBuilder, RawConfig, RawLocal, RawPackage, RawS3};
+use super::schema::{RawBuilder, RawConfig, RawLocal, RawPackage, RawS3, RawSign};
 use super::*;
 use serde_saphyr::{Location, Spanned};
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ const CANNED_ACLS: &[&str] = &[
     "bucket-owner-read",
     "bucket-owner-full-control",
 ];
-const TOP_LEVEL_KEYS: &[&str] = &["name", "arch", "s3", "local", "builder", "packages"];
+const TOP_LEVEL_KEYS: &[&str] = &["name", "arch", "s3", "local", "builder", "sign", "packages"];
 const MAX_JOBS: u32 = 64;
 const REFERENCE: &str = "see \"Configuration reference\" in the README";
 
@@ -173,8 +173,22 @@ impl Validator<'_> {
         let arch = self.arch(raw.arch.as_ref());
         let target = self.target(raw.s3, raw.local);
         let builder = self.builder(raw.builder);
+        let sign = raw.sign.map(|s| self.sign(s.value));
         let packages = self.packages(raw.packages);
-        Config { path: self.path.to_owned(), name, arch, target, builder, packages }
+        Config { path: self.path.to_owned(), name, arch, target, builder, sign, packages }
+    }
+
+    fn sign(&mut self, sign: RawSign) -> SignConfig {
+        let key = &sign.key;
+        let normalized = crate::sign::normalize_fingerprint(&key.value);
+        if normalized.is_none() {
+            self.problem(
+                key.referenced,
+                format!("`{}` is not a key fingerprint", key.value),
+                "use the full 40-character fingerprint of the signing key, as `gpg --list-secret-keys --keyid-format none` prints it",
+            );
+        }
+        SignConfig { key: normalized.unwrap_or_else(|| key.value.clone()), pos: loc_pos(key.referenced) }
     }
 
     fn repo_name(&mut self, name: &Spanned<String>) -> String {
@@ -557,6 +571,10 @@ mod tests {
         assert_eq!(schema_keys(&schema, "/properties/s3/properties"), accepted_keys::<RawS3>(bogus));
         assert_eq!(schema_keys(&schema, "/properties/local/properties"), accepted_keys::<RawLocal>(bogus));
         assert_eq!(schema_keys(&schema, "/properties/builder/properties"), accepted_keys::<RawBuilder>(bogus));
+        assert_eq!(
+            schema_keys(&schema, "/properties/sign/properties"),
+            accepted_keys::<super::super::schema::RawSign>(bogus)
+        );
         assert_eq!(
             schema_keys(&schema, "/properties/packages/items/oneOf/1/properties"),
             accepted_keys::<Vec<RawPackage>>("- {name: a, zz_not_a_key: 1}\n")

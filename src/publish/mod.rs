@@ -40,6 +40,8 @@ pub enum PublishError {
         "{name} at {target} kept changing while publishing ({attempts} attempts); the package files are uploaded but not yet in the database"
     )]
     Conflict { name: String, target: String, attempts: u32 },
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
     #[error("cannot lock {path} for publishing")]
     Lock {
         path: Utf8PathBuf,
@@ -154,6 +156,8 @@ pub struct Change<'a> {
     pub add: &'a [Utf8PathBuf],
     /// pkgnames to drop from the database.
     pub remove: &'a [String],
+    /// Signs the package files and every new database, when repo.yaml has `sign:`.
+    pub signer: Option<&'a crate::sign::Signer>,
 }
 
 #[derive(Debug, Default)]
@@ -185,16 +189,38 @@ pub async fn publish(
     let names = DbNames::new(change.repo);
     let mut report = PublishReport::default();
     let mut uploaded: BTreeSet<Utf8PathBuf> = BTreeSet::new();
+    if let Some(signer) = change.signer {
+        // Before repo-add, which embeds each `.sig` in the database (%PGPSIG%). A `.sig` that
+        // came with the file (a shard, an earlier run) is replaced: only this key counts.
+        if !change.add.is_empty() {
+            reporter.step(&format!("signing {} package file(s) with {}", change.add.len(), signer.fingerprint()));
+        }
+        for pkg in change.add {
+            signer.sign_file(pkg)?;
+        }
+    }
     for attempt in 1..=MAX_PUBLISH_ATTEMPTS {
         let dir = work.join(format!("attempt-{attempt}"));
         let remote = read_remote(target, change.repo, &dir.join("current")).await?;
         let (add, remove) = effective_change(change, &remote.entries, reporter);
         if add.is_empty() && remove.is_empty() {
+            if let (Some(signer), Some(files)) = (change.signer, &remote.files) {
+                // Nothing to change, but the signature may be missing (signing just turned
+                // on) or stale (a run that lost a race): make it match the live database.
+                for (name, path) in [(&names.db, &files.db), (&names.files, &files.files)] {
+                    report.uploaded += sign_live(target, name, signer, read_file(path)?, reporter).await?;
+                }
+            }
             return Ok(report);
         }
         let new = tool.update(change.repo, remote.files.as_ref(), &add, &remove, &dir.join("next")).await?;
-        let new_entries =
-            read_sync_db(&fs_err::read(&new.db).map_err(|source| PublishError::Io { path: new.db.clone(), source })?)?;
+        let new_db = read_file(&new.db)?;
+        let new_entries = read_sync_db(&new_db)?;
+        // The databases' detached signatures, `NAME.db.tar.zst.sig` and `NAME.files.tar.zst.sig`.
+        let sigs = match change.signer {
+            Some(signer) => Some((signer.sign_file(&new.db)?, signer.sign_file(&new.files)?)),
+            None => None,
+        };
 
         // 1. Package files and signatures: nothing references them yet.
         let uploads: Vec<Utf8PathBuf> = add
@@ -221,10 +247,18 @@ pub async fn publish(
 
         // 2. The archives and the files database: real copies, not links.
         reporter.step(&format!("publishing {} and {}", names.db, names.files));
-        for (name, path) in
-            [(&names.db_archive, &new.db), (&names.files_archive, &new.files), (&names.files, &new.files)]
-        {
-            target.upload(name, path).await?;
+        let mut objects: Vec<(String, &Utf8Path)> = vec![
+            (names.db_archive.clone(), &new.db),
+            (names.files_archive.clone(), &new.files),
+            (names.files.clone(), &new.files),
+        ];
+        if let Some((db_sig, files_sig)) = &sigs {
+            objects.push((format!("{}.sig", names.db_archive), db_sig));
+            objects.push((format!("{}.sig", names.files_archive), files_sig));
+            objects.push((format!("{}.sig", names.files), files_sig));
+        }
+        for (name, path) in objects {
+            target.upload(&name, path).await?;
             report.uploaded += 1;
         }
 
@@ -242,6 +276,22 @@ pub async fn publish(
         }
         report.uploaded += 1;
 
+        // 3b. `NAME.db.sig` follows the database it signs. Between the two writes a client
+        // may see the new database with the old signature and must retry `pacman -Sy`: two
+        // objects cannot change at once. Unsigned repositories lose stale signatures.
+        match (change.signer, &sigs) {
+            (Some(signer), Some((db_sig, _))) => {
+                target.upload(&format!("{}.sig", names.db), db_sig).await?;
+                report.uploaded += 1;
+                report.uploaded += settle_db_signature(target, &names, signer, &new_db, reporter).await?;
+            }
+            _ => {
+                for name in [&names.db, &names.files, &names.db_archive, &names.files_archive] {
+                    target.delete(&format!("{name}.sig")).await?;
+                }
+            }
+        }
+
         // 4. Only now: files that no database references any more.
         let live: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
         let stale: BTreeSet<&str> =
@@ -254,6 +304,65 @@ pub async fn publish(
         return Ok(report);
     }
     Err(PublishError::Conflict { name: names.db.clone(), target: target.describe(), attempts: MAX_PUBLISH_ATTEMPTS })
+}
+
+fn read_file(path: &Utf8Path) -> Result<Vec<u8>, PublishError> {
+    fs_err::read(path).map_err(|source| PublishError::Io { path: path.to_owned(), source })
+}
+
+/// How many times a publish re-signs a database that another run replaced right after this
+/// run's commit.
+const MAX_SIGNATURE_SETTLES: u32 = 5;
+
+/// After this run wrote `NAME.db` and `NAME.db.sig`: if another run committed in between, its
+/// signature upload may have raced ours, so the live database is read again and signed until
+/// the signature matches it. Returns the objects written.
+async fn settle_db_signature(
+    target: &dyn Target,
+    names: &DbNames,
+    signer: &crate::sign::Signer,
+    ours: &[u8],
+    reporter: &dyn Reporter,
+) -> Result<usize, PublishError> {
+    let mut written = 0;
+    let mut signed = ours.to_vec();
+    for _ in 0..MAX_SIGNATURE_SETTLES {
+        let Some(live) = target.fetch(&names.db, MAX_DB_FETCH).await? else { return Ok(written) };
+        if live == signed {
+            return Ok(written);
+        }
+        reporter.step(&format!("{} changed after this run's commit; signing the live database", names.db));
+        written += sign_live(target, &names.db, signer, live.clone(), reporter).await?;
+        signed = live;
+    }
+    Ok(written)
+}
+
+/// Makes `NAME.sig` a valid signature of `db` (the live content of `name`), uploading one only
+/// when the published signature is missing or does not verify. Returns the objects written.
+async fn sign_live(
+    target: &dyn Target,
+    name: &str,
+    signer: &crate::sign::Signer,
+    db: Vec<u8>,
+    reporter: &dyn Reporter,
+) -> Result<usize, PublishError> {
+    let sig_name = format!("{name}.sig");
+    if let Some(sig) = target.fetch(&sig_name, 64 * 1024).await?
+        && signer.verify(&db, &sig)
+    {
+        return Ok(0);
+    }
+    let sig = signer
+        .sign_bytes(&db)
+        .map_err(|message| crate::sign::SignError::CannotSign { key: signer.fingerprint().to_string(), message })?;
+    let tmp = tempfile::NamedTempFile::new().map_err(|source| PublishError::Io { path: "tempfile".into(), source })?;
+    let path = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf())
+        .unwrap_or_else(|p| p.to_string_lossy().into_owned().into());
+    fs_err::write(&path, sig).map_err(|source| PublishError::Io { path: path.clone(), source })?;
+    reporter.step(&format!("signing {name} with {}", signer.fingerprint()));
+    target.upload(&sig_name, &path).await?;
+    Ok(1)
 }
 
 /// What a change really does to the database as it is now (another run may have changed it

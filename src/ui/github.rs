@@ -17,6 +17,17 @@ pub fn error_annotation(file: &str, line: u64, col: u64, message: &str) -> Strin
     format!("::error file={},line={line},col={col}::{}", escape_property(file), escape_data(message))
 }
 
+/// `path` as GitHub wants it in an annotation: relative to the workspace (the checkout's root)
+/// when it lies inside it, unchanged otherwise.
+pub fn workspace_relative(path: &str, workspace: Option<&std::ffi::OsStr>) -> String {
+    let Some(workspace) = workspace.filter(|w| !w.is_empty()) else { return path.to_string() };
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.into());
+    match absolute.strip_prefix(workspace) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
+        _ => path.to_string(),
+    }
+}
+
 /// `::error::message` — an annotation with no position.
 pub fn error_plain(message: &str) -> String {
     format!("::error::{}", escape_data(message))
@@ -72,6 +83,14 @@ pub fn markdown_cell(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn annotation_paths_are_relative_to_the_workspace() {
+        let ws = Some(std::ffi::OsStr::new("/home/runner/work/r/r"));
+        assert_eq!(workspace_relative("/home/runner/work/r/r/repos/main.yaml", ws), "repos/main.yaml");
+        assert_eq!(workspace_relative("/elsewhere/repo.yaml", ws), "/elsewhere/repo.yaml");
+        assert_eq!(workspace_relative("/home/runner/work/r/r/repo.yaml", None), "/home/runner/work/r/r/repo.yaml");
+    }
 
     #[test]
     fn annotations_escape_what_would_end_the_command_early() {

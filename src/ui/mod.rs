@@ -156,15 +156,36 @@ impl Printer {
             if let Some(hint) = &diag.hint {
                 message.push_str(&format!("\nhint: {hint}"));
             }
-            self.out(&github::error_annotation(diag.file.as_str(), diag.pos.line, diag.pos.col, &message));
+            self.annotate(diag.file.as_str(), diag.pos.line, diag.pos.col, &message);
         }
+    }
+
+    /// An error annotation on a line of a file, under GitHub Actions. The path is made relative
+    /// to `$GITHUB_WORKSPACE` (the repository root), which is what GitHub matches against the
+    /// files of the commit; `--config /abs/path/repo.yaml` would otherwise attach to nothing.
+    pub fn annotate(&self, file: &str, line: u64, col: u64, message: &str) {
+        if self.github {
+            let file = github::workspace_relative(file, std::env::var_os("GITHUB_WORKSPACE").as_deref());
+            self.command(&github::error_annotation(&file, line, col, message));
+        }
+    }
+
+    /// A workflow command. On stderr, which the runner reads as it reads stdout, so that stdout
+    /// stays the command's result (`plan --json > plan.json` must stay JSON).
+    fn command(&self, text: &str) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = stderr.write_all(b"\n");
+        }
+        let _ = stderr.flush();
     }
 
     /// A build log, collapsed in its own group under GitHub Actions (nothing elsewhere: the
     /// path of the log is printed instead).
     pub fn log_group(&self, title: &str, body: &str) {
         if self.github {
-            self.out(&github::group(title, body, &github::fresh_token()));
+            self.command(&github::group(title, body, &github::fresh_token()));
         }
     }
 
@@ -207,10 +228,11 @@ impl Printer {
         self.info(&format!("warning: {line}"));
     }
 
+    /// An error for the person, and an annotation with no position under GitHub Actions.
     pub fn error(&self, line: &str) {
         self.info(&format!("error: {line}"));
         if self.github {
-            self.out(&github::error_plain(line));
+            self.command(&github::error_plain(line));
         }
     }
 

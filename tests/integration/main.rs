@@ -8,4 +8,5 @@ mod github;
 mod publishing;
 mod sandbox;
 mod scale;
+mod signing;
 mod versions;

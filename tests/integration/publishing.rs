@@ -3,15 +3,14 @@
 //! against a local directory (a lock file).
 use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker, repoctl, repoctl_containers, tempdir, text};
 use camino::{Utf8Path, Utf8PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 fn spawn_repoctl(args: &[&str], env: &[(&str, String)]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_repoctl"));
-    cmd.args(args).env_remove("RUST_LOG").stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("spawn repoctl")
+    crate::support::repoctl_command(args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn repoctl")
 }
 
 fn s3_config(dir: &Utf8Path, s3: &S3, bucket: &str) -> Utf8PathBuf {
@@ -132,4 +131,106 @@ fn concurrent_publishes_to_a_local_directory_take_turns() {
     }
     let pacman = Pacman::new("conc", &format!("file://{}", dir.join("repo")));
     assert_eq!(names(&pacman), ["hello", "libfoo"]);
+}
+
+/// Package objects (`*.pkg.tar*`, signatures aside) the bucket's `NAME.db` lists, and whether
+/// each exists: a consistent repository never lists a file that is not there.
+fn listed_files(s3: &S3, bucket: &str) -> Vec<(String, bool)> {
+    let keys = s3.keys(bucket);
+    let db = s3.get(bucket, "conc.db");
+    let entries = repoctl::repo::read_sync_db(&db).expect("the published database is readable");
+    entries.into_iter().map(|e| (e.filename.clone(), keys.contains(&e.filename))).collect()
+}
+
+/// A publish killed (SIGKILL: a crash, a cancelled runner) at several points leaves a repository
+/// that a strict pacman can use, and the next run completes the work.
+#[test]
+fn a_publish_killed_midway_leaves_a_usable_repository_and_a_rerun_completes_it() {
+    use std::io::BufRead;
+    let Some(_docker) = docker() else { return };
+    let s3 = S3::start();
+    let aur = Aur::start();
+    for p in ["hello", "libfoo", "split-demo"] {
+        aur.push_fixture(p);
+    }
+    let (_t, dir) = tempdir();
+    let signing = crate::support::repo_root().join("tests/fixtures/signing");
+    let fingerprint = std::fs::read_to_string(signing.join("fingerprint")).unwrap().trim().to_string();
+    let mut env = s3.env();
+    env.push(("AUR_LOCATION", aur.url.clone()));
+    env.push(("REPOCTL_SIGNING_KEY", std::fs::read_to_string(signing.join("secret-key.asc")).unwrap()));
+    let config_for = |bucket: &str| {
+        let path = dir.join(format!("{bucket}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "name: conc\ns3:\n  bucket: {bucket}\n  endpoint: {}\n  acl: public-read\nbuilder:\n  image: {TESTBED_IMAGE}\n\
+sign:\n  key: {fingerprint}\npackages:\n  - hello\n  - libfoo\n  - split-demo\n",
+                s3.endpoint
+            ),
+        )
+        .unwrap();
+        path
+    };
+    s3.create_bucket("prep");
+    let all = dir.join("all");
+    let mut e = env.clone();
+    e.push(("REPOCTL_WORK_DIR", dir.join("work-prep").to_string()));
+    let out = repoctl(&["build", "--config", config_for("prep").as_str(), "--no-publish", "--out", all.as_str()], &e);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let first = dir.join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    for f in std::fs::read_dir(&all).unwrap() {
+        let f = f.unwrap();
+        if f.file_name().to_string_lossy().starts_with("hello-") {
+            std::fs::copy(f.path(), first.as_std_path().join(f.file_name())).unwrap();
+        }
+    }
+    let public_key = signing.join("public-key.asc");
+
+    for (trial, marker) in ["uploading", "publishing conc.db", "signing"].iter().enumerate() {
+        let bucket = format!("killed-{trial}");
+        s3.create_bucket(&bucket);
+        let config = config_for(&bucket);
+        let mut e = env.clone();
+        e.push(("REPOCTL_WORK_DIR", dir.join(format!("work-{trial}")).to_string()));
+        // What users have: a published repository with one package.
+        let out = repoctl(&["publish", "--config", config.as_str(), first.as_str()], &e);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+        // A publish of the rest, killed as soon as it reaches `marker`.
+        let mut child = spawn_repoctl(&["publish", "--config", config.as_str(), all.as_str()], &e);
+        let stderr = child.stderr.take().unwrap();
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            let hit = line.contains(marker);
+            seen.push(line);
+            if hit {
+                child.kill().unwrap();
+                break;
+            }
+        }
+        let status = child.wait().unwrap();
+        assert!(!status.success() || seen.iter().any(|l| l.contains(marker)), "{seen:#?}");
+
+        // Whatever the moment: the database lists only files that exist.
+        let listed = listed_files(&s3, &bucket);
+        assert!(listed.iter().all(|(_, present)| *present), "trial {trial} ({marker}): missing files {listed:?}");
+        eprintln!("killed at {marker:?}: database lists {} file(s)", listed.len());
+
+        // Leftover containers of the killed run are found by label; the next run completes
+        // the work, and a strict client installs everything.
+        let out = repoctl(&["clean", "--config", config.as_str()], &e);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(repoctl_containers(), 0, "containers left behind after clean");
+        let out = repoctl(&["publish", "--config", config.as_str(), all.as_str()], &e);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let listed = listed_files(&s3, &bucket);
+        assert!(listed.iter().all(|(_, present)| *present), "{listed:?}");
+        let pacman = Pacman::signed("conc", &format!("{}/{bucket}", s3.endpoint), &public_key, &fingerprint);
+        assert_eq!(names(&pacman), ["hello", "libfoo", "split-demo-a", "split-demo-b"], "trial {trial}");
+        let install = pacman.run(&["-S", "--noconfirm", "libfoo", "split-demo-a"]);
+        assert!(install.status.success(), "trial {trial}: {}", text(&install));
+    }
 }

@@ -8,19 +8,29 @@ fn a_pkgbuild_finds_no_root_no_sudo_no_secrets_and_no_host() {
     aur.push_fixture("inspector");
     let (_t, dir) = tempdir();
     let config = dir.join("repo.yaml");
-    std::fs::write(&config, format!("name: sandbox\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - inspector\n"))
-        .unwrap();
-    // The host has credentials and a signing key; none of it may reach the build.
+    let signing = crate::support::repo_root().join("tests/fixtures/signing");
+    let fingerprint = std::fs::read_to_string(signing.join("fingerprint")).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "name: sandbox\nbuilder:\n  image: {TESTBED_IMAGE}\nsign:\n  key: {}\npackages:\n  - inspector\n",
+            fingerprint.trim()
+        ),
+    )
+    .unwrap();
+    // The host has credentials and the signing key this run signs with; none of it may reach
+    // the build.
     let env = [
         ("AUR_LOCATION", aur.url.clone()),
         ("REPOCTL_WORK_DIR", dir.join("work").to_string()),
         ("AWS_ACCESS_KEY_ID", "AKIASANDBOXTEST".into()),
         ("AWS_SECRET_ACCESS_KEY", "do-not-leak".into()),
-        ("REPOCTL_SIGNING_KEY", "-----BEGIN PGP PRIVATE KEY BLOCK-----".into()),
+        ("REPOCTL_SIGNING_KEY", std::fs::read_to_string(signing.join("secret-key.asc")).unwrap()),
         ("GITHUB_TOKEN", "ghs_do-not-leak".into()),
     ];
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(dir.join("repo/inspector-1.0-1-any.pkg.tar.zst.sig").is_file(), "the run did not sign");
     let pacman = Pacman::new("sandbox", &format!("file://{}", dir.join("repo")));
     assert_eq!(pacman.list("sandbox").len(), 1);
     let install = pacman.run(&["-S", "--noconfirm", "inspector"]);
@@ -70,9 +80,8 @@ fn sigint_during_two_builds_leaves_nothing_behind() {
         ),
     )
     .unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_repoctl"));
-    cmd.args(["build", "--config", config.as_str()])
-        .env("AUR_LOCATION", &aur.url)
+    let mut cmd = crate::support::repoctl_command(&["build", "--config", config.as_str()], &[]);
+    cmd.env("AUR_LOCATION", &aur.url)
         .env("REPOCTL_WORK_DIR", dir.join("work"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

@@ -154,6 +154,31 @@ impl S3 {
         })
     }
 
+    /// An object's bytes.
+    pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let out = self.client().get_object().bucket(bucket).key(key).send().await.expect("get object");
+            out.body.collect().await.expect("object body").into_bytes().to_vec()
+        })
+    }
+
+    /// Replaces an object's bytes behind repoctl's back, keeping it public.
+    pub fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            self.client()
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead)
+                .body(bytes.into())
+                .send()
+                .await
+                .expect("put object")
+        });
+    }
+
     /// Environment for a repoctl process talking to this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -239,12 +264,22 @@ fn http_get(url: &str) -> String {
 
 /// Runs the repoctl binary.
 pub fn repoctl(args: &[&str], env: &[(&str, String)]) -> Output {
+    repoctl_command(args, env).stdin(Stdio::null()).output().expect("run repoctl")
+}
+
+/// repoctl with `args` and `env`, and nothing of the test runner's own CI: these tests also run
+/// under GitHub Actions (.github/workflows), whose variables would switch repoctl's output to
+/// annotations and append to the runner's job summary. A test that wants them sets them.
+pub fn repoctl_command(args: &[&str], env: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_repoctl"));
     cmd.args(args).env_remove("RUST_LOG").env("NO_COLOR", "1");
+    for var in ["GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE", "GITHUB_OUTPUT", "GITHUB_ENV"] {
+        cmd.env_remove(var);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.stdin(Stdio::null()).output().expect("run repoctl")
+    cmd
 }
 
 pub fn text(out: &Output) -> String {
@@ -264,13 +299,36 @@ pub struct Pacman {
 
 impl Pacman {
     pub fn new(repo: &str, server: &str) -> Pacman {
+        Pacman::with_siglevel(repo, server, "Never")
+    }
+
+    /// A machine that trusts only `public_key` (armored) and requires signed packages and
+    /// databases: `SigLevel = Required DatabaseRequired`, the key added with pacman-key and
+    /// locally signed, as the README tells users to do.
+    pub fn signed(repo: &str, server: &str, public_key: &Utf8Path, fingerprint: &str) -> Pacman {
+        let pacman = Pacman::with_siglevel(repo, server, "Required DatabaseRequired");
+        let gpgdir = pacman.dir.join("gnupg");
+        for args in [vec!["--init"], vec!["--add", public_key.as_str()], vec!["--lsign-key", fingerprint]] {
+            let out = Command::new("pacman-key")
+                .arg("--gpgdir")
+                .arg(&gpgdir)
+                .args(&args)
+                .stdin(Stdio::null())
+                .output()
+                .expect("pacman-key");
+            assert!(out.status.success(), "pacman-key {args:?}: {}", text(&out));
+        }
+        pacman
+    }
+
+    fn with_siglevel(repo: &str, server: &str, siglevel: &str) -> Pacman {
         let (tmp, dir) = tempdir();
         for d in ["root", "db", "cache", "gnupg", "hooks"] {
             std::fs::create_dir_all(dir.join(d)).expect("mkdir");
         }
         let conf = format!(
             "[options]\nRootDir = {d}/root\nDBPath = {d}/db\nCacheDir = {d}/cache\nLogFile = {d}/pacman.log\n\
-GPGDir = {d}/gnupg\nHookDir = {d}/hooks\nArchitecture = auto\nSigLevel = Never\n\n[{repo}]\nServer = {server}\n",
+GPGDir = {d}/gnupg\nHookDir = {d}/hooks\nArchitecture = auto\nSigLevel = {siglevel}\n\n[{repo}]\nServer = {server}\n",
             d = dir
         );
         std::fs::write(dir.join("pacman.conf"), conf).expect("pacman.conf");

@@ -1,0 +1,218 @@
+//! Detached OpenPGP signatures for package files and databases, made in this process with
+//! rPGP (the `pgp` crate): the secret key comes from `REPOCTL_SIGNING_KEY`, is parsed in
+//! memory and never written to disk, handed to gpg, or put in a container.
+//!
+//! Signatures are binary (not armored), as pacman expects: repo-add embeds a package's `.sig`
+//! in the database (`%PGPSIG%`) and refuses armored ones.
+use crate::config::SignConfig;
+use camino::{Utf8Path, Utf8PathBuf};
+use pgp::composed::{Deserializable, DetachedSignature, SignedPublicKey, SignedSecretKey};
+use pgp::crypto::hash::HashAlgorithm;
+use pgp::ser::Serialize;
+use pgp::types::{KeyDetails, Password};
+
+/// A signing key armored larger than this is refused (real ones are a few KiB).
+const MAX_KEY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("{config} signs the repository with key {key}, but {var} is not set")]
+    MissingKey { config: Utf8PathBuf, key: String, var: &'static str },
+    #[error("{var} does not hold an ASCII-armored OpenPGP secret key: {message}")]
+    BadKey { var: &'static str, message: String },
+    #[error("the key in {var} is not {want} (it has {have})")]
+    WrongKey { var: &'static str, want: String, have: String },
+    #[error("key {key} cannot make signatures: {message}")]
+    CannotSign { key: String, message: String },
+    #[error("I/O error on {path}")]
+    Io {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Which part of the secret key signs: the primary key or one subkey.
+enum Part {
+    Primary,
+    Subkey(usize),
+}
+
+pub struct Signer {
+    key: SignedSecretKey,
+    part: Part,
+    passphrase: Password,
+    fingerprint: String,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("Signer").field("fingerprint", &self.fingerprint).finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// The signer repo.yaml asks for, with its key from the environment; None when repo.yaml
+    /// does not sign. Checked before anything is built: a key that is missing, is not the
+    /// configured one, or cannot sign (a wrong passphrase) is an error now, not after an hour
+    /// of builds.
+    pub fn from_env(config_path: &Utf8Path, sign: Option<&SignConfig>) -> Result<Option<Signer>, SignError> {
+        let Some(sign) = sign else { return Ok(None) };
+        let armored =
+            std::env::var(crate::env::SIGNING_KEY).ok().filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+                SignError::MissingKey {
+                    config: config_path.to_owned(),
+                    key: sign.key.clone(),
+                    var: crate::env::SIGNING_KEY,
+                }
+            })?;
+        let passphrase = std::env::var(crate::env::SIGNING_KEY_PASSPHRASE).unwrap_or_default();
+        Signer::new(&armored, &sign.key, &passphrase).map(Some)
+    }
+
+    /// A signer for `fingerprint` (the primary key or a subkey) from an armored secret key.
+    pub fn new(armored: &str, fingerprint: &str, passphrase: &str) -> Result<Signer, SignError> {
+        let var = crate::env::SIGNING_KEY;
+        if armored.len() > MAX_KEY_BYTES {
+            return Err(SignError::BadKey { var, message: format!("larger than {MAX_KEY_BYTES} bytes") });
+        }
+        let (key, _) =
+            SignedSecretKey::from_string(armored).map_err(|e| SignError::BadKey { var, message: e.to_string() })?;
+        let want = fingerprint.to_ascii_uppercase();
+        let hex = |f: pgp::types::Fingerprint| format!("{f:X}");
+        let part = if hex(key.primary_key.fingerprint()) == want {
+            Part::Primary
+        } else if let Some(i) = key.secret_subkeys.iter().position(|s| hex(s.key.fingerprint()) == want) {
+            Part::Subkey(i)
+        } else {
+            let have = std::iter::once(hex(key.primary_key.fingerprint()))
+                .chain(key.secret_subkeys.iter().map(|s| hex(s.key.fingerprint())))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(SignError::WrongKey { var, want, have });
+        };
+        let signer = Signer { key, part, passphrase: Password::from(passphrase), fingerprint: want };
+        // A wrong passphrase or a key that cannot sign shows here, before any build.
+        let probe = signer
+            .sign_bytes(b"repoctl")
+            .map_err(|message| SignError::CannotSign { key: signer.fingerprint.clone(), message })?;
+        if !signer.verify(b"repoctl", &probe) {
+            return Err(SignError::CannotSign {
+                key: signer.fingerprint.clone(),
+                message: "its own signature does not verify".into(),
+            });
+        }
+        Ok(signer)
+    }
+
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The public key, armored: what users import into pacman's keyring.
+    pub fn public_key_armored(&self) -> String {
+        let public: SignedPublicKey = self.key.to_public_key();
+        public.to_armored_string(Default::default()).unwrap_or_default()
+    }
+
+    /// A binary detached signature over `data`.
+    pub fn sign_bytes(&self, data: &[u8]) -> Result<Vec<u8>, String> {
+        let rng = rand::thread_rng();
+        let sig = match self.part {
+            Part::Primary => DetachedSignature::sign_binary_data(
+                rng,
+                &self.key.primary_key,
+                &self.passphrase,
+                HashAlgorithm::Sha256,
+                data,
+            ),
+            Part::Subkey(i) => DetachedSignature::sign_binary_data(
+                rng,
+                &self.key.secret_subkeys[i].key,
+                &self.passphrase,
+                HashAlgorithm::Sha256,
+                data,
+            ),
+        };
+        sig.and_then(|s| s.to_bytes()).map_err(|e| e.to_string())
+    }
+
+    /// Whether `sig` is a valid signature of `data` by this key.
+    pub fn verify(&self, data: &[u8], sig: &[u8]) -> bool {
+        let Ok(sig) = DetachedSignature::from_bytes(sig) else { return false };
+        match self.part {
+            Part::Primary => sig.verify(self.key.primary_key.public_key(), data).is_ok(),
+            Part::Subkey(i) => sig.verify(self.key.secret_subkeys[i].key.public_key(), data).is_ok(),
+        }
+    }
+
+    /// Writes `path.sig`, a detached signature of the file, and returns its path.
+    pub fn sign_file(&self, path: &Utf8Path) -> Result<Utf8PathBuf, SignError> {
+        let io = |p: &Utf8Path| {
+            let p = p.to_owned();
+            move |source| SignError::Io { path: p.clone(), source }
+        };
+        let data = fs_err::read(path).map_err(io(path))?;
+        let sig = self
+            .sign_bytes(&data)
+            .map_err(|message| SignError::CannotSign { key: self.fingerprint.clone(), message })?;
+        let out = Utf8PathBuf::from(format!("{path}.sig"));
+        fs_err::write(&out, sig).map_err(io(&out))?;
+        Ok(out)
+    }
+}
+
+/// Turns gpg's spaced fingerprint output (`ABCD 1234 ...`) and `0x` prefixes into the bare
+/// upper-case hex repoctl compares; None when the result is not a v4 (40) or v6 (64) hex
+/// fingerprint.
+pub fn normalize_fingerprint(s: &str) -> Option<String> {
+    let s = s.trim();
+    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let hex: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    (matches!(hex.len(), 40 | 64) && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| hex.to_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_accepted_as_gpg_prints_them_and_key_ids_are_not() {
+        let fpr = "0123456789ABCDEF0123456789ABCDEF01234567";
+        assert_eq!(normalize_fingerprint(fpr).as_deref(), Some(fpr));
+        assert_eq!(normalize_fingerprint("0x0123456789abcdef0123456789abcdef01234567").as_deref(), Some(fpr));
+        assert_eq!(normalize_fingerprint("0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567").as_deref(), Some(fpr));
+        assert_eq!(normalize_fingerprint("89ABCDEF01234567"), None, "a long key ID is not a fingerprint");
+        assert_eq!(normalize_fingerprint("G123456789ABCDEF0123456789ABCDEF01234567"), None);
+    }
+
+    const SECRET: &str = include_str!("../tests/fixtures/signing/secret-key.asc");
+    const PRIMARY: &str = include_str!("../tests/fixtures/signing/fingerprint");
+    const SUBKEY: &str = include_str!("../tests/fixtures/signing/subkey-fingerprint");
+
+    #[test]
+    fn a_gpg_made_key_signs_with_its_primary_key_or_a_signing_subkey() {
+        for fpr in [PRIMARY.trim(), SUBKEY.trim()] {
+            let signer = Signer::new(SECRET, fpr, "").expect("the fixture key loads");
+            let sig = signer.sign_bytes(b"package bytes").unwrap();
+            assert!(signer.verify(b"package bytes", &sig));
+            assert!(!signer.verify(b"package bytez", &sig), "a swapped byte must not verify");
+            assert!(!sig.starts_with(b"-----"), "pacman wants binary signatures");
+        }
+        assert!(Signer::new(SECRET, PRIMARY.trim(), "").unwrap().public_key_armored().contains("PUBLIC KEY"));
+    }
+
+    #[test]
+    fn another_key_is_refused_and_the_error_lists_what_the_variable_holds() {
+        let err = Signer::new(SECRET, "0123456789ABCDEF0123456789ABCDEF01234567", "").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(PRIMARY.trim()) && text.contains(SUBKEY.trim()), "{text}");
+    }
+
+    #[test]
+    fn garbage_in_the_key_variable_is_an_error_that_names_it() {
+        let err = Signer::new("not a key", "0123456789ABCDEF0123456789ABCDEF01234567", "").unwrap_err();
+        assert!(err.to_string().contains(crate::env::SIGNING_KEY), "{err}");
+    }
+}
