@@ -37,3 +37,16 @@ pub fn init(dir: &Utf8Path, force: bool, printer: &Printer) -> Result<ExitStatus
     ));
     Ok(ExitStatus::Success)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The workflows install the repoctl release that wrote them.
+    #[test]
+    fn workflow_templates_pin_this_version() {
+        for (path, text) in super::FILES.iter().filter(|(p, _)| p.ends_with(".yml")) {
+            let pinned = format!("REPOCTL_VERSION: \"{}\"", env!("CARGO_PKG_VERSION"));
+            assert!(text.contains(&pinned), "{path} does not pin {pinned}");
+            assert!(!text.contains("-v1\n"), "{path} caches under a fixed key");
+        }
+    }
+}

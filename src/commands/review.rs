@@ -86,7 +86,8 @@ fn changed_entries<'a>(config: &'a Config, base: &[PackageConfig]) -> Vec<(&'a P
         .iter()
         .filter_map(|p| match base.iter().find(|b| b.name == p.name) {
             None => Some((p, "added")),
-            Some(b) if b.nocheck != p.nocheck => Some((p, "changed")),
+            // Any setting (nocheck, limits, vcs, ...), wherever the entry moved in the file.
+            Some(b) if PackageConfig { pos: p.pos, ..b.clone() } != *p => Some((p, "changed")),
             Some(_) => None,
         })
         .collect()
@@ -211,13 +212,16 @@ mod tests {
     fn added_and_changed_entries_are_found_by_name_and_settings() {
         let config = crate::config::parse(
             Utf8Path::new("repo.yaml"),
-            b"name: r\npackages:\n  - same\n  - new\n  - {name: flipped, nocheck: true}\n",
+            b"name: r\npackages:\n  - same\n  - new\n  - {name: flipped, nocheck: true}\n  - {name: longer, timeout: 5h}\n",
         )
         .unwrap();
         let base =
             crate::config::parse(Utf8Path::new("base.yaml"), b"name: r\npackages: [same, flipped, dropped]\n").unwrap();
         let got: Vec<(String, &str)> =
             changed_entries(&config, &base.packages).into_iter().map(|(p, c)| (p.name.clone(), c)).collect();
-        assert_eq!(got, [("new".to_string(), "added"), ("flipped".to_string(), "changed")]);
+        assert_eq!(
+            got,
+            [("new".to_string(), "added"), ("flipped".to_string(), "changed"), ("longer".to_string(), "changed")]
+        );
     }
 }

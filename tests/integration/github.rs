@@ -111,23 +111,31 @@ fn under_github_actions_config_and_package_errors_are_annotations_on_their_line(
     aur.push_fixture("hello");
     let (_t, dir) = tempdir();
     let config = dir.join("repo.yaml");
-    let env = [("AUR_LOCATION", aur.url.clone()), ("GITHUB_ACTIONS", "true".into()), ("CI", "true".into())];
+    let env = [
+        ("AUR_LOCATION", aur.url.clone()),
+        ("GITHUB_ACTIONS", "true".into()),
+        ("CI", "true".into()),
+        // The checkout's root: annotation paths are relative to it, as GitHub matches them.
+        ("GITHUB_WORKSPACE", dir.to_string()),
+    ];
 
     // An invalid name: line 4, column 5.
     std::fs::write(&config, "name: gh\npackages:\n  - hello\n  - Bad_Name\n").unwrap();
     let out = repoctl(&["check", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let want = format!("::error file={config},line=4,col=5::");
-    assert!(stdout.lines().any(|l| l.starts_with(&want)), "no annotation {want}:\n{}", text(&out));
+    // On stderr: stdout stays the command's result.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let want = "::error file=repo.yaml,line=4,col=5::";
+    assert!(stderr.lines().any(|l| l.starts_with(want)), "no annotation {want}:\n{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("::error"), "{}", text(&out));
 
     // A valid name the AUR does not know: line 5, column 5.
     std::fs::write(&config, "name: gh\npackages:\n  - hello\n  # a comment\n  - no-such-package\n").unwrap();
     let out = repoctl(&["check", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let want = format!("::error file={config},line=5,col=5::package `no-such-package` was not found in the AUR");
-    assert!(stdout.lines().any(|l| l.starts_with(&want)), "no annotation {want}:\n{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let want = "::error file=repo.yaml,line=5,col=5::package `no-such-package` was not found in the AUR";
+    assert!(stderr.lines().any(|l| l.starts_with(want)), "no annotation {want}:\n{}", text(&out));
 }
 
 #[test]
@@ -243,11 +251,11 @@ fn the_sharded_workflow_builds_in_shards_and_publishes_once() {
         let out = repoctl(&args, &on(&format!("shard{i}")));
         assert_eq!(out.status.code(), Some(0), "shard {i}: {}", text(&out));
         // Each package's build log is a collapsed group with workflow commands switched off.
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
         for base in shard {
-            assert!(stdout.contains(&format!("::group::{base} build log")), "no log group for {base}:\n{stdout}");
+            assert!(stderr.contains(&format!("::group::{base} build log")), "no log group for {base}:\n{stderr}");
         }
-        assert!(stdout.contains("::stop-commands::repoctl-"), "{stdout}");
+        assert!(stderr.contains("::stop-commands::repoctl-"), "{stderr}");
     }
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(
