@@ -35,6 +35,11 @@ pub async fn build(
     let removals: Vec<String> = plan.to_remove().flat_map(|s| s.pkgnames.clone()).collect();
     let vcs_to_check = plan.packages.iter().any(|s| s.vcs && s.action == crate::plan::Action::Skip);
     if plan.to_build().next().is_none() && removals.is_empty() && !vcs_to_check {
+        if let Some(signer) = &signer {
+            // Nothing to build, but signatures may be missing (signing just turned on) or
+            // stale (a run that lost a race): checked with a few reads, repaired if needed.
+            sign_only(&config, &run_id, &dirs, &*target, &planned.remote, signer, printer).await?;
+        }
         printer.out("nothing to do: the repository is up to date");
         return Ok(ExitStatus::Success);
     }
@@ -69,6 +74,36 @@ pub async fn build(
         tracing::warn!("could not remove {run_image}: {e}");
     }
     result
+}
+
+async fn sign_only(
+    config: &crate::config::Config,
+    run_id: &str,
+    dirs: &RunDirs,
+    target: &dyn Target,
+    remote: &crate::publish::RemoteRepo,
+    signer: &crate::sign::Signer,
+    printer: &Printer,
+) -> Result<(), Error> {
+    let docker = Docker::connect(run_id).await?;
+    // repo-add runs only when published packages need their signatures embedded.
+    let image = if remote.entries.iter().any(|e| !e.signed) {
+        prepare_image(&docker, &config.builder.image, dirs, printer).await?
+    } else {
+        config.builder.image.clone()
+    };
+    let tool = RepoTool { docker: docker.clone(), image };
+    let change = Change { repo: &config.name, add: &[], remove: &[], signer: Some(signer) };
+    let publish_dir = dirs.run.join("publish");
+    let publish = crate::publish::publish(target, &tool, &change, &publish_dir, printer);
+    let report = tokio::select! {
+        report = publish => report?,
+        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
+    };
+    if report.uploaded > 0 {
+        printer.step(&format!("signatures repaired: {} object(s) written to {}", report.uploaded, target.describe()));
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -134,7 +169,7 @@ async fn build_with(
             copy_out(&built, out)?;
             printer.info(&format!("copied {} package file(s) to {out}", built.len()));
         }
-    } else if !built.is_empty() || !removals.is_empty() {
+    } else if !built.is_empty() || !removals.is_empty() || signer.is_some() {
         let tool = RepoTool { docker: docker.clone(), image: image.to_string() };
         let change = Change { repo: &config.name, add: &built, remove: removals, signer };
         let publish_dir = dirs.run.join("publish");

@@ -22,6 +22,7 @@ fn entry(name: &str, base: &str, version: &str) -> RepoEntry {
         base: base.into(),
         version: version.into(),
         filename: format!("{name}-{version}-any.pkg.tar.zst"),
+        signed: false,
     }
 }
 

@@ -202,7 +202,15 @@ pub async fn publish(
     for attempt in 1..=MAX_PUBLISH_ATTEMPTS {
         let dir = work.join(format!("attempt-{attempt}"));
         let remote = read_remote(target, change.repo, &dir.join("current")).await?;
-        let (add, remove) = effective_change(change, &remote.entries, reporter);
+        let (mut add, remove) = effective_change(change, &remote.entries, reporter);
+        // Packages published before signing was turned on: signed now, in place.
+        let resigned = match change.signer {
+            Some(signer) => {
+                sign_published(target, change, &remote.entries, signer, &dir.join("resign"), reporter).await?
+            }
+            None => Vec::new(),
+        };
+        add.extend(resigned.iter().cloned());
         if add.is_empty() && remove.is_empty() {
             if let (Some(signer), Some(files)) = (change.signer, &remote.files) {
                 // Nothing to change, but the signature may be missing (signing just turned
@@ -225,7 +233,11 @@ pub async fn publish(
         // 1. Package files and signatures: nothing references them yet.
         let uploads: Vec<Utf8PathBuf> = add
             .iter()
-            .flat_map(|p| std::iter::once(p.clone()).chain(crate::repo::tool_signature(p)))
+            .flat_map(|p| {
+                // A re-signed package is already there: only its new signature goes up.
+                let file = (!resigned.contains(p)).then(|| p.clone());
+                file.into_iter().chain(crate::repo::tool_signature(p))
+            })
             .filter(|p| !uploaded.contains(p))
             .collect();
         if !uploads.is_empty() {
@@ -304,6 +316,37 @@ pub async fn publish(
         return Ok(report);
     }
     Err(PublishError::Conflict { name: names.db.clone(), target: target.describe(), attempts: MAX_PUBLISH_ATTEMPTS })
+}
+
+/// Published packages that the database lists without a signature (the repository was
+/// unsigned until now), downloaded and signed, so that repo-add embeds the signature and the
+/// `.sig` is uploaded beside them. Packages this change adds or removes are left to it.
+async fn sign_published(
+    target: &dyn Target,
+    change: &Change<'_>,
+    current: &[RepoEntry],
+    signer: &crate::sign::Signer,
+    dir: &Utf8Path,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Utf8PathBuf>, PublishError> {
+    let adding: BTreeSet<&str> = change.add.iter().filter_map(|p| p.file_name()).collect();
+    let unsigned: Vec<&RepoEntry> = current
+        .iter()
+        .filter(|e| !e.signed && !adding.contains(e.filename.as_str()) && !change.remove.contains(&e.name))
+        .collect();
+    if unsigned.is_empty() {
+        return Ok(Vec::new());
+    }
+    reporter.step(&format!("signing {} published package(s) that have no signature yet", unsigned.len()));
+    fs_err::create_dir_all(dir).map_err(|source| PublishError::Io { path: dir.to_owned(), source })?;
+    let mut files = Vec::new();
+    for entry in unsigned {
+        let path = dir.join(&entry.filename);
+        target.download(&entry.filename, &path).await?;
+        signer.sign_file(&path)?;
+        files.push(path);
+    }
+    Ok(files)
 }
 
 fn read_file(path: &Utf8Path) -> Result<Vec<u8>, PublishError> {

@@ -18,6 +18,9 @@ pub struct RepoEntry {
     pub version: String,
     /// The package file, exactly as the database names it.
     pub filename: String,
+    /// Whether the database carries the package's signature (`%PGPSIG%`).
+    #[serde(skip)]
+    pub signed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +91,13 @@ fn parse_desc(text: &str) -> Result<RepoEntry, String> {
     if filename.contains('/') || filename.starts_with('.') {
         return Err(format!("unsafe %FILENAME% `{filename}`"));
     }
-    Ok(RepoEntry { base: get("BASE").unwrap_or_else(|_| name.clone()), version: get("VERSION")?, filename, name })
+    Ok(RepoEntry {
+        base: get("BASE").unwrap_or_else(|_| name.clone()),
+        version: get("VERSION")?,
+        filename,
+        name,
+        signed: fields.get("PGPSIG").is_some_and(|v| !v.is_empty()),
+    })
 }
 
 #[cfg(test)]
@@ -132,7 +141,8 @@ mod tests {
                     name: "hello-a".into(),
                     base: "hello".into(),
                     version: "1.0-1".into(),
-                    filename: "hello-a-1.0-1-any.pkg.tar.zst".into()
+                    filename: "hello-a-1.0-1-any.pkg.tar.zst".into(),
+                    signed: false,
                 }]
             );
         }
@@ -144,5 +154,12 @@ mod tests {
         let traversal = DESC.replace("hello-a-1.0-1-any.pkg.tar.zst", "../../etc/passwd");
         assert!(read_sync_db(&tar_with(&[("x/desc", &traversal)])).is_err());
         assert!(read_sync_db(&tar_with(&[("x/desc", "%NAME%\n")])).is_err());
+    }
+
+    #[test]
+    fn an_embedded_signature_marks_the_entry_signed() {
+        let signed = format!("{DESC}%PGPSIG%\niHUEABYIAB0WIQRQa9SRk8ynZDdiEJkZgHVFffJlbwUCaQ==\n\n");
+        assert!(read_sync_db(&tar_with(&[("x/desc", &signed)])).unwrap()[0].signed);
+        assert!(!read_sync_db(&tar_with(&[("x/desc", DESC)])).unwrap()[0].signed);
     }
 }

@@ -9,14 +9,15 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(repo_root().join("tests/fixtures/signing").join(name)).expect("signing fixture")
 }
 
-fn write_config(dir: &camino::Utf8Path, s3: &S3, fingerprint: &str, packages: &[&str]) -> camino::Utf8PathBuf {
+fn write_config(dir: &camino::Utf8Path, s3: &S3, fingerprint: Option<&str>, packages: &[&str]) -> camino::Utf8PathBuf {
     let path = dir.join("repo.yaml");
     let list: String = packages.iter().map(|p| format!("  - {p}\n")).collect();
+    let sign = fingerprint.map(|f| format!("sign:\n  key: {f}\n")).unwrap_or_default();
     std::fs::write(
         &path,
         format!(
             "name: signed\ns3:\n  bucket: {BUCKET}\n  endpoint: {}\n  acl: public-read\nbuilder:\n  image: {TESTBED_IMAGE}\n\
-sign:\n  key: {fingerprint}\npackages:\n{list}",
+{sign}packages:\n{list}",
             s3.endpoint
         ),
     )
@@ -34,21 +35,31 @@ fn pacman_with_required_signatures_installs_and_refuses_swapped_bytes() {
     aur.push_fixture("libfoo");
     let (_t, dir) = tempdir();
     let fingerprint = fixture("fingerprint").trim().to_string();
-    let config = write_config(&dir, &s3, &fingerprint, &["hello", "libfoo"]);
     let mut env = s3.env();
     env.push(("AUR_LOCATION", aur.url.clone()));
     env.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));
 
-    // No key in the environment: refused before anything is built, at the `sign.key` line.
+    // A repository published unsigned, as most are today.
+    let config = write_config(&dir, &s3, None, &["hello", "libfoo"]);
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let unsigned = s3.keys(BUCKET);
+    assert!(!unsigned.iter().any(|k| k.ends_with(".sig")), "{unsigned:?}");
+
+    // Signing turned on, but no key in the environment: refused before anything is done, at
+    // the `sign.key` line.
+    write_config(&dir, &s3, Some(&fingerprint), &["hello", "libfoo"]);
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("repo.yaml:9:") && stderr.contains("REPOCTL_SIGNING_KEY"), "{stderr}");
-    assert!(s3.keys(BUCKET).is_empty(), "a refused run wrote to the bucket");
+    assert_eq!(s3.keys(BUCKET), unsigned, "a refused run changed the bucket");
 
+    // With the key: nothing to build, but the published packages and databases get signed.
     env.push(("REPOCTL_SIGNING_KEY", fixture("secret-key.asc")));
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 published package(s)"), "{}", text(&out));
     let keys = s3.keys(BUCKET);
     for key in [
         "hello-1.0-1-x86_64.pkg.tar.zst.sig",
@@ -69,9 +80,16 @@ fn pacman_with_required_signatures_installs_and_refuses_swapped_bytes() {
     let install = pacman.run(&["-S", "--noconfirm", "hello"]);
     assert!(install.status.success(), "{}", text(&install));
 
+    // A run with nothing to do writes nothing more.
+    let before = s3.keys(BUCKET);
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("signatures repaired"), "{}", text(&out));
+    assert_eq!(s3.keys(BUCKET), before);
+
     // A removal re-signs the database: a strict client still trusts it, and the dropped
     // package's signature goes with its file.
-    write_config(&dir, &s3, &fingerprint, &["hello"]);
+    write_config(&dir, &s3, Some(&fingerprint), &["hello"]);
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let listed: Vec<String> = pacman.list("signed").into_iter().map(|(n, _)| n).collect();
