@@ -155,7 +155,8 @@ mod rpc_tests {
 "URLPath":"x"}}"#
             )
         };
-        let body = format!(r#"{{"version":5,"type":"multiinfo","resultcount":2,"results":[{},{}]}}"#, p("ok"), p("../x"));
+        let body =
+            format!(r#"{{"version":5,"type":"multiinfo","resultcount":2,"results":[{},{}]}}"#, p("ok"), p("../x"));
         let got = super::parse_rpc_results(body.as_bytes()).unwrap();
         assert_eq!(got.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["ok"]);
         assert!(super::parse_rpc_results(b"{\"results\": [1]}").is_err());

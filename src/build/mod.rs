@@ -3,6 +3,7 @@
 //! dependants are skipped with the reason and every other package goes on.
 mod artifacts;
 mod image;
+mod keys;
 mod package;
 
 pub use artifacts::{ArtifactError, extract_packages};
@@ -240,6 +241,8 @@ async fn try_build(
         local_packages,
         nocheck: step.nocheck,
         limits: step.limits,
+        network: step.network,
+        pgp_keys: &step.pgp_keys,
         image: &ctx.image,
         scratch: &scratch,
         packages_dir: &ctx.dirs.packages,
@@ -345,6 +348,8 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
         local_packages,
         nocheck: step.nocheck,
         limits: step.limits,
+        network: step.network,
+        pgp_keys: &step.pgp_keys,
         image: &ctx.image,
         scratch: &scratch,
         packages_dir: &ctx.dirs.packages,

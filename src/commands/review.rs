@@ -86,7 +86,10 @@ fn changed_entries<'a>(config: &'a Config, base: &[PackageConfig]) -> Vec<(&'a P
         .iter()
         .filter_map(|p| match base.iter().find(|b| b.name == p.name) {
             None => Some((p, "added")),
-            Some(b) if b.nocheck != p.nocheck => Some((p, "changed")),
+            // A key added to pgp_keys is trust given to whoever holds it: reviewers see it.
+            Some(b) if b.nocheck != p.nocheck || b.pgp_keys != p.pgp_keys || b.network != p.network => {
+                Some((p, "changed"))
+            }
             Some(_) => None,
         })
         .collect()

@@ -209,10 +209,7 @@ impl Aur {
         }
         git(&work, &["clone", "--quiet", bare.as_str(), "w"]);
         let w = work.join("w");
-        for entry in std::fs::read_dir(dir).expect("fixture dir") {
-            let entry = entry.expect("entry");
-            std::fs::copy(entry.path(), w.join(entry.file_name().to_str().expect("name"))).expect("copy fixture");
-        }
+        copy_tree(dir.as_std_path(), w.as_std_path());
         git(&w, &["add", "-A"]);
         git(&w, &["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "--quiet", "-m", "update"]);
         git(&w, &["push", "--quiet", "origin", "HEAD:master"]);
@@ -224,6 +221,20 @@ impl Aur {
         let body = http_get(&format!("{}/__stats", self.url));
         let stats: serde_json::Value = serde_json::from_str(&body).expect("stats JSON");
         stats["rpc_requests"].as_u64().expect("count")
+    }
+}
+
+/// Copies a fixture directory, subdirectories included (an AUR repository's keys/pgp/).
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("fixture dir") {
+        let entry = entry.expect("entry");
+        let dest = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).expect("copy fixture");
+        }
     }
 }
 
