@@ -28,8 +28,11 @@ fn a_signed_source_builds_with_the_key_its_aur_repository_ships() {
     aur.push_fixture("signed-source");
     let (_t, dir) = tempdir();
     let config = dir.join("repo.yaml");
-    std::fs::write(&config, format!("name: signed\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - signed-source\n"))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("name: signed\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - signed-source\n"),
+    )
+    .unwrap();
     let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
 
     let out = repoctl(&["build", "--config", config.as_str()], &env);
