@@ -4,7 +4,7 @@
 # checks the sources' signatures (they stay checked: repoctl never passes --skippgpcheck).
 #   /repoctl/keys/*.asc: key files repoctl read and checked on the host (the AUR repository's
 #     keys/pgp/<FINGERPRINT>.asc for fingerprints in validpgpkeys, repo.yaml's key files);
-#   arguments: fingerprints to receive from a keyserver (repo.yaml's pgp_keys).
+#   arguments: [--keyserver URL] fingerprints to receive from a keyserver (repo.yaml's pgp_keys).
 # Then prints `REPOCTL-KEY <fingerprint>` for each primary key the keyring holds.
 set -eu
 export GNUPGHOME="${GNUPGHOME:-$HOME/.gnupg}"
@@ -14,6 +14,15 @@ for f in /repoctl/keys/*.asc; do
   [ -e "$f" ] || continue
   gpg --batch --no-tty --import "$f"
 done
+# dirmngr receives keys. Its own DNS resolver fails in containers where the system's works
+# (even for an IP literal: "No keyserver available"), so it uses the system's.
+{
+  echo standard-resolver
+  if [ "${1:-}" = --keyserver ]; then
+    echo "keyserver $2"
+    shift 2
+  fi
+} > "$GNUPGHOME/dirmngr.conf"
 for fpr in "$@"; do
   gpg --batch --no-tty --recv-keys "$fpr" || echo "==> WARNING: could not receive key $fpr from a keyserver"
 done

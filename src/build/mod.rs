@@ -75,6 +75,8 @@ pub struct BuildContext {
     pub repo: Vec<RepoEntry>,
     pub jobs: usize,
     pub reporter: Arc<dyn Reporter>,
+    /// Where repo.yaml's `pgp_keys` fingerprints are received from (None: gpg's default).
+    pub keyserver: Option<String>,
 }
 
 /// Builds every `build` step of the plan; returns one result per such step, in plan order.
@@ -243,6 +245,7 @@ async fn try_build(
         limits: step.limits,
         network: step.network,
         pgp_keys: &step.pgp_keys,
+        keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,
         packages_dir: &ctx.dirs.packages,
@@ -350,6 +353,7 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
         limits: step.limits,
         network: step.network,
         pgp_keys: &step.pgp_keys,
+        keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,
         packages_dir: &ctx.dirs.packages,

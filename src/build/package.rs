@@ -22,6 +22,8 @@ pub struct BuildJob<'a> {
     pub network: Network,
     /// repo.yaml's keys for this package, besides the checkout's keys/pgp.
     pub pgp_keys: &'a [PgpKey],
+    /// Where those keys' fingerprints are received from (None: gpg's default keyserver).
+    pub keyserver: Option<&'a str>,
     pub image: &'a str,
     /// Scratch space for this build's archives.
     pub scratch: &'a Utf8Path,
@@ -140,7 +142,7 @@ pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<Str
                 let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
                 cmd.extend(job.srcinfo.build_depends.iter().cloned());
                 exec_phase(container, "installing dependencies", cmd, "root", &mut log).await?;
-                let missing = import_keys(container, &keys, &mut log).await?;
+                let missing = import_keys(container, &keys, job.keyserver, &mut log).await?;
                 let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
                 let output = makepkg_phase(container, "pkgver()", cmd, &missing, &mut log).await?;
                 let text = String::from_utf8_lossy(&output);
@@ -221,7 +223,7 @@ async fn run_in(
     if !keys.is_empty() {
         reporter.phase(job.pkgbase, Phase::Keys);
     }
-    let missing = import_keys(container, &keys, log).await?;
+    let missing = import_keys(container, &keys, job.keyserver, log).await?;
 
     // 5. With `offline-build`: fetch and verify the sources, then cut the network off.
     let mut makepkg_args = Vec::new();
@@ -257,6 +259,7 @@ async fn run_in(
 async fn import_keys(
     container: &crate::docker::Container,
     keys: &BuildKeys,
+    keyserver: Option<&str>,
     log: &mut CappedLog,
 ) -> Result<Vec<String>, BuildError> {
     if keys.is_empty() {
@@ -266,6 +269,9 @@ async fn import_keys(
         let _ = writeln!(log, "==> repoctl: {note}");
     }
     let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/keys.sh".to_string()];
+    if let Some(url) = keyserver.filter(|_| !keys.receive.is_empty()) {
+        cmd.extend(["--keyserver".to_string(), url.to_string()]);
+    }
     cmd.extend(keys.receive.iter().cloned());
     let (code, output) = exec_logged(container, "importing PGP keys", cmd, "builder", log).await?;
     if code != 0 {

@@ -65,6 +65,8 @@ pub struct BuilderConfig {
     pub limits: Limits,
     /// Whether builds have the network; a package entry can override it.
     pub network: Network,
+    /// Where `pgp_keys` fingerprints are received from (default: gpg's own keyserver).
+    pub keyserver: Option<String>,
 }
 
 /// The network a build container has (`network:` in repo.yaml).

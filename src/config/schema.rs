@@ -54,6 +54,8 @@ pub struct RawBuilder {
     pub cpus: Option<Spanned<f64>>,
     #[serde(default)]
     pub network: Option<Spanned<String>>,
+    #[serde(default)]
+    pub keyserver: Option<Spanned<String>>,
 }
 
 /// A package entry: either a bare name or a mapping with `name` and per-package settings.

@@ -308,11 +308,22 @@ impl Validator<'_> {
             self.limits(b.timeout.as_ref(), b.memory.as_ref(), b.cpus.as_ref())
         });
         let network = raw.as_ref().and_then(|b| self.network(b.network.as_ref()));
+        let keyserver = raw.as_ref().and_then(|b| b.keyserver.as_ref());
+        if let Some(k) = keyserver
+            && !["hkp://", "hkps://", "http://", "https://"].iter().any(|s| k.value.starts_with(s))
+        {
+            self.problem(
+                k.referenced,
+                format!("invalid keyserver `{}`", k.value),
+                "write the keyserver's URL, such as hkps://keyserver.ubuntu.com",
+            );
+        }
         BuilderConfig {
             image: image.map_or_else(|| DEFAULT_IMAGE.to_string(), |i| i.value.clone()),
             jobs: jobs.map_or(DEFAULT_JOBS, |j| j.value),
             limits: overrides.over(Limits::default()),
             network: network.unwrap_or_default(),
+            keyserver: keyserver.map(|k| k.value.clone()),
         }
     }
 
@@ -663,6 +674,16 @@ mod tests {
             "{problems:#?}"
         );
         assert!(problems[0].contains("hint: write the key's full 40-character fingerprint"), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_keyserver_is_a_url() {
+        let ok =
+            parse(Utf8Path::new("r.yaml"), b"name: r\nbuilder:\n  keyserver: hkps://keys.example.org\npackages: []\n");
+        assert_eq!(ok.unwrap().builder.keyserver.as_deref(), Some("hkps://keys.example.org"));
+        let err = parse(Utf8Path::new("r.yaml"), b"name: r\nbuilder:\n  keyserver: keys.example.org\npackages: []\n")
+            .unwrap_err();
+        assert_eq!(err.0[0].to_string().lines().next(), Some("r.yaml:3:14: invalid keyserver `keys.example.org`"));
     }
 
     #[test]

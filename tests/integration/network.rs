@@ -14,12 +14,7 @@ fn offline_build_fetches_sources_with_the_network_and_builds_without_it() {
     let (_t, dir) = tempdir();
     // Upstream: a git repository served over HTTP on the Docker bridge's gateway (as in the VCS
     // test), which build containers reach while they have a network.
-    let gateway = sh(
-        &dir,
-        "docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}}' \
-         | awk '{ if ($1 ~ /\\./ && $2 != \"\") print $1; else { split($1, a, \"[./]\"); print a[1]\".\"a[2]\".\"a[3]\".1\" } }'",
-    );
-    assert!(gateway.split('.').count() == 4, "no bridge gateway: {gateway:?}");
+    let gateway = crate::support::bridge_gateway();
     let served = dir.join("served");
     std::fs::create_dir_all(&served).unwrap();
     sh(

@@ -110,3 +110,57 @@ fn a_wrong_key_fails_the_build_naming_the_key_and_repo_yaml_can_supply_it() {
     assert_eq!(pacman.list("signed"), [("signed-source".to_string(), "1.0-1".to_string())]);
     assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
+
+/// A fingerprint in `pgp_keys` is received with gpg --recv-keys inside the container, from
+/// `builder.keyserver` (here a static HKP server on the Docker bridge), when the AUR
+/// repository ships no key at all.
+#[test]
+fn a_fingerprint_in_pgp_keys_is_received_from_the_keyserver() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    let (_t, dir) = tempdir();
+    let fixture = dir.join("fixture");
+    crate::support::copy_tree(
+        repo_root().join("tests/fixtures/aur/signed-source").as_std_path(),
+        fixture.as_std_path(),
+    );
+    std::fs::remove_dir_all(fixture.join("keys")).unwrap();
+    aur.push_dir("signed-source", &fixture);
+
+    // HKP is GET /pks/lookup?op=get&search=0x<FPR>; a static server ignores the query.
+    let served = dir.join("keyserver");
+    std::fs::create_dir_all(served.join("pks")).unwrap();
+    std::fs::copy(repo_root().join("tests/fixtures/pgp/signer.asc"), served.join("pks/lookup")).unwrap();
+    let gateway = crate::support::bridge_gateway();
+    let port = std::net::TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port();
+    let mut http = std::process::Command::new("python3")
+        .args(["-m", "http.server", "--bind", "0.0.0.0", &port.to_string(), "--directory", served.as_str()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && started.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let config = dir.join("repo.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "name: signed\nbuilder:\n  image: {TESTBED_IMAGE}\n  keyserver: hkp://{gateway}:{port}\npackages:\n  - name: signed-source\n    pgp_keys: ['{SIGNER}']\n"
+        ),
+    )
+    .unwrap();
+    let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    let _ = http.kill();
+    let _ = http.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let log = build_log(&dir.join("work"));
+    assert!(log.contains(&format!("repo.yaml: key {SIGNER}, received from a keyserver")), "{log}");
+    assert!(log.contains("greeting.txt ... Passed"), "{log}");
+    let pacman = Pacman::new("signed", &format!("file://{}", dir.join("repo")));
+    assert_eq!(pacman.list("signed"), [("signed-source".to_string(), "1.0-1".to_string())]);
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}

@@ -224,6 +224,22 @@ impl Aur {
     }
 }
 
+/// The Docker bridge's gateway (this host, as build containers reach it), or the subnet's first
+/// address when the daemon does not record one (as Docker 20.10 does not).
+pub fn bridge_gateway() -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}}' \
+             | awk '{ if ($1 ~ /\\./ && $2 != \"\") print $1; else { split($1, a, \"[./]\"); print a[1]\".\"a[2]\".\"a[3]\".1\" } }'",
+        )
+        .output()
+        .expect("docker network inspect");
+    let gateway = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(gateway.split('.').count() == 4, "no bridge gateway: {gateway:?} {}", text(&out));
+    gateway
+}
+
 /// Copies a fixture directory, subdirectories included (an AUR repository's keys/pgp/).
 pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("mkdir");
