@@ -28,9 +28,7 @@ impl BuildKeys {
         let mut keys = BuildKeys { expected: srcinfo.validpgpkeys.clone(), ..BuildKeys::default() };
         let shipped = shipped_key_files(checkout);
         for fpr in &srcinfo.validpgpkeys {
-            let Some((name, path)) =
-                shipped.iter().find(|(stem, _)| stem.eq_ignore_ascii_case(fpr)).map(|(s, p)| (s, p))
-            else {
+            let Some((name, path)) = shipped.iter().find(|(stem, _)| stem.eq_ignore_ascii_case(fpr)) else {
                 continue;
             };
             let shown = format!("keys/pgp/{}", path.file_name().unwrap_or(name));
