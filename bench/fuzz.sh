@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs=${1:-600}; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config sync_db rpc artifacts)
+[ ${#targets[@]} -gt 0 ] || targets=(config sync_db rpc artifacts pgp_key)
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O >/dev/null
 for t in "${targets[@]}"; do

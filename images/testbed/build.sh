@@ -8,21 +8,28 @@ set -euo pipefail
 tag=${1:-repoctl-testbed:latest}
 here=$(cd "$(dirname "$0")" && pwd)
 
-if docker image inspect "$tag" >/dev/null 2>&1 && [ "${REBUILD:-0}" != 1 ]; then
-  echo "testbed: $tag already present (REBUILD=1 to rebuild)"
+# The image is labelled with a hash of its inputs (this script and customize.sh), so a change
+# to either (a package added to --include) rebuilds it; an unchanged one is kept.
+inputs=$(cat "$here/build.sh" "$here/customize.sh" | sha256sum | cut -c1-16)
+label=io.repoctl.testbed.inputs
+present=$(docker image inspect -f "{{index .Config.Labels \"$label\"}}" "$tag" 2>/dev/null || true)
+if [ "$present" = "$inputs" ] && [ "${REBUILD:-0}" != 1 ]; then
+  echo "testbed: $tag is up to date (REBUILD=1 to rebuild)"
   exit 0
 fi
+[ -z "$present" ] || [ "$present" = "$inputs" ] || echo "testbed: $tag was made from other inputs; rebuilding"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 mmdebstrap --quiet --variant=apt \
-  --include=makepkg,pacman-package-manager,libarchive-tools,fakeroot,git,ca-certificates,file,xz-utils,zstd,binutils,gzip,bzip2 \
+  --include=makepkg,pacman-package-manager,libarchive-tools,fakeroot,git,ca-certificates,file,xz-utils,zstd,binutils,gzip,bzip2,gnupg \
   --customize-hook="sh '$here/customize.sh' \"\$1\"" \
   bookworm "$work/rootfs.tar"
 
 docker import \
   --change 'ENV LANG=C.UTF-8' \
   --change 'CMD ["/bin/bash"]' \
+  --change "LABEL $label=$inputs" \
   "$work/rootfs.tar" "$tag" >/dev/null
 echo "testbed: built $tag"

@@ -17,7 +17,7 @@ mkdir -p "$entry"
   printf '%%ARCH%%\nany\n\n%%BUILDDATE%%\n0\n\n%%INSTALLDATE%%\n0\n\n%%PACKAGER%%\nrepoctl testbed\n\n%%SIZE%%\n0\n\n%%REASON%%\n0\n\n'
   printf '%%PROVIDES%%\n'
   for p in base base-devel glibc gcc gcc-libs make binutils bash sh coreutils git sudo fakeroot \
-           file gzip bzip2 xz zstd tar libarchive pacman patch sed grep gawk findutils diffutils \
+           file gzip bzip2 xz zstd tar libarchive pacman patch sed grep gawk findutils diffutils gnupg \
            which util-linux ca-certificates; do
     echo "$p"
   done

@@ -15,6 +15,8 @@ pub struct SrcInfo {
     pub pkgnames: Vec<String>,
     /// depends of every pkgname, makedepends and checkdepends, deduplicated, as dependency strings.
     pub build_depends: Vec<String>,
+    /// Fingerprints whose signatures makepkg accepts on the sources (`validpgpkeys`), uppercase.
+    pub validpgpkeys: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +65,8 @@ impl SrcInfo {
         let mut seen = std::collections::HashSet::new();
         deps.retain(|d| !pkgnames.iter().any(|n| n == crate::aur::dep_name(d)) && seen.insert(d.clone()));
         let version = version.ok_or_else(|| "it declares no package for this architecture".to_string())?;
-        Ok(SrcInfo { pkgbase: info.base.name.to_string(), version, pkgnames, build_depends: deps })
+        let validpgpkeys = info.base.pgp_fingerprints.iter().map(|k| k.to_string().to_ascii_uppercase()).collect();
+        Ok(SrcInfo { pkgbase: info.base.name.to_string(), version, pkgnames, build_depends: deps, validpgpkeys })
     }
 }
 
@@ -81,6 +84,14 @@ mod tests {
         assert_eq!(info.version, "1:1.0-2");
         assert_eq!(info.pkgnames, ["hello-a", "hello-b"]);
         assert_eq!(info.build_depends, ["liba", "maker>=3", "checker"], "hello-b's hello-a is built alongside");
+        assert!(info.validpgpkeys.is_empty());
+    }
+
+    #[test]
+    fn validpgpkeys_are_read() {
+        let text = include_str!("../../tests/fixtures/aur/signed-source/.SRCINFO");
+        let info = SrcInfo::parse(text, "x86_64").unwrap();
+        assert_eq!(info.validpgpkeys, ["9AFB7BB20A2C795ABA9CDA8777867A0A09675111"]);
     }
 
     #[test]

@@ -9,6 +9,8 @@ const RECIPE: &[(&str, &str)] = &[
     ("Dockerfile", include_str!("../../images/builder/Dockerfile")),
     ("setup.sh", include_str!("../../images/builder/setup.sh")),
     ("prepare.sh", include_str!("../../images/builder/prepare.sh")),
+    ("keys.sh", include_str!("../../images/builder/keys.sh")),
+    ("fetch.sh", include_str!("../../images/builder/fetch.sh")),
     ("build.sh", include_str!("../../images/builder/build.sh")),
     ("vcs.sh", include_str!("../../images/builder/vcs.sh")),
 ];
@@ -120,7 +122,7 @@ mod tests {
         let mut archive = tar::Archive::new(&tar[..]);
         let names: Vec<String> =
             archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
-        assert_eq!(names, ["Dockerfile", "setup.sh", "prepare.sh", "build.sh", "vcs.sh"]);
+        assert_eq!(names, ["Dockerfile", "setup.sh", "prepare.sh", "keys.sh", "fetch.sh", "build.sh", "vcs.sh"]);
         // Every script in the archive is copied into the image by the Dockerfile.
         let copy = RECIPE[0].1.lines().find(|l| l.starts_with("COPY ")).expect("a COPY line");
         for script in names.iter().filter(|n| n.ends_with(".sh")) {

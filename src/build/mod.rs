@@ -3,6 +3,7 @@
 //! dependants are skipped with the reason and every other package goes on.
 mod artifacts;
 mod image;
+mod keys;
 mod package;
 
 pub use artifacts::{ArtifactError, extract_packages};
@@ -74,6 +75,8 @@ pub struct BuildContext {
     pub repo: Vec<RepoEntry>,
     pub jobs: usize,
     pub reporter: Arc<dyn Reporter>,
+    /// Where repo.yaml's `pgp_keys` fingerprints are received from (None: gpg's default).
+    pub keyserver: Option<String>,
 }
 
 /// Builds every `build` step of the plan; returns one result per such step, in plan order.
@@ -240,6 +243,9 @@ async fn try_build(
         local_packages,
         nocheck: step.nocheck,
         limits: step.limits,
+        network: step.network,
+        pgp_keys: &step.pgp_keys,
+        keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,
         packages_dir: &ctx.dirs.packages,
@@ -345,6 +351,9 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
         local_packages,
         nocheck: step.nocheck,
         limits: step.limits,
+        network: step.network,
+        pgp_keys: &step.pgp_keys,
+        keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,
         packages_dir: &ctx.dirs.packages,

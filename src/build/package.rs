@@ -1,7 +1,9 @@
 //! Building one pkgbase in a fresh container, in numbered steps. The container is removed
 //! whatever happens; the full log is written to a file as it comes.
 use super::artifacts::{self, ArtifactError, MAX_ARTIFACT_BYTES};
+use super::keys::{self, BuildKeys};
 use crate::aur::SrcInfo;
+use crate::config::{Network, PgpKey};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -16,6 +18,12 @@ pub struct BuildJob<'a> {
     pub local_packages: Vec<Utf8PathBuf>,
     pub nocheck: bool,
     pub limits: crate::config::Limits,
+    /// `offline-build`: sources are fetched first, then the container loses its network.
+    pub network: Network,
+    /// repo.yaml's keys for this package, besides the checkout's keys/pgp.
+    pub pgp_keys: &'a [PgpKey],
+    /// Where those keys' fingerprints are received from (None: gpg's default keyserver).
+    pub keyserver: Option<&'a str>,
     pub image: &'a str,
     /// Scratch space for this build's archives.
     pub scratch: &'a Utf8Path,
@@ -32,6 +40,8 @@ pub enum BuildError {
     Artifact(#[from] ArtifactError),
     #[error("{phase} failed with exit code {code}")]
     Phase { phase: &'static str, code: i64 },
+    #[error("{phase} could not verify the sources' PGP signatures: {}", signature_problem(.missing))]
+    Signatures { phase: &'static str, missing: Vec<String> },
     #[error("stopped after the build timeout of {} (set `timeout` in repo.yaml's builder or package entry)", human(*.0))]
     Timeout(std::time::Duration),
     #[error("cannot write the build log {path}")]
@@ -54,7 +64,7 @@ pub async fn build(
     // 1. A fresh container from the builder image.
     reporter.phase(job.pkgbase, Phase::Starting);
     let spec = container_spec(job);
-    // 2-4 inside it, within the time limit; 5. it is removed whatever happened, a timeout
+    // 2-6 inside it, within the time limit; 7. it is removed whatever happened, a timeout
     // included (the exec is abandoned and the container, with everything in it, removed).
     let timeout = job.limits.timeout;
     docker
@@ -87,6 +97,17 @@ pub fn source_cache_volume(pkgbase: &str) -> String {
     format!("repoctl-src-{safe}-{:02x}{:02x}{:02x}", hash[0], hash[1], hash[2])
 }
 
+fn signature_problem(missing: &[String]) -> String {
+    match missing {
+        [] => "a signature is bad or made with a key not in validpgpkeys (the log says which)".into(),
+        keys => format!(
+            "no public key for {} was available; add keys/pgp/<FINGERPRINT>.asc to the AUR repository, or list \
+the key under the package's `pgp_keys` in repo.yaml",
+            keys.join(", ")
+        ),
+    }
+}
+
 /// `1h30m`, `45s`: a duration as repo.yaml writes it.
 fn human(d: std::time::Duration) -> String {
     let s = d.as_secs();
@@ -116,12 +137,14 @@ pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<Str
     docker
         .with_container(&spec, async |container| {
             let probe = async {
-                upload_inputs(container, job).await?;
+                let keys = BuildKeys::gather(job.checkout, job.srcinfo, job.pgp_keys);
+                upload_inputs(container, job, &keys).await?;
                 let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
                 cmd.extend(job.srcinfo.build_depends.iter().cloned());
                 exec_phase(container, "installing dependencies", cmd, "root", &mut log).await?;
+                let missing = import_keys(container, &keys, job.keyserver, &mut log).await?;
                 let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
-                let output = exec_capture(container, "pkgver()", cmd, "builder", &mut log).await?;
+                let output = makepkg_phase(container, "pkgver()", cmd, &missing, &mut log).await?;
                 let text = String::from_utf8_lossy(&output);
                 text.lines()
                     .rev()
@@ -152,11 +175,26 @@ fn container_spec(job: &BuildJob<'_>) -> ContainerSpec {
     }
 }
 
-/// The PKGBUILD and the packages it may need from this run.
-async fn upload_inputs(container: &crate::docker::Container, job: &BuildJob<'_>) -> Result<(), BuildError> {
+/// The PKGBUILD, the packages it may need from this run, and the key files to import.
+async fn upload_inputs(
+    container: &crate::docker::Container,
+    job: &BuildJob<'_>,
+    keys: &BuildKeys,
+) -> Result<(), BuildError> {
     let src_tar = job.scratch.join("src.tar");
     artifacts::tar_dir(job.checkout, "src", &src_tar)?;
     container.upload_tar_file("/repoctl", &src_tar).await?;
+    if !keys.files.is_empty() {
+        let dir = job.scratch.join("keys");
+        let io = |source| ArtifactError::Io { path: dir.clone(), source };
+        fs_err::create_dir_all(&dir).map_err(io)?;
+        for (name, text) in &keys.files {
+            fs_err::write(dir.join(name), text).map_err(io)?;
+        }
+        let keys_tar = job.scratch.join("keys.tar");
+        artifacts::tar_dir(&dir, "keys", &keys_tar)?;
+        container.upload_tar_file("/repoctl", &keys_tar).await?;
+    }
     if !job.local_packages.is_empty() {
         let deps_tar = job.scratch.join("localrepo.tar");
         artifacts::tar_files(&job.local_packages, "localrepo", &deps_tar)?;
@@ -171,8 +209,9 @@ async fn run_in(
     reporter: &dyn Reporter,
     log: &mut CappedLog,
 ) -> Result<Vec<Utf8PathBuf>, BuildError> {
-    // 2. The PKGBUILD and the packages it may need from this run.
-    upload_inputs(container, job).await?;
+    // 2. The PKGBUILD, the packages it may need from this run, the key files it may need.
+    let keys = BuildKeys::gather(job.checkout, job.srcinfo, job.pgp_keys);
+    upload_inputs(container, job, &keys).await?;
 
     // 3. As root: dependencies, through pacman.
     reporter.phase(job.pkgbase, Phase::Dependencies);
@@ -180,13 +219,32 @@ async fn run_in(
     cmd.extend(job.srcinfo.build_depends.iter().cloned());
     exec_phase(container, "installing dependencies", cmd, "root", log).await?;
 
-    // 4. As the unprivileged builder: makepkg, then copy out what it reported.
+    // 4. As the builder: public keys for the sources' signatures, into its keyring.
+    if !keys.is_empty() {
+        reporter.phase(job.pkgbase, Phase::Keys);
+    }
+    let missing = import_keys(container, &keys, job.keyserver, log).await?;
+
+    // 5. With `offline-build`: fetch and verify the sources, then cut the network off.
+    let mut makepkg_args = Vec::new();
+    if job.network == Network::OfflineBuild {
+        reporter.phase(job.pkgbase, Phase::Sources);
+        let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/fetch.sh".to_string()];
+        makepkg_phase(container, "fetching sources", cmd, &missing, log).await?;
+        let networks = container.disconnect_networks().await?;
+        let _ = writeln!(log, "==> repoctl: network off for the build (disconnected from: {})", networks.join(", "));
+        // VCS sources stay as fetched: makepkg does not try to update them without a network.
+        makepkg_args.push("--holdver".to_string());
+    }
+
+    // 6. As the unprivileged builder: makepkg, then copy out what it reported.
     reporter.phase(job.pkgbase, Phase::Building);
     let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/build.sh".to_string()];
+    cmd.extend(makepkg_args);
     if job.nocheck {
         cmd.push("--nocheck".into());
     }
-    exec_phase(container, "makepkg", cmd, "builder", log).await?;
+    makepkg_phase(container, "makepkg", cmd, &missing, log).await?;
 
     reporter.phase(job.pkgbase, Phase::Collecting);
     let out_tar = job.scratch.join("out.tar");
@@ -194,6 +252,57 @@ async fn run_in(
     // Checked in this build's own scratch space, then moved beside the other builds' packages.
     let checked = artifacts::extract_packages(&out_tar, &job.scratch.join("out"))?;
     Ok(artifacts::move_into(&checked, job.packages_dir)?)
+}
+
+/// Imports `keys` into the builder's keyring (nothing to do without any); returns the expected
+/// keys the keyring still lacks, which a failed signature check is then blamed on.
+async fn import_keys(
+    container: &crate::docker::Container,
+    keys: &BuildKeys,
+    keyserver: Option<&str>,
+    log: &mut CappedLog,
+) -> Result<Vec<String>, BuildError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    for note in &keys.notes {
+        let _ = writeln!(log, "==> repoctl: {note}");
+    }
+    let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/keys.sh".to_string()];
+    if let Some(url) = keyserver.filter(|_| !keys.receive.is_empty()) {
+        cmd.extend(["--keyserver".to_string(), url.to_string()]);
+    }
+    cmd.extend(keys.receive.iter().cloned());
+    let (code, output) = exec_logged(container, "importing PGP keys", cmd, "builder", log).await?;
+    if code != 0 {
+        return Err(BuildError::Phase { phase: "importing PGP keys", code });
+    }
+    let missing = keys.missing(&keys::keyring_from_output(&output));
+    if !missing.is_empty() {
+        let _ = writeln!(
+            log,
+            "==> repoctl: no public key for {} (expected by validpgpkeys or repo.yaml)",
+            missing.join(", ")
+        );
+    }
+    Ok(missing)
+}
+
+/// A phase that runs makepkg (which checks signatures): a failed check is reported as such,
+/// naming the keys that were missing.
+async fn makepkg_phase(
+    container: &crate::docker::Container,
+    phase: &'static str,
+    cmd: Vec<String>,
+    missing: &[String],
+    log: &mut CappedLog,
+) -> Result<Vec<u8>, BuildError> {
+    let (code, output) = exec_logged(container, phase, cmd, "builder", log).await?;
+    match code {
+        0 => Ok(output),
+        _ if keys::signature_check_failed(&output) => Err(BuildError::Signatures { phase, missing: missing.to_vec() }),
+        code => Err(BuildError::Phase { phase, code }),
+    }
 }
 
 async fn exec_phase(
@@ -212,14 +321,15 @@ async fn exec_phase(
     if code == 0 { Ok(()) } else { Err(BuildError::Phase { phase, code }) }
 }
 
-/// Like [`exec_phase`], also returning what the command printed (bounded to 64 KiB).
-async fn exec_capture(
+/// Like [`exec_phase`], also returning the exit code and what the command printed (its last
+/// 64 KiB), whatever the exit code.
+async fn exec_logged(
     container: &crate::docker::Container,
     phase: &'static str,
     cmd: Vec<String>,
     user: &str,
     log: &mut CappedLog,
-) -> Result<Vec<u8>, BuildError> {
+) -> Result<(i64, Vec<u8>), BuildError> {
     const MAX: usize = 64 << 10;
     let _ = writeln!(log, "==> repoctl: {phase} (as {user})");
     let spec = ExecSpec { cmd, user, env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some("/repoctl") };
@@ -232,7 +342,7 @@ async fn exec_capture(
         }
     };
     let code = container.exec(&spec, &mut sink).await?;
-    if code == 0 { Ok(captured) } else { Err(BuildError::Phase { phase, code }) }
+    Ok((code, captured))
 }
 
 /// A build log that stops growing at [`MAX_LOG_BYTES`]: a PKGBUILD printing without end

@@ -141,6 +141,7 @@ async fn build_with(
         repo: remote.entries.clone(),
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
+        keyserver: config.builder.keyserver.clone(),
     });
     // VCS packages the AUR calls up to date may still have moved upstream.
     let plan = Arc::new(crate::build::check_vcs(&ctx, plan).await);

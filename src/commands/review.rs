@@ -86,7 +86,8 @@ fn changed_entries<'a>(config: &'a Config, base: &[PackageConfig]) -> Vec<(&'a P
         .iter()
         .filter_map(|p| match base.iter().find(|b| b.name == p.name) {
             None => Some((p, "added")),
-            // Any setting (nocheck, limits, vcs, ...), wherever the entry moved in the file.
+            // Any setting (nocheck, limits, vcs, pgp_keys, network, ...): a key added to pgp_keys is
+            // trust given to whoever holds it. Compared, wherever the entry moved in the file.
             Some(b) if PackageConfig { pos: p.pos, ..b.clone() } != *p => Some((p, "changed")),
             Some(_) => None,
         })
@@ -216,7 +217,8 @@ mod tests {
         )
         .unwrap();
         let base =
-            crate::config::parse(Utf8Path::new("base.yaml"), b"name: r\npackages: [same, flipped, dropped]\n").unwrap();
+            crate::config::parse(Utf8Path::new("base.yaml"), b"name: r\npackages: [same, flipped, longer, dropped]\n")
+                .unwrap();
         let got: Vec<(String, &str)> =
             changed_entries(&config, &base.packages).into_iter().map(|(p, c)| (p.name.clone(), c)).collect();
         assert_eq!(

@@ -72,6 +72,56 @@ pub struct BuilderConfig {
     pub jobs: u32,
     /// Defaults for every build; a package entry can override each.
     pub limits: Limits,
+    /// Whether builds have the network; a package entry can override it.
+    pub network: Network,
+    /// Where `pgp_keys` fingerprints are received from (default: gpg's own keyserver).
+    pub keyserver: Option<String>,
+}
+
+/// The network a build container has (`network:` in repo.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    /// The whole build has the network, as with a plain `makepkg`.
+    #[default]
+    On,
+    /// Sources are fetched and verified with the network on (`makepkg --verifysource`), then
+    /// the container is cut off every network and prepare(), build(), check() and package()
+    /// run without one: a PKGBUILD cannot download anything its sources do not declare.
+    OfflineBuild,
+}
+
+impl Network {
+    pub const NAMES: &[&str] = &["on", "offline-build"];
+
+    pub fn parse(s: &str) -> Option<Network> {
+        match s {
+            "on" => Some(Network::On),
+            "offline-build" => Some(Network::OfflineBuild),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::On => "on",
+            Network::OfflineBuild => "offline-build",
+        }
+    }
+}
+
+/// A public key a package's source signatures may be checked with (`pgp_keys:` in repo.yaml),
+/// imported into the build user's keyring before makepkg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgpKey {
+    /// A full fingerprint, received from a keyserver inside the container (`gpg --recv-keys`).
+    Fingerprint(String),
+    /// An armored public key file read (and checked) when repo.yaml was loaded.
+    File {
+        path: Utf8PathBuf,
+        /// Fingerprints of the primary keys it holds.
+        fingerprints: Vec<String>,
+        armored: String,
+    },
 }
 
 /// What one build may use. Enforced by the container (memory, CPUs) and by repoctl (time).
@@ -114,6 +164,10 @@ pub struct PackageConfig {
     pub limits: LimitOverrides,
     /// Check upstream with pkgver() (true), never (false), or by name suffix (None).
     pub vcs: Option<bool>,
+    /// Overrides `builder.network` for this package.
+    pub network: Option<Network>,
+    /// Public keys to import besides the AUR repository's own `keys/pgp/*.asc`.
+    pub pgp_keys: Vec<PgpKey>,
     /// Where the entry stands in repo.yaml, for messages about it.
     pub pos: Pos,
 }
@@ -158,8 +212,8 @@ pub fn load(path: &Utf8Path) -> Result<Config, LoadError> {
     parse(path, &bytes).map_err(LoadError::Invalid)
 }
 
-/// Parses and validates repo.yaml text; `path` is only used in messages and to resolve
-/// relative paths.
+/// Parses and validates repo.yaml text; `path` is used in messages and to resolve relative
+/// paths. Key files named in `pgp_keys` are read (and checked) here.
 pub fn parse(path: &Utf8Path, bytes: &[u8]) -> Result<Config, Diagnostics> {
     validate::parse(path, bytes)
 }

@@ -60,6 +60,10 @@ pub struct RawBuilder {
     pub memory: Option<Spanned<String>>,
     #[serde(default)]
     pub cpus: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub network: Option<Spanned<String>>,
+    #[serde(default)]
+    pub keyserver: Option<Spanned<String>>,
 }
 
 /// A package entry: either a bare name or a mapping with `name` and per-package settings.
@@ -83,6 +87,11 @@ pub struct RawPackageSettings {
     pub cpus: Option<Spanned<f64>>,
     #[serde(default)]
     pub vcs: Option<bool>,
+    #[serde(default)]
+    pub network: Option<Spanned<String>>,
+    /// Fingerprints, or key files relative to repo.yaml.
+    #[serde(default)]
+    pub pgp_keys: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +108,10 @@ struct RawPackageLong {
     cpus: Option<Spanned<f64>>,
     #[serde(default)]
     vcs: Option<bool>,
+    #[serde(default)]
+    network: Option<Spanned<String>>,
+    #[serde(default)]
+    pgp_keys: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 impl<'de> Deserialize<'de> for RawPackage {
@@ -127,6 +140,8 @@ impl<'de> Deserialize<'de> for RawPackage {
                     memory: long.memory,
                     cpus: long.cpus,
                     vcs: long.vcs,
+                    network: long.network,
+                    pgp_keys: long.pgp_keys,
                 };
                 Ok(RawPackage { name: long.name, settings })
             }

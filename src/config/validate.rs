@@ -321,11 +321,71 @@ impl Validator<'_> {
         let overrides = raw.as_ref().map_or_else(LimitOverrides::default, |b| {
             self.limits(b.timeout.as_ref(), b.memory.as_ref(), b.cpus.as_ref())
         });
+        let network = raw.as_ref().and_then(|b| self.network(b.network.as_ref()));
+        let keyserver = raw.as_ref().and_then(|b| b.keyserver.as_ref());
+        if let Some(k) = keyserver
+            && !["hkp://", "hkps://", "http://", "https://"].iter().any(|s| k.value.starts_with(s))
+        {
+            self.problem(
+                k.referenced,
+                format!("invalid keyserver `{}`", k.value),
+                "write the keyserver's URL, such as hkps://keyserver.ubuntu.com",
+            );
+        }
         BuilderConfig {
             image: image.map_or_else(|| DEFAULT_IMAGE.to_string(), |i| i.value.clone()),
             jobs: jobs.map_or(DEFAULT_JOBS, |j| j.value),
             limits: overrides.over(Limits::default()),
+            network: network.unwrap_or_default(),
+            keyserver: keyserver.map(|k| k.value.clone()),
         }
+    }
+
+    fn network(&mut self, network: Option<&Spanned<String>>) -> Option<Network> {
+        let n = network?;
+        let parsed = Network::parse(&n.value);
+        if parsed.is_none() {
+            let prefix_of =
+                Network::NAMES.iter().copied().find(|name| name.starts_with(n.value.as_str()) && !n.value.is_empty());
+            let hint = match closest(&n.value, Network::NAMES).or(prefix_of) {
+                Some(best) => format!("did you mean `{best}`? ({REFERENCE})"),
+                None => "use `on` (the build has the network) or `offline-build` (sources are fetched with the \
+network, then the build runs without it)"
+                    .to_string(),
+            };
+            self.problem(n.referenced, format!("unknown network mode `{}`", n.value), hint);
+        }
+        parsed
+    }
+
+    /// `pgp_keys`: full fingerprints, or armored public key files relative to repo.yaml (read
+    /// and checked now, so a bad file is reported at its line before anything is built).
+    fn pgp_keys(&mut self, keys: Option<&Spanned<Vec<Spanned<String>>>>) -> Vec<PgpKey> {
+        let Some(keys) = keys else { return Vec::new() };
+        let base = self.path.parent().unwrap_or(Utf8Path::new("."));
+        let mut out = Vec::new();
+        for key in &keys.value {
+            let v = key.value.trim();
+            if let Some(fpr) = crate::pgp::normalize_fingerprint(v) {
+                out.push(PgpKey::Fingerprint(fpr));
+                continue;
+            }
+            if v.is_empty() || crate::pgp::looks_like_key_id(v) {
+                self.problem(
+                    key.referenced,
+                    format!("`{v}` is not a full key fingerprint"),
+                    "write the key's full 40-character fingerprint (`gpg --fingerprint KEYID` shows it; short key \
+IDs can be forged), or the path of an armored key file relative to repo.yaml",
+                );
+                continue;
+            }
+            let path = normalize(&base.join(v));
+            match read_key_file(&path) {
+                Ok((armored, fingerprints)) => out.push(PgpKey::File { path, fingerprints, armored }),
+                Err((message, hint)) => self.problem(key.referenced, format!("key file `{v}`: {message}"), hint),
+            }
+        }
+        out
     }
 
     fn limits(
@@ -391,15 +451,48 @@ impl Validator<'_> {
             seen.insert(name.value.clone(), pos);
             let settings = &entry.value.settings;
             let limits = self.limits(settings.timeout.as_ref(), settings.memory.as_ref(), settings.cpus.as_ref());
+            let network = self.network(settings.network.as_ref());
+            let pgp_keys = self.pgp_keys(settings.pgp_keys.as_ref());
             out.push(PackageConfig {
                 name: name.value.clone(),
                 nocheck: settings.nocheck,
                 limits,
                 vcs: settings.vcs,
+                network,
+                pgp_keys,
                 pos,
             });
         }
         out
+    }
+}
+
+/// An armored public key file and the fingerprints it holds, or a message and a hint.
+fn read_key_file(path: &Utf8Path) -> Result<(String, Vec<String>), (String, String)> {
+    use std::io::Read;
+    const EXPORT: &str = "export the public key with `gpg --armor --export FINGERPRINT > FILE`";
+    let file = std::fs::File::open(path).map_err(|e| {
+        (
+            format!("cannot read {path}: {e}"),
+            "key files are relative to repo.yaml; or write the key's full fingerprint to receive it from a keyserver"
+                .to_string(),
+        )
+    })?;
+    let mut bytes = Vec::new();
+    file.take(crate::pgp::MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| (format!("cannot read {path}: {e}"), "is it a regular file?".to_string()))?;
+    if bytes.len() as u64 > crate::pgp::MAX_KEY_FILE_BYTES {
+        return Err(("it is larger than 1 MiB".into(), EXPORT.into()));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ("it is not an ASCII-armored public key".to_string(), EXPORT.to_string()))?;
+    match crate::pgp::public_key_fingerprints(&text) {
+        Ok(fingerprints) => Ok((text, fingerprints)),
+        Err(e @ crate::pgp::KeyFileError::Secret) => {
+            Err((e.to_string(), format!("a build must never get a secret key: {EXPORT}")))
+        }
+        Err(e) => Err((e.to_string(), EXPORT.to_string())),
     }
 }
 
@@ -535,6 +628,76 @@ mod tests {
         assert_eq!(config.packages[0].limits.over(global), global);
         let err = parse(Utf8Path::new("repo.yaml"), b"name: r\npackages:\n  - {name: b, timeout: soon}\n").unwrap_err();
         assert_eq!((err.0[0].pos.line, err.0[0].message.as_str()), (3, "invalid timeout `soon`"));
+    }
+
+    #[test]
+    fn network_mode_is_set_globally_and_overridden_per_package() {
+        let yaml = b"name: r\nbuilder:\n  network: offline-build\npackages:\n  - a\n  - {name: b, network: on}\n";
+        let config = parse(Utf8Path::new("repo.yaml"), yaml).unwrap();
+        assert_eq!(config.builder.network, Network::OfflineBuild);
+        assert_eq!((config.packages[0].network, config.packages[1].network), (None, Some(Network::On)));
+        assert_eq!(parse(Utf8Path::new("r.yaml"), b"name: r\npackages: [a]\n").unwrap().builder.network, Network::On);
+        let err = parse(Utf8Path::new("repo.yaml"), b"name: r\nbuilder:\n  network: offline\npackages: [a]\n")
+            .unwrap_err()
+            .0
+            .remove(0);
+        assert_eq!(err.to_string().lines().next(), Some("repo.yaml:3:12: unknown network mode `offline`"));
+        assert!(err.hint.unwrap().contains("did you mean `offline-build`?"));
+    }
+
+    #[test]
+    fn pgp_keys_are_fingerprints_or_checked_key_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
+        let signer = include_str!("../../tests/fixtures/pgp/signer.asc");
+        std::fs::create_dir(root.join("keys")).unwrap();
+        std::fs::write(root.join("keys/signer.asc"), signer).unwrap();
+        std::fs::write(root.join("keys/secret.asc"), signer.replace("PUBLIC", "PRIVATE")).unwrap();
+        std::fs::write(root.join("keys/notes.txt"), "not a key").unwrap();
+        let path = root.join("repo.yaml");
+        let ok = "name: r\npackages:\n  - name: a\n    pgp_keys:\n      - 0x3917 B631 F3C0 3CEE 63BF  8FD4 C9BE C4CB 26FD 46D9\n      - keys/signer.asc\n";
+        let config = parse(&path, ok.as_bytes()).unwrap();
+        assert_eq!(
+            config.packages[0].pgp_keys[0],
+            PgpKey::Fingerprint("3917B631F3C03CEE63BF8FD4C9BEC4CB26FD46D9".into())
+        );
+        let PgpKey::File { path: key_path, fingerprints, armored } = &config.packages[0].pgp_keys[1] else {
+            panic!("{:?}", config.packages[0].pgp_keys)
+        };
+        assert_eq!(
+            (key_path, fingerprints.as_slice()),
+            (&root.join("keys/signer.asc"), &["9AFB7BB20A2C795ABA9CDA8777867A0A09675111".to_string()][..])
+        );
+        assert_eq!(armored, signer);
+
+        let bad = "name: r\npackages:\n  - name: a\n    pgp_keys:\n      - 09675111\n      - keys/missing.asc\n      - keys/secret.asc\n      - keys/notes.txt\n";
+        let problems: Vec<String> = parse(&path, bad.as_bytes()).unwrap_err().0.iter().map(|d| d.to_string()).collect();
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        let first_lines: Vec<&str> = problems.iter().map(|p| p.lines().next().unwrap()).collect();
+        assert_eq!(first_lines[0], format!("{path}:5:9: `09675111` is not a full key fingerprint"));
+        assert!(
+            first_lines[1]
+                .starts_with(&format!("{path}:6:9: key file `keys/missing.asc`: cannot read {root}/keys/missing.asc")),
+            "{problems:#?}"
+        );
+        assert_eq!(first_lines[2], format!("{path}:7:9: key file `keys/secret.asc`: it holds a secret key"));
+        assert!(problems[2].contains("hint: a build must never get a secret key"), "{problems:#?}");
+        assert!(
+            first_lines[3]
+                .starts_with(&format!("{path}:8:9: key file `keys/notes.txt`: it is not an ASCII-armored public key")),
+            "{problems:#?}"
+        );
+        assert!(problems[0].contains("hint: write the key's full 40-character fingerprint"), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_keyserver_is_a_url() {
+        let ok =
+            parse(Utf8Path::new("r.yaml"), b"name: r\nbuilder:\n  keyserver: hkps://keys.example.org\npackages: []\n");
+        assert_eq!(ok.unwrap().builder.keyserver.as_deref(), Some("hkps://keys.example.org"));
+        let err = parse(Utf8Path::new("r.yaml"), b"name: r\nbuilder:\n  keyserver: keys.example.org\npackages: []\n")
+            .unwrap_err();
+        assert_eq!(err.0[0].to_string().lines().next(), Some("r.yaml:3:14: invalid keyserver `keys.example.org`"));
     }
 
     #[test]

@@ -157,6 +157,20 @@ impl Container {
             .map_err(api("copy into container"))
     }
 
+    /// Cuts the container off every network it is connected to, leaving it only loopback; returns
+    /// the networks' names. Processes inside cannot undo this: only the Docker API can connect a
+    /// container again.
+    pub async fn disconnect_networks(&self) -> Result<Vec<String>, DockerError> {
+        let info = self.docker.client.inspect_container(&self.id, None).await.map_err(api("inspect container"))?;
+        let names: Vec<String> =
+            info.network_settings.and_then(|n| n.networks).map(|n| n.into_keys().collect()).unwrap_or_default();
+        for name in &names {
+            let request = bollard::models::NetworkDisconnectRequest { container: self.id.clone(), force: Some(true) };
+            self.docker.client.disconnect_network(name, request).await.map_err(api("disconnect network"))?;
+        }
+        Ok(names)
+    }
+
     /// Runs a command to completion, passing its output to `out`; returns its exit code.
     pub async fn exec(&self, spec: &ExecSpec<'_>, out: &mut (dyn FnMut(&[u8]) + Send)) -> Result<i64, DockerError> {
         let options = CreateExecOptions {

@@ -48,6 +48,12 @@ pub struct Step {
     /// Time, memory and CPUs this build may use (repo.yaml's builder defaults, or the entry's).
     #[serde(skip)]
     pub limits: crate::config::Limits,
+    /// Whether the build keeps the network after its sources are fetched.
+    #[serde(skip)]
+    pub network: crate::config::Network,
+    /// Keys from repo.yaml's entry, imported besides the AUR repository's keys/pgp.
+    #[serde(skip)]
+    pub pgp_keys: Vec<crate::config::PgpKey>,
     /// A VCS package: when the AUR version is not newer, `build` asks its pkgver() whether
     /// upstream moved before skipping it.
     pub vcs: bool,
@@ -200,6 +206,9 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             }
             let defaults = input.config.builder.limits;
             step.limits = listed.get(base).map_or(defaults, |p| p.limits.over(defaults));
+            let network = input.config.builder.network;
+            step.network = listed.get(base).and_then(|p| p.network).unwrap_or(network);
+            step.pgp_keys = listed.get(base).map(|p| p.pgp_keys.clone()).unwrap_or_default();
             if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip {
                 step.action = Action::Build;
                 step.reason = format!("requested on the command line ({})", step.reason);
@@ -296,6 +305,8 @@ fn keep_step(
         listed: false,
         nocheck: false,
         limits: crate::config::Limits::default(),
+        network: crate::config::Network::default(),
+        pgp_keys: Vec::new(),
         vcs: false,
     }
 }
@@ -332,6 +343,8 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             listed: false,
             nocheck: false,
             limits: crate::config::Limits::default(),
+            network: crate::config::Network::default(),
+            pgp_keys: Vec::new(),
             vcs: false,
         })
         .collect()

@@ -61,6 +61,8 @@ pub enum Phase {
     Fetching,
     Starting,
     Dependencies,
+    Keys,
+    Sources,
     Building,
     Collecting,
 }
@@ -71,6 +73,8 @@ impl Phase {
             Phase::Fetching => "fetching PKGBUILD",
             Phase::Starting => "starting container",
             Phase::Dependencies => "installing dependencies",
+            Phase::Keys => "importing PGP keys",
+            Phase::Sources => "fetching sources",
             Phase::Building => "makepkg",
             Phase::Collecting => "collecting packages",
         }

@@ -5,6 +5,8 @@ mod support;
 mod check;
 mod e2e;
 mod github;
+mod network;
+mod pgp;
 mod publishing;
 mod sandbox;
 mod scale;

@@ -234,10 +234,7 @@ impl Aur {
         }
         git(&work, &["clone", "--quiet", bare.as_str(), "w"]);
         let w = work.join("w");
-        for entry in std::fs::read_dir(dir).expect("fixture dir") {
-            let entry = entry.expect("entry");
-            std::fs::copy(entry.path(), w.join(entry.file_name().to_str().expect("name"))).expect("copy fixture");
-        }
+        copy_tree(dir.as_std_path(), w.as_std_path());
         git(&w, &["add", "-A"]);
         git(&w, &["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "--quiet", "-m", "update"]);
         git(&w, &["push", "--quiet", "origin", "HEAD:master"]);
@@ -249,6 +246,36 @@ impl Aur {
         let body = http_get(&format!("{}/__stats", self.url));
         let stats: serde_json::Value = serde_json::from_str(&body).expect("stats JSON");
         stats["rpc_requests"].as_u64().expect("count")
+    }
+}
+
+/// The Docker bridge's gateway (this host, as build containers reach it), or the subnet's first
+/// address when the daemon does not record one (as Docker 20.10 does not).
+pub fn bridge_gateway() -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}}' \
+             | awk '{ if ($1 ~ /\\./ && $2 != \"\") print $1; else { split($1, a, \"[./]\"); print a[1]\".\"a[2]\".\"a[3]\".1\" } }'",
+        )
+        .output()
+        .expect("docker network inspect");
+    let gateway = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(gateway.split('.').count() == 4, "no bridge gateway: {gateway:?} {}", text(&out));
+    gateway
+}
+
+/// Copies a fixture directory, subdirectories included (an AUR repository's keys/pgp/).
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("fixture dir") {
+        let entry = entry.expect("entry");
+        let dest = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).expect("copy fixture");
+        }
     }
 }
 
