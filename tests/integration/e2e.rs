@@ -227,11 +227,13 @@ fn a_broken_package_fails_alone() {
     assert!(stdout.contains(logs[0].to_str().unwrap()), "the log path is not named: {all}");
     // Under GitHub Actions the failure is an annotation on the line that listed it (needs-broken
     // is listed; broken is only its dependency, so it gets a plain annotation).
-    assert!(stdout.lines().any(|l| l.starts_with("::error::broken failed to build")), "{all}");
+    // Workflow commands go to stderr, which the runner reads too: stdout stays the summary.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.lines().any(|l| l.starts_with("::error::broken failed to build")), "{all}");
     // What the build printed reaches the CI log only with workflow commands switched off, and
     // never with terminal escapes outside the collapsed log group.
     let mut stopped: Option<String> = None;
-    for line in stdout.lines() {
+    for line in stdout.lines().chain(stderr.lines()) {
         match &stopped {
             Some(token) if line == format!("::{token}::") => stopped = None,
             Some(_) => {}
