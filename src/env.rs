@@ -20,3 +20,6 @@ pub const S3_ANONYMOUS: &str = "REPOCTL_S3_ANONYMOUS";
 pub const SIGNING_KEY: &str = "REPOCTL_SIGNING_KEY";
 /// The passphrase of `REPOCTL_SIGNING_KEY`, when it has one.
 pub const SIGNING_KEY_PASSPHRASE: &str = "REPOCTL_SIGNING_KEY_PASSPHRASE";
+/// Files larger than this many bytes go to S3 as multipart uploads (default 64 MiB). For tests
+/// and benchmarks that want multipart with small files; parts are never smaller than 5 MiB.
+pub const MULTIPART_THRESHOLD: &str = "REPOCTL_MULTIPART_THRESHOLD";

@@ -170,7 +170,8 @@ pub struct PublishReport {
 
 /// Applies `change` to the published repository in the order that keeps it consistent:
 ///
-/// 1. package files (and signatures), which nothing references yet;
+/// 1. package files (and signatures), which nothing references yet, uploaded while repo-add
+///    writes the new database;
 /// 2. the database archives and `NAME.files`;
 /// 3. `NAME.db`, the commit point, with a conditional write on the version this attempt read;
 /// 4. only then, deletion of files the new database no longer references.
@@ -221,16 +222,8 @@ pub async fn publish(
             }
             return Ok(report);
         }
-        let new = tool.update(change.repo, remote.files.as_ref(), &add, &remove, &dir.join("next")).await?;
-        let new_db = read_file(&new.db)?;
-        let new_entries = read_sync_db(&new_db)?;
-        // The databases' detached signatures, `NAME.db.tar.zst.sig` and `NAME.files.tar.zst.sig`.
-        let sigs = match change.signer {
-            Some(signer) => Some((signer.sign_file(&new.db)?, signer.sign_file(&new.files)?)),
-            None => None,
-        };
-
-        // 1. Package files and signatures: nothing references them yet.
+        // 1. Package files and signatures: nothing references them yet, so they go up while
+        // repo-add writes the new database (the two take about as long as each other).
         let uploads: Vec<Utf8PathBuf> = add
             .iter()
             .flat_map(|p| {
@@ -243,36 +236,41 @@ pub async fn publish(
         if !uploads.is_empty() {
             reporter.step(&format!("uploading {} package file(s) to {}", uploads.len(), target.describe()));
         }
-        // Side by side, a few at a time: each is streamed from disk, so memory stays flat.
-        let done: Vec<Result<Utf8PathBuf, PublishError>> = futures_util::stream::iter(uploads)
-            .map(|file| async move {
-                target.upload(file.file_name().unwrap_or_default(), &file).await?;
-                Ok(file)
-            })
-            .buffer_unordered(PARALLEL_UPLOADS)
-            .collect()
-            .await;
-        for file in done {
-            uploaded.insert(file?);
+        let files = uploads.into_iter().map(|file| {
+            let name = file.file_name().unwrap_or_default().to_string();
+            (name, file)
+        });
+        let next = dir.join("next");
+        let (new, done) = tokio::join!(
+            tool.update(change.repo, remote.files.as_ref(), &add, &remove, &next),
+            upload_all(target, files)
+        );
+        for file in done? {
+            uploaded.insert(file);
             report.uploaded += 1;
         }
+        let new = new?;
+        let new_db = read_file(&new.db)?;
+        let new_entries = read_sync_db(&new_db)?;
+        // The databases' detached signatures, `NAME.db.tar.zst.sig` and `NAME.files.tar.zst.sig`.
+        let sigs = match change.signer {
+            Some(signer) => Some((signer.sign_file(&new.db)?, signer.sign_file(&new.files)?)),
+            None => None,
+        };
 
         // 2. The archives and the files database: real copies, not links.
         reporter.step(&format!("publishing {} and {}", names.db, names.files));
-        let mut objects: Vec<(String, &Utf8Path)> = vec![
-            (names.db_archive.clone(), &new.db),
-            (names.files_archive.clone(), &new.files),
-            (names.files.clone(), &new.files),
+        let mut objects: Vec<(String, Utf8PathBuf)> = vec![
+            (names.db_archive.clone(), new.db.clone()),
+            (names.files_archive.clone(), new.files.clone()),
+            (names.files.clone(), new.files.clone()),
         ];
         if let Some((db_sig, files_sig)) = &sigs {
-            objects.push((format!("{}.sig", names.db_archive), db_sig));
-            objects.push((format!("{}.sig", names.files_archive), files_sig));
-            objects.push((format!("{}.sig", names.files), files_sig));
+            objects.push((format!("{}.sig", names.db_archive), db_sig.clone()));
+            objects.push((format!("{}.sig", names.files_archive), files_sig.clone()));
+            objects.push((format!("{}.sig", names.files), files_sig.clone()));
         }
-        for (name, path) in objects {
-            target.upload(&name, path).await?;
-            report.uploaded += 1;
-        }
+        report.uploaded += upload_all(target, objects.into_iter()).await?.len();
 
         // 3. The commit point, only if nobody replaced it since it was read.
         if !target.upload_if(&names.db, &new.db, remote.version.as_deref()).await? {
@@ -347,6 +345,23 @@ async fn sign_published(
         files.push(path);
     }
     Ok(files)
+}
+
+/// Uploads `(name, local file)` pairs side by side, [`PARALLEL_UPLOADS`] at a time, each
+/// streamed from disk so memory stays flat. Returns the files uploaded; the first error wins.
+async fn upload_all(
+    target: &dyn Target,
+    files: impl Iterator<Item = (String, Utf8PathBuf)>,
+) -> Result<Vec<Utf8PathBuf>, PublishError> {
+    let done: Vec<Result<Utf8PathBuf, PublishError>> = futures_util::stream::iter(files)
+        .map(|(name, file)| async move {
+            target.upload(&name, &file).await?;
+            Ok(file)
+        })
+        .buffer_unordered(PARALLEL_UPLOADS)
+        .collect()
+        .await;
+    done.into_iter().collect()
 }
 
 fn read_file(path: &Utf8Path) -> Result<Vec<u8>, PublishError> {

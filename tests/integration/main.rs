@@ -11,4 +11,5 @@ mod publishing;
 mod sandbox;
 mod scale;
 mod signing;
+mod uploads;
 mod versions;

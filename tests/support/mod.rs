@@ -154,6 +154,22 @@ impl S3 {
         })
     }
 
+    /// An object's metadata as a client sees it, or None when it does not exist.
+    pub fn head(&self, bucket: &str, key: &str) -> Option<ObjectInfo> {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let out = self.client().head_object().bucket(bucket).key(key).send().await.ok()?;
+            Some(ObjectInfo {
+                size: out.content_length().unwrap_or(-1),
+                etag: out.e_tag().unwrap_or_default().to_string(),
+                last_modified: out.last_modified().map(|t| t.to_string()).unwrap_or_default(),
+                content_type: out.content_type().unwrap_or_default().to_string(),
+                cache_control: out.cache_control().unwrap_or_default().to_string(),
+                sha256: out.metadata().and_then(|m| m.get("sha256")).cloned(),
+            })
+        })
+    }
+
     /// An object's bytes.
     pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -179,6 +195,20 @@ impl S3 {
         });
     }
 
+    pub fn delete(&self, bucket: &str, key: &str) {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async { self.client().delete_object().bucket(bucket).key(key).send().await.expect("delete") });
+    }
+
+    /// Multipart uploads started and neither completed nor aborted.
+    pub fn unfinished_uploads(&self, bucket: &str) -> usize {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let out = self.client().list_multipart_uploads().bucket(bucket).send().await.expect("list uploads");
+            out.uploads().len()
+        })
+    }
+
     /// Environment for a repoctl process talking to this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -188,6 +218,18 @@ impl S3 {
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ]
     }
+}
+
+/// What HEAD says about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: i64,
+    pub etag: String,
+    pub last_modified: String,
+    pub content_type: String,
+    pub cache_control: String,
+    /// `x-amz-meta-sha256`.
+    pub sha256: Option<String>,
 }
 
 /// The AUR-compatible server, serving bare repositories from a temporary directory.

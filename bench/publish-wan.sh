@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Publishing over a simulated WAN link (issue #4), against the workflow it replaces:
+#   baseline: `repo-add` (Debian's, on the host), then
+#             `s3cmd sync --follow-symlinks --acl-public` of the directory;
+#   repoctl:  `repoctl publish DIR` (repo-add in a container, uploads, conditional commit).
+# The link is bench/wan_proxy.py in front of moto: 30 ms round trip, 200 Mbit/s per connection.
+# Measures, 3 runs each from a fresh bucket (medians):
+#   1. publishing 40 packages of 2 MB (incompressible payloads);
+#   2. publishing the same directory again (nothing new) against `s3cmd sync`'s no-op;
+#   3. repoctl's peak memory (max RSS) publishing three 300 MB packages (moto direct).
+# Needs: scripts/testbed.sh (image, moto, makepkg), s3cmd (installed from Debian if missing).
+source "$(dirname "$0")/lib.sh"
+command -v s3cmd > /dev/null || { apt-get install -y -qq s3cmd > /dev/null || sudo apt-get install -y -qq s3cmd > /dev/null; }
+bin=$(repoctl_bin)
+start_s3
+start_wan 30 200
+make_packages "$tmp/pkgs" blob 40 2M
+echo "40 packages: $(du -sh "$tmp/pkgs" | cut -f1)" >&2
+
+config() { # config BUCKET ENDPOINT
+  cat <<YAML
+name: bench
+s3:
+  bucket: $1
+  endpoint: $2
+  acl: public-read
+builder:
+  image: repoctl-testbed:latest
+packages: [blob-01]
+YAML
+}
+
+repoctl_publish() { # repoctl_publish BUCKET ENDPOINT DIR [WRAPPER...]
+  local bucket=$1 endpoint=$2 dir=$3
+  shift 3
+  config "$bucket" "$endpoint" > "$tmp/$bucket.yaml"
+  REPOCTL_WORK_DIR=$tmp/work-$bucket "$@" "$bin" publish --no-progress --config "$tmp/$bucket.yaml" "$dir"
+}
+
+baseline_publish() { # baseline_publish DIR BUCKET
+  repo-add -q "$1/bench.db.tar.gz" "$1"/*.pkg.tar.zst
+  s3cmd -c "$tmp/s3cfg-wan" sync -q --follow-symlinks --acl-public "$1/" "s3://$2/"
+}
+
+# Warm-up, outside the timings: makes the builder image repo-add runs in.
+make_bucket warm
+repoctl_publish warm "$S3_URL" "$tmp/pkgs" > "$tmp/warm.log" 2>&1 || { cat "$tmp/warm.log" >&2; exit 1; }
+
+rc=() bl=() rc_noop=() bl_noop=()
+for n in 1 2 3; do
+  make_bucket "rc$n"
+  rc+=("$(seconds repoctl_publish "rc$n" "$WAN_URL" "$tmp/pkgs")")
+  make_bucket "bl$n"
+  mkdir -p "$tmp/bl$n" && cp -l "$tmp/pkgs"/* "$tmp/bl$n/"
+  bl+=("$(seconds baseline_publish "$tmp/bl$n" "bl$n")")
+done
+for n in 1 2 3; do
+  rc_noop+=("$(seconds repoctl_publish rc1 "$WAN_URL" "$tmp/pkgs")")
+  bl_noop+=("$(seconds s3cmd -c "$tmp/s3cfg-wan" sync -q --follow-symlinks --acl-public "$tmp/bl1/" "s3://bl1/")")
+done
+
+rm -rf "$tmp/pkgs" "$tmp"/bl?
+make_packages "$tmp/huge" huge 3 300M
+make_bucket mem
+repoctl_publish mem "$S3_URL" "$tmp/huge" /usr/bin/time -v -o "$tmp/time-v" > "$tmp/mem.log" 2>&1 \
+  || { cat "$tmp/mem.log" >&2; exit 1; }
+rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time-v")
+
+r=$(median "${rc[@]}") b=$(median "${bl[@]}") rn=$(median "${rc_noop[@]}") bn=$(median "${bl_noop[@]}")
+echo "machine: $(machine)"
+echo "link: 30 ms RTT, 200 Mbit/s per connection (bench/wan_proxy.py)"
+echo "publish 40 x 2 MB: repoctl median $r s (${rc[*]}); repo-add + s3cmd sync median $b s (${bl[*]})"
+python3 -c "print(f'  ratio {$r/$b:.2f} (target <= 0.40)')"
+echo "re-publish, nothing new: repoctl median $rn s (${rc_noop[*]}); s3cmd sync median $bn s (${bl_noop[*]})"
+python3 -c "print(f'  ratio {$rn/$bn:.2f} (target <= 0.50)')"
+python3 -c "print(f'publish 3 x 300 MB: max RSS {$rss_kib/1024:.1f} MiB (target < 150 MiB)')"
