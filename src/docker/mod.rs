@@ -254,11 +254,23 @@ impl Docker {
     }
 
     /// Removes an image repoctl made for one run; one already gone is fine.
+    /// Removes an image, waiting out containers that still use it: a container whose removal
+    /// another task started (Ctrl-C, a timeout) holds its image until the daemon is done, and
+    /// the removal then fails with 409 even when forced.
     pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {
         let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(true).build();
-        match self.client.remove_image(image, Some(options), None).await {
-            Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-            Err(e) => Err(api("remove image")(e)),
+        let mut attempts = 0;
+        loop {
+            match self.client.remove_image(image, Some(options.clone()), None).await {
+                Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                    return Ok(());
+                }
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) if attempts < 40 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(api("remove image")(e)),
+            }
         }
     }
 

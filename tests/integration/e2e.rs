@@ -1,5 +1,5 @@
 //! The whole path: repo.yaml -> AUR -> builds in containers -> S3 -> pacman installs.
-use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker, repoctl, repoctl_containers, tempdir, text};
+use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker, repoctl, repoctl_containers, run_images, tempdir, text};
 
 const BUCKET: &str = "e2e-bucket";
 
@@ -325,12 +325,7 @@ fn sources_are_cached_between_runs_and_run_images_do_not_pile_up() {
         counts.push(String::from_utf8_lossy(&listing.stdout).trim().to_string());
     }
     assert_eq!(counts, ["1", "2"], "the second run did not see the first run's SRCDEST");
-    let images = std::process::Command::new("docker")
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "repoctl-builder"])
-        .output()
-        .unwrap();
-    let images = String::from_utf8_lossy(&images.stdout);
-    assert!(!images.contains(":run-"), "a run's image was left behind: {images}");
+    assert_eq!(run_images(), Vec::<String>::new(), "a run's image was left behind");
     assert_eq!(repoctl_containers(), 0, "containers left behind");
     let _ = std::process::Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
 }

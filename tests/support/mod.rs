@@ -35,6 +35,30 @@ pub struct DockerGuard {
     _machine: std::fs::File,
 }
 
+/// A run's image (`repoctl-builder:run-*`) outliving the test that made it is a leak a user
+/// would see as a disk filling up: the test that leaked it fails, naming the image, and the
+/// image is removed so that the next test starts clean. Runs before the locks are released.
+impl Drop for DockerGuard {
+    fn drop(&mut self) {
+        let leaked = run_images();
+        for image in &leaked {
+            let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+        }
+        if !leaked.is_empty() && !std::thread::panicking() {
+            panic!("a run's image was left behind: {leaked:?}");
+        }
+    }
+}
+
+/// The per-run images (`repoctl-builder:run-<run id>`) in the daemon right now.
+pub fn run_images() -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "repoctl-builder"])
+        .output()
+        .expect("docker images");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(":run-")).map(str::to_string).collect()
+}
+
 /// Docker, exclusively, when it and the test image are usable. Under CI=true their absence is
 /// a failure, never a skip; elsewhere the test says why it skips.
 pub fn docker() -> Option<DockerGuard> {
