@@ -81,6 +81,8 @@ impl RepoTool {
         self.docker
             .with_container(&spec, async |container| {
                 container.upload_tar_file("/repoctl", &input).await?;
+                // A copy of every package file: not kept once the container has it.
+                let _ = fs_err::remove_file(&input);
                 let files: Vec<String> = add.iter().map(|p| p.file_name().unwrap_or_default().to_string()).collect();
                 // Removals first, so a pkgname removed and added in one change ends up present.
                 if !remove.is_empty() {
@@ -89,9 +91,17 @@ impl RepoTool {
                 if !files.is_empty() || current.is_none() {
                     run_tool(container, "repo-add", &names.db_archive, files).await?;
                 }
-                let out_tar = out_dir.join("repo-output.tar");
-                container.download_tar("/repoctl/repo", &out_tar, MAX_DB_BYTES).await?;
-                extract_db(&out_tar, &names, out_dir)
+                // Only the two archives come back, not the directory: it also holds every
+                // package file just copied in, which would double the bytes moved.
+                let mut got = Vec::new();
+                for archive in [&names.db_archive, &names.files_archive] {
+                    let out_tar = out_dir.join(format!("{archive}.tar"));
+                    container.download_tar(&format!("/repoctl/repo/{archive}"), &out_tar, MAX_DB_BYTES).await?;
+                    got.push(extract_one(&out_tar, archive, out_dir)?);
+                }
+                let files = got.pop().unwrap_or_default();
+                let db = got.pop().unwrap_or_default();
+                Ok(DbFiles { db, files })
             })
             .await
     }
@@ -120,35 +130,20 @@ pub fn signature_of(pkg: &Utf8Path) -> Option<Utf8PathBuf> {
     sig.is_file().then_some(sig)
 }
 
-fn extract_db(tar: &Utf8Path, names: &DbNames, out_dir: &Utf8Path) -> Result<DbFiles, RepoToolError> {
+/// Extracts the regular file `name` from a tar that `docker cp` made of that one file.
+fn extract_one(tar: &Utf8Path, name: &str, out_dir: &Utf8Path) -> Result<Utf8PathBuf, RepoToolError> {
     let io = |source| RepoToolError::Io { path: tar.to_owned(), source };
     let mut archive = tar::Archive::new(fs_err::File::open(tar).map_err(io)?);
-    let db = out_dir.join(&names.db_archive);
-    let files = out_dir.join(&names.files_archive);
-    let (mut got_db, mut got_files) = (false, false);
+    let dest = out_dir.join(name);
     for entry in archive.entries().map_err(io)? {
         let mut entry = entry.map_err(io)?;
-        if entry.header().entry_type() != tar::EntryType::Regular {
+        if entry.header().entry_type() != tar::EntryType::Regular || entry.path().map_err(io)?.as_os_str() != name {
             continue;
         }
-        let path = entry.path().map_err(io)?.to_string_lossy().into_owned();
-        let dest = if path == format!("repo/{}", names.db_archive) {
-            got_db = true;
-            &db
-        } else if path == format!("repo/{}", names.files_archive) {
-            got_files = true;
-            &files
-        } else {
-            continue;
-        };
-        let mut out = fs_err::File::create(dest).map_err(io)?;
+        let mut out = fs_err::File::create(&dest).map_err(io)?;
         std::io::copy(&mut entry, &mut out).map_err(io)?;
+        let _ = fs_err::remove_file(tar);
+        return Ok(dest);
     }
-    if !got_db {
-        return Err(RepoToolError::Missing("repo-add", names.db_archive.clone()));
-    }
-    if !got_files {
-        return Err(RepoToolError::Missing("repo-add", names.files_archive.clone()));
-    }
-    Ok(DbFiles { db, files })
+    Err(RepoToolError::Missing("repo-add", name.to_string()))
 }
