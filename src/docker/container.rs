@@ -148,7 +148,7 @@ impl Container {
         let file = tokio::fs::File::open(tar)
             .await
             .map_err(|e| DockerError::Api { op: "copy into container", message: format!("{tar}: {e}") })?;
-        let stream = tokio_util::io::ReaderStream::new(file);
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
         let options = UploadToContainerOptionsBuilder::default().path(dest).build();
         self.docker
             .client
