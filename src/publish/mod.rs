@@ -108,7 +108,7 @@ pub trait Target: Send + Sync {
 pub const MAX_PUBLISH_ATTEMPTS: u32 = 8;
 
 /// Package files uploaded at the same time.
-pub const PARALLEL_UPLOADS: usize = 4;
+pub const PARALLEL_UPLOADS: usize = 8;
 
 /// The target repo.yaml describes.
 pub async fn open_target(config: &Config) -> Result<Arc<dyn Target>, PublishError> {
@@ -121,33 +121,49 @@ pub async fn open_target(config: &Config) -> Result<Arc<dyn Target>, PublishErro
 /// The repository as published now.
 pub struct RemoteRepo {
     pub entries: Vec<RepoEntry>,
-    /// The database pair as downloaded, None for a new repository.
-    pub files: Option<DbFiles>,
+    /// `NAME.db` as downloaded, None for a new repository.
+    pub db: Option<Utf8PathBuf>,
     /// The version of `NAME.db` read, for the conditional write that replaces it.
     pub version: Option<String>,
 }
 
-/// Reads the published database (`name.db` and `name.files`, the names pacman uses).
+/// Reads the published package list (`name.db`, the name pacman uses). The files database is
+/// read only by a publish that changes something ([`read_files_db`]): a run with nothing to do
+/// costs one request, however large the file lists are.
 pub async fn read_remote(target: &dyn Target, repo: &str, dir: &Utf8Path) -> Result<RemoteRepo, PublishError> {
     let names = DbNames::new(repo);
     let Some((db, version)) = target.fetch_versioned(&names.db, MAX_DB_FETCH).await? else {
-        return Ok(RemoteRepo { entries: Vec::new(), files: None, version: None });
+        return Ok(RemoteRepo { entries: Vec::new(), db: None, version: None });
     };
     let entries = read_sync_db(&db)?;
-    let io = |path: &Utf8Path| {
-        let path = path.to_owned();
-        move |source| PublishError::Io { path: path.clone(), source }
-    };
     fs_err::create_dir_all(dir).map_err(io(dir))?;
     let db_path = dir.join(&names.db_archive);
     fs_err::write(&db_path, &db).map_err(io(&db_path))?;
-    let files_path = dir.join(&names.files_archive);
+    Ok(RemoteRepo { entries, db: Some(db_path), version: Some(version) })
+}
+
+/// The published database pair, `NAME.files` fetched now, beside the `NAME.db` that
+/// [`read_remote`] read (and after it: writers replace `NAME.files` before `NAME.db`, so it is
+/// at least as new). None for a new repository.
+pub async fn read_files_db(
+    target: &dyn Target,
+    repo: &str,
+    remote: &RemoteRepo,
+) -> Result<Option<DbFiles>, PublishError> {
+    let Some(db) = &remote.db else { return Ok(None) };
+    let names = DbNames::new(repo);
+    let files = db.with_file_name(&names.files_archive);
     match target.fetch(&names.files, MAX_DB_FETCH).await? {
-        Some(bytes) => fs_err::write(&files_path, bytes).map_err(io(&files_path))?,
+        Some(bytes) => fs_err::write(&files, bytes).map_err(io(&files))?,
         // A files database lost or never made: start one from the package list instead.
-        None => fs_err::write(&files_path, &db).map_err(io(&files_path))?,
+        None => fs_err::copy(db, &files).map(drop).map_err(io(&files))?,
     }
-    Ok(RemoteRepo { entries, files: Some(DbFiles { db: db_path, files: files_path }), version: Some(version) })
+    Ok(Some(DbFiles { db: db.clone(), files }))
+}
+
+fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> PublishError + use<> {
+    let path = path.to_owned();
+    move |source| PublishError::Io { path: path.clone(), source }
 }
 
 /// What a publish changes.
@@ -213,7 +229,9 @@ pub async fn publish(
         };
         add.extend(resigned.iter().cloned());
         if add.is_empty() && remove.is_empty() {
-            if let (Some(signer), Some(files)) = (change.signer, &remote.files) {
+            if let Some(signer) = change.signer
+                && let Some(files) = read_files_db(target, change.repo, &remote).await?
+            {
                 // Nothing to change, but the signature may be missing (signing just turned
                 // on) or stale (a run that lost a race): make it match the live database.
                 for (name, path) in [(&names.db, &files.db), (&names.files, &files.files)] {
@@ -241,10 +259,19 @@ pub async fn publish(
             (name, file)
         });
         let next = dir.join("next");
-        let (new, done) = tokio::join!(
-            tool.update(change.repo, remote.files.as_ref(), &add, &remove, &next),
-            upload_all(target, files)
-        );
+        let processes = crate::repo::repo_add_processes(&add);
+        if processes > 1 {
+            reporter.step(&format!(
+                "adding {} package file(s) to {} with {processes} repo-add processes",
+                add.len(),
+                names.db
+            ));
+        }
+        let update = async {
+            let current = read_files_db(target, change.repo, &remote).await?;
+            Ok::<_, PublishError>(tool.update(change.repo, current.as_ref(), &add, &remove, &next).await?)
+        };
+        let (new, done) = tokio::join!(update, upload_all(target, files));
         for file in done? {
             uploaded.insert(file);
             report.uploaded += 1;
@@ -296,9 +323,9 @@ pub async fn publish(
                 report.uploaded += settle_db_signature(target, &names, signer, &new_db, reporter).await?;
             }
             _ => {
-                for name in [&names.db, &names.files, &names.db_archive, &names.files_archive] {
-                    target.delete(&format!("{name}.sig")).await?;
-                }
+                let sigs =
+                    [&names.db, &names.files, &names.db_archive, &names.files_archive].map(|n| format!("{n}.sig"));
+                delete_all(target, sigs).await?;
             }
         }
 
@@ -306,11 +333,8 @@ pub async fn publish(
         let live: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
         let stale: BTreeSet<&str> =
             remote.entries.iter().map(|e| e.filename.as_str()).filter(|f| !live.contains(f)).collect();
-        for file in stale {
-            target.delete(file).await?;
-            target.delete(&format!("{file}.sig")).await?;
-            report.deleted += 1;
-        }
+        report.deleted += stale.len();
+        delete_all(target, stale.iter().flat_map(|f| [f.to_string(), format!("{f}.sig")])).await?;
         return Ok(report);
     }
     Err(PublishError::Conflict { name: names.db.clone(), target: target.describe(), attempts: MAX_PUBLISH_ATTEMPTS })
@@ -358,6 +382,17 @@ async fn upload_all(
             target.upload(&name, &file).await?;
             Ok(file)
         })
+        .buffer_unordered(PARALLEL_UPLOADS)
+        .collect()
+        .await;
+    done.into_iter().collect()
+}
+
+/// Deletes objects side by side, [`PARALLEL_UPLOADS`] at a time (absent ones are no error);
+/// the first error wins.
+async fn delete_all(target: &dyn Target, names: impl IntoIterator<Item = String>) -> Result<(), PublishError> {
+    let done: Vec<Result<(), PublishError>> = futures_util::stream::iter(names)
+        .map(|name| async move { target.delete(&name).await })
         .buffer_unordered(PARALLEL_UPLOADS)
         .collect()
         .await;

@@ -57,7 +57,7 @@ pub fn read_sync_db(bytes: &[u8]) -> Result<Vec<RepoEntry>, DbError> {
     Ok(entries)
 }
 
-fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read + 'a>> {
+pub(super) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read + 'a>> {
     Ok(match bytes {
         [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(bytes)),
         [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Box::new(xz2::read::XzDecoder::new(bytes)),

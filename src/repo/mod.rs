@@ -1,10 +1,11 @@
 //! The repository's sync database: reading what is published, and changing it with
 //! `repo-add` / `repo-remove` in a builder container.
 mod db;
+mod merge;
 mod tool;
 
 pub use db::{DbError, RepoEntry, read_sync_db};
-pub use tool::{DbFiles, RepoTool, RepoToolError, signature_of as tool_signature};
+pub use tool::{DbFiles, RepoTool, RepoToolError, repo_add_processes, signature_of as tool_signature};
 
 /// A package file (`*.pkg.tar*`, not its `.sig`), by name.
 pub fn is_package_file(name: &str) -> bool {

@@ -1,8 +1,10 @@
 //! `repo-add` and `repo-remove`, run in a builder container on a copy of the current
 //! database: the host needs no pacman, and the database is written by pacman's own tools.
 use super::DbNames;
+use super::merge::{MergeError, merge_archives, pkgname_of_file};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use camino::{Utf8Path, Utf8PathBuf};
+use std::collections::BTreeSet;
 
 const MAX_DB_BYTES: u64 = 1024 * 1024 * 1024;
 
@@ -25,6 +27,8 @@ pub enum RepoToolError {
         #[source]
         source: std::io::Error,
     },
+    #[error("joining the databases that repo-add wrote side by side failed")]
+    Merge(#[from] MergeError),
     #[error("{0} did not produce {1}")]
     Missing(&'static str, String),
 }
@@ -34,9 +38,19 @@ pub struct RepoTool {
     pub image: String,
 }
 
+/// Fewest package files per repo-add process when the work is split: below this, starting
+/// another process costs more than it saves.
+const MIN_FILES_PER_PART: usize = 4;
+
 impl RepoTool {
     /// Applies additions and removals to `current` (None for a new repository), writing the
     /// new database pair into `out_dir`.
+    ///
+    /// repo-add works through its files one after another (checksums, a file list per
+    /// package), so a large addition is split into parts, one per core: each part gets its own
+    /// repo-add on an empty database, side by side, while repo-remove takes out of the current
+    /// database the pkgnames that are removed or replaced. The entries are then joined
+    /// ([`merge_archives`]), which refuses any pkgname found twice.
     pub async fn update(
         &self,
         repo: &str,
@@ -51,6 +65,24 @@ impl RepoTool {
             move |source| RepoToolError::Io { path: path.clone(), source }
         };
         fs_err::create_dir_all(out_dir).map_err(io(out_dir))?;
+        let split = split_additions(add, cores());
+        // What repo-remove takes out: the removals, and when split, every pkgname the parts
+        // bring that the current database already lists (repo-add would replace it).
+        let mut to_remove: Vec<String> = remove.to_vec();
+        if let (Some(parts), Some(cur)) = (&split, current) {
+            let listed = super::read_sync_db(&fs_err::read(&cur.db).map_err(io(&cur.db))?)
+                .map_err(|e| RepoToolError::Io { path: cur.db.clone(), source: std::io::Error::other(e) })?;
+            let adding: BTreeSet<&str> =
+                parts.iter().flatten().filter_map(|p| p.file_name().and_then(pkgname_of_file)).collect();
+            to_remove.extend(listed.into_iter().map(|e| e.name).filter(|n| adding.contains(n.as_str())));
+            to_remove.sort();
+            to_remove.dedup();
+        }
+        let parts: Vec<&[Utf8PathBuf]> = match &split {
+            Some(parts) => parts.iter().map(Vec::as_slice).collect(),
+            None => Vec::new(),
+        };
+
         let input = out_dir.join("repo-input.tar");
         {
             let file = fs_err::File::create(&input).map_err(io(&input))?;
@@ -61,10 +93,18 @@ impl RepoTool {
                 tar.append_path_with_name(&cur.files, format!("repo/{}", names.files_archive))
                     .map_err(io(&cur.files))?;
             }
-            for pkg in add {
-                for f in std::iter::once(pkg.clone()).chain(signature_of(pkg)) {
-                    let name = format!("repo/{}", f.file_name().unwrap_or_default());
-                    tar.append_path_with_name(&f, name).map_err(io(&f))?;
+            let placed: Vec<(String, &[Utf8PathBuf])> = if parts.is_empty() {
+                vec![("repo".to_string(), add)]
+            } else {
+                parts.iter().enumerate().map(|(i, p)| (format!("part-{i}"), *p)).collect()
+            };
+            for (dir, files) in placed {
+                tar.append_dir(&dir, ".").map_err(io(&input))?;
+                for pkg in files {
+                    for f in std::iter::once(pkg.clone()).chain(signature_of(pkg)) {
+                        let name = format!("{dir}/{}", f.file_name().unwrap_or_default());
+                        tar.append_path_with_name(&f, name).map_err(io(&f))?;
+                    }
                 }
             }
             tar.into_inner().map_err(io(&input))?;
@@ -83,39 +123,114 @@ impl RepoTool {
                 container.upload_tar_file("/repoctl", &input).await?;
                 // A copy of every package file: not kept once the container has it.
                 let _ = fs_err::remove_file(&input);
-                let files: Vec<String> = add.iter().map(|p| p.file_name().unwrap_or_default().to_string()).collect();
-                // Removals first, so a pkgname removed and added in one change ends up present.
-                if !remove.is_empty() {
-                    run_tool(container, "repo-remove", &names.db_archive, remove.to_vec()).await?;
+                let file_names = |files: &[Utf8PathBuf]| {
+                    files.iter().map(|p| p.file_name().unwrap_or_default().to_string()).collect()
+                };
+                if parts.is_empty() {
+                    // Removals first, so a pkgname removed and added in one change ends up present.
+                    if !to_remove.is_empty() {
+                        run_tool(container, "repo-remove", &names.db_archive, "repo", to_remove.clone()).await?;
+                    }
+                    if !add.is_empty() || current.is_none() {
+                        run_tool(container, "repo-add", &names.db_archive, "repo", file_names(add)).await?;
+                    }
+                    // Only the two archives come back, not the directory: it also holds every
+                    // package file just copied in, which would double the bytes moved.
+                    return copy_out(container, "repo", &names, out_dir).await;
                 }
-                if !files.is_empty() || current.is_none() {
-                    run_tool(container, "repo-add", &names.db_archive, files).await?;
+                let removal = async {
+                    match current.is_some() && !to_remove.is_empty() {
+                        true => run_tool(container, "repo-remove", &names.db_archive, "repo", to_remove.clone()).await,
+                        false => Ok(()),
+                    }
+                };
+                let additions = parts.iter().enumerate().map(|(i, part)| {
+                    run_tool(container, "repo-add", &names.db_archive, format!("part-{i}"), file_names(part))
+                });
+                let (removed, added) = tokio::join!(removal, futures_util::future::join_all(additions));
+                removed?;
+                added.into_iter().collect::<Result<Vec<()>, _>>()?;
+                let mut dbs = Vec::new();
+                let mut files = Vec::new();
+                let sources = current.map(|_| "repo".to_string()).into_iter();
+                for (i, dir) in sources.chain((0..parts.len()).map(|i| format!("part-{i}"))).enumerate() {
+                    let got = match (i, current) {
+                        // The current database, untouched: the copy on disk is the same.
+                        (0, Some(cur)) if to_remove.is_empty() => cur.clone(),
+                        _ => copy_out(container, &dir, &names, &out_dir.join(&dir)).await?,
+                    };
+                    dbs.push(got.db);
+                    files.push(got.files);
                 }
-                // Only the two archives come back, not the directory: it also holds every
-                // package file just copied in, which would double the bytes moved.
-                let mut got = Vec::new();
-                for archive in [&names.db_archive, &names.files_archive] {
-                    let out_tar = out_dir.join(format!("{archive}.tar"));
-                    container.download_tar(&format!("/repoctl/repo/{archive}"), &out_tar, MAX_DB_BYTES).await?;
-                    got.push(extract_one(&out_tar, archive, out_dir)?);
-                }
-                let files = got.pop().unwrap_or_default();
-                let db = got.pop().unwrap_or_default();
-                Ok(DbFiles { db, files })
+                let joined = DbFiles { db: out_dir.join(&names.db_archive), files: out_dir.join(&names.files_archive) };
+                merge_archives(&dbs, &joined.db)?;
+                merge_archives(&files, &joined.files)?;
+                Ok(joined)
             })
             .await
     }
+}
+
+/// How many repo-add processes [`RepoTool::update`] runs side by side for `add`.
+pub fn repo_add_processes(add: &[Utf8PathBuf]) -> usize {
+    split_additions(add, cores()).map_or(1, |parts| parts.len())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The additions in parts of at least [`MIN_FILES_PER_PART`], one per core; None to keep them
+/// in one repo-add (few files, one core, or a pkgname twice: repo-add keeps the last one).
+fn split_additions(add: &[Utf8PathBuf], cores: usize) -> Option<Vec<Vec<Utf8PathBuf>>> {
+    let count = cores.min(add.len() / MIN_FILES_PER_PART);
+    if count < 2 {
+        return None;
+    }
+    let mut seen = BTreeSet::new();
+    for pkg in add {
+        let name = pkg.file_name().and_then(pkgname_of_file)?;
+        if !seen.insert(name) {
+            return None;
+        }
+    }
+    let mut parts = vec![Vec::new(); count];
+    for (i, pkg) in add.iter().enumerate() {
+        parts[i % count].push(pkg.clone());
+    }
+    Some(parts)
+}
+
+/// Copies `DIR/NAME.db.tar.zst` and `DIR/NAME.files.tar.zst` out of the container into `dest`.
+async fn copy_out(
+    container: &crate::docker::Container,
+    dir: &str,
+    names: &DbNames,
+    dest: &Utf8Path,
+) -> Result<DbFiles, RepoToolError> {
+    fs_err::create_dir_all(dest).map_err(|source| RepoToolError::Io { path: dest.to_owned(), source })?;
+    let mut got = Vec::new();
+    for archive in [&names.db_archive, &names.files_archive] {
+        let out_tar = dest.join(format!("{archive}.tar"));
+        container.download_tar(&format!("/repoctl/{dir}/{archive}"), &out_tar, MAX_DB_BYTES).await?;
+        got.push(extract_one(&out_tar, archive, dest)?);
+    }
+    let files = got.pop().unwrap_or_default();
+    let db = got.pop().unwrap_or_default();
+    Ok(DbFiles { db, files })
 }
 
 async fn run_tool(
     container: &crate::docker::Container,
     tool: &'static str,
     db: &str,
+    dir: impl AsRef<str>,
     args: Vec<String>,
 ) -> Result<(), RepoToolError> {
     let mut cmd = vec![tool.to_string(), "-q".to_string(), db.to_string()];
     cmd.extend(args);
-    let spec = ExecSpec { cmd, user: "root", env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some("/repoctl/repo") };
+    let workdir = format!("/repoctl/{}", dir.as_ref());
+    let spec = ExecSpec { cmd, user: "root", env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some(&workdir) };
     let mut output = Vec::new();
     let code = container.exec(&spec, &mut |b: &[u8]| output.extend_from_slice(b)).await?;
     if code != 0 {
@@ -146,4 +261,32 @@ fn extract_one(tar: &Utf8Path, name: &str, out_dir: &Utf8Path) -> Result<Utf8Pat
         return Ok(dest);
     }
     Err(RepoToolError::Missing("repo-add", name.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(names: &[&str]) -> Vec<Utf8PathBuf> {
+        names.iter().map(|n| Utf8PathBuf::from(format!("/out/{n}-1-1-any.pkg.tar.zst"))).collect()
+    }
+
+    #[test]
+    fn large_additions_are_split_one_part_per_core_and_small_ones_are_not() {
+        let eight = files(&["a", "b", "c", "d", "e", "f", "g", "h"]);
+        let parts = split_additions(&eight, 2).expect("split");
+        assert_eq!(parts.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4]);
+        assert_eq!(parts.concat().len(), 8);
+        // At least four files a part: 8 files on 16 cores are two parts, not sixteen.
+        assert_eq!(split_additions(&eight, 16).map(|p| p.len()), Some(2));
+        assert_eq!(split_additions(&eight, 1), None, "one core");
+        assert_eq!(split_additions(&eight[..7], 2), None, "too few files");
+    }
+
+    #[test]
+    fn a_pkgname_added_twice_stays_in_one_repo_add() {
+        let mut add = files(&["a", "b", "c", "d", "e", "f", "g"]);
+        add.push(Utf8PathBuf::from("/out/a-2-1-any.pkg.tar.zst"));
+        assert_eq!(split_additions(&add, 2), None);
+    }
 }

@@ -234,3 +234,101 @@ sign:\n  key: {fingerprint}\npackages:\n  - hello\n  - libfoo\n  - split-demo\n"
         assert!(install.status.success(), "trial {trial}: {}", text(&install));
     }
 }
+
+/// A large publish is written by several repo-add processes side by side (one per core, at
+/// least four files each) and their entries joined into one database. A strict pacman sees one
+/// repository: every package at its version, new versions replacing old ones by pkgname (not
+/// added beside them), signatures embedded, and the replaced files gone from the bucket.
+#[test]
+fn a_large_publish_split_across_repo_add_processes_is_one_signed_database() {
+    let Some(_docker) = docker() else { return };
+    let s3 = S3::start();
+    let aur = Aur::start();
+    let (_t, dir) = tempdir();
+    let signing = crate::support::repo_root().join("tests/fixtures/signing");
+    let fingerprint = std::fs::read_to_string(signing.join("fingerprint")).unwrap().trim().to_string();
+    let mut env = s3.env();
+    env.push(("AUR_LOCATION", aur.url.clone()));
+    env.push(("REPOCTL_SIGNING_KEY", std::fs::read_to_string(signing.join("secret-key.asc")).unwrap()));
+    s3.create_bucket("many");
+    let config = dir.join("repo.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "name: many\ns3:\n  bucket: many\n  endpoint: {}\n  acl: public-read\nbuilder:\n  image: {TESTBED_IMAGE}\n\
+sign:\n  key: {fingerprint}\npackages:\n  - many\n",
+            s3.endpoint
+        ),
+    )
+    .unwrap();
+    let pkgnames: Vec<String> = (1..=10).map(|i| format!("many-{i:02}")).collect();
+    // One pkgbase, ten packages: version `v` of all of them, built in a container.
+    let build = |v: u32| -> Utf8PathBuf {
+        let src = dir.join(format!("src-{v}"));
+        std::fs::create_dir_all(&src).unwrap();
+        let mut pkgbuild = format!(
+            "pkgbase=many\npkgname=({})\npkgver={v}\npkgrel=1\npkgdesc='ten packages'\narch=('any')\nlicense=('MIT')\n",
+            pkgnames.join(" ")
+        );
+        let mut srcinfo = format!(
+            "pkgbase = many\n\tpkgdesc = ten packages\n\tpkgver = {v}\n\tpkgrel = 1\n\tarch = any\n\tlicense = MIT\n"
+        );
+        for n in &pkgnames {
+            pkgbuild.push_str(&format!(
+                "package_{n}() {{ install -d \"$pkgdir/usr/share/{n}\"; echo {v} > \"$pkgdir/usr/share/{n}/version\"; }}\n"
+            ));
+            srcinfo.push_str(&format!("\npkgname = {n}\n"));
+        }
+        std::fs::write(src.join("PKGBUILD"), pkgbuild).unwrap();
+        std::fs::write(src.join(".SRCINFO"), srcinfo).unwrap();
+        aur.push_dir("many", &src);
+        let out_dir = dir.join(format!("v{v}"));
+        let mut e = env.clone();
+        e.push(("REPOCTL_WORK_DIR", dir.join(format!("work-build-{v}")).to_string()));
+        let out = repoctl(&["build", "--config", config.as_str(), "--no-publish", "--out", out_dir.as_str()], &e);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        out_dir
+    };
+    let split = std::thread::available_parallelism().map_or(1, usize::from) >= 2;
+    let publish = |from: &Utf8Path| {
+        let mut e = env.clone();
+        e.push(("REPOCTL_WORK_DIR", dir.join("work-publish").to_string()));
+        let out = repoctl(&["publish", "--config", config.as_str(), from.as_str()], &e);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let said = text(&out);
+        assert_eq!(said.contains("with 2 repo-add processes"), split, "{said}");
+    };
+    let pacman =
+        Pacman::signed("many", &format!("{}/many", s3.endpoint), &signing.join("public-key.asc"), &fingerprint);
+    let listed = |pacman: &Pacman| {
+        let mut l = pacman.list("many");
+        l.sort();
+        l
+    };
+
+    let v1 = build(1);
+    publish(&v1);
+    let expected: Vec<(String, String)> = pkgnames.iter().map(|n| (n.clone(), "1-1".to_string())).collect();
+    assert_eq!(listed(&pacman), expected);
+
+    // Version 2 of eight of them: replaced in the database, the old files deleted.
+    let v2 = build(2);
+    let eight = dir.join("eight");
+    std::fs::create_dir_all(&eight).unwrap();
+    for n in &pkgnames[..8] {
+        let file = format!("{n}-2-1-any.pkg.tar.zst");
+        std::fs::copy(v2.join(&file), eight.join(&file)).unwrap();
+    }
+    publish(&eight);
+    let expected: Vec<(String, String)> =
+        pkgnames.iter().enumerate().map(|(i, n)| (n.clone(), if i < 8 { "2-1" } else { "1-1" }.to_string())).collect();
+    assert_eq!(listed(&pacman), expected);
+    let install = pacman.run(&["-S", "--noconfirm", "many-01", "many-10"]);
+    assert!(install.status.success(), "{}", text(&install));
+    let read = |n: &str| std::fs::read_to_string(pacman.installed_file(&format!("usr/share/{n}/version"))).unwrap();
+    assert_eq!((read("many-01").trim(), read("many-10").trim()), ("2", "1"));
+    let keys = s3.keys("many");
+    assert!(!keys.iter().any(|k| k.starts_with("many-01-1-1")), "the replaced file is still there: {keys:?}");
+    assert!(keys.iter().any(|k| k == "many-10-1-1-any.pkg.tar.zst.sig"), "{keys:?}");
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}

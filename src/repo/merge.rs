@@ -1,0 +1,204 @@
+//! Joining database archives whose entries are disjoint: what lets several `repo-add`
+//! processes each write the entries of some of the packages (side by side, on every core) and
+//! still publish one database. Only whole entries are copied, byte for byte as repo-add wrote
+//! them; nothing here decides what an entry says. A name-version or pkgname found in two
+//! inputs is an error, never a silent choice.
+use super::db::decompressor;
+use camino::{Utf8Path, Utf8PathBuf};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// What one database archive may hold once decompressed (the files database of a large
+/// repository is the biggest: Arch's [extra] is ~60 MiB).
+const MAX_ARCHIVE_BYTES: u64 = 1024 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("cannot read the database archive {path}")]
+    Read {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the database archive {path}")]
+    Write {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{entry} is in both {first} and {second}")]
+    Duplicate { entry: String, first: Utf8PathBuf, second: Utf8PathBuf },
+    #[error("the database archive {path} holds an unexpected entry {entry}")]
+    Unexpected { path: Utf8PathBuf, entry: String },
+    #[error("the database archive {path} is larger than {} MiB uncompressed", MAX_ARCHIVE_BYTES >> 20)]
+    TooLarge { path: Utf8PathBuf },
+}
+
+/// Writes the zstd-compressed union of `inputs` (database archives, any compression) to `out`.
+/// Entries are `NAME-VERSION/` directories and the files in them; each `NAME-VERSION` must
+/// come from one input only, and so must each pkgname (`NAME`, read from the entry's `desc`).
+pub fn merge_archives(inputs: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), MergeError> {
+    let write = |source| MergeError::Write { path: out.to_owned(), source };
+    let file = fs_err::File::create(out).map_err(write)?;
+    let encoder = zstd::stream::write::Encoder::new(file, 3).map_err(write)?;
+    let mut builder = tar::Builder::new(encoder);
+    builder.mode(tar::HeaderMode::Complete);
+    // entry directory -> the input it came from; pkgname -> (its directory, input)
+    let mut dirs: BTreeMap<String, &Utf8Path> = BTreeMap::new();
+    let mut pkgnames: BTreeMap<String, (String, &Utf8Path)> = BTreeMap::new();
+    for input in inputs {
+        let read = |source| MergeError::Read { path: input.clone(), source };
+        let bytes = fs_err::read(input).map_err(read)?;
+        let mut limited = decompressor(&bytes).map_err(read)?.take(MAX_ARCHIVE_BYTES + 1);
+        let mut archive = tar::Archive::new(&mut limited);
+        let mut seen_here = std::collections::BTreeSet::new();
+        for entry in archive.entries().map_err(read)? {
+            let mut entry = entry.map_err(read)?;
+            let path = entry.path().map_err(read)?.to_string_lossy().into_owned();
+            let kind = entry.header().entry_type();
+            let unexpected = || MergeError::Unexpected { path: input.clone(), entry: path.clone() };
+            let mut parts = path.trim_end_matches('/').splitn(2, '/');
+            let dir = parts.next().unwrap_or_default().to_string();
+            let file = parts.next();
+            if dir.is_empty() || dir.starts_with('.') || file.is_some_and(|f| f.contains('/') || f.starts_with('.')) {
+                return Err(unexpected());
+            }
+            if seen_here.insert(dir.clone())
+                && let Some(first) = dirs.insert(dir.clone(), input)
+            {
+                return Err(MergeError::Duplicate { entry: dir, first: first.to_owned(), second: input.clone() });
+            }
+            let mut header = entry.header().clone();
+            match (kind, file) {
+                (tar::EntryType::Directory, None) => {
+                    builder.append_data(&mut header, format!("{dir}/"), std::io::empty()).map_err(write)?;
+                }
+                (tar::EntryType::Regular, Some(name)) => {
+                    let mut data = Vec::new();
+                    entry.read_to_end(&mut data).map_err(read)?;
+                    if name == "desc" {
+                        let text = String::from_utf8_lossy(&data);
+                        let pkgname = desc_name(&text).ok_or_else(unexpected)?;
+                        if let Some((other, first)) = pkgnames.insert(pkgname.clone(), (dir.clone(), input)) {
+                            return Err(MergeError::Duplicate {
+                                entry: format!("package {pkgname} ({other} and {dir})"),
+                                first: first.to_owned(),
+                                second: input.clone(),
+                            });
+                        }
+                    }
+                    builder.append_data(&mut header, format!("{dir}/{name}"), data.as_slice()).map_err(write)?;
+                }
+                _ => return Err(unexpected()),
+            }
+        }
+        if limited.limit() == 0 {
+            return Err(MergeError::TooLarge { path: input.clone() });
+        }
+    }
+    builder.into_inner().map_err(write)?.finish().map_err(write)?;
+    Ok(())
+}
+
+/// `%NAME%` of a desc file.
+fn desc_name(desc: &str) -> Option<String> {
+    let mut lines = desc.lines();
+    while let Some(line) = lines.next() {
+        if line == "%NAME%" {
+            return lines.next().map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        }
+    }
+    None
+}
+
+/// The pkgname of a package file named `NAME-PKGVER-PKGREL-ARCH.pkg.tar*` (none of the last
+/// three contains a dash), or None for any other name.
+pub fn pkgname_of_file(file: &str) -> Option<&str> {
+    let stem = &file[..file.find(".pkg.tar")?];
+    let mut cut = stem;
+    for _ in 0..3 {
+        cut = &cut[..cut.rfind('-')?];
+    }
+    (!cut.is_empty()).then_some(cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir() -> (tempfile::TempDir, Utf8PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let p = Utf8PathBuf::try_from(t.path().to_path_buf()).unwrap();
+        (t, p)
+    }
+
+    fn archive(dir: &Utf8Path, name: &str, entries: &[(&str, &str)]) -> Utf8PathBuf {
+        let path = dir.join(name);
+        let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+            fs_err::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        ));
+        for (entry, body) in entries {
+            // The name is set raw: the tar crate refuses to write `..`, hostile inputs do not.
+            let mut h = tar::Header::new_gnu();
+            h.as_gnu_mut().unwrap().name[..entry.len()].copy_from_slice(entry.as_bytes());
+            let dir = entry.ends_with('/');
+            h.set_entry_type(if dir { tar::EntryType::Directory } else { tar::EntryType::Regular });
+            h.set_size(if dir { 0 } else { body.len() as u64 });
+            h.set_mode(if dir { 0o755 } else { 0o644 });
+            h.set_cksum();
+            b.append(&h, if dir { &b""[..] } else { body.as_bytes() }).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap();
+        path
+    }
+
+    fn desc(name: &str, version: &str) -> String {
+        format!(
+            "%FILENAME%\n{name}-{version}-any.pkg.tar.zst\n\n%NAME%\n{name}\n\n%BASE%\n{name}\n\n%VERSION%\n{version}\n\n"
+        )
+    }
+
+    #[test]
+    fn the_union_is_a_database_that_lists_every_package_of_every_input() {
+        let (_t, dir) = tempdir();
+        let (a, b) = (desc("foo", "1-1"), desc("foo-git", "r5.abc-1"));
+        let one = archive(&dir, "one.db.tar.gz", &[("foo-1-1/", ""), ("foo-1-1/desc", &a)]);
+        let two = archive(&dir, "two.db.tar.gz", &[("foo-git-r5.abc-1/", ""), ("foo-git-r5.abc-1/desc", &b)]);
+        let out = dir.join("out.db.tar.zst");
+        merge_archives(&[one, two], &out).unwrap();
+        let entries = crate::repo::read_sync_db(&fs_err::read(&out).unwrap()).unwrap();
+        let names: Vec<(&str, &str)> = entries.iter().map(|e| (e.name.as_str(), e.version.as_str())).collect();
+        assert_eq!(names, [("foo", "1-1"), ("foo-git", "r5.abc-1")]);
+    }
+
+    #[test]
+    fn a_package_in_two_inputs_is_an_error_naming_it() {
+        let (_t, dir) = tempdir();
+        let one = archive(&dir, "one.tar.gz", &[("foo-1-1/desc", &desc("foo", "1-1"))]);
+        let two = archive(&dir, "two.tar.gz", &[("foo-2-1/desc", &desc("foo", "2-1"))]);
+        let err = merge_archives(&[one.clone(), two], &dir.join("out")).unwrap_err().to_string();
+        assert!(err.contains("package foo (foo-1-1 and foo-2-1)"), "{err}");
+        let same = archive(&dir, "same.tar.gz", &[("foo-1-1/desc", &desc("foo", "1-1"))]);
+        let err = merge_archives(&[one, same], &dir.join("out")).unwrap_err().to_string();
+        assert!(err.starts_with("foo-1-1 is in both"), "{err}");
+    }
+
+    #[test]
+    fn odd_entries_are_refused() {
+        let (_t, dir) = tempdir();
+        for bad in ["../x/desc", "foo-1-1/sub/desc", ".hidden/desc"] {
+            let a = archive(&dir, "bad.tar.gz", &[(bad, "x")]);
+            assert!(merge_archives(&[a], &dir.join("out")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pkgnames_come_from_the_file_name_without_version_release_and_arch() {
+        assert_eq!(pkgname_of_file("foo-git-r5.abc-1-x86_64.pkg.tar.zst"), Some("foo-git"));
+        assert_eq!(pkgname_of_file("lib32-foo-1:2.0-3-any.pkg.tar.xz"), Some("lib32-foo"));
+        assert_eq!(pkgname_of_file("foo-1-1-any.pkg.tar.zst.sig"), Some("foo"));
+        assert_eq!(pkgname_of_file("foo-1-any.pkg.tar.zst"), None);
+        assert_eq!(pkgname_of_file("README"), None);
+    }
+}
