@@ -253,10 +253,9 @@ impl Docker {
         Ok(())
     }
 
-    /// Removes an image repoctl made for one run; one already gone is fine.
-    /// Removes an image, waiting out containers that still use it: a container whose removal
-    /// another task started (Ctrl-C, a timeout) holds its image until the daemon is done, and
-    /// the removal then fails with 409 even when forced.
+    /// Removes an image (one already gone is fine), waiting out containers that still use it:
+    /// a container whose removal another task started (Ctrl-C, a timeout) holds its image until
+    /// the daemon is done, and the removal then fails with 409 even when forced.
     pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {
         let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(true).build();
         let mut attempts = 0;

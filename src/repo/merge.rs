@@ -5,7 +5,7 @@
 //! inputs is an error, never a silent choice.
 use super::db::decompressor;
 use camino::{Utf8Path, Utf8PathBuf};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
 /// What one database archive may hold once decompressed (the files database of a large
@@ -34,10 +34,41 @@ pub enum MergeError {
     TooLarge { path: Utf8PathBuf },
 }
 
+/// One database archive to join, and which of its entries to keep.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: Utf8PathBuf,
+    /// Only these `NAME-VERSION` directories (None: all of them).
+    pub only: Option<BTreeSet<String>>,
+}
+
+impl Source {
+    pub fn all(path: &Utf8Path) -> Source {
+        Source { path: path.to_owned(), only: None }
+    }
+}
+
+/// The `NAME-VERSION` directories a database archive holds.
+pub fn entry_dirs(path: &Utf8Path) -> Result<BTreeSet<String>, MergeError> {
+    let read = |source| MergeError::Read { path: path.to_owned(), source };
+    let bytes = fs_err::read(path).map_err(read)?;
+    let mut limited = decompressor(&bytes).map_err(read)?.take(MAX_ARCHIVE_BYTES);
+    let mut archive = tar::Archive::new(&mut limited);
+    let mut dirs = BTreeSet::new();
+    for entry in archive.entries().map_err(read)? {
+        let entry = entry.map_err(read)?;
+        let path = entry.path().map_err(read)?.to_string_lossy().into_owned();
+        if let Some(dir) = path.split('/').next().filter(|d| !d.is_empty()) {
+            dirs.insert(dir.to_string());
+        }
+    }
+    Ok(dirs)
+}
+
 /// Writes the zstd-compressed union of `inputs` (database archives, any compression) to `out`.
-/// Entries are `NAME-VERSION/` directories and the files in them; each `NAME-VERSION` must
-/// come from one input only, and so must each pkgname (`NAME`, read from the entry's `desc`).
-pub fn merge_archives(inputs: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), MergeError> {
+/// Entries are `NAME-VERSION/` directories and the files in them; each `NAME-VERSION` kept
+/// must come from one input only, and so must each pkgname (`NAME`, read from the `desc`).
+pub fn merge_archives(inputs: &[Source], out: &Utf8Path) -> Result<(), MergeError> {
     let write = |source| MergeError::Write { path: out.to_owned(), source };
     let file = fs_err::File::create(out).map_err(write)?;
     let encoder = zstd::stream::write::Encoder::new(file, 3).map_err(write)?;
@@ -46,12 +77,12 @@ pub fn merge_archives(inputs: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Merg
     // entry directory -> the input it came from; pkgname -> (its directory, input)
     let mut dirs: BTreeMap<String, &Utf8Path> = BTreeMap::new();
     let mut pkgnames: BTreeMap<String, (String, &Utf8Path)> = BTreeMap::new();
-    for input in inputs {
+    for Source { path: input, only } in inputs {
         let read = |source| MergeError::Read { path: input.clone(), source };
         let bytes = fs_err::read(input).map_err(read)?;
         let mut limited = decompressor(&bytes).map_err(read)?.take(MAX_ARCHIVE_BYTES + 1);
         let mut archive = tar::Archive::new(&mut limited);
-        let mut seen_here = std::collections::BTreeSet::new();
+        let mut seen_here = BTreeSet::new();
         for entry in archive.entries().map_err(read)? {
             let mut entry = entry.map_err(read)?;
             let path = entry.path().map_err(read)?.to_string_lossy().into_owned();
@@ -62,6 +93,9 @@ pub fn merge_archives(inputs: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Merg
             let file = parts.next();
             if dir.is_empty() || dir.starts_with('.') || file.is_some_and(|f| f.contains('/') || f.starts_with('.')) {
                 return Err(unexpected());
+            }
+            if only.as_ref().is_some_and(|keep| !keep.contains(&dir)) {
+                continue;
             }
             if seen_here.insert(dir.clone())
                 && let Some(first) = dirs.insert(dir.clone(), input)
@@ -114,7 +148,7 @@ fn desc_name(desc: &str) -> Option<String> {
 /// The pkgname of a package file named `NAME-PKGVER-PKGREL-ARCH.pkg.tar*` (none of the last
 /// three contains a dash), or None for any other name.
 pub fn pkgname_of_file(file: &str) -> Option<&str> {
-    let stem = &file[..file.find(".pkg.tar")?];
+    let stem = &file[..file.rfind(".pkg.tar")?];
     let mut cut = stem;
     for _ in 0..3 {
         cut = &cut[..cut.rfind('-')?];
@@ -166,7 +200,7 @@ mod tests {
         let one = archive(&dir, "one.db.tar.gz", &[("foo-1-1/", ""), ("foo-1-1/desc", &a)]);
         let two = archive(&dir, "two.db.tar.gz", &[("foo-git-r5.abc-1/", ""), ("foo-git-r5.abc-1/desc", &b)]);
         let out = dir.join("out.db.tar.zst");
-        merge_archives(&[one, two], &out).unwrap();
+        merge_archives(&[Source::all(&one), Source::all(&two)], &out).unwrap();
         let entries = crate::repo::read_sync_db(&fs_err::read(&out).unwrap()).unwrap();
         let names: Vec<(&str, &str)> = entries.iter().map(|e| (e.name.as_str(), e.version.as_str())).collect();
         assert_eq!(names, [("foo", "1-1"), ("foo-git", "r5.abc-1")]);
@@ -177,20 +211,42 @@ mod tests {
         let (_t, dir) = tempdir();
         let one = archive(&dir, "one.tar.gz", &[("foo-1-1/desc", &desc("foo", "1-1"))]);
         let two = archive(&dir, "two.tar.gz", &[("foo-2-1/desc", &desc("foo", "2-1"))]);
-        let err = merge_archives(&[one.clone(), two], &dir.join("out")).unwrap_err().to_string();
+        let err = merge_archives(&[Source::all(&one), Source::all(&two)], &dir.join("out")).unwrap_err().to_string();
         assert!(err.contains("package foo (foo-1-1 and foo-2-1)"), "{err}");
         let same = archive(&dir, "same.tar.gz", &[("foo-1-1/desc", &desc("foo", "1-1"))]);
-        let err = merge_archives(&[one, same], &dir.join("out")).unwrap_err().to_string();
+        let err = merge_archives(&[Source::all(&one), Source::all(&same)], &dir.join("out")).unwrap_err().to_string();
         assert!(err.starts_with("foo-1-1 is in both"), "{err}");
     }
 
     #[test]
     fn odd_entries_are_refused() {
         let (_t, dir) = tempdir();
-        for bad in ["../x/desc", "foo-1-1/sub/desc", ".hidden/desc"] {
-            let a = archive(&dir, "bad.tar.gz", &[(bad, "x")]);
-            assert!(merge_archives(&[a], &dir.join("out")).is_err(), "{bad}");
+        for bad in ["../x/desc", "foo-1-1/sub/desc", ".hidden/desc", "foo-1-1/.desc"] {
+            let a = archive(&dir, "bad.tar.gz", &[(bad, &desc("foo", "1-1"))]);
+            let err = merge_archives(&[Source::all(&a)], &dir.join("out")).unwrap_err();
+            assert!(matches!(err, MergeError::Unexpected { .. }), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn entries_left_out_of_a_source_are_not_joined() {
+        // A files database that still holds an entry a lost race uploaded (foo-2-1) while the
+        // database it goes with lists foo-1-1: keeping only the database's entries leaves the
+        // new foo-2-1 to the part that brings it, instead of finding it twice.
+        let (_t, dir) = tempdir();
+        let stale = archive(
+            &dir,
+            "current.files.tar.gz",
+            &[("foo-1-1/desc", &desc("foo", "1-1")), ("foo-2-1/desc", &desc("foo", "2-1"))],
+        );
+        let part = archive(&dir, "part.files.tar.gz", &[("foo-2-1/desc", &desc("foo", "2-1"))]);
+        let out = dir.join("out");
+        let err = merge_archives(&[Source::all(&stale), Source::all(&part)], &out).unwrap_err();
+        assert!(matches!(err, MergeError::Duplicate { .. }), "{err}");
+        let kept = Source { path: stale.clone(), only: Some(BTreeSet::new()) };
+        merge_archives(&[kept, Source::all(&part)], &out).unwrap();
+        assert_eq!(entry_dirs(&out).unwrap(), BTreeSet::from(["foo-2-1".to_string()]));
+        assert_eq!(entry_dirs(&stale).unwrap().len(), 2);
     }
 
     #[test]

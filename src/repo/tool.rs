@@ -1,7 +1,7 @@
 //! `repo-add` and `repo-remove`, run in a builder container on a copy of the current
 //! database: the host needs no pacman, and the database is written by pacman's own tools.
 use super::DbNames;
-use super::merge::{MergeError, merge_archives, pkgname_of_file};
+use super::merge::{MergeError, Source, entry_dirs, merge_archives, pkgname_of_file};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::BTreeSet;
@@ -27,6 +27,10 @@ pub enum RepoToolError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "package file names do not match the packages inside (named {files:?}, inside {inside:?}); rename the files NAME-PKGVER-PKGREL-ARCH.pkg.tar.*"
+    )]
+    Misnamed { files: Vec<String>, inside: Vec<String> },
     #[error("joining the databases that repo-add wrote side by side failed")]
     Merge(#[from] MergeError),
     #[error("{0} did not produce {1}")]
@@ -41,6 +45,10 @@ pub struct RepoTool {
 /// Fewest package files per repo-add process when the work is split: below this, starting
 /// another process costs more than it saves.
 const MIN_FILES_PER_PART: usize = 4;
+
+/// Most repo-add processes at once, whatever the core count: each spawns a few processes per
+/// file and the container's process limit is 1024.
+const MAX_PARTS: usize = 8;
 
 impl RepoTool {
     /// Applies additions and removals to `current` (None for a new repository), writing the
@@ -136,7 +144,14 @@ impl RepoTool {
                     }
                     // Only the two archives come back, not the directory: it also holds every
                     // package file just copied in, which would double the bytes moved.
-                    return copy_out(container, "repo", &names, out_dir).await;
+                    let got = copy_out(container, "repo", &names, &out_dir.join("repo")).await?;
+                    let db = out_dir.join(&names.db_archive);
+                    fs_err::rename(&got.db, &db).map_err(io(&db))?;
+                    // NAME.files lists what NAME.db lists: an entry a lost race left in it goes.
+                    let keep = Source { path: got.files, only: Some(entry_dirs(&db)?) };
+                    let files = out_dir.join(&names.files_archive);
+                    merge_archives(&[keep], &files)?;
+                    return Ok(DbFiles { db, files });
                 }
                 let removal = async {
                     match current.is_some() && !to_remove.is_empty() {
@@ -152,15 +167,35 @@ impl RepoTool {
                 added.into_iter().collect::<Result<Vec<()>, _>>()?;
                 let mut dbs = Vec::new();
                 let mut files = Vec::new();
-                let sources = current.map(|_| "repo".to_string()).into_iter();
-                for (i, dir) in sources.chain((0..parts.len()).map(|i| format!("part-{i}"))).enumerate() {
-                    let got = match (i, current) {
+                if let Some(cur) = current {
+                    let got = match to_remove.is_empty() {
                         // The current database, untouched: the copy on disk is the same.
-                        (0, Some(cur)) if to_remove.is_empty() => cur.clone(),
-                        _ => copy_out(container, &dir, &names, &out_dir.join(&dir)).await?,
+                        true => cur.clone(),
+                        false => copy_out(container, "repo", &names, &out_dir.join("repo")).await?,
                     };
-                    dbs.push(got.db);
-                    files.push(got.files);
+                    // NAME.files can hold entries NAME.db does not (a run that lost the race
+                    // for NAME.db had already replaced NAME.files): the database decides.
+                    files.push(Source { path: got.files, only: Some(entry_dirs(&got.db)?) });
+                    dbs.push(Source::all(&got.db));
+                }
+                let mut brought = BTreeSet::new();
+                for i in 0..parts.len() {
+                    let dir = format!("part-{i}");
+                    let got = copy_out(container, &dir, &names, &out_dir.join(&dir)).await?;
+                    let entries = super::read_sync_db(&fs_err::read(&got.db).map_err(io(&got.db))?)
+                        .map_err(|e| RepoToolError::Io { path: got.db.clone(), source: std::io::Error::other(e) })?;
+                    brought.extend(entries.into_iter().map(|e| e.name));
+                    dbs.push(Source::all(&got.db));
+                    files.push(Source::all(&got.files));
+                }
+                // repo-remove went by the file names: they must name the packages inside.
+                let guessed: BTreeSet<String> =
+                    add.iter().filter_map(|p| p.file_name().and_then(pkgname_of_file)).map(str::to_string).collect();
+                if brought != guessed {
+                    return Err(RepoToolError::Misnamed {
+                        files: guessed.difference(&brought).cloned().collect(),
+                        inside: brought.difference(&guessed).cloned().collect(),
+                    });
                 }
                 let joined = DbFiles { db: out_dir.join(&names.db_archive), files: out_dir.join(&names.files_archive) };
                 merge_archives(&dbs, &joined.db)?;
@@ -183,7 +218,7 @@ fn cores() -> usize {
 /// The additions in parts of at least [`MIN_FILES_PER_PART`], one per core; None to keep them
 /// in one repo-add (few files, one core, or a pkgname twice: repo-add keeps the last one).
 fn split_additions(add: &[Utf8PathBuf], cores: usize) -> Option<Vec<Vec<Utf8PathBuf>>> {
-    let count = cores.min(add.len() / MIN_FILES_PER_PART);
+    let count = cores.min(MAX_PARTS).min(add.len() / MIN_FILES_PER_PART);
     if count < 2 {
         return None;
     }
@@ -279,6 +314,8 @@ mod tests {
         assert_eq!(parts.concat().len(), 8);
         // At least four files a part: 8 files on 16 cores are two parts, not sixteen.
         assert_eq!(split_additions(&eight, 16).map(|p| p.len()), Some(2));
+        let hundred: Vec<Utf8PathBuf> = (0..100).flat_map(|i| files(&[&format!("p{i}")])).collect();
+        assert_eq!(split_additions(&hundred, 64).map(|p| p.len()), Some(MAX_PARTS), "capped");
         assert_eq!(split_additions(&eight, 1), None, "one core");
         assert_eq!(split_additions(&eight[..7], 2), None, "too few files");
     }

@@ -250,17 +250,21 @@ fn a_large_publish_split_across_repo_add_processes_is_one_signed_database() {
     let mut env = s3.env();
     env.push(("AUR_LOCATION", aur.url.clone()));
     env.push(("REPOCTL_SIGNING_KEY", std::fs::read_to_string(signing.join("secret-key.asc")).unwrap()));
-    s3.create_bucket("many");
-    let config = dir.join("repo.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "name: many\ns3:\n  bucket: many\n  endpoint: {}\n  acl: public-read\nbuilder:\n  image: {TESTBED_IMAGE}\n\
+    let config_for = |bucket: &str| {
+        s3.create_bucket(bucket);
+        let config = dir.join(format!("{bucket}.yaml"));
+        std::fs::write(
+            &config,
+            format!(
+                "name: many\ns3:\n  bucket: {bucket}\n  endpoint: {}\n  acl: public-read\nbuilder:\n  image: {TESTBED_IMAGE}\n\
 sign:\n  key: {fingerprint}\npackages:\n  - many\n",
-            s3.endpoint
-        ),
-    )
-    .unwrap();
+                s3.endpoint
+            ),
+        )
+        .unwrap();
+        config
+    };
+    let config = config_for("many");
     let pkgnames: Vec<String> = (1..=10).map(|i| format!("many-{i:02}")).collect();
     // One pkgbase, ten packages: version `v` of all of them, built in a container.
     let build = |v: u32| -> Utf8PathBuf {
@@ -290,7 +294,7 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
         out_dir
     };
     let split = std::thread::available_parallelism().map_or(1, usize::from) >= 2;
-    let publish = |from: &Utf8Path| {
+    let publish = |config: &Utf8Path, from: &Utf8Path| {
         let mut e = env.clone();
         e.push(("REPOCTL_WORK_DIR", dir.join("work-publish").to_string()));
         let out = repoctl(&["publish", "--config", config.as_str(), from.as_str()], &e);
@@ -306,8 +310,27 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
         l
     };
 
+    // What a strict client reads: every entry signed in NAME.db (not only a detached .sig
+    // beside the file), and NAME.files listing exactly what NAME.db lists.
+    let database = |bucket: &str| {
+        let read = |key: &str| {
+            let mut l: Vec<(String, String, bool)> = repoctl::repo::read_sync_db(&s3.get(bucket, key))
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.name, e.version, e.signed))
+                .collect();
+            l.sort();
+            l
+        };
+        let (db, files) = (read("many.db"), read("many.files"));
+        assert!(db.iter().all(|(_, _, signed)| *signed), "an entry without %PGPSIG%: {db:?}");
+        let strip = |l: &[(String, String, bool)]| l.iter().map(|(n, v, _)| (n.clone(), v.clone())).collect::<Vec<_>>();
+        assert_eq!(strip(&db), strip(&files), "NAME.files and NAME.db differ");
+    };
+
     let v1 = build(1);
-    publish(&v1);
+    publish(&config, &v1);
+    database("many");
     let expected: Vec<(String, String)> = pkgnames.iter().map(|n| (n.clone(), "1-1".to_string())).collect();
     assert_eq!(listed(&pacman), expected);
 
@@ -319,7 +342,16 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
         let file = format!("{n}-2-1-any.pkg.tar.zst");
         std::fs::copy(v2.join(&file), eight.join(&file)).unwrap();
     }
-    publish(&eight);
+    // A run that lost the race for NAME.db had already replaced NAME.files with its own
+    // entries (the same eight at version 2): planted here from a second bucket.
+    let race = config_for("many-race");
+    publish(&race, &v1);
+    publish(&race, &eight);
+    for key in ["many.files", "many.files.tar.zst"] {
+        s3.put("many", key, s3.get("many-race", key));
+    }
+    publish(&config, &eight);
+    database("many");
     let expected: Vec<(String, String)> =
         pkgnames.iter().enumerate().map(|(i, n)| (n.clone(), if i < 8 { "2-1" } else { "1-1" }.to_string())).collect();
     assert_eq!(listed(&pacman), expected);

@@ -35,12 +35,14 @@ pub struct DockerGuard {
     _machine: std::fs::File,
 }
 
-/// A run's image (`repoctl-builder:run-*`) outliving the test that made it is a leak a user
+/// A run's image (`repoctl-builder:run-*`) outliving the run that made it is a leak a user
 /// would see as a disk filling up: the test that leaked it fails, naming the image, and the
-/// image is removed so that the next test starts clean. Runs before the locks are released.
+/// image is removed so that the next test starts clean. Images of runs still going (a repoctl
+/// process with that pid: a real run on this machine) are left alone. Runs before the locks
+/// are released, and never panics while a test is already failing.
 impl Drop for DockerGuard {
     fn drop(&mut self) {
-        let leaked = run_images();
+        let leaked: Vec<String> = run_images().into_iter().filter(|image| !run_is_alive(image)).collect();
         for image in &leaked {
             let _ = Command::new("docker").args(["rmi", "-f", image]).output();
         }
@@ -50,12 +52,19 @@ impl Drop for DockerGuard {
     }
 }
 
+/// `repoctl-builder:run-<seconds>-<pid>`: whether that pid is a repoctl process now.
+fn run_is_alive(image: &str) -> bool {
+    let Some(pid) = image.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()) else { return false };
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "repoctl")
+}
+
 /// The per-run images (`repoctl-builder:run-<run id>`) in the daemon right now.
 pub fn run_images() -> Vec<String> {
-    let out = Command::new("docker")
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "repoctl-builder"])
-        .output()
-        .expect("docker images");
+    let Ok(out) =
+        Command::new("docker").args(["images", "--format", "{{.Repository}}:{{.Tag}}", "repoctl-builder"]).output()
+    else {
+        return Vec::new();
+    };
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(":run-")).map(str::to_string).collect()
 }
 
