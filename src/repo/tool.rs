@@ -262,7 +262,21 @@ async fn run_tool(
     dir: impl AsRef<str>,
     args: Vec<String>,
 ) -> Result<(), RepoToolError> {
-    let mut cmd = vec![tool.to_string(), "-q".to_string(), db.to_string()];
+    let mut cmd = match tool {
+        // pacman 6.1 stopped embedding `.sig` files in the database unless asked to
+        // (`--include-sigs`, which 6.0 does not know): ask whenever the option exists, so
+        // that pacman finds %PGPSIG% with either image.
+        "repo-add" => [
+            "sh",
+            "-c",
+            r#"if repo-add --help 2>&1 | grep -q -- --include-sigs; then exec repo-add --include-sigs "$@"; else exec repo-add "$@"; fi"#,
+            "repo-add",
+        ]
+        .map(String::from)
+        .to_vec(),
+        _ => vec![tool.to_string()],
+    };
+    cmd.extend(["-q".to_string(), db.to_string()]);
     cmd.extend(args);
     let workdir = format!("/repoctl/{}", dir.as_ref());
     let spec = ExecSpec { cmd, user: "root", env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some(&workdir) };
