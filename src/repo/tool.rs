@@ -91,32 +91,41 @@ impl RepoTool {
             None => Vec::new(),
         };
 
-        let input = out_dir.join("repo-input.tar");
-        {
-            let file = fs_err::File::create(&input).map_err(io(&input))?;
-            let mut tar = tar::Builder::new(file);
-            tar.append_dir("repo", ".").map_err(io(&input))?;
-            if let Some(cur) = current {
-                tar.append_path_with_name(&cur.db, format!("repo/{}", names.db_archive)).map_err(io(&cur.db))?;
-                tar.append_path_with_name(&cur.files, format!("repo/{}", names.files_archive))
-                    .map_err(io(&cur.files))?;
-            }
-            let placed: Vec<(String, &[Utf8PathBuf])> = if parts.is_empty() {
-                vec![("repo".to_string(), add)]
-            } else {
-                parts.iter().enumerate().map(|(i, p)| (format!("part-{i}"), *p)).collect()
-            };
-            for (dir, files) in placed {
-                tar.append_dir(&dir, ".").map_err(io(&input))?;
-                for pkg in files {
-                    for f in std::iter::once(pkg.clone()).chain(signature_of(pkg)) {
-                        let name = format!("{dir}/{}", f.file_name().unwrap_or_default());
-                        tar.append_path_with_name(&f, name).map_err(io(&f))?;
-                    }
+        // NAME.files and NAME.db can disagree: a run that lost the race for NAME.db had
+        // already replaced NAME.files with its own. NAME.db decides. An entry only in
+        // NAME.files goes (left in, it is found twice when split, and repo-add nests the new
+        // entry inside it with `cp -a`); an entry only in NAME.db is taken from it, without a
+        // file list until that package is published again.
+        let current = match current {
+            Some(cur) => {
+                let listed = entry_dirs(&cur.db)?;
+                let missing: BTreeSet<String> = listed.difference(&entry_dirs(&cur.files)?).cloned().collect();
+                if !missing.is_empty() {
+                    tracing::warn!(
+                        "{} lacks {} entries of {}: taken without file lists",
+                        names.files,
+                        missing.len(),
+                        names.db
+                    );
                 }
+                let files = out_dir.join(format!("current-{}", names.files_archive));
+                let sources = [
+                    Source { path: cur.files.clone(), only: Some(listed) },
+                    Source { path: cur.db.clone(), only: Some(missing) },
+                ];
+                merge_archives(&sources, &files)?;
+                Some(DbFiles { db: cur.db.clone(), files })
             }
-            tar.into_inner().map_err(io(&input))?;
-        }
+            None => None,
+        };
+        let current = current.as_ref();
+        let input = out_dir.join("repo-input.tar");
+        let placed: Vec<(String, &[Utf8PathBuf])> = if parts.is_empty() {
+            vec![("repo".to_string(), add)]
+        } else {
+            parts.iter().enumerate().map(|(i, p)| (format!("part-{i}"), *p)).collect()
+        };
+        write_input(&input, current, &names, &placed)?;
 
         let spec = ContainerSpec {
             image: self.image.clone(),
@@ -144,14 +153,7 @@ impl RepoTool {
                     }
                     // Only the two archives come back, not the directory: it also holds every
                     // package file just copied in, which would double the bytes moved.
-                    let got = copy_out(container, "repo", &names, &out_dir.join("repo")).await?;
-                    let db = out_dir.join(&names.db_archive);
-                    fs_err::rename(&got.db, &db).map_err(io(&db))?;
-                    // NAME.files lists what NAME.db lists: an entry a lost race left in it goes.
-                    let keep = Source { path: got.files, only: Some(entry_dirs(&db)?) };
-                    let files = out_dir.join(&names.files_archive);
-                    merge_archives(&[keep], &files)?;
-                    return Ok(DbFiles { db, files });
+                    return copy_out(container, "repo", &names, out_dir).await;
                 }
                 let removal = async {
                     match current.is_some() && !to_remove.is_empty() {
@@ -173,9 +175,7 @@ impl RepoTool {
                         true => cur.clone(),
                         false => copy_out(container, "repo", &names, &out_dir.join("repo")).await?,
                     };
-                    // NAME.files can hold entries NAME.db does not (a run that lost the race
-                    // for NAME.db had already replaced NAME.files): the database decides.
-                    files.push(Source { path: got.files, only: Some(entry_dirs(&got.db)?) });
+                    files.push(Source::all(&got.files));
                     dbs.push(Source::all(&got.db));
                 }
                 let mut brought = BTreeSet::new();
@@ -204,6 +204,40 @@ impl RepoTool {
             })
             .await
     }
+}
+
+/// The tar copied into the container: `repo/` with the current database pair, and each
+/// directory of `placed` with its package files and their signatures.
+fn write_input(
+    input: &Utf8Path,
+    current: Option<&DbFiles>,
+    names: &DbNames,
+    placed: &[(String, &[Utf8PathBuf])],
+) -> Result<(), RepoToolError> {
+    let io = |path: &Utf8Path| {
+        let path = path.to_owned();
+        move |source| RepoToolError::Io { path: path.clone(), source }
+    };
+    let file = fs_err::File::create(input).map_err(io(input))?;
+    let mut tar = tar::Builder::new(file);
+    tar.append_dir("repo", ".").map_err(io(input))?;
+    if let Some(cur) = current {
+        tar.append_path_with_name(&cur.db, format!("repo/{}", names.db_archive)).map_err(io(&cur.db))?;
+        tar.append_path_with_name(&cur.files, format!("repo/{}", names.files_archive)).map_err(io(&cur.files))?;
+    }
+    for (dir, files) in placed {
+        if dir != "repo" {
+            tar.append_dir(dir, ".").map_err(io(input))?;
+        }
+        for pkg in *files {
+            for f in std::iter::once(pkg.clone()).chain(signature_of(pkg)) {
+                let name = format!("{dir}/{}", f.file_name().unwrap_or_default());
+                tar.append_path_with_name(&f, name).map_err(io(&f))?;
+            }
+        }
+    }
+    tar.into_inner().map_err(io(input))?;
+    Ok(())
 }
 
 /// How many repo-add processes [`RepoTool::update`] runs side by side for `add`.

@@ -302,6 +302,12 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
         let said = text(&out);
         assert_eq!(said.contains("with 2 repo-add processes"), split, "{said}");
     };
+    let publish_one = |config: &Utf8Path, from: &Utf8Path| {
+        let mut e = env.clone();
+        e.push(("REPOCTL_WORK_DIR", dir.join("work-publish").to_string()));
+        let out = repoctl(&["publish", "--config", config.as_str(), from.as_str()], &e);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    };
     let pacman =
         Pacman::signed("many", &format!("{}/many", s3.endpoint), &signing.join("public-key.asc"), &fingerprint);
     let listed = |pacman: &Pacman| {
@@ -323,6 +329,15 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
             l
         };
         let (db, files) = (read("many.db"), read("many.files"));
+        // Only NAME-VERSION/, NAME-VERSION/desc and NAME-VERSION/files: nothing nested.
+        let local = dir.join(format!("{bucket}.files.tar"));
+        std::fs::write(&local, s3.get(bucket, "many.files")).unwrap();
+        let listing = std::process::Command::new("bsdtar").args(["-tf", local.as_str()]).output().unwrap();
+        assert!(listing.status.success(), "{}", text(&listing));
+        for entry in String::from_utf8_lossy(&listing.stdout).lines() {
+            let parts: Vec<&str> = entry.trim_end_matches('/').split('/').collect();
+            assert!(parts.len() == 1 || (parts.len() == 2 && ["desc", "files"].contains(&parts[1])), "{entry}");
+        }
         assert!(db.iter().all(|(_, _, signed)| *signed), "an entry without %PGPSIG%: {db:?}");
         let strip = |l: &[(String, String, bool)]| l.iter().map(|(n, v, _)| (n.clone(), v.clone())).collect::<Vec<_>>();
         assert_eq!(strip(&db), strip(&files), "NAME.files and NAME.db differ");
@@ -352,6 +367,18 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
     }
     publish(&config, &eight);
     database("many");
+    // The same with one file, which one repo-add writes: given a NAME.files that already held
+    // the new entry, repo-add would have nested it inside the stale one.
+    let one = dir.join("one");
+    std::fs::create_dir_all(&one).unwrap();
+    std::fs::copy(eight.join("many-01-2-1-any.pkg.tar.zst"), one.join("many-01-2-1-any.pkg.tar.zst")).unwrap();
+    let small = config_for("many-one");
+    publish_one(&small, &v1);
+    for key in ["many.files", "many.files.tar.zst"] {
+        s3.put("many-one", key, s3.get("many-race", key));
+    }
+    publish_one(&small, &one);
+    database("many-one");
     let expected: Vec<(String, String)> =
         pkgnames.iter().enumerate().map(|(i, n)| (n.clone(), if i < 8 { "2-1" } else { "1-1" }.to_string())).collect();
     assert_eq!(listed(&pacman), expected);
