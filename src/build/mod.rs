@@ -366,11 +366,7 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
 
 /// `pkgver-pkgrel` (with any epoch) from `NAME-[EPOCH:]PKGVER-PKGREL-ARCH.pkg.tar.EXT`.
 fn version_of_file(name: &str) -> Option<String> {
-    let stem = &name[..name.find(".pkg.tar")?];
-    let mut parts = stem.rsplitn(4, '-');
-    let (_arch, pkgrel, pkgver) = (parts.next()?, parts.next()?, parts.next()?);
-    parts.next()?;
-    Some(format!("{pkgver}-{pkgrel}"))
+    crate::repo::package_file_parts(name).map(|(_, version)| version.to_string())
 }
 
 #[cfg(test)]

@@ -145,17 +145,6 @@ fn desc_name(desc: &str) -> Option<String> {
     None
 }
 
-/// The pkgname of a package file named `NAME-PKGVER-PKGREL-ARCH.pkg.tar*` (none of the last
-/// three contains a dash), or None for any other name.
-pub fn pkgname_of_file(file: &str) -> Option<&str> {
-    let stem = &file[..file.rfind(".pkg.tar")?];
-    let mut cut = stem;
-    for _ in 0..3 {
-        cut = &cut[..cut.rfind('-')?];
-    }
-    (!cut.is_empty()).then_some(cut)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,14 +236,5 @@ mod tests {
         merge_archives(&[kept, Source::all(&part)], &out).unwrap();
         assert_eq!(entry_dirs(&out).unwrap(), BTreeSet::from(["foo-2-1".to_string()]));
         assert_eq!(entry_dirs(&stale).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn pkgnames_come_from_the_file_name_without_version_release_and_arch() {
-        assert_eq!(pkgname_of_file("foo-git-r5.abc-1-x86_64.pkg.tar.zst"), Some("foo-git"));
-        assert_eq!(pkgname_of_file("lib32-foo-1:2.0-3-any.pkg.tar.xz"), Some("lib32-foo"));
-        assert_eq!(pkgname_of_file("foo-1-1-any.pkg.tar.zst.sig"), Some("foo"));
-        assert_eq!(pkgname_of_file("foo-1-any.pkg.tar.zst"), None);
-        assert_eq!(pkgname_of_file("README"), None);
     }
 }

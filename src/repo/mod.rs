@@ -12,6 +12,16 @@ pub fn is_package_file(name: &str) -> bool {
     name.contains(".pkg.tar") && !name.ends_with(".sig")
 }
 
+/// `(pkgname, pkgver-pkgrel)` of a package file named `NAME-[EPOCH:]PKGVER-PKGREL-ARCH.pkg.tar*`
+/// (none of the last three contains a dash; a `.sig` suffix is fine), or None for any other name.
+pub fn package_file_parts(file: &str) -> Option<(&str, &str)> {
+    let stem = &file[..file.rfind(".pkg.tar")?];
+    let rest = &stem[..stem.rfind('-')?];
+    let name_end = rest[..rest.rfind('-')?].rfind('-')?;
+    let (name, version) = (&rest[..name_end], &rest[name_end + 1..]);
+    (!name.is_empty()).then_some((name, version))
+}
+
 /// Object names of a repository called `name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbNames {
@@ -33,5 +43,21 @@ impl DbNames {
             db: format!("{repo}.db"),
             files: format!("{repo}.files"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::package_file_parts as parts;
+
+    #[test]
+    fn package_file_names_split_into_pkgname_and_version() {
+        assert_eq!(parts("foo-git-r5.abc-1-x86_64.pkg.tar.zst"), Some(("foo-git", "r5.abc-1")));
+        assert_eq!(parts("lib32-foo-1:2.0-3-any.pkg.tar.xz"), Some(("lib32-foo", "1:2.0-3")));
+        assert_eq!(parts("foo-1-1-any.pkg.tar.zst.sig"), Some(("foo", "1-1")));
+        assert_eq!(parts("foo-1-any.pkg.tar.zst"), None);
+        assert_eq!(parts("-1-1-any.pkg.tar.zst"), None);
+        assert_eq!(parts("nonsense.pkg.tar.zst"), None);
+        assert_eq!(parts("README"), None);
     }
 }

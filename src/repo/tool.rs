@@ -1,7 +1,7 @@
 //! `repo-add` and `repo-remove`, run in a builder container on a copy of the current
 //! database: the host needs no pacman, and the database is written by pacman's own tools.
-use super::DbNames;
-use super::merge::{MergeError, Source, entry_dirs, merge_archives, pkgname_of_file};
+use super::merge::{MergeError, Source, entry_dirs, merge_archives};
+use super::{DbNames, package_file_parts};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::BTreeSet;
@@ -247,6 +247,11 @@ pub fn repo_add_processes(add: &[Utf8PathBuf]) -> usize {
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The pkgname a package file's name gives.
+fn pkgname_of_file(file: &str) -> Option<&str> {
+    package_file_parts(file).map(|(name, _)| name)
 }
 
 /// The additions in parts of at least [`MIN_FILES_PER_PART`], one per core; None to keep them
