@@ -78,8 +78,7 @@ impl RepoTool {
         // bring that the current database already lists (repo-add would replace it).
         let mut to_remove: Vec<String> = remove.to_vec();
         if let (Some(parts), Some(cur)) = (&split, current) {
-            let listed = super::read_sync_db(&fs_err::read(&cur.db).map_err(io(&cur.db))?)
-                .map_err(|e| RepoToolError::Io { path: cur.db.clone(), source: std::io::Error::other(e) })?;
+            let listed = read_db(&cur.db)?;
             let adding: BTreeSet<&str> =
                 parts.iter().flatten().filter_map(|p| p.file_name().and_then(pkgname_of_file)).collect();
             to_remove.extend(listed.into_iter().map(|e| e.name).filter(|n| adding.contains(n.as_str())));
@@ -91,33 +90,7 @@ impl RepoTool {
             None => Vec::new(),
         };
 
-        // NAME.files and NAME.db can disagree: a run that lost the race for NAME.db had
-        // already replaced NAME.files with its own. NAME.db decides. An entry only in
-        // NAME.files goes (left in, it is found twice when split, and repo-add nests the new
-        // entry inside it with `cp -a`); an entry only in NAME.db is taken from it, without a
-        // file list until that package is published again.
-        let current = match current {
-            Some(cur) => {
-                let listed = entry_dirs(&cur.db)?;
-                let missing: BTreeSet<String> = listed.difference(&entry_dirs(&cur.files)?).cloned().collect();
-                if !missing.is_empty() {
-                    tracing::warn!(
-                        "{} lacks {} entries of {}: taken without file lists",
-                        names.files,
-                        missing.len(),
-                        names.db
-                    );
-                }
-                let files = out_dir.join(format!("current-{}", names.files_archive));
-                let sources = [
-                    Source { path: cur.files.clone(), only: Some(listed) },
-                    Source { path: cur.db.clone(), only: Some(missing) },
-                ];
-                merge_archives(&sources, &files)?;
-                Some(DbFiles { db: cur.db.clone(), files })
-            }
-            None => None,
-        };
+        let current = current.map(|cur| reconcile_files(cur, &names, out_dir)).transpose()?;
         let current = current.as_ref();
         let input = out_dir.join("repo-input.tar");
         let placed: Vec<(String, &[Utf8PathBuf])> = if parts.is_empty() {
@@ -182,9 +155,7 @@ impl RepoTool {
                 for i in 0..parts.len() {
                     let dir = format!("part-{i}");
                     let got = copy_out(container, &dir, &names, &out_dir.join(&dir)).await?;
-                    let entries = super::read_sync_db(&fs_err::read(&got.db).map_err(io(&got.db))?)
-                        .map_err(|e| RepoToolError::Io { path: got.db.clone(), source: std::io::Error::other(e) })?;
-                    brought.extend(entries.into_iter().map(|e| e.name));
+                    brought.extend(read_db(&got.db)?.into_iter().map(|e| e.name));
                     dbs.push(Source::all(&got.db));
                     files.push(Source::all(&got.files));
                 }
@@ -204,6 +175,28 @@ impl RepoTool {
             })
             .await
     }
+}
+
+/// The current pair with a NAME.files that lists exactly what NAME.db lists. They can
+/// disagree: a run that lost the race for NAME.db had already replaced NAME.files with its
+/// own. NAME.db decides. An entry only in NAME.files goes (left in, it is found twice when
+/// split, and repo-add nests the new entry inside it with `cp -a`); an entry only in NAME.db
+/// is taken from it, without a file list until that package is published again. Usually they
+/// agree, and NAME.files (the biggest object) is used as it is.
+fn reconcile_files(cur: &DbFiles, names: &DbNames, out_dir: &Utf8Path) -> Result<DbFiles, RepoToolError> {
+    let (listed, present) = (entry_dirs(&cur.db)?, entry_dirs(&cur.files)?);
+    if listed == present {
+        return Ok(cur.clone());
+    }
+    let missing: BTreeSet<String> = listed.difference(&present).cloned().collect();
+    if !missing.is_empty() {
+        tracing::warn!("{} lacks {} entries of {}: taken without file lists", names.files, missing.len(), names.db);
+    }
+    let files = out_dir.join(format!("current-{}", names.files_archive));
+    let sources =
+        [Source { path: cur.files.clone(), only: Some(listed) }, Source { path: cur.db.clone(), only: Some(missing) }];
+    merge_archives(&sources, &files)?;
+    Ok(DbFiles { db: cur.db.clone(), files })
 }
 
 /// The tar copied into the container: `repo/` with the current database pair, and each
@@ -247,6 +240,12 @@ pub fn repo_add_processes(add: &[Utf8PathBuf]) -> usize {
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The entries of a database archive on disk.
+fn read_db(path: &Utf8Path) -> Result<Vec<super::RepoEntry>, RepoToolError> {
+    let io = |source| RepoToolError::Io { path: path.to_owned(), source };
+    super::read_sync_db(&fs_err::read(path).map_err(io)?).map_err(|e| io(std::io::Error::other(e)))
 }
 
 /// The pkgname a package file's name gives.
