@@ -1,7 +1,7 @@
 //! Publishing never loses an update: two runs publishing different packages at the same moment
 //! both end up in the database, against an S3 server that enforces conditional writes, and
 //! against a local directory (a lock file).
-use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker, repoctl, repoctl_containers, tempdir, text};
+use crate::support::{Aur, Pacman, S3, SigningKey, TESTBED_IMAGE, docker, repoctl, repoctl_containers, tempdir, text};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::process::{Child, Stdio};
 
@@ -154,11 +154,11 @@ fn a_publish_killed_midway_leaves_a_usable_repository_and_a_rerun_completes_it()
         aur.push_fixture(p);
     }
     let (_t, dir) = tempdir();
-    let signing = crate::support::repo_root().join("tests/fixtures/signing");
-    let fingerprint = std::fs::read_to_string(signing.join("fingerprint")).unwrap().trim().to_string();
+    let key = SigningKey::fixture();
+    let fingerprint = &key.fingerprint;
     let mut env = s3.env();
     env.push(("AUR_LOCATION", aur.url.clone()));
-    env.push(("REPOCTL_SIGNING_KEY", std::fs::read_to_string(signing.join("secret-key.asc")).unwrap()));
+    env.push(key.env());
     let config_for = |bucket: &str| {
         let path = dir.join(format!("{bucket}.yaml"));
         std::fs::write(
@@ -186,7 +186,6 @@ sign:\n  key: {fingerprint}\npackages:\n  - hello\n  - libfoo\n  - split-demo\n"
             std::fs::copy(f.path(), first.as_std_path().join(f.file_name())).unwrap();
         }
     }
-    let public_key = signing.join("public-key.asc");
 
     for (trial, marker) in ["uploading", "publishing conc.db", "signing"].iter().enumerate() {
         let bucket = format!("killed-{trial}");
@@ -228,7 +227,7 @@ sign:\n  key: {fingerprint}\npackages:\n  - hello\n  - libfoo\n  - split-demo\n"
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         let listed = listed_files(&s3, &bucket);
         assert!(listed.iter().all(|(_, present)| *present), "{listed:?}");
-        let pacman = Pacman::signed("conc", &format!("{}/{bucket}", s3.endpoint), &public_key, &fingerprint);
+        let pacman = Pacman::signed("conc", &format!("{}/{bucket}", s3.endpoint), &key.public_key, fingerprint);
         assert_eq!(names(&pacman), ["hello", "libfoo", "split-demo-a", "split-demo-b"], "trial {trial}");
         let install = pacman.run(&["-S", "--noconfirm", "libfoo", "split-demo-a"]);
         assert!(install.status.success(), "trial {trial}: {}", text(&install));
@@ -245,11 +244,11 @@ fn a_large_publish_split_across_repo_add_processes_is_one_signed_database() {
     let s3 = S3::start();
     let aur = Aur::start();
     let (_t, dir) = tempdir();
-    let signing = crate::support::repo_root().join("tests/fixtures/signing");
-    let fingerprint = std::fs::read_to_string(signing.join("fingerprint")).unwrap().trim().to_string();
+    let key = SigningKey::fixture();
+    let fingerprint = &key.fingerprint;
     let mut env = s3.env();
     env.push(("AUR_LOCATION", aur.url.clone()));
-    env.push(("REPOCTL_SIGNING_KEY", std::fs::read_to_string(signing.join("secret-key.asc")).unwrap()));
+    env.push(key.env());
     let config_for = |bucket: &str| {
         s3.create_bucket(bucket);
         let config = dir.join(format!("{bucket}.yaml"));
@@ -308,8 +307,7 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
         let out = repoctl(&["publish", "--config", config.as_str(), from.as_str()], &e);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     };
-    let pacman =
-        Pacman::signed("many", &format!("{}/many", s3.endpoint), &signing.join("public-key.asc"), &fingerprint);
+    let pacman = Pacman::signed("many", &format!("{}/many", s3.endpoint), &key.public_key, fingerprint);
     let listed = |pacman: &Pacman| {
         let mut l = pacman.list("many");
         l.sort();
