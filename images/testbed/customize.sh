@@ -1,26 +1,31 @@
 #!/bin/sh
-# Runs inside mmdebstrap's customize hook with the new root as $1. It makes the
-# Debian root look like an Arch one to pacman and makepkg:
-#  - /etc/mtab and /var/lib/pacman, which pacman expects and an Arch image has;
-#  - a pacman local-database entry "debian-base" that provides what dpkg installed
-#    (base-devel, git, ...), so `pacman -T`, makepkg's dependency check and
-#    `pacman -S --needed base-devel` see them, as they would on Arch.
+# Runs inside mmdebstrap's customize hook: $1 is the new root, $2 this directory. It makes the
+# Debian root an archlinux:base-devel as far as repoctl can tell (SETTINGS.md says what and why):
+#  - Arch's pacman.conf (DownloadUser = alpm, the official image's sandbox, NoExtract and
+#    CheckSpace settings) and Arch's x86_64 makepkg.conf values;
+#  - the system user `alpm` that pacman downloads as;
+#  - stand-ins for [core] and [extra]: sync databases served from file:// like a mirror, whose
+#    `debian-base` package provides what dpkg installed (base-devel, git, ...) and is installed
+#    through pacman, so that pacman's local database knows those names as on Arch.
 set -eu
 root=$1
+here=$2
+
+# pacman expects these; an Arch image has them.
 ln -sf /proc/self/mounts "$root/etc/mtab"
-mkdir -p "$root/var/lib/pacman/local" "$root/var/cache/pacman/pkg"
-echo 9 > "$root/var/lib/pacman/local/ALPM_DB_VERSION"
-entry="$root/var/lib/pacman/local/debian-base-1-1"
-mkdir -p "$entry"
-{
-  printf '%%NAME%%\ndebian-base\n\n%%VERSION%%\n1-1\n\n%%DESC%%\nWhat dpkg installed, as pacman sees it\n\n'
-  printf '%%ARCH%%\nany\n\n%%BUILDDATE%%\n0\n\n%%INSTALLDATE%%\n0\n\n%%PACKAGER%%\nrepoctl testbed\n\n%%SIZE%%\n0\n\n%%REASON%%\n0\n\n'
-  printf '%%PROVIDES%%\n'
-  for p in base base-devel glibc gcc gcc-libs make binutils bash sh coreutils git sudo fakeroot \
-           file gzip bzip2 xz zstd tar libarchive pacman patch sed grep gawk findutils diffutils gnupg \
-           which util-linux ca-certificates; do
-    echo "$p"
-  done
-  printf '\n'
-} > "$entry/desc"
-printf '%%FILES%%\n\n' > "$entry/files"
+mkdir -p "$root/var/lib/pacman" "$root/var/cache/pacman/pkg" "$root/etc/pacman.d"
+
+# Arch's configuration files. makepkg.conf: Debian's own file, then Arch's x86_64 values after
+# it (bash: the last assignment wins), so anything Arch does not set stays as makepkg 7.1 ships it.
+cp "$here/pacman.conf" "$root/etc/pacman.conf"
+echo 'Server = file:///srv/archlinux/$repo/os/$arch' > "$root/etc/pacman.d/mirrorlist"
+cat "$here/makepkg.conf" >> "$root/etc/makepkg.conf"
+
+# The download user, as Arch's pacman package declares it (sysusers.d/alpm.conf).
+chroot "$root" useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin \
+  --comment 'Arch Linux Package Management' alpm
+
+# [core] and [extra] stand-ins, then pacman installs from them as on Arch.
+sh "$here/standin.sh" "$root"
+chroot "$root" pacman -Sy --noconfirm debian-base archlinux-keyring
+rm -rf "$root"/var/cache/pacman/pkg/*
