@@ -1,11 +1,32 @@
 #!/bin/sh
 # Runs as the unprivileged user `builder`: makepkg, then the list of files it made.
-# Arguments are passed to makepkg (for example --nocheck).
+# Usage: build.sh debug|nodebug [makepkg arguments, for example --nocheck]
+#   nodebug: makepkg runs with OPTIONS+=(!debug), so no time goes into debug packages (a
+#   PKGBUILD's own options=(debug) still wins, as it does on Arch; repoctl then leaves the
+#   debug package out of the repository). debug: the image's makepkg.conf decides.
 set -eu
+mode=$1
+shift
 cd /repoctl/src
 # SRCDEST: a volume per pkgbase, so a rebuild does not download (or clone) its sources again.
 export PKGDEST=/repoctl/out PKGEXT=.pkg.tar.zst SRCDEST=/repoctl/srcdest
+# makepkg reads $XDG_CONFIG_HOME/pacman/makepkg.conf after /etc/makepkg.conf (makepkg.conf(5));
+# in OPTIONS the last mention of an option wins.
+conf="${XDG_CONFIG_HOME:-$HOME/.config}/pacman/makepkg.conf"
+mkdir -p "$(dirname "$conf")"
+if [ "$mode" = nodebug ]; then
+  echo 'OPTIONS+=(!debug)' > "$conf"
+else
+  : > "$conf"
+fi
 makepkg --noconfirm --nosign --force "$@"
-# --packagelist names what makepkg *may* make: with Arch's default OPTIONS=(debug ...), a
-# pkgname-debug package is listed even when there were no symbols to split off. Keep what exists.
-makepkg --packagelist | while read -r f; do [ -f "$f" ] && echo "$f"; done > /repoctl/out/.packagelist
+# --packagelist names what makepkg *may* make: with OPTIONS=(debug strip), a PKGBASE-debug
+# package is listed whether or not there were symbols to split off. Keep what exists; a name
+# listed and not made is never an error.
+makepkg --packagelist > /tmp/packagelist
+: > /repoctl/out/.packagelist
+while read -r f; do
+  if [ -f "$f" ]; then
+    echo "$f" >> /repoctl/out/.packagelist
+  fi
+done < /tmp/packagelist

@@ -18,6 +18,15 @@ if ! grep -q '^\[repoctl-local\]' /etc/pacman.conf; then
 fi
 chown -R builder:builder /repoctl
 
-# Bring the image up to date once here, instead of in every build container.
-pacman -Syu --noconfirm
+# The official image ships its pacman keyring without a local signing key (so that no two
+# containers share one); pacman-key makes one, as the image's documentation asks. An image
+# without Arch's keyring files (the offline test image) has nothing to populate.
+if [ -e /usr/share/pacman/keyrings/archlinux.gpg ] \
+  && ! pacman-key --list-secret-keys 2>/dev/null | grep -q '^sec'; then
+  pacman-key --init
+  pacman-key --populate archlinux
+fi
+
+# Bring the image up to date once here, instead of in every build container: the keyring first.
+sh /usr/local/lib/repoctl/refresh.sh
 rm -rf /var/cache/pacman/pkg/*

@@ -62,14 +62,29 @@ fn append_tree<W: std::io::Write>(
     Ok(())
 }
 
-/// A tar archive of the given files, flat under `prefix/`.
+/// A tar archive of the given files, flat under `prefix/`. Modes are fixed, never the host's:
+/// the directory 0755 and the files 0644, so that whoever reads them in the container can,
+/// pacman's download user (`DownloadUser = alpm`, which fetches `file://` servers too) included,
+/// whatever the umask or the work directory's mode on the host.
 pub fn tar_files(files: &[Utf8PathBuf], prefix: &str, dest: &Utf8Path) -> Result<(), ArtifactError> {
     let file = fs_err::File::create(dest).map_err(io(dest))?;
     let mut builder = tar::Builder::new(file);
-    builder.append_dir(prefix, ".").map_err(io(dest))?;
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o755);
+    dir.set_size(0);
+    dir.set_mtime(0);
+    dir.set_cksum();
+    builder.append_data(&mut dir, format!("{prefix}/"), std::io::empty()).map_err(io(dest))?;
     for f in files {
         let name = format!("{prefix}/{}", f.file_name().unwrap_or(f.as_str()));
-        builder.append_path_with_name(f, &name).map_err(io(f))?;
+        let src = fs_err::File::open(f).map_err(io(f))?;
+        let meta = src.metadata().map_err(io(f))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata(&meta);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, &name, src).map_err(io(f))?;
     }
     builder.into_inner().map_err(io(dest))?;
     Ok(())
@@ -198,6 +213,36 @@ mod tests {
         let got = extract_packages(&tar, &dest).unwrap();
         assert_eq!(got, [dest.join("a-1-1-any.pkg.tar.zst")]);
         assert!(!dest.join("evil-1-1-any.pkg.tar.zst").exists());
+    }
+
+    /// The fault of issue #11: the local repository's mode followed the host's working
+    /// directory, and pacman's download user could not read a 0700 one.
+    #[test]
+    fn files_for_the_container_are_readable_whatever_the_host_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
+        let private = root.join("private");
+        std::fs::create_dir(&private).unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let pkg = private.join("lib-1.2-1-x86_64.pkg.tar.zst");
+        std::fs::write(&pkg, b"pkg").unwrap();
+        std::fs::set_permissions(&pkg, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let tar = root.join("localrepo.tar");
+        tar_files(&[pkg], "localrepo", &tar).unwrap();
+        let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());
+        let modes: Vec<(String, u32)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.path().unwrap().display().to_string(), e.header().mode().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            modes,
+            [("localrepo/".to_string(), 0o755), ("localrepo/lib-1.2-1-x86_64.pkg.tar.zst".to_string(), 0o644)]
+        );
     }
 
     #[test]

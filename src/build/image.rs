@@ -13,6 +13,7 @@ const RECIPE: &[(&str, &str)] = &[
     ("fetch.sh", include_str!("../../images/builder/fetch.sh")),
     ("build.sh", include_str!("../../images/builder/build.sh")),
     ("vcs.sh", include_str!("../../images/builder/vcs.sh")),
+    ("refresh.sh", include_str!("../../images/builder/refresh.sh")),
 ];
 
 /// Makes sure the builder image for `base` exists and returns its tag.
@@ -40,7 +41,8 @@ pub async fn ensure_builder_image(
 /// The pacman package cache every build container of every run shares (a Docker volume).
 pub const PACMAN_CACHE_VOLUME: &str = "repoctl-pacman-cache";
 
-/// This run's image: the builder image brought up to date (`pacman -Syu`) once, so that every
+/// This run's image: the builder image brought up to date once (refresh.sh: the keyring first,
+/// then `pacman -Syu`, as Arch's own builders do), so that every
 /// build container of the run starts from the same, current system and none upgrades itself.
 /// Downloads go to the shared package cache. Remove it with [`Docker::remove_image`] when the
 /// run ends.
@@ -61,12 +63,12 @@ pub async fn run_image(
     let tag = run_image_tag(docker.run_id());
     docker
         .with_container(&spec, async |container| {
-            let cmd = ["pacman", "-Syu", "--noconfirm"].map(String::from).to_vec();
+            let cmd = ["sh", "/usr/local/lib/repoctl/refresh.sh"].map(String::from).to_vec();
             let code = container.exec(&ExecSpec { cmd, user: "root", env: Vec::new(), workdir: None }, log).await?;
             if code != 0 {
                 return Err(DockerError::Api {
                     op: "refresh the builder image",
-                    message: format!("pacman -Syu exited with {code}"),
+                    message: format!("the system upgrade (keyring, then pacman -Syu) exited with {code}"),
                 });
             }
             let (repo, tag) = tag.split_once(':').unwrap_or((&tag, "latest"));
@@ -122,7 +124,7 @@ mod tests {
         let mut archive = tar::Archive::new(&tar[..]);
         let names: Vec<String> =
             archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
-        assert_eq!(names, ["Dockerfile", "setup.sh", "prepare.sh", "keys.sh", "fetch.sh", "build.sh", "vcs.sh"]);
+        assert_eq!(names, ["Dockerfile", "setup.sh", "prepare.sh", "keys.sh", "fetch.sh", "build.sh", "vcs.sh", "refresh.sh"]);
         // Every script in the archive is copied into the image by the Dockerfile.
         let copy = RECIPE[0].1.lines().find(|l| l.starts_with("COPY ")).expect("a COPY line");
         for script in names.iter().filter(|n| n.ends_with(".sh")) {

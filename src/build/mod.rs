@@ -50,7 +50,9 @@ impl RunDirs {
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Built { files: Vec<Utf8PathBuf>, version: String },
+    /// `files` go to the repository; `debug_files` (makepkg's `PKGBASE-debug`, made only when
+    /// the package has `debug: true`) to the `NAME-debug` repository.
+    Built { files: Vec<Utf8PathBuf>, debug_files: Vec<Utf8PathBuf>, version: String },
     Failed { error: String, log: Utf8PathBuf, tail: Vec<String> },
     Skipped { reason: String },
 }
@@ -182,8 +184,12 @@ fn readiness(step: &Step, plan: &Plan, results: &BTreeMap<String, PackageResult>
 fn report(reporter: &dyn Reporter, result: &PackageResult) {
     let secs = result.duration.as_secs_f64();
     match &result.outcome {
-        Outcome::Built { version, files } => {
-            reporter.done(&result.pkgbase, true, &format!("built {version} ({} file(s), {secs:.1}s)", files.len()))
+        Outcome::Built { version, files, debug_files } => {
+            let debug = match debug_files.len() {
+                0 => String::new(),
+                n => format!(" + {n} debug"),
+            };
+            reporter.done(&result.pkgbase, true, &format!("built {version} ({} file(s){debug}, {secs:.1}s)", files.len()))
         }
         Outcome::Failed { error, log, .. } => {
             reporter.done(&result.pkgbase, false, &format!("FAILED: {error} (log: {log})"))
@@ -202,7 +208,7 @@ async fn build_one(
     let base = &step.pkgbase;
     let log = ctx.dirs.logs.join(format!("{base}.log"));
     let outcome = match try_build(ctx, plan, step, built, &log).await {
-        Ok((files, version)) => Outcome::Built { files, version },
+        Ok(outcome) => outcome,
         Err(error) => {
             if !log.exists() {
                 let _ = fs_err::write(&log, format!("repoctl: {error}\n"));
@@ -225,7 +231,7 @@ async fn try_build(
     step: &Step,
     built: &Mutex<HashMap<String, Vec<Utf8PathBuf>>>,
     log: &Utf8Path,
-) -> Result<(Vec<Utf8PathBuf>, String), String> {
+) -> Result<Outcome, String> {
     let base = &step.pkgbase;
     ctx.reporter.phase(base, Phase::Fetching);
     let checkout =
@@ -242,6 +248,7 @@ async fn try_build(
         srcinfo: &srcinfo,
         local_packages,
         nocheck: step.nocheck,
+        debug: step.debug,
         limits: step.limits,
         network: step.network,
         pgp_keys: &step.pgp_keys,
@@ -255,9 +262,36 @@ async fn try_build(
     // Archives of up to gigabytes: gone whether the build worked or not (the log stays).
     let _ = fs_err::remove_dir_all(&scratch);
     let files = result.map_err(|e| e.to_string())?;
+    let (debug_files, files) = separate_debug(files, step, &srcinfo.pkgnames, log);
     // What was built, which for a VCS package is pkgver()'s answer, not the .SRCINFO's.
     let version = files.iter().find_map(|f| version_of_file(f.file_name()?)).unwrap_or(srcinfo.version);
-    Ok((files, version))
+    Ok(Outcome::Built { files, debug_files, version })
+}
+
+/// Splits makepkg's `PKGBASE-debug` package off the others. Without `debug: true` (where
+/// makepkg ran with `!debug`, so only a PKGBUILD's own `options=(debug)` makes one) it is left
+/// out, and the build log says so: the repository holds the pkgnames the PKGBUILD declares.
+fn separate_debug(
+    files: Vec<Utf8PathBuf>,
+    step: &Step,
+    declared: &[String],
+    log: &Utf8Path,
+) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
+    let (debug, main): (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) = files.into_iter().partition(|f| {
+        crate::repo::is_debug_package(f.file_name().unwrap_or_default(), &step.pkgbase, declared)
+    });
+    if step.debug || debug.is_empty() {
+        return (debug, main);
+    }
+    for file in &debug {
+        let _ = fs_err::remove_file(file);
+        let note = format!("==> repoctl: left out {file}: a debug package, and `debug` is off for this package\n");
+        let _ = fs_err::OpenOptions::new()
+            .append(true)
+            .open(log)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, note.as_bytes()));
+    }
+    (Vec::new(), main)
 }
 
 /// Package files of every AUR pkgbase `base` needs: built in this run, or fetched from the
@@ -350,6 +384,7 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
         srcinfo: &srcinfo,
         local_packages,
         nocheck: step.nocheck,
+        debug: false,
         limits: step.limits,
         network: step.network,
         pgp_keys: &step.pgp_keys,

@@ -17,6 +17,8 @@ pub struct BuildJob<'a> {
     /// Package files of AUR dependencies, installable through the container's local repository.
     pub local_packages: Vec<Utf8PathBuf>,
     pub nocheck: bool,
+    /// makepkg's `debug` option: false runs it with `!debug` (no debug package is made).
+    pub debug: bool,
     pub limits: crate::config::Limits,
     /// `offline-build`: sources are fetched first, then the container loses its network.
     pub network: Network,
@@ -239,7 +241,8 @@ async fn run_in(
 
     // 6. As the unprivileged builder: makepkg, then copy out what it reported.
     reporter.phase(job.pkgbase, Phase::Building);
-    let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/build.sh".to_string()];
+    let mode = if job.debug { "debug" } else { "nodebug" };
+    let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/build.sh".to_string(), mode.to_string()];
     cmd.extend(makepkg_args);
     if job.nocheck {
         cmd.push("--nocheck".into());

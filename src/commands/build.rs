@@ -156,41 +156,79 @@ async fn build_with(
     printer.finish();
 
     // 4. Publish what was built, unless asked not to.
-    let built: Vec<Utf8PathBuf> = results
-        .iter()
-        .filter_map(|r| match &r.outcome {
-            Outcome::Built { files, .. } => Some(files.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let built = BuiltFiles::of(&results);
     if no_publish {
         printer.info(&format!("not publishing (--no-publish); package files are in {}", dirs.packages));
         if let Some(out) = out {
-            copy_out(&built, out)?;
-            printer.info(&format!("copied {} package file(s) to {out}", built.len()));
+            copy_out(&built.files, out)?;
+            if !built.debug.is_empty() {
+                copy_out(&built.debug, &out.join(DEBUG_SUBDIR))?;
+            }
+            printer.info(&format!("copied {} package file(s) to {out}", built.files.len() + built.debug.len()));
         }
-    } else if !built.is_empty() || !removals.is_empty() || signer.is_some() {
+    } else if !built.files.is_empty() || !removals.is_empty() || signer.is_some() {
         let tool = RepoTool { docker: docker.clone(), image: image.to_string() };
-        let change = Change { repo: &config.name, add: &built, remove: removals, signer };
-        let publish_dir = dirs.run.join("publish");
-        let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
-        let report = tokio::select! {
-            report = publish => report?,
-            _ = super::interrupted() => return Err(super::interrupt(docker).await),
-        };
-        printer.step(&format!(
-            "published to {}: {} object(s) written, {} package file(s) deleted",
-            target.describe(),
-            report.uploaded,
-            report.deleted
-        ));
+        let mut remove = removals.to_vec();
+        remove.extend(crate::plan::superseded(&remote.entries, &built.pkgnames, &plan));
+        let debug_made: Vec<String> = built
+            .debug
+            .iter()
+            .filter_map(|f| crate::repo::package_file_parts(f.file_name()?).map(|(name, _)| name.to_string()))
+            .collect();
+        let debug_remove = crate::plan::debug_removals(&plan, &built.pkgnames, &debug_made);
+        let repos = [
+            (config.name.clone(), &built.files, remove),
+            (crate::repo::debug_repo_name(&config.name), &built.debug, debug_remove),
+        ];
+        for (repo, add, remove) in &repos {
+            let change = Change { repo, add, remove, signer };
+            let publish_dir = dirs.run.join("publish").join(repo);
+            let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
+            let report = tokio::select! {
+                report = publish => report?,
+                _ = super::interrupted() => return Err(super::interrupt(docker).await),
+            };
+            if report.uploaded + report.deleted > 0 || repo == &config.name {
+                printer.step(&format!(
+                    "published {repo} to {}: {} object(s) written, {} package file(s) deleted",
+                    target.describe(),
+                    report.uploaded,
+                    report.deleted
+                ));
+            }
+        }
     }
 
     // 5. The summary, and the exit code it implies.
     summarize(config, &plan, &results, &*target, dirs, printer);
     let failed = results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }));
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+}
+
+/// Where `--out DIR` puts debug packages, and where `repoctl publish DIR` looks for them.
+pub(super) const DEBUG_SUBDIR: &str = "debug";
+
+/// The package files a run made, split by the repository they go to.
+struct BuiltFiles {
+    files: Vec<Utf8PathBuf>,
+    debug: Vec<Utf8PathBuf>,
+    /// pkgbase -> the pkgnames of its new packages (debug packages not included).
+    pkgnames: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl BuiltFiles {
+    fn of(results: &[PackageResult]) -> BuiltFiles {
+        let mut built = BuiltFiles { files: Vec::new(), debug: Vec::new(), pkgnames: Default::default() };
+        for r in results {
+            if let Outcome::Built { files, debug_files, .. } = &r.outcome {
+                let names = files.iter().filter_map(|f| crate::repo::package_file_parts(f.file_name()?));
+                built.pkgnames.insert(r.pkgbase.clone(), names.map(|(name, _)| name.to_string()).collect());
+                built.files.extend(files.iter().cloned());
+                built.debug.extend(debug_files.iter().cloned());
+            }
+        }
+        built
+    }
 }
 
 /// `--out DIR`: the built package files and their signatures, copied for another machine.
@@ -206,9 +244,9 @@ fn copy_out(files: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// This run's image (`pacman -Syu` once), logged to logs/run-image.log.
+/// This run's image (the keyring, then `pacman -Syu`, once), logged to logs/run-image.log.
 async fn refresh_image(docker: &Docker, image: &str, dirs: &RunDirs, printer: &Printer) -> Result<String, Error> {
-    printer.step("bringing the builder image up to date for this run (pacman -Syu)");
+    printer.step("bringing the builder image up to date for this run (archlinux-keyring first, then pacman -Syu)");
     let log_path = dirs.logs.join("run-image.log");
     let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
     let mut sink = |bytes: &[u8]| {
@@ -253,7 +291,7 @@ fn summarize(
         .iter()
         .map(|r| {
             let (status, version, detail) = match &r.outcome {
-                Outcome::Built { version, files } => ("built", version.clone(), format!("{} file(s)", files.len())),
+                Outcome::Built { version, files, .. } => ("built", version.clone(), format!("{} file(s)", files.len())),
                 Outcome::Failed { error, log, .. } => ("FAILED", "-".into(), format!("{error}; log: {log}")),
                 Outcome::Skipped { reason } => ("skipped", "-".into(), reason.clone()),
             };

@@ -28,19 +28,25 @@ pub async fn publish(
     let docker = Docker::connect(&run_id).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs, printer).await?;
     let tool = RepoTool { docker: docker.clone(), image };
-    let change = Change { repo: &config.name, add: &packages, remove: &[], signer: signer.as_ref() };
-    let publish_dir = dirs.run.join("publish");
-    let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
-    let report = tokio::select! {
-        report = publish => report?,
-        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
-    };
-    printer.step(&format!(
-        "published {} package file(s) to {} ({} object(s) written)",
-        packages.len(),
-        target.describe(),
-        report.uploaded
-    ));
+    // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.
+    let debug_dir = dir.join(super::build::DEBUG_SUBDIR);
+    let debug = if debug_dir.is_dir() { package_files(&debug_dir)? } else { Vec::new() };
+    let repos = [(config.name.clone(), &packages), (crate::repo::debug_repo_name(&config.name), &debug)];
+    for (repo, add) in repos.iter().filter(|(_, add)| !add.is_empty()) {
+        let change = Change { repo, add, remove: &[], signer: signer.as_ref() };
+        let publish_dir = dirs.run.join("publish").join(repo);
+        let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
+        let report = tokio::select! {
+            report = publish => report?,
+            _ = super::interrupted() => return Err(super::interrupt(&docker).await),
+        };
+        printer.step(&format!(
+            "published {} package file(s) to {repo} at {} ({} object(s) written)",
+            add.len(),
+            target.describe(),
+            report.uploaded
+        ));
+    }
     Ok(ExitStatus::Success)
 }
 

@@ -45,6 +45,10 @@ pub struct Step {
     pub listed: bool,
     #[serde(skip)]
     pub nocheck: bool,
+    /// Debug packages wanted (repo.yaml's `debug`): makepkg keeps its `debug` option and they go
+    /// to the `NAME-debug` repository; otherwise makepkg runs with `!debug`.
+    #[serde(skip)]
+    pub debug: bool,
     /// Time, memory and CPUs this build may use (repo.yaml's builder defaults, or the entry's).
     #[serde(skip)]
     pub limits: crate::config::Limits,
@@ -198,6 +202,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             let mut step = keep_step(base, &repo_by_base, &bases_of, &edges);
             step.listed = listed.contains_key(base);
             step.nocheck = listed.get(base).is_some_and(|p| p.nocheck);
+            step.debug = false; // DEBUG-WIRE
             step.vcs = listed
                 .get(base)
                 .map_or_else(|| crate::config::VCS_SUFFIXES.iter().any(|s| base.ends_with(s)), |p| p.is_vcs());
@@ -304,6 +309,7 @@ fn keep_step(
         depends_on: edges.get(base).map(|d| d.iter().cloned().collect()).unwrap_or_default(),
         listed: false,
         nocheck: false,
+        debug: false,
         limits: crate::config::Limits::default(),
         network: crate::config::Network::default(),
         pgp_keys: Vec::new(),
@@ -321,6 +327,33 @@ fn decide(aur: Option<&str>, repo: Option<&str>) -> (Action, String) {
             std::cmp::Ordering::Less => (Action::Skip, format!("repository has {repo}, newer than the AUR's {aur}")),
         },
     }
+}
+
+/// pkgnames to take out of the repository together with this run's new packages: those a
+/// rebuilt pkgbase no longer makes (a split pkgname dropped by the PKGBUILD, a `PKGBASE-debug`
+/// published by a repoctl that did not keep debug packages apart). `built` maps each pkgbase
+/// built in this run to the pkgnames of its new package files. A pkgname another step of the
+/// plan makes (it moved between pkgbases) is left to that step.
+pub fn superseded(repo: &[RepoEntry], built: &BTreeMap<String, Vec<String>>, plan: &Plan) -> Vec<String> {
+    repo.iter()
+        .filter(|e| built.get(&e.base).is_some_and(|names| !names.contains(&e.name)))
+        .filter(|e| !plan.packages.iter().any(|s| s.pkgbase != e.base && s.pkgnames.contains(&e.name)))
+        .map(|e| e.name.clone())
+        .collect()
+}
+
+/// pkgnames to take out of the `NAME-debug` repository: the debug package (`PKGBASE-debug`) of
+/// every pkgbase that is removed, has `debug` off, or was rebuilt in this run without making
+/// one (`built`, as for [`superseded`]: its old debug package would describe another build).
+/// `debug_made`: the pkgnames of the debug packages this run made, which replace their entries.
+/// Names the debug repository does not hold are ignored when publishing.
+pub fn debug_removals(plan: &Plan, built: &BTreeMap<String, Vec<String>>, debug_made: &[String]) -> Vec<String> {
+    plan.packages
+        .iter()
+        .filter(|s| s.action == Action::Remove || !s.debug || built.contains_key(&s.pkgbase))
+        .map(|s| format!("{}-debug", s.pkgbase))
+        .filter(|name| !debug_made.contains(name))
+        .collect()
 }
 
 /// Repository entries whose pkgbase no listed package needs any more.
@@ -342,6 +375,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             depends_on: Vec::new(),
             listed: false,
             nocheck: false,
+            debug: false,
             limits: crate::config::Limits::default(),
             network: crate::config::Network::default(),
             pgp_keys: Vec::new(),

@@ -204,3 +204,44 @@ fn shards_keep_dependants_with_their_dependencies_and_balance_the_rest() {
         plan(&["app"], vec![aur("app", "app", "1-1", &["lib"]), aur("lib", "lib", "1-1", &[])], &[], &["lib"]);
     assert_eq!(actions(&lib_only.unwrap()), [a("lib", Action::Build)]);
 }
+
+fn built(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+    pairs.iter().map(|(b, names)| (b.to_string(), names.iter().map(|n| n.to_string()).collect())).collect()
+}
+
+/// A split pkgname the PKGBUILD stopped making, and a `-debug` package an older repoctl
+/// published into the main repository, leave with the new build of their pkgbase; a pkgname
+/// that moved to another pkgbase of the plan is left to that one.
+#[test]
+fn a_rebuilt_pkgbase_takes_out_the_pkgnames_it_no_longer_makes() {
+    let pkgs = vec![aur("suite-core", "suite", "2.0-1", &[]), aur("mover", "newhome", "1-1", &[])];
+    let repo = [
+        entry("suite-core", "suite", "1.0-1"),
+        entry("suite-extra", "suite", "1.0-1"),
+        entry("suite-debug", "suite", "1.0-1"),
+        entry("mover", "suite", "1.0-1"),
+    ];
+    let plan = plan(&["suite", "newhome"], pkgs, &repo, &[]).unwrap();
+    let gone = superseded(&repo, &built(&[("suite", &["suite-core"])]), &plan);
+    assert_eq!(gone, ["suite-extra", "suite-debug"]);
+    // Not rebuilt: nothing is taken out (its build may have failed).
+    assert!(superseded(&repo, &built(&[]), &plan).is_empty());
+}
+
+/// The debug repository follows the main one: a removed pkgbase, one with `debug` off, and one
+/// rebuilt without a debug package lose their `-debug` entry; a new debug package replaces it.
+#[test]
+fn debug_packages_leave_with_their_pkgbase_or_their_setting() {
+    let pkgs = vec![aur("keep", "keep", "1-1", &[]), aur("rebuilt", "rebuilt", "2-1", &[])];
+    let repo = [entry("gone", "gone", "1-1"), entry("keep", "keep", "1-1"), entry("rebuilt", "rebuilt", "1-1")];
+    let mut plan = plan(&["keep", "rebuilt"], pkgs, &repo, &[]).unwrap();
+    for step in plan.packages.iter_mut().filter(|s| s.pkgbase != "gone") {
+        step.debug = true;
+    }
+    let removals = debug_removals(&plan, &built(&[("rebuilt", &["rebuilt"])]), &[]);
+    assert_eq!(removals, ["rebuilt-debug", "gone-debug"]);
+    let removals = debug_removals(&plan, &built(&[("rebuilt", &["rebuilt"])]), &["rebuilt-debug".to_string()]);
+    assert_eq!(removals, ["gone-debug"]);
+    plan.packages.iter_mut().for_each(|s| s.debug = false);
+    assert_eq!(debug_removals(&plan, &built(&[]), &[]), ["keep-debug", "rebuilt-debug", "gone-debug"]);
+}

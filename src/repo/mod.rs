@@ -22,6 +22,22 @@ pub fn package_file_parts(file: &str) -> Option<(&str, &str)> {
     (!name.is_empty()).then_some((name, version))
 }
 
+/// Whether the package file `file` of `pkgbase` is the debug package makepkg split off: with
+/// `OPTIONS=(debug strip)` makepkg names it `PKGBASE-debug` (makepkg.conf(5), "debug"), a
+/// pkgname the PKGBUILD does not declare. A declared pkgname that happens to end in `-debug` is
+/// an ordinary package.
+pub fn is_debug_package(file: &str, pkgbase: &str, declared: &[String]) -> bool {
+    package_file_parts(file).is_some_and(|(name, _)| {
+        name.strip_suffix("-debug") == Some(pkgbase) && !declared.iter().any(|d| d == name)
+    })
+}
+
+/// The repository that holds a repository's debug packages: `NAME-debug`, beside `NAME` in the
+/// same target, the way Arch keeps `core-debug` beside `core`.
+pub fn debug_repo_name(repo: &str) -> String {
+    format!("{repo}-debug")
+}
+
 /// Object names of a repository called `name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbNames {
@@ -49,6 +65,18 @@ impl DbNames {
 #[cfg(test)]
 mod tests {
     use super::package_file_parts as parts;
+
+    #[test]
+    fn the_debug_package_is_the_undeclared_pkgbase_debug() {
+        let declared = ["tool".to_string(), "tool-docs".to_string()];
+        assert!(super::is_debug_package("tool-debug-1.0-1-x86_64.pkg.tar.zst", "tool", &declared));
+        assert!(!super::is_debug_package("tool-1.0-1-x86_64.pkg.tar.zst", "tool", &declared));
+        assert!(!super::is_debug_package("tool-docs-1.0-1-any.pkg.tar.zst", "tool", &declared));
+        // Another pkgbase's debug package, or a pkgname the PKGBUILD declares, is not this one's.
+        assert!(!super::is_debug_package("other-debug-1.0-1-x86_64.pkg.tar.zst", "tool", &declared));
+        let declares_it = ["gdb-debug".to_string()];
+        assert!(!super::is_debug_package("gdb-debug-1-1-x86_64.pkg.tar.zst", "gdb", &declares_it));
+    }
 
     #[test]
     fn package_file_names_split_into_pkgname_and_version() {
