@@ -7,5 +7,6 @@ cd /repoctl/src
 export PKGDEST=/repoctl/out PKGEXT=.pkg.tar.zst SRCDEST=/repoctl/srcdest
 makepkg --noconfirm --nosign --force "$@"
 # --packagelist names what makepkg *may* make: with Arch's default OPTIONS=(debug ...), a
-# pkgname-debug package is listed even when there were no symbols to split off. Keep what exists.
-makepkg --packagelist | while read -r f; do [ -f "$f" ] && echo "$f"; done > /repoctl/out/.packagelist
+# pkgname-debug package is listed even when there were no symbols to split off. Keep what exists
+# (with `if`: a last `[ -f ] && echo` that is false would fail the loop, and set -e the build).
+makepkg --packagelist | while read -r f; do if [ -f "$f" ]; then echo "$f"; fi; done > /repoctl/out/.packagelist
