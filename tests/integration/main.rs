@@ -2,6 +2,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod aws_paths;
 mod check;
 mod e2e;
 mod github;
