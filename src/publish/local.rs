@@ -2,6 +2,8 @@
 //! `Server = file:///path`. Every write goes to a temporary file renamed into place, so a
 //! reader never sees half a file. Publishers take turns through a lock file (`.repoctl.lock`,
 //! flock), and the database is replaced only if it still has the content that was read.
+//! Names with `+` need nothing here (unlike S3, see `s3::aws_path_alias`): pacman reads a
+//! `file://` server's paths literally.
 use super::{PublishError, Target};
 use async_trait::async_trait;
 use camino::{Utf8Path, Utf8PathBuf};

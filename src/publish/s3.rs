@@ -9,6 +9,9 @@
 //! - files above [`MULTIPART_THRESHOLD`] go up as a multipart upload, each part streamed from
 //!   its offset in the file and a few in flight, so memory does not grow with the package; any
 //!   failure aborts the upload so that no orphan parts are left to pay for.
+//!
+//! Names with `+` (issue #11): AWS reads `+` in a request path as a space, so every such object
+//! also lives under the key AWS looks up ([`aws_path_alias`]), written and deleted with it.
 use super::{ObjectKind, PublishError, Target};
 use crate::config::S3Config;
 use async_trait::async_trait;
@@ -79,6 +82,25 @@ async fn sha256_file(path: &Utf8Path) -> Result<String, PublishError> {
     .await
     .map_err(|e| io(std::io::Error::other(e)))?
     .map_err(io)
+}
+
+/// The key AWS S3 looks up when a client asks for `name` with an unescaped URL, when that is
+/// not `name` itself: each `+` replaced by a space.
+///
+/// AWS S3 decodes `+` in a request *path* as a space (a long-standing behaviour, as in a form's
+/// query string), and pacman puts file names into download URLs unescaped: `GET
+/// .../foo-1.0+r3-1-any.pkg.tar.zst` reads the key `foo-1.0 r3-1-any.pkg.tar.zst` and gets 404.
+/// apt repositories on S3 use the same workaround: a second object under this name. None for a
+/// name without `+`. Repository names cannot hold `+` (`[a-z0-9][a-z0-9._-]*`), so the
+/// databases never need one; package files (versions like `1.0+r3`, pkgnames like `libc++`)
+/// and their `.sig` do.
+fn aws_path_alias(name: &str) -> Option<String> {
+    name.contains('+').then(|| name.replace('+', " "))
+}
+
+/// `name` and, when it has one, its [`aws_path_alias`]: the objects one published file is.
+fn object_names(name: &str) -> impl Iterator<Item = String> {
+    std::iter::once(name.to_string()).chain(aws_path_alias(name))
 }
 
 /// A local file about to be uploaded.
@@ -298,6 +320,21 @@ impl S3Target {
             .await
     }
 
+    /// One object of [`Target::upload`]: skipped when it already holds these bytes, else sent
+    /// whole or in parts.
+    async fn upload_object(&self, name: &str, source: &Source<'_>) -> Result<(), PublishError> {
+        // Package file names are unique: the same name with the same bytes is already done.
+        if ObjectKind::of(name) == ObjectKind::Immutable && self.holds(name, source).await? {
+            tracing::debug!(name, target = %self.describe(), "already uploaded with the same content; not sent again");
+            return Ok(());
+        }
+        if source.size > self.multipart_threshold {
+            self.upload_multipart(name, source).await
+        } else {
+            self.upload_single(name, source).await
+        }
+    }
+
     async fn get(
         &self,
         name: &str,
@@ -345,6 +382,8 @@ impl Target for S3Target {
     }
 
     async fn upload_if(&self, name: &str, src: &Utf8Path, expected: Option<&str>) -> Result<bool, PublishError> {
+        // Only `NAME.db` is written this way, and repository names have no `+`: no alias.
+        debug_assert!(aws_path_alias(name).is_none(), "{name}: a conditional write cannot cover an alias");
         let body = ByteStream::from_path(src).await.map_err(|e| self.remote("reading local file for", name, e))?;
         let kind = ObjectKind::of(name);
         let mut put = self
@@ -392,26 +431,22 @@ impl Target for S3Target {
     async fn upload(&self, name: &str, src: &Utf8Path) -> Result<(), PublishError> {
         let size = fs_err::metadata(src).map_err(|source| PublishError::Io { path: src.to_owned(), source })?.len();
         let source = Source { path: src, size, sha256: sha256_file(src).await? };
-        // Package file names are unique: the same name with the same bytes is already done.
-        if ObjectKind::of(name) == ObjectKind::Immutable && self.holds(name, &source).await? {
-            tracing::debug!(name, target = %self.describe(), "already uploaded with the same content; not sent again");
-            return Ok(());
+        for object in object_names(name) {
+            self.upload_object(&object, &source).await?;
         }
-        if source.size > self.multipart_threshold {
-            self.upload_multipart(name, &source).await
-        } else {
-            self.upload_single(name, &source).await
-        }
+        Ok(())
     }
 
     async fn delete(&self, name: &str) -> Result<(), PublishError> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(self.key(name))
-            .send()
-            .await
-            .map_err(|e| self.remote("deleting", name, e))?;
+        for object in object_names(name) {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(self.key(&object))
+                .send()
+                .await
+                .map_err(|e| self.remote("deleting", &object, e))?;
+        }
         Ok(())
     }
 }
@@ -468,5 +503,21 @@ mod tests {
         assert_eq!(part_size(6 * MIB, 5 * MIB), 5 * MIB);
         let huge = 1024 * 1024 * MIB; // 1 TiB
         assert!(huge.div_ceil(part_size(huge, MULTIPART_THRESHOLD)) <= MAX_PARTS);
+    }
+
+    #[test]
+    fn names_with_plus_get_the_key_aws_reads_from_the_path() {
+        let cases = [
+            ("foo-1.0+r3-1-any.pkg.tar.zst", Some("foo-1.0 r3-1-any.pkg.tar.zst")),
+            ("libplus++-2.0-1-any.pkg.tar.zst.sig", Some("libplus  -2.0-1-any.pkg.tar.zst.sig")),
+            ("hello-1.0-1-x86_64.pkg.tar.zst", None),
+            ("myrepo.db", None),
+        ];
+        for (name, alias) in cases {
+            assert_eq!(aws_path_alias(name).as_deref(), alias, "{name}");
+        }
+        let names: Vec<String> = object_names("a+b").collect();
+        assert_eq!(names, ["a+b", "a b"]);
+        assert_eq!(object_names("a-b").collect::<Vec<_>>(), ["a-b"]);
     }
 }

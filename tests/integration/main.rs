@@ -3,6 +3,7 @@
 mod support;
 
 mod archlike;
+mod aws_paths;
 mod check;
 mod e2e;
 mod github;

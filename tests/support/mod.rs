@@ -9,6 +9,9 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod aws_proxy;
+pub use aws_proxy::AwsPathsProxy;
+
 pub const TESTBED_IMAGE: &str = "repoctl-testbed:latest";
 
 pub fn repo_root() -> Utf8PathBuf {
@@ -138,6 +141,21 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A Python test server (`script args…`) that prints "PORT <n>" once it listens.
+fn python_server(script: &Utf8Path, args: &[&str]) -> Server {
+    let mut child = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read port");
+    let port: u16 = line.trim().strip_prefix("PORT ").and_then(|p| p.parse().ok()).expect("PORT line");
+    Server { child, port }
 }
 
 /// moto's S3 server.
@@ -283,16 +301,8 @@ impl Aur {
         let (dir, root) = tempdir();
         let script = repo_root().join("tests/support/aur_server.py");
         let synthetic = synthetic.to_string();
-        let mut child = Command::new("python3")
-            .args([script.as_str(), "--root", root.as_str(), "--port", "0", "--synthetic", &synthetic])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read port");
-        let port: u16 = line.trim().strip_prefix("PORT ").and_then(|p| p.parse().ok()).expect("PORT line");
-        Aur { server: Server { child, port }, url: format!("http://127.0.0.1:{port}"), root, _dir: dir }
+        let server = python_server(&script, &["--root", root.as_str(), "--port", "0", "--synthetic", &synthetic]);
+        Aur { url: format!("http://127.0.0.1:{}", server.port), server, root, _dir: dir }
     }
 
     /// Publishes tests/fixtures/aur/<name> as the pkgbase `name`.
