@@ -8,4 +8,5 @@ export PKGDEST=/repoctl/out PKGEXT=.pkg.tar.zst SRCDEST=/repoctl/srcdest
 makepkg --noconfirm --nosign --force "$@"
 # --packagelist names what makepkg *may* make: with Arch's default OPTIONS=(debug ...), a
 # pkgname-debug package is listed even when there were no symbols to split off. Keep what exists.
-makepkg --packagelist | while read -r f; do [ -f "$f" ] && echo "$f"; done > /repoctl/out/.packagelist
+# (`if`, not `[ ] &&`: a missing last file must not become the loop's exit status under set -e.)
+makepkg --packagelist | while read -r f; do if [ -f "$f" ]; then echo "$f"; fi; done > /repoctl/out/.packagelist
