@@ -57,6 +57,8 @@ pub async fn run_image(
         nano_cpus: None,
         pids_limit: Some(1024),
         volumes: vec![(PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string())],
+        // No package's grant: this container runs no PKGBUILD.
+        extra_capabilities: Vec::new(),
     };
     let tag = run_image_tag(docker.run_id());
     docker

@@ -57,6 +57,14 @@ pub struct Step {
     /// A VCS package: when the AUR version is not newer, `build` asks its pkgver() whether
     /// upstream moved before skipping it.
     pub vcs: bool,
+    /// Also make and publish its debug packages (repo.yaml's `debug`: the entry's, else the
+    /// builder's; AUR dependencies get the builder's).
+    #[serde(skip)]
+    pub debug: bool,
+    /// Capabilities its build containers get besides the kept ones (repo.yaml's entry; none
+    /// for AUR dependencies).
+    #[serde(skip)]
+    pub capabilities: Vec<crate::docker::Capability>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -209,6 +217,8 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             let network = input.config.builder.network;
             step.network = listed.get(base).and_then(|p| p.network).unwrap_or(network);
             step.pgp_keys = listed.get(base).map(|p| p.pgp_keys.clone()).unwrap_or_default();
+            step.debug = listed.get(base).and_then(|p| p.debug).unwrap_or(input.config.builder.debug);
+            step.capabilities = listed.get(base).map(|p| p.capabilities.clone()).unwrap_or_default();
             if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip {
                 step.action = Action::Build;
                 step.reason = format!("requested on the command line ({})", step.reason);
@@ -308,6 +318,8 @@ fn keep_step(
         network: crate::config::Network::default(),
         pgp_keys: Vec::new(),
         vcs: false,
+        debug: false,
+        capabilities: Vec::new(),
     }
 }
 
@@ -346,6 +358,8 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             network: crate::config::Network::default(),
             pgp_keys: Vec::new(),
             vcs: false,
+            debug: false,
+            capabilities: Vec::new(),
         })
         .collect()
 }

@@ -204,3 +204,19 @@ fn shards_keep_dependants_with_their_dependencies_and_balance_the_rest() {
         plan(&["app"], vec![aur("app", "app", "1-1", &["lib"]), aur("lib", "lib", "1-1", &[])], &[], &["lib"]);
     assert_eq!(actions(&lib_only.unwrap()), [a("lib", Action::Build)]);
 }
+
+#[test]
+fn debug_comes_from_the_entry_or_the_builder_and_capabilities_only_from_the_entry() {
+    let text = "name: r\nbuilder:\n  debug: true\npackages:\n  - {name: app, debug: false, capabilities: [IPC_LOCK]}\n  - tool\n";
+    let config = crate::config::parse("repo.yaml".into(), text.as_bytes()).unwrap();
+    let aur = index(vec![
+        aur("app", "app", "1-1", &["liba"]),
+        aur("liba", "liba", "1-1", &[]),
+        aur("tool", "tool", "1-1", &[]),
+    ]);
+    let p = make(&Inputs { config: &config, aur: &aur, repo: &[], only: &[] }).unwrap();
+    let debug = |base: &str| p.step(base).unwrap().debug;
+    assert_eq!((debug("app"), debug("liba"), debug("tool")), (false, true, true));
+    let caps = |base: &str| p.step(base).unwrap().capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>();
+    assert_eq!((caps("app"), caps("liba"), caps("tool")), (vec!["IPC_LOCK"], vec![], vec![]));
+}
