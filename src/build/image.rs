@@ -59,6 +59,8 @@ pub async fn run_image(
         nano_cpus: None,
         pids_limit: Some(1024),
         volumes: vec![(PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string())],
+        // No package's grant: this container runs no PKGBUILD.
+        extra_capabilities: Vec::new(),
     };
     let tag = run_image_tag(docker.run_id());
     docker
@@ -124,7 +126,10 @@ mod tests {
         let mut archive = tar::Archive::new(&tar[..]);
         let names: Vec<String> =
             archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
-        assert_eq!(names, ["Dockerfile", "setup.sh", "prepare.sh", "keys.sh", "fetch.sh", "build.sh", "vcs.sh", "refresh.sh"]);
+        assert_eq!(
+            names,
+            ["Dockerfile", "setup.sh", "prepare.sh", "keys.sh", "fetch.sh", "build.sh", "vcs.sh", "refresh.sh"]
+        );
         // Every script in the archive is copied into the image by the Dockerfile.
         let copy = RECIPE[0].1.lines().find(|l| l.starts_with("COPY ")).expect("a COPY line");
         for script in names.iter().filter(|n| n.ends_with(".sh")) {

@@ -52,9 +52,19 @@ impl RunDirs {
 pub enum Outcome {
     /// `files` go to the repository; `debug_files` (makepkg's `PKGBASE-debug`, made only when
     /// the package has `debug: true`) to the `NAME-debug` repository.
-    Built { files: Vec<Utf8PathBuf>, debug_files: Vec<Utf8PathBuf>, version: String },
-    Failed { error: String, log: Utf8PathBuf, tail: Vec<String> },
-    Skipped { reason: String },
+    Built {
+        files: Vec<Utf8PathBuf>,
+        debug_files: Vec<Utf8PathBuf>,
+        version: String,
+    },
+    Failed {
+        error: String,
+        log: Utf8PathBuf,
+        tail: Vec<String>,
+    },
+    Skipped {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -189,7 +199,11 @@ fn report(reporter: &dyn Reporter, result: &PackageResult) {
                 0 => String::new(),
                 n => format!(" + {n} debug"),
             };
-            reporter.done(&result.pkgbase, true, &format!("built {version} ({} file(s){debug}, {secs:.1}s)", files.len()))
+            reporter.done(
+                &result.pkgbase,
+                true,
+                &format!("built {version} ({} file(s){debug}, {secs:.1}s)", files.len()),
+            )
         }
         Outcome::Failed { error, log, .. } => {
             reporter.done(&result.pkgbase, false, &format!("FAILED: {error} (log: {log})"))
@@ -252,6 +266,7 @@ async fn try_build(
         limits: step.limits,
         network: step.network,
         pgp_keys: &step.pgp_keys,
+        capabilities: &step.capabilities,
         keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,
@@ -277,9 +292,9 @@ fn separate_debug(
     declared: &[String],
     log: &Utf8Path,
 ) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
-    let (debug, main): (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) = files.into_iter().partition(|f| {
-        crate::repo::is_debug_package(f.file_name().unwrap_or_default(), &step.pkgbase, declared)
-    });
+    let (debug, main): (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) = files
+        .into_iter()
+        .partition(|f| crate::repo::is_debug_package(f.file_name().unwrap_or_default(), &step.pkgbase, declared));
     if step.debug || debug.is_empty() {
         return (debug, main);
     }
@@ -388,6 +403,7 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
         limits: step.limits,
         network: step.network,
         pgp_keys: &step.pgp_keys,
+        capabilities: &step.capabilities,
         keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,

@@ -24,6 +24,8 @@ pub struct BuildJob<'a> {
     pub network: Network,
     /// repo.yaml's keys for this package, besides the checkout's keys/pgp.
     pub pgp_keys: &'a [PgpKey],
+    /// Added to this build's containers only (repo.yaml's `capabilities` for the package).
+    pub capabilities: &'a [crate::docker::Capability],
     /// Where those keys' fingerprints are received from (None: gpg's default keyserver).
     pub keyserver: Option<&'a str>,
     pub image: &'a str,
@@ -174,6 +176,7 @@ fn container_spec(job: &BuildJob<'_>) -> ContainerSpec {
             (super::image::PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string()),
             (source_cache_volume(job.pkgbase), "/repoctl/srcdest".to_string()),
         ],
+        extra_capabilities: job.capabilities.to_vec(),
     }
 }
 

@@ -76,6 +76,9 @@ pub struct BuilderConfig {
     pub network: Network,
     /// Where `pgp_keys` fingerprints are received from (default: gpg's own keyserver).
     pub keyserver: Option<String>,
+    /// Also publish debug packages (makepkg's `debug` option) into NAME-debug; a package entry
+    /// can override it. Default false: makepkg runs with `!debug`.
+    pub debug: bool,
 }
 
 /// The network a build container has (`network:` in repo.yaml).
@@ -168,6 +171,12 @@ pub struct PackageConfig {
     pub network: Option<Network>,
     /// Public keys to import besides the AUR repository's own `keys/pgp/*.asc`.
     pub pgp_keys: Vec<PgpKey>,
+    /// Overrides `builder.debug` for this package; the plan's [`crate::plan::Step::debug`]
+    /// holds the result.
+    pub debug: Option<bool>,
+    /// Added to this package's build containers (never to its AUR dependencies' nor to
+    /// repo-add's), each one of [`crate::docker::GRANTABLE_CAPABILITIES`], no duplicates.
+    pub capabilities: Vec<crate::docker::Capability>,
     /// Where the entry stands in repo.yaml, for messages about it.
     pub pos: Pos,
 }

@@ -64,6 +64,8 @@ pub struct RawBuilder {
     pub network: Option<Spanned<String>>,
     #[serde(default)]
     pub keyserver: Option<Spanned<String>>,
+    #[serde(default)]
+    pub debug: Option<bool>,
 }
 
 /// A package entry: either a bare name or a mapping with `name` and per-package settings.
@@ -92,6 +94,11 @@ pub struct RawPackageSettings {
     /// Fingerprints, or key files relative to repo.yaml.
     #[serde(default)]
     pub pgp_keys: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub debug: Option<bool>,
+    /// Capability names, `IPC_LOCK` or `CAP_IPC_LOCK`.
+    #[serde(default)]
+    pub capabilities: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +119,10 @@ struct RawPackageLong {
     network: Option<Spanned<String>>,
     #[serde(default)]
     pgp_keys: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    debug: Option<bool>,
+    #[serde(default)]
+    capabilities: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 impl<'de> Deserialize<'de> for RawPackage {
@@ -142,6 +153,8 @@ impl<'de> Deserialize<'de> for RawPackage {
                     vcs: long.vcs,
                     network: long.network,
                     pgp_keys: long.pgp_keys,
+                    debug: long.debug,
+                    capabilities: long.capabilities,
                 };
                 Ok(RawPackage { name: long.name, settings })
             }

@@ -2,6 +2,7 @@
 //! [`Diagnostic`] at the offending value.
 use super::schema::{RawBuilder, RawConfig, RawLocal, RawPackage, RawS3, RawSign};
 use super::*;
+use crate::docker::{Capability, CapabilityError, GRANTABLE_CAPABILITIES, KEPT_CAPABILITIES};
 use serde_saphyr::{Location, Spanned};
 use std::collections::HashMap;
 
@@ -94,7 +95,7 @@ fn strip_location(message: &str) -> String {
 fn plain_words(message: String) -> String {
     match message.as_str() {
         "invalid u32" | "invalid u64" | "invalid i64" | "invalid i32" => "expected a whole number".into(),
-        "invalid bool" => "expected true or false".into(),
+        "invalid bool" | "invalid boolean" => "expected true or false".into(),
         _ => message,
     }
 }
@@ -338,6 +339,7 @@ impl Validator<'_> {
             limits: overrides.over(Limits::default()),
             network: network.unwrap_or_default(),
             keyserver: keyserver.map(|k| k.value.clone()),
+            debug: raw.as_ref().and_then(|b| b.debug).unwrap_or(false),
         }
     }
 
@@ -386,6 +388,27 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
             }
         }
         out
+    }
+
+    /// `capabilities`: names from the allowlist, each once (`CAP_IPC_LOCK` and `IPC_LOCK` are
+    /// the same one).
+    fn capabilities(&mut self, caps: Option<&Spanned<Vec<Spanned<String>>>>) -> Vec<Capability> {
+        let Some(caps) = caps else { return Vec::new() };
+        let mut out: Vec<(Capability, Pos)> = Vec::new();
+        for cap in &caps.value {
+            match Capability::parse(&cap.value) {
+                Err(e) => self.problem(cap.referenced, e.to_string(), capability_hint(&e)),
+                Ok(c) => match out.iter().find(|(seen, _)| *seen == c) {
+                    Some((_, first)) => self.problem(
+                        cap.referenced,
+                        format!("capability `{c}` is listed twice (first on line {})", first.line),
+                        "remove one of the two (`CAP_` is optional: CAP_IPC_LOCK and IPC_LOCK are the same)",
+                    ),
+                    None => out.push((c, loc_pos(cap.referenced))),
+                },
+            }
+        }
+        out.into_iter().map(|(c, _)| c).collect()
     }
 
     fn limits(
@@ -453,6 +476,7 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
             let limits = self.limits(settings.timeout.as_ref(), settings.memory.as_ref(), settings.cpus.as_ref());
             let network = self.network(settings.network.as_ref());
             let pgp_keys = self.pgp_keys(settings.pgp_keys.as_ref());
+            let capabilities = self.capabilities(settings.capabilities.as_ref());
             out.push(PackageConfig {
                 name: name.value.clone(),
                 nocheck: settings.nocheck,
@@ -460,6 +484,8 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
                 vcs: settings.vcs,
                 network,
                 pgp_keys,
+                debug: settings.debug,
+                capabilities,
                 pos,
             });
         }
@@ -493,6 +519,28 @@ fn read_key_file(path: &Utf8Path) -> Result<(String, Vec<String>), (String, Stri
             Err((e.to_string(), format!("a build must never get a secret key: {EXPORT}")))
         }
         Err(e) => Err((e.to_string(), EXPORT.to_string())),
+    }
+}
+
+/// What to do about a capability name repo.yaml may not use.
+fn capability_hint(error: &CapabilityError) -> String {
+    let allowed = GRANTABLE_CAPABILITIES.join(", ");
+    match error {
+        CapabilityError::Unknown(name) => {
+            let bare = name.strip_prefix("CAP_").unwrap_or(name).to_ascii_uppercase();
+            let upper = Capability::parse(&bare).ok().map(Capability::as_str);
+            match upper.or_else(|| closest(&bare, GRANTABLE_CAPABILITIES)) {
+                Some(best) => format!("did you mean `{best}`? (a package may be granted {allowed})"),
+                None => format!("a package may be granted {allowed}, written in upper case"),
+            }
+        }
+        CapabilityError::Refused(_) => format!(
+            "a package may be granted only {allowed}; the others reach past the container (mounts, kernel \
+modules, the network, host files); see \"The builder image\" in the README"
+        ),
+        CapabilityError::AlreadyKept(_) => {
+            format!("remove it: every build container keeps {}", KEPT_CAPABILITIES.join(", "))
+        }
     }
 }
 
@@ -691,6 +739,86 @@ mod tests {
     }
 
     #[test]
+    fn debug_is_set_globally_and_overridden_per_package() {
+        let yaml = b"name: r\nbuilder:\n  debug: true\npackages:\n  - a\n  - {name: b, debug: false}\n";
+        let config = parse(Utf8Path::new("repo.yaml"), yaml).unwrap();
+        assert!(config.builder.debug);
+        assert_eq!((config.packages[0].debug, config.packages[1].debug), (None, Some(false)));
+        assert!(!parse(Utf8Path::new("r.yaml"), b"name: r\npackages: [a]\n").unwrap().builder.debug);
+        let hint = "\n  hint: check the value's type; see \"Configuration reference\" in the README";
+        for (yaml, at) in [
+            ("name: r\nbuilder:\n  debug: 3\npackages: [a]\n", "3:10"),
+            ("name: r\npackages:\n  - {name: a, debug: 3}\n", "3:22"),
+        ] {
+            let err = parse(Utf8Path::new("repo.yaml"), yaml.as_bytes()).unwrap_err().0.remove(0);
+            assert_eq!(err.to_string(), format!("repo.yaml:{at}: expected true or false{hint}"), "{yaml}");
+        }
+    }
+
+    fn capability_problems(list: &str) -> Vec<String> {
+        let yaml = format!("name: r\npackages:\n  - name: a\n    capabilities: {list}\n");
+        let err = parse(Utf8Path::new("repo.yaml"), yaml.as_bytes()).unwrap_err();
+        err.0.iter().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn capabilities_are_names_from_the_allowlist_with_or_without_cap() {
+        let yaml = b"name: r\npackages:\n  - name: a\n    capabilities: [IPC_LOCK, CAP_SYS_PTRACE]\n  - b\n";
+        let config = parse(Utf8Path::new("repo.yaml"), yaml).unwrap();
+        let names: Vec<&str> = config.packages[0].capabilities.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, ["IPC_LOCK", "SYS_PTRACE"]);
+        assert!(config.packages[1].capabilities.is_empty());
+    }
+
+    #[test]
+    fn unknown_refused_kept_and_repeated_capabilities_are_errors_at_their_own_place() {
+        let allowed = "IPC_LOCK, SYS_NICE, SYS_PTRACE, NET_RAW";
+        assert_eq!(
+            capability_problems("[IPC_LOK]"),
+            [format!(
+                "repo.yaml:4:20: `IPC_LOK` is not a Linux capability\n  hint: did you mean `IPC_LOCK`? (a package may \
+be granted {allowed})"
+            )]
+        );
+        assert_eq!(
+            capability_problems("[ipc_lock]"),
+            [format!(
+                "repo.yaml:4:20: `ipc_lock` is not a Linux capability\n  hint: did you mean `IPC_LOCK`? (a package may \
+be granted {allowed})"
+            )]
+        );
+        assert_eq!(
+            capability_problems("[FOO]"),
+            [format!(
+                "repo.yaml:4:20: `FOO` is not a Linux capability\n  hint: a package may be granted {allowed}, written \
+in upper case"
+            )]
+        );
+        assert_eq!(
+            capability_problems("[NET_RAW, CAP_SYS_ADMIN]"),
+            [format!(
+                "repo.yaml:4:29: capability `SYS_ADMIN` is never granted to a build\n  hint: a package may be granted \
+only {allowed}; the others reach past the container (mounts, kernel modules, the network, host files); see \"The \
+builder image\" in the README"
+            )]
+        );
+        assert_eq!(
+            capability_problems("[CHOWN]"),
+            ["repo.yaml:4:20: capability `CHOWN` is already in every build container\n  hint: remove it: every build \
+container keeps CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETUID, SETGID, SETFCAP, SYS_CHROOT"]
+        );
+        let twice = "\n  hint: remove one of the two (`CAP_` is optional: CAP_IPC_LOCK and IPC_LOCK are the same)";
+        assert_eq!(
+            capability_problems("[IPC_LOCK, CAP_IPC_LOCK]"),
+            [format!("repo.yaml:4:30: capability `IPC_LOCK` is listed twice (first on line 4){twice}")]
+        );
+        assert_eq!(
+            capability_problems("\n      - IPC_LOCK\n      - SYS_NICE\n      - CAP_IPC_LOCK"),
+            [format!("repo.yaml:7:9: capability `IPC_LOCK` is listed twice (first on line 5){twice}")]
+        );
+    }
+
+    #[test]
     fn the_keyserver_is_a_url() {
         let ok =
             parse(Utf8Path::new("r.yaml"), b"name: r\nbuilder:\n  keyserver: hkps://keys.example.org\npackages: []\n");
@@ -742,6 +870,13 @@ mod tests {
             schema_keys(&schema, "/properties/packages/items/oneOf/1/properties"),
             accepted_keys::<Vec<RawPackage>>("- {name: a, zz_not_a_key: 1}\n")
         );
+        let granted = schema
+            .pointer("/properties/packages/items/oneOf/1/properties/capabilities/items/enum")
+            .and_then(|v| v.as_array())
+            .expect("capabilities' enum");
+        let mut expected: Vec<String> = GRANTABLE_CAPABILITIES.iter().map(|c| c.to_string()).collect();
+        expected.extend(GRANTABLE_CAPABILITIES.iter().map(|c| format!("CAP_{c}")));
+        assert_eq!(granted.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>(), expected);
         let mut top: Vec<&str> = TOP_LEVEL_KEYS.to_vec();
         top.sort();
         assert_eq!(schema_keys(&schema, "/properties"), top, "TOP_LEVEL_KEYS (typo hints) is out of date");

@@ -1,4 +1,5 @@
 //! One container's life: create, start, copy in, exec, copy out, remove.
+use super::capability::{Capability, KEPT_CAPABILITIES};
 use super::{Docker, DockerError, api};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
@@ -9,14 +10,6 @@ use futures_util::StreamExt;
 
 /// The longest a container lives, even if repoctl is killed without a chance to remove it.
 pub const MAX_CONTAINER_SECS: u64 = 24 * 60 * 60;
-
-/// The capability bounding set of every container: what pacman needs to install packages as
-/// root (ownership, permissions, file capabilities; SYS_CHROOT because libalpm chroots into its
-/// root, even "/", to run install scriptlets and hooks; SETUID/SETGID for pacman 7's download
-/// user and for running commands as `builder`). Dropped: NET_RAW, MKNOD, KILL, AUDIT_WRITE,
-/// NET_BIND_SERVICE and everything else.
-pub const KEPT_CAPABILITIES: &[&str] =
-    &["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETUID", "SETGID", "SETFCAP", "SYS_CHROOT"];
 
 /// What a container is created with.
 #[derive(Debug, Clone)]
@@ -29,6 +22,9 @@ pub struct ContainerSpec {
     pub pids_limit: Option<i64>,
     /// Named volumes (made with [`Docker::ensure_volume`]) and where they are mounted.
     pub volumes: Vec<(String, String)>,
+    /// Added to [`KEPT_CAPABILITIES`] for this container only: a package's grant from repo.yaml,
+    /// given to its build containers and never to repo-add's or the image refresh's.
+    pub extra_capabilities: Vec<Capability>,
 }
 
 /// One command run inside a running container.
@@ -75,7 +71,7 @@ impl Docker {
             // installing packages needs.
             security_opt: Some(vec!["no-new-privileges:true".to_string()]),
             cap_drop: Some(vec!["ALL".to_string()]),
-            cap_add: Some(KEPT_CAPABILITIES.iter().map(|c| c.to_string()).collect()),
+            cap_add: Some(cap_add(&spec.extra_capabilities)),
             // A container whose repoctl died (SIGKILL, power loss) goes away on its own once its
             // bounded idle loop ends.
             auto_remove: Some(true),
@@ -246,6 +242,12 @@ impl Drop for Container {
     }
 }
 
+/// The capabilities a container keeps after `cap_drop: ALL`.
+fn cap_add(extra: &[Capability]) -> Vec<String> {
+    let extra = extra.iter().map(|c| c.as_str());
+    KEPT_CAPABILITIES.iter().copied().chain(extra).map(str::to_string).collect()
+}
+
 fn sanitize(s: &str) -> String {
     let cleaned: String = s
         .chars()
@@ -253,4 +255,17 @@ fn sanitize(s: &str) -> String {
         .take(60)
         .collect();
     cleaned.trim_start_matches(['-', '.', '_']).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_adds_to_the_kept_capabilities_and_nothing_else() {
+        assert_eq!(cap_add(&[]), KEPT_CAPABILITIES);
+        let ipc_lock = Capability::parse("IPC_LOCK").unwrap();
+        let caps = cap_add(&[ipc_lock]);
+        assert_eq!((caps.len(), caps.last().map(String::as_str)), (KEPT_CAPABILITIES.len() + 1, Some("IPC_LOCK")));
+    }
 }

@@ -3,8 +3,10 @@
 //!
 //! Every container carries the labels in [`labels`], so a run's containers can be found and
 //! removed after a crash or Ctrl-C (`repoctl clean`), and none outlives its run.
+mod capability;
 mod container;
 
+pub use capability::{Capability, CapabilityError, GRANTABLE_CAPABILITIES, KEPT_CAPABILITIES};
 pub use container::{Container, ContainerSpec, ExecSpec};
 
 use bollard::query_parameters::{

@@ -45,10 +45,6 @@ pub struct Step {
     pub listed: bool,
     #[serde(skip)]
     pub nocheck: bool,
-    /// Debug packages wanted (repo.yaml's `debug`): makepkg keeps its `debug` option and they go
-    /// to the `NAME-debug` repository; otherwise makepkg runs with `!debug`.
-    #[serde(skip)]
-    pub debug: bool,
     /// Time, memory and CPUs this build may use (repo.yaml's builder defaults, or the entry's).
     #[serde(skip)]
     pub limits: crate::config::Limits,
@@ -61,6 +57,15 @@ pub struct Step {
     /// A VCS package: when the AUR version is not newer, `build` asks its pkgver() whether
     /// upstream moved before skipping it.
     pub vcs: bool,
+    /// Also make and publish its debug packages (repo.yaml's `debug`: the entry's, else the
+    /// builder's; AUR dependencies get the builder's): makepkg keeps its `debug` option and they
+    /// go to the `NAME-debug` repository. Otherwise makepkg runs with `!debug`.
+    #[serde(skip)]
+    pub debug: bool,
+    /// Capabilities its build containers get besides the kept ones (repo.yaml's entry; none
+    /// for AUR dependencies).
+    #[serde(skip)]
+    pub capabilities: Vec<crate::docker::Capability>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -202,7 +207,6 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             let mut step = keep_step(base, &repo_by_base, &bases_of, &edges);
             step.listed = listed.contains_key(base);
             step.nocheck = listed.get(base).is_some_and(|p| p.nocheck);
-            step.debug = false; // DEBUG-WIRE
             step.vcs = listed
                 .get(base)
                 .map_or_else(|| crate::config::VCS_SUFFIXES.iter().any(|s| base.ends_with(s)), |p| p.is_vcs());
@@ -214,6 +218,8 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             let network = input.config.builder.network;
             step.network = listed.get(base).and_then(|p| p.network).unwrap_or(network);
             step.pgp_keys = listed.get(base).map(|p| p.pgp_keys.clone()).unwrap_or_default();
+            step.debug = listed.get(base).and_then(|p| p.debug).unwrap_or(input.config.builder.debug);
+            step.capabilities = listed.get(base).map(|p| p.capabilities.clone()).unwrap_or_default();
             if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip {
                 step.action = Action::Build;
                 step.reason = format!("requested on the command line ({})", step.reason);
@@ -309,11 +315,12 @@ fn keep_step(
         depends_on: edges.get(base).map(|d| d.iter().cloned().collect()).unwrap_or_default(),
         listed: false,
         nocheck: false,
-        debug: false,
         limits: crate::config::Limits::default(),
         network: crate::config::Network::default(),
         pgp_keys: Vec::new(),
         vcs: false,
+        debug: false,
+        capabilities: Vec::new(),
     }
 }
 
@@ -375,11 +382,12 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             depends_on: Vec::new(),
             listed: false,
             nocheck: false,
-            debug: false,
             limits: crate::config::Limits::default(),
             network: crate::config::Network::default(),
             pgp_keys: Vec::new(),
             vcs: false,
+            debug: false,
+            capabilities: Vec::new(),
         })
         .collect()
 }

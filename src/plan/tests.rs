@@ -245,3 +245,19 @@ fn debug_packages_leave_with_their_pkgbase_or_their_setting() {
     plan.packages.iter_mut().for_each(|s| s.debug = false);
     assert_eq!(debug_removals(&plan, &built(&[]), &[]), ["keep-debug", "rebuilt-debug", "gone-debug"]);
 }
+
+#[test]
+fn debug_comes_from_the_entry_or_the_builder_and_capabilities_only_from_the_entry() {
+    let text = "name: r\nbuilder:\n  debug: true\npackages:\n  - {name: app, debug: false, capabilities: [IPC_LOCK]}\n  - tool\n";
+    let config = crate::config::parse("repo.yaml".into(), text.as_bytes()).unwrap();
+    let aur = index(vec![
+        aur("app", "app", "1-1", &["liba"]),
+        aur("liba", "liba", "1-1", &[]),
+        aur("tool", "tool", "1-1", &[]),
+    ]);
+    let p = make(&Inputs { config: &config, aur: &aur, repo: &[], only: &[] }).unwrap();
+    let debug = |base: &str| p.step(base).unwrap().debug;
+    assert_eq!((debug("app"), debug("liba"), debug("tool")), (false, true, true));
+    let caps = |base: &str| p.step(base).unwrap().capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>();
+    assert_eq!((caps("app"), caps("liba"), caps("tool")), (vec!["IPC_LOCK"], vec![], vec![]));
+}

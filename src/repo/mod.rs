@@ -27,9 +27,8 @@ pub fn package_file_parts(file: &str) -> Option<(&str, &str)> {
 /// pkgname the PKGBUILD does not declare. A declared pkgname that happens to end in `-debug` is
 /// an ordinary package.
 pub fn is_debug_package(file: &str, pkgbase: &str, declared: &[String]) -> bool {
-    package_file_parts(file).is_some_and(|(name, _)| {
-        name.strip_suffix("-debug") == Some(pkgbase) && !declared.iter().any(|d| d == name)
-    })
+    package_file_parts(file)
+        .is_some_and(|(name, _)| name.strip_suffix("-debug") == Some(pkgbase) && !declared.iter().any(|d| d == name))
 }
 
 /// The repository that holds a repository's debug packages: `NAME-debug`, beside `NAME` in the

@@ -107,6 +107,8 @@ impl RepoTool {
             nano_cpus: None,
             pids_limit: Some(1024),
             volumes: Vec::new(),
+            // No package's grant: this container runs no PKGBUILD.
+            extra_capabilities: Vec::new(),
         };
         self.docker
             .with_container(&spec, async |container| {

@@ -59,6 +59,41 @@ fn a_pkgbuild_finds_no_root_no_sudo_no_secrets_and_no_host() {
     assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
 
+/// `capabilities: [CAP_IPC_LOCK]` reaches that package's build container and no other: in one
+/// run, the same PKGBUILD (which fails unless IPC_LOCK is in its bounding set) builds with the
+/// grant and fails without it.
+#[test]
+fn a_granted_capability_reaches_only_its_own_package() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    aur.push_fixture("caps-probe");
+    let (_t, dir) = tempdir();
+    let plain = dir.join("caps-probe-plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let fixture = crate::support::repo_root().join("tests/fixtures/aur/caps-probe");
+    for file in ["PKGBUILD", ".SRCINFO"] {
+        let text = std::fs::read_to_string(fixture.join(file)).unwrap();
+        std::fs::write(plain.join(file), text.replace("caps-probe\n", "caps-probe-plain\n")).unwrap();
+    }
+    aur.push_dir("caps-probe-plain", &plain);
+    let config = dir.join("repo.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "name: caps\nbuilder:\n  image: {TESTBED_IMAGE}\n  jobs: 2\npackages:\n  - name: caps-probe\n    \
+capabilities: [CAP_IPC_LOCK]\n  - caps-probe-plain\n"
+        ),
+    )
+    .unwrap();
+    let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(dir.join("repo/caps-probe-1.0-1-any.pkg.tar.zst").is_file(), "the granted build failed:\n{}", text(&out));
+    assert!(!dir.join("repo/caps-probe-plain-1.0-1-any.pkg.tar.zst").exists());
+    assert!(text(&out).contains("caps-probe: CAP_IPC_LOCK is not in the bounding set"), "{}", text(&out));
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
+
 /// Ctrl-C while two builds run: repoctl stops them, removes every container of the run, publishes
 /// nothing, and exits 130 within seconds.
 #[test]
