@@ -148,7 +148,7 @@ pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<Str
                 exec_phase(container, "installing dependencies", cmd, "root", &mut log).await?;
                 let missing = import_keys(container, &keys, job.keyserver, &mut log).await?;
                 let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
-                let output = makepkg_phase(container, "pkgver()", cmd, &missing, &mut log).await?;
+                let output = makepkg_phase(container, "pkgver()", cmd, &missing, job.capabilities, &mut log).await?;
                 let text = String::from_utf8_lossy(&output);
                 text.lines()
                     .rev()
@@ -235,7 +235,7 @@ async fn run_in(
     if job.network == Network::OfflineBuild {
         reporter.phase(job.pkgbase, Phase::Sources);
         let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/fetch.sh".to_string()];
-        makepkg_phase(container, "fetching sources", cmd, &missing, log).await?;
+        makepkg_phase(container, "fetching sources", cmd, &missing, job.capabilities, log).await?;
         let networks = container.disconnect_networks().await?;
         let _ = writeln!(log, "==> repoctl: network off for the build (disconnected from: {})", networks.join(", "));
         // VCS sources stay as fetched: makepkg does not try to update them without a network.
@@ -250,7 +250,7 @@ async fn run_in(
     if job.nocheck {
         cmd.push("--nocheck".into());
     }
-    makepkg_phase(container, "makepkg", cmd, &missing, log).await?;
+    makepkg_phase(container, "makepkg", cmd, &missing, job.capabilities, log).await?;
 
     reporter.phase(job.pkgbase, Phase::Collecting);
     let out_tar = job.scratch.join("out.tar");
@@ -294,6 +294,26 @@ async fn import_keys(
     Ok(missing)
 }
 
+/// How to run `cmd` as the unprivileged `builder`, holding `caps`. Docker gives a process it
+/// starts as a non-root user no effective capabilities, and no-new-privileges forbids gaining
+/// them later, so a package granted some (repo.yaml's `capabilities`) starts as root and drops
+/// to `builder` through setpriv(1) (util-linux, in Arch's base) with them raised in its
+/// ambient set, which survives the switch and the exec of makepkg (capabilities(7)).
+fn as_builder(cmd: Vec<String>, caps: &[crate::docker::Capability]) -> (Vec<String>, &'static str) {
+    if caps.is_empty() {
+        return (cmd, "builder");
+    }
+    let raised = caps.iter().map(|c| format!("+{}", c.as_str().to_lowercase())).collect::<Vec<_>>().join(",");
+    let mut wrapped: Vec<String> = ["setpriv", "--reuid=builder", "--regid=builder", "--init-groups", "--reset-env"]
+        .map(String::from)
+        .to_vec();
+    wrapped.push(format!("--inh-caps={raised}"));
+    wrapped.push(format!("--ambient-caps={raised}"));
+    wrapped.extend(["--", "env", "LC_ALL=C.UTF-8"].map(String::from));
+    wrapped.extend(cmd);
+    (wrapped, "root")
+}
+
 /// A phase that runs makepkg (which checks signatures): a failed check is reported as such,
 /// naming the keys that were missing.
 async fn makepkg_phase(
@@ -301,9 +321,11 @@ async fn makepkg_phase(
     phase: &'static str,
     cmd: Vec<String>,
     missing: &[String],
+    caps: &[crate::docker::Capability],
     log: &mut CappedLog,
 ) -> Result<Vec<u8>, BuildError> {
-    let (code, output) = exec_logged(container, phase, cmd, "builder", log).await?;
+    let (cmd, user) = as_builder(cmd, caps);
+    let (code, output) = exec_logged(container, phase, cmd, user, log).await?;
     match code {
         0 => Ok(output),
         _ if keys::signature_check_failed(&output) => Err(BuildError::Signatures { phase, missing: missing.to_vec() }),

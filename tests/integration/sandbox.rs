@@ -60,7 +60,7 @@ fn a_pkgbuild_finds_no_root_no_sudo_no_secrets_and_no_host() {
 }
 
 /// `capabilities: [CAP_IPC_LOCK]` reaches that package's build container and no other: in one
-/// run, the same PKGBUILD (which fails unless IPC_LOCK is in its bounding set) builds with the
+/// run, the same PKGBUILD (which fails unless its build() holds IPC_LOCK, as the `builder` user) builds with the
 /// grant and fails without it.
 #[test]
 fn a_granted_capability_reaches_only_its_own_package() {
@@ -90,7 +90,7 @@ capabilities: [CAP_IPC_LOCK]\n  - caps-probe-plain\n"
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(dir.join("repo/caps-probe-1.0-1-any.pkg.tar.zst").is_file(), "the granted build failed:\n{}", text(&out));
     assert!(!dir.join("repo/caps-probe-plain-1.0-1-any.pkg.tar.zst").exists());
-    assert!(text(&out).contains("caps-probe: CAP_IPC_LOCK is not in the bounding set"), "{}", text(&out));
+    assert!(text(&out).contains("caps-probe: build() does not hold CAP_IPC_LOCK"), "{}", text(&out));
     assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
 
