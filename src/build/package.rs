@@ -304,9 +304,8 @@ fn as_builder(cmd: Vec<String>, caps: &[crate::docker::Capability]) -> (Vec<Stri
         return (cmd, "builder");
     }
     let raised = caps.iter().map(|c| format!("+{}", c.as_str().to_lowercase())).collect::<Vec<_>>().join(",");
-    let mut wrapped: Vec<String> = ["setpriv", "--reuid=builder", "--regid=builder", "--init-groups", "--reset-env"]
-        .map(String::from)
-        .to_vec();
+    let mut wrapped: Vec<String> =
+        ["setpriv", "--reuid=builder", "--regid=builder", "--init-groups", "--reset-env"].map(String::from).to_vec();
     wrapped.push(format!("--inh-caps={raised}"));
     wrapped.push(format!("--ambient-caps={raised}"));
     wrapped.extend(["--", "env", "LC_ALL=C.UTF-8"].map(String::from));
