@@ -22,8 +22,10 @@ pub const KEPT_CAPABILITIES: &[&str] =
 /// - `NET_RAW`: raw and packet sockets (ping in test suites); Docker granted it by default.
 ///
 /// A grant is in the bounding set of every process of the container and effective for the root
-/// steps (installing dependencies, their scriptlets); makepkg runs as `builder`, to whom Docker
-/// gives no effective capabilities, and `no-new-privileges` keeps it that way.
+/// steps (installing dependencies, their scriptlets). Docker gives a process started as a
+/// non-root user no effective capabilities and `no-new-privileges` keeps it that way, so the
+/// build starts makepkg as root and drops to `builder` with the grant in its ambient set
+/// (`build::package::as_builder`, setpriv(1)).
 ///
 /// Never granted, whatever repo.yaml says, like every capability not listed here:
 /// - `SYS_ADMIN`: mount, namespaces, BPF, and much more; the usual first step out of a container;
