@@ -94,12 +94,7 @@ async fn sign_only(
     };
     let tool = RepoTool { docker: docker.clone(), image };
     let change = Change { repo: &config.name, add: &[], remove: &[], signer: Some(signer) };
-    let publish_dir = dirs.run.join("publish");
-    let publish = crate::publish::publish(target, &tool, &change, &publish_dir, printer);
-    let report = tokio::select! {
-        report = publish => report?,
-        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
-    };
+    let report = super::publish_or_interrupt(target, &tool, &change, &dirs.run.join("publish"), printer).await?;
     if report.uploaded > 0 {
         printer.step(&format!("signatures repaired: {} object(s) written to {}", report.uploaded, target.describe()));
     }
@@ -168,41 +163,53 @@ async fn build_with(
         }
     } else if !built.files.is_empty() || !removals.is_empty() || signer.is_some() {
         let tool = RepoTool { docker: docker.clone(), image: image.to_string() };
-        let mut remove = removals.to_vec();
-        remove.extend(crate::plan::superseded(&remote.entries, &built.pkgnames, &plan));
-        let debug_made: Vec<String> = built
-            .debug
-            .iter()
-            .filter_map(|f| crate::repo::package_file_parts(f.file_name()?).map(|(name, _)| name.to_string()))
-            .collect();
-        let debug_remove = crate::plan::debug_removals(&plan, &built.pkgnames, &debug_made);
-        let repos = [
-            (config.name.clone(), &built.files, remove),
-            (crate::repo::debug_repo_name(&config.name), &built.debug, debug_remove),
-        ];
-        for (repo, add, remove) in &repos {
-            let change = Change { repo, add, remove, signer };
-            let publish_dir = dirs.run.join("publish").join(repo);
-            let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
-            let report = tokio::select! {
-                report = publish => report?,
-                _ = super::interrupted() => return Err(super::interrupt(docker).await),
-            };
-            if report.uploaded + report.deleted > 0 || repo == &config.name {
-                printer.step(&format!(
-                    "published {repo} to {}: {} object(s) written, {} package file(s) deleted",
-                    target.describe(),
-                    report.uploaded,
-                    report.deleted
-                ));
-            }
-        }
+        publish_built(config, &*target, &tool, remote, &plan, &built, removals, signer, dirs, printer).await?;
     }
 
     // 5. The summary, and the exit code it implies.
     summarize(config, &plan, &results, &*target, dirs, printer);
     let failed = results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }));
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+}
+
+/// Publishes what a run built: into `NAME`, with the plan's removals and the pkgnames rebuilt
+/// pkgbases no longer make; then debug packages into `NAME-debug`, which loses the entries of
+/// pkgbases that no longer want one (read from `NAME-debug` itself, so an earlier run that
+/// stopped between the two publishes is caught up).
+#[allow(clippy::too_many_arguments)]
+async fn publish_built(
+    config: &crate::config::Config,
+    target: &dyn Target,
+    tool: &RepoTool,
+    remote: &crate::publish::RemoteRepo,
+    plan: &Plan,
+    built: &BuiltFiles,
+    removals: &[String],
+    signer: Option<&crate::sign::Signer>,
+    dirs: &RunDirs,
+    printer: &Printer,
+) -> Result<(), Error> {
+    let mut remove = removals.to_vec();
+    remove.extend(crate::plan::superseded(&remote.entries, &built.pkgnames, plan));
+    let debug_name = crate::repo::debug_repo_name(&config.name);
+    let debug_db = crate::publish::read_remote(target, &debug_name, &dirs.run.join("debug-current")).await?;
+    let debug_made = built.debug.iter().filter_map(|f| crate::repo::package_file_parts(f.file_name()?));
+    let debug_made: Vec<String> = debug_made.map(|(name, _)| name.to_string()).collect();
+    let debug_remove = crate::plan::debug_removals(&debug_db.entries, plan, &built.pkgnames, &debug_made);
+    for (repo, add, remove) in [(&config.name, &built.files, remove), (&debug_name, &built.debug, debug_remove)] {
+        let change = Change { repo, add, remove: &remove, signer };
+        let dir = dirs.run.join("publish").join(repo);
+        let report = super::publish_or_interrupt(target, tool, &change, &dir, printer).await?;
+        if report.uploaded + report.deleted > 0 || repo == &config.name {
+            printer.step(&format!(
+                "published {repo} to {}: {} object(s) written, {} package file(s) deleted",
+                target.describe(),
+                report.uploaded,
+                report.deleted
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where `--out DIR` puts debug packages, and where `repoctl publish DIR` looks for them.

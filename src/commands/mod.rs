@@ -139,6 +139,22 @@ pub(crate) async fn make_plan(
     Ok(Planned { plan, remote })
 }
 
+/// Applies `change` to the published repository ([`crate::publish::publish`]), stopped cleanly
+/// by Ctrl-C or SIGTERM: then this run's containers are removed and the error is
+/// [`Error::Interrupted`]; what was published so far stays consistent (the commit protocol).
+pub(crate) async fn publish_or_interrupt(
+    target: &dyn Target,
+    tool: &crate::repo::RepoTool,
+    change: &crate::publish::Change<'_>,
+    dir: &Utf8Path,
+    printer: &Printer,
+) -> Result<crate::publish::PublishReport, Error> {
+    tokio::select! {
+        report = crate::publish::publish(target, tool, change, dir, printer) => Ok(report?),
+        _ = interrupted() => Err(interrupt(&tool.docker).await),
+    }
+}
+
 /// Removes this run's containers after Ctrl-C or SIGTERM.
 pub(crate) async fn interrupt(docker: &crate::docker::Docker) -> Error {
     match docker.remove_all_of_run().await {

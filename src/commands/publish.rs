@@ -34,12 +34,8 @@ pub async fn publish(
     let repos = [(config.name.clone(), &packages), (crate::repo::debug_repo_name(&config.name), &debug)];
     for (repo, add) in repos.iter().filter(|(_, add)| !add.is_empty()) {
         let change = Change { repo, add, remove: &[], signer: signer.as_ref() };
-        let publish_dir = dirs.run.join("publish").join(repo);
-        let publish = crate::publish::publish(&*target, &tool, &change, &publish_dir, printer);
-        let report = tokio::select! {
-            report = publish => report?,
-            _ = super::interrupted() => return Err(super::interrupt(&docker).await),
-        };
+        let dir = dirs.run.join("publish").join(repo);
+        let report = super::publish_or_interrupt(&*target, &tool, &change, &dir, printer).await?;
         printer.step(&format!(
             "published {} package file(s) to {repo} at {} ({} object(s) written)",
             add.len(),

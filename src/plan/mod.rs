@@ -349,17 +349,24 @@ pub fn superseded(repo: &[RepoEntry], built: &BTreeMap<String, Vec<String>>, pla
         .collect()
 }
 
-/// pkgnames to take out of the `NAME-debug` repository: the debug package (`PKGBASE-debug`) of
-/// every pkgbase that is removed, has `debug` off, or was rebuilt in this run without making
-/// one (`built`, as for [`superseded`]: its old debug package would describe another build).
-/// `debug_made`: the pkgnames of the debug packages this run made, which replace their entries.
-/// Names the debug repository does not hold are ignored when publishing.
-pub fn debug_removals(plan: &Plan, built: &BTreeMap<String, Vec<String>>, debug_made: &[String]) -> Vec<String> {
-    plan.packages
+/// pkgnames to take out of the `NAME-debug` repository, whose entries are `debug_repo`: a debug
+/// package whose pkgbase the plan no longer keeps, is removed, or has `debug` off, or that was
+/// rebuilt in this run (`built`, as for [`superseded`]) without making a new one (the old one
+/// would describe another build). `debug_made`: the debug packages this run made, which
+/// replace their entries.
+pub fn debug_removals(
+    debug_repo: &[RepoEntry],
+    plan: &Plan,
+    built: &BTreeMap<String, Vec<String>>,
+    debug_made: &[String],
+) -> Vec<String> {
+    debug_repo
         .iter()
-        .filter(|s| s.action == Action::Remove || !s.debug || built.contains_key(&s.pkgbase))
-        .map(|s| format!("{}-debug", s.pkgbase))
-        .filter(|name| !debug_made.contains(name))
+        .filter(|e| {
+            let wanted = plan.step(&e.base).is_some_and(|s| s.debug && s.action != Action::Remove);
+            !wanted || (built.contains_key(&e.base) && !debug_made.contains(&e.name))
+        })
+        .map(|e| e.name.clone())
         .collect()
 }
 

@@ -228,22 +228,28 @@ fn a_rebuilt_pkgbase_takes_out_the_pkgnames_it_no_longer_makes() {
     assert!(superseded(&repo, &built(&[]), &plan).is_empty());
 }
 
-/// The debug repository follows the main one: a removed pkgbase, one with `debug` off, and one
-/// rebuilt without a debug package lose their `-debug` entry; a new debug package replaces it.
+/// The debug repository follows the main one: a removed pkgbase, one with `debug` off, one
+/// rebuilt without a debug package, and one no plan knows any more (an earlier run stopped
+/// between the two publishes) lose their `-debug` entry; a new debug package replaces it.
 #[test]
 fn debug_packages_leave_with_their_pkgbase_or_their_setting() {
     let pkgs = vec![aur("keep", "keep", "1-1", &[]), aur("rebuilt", "rebuilt", "2-1", &[])];
     let repo = [entry("gone", "gone", "1-1"), entry("keep", "keep", "1-1"), entry("rebuilt", "rebuilt", "1-1")];
+    let debug_repo = ["gone", "keep", "rebuilt", "stranded"].map(|b| entry(&format!("{b}-debug"), b, "1-1"));
     let mut plan = plan(&["keep", "rebuilt"], pkgs, &repo, &[]).unwrap();
-    for step in plan.packages.iter_mut().filter(|s| s.pkgbase != "gone") {
+    for step in plan.packages.iter_mut() {
         step.debug = true;
     }
-    let removals = debug_removals(&plan, &built(&[("rebuilt", &["rebuilt"])]), &[]);
-    assert_eq!(removals, ["rebuilt-debug", "gone-debug"]);
-    let removals = debug_removals(&plan, &built(&[("rebuilt", &["rebuilt"])]), &["rebuilt-debug".to_string()]);
-    assert_eq!(removals, ["gone-debug"]);
+    let rebuilt = built(&[("rebuilt", &["rebuilt"])]);
+    let removals = debug_removals(&debug_repo, &plan, &rebuilt, &[]);
+    assert_eq!(removals, ["gone-debug", "rebuilt-debug", "stranded-debug"]);
+    let removals = debug_removals(&debug_repo, &plan, &rebuilt, &["rebuilt-debug".to_string()]);
+    assert_eq!(removals, ["gone-debug", "stranded-debug"]);
     plan.packages.iter_mut().for_each(|s| s.debug = false);
-    assert_eq!(debug_removals(&plan, &built(&[]), &[]), ["keep-debug", "rebuilt-debug", "gone-debug"]);
+    assert_eq!(
+        debug_removals(&debug_repo, &plan, &built(&[]), &[]),
+        ["gone-debug", "keep-debug", "rebuilt-debug", "stranded-debug"]
+    );
 }
 
 #[test]
