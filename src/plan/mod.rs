@@ -75,12 +75,17 @@ pub struct Plan {
     /// pkgbase -> position in `packages`, for lookups on the scheduler's hot path.
     #[serde(skip)]
     index: HashMap<String, usize>,
+    /// Published pkgnames that the AUR now puts under another pkgbase than the repository's
+    /// entry names: their new home replaces them, so [`superseded`] leaves them alone even when
+    /// that pkgbase is not in this plan (`build --only`).
+    #[serde(skip)]
+    pub moved: BTreeSet<String>,
 }
 
 impl Plan {
     pub fn new(packages: Vec<Step>) -> Plan {
         let index = packages.iter().enumerate().map(|(i, s)| (s.pkgbase.clone(), i)).collect();
-        Plan { packages, index }
+        Plan { packages, index, moved: BTreeSet::new() }
     }
 
     pub fn to_build(&self) -> impl Iterator<Item = &Step> {
@@ -232,7 +237,14 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             wanted.iter().flat_map(|b| bases_of.get(b).into_iter().flatten()).map(|p| p.name.as_str()).collect();
         steps.extend(removals(input.repo, &wanted, &made));
     }
-    Ok(Plan::new(steps))
+    let mut plan = Plan::new(steps);
+    plan.moved = input
+        .repo
+        .iter()
+        .filter(|e| input.aur.get(&e.name).is_some_and(|a| a.pkgbase != e.base))
+        .map(|e| e.name.clone())
+        .collect();
+    Ok(plan)
 }
 
 /// pkgbase -> its pkgnames the AUR told us about.
@@ -339,11 +351,13 @@ fn decide(aur: Option<&str>, repo: Option<&str>) -> (Action, String) {
 /// pkgnames to take out of the repository together with this run's new packages: those a
 /// rebuilt pkgbase no longer makes (a split pkgname dropped by the PKGBUILD, a `PKGBASE-debug`
 /// published by a repoctl that did not keep debug packages apart). `built` maps each pkgbase
-/// built in this run to the pkgnames of its new package files. A pkgname another step of the
-/// plan makes (it moved between pkgbases) is left to that step.
+/// built in this run to the pkgnames of its new package files. A pkgname that moved to another
+/// pkgbase (another step of the plan makes it, or the AUR says so: [`Plan::moved`]) is left to
+/// that pkgbase's build.
 pub fn superseded(repo: &[RepoEntry], built: &BTreeMap<String, Vec<String>>, plan: &Plan) -> Vec<String> {
     repo.iter()
         .filter(|e| built.get(&e.base).is_some_and(|names| !names.contains(&e.name)))
+        .filter(|e| !plan.moved.contains(&e.name))
         .filter(|e| !plan.packages.iter().any(|s| s.pkgbase != e.base && s.pkgnames.contains(&e.name)))
         .map(|e| e.name.clone())
         .collect()

@@ -226,6 +226,12 @@ fn a_rebuilt_pkgbase_takes_out_the_pkgnames_it_no_longer_makes() {
     assert_eq!(gone, ["suite-extra", "suite-debug"]);
     // Not rebuilt: nothing is taken out (its build may have failed).
     assert!(superseded(&repo, &built(&[]), &plan).is_empty());
+    // `build --only suite`: newhome is not in the plan, but the AUR says mover is its now.
+    let pkgs = vec![aur("suite-core", "suite", "2.0-1", &[]), aur("mover", "newhome", "1-1", &[])];
+    let only = plan(&["suite", "newhome"], pkgs, &repo, &["suite"]).unwrap();
+    assert!(only.step("newhome").is_none());
+    let gone = superseded(&repo, &built(&[("suite", &["suite-core"])]), &only);
+    assert_eq!(gone, ["suite-extra", "suite-debug"]);
 }
 
 /// The debug repository follows the main one: a removed pkgbase, one with `debug` off, one
