@@ -221,11 +221,11 @@ fn a_rebuilt_pkgbase_takes_out_the_pkgnames_it_no_longer_makes() {
         entry("suite-debug", "suite", "1.0-1"),
         entry("mover", "suite", "1.0-1"),
     ];
-    let plan = plan(&["suite", "newhome"], pkgs, &repo, &[]).unwrap();
-    let gone = superseded(&repo, &built(&[("suite", &["suite-core"])]), &plan);
+    let full = plan(&["suite", "newhome"], pkgs, &repo, &[]).unwrap();
+    let gone = superseded(&repo, &built(&[("suite", &["suite-core"])]), &full);
     assert_eq!(gone, ["suite-extra", "suite-debug"]);
     // Not rebuilt: nothing is taken out (its build may have failed).
-    assert!(superseded(&repo, &built(&[]), &plan).is_empty());
+    assert!(superseded(&repo, &built(&[]), &full).is_empty());
     // `build --only suite`: newhome is not in the plan, but the AUR says mover is its now.
     let pkgs = vec![aur("suite-core", "suite", "2.0-1", &[]), aur("mover", "newhome", "1-1", &[])];
     let only = plan(&["suite", "newhome"], pkgs, &repo, &["suite"]).unwrap();
