@@ -96,6 +96,12 @@ pub trait Target: Send + Sync {
     /// Replaces an object only if it is still at version `expected` (None: only if it does not
     /// exist yet). Ok(false) when another writer got there first; nothing was written then.
     async fn upload_if(&self, name: &str, src: &Utf8Path, expected: Option<&str>) -> Result<bool, PublishError>;
+    /// Makes every one of `names` (files the live database references) reachable however the
+    /// target's readers spell them, writing what an older publish left out (S3: the key AWS
+    /// reads for a name with `+`). Returns the objects written; `scratch` is for downloads.
+    async fn repair(&self, _names: &[String], _scratch: &Utf8Path) -> Result<usize, PublishError> {
+        Ok(0)
+    }
     /// Keeps other repoctl processes from publishing here while the guard lives, where the
     /// target has no conditional writes of its own (a local directory: a lock file).
     async fn lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>, PublishError> {
@@ -328,6 +334,12 @@ pub async fn publish(
                 delete_all(target, sigs).await?;
             }
         }
+
+        // 3c. Files the live database references that an older repoctl published without
+        // what this target needs for them (S3: the key AWS reads for a name with `+`).
+        let live_files: Vec<String> =
+            new_entries.iter().flat_map(|e| [e.filename.clone(), format!("{}.sig", e.filename)]).collect();
+        report.uploaded += target.repair(&live_files, &dir.join("repair")).await?;
 
         // 4. Only now: files that no database references any more.
         let live: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();

@@ -172,13 +172,23 @@ impl S3Target {
 
     /// Whether `name` already holds exactly this file: same size and same SHA-256 metadata.
     async fn holds(&self, name: &str, source: &Source<'_>) -> Result<bool, PublishError> {
+        Ok(self.head(name).await?.is_some_and(|head| {
+            head.content_length().is_some_and(|l| u64::try_from(l).ok() == Some(source.size))
+                && head.metadata().and_then(|m| m.get(SHA256_META)).is_some_and(|h| *h == source.sha256)
+        }))
+    }
+
+    /// The object's metadata, or None when there is no such object.
+    async fn head(
+        &self,
+        name: &str,
+    ) -> Result<Option<aws_sdk_s3::operation::head_object::HeadObjectOutput>, PublishError> {
         match self.client.head_object().bucket(&self.bucket).key(self.key(name)).send().await {
-            Ok(head) => Ok(head.content_length().is_some_and(|l| u64::try_from(l).ok() == Some(source.size))
-                && head.metadata().and_then(|m| m.get(SHA256_META)).is_some_and(|h| *h == source.sha256)),
+            Ok(head) => Ok(Some(head)),
             Err(err) => {
                 let not_found = err.as_service_error().is_some_and(|e| e.is_not_found())
                     || err.raw_response().is_some_and(|r| r.status().as_u16() == 404);
-                if not_found { Ok(false) } else { Err(self.remote("checking", name, err)) }
+                if not_found { Ok(None) } else { Err(self.remote("checking", name, err)) }
             }
         }
     }
@@ -435,6 +445,27 @@ impl Target for S3Target {
             self.upload_object(&object, &source).await?;
         }
         Ok(())
+    }
+
+    /// Published files with a `+` whose [`aws_path_alias`] is missing (published by a repoctl
+    /// that did not write it) get it now: downloaded once and uploaded under the alias.
+    async fn repair(&self, names: &[String], scratch: &Utf8Path) -> Result<usize, PublishError> {
+        let mut repaired = 0;
+        for (name, alias) in names.iter().filter_map(|n| Some((n, aws_path_alias(n)?))) {
+            if self.head(&alias).await?.is_some() || self.head(name).await?.is_none() {
+                continue;
+            }
+            fs_err::create_dir_all(scratch).map_err(|source| PublishError::Io { path: scratch.to_owned(), source })?;
+            let local = scratch.join(format!("alias-{repaired}"));
+            self.download(name, &local).await?;
+            let size =
+                fs_err::metadata(&local).map_err(|source| PublishError::Io { path: local.clone(), source })?.len();
+            let source = Source { path: &local, size, sha256: sha256_file(&local).await? };
+            self.upload_object(&alias, &source).await?;
+            let _ = fs_err::remove_file(&local);
+            repaired += 1;
+        }
+        Ok(repaired)
     }
 
     async fn delete(&self, name: &str) -> Result<(), PublishError> {

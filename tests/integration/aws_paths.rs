@@ -72,6 +72,24 @@ fn pacman_installs_packages_with_plus_through_aws_path_reading_and_removal_leave
     expected_keys.sort();
     assert_eq!(plus_keys(&s3), expected_keys);
 
+    // Published by a repoctl that wrote no second name: the next publish writes what is
+    // missing (here while it takes libplus++ out), and a machine that never downloaded
+    // plusver installs it through the proxy.
+    let plusver = "plusver-1.0+r3-1-any.pkg.tar.zst";
+    for name in [plusver.to_string(), format!("{plusver}.sig")] {
+        s3.delete(BUCKET, &format!("{PREFIX}/{}", name.replace('+', " ")));
+    }
+    write_config(&dir, &s3, &key, &["hello", "plusver"]);
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut plusver_keys: Vec<String> =
+        expected_keys.iter().filter(|k| k.contains("plusver")).cloned().collect::<Vec<_>>();
+    plusver_keys.sort();
+    assert_eq!(plus_keys(&s3), plusver_keys);
+    let fresh = Pacman::signed("plusrepo", &server, &key.public_key, &key.fingerprint);
+    let install = fresh.run(&["-Sy", "--noconfirm", "plusver"]);
+    assert!(install.status.success(), "pacman -S plusver after the repair failed:\n{}", text(&install));
+
     // Removed from repo.yaml: both names of both packages, and their signatures, leave.
     write_config(&dir, &s3, &key, &["hello"]);
     let out = repoctl(&["build", "--config", config.as_str()], &env);
