@@ -86,15 +86,22 @@ async fn sign_only(
     printer: &Printer,
 ) -> Result<(), Error> {
     let docker = Docker::connect(run_id).await?;
+    // NAME-debug too, when there is one (one more small read when there is not).
+    let debug_name = crate::repo::debug_repo_name(&config.name);
+    let debug = crate::publish::read_remote(target, &debug_name, &dirs.run.join("debug-current")).await?;
     // repo-add runs only when published packages need their signatures embedded.
-    let image = if remote.entries.iter().any(|e| !e.signed) {
+    let image = if remote.entries.iter().chain(&debug.entries).any(|e| !e.signed) {
         prepare_image(&docker, &config.builder.image, dirs, printer).await?
     } else {
         config.builder.image.clone()
     };
     let tool = RepoTool { docker: docker.clone(), image };
-    let change = Change { repo: &config.name, add: &[], remove: &[], signer: Some(signer) };
-    let report = super::publish_or_interrupt(target, &tool, &change, &dirs.run.join("publish"), printer).await?;
+    let mut report = crate::publish::PublishReport::default();
+    for repo in [&config.name, &debug_name] {
+        let change = Change { repo, add: &[], remove: &[], signer: Some(signer) };
+        let dir = dirs.run.join("publish").join(repo);
+        report.uploaded += super::publish_or_interrupt(target, &tool, &change, &dir, printer).await?.uploaded;
+    }
     if report.uploaded > 0 {
         printer.step(&format!("signatures repaired: {} object(s) written to {}", report.uploaded, target.describe()));
     }

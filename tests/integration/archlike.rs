@@ -1,7 +1,9 @@
 //! Builds as archlinux:base-devel makes them (issue #11): the test image has Arch's pacman.conf
 //! (`DownloadUser = alpm`, the sandbox) and makepkg.conf (`OPTIONS=(... debug lto)`), and
 //! repoctl runs from a private (0700) directory, as from a Debian home directory.
-use crate::support::{Aur, Pacman, TESTBED_IMAGE, docker, repoctl_command, repoctl_containers, tempdir, text};
+use crate::support::{
+    Aur, Pacman, SigningKey, TESTBED_IMAGE, docker, repoctl_command, repoctl_containers, tempdir, text,
+};
 use camino::Utf8Path;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
@@ -80,15 +82,18 @@ fn debug_packages_go_to_their_own_repository_and_leave_with_their_package() {
     }
     let (_t, tmp) = tempdir();
     let home = private_dir(&tmp);
-    let write = |packages: &str| {
+    let key = SigningKey::fixture();
+    let write = |sign: &str, packages: &str| {
         std::fs::write(
             home.join("repo.yaml"),
-            format!("name: dbg\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n{packages}"),
+            format!(
+                "name: dbg\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\n{sign}packages:\n{packages}"
+            ),
         )
         .unwrap()
     };
-    write("  - name: hello\n    debug: true\n  - name: hello-c\n    debug: true\n");
-    let env = [("AUR_LOCATION", aur.url.clone())];
+    write("", "  - name: hello\n    debug: true\n  - name: hello-c\n    debug: true\n");
+    let env = [("AUR_LOCATION", aur.url.clone()), key.env()];
     let out = repoctl_in(&home, &["build"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
@@ -102,7 +107,18 @@ fn debug_packages_go_to_their_own_repository_and_leave_with_their_package() {
     let symbols = std::fs::read_dir(debug.installed_file("usr/lib/debug/usr/bin")).map(|d| d.count()).unwrap_or(0);
     assert!(symbols > 0, "hello-c-debug holds no debug symbols for /usr/bin");
 
-    write("  - name: hello\n    debug: true\n");
+    // Signing turned on with nothing to build: NAME-debug is signed as NAME is, and a machine
+    // that requires signatures trusts it and installs from it.
+    let sign = format!("sign:\n  key: {}\n", key.fingerprint);
+    write(&sign, "  - name: hello\n    debug: true\n  - name: hello-c\n    debug: true\n");
+    let out = repoctl_in(&home, &["build"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let strict = Pacman::signed("dbg-debug", &format!("file://{repo}"), &key.public_key, &key.fingerprint);
+    assert_eq!(names(&strict.list("dbg-debug")), ["hello-c-debug"]);
+    let out = strict.run(&["-S", "--noconfirm", "hello-c-debug"]);
+    assert!(out.status.success(), "a strict pacman refused [dbg-debug]:\n{}", text(&out));
+
+    write(&sign, "  - name: hello\n    debug: true\n");
     let out = repoctl_in(&home, &["build"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(names(&main.list("dbg")), ["hello"]);
