@@ -202,7 +202,8 @@ async fn publish_built(
     let debug_db = crate::publish::read_remote(target, &debug_name, &dirs.run.join("debug-current")).await?;
     let debug_made = built.debug.iter().filter_map(|f| crate::repo::package_file_parts(f.file_name()?));
     let debug_made: Vec<String> = debug_made.map(|(name, _)| name.to_string()).collect();
-    let debug_remove = crate::plan::debug_removals(&debug_db.entries, plan, &built.pkgnames, &debug_made);
+    let debug_remove =
+        crate::plan::debug_removals(&debug_db.entries, &remote.entries, plan, &built.pkgnames, &debug_made);
     for (repo, add, remove) in [(&config.name, &built.files, remove), (&debug_name, &built.debug, debug_remove)] {
         let change = Change { repo, add, remove: &remove, signer };
         let dir = dirs.run.join("publish").join(repo);

@@ -364,12 +364,15 @@ pub fn superseded(repo: &[RepoEntry], built: &BTreeMap<String, Vec<String>>, pla
 }
 
 /// pkgnames to take out of the `NAME-debug` repository, whose entries are `debug_repo`: a debug
-/// package whose pkgbase the plan no longer keeps, is removed, or has `debug` off, or that was
-/// rebuilt in this run (`built`, as for [`superseded`]) without making a new one (the old one
-/// would describe another build). `debug_made`: the debug packages this run made, which
-/// replace their entries.
+/// package whose pkgbase is removed or has `debug` off, or was rebuilt in this run (`built`, as
+/// for [`superseded`]) without making a new one (the old one would describe another build), or
+/// that neither the plan nor `repo` (the main repository) knows any more (an earlier run
+/// stopped between the two publishes). A pkgbase outside a partial plan (`build --only`) that
+/// `repo` still holds keeps its debug package. `debug_made`: the debug packages this run made,
+/// which replace their entries.
 pub fn debug_removals(
     debug_repo: &[RepoEntry],
+    repo: &[RepoEntry],
     plan: &Plan,
     built: &BTreeMap<String, Vec<String>>,
     debug_made: &[String],
@@ -377,7 +380,10 @@ pub fn debug_removals(
     debug_repo
         .iter()
         .filter(|e| {
-            let wanted = plan.step(&e.base).is_some_and(|s| s.debug && s.action != Action::Remove);
+            let wanted = match plan.step(&e.base) {
+                Some(step) => step.debug && step.action != Action::Remove,
+                None => repo.iter().any(|r| r.base == e.base),
+            };
             !wanted || (built.contains_key(&e.base) && !debug_made.contains(&e.name))
         })
         .map(|e| e.name.clone())

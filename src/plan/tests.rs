@@ -242,20 +242,28 @@ fn debug_packages_leave_with_their_pkgbase_or_their_setting() {
     let pkgs = vec![aur("keep", "keep", "1-1", &[]), aur("rebuilt", "rebuilt", "2-1", &[])];
     let repo = [entry("gone", "gone", "1-1"), entry("keep", "keep", "1-1"), entry("rebuilt", "rebuilt", "1-1")];
     let debug_repo = ["gone", "keep", "rebuilt", "stranded"].map(|b| entry(&format!("{b}-debug"), b, "1-1"));
-    let mut plan = plan(&["keep", "rebuilt"], pkgs, &repo, &[]).unwrap();
-    for step in plan.packages.iter_mut() {
+    let mut full = plan(&["keep", "rebuilt"], pkgs, &repo, &[]).unwrap();
+    for step in full.packages.iter_mut() {
         step.debug = true;
     }
     let rebuilt = built(&[("rebuilt", &["rebuilt"])]);
-    let removals = debug_removals(&debug_repo, &plan, &rebuilt, &[]);
+    let removals = debug_removals(&debug_repo, &repo, &full, &rebuilt, &[]);
     assert_eq!(removals, ["gone-debug", "rebuilt-debug", "stranded-debug"]);
-    let removals = debug_removals(&debug_repo, &plan, &rebuilt, &["rebuilt-debug".to_string()]);
+    let removals = debug_removals(&debug_repo, &repo, &full, &rebuilt, &["rebuilt-debug".to_string()]);
     assert_eq!(removals, ["gone-debug", "stranded-debug"]);
-    plan.packages.iter_mut().for_each(|s| s.debug = false);
+    full.packages.iter_mut().for_each(|s| s.debug = false);
     assert_eq!(
-        debug_removals(&debug_repo, &plan, &built(&[]), &[]),
+        debug_removals(&debug_repo, &repo, &full, &built(&[]), &[]),
         ["gone-debug", "keep-debug", "rebuilt-debug", "stranded-debug"]
     );
+    // `build --only rebuilt`: keep is outside the plan but still published, so it keeps its
+    // debug package; stranded is in neither.
+    let pkgs = vec![aur("keep", "keep", "1-1", &[]), aur("rebuilt", "rebuilt", "2-1", &[])];
+    let mut only = plan(&["keep", "rebuilt"], pkgs, &repo, &["rebuilt"]).unwrap();
+    only.packages.iter_mut().for_each(|s| s.debug = true);
+    assert!(only.step("keep").is_none());
+    let removals = debug_removals(&debug_repo, &repo, &only, &rebuilt, &["rebuilt-debug".to_string()]);
+    assert_eq!(removals, ["stranded-debug"]);
 }
 
 #[test]
