@@ -15,6 +15,7 @@ pub mod logging;
 pub mod pgp;
 pub mod plan;
 pub mod publish;
+pub mod relation;
 pub mod repo;
 pub mod sign;
 pub mod ui;

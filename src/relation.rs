@@ -1,0 +1,93 @@
+//! Dependency strings and what satisfies them, as pacman decides (libalpm's `alpm_depcmp`:
+//! a package satisfies a dependency by its pkgname and version, or through one of its
+//! `provides`; a provision without a version never satisfies a versioned dependency).
+//!
+//! The format is alpm-package-relation(7) (`name`, `name>=1.2`, `name=1:2.0-3`), parsed with
+//! alpm-types; a string alpm-types refuses is taken by its name alone, so a malformed version
+//! in someone's PKGBUILD is a missed constraint, never a lost dependency.
+use alpm_types::{PackageRelation, Version, VersionRequirement};
+
+/// A parsed dependency string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub name: String,
+    requirement: Option<VersionRequirement>,
+}
+
+impl Relation {
+    pub fn parse(text: &str) -> Relation {
+        match text.parse::<PackageRelation>() {
+            Ok(rel) => Relation { name: rel.name.to_string(), requirement: rel.version_requirement },
+            Err(_) => Relation { name: crate::aur::dep_name(text).to_string(), requirement: None },
+        }
+    }
+
+    /// Whether it has a version constraint.
+    pub fn is_versioned(&self) -> bool {
+        self.requirement.is_some()
+    }
+
+    /// Whether the package `name` at `version` (`[epoch:]pkgver[-pkgrel]`) satisfies it by name.
+    pub fn satisfied_by_package(&self, name: &str, version: &str) -> bool {
+        name == self.name && self.version_ok(Some(version))
+    }
+
+    /// Whether a `provides` string (`foo`, `foo=1.2`) satisfies it: an unversioned provision
+    /// satisfies only an unversioned dependency (libalpm `_alpm_depcmp_provides`).
+    pub fn satisfied_by_provision(&self, provision: &str) -> bool {
+        let (name, version) = match provision.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim())),
+            None => (provision.trim(), None),
+        };
+        name == self.name && self.version_ok(version)
+    }
+
+    fn version_ok(&self, version: Option<&str>) -> bool {
+        match (&self.requirement, version) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(req), Some(v)) => v.parse::<Version>().map(|v| req.is_satisfied_by(&v)).unwrap_or(false),
+        }
+    }
+}
+
+impl std::fmt::Display for Relation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.requirement {
+            Some(req) => write!(f, "{}{req}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Relation;
+
+    #[test]
+    fn packages_satisfy_by_name_and_version() {
+        let dep = Relation::parse("libthing>=1.0");
+        assert!(dep.satisfied_by_package("libthing", "1.2-1"));
+        assert!(!dep.satisfied_by_package("libthing", "0.9-1"));
+        assert!(!dep.satisfied_by_package("libthing-git", "1.2-1"));
+        assert!(Relation::parse("foo").satisfied_by_package("foo", "1:0.1-1"));
+        assert!(Relation::parse("foo=1.5").satisfied_by_package("foo", "1.5-3"), "no pkgrel: any pkgrel");
+    }
+
+    #[test]
+    fn provisions_without_a_version_satisfy_only_unversioned_dependencies() {
+        assert!(Relation::parse("libthing>=1.0").satisfied_by_provision("libthing=1.0"));
+        assert!(!Relation::parse("libthing>=1.1").satisfied_by_provision("libthing=1.0"));
+        assert!(!Relation::parse("libthing>=1.0").satisfied_by_provision("libthing"));
+        assert!(Relation::parse("libthing").satisfied_by_provision("libthing"));
+        assert!(Relation::parse("libthing").satisfied_by_provision("libthing=2"));
+        assert!(!Relation::parse("libthing").satisfied_by_provision("libthing2"));
+    }
+
+    #[test]
+    fn malformed_versions_keep_the_name() {
+        let dep = Relation::parse("foo>=");
+        assert_eq!(dep.name, "foo");
+        assert!(dep.satisfied_by_provision("foo"));
+    }
+}
