@@ -33,8 +33,23 @@ pub enum DbError {
     Entry { entry: String, why: String },
 }
 
+/// One package of a sync database with its `%PROVIDES%`: what dependency resolution needs
+/// beyond [`RepoEntry`] (which the plan builds by hand in its tests, so it stays as it is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncPackage {
+    pub entry: RepoEntry,
+    /// `%PROVIDES%` as written: `name` or `name=version`, in the order of the desc file.
+    pub provides: Vec<String>,
+}
+
 /// Parses a sync database, whatever its compression.
 pub fn read_sync_db(bytes: &[u8]) -> Result<Vec<RepoEntry>, DbError> {
+    Ok(read_sync_db_packages(bytes)?.into_iter().map(|p| p.entry).collect())
+}
+
+/// Parses a sync database, whatever its compression, keeping each package's `%PROVIDES%`.
+/// Entries come in archive order (libalpm sorts them by pkgname afterwards).
+pub fn read_sync_db_packages(bytes: &[u8]) -> Result<Vec<SyncPackage>, DbError> {
     let reader = decompressor(bytes).map_err(DbError::Archive)?;
     let mut limited = reader.take(MAX_DB_BYTES + 1);
     let mut archive = tar::Archive::new(&mut limited);
@@ -69,19 +84,22 @@ pub(super) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read 
     })
 }
 
-/// Reads `%NAME%`, `%BASE%`, `%VERSION%` and `%FILENAME%` from a desc file.
-fn parse_desc(text: &str) -> Result<RepoEntry, String> {
-    let mut fields: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some(key) = line.strip_prefix('%').and_then(|l| l.strip_suffix('%'))
-            && let Some(value) = lines.next()
-        {
-            fields.insert(key, value.trim());
+/// Reads `%NAME%`, `%BASE%`, `%VERSION%`, `%FILENAME%` and `%PROVIDES%` from a desc file: a
+/// `%KEY%` line, then one value per line up to a blank line (libalpm's `sync_db_read`).
+fn parse_desc(text: &str) -> Result<SyncPackage, String> {
+    let mut fields: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    let mut key = None;
+    for line in text.lines() {
+        let line = line.trim();
+        match (key, line.strip_prefix('%').and_then(|l| l.strip_suffix('%'))) {
+            (None, Some(k)) if !k.is_empty() => key = Some(k),
+            (Some(_), _) if line.is_empty() => key = None,
+            (Some(k), _) => fields.entry(k).or_default().push(line),
+            (None, _) => {}
         }
     }
     let get = |key: &str| -> Result<String, String> {
-        match fields.get(key) {
+        match fields.get(key).and_then(|v| v.first()) {
             Some(v) if !v.is_empty() => Ok((*v).to_string()),
             _ => Err(format!("no %{key}%")),
         }
@@ -91,13 +109,15 @@ fn parse_desc(text: &str) -> Result<RepoEntry, String> {
     if filename.contains('/') || filename.starts_with('.') {
         return Err(format!("unsafe %FILENAME% `{filename}`"));
     }
-    Ok(RepoEntry {
+    let entry = RepoEntry {
         base: get("BASE").unwrap_or_else(|_| name.clone()),
         version: get("VERSION")?,
         filename,
         name,
-        signed: fields.get("PGPSIG").is_some_and(|v| !v.is_empty()),
-    })
+        signed: get("PGPSIG").is_ok(),
+    };
+    let provides = fields.get("PROVIDES").map(|v| v.iter().map(|p| p.to_string()).collect()).unwrap_or_default();
+    Ok(SyncPackage { entry, provides })
 }
 
 #[cfg(test)]
@@ -135,6 +155,7 @@ mod tests {
         let zst = zstd::encode_all(&plain[..], 3).unwrap();
         for bytes in [plain.clone(), gz, xz, zst] {
             let entries = read_sync_db(&bytes).unwrap();
+            assert!(read_sync_db_packages(&bytes).unwrap()[0].provides.is_empty());
             assert_eq!(
                 entries,
                 vec![RepoEntry {
@@ -154,6 +175,14 @@ mod tests {
         let traversal = DESC.replace("hello-a-1.0-1-any.pkg.tar.zst", "../../etc/passwd");
         assert!(read_sync_db(&tar_with(&[("x/desc", &traversal)])).is_err());
         assert!(read_sync_db(&tar_with(&[("x/desc", "%NAME%\n")])).is_err());
+    }
+
+    #[test]
+    fn provides_are_read_one_per_line_up_to_the_blank_line() {
+        let desc = format!("%PROVIDES%\nlibfoo.so=1-64\nfoo-bin\n\n{DESC}%DEPENDS%\nglibc\n\n");
+        let packages = read_sync_db_packages(&tar_with(&[("x/desc", &desc)])).unwrap();
+        assert_eq!(packages[0].provides, ["libfoo.so=1-64", "foo-bin"]);
+        assert_eq!(packages[0].entry.name, "hello-a");
     }
 
     #[test]

@@ -4,7 +4,7 @@ mod db;
 mod merge;
 mod tool;
 
-pub use db::{DbError, RepoEntry, read_sync_db};
+pub use db::{DbError, RepoEntry, SyncPackage, read_sync_db, read_sync_db_packages};
 pub use tool::{DbFiles, RepoTool, RepoToolError, repo_add_processes, signature_of as tool_signature};
 
 /// A package file (`*.pkg.tar*`, not its `.sig`), by name.
