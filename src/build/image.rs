@@ -14,6 +14,7 @@ const RECIPE: &[(&str, &str)] = &[
     ("build.sh", include_str!("../../images/builder/build.sh")),
     ("vcs.sh", include_str!("../../images/builder/vcs.sh")),
     ("refresh.sh", include_str!("../../images/builder/refresh.sh")),
+    ("syncdbs.sh", include_str!("../../images/builder/syncdbs.sh")),
 ];
 
 /// Makes sure the builder image for `base` exists and returns its tag.
@@ -128,7 +129,7 @@ mod tests {
             archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
         assert_eq!(
             names,
-            ["Dockerfile", "setup.sh", "prepare.sh", "keys.sh", "fetch.sh", "build.sh", "vcs.sh", "refresh.sh"]
+            ["Dockerfile", "setup.sh", "prepare.sh", "keys.sh", "fetch.sh", "build.sh", "vcs.sh", "refresh.sh", "syncdbs.sh"]
         );
         // Every script in the archive is copied into the image by the Dockerfile.
         let copy = RECIPE[0].1.lines().find(|l| l.starts_with("COPY ")).expect("a COPY line");
