@@ -129,7 +129,17 @@ mod tests {
             archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
         assert_eq!(
             names,
-            ["Dockerfile", "setup.sh", "prepare.sh", "keys.sh", "fetch.sh", "build.sh", "vcs.sh", "refresh.sh", "syncdbs.sh"]
+            [
+                "Dockerfile",
+                "setup.sh",
+                "prepare.sh",
+                "keys.sh",
+                "fetch.sh",
+                "build.sh",
+                "vcs.sh",
+                "refresh.sh",
+                "syncdbs.sh"
+            ]
         );
         // Every script in the archive is copied into the image by the Dockerfile.
         let copy = RECIPE[0].1.lines().find(|l| l.starts_with("COPY ")).expect("a COPY line");
