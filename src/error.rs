@@ -38,6 +38,8 @@ pub enum Error {
     Docker(#[from] crate::docker::DockerError),
     #[error(transparent)]
     Publish(#[from] crate::publish::PublishError),
+    #[error(transparent)]
+    Official(#[from] crate::official::OfficialError),
     #[error("{context}")]
     Io {
         context: String,
@@ -67,6 +69,7 @@ impl Error {
 
     fn hint(&self) -> Option<String> {
         use crate::docker::DockerError;
+        use crate::official::OfficialError;
         match self {
             Error::Config(crate::config::LoadError::Read { .. }) => {
                 Some("pass the repository description with --config PATH (default ./repo.yaml)".into())
@@ -77,6 +80,16 @@ impl Error {
             Error::Docker(DockerError::NoImage(_)) => {
                 Some("set builder.image in repo.yaml to an image the daemon has or can pull".into())
             }
+            Error::Official(OfficialError::Docker(DockerError::Connect(_))) => Some(
+                "start the Docker daemon, or point DOCKER_HOST at one: plan and check read the official \
+                 repositories' sync databases through the builder image"
+                    .into(),
+            ),
+            Error::Official(OfficialError::Sync { .. }) => Some(
+                "the builder image's pacman.conf names repositories whose mirrors must answer; check the \
+                 network and the image's /etc/pacman.d/mirrorlist"
+                    .into(),
+            ),
             Error::Aur(_) => Some(format!(
                 "check the network and {} (default {})",
                 crate::env::AUR_LOCATION,

@@ -12,6 +12,7 @@ pub mod docker;
 pub mod env;
 pub mod error;
 pub mod logging;
+pub mod official;
 pub mod pgp;
 pub mod plan;
 pub mod publish;
