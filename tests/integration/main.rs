@@ -8,6 +8,7 @@ mod check;
 mod e2e;
 mod github;
 mod network;
+mod official;
 mod pgp;
 mod publishing;
 mod sandbox;
