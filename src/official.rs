@@ -360,3 +360,28 @@ impl Stamp {
 
 #[cfg(test)]
 mod tests;
+
+/// Test data for other modules' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A gzip'd sync database holding `(pkgname, version, provides)` packages.
+    pub(crate) fn sync_db(packages: &[(&str, &str, &[&str])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, version, provides) in packages {
+            let mut desc =
+                format!("%FILENAME%\n{name}-{version}-x86_64.pkg.tar.zst\n\n%NAME%\n{name}\n\n%VERSION%\n{version}\n\n");
+            if !provides.is_empty() {
+                desc.push_str(&format!("%PROVIDES%\n{}\n\n", provides.join("\n")));
+            }
+            let mut header = tar::Header::new_gnu();
+            header.set_size(desc.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, format!("{name}-{version}/desc"), desc.as_bytes()).unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        gz.finish().unwrap()
+    }
+}

@@ -85,9 +85,3 @@ async fn git(url: &str, dir: Option<&Utf8Path>, args: &[&str]) -> Result<String,
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
-
-/// Whether `url` is a git repository with at least one ref, without cloning it. The AUR
-/// answers an empty repository for any unknown pkgbase, so "no refs" means "does not exist".
-pub async fn pkgbase_exists(url: &str) -> Result<bool, GitError> {
-    Ok(git(url, None, &["ls-remote", "--heads", url]).await.map(|out| !out.trim().is_empty()).unwrap_or(false))
-}

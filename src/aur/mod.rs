@@ -1,14 +1,22 @@
-//! The AUR: package metadata over RPC v5 (batched) and PKGBUILDs over git.
+//! The AUR: package metadata over RPC v5 (batched), `.SRCINFO` files over aurweb's cgit, and
+//! PKGBUILDs over git.
 //!
 //! raur speaks the RPC; this module only adds batching, a timeout, and our own
-//! [`AurPackage`] type so raur's types stay here.
+//! [`AurPackage`] type so raur's types stay here. The RPC is used for what it is good at
+//! (name -> pkgbase, version, maintainer, LastModified); dependencies come from `.SRCINFO`
+//! ([`SrcInfo`]), because the RPC merges every architecture's lists into one.
 mod git;
 mod resolve;
 mod srcinfo;
+mod store;
+#[cfg(test)]
+pub(crate) mod memory;
 
-pub use git::{Checkout, GitError, fetch_pkgbase, pkgbase_exists};
-pub use resolve::Resolution;
-pub use srcinfo::{SrcInfo, SrcInfoError};
+pub use git::{Checkout, GitError, fetch_pkgbase};
+pub use resolve::{Live, Query, Satisfier, Source, Universe, resolve};
+pub use store::StoreError;
+pub use srcinfo::{SrcInfo, SrcInfoError, SrcPackage};
+pub use store::SrcInfoStore;
 
 use raur::Raur;
 use std::collections::BTreeMap;
@@ -19,25 +27,17 @@ use std::time::Duration;
 pub const RPC_BATCH: usize = 150;
 const RPC_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What the AUR says about one pkgname.
+/// What the AUR's RPC says about one pkgname. Its dependency lists are left out on purpose:
+/// aurweb merges every architecture's into one (see [`SrcInfo`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AurPackage {
     pub name: String,
     pub pkgbase: String,
     pub version: String,
-    pub depends: Vec<String>,
-    pub make_depends: Vec<String>,
-    pub check_depends: Vec<String>,
-    pub provides: Vec<String>,
+    /// None when the package is orphaned.
     pub maintainer: Option<String>,
+    /// Seconds since the Unix epoch of the pkgbase's last push (aurweb's `LastModified`).
     pub last_modified: i64,
-}
-
-impl AurPackage {
-    /// Everything needed to build and install it, as dependency strings (`foo>=1`).
-    pub fn all_depends(&self) -> impl Iterator<Item = &String> {
-        self.depends.iter().chain(&self.make_depends).chain(&self.check_depends)
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +53,7 @@ pub enum AurError {
 pub struct AurClient {
     base: String,
     handle: raur::Handle,
+    http: reqwest::Client,
 }
 
 impl AurClient {
@@ -64,7 +65,7 @@ impl AurClient {
             .user_agent(concat!("repoctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| AurError::Rpc { url: rpc.clone(), message: e.to_string() })?;
-        Ok(AurClient { handle: raur::Handle::new_with_settings(client, rpc), base })
+        Ok(AurClient { handle: raur::Handle::new_with_settings(client.clone(), rpc), base, http: client })
     }
 
     /// The AUR named by `AUR_LOCATION`, or the real one.
@@ -102,6 +103,44 @@ impl AurClient {
     }
 }
 
+impl AurClient {
+    /// The pkgbases whose `provides` name `name` (RPC `search` by `provides`, one request). The
+    /// RPC cannot say for which architecture; check the candidates' `.SRCINFO`.
+    pub async fn search_provides(&self, name: &str) -> Result<Vec<AurPackage>, AurError> {
+        let found = self
+            .handle
+            .search_by(name, raur::SearchBy::Provides)
+            .await
+            .map_err(|e| AurError::Rpc { url: self.handle.url().to_string(), message: e.to_string() })?;
+        Ok(found.into_iter().filter_map(accept).collect())
+    }
+
+    /// The `.SRCINFO` at the head of a pkgbase's git repository, as aurweb's cgit serves it
+    /// (`/cgit/aur.git/plain/.SRCINFO?h=PKGBASE`), or None when there is no such pkgbase.
+    /// Errors: the request fails, the server answers other than 200/404, or the file is larger
+    /// than [`srcinfo::MAX_SRCINFO_BYTES`].
+    pub async fn srcinfo_text(&self, pkgbase: &str) -> Result<Option<String>, AurError> {
+        let url = format!("{}/cgit/aur.git/plain/.SRCINFO", self.base);
+        let err = |message: String| AurError::Rpc { url: format!("{url}?h={pkgbase}"), message };
+        let response = self.http.get(&url).query(&[("h", pkgbase)]).send().await.map_err(|e| err(e.to_string()))?;
+        match response.status() {
+            reqwest::StatusCode::OK => {}
+            reqwest::StatusCode::NOT_FOUND => return Ok(None),
+            status => return Err(err(format!("HTTP {status}"))),
+        }
+        if response.content_length().is_some_and(|n| n > srcinfo::MAX_SRCINFO_BYTES) {
+            return Err(err("larger than 1 MiB".into()));
+        }
+        let body = response.bytes().await.map_err(|e| err(e.to_string()))?;
+        if body.len() as u64 > srcinfo::MAX_SRCINFO_BYTES {
+            return Err(err("larger than 1 MiB".into()));
+        }
+        // cgit answers an unknown branch with an error page on some setups: no pkgbase line.
+        let text = String::from_utf8_lossy(&body).into_owned();
+        Ok(text.lines().any(|l| l.trim_start().starts_with("pkgbase =")).then_some(text))
+    }
+}
+
 /// One RPC result as repoctl uses it, or None when its names cannot be what the AUR holds
 /// (names become paths: clone and scratch directories).
 pub fn accept(p: raur::Package) -> Option<AurPackage> {
@@ -130,10 +169,6 @@ fn from_raur(p: raur::Package) -> AurPackage {
         name: p.name,
         pkgbase: p.package_base,
         version: p.version,
-        depends: p.depends,
-        make_depends: p.make_depends,
-        check_depends: p.check_depends,
-        provides: p.provides,
         maintainer: p.maintainer,
         last_modified: p.last_modified,
     }

@@ -1,58 +1,340 @@
-//! Finding every AUR package a repository needs: the listed ones (by pkgname, or by pkgbase
-//! through the AUR's git) and, recursively, their AUR dependencies, in batched RPC requests.
-use super::{AurClient, AurError, AurPackage, dep_name};
+//! Finding every AUR pkgbase a repository needs, and what satisfies each of their
+//! dependencies: the listed packages (by pkgname, or by pkgbase), then, round by round, what
+//! their `.SRCINFO` files need for the configured architecture.
+//!
+//! A dependency is satisfied, in this order (what makepkg's `pacman -S` would find, plus the
+//! AUR): an AUR pkgname; an official package (by pkgname or `provides`, from the builder
+//! image's sync databases); an AUR pkgbase already known that provides it (a listed one wins
+//! over others); a pkgname only the published repository still has (gone from the AUR: kept);
+//! else the AUR's `search by=provides`, whose single candidate is taken. Several candidates
+//! and none listed is [`Satisfier::Ambiguous`]; nothing at all is [`Satisfier::Missing`].
+//! Requests: one RPC `info` per [`super::RPC_BATCH`] new names per round, one `search` per
+//! name nothing else satisfies, one `.SRCINFO` per pkgbase whose LastModified changed.
+use super::store::{SrcInfoStore, StoreError};
+use super::{AurClient, AurError, AurPackage, SrcInfo};
+use crate::official::OfficialRepos;
+use crate::relation::Relation;
+use crate::repo::RepoEntry;
+use futures_util::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// `.SRCINFO` fetches in flight at once.
+const FETCHES_IN_FLIGHT: usize = 16;
+
+/// How a dependency string is satisfied.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "by", rename_all = "kebab-case")]
+pub enum Satisfier {
+    /// A pkgname of an AUR pkgbase, or (`via_provides`) one of its `provides`.
+    Aur { pkgbase: String, pkgname: String, via_provides: bool },
+    /// An official repository's package.
+    Official { repo: String, pkgname: String },
+    /// A pkgname that only the published repository has any more: gone from the AUR.
+    Published { pkgbase: String, pkgname: String },
+    /// Several AUR pkgbases provide it, and none is listed in repo.yaml.
+    Ambiguous { candidates: Vec<String> },
+    /// Nothing official, in the AUR or in the repository satisfies it.
+    Missing,
+}
+
+/// Everything the AUR (and the official repositories) told about a repository's packages.
 #[derive(Debug, Default)]
-pub struct Resolution {
-    /// pkgname -> what the AUR says.
+pub struct Universe {
+    /// pkgname -> what the RPC says, for the pkgnames asked and found.
     pub packages: BTreeMap<String, AurPackage>,
+    /// pkgbase -> its `.SRCINFO` for the configured architecture.
+    pub srcinfo: BTreeMap<String, SrcInfo>,
+    /// pkgbase -> its AUR `LastModified` (seconds since the epoch).
+    pub last_modified: BTreeMap<String, i64>,
+    /// Name listed in repo.yaml -> its pkgbase.
+    pub listed: BTreeMap<String, String>,
     /// Listed names that are neither a pkgname nor a pkgbase in the AUR.
     pub unknown: Vec<String>,
+    /// Dependency string -> what satisfies it.
+    pub satisfiers: BTreeMap<String, Satisfier>,
+    /// pkgbase -> why its `.SRCINFO` cannot be used.
+    pub broken: BTreeMap<String, String>,
+    /// RPC requests made.
     pub requests: usize,
 }
 
-impl AurClient {
-    /// Resolves `listed` and their AUR dependency closure. `pkgnames_of_base` answers, for a
-    /// name the RPC does not know, the pkgnames of the pkgbase of that name (None if none).
-    pub async fn resolve<F, Fut>(&self, listed: &[String], pkgnames_of_base: F) -> Result<Resolution, AurError>
-    where
-        F: Fn(String) -> Fut,
-        Fut: std::future::Future<Output = Option<Vec<String>>>,
-    {
-        let mut res = Resolution::default();
+impl Universe {
+    /// The pkgbase that makes `pkgname`, from the RPC or a `.SRCINFO`.
+    pub fn pkgbase_of(&self, pkgname: &str) -> Option<&str> {
+        if let Some(p) = self.packages.get(pkgname) {
+            return Some(&p.pkgbase);
+        }
+        self.srcinfo.values().find(|s| s.pkgnames.iter().any(|n| n == pkgname)).map(|s| s.pkgbase.as_str())
+    }
+}
+
+/// What a resolution starts from.
+pub struct Query<'a> {
+    /// Names listed in repo.yaml, with their `nocheck`.
+    pub listed: &'a [(String, bool)],
+    pub arch: &'a str,
+    pub official: &'a OfficialRepos,
+    /// The published repository's entries.
+    pub published: &'a [RepoEntry],
+}
+
+/// Where AUR answers come from: [`Live`] (the RPC, cgit and the [`SrcInfoStore`]), or, in
+/// unit tests of the planner, a table of `.SRCINFO` files.
+#[allow(async_fn_in_trait)]
+pub trait Source {
+    /// RPC `info`: the pkgnames found, and the number of requests made.
+    async fn info(&self, names: &[String]) -> Result<(BTreeMap<String, AurPackage>, usize), AurError>;
+    /// RPC `search` by `provides`.
+    async fn search_provides(&self, name: &str) -> Result<Vec<AurPackage>, AurError>;
+    /// A pkgbase's `.SRCINFO` (None: no such pkgbase); `last_modified` as in [`SrcInfoStore::get`].
+    async fn srcinfo(&self, pkgbase: &str, last_modified: Option<i64>, arch: &str) -> Result<Option<SrcInfo>, StoreError>;
+}
+
+/// The real AUR, with `.SRCINFO` files kept in a store.
+pub struct Live<'a> {
+    pub aur: &'a AurClient,
+    pub store: &'a SrcInfoStore,
+}
+
+impl Source for Live<'_> {
+    async fn info(&self, names: &[String]) -> Result<(BTreeMap<String, AurPackage>, usize), AurError> {
+        self.aur.info(names).await
+    }
+    async fn search_provides(&self, name: &str) -> Result<Vec<AurPackage>, AurError> {
+        self.aur.search_provides(name).await
+    }
+    async fn srcinfo(&self, pkgbase: &str, last_modified: Option<i64>, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
+        Ok(self.store.get(self.aur, pkgbase, last_modified, arch).await?.map(|(info, _)| info))
+    }
+}
+
+enum Decision {
+    Done(Satisfier),
+    /// Not known yet: ask the RPC whether it is an AUR pkgname.
+    Ask(String),
+    /// Ask the RPC which AUR packages provide it.
+    Search(String),
+}
+
+struct Knowledge<'a> {
+    universe: &'a Universe,
+    asked: &'a BTreeSet<String>,
+    searched: &'a BTreeSet<String>,
+    official: &'a OfficialRepos,
+    published: &'a [RepoEntry],
+    listed_bases: BTreeSet<&'a str>,
+}
+
+/// Decides what satisfies `dep`, or what must be asked first. Pure: see the module docs for
+/// the order.
+fn decide(dep: &str, k: &Knowledge) -> Decision {
+    let rel = Relation::parse(dep);
+    let name = rel.name.as_str();
+    if let Some(base) = k.universe.pkgbase_of(name) {
+        return Decision::Done(Satisfier::Aur {
+            pkgbase: base.to_string(),
+            pkgname: name.to_string(),
+            via_provides: false,
+        });
+    }
+    if !k.asked.contains(name) {
+        return Decision::Ask(name.to_string());
+    }
+    if let Some(p) = k.official.satisfier(dep) {
+        return Decision::Done(Satisfier::Official { repo: p.repo.clone(), pkgname: p.name.clone() });
+    }
+    let mut providers: Vec<(&str, &str)> = k
+        .universe
+        .srcinfo
+        .values()
+        .filter(|s| !k.universe.broken.contains_key(&s.pkgbase))
+        .flat_map(|s| s.packages.iter().map(move |p| (s.pkgbase.as_str(), p)))
+        .filter(|(_, p)| p.provides.iter().any(|v| rel.satisfied_by_provision(v)))
+        .map(|(base, p)| (base, p.name.as_str()))
+        .collect();
+    let bases: BTreeSet<&str> = providers.iter().map(|(b, _)| *b).collect();
+    if bases.len() > 1 {
+        providers.retain(|(b, _)| k.listed_bases.contains(b));
+    }
+    let chosen: BTreeSet<&str> = providers.iter().map(|(b, _)| *b).collect();
+    match (chosen.len(), providers.first()) {
+        (1, Some((base, pkgname))) => {
+            return Decision::Done(Satisfier::Aur {
+                pkgbase: base.to_string(),
+                pkgname: pkgname.to_string(),
+                via_provides: true,
+            });
+        }
+        _ if bases.len() > 1 => {
+            return Decision::Done(Satisfier::Ambiguous { candidates: bases.iter().map(|b| b.to_string()).collect() });
+        }
+        _ => {}
+    }
+    if let Some(e) = k.published.iter().find(|e| e.name == name) {
+        return Decision::Done(Satisfier::Published { pkgbase: e.base.clone(), pkgname: e.name.clone() });
+    }
+    if !k.searched.contains(name) {
+        return Decision::Search(name.to_string());
+    }
+    Decision::Done(Satisfier::Missing)
+}
+
+/// Resolves the listed packages and everything they need; see the module docs.
+/// Errors: the AUR cannot be reached. Problems of single packages (unknown names, broken
+/// `.SRCINFO`, unsatisfiable dependencies) are in the [`Universe`], not errors.
+pub async fn resolve(source: &impl Source, query: &Query<'_>) -> Result<Universe, AurError> {
+    Resolver { source }.resolve(query).await
+}
+
+struct Resolver<'s, S> {
+    source: &'s S,
+}
+
+impl<S: Source> Resolver<'_, S> {
+    async fn resolve(&self, query: &Query<'_>) -> Result<Universe, AurError> {
+        let mut u = Universe::default();
         let mut asked: BTreeSet<String> = BTreeSet::new();
-        let mut todo: Vec<String> = listed.to_vec();
-        let mut first = true;
-        while !todo.is_empty() {
-            todo.retain(|n| asked.insert(n.clone()));
-            let (found, requests) = self.info(&todo).await?;
-            res.requests += requests;
-            if first {
-                for name in todo.iter().filter(|n| !found.contains_key(*n)) {
-                    match pkgnames_of_base(name.clone()).await {
-                        Some(names) => {
-                            let (more, r) = self.info(&names).await?;
-                            res.requests += r;
-                            asked.extend(names);
-                            res.packages.extend(more);
-                        }
-                        None => res.unknown.push(name.clone()),
+        let mut searched: BTreeSet<String> = BTreeSet::new();
+        let nocheck_names: BTreeSet<&str> =
+            query.listed.iter().filter(|(_, nocheck)| *nocheck).map(|(n, _)| n.as_str()).collect();
+
+        // Round 0: the listed names, as pkgnames, else as pkgbases.
+        let names: Vec<String> = query.listed.iter().map(|(n, _)| n.clone()).collect();
+        self.ask(&names, &mut asked, &mut u).await?;
+        let mut by_base: Vec<String> = names.iter().filter(|n| !u.packages.contains_key(*n)).cloned().collect();
+        by_base.dedup();
+        for name in by_base {
+            match self.source.srcinfo(&name, None, query.arch).await {
+                Ok(Some(info)) => {
+                    let pkgnames = info.pkgnames.clone();
+                    self.ask(&pkgnames, &mut asked, &mut u).await?;
+                    if pkgnames.iter().any(|n| u.packages.get(n).is_some_and(|p| p.pkgbase == name)) {
+                        u.listed.insert(name.clone(), name.clone());
+                    } else {
+                        u.unknown.push(name.clone());
                     }
                 }
-                first = false;
+                Ok(None) => u.unknown.push(name.clone()),
+                Err(StoreError::Aur(e)) => return Err(e),
+                Err(e @ StoreError::Invalid { .. }) => {
+                    u.broken.insert(name.clone(), e.to_string());
+                    u.listed.insert(name.clone(), name.clone());
+                }
             }
-            res.packages.extend(found);
-            todo = res
-                .packages
-                .values()
-                .flat_map(|p| p.all_depends())
-                .map(|d| dep_name(d).to_string())
-                .filter(|d| !asked.contains(d))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
         }
-        Ok(res)
+        for (name, _) in query.listed {
+            if let Some(p) = u.packages.get(name) {
+                u.listed.insert(name.clone(), p.pkgbase.clone());
+            }
+        }
+
+        loop {
+            self.fetch_srcinfo(query, &mut u).await?;
+            let nocheck: BTreeSet<String> =
+                u.listed.iter().filter(|(n, _)| nocheck_names.contains(n.as_str())).map(|(_, b)| b.clone()).collect();
+            let deps: BTreeSet<String> = u
+                .srcinfo
+                .values()
+                .filter(|s| !u.broken.contains_key(&s.pkgbase))
+                .flat_map(|s| s.needs(nocheck.contains(&s.pkgbase)))
+                .filter(|d| !u.satisfiers.contains_key(d))
+                .collect();
+            let mut to_ask = BTreeSet::new();
+            let mut to_search = BTreeSet::new();
+            let mut decided = Vec::new();
+            {
+                let k = Knowledge {
+                    universe: &u,
+                    asked: &asked,
+                    searched: &searched,
+                    official: query.official,
+                    published: query.published,
+                    listed_bases: u.listed.values().map(String::as_str).collect(),
+                };
+                for dep in &deps {
+                    match decide(dep, &k) {
+                        Decision::Done(s) => decided.push((dep.clone(), s)),
+                        Decision::Ask(name) => {
+                            to_ask.insert(name);
+                        }
+                        Decision::Search(name) => {
+                            to_search.insert(name);
+                        }
+                    }
+                }
+            }
+            // Only decisions that can no longer change are kept: a satisfier found through
+            // provides waits until every name of this round has been asked.
+            let settle = to_ask.is_empty() && to_search.is_empty();
+            for (dep, s) in decided {
+                if settle || matches!(s, Satisfier::Aur { via_provides: false, .. } | Satisfier::Official { .. }) {
+                    u.satisfiers.insert(dep, s);
+                }
+            }
+            if settle {
+                break;
+            }
+            if !to_ask.is_empty() {
+                let names: Vec<String> = to_ask.into_iter().collect();
+                self.ask(&names, &mut asked, &mut u).await?;
+                continue;
+            }
+            for name in to_search {
+                u.requests += 1;
+                for p in self.source.search_provides(&name).await? {
+                    u.packages.entry(p.name.clone()).or_insert(p);
+                }
+                searched.insert(name);
+            }
+        }
+        tracing::info!("resolved {} AUR pkgbase(s) in {} RPC request(s)", u.srcinfo.len(), u.requests);
+        Ok(u)
+    }
+
+    /// RPC `info` for the names not asked yet; what is found goes into `u.packages`.
+    async fn ask(&self, names: &[String], asked: &mut BTreeSet<String>, u: &mut Universe) -> Result<(), AurError> {
+        let new: Vec<String> = names.iter().filter(|n| asked.insert((*n).clone())).cloned().collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let (found, requests) = self.source.info(&new).await?;
+        u.requests += requests;
+        u.packages.extend(found);
+        Ok(())
+    }
+
+    /// The `.SRCINFO` of every pkgbase of `u.packages` that has none yet.
+    async fn fetch_srcinfo(&self, query: &Query<'_>, u: &mut Universe) -> Result<(), AurError> {
+        let mut wanted: BTreeMap<String, i64> = BTreeMap::new();
+        for p in u.packages.values() {
+            if !u.srcinfo.contains_key(&p.pkgbase) && !u.broken.contains_key(&p.pkgbase) {
+                let lm = wanted.entry(p.pkgbase.clone()).or_insert(p.last_modified);
+                *lm = (*lm).max(p.last_modified);
+            }
+        }
+        let results: Vec<_> = futures_util::stream::iter(wanted)
+            .map(|(base, lm)| async move {
+                let got = self.source.srcinfo(&base, Some(lm), query.arch).await;
+                (base, lm, got)
+            })
+            .buffer_unordered(FETCHES_IN_FLIGHT)
+            .collect()
+            .await;
+        for (base, lm, got) in results {
+            u.last_modified.insert(base.clone(), lm);
+            match got {
+                Ok(Some(info)) => {
+                    u.srcinfo.insert(base, info);
+                }
+                Ok(None) => {
+                    u.broken.insert(base.clone(), format!("the AUR has no .SRCINFO for pkgbase {base}"));
+                }
+                Err(StoreError::Aur(e)) => return Err(e),
+                Err(e @ StoreError::Invalid { .. }) => {
+                    u.broken.insert(base, e.to_string());
+                }
+            }
+        }
+        Ok(())
     }
 }

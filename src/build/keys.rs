@@ -124,7 +124,9 @@ mod tests {
             pkgbase: "p".into(),
             version: "1-1".into(),
             pkgnames: vec!["p".into()],
-            build_depends: Vec::new(),
+            packages: Vec::new(),
+            makedepends: Vec::new(),
+            checkdepends: Vec::new(),
             validpgpkeys: validpgpkeys.iter().map(|s| s.to_string()).collect(),
         }
     }

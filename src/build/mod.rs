@@ -26,6 +26,8 @@ use tokio::task::JoinSet;
 /// The directories of one run, under the work directory.
 #[derive(Debug, Clone)]
 pub struct RunDirs {
+    /// The work directory (`.repoctl`): caches and state kept between runs.
+    pub work: Utf8PathBuf,
     /// Per-pkgbase git clones, kept between runs.
     pub aur_cache: Utf8PathBuf,
     /// This run's directory.
@@ -39,8 +41,13 @@ pub struct RunDirs {
 impl RunDirs {
     pub fn new(work_dir: &Utf8Path, run_id: &str) -> std::io::Result<RunDirs> {
         let run = work_dir.join("runs").join(run_id);
-        let dirs =
-            RunDirs { aur_cache: work_dir.join("aur"), packages: run.join("packages"), logs: run.join("logs"), run };
+        let dirs = RunDirs {
+            work: work_dir.to_owned(),
+            aur_cache: work_dir.join("aur"),
+            packages: run.join("packages"),
+            logs: run.join("logs"),
+            run,
+        };
         for d in [&dirs.aur_cache, &dirs.packages, &dirs.logs] {
             fs_err::create_dir_all(d)?;
         }

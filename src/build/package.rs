@@ -144,7 +144,7 @@ pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<Str
                 let keys = BuildKeys::gather(job.checkout, job.srcinfo, job.pgp_keys);
                 upload_inputs(container, job, &keys).await?;
                 let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
-                cmd.extend(job.srcinfo.build_depends.iter().cloned());
+                cmd.extend(job.srcinfo.needs(job.nocheck));
                 exec_phase(container, "installing dependencies", cmd, "root", &mut log).await?;
                 let missing = import_keys(container, &keys, job.keyserver, &mut log).await?;
                 let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
@@ -221,7 +221,7 @@ async fn run_in(
     // 3. As root: dependencies, through pacman.
     reporter.phase(job.pkgbase, Phase::Dependencies);
     let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
-    cmd.extend(job.srcinfo.build_depends.iter().cloned());
+    cmd.extend(job.srcinfo.needs(job.nocheck));
     exec_phase(container, "installing dependencies", cmd, "root", log).await?;
 
     // 4. As the builder: public keys for the sources' signatures, into its keyring.

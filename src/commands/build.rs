@@ -28,10 +28,13 @@ pub async fn build(
         RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let aur = AurClient::from_env()?;
     let target = crate::publish::open_target(&config).await?;
-    let planned = super::make_plan(&config, &*target, &aur, &work, only, &dirs.run.join("current")).await?;
+    let planned =
+        super::make_plan(&config, &*target, &aur, &work, only, &dirs.run.join("current"), printer).await?;
     let plan = planned.plan;
     printer.info(render_plan(&plan).trim_end());
     printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
+    // Problems of some packages fail those packages (exit 1), never the run.
+    let problems = report_problems(&config, &plan, printer);
     let removals: Vec<String> = plan.to_remove().flat_map(|s| s.pkgnames.clone()).collect();
     let vcs_to_check = plan.packages.iter().any(|s| s.vcs && s.action == crate::plan::Action::Skip);
     if plan.to_build().next().is_none() && removals.is_empty() && !vcs_to_check {
@@ -41,7 +44,7 @@ pub async fn build(
             sign_only(&config, &run_id, &dirs, &*target, &planned.remote, signer, printer).await?;
         }
         printer.out("nothing to do: the repository is up to date");
-        return Ok(ExitStatus::Success);
+        return Ok(if problems { ExitStatus::PackagesFailed } else { ExitStatus::Success });
     }
 
     // 2. Docker and the builder image, made once and reused; then this run's image, brought up
@@ -53,6 +56,7 @@ pub async fn build(
         _ = super::interrupted() => return Err(super::interrupt(&docker).await),
     };
     let result = build_with(
+        problems,
         &config,
         &docker,
         &image,
@@ -110,6 +114,7 @@ async fn sign_only(
 
 #[allow(clippy::too_many_arguments)]
 async fn build_with(
+    problems: bool,
     config: &crate::config::Config,
     docker: &Docker,
     image: &str,
@@ -149,13 +154,14 @@ async fn build_with(
     let plan = Arc::new(crate::build::check_vcs(&ctx, plan).await);
     if plan.to_build().next().is_none() && removals.is_empty() {
         printer.out("nothing to do: the repository is up to date (VCS packages included)");
-        return Ok(ExitStatus::Success);
+        return Ok(if problems { ExitStatus::PackagesFailed } else { ExitStatus::Success });
     }
-    let results = tokio::select! {
+    let mut results = tokio::select! {
         results = crate::build::run(ctx, plan.clone()) => results,
         _ = super::interrupted() => return Err(super::interrupt(docker).await),
     };
     printer.finish();
+    check_versions(&plan, &mut results, dirs, printer);
 
     // 4. Publish what was built, unless asked not to.
     let built = BuiltFiles::of(&results);
@@ -176,7 +182,7 @@ async fn build_with(
     // 5. The summary, and the exit code it implies.
     summarize(config, &plan, &results, &*target, dirs, printer);
     let failed = results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }));
-    Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+    Ok(if failed || problems { ExitStatus::PackagesFailed } else { ExitStatus::Success })
 }
 
 /// Publishes what a run built: into `NAME`, with the plan's removals and the pkgnames rebuilt
@@ -218,6 +224,63 @@ async fn publish_built(
         }
     }
     Ok(())
+}
+
+/// Prints the plan's problems on the repo.yaml lines they concern (annotations in GitHub
+/// Actions) and its warnings; true when there is a problem.
+fn report_problems(config: &crate::config::Config, plan: &Plan, printer: &Printer) -> bool {
+    for step in &plan.packages {
+        for warning in &step.warnings {
+            printer.warn(warning);
+        }
+    }
+    let diags = super::plan_diagnostics(config, plan);
+    for diag in &diags.0 {
+        printer.diagnostic(diag);
+    }
+    !diags.0.is_empty()
+}
+
+/// A build whose package files have another version than the AUR's `.SRCINFO` said (its
+/// pkgrel bumped in `.SRCINFO` only, say) is reported. When what it made is not newer than
+/// the published version it is not published (same version, other file) and fails; either
+/// way the mismatch is kept in the work directory so the next plan does not rebuild the same
+/// AUR commit ([`crate::plan::Mismatch`]). VCS packages are exempt: their pkgver() decides.
+fn check_versions(plan: &Plan, results: &mut [PackageResult], dirs: &RunDirs, printer: &Printer) {
+    let work = &dirs.work;
+    use crate::plan::{Mismatch, compare_versions};
+    let mut changes = std::collections::BTreeMap::new();
+    for r in results.iter_mut() {
+        let Some(step) = plan.step(&r.pkgbase) else { continue };
+        let Outcome::Built { version, .. } = &r.outcome else { continue };
+        let (Some(said), Some(lm)) = (&step.aur_version, step.last_modified) else { continue };
+        if step.vcs || compare_versions(version, said).is_eq() {
+            changes.insert(r.pkgbase.clone(), None);
+            continue;
+        }
+        let mismatch = Mismatch { last_modified: lm, srcinfo_version: said.clone(), built_version: version.clone() };
+        let newer = step.repo_version.as_deref().is_none_or(|repo| compare_versions(version, repo).is_gt());
+        let what = format!("{}: the AUR's .SRCINFO says {said}, but its PKGBUILD made {version}", r.pkgbase);
+        if newer {
+            printer.warn(&format!("{what}; published as built"));
+        } else {
+            let log = dirs.logs.join(format!("{}.log", r.pkgbase));
+            r.outcome = Outcome::Failed {
+                error: format!(
+                    "{what}, which the repository already has: not published, and not built again until the AUR changes {}",
+                    r.pkgbase
+                ),
+                tail: crate::build::log_tail(&log, 20),
+                log,
+            };
+        }
+        changes.insert(r.pkgbase.clone(), Some(mismatch));
+    }
+    let known = crate::plan::read_mismatches(work);
+    changes.retain(|base, m| m.is_some() || known.contains_key(base));
+    if let Err(e) = crate::plan::update_mismatches(work, &changes) {
+        printer.warn(&format!("cannot record version mismatches in {work}: {e}"));
+    }
 }
 
 /// Where `--out DIR` puts debug packages, and where `repoctl publish DIR` looks for them.

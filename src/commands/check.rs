@@ -1,18 +1,55 @@
-//! `repoctl check`: repo.yaml is valid and every package exists in the AUR. Writes nothing.
+//! `repoctl check`: repo.yaml is valid, every listed package exists in the AUR, and every
+//! dependency of every package is satisfied (officially, by an AUR pkgname, or by exactly one
+//! AUR provider). Writes nothing but caches; problems are diagnostics on repo.yaml's lines.
 use crate::aur::AurClient;
 use crate::error::{Error, ExitStatus};
 use crate::ui::Printer;
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 
-pub async fn check(config_path: &Utf8Path, printer: &Printer) -> Result<ExitStatus, Error> {
+pub async fn check(config_path: &Utf8Path, work_dir: Option<Utf8PathBuf>, printer: &Printer) -> Result<ExitStatus, Error> {
     let config = super::load_config(config_path)?;
+    let work = super::work_dir(&config, work_dir);
     let aur = AurClient::from_env()?;
-    let res = super::resolve(&config, &aur, None).await?;
+    let official = super::official_repos(&config, &work, printer).await?;
+    // The published repository is not read: a dependency only it still has is a problem here.
+    let universe = super::resolve(&config, &aur, &official, &[], None).await?;
+    let unknown: Vec<_> = universe
+        .unknown
+        .iter()
+        .filter_map(|name| config.package(name))
+        .map(|p| {
+            config.diagnostic_at(p.pos, format!("package `{}` was not found in the AUR", p.name)).hint(format!(
+                "check the spelling on {}/packages/{}; official-repository packages need no entry",
+                aur.base(),
+                p.name
+            ))
+        })
+        .collect::<Vec<_>>();
+    if !unknown.is_empty() {
+        return Err(crate::config::Diagnostics(unknown).into());
+    }
+    let no_mismatches = Default::default();
+    let plan = crate::plan::make(&crate::plan::Inputs {
+        config: &config,
+        universe: &universe,
+        repo: &[],
+        only: &[],
+        mismatches: &no_mismatches,
+    })?;
+    let diags = super::plan_diagnostics(&config, &plan);
+    if !diags.0.is_empty() {
+        return Err(diags.into());
+    }
+    let chosen: Vec<String> =
+        plan.packages.iter().flat_map(|s| s.provides_for.iter().map(move |p| format!("{} for {p}", s.pkgbase))).collect();
+    for line in &chosen {
+        printer.info(&format!("chosen through provides: {line}"));
+    }
     printer.out(&format!(
-        "{}: ok: {} package(s) listed, {} AUR package(s) with dependencies",
+        "{}: ok: {} package(s) listed, {} AUR pkgbase(s) with dependencies",
         config.path,
         config.packages.len(),
-        res.packages.len()
+        plan.packages.len()
     ));
     Ok(ExitStatus::Success)
 }

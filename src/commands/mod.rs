@@ -7,7 +7,7 @@ mod plan;
 mod publish;
 pub mod review;
 
-use crate::aur::{AurClient, fetch_pkgbase, pkgbase_exists};
+use crate::aur::{AurClient, Live, Query, SrcInfoStore, Universe};
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::error::{Error, ExitStatus};
@@ -20,7 +20,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
     let config_path = cli.global.config.clone();
     let work_dir = cli.global.work_dir.clone();
     match cli.command {
-        Command::Check => check::check(&config_path, printer).await,
+        Command::Check => check::check(&config_path, work_dir, printer).await,
         Command::Plan { json, shards, packages } => {
             plan::plan(&config_path, work_dir, json, shards.map(usize::from), &packages, printer).await
         }
@@ -77,46 +77,80 @@ pub(crate) fn new_run_id() -> String {
     format!("{secs}-{}", std::process::id())
 }
 
-/// The AUR's view of every listed package and its AUR dependencies. Unknown names become
-/// diagnostics on their repo.yaml line.
+/// How old a copy of the official sync databases may be before it is read again.
+const OFFICIAL_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The official repositories as the builder image's pacman.conf names them (read through a
+/// container of that image, kept for [`OFFICIAL_MAX_AGE`] in `WORK/official`).
+pub(crate) async fn official_repos(
+    config: &Config,
+    work: &Utf8Path,
+    printer: &Printer,
+) -> Result<crate::official::OfficialRepos, Error> {
+    let docker = crate::docker::Docker::connect(&new_run_id()).await?;
+    let logs = work.join("logs");
+    fs_err::create_dir_all(&logs).map_err(Error::io(format!("cannot create {logs}")))?;
+    let log_path = logs.join("builder-image.log");
+    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
+    let mut sink = |line: &str| {
+        let _ = std::io::Write::write_all(&mut log, line.as_bytes());
+    };
+    let image = match crate::build::ensure_builder_image(&docker, &config.builder.image, &mut sink).await {
+        Ok(tag) => tag,
+        Err(e) => {
+            printer.info(&format!("  (image build log: {log_path})"));
+            return Err(e.into());
+        }
+    };
+    Ok(crate::official::load(&docker, &image, &work.join("official"), OFFICIAL_MAX_AGE).await?)
+}
+
+/// Everything the AUR and the official repositories say about the listed packages and what
+/// they need. `srcinfo_dir`: where `.SRCINFO` files are kept between runs (None: not kept).
 pub(crate) async fn resolve(
     config: &Config,
     aur: &AurClient,
-    clone_cache: Option<&Utf8Path>,
-) -> Result<crate::aur::Resolution, Error> {
-    let listed: Vec<String> = config.packages.iter().map(|p| p.name.clone()).collect();
-    let res = aur
-        .resolve(&listed, |name| async move {
-            let url = aur.git_url(&name);
-            match clone_cache {
-                // Plan and build: the .SRCINFO says which pkgnames the pkgbase makes.
-                Some(cache) => {
-                    let checkout = fetch_pkgbase(&url, &cache.join(&name)).await.ok()?;
-                    let info = crate::aur::SrcInfo::read(&checkout.dir.join(".SRCINFO"), &config.arch).ok()?;
-                    Some(info.pkgnames)
-                }
-                // Check writes nothing: existence is enough.
-                None => pkgbase_exists(&url).await.ok().filter(|e| *e).map(|_| Vec::new()),
+    official: &crate::official::OfficialRepos,
+    published: &[crate::repo::RepoEntry],
+    srcinfo_dir: Option<&Utf8Path>,
+) -> Result<Universe, Error> {
+    let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
+    let store = SrcInfoStore::new(srcinfo_dir);
+    let query = Query { listed: &listed, arch: &config.arch, official, published };
+    let universe = crate::aur::resolve(&Live { aur, store: &store }, &query).await?;
+    tracing::info!(
+        "{} .SRCINFO file(s) fetched, {} RPC request(s), {} official package(s) known",
+        store.fetched(),
+        universe.requests,
+        official.len()
+    );
+    Ok(universe)
+}
+
+/// The problems of a plan as diagnostics on the repo.yaml lines of the listed packages they
+/// concern (an AUR dependency's at every listed package that needs it).
+pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::Diagnostics {
+    let mut diags = Vec::new();
+    for step in plan.with_problems() {
+        let mut at: Vec<&crate::config::PackageConfig> = Vec::new();
+        for p in &config.packages {
+            let Some(root) = plan.packages.iter().find(|s| s.listed && (s.pkgbase == p.name || s.pkgnames.contains(&p.name)))
+            else {
+                continue;
+            };
+            if root.pkgbase == step.pkgbase || plan.closure(&root.pkgbase).contains(&step.pkgbase) {
+                at.push(p);
             }
-        })
-        .await?;
-    tracing::info!("resolved {} AUR packages in {} RPC request(s)", res.packages.len(), res.requests);
-    if !res.unknown.is_empty() {
-        let diags = res
-            .unknown
-            .iter()
-            .filter_map(|name| config.package(name))
-            .map(|p| {
-                config.diagnostic_at(p.pos, format!("package `{}` was not found in the AUR", p.name)).hint(format!(
-                    "check the spelling on {}/packages/{}; official-repository packages need no entry",
-                    aur.base(),
-                    p.name
-                ))
-            })
-            .collect();
-        return Err(crate::config::Diagnostics(diags).into());
+        }
+        for problem in &step.problems {
+            let text = if step.listed { problem.clone() } else { format!("{} (AUR dependency): {problem}", step.pkgbase) };
+            match at.first() {
+                Some(p) => diags.push(config.diagnostic_at(p.pos, text)),
+                None => diags.push(config.diagnostic_at(crate::config::Pos::default(), text)),
+            }
+        }
     }
-    Ok(res)
+    crate::config::Diagnostics(diags)
 }
 
 /// Everything a plan is made from, read now.
@@ -132,10 +166,19 @@ pub(crate) async fn make_plan(
     work: &Utf8Path,
     only: &[String],
     scratch: &Utf8Path,
+    printer: &Printer,
 ) -> Result<Planned, Error> {
     let remote = crate::publish::read_remote(target, &config.name, scratch).await?;
-    let res = resolve(config, aur, Some(&work.join("aur"))).await?;
-    let plan = crate::plan::make(&Inputs { config, aur: &res.packages, repo: &remote.entries, only })?;
+    let official = official_repos(config, work, printer).await?;
+    let universe = resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo"))).await?;
+    let mismatches = crate::plan::read_mismatches(work);
+    let plan = crate::plan::make(&Inputs {
+        config,
+        universe: &universe,
+        repo: &remote.entries,
+        only,
+        mismatches: &mismatches,
+    })?;
     Ok(Planned { plan, remote })
 }
 

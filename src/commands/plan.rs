@@ -20,7 +20,7 @@ pub async fn plan(
     let tmp = tempfile::tempdir().map_err(Error::io("cannot create a temporary directory"))?;
     let scratch = Utf8Path::from_path(tmp.path())
         .ok_or_else(|| Error::Usage(format!("the temporary directory {} is not UTF-8", tmp.path().display())))?;
-    let planned = super::make_plan(&config, &*target, &aur, &work, only, scratch).await?;
+    let planned = super::make_plan(&config, &*target, &aur, &work, only, scratch, printer).await?;
     let shards = shards.map(|n| planned.plan.shards(n));
     if json {
         let mut value = serde_json::to_value(&planned.plan).map_err(|e| Error::Usage(e.to_string()))?;
@@ -36,5 +36,16 @@ pub async fn plan(
         }
     }
     printer.step_summary(&markdown_plan(&planned.plan, &format!("repoctl plan: {}", config.name)));
+    for step in &planned.plan.packages {
+        for warning in &step.warnings {
+            printer.warn(warning);
+        }
+    }
+    // A package a person must look at (unknown, ambiguous provider, missing dependency) makes
+    // the plan exit 2, as `check` does; `build` would build the rest and exit 1.
+    let diags = super::plan_diagnostics(&config, &planned.plan);
+    if !diags.0.is_empty() {
+        return Err(diags.into());
+    }
     Ok(ExitStatus::Success)
 }

@@ -14,7 +14,13 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Reviewed {
     pub pkgbase: String,
+    /// Every pkgname it makes (its `.SRCINFO`), all of which a build publishes.
+    pub pkgnames: Vec<String>,
     pub version: String,
+    /// Dependencies it was chosen for through its `provides` (`engine (needed by app)`): no
+    /// package of that name exists, and this is the one AUR package that provides it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chosen_through_provides: Vec<String>,
     pub maintainer: Option<String>,
     /// Seconds since the epoch, as the AUR reports it.
     pub last_modified: i64,
@@ -55,17 +61,34 @@ pub async fn review(
     let work = super::work_dir(&config, work_dir);
     let aur = AurClient::from_env()?;
     let cache = work.join("aur");
-    let res = super::resolve(&config, &aur, Some(&cache)).await?;
+    let official = super::official_repos(&config, &work, printer).await?;
+    let universe = super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo"))).await?;
+    let no_mismatches = Default::default();
+    fn inputs<'a>(
+        config: &'a Config,
+        universe: &'a crate::aur::Universe,
+        only: &'a [String],
+        none: &'a std::collections::BTreeMap<String, crate::plan::Mismatch>,
+    ) -> Inputs<'a> {
+        Inputs { config, universe, repo: &[], only, mismatches: none }
+    }
+    // Problems (an unknown name, a dependency nothing or several packages provide) are what a
+    // reviewer must see first: they stop the review as they stop `check`.
+    let diags = super::plan_diagnostics(&config, &crate::plan::make(&inputs(&config, &universe, &[], &no_mismatches))?);
+    if !diags.0.is_empty() {
+        return Err(diags.into());
+    }
 
     let mut entries = Vec::new();
     for (entry, change) in &changes {
         let only = [entry.name.clone()];
-        let plan = crate::plan::make(&Inputs { config: &config, aur: &res.packages, repo: &[], only: &only })?;
+        let plan = crate::plan::make(&inputs(&config, &universe, &only, &no_mismatches))?;
         let Some(root) = plan.packages.last() else { continue };
-        let package = describe(&aur, &res.packages, &cache, &root.pkgbase).await?;
+        let package = describe(&aur, &universe, root, &cache).await?;
         let mut aur_dependencies = Vec::new();
         for dep in plan.closure(&root.pkgbase) {
-            aur_dependencies.push(describe(&aur, &res.packages, &cache, &dep).await?);
+            let Some(step) = plan.step(&dep) else { continue };
+            aur_dependencies.push(describe(&aur, &universe, step, &cache).await?);
         }
         entries.push(Entry { name: entry.name.clone(), change, package, aur_dependencies });
     }
@@ -96,16 +119,19 @@ fn changed_entries<'a>(config: &'a Config, base: &[PackageConfig]) -> Vec<(&'a P
 
 async fn describe(
     aur: &AurClient,
-    packages: &std::collections::BTreeMap<String, crate::aur::AurPackage>,
+    universe: &crate::aur::Universe,
+    step: &crate::plan::Step,
     cache: &Utf8Path,
-    pkgbase: &str,
 ) -> Result<Reviewed, Error> {
-    let info = packages.values().find(|p| p.pkgbase == pkgbase);
+    let pkgbase = step.pkgbase.as_str();
+    let info = universe.packages.values().find(|p| p.pkgbase == pkgbase);
     let checkout =
         fetch_pkgbase(&aur.git_url(pkgbase), &cache.join(pkgbase)).await.map_err(|e| Error::Aur(e.into()))?;
     Ok(Reviewed {
         pkgbase: pkgbase.to_string(),
-        version: info.map(|p| p.version.clone()).unwrap_or_default(),
+        pkgnames: step.pkgnames.clone(),
+        version: step.aur_version.clone().unwrap_or_default(),
+        chosen_through_provides: step.provides_for.clone(),
         maintainer: info.and_then(|p| p.maintainer.clone()),
         last_modified: info.map_or(0, |p| p.last_modified),
         pkgbuild_url: format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={}", aur.base(), checkout.commit),
@@ -125,6 +151,9 @@ fn render_text(review: &Review) -> String {
     for e in &review.entries {
         let p = &e.package;
         let _ = writeln!(out, "{} ({}): {} {}", e.name, e.change, p.pkgbase, p.version);
+        if p.pkgnames.len() > 1 || p.pkgnames.first() != Some(&p.pkgbase) {
+            let _ = writeln!(out, "  pkgnames: {}", p.pkgnames.join(" "));
+        }
         let _ = writeln!(out, "  AUR maintainer: {}, last updated {}", maintainer(p), utc_date(p.last_modified));
         let _ = writeln!(out, "  PKGBUILD: {}", p.pkgbuild_url);
         if e.aur_dependencies.is_empty() {
@@ -141,6 +170,12 @@ fn render_text(review: &Review) -> String {
                     utc_date(d.last_modified),
                     d.pkgbuild_url
                 );
+                if d.pkgnames.len() > 1 || d.pkgnames.first() != Some(&d.pkgbase) {
+                    let _ = writeln!(out, "      pkgnames: {}", d.pkgnames.join(" "));
+                }
+                for why in &d.chosen_through_provides {
+                    let _ = writeln!(out, "      chosen through provides: {why}");
+                }
             }
         }
     }
@@ -155,9 +190,15 @@ fn render_markdown(review: &Review) -> String {
     }
     let mut rows = Vec::new();
     for e in &review.entries {
-        for (r, via) in std::iter::once((&e.package, e.change.to_string()))
+        for (r, mut via) in std::iter::once((&e.package, e.change.to_string()))
             .chain(e.aur_dependencies.iter().map(|d| (d, format!("dependency of `{}`", e.name))))
         {
+            for why in &r.chosen_through_provides {
+                via.push_str(&format!("; chosen through provides: {why}"));
+            }
+            if r.pkgnames.len() > 1 || r.pkgnames.first() != Some(&r.pkgbase) {
+                via.push_str(&format!("; makes {}", r.pkgnames.join(", ")));
+            }
             rows.push(vec![
                 format!("`{}`", r.pkgbase),
                 via,

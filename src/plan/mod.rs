@@ -2,13 +2,15 @@
 //! order. [`make`] is a pure function of repo.yaml, the AUR's answers and the repository's
 //! current sync database, so it can be printed (`repoctl plan`) and tested with tables.
 mod graph;
+mod mismatch;
 mod version;
 
 pub use graph::CycleError;
+pub use mismatch::{read_mismatches, update_mismatches};
 pub use version::compare_versions;
 
-use crate::aur::{AurPackage, dep_name};
-use crate::config::{Config, Pos};
+use crate::aur::{Satisfier, Universe};
+use crate::config::Config;
 use crate::repo::RepoEntry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -18,6 +20,9 @@ pub enum Action {
     Build,
     Skip,
     Remove,
+    /// Would be built, but cannot be: [`Step::problems`] says why. Its published version, if
+    /// any, stays.
+    Blocked,
 }
 
 impl std::fmt::Display for Action {
@@ -26,6 +31,7 @@ impl std::fmt::Display for Action {
             Action::Build => "build",
             Action::Skip => "skip",
             Action::Remove => "remove",
+            Action::Blocked => "blocked",
         })
     }
 }
@@ -66,6 +72,20 @@ pub struct Step {
     /// for AUR dependencies).
     #[serde(skip)]
     pub capabilities: Vec<crate::docker::Capability>,
+    /// The AUR's `LastModified` of the pkgbase (seconds since the epoch), when it has one.
+    #[serde(skip)]
+    pub last_modified: Option<i64>,
+    /// Dependencies it was chosen to satisfy through its `provides`, with who needs them
+    /// (`engine (needed by app)`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provides_for: Vec<String>,
+    /// Why it cannot be built or updated: a person must act (`check` and `plan` exit 2,
+    /// `build` builds everything else and exits 1).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// What a person should know and need not act on (a dependency gone from the AUR, kept).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -94,6 +114,11 @@ impl Plan {
 
     pub fn to_remove(&self) -> impl Iterator<Item = &Step> {
         self.packages.iter().filter(|s| s.action == Action::Remove)
+    }
+
+    /// Steps with problems (see [`Step::problems`]).
+    pub fn with_problems(&self) -> impl Iterator<Item = &Step> {
+        self.packages.iter().filter(|s| !s.problems.is_empty())
     }
 
     pub fn step(&self, pkgbase: &str) -> Option<&Step> {
@@ -170,8 +195,6 @@ impl Plan {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{} package(s) not found in the AUR: {}", .0.len(), .0.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))]
-    NotInAur(Vec<(String, Pos)>),
     #[error("{name} is not listed in repo.yaml, nor an AUR dependency of a listed package")]
     NotListed { name: String },
     #[error(transparent)]
@@ -181,18 +204,34 @@ pub enum PlanError {
 /// What the plan is made from.
 pub struct Inputs<'a> {
     pub config: &'a Config,
-    /// The AUR's answers for every listed name and every AUR dependency found (pkgname -> package).
-    pub aur: &'a BTreeMap<String, AurPackage>,
+    /// What the AUR and the official repositories said about the listed packages and
+    /// everything they need ([`crate::aur::resolve`]).
+    pub universe: &'a Universe,
     /// The repository's sync database as it is now (empty for a new repository).
     pub repo: &'a [RepoEntry],
     /// Only these listed packages (pkgname or pkgbase) and what they need; empty for all.
     pub only: &'a [String],
+    /// pkgbases whose `.SRCINFO` and PKGBUILD disagreed on the version when last built
+    /// ([`Mismatch`]).
+    pub mismatches: &'a BTreeMap<String, Mismatch>,
+}
+
+/// A build whose package files had another version than its `.SRCINFO` said: until the AUR
+/// changes the pkgbase (its LastModified), the plan does not build it again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Mismatch {
+    /// The AUR's `LastModified` when it was built.
+    pub last_modified: i64,
+    /// What `.SRCINFO` said.
+    pub srcinfo_version: String,
+    /// What the PKGBUILD made.
+    pub built_version: String,
 }
 
 pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
-    let bases_of = index_pkgbases(input.aur);
-    let listed = listed_pkgbases(input, &bases_of)?;
-    let edges = dependency_edges(input.aur, &bases_of);
+    let u = input.universe;
+    let listed = listed_pkgbases(input);
+    let (edges, mut problems) = dependency_edges(input);
     let everything = graph::reachable(&listed.keys().cloned().collect(), &edges);
     let roots: BTreeSet<String> = if input.only.is_empty() {
         listed.keys().cloned().collect()
@@ -205,121 +244,233 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
     }
     let wanted = graph::reachable(&roots, &edges);
     let order = graph::topological(&wanted, &edges)?;
+    let dependants = dependants_of(&wanted, &edges);
 
-    let mut steps: Vec<Step> = order
-        .iter()
-        .map(|base| {
-            let mut step = keep_step(base, &repo_by_base, &bases_of, &edges);
-            step.listed = listed.contains_key(base);
-            step.nocheck = listed.get(base).is_some_and(|p| p.nocheck);
-            step.vcs = listed
-                .get(base)
-                .map_or_else(|| crate::config::VCS_SUFFIXES.iter().any(|s| base.ends_with(s)), |p| p.is_vcs());
-            if step.vcs && step.action == Action::Skip {
-                step.reason.push_str("; VCS package: `build` checks upstream with pkgver()");
-            }
-            let defaults = input.config.builder.limits;
-            step.limits = listed.get(base).map_or(defaults, |p| p.limits.over(defaults));
-            let network = input.config.builder.network;
-            step.network = listed.get(base).and_then(|p| p.network).unwrap_or(network);
-            step.pgp_keys = listed.get(base).map(|p| p.pgp_keys.clone()).unwrap_or_default();
-            step.debug = listed.get(base).and_then(|p| p.debug).unwrap_or(input.config.builder.debug);
-            step.capabilities = listed.get(base).map(|p| p.capabilities.clone()).unwrap_or_default();
-            if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip {
-                step.action = Action::Build;
-                step.reason = format!("requested on the command line ({})", step.reason);
-            }
-            step
-        })
-        .collect();
+    let mut steps: Vec<Step> = Vec::with_capacity(order.len());
+    for base in &order {
+        let entry = listed.get(base).copied();
+        let mut step = keep_step(base, u, &repo_by_base, &edges, input.mismatches);
+        step.listed = entry.is_some();
+        step.nocheck = entry.is_some_and(|p| p.nocheck);
+        step.vcs = entry.map_or_else(|| crate::config::VCS_SUFFIXES.iter().any(|s| base.ends_with(s)), |p| p.is_vcs());
+        if step.vcs && step.action == Action::Skip && u.srcinfo.contains_key(base) {
+            step.reason.push_str("; VCS package: `build` checks upstream with pkgver()");
+        }
+        let defaults = input.config.builder.limits;
+        step.limits = entry.map_or(defaults, |p| p.limits.over(defaults));
+        step.network = entry.and_then(|p| p.network).unwrap_or(input.config.builder.network);
+        step.pgp_keys = entry.map(|p| p.pgp_keys.clone()).unwrap_or_default();
+        step.debug = entry.and_then(|p| p.debug).unwrap_or(input.config.builder.debug);
+        step.capabilities = entry.map(|p| p.capabilities.clone()).unwrap_or_default();
+        if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip && u.srcinfo.contains_key(base)
+        {
+            step.action = Action::Build;
+            step.reason = format!("requested on the command line ({})", step.reason);
+        }
+        step.provides_for = provides_for(base, u, &dependants);
+        if !u.srcinfo.contains_key(base) && !u.broken.contains_key(base) {
+            gone_from_aur(&mut step, entry.is_some(), &dependants);
+        }
+        step.problems.extend(problems.remove(base).unwrap_or_default());
+        steps.push(step);
+    }
+    block_dependants(&mut steps);
     if input.only.is_empty() {
-        let made: BTreeSet<&str> =
-            wanted.iter().flat_map(|b| bases_of.get(b).into_iter().flatten()).map(|p| p.name.as_str()).collect();
+        let made: BTreeSet<&str> = wanted
+            .iter()
+            .flat_map(|b| u.srcinfo.get(b).into_iter().flat_map(|s| &s.pkgnames))
+            .map(String::as_str)
+            .collect();
         steps.extend(removals(input.repo, &wanted, &made));
     }
     let mut plan = Plan::new(steps);
     plan.moved = input
         .repo
         .iter()
-        .filter(|e| input.aur.get(&e.name).is_some_and(|a| a.pkgbase != e.base))
+        .filter(|e| u.pkgbase_of(&e.name).is_some_and(|b| b != e.base))
         .map(|e| e.name.clone())
         .collect();
     Ok(plan)
 }
 
-/// pkgbase -> its pkgnames the AUR told us about.
-fn index_pkgbases(aur: &BTreeMap<String, AurPackage>) -> BTreeMap<String, Vec<&AurPackage>> {
-    let mut bases: BTreeMap<String, Vec<&AurPackage>> = BTreeMap::new();
-    for p in aur.values() {
-        bases.entry(p.pkgbase.clone()).or_default().push(p);
-    }
-    bases
-}
-
-/// Listed pkgbase -> its repo.yaml entry; every listed name must be a pkgname or pkgbase.
-fn listed_pkgbases<'a>(
-    input: &'a Inputs,
-    bases_of: &BTreeMap<String, Vec<&AurPackage>>,
-) -> Result<BTreeMap<String, &'a crate::config::PackageConfig>, PlanError> {
+/// Listed pkgbase -> its repo.yaml entry. A listed name the AUR does not know stands for
+/// itself: the published pkgbase of that name (or making that pkgname) when there is one.
+fn listed_pkgbases<'a>(input: &'a Inputs) -> BTreeMap<String, &'a crate::config::PackageConfig> {
     let mut listed = BTreeMap::new();
-    let mut missing = Vec::new();
     for p in &input.config.packages {
-        match input.aur.get(&p.name) {
-            Some(aur) => {
-                listed.entry(aur.pkgbase.clone()).or_insert(p);
-            }
-            None if bases_of.contains_key(&p.name) => {
-                listed.entry(p.name.clone()).or_insert(p);
-            }
-            None => missing.push((p.name.clone(), p.pos)),
-        }
+        let base = match input.universe.listed.get(&p.name) {
+            Some(base) => base.clone(),
+            None => input.repo.iter().find(|e| e.name == p.name).map_or_else(|| p.name.clone(), |e| e.base.clone()),
+        };
+        listed.entry(base).or_insert(p);
     }
-    if missing.is_empty() { Ok(listed) } else { Err(PlanError::NotInAur(missing)) }
+    listed
 }
 
 /// The pkgbase of a name given on the command line: a listed package or an AUR dependency of
 /// one (so that a shard of `plan --shards` can name every pkgbase it builds).
 fn pkgbase_in_repo(name: &str, input: &Inputs, everything: &BTreeSet<String>) -> Result<String, PlanError> {
-    let base = input.aur.get(name).map_or(name, |p| p.pkgbase.as_str());
+    let u = input.universe;
+    let base = u.listed.get(name).map(String::as_str).or_else(|| u.pkgbase_of(name)).unwrap_or(name);
     if everything.contains(base) { Ok(base.to_string()) } else { Err(PlanError::NotListed { name: name.to_string() }) }
 }
 
-/// pkgbase -> pkgbases it needs (depends, makedepends, checkdepends found in the AUR).
-fn dependency_edges(
-    aur: &BTreeMap<String, AurPackage>,
-    bases_of: &BTreeMap<String, Vec<&AurPackage>>,
-) -> BTreeMap<String, BTreeSet<String>> {
-    bases_of
+/// pkgbase -> pkgbases it needs (what satisfies the depends of all its pkgnames, its
+/// makedepends and, without `nocheck`, its checkdepends, for the configured architecture), and
+/// pkgbase -> the problems that keep it from being built (a dependency nothing or several
+/// candidates satisfy, an unusable `.SRCINFO`).
+fn dependency_edges(input: &Inputs) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, Vec<String>>) {
+    let u = input.universe;
+    let nocheck: BTreeSet<&str> = input
+        .config
+        .packages
         .iter()
-        .map(|(base, pkgs)| {
-            let deps = pkgs
+        .filter(|p| p.nocheck)
+        .filter_map(|p| u.listed.get(&p.name).map(String::as_str))
+        .collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (base, why) in &u.broken {
+        problems.entry(base.clone()).or_default().push(why.clone());
+    }
+    for (base, info) in u.srcinfo.iter().filter(|(b, _)| !u.broken.contains_key(*b)) {
+        let deps = edges.entry(base.clone()).or_default();
+        for dep in info.needs(nocheck.contains(base.as_str())) {
+            match u.satisfiers.get(&dep) {
+                Some(Satisfier::Aur { pkgbase, .. } | Satisfier::Published { pkgbase, .. }) => {
+                    if pkgbase != base {
+                        deps.insert(pkgbase.clone());
+                    }
+                }
+                Some(Satisfier::Official { .. }) => {}
+                Some(Satisfier::Ambiguous { candidates }) => problems.entry(base.clone()).or_default().push(format!(
+                    "dependency `{dep}`: several AUR packages provide it ({}); list the one to use in repo.yaml",
+                    candidates.join(", ")
+                )),
+                Some(Satisfier::Missing) | None => problems.entry(base.clone()).or_default().push(format!(
+                    "dependency `{dep}`: no official package, AUR package or published package provides it"
+                )),
+            }
+        }
+    }
+    (edges, problems)
+}
+
+/// pkgbase -> the wanted pkgbases that need it directly.
+fn dependants_of(wanted: &BTreeSet<String>, edges: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for base in wanted {
+        for dep in edges.get(base).into_iter().flatten() {
+            out.entry(dep.clone()).or_default().push(base.clone());
+        }
+    }
+    out
+}
+
+/// The dependencies `base` was chosen to satisfy through its `provides`, with who needs them:
+/// `engine (needed by app)`.
+fn provides_for(base: &str, u: &Universe, dependants: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let needers = dependants.get(base).cloned().unwrap_or_default();
+    u.satisfiers
+        .iter()
+        .filter(|(_, s)| matches!(s, Satisfier::Aur { pkgbase, via_provides: true, .. } if pkgbase == base))
+        .filter_map(|(dep, _)| {
+            let who: Vec<&str> = needers
                 .iter()
-                .flat_map(|p| p.all_depends())
-                .filter_map(|d| aur.get(dep_name(d)))
-                .map(|d| d.pkgbase.clone())
-                .filter(|d| d != base)
+                .filter(|n| u.srcinfo.get(*n).is_some_and(|s| s.needs(false).contains(dep)))
+                .map(String::as_str)
                 .collect();
-            (base.clone(), deps)
+            (!who.is_empty()).then(|| format!("{dep} (needed by {})", who.join(", ")))
         })
         .collect()
 }
 
+/// A pkgbase the AUR no longer has: its published version is kept while something needs it.
+/// Listed, that is a problem for a person (remove the entry, or find its new name); only
+/// needed by others, a warning.
+fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Vec<String>>) {
+    step.action = Action::Skip;
+    let needed_by = dependants.get(&step.pkgbase).cloned().unwrap_or_default();
+    match (&step.repo_version, listed) {
+        (Some(v), true) => {
+            step.reason = format!("gone from the AUR; published {v} kept");
+            step.problems.push(format!(
+                "{} is listed in repo.yaml but gone from the AUR: its published {v} is kept and no longer updated; remove the entry or list its new name",
+                step.pkgbase
+            ));
+        }
+        (None, true) => {
+            step.reason = "not found in the AUR".into();
+            step.problems.push(format!(
+                "{} was not found in the AUR: check the spelling; official-repository packages need no entry",
+                step.pkgbase
+            ));
+        }
+        (Some(v), false) => {
+            step.reason = format!("gone from the AUR; published {v} kept: {} need(s) it", needed_by.join(", "));
+            step.warnings.push(format!(
+                "{} is gone from the AUR; its published {v} is kept because {} need(s) it",
+                step.pkgbase,
+                needed_by.join(", ")
+            ));
+        }
+        (None, false) => {}
+    }
+}
+
+/// A step that cannot be built (it has problems) and has no published version blocks the
+/// steps that need it, in build order.
+fn block_dependants(steps: &mut [Step]) {
+    let mut blocked: BTreeSet<String> = BTreeSet::new();
+    for step in steps.iter_mut() {
+        let blockers: Vec<String> = step.depends_on.iter().filter(|d| blocked.contains(*d)).cloned().collect();
+        if !blockers.is_empty() {
+            step.problems.push(format!("needs {}, which cannot be built", blockers.join(", ")));
+        }
+        if !step.problems.is_empty() {
+            if step.action == Action::Build {
+                step.action = Action::Blocked;
+                step.reason = format!("cannot be built: {}", step.problems.join("; "));
+            }
+            if step.repo_version.is_none() {
+                blocked.insert(step.pkgbase.clone());
+            }
+        }
+    }
+}
+
 fn keep_step(
     base: &str,
+    u: &Universe,
     repo_by_base: &BTreeMap<&str, Vec<&RepoEntry>>,
-    bases_of: &BTreeMap<String, Vec<&AurPackage>>,
     edges: &BTreeMap<String, BTreeSet<String>>,
+    mismatches: &BTreeMap<String, Mismatch>,
 ) -> Step {
-    let aur_pkgs = bases_of.get(base).map(Vec::as_slice).unwrap_or_default();
+    let info = u.srcinfo.get(base);
     let repo_entries: &[&RepoEntry] = repo_by_base.get(base).map(Vec::as_slice).unwrap_or_default();
-    let aur_version = aur_pkgs.first().map(|p| p.version.clone());
+    let aur_version = info
+        .map(|s| s.version.clone())
+        .or_else(|| u.packages.values().find(|p| p.pkgbase == base).map(|p| p.version.clone()));
     let repo_version = repo_entries.iter().map(|e| e.version.clone()).max_by(|a, b| compare_versions(a, b));
-    let mut pkgnames: BTreeSet<String> = aur_pkgs.iter().map(|p| p.name.clone()).collect();
-    pkgnames.extend(repo_entries.iter().map(|e| e.name.clone()));
-    let (action, reason) = decide(aur_version.as_deref(), repo_version.as_deref());
+    // What it makes; a pkgbase the AUR no longer has is what the repository holds of it.
+    let pkgnames = match info {
+        Some(s) => s.pkgnames.clone(),
+        None => repo_entries.iter().map(|e| e.name.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
+    };
+    let (mut action, mut reason) = decide(aur_version.as_deref(), repo_version.as_deref());
+    if let (Action::Build, Some(m), Some(lm)) = (action, mismatches.get(base), u.last_modified.get(base)) {
+        let same_aur = m.last_modified == *lm && aur_version.as_deref() == Some(m.srcinfo_version.as_str());
+        if same_aur && repo_version.as_deref() == Some(m.built_version.as_str()) {
+            action = Action::Skip;
+            reason = format!(
+                "its .SRCINFO says {} but its PKGBUILD makes {}: not built again until the AUR changes it",
+                m.srcinfo_version, m.built_version
+            );
+        }
+    }
     Step {
         pkgbase: base.to_string(),
-        pkgnames: pkgnames.into_iter().collect(),
+        pkgnames,
         action,
         reason,
         aur_version,
@@ -333,6 +484,10 @@ fn keep_step(
         vcs: false,
         debug: false,
         capabilities: Vec::new(),
+        last_modified: u.last_modified.get(base).copied(),
+        provides_for: Vec::new(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 
@@ -415,6 +570,10 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             vcs: false,
             debug: false,
             capabilities: Vec::new(),
+            last_modified: None,
+            provides_for: Vec::new(),
+            problems: Vec::new(),
+            warnings: Vec::new(),
         })
         .collect()
 }

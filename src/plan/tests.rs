@@ -1,19 +1,48 @@
-//! Plan tables: what the plan decides from repo.yaml, the AUR and the sync database.
+//! Plan tables: what the plan decides from repo.yaml, the AUR (as `.SRCINFO` files, through
+//! the same resolution as the real AUR), the official repositories and the sync database.
 use super::*;
-use crate::config::Pos;
+use crate::aur::memory::{MemoryAur, resolve_now, srcinfo};
+use crate::official::OfficialRepos;
+use crate::official::testing::sync_db;
 
-fn aur(name: &str, base: &str, version: &str, depends: &[&str]) -> AurPackage {
-    AurPackage {
-        name: name.into(),
-        pkgbase: base.into(),
-        version: version.into(),
-        depends: depends.iter().map(|s| s.to_string()).collect(),
-        make_depends: vec![],
-        check_depends: vec![],
-        provides: vec![],
-        maintainer: None,
-        last_modified: 0,
+/// One pkgname of the AUR: (pkgname, pkgbase, version, depends).
+type Pkg = (String, String, String, Vec<String>);
+
+fn aur(name: &str, base: &str, version: &str, depends: &[&str]) -> Pkg {
+    (name.into(), base.into(), version.into(), depends.iter().map(|s| s.to_string()).collect())
+}
+
+/// `.SRCINFO` texts: one per pkgbase, every pkgname with its own depends.
+fn texts(pkgs: &[Pkg]) -> Vec<String> {
+    let mut bases: BTreeMap<&str, Vec<&Pkg>> = BTreeMap::new();
+    for p in pkgs {
+        bases.entry(&p.1).or_default().push(p);
     }
+    bases
+        .into_iter()
+        .map(|(base, pkgs)| {
+            let mut text = srcinfo(base, &pkgs[0].2, &[]);
+            text.truncate(text.find("\npkgname = ").unwrap() + 1);
+            for (name, _, _, depends) in pkgs {
+                text.push_str(&format!("\npkgname = {name}\n"));
+                for d in depends {
+                    text.push_str(&format!("\tdepends = {d}\n"));
+                }
+            }
+            text
+        })
+        .collect()
+}
+
+/// [core] as the plans below see it.
+fn official() -> OfficialRepos {
+    let core = sync_db(&[
+        ("glibc", "2.41-1", &[]),
+        ("gcc-libs", "14.2.1-1", &[]),
+        ("bash", "5.2-1", &["sh"]),
+        ("rust", "1:1.86.0-1", &["cargo"]),
+    ]);
+    OfficialRepos::from_sync_dbs(&[("core".into(), core)]).unwrap()
 }
 
 fn entry(name: &str, base: &str, version: &str) -> RepoEntry {
@@ -34,15 +63,27 @@ fn config(listed: &[&str]) -> Config {
     crate::config::parse("repo.yaml".into(), text.as_bytes()).unwrap()
 }
 
-fn index(pkgs: Vec<AurPackage>) -> BTreeMap<String, AurPackage> {
-    pkgs.into_iter().map(|p| (p.name.clone(), p)).collect()
+/// The universe the real resolution finds in `aur` for `config`.
+fn universe(config: &Config, aur: &MemoryAur, repo: &[RepoEntry]) -> Universe {
+    let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
+    let official = official();
+    let query = crate::aur::Query { listed: &listed, arch: &config.arch, official: &official, published: repo };
+    resolve_now(aur, &query)
 }
 
-fn plan(listed: &[&str], pkgs: Vec<AurPackage>, repo: &[RepoEntry], only: &[&str]) -> Result<Plan, PlanError> {
-    let config = config(listed);
-    let aur = index(pkgs);
+fn plan_config(config: &Config, aur: &MemoryAur, repo: &[RepoEntry], only: &[&str]) -> Result<Plan, PlanError> {
+    let u = universe(config, aur, repo);
     let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
-    make(&Inputs { config: &config, aur: &aur, repo, only: &only })
+    make(&Inputs { config, universe: &u, repo, only: &only, mismatches: &BTreeMap::new() })
+}
+
+fn plan(listed: &[&str], pkgs: Vec<Pkg>, repo: &[RepoEntry], only: &[&str]) -> Result<Plan, PlanError> {
+    plan_config(&config(listed), &MemoryAur::new(&texts(&pkgs)), repo, only)
+}
+
+/// A plan from `.SRCINFO` texts as written.
+fn plan_srcinfo(listed: &[&str], texts: &[String], repo: &[RepoEntry]) -> Plan {
+    plan_config(&config(listed), &MemoryAur::new(texts), repo, &[]).unwrap()
 }
 
 fn actions(plan: &Plan) -> Vec<(String, Action)> {
@@ -115,12 +156,12 @@ fn packages_can_be_listed_by_pkgbase() {
 }
 
 #[test]
-fn unknown_packages_are_reported_with_their_position() {
-    let err = plan(&["real", "ghost"], vec![aur("real", "real", "1-1", &[])], &[], &[]).unwrap_err();
-    match err {
-        PlanError::NotInAur(missing) => assert_eq!(missing, [("ghost".to_string(), Pos { line: 4, col: 5 })]),
-        other => panic!("{other}"),
-    }
+fn unknown_packages_are_problems_of_their_own_and_the_rest_is_planned() {
+    let p = plan(&["real", "ghost"], vec![aur("real", "real", "1-1", &[])], &[], &[]).unwrap();
+    assert_eq!(actions(&p), [a("ghost", Action::Skip), a("real", Action::Build)]);
+    let ghost = p.step("ghost").unwrap();
+    assert!(ghost.problems[0].contains("not found in the AUR"), "{:?}", ghost.problems);
+    assert!(p.step("real").unwrap().problems.is_empty());
 }
 
 #[test]
@@ -270,12 +311,12 @@ fn debug_packages_leave_with_their_pkgbase_or_their_setting() {
 fn debug_comes_from_the_entry_or_the_builder_and_capabilities_only_from_the_entry() {
     let text = "name: r\nbuilder:\n  debug: true\npackages:\n  - {name: app, debug: false, capabilities: [IPC_LOCK]}\n  - tool\n";
     let config = crate::config::parse("repo.yaml".into(), text.as_bytes()).unwrap();
-    let aur = index(vec![
+    let aur = MemoryAur::new(&texts(&[
         aur("app", "app", "1-1", &["liba"]),
         aur("liba", "liba", "1-1", &[]),
         aur("tool", "tool", "1-1", &[]),
-    ]);
-    let p = make(&Inputs { config: &config, aur: &aur, repo: &[], only: &[] }).unwrap();
+    ]));
+    let p = plan_config(&config, &aur, &[], &[]).unwrap();
     let debug = |base: &str| p.step(base).unwrap().debug;
     assert_eq!((debug("app"), debug("liba"), debug("tool")), (false, true, true));
     let caps = |base: &str| p.step(base).unwrap().capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>();
