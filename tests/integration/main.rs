@@ -3,6 +3,7 @@
 mod support;
 
 mod archlike;
+mod aur_standin;
 mod aws_paths;
 mod check;
 mod e2e;
