@@ -253,8 +253,13 @@ fn repoctl_parses_every_answer_through_raur() {
     assert_eq!((found.len(), requests), (5, 1));
     assert_eq!(found["standin-orphan"].maintainer, None);
     assert_eq!(found["standin-epoch"].version, "2:1.0-1");
-    assert_eq!(found["standin-split-other"].depends, ["openssl", "libarm-helper>=2"]);
-    assert!(found["standin-split-bare"].provides.is_empty());
+    assert_eq!(found["standin-split-other"].pkgbase, "standin-split");
+    // The two other requests repoctl makes: search by provides, and a pkgbase's .SRCINFO.
+    let providers = rt.block_on(client.search_provides("standin-virtual")).expect("raur parses the search answer");
+    assert!(!providers.is_empty());
+    let text = rt.block_on(client.srcinfo_text("standin-split")).unwrap().expect("the .SRCINFO of standin-split");
+    assert!(text.contains("pkgbase = standin-split"));
+    assert_eq!(rt.block_on(client.srcinfo_text("no-such-pkgbase")).unwrap(), None);
 
     let query: Vec<String> = all.iter().map(|n| format!("arg[]={n}")).collect();
     let bodies = [
