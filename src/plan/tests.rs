@@ -322,3 +322,159 @@ fn debug_comes_from_the_entry_or_the_builder_and_capabilities_only_from_the_entr
     let caps = |base: &str| p.step(base).unwrap().capabilities.iter().map(|c| c.as_str()).collect::<Vec<_>>();
     assert_eq!((caps("app"), caps("liba"), caps("tool")), (vec!["IPC_LOCK"], vec![], vec![]));
 }
+
+/// A split pkgbase as aurweb's users write it: every pkgname with its own depends.
+fn toolkit() -> String {
+    "pkgbase = toolkit\n\tpkgver = 1.0\n\tpkgrel = 1\n\tarch = any\n\tdepends = python-jsonfive\n\
+\npkgname = toolkit-cli\n\tdepends = gcc-libs\n\npkgname = python-toolkit\n\tdepends = python-jsonfive\n"
+        .to_string()
+}
+
+#[test]
+fn the_depends_of_sibling_pkgnames_are_planned() {
+    let texts = [toolkit(), srcinfo("python-jsonfive", "0.9-1", &[])];
+    let p = plan_srcinfo(&["toolkit-cli"], &texts, &[]);
+    assert_eq!(actions(&p), [a("python-jsonfive", Action::Build), a("toolkit", Action::Build)]);
+    assert_eq!(p.step("toolkit").unwrap().depends_on, ["python-jsonfive"]);
+    assert_eq!(p.step("toolkit").unwrap().pkgnames, ["toolkit-cli", "python-toolkit"]);
+}
+
+#[test]
+fn a_split_pkgbase_lists_every_pkgname_its_srcinfo_makes() {
+    let mut text = "pkgbase = eight\n\tpkgver = 1\n\tpkgrel = 1\n\tarch = any\n".to_string();
+    let names: Vec<String> = (1..=8).map(|i| format!("eight-{i}")).collect();
+    for n in &names {
+        text.push_str(&format!("\npkgname = {n}\n"));
+    }
+    let p = plan_srcinfo(&["eight-3"], &[text], &[]);
+    assert_eq!(p.step("eight").unwrap().pkgnames, names);
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(json["packages"][0]["pkgnames"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn a_name_only_one_aur_package_provides_is_resolved_to_it_and_said_so() {
+    let texts = [srcinfo("app", "1-1", &["depends = engine"]), srcinfo("engine-git", "r5-1", &["provides = engine"])];
+    let p = plan_srcinfo(&["app"], &texts, &[]);
+    assert_eq!(actions(&p), [a("engine-git", Action::Build), a("app", Action::Build)]);
+    assert_eq!(p.step("engine-git").unwrap().provides_for, ["engine (needed by app)"]);
+    assert!(p.with_problems().next().is_none());
+}
+
+#[test]
+fn several_aur_providers_are_a_problem_unless_one_is_listed() {
+    let texts = [
+        srcinfo("app", "1-1", &["depends = engine"]),
+        srcinfo("engine-git", "r5-1", &["provides = engine"]),
+        srcinfo("engine-bin", "2-1", &["provides = engine"]),
+    ];
+    let p = plan_srcinfo(&["app"], &texts, &[]);
+    let app = p.step("app").unwrap();
+    assert_eq!(app.action, Action::Blocked);
+    assert!(app.problems[0].contains("`engine`") && app.problems[0].contains("engine-bin, engine-git"), "{app:?}");
+    let c = config(&["app", "engine-bin"]);
+    let diags = crate::commands::plan_diagnostics(&c, &p);
+    assert_eq!(diags.0.len(), 1);
+    let p = plan_srcinfo(&["app", "engine-bin"], &texts, &[]);
+    assert_eq!(actions(&p), [a("engine-bin", Action::Build), a("app", Action::Build)]);
+}
+
+#[test]
+fn names_the_official_repositories_provide_stay_official() {
+    let texts = [
+        srcinfo("app", "1-1", &["depends = cargo", "depends = sh", "makedepends = glibc>=2"]),
+        srcinfo("rust-nightly", "1-1", &["provides = cargo"]),
+        srcinfo("busybox-sh", "1-1", &["provides = sh"]),
+    ];
+    let aur = MemoryAur::new(&texts);
+    let p = plan_config(&config(&["app"]), &aur, &[], &[]).unwrap();
+    assert_eq!(actions(&p), [a("app", Action::Build)]);
+    assert_eq!(aur.searches.load(std::sync::atomic::Ordering::Relaxed), 0, "no AUR search for official names");
+}
+
+#[test]
+fn another_architectures_dependencies_are_not_planned() {
+    let app = "pkgbase = app\n\tpkgver = 1\n\tpkgrel = 1\n\tarch = x86_64\n\tarch = aarch64\n\
+\tdepends_aarch64 = armonly-lib\n\tmakedepends_x86_64 = x86-maker\n\npkgname = app\n";
+    let texts = [app.to_string(), srcinfo("armonly-lib", "1-1", &[]), srcinfo("x86-maker", "1-1", &[])];
+    let p = plan_srcinfo(&["app"], &texts, &[]);
+    assert_eq!(actions(&p), [a("x86-maker", Action::Build), a("app", Action::Build)]);
+}
+
+#[test]
+fn a_listed_provider_is_built_before_what_needs_it() {
+    let texts = [
+        srcinfo("app", "1-1", &["depends = libthing>=1.0"]),
+        srcinfo("libthing-git", "r9-1", &["provides = libthing=1.0"]),
+    ];
+    let p = plan_srcinfo(&["app", "libthing-git"], &texts, &[]);
+    assert_eq!(actions(&p), [a("libthing-git", Action::Build), a("app", Action::Build)]);
+    assert_eq!(p.step("app").unwrap().depends_on, ["libthing-git"]);
+    // An unversioned provision cannot satisfy a versioned dependency (libalpm).
+    let texts = [srcinfo("app", "1-1", &["depends = libthing>=1.0"]), srcinfo("libthing-git", "r9-1", &["provides = libthing"])];
+    let p = plan_srcinfo(&["app", "libthing-git"], &texts, &[]);
+    assert!(p.step("app").unwrap().problems[0].contains("libthing>=1.0"));
+}
+
+#[test]
+fn nocheck_leaves_checkdepends_out_of_the_graph() {
+    let texts = [srcinfo("app", "1-1", &["checkdepends = testkit"]), srcinfo("testkit", "1-1", &["depends = app"])];
+    let cycle = plan_config(&config(&["app"]), &MemoryAur::new(&texts), &[], &[]).unwrap_err();
+    assert!(cycle.to_string().contains("dependency cycle"), "{cycle}");
+    let p = plan_config(&config(&["{name: app, nocheck: true}"]), &MemoryAur::new(&texts), &[], &[]).unwrap();
+    assert_eq!(actions(&p), [a("app", Action::Build)]);
+}
+
+#[test]
+fn a_dependency_gone_from_the_aur_is_kept_while_something_needs_it() {
+    let texts = [srcinfo("app", "1-2", &["depends = lib"])];
+    let repo = [entry("app", "app", "1-1"), entry("lib", "lib", "1-1"), entry("old", "old", "1-1")];
+    let p = plan_srcinfo(&["app"], &texts, &repo);
+    assert_eq!(actions(&p), [a("lib", Action::Skip), a("app", Action::Build), a("old", Action::Remove)]);
+    let lib = p.step("lib").unwrap();
+    assert!(lib.warnings[0].contains("gone from the AUR") && lib.problems.is_empty(), "{lib:?}");
+    assert_eq!(p.step("app").unwrap().depends_on, ["lib"]);
+}
+
+#[test]
+fn a_listed_package_gone_from_the_aur_is_kept_and_fails_alone() {
+    let texts = [srcinfo("hello", "1.1-1", &[])];
+    let repo = [entry("hello", "hello", "1.0-1"), entry("gone", "gone", "1-1")];
+    let p = plan_srcinfo(&["hello", "gone"], &texts, &repo);
+    assert_eq!(actions(&p), [a("gone", Action::Skip), a("hello", Action::Build)]);
+    assert!(p.step("gone").unwrap().problems[0].contains("gone from the AUR"));
+    assert!(p.to_remove().next().is_none());
+    let diags = crate::commands::plan_diagnostics(&config(&["hello", "gone"]), &p);
+    assert_eq!(diags.0.len(), 1);
+}
+
+#[test]
+fn a_dependency_nothing_provides_blocks_its_dependants_only() {
+    let texts = [
+        srcinfo("lib", "1-1", &["depends = nowhere-to-be-found"]),
+        srcinfo("app", "1-1", &["depends = lib"]),
+        srcinfo("fine", "1-1", &[]),
+    ];
+    let p = plan_srcinfo(&["app", "fine"], &texts, &[]);
+    assert_eq!(actions(&p), [a("fine", Action::Build), a("lib", Action::Blocked), a("app", Action::Blocked)]);
+    assert!(p.step("app").unwrap().problems[0].contains("needs lib"));
+}
+
+#[test]
+fn a_version_mismatch_is_not_rebuilt_until_the_aur_changes() {
+    let texts = [srcinfo("app", "1.0-2", &[])];
+    let repo = [entry("app", "app", "1.0-1")];
+    let c = config(&["app"]);
+    let aur = MemoryAur::new(&texts);
+    let u = universe(&c, &aur, &repo);
+    let lm = u.last_modified["app"];
+    let m = |lm| Mismatch { last_modified: lm, srcinfo_version: "1.0-2".into(), built_version: "1.0-1".into() };
+    let with = |m: Mismatch| {
+        let mismatches = BTreeMap::from([("app".to_string(), m)]);
+        make(&Inputs { config: &c, universe: &u, repo: &repo, only: &[], mismatches: &mismatches }).unwrap()
+    };
+    let p = with(m(lm));
+    assert_eq!(p.step("app").unwrap().action, Action::Skip);
+    assert!(p.step("app").unwrap().reason.contains("PKGBUILD makes 1.0-1"));
+    assert_eq!(with(m(lm - 1)).step("app").unwrap().action, Action::Build, "the AUR changed since");
+}
