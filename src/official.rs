@@ -368,8 +368,9 @@ pub(crate) mod testing {
     pub(crate) fn sync_db(packages: &[(&str, &str, &[&str])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         for (name, version, provides) in packages {
-            let mut desc =
-                format!("%FILENAME%\n{name}-{version}-x86_64.pkg.tar.zst\n\n%NAME%\n{name}\n\n%VERSION%\n{version}\n\n");
+            let mut desc = format!(
+                "%FILENAME%\n{name}-{version}-x86_64.pkg.tar.zst\n\n%NAME%\n{name}\n\n%VERSION%\n{version}\n\n"
+            );
             if !provides.is_empty() {
                 desc.push_str(&format!("%PROVIDES%\n{}\n\n", provides.join("\n")));
             }

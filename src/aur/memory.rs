@@ -75,14 +75,14 @@ impl Source for MemoryAur {
         self.searches.fetch_add(1, Ordering::Relaxed);
         let rows = self.rows();
         let provides = |text: &str| {
-            text.lines().filter_map(|l| l.trim().split_once(" = ")).any(|(k, v)| {
-                (k == "provides" || k.starts_with("provides_")) && crate::aur::dep_name(v) == name
-            })
+            text.lines()
+                .filter_map(|l| l.trim().split_once(" = "))
+                .any(|(k, v)| (k == "provides" || k.starts_with("provides_")) && crate::aur::dep_name(v) == name)
         };
         Ok(rows.into_values().filter(|p| self.srcinfo.get(&p.pkgbase).is_some_and(|t| provides(t))).collect())
     }
 
-    async fn srcinfo(&self, pkgbase: &str, _: Option<i64>, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
+    async fn srcinfo(&self, pkgbase: &str, _: super::Want, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
         let Some(text) = self.srcinfo.get(pkgbase) else { return Ok(None) };
         SrcInfo::parse(text, arch)
             .map(Some)

@@ -6,17 +6,17 @@
 //! (name -> pkgbase, version, maintainer, LastModified); dependencies come from `.SRCINFO`
 //! ([`SrcInfo`]), because the RPC merges every architecture's lists into one.
 mod git;
+#[cfg(test)]
+pub(crate) mod memory;
 mod resolve;
 mod srcinfo;
 mod store;
-#[cfg(test)]
-pub(crate) mod memory;
 
 pub use git::{Checkout, GitError, fetch_pkgbase};
 pub use resolve::{Live, Query, Satisfier, Source, Universe, resolve};
-pub use store::StoreError;
 pub use srcinfo::{SrcInfo, SrcInfoError, SrcPackage};
 pub use store::SrcInfoStore;
+pub use store::{StoreError, Want};
 
 use raur::Raur;
 use std::collections::BTreeMap;

@@ -10,7 +10,7 @@
 //! and none listed is [`Satisfier::Ambiguous`]; nothing at all is [`Satisfier::Missing`].
 //! Requests: one RPC `info` per [`super::RPC_BATCH`] new names per round, one `search` per
 //! name nothing else satisfies, one `.SRCINFO` per pkgbase whose LastModified changed.
-use super::store::{SrcInfoStore, StoreError};
+use super::store::{SrcInfoStore, StoreError, Want};
 use super::{AurClient, AurError, AurPackage, SrcInfo};
 use crate::official::OfficialRepos;
 use crate::relation::Relation;
@@ -86,8 +86,8 @@ pub trait Source {
     async fn info(&self, names: &[String]) -> Result<(BTreeMap<String, AurPackage>, usize), AurError>;
     /// RPC `search` by `provides`.
     async fn search_provides(&self, name: &str) -> Result<Vec<AurPackage>, AurError>;
-    /// A pkgbase's `.SRCINFO` (None: no such pkgbase); `last_modified` as in [`SrcInfoStore::get`].
-    async fn srcinfo(&self, pkgbase: &str, last_modified: Option<i64>, arch: &str) -> Result<Option<SrcInfo>, StoreError>;
+    /// A pkgbase's `.SRCINFO` (None: no such pkgbase); `want` as in [`SrcInfoStore::get`].
+    async fn srcinfo(&self, pkgbase: &str, want: Want, arch: &str) -> Result<Option<SrcInfo>, StoreError>;
 }
 
 /// The real AUR, with `.SRCINFO` files kept in a store.
@@ -103,8 +103,8 @@ impl Source for Live<'_> {
     async fn search_provides(&self, name: &str) -> Result<Vec<AurPackage>, AurError> {
         self.aur.search_provides(name).await
     }
-    async fn srcinfo(&self, pkgbase: &str, last_modified: Option<i64>, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
-        Ok(self.store.get(self.aur, pkgbase, last_modified, arch).await?.map(|(info, _)| info))
+    async fn srcinfo(&self, pkgbase: &str, want: Want, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
+        self.store.get(self.aur, pkgbase, want, arch).await
     }
 }
 
@@ -204,19 +204,32 @@ impl<S: Source> Resolver<'_, S> {
         let mut by_base: Vec<String> = names.iter().filter(|n| !u.packages.contains_key(*n)).cloned().collect();
         by_base.dedup();
         for name in by_base {
-            match self.source.srcinfo(&name, None, query.arch).await {
-                Ok(Some(info)) => {
-                    let pkgnames = info.pkgnames.clone();
-                    self.ask(&pkgnames, &mut asked, &mut u).await?;
-                    if pkgnames.iter().any(|n| u.packages.get(n).is_some_and(|p| p.pkgbase == name)) {
-                        u.listed.insert(name.clone(), name.clone());
-                    } else {
-                        u.unknown.push(name.clone());
+            // Its pkgnames, from a kept .SRCINFO when there is one (the RPC then says whether
+            // they are still this pkgbase's), else from the AUR.
+            let mut found = None;
+            for want in [Want::AnyCached, Want::Fresh] {
+                match self.source.srcinfo(&name, want, query.arch).await {
+                    Ok(Some(info)) => {
+                        self.ask(&info.pkgnames, &mut asked, &mut u).await?;
+                        if info.pkgnames.iter().any(|n| u.packages.get(n).is_some_and(|p| p.pkgbase == name)) {
+                            found = Some(Ok(()));
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        found = Some(Err(e));
+                        break;
                     }
                 }
-                Ok(None) => u.unknown.push(name.clone()),
-                Err(StoreError::Aur(e)) => return Err(e),
-                Err(e @ StoreError::Invalid { .. }) => {
+            }
+            match found {
+                Some(Ok(())) => {
+                    u.listed.insert(name.clone(), name.clone());
+                }
+                None => u.unknown.push(name.clone()),
+                Some(Err(StoreError::Aur(e))) => return Err(e),
+                Some(Err(e @ StoreError::Invalid { .. })) => {
                     u.broken.insert(name.clone(), e.to_string());
                     u.listed.insert(name.clone(), name.clone());
                 }
@@ -314,7 +327,7 @@ impl<S: Source> Resolver<'_, S> {
         }
         let results: Vec<_> = futures_util::stream::iter(wanted)
             .map(|(base, lm)| async move {
-                let got = self.source.srcinfo(&base, Some(lm), query.arch).await;
+                let got = self.source.srcinfo(&base, Want::Modified(lm), query.arch).await;
                 (base, lm, got)
             })
             .buffer_unordered(FETCHES_IN_FLIGHT)

@@ -24,25 +24,32 @@ impl SrcInfoStore {
         self.fetched.load(Ordering::Relaxed)
     }
 
-    /// The `.SRCINFO` of `pkgbase` for `arch`, from the store when it holds the one of
-    /// `last_modified` (None: unknown, always fetched), else from the AUR. Ok(None): the AUR
-    /// has no such pkgbase. Errors: the AUR cannot be reached, or the file is not a valid
-    /// .SRCINFO for `pkgbase` (the message says why).
+    /// The `.SRCINFO` of `pkgbase` for `arch`: from the store when it holds the one `want`
+    /// asks for, else from the AUR. Ok(None): the AUR has no such pkgbase. Errors: the AUR
+    /// cannot be reached, or the file is not a valid .SRCINFO for `pkgbase` (the message says
+    /// why).
     pub async fn get(
         &self,
         aur: &AurClient,
         pkgbase: &str,
-        last_modified: Option<i64>,
+        want: Want,
         arch: &str,
-    ) -> Result<Option<(SrcInfo, i64)>, StoreError> {
-        if let (Some(dir), Some(lm)) = (&self.dir, last_modified) {
-            let path = dir.join(pkgbase).join(format!("{lm}.SRCINFO"));
-            if let Ok(text) = fs_err::read_to_string(&path) {
-                if let Ok(info) = SrcInfo::parse(&text, arch) {
-                    return Ok(Some((info, lm)));
-                }
+    ) -> Result<Option<SrcInfo>, StoreError> {
+        if let Some(dir) = &self.dir {
+            let cached = match want {
+                Want::Modified(lm) => Some(dir.join(pkgbase).join(format!("{lm}.SRCINFO"))),
+                Want::AnyCached => newest(&dir.join(pkgbase)),
+                Want::Fresh => None,
+            };
+            let text = cached.and_then(|path| fs_err::read_to_string(path).ok());
+            if let Some(info) = text.and_then(|text| SrcInfo::parse(&text, arch).ok()) {
+                return Ok(Some(info));
             }
         }
+        let last_modified = match want {
+            Want::Modified(lm) => Some(lm),
+            Want::AnyCached | Want::Fresh => None,
+        };
         self.fetched.fetch_add(1, Ordering::Relaxed);
         let Some(text) = aur.srcinfo_text(pkgbase).await? else { return Ok(None) };
         let info = SrcInfo::parse(&text, arch)
@@ -53,14 +60,35 @@ impl SrcInfoStore {
                 message: format!("it names pkgbase {}", info.pkgbase),
             });
         }
-        let lm = last_modified.unwrap_or(0);
-        if let (Some(dir), Some(lm)) = (&self.dir, last_modified) {
-            if let Err(e) = store(&dir.join(pkgbase), lm, &text) {
-                tracing::warn!("cannot keep the .SRCINFO of {pkgbase} in {dir}: {e}");
-            }
+        if let (Some(dir), Some(lm)) = (&self.dir, last_modified)
+            && let Err(e) = store(&dir.join(pkgbase), lm, &text)
+        {
+            tracing::warn!("cannot keep the .SRCINFO of {pkgbase} in {dir}: {e}");
         }
-        Ok(Some((info, lm)))
+        Ok(Some(info))
     }
+}
+
+/// Which `.SRCINFO` of a pkgbase [`SrcInfoStore::get`] wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// The one of this AUR `LastModified`.
+    Modified(i64),
+    /// Any kept copy (the newest), to learn a pkgbase's pkgnames before the RPC is asked.
+    AnyCached,
+    /// The AUR's, now.
+    Fresh,
+}
+
+/// The kept `.SRCINFO` with the largest LastModified in a pkgbase's directory.
+fn newest(dir: &Utf8Path) -> Option<Utf8PathBuf> {
+    let files = fs_err::read_dir(dir).ok()?.flatten();
+    let stamped = files.filter_map(|e| {
+        let name = e.file_name().into_string().ok()?;
+        let lm: i64 = name.strip_suffix(".SRCINFO")?.parse().ok()?;
+        Some((lm, dir.join(name)))
+    });
+    stamped.max_by_key(|(lm, _)| *lm).map(|(_, path)| path)
 }
 
 fn store(dir: &Utf8Path, last_modified: i64, text: &str) -> std::io::Result<()> {

@@ -28,8 +28,7 @@ pub async fn build(
         RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let aur = AurClient::from_env()?;
     let target = crate::publish::open_target(&config).await?;
-    let planned =
-        super::make_plan(&config, &*target, &aur, &work, only, &dirs.run.join("current"), printer).await?;
+    let planned = super::make_plan(&config, &*target, &aur, &work, only, &dirs.run.join("current"), printer).await?;
     let plan = planned.plan;
     printer.info(render_plan(&plan).trim_end());
     printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));

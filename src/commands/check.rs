@@ -6,10 +6,21 @@ use crate::error::{Error, ExitStatus};
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
 
-pub async fn check(config_path: &Utf8Path, work_dir: Option<Utf8PathBuf>, printer: &Printer) -> Result<ExitStatus, Error> {
+pub async fn check(
+    config_path: &Utf8Path,
+    work_dir: Option<Utf8PathBuf>,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
     let config = super::load_config(config_path)?;
-    let work = super::work_dir(&config, work_dir);
     let aur = AurClient::from_env()?;
+    // Check writes nothing that outlives it unless given --work-dir (whose caches it then
+    // reuses): the official databases are read into a temporary directory.
+    let tmp = tempfile::tempdir().map_err(Error::io("cannot create a temporary directory"))?;
+    let work = match work_dir {
+        Some(dir) => dir,
+        None => Utf8PathBuf::from_path_buf(tmp.path().to_path_buf())
+            .map_err(|p| Error::Usage(format!("the temporary directory {} is not UTF-8", p.display())))?,
+    };
     let official = super::official_repos(&config, &work, printer).await?;
     // The published repository is not read: a dependency only it still has is a problem here.
     let universe = super::resolve(&config, &aur, &official, &[], None).await?;
@@ -40,8 +51,11 @@ pub async fn check(config_path: &Utf8Path, work_dir: Option<Utf8PathBuf>, printe
     if !diags.0.is_empty() {
         return Err(diags.into());
     }
-    let chosen: Vec<String> =
-        plan.packages.iter().flat_map(|s| s.provides_for.iter().map(move |p| format!("{} for {p}", s.pkgbase))).collect();
+    let chosen: Vec<String> = plan
+        .packages
+        .iter()
+        .flat_map(|s| s.provides_for.iter().map(move |p| format!("{} for {p}", s.pkgbase)))
+        .collect();
     for line in &chosen {
         printer.info(&format!("chosen through provides: {line}"));
     }

@@ -134,7 +134,8 @@ pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::D
     for step in plan.with_problems() {
         let mut at: Vec<&crate::config::PackageConfig> = Vec::new();
         for p in &config.packages {
-            let Some(root) = plan.packages.iter().find(|s| s.listed && (s.pkgbase == p.name || s.pkgnames.contains(&p.name)))
+            let Some(root) =
+                plan.packages.iter().find(|s| s.listed && (s.pkgbase == p.name || s.pkgnames.contains(&p.name)))
             else {
                 continue;
             };
@@ -143,7 +144,8 @@ pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::D
             }
         }
         for problem in &step.problems {
-            let text = if step.listed { problem.clone() } else { format!("{} (AUR dependency): {problem}", step.pkgbase) };
+            let text =
+                if step.listed { problem.clone() } else { format!("{} (AUR dependency): {problem}", step.pkgbase) };
             match at.first() {
                 Some(p) => diags.push(config.diagnostic_at(p.pos, text)),
                 None => diags.push(config.diagnostic_at(crate::config::Pos::default(), text)),

@@ -357,7 +357,10 @@ fn dependency_edges(input: &Inputs) -> (BTreeMap<String, BTreeSet<String>>, BTre
 }
 
 /// pkgbase -> the wanted pkgbases that need it directly.
-fn dependants_of(wanted: &BTreeSet<String>, edges: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, Vec<String>> {
+fn dependants_of(
+    wanted: &BTreeSet<String>,
+    edges: &BTreeMap<String, BTreeSet<String>>,
+) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for base in wanted {
         for dep in edges.get(base).into_iter().flatten() {

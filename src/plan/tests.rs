@@ -411,7 +411,10 @@ fn a_listed_provider_is_built_before_what_needs_it() {
     assert_eq!(actions(&p), [a("libthing-git", Action::Build), a("app", Action::Build)]);
     assert_eq!(p.step("app").unwrap().depends_on, ["libthing-git"]);
     // An unversioned provision cannot satisfy a versioned dependency (libalpm).
-    let texts = [srcinfo("app", "1-1", &["depends = libthing>=1.0"]), srcinfo("libthing-git", "r9-1", &["provides = libthing"])];
+    let texts = [
+        srcinfo("app", "1-1", &["depends = libthing>=1.0"]),
+        srcinfo("libthing-git", "r9-1", &["provides = libthing"]),
+    ];
     let p = plan_srcinfo(&["app", "libthing-git"], &texts, &[]);
     assert!(p.step("app").unwrap().problems[0].contains("libthing>=1.0"));
 }

@@ -1,6 +1,6 @@
 //! `repoctl check`: every kind of bad repo.yaml exits 2 with FILE:LINE:COL and a hint, and
 //! writes nothing to the bucket.
-use crate::support::{Aur, S3, repoctl, tempdir, text};
+use crate::support::{Aur, S3, TESTBED_IMAGE, docker, repoctl, tempdir, text};
 use std::time::{Duration, Instant};
 
 struct Case {
@@ -105,6 +105,8 @@ fn bad_configurations_exit_2_with_a_location_and_write_nothing() {
 
 #[test]
 fn unknown_aur_packages_are_named_on_their_line() {
+    // plan, check and review read the official repositories through the builder image.
+    let Some(_docker) = docker() else { return };
     let aur = Aur::start();
     aur.push_fixture("hello");
     aur.push_fixture("split-demo");
@@ -112,18 +114,24 @@ fn unknown_aur_packages_are_named_on_their_line() {
     let path = dir.join("repo.yaml");
     std::fs::write(
         &path,
-        "name: myrepo\npackages:\n  - hello\n  - no-such-package\n  - split-demo\n  - name: also-missing\n",
+        format!(
+            "name: myrepo\nbuilder: {{image: {TESTBED_IMAGE}}}\npackages:\n  - hello\n  - no-such-package\n  - split-demo\n  - name: also-missing\n"
+        ),
     )
     .unwrap();
     let out = repoctl(&["check", "--config", path.as_str()], &[("AUR_LOCATION", aur.url.clone())]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(stderr.contains(&format!("{path}:4:5: package `no-such-package` was not found in the AUR")), "{stderr}");
-    assert!(stderr.contains(&format!("{path}:6:")) && stderr.contains("also-missing"), "{stderr}");
+    assert!(stderr.contains(&format!("{path}:5:5: package `no-such-package` was not found in the AUR")), "{stderr}");
+    assert!(stderr.contains(&format!("{path}:7:")) && stderr.contains("also-missing"), "{stderr}");
     assert!(!stderr.contains("`hello`") && !stderr.contains("`split-demo`"), "{stderr}");
     assert!(!dir.join(".repoctl").exists(), "check wrote a work directory");
 
-    std::fs::write(&path, "name: myrepo\npackages:\n  - hello\n  - split-demo\n").unwrap();
+    std::fs::write(
+        &path,
+        format!("name: myrepo\nbuilder: {{image: {TESTBED_IMAGE}}}\npackages:\n  - hello\n  - split-demo\n"),
+    )
+    .unwrap();
     let out = repoctl(&["check", "--config", path.as_str()], &[("AUR_LOCATION", aur.url.clone())]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

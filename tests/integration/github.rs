@@ -107,6 +107,8 @@ fn init_writes_a_starter_that_the_schema_and_the_loader_accept() {
 
 #[test]
 fn under_github_actions_config_and_package_errors_are_annotations_on_their_line() {
+    // plan, check and review read the official repositories through the builder image.
+    let Some(_docker) = docker() else { return };
     let aur = Aur::start();
     aur.push_fixture("hello");
     let (_t, dir) = tempdir();
@@ -130,23 +132,35 @@ fn under_github_actions_config_and_package_errors_are_annotations_on_their_line(
     assert!(!String::from_utf8_lossy(&out.stdout).contains("::error"), "{}", text(&out));
 
     // A valid name the AUR does not know: line 5, column 5.
-    std::fs::write(&config, "name: gh\npackages:\n  - hello\n  # a comment\n  - no-such-package\n").unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "name: gh\nbuilder: {{image: {TESTBED_IMAGE}}}\npackages:\n  - hello\n  # a comment\n  - no-such-package\n"
+        ),
+    )
+    .unwrap();
     let out = repoctl(&["check", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let want = "::error file=repo.yaml,line=5,col=5::package `no-such-package` was not found in the AUR";
+    let want = "::error file=repo.yaml,line=6,col=5::package `no-such-package` was not found in the AUR";
     assert!(stderr.lines().any(|l| l.starts_with(want)), "no annotation {want}:\n{}", text(&out));
 }
 
 #[test]
 fn plan_writes_a_markdown_table_to_the_job_summary() {
+    // plan, check and review read the official repositories through the builder image.
+    let Some(_docker) = docker() else { return };
     let aur = Aur::start();
     aur.push_fixture("hello");
     aur.push_fixture("libfoo");
     aur.push_fixture("foo-app");
     let (_t, dir) = tempdir();
     let config = dir.join("repo.yaml");
-    std::fs::write(&config, "name: gh\npackages:\n  - hello\n  - foo-app\n").unwrap();
+    std::fs::write(
+        &config,
+        format!("name: gh\nbuilder: {{image: {TESTBED_IMAGE}}}\npackages:\n  - hello\n  - foo-app\n"),
+    )
+    .unwrap();
     let summary = dir.join("summary.md");
     let env = [
         ("AUR_LOCATION", aur.url.clone()),
@@ -166,6 +180,8 @@ fn plan_writes_a_markdown_table_to_the_job_summary() {
 
 #[test]
 fn review_shows_what_an_added_package_lets_in() {
+    // plan, check and review read the official repositories through the builder image.
+    let Some(_docker) = docker() else { return };
     let aur = Aur::start();
     aur.push_fixture("hello");
     aur.push_fixture("libfoo");
@@ -175,7 +191,11 @@ fn review_shows_what_an_added_package_lets_in() {
     let base = dir.join("base.yaml");
     let config = dir.join("repo.yaml");
     std::fs::write(&base, "name: gh\npackages:\n  - hello\n").unwrap();
-    std::fs::write(&config, "name: gh\npackages:\n  - hello\n  - foo-app\n").unwrap();
+    std::fs::write(
+        &config,
+        format!("name: gh\nbuilder: {{image: {TESTBED_IMAGE}}}\npackages:\n  - hello\n  - foo-app\n"),
+    )
+    .unwrap();
     let summary = dir.join("summary.md");
     let env = [
         ("AUR_LOCATION", aur.url.clone()),
