@@ -170,13 +170,28 @@ fn decide(dep: &str, k: &Knowledge) -> Decision {
         }
         _ => {}
     }
-    if let Some(e) = k.published.iter().find(|e| e.name == name) {
+    let published = k.published.iter().find(|e| rel.satisfied_by_package(&e.name, &e.version));
+    let published = published.or_else(|| {
+        k.published.iter().find(|e| e.name == name || e.provides.iter().any(|v| rel.satisfied_by_provision(v)))
+    });
+    if let Some(e) = published {
         return Decision::Done(Satisfier::Published { pkgbase: e.base.clone(), pkgname: e.name.clone() });
     }
     if !k.searched.contains(name) {
         return Decision::Search(name.to_string());
     }
     Decision::Done(Satisfier::Missing)
+}
+
+/// pkgbases the AUR no longer has whose published packages stay: listed names the AUR does
+/// not know, and what a [`Satisfier::Published`] names.
+fn kept_pkgbases(u: &Universe, query: &Query) -> BTreeSet<String> {
+    let listed = u.unknown.iter().filter_map(|n| query.published.iter().find(|e| e.name == *n || e.base == *n));
+    let needed = u.satisfiers.values().filter_map(|s| match s {
+        Satisfier::Published { pkgbase, .. } => Some(pkgbase.clone()),
+        _ => None,
+    });
+    listed.map(|e| e.base.clone()).chain(needed).collect()
 }
 
 /// Resolves the listed packages and everything they need; see the module docs.
@@ -245,11 +260,17 @@ impl<S: Source> Resolver<'_, S> {
             self.fetch_srcinfo(query, &mut u).await?;
             let nocheck: BTreeSet<String> =
                 u.listed.iter().filter(|(n, _)| nocheck_names.contains(n.as_str())).map(|(_, b)| b.clone()).collect();
+            // Packages gone from the AUR but kept (listed, or needed) keep what they depend on:
+            // their published entries say what that is.
+            let kept = kept_pkgbases(&u, query);
+            let kept_depends =
+                query.published.iter().filter(|e| kept.contains(&e.base)).flat_map(|e| e.depends.clone());
             let deps: BTreeSet<String> = u
                 .srcinfo
                 .values()
                 .filter(|s| !u.broken.contains_key(&s.pkgbase))
                 .flat_map(|s| s.needs(nocheck.contains(&s.pkgbase)))
+                .chain(kept_depends)
                 .filter(|d| !u.satisfiers.contains_key(d))
                 .collect();
             let mut to_ask = BTreeSet::new();
@@ -285,7 +306,10 @@ impl<S: Source> Resolver<'_, S> {
                 }
             }
             if settle {
-                break;
+                if kept_pkgbases(&u, query) == kept {
+                    break;
+                }
+                continue;
             }
             if !to_ask.is_empty() {
                 let names: Vec<String> = to_ask.into_iter().collect();

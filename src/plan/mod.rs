@@ -333,6 +333,17 @@ fn dependency_edges(input: &Inputs) -> (BTreeMap<String, BTreeSet<String>>, BTre
     for (base, why) in &u.broken {
         problems.entry(base.clone()).or_default().push(why.clone());
     }
+    // A pkgbase gone from the AUR but published needs what its published packages depend on.
+    for e in input.repo.iter().filter(|e| !u.srcinfo.contains_key(&e.base) && !u.broken.contains_key(&e.base)) {
+        let deps = edges.entry(e.base.clone()).or_default();
+        for dep in &e.depends {
+            if let Some(Satisfier::Aur { pkgbase, .. } | Satisfier::Published { pkgbase, .. }) = u.satisfiers.get(dep)
+                && pkgbase != &e.base
+            {
+                deps.insert(pkgbase.clone());
+            }
+        }
+    }
     for (base, info) in u.srcinfo.iter().filter(|(b, _)| !u.broken.contains_key(*b)) {
         let deps = edges.entry(base.clone()).or_default();
         for dep in info.needs(nocheck.contains(base.as_str())) {

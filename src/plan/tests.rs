@@ -52,6 +52,7 @@ fn entry(name: &str, base: &str, version: &str) -> RepoEntry {
         version: version.into(),
         filename: format!("{name}-{version}-any.pkg.tar.zst"),
         signed: false,
+        ..RepoEntry::default()
     }
 }
 
@@ -480,4 +481,19 @@ fn a_version_mismatch_is_not_rebuilt_until_the_aur_changes() {
     assert_eq!(p.step("app").unwrap().action, Action::Skip);
     assert!(p.step("app").unwrap().reason.contains("PKGBUILD makes 1.0-1"));
     assert_eq!(with(m(lm - 1)).step("app").unwrap().action, Action::Build, "the AUR changed since");
+}
+
+#[test]
+fn what_a_kept_package_depends_on_is_kept_too() {
+    // lib is gone from the AUR; its published entry depends on lib2 (still in the AUR, unlisted)
+    // and on a name only the published lib3 provides.
+    let texts = [srcinfo("app", "1-1", &["depends = lib"]), srcinfo("lib2", "1-1", &[])];
+    let mut lib = entry("lib", "lib", "1-1");
+    lib.depends = vec!["lib2".into(), "virtual-three".into()];
+    let mut lib3 = entry("lib3-impl", "lib3", "1-1");
+    lib3.provides = vec!["virtual-three".into()];
+    let repo = [entry("app", "app", "1-1"), lib, entry("lib2", "lib2", "1-1"), lib3];
+    let p = plan_srcinfo(&["app"], &texts, &repo);
+    assert!(p.to_remove().next().is_none(), "{:?}", actions(&p));
+    assert_eq!(p.step("lib").unwrap().depends_on, ["lib2", "lib3"]);
 }

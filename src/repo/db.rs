@@ -11,7 +11,7 @@ use std::io::Read;
 const MAX_DB_BYTES: u64 = 256 * 1024 * 1024;
 const MAX_DESC_BYTES: u64 = 1024 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RepoEntry {
     pub name: String,
     pub base: String,
@@ -21,6 +21,13 @@ pub struct RepoEntry {
     /// Whether the database carries the package's signature (`%PGPSIG%`).
     #[serde(skip)]
     pub signed: bool,
+    /// `%DEPENDS%`: what it needs installed, as dependency strings. A package gone from the
+    /// AUR is planned from these (its `.SRCINFO` is gone with it).
+    #[serde(skip)]
+    pub depends: Vec<String>,
+    /// `%PROVIDES%` as written: `name` or `name=version`.
+    #[serde(skip)]
+    pub provides: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,14 +116,19 @@ fn parse_desc(text: &str) -> Result<SyncPackage, String> {
     if filename.contains('/') || filename.starts_with('.') {
         return Err(format!("unsafe %FILENAME% `{filename}`"));
     }
+    let list = |key: &str| -> Vec<String> {
+        fields.get(key).map(|v| v.iter().filter(|p| !p.is_empty()).map(|p| p.to_string()).collect()).unwrap_or_default()
+    };
+    let provides = list("PROVIDES");
     let entry = RepoEntry {
         base: get("BASE").unwrap_or_else(|_| name.clone()),
         version: get("VERSION")?,
         filename,
         name,
         signed: get("PGPSIG").is_ok(),
+        depends: list("DEPENDS"),
+        provides: provides.clone(),
     };
-    let provides = fields.get("PROVIDES").map(|v| v.iter().map(|p| p.to_string()).collect()).unwrap_or_default();
     Ok(SyncPackage { entry, provides })
 }
 
@@ -164,6 +176,7 @@ mod tests {
                     version: "1.0-1".into(),
                     filename: "hello-a-1.0-1-any.pkg.tar.zst".into(),
                     signed: false,
+                    ..RepoEntry::default()
                 }]
             );
         }
