@@ -144,15 +144,17 @@ pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::D
             }
         }
         for problem in &step.problems {
-            let text =
-                if step.listed { problem.clone() } else { format!("{} (AUR dependency): {problem}", step.pkgbase) };
-            match at.first() {
-                Some(p) => diags.push(config.diagnostic_at(p.pos, text)),
-                None => diags.push(config.diagnostic_at(crate::config::Pos::default(), text)),
+            let mut text = problem.message.clone();
+            if !step.listed {
+                let roots: Vec<&str> = at.iter().map(|p| p.name.as_str()).collect();
+                text.push_str(&format!(" ({} is an AUR dependency of {})", step.pkgbase, roots.join(", ")));
             }
+            let pos = at.first().map_or_else(crate::config::Pos::default, |p| p.pos);
+            diags.push((pos, config.diagnostic_at(pos, text).hint(problem.hint.clone())));
         }
     }
-    crate::config::Diagnostics(diags)
+    diags.sort_by_key(|(pos, _)| (pos.line, pos.col));
+    crate::config::Diagnostics(diags.into_iter().map(|(_, d)| d).collect())
 }
 
 /// Everything a plan is made from, read now.

@@ -82,10 +82,23 @@ pub struct Step {
     /// Why it cannot be built or updated: a person must act (`check` and `plan` exit 2,
     /// `build` builds everything else and exits 1).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
     /// What a person should know and need not act on (a dependency gone from the AUR, kept).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// Something about one package that a person must fix: what is wrong, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub message: String,
+    pub hint: String,
+}
+
+impl Problem {
+    fn new(message: impl Into<String>, hint: impl Into<String>) -> Problem {
+        Problem { message: message.into(), hint: hint.into() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -319,7 +332,7 @@ fn pkgbase_in_repo(name: &str, input: &Inputs, everything: &BTreeSet<String>) ->
 /// makedepends and, without `nocheck`, its checkdepends, for the configured architecture), and
 /// pkgbase -> the problems that keep it from being built (a dependency nothing or several
 /// candidates satisfy, an unusable `.SRCINFO`).
-fn dependency_edges(input: &Inputs) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, Vec<String>>) {
+fn dependency_edges(input: &Inputs) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, Vec<Problem>>) {
     let u = input.universe;
     let nocheck: BTreeSet<&str> = input
         .config
@@ -329,9 +342,10 @@ fn dependency_edges(input: &Inputs) -> (BTreeMap<String, BTreeSet<String>>, BTre
         .filter_map(|p| u.listed.get(&p.name).map(String::as_str))
         .collect();
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut problems: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
     for (base, why) in &u.broken {
-        problems.entry(base.clone()).or_default().push(why.clone());
+        let hint = "tell its AUR maintainer (its .SRCINFO must match its PKGBUILD); it is built again once fixed";
+        problems.entry(base.clone()).or_default().push(Problem::new(why.clone(), hint));
     }
     // A pkgbase gone from the AUR but published needs what its published packages depend on.
     for e in input.repo.iter().filter(|e| !u.srcinfo.contains_key(&e.base) && !u.broken.contains_key(&e.base)) {
@@ -354,12 +368,19 @@ fn dependency_edges(input: &Inputs) -> (BTreeMap<String, BTreeSet<String>>, BTre
                     }
                 }
                 Some(Satisfier::Official { .. }) => {}
-                Some(Satisfier::Ambiguous { candidates }) => problems.entry(base.clone()).or_default().push(format!(
-                    "dependency `{dep}`: several AUR packages provide it ({}); list the one to use in repo.yaml",
-                    candidates.join(", ")
-                )),
-                Some(Satisfier::Missing) | None => problems.entry(base.clone()).or_default().push(format!(
-                    "dependency `{dep}`: no official package, AUR package or published package provides it"
+                Some(Satisfier::Ambiguous { candidates }) => {
+                    problems.entry(base.clone()).or_default().push(Problem::new(
+                        format!(
+                            "{base} needs `{dep}`, which no package is named and several AUR packages provide: {}",
+                            candidates.join(", ")
+                        ),
+                        format!("list the one to use in repo.yaml, e.g. `- {}`", candidates[0]),
+                    ))
+                }
+                Some(Satisfier::Missing) | None => problems.entry(base.clone()).or_default().push(Problem::new(
+                    format!("{base} needs `{dep}`, which no official, AUR or published package is named or provides"),
+                    "check the name on the AUR page of the package that needs it; if an AUR package \
+                     provides it under another name, list that package in repo.yaml",
                 )),
             }
         }
@@ -408,16 +429,19 @@ fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Ve
     match (&step.repo_version, listed) {
         (Some(v), true) => {
             step.reason = format!("gone from the AUR; published {v} kept");
-            step.problems.push(format!(
-                "{} is listed in repo.yaml but gone from the AUR: its published {v} is kept and no longer updated; remove the entry or list its new name",
-                step.pkgbase
+            step.problems.push(Problem::new(
+                format!(
+                    "`{}` is gone from the AUR (deleted or merged): its published {v} is kept, and no longer updated",
+                    step.pkgbase
+                ),
+                "remove the entry from repo.yaml, or list the package under its new name",
             ));
         }
         (None, true) => {
             step.reason = "not found in the AUR".into();
-            step.problems.push(format!(
-                "{} was not found in the AUR: check the spelling; official-repository packages need no entry",
-                step.pkgbase
+            step.problems.push(Problem::new(
+                format!("package `{}` was not found in the AUR", step.pkgbase),
+                "check the spelling on the AUR; official-repository packages need no entry",
             ));
         }
         (Some(v), false) => {
@@ -439,12 +463,16 @@ fn block_dependants(steps: &mut [Step]) {
     for step in steps.iter_mut() {
         let blockers: Vec<String> = step.depends_on.iter().filter(|d| blocked.contains(*d)).cloned().collect();
         if !blockers.is_empty() {
-            step.problems.push(format!("needs {}, which cannot be built", blockers.join(", ")));
+            step.problems.push(Problem::new(
+                format!("{} needs {}, which cannot be built", step.pkgbase, blockers.join(", ")),
+                format!("fix the problem of {} first", blockers.join(", ")),
+            ));
         }
         if !step.problems.is_empty() {
             if step.action == Action::Build {
                 step.action = Action::Blocked;
-                step.reason = format!("cannot be built: {}", step.problems.join("; "));
+                let why: Vec<&str> = step.problems.iter().map(|p| p.message.as_str()).collect();
+                step.reason = format!("cannot be built: {}", why.join("; "));
             }
             if step.repo_version.is_none() {
                 blocked.insert(step.pkgbase.clone());

@@ -161,7 +161,7 @@ fn unknown_packages_are_problems_of_their_own_and_the_rest_is_planned() {
     let p = plan(&["real", "ghost"], vec![aur("real", "real", "1-1", &[])], &[], &[]).unwrap();
     assert_eq!(actions(&p), [a("ghost", Action::Skip), a("real", Action::Build)]);
     let ghost = p.step("ghost").unwrap();
-    assert!(ghost.problems[0].contains("not found in the AUR"), "{:?}", ghost.problems);
+    assert!(ghost.problems[0].message.contains("not found in the AUR"), "{:?}", ghost.problems);
     assert!(p.step("real").unwrap().problems.is_empty());
 }
 
@@ -372,7 +372,10 @@ fn several_aur_providers_are_a_problem_unless_one_is_listed() {
     let p = plan_srcinfo(&["app"], &texts, &[]);
     let app = p.step("app").unwrap();
     assert_eq!(app.action, Action::Blocked);
-    assert!(app.problems[0].contains("`engine`") && app.problems[0].contains("engine-bin, engine-git"), "{app:?}");
+    assert!(
+        app.problems[0].message.contains("`engine`") && app.problems[0].message.contains("engine-bin, engine-git"),
+        "{app:?}"
+    );
     let c = config(&["app", "engine-bin"]);
     let diags = crate::commands::plan_diagnostics(&c, &p);
     assert_eq!(diags.0.len(), 1);
@@ -417,7 +420,7 @@ fn a_listed_provider_is_built_before_what_needs_it() {
         srcinfo("libthing-git", "r9-1", &["provides = libthing"]),
     ];
     let p = plan_srcinfo(&["app", "libthing-git"], &texts, &[]);
-    assert!(p.step("app").unwrap().problems[0].contains("libthing>=1.0"));
+    assert!(p.step("app").unwrap().problems[0].message.contains("libthing>=1.0"));
 }
 
 #[test]
@@ -446,7 +449,7 @@ fn a_listed_package_gone_from_the_aur_is_kept_and_fails_alone() {
     let repo = [entry("hello", "hello", "1.0-1"), entry("gone", "gone", "1-1")];
     let p = plan_srcinfo(&["hello", "gone"], &texts, &repo);
     assert_eq!(actions(&p), [a("gone", Action::Skip), a("hello", Action::Build)]);
-    assert!(p.step("gone").unwrap().problems[0].contains("gone from the AUR"));
+    assert!(p.step("gone").unwrap().problems[0].message.contains("gone from the AUR"));
     assert!(p.to_remove().next().is_none());
     let diags = crate::commands::plan_diagnostics(&config(&["hello", "gone"]), &p);
     assert_eq!(diags.0.len(), 1);
@@ -461,7 +464,7 @@ fn a_dependency_nothing_provides_blocks_its_dependants_only() {
     ];
     let p = plan_srcinfo(&["app", "fine"], &texts, &[]);
     assert_eq!(actions(&p), [a("fine", Action::Build), a("lib", Action::Blocked), a("app", Action::Blocked)]);
-    assert!(p.step("app").unwrap().problems[0].contains("needs lib"));
+    assert!(p.step("app").unwrap().problems[0].message.contains("needs lib"));
 }
 
 #[test]
@@ -496,4 +499,28 @@ fn what_a_kept_package_depends_on_is_kept_too() {
     let p = plan_srcinfo(&["app"], &texts, &repo);
     assert!(p.to_remove().next().is_none(), "{:?}", actions(&p));
     assert_eq!(p.step("lib").unwrap().depends_on, ["lib2", "lib3"]);
+}
+
+/// What a person reads: the plan table, the job summary's table and check's diagnostics, for
+/// a plan with a split pkgbase, a provider chosen through `provides`, an ambiguous provider, a
+/// listed package gone from the AUR and a dependency gone from the AUR but kept.
+#[test]
+fn plan_output_is_pinned() {
+    let texts = [
+        toolkit(),
+        srcinfo("python-jsonfive", "0.9-1", &[]),
+        srcinfo("app", "1-1", &["depends = engine", "depends = lib"]),
+        srcinfo("engine-git", "r5-1", &["provides = engine"]),
+        srcinfo("player", "2-1", &["depends = codec"]),
+        srcinfo("codec-a", "1-1", &["provides = codec"]),
+        srcinfo("codec-b", "1-1", &["provides = codec"]),
+    ];
+    let repo = [entry("lib", "lib", "1-1"), entry("gone", "gone", "1-1"), entry("app", "app", "0.9-1")];
+    let listed = ["toolkit-cli", "app", "player", "gone"];
+    let p = plan_srcinfo(&listed, &texts, &repo);
+    insta::assert_snapshot!("plan_table", crate::ui::render_plan(&p));
+    insta::assert_snapshot!("plan_markdown", crate::ui::markdown_plan(&p, "repoctl plan: r"));
+    let diags = crate::commands::plan_diagnostics(&config(&listed), &p);
+    let text: Vec<String> = diags.0.iter().map(|d| d.to_string()).collect();
+    insta::assert_snapshot!("plan_diagnostics", text.join("\n"));
 }

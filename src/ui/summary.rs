@@ -1,5 +1,5 @@
 //! Text tables for the plan and the end-of-run summary.
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, Step};
 
 /// Formats rows as aligned columns under a header.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -27,6 +27,25 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The pkgbase, and its pkgnames when they are not just the pkgbase: `toolkit (toolkit-cli,
+/// python-toolkit)`.
+fn package_cell(s: &Step) -> String {
+    if s.pkgnames.len() == 1 && s.pkgnames[0] == s.pkgbase || s.pkgnames.is_empty() {
+        s.pkgbase.clone()
+    } else {
+        format!("{} ({})", s.pkgbase, s.pkgnames.join(", "))
+    }
+}
+
+/// The reason, and the dependencies the step was chosen for through `provides`.
+fn reason_cell(s: &Step) -> String {
+    let mut reason = s.reason.clone();
+    for why in &s.provides_for {
+        reason.push_str(&format!("; chosen through provides: {why}"));
+    }
+    reason
+}
+
 pub fn render_plan(plan: &Plan) -> String {
     if plan.packages.is_empty() {
         return "nothing to do: repo.yaml lists no packages\n".into();
@@ -36,17 +55,21 @@ pub fn render_plan(plan: &Plan) -> String {
         .iter()
         .map(|s| {
             vec![
-                s.pkgbase.clone(),
+                package_cell(s),
                 s.action.to_string(),
                 s.aur_version.clone().unwrap_or_else(|| "-".into()),
                 s.repo_version.clone().unwrap_or_else(|| "-".into()),
-                s.reason.clone(),
+                reason_cell(s),
             ]
         })
         .collect();
     let count = |a: Action| plan.packages.iter().filter(|s| s.action == a).count();
+    let blocked = match count(Action::Blocked) {
+        0 => String::new(),
+        n => format!(", {n} blocked"),
+    };
     format!(
-        "{}\n{} to build, {} up to date, {} to remove\n",
+        "{}\n{} to build, {} up to date, {} to remove{blocked}\n",
         table(&["PKGBASE", "ACTION", "AUR", "REPOSITORY", "REASON"], &rows).trim_end(),
         count(Action::Build),
         count(Action::Skip),
@@ -78,12 +101,17 @@ pub fn markdown_plan(plan: &Plan, title: &str) -> String {
         .packages
         .iter()
         .map(|s| {
+            let names = package_cell(s);
+            let package = match names.strip_prefix(s.pkgbase.as_str()) {
+                Some(rest) if !rest.is_empty() => format!("`{}`{rest}", s.pkgbase),
+                _ => format!("`{}`", s.pkgbase),
+            };
             vec![
-                format!("`{}`", s.pkgbase),
+                package,
                 s.action.to_string(),
                 s.aur_version.clone().unwrap_or_default(),
                 s.repo_version.clone().unwrap_or_default(),
-                s.reason.clone(),
+                reason_cell(s),
             ]
         })
         .collect();
