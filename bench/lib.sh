@@ -12,9 +12,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# repoctl_bin: builds repoctl (release) and prints the binary's path; honours CARGO_TARGET_DIR
+# (relative to the repository root, as cargo reads it from here), else $root/target.
 repoctl_bin() {
   cargo build --release --locked -q
-  echo "$root/target/release/repoctl"
+  local target=${CARGO_TARGET_DIR:-target}
+  [[ $target = /* ]] || target="$root/$target"
+  echo "$target/release/repoctl"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -29,7 +33,10 @@ start_aur() {
   AUR_URL="http://127.0.0.1:$(awk '/PORT/ {print $2}' "$tmp/aur.port")"
 }
 
-aur_requests() { curl -s "$AUR_URL/__stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rpc_requests"])'; }
+# aur_stat KEY: one counter of the AUR server's GET /__stats (rpc_requests, search_requests,
+# srcinfo_requests, names_asked).
+aur_stat() { curl -sf "$AUR_URL/__stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+aur_requests() { aur_stat rpc_requests; }
 
 # push_pkgbase NAME DIR: publishes DIR (PKGBUILD; .SRCINFO generated) as an AUR pkgbase.
 push_pkgbase() {
