@@ -60,10 +60,13 @@ impl SrcInfoStore {
                 message: format!("it names pkgbase {}", info.pkgbase),
             });
         }
-        if let (Some(dir), Some(lm)) = (&self.dir, last_modified)
-            && let Err(e) = store(&dir.join(pkgbase), lm, &text)
-        {
-            tracing::warn!("cannot keep the .SRCINFO of {pkgbase} in {dir}: {e}");
+        if let (Some(dir), Some(lm)) = (&self.dir, last_modified) {
+            // File creation is most of a cold plan's time: off the async threads, so fetches go on.
+            let base_dir = dir.join(pkgbase);
+            let written = tokio::task::spawn_blocking(move || store(&base_dir, lm, &text)).await;
+            if let Err(e) = written.map_err(std::io::Error::other).and_then(|r| r) {
+                tracing::warn!("cannot keep the .SRCINFO of {pkgbase} in {dir}: {e}");
+            }
         }
         Ok(Some(info))
     }

@@ -328,9 +328,18 @@ impl Aur {
 
     /// RPC requests answered so far.
     pub fn rpc_requests(&self) -> u64 {
+        self.stat("rpc_requests")
+    }
+
+    /// `.SRCINFO` files served so far (cgit's `plain/.SRCINFO?h=PKGBASE`).
+    pub fn srcinfo_requests(&self) -> u64 {
+        self.stat("srcinfo_requests")
+    }
+
+    fn stat(&self, key: &str) -> u64 {
         let body = http_get(&format!("{}/__stats", self.url));
         let stats: serde_json::Value = serde_json::from_str(&body).expect("stats JSON");
-        stats["rpc_requests"].as_u64().expect("count")
+        stats[key].as_u64().unwrap_or_else(|| panic!("no {key} in {body}"))
     }
 }
 
