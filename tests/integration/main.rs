@@ -3,6 +3,7 @@
 mod support;
 
 mod archlike;
+mod aur_life;
 mod aur_standin;
 mod aws_paths;
 mod check;
