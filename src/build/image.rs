@@ -86,6 +86,14 @@ pub fn run_image_tag(run_id: &str) -> String {
     format!("repoctl-builder:run-{run_id}")
 }
 
+/// The pid of the repoctl process whose run made the image `tag` (run ids are `SECS-PID`, see
+/// `commands::new_run_id`), or None when `tag` is not a run's image. Lets a caller tell a
+/// leaked run image from one whose run is still going.
+pub fn run_image_pid(tag: &str) -> Option<u32> {
+    let run_id = tag.strip_prefix(&run_image_tag(""))?;
+    run_id.rsplit_once('-')?.1.parse().ok()
+}
+
 fn builder_tag(base_id: &str) -> String {
     let mut hash = Sha256::new();
     hash.update(base_id.as_bytes());
@@ -114,6 +122,13 @@ fn recipe_tar() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_image_tag_names_the_pid_of_its_run() {
+        assert_eq!(run_image_pid(&run_image_tag("1700000000-4242")), Some(4242));
+        assert_eq!(run_image_pid("repoctl-builder:0123abcd"), None);
+        assert_eq!(run_image_pid(&run_image_tag("1700000000-x")), None);
+    }
 
     #[test]
     fn the_tag_changes_with_the_base_image() {

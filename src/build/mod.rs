@@ -7,7 +7,7 @@ mod keys;
 mod package;
 
 pub use artifacts::{ArtifactError, extract_packages};
-pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image, run_image, run_image_tag};
+pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image, run_image, run_image_pid, run_image_tag};
 pub use package::log_tail;
 pub use package::source_cache_volume;
 
