@@ -1,6 +1,6 @@
 //! AWS S3's reading of request paths, in front of moto (aws_paths_proxy.py): a `+` in the path
 //! is a space there, and moto alone reads it literally.
-use super::{Server, python_server, repo_root};
+use super::process::{Server, python_server, repo_root};
 
 /// The proxy: clients pointed at [`AwsPathsProxy::url`] see moto as AWS would answer them.
 pub struct AwsPathsProxy {
