@@ -38,18 +38,15 @@ start_aur() {
 aur_stat() { curl -sf "$AUR_URL/__stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 aur_requests() { aur_stat rpc_requests; }
 
-# push_pkgbase NAME DIR: publishes DIR (PKGBUILD; .SRCINFO generated) as an AUR pkgbase.
+# push_pkgbase NAME DIR: publishes DIR (PKGBUILD; .SRCINFO generated) as an AUR pkgbase, with
+# scripts/push-fixture.sh as the tests and the demo do.
 push_pkgbase() {
-  local name=$1 dir=$2 work="$tmp/push-$1"
-  git init -q --bare --initial-branch=master "$AUR_ROOT/$name.git"
-  git clone -q "$AUR_ROOT/$name.git" "$work" 2>/dev/null
-  cp "$dir"/* "$work/"
-  chmod -R a+rwX "$work"
-  (cd "$work" && su nobody -s /bin/sh -c 'makepkg --printsrcinfo' > .SRCINFO)
-  git -C "$work" add -A
-  git -C "$work" -c user.name=b -c user.email=b@example.org commit -q -m bench
-  git -C "$work" push -q origin HEAD:master
-  git -C "$AUR_ROOT/$name.git" update-server-info
+  local name=$1 dir=$2 stage="$tmp/push-$1"
+  mkdir -p "$stage"
+  cp "$dir"/* "$stage/"
+  chmod -R a+rwX "$stage"
+  (cd "$stage" && su nobody -s /bin/sh -c 'makepkg --printsrcinfo' > .SRCINFO)
+  bash "$root/scripts/push-fixture.sh" "$AUR_ROOT" "$name" "$stage"
 }
 
 # start_s3: moto on loopback; sets S3_URL, S3_PORT and an s3cmd config in $tmp/s3cfg.

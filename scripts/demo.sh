@@ -10,16 +10,7 @@ aur=$(mktemp -d)
 server=
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$aur"' EXIT
 for fixture in tests/fixtures/aur/*/; do
-  name=$(basename "$fixture")
-  git init -q --bare --initial-branch=master "$aur/$name.git"
-  work=$(mktemp -d)
-  git clone -q "$aur/$name.git" "$work/w" 2>/dev/null
-  cp -r "$fixture". "$work/w/"
-  git -C "$work/w" add -A
-  git -C "$work/w" -c user.name=demo -c user.email=demo@example.org commit -qm "$name"
-  git -C "$work/w" push -q origin HEAD:master
-  git -C "$aur/$name.git" update-server-info
-  rm -rf "$work"
+  bash scripts/push-fixture.sh "$aur" "$(basename "$fixture")" "$fixture"
 done
 exec 3< <(python3 tests/support/aur_server.py --root "$aur" --port 0)
 server=$!

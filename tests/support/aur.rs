@@ -1,8 +1,9 @@
 //! The AUR stand-in (aur_server.py) serving bare repositories from a temporary directory, and
-//! publishing fixtures to it.
-use super::process::{Server, http_get, python_server, repo_root, tempdir};
+//! publishing fixtures to it with scripts/push-fixture.sh (the script the demo and the
+//! benchmarks use too).
+use super::process::{Server, http_get, python_server, repo_root, tempdir, text};
 use camino::{Utf8Path, Utf8PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The AUR-compatible server, serving bare repositories from a temporary directory.
 pub struct Aur {
@@ -31,20 +32,16 @@ impl Aur {
         self.push_dir(name, &repo_root().join("tests/fixtures/aur").join(name));
     }
 
-    /// Publishes (or updates with a new commit) the pkgbase `pkgbase` from a directory.
+    /// Publishes (or updates with a new commit) the pkgbase `pkgbase` from a directory, with
+    /// scripts/push-fixture.sh.
     pub fn push_dir(&self, pkgbase: &str, dir: &Utf8Path) {
-        let (_w, work) = tempdir();
-        let bare = self.root.join(format!("{pkgbase}.git"));
-        if !bare.exists() {
-            git(&self.root, &["init", "--quiet", "--bare", "--initial-branch=master", bare.as_str()]);
-        }
-        git(&work, &["clone", "--quiet", bare.as_str(), "w"]);
-        let w = work.join("w");
-        copy_tree(dir.as_std_path(), w.as_std_path());
-        git(&w, &["add", "-A"]);
-        git(&w, &["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "--quiet", "-m", "update"]);
-        git(&w, &["push", "--quiet", "origin", "HEAD:master"]);
-        git(&bare, &["update-server-info"]);
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts/push-fixture.sh"))
+            .args([self.root.as_str(), pkgbase, dir.as_str()])
+            .stdin(Stdio::null())
+            .output()
+            .expect("bash");
+        assert!(out.status.success(), "push-fixture.sh {pkgbase} {dir} failed:\n{}", text(&out));
     }
 
     /// RPC requests answered so far.
@@ -64,7 +61,8 @@ impl Aur {
     }
 }
 
-/// Copies a fixture directory, subdirectories included (an AUR repository's keys/pgp/).
+/// Copies a fixture directory, subdirectories included (an AUR repository's keys/pgp/), for a
+/// test to change before it pushes the copy.
 pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("fixture dir") {
@@ -76,9 +74,4 @@ pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), dest).expect("copy fixture");
         }
     }
-}
-
-fn git(dir: &Utf8Path, args: &[&str]) {
-    let out = Command::new("git").current_dir(dir).args(args).output().expect("git");
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
