@@ -345,14 +345,7 @@ fn vcs_packages_are_rebuilt_when_upstream_moves() {
     let (_t, dir) = tempdir();
     // Upstream: a git repository served over dumb HTTP on the Docker bridge, where build
     // containers can reach it.
-    // The bridge's gateway (this host), or the subnet's first address when the daemon does not
-    // record one (as Docker 20.10 does not).
-    let gateway = sh(
-        &dir,
-        "docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}} {{.Subnet}}{{end}}' \
-         | awk '{ if ($1 ~ /\\./ && $2 != \"\") print $1; else { split($1, a, \"[./]\"); print a[1]\".\"a[2]\".\"a[3]\".1\" } }'",
-    );
-    assert!(gateway.split('.').count() == 4, "no bridge gateway: {gateway:?}");
+    let gateway = crate::support::bridge_gateway();
     let served = dir.join("served");
     std::fs::create_dir_all(&served).unwrap();
     sh(

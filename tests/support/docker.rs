@@ -1,6 +1,6 @@
 //! Docker for the tests: one test at a time on the machine (the guard), the leak detector that
 //! runs when a test lets go of Docker, and what the tests ask the daemon (labelled containers,
-//! run images, the bridge's gateway).
+//! run images, the bridge's gateway). Tag formats and labels come from the library.
 use super::process::text;
 use std::process::Command;
 
@@ -37,20 +37,21 @@ impl Drop for DockerGuard {
     }
 }
 
-/// `repoctl-builder:run-<seconds>-<pid>`: whether that pid is a repoctl process now.
+/// Whether the run that made the run image `image` is a repoctl process now.
 fn run_is_alive(image: &str) -> bool {
-    let Some(pid) = image.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()) else { return false };
+    let Some(pid) = repoctl::build::run_image_pid(image) else { return false };
     std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "repoctl")
 }
 
-/// The per-run images (`repoctl-builder:run-<run id>`) in the daemon right now.
+/// The per-run images ([`repoctl::build::run_image_tag`]) in the daemon right now.
 pub fn run_images() -> Vec<String> {
-    let Ok(out) =
-        Command::new("docker").args(["images", "--format", "{{.Repository}}:{{.Tag}}", "repoctl-builder"]).output()
+    let prefix = repoctl::build::run_image_tag("");
+    let repository = prefix.split_once(':').map_or(prefix.as_str(), |(repository, _)| repository);
+    let Ok(out) = Command::new("docker").args(["images", "--format", "{{.Repository}}:{{.Tag}}", repository]).output()
     else {
         return Vec::new();
     };
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(":run-")).map(str::to_string).collect()
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(&prefix)).map(str::to_string).collect()
 }
 
 /// Docker, exclusively, when it and the test image are usable. Under CI=true their absence is
