@@ -65,6 +65,8 @@ pub enum Outcome {
         version: String,
     },
     Failed {
+        kind: FailureKind,
+        /// What happened, with its causes (`X: Y`), one line per cause, sanitized.
         error: String,
         log: Utf8PathBuf,
         tail: Vec<String>,
@@ -72,6 +74,102 @@ pub enum Outcome {
     Skipped {
         reason: String,
     },
+}
+
+/// Why a build failed, for the summary, the GitHub annotations and the exit status: a user
+/// fixes a timeout, a signature and a broken PKGBUILD in different places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// Fetching the pkgbase's git repository from the AUR.
+    Fetch,
+    /// Its `.SRCINFO` is unreadable, or names another pkgbase.
+    Srcinfo,
+    /// Package files of its AUR dependencies (built in this run or published) are missing.
+    DependencyFiles,
+    /// pacman could not install its dependencies.
+    Dependencies,
+    /// The sources' PGP signatures could not be verified.
+    SourceSignature,
+    /// makepkg (fetching sources, `pkgver()`, building, packaging) exited non-zero.
+    Makepkg,
+    /// The build timeout was reached.
+    Timeout,
+    /// The built packages could not be copied out of the container.
+    CopyOut,
+    /// Docker refused or lost the container.
+    Container,
+    /// The PKGBUILD made another version than the `.SRCINFO` says, not newer than the published one.
+    VersionMismatch,
+    /// The build task itself ended abnormally, or a local file could not be written.
+    Internal,
+}
+
+impl FailureKind {
+    /// A short label: `makepkg`, `timeout`, `source-signature`...
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureKind::Fetch => "fetch",
+            FailureKind::Srcinfo => "srcinfo",
+            FailureKind::DependencyFiles => "dependency-files",
+            FailureKind::Dependencies => "dependencies",
+            FailureKind::SourceSignature => "source-signature",
+            FailureKind::Makepkg => "makepkg",
+            FailureKind::Timeout => "timeout",
+            FailureKind::CopyOut => "copy-out",
+            FailureKind::Container => "container",
+            FailureKind::VersionMismatch => "version-mismatch",
+            FailureKind::Internal => "internal",
+        }
+    }
+}
+
+/// A build that failed: its kind, and the error text with every cause.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub error: String,
+}
+
+impl Failure {
+    fn new(kind: FailureKind, error: &(dyn std::error::Error + 'static)) -> Failure {
+        Failure { kind, error: with_causes(error) }
+    }
+
+    fn text(kind: FailureKind, error: impl Into<String>) -> Failure {
+        Failure { kind, error: error.into() }
+    }
+}
+
+/// An error and its chain of sources, as `error: cause: cause`, each said once.
+pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl From<package::BuildError> for Failure {
+    fn from(e: package::BuildError) -> Failure {
+        use package::BuildError as E;
+        let kind = match &e {
+            E::Docker(_) => FailureKind::Container,
+            E::Artifact(_) => FailureKind::CopyOut,
+            E::Phase { phase: "installing dependencies", .. } => FailureKind::Dependencies,
+            E::Phase { .. } => FailureKind::Makepkg,
+            E::Signatures { .. } => FailureKind::SourceSignature,
+            E::Timeout(_) => FailureKind::Timeout,
+            E::Log { .. } => FailureKind::Internal,
+        };
+        Failure::new(kind, &e)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +264,7 @@ pub async fn run(ctx: Arc<BuildContext>, plan: Arc<Plan>) -> Vec<PackageResult> 
             results.remove(&s.pkgbase).unwrap_or_else(|| PackageResult {
                 pkgbase: s.pkgbase.clone(),
                 outcome: Outcome::Failed {
+                    kind: FailureKind::Internal,
                     error: "the build task ended abnormally".into(),
                     log: ctx.dirs.logs.join(format!("{}.log", s.pkgbase)),
                     tail: Vec::new(),
@@ -212,8 +311,8 @@ fn report(reporter: &dyn Reporter, result: &PackageResult) {
                 &format!("built {version} ({} file(s){debug}, {secs:.1}s)", files.len()),
             )
         }
-        Outcome::Failed { error, log, .. } => {
-            reporter.done(&result.pkgbase, false, &format!("FAILED: {error} (log: {log})"))
+        Outcome::Failed { kind, error, log, .. } => {
+            reporter.done(&result.pkgbase, false, &format!("FAILED ({}): {error} (log: {log})", kind.label()))
         }
         Outcome::Skipped { reason } => reporter.done(&result.pkgbase, false, &format!("skipped: {reason}")),
     }
@@ -230,7 +329,7 @@ async fn build_one(
     let log = ctx.dirs.logs.join(format!("{base}.log"));
     let outcome = match try_build(ctx, plan, step, built, &log).await {
         Ok(outcome) => outcome,
-        Err(error) => {
+        Err(Failure { kind, error }) => {
             if !log.exists() {
                 let _ = fs_err::write(&log, format!("repoctl: {error}\n"));
             } else {
@@ -240,7 +339,7 @@ async fn build_one(
                     .and_then(|mut f| std::io::Write::write_all(&mut f, format!("\nrepoctl: {error}\n").as_bytes()));
             }
             let error = error.lines().map(crate::ui::sanitize_line).collect::<Vec<_>>().join("\n");
-            Outcome::Failed { tail: log_tail(&log, 20), error, log: log.clone() }
+            Outcome::Failed { kind, tail: log_tail(&log, 20), error, log: log.clone() }
         }
     };
     PackageResult { pkgbase: base.clone(), outcome, duration: started.elapsed() }
@@ -252,15 +351,10 @@ async fn try_build(
     step: &Step,
     built: &Mutex<HashMap<String, Vec<Utf8PathBuf>>>,
     log: &Utf8Path,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, Failure> {
     let base = &step.pkgbase;
     ctx.reporter.phase(base, Phase::Fetching);
-    let checkout =
-        fetch_pkgbase(&(ctx.git_url)(base), &ctx.dirs.aur_cache.join(base)).await.map_err(|e| e.to_string())?;
-    let srcinfo = SrcInfo::read(&checkout.dir.join(".SRCINFO"), &ctx.arch).map_err(|e| e.to_string())?;
-    if &srcinfo.pkgbase != base {
-        return Err(format!(".SRCINFO at {} names pkgbase {}, not {base}", checkout.commit, srcinfo.pkgbase));
-    }
+    let (checkout, srcinfo) = checkout(ctx, base).await?;
     let local_packages = dependency_files(ctx, plan, base, built).await?;
     let scratch = ctx.dirs.run.join("scratch").join(base);
     let job = package::BuildJob {
@@ -283,11 +377,25 @@ async fn try_build(
     let result = package::build(&ctx.docker, &job, &*ctx.reporter).await;
     // Archives of up to gigabytes: gone whether the build worked or not (the log stays).
     let _ = fs_err::remove_dir_all(&scratch);
-    let files = result.map_err(|e| e.to_string())?;
+    let files = result?;
     let (debug_files, files) = separate_debug(files, step, &srcinfo.pkgnames, log);
     // What was built, which for a VCS package is pkgver()'s answer, not the .SRCINFO's.
     let version = files.iter().find_map(|f| version_of_file(f.file_name()?)).unwrap_or(srcinfo.version);
     Ok(Outcome::Built { files, debug_files, version })
+}
+
+/// The pkgbase's AUR repository at its head, and its `.SRCINFO`, which must name it.
+async fn checkout(ctx: &BuildContext, base: &str) -> Result<(crate::aur::Checkout, SrcInfo), Failure> {
+    let checkout = fetch_pkgbase(&(ctx.git_url)(base), &ctx.dirs.aur_cache.join(base))
+        .await
+        .map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
+    let srcinfo =
+        SrcInfo::read(&checkout.dir.join(".SRCINFO"), &ctx.arch).map_err(|e| Failure::new(FailureKind::Srcinfo, &e))?;
+    if srcinfo.pkgbase != base {
+        let why = format!(".SRCINFO at {} names pkgbase {}, not {base}", checkout.commit, srcinfo.pkgbase);
+        return Err(Failure::text(FailureKind::Srcinfo, why));
+    }
+    Ok((checkout, srcinfo))
 }
 
 /// Splits makepkg's `PKGBASE-debug` package off the others. Without `debug: true` (where
@@ -323,9 +431,10 @@ async fn dependency_files(
     plan: &Plan,
     base: &str,
     built: &Mutex<HashMap<String, Vec<Utf8PathBuf>>>,
-) -> Result<Vec<Utf8PathBuf>, String> {
+) -> Result<Vec<Utf8PathBuf>, Failure> {
     let mut files = Vec::new();
     let deps_dir = ctx.dirs.run.join("deps");
+    let io = |e: std::io::Error| Failure::new(FailureKind::DependencyFiles, &e);
     for dep in plan.closure(base) {
         if let Some(f) = built.lock().ok().and_then(|b| b.get(&dep).cloned()) {
             files.extend(f);
@@ -336,13 +445,14 @@ async fn dependency_files(
             if !dest.exists() {
                 // Into a name of this build's own, then renamed: a parallel build needing the same
                 // file, or a download cut short, never leaves a partial file under the real name.
-                fs_err::create_dir_all(&deps_dir).map_err(|e| e.to_string())?;
+                fs_err::create_dir_all(&deps_dir).map_err(io)?;
                 let part = deps_dir.join(format!(".{}.{base}.part", entry.filename));
-                ctx.target
-                    .download(&entry.filename, &part)
-                    .await
-                    .map_err(|e| format!("cannot fetch dependency {} from the repository: {e}", entry.filename))?;
-                fs_err::rename(&part, &dest).map_err(|e| e.to_string())?;
+                ctx.target.download(&entry.filename, &part).await.map_err(|e| {
+                    let why =
+                        format!("cannot fetch dependency {} from the repository: {}", entry.filename, with_causes(&e));
+                    Failure::text(FailureKind::DependencyFiles, why)
+                })?;
+                fs_err::rename(&part, &dest).map_err(io)?;
             }
             files.push(dest);
         }
@@ -394,10 +504,8 @@ pub async fn check_vcs(ctx: &BuildContext, mut plan: Plan) -> Plan {
 
 async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<String, String> {
     let base = &step.pkgbase;
-    let checkout =
-        fetch_pkgbase(&(ctx.git_url)(base), &ctx.dirs.aur_cache.join(base)).await.map_err(|e| e.to_string())?;
-    let srcinfo = SrcInfo::read(&checkout.dir.join(".SRCINFO"), &ctx.arch).map_err(|e| e.to_string())?;
-    let local_packages = dependency_files(ctx, plan, base, &Mutex::default()).await?;
+    let (checkout, srcinfo) = checkout(ctx, base).await.map_err(|f| f.error)?;
+    let local_packages = dependency_files(ctx, plan, base, &Mutex::default()).await.map_err(|f| f.error)?;
     let scratch = ctx.dirs.run.join("scratch").join(format!("{base}.vcs"));
     let log = ctx.dirs.logs.join(format!("{base}.pkgver.log"));
     let job = package::BuildJob {
@@ -419,7 +527,7 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
     };
     let result = package::upstream_version(&ctx.docker, &job).await;
     let _ = fs_err::remove_dir_all(&scratch);
-    result.map_err(|e| format!("{e}; log: {log}"))
+    result.map_err(|e| format!("{}; log: {log}", with_causes(&e)))
 }
 
 /// `pkgver-pkgrel` (with any epoch) from `NAME-[EPOCH:]PKGVER-PKGREL-ARCH.pkg.tar.EXT`.
@@ -434,5 +542,25 @@ mod tests {
         assert_eq!(super::version_of_file("tool-git-r2.abc1234-1-any.pkg.tar.zst").as_deref(), Some("r2.abc1234-1"));
         assert_eq!(super::version_of_file("a-b-1:2.0-3-x86_64.pkg.tar.xz").as_deref(), Some("1:2.0-3"));
         assert_eq!(super::version_of_file("nonsense.pkg.tar.zst"), None);
+    }
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn failures_keep_their_kind_and_every_cause() {
+        let io = std::io::Error::other("disk full");
+        let artifact = ArtifactError::Io { path: "/x/out.tar".into(), source: io };
+        let f = Failure::from(package::BuildError::Artifact(artifact));
+        assert_eq!(f.kind, FailureKind::CopyOut);
+        assert!(f.error.ends_with(": disk full"), "the cause is kept: {}", f.error);
+        let f = Failure::from(package::BuildError::Phase { phase: "installing dependencies", code: 1 });
+        assert_eq!(f.kind, FailureKind::Dependencies);
+        let f = Failure::from(package::BuildError::Phase { phase: "makepkg", code: 4 });
+        assert_eq!((f.kind, f.error.as_str()), (FailureKind::Makepkg, "makepkg failed with exit code 4"));
+        let f = Failure::from(package::BuildError::Timeout(Duration::from_secs(60)));
+        assert_eq!(f.kind, FailureKind::Timeout);
     }
 }

@@ -265,6 +265,7 @@ fn check_versions(plan: &Plan, results: &mut [PackageResult], dirs: &RunDirs, pr
         } else {
             let log = dirs.logs.join(format!("{}.log", r.pkgbase));
             r.outcome = Outcome::Failed {
+                kind: crate::build::FailureKind::VersionMismatch,
                 error: format!(
                     "{what}, which the repository already has: not published, and not built again until the AUR changes {}",
                     r.pkgbase
@@ -368,13 +369,17 @@ fn summarize(
         .iter()
         .map(|r| {
             let (status, version, detail) = match &r.outcome {
-                Outcome::Built { version, files, .. } => ("built", version.clone(), format!("{} file(s)", files.len())),
-                Outcome::Failed { error, log, .. } => ("FAILED", "-".into(), format!("{error}; log: {log}")),
-                Outcome::Skipped { reason } => ("skipped", "-".into(), reason.clone()),
+                Outcome::Built { version, files, .. } => {
+                    ("built".to_string(), version.clone(), format!("{} file(s)", files.len()))
+                }
+                Outcome::Failed { kind, error, log, .. } => {
+                    (format!("FAILED ({})", kind.label()), "-".into(), format!("{error}; log: {log}"))
+                }
+                Outcome::Skipped { reason } => ("skipped".to_string(), "-".into(), reason.clone()),
             };
             SummaryRow {
                 pkgbase: r.pkgbase.clone(),
-                status: status.into(),
+                status,
                 version,
                 duration: format!("{:.1}s", r.duration.as_secs_f64()),
                 detail,
@@ -401,11 +406,11 @@ fn summarize(
         }
     }
     for r in results {
-        if let Outcome::Failed { tail, log, error } = &r.outcome {
+        if let Outcome::Failed { kind, tail, log, error } = &r.outcome {
             printer.out(&format!("--- {} failed; last lines of {log}:\n{}\n", r.pkgbase, tail.join("\n")));
             if printer.github() {
                 // On the repo.yaml line that asked for it, when the package is listed there.
-                let message = format!("{} failed to build: {error} (log: {log})", r.pkgbase);
+                let message = format!("{} failed to build ({}): {error} (log: {log})", r.pkgbase, kind.label());
                 let names = plan.step(&r.pkgbase).map(|s| s.pkgnames.clone()).unwrap_or_default();
                 let entry = config.packages.iter().find(|p| p.name == r.pkgbase || names.contains(&p.name));
                 match entry {
