@@ -3,6 +3,7 @@
 //!
 //! The binary is a thin shell over this library: [`run`] dispatches to one module per
 //! subcommand in [`commands`], each returning an [`ExitStatus`].
+pub mod alpm;
 pub mod aur;
 pub mod build;
 pub mod cli;
@@ -16,7 +17,6 @@ pub mod official;
 pub mod pgp;
 pub mod plan;
 pub mod publish;
-pub mod relation;
 pub mod repo;
 pub mod sign;
 pub mod ui;

@@ -10,9 +10,8 @@
 //! order and by pkgname within a repository (the order of libalpm's package cache), whose
 //! `provides` satisfies it (`alpm_depcmp`; pacman(8) offers that one first and `--noconfirm`
 //! takes it).
+use crate::alpm::{DbError, Relation, read_sync_db_packages};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
-use crate::relation::Relation;
-use crate::repo::{DbError, read_sync_db_packages};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::HashMap;
 use std::io::Read;

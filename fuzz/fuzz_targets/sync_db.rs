@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = repoctl::repo::read_sync_db(data);
+    let _ = repoctl::alpm::read_sync_db(data);
 });

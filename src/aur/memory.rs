@@ -77,7 +77,7 @@ impl Source for MemoryAur {
         let provides = |text: &str| {
             text.lines()
                 .filter_map(|l| l.trim().split_once(" = "))
-                .any(|(k, v)| (k == "provides" || k.starts_with("provides_")) && crate::aur::dep_name(v) == name)
+                .any(|(k, v)| (k == "provides" || k.starts_with("provides_")) && crate::alpm::dep_name(v) == name)
         };
         Ok(rows.into_values().filter(|p| self.srcinfo.get(&p.pkgbase).is_some_and(|t| provides(t))).collect())
     }

@@ -174,11 +174,6 @@ fn from_raur(p: raur::Package) -> AurPackage {
     }
 }
 
-/// The package name in a dependency string: `foo>=1.2` -> `foo`.
-pub fn dep_name(dep: &str) -> &str {
-    dep.split(['<', '>', '=']).next().unwrap_or(dep).trim()
-}
-
 #[cfg(test)]
 mod rpc_tests {
     #[test]
@@ -196,18 +191,5 @@ mod rpc_tests {
         assert_eq!(got.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["ok"]);
         assert!(super::parse_rpc_results(b"{\"results\": [1]}").is_err());
         assert!(super::parse_rpc_results(b"\xff").is_err());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::dep_name;
-
-    #[test]
-    fn dependency_strings_lose_their_version_constraint() {
-        assert_eq!(dep_name("foo>=1.2"), "foo");
-        assert_eq!(dep_name("foo<2"), "foo");
-        assert_eq!(dep_name("foo=1:2-3"), "foo");
-        assert_eq!(dep_name("foo"), "foo");
     }
 }

@@ -12,9 +12,8 @@
 //! name nothing else satisfies, one `.SRCINFO` per pkgbase whose LastModified changed.
 use super::store::{SrcInfoStore, StoreError, Want};
 use super::{AurClient, AurError, AurPackage, SrcInfo};
+use crate::alpm::{Relation, RepoEntry};
 use crate::official::OfficialRepos;
-use crate::relation::Relation;
-use crate::repo::RepoEntry;
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 

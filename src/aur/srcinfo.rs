@@ -108,7 +108,7 @@ impl SrcInfo {
 
     /// Whether one of its own pkgnames (at its version) or provides satisfies `dep`.
     pub fn satisfies_itself(&self, dep: &str) -> bool {
-        let rel = crate::relation::Relation::parse(dep);
+        let rel = crate::alpm::Relation::parse(dep);
         self.packages.iter().any(|p| {
             rel.satisfied_by_package(&p.name, &self.version) || p.provides.iter().any(|v| rel.satisfied_by_provision(v))
         })

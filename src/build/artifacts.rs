@@ -124,7 +124,7 @@ pub fn extract_packages(tar: &Utf8Path, dest_dir: &Utf8Path) -> Result<Vec<Utf8P
             reported = Some(text.lines().filter_map(|l| l.rsplit('/').next()).map(str::to_string).collect());
             continue;
         }
-        if !crate::repo::is_package_file(&name) {
+        if !crate::alpm::is_package_file(&name) {
             continue;
         }
         if entry.header().size().map_err(io(tar))? > MAX_ARTIFACT_BYTES {

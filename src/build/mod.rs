@@ -11,11 +11,11 @@ pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image, run_image, run_image_
 pub use package::log_tail;
 pub use package::source_cache_volume;
 
+use crate::alpm::RepoEntry;
 use crate::aur::{SrcInfo, fetch_pkgbase};
 use crate::docker::Docker;
 use crate::plan::{Action, Plan, Step};
 use crate::publish::Target;
-use crate::repo::RepoEntry;
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::{BTreeMap, HashMap};
@@ -409,7 +409,7 @@ fn separate_debug(
 ) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
     let (debug, main): (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) = files
         .into_iter()
-        .partition(|f| crate::repo::is_debug_package(f.file_name().unwrap_or_default(), &step.pkgbase, declared));
+        .partition(|f| crate::alpm::is_debug_package(f.file_name().unwrap_or_default(), &step.pkgbase, declared));
     if step.debug || debug.is_empty() {
         return (debug, main);
     }
@@ -487,7 +487,7 @@ pub async fn check_vcs(ctx: &BuildContext, mut plan: Plan) -> Plan {
         let step = &mut plan.packages[i];
         let repo = step.repo_version.clone().unwrap_or_default();
         match result {
-            Ok(upstream) if crate::plan::compare_versions(&upstream, &repo).is_gt() => {
+            Ok(upstream) if crate::alpm::compare_versions(&upstream, &repo).is_gt() => {
                 step.action = Action::Build;
                 step.reason = format!("VCS upstream moved: pkgver() gives {upstream}, repository has {repo}");
                 ctx.reporter.step(&format!("{}: {}", step.pkgbase, step.reason));
@@ -532,7 +532,7 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
 
 /// `pkgver-pkgrel` (with any epoch) from `NAME-[EPOCH:]PKGVER-PKGREL-ARCH.pkg.tar.EXT`.
 fn version_of_file(name: &str) -> Option<String> {
-    crate::repo::package_file_parts(name).map(|(_, version)| version.to_string())
+    crate::alpm::package_file_parts(name).map(|(_, version)| version.to_string())
 }
 
 #[cfg(test)]

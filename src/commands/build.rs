@@ -205,7 +205,7 @@ async fn publish_built(
     remove.extend(crate::plan::superseded(&remote.entries, &built.pkgnames, plan));
     let debug_name = crate::repo::debug_repo_name(&config.name);
     let debug_db = crate::publish::read_remote(target, &debug_name, &dirs.run.join("debug-current")).await?;
-    let debug_made = built.debug.iter().filter_map(|f| crate::repo::package_file_parts(f.file_name()?));
+    let debug_made = built.debug.iter().filter_map(|f| crate::alpm::package_file_parts(f.file_name()?));
     let debug_made: Vec<String> = debug_made.map(|(name, _)| name.to_string()).collect();
     let debug_remove =
         crate::plan::debug_removals(&debug_db.entries, &remote.entries, plan, &built.pkgnames, &debug_made);
@@ -247,7 +247,8 @@ fn report_problems(config: &crate::config::Config, plan: &Plan, printer: &Printe
 /// AUR commit ([`crate::plan::Mismatch`]). VCS packages are exempt: their pkgver() decides.
 fn check_versions(plan: &Plan, results: &mut [PackageResult], dirs: &RunDirs, printer: &Printer) {
     let work = &dirs.work;
-    use crate::plan::{Mismatch, compare_versions};
+    use crate::alpm::compare_versions;
+    use crate::plan::Mismatch;
     let mut changes = std::collections::BTreeMap::new();
     for r in results.iter_mut() {
         let Some(step) = plan.step(&r.pkgbase) else { continue };
@@ -299,7 +300,7 @@ impl BuiltFiles {
         let mut built = BuiltFiles { files: Vec::new(), debug: Vec::new(), pkgnames: Default::default() };
         for r in results {
             if let Outcome::Built { files, debug_files, .. } = &r.outcome {
-                let names = files.iter().filter_map(|f| crate::repo::package_file_parts(f.file_name()?));
+                let names = files.iter().filter_map(|f| crate::alpm::package_file_parts(f.file_name()?));
                 built.pkgnames.insert(r.pkgbase.clone(), names.map(|(name, _)| name.to_string()).collect());
                 built.files.extend(files.iter().cloned());
                 built.debug.extend(debug_files.iter().cloned());

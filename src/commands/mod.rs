@@ -111,7 +111,7 @@ pub(crate) async fn resolve(
     config: &Config,
     aur: &AurClient,
     official: &crate::official::OfficialRepos,
-    published: &[crate::repo::RepoEntry],
+    published: &[crate::alpm::RepoEntry],
     srcinfo_dir: Option<&Utf8Path>,
 ) -> Result<Universe, Error> {
     let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();

@@ -53,7 +53,7 @@ fn package_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, Error> {
     for entry in entries {
         let entry = entry.map_err(Error::io(format!("cannot read {dir}")))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if crate::repo::is_package_file(&name) && entry.file_type().is_ok_and(|t| t.is_file()) {
+        if crate::alpm::is_package_file(&name) && entry.file_type().is_ok_and(|t| t.is_file()) {
             files.push(dir.join(name));
         }
     }

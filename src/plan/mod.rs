@@ -3,15 +3,13 @@
 //! current sync database, so it can be printed (`repoctl plan`) and tested with tables.
 mod graph;
 mod mismatch;
-mod version;
 
 pub use graph::CycleError;
 pub use mismatch::{read_mismatches, update_mismatches};
-pub use version::compare_versions;
 
+use crate::alpm::{RepoEntry, compare_versions};
 use crate::aur::{Satisfier, Universe};
 use crate::config::Config;
-use crate::repo::RepoEntry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

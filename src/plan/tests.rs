@@ -197,22 +197,6 @@ fn the_json_plan_has_the_documented_fields() {
     assert_eq!(step["repo_version"], serde_json::Value::Null);
 }
 
-/// pacman's own vercmp table; tests/integration checks the same file against Debian's vercmp.
-const VERCMP_TABLE: &str = include_str!("../../tests/fixtures/vercmp.tsv");
-
-#[test]
-fn version_order_matches_pacmans_vercmp_table() {
-    let mut cases = 0;
-    for line in VERCMP_TABLE.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
-        let [a, b, want] = line.split('\t').collect::<Vec<_>>()[..] else { panic!("bad line {line:?}") };
-        let want: i8 = want.parse().unwrap();
-        assert_eq!(compare_versions(a, b) as i8, want, "vercmp {a} {b}");
-        assert_eq!(compare_versions(b, a) as i8, -want, "vercmp {b} {a}");
-        cases += 1;
-    }
-    assert!(cases > 40);
-}
-
 #[test]
 fn a_pkgname_that_moved_to_another_pkgbase_is_rebuilt_not_removed() {
     // `foo` used to be its own pkgbase; the AUR now makes it from `foo-split`.

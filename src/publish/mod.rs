@@ -8,8 +8,9 @@ mod s3;
 pub use local::LocalTarget;
 pub use s3::S3Target;
 
+use crate::alpm::{RepoEntry, read_sync_db};
 use crate::config::{Config, TargetConfig};
-use crate::repo::{DbFiles, DbNames, RepoEntry, RepoTool, read_sync_db};
+use crate::repo::{DbFiles, DbNames, RepoTool};
 use crate::ui::Reporter;
 use async_trait::async_trait;
 use camino::{Utf8Path, Utf8PathBuf};
@@ -33,7 +34,7 @@ pub enum PublishError {
     #[error("{name} at {target} is larger than {limit} bytes")]
     TooLarge { name: String, target: String, limit: u64 },
     #[error("the published database cannot be read: {0}")]
-    Db(#[from] crate::repo::DbError),
+    Db(#[from] crate::alpm::DbError),
     #[error(transparent)]
     RepoTool(#[from] crate::repo::RepoToolError),
     #[error(

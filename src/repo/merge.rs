@@ -3,7 +3,7 @@
 //! still publish one database. Only whole entries are copied, byte for byte as repo-add wrote
 //! them; nothing here decides what an entry says. A name-version or pkgname found in two
 //! inputs is an error, never a silent choice.
-use super::db::decompressor;
+use crate::alpm::decompressor;
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -190,7 +190,7 @@ mod tests {
         let two = archive(&dir, "two.db.tar.gz", &[("foo-git-r5.abc-1/", ""), ("foo-git-r5.abc-1/desc", &b)]);
         let out = dir.join("out.db.tar.zst");
         merge_archives(&[Source::all(&one), Source::all(&two)], &out).unwrap();
-        let entries = crate::repo::read_sync_db(&fs_err::read(&out).unwrap()).unwrap();
+        let entries = crate::alpm::read_sync_db(&fs_err::read(&out).unwrap()).unwrap();
         let names: Vec<(&str, &str)> = entries.iter().map(|e| (e.name.as_str(), e.version.as_str())).collect();
         assert_eq!(names, [("foo", "1-1"), ("foo-git", "r5.abc-1")]);
     }

@@ -1,35 +1,10 @@
-//! The repository's sync database: reading what is published, and changing it with
-//! `repo-add` / `repo-remove` in a builder container.
-mod db;
+//! Changing the repository's sync database with `repo-add` / `repo-remove` in a builder
+//! container, and the names of the repository's files. Reading a sync database and parsing
+//! package file names are ALPM formats: they live in [`crate::alpm`], which every stage reads.
 mod merge;
 mod tool;
 
-pub use db::{DbError, RepoEntry, SyncPackage, read_sync_db, read_sync_db_packages};
 pub use tool::{DbFiles, RepoTool, RepoToolError, repo_add_processes, signature_of as tool_signature};
-
-/// A package file (`*.pkg.tar*`, not its `.sig`), by name.
-pub fn is_package_file(name: &str) -> bool {
-    name.contains(".pkg.tar") && !name.ends_with(".sig")
-}
-
-/// `(pkgname, pkgver-pkgrel)` of a package file named `NAME-[EPOCH:]PKGVER-PKGREL-ARCH.pkg.tar*`
-/// (none of the last three contains a dash; a `.sig` suffix is fine), or None for any other name.
-pub fn package_file_parts(file: &str) -> Option<(&str, &str)> {
-    let stem = &file[..file.rfind(".pkg.tar")?];
-    let rest = &stem[..stem.rfind('-')?];
-    let name_end = rest[..rest.rfind('-')?].rfind('-')?;
-    let (name, version) = (&rest[..name_end], &rest[name_end + 1..]);
-    (!name.is_empty()).then_some((name, version))
-}
-
-/// Whether the package file `file` of `pkgbase` is the debug package makepkg split off: with
-/// `OPTIONS=(debug strip)` makepkg names it `PKGBASE-debug` (makepkg.conf(5), "debug"), a
-/// pkgname the PKGBUILD does not declare. A declared pkgname that happens to end in `-debug` is
-/// an ordinary package.
-pub fn is_debug_package(file: &str, pkgbase: &str, declared: &[String]) -> bool {
-    package_file_parts(file)
-        .is_some_and(|(name, _)| name.strip_suffix("-debug") == Some(pkgbase) && !declared.iter().any(|d| d == name))
-}
 
 /// The repository that holds a repository's debug packages: `NAME-debug`, beside `NAME` in the
 /// same target, the way Arch keeps `core-debug` beside `core`.
@@ -58,33 +33,5 @@ impl DbNames {
             db: format!("{repo}.db"),
             files: format!("{repo}.files"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::package_file_parts as parts;
-
-    #[test]
-    fn the_debug_package_is_the_undeclared_pkgbase_debug() {
-        let declared = ["tool".to_string(), "tool-docs".to_string()];
-        assert!(super::is_debug_package("tool-debug-1.0-1-x86_64.pkg.tar.zst", "tool", &declared));
-        assert!(!super::is_debug_package("tool-1.0-1-x86_64.pkg.tar.zst", "tool", &declared));
-        assert!(!super::is_debug_package("tool-docs-1.0-1-any.pkg.tar.zst", "tool", &declared));
-        // Another pkgbase's debug package, or a pkgname the PKGBUILD declares, is not this one's.
-        assert!(!super::is_debug_package("other-debug-1.0-1-x86_64.pkg.tar.zst", "tool", &declared));
-        let declares_it = ["gdb-debug".to_string()];
-        assert!(!super::is_debug_package("gdb-debug-1-1-x86_64.pkg.tar.zst", "gdb", &declares_it));
-    }
-
-    #[test]
-    fn package_file_names_split_into_pkgname_and_version() {
-        assert_eq!(parts("foo-git-r5.abc-1-x86_64.pkg.tar.zst"), Some(("foo-git", "r5.abc-1")));
-        assert_eq!(parts("lib32-foo-1:2.0-3-any.pkg.tar.xz"), Some(("lib32-foo", "1:2.0-3")));
-        assert_eq!(parts("foo-1-1-any.pkg.tar.zst.sig"), Some(("foo", "1-1")));
-        assert_eq!(parts("foo-1-any.pkg.tar.zst"), None);
-        assert_eq!(parts("-1-1-any.pkg.tar.zst"), None);
-        assert_eq!(parts("nonsense.pkg.tar.zst"), None);
-        assert_eq!(parts("README"), None);
     }
 }

@@ -1,7 +1,8 @@
 //! `repo-add` and `repo-remove`, run in a builder container on a copy of the current
 //! database: the host needs no pacman, and the database is written by pacman's own tools.
+use super::DbNames;
 use super::merge::{MergeError, Source, entry_dirs, merge_archives};
-use super::{DbNames, package_file_parts};
+use crate::alpm::{RepoEntry, package_file_parts, read_sync_db};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::BTreeSet;
@@ -245,9 +246,9 @@ fn cores() -> usize {
 }
 
 /// The entries of a database archive on disk.
-fn read_db(path: &Utf8Path) -> Result<Vec<super::RepoEntry>, RepoToolError> {
+fn read_db(path: &Utf8Path) -> Result<Vec<RepoEntry>, RepoToolError> {
     let io = |source| RepoToolError::Io { path: path.to_owned(), source };
-    super::read_sync_db(&fs_err::read(path).map_err(io)?).map_err(|e| io(std::io::Error::other(e)))
+    read_sync_db(&fs_err::read(path).map_err(io)?).map_err(|e| io(std::io::Error::other(e)))
 }
 
 /// The pkgname a package file's name gives.

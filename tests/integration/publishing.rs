@@ -138,7 +138,7 @@ fn concurrent_publishes_to_a_local_directory_take_turns() {
 fn listed_files(s3: &S3, bucket: &str) -> Vec<(String, bool)> {
     let keys = s3.keys(bucket);
     let db = s3.get(bucket, "conc.db");
-    let entries = repoctl::repo::read_sync_db(&db).expect("the published database is readable");
+    let entries = repoctl::alpm::read_sync_db(&db).expect("the published database is readable");
     entries.into_iter().map(|e| (e.filename.clone(), keys.contains(&e.filename))).collect()
 }
 
@@ -318,7 +318,7 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
     // beside the file), and NAME.files listing exactly what NAME.db lists.
     let database = |bucket: &str| {
         let read = |key: &str| {
-            let mut l: Vec<(String, String, bool)> = repoctl::repo::read_sync_db(&s3.get(bucket, key))
+            let mut l: Vec<(String, String, bool)> = repoctl::alpm::read_sync_db(&s3.get(bucket, key))
                 .unwrap()
                 .into_iter()
                 .map(|e| (e.name, e.version, e.signed))

@@ -79,7 +79,7 @@ pub fn read_sync_db_packages(bytes: &[u8]) -> Result<Vec<SyncPackage>, DbError> 
     Ok(entries)
 }
 
-pub(super) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read + 'a>> {
+pub(crate) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read + 'a>> {
     Ok(match bytes {
         [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(bytes)),
         [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Box::new(xz2::read::XzDecoder::new(bytes)),

@@ -1,4 +1,4 @@
-//! pacman's version ordering, through alpm-types.
+//! pacman's version ordering (vercmp, alpm-package-version(7)), through alpm-types.
 use alpm_types::Version;
 use std::cmp::Ordering;
 
@@ -24,5 +24,26 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
         (Ok(_), Err(_)) => Ordering::Greater,
         (Err(_), Ok(_)) => Ordering::Less,
         (Err(_), Err(_)) => a.cmp(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compare_versions;
+
+    /// pacman's own vercmp table; tests/integration checks the same file against Debian's vercmp.
+    const VERCMP_TABLE: &str = include_str!("../../tests/fixtures/vercmp.tsv");
+
+    #[test]
+    fn version_order_matches_pacmans_vercmp_table() {
+        let mut cases = 0;
+        for line in VERCMP_TABLE.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+            let [a, b, want] = line.split('\t').collect::<Vec<_>>()[..] else { panic!("bad line {line:?}") };
+            let want: i8 = want.parse().unwrap();
+            assert_eq!(compare_versions(a, b) as i8, want, "vercmp {a} {b}");
+            assert_eq!(compare_versions(b, a) as i8, -want, "vercmp {b} {a}");
+            cases += 1;
+        }
+        assert!(cases > 40);
     }
 }

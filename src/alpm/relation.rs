@@ -18,7 +18,7 @@ impl Relation {
     pub fn parse(text: &str) -> Relation {
         match text.parse::<PackageRelation>() {
             Ok(rel) => Relation { name: rel.name.to_string(), requirement: rel.version_requirement },
-            Err(_) => Relation { name: crate::aur::dep_name(text).to_string(), requirement: None },
+            Err(_) => Relation { name: dep_name(text).to_string(), requirement: None },
         }
     }
 
@@ -51,6 +51,11 @@ impl Relation {
     }
 }
 
+/// The package name in a dependency string: `foo>=1.2` -> `foo`.
+pub fn dep_name(dep: &str) -> &str {
+    dep.split(['<', '>', '=']).next().unwrap_or(dep).trim()
+}
+
 impl std::fmt::Display for Relation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.requirement {
@@ -62,7 +67,7 @@ impl std::fmt::Display for Relation {
 
 #[cfg(test)]
 mod tests {
-    use super::Relation;
+    use super::{Relation, dep_name};
 
     #[test]
     fn packages_satisfy_by_name_and_version() {
@@ -89,5 +94,13 @@ mod tests {
         let dep = Relation::parse("foo>=");
         assert_eq!(dep.name, "foo");
         assert!(dep.satisfied_by_provision("foo"));
+    }
+
+    #[test]
+    fn dependency_strings_lose_their_version_constraint() {
+        assert_eq!(dep_name("foo>=1.2"), "foo");
+        assert_eq!(dep_name("foo<2"), "foo");
+        assert_eq!(dep_name("foo=1:2-3"), "foo");
+        assert_eq!(dep_name("foo"), "foo");
     }
 }
