@@ -39,12 +39,6 @@ const ROOT_NAMES: &[(&str, &str)] = &[("Error", "error"), ("ExitStatus", "error"
 /// list shrinks as the work is done.
 const DEBT: &[(&str, &str, &str)] = &[
     (
-        "build",
-        "publish",
-        "issue 13 item 1: build downloads published dependency files through the publish Target \
-         mid-build; the command layer should fetch them from what the plan records",
-    ),
-    (
         "sign",
         "config",
         "issue 13 item 2: config and sign import each other (two normalize_fingerprint); one \

@@ -11,11 +11,9 @@ pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image, run_image, run_image_
 pub use package::log_tail;
 pub use package::source_cache_volume;
 
-use crate::alpm::RepoEntry;
 use crate::aur::{SrcInfo, fetch_pkgbase};
 use crate::docker::Docker;
 use crate::plan::{Action, Plan, Step};
-use crate::publish::Target;
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::{BTreeMap, HashMap};
@@ -188,8 +186,9 @@ pub struct BuildContext {
     pub dirs: RunDirs,
     pub git_url: Box<dyn Fn(&str) -> String + Send + Sync>,
     /// Where to fetch dependencies that are already published.
-    pub target: Arc<dyn Target>,
-    pub repo: Vec<RepoEntry>,
+    /// Package files of published pkgbases the builds need ([`Plan::published_dependencies`]),
+    /// fetched by the caller before the builds start; an `Err` says why a pkgbase's could not be.
+    pub published: BTreeMap<String, Result<Vec<Utf8PathBuf>, String>>,
     pub jobs: usize,
     pub reporter: Arc<dyn Reporter>,
     /// Where repo.yaml's `pgp_keys` fingerprints are received from (None: gpg's default).
@@ -424,8 +423,8 @@ fn separate_debug(
     (Vec::new(), main)
 }
 
-/// Package files of every AUR pkgbase `base` needs: built in this run, or fetched from the
-/// published repository when the plan kept them.
+/// Package files of every AUR pkgbase `base` needs: built in this run, or published (fetched
+/// by the caller: [`BuildContext::published`]).
 async fn dependency_files(
     ctx: &BuildContext,
     plan: &Plan,
@@ -433,28 +432,15 @@ async fn dependency_files(
     built: &Mutex<HashMap<String, Vec<Utf8PathBuf>>>,
 ) -> Result<Vec<Utf8PathBuf>, Failure> {
     let mut files = Vec::new();
-    let deps_dir = ctx.dirs.run.join("deps");
-    let io = |e: std::io::Error| Failure::new(FailureKind::DependencyFiles, &e);
     for dep in plan.closure(base) {
         if let Some(f) = built.lock().ok().and_then(|b| b.get(&dep).cloned()) {
             files.extend(f);
             continue;
         }
-        for entry in ctx.repo.iter().filter(|e| e.base == dep) {
-            let dest = deps_dir.join(&entry.filename);
-            if !dest.exists() {
-                // Into a name of this build's own, then renamed: a parallel build needing the same
-                // file, or a download cut short, never leaves a partial file under the real name.
-                fs_err::create_dir_all(&deps_dir).map_err(io)?;
-                let part = deps_dir.join(format!(".{}.{base}.part", entry.filename));
-                ctx.target.download(&entry.filename, &part).await.map_err(|e| {
-                    let why =
-                        format!("cannot fetch dependency {} from the repository: {}", entry.filename, with_causes(&e));
-                    Failure::text(FailureKind::DependencyFiles, why)
-                })?;
-                fs_err::rename(&part, &dest).map_err(io)?;
-            }
-            files.push(dest);
+        match ctx.published.get(&dep) {
+            Some(Ok(f)) => files.extend(f.iter().cloned()),
+            Some(Err(why)) => return Err(Failure::text(FailureKind::DependencyFiles, why.clone())),
+            None => {}
         }
     }
     Ok(files)

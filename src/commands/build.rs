@@ -143,8 +143,7 @@ async fn build_with(
             let aur = aur.clone();
             move |base| aur.git_url(base)
         }),
-        target: target.clone(),
-        repo: remote.entries.clone(),
+        published: fetch_published(&plan, &*target, dirs, printer).await,
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
         keyserver: config.builder.keyserver.clone(),
@@ -223,6 +222,49 @@ async fn publish_built(
         }
     }
     Ok(())
+}
+
+/// Downloads the published package files the plan's builds and VCS checks install
+/// ([`Plan::published_dependencies`]) into the run's `deps` directory. A file that cannot be
+/// fetched fails only the builds that need it.
+async fn fetch_published(
+    plan: &Plan,
+    target: &dyn Target,
+    dirs: &RunDirs,
+    printer: &Printer,
+) -> std::collections::BTreeMap<String, Result<Vec<Utf8PathBuf>, String>> {
+    let needed = plan.published_dependencies();
+    if !needed.is_empty() {
+        printer.step(&format!("fetching the published packages of {} dependency pkgbase(s)", needed.len()));
+    }
+    let dir = dirs.run.join("deps");
+    let mut fetched = std::collections::BTreeMap::new();
+    for (base, files) in needed {
+        let mut paths = Vec::new();
+        for file in &files {
+            match download_one(target, &dir, file).await {
+                Ok(path) => paths.push(path),
+                Err(why) => {
+                    fetched.insert(base.clone(), Err(why));
+                    break;
+                }
+            }
+        }
+        fetched.entry(base).or_insert(Ok(paths));
+    }
+    fetched
+}
+
+/// One published file into `dir`: to a temporary name, then renamed, so a download cut short
+/// never leaves a partial file under the real name.
+async fn download_one(target: &dyn Target, dir: &Utf8Path, file: &str) -> Result<Utf8PathBuf, String> {
+    fs_err::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let (part, dest) = (dir.join(format!(".{file}.part")), dir.join(file));
+    target.download(file, &part).await.map_err(|e| {
+        format!("cannot fetch dependency {file} from the repository: {}", crate::build::with_causes(&e))
+    })?;
+    fs_err::rename(&part, &dest).map_err(|e| e.to_string())?;
+    Ok(dest)
 }
 
 /// Prints the plan's problems on the repo.yaml lines they concern (annotations in GitHub

@@ -70,6 +70,9 @@ pub struct Step {
     /// for AUR dependencies).
     #[serde(skip)]
     pub capabilities: Vec<crate::docker::Capability>,
+    /// The file names of its packages in the published repository (empty when not published).
+    #[serde(skip)]
+    pub published_files: Vec<String>,
     /// The AUR's `LastModified` of the pkgbase (seconds since the epoch), when it has one.
     #[serde(skip)]
     pub last_modified: Option<i64>,
@@ -185,6 +188,22 @@ impl Plan {
                 s.into_iter().map(|i| builds[i].pkgbase.clone()).collect()
             })
             .collect()
+    }
+
+    /// The published package files that this plan's builds and VCS checks install, by
+    /// pkgbase: those of the pkgbases they need that this run does not build.
+    pub fn published_dependencies(&self) -> BTreeMap<String, Vec<String>> {
+        let mut needed = BTreeMap::new();
+        let probed = self.packages.iter().filter(|s| s.action == Action::Build || s.vcs && s.action == Action::Skip);
+        for step in probed {
+            for dep in self.closure(&step.pkgbase) {
+                if let Some(d) = self.step(&dep).filter(|d| d.action != Action::Build && !d.published_files.is_empty())
+                {
+                    needed.insert(dep, d.published_files.clone());
+                }
+            }
+        }
+        needed
     }
 
     /// Every pkgbase `pkgbase` needs, directly or through other pkgbases.
@@ -524,6 +543,7 @@ fn keep_step(
         vcs: false,
         debug: false,
         capabilities: Vec::new(),
+        published_files: repo_entries.iter().map(|e| e.filename.clone()).collect(),
         last_modified: u.last_modified.get(base).copied(),
         provides_for: Vec::new(),
         problems: Vec::new(),
@@ -610,6 +630,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             vcs: false,
             debug: false,
             capabilities: Vec::new(),
+            published_files: Vec::new(),
             last_modified: None,
             provides_for: Vec::new(),
             problems: Vec::new(),
