@@ -45,12 +45,6 @@ const DEBT: &[(&str, &str, &str)] = &[
          mid-build; the command layer should fetch them from what the plan records",
     ),
     (
-        "sign",
-        "config",
-        "issue 13 item 2: config and sign import each other (two normalize_fingerprint); one \
-         validated Fingerprint type and one home for signing",
-    ),
-    (
         "ui",
         "plan",
         "issue 13, Done when (ui is a leaf): ui's tables (summary.rs) render Plan and Step; the \
