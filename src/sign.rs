@@ -4,7 +4,11 @@
 //!
 //! Signatures are binary (not armored), as pacman expects: repo-add embeds a package's `.sig`
 //! in the database (`%PGPSIG%`) and refuses armored ones.
-use crate::config::SignConfig;
+//!
+//! It takes plain values (the fingerprint repo.yaml names, the file that names it) and returns
+//! typed errors; `commands::signer` turns them into a diagnostic at the `sign.key` line. It
+//! does not import `config`, and `config` does not import it (issue #13).
+use crate::pgp::Fingerprint;
 use camino::{Utf8Path, Utf8PathBuf};
 use pgp::composed::{Deserializable, DetachedSignature, SignedPublicKey, SignedSecretKey};
 use pgp::crypto::hash::HashAlgorithm;
@@ -17,13 +21,13 @@ const MAX_KEY_BYTES: usize = 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
     #[error("{config} signs the repository with key {key}, but {var} is not set")]
-    MissingKey { config: Utf8PathBuf, key: String, var: &'static str },
+    MissingKey { config: Utf8PathBuf, key: Fingerprint, var: &'static str },
     #[error("{var} does not hold an ASCII-armored OpenPGP secret key: {message}")]
     BadKey { var: &'static str, message: String },
     #[error("the key in {var} is not {want} (it has {have})")]
-    WrongKey { var: &'static str, want: String, have: String },
+    WrongKey { var: &'static str, want: Fingerprint, have: String },
     #[error("key {key} cannot make signatures: {message}")]
-    CannotSign { key: String, message: String },
+    CannotSign { key: Fingerprint, message: String },
     #[error("I/O error on {path}")]
     Io {
         path: Utf8PathBuf,
@@ -42,7 +46,7 @@ pub struct Signer {
     key: SignedSecretKey,
     part: Part,
     passphrase: Password,
-    fingerprint: String,
+    fingerprint: Fingerprint,
 }
 
 impl std::fmt::Debug for Signer {
@@ -53,37 +57,32 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// The signer repo.yaml asks for, with its key from the environment; None when repo.yaml
-    /// does not sign. Checked before anything is built: a key that is missing, is not the
-    /// configured one, or cannot sign (a wrong passphrase) is an error now, not after an hour
-    /// of builds.
-    pub fn from_env(config_path: &Utf8Path, sign: Option<&SignConfig>) -> Result<Option<Signer>, SignError> {
-        let Some(sign) = sign else { return Ok(None) };
+    /// The signer for `key` (what `config` names, repo.yaml's `sign.key`), with the secret key
+    /// from the environment. Checked before anything is built: a key that is missing, is not
+    /// `key`, or cannot sign (a wrong passphrase) is an error now, not after an hour of builds.
+    pub fn from_env(config: &Utf8Path, key: &Fingerprint) -> Result<Signer, SignError> {
         let armored =
             std::env::var(crate::env::SIGNING_KEY).ok().filter(|k| !k.trim().is_empty()).ok_or_else(|| {
-                SignError::MissingKey {
-                    config: config_path.to_owned(),
-                    key: sign.key.clone(),
-                    var: crate::env::SIGNING_KEY,
-                }
+                SignError::MissingKey { config: config.to_owned(), key: key.clone(), var: crate::env::SIGNING_KEY }
             })?;
         let passphrase = std::env::var(crate::env::SIGNING_KEY_PASSPHRASE).unwrap_or_default();
-        Signer::new(&armored, &sign.key, &passphrase).map(Some)
+        Signer::new(&armored, key, &passphrase)
     }
 
     /// A signer for `fingerprint` (the primary key or a subkey) from an armored secret key.
-    pub fn new(armored: &str, fingerprint: &str, passphrase: &str) -> Result<Signer, SignError> {
+    pub fn new(armored: &str, fingerprint: &Fingerprint, passphrase: &str) -> Result<Signer, SignError> {
         let var = crate::env::SIGNING_KEY;
         if armored.len() > MAX_KEY_BYTES {
             return Err(SignError::BadKey { var, message: format!("larger than {MAX_KEY_BYTES} bytes") });
         }
         let (key, _) =
             SignedSecretKey::from_string(armored).map_err(|e| SignError::BadKey { var, message: e.to_string() })?;
-        let want = fingerprint.to_ascii_uppercase();
+        let want = fingerprint.clone();
         let hex = |f: pgp::types::Fingerprint| format!("{f:X}");
-        let part = if hex(key.primary_key.fingerprint()) == want {
+        let is_wanted = |f: pgp::types::Fingerprint| Fingerprint::of_key(&f).as_ref() == Some(&want);
+        let part = if is_wanted(key.primary_key.fingerprint()) {
             Part::Primary
-        } else if let Some(i) = key.secret_subkeys.iter().position(|s| hex(s.key.fingerprint()) == want) {
+        } else if let Some(i) = key.secret_subkeys.iter().position(|s| is_wanted(s.key.fingerprint())) {
             Part::Subkey(i)
         } else {
             let have = std::iter::once(hex(key.primary_key.fingerprint()))
@@ -106,7 +105,7 @@ impl Signer {
         Ok(signer)
     }
 
-    pub fn fingerprint(&self) -> &str {
+    pub fn fingerprint(&self) -> &Fingerprint {
         &self.fingerprint
     }
 
@@ -163,56 +162,40 @@ impl Signer {
     }
 }
 
-/// Turns gpg's spaced fingerprint output (`ABCD 1234 ...`) and `0x` prefixes into the bare
-/// upper-case hex repoctl compares; None when the result is not a v4 (40) or v6 (64) hex
-/// fingerprint.
-pub fn normalize_fingerprint(s: &str) -> Option<String> {
-    let s = s.trim();
-    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
-    let hex: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (matches!(hex.len(), 40 | 64) && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| hex.to_ascii_uppercase())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fingerprints_are_accepted_as_gpg_prints_them_and_key_ids_are_not() {
-        let fpr = "0123456789ABCDEF0123456789ABCDEF01234567";
-        assert_eq!(normalize_fingerprint(fpr).as_deref(), Some(fpr));
-        assert_eq!(normalize_fingerprint("0x0123456789abcdef0123456789abcdef01234567").as_deref(), Some(fpr));
-        assert_eq!(normalize_fingerprint("0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567").as_deref(), Some(fpr));
-        assert_eq!(normalize_fingerprint("89ABCDEF01234567"), None, "a long key ID is not a fingerprint");
-        assert_eq!(normalize_fingerprint("G123456789ABCDEF0123456789ABCDEF01234567"), None);
-    }
 
     const SECRET: &str = include_str!("../tests/fixtures/signing/secret-key.asc");
     const PRIMARY: &str = include_str!("../tests/fixtures/signing/fingerprint");
     const SUBKEY: &str = include_str!("../tests/fixtures/signing/subkey-fingerprint");
 
+    fn fpr(s: &str) -> Fingerprint {
+        Fingerprint::parse(s).unwrap()
+    }
+
     #[test]
     fn a_gpg_made_key_signs_with_its_primary_key_or_a_signing_subkey() {
-        for fpr in [PRIMARY.trim(), SUBKEY.trim()] {
-            let signer = Signer::new(SECRET, fpr, "").expect("the fixture key loads");
+        for key in [fpr(PRIMARY), fpr(SUBKEY)] {
+            let signer = Signer::new(SECRET, &key, "").expect("the fixture key loads");
             let sig = signer.sign_bytes(b"package bytes").unwrap();
             assert!(signer.verify(b"package bytes", &sig));
             assert!(!signer.verify(b"package bytez", &sig), "a swapped byte must not verify");
             assert!(!sig.starts_with(b"-----"), "pacman wants binary signatures");
         }
-        assert!(Signer::new(SECRET, PRIMARY.trim(), "").unwrap().public_key_armored().contains("PUBLIC KEY"));
+        assert!(Signer::new(SECRET, &fpr(PRIMARY), "").unwrap().public_key_armored().contains("PUBLIC KEY"));
     }
 
     #[test]
     fn another_key_is_refused_and_the_error_lists_what_the_variable_holds() {
-        let err = Signer::new(SECRET, "0123456789ABCDEF0123456789ABCDEF01234567", "").unwrap_err();
+        let err = Signer::new(SECRET, &fpr("0123456789ABCDEF0123456789ABCDEF01234567"), "").unwrap_err();
         let text = err.to_string();
         assert!(text.contains(PRIMARY.trim()) && text.contains(SUBKEY.trim()), "{text}");
     }
 
     #[test]
     fn garbage_in_the_key_variable_is_an_error_that_names_it() {
-        let err = Signer::new("not a key", "0123456789ABCDEF0123456789ABCDEF01234567", "").unwrap_err();
+        let err = Signer::new("not a key", &fpr("0123456789ABCDEF0123456789ABCDEF01234567"), "").unwrap_err();
         assert!(err.to_string().contains(crate::env::SIGNING_KEY), "{err}");
     }
 }

@@ -39,12 +39,6 @@ const ROOT_NAMES: &[(&str, &str)] = &[("Error", "error"), ("ExitStatus", "error"
 /// list shrinks as the work is done.
 const DEBT: &[(&str, &str, &str)] = &[
     (
-        "sign",
-        "config",
-        "issue 13 item 2: config and sign import each other (two normalize_fingerprint); one \
-         validated Fingerprint type and one home for signing",
-    ),
-    (
         "ui",
         "plan",
         "issue 13, Done when (ui is a leaf): ui's tables (summary.rs) render Plan and Step; the \

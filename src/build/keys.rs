@@ -6,6 +6,7 @@
 //! keyserver in the container) and key files. This decides, on the host, what goes in.
 use crate::aur::SrcInfo;
 use crate::config::PgpKey;
+use crate::pgp::Fingerprint;
 use camino::Utf8Path;
 
 /// What to import into the build user's keyring, and what to say about it.
@@ -14,7 +15,7 @@ pub struct BuildKeys {
     /// Armored key files: (file name under /repoctl/keys, contents).
     pub files: Vec<(String, String)>,
     /// Fingerprints to receive from a keyserver.
-    pub receive: Vec<String>,
+    pub receive: Vec<Fingerprint>,
     /// Keys a signature is expected from: validpgpkeys and repo.yaml's keys.
     pub expected: Vec<String>,
     /// One line per decision, for the build log.
@@ -33,12 +34,12 @@ impl BuildKeys {
             };
             let shown = format!("keys/pgp/{}", path.file_name().unwrap_or(name));
             match read_bounded(path).map(|text| (crate::pgp::public_key_fingerprints(&text), text)) {
-                Ok((Ok(held), text)) if held.iter().any(|h| h == fpr) => {
+                Ok((Ok(held), text)) if held.iter().any(|h| h.as_str() == fpr) => {
                     keys.notes.push(format!("{shown}: public key {fpr}, listed in validpgpkeys"));
                     keys.files.push((format!("aur-{fpr}.asc"), text));
                 }
                 Ok((Ok(held), _)) => {
-                    keys.notes.push(format!("{shown} holds key {}, not {fpr}: not imported", held.join(", ")))
+                    keys.notes.push(format!("{shown} holds key {}, not {fpr}: not imported", list(&held)))
                 }
                 Ok((Err(e), _)) => keys.notes.push(format!("{shown} is not imported: {e}")),
                 Err(e) => keys.notes.push(format!("{shown} is not imported: {e}")),
@@ -49,12 +50,12 @@ impl BuildKeys {
                 PgpKey::Fingerprint(fpr) => {
                     keys.notes.push(format!("repo.yaml: key {fpr}, received from a keyserver"));
                     keys.receive.push(fpr.clone());
-                    keys.expected.push(fpr.clone());
+                    keys.expected.push(fpr.to_string());
                 }
                 PgpKey::File { path, fingerprints, armored } => {
-                    keys.notes.push(format!("repo.yaml: {path}: public key {}", fingerprints.join(", ")));
+                    keys.notes.push(format!("repo.yaml: {path}: public key {}", list(fingerprints)));
                     keys.files.push((format!("repoyaml-{i}.asc"), armored.clone()));
-                    keys.expected.extend(fingerprints.iter().cloned());
+                    keys.expected.extend(fingerprints.iter().map(Fingerprint::to_string));
                 }
             }
         }
@@ -72,6 +73,10 @@ impl BuildKeys {
     pub fn missing(&self, keyring: &[String]) -> Vec<String> {
         self.expected.iter().filter(|k| !keyring.iter().any(|h| h.eq_ignore_ascii_case(k))).cloned().collect()
     }
+}
+
+fn list(fingerprints: &[Fingerprint]) -> String {
+    fingerprints.iter().map(Fingerprint::as_str).collect::<Vec<_>>().join(", ")
 }
 
 /// `keys/pgp/*.asc` in a checkout, as (file stem, path).
@@ -170,9 +175,10 @@ mod tests {
     #[test]
     fn repo_yaml_keys_are_received_or_copied() {
         let (_d, root) = checkout_with(&[]);
+        let fpr = |s: &str| Fingerprint::parse(s).unwrap();
         let configured = [
-            PgpKey::Fingerprint(OTHER.into()),
-            PgpKey::File { path: "k.asc".into(), fingerprints: vec![SIGNER.into()], armored: "ARMORED".into() },
+            PgpKey::Fingerprint(fpr(OTHER)),
+            PgpKey::File { path: "k.asc".into(), fingerprints: vec![fpr(SIGNER)], armored: "ARMORED".into() },
         ];
         let keys = BuildKeys::gather(&root, &srcinfo(&[]), &configured);
         assert_eq!(keys.receive, [OTHER]);

@@ -278,7 +278,7 @@ async fn import_keys(
     if let Some(url) = keyserver.filter(|_| !keys.receive.is_empty()) {
         cmd.extend(["--keyserver".to_string(), url.to_string()]);
     }
-    cmd.extend(keys.receive.iter().cloned());
+    cmd.extend(keys.receive.iter().map(ToString::to_string));
     let (code, output) = exec_logged(container, "importing PGP keys", cmd, "builder", log).await?;
     if code != 0 {
         return Err(BuildError::Phase { phase: "importing PGP keys", code });

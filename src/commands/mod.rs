@@ -47,8 +47,8 @@ pub(crate) fn load_config(path: &Utf8Path) -> Result<Config, Error> {
 /// is built or written.
 pub(crate) fn signer(config: &Config) -> Result<Option<crate::sign::Signer>, Error> {
     use crate::sign::SignError;
-    crate::sign::Signer::from_env(&config.path, config.sign.as_ref()).map_err(|err| {
-        let Some(sign) = &config.sign else { return Error::Usage(err.to_string()) };
+    let Some(sign) = &config.sign else { return Ok(None) };
+    crate::sign::Signer::from_env(&config.path, &sign.key).map(Some).map_err(|err| {
         let var = crate::env::SIGNING_KEY;
         let hint = match &err {
             SignError::MissingKey { .. } => format!(

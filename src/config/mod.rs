@@ -10,6 +10,7 @@ mod validate;
 pub use diag::{Diagnostic, Diagnostics, Pos};
 pub(crate) use validate::check_package_name;
 
+use crate::pgp::Fingerprint;
 use camino::{Utf8Path, Utf8PathBuf};
 
 /// repo.yaml larger than this is refused before parsing (a real one is a few KiB).
@@ -42,8 +43,8 @@ pub struct Config {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignConfig {
-    /// The signing key's fingerprint (primary key or signing subkey), upper-case hex.
-    pub key: String,
+    /// The signing key's fingerprint (primary key or signing subkey).
+    pub key: Fingerprint,
     pub pos: Pos,
 }
 
@@ -117,12 +118,12 @@ impl Network {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PgpKey {
     /// A full fingerprint, received from a keyserver inside the container (`gpg --recv-keys`).
-    Fingerprint(String),
+    Fingerprint(Fingerprint),
     /// An armored public key file read (and checked) when repo.yaml was loaded.
     File {
         path: Utf8PathBuf,
         /// Fingerprints of the primary keys it holds.
-        fingerprints: Vec<String>,
+        fingerprints: Vec<Fingerprint>,
         armored: String,
     },
 }

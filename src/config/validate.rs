@@ -174,22 +174,25 @@ impl Validator<'_> {
         let arch = self.arch(raw.arch.as_ref());
         let target = self.target(raw.s3, raw.local);
         let builder = self.builder(raw.builder);
-        let sign = raw.sign.map(|s| self.sign(s.value));
+        let sign = raw.sign.and_then(|s| self.sign(s.value));
         let packages = self.packages(raw.packages);
         Config { path: self.path.to_owned(), name, arch, target, builder, sign, packages }
     }
 
-    fn sign(&mut self, sign: RawSign) -> SignConfig {
+    /// `sign.key`; None (and a problem) when it is not a full fingerprint.
+    fn sign(&mut self, sign: RawSign) -> Option<SignConfig> {
         let key = &sign.key;
-        let normalized = crate::sign::normalize_fingerprint(&key.value);
-        if normalized.is_none() {
-            self.problem(
-                key.referenced,
-                format!("`{}` is not a key fingerprint", key.value),
-                "use the full 40-character fingerprint of the signing key, as `gpg --list-secret-keys --keyid-format none` prints it",
-            );
+        match Fingerprint::parse(&key.value) {
+            Ok(fingerprint) => Some(SignConfig { key: fingerprint, pos: loc_pos(key.referenced) }),
+            Err(_) => {
+                self.problem(
+                    key.referenced,
+                    format!("`{}` is not a key fingerprint", key.value),
+                    "use the full 40-character fingerprint of the signing key, as `gpg --list-secret-keys --keyid-format none` prints it",
+                );
+                None
+            }
         }
-        SignConfig { key: normalized.unwrap_or_else(|| key.value.clone()), pos: loc_pos(key.referenced) }
     }
 
     fn repo_name(&mut self, name: &Spanned<String>) -> String {
@@ -368,11 +371,14 @@ network, then the build runs without it)"
         let mut out = Vec::new();
         for key in &keys.value {
             let v = key.value.trim();
-            if let Some(fpr) = crate::pgp::normalize_fingerprint(v) {
-                out.push(PgpKey::Fingerprint(fpr));
-                continue;
-            }
-            if v.is_empty() || crate::pgp::looks_like_key_id(v) {
+            let not_a_fingerprint = match Fingerprint::parse(v) {
+                Ok(fpr) => {
+                    out.push(PgpKey::Fingerprint(fpr));
+                    continue;
+                }
+                Err(e) => e,
+            };
+            if v.is_empty() || not_a_fingerprint.looks_like_key_id() {
                 self.problem(
                     key.referenced,
                     format!("`{v}` is not a full key fingerprint"),
@@ -494,7 +500,7 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
 }
 
 /// An armored public key file and the fingerprints it holds, or a message and a hint.
-fn read_key_file(path: &Utf8Path) -> Result<(String, Vec<String>), (String, String)> {
+fn read_key_file(path: &Utf8Path) -> Result<(String, Vec<Fingerprint>), (String, String)> {
     use std::io::Read;
     const EXPORT: &str = "export the public key with `gpg --armor --export FINGERPRINT > FILE`";
     let file = std::fs::File::open(path).map_err(|e| {
@@ -694,6 +700,35 @@ mod tests {
     }
 
     #[test]
+    fn sign_key_and_pgp_keys_read_a_fingerprint_the_same_way() {
+        // Issue #13: a tab was accepted in `sign.key` but made `pgp_keys` read the value as a file.
+        let fpr = "9AFB7BB20A2C795ABA9CDA8777867A0A09675111";
+        for written in [
+            "\"9AFB7BB20A2C795ABA9C\\tDA8777867A0A09675111\"",
+            "9AFB7BB20A2C795ABA9C\tDA8777867A0A09675111",
+            "9AFB 7BB2 0A2C 795A BA9C  DA87 7786 7A0A 0967 5111",
+            "0x9afb7bb20a2c795aba9cda8777867a0a09675111",
+        ] {
+            let text =
+                format!("name: r\nsign:\n  key: {written}\npackages:\n  - name: a\n    pgp_keys:\n      - {written}\n");
+            let config = parse("repo.yaml".into(), text.as_bytes()).unwrap_or_else(|e| panic!("{written}: {e:?}"));
+            assert_eq!(config.sign.unwrap().key, fpr, "{written}");
+            assert_eq!(config.packages[0].pgp_keys, [PgpKey::Fingerprint(fpr.parse().unwrap())], "{written}");
+        }
+        for (written, digits) in [(&fpr[1..], "39"), (&*format!("{fpr}0"), "41")] {
+            let text =
+                format!("name: r\nsign:\n  key: {written}\npackages:\n  - name: a\n    pgp_keys:\n      - {written}\n");
+            let problems: Vec<String> =
+                parse("repo.yaml".into(), text.as_bytes()).unwrap_err().0.iter().map(|d| d.message.clone()).collect();
+            assert_eq!(
+                problems,
+                [format!("`{written}` is not a key fingerprint"), format!("`{written}` is not a full key fingerprint")],
+                "{digits} digits"
+            );
+        }
+    }
+
+    #[test]
     fn pgp_keys_are_fingerprints_or_checked_key_files() {
         let dir = tempfile::tempdir().unwrap();
         let root = Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
@@ -707,14 +742,14 @@ mod tests {
         let config = parse(&path, ok.as_bytes()).unwrap();
         assert_eq!(
             config.packages[0].pgp_keys[0],
-            PgpKey::Fingerprint("3917B631F3C03CEE63BF8FD4C9BEC4CB26FD46D9".into())
+            PgpKey::Fingerprint("3917B631F3C03CEE63BF8FD4C9BEC4CB26FD46D9".parse().unwrap())
         );
         let PgpKey::File { path: key_path, fingerprints, armored } = &config.packages[0].pgp_keys[1] else {
             panic!("{:?}", config.packages[0].pgp_keys)
         };
         assert_eq!(
             (key_path, fingerprints.as_slice()),
-            (&root.join("keys/signer.asc"), &["9AFB7BB20A2C795ABA9CDA8777867A0A09675111".to_string()][..])
+            (&root.join("keys/signer.asc"), &["9AFB7BB20A2C795ABA9CDA8777867A0A09675111".parse().unwrap()][..])
         );
         assert_eq!(armored, signer);
 

@@ -461,7 +461,7 @@ async fn sign_live(
     }
     let sig = signer
         .sign_bytes(&db)
-        .map_err(|message| crate::sign::SignError::CannotSign { key: signer.fingerprint().to_string(), message })?;
+        .map_err(|message| crate::sign::SignError::CannotSign { key: signer.fingerprint().clone(), message })?;
     let tmp = tempfile::NamedTempFile::new().map_err(|source| PublishError::Io { path: "tempfile".into(), source })?;
     let path = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf())
         .unwrap_or_else(|p| p.to_string_lossy().into_owned().into());
