@@ -446,46 +446,22 @@ async fn dependency_files(
     Ok(files)
 }
 
-/// VCS packages the plan would skip: ask each one's pkgver() (in a container, building nothing)
-/// and turn the skip into a build when upstream is newer than the repository. A check that
-/// fails leaves the package as it is, with the reason; it never fails the run.
-pub async fn check_vcs(ctx: &BuildContext, mut plan: Plan) -> Plan {
+/// The VCS packages the plan would skip ([`Plan::vcs_candidates`]), each asked for its
+/// pkgver() in a container (building nothing), `builder.jobs` at a time: pkgbase -> the
+/// version upstream is at now, or why it could not be learnt. [`crate::plan::apply_vcs`]
+/// turns the answers into builds.
+pub async fn probe_vcs(ctx: &BuildContext, plan: &Plan) -> BTreeMap<String, Result<String, String>> {
     use futures_util::StreamExt;
-    let candidates: Vec<usize> = plan
-        .packages
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.vcs && s.action == Action::Skip && s.repo_version.is_some())
-        .map(|(i, _)| i)
-        .collect();
+    let candidates: Vec<&Step> = plan.vcs_candidates().collect();
     if candidates.is_empty() {
-        return plan;
+        return BTreeMap::new();
     }
     ctx.reporter.step(&format!("checking upstream of {} VCS package(s) with pkgver()", candidates.len()));
-    let checks = futures_util::stream::iter(candidates.iter().map(|&i| {
-        let (plan, step) = (&plan, &plan.packages[i]);
-        async move { (i, upstream_of(ctx, plan, step).await) }
-    }))
-    .buffer_unordered(ctx.jobs.max(1))
-    .collect::<Vec<_>>()
-    .await;
-    for (i, result) in checks {
-        let step = &mut plan.packages[i];
-        let repo = step.repo_version.clone().unwrap_or_default();
-        match result {
-            Ok(upstream) if crate::alpm::compare_versions(&upstream, &repo).is_gt() => {
-                step.action = Action::Build;
-                step.reason = format!("VCS upstream moved: pkgver() gives {upstream}, repository has {repo}");
-                ctx.reporter.step(&format!("{}: {}", step.pkgbase, step.reason));
-            }
-            Ok(upstream) => step.reason = format!("up to date with upstream (pkgver() gives {upstream})"),
-            Err(e) => {
-                ctx.reporter.step(&format!("{}: could not check upstream ({e}); keeping {repo}", step.pkgbase));
-                step.reason = format!("upstream check failed, kept {repo}: {e}");
-            }
-        }
-    }
-    plan
+    futures_util::stream::iter(candidates)
+        .map(|step| async move { (step.pkgbase.clone(), upstream_of(ctx, plan, step).await) })
+        .buffer_unordered(ctx.jobs.max(1))
+        .collect()
+        .await
 }
 
 async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<String, String> {

@@ -149,7 +149,12 @@ async fn build_with(
         keyserver: config.builder.keyserver.clone(),
     });
     // VCS packages the AUR calls up to date may still have moved upstream.
-    let plan = Arc::new(crate::build::check_vcs(&ctx, plan).await);
+    let probes = crate::build::probe_vcs(&ctx, &plan).await;
+    let plan = crate::plan::apply_vcs(plan, &probes);
+    for step in plan.packages.iter().filter(|s| probes.contains_key(&s.pkgbase)) {
+        printer.step(&format!("{}: {}", step.pkgbase, step.reason));
+    }
+    let plan = Arc::new(plan);
     if plan.to_build().next().is_none() && removals.is_empty() {
         printer.out("nothing to do: the repository is up to date (VCS packages included)");
         return Ok(if problems { ExitStatus::PackagesFailed } else { ExitStatus::Success });

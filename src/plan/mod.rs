@@ -190,6 +190,12 @@ impl Plan {
             .collect()
     }
 
+    /// VCS packages the AUR calls up to date, whose upstream may have moved: what `build` asks
+    /// pkgver() about ([`apply_vcs`]).
+    pub fn vcs_candidates(&self) -> impl Iterator<Item = &Step> {
+        self.packages.iter().filter(|s| s.vcs && s.action == Action::Skip && s.repo_version.is_some())
+    }
+
     /// The published package files that this plan's builds and VCS checks install, by
     /// pkgbase: those of the pkgbases they need that this run does not build.
     pub fn published_dependencies(&self) -> BTreeMap<String, Vec<String>> {
@@ -561,6 +567,27 @@ fn decide(aur: Option<&str>, repo: Option<&str>) -> (Action, String) {
             std::cmp::Ordering::Less => (Action::Skip, format!("repository has {repo}, newer than the AUR's {aur}")),
         },
     }
+}
+
+/// The plan once VCS packages' pkgver() answered (pkgbase -> upstream version, or why it could
+/// not be learnt): a candidate whose upstream is newer than the repository is built; the others
+/// stay skipped, with the answer as their reason. A failed check never fails the run.
+pub fn apply_vcs(mut plan: Plan, probes: &BTreeMap<String, Result<String, String>>) -> Plan {
+    for step in plan.packages.iter_mut() {
+        let (Some(probe), Some(repo)) = (probes.get(&step.pkgbase), step.repo_version.clone()) else { continue };
+        if !(step.vcs && step.action == Action::Skip) {
+            continue;
+        }
+        match probe {
+            Ok(upstream) if compare_versions(upstream, &repo).is_gt() => {
+                step.action = Action::Build;
+                step.reason = format!("VCS upstream moved: pkgver() gives {upstream}, repository has {repo}");
+            }
+            Ok(upstream) => step.reason = format!("up to date with upstream (pkgver() gives {upstream})"),
+            Err(e) => step.reason = format!("upstream check failed, kept {repo}: {e}"),
+        }
+    }
+    plan
 }
 
 /// pkgnames to take out of the repository together with this run's new packages: those a

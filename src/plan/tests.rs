@@ -508,3 +508,29 @@ fn plan_output_is_pinned() {
     let text: Vec<String> = diags.0.iter().map(|d| d.to_string()).collect();
     insta::assert_snapshot!("plan_diagnostics", text.join("\n"));
 }
+
+#[test]
+fn vcs_answers_turn_skips_into_builds_only_when_upstream_moved() {
+    let texts =
+        [srcinfo("moved-git", "r1-1", &[]), srcinfo("still-git", "r1-1", &[]), srcinfo("broke-git", "r1-1", &[])];
+    let repo = [
+        entry("moved-git", "moved-git", "r1-1"),
+        entry("still-git", "still-git", "r1-1"),
+        entry("broke-git", "broke-git", "r1-1"),
+    ];
+    let p = plan_srcinfo(&["moved-git", "still-git", "broke-git"], &texts, &repo);
+    let candidates: Vec<&str> = p.vcs_candidates().map(|s| s.pkgbase.as_str()).collect();
+    assert_eq!(candidates, ["broke-git", "moved-git", "still-git"]);
+    let probes = BTreeMap::from([
+        ("moved-git".to_string(), Ok("r5-1".to_string())),
+        ("still-git".to_string(), Ok("r1-1".to_string())),
+        ("broke-git".to_string(), Err("no network".to_string())),
+    ]);
+    let p = apply_vcs(p, &probes);
+    assert_eq!(
+        actions(&p),
+        [a("broke-git", Action::Skip), a("moved-git", Action::Build), a("still-git", Action::Skip)]
+    );
+    assert!(p.step("moved-git").unwrap().reason.contains("pkgver() gives r5-1"));
+    assert!(p.step("broke-git").unwrap().reason.contains("no network"));
+}
