@@ -440,7 +440,7 @@ fn summarize(
             status: step.action.to_string(),
             version: step.repo_version.clone().unwrap_or_else(|| "-".into()),
             duration: "-".into(),
-            detail: step.reason.clone(),
+            detail: step.reason.to_string(),
         });
     }
     printer.out(&format!("\nSummary ({}):\n{}", target.describe(), render_summary(&rows)));

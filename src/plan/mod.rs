@@ -3,9 +3,11 @@
 //! current sync database, so it can be printed (`repoctl plan`) and tested with tables.
 mod graph;
 mod mismatch;
+mod reason;
 
 pub use graph::CycleError;
 pub use mismatch::{read_mismatches, update_mismatches};
+pub use reason::Reason;
 
 use crate::alpm::{RepoEntry, compare_versions};
 use crate::aur::{Satisfier, Universe};
@@ -39,7 +41,7 @@ pub struct Step {
     pub pkgbase: String,
     pub pkgnames: Vec<String>,
     pub action: Action,
-    pub reason: String,
+    pub reason: Reason,
     pub aur_version: Option<String>,
     pub repo_version: Option<String>,
     /// pkgbases of this run that must be built (or be in the repository) first.
@@ -290,7 +292,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         step.nocheck = entry.is_some_and(|p| p.nocheck);
         step.vcs = entry.map_or_else(|| crate::config::VCS_SUFFIXES.iter().any(|s| base.ends_with(s)), |p| p.is_vcs());
         if step.vcs && step.action == Action::Skip && u.srcinfo.contains_key(base) {
-            step.reason.push_str("; VCS package: `build` checks upstream with pkgver()");
+            step.reason = Reason::VcsToCheck(Box::new(step.reason.clone()));
         }
         let defaults = input.config.builder.limits;
         step.limits = entry.map_or(defaults, |p| p.limits.over(defaults));
@@ -301,7 +303,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip && u.srcinfo.contains_key(base)
         {
             step.action = Action::Build;
-            step.reason = format!("requested on the command line ({})", step.reason);
+            step.reason = Reason::Requested(Box::new(step.reason.clone()));
         }
         step.provides_for = provides_for(base, u, &dependants);
         if !u.srcinfo.contains_key(base) && !u.broken.contains_key(base) {
@@ -451,7 +453,7 @@ fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Ve
     let needed_by = dependants.get(&step.pkgbase).cloned().unwrap_or_default();
     match (&step.repo_version, listed) {
         (Some(v), true) => {
-            step.reason = format!("gone from the AUR; published {v} kept");
+            step.reason = Reason::GoneKept { version: v.clone() };
             step.problems.push(Problem::new(
                 format!(
                     "`{}` is gone from the AUR (deleted or merged): its published {v} is kept, and no longer updated",
@@ -461,14 +463,14 @@ fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Ve
             ));
         }
         (None, true) => {
-            step.reason = "not found in the AUR".into();
+            step.reason = Reason::NotFound;
             step.problems.push(Problem::new(
                 format!("package `{}` was not found in the AUR", step.pkgbase),
                 "check the spelling on the AUR; official-repository packages need no entry",
             ));
         }
         (Some(v), false) => {
-            step.reason = format!("gone from the AUR; published {v} kept: {} need(s) it", needed_by.join(", "));
+            step.reason = Reason::GoneNeeded { version: v.clone(), by: needed_by.clone() };
             step.warnings.push(format!(
                 "{} is gone from the AUR; its published {v} is kept because {} need(s) it",
                 step.pkgbase,
@@ -494,8 +496,7 @@ fn block_dependants(steps: &mut [Step]) {
         if !step.problems.is_empty() {
             if step.action == Action::Build {
                 step.action = Action::Blocked;
-                let why: Vec<&str> = step.problems.iter().map(|p| p.message.as_str()).collect();
-                step.reason = format!("cannot be built: {}", why.join("; "));
+                step.reason = Reason::Blocked(step.problems.iter().map(|p| p.message.clone()).collect());
             }
             if step.repo_version.is_none() {
                 blocked.insert(step.pkgbase.clone());
@@ -527,10 +528,7 @@ fn keep_step(
         let same_aur = m.last_modified == *lm && aur_version.as_deref() == Some(m.srcinfo_version.as_str());
         if same_aur && repo_version.as_deref() == Some(m.built_version.as_str()) {
             action = Action::Skip;
-            reason = format!(
-                "its .SRCINFO says {} but its PKGBUILD makes {}: not built again until the AUR changes it",
-                m.srcinfo_version, m.built_version
-            );
+            reason = Reason::SrcinfoMismatch { srcinfo: m.srcinfo_version.clone(), built: m.built_version.clone() };
         }
     }
     Step {
@@ -557,15 +555,18 @@ fn keep_step(
     }
 }
 
-fn decide(aur: Option<&str>, repo: Option<&str>) -> (Action, String) {
+fn decide(aur: Option<&str>, repo: Option<&str>) -> (Action, Reason) {
     match (aur, repo) {
-        (_, None) => (Action::Build, "not in the repository".into()),
-        (None, Some(_)) => (Action::Skip, "unknown to the AUR".into()),
-        (Some(aur), Some(repo)) => match compare_versions(aur, repo) {
-            std::cmp::Ordering::Greater => (Action::Build, format!("AUR has {aur}, repository has {repo}")),
-            std::cmp::Ordering::Equal => (Action::Skip, "up to date".into()),
-            std::cmp::Ordering::Less => (Action::Skip, format!("repository has {repo}, newer than the AUR's {aur}")),
-        },
+        (_, None) => (Action::Build, Reason::NotInRepository),
+        (None, Some(_)) => (Action::Skip, Reason::UnknownToAur),
+        (Some(aur), Some(repo)) => {
+            let (aur, repo) = (aur.to_string(), repo.to_string());
+            match compare_versions(&aur, &repo) {
+                std::cmp::Ordering::Greater => (Action::Build, Reason::AurNewer { aur, repo }),
+                std::cmp::Ordering::Equal => (Action::Skip, Reason::UpToDate),
+                std::cmp::Ordering::Less => (Action::Skip, Reason::RepoNewer { repo, aur }),
+            }
+        }
     }
 }
 
@@ -581,10 +582,10 @@ pub fn apply_vcs(mut plan: Plan, probes: &BTreeMap<String, Result<String, String
         match probe {
             Ok(upstream) if compare_versions(upstream, &repo).is_gt() => {
                 step.action = Action::Build;
-                step.reason = format!("VCS upstream moved: pkgver() gives {upstream}, repository has {repo}");
+                step.reason = Reason::VcsMoved { upstream: upstream.clone(), repo };
             }
-            Ok(upstream) => step.reason = format!("up to date with upstream (pkgver() gives {upstream})"),
-            Err(e) => step.reason = format!("upstream check failed, kept {repo}: {e}"),
+            Ok(upstream) => step.reason = Reason::VcsUpToDate { upstream: upstream.clone() },
+            Err(e) => step.reason = Reason::VcsCheckFailed { repo, error: e.clone() },
         }
     }
     plan
@@ -645,7 +646,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             pkgbase: base.to_string(),
             pkgnames: entries.iter().map(|e| e.name.clone()).collect(),
             action: Action::Remove,
-            reason: "no longer listed in repo.yaml nor needed by a listed package".into(),
+            reason: Reason::NoLongerNeeded,
             aur_version: None,
             repo_version: entries.first().map(|e| e.version.clone()),
             depends_on: Vec::new(),

@@ -39,7 +39,7 @@ fn package_cell(s: &Step) -> String {
 
 /// The reason, and the dependencies the step was chosen for through `provides`.
 fn reason_cell(s: &Step) -> String {
-    let mut reason = s.reason.clone();
+    let mut reason = s.reason.to_string();
     for why in &s.provides_for {
         reason.push_str(&format!("; chosen through provides: {why}"));
     }

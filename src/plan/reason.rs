@@ -1,0 +1,89 @@
+//! Why a step does what it does, as data; the words are written here and nowhere else.
+use std::fmt;
+
+/// Why a step builds, skips, removes or is blocked. Rendered by [`fmt::Display`] (plan table,
+/// job summary, `plan --json`'s `reason`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    NotInRepository,
+    AurNewer {
+        aur: String,
+        repo: String,
+    },
+    UpToDate,
+    RepoNewer {
+        repo: String,
+        aur: String,
+    },
+    /// The AUR has no version for it (nothing else said why).
+    UnknownToAur,
+    /// `build PKG`: asked for by name though up to date.
+    Requested(Box<Reason>),
+    /// Skipped now, but `build` asks its pkgver() whether upstream moved.
+    VcsToCheck(Box<Reason>),
+    VcsMoved {
+        upstream: String,
+        repo: String,
+    },
+    VcsUpToDate {
+        upstream: String,
+    },
+    VcsCheckFailed {
+        repo: String,
+        error: String,
+    },
+    /// Its `.SRCINFO` and PKGBUILD disagree; not built again until the AUR changes it.
+    SrcinfoMismatch {
+        srcinfo: String,
+        built: String,
+    },
+    /// Listed, gone from the AUR, its published version kept.
+    GoneKept {
+        version: String,
+    },
+    /// Gone from the AUR, kept because other packages need it.
+    GoneNeeded {
+        version: String,
+        by: Vec<String>,
+    },
+    NotFound,
+    /// It cannot be built: the messages of its problems.
+    Blocked(Vec<String>),
+    NoLongerNeeded,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NotInRepository => f.write_str("not in the repository"),
+            Reason::AurNewer { aur, repo } => write!(f, "AUR has {aur}, repository has {repo}"),
+            Reason::UpToDate => f.write_str("up to date"),
+            Reason::RepoNewer { repo, aur } => write!(f, "repository has {repo}, newer than the AUR's {aur}"),
+            Reason::UnknownToAur => f.write_str("unknown to the AUR"),
+            Reason::Requested(why) => write!(f, "requested on the command line ({why})"),
+            Reason::VcsToCheck(why) => write!(f, "{why}; VCS package: `build` checks upstream with pkgver()"),
+            Reason::VcsMoved { upstream, repo } => {
+                write!(f, "VCS upstream moved: pkgver() gives {upstream}, repository has {repo}")
+            }
+            Reason::VcsUpToDate { upstream } => write!(f, "up to date with upstream (pkgver() gives {upstream})"),
+            Reason::VcsCheckFailed { repo, error } => write!(f, "upstream check failed, kept {repo}: {error}"),
+            Reason::SrcinfoMismatch { srcinfo, built } => write!(
+                f,
+                "its .SRCINFO says {srcinfo} but its PKGBUILD makes {built}: not built again until the AUR changes it"
+            ),
+            Reason::GoneKept { version } => write!(f, "gone from the AUR; published {version} kept"),
+            Reason::GoneNeeded { version, by } => {
+                write!(f, "gone from the AUR; published {version} kept: {} need(s) it", by.join(", "))
+            }
+            Reason::NotFound => f.write_str("not found in the AUR"),
+            Reason::Blocked(why) => write!(f, "cannot be built: {}", why.join("; ")),
+            Reason::NoLongerNeeded => f.write_str("no longer listed in repo.yaml nor needed by a listed package"),
+        }
+    }
+}
+
+impl serde::Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
