@@ -197,150 +197,164 @@ fn kept_pkgbases(u: &Universe, query: &Query) -> BTreeSet<String> {
 /// Errors: the AUR cannot be reached. Problems of single packages (unknown names, broken
 /// `.SRCINFO`, unsatisfiable dependencies) are in the [`Universe`], not errors.
 pub async fn resolve(source: &impl Source, query: &Query<'_>) -> Result<Universe, AurError> {
-    Resolver { source }.resolve(query).await
+    let mut r = Resolver { source, u: Universe::default(), asked: BTreeSet::new(), searched: BTreeSet::new() };
+    r.listed(query).await?;
+    loop {
+        r.fetch_srcinfo(query).await?;
+        let kept = kept_pkgbases(&r.u, query);
+        let round = r.decide_open(query, &kept);
+        if round.to_ask.is_empty() && round.to_search.is_empty() {
+            // Settled: every decision is final. Packages newly kept (gone from the AUR) bring
+            // their published dependencies into another round.
+            r.u.satisfiers.extend(round.decided);
+            if kept_pkgbases(&r.u, query) == kept {
+                break;
+            }
+            continue;
+        }
+        // A satisfier found through provides (or the lack of one) may change once every name
+        // of this round has been asked: only final decisions are kept now.
+        let fin = |s: &Satisfier| matches!(s, Satisfier::Aur { via_provides: false, .. } | Satisfier::Official { .. });
+        r.u.satisfiers.extend(round.decided.into_iter().filter(|(_, s)| fin(s)));
+        if round.to_ask.is_empty() {
+            r.search(round.to_search).await?;
+        } else {
+            r.ask(&round.to_ask.into_iter().collect::<Vec<_>>()).await?;
+        }
+    }
+    tracing::info!("resolved {} AUR pkgbase(s) in {} RPC request(s)", r.u.srcinfo.len(), r.u.requests);
+    Ok(r.u)
 }
 
+/// A resolution in progress: what is known, and which names were asked and searched.
 struct Resolver<'s, S> {
     source: &'s S,
+    u: Universe,
+    asked: BTreeSet<String>,
+    searched: BTreeSet<String>,
+}
+
+/// One round's decisions, and what must be asked before the others can be made.
+struct Round {
+    decided: Vec<(String, Satisfier)>,
+    to_ask: BTreeSet<String>,
+    to_search: BTreeSet<String>,
 }
 
 impl<S: Source> Resolver<'_, S> {
-    async fn resolve(&self, query: &Query<'_>) -> Result<Universe, AurError> {
-        let mut u = Universe::default();
-        let mut asked: BTreeSet<String> = BTreeSet::new();
-        let mut searched: BTreeSet<String> = BTreeSet::new();
-        let nocheck_names: BTreeSet<&str> =
-            query.listed.iter().filter(|(_, nocheck)| *nocheck).map(|(n, _)| n.as_str()).collect();
-
-        // Round 0: the listed names, as pkgnames, else as pkgbases.
+    /// Round 0: the listed names, as pkgnames, else as pkgbases; fills `u.listed` and
+    /// `u.unknown`.
+    async fn listed(&mut self, query: &Query<'_>) -> Result<(), AurError> {
         let names: Vec<String> = query.listed.iter().map(|(n, _)| n.clone()).collect();
-        self.ask(&names, &mut asked, &mut u).await?;
-        let mut by_base: Vec<String> = names.iter().filter(|n| !u.packages.contains_key(*n)).cloned().collect();
+        self.ask(&names).await?;
+        let mut by_base: Vec<String> = names.iter().filter(|n| !self.u.packages.contains_key(*n)).cloned().collect();
         by_base.dedup();
         for name in by_base {
-            // Its pkgnames, from a kept .SRCINFO when there is one (the RPC then says whether
-            // they are still this pkgbase's), else from the AUR.
-            let mut found = None;
-            for want in [Want::AnyCached, Want::Fresh] {
-                match self.source.srcinfo(&name, want, query.arch).await {
-                    Ok(Some(info)) => {
-                        self.ask(&info.pkgnames, &mut asked, &mut u).await?;
-                        if info.pkgnames.iter().any(|n| u.packages.get(n).is_some_and(|p| p.pkgbase == name)) {
-                            found = Some(Ok(()));
-                            break;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        found = Some(Err(e));
-                        break;
-                    }
+            match self.listed_by_pkgbase(&name, query.arch).await {
+                Ok(true) => {
+                    self.u.listed.insert(name.clone(), name);
                 }
-            }
-            match found {
-                Some(Ok(())) => {
-                    u.listed.insert(name.clone(), name.clone());
-                }
-                None => u.unknown.push(name.clone()),
-                Some(Err(StoreError::Aur(e))) => return Err(e),
-                Some(Err(e @ StoreError::Invalid { .. })) => {
-                    u.broken.insert(name.clone(), e.to_string());
-                    u.listed.insert(name.clone(), name.clone());
+                Ok(false) => self.u.unknown.push(name),
+                Err(StoreError::Aur(e)) => return Err(e),
+                Err(e @ StoreError::Invalid { .. }) => {
+                    self.u.broken.insert(name.clone(), e.to_string());
+                    self.u.listed.insert(name.clone(), name);
                 }
             }
         }
         for (name, _) in query.listed {
-            if let Some(p) = u.packages.get(name) {
-                u.listed.insert(name.clone(), p.pkgbase.clone());
+            if let Some(p) = self.u.packages.get(name) {
+                self.u.listed.insert(name.clone(), p.pkgbase.clone());
             }
         }
+        Ok(())
+    }
 
-        loop {
-            self.fetch_srcinfo(query, &mut u).await?;
-            let nocheck: BTreeSet<String> =
-                u.listed.iter().filter(|(n, _)| nocheck_names.contains(n.as_str())).map(|(_, b)| b.clone()).collect();
-            // Packages gone from the AUR but kept (listed, or needed) keep what they depend on:
-            // their published entries say what that is.
-            let kept = kept_pkgbases(&u, query);
-            let kept_depends =
-                query.published.iter().filter(|e| kept.contains(&e.base)).flat_map(|e| e.depends.clone());
-            let deps: BTreeSet<String> = u
-                .srcinfo
-                .values()
-                .filter(|s| !u.broken.contains_key(&s.pkgbase))
-                .flat_map(|s| s.needs(nocheck.contains(&s.pkgbase)))
-                .chain(kept_depends)
-                .filter(|d| !u.satisfiers.contains_key(d))
-                .collect();
-            let mut to_ask = BTreeSet::new();
-            let mut to_search = BTreeSet::new();
-            let mut decided = Vec::new();
-            {
-                let k = Knowledge {
-                    universe: &u,
-                    asked: &asked,
-                    searched: &searched,
-                    official: query.official,
-                    published: query.published,
-                    listed_bases: u.listed.values().map(String::as_str).collect(),
-                };
-                for dep in &deps {
-                    match decide(dep, &k) {
-                        Decision::Done(s) => decided.push((dep.clone(), s)),
-                        Decision::Ask(name) => {
-                            to_ask.insert(name);
-                        }
-                        Decision::Search(name) => {
-                            to_search.insert(name);
-                        }
-                    }
-                }
-            }
-            // Only decisions that can no longer change are kept: a satisfier found through
-            // provides waits until every name of this round has been asked.
-            let settle = to_ask.is_empty() && to_search.is_empty();
-            for (dep, s) in decided {
-                if settle || matches!(s, Satisfier::Aur { via_provides: false, .. } | Satisfier::Official { .. }) {
-                    u.satisfiers.insert(dep, s);
-                }
-            }
-            if settle {
-                if kept_pkgbases(&u, query) == kept {
-                    break;
-                }
-                continue;
-            }
-            if !to_ask.is_empty() {
-                let names: Vec<String> = to_ask.into_iter().collect();
-                self.ask(&names, &mut asked, &mut u).await?;
-                continue;
-            }
-            for name in to_search {
-                u.requests += 1;
-                for p in self.source.search_provides(&name).await? {
-                    u.packages.entry(p.name.clone()).or_insert(p);
-                }
-                searched.insert(name);
+    /// Whether `name` is a pkgbase of the AUR: its pkgnames, from a kept .SRCINFO when there
+    /// is one (the RPC then says whether they are still this pkgbase's), else from the AUR's.
+    async fn listed_by_pkgbase(&mut self, name: &str, arch: &str) -> Result<bool, StoreError> {
+        for want in [Want::AnyCached, Want::Fresh] {
+            let Some(info) = self.source.srcinfo(name, want, arch).await? else { return Ok(false) };
+            self.ask(&info.pkgnames).await?;
+            if info.pkgnames.iter().any(|n| self.u.packages.get(n).is_some_and(|p| p.pkgbase == name)) {
+                return Ok(true);
             }
         }
-        tracing::info!("resolved {} AUR pkgbase(s) in {} RPC request(s)", u.srcinfo.len(), u.requests);
-        Ok(u)
+        Ok(false)
+    }
+
+    /// Decides every dependency no satisfier is recorded for: those of every usable
+    /// `.SRCINFO` (without checkdepends where the listed entry has `nocheck`), and the
+    /// published `%DEPENDS%` of `kept` pkgbases.
+    fn decide_open(&self, query: &Query<'_>, kept: &BTreeSet<String>) -> Round {
+        let u = &self.u;
+        let nocheck: BTreeSet<&str> = query
+            .listed
+            .iter()
+            .filter(|(_, nocheck)| *nocheck)
+            .filter_map(|(n, _)| u.listed.get(n).map(String::as_str))
+            .collect();
+        let kept_depends = query.published.iter().filter(|e| kept.contains(&e.base)).flat_map(|e| e.depends.clone());
+        let deps: BTreeSet<String> = u
+            .srcinfo
+            .values()
+            .filter(|s| !u.broken.contains_key(&s.pkgbase))
+            .flat_map(|s| s.needs(nocheck.contains(s.pkgbase.as_str())))
+            .chain(kept_depends)
+            .filter(|d| !u.satisfiers.contains_key(d))
+            .collect();
+        let k = Knowledge {
+            universe: u,
+            asked: &self.asked,
+            searched: &self.searched,
+            official: query.official,
+            published: query.published,
+            listed_bases: u.listed.values().map(String::as_str).collect(),
+        };
+        let mut round = Round { decided: Vec::new(), to_ask: BTreeSet::new(), to_search: BTreeSet::new() };
+        for dep in deps {
+            match decide(&dep, &k) {
+                Decision::Done(s) => round.decided.push((dep, s)),
+                Decision::Ask(name) => {
+                    round.to_ask.insert(name);
+                }
+                Decision::Search(name) => {
+                    round.to_search.insert(name);
+                }
+            }
+        }
+        round
+    }
+
+    /// RPC `search by=provides` for each name (one request each); the candidates join
+    /// `u.packages`, so their `.SRCINFO` says whether they provide it for this architecture.
+    async fn search(&mut self, names: BTreeSet<String>) -> Result<(), AurError> {
+        for name in names {
+            self.u.requests += 1;
+            for p in self.source.search_provides(&name).await? {
+                self.u.packages.entry(p.name.clone()).or_insert(p);
+            }
+            self.searched.insert(name);
+        }
+        Ok(())
     }
 
     /// RPC `info` for the names not asked yet; what is found goes into `u.packages`.
-    async fn ask(&self, names: &[String], asked: &mut BTreeSet<String>, u: &mut Universe) -> Result<(), AurError> {
-        let new: Vec<String> = names.iter().filter(|n| asked.insert((*n).clone())).cloned().collect();
+    async fn ask(&mut self, names: &[String]) -> Result<(), AurError> {
+        let new: Vec<String> = names.iter().filter(|n| self.asked.insert((*n).clone())).cloned().collect();
         if new.is_empty() {
             return Ok(());
         }
         let (found, requests) = self.source.info(&new).await?;
-        u.requests += requests;
-        u.packages.extend(found);
+        self.u.requests += requests;
+        self.u.packages.extend(found);
         Ok(())
     }
 
     /// The `.SRCINFO` of every pkgbase of `u.packages` that has none yet.
-    async fn fetch_srcinfo(&self, query: &Query<'_>, u: &mut Universe) -> Result<(), AurError> {
+    async fn fetch_srcinfo(&mut self, query: &Query<'_>) -> Result<(), AurError> {
+        let u = &mut self.u;
+        let source = self.source;
         let mut wanted: BTreeMap<String, i64> = BTreeMap::new();
         for p in u.packages.values() {
             if !u.srcinfo.contains_key(&p.pkgbase) && !u.broken.contains_key(&p.pkgbase) {
@@ -350,7 +364,7 @@ impl<S: Source> Resolver<'_, S> {
         }
         let results: Vec<_> = futures_util::stream::iter(wanted)
             .map(|(base, lm)| async move {
-                let got = self.source.srcinfo(&base, Want::Modified(lm), query.arch).await;
+                let got = source.srcinfo(&base, Want::Modified(lm), query.arch).await;
                 (base, lm, got)
             })
             .buffer_unordered(FETCHES_IN_FLIGHT)
