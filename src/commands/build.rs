@@ -1,4 +1,5 @@
 //! `repoctl build`: plan, build in containers, publish, summarize.
+use super::images::{DEBUG_SUBDIR, prepare_image, refresh_image};
 use crate::aur::AurClient;
 use crate::build::{BuildContext, Outcome, PackageResult, RunDirs};
 use crate::docker::Docker;
@@ -49,9 +50,9 @@ pub async fn build(
     // 2. Docker and the builder image, made once and reused; then this run's image, brought up
     // to date once for all its builds; and the source caches of the packages to build.
     let docker = Docker::connect(&run_id).await?;
-    let image = prepare_image(&docker, &config.builder.image, &dirs, printer).await?;
+    let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
     let run_image = tokio::select! {
-        image = refresh_image(&docker, &image, &dirs, printer) => image?,
+        image = refresh_image(&docker, &image, &dirs.logs, printer) => image?,
         _ = super::interrupted() => return Err(super::interrupt(&docker).await),
     };
     let result = build_with(
@@ -94,7 +95,7 @@ async fn sign_only(
     let debug = crate::publish::read_remote(target, &debug_name, &dirs.run.join("debug-current")).await?;
     // repo-add runs only when published packages need their signatures embedded.
     let image = if remote.entries.iter().chain(&debug.entries).any(|e| !e.signed) {
-        prepare_image(&docker, &config.builder.image, dirs, printer).await?
+        prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?
     } else {
         config.builder.image.clone()
     };
@@ -331,9 +332,6 @@ fn check_versions(plan: &Plan, results: &mut [PackageResult], dirs: &RunDirs, pr
     }
 }
 
-/// Where `--out DIR` puts debug packages, and where `repoctl publish DIR` looks for them.
-pub(super) const DEBUG_SUBDIR: &str = "debug";
-
 /// The package files a run made, split by the repository they go to.
 struct BuiltFiles {
     files: Vec<Utf8PathBuf>,
@@ -368,41 +366,6 @@ fn copy_out(files: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// This run's image (the keyring, then `pacman -Syu`, once), logged to logs/run-image.log.
-async fn refresh_image(docker: &Docker, image: &str, dirs: &RunDirs, printer: &Printer) -> Result<String, Error> {
-    printer.step("bringing the builder image up to date for this run (archlinux-keyring first, then pacman -Syu)");
-    let log_path = dirs.logs.join("run-image.log");
-    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
-    let mut sink = |bytes: &[u8]| {
-        let _ = std::io::Write::write_all(&mut log, bytes);
-    };
-    crate::build::run_image(docker, image, &mut sink).await.map_err(|e| {
-        printer.info(&format!("  (log: {log_path})"));
-        e.into()
-    })
-}
-
-pub(super) async fn prepare_image(
-    docker: &Docker,
-    base: &str,
-    dirs: &RunDirs,
-    printer: &Printer,
-) -> Result<String, Error> {
-    printer.step(&format!("preparing the builder image from {base}"));
-    let log_path = dirs.logs.join("builder-image.log");
-    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
-    let mut sink = |line: &str| {
-        let _ = std::io::Write::write_all(&mut log, line.as_bytes());
-    };
-    match crate::build::ensure_builder_image(docker, base, &mut sink).await {
-        Ok(tag) => Ok(tag),
-        Err(e) => {
-            printer.info(&format!("  (image build log: {log_path})"));
-            Err(e.into())
-        }
-    }
 }
 
 fn summarize(

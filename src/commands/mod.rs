@@ -2,6 +2,7 @@
 mod build;
 mod check;
 mod clean;
+mod images;
 pub mod init;
 mod plan;
 mod publish;
@@ -88,20 +89,7 @@ pub(crate) async fn official_repos(
     printer: &Printer,
 ) -> Result<crate::official::OfficialRepos, Error> {
     let docker = crate::docker::Docker::connect(&new_run_id()).await?;
-    let logs = work.join("logs");
-    fs_err::create_dir_all(&logs).map_err(Error::io(format!("cannot create {logs}")))?;
-    let log_path = logs.join("builder-image.log");
-    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
-    let mut sink = |line: &str| {
-        let _ = std::io::Write::write_all(&mut log, line.as_bytes());
-    };
-    let image = match crate::build::ensure_builder_image(&docker, &config.builder.image, &mut sink).await {
-        Ok(tag) => tag,
-        Err(e) => {
-            printer.info(&format!("  (image build log: {log_path})"));
-            return Err(e.into());
-        }
-    };
+    let image = images::prepare_image(&docker, &config.builder.image, &work.join("logs"), printer).await?;
     Ok(crate::official::load(&docker, &image, &work.join("official"), OFFICIAL_MAX_AGE).await?)
 }
 

@@ -1,5 +1,5 @@
 //! `repoctl publish DIR`: add package files built elsewhere (a shard, `build --no-publish`).
-use super::build::prepare_image;
+use super::images::{DEBUG_SUBDIR, prepare_image};
 use crate::build::RunDirs;
 use crate::docker::Docker;
 use crate::error::{Error, ExitStatus};
@@ -26,10 +26,10 @@ pub async fn publish(
         RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let target = crate::publish::open_target(&config).await?;
     let docker = Docker::connect(&run_id).await?;
-    let image = prepare_image(&docker, &config.builder.image, &dirs, printer).await?;
+    let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
     let tool = RepoTool { docker: docker.clone(), image };
     // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.
-    let debug_dir = dir.join(super::build::DEBUG_SUBDIR);
+    let debug_dir = dir.join(DEBUG_SUBDIR);
     let debug = if debug_dir.is_dir() { package_files(&debug_dir)? } else { Vec::new() };
     let repos = [(config.name.clone(), &packages), (crate::repo::debug_repo_name(&config.name), &debug)];
     for (repo, add) in repos.iter().filter(|(_, add)| !add.is_empty()) {
