@@ -1,11 +1,12 @@
 #!/bin/sh
 # Runs as the unprivileged user `builder` for a VCS package: fetch the sources (into the
-# pkgbase's source cache) and run pkgver(), build nothing; then print the resulting version.
+# pkgbase's source cache) and run pkgver(), build nothing; then print the .SRCINFO it now
+# gives between markers. repoctl reads the version from it with alpm-srcinfo.
 set -eu
 cd /repoctl/src
 export SRCDEST=/repoctl/srcdest
 makepkg --nobuild --nodeps --noconfirm
 makepkg --printsrcinfo > /tmp/upstream.SRCINFO
-field() { sed -n "s/^[[:space:]]*$1 = //p" /tmp/upstream.SRCINFO | head -n 1; }
-epoch=$(field epoch)
-echo "REPOCTL-UPSTREAM-VERSION ${epoch:+$epoch:}$(field pkgver)-$(field pkgrel)"
+echo "REPOCTL-SRCINFO-BEGIN"
+cat /tmp/upstream.SRCINFO
+echo "REPOCTL-SRCINFO-END"

@@ -14,7 +14,7 @@ mod store;
 
 pub use git::{Checkout, GitError, fetch_pkgbase};
 pub use resolve::{Live, Query, Satisfier, Source, Universe, resolve};
-pub use srcinfo::{SrcInfo, SrcInfoError, SrcPackage};
+pub use srcinfo::{SrcInfo, SrcInfoError, SrcPackage, srcinfo_version};
 pub use store::SrcInfoStore;
 pub use store::{StoreError, Want};
 

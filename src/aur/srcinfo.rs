@@ -115,6 +115,11 @@ impl SrcInfo {
     }
 }
 
+/// The `[epoch:]pkgver-pkgrel` a `.SRCINFO` text declares (its pkgbase section).
+pub fn srcinfo_version(text: &str) -> Result<String, String> {
+    Ok(SourceInfoV1::from_string(text).map_err(|e| e.to_string())?.base.version.to_string())
+}
+
 fn push_new(list: &mut Vec<String>, items: impl Iterator<Item = String>) {
     for item in items {
         if !list.contains(&item) {

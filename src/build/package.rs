@@ -149,12 +149,7 @@ pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<Str
                 let missing = import_keys(container, &keys, job.keyserver, &mut log).await?;
                 let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
                 let output = makepkg_phase(container, "pkgver()", cmd, &missing, job.capabilities, &mut log).await?;
-                let text = String::from_utf8_lossy(&output);
-                text.lines()
-                    .rev()
-                    .find_map(|l| l.strip_prefix("REPOCTL-UPSTREAM-VERSION "))
-                    .map(|v| v.trim().to_string())
-                    .filter(|v| !v.is_empty() && v.len() < 256)
+                upstream_srcinfo_version(&String::from_utf8_lossy(&output))
                     .ok_or(BuildError::Phase { phase: "pkgver()", code: -1 })
             };
             match tokio::time::timeout(timeout, probe).await {
@@ -163,6 +158,15 @@ pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<Str
             }
         })
         .await
+}
+
+/// The version in the `.SRCINFO` vcs.sh prints between its markers after pkgver() ran (the
+/// last such block: what the PKGBUILD printed before cannot stand in for it), read with
+/// alpm-srcinfo. None when there is no block or it does not parse.
+fn upstream_srcinfo_version(output: &str) -> Option<String> {
+    let begin = output.rfind("REPOCTL-SRCINFO-BEGIN\n")? + "REPOCTL-SRCINFO-BEGIN\n".len();
+    let end = begin + output[begin..].find("REPOCTL-SRCINFO-END")?;
+    crate::aur::srcinfo_version(&output[begin..end]).ok()
 }
 
 fn container_spec(job: &BuildJob<'_>) -> ContainerSpec {
@@ -425,4 +429,19 @@ pub fn log_tail(path: &Utf8Path, n: usize) -> Vec<String> {
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].iter().map(|l| crate::ui::sanitize_line(l)).collect()
+}
+
+#[cfg(test)]
+mod vcs_tests {
+    #[test]
+    fn the_upstream_version_is_read_from_the_last_srcinfo_block() {
+        let srcinfo =
+            "pkgbase = tool-git\n\tpkgver = r7.abc\n\tpkgrel = 1\n\tepoch = 2\n\tarch = any\n\npkgname = tool-git\n";
+        let output = format!(
+            "REPOCTL-SRCINFO-BEGIN\npkgbase = fake\nREPOCTL-SRCINFO-END\nmakepkg noise\nREPOCTL-SRCINFO-BEGIN\n{srcinfo}REPOCTL-SRCINFO-END\n"
+        );
+        assert_eq!(super::upstream_srcinfo_version(&output).as_deref(), Some("2:r7.abc-1"));
+        assert_eq!(super::upstream_srcinfo_version("no markers"), None);
+        assert_eq!(super::upstream_srcinfo_version("REPOCTL-SRCINFO-BEGIN\ngarbage\nREPOCTL-SRCINFO-END\n"), None);
+    }
 }
