@@ -2,6 +2,7 @@
 use super::images::{DEBUG_SUBDIR, prepare_image, refresh_image};
 use crate::aur::AurClient;
 use crate::build::{BuildContext, Outcome, PackageResult, RunDirs};
+use crate::config::Config;
 use crate::docker::Docker;
 use crate::error::{Error, ExitStatus};
 use crate::plan::Plan;
@@ -21,58 +22,23 @@ pub async fn build(
 ) -> Result<ExitStatus, Error> {
     // 1. What to do.
     let config = super::load_config(config_path)?;
-    // Shards (--no-publish) never need the key; a publishing run checks it before building.
-    let signer = if no_publish { None } else { super::signer(&config)? };
-    let work = super::work_dir(&config, work_dir);
-    let run_id = super::new_run_id();
-    let dirs =
-        RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
-    let aur = AurClient::from_env()?;
-    let target = crate::publish::open_target(&config).await?;
-    let planned = super::make_plan(&config, &*target, &aur, &work, only, &dirs.run.join("current"), printer).await?;
-    let plan = planned.plan;
-    printer.info(render_plan(&plan).trim_end());
-    printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
-    // Problems of some packages fail those packages (exit 1), never the run.
-    let problems = report_problems(&config, &plan, printer);
-    let removals: Vec<String> = plan.to_remove().flat_map(|s| s.pkgnames.clone()).collect();
-    let vcs_to_check = plan.packages.iter().any(|s| s.vcs && s.action == crate::plan::Action::Skip);
-    if plan.to_build().next().is_none() && removals.is_empty() && !vcs_to_check {
-        if let Some(signer) = &signer {
-            // Nothing to build, but signatures may be missing (signing just turned on) or
-            // stale (a run that lost a race): checked with a few reads, repaired if needed.
-            sign_only(&config, &run_id, &dirs, &*target, &planned.remote, signer, printer).await?;
-        }
+    let (run, plan) = Run::plan(&config, work_dir, only, no_publish, out, printer).await?;
+    if plan.to_build().next().is_none() && run.removals.is_empty() && plan.vcs_candidates().next().is_none() {
+        // Nothing to build, but signatures may be missing (signing just turned on) or stale (a
+        // run that lost a race): checked with a few reads, repaired if needed.
+        run.sign_only().await?;
         printer.out("nothing to do: the repository is up to date");
-        return Ok(if problems { ExitStatus::PackagesFailed } else { ExitStatus::Success });
+        return Ok(run.status(false));
     }
-
     // 2. Docker and the builder image, made once and reused; then this run's image, brought up
-    // to date once for all its builds; and the source caches of the packages to build.
-    let docker = Docker::connect(&run_id).await?;
-    let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
+    // to date once for all its builds.
+    let docker = Docker::connect(&run.run_id).await?;
+    let image = prepare_image(&docker, &config.builder.image, &run.dirs.logs, printer).await?;
     let run_image = tokio::select! {
-        image = refresh_image(&docker, &image, &dirs.logs, printer) => image?,
+        image = refresh_image(&docker, &image, &run.dirs.logs, printer) => image?,
         _ = super::interrupted() => return Err(super::interrupt(&docker).await),
     };
-    let result = build_with(
-        problems,
-        &config,
-        &docker,
-        &image,
-        &run_image,
-        &dirs,
-        &aur,
-        target,
-        &planned.remote,
-        plan,
-        &removals,
-        no_publish,
-        out,
-        signer.as_ref(),
-        printer,
-    )
-    .await;
+    let result = run.execute(&docker, &image, &run_image, plan).await;
     // The run's image goes whatever happened; the base builder image stays for the next run.
     if let Err(e) = docker.remove_image(&run_image).await {
         tracing::warn!("could not remove {run_image}: {e}");
@@ -80,154 +46,195 @@ pub async fn build(
     result
 }
 
-async fn sign_only(
-    config: &crate::config::Config,
-    run_id: &str,
-    dirs: &RunDirs,
-    target: &dyn Target,
-    remote: &crate::publish::RemoteRepo,
-    signer: &crate::sign::Signer,
-    printer: &Printer,
-) -> Result<(), Error> {
-    let docker = Docker::connect(run_id).await?;
-    // NAME-debug too, when there is one (one more small read when there is not).
-    let debug_name = crate::repo::debug_repo_name(&config.name);
-    let debug = crate::publish::read_remote(target, &debug_name, &dirs.run.join("debug-current")).await?;
-    // repo-add runs only when published packages need their signatures embedded.
-    let image = if remote.entries.iter().chain(&debug.entries).any(|e| !e.signed) {
-        prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?
-    } else {
-        config.builder.image.clone()
-    };
-    let tool = RepoTool { docker: docker.clone(), image };
-    let mut report = crate::publish::PublishReport::default();
-    for repo in [&config.name, &debug_name] {
-        let change = Change { repo, add: &[], remove: &[], signer: Some(signer) };
-        let dir = dirs.run.join("publish").join(repo);
-        report.uploaded += super::publish_or_interrupt(target, &tool, &change, &dir, printer).await?.uploaded;
-    }
-    if report.uploaded > 0 {
-        printer.step(&format!("signatures repaired: {} object(s) written to {}", report.uploaded, target.describe()));
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn build_with(
-    problems: bool,
-    config: &crate::config::Config,
-    docker: &Docker,
-    image: &str,
-    run_image: &str,
-    dirs: &RunDirs,
-    aur: &AurClient,
+/// One `repoctl build`: what its steps share.
+struct Run<'a> {
+    config: &'a Config,
+    run_id: String,
+    dirs: RunDirs,
+    aur: AurClient,
     target: Arc<dyn Target>,
-    remote: &crate::publish::RemoteRepo,
-    plan: Plan,
-    removals: &[String],
+    remote: crate::publish::RemoteRepo,
+    /// pkgnames the plan takes out of the repository.
+    removals: Vec<String>,
+    /// Shards (`--no-publish`) never need the key; a publishing run checks it before building.
+    signer: Option<crate::sign::Signer>,
     no_publish: bool,
-    out: Option<&Utf8Path>,
-    signer: Option<&crate::sign::Signer>,
-    printer: &Printer,
-) -> Result<ExitStatus, Error> {
-    for step in plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs) {
-        docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
-    }
-
-    // 3. Builds, stopped cleanly by Ctrl-C or SIGTERM.
-    let ctx = Arc::new(BuildContext {
-        docker: docker.clone(),
-        image: run_image.to_string(),
-        arch: config.arch.clone(),
-        dirs: dirs.clone(),
-        git_url: Box::new({
-            let aur = aur.clone();
-            move |base| aur.git_url(base)
-        }),
-        published: fetch_published(&plan, &*target, dirs, printer).await,
-        jobs: config.builder.jobs as usize,
-        reporter: Arc::new(printer.clone()),
-        keyserver: config.builder.keyserver.clone(),
-    });
-    // VCS packages the AUR calls up to date may still have moved upstream.
-    let probes = crate::build::probe_vcs(&ctx, &plan).await;
-    let plan = crate::plan::apply_vcs(plan, &probes);
-    for step in plan.packages.iter().filter(|s| probes.contains_key(&s.pkgbase)) {
-        printer.step(&format!("{}: {}", step.pkgbase, step.reason));
-    }
-    let plan = Arc::new(plan);
-    if plan.to_build().next().is_none() && removals.is_empty() {
-        printer.out("nothing to do: the repository is up to date (VCS packages included)");
-        return Ok(if problems { ExitStatus::PackagesFailed } else { ExitStatus::Success });
-    }
-    let mut results = tokio::select! {
-        results = crate::build::run(ctx, plan.clone()) => results,
-        _ = super::interrupted() => return Err(super::interrupt(docker).await),
-    };
-    printer.finish();
-    check_versions(&plan, &mut results, dirs, printer);
-
-    // 4. Publish what was built, unless asked not to.
-    let built = BuiltFiles::of(&results);
-    if no_publish {
-        printer.info(&format!("not publishing (--no-publish); package files are in {}", dirs.packages));
-        if let Some(out) = out {
-            copy_out(&built.files, out)?;
-            if !built.debug.is_empty() {
-                copy_out(&built.debug, &out.join(DEBUG_SUBDIR))?;
-            }
-            printer.info(&format!("copied {} package file(s) to {out}", built.files.len() + built.debug.len()));
-        }
-    } else if !built.files.is_empty() || !removals.is_empty() || signer.is_some() {
-        let tool = RepoTool { docker: docker.clone(), image: image.to_string() };
-        publish_built(config, &*target, &tool, remote, &plan, &built, removals, signer, dirs, printer).await?;
-    }
-
-    // 5. The summary, and the exit code it implies.
-    summarize(config, &plan, &results, &*target, dirs, printer);
-    let failed = results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }));
-    Ok(if failed || problems { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+    out: Option<&'a Utf8Path>,
+    /// Whether the plan has problems (those packages fail, exit 1).
+    problems: bool,
+    printer: &'a Printer,
 }
 
-/// Publishes what a run built: into `NAME`, with the plan's removals and the pkgnames rebuilt
-/// pkgbases no longer make; then debug packages into `NAME-debug`, which loses the entries of
-/// pkgbases that no longer want one (read from `NAME-debug` itself, so an earlier run that
-/// stopped between the two publishes is caught up).
-#[allow(clippy::too_many_arguments)]
-async fn publish_built(
-    config: &crate::config::Config,
-    target: &dyn Target,
-    tool: &RepoTool,
-    remote: &crate::publish::RemoteRepo,
-    plan: &Plan,
-    built: &BuiltFiles,
-    removals: &[String],
-    signer: Option<&crate::sign::Signer>,
-    dirs: &RunDirs,
-    printer: &Printer,
-) -> Result<(), Error> {
-    let mut remove = removals.to_vec();
-    remove.extend(crate::plan::superseded(&remote.entries, &built.pkgnames, plan));
-    let debug_name = crate::repo::debug_repo_name(&config.name);
-    let debug_db = crate::publish::read_remote(target, &debug_name, &dirs.run.join("debug-current")).await?;
-    let debug_made = built.debug.iter().filter_map(|f| crate::alpm::package_file_parts(f.file_name()?));
-    let debug_made: Vec<String> = debug_made.map(|(name, _)| name.to_string()).collect();
-    let debug_remove =
-        crate::plan::debug_removals(&debug_db.entries, &remote.entries, plan, &built.pkgnames, &debug_made);
-    for (repo, add, remove) in [(&config.name, &built.files, remove), (&debug_name, &built.debug, debug_remove)] {
-        let change = Change { repo, add, remove: &remove, signer };
-        let dir = dirs.run.join("publish").join(repo);
-        let report = super::publish_or_interrupt(target, tool, &change, &dir, printer).await?;
-        if report.uploaded + report.deleted > 0 || repo == &config.name {
-            printer.step(&format!(
-                "published {repo} to {}: {} object(s) written, {} package file(s) deleted",
-                target.describe(),
-                report.uploaded,
-                report.deleted
-            ));
+impl<'a> Run<'a> {
+    /// Reads everything, makes the plan and prints it with its problems.
+    async fn plan(
+        config: &'a Config,
+        work_dir: Option<Utf8PathBuf>,
+        only: &[String],
+        no_publish: bool,
+        out: Option<&'a Utf8Path>,
+        printer: &'a Printer,
+    ) -> Result<(Run<'a>, Plan), Error> {
+        let signer = if no_publish { None } else { super::signer(config)? };
+        let work = super::work_dir(config, work_dir);
+        let run_id = super::new_run_id();
+        let dirs =
+            RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
+        let aur = AurClient::from_env()?;
+        let target = crate::publish::open_target(config).await?;
+        let scratch = dirs.run.join("current");
+        let planned = super::make_plan(config, &*target, &aur, &work, only, &scratch, printer).await?;
+        let plan = planned.plan;
+        printer.info(render_plan(&plan).trim_end());
+        printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
+        let problems = report_problems(config, &plan, printer);
+        let removals = plan.to_remove().flat_map(|s| s.pkgnames.clone()).collect();
+        let run = Run {
+            config,
+            run_id,
+            dirs,
+            aur,
+            target,
+            remote: planned.remote,
+            removals,
+            signer,
+            no_publish,
+            out,
+            problems,
+            printer,
+        };
+        Ok((run, plan))
+    }
+
+    /// The exit status: packages failed, or the plan had problems, or all is well.
+    fn status(&self, failed: bool) -> ExitStatus {
+        if failed || self.problems { ExitStatus::PackagesFailed } else { ExitStatus::Success }
+    }
+
+    /// VCS checks, builds, publishing (or `--out`), the summary.
+    async fn execute(&self, docker: &Docker, image: &str, run_image: &str, plan: Plan) -> Result<ExitStatus, Error> {
+        for step in plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs) {
+            docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
+        }
+        let ctx = Arc::new(self.context(docker, run_image, &plan).await);
+        // VCS packages the AUR calls up to date may still have moved upstream.
+        let probes = crate::build::probe_vcs(&ctx, &plan).await;
+        let plan = crate::plan::apply_vcs(plan, &probes);
+        for step in plan.packages.iter().filter(|s| probes.contains_key(&s.pkgbase)) {
+            self.printer.step(&format!("{}: {}", step.pkgbase, step.reason));
+        }
+        let plan = Arc::new(plan);
+        if plan.to_build().next().is_none() && self.removals.is_empty() {
+            self.printer.out("nothing to do: the repository is up to date (VCS packages included)");
+            return Ok(self.status(false));
+        }
+        // 3. Builds, stopped cleanly by Ctrl-C or SIGTERM.
+        let mut results = tokio::select! {
+            results = crate::build::run(ctx, plan.clone()) => results,
+            _ = super::interrupted() => return Err(super::interrupt(docker).await),
+        };
+        self.printer.finish();
+        check_versions(&plan, &mut results, &self.dirs, self.printer);
+        // 4. Publish what was built, unless asked not to.
+        let built = BuiltFiles::of(&results);
+        self.deliver(docker, image, &plan, &built).await?;
+        // 5. The summary, and the exit code it implies.
+        summarize(self.config, &plan, &results, &*self.target, &self.dirs, self.printer);
+        Ok(self.status(results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }))))
+    }
+
+    /// What every build of the run shares, the published dependency files fetched.
+    async fn context(&self, docker: &Docker, run_image: &str, plan: &Plan) -> BuildContext {
+        let aur = self.aur.clone();
+        BuildContext {
+            docker: docker.clone(),
+            image: run_image.to_string(),
+            arch: self.config.arch.clone(),
+            dirs: self.dirs.clone(),
+            git_url: Box::new(move |base| aur.git_url(base)),
+            published: fetch_published(plan, &*self.target, &self.dirs, self.printer).await,
+            jobs: self.config.builder.jobs as usize,
+            reporter: Arc::new(self.printer.clone()),
+            keyserver: self.config.builder.keyserver.clone(),
         }
     }
-    Ok(())
+
+    /// Publishes what was built, or with `--no-publish` leaves it (copied to `--out DIR`).
+    async fn deliver(&self, docker: &Docker, image: &str, plan: &Plan, built: &BuiltFiles) -> Result<(), Error> {
+        if self.no_publish {
+            let printer = self.printer;
+            printer.info(&format!("not publishing (--no-publish); package files are in {}", self.dirs.packages));
+            if let Some(out) = self.out {
+                copy_out(&built.files, out)?;
+                if !built.debug.is_empty() {
+                    copy_out(&built.debug, &out.join(DEBUG_SUBDIR))?;
+                }
+                printer.info(&format!("copied {} package file(s) to {out}", built.files.len() + built.debug.len()));
+            }
+        } else if !built.files.is_empty() || !self.removals.is_empty() || self.signer.is_some() {
+            let tool = RepoTool { docker: docker.clone(), image: image.to_string() };
+            self.publish_built(&tool, plan, built).await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes what a run built: into `NAME`, with the plan's removals and the pkgnames
+    /// rebuilt pkgbases no longer make; then debug packages into `NAME-debug`, which loses the
+    /// entries of pkgbases that no longer want one (read from `NAME-debug` itself, so an
+    /// earlier run that stopped between the two publishes is caught up).
+    async fn publish_built(&self, tool: &RepoTool, plan: &Plan, built: &BuiltFiles) -> Result<(), Error> {
+        let (config, target, remote) = (self.config, &*self.target, &self.remote);
+        let mut remove = self.removals.clone();
+        remove.extend(crate::plan::superseded(&remote.entries, &built.pkgnames, plan));
+        let debug_name = crate::repo::debug_repo_name(&config.name);
+        let debug_db = crate::publish::read_remote(target, &debug_name, &self.dirs.run.join("debug-current")).await?;
+        let debug_made = built.debug.iter().filter_map(|f| crate::alpm::package_file_parts(f.file_name()?));
+        let debug_made: Vec<String> = debug_made.map(|(name, _)| name.to_string()).collect();
+        let debug_remove =
+            crate::plan::debug_removals(&debug_db.entries, &remote.entries, plan, &built.pkgnames, &debug_made);
+        for (repo, add, remove) in [(&config.name, &built.files, remove), (&debug_name, &built.debug, debug_remove)] {
+            let change = Change { repo, add, remove: &remove, signer: self.signer.as_ref() };
+            let dir = self.dirs.run.join("publish").join(repo);
+            let report = super::publish_or_interrupt(target, tool, &change, &dir, self.printer).await?;
+            if report.uploaded + report.deleted > 0 || repo == &config.name {
+                self.printer.step(&format!(
+                    "published {repo} to {}: {} object(s) written, {} package file(s) deleted",
+                    target.describe(),
+                    report.uploaded,
+                    report.deleted
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// With `sign:` and nothing to build: signatures missing or stale in `NAME` or
+    /// `NAME-debug` are repaired (repo-add runs only when a published package's signature must
+    /// be embedded).
+    async fn sign_only(&self) -> Result<(), Error> {
+        let Some(signer) = &self.signer else { return Ok(()) };
+        let (config, target, printer) = (self.config, &*self.target, self.printer);
+        let docker = Docker::connect(&self.run_id).await?;
+        // NAME-debug too, when there is one (one more small read when there is not).
+        let debug_name = crate::repo::debug_repo_name(&config.name);
+        let debug = crate::publish::read_remote(target, &debug_name, &self.dirs.run.join("debug-current")).await?;
+        let image = if self.remote.entries.iter().chain(&debug.entries).any(|e| !e.signed) {
+            prepare_image(&docker, &config.builder.image, &self.dirs.logs, printer).await?
+        } else {
+            config.builder.image.clone()
+        };
+        let tool = RepoTool { docker: docker.clone(), image };
+        let mut uploaded = 0;
+        for repo in [&config.name, &debug_name] {
+            let change = Change { repo, add: &[], remove: &[], signer: Some(signer) };
+            let dir = self.dirs.run.join("publish").join(repo);
+            uploaded += super::publish_or_interrupt(target, &tool, &change, &dir, printer).await?.uploaded;
+        }
+        if uploaded > 0 {
+            printer.step(&format!("signatures repaired: {uploaded} object(s) written to {}", target.describe()));
+        }
+        Ok(())
+    }
 }
 
 /// Downloads the published package files the plan's builds and VCS checks install
@@ -275,7 +282,7 @@ async fn download_one(target: &dyn Target, dir: &Utf8Path, file: &str) -> Result
 
 /// Prints the plan's problems on the repo.yaml lines they concern (annotations in GitHub
 /// Actions) and its warnings; true when there is a problem.
-fn report_problems(config: &crate::config::Config, plan: &Plan, printer: &Printer) -> bool {
+fn report_problems(config: &Config, plan: &Plan, printer: &Printer) -> bool {
     for step in &plan.packages {
         for warning in &step.warnings {
             printer.warn(warning);
@@ -368,44 +375,17 @@ fn copy_out(files: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// The end-of-run summary (terminal table and job summary), the build logs as CI groups, and
+/// each failure with the end of its log, annotated on its repo.yaml line under Actions.
 fn summarize(
-    config: &crate::config::Config,
+    config: &Config,
     plan: &Plan,
     results: &[PackageResult],
     target: &dyn Target,
     dirs: &RunDirs,
     printer: &Printer,
 ) {
-    let mut rows: Vec<SummaryRow> = results
-        .iter()
-        .map(|r| {
-            let (status, version, detail) = match &r.outcome {
-                Outcome::Built { version, files, .. } => {
-                    ("built".to_string(), version.clone(), format!("{} file(s)", files.len()))
-                }
-                Outcome::Failed { kind, error, log, .. } => {
-                    (format!("FAILED ({})", kind.label()), "-".into(), format!("{error}; log: {log}"))
-                }
-                Outcome::Skipped { reason } => ("skipped".to_string(), "-".into(), reason.clone()),
-            };
-            SummaryRow {
-                pkgbase: r.pkgbase.clone(),
-                status,
-                version,
-                duration: format!("{:.1}s", r.duration.as_secs_f64()),
-                detail,
-            }
-        })
-        .collect();
-    for step in plan.packages.iter().filter(|s| s.action != crate::plan::Action::Build) {
-        rows.push(SummaryRow {
-            pkgbase: step.pkgbase.clone(),
-            status: step.action.to_string(),
-            version: step.repo_version.clone().unwrap_or_else(|| "-".into()),
-            duration: "-".into(),
-            detail: step.reason.to_string(),
-        });
-    }
+    let rows = summary_rows(plan, results);
     printer.out(&format!("\nSummary ({}):\n{}", target.describe(), render_summary(&rows)));
     printer.step_summary(&markdown_summary(&rows, &format!("repoctl build: {}", target.describe())));
     if printer.github() {
@@ -431,6 +411,36 @@ fn summarize(
             }
         }
     }
+}
+
+/// One row per build result, then one per step that was not built (skip, remove, blocked).
+fn summary_rows(plan: &Plan, results: &[PackageResult]) -> Vec<SummaryRow> {
+    let mut rows: Vec<SummaryRow> = results
+        .iter()
+        .map(|r| {
+            let (status, version, detail) = match &r.outcome {
+                Outcome::Built { version, files, .. } => {
+                    ("built".to_string(), version.clone(), format!("{} file(s)", files.len()))
+                }
+                Outcome::Failed { kind, error, log, .. } => {
+                    (format!("FAILED ({})", kind.label()), "-".into(), format!("{error}; log: {log}"))
+                }
+                Outcome::Skipped { reason } => ("skipped".to_string(), "-".into(), reason.clone()),
+            };
+            let duration = format!("{:.1}s", r.duration.as_secs_f64());
+            SummaryRow { pkgbase: r.pkgbase.clone(), status, version, duration, detail }
+        })
+        .collect();
+    for step in plan.packages.iter().filter(|s| s.action != crate::plan::Action::Build) {
+        rows.push(SummaryRow {
+            pkgbase: step.pkgbase.clone(),
+            status: step.action.to_string(),
+            version: step.repo_version.clone().unwrap_or_else(|| "-".into()),
+            duration: "-".into(),
+            detail: step.reason.to_string(),
+        });
+    }
+    rows
 }
 
 /// At most this much of each build log goes into the CI log; the whole file is in the run's
