@@ -199,79 +199,91 @@ pub struct BuildContext {
 pub async fn run(ctx: Arc<BuildContext>, plan: Arc<Plan>) -> Vec<PackageResult> {
     let todo: Vec<&Step> = plan.to_build().collect();
     ctx.reporter.total(todo.len());
-    let mut pending: Vec<String> = todo.iter().map(|s| s.pkgbase.clone()).collect();
-    let built: Arc<Mutex<HashMap<String, Vec<Utf8PathBuf>>>> = Arc::default();
-    let mut results: BTreeMap<String, PackageResult> = BTreeMap::new();
-    let mut running: JoinSet<PackageResult> = JoinSet::new();
-
+    let mut s = Scheduler {
+        pending: todo.iter().map(|s| s.pkgbase.clone()).collect(),
+        built: Arc::default(),
+        results: BTreeMap::new(),
+        running: JoinSet::new(),
+    };
     loop {
-        // Skip what can no longer be built, start what is ready.
-        let mut i = 0;
-        while i < pending.len() {
-            let base = pending[i].clone();
-            let step = plan.step(&base).cloned();
-            let Some(step) = step else {
-                pending.remove(i);
-                continue;
-            };
-            match readiness(&step, &plan, &results) {
-                Ready::Blocked(reason) => {
-                    pending.remove(i);
-                    ctx.reporter.done(&base, false, &format!("skipped: {reason}"));
-                    let r = PackageResult {
-                        pkgbase: base.clone(),
-                        outcome: Outcome::Skipped { reason },
-                        duration: Duration::ZERO,
-                    };
-                    results.insert(base, r);
-                }
-                Ready::Yes if running.len() < ctx.jobs => {
-                    pending.remove(i);
-                    let (ctx, plan, built) = (ctx.clone(), plan.clone(), built.clone());
-                    running.spawn(async move { build_one(&ctx, &plan, &step, &built).await });
-                }
-                _ => i += 1,
-            }
+        s.start_ready(&ctx, &plan);
+        let Some(joined) = s.running.join_next().await else { break };
+        match joined {
+            Ok(result) => s.finished(&*ctx.reporter, result),
+            Err(e) => tracing::error!("build task ended abnormally: {e}"),
         }
-        let Some(joined) = running.join_next().await else { break };
-        let result = match joined {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!("build task ended abnormally: {e}");
-                continue;
-            }
-        };
-        report(&*ctx.reporter, &result);
-        if let Outcome::Built { files, .. } = &result.outcome
-            && let Ok(mut b) = built.lock()
-        {
-            b.insert(result.pkgbase.clone(), files.clone());
-        }
-        results.insert(result.pkgbase.clone(), result);
     }
     // A build task that ended abnormally leaves its dependants waiting: they are skipped too.
-    for base in pending {
-        let reason = "a build it depends on ended abnormally".to_string();
-        ctx.reporter.done(&base, false, &format!("skipped: {reason}"));
-        results.insert(
-            base.clone(),
-            PackageResult { pkgbase: base, outcome: Outcome::Skipped { reason }, duration: Duration::ZERO },
-        );
+    for base in std::mem::take(&mut s.pending) {
+        s.skip(&*ctx.reporter, base, "a build it depends on ended abnormally".to_string());
     }
     todo.iter()
-        .map(|s| {
-            results.remove(&s.pkgbase).unwrap_or_else(|| PackageResult {
-                pkgbase: s.pkgbase.clone(),
+        .map(|step| {
+            s.results.remove(&step.pkgbase).unwrap_or_else(|| PackageResult {
+                pkgbase: step.pkgbase.clone(),
                 outcome: Outcome::Failed {
                     kind: FailureKind::Internal,
                     error: "the build task ended abnormally".into(),
-                    log: ctx.dirs.logs.join(format!("{}.log", s.pkgbase)),
+                    log: ctx.dirs.logs.join(format!("{}.log", step.pkgbase)),
                     tail: Vec::new(),
                 },
                 duration: Duration::ZERO,
             })
         })
         .collect()
+}
+
+/// The state of [`run`]: builds waiting, running and done.
+struct Scheduler {
+    /// pkgbases not started yet, in build order.
+    pending: Vec<String>,
+    /// pkgbase -> package files built in this run (what its dependants install).
+    built: Arc<Mutex<HashMap<String, Vec<Utf8PathBuf>>>>,
+    results: BTreeMap<String, PackageResult>,
+    running: JoinSet<PackageResult>,
+}
+
+impl Scheduler {
+    /// Skips what can no longer be built (a dependency failed) and starts what is ready, up to
+    /// `builder.jobs` at once.
+    fn start_ready(&mut self, ctx: &Arc<BuildContext>, plan: &Arc<Plan>) {
+        let mut i = 0;
+        while i < self.pending.len() {
+            let Some(step) = plan.step(&self.pending[i]).cloned() else {
+                self.pending.remove(i);
+                continue;
+            };
+            match readiness(&step, plan, &self.results) {
+                Ready::Blocked(reason) => {
+                    let base = self.pending.remove(i);
+                    self.skip(&*ctx.reporter, base, reason);
+                }
+                Ready::Yes if self.running.len() < ctx.jobs => {
+                    self.pending.remove(i);
+                    let (ctx, plan, built) = (ctx.clone(), plan.clone(), self.built.clone());
+                    self.running.spawn(async move { build_one(&ctx, &plan, &step, &built).await });
+                }
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// Records a finished build; its package files become available to its dependants.
+    fn finished(&mut self, reporter: &dyn Reporter, result: PackageResult) {
+        report(reporter, &result);
+        if let Outcome::Built { files, .. } = &result.outcome
+            && let Ok(mut b) = self.built.lock()
+        {
+            b.insert(result.pkgbase.clone(), files.clone());
+        }
+        self.results.insert(result.pkgbase.clone(), result);
+    }
+
+    fn skip(&mut self, reporter: &dyn Reporter, base: String, reason: String) {
+        reporter.done(&base, false, &format!("skipped: {reason}"));
+        let r = PackageResult { pkgbase: base.clone(), outcome: Outcome::Skipped { reason }, duration: Duration::ZERO };
+        self.results.insert(base, r);
+    }
 }
 
 enum Ready {

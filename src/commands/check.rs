@@ -1,7 +1,8 @@
 //! `repoctl check`: repo.yaml is valid, every listed package exists in the AUR, and every
 //! dependency of every package is satisfied (officially, by an AUR pkgname, or by exactly one
 //! AUR provider). Writes nothing but caches; problems are diagnostics on repo.yaml's lines.
-use crate::aur::AurClient;
+use crate::aur::{AurClient, Universe};
+use crate::config::{Config, Diagnostics};
 use crate::error::{Error, ExitStatus};
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
@@ -24,20 +25,9 @@ pub async fn check(
     let official = super::official_repos(&config, &work, printer).await?;
     // The published repository is not read: a dependency only it still has is a problem here.
     let universe = super::resolve(&config, &aur, &official, &[], None).await?;
-    let unknown: Vec<_> = universe
-        .unknown
-        .iter()
-        .filter_map(|name| config.package(name))
-        .map(|p| {
-            config.diagnostic_at(p.pos, format!("package `{}` was not found in the AUR", p.name)).hint(format!(
-                "check the spelling on {}/packages/{}; official-repository packages need no entry",
-                aur.base(),
-                p.name
-            ))
-        })
-        .collect::<Vec<_>>();
-    if !unknown.is_empty() {
-        return Err(crate::config::Diagnostics(unknown).into());
+    let unknown = unknown_diagnostics(&config, &universe, &aur);
+    if !unknown.0.is_empty() {
+        return Err(unknown.into());
     }
     let no_mismatches = Default::default();
     let plan = crate::plan::make(&crate::plan::Inputs {
@@ -66,4 +56,16 @@ pub async fn check(
         plan.packages.len()
     ));
     Ok(ExitStatus::Success)
+}
+
+/// Listed names the AUR knows neither as pkgname nor as pkgbase, on their lines.
+fn unknown_diagnostics(config: &Config, universe: &Universe, aur: &AurClient) -> Diagnostics {
+    let diags = universe.unknown.iter().filter_map(|name| config.package(name)).map(|p| {
+        config.diagnostic_at(p.pos, format!("package `{}` was not found in the AUR", p.name)).hint(format!(
+            "check the spelling on {}/packages/{}; official-repository packages need no entry",
+            aur.base(),
+            p.name
+        ))
+    });
+    Diagnostics(diags.collect())
 }

@@ -288,25 +288,14 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
     for base in &order {
         let entry = listed.get(base).copied();
         let mut step = keep_step(base, u, &repo_by_base, &edges, input.mismatches);
-        step.listed = entry.is_some();
-        step.nocheck = entry.is_some_and(|p| p.nocheck);
-        step.vcs = entry.map_or_else(|| crate::config::VCS_SUFFIXES.iter().any(|s| base.ends_with(s)), |p| p.is_vcs());
-        if step.vcs && step.action == Action::Skip && u.srcinfo.contains_key(base) {
-            step.reason = Reason::VcsToCheck(Box::new(step.reason.clone()));
-        }
-        let defaults = input.config.builder.limits;
-        step.limits = entry.map_or(defaults, |p| p.limits.over(defaults));
-        step.network = entry.and_then(|p| p.network).unwrap_or(input.config.builder.network);
-        step.pgp_keys = entry.map(|p| p.pgp_keys.clone()).unwrap_or_default();
-        step.debug = entry.and_then(|p| p.debug).unwrap_or(input.config.builder.debug);
-        step.capabilities = entry.map(|p| p.capabilities.clone()).unwrap_or_default();
-        if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip && u.srcinfo.contains_key(base)
-        {
+        configure(&mut step, entry, input);
+        let known = u.srcinfo.contains_key(base);
+        if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip && known {
             step.action = Action::Build;
             step.reason = Reason::Requested(Box::new(step.reason.clone()));
         }
         step.provides_for = provides_for(base, u, &dependants);
-        if !u.srcinfo.contains_key(base) && !u.broken.contains_key(base) {
+        if !known && !u.broken.contains_key(base) {
             gone_from_aur(&mut step, entry.is_some(), &dependants);
         }
         step.problems.extend(problems.remove(base).unwrap_or_default());
@@ -329,6 +318,24 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         .map(|e| e.name.clone())
         .collect();
     Ok(plan)
+}
+
+/// A step's settings: its repo.yaml entry's (`entry`, None for an AUR dependency), else the
+/// builder's defaults.
+fn configure(step: &mut Step, entry: Option<&crate::config::PackageConfig>, input: &Inputs) {
+    let builder = &input.config.builder;
+    step.listed = entry.is_some();
+    step.nocheck = entry.is_some_and(|p| p.nocheck);
+    let base = step.pkgbase.as_str();
+    step.vcs = entry.map_or_else(|| crate::config::VCS_SUFFIXES.iter().any(|s| base.ends_with(s)), |p| p.is_vcs());
+    if step.vcs && step.action == Action::Skip && input.universe.srcinfo.contains_key(base) {
+        step.reason = Reason::VcsToCheck(Box::new(step.reason.clone()));
+    }
+    step.limits = entry.map_or(builder.limits, |p| p.limits.over(builder.limits));
+    step.network = entry.and_then(|p| p.network).unwrap_or(builder.network);
+    step.pgp_keys = entry.map(|p| p.pgp_keys.clone()).unwrap_or_default();
+    step.debug = entry.and_then(|p| p.debug).unwrap_or(builder.debug);
+    step.capabilities = entry.map(|p| p.capabilities.clone()).unwrap_or_default();
 }
 
 /// Listed pkgbase -> its repo.yaml entry. A listed name the AUR does not know stands for
