@@ -1,5 +1,6 @@
 //! `repoctl build`: plan, build in containers, publish, summarize.
 use super::images::{DEBUG_SUBDIR, prepare_image, refresh_image};
+use super::render::{markdown_plan, render_plan};
 use crate::aur::AurClient;
 use crate::build::{BuildContext, Outcome, PackageResult, RunDirs};
 use crate::config::Config;
@@ -8,7 +9,7 @@ use crate::error::{Error, ExitStatus};
 use crate::plan::Plan;
 use crate::publish::{Change, Target};
 use crate::repo::RepoTool;
-use crate::ui::{Printer, Reporter, SummaryRow, markdown_plan, markdown_summary, render_plan, render_summary};
+use crate::ui::{Printer, Reporter, SummaryRow, markdown_summary, render_summary};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::sync::Arc;
 

@@ -6,6 +6,7 @@ mod images;
 pub mod init;
 mod plan;
 mod publish;
+pub mod render;
 pub mod review;
 
 use crate::aur::{AurClient, Live, Query, SrcInfoStore, Universe};

@@ -1,7 +1,8 @@
 //! `repoctl plan`: what a build would do, as a table or as JSON in build order.
+use super::render::{markdown_plan, render_plan};
 use crate::aur::AurClient;
 use crate::error::{Error, ExitStatus};
-use crate::ui::{Printer, markdown_plan, render_plan};
+use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
 
 pub async fn plan(

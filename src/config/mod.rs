@@ -3,11 +3,10 @@
 //! [`load`] reads, parses and validates the file and returns either a [`Config`] of plain
 //! values or every problem found, each with `file:line:col` and a hint. It never touches
 //! the network; asking the AUR whether packages exist is `repoctl check`'s second step.
-mod diag;
 mod schema;
 mod validate;
 
-pub use diag::{Diagnostic, Diagnostics, Pos};
+pub use crate::diagnostic::{Diagnostic, Diagnostics, Pos};
 pub(crate) use validate::check_package_name;
 
 use crate::pgp::Fingerprint;

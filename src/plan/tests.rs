@@ -502,8 +502,8 @@ fn plan_output_is_pinned() {
     let repo = [entry("lib", "lib", "1-1"), entry("gone", "gone", "1-1"), entry("app", "app", "0.9-1")];
     let listed = ["toolkit-cli", "app", "player", "gone"];
     let p = plan_srcinfo(&listed, &texts, &repo);
-    insta::assert_snapshot!("plan_table", crate::ui::render_plan(&p));
-    insta::assert_snapshot!("plan_markdown", crate::ui::markdown_plan(&p, "repoctl plan: r"));
+    insta::assert_snapshot!("plan_table", crate::commands::render::render_plan(&p));
+    insta::assert_snapshot!("plan_markdown", crate::commands::render::markdown_plan(&p, "repoctl plan: r"));
     let diags = crate::commands::plan_diagnostics(&config(&listed), &p);
     let text: Vec<String> = diags.0.iter().map(|d| d.to_string()).collect();
     insta::assert_snapshot!("plan_diagnostics", text.join("\n"));

@@ -5,7 +5,7 @@ pub mod github;
 mod progress;
 mod summary;
 
-pub use summary::{SummaryRow, markdown_plan, markdown_summary, render_plan, render_summary};
+pub use summary::{SummaryRow, markdown_summary, render_summary, table};
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -153,7 +153,7 @@ impl Printer {
 
     /// A problem located in a file: `FILE:LINE:COL: message` for people, plus an annotation on
     /// that line under GitHub Actions.
-    pub fn diagnostic(&self, diag: &crate::config::Diagnostic) {
+    pub fn diagnostic(&self, diag: &crate::diagnostic::Diagnostic) {
         self.info(&diag.to_string());
         if self.github {
             let mut message = diag.message.clone();

@@ -1,4 +1,5 @@
-//! A problem in repo.yaml, located by file, line and column, with a hint for the fix.
+//! A problem in an input file (repo.yaml), located by file, line and column, with a hint for
+//! the fix. A leaf: `config` makes them, the printer shows them.
 use camino::Utf8PathBuf;
 use std::fmt;
 

@@ -1,0 +1,83 @@
+//! The plan as people read it: the terminal table and the job summary's Markdown. Here, above
+//! `plan`, because `ui` is a leaf that knows nothing of plans.
+use crate::plan::{Action, Plan, Step};
+use crate::ui::table;
+
+/// The pkgbase, and its pkgnames when they are not just the pkgbase: `toolkit (toolkit-cli,
+/// python-toolkit)`.
+fn package_cell(s: &Step) -> String {
+    if s.pkgnames.len() == 1 && s.pkgnames[0] == s.pkgbase || s.pkgnames.is_empty() {
+        s.pkgbase.clone()
+    } else {
+        format!("{} ({})", s.pkgbase, s.pkgnames.join(", "))
+    }
+}
+
+/// The reason, and the dependencies the step was chosen for through `provides`.
+fn reason_cell(s: &Step) -> String {
+    let mut reason = s.reason.to_string();
+    for why in &s.provides_for {
+        reason.push_str(&format!("; chosen through provides: {why}"));
+    }
+    reason
+}
+
+pub fn render_plan(plan: &Plan) -> String {
+    if plan.packages.is_empty() {
+        return "nothing to do: repo.yaml lists no packages\n".into();
+    }
+    let rows: Vec<Vec<String>> = plan
+        .packages
+        .iter()
+        .map(|s| {
+            vec![
+                package_cell(s),
+                s.action.to_string(),
+                s.aur_version.clone().unwrap_or_else(|| "-".into()),
+                s.repo_version.clone().unwrap_or_else(|| "-".into()),
+                reason_cell(s),
+            ]
+        })
+        .collect();
+    let count = |a: Action| plan.packages.iter().filter(|s| s.action == a).count();
+    let blocked = match count(Action::Blocked) {
+        0 => String::new(),
+        n => format!(", {n} blocked"),
+    };
+    format!(
+        "{}\n{} to build, {} up to date, {} to remove{blocked}\n",
+        table(&["PKGBASE", "ACTION", "AUR", "REPOSITORY", "REASON"], &rows).trim_end(),
+        count(Action::Build),
+        count(Action::Skip),
+        count(Action::Remove)
+    )
+}
+
+/// The plan as a Markdown table, for the GitHub job summary.
+pub fn markdown_plan(plan: &Plan, title: &str) -> String {
+    let rows: Vec<Vec<String>> = plan
+        .packages
+        .iter()
+        .map(|s| {
+            let names = package_cell(s);
+            let package = match names.strip_prefix(s.pkgbase.as_str()) {
+                Some(rest) if !rest.is_empty() => format!("`{}`{rest}", s.pkgbase),
+                _ => format!("`{}`", s.pkgbase),
+            };
+            vec![
+                package,
+                s.action.to_string(),
+                s.aur_version.clone().unwrap_or_default(),
+                s.repo_version.clone().unwrap_or_default(),
+                reason_cell(s),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return format!("### {title}\n\nrepo.yaml lists no packages.\n");
+    }
+    format!(
+        "### {title}\n\n{}",
+        crate::ui::github::markdown_table(&["Package", "Action", "AUR version", "Repository version", "Reason"], &rows)
+    )
+}
