@@ -224,7 +224,11 @@ pub fn load(path: &Utf8Path) -> Result<Config, LoadError> {
 /// Parses and validates repo.yaml text; `path` is used in messages and to resolve relative
 /// paths. Key files named in `pgp_keys` are read (and checked) here.
 pub fn parse(path: &Utf8Path, bytes: &[u8]) -> Result<Config, Diagnostics> {
-    validate::parse(path, bytes)
+    // In file order, as a person reads them (the validator finds some in a second pass).
+    validate::parse(path, bytes).map_err(|mut d| {
+        d.0.sort_by_key(|d| (d.pos.line, d.pos.col));
+        d
+    })
 }
 
 fn read_bounded(path: &Utf8Path) -> Result<Vec<u8>, LoadError> {

@@ -917,3 +917,16 @@ container keeps CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETUID, SETGID, SETFCAP, SY
         assert_eq!(schema_keys(&schema, "/properties"), top, "TOP_LEVEL_KEYS (typo hints) is out of date");
     }
 }
+
+#[cfg(test)]
+mod snapshots {
+    /// What a person reads for a repo.yaml with several mistakes: every one, at its line, with
+    /// its hint.
+    #[test]
+    fn errors_with_hints_are_pinned() {
+        let text = "name: my repo\nbuilder:\n  jobs: 0\n  timeout: forever\npackages:\n  - hello\n  - hello\n  - Bad_Name\n  - {name: caps, capabilities: [SYS_ADMIN]}\nsign:\n  key: 1234ABCD\n";
+        let diags = crate::config::parse("repo.yaml".into(), text.as_bytes()).unwrap_err();
+        let text: Vec<String> = diags.0.iter().map(|d| d.to_string()).collect();
+        insta::assert_snapshot!("config_errors", text.join("\n"));
+    }
+}

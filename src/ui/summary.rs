@@ -57,3 +57,34 @@ pub fn markdown_summary(rows: &[SummaryRow], title: &str) -> String {
         super::github::markdown_table(&["Package", "Result", "Version", "Duration", "Detail"], &rows)
     )
 }
+
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+
+    #[test]
+    fn the_run_summary_is_pinned() {
+        let row = |pkgbase: &str, status: &str, version: &str, duration: &str, detail: &str| SummaryRow {
+            pkgbase: pkgbase.into(),
+            status: status.into(),
+            version: version.into(),
+            duration: duration.into(),
+            detail: detail.into(),
+        };
+        let rows = [
+            row("libfoo", "built", "1.0-1", "12.3s", "1 file(s)"),
+            row("broken", "FAILED (makepkg)", "-", "4.0s", "makepkg failed with exit code 4; log: /w/logs/broken.log"),
+            row("needs-broken", "skipped", "-", "0.0s", "its dependency broken failed to build"),
+            row(
+                "player",
+                "blocked",
+                "-",
+                "-",
+                "cannot be built: player needs `codec`, which several AUR packages provide",
+            ),
+            row("old", "remove", "1-1", "-", "no longer listed in repo.yaml nor needed by a listed package"),
+        ];
+        insta::assert_snapshot!("summary_table", render_summary(&rows));
+        insta::assert_snapshot!("summary_markdown", markdown_summary(&rows, "repoctl build: s3://bucket"));
+    }
+}
