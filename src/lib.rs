@@ -6,6 +6,7 @@
 pub mod alpm;
 pub mod aur;
 pub mod build;
+pub mod cause;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -18,12 +18,14 @@ const STAGES: &[&str] = &["config", "aur", "plan", "build", "repo", "publish"];
 /// The leaves, with the only modules each may import: they import no stage.
 const LEAVES: &[(&str, &[&str])] = &[
     ("env", &[]),
+    // Causes kept in errors (boxed library errors, or words).
+    ("cause", &[]),
     // ALPM formats: sync database entries, package file names, dependency strings, vercmp.
     ("alpm", &[]),
     ("pgp", &[]),
     // A problem in an input file, at its line: made by config, shown by ui.
     ("diagnostic", &[]),
-    ("docker", &["env"]),
+    ("docker", &["env", "cause"]),
     ("ui", &["env", "diagnostic"]),
     ("sign", &["env", "pgp"]),
     // What the official repositories hold: read by aur and plan, downloaded with docker.

@@ -12,6 +12,8 @@ pub struct MemoryAur {
     /// pkgbase -> .SRCINFO text.
     pub srcinfo: BTreeMap<String, String>,
     pub searches: AtomicUsize,
+    /// Every `.SRCINFO` request fails as an unreachable AUR would (a timeout).
+    pub unreachable: bool,
 }
 
 impl MemoryAur {
@@ -83,6 +85,10 @@ impl Source for MemoryAur {
     }
 
     async fn srcinfo(&self, pkgbase: &str, _: super::Want, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
+        if self.unreachable {
+            let source = crate::cause::said("operation timed out");
+            return Err(StoreError::Aur(AurError::Rpc { url: format!("memory/{pkgbase}"), source }));
+        }
         let Some(text) = self.srcinfo.get(pkgbase) else { return Ok(None) };
         SrcInfo::parse(text, arch)
             .map(Some)

@@ -42,8 +42,12 @@ pub struct AurPackage {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AurError {
-    #[error("AUR RPC request to {url} failed: {message}")]
-    Rpc { url: String, message: String },
+    #[error("AUR request to {url} failed")]
+    Rpc {
+        url: String,
+        #[source]
+        source: crate::cause::BoxError,
+    },
     #[error(transparent)]
     Git(#[from] git::GitError),
 }
@@ -64,7 +68,7 @@ impl AurClient {
             .timeout(RPC_TIMEOUT)
             .user_agent(concat!("repoctl/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| AurError::Rpc { url: rpc.clone(), message: e.to_string() })?;
+            .map_err(|e| AurError::Rpc { url: rpc.clone(), source: Box::new(e) })?;
         Ok(AurClient { handle: raur::Handle::new_with_settings(client.clone(), rpc), base, http: client })
     }
 
@@ -94,7 +98,7 @@ impl AurClient {
                 .handle
                 .raw_info(chunk)
                 .await
-                .map_err(|e| AurError::Rpc { url: self.handle.url().to_string(), message: e.to_string() })?;
+                .map_err(|e| AurError::Rpc { url: self.handle.url().to_string(), source: Box::new(e) })?;
             for p in packages.into_iter().filter_map(accept) {
                 found.insert(p.name.clone(), p);
             }
@@ -111,7 +115,7 @@ impl AurClient {
             .handle
             .search_by(name, raur::SearchBy::Provides)
             .await
-            .map_err(|e| AurError::Rpc { url: self.handle.url().to_string(), message: e.to_string() })?;
+            .map_err(|e| AurError::Rpc { url: self.handle.url().to_string(), source: Box::new(e) })?;
         Ok(found.into_iter().filter_map(accept).collect())
     }
 
@@ -121,19 +125,19 @@ impl AurClient {
     /// than [`srcinfo::MAX_SRCINFO_BYTES`].
     pub async fn srcinfo_text(&self, pkgbase: &str) -> Result<Option<String>, AurError> {
         let url = format!("{}/cgit/aur.git/plain/.SRCINFO", self.base);
-        let err = |message: String| AurError::Rpc { url: format!("{url}?h={pkgbase}"), message };
-        let response = self.http.get(&url).query(&[("h", pkgbase)]).send().await.map_err(|e| err(e.to_string()))?;
+        let err = |source: crate::cause::BoxError| AurError::Rpc { url: format!("{url}?h={pkgbase}"), source };
+        let response = self.http.get(&url).query(&[("h", pkgbase)]).send().await.map_err(|e| err(Box::new(e)))?;
         match response.status() {
             reqwest::StatusCode::OK => {}
             reqwest::StatusCode::NOT_FOUND => return Ok(None),
-            status => return Err(err(format!("HTTP {status}"))),
+            status => return Err(err(crate::cause::said(format!("HTTP {status}")))),
         }
         if response.content_length().is_some_and(|n| n > srcinfo::MAX_SRCINFO_BYTES) {
-            return Err(err("larger than 1 MiB".into()));
+            return Err(err(crate::cause::said("larger than 1 MiB")));
         }
-        let body = response.bytes().await.map_err(|e| err(e.to_string()))?;
+        let body = response.bytes().await.map_err(|e| err(Box::new(e)))?;
         if body.len() as u64 > srcinfo::MAX_SRCINFO_BYTES {
-            return Err(err("larger than 1 MiB".into()));
+            return Err(err(crate::cause::said("larger than 1 MiB")));
         }
         // cgit answers an unknown branch with an error page on some setups: no pkgbase line.
         let text = String::from_utf8_lossy(&body).into_owned();

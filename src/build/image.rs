@@ -71,7 +71,9 @@ pub async fn run_image(
             if code != 0 {
                 return Err(DockerError::Api {
                     op: "refresh the builder image",
-                    message: format!("the system upgrade (keyring, then pacman -Syu) exited with {code}"),
+                    source: crate::cause::said(format!(
+                        "the system upgrade (keyring, then pacman -Syu) exited with {code}"
+                    )),
                 });
             }
             let (repo, tag) = tag.split_once(':').unwrap_or((&tag, "latest"));

@@ -1,6 +1,7 @@
 //! One container's life: create, start, copy in, exec, copy out, remove.
 use super::capability::{Capability, KEPT_CAPABILITIES};
 use super::{Docker, DockerError, api};
+use crate::cause::said;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
@@ -143,7 +144,7 @@ impl Container {
     pub async fn upload_tar_file(&self, dest: &str, tar: &camino::Utf8Path) -> Result<(), DockerError> {
         let file = tokio::fs::File::open(tar)
             .await
-            .map_err(|e| DockerError::Api { op: "copy into container", message: format!("{tar}: {e}") })?;
+            .map_err(|e| DockerError::Api { op: "copy into container", source: said(format!("{tar}: {e}")) })?;
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
         let options = UploadToContainerOptionsBuilder::default().path(dest).build();
         self.docker
@@ -198,13 +199,14 @@ impl Container {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        Err(DockerError::Api { op: "inspect exec", message: "the command's exit code never appeared".into() })
+        Err(DockerError::Api { op: "inspect exec", source: said("the command's exit code never appeared") })
     }
 
     /// Writes a tar archive of `path` in the container to `dest`, refused past `max_bytes`.
     pub async fn download_tar(&self, path: &str, dest: &camino::Utf8Path, max_bytes: u64) -> Result<(), DockerError> {
         use tokio::io::AsyncWriteExt;
-        let io = |e: std::io::Error| DockerError::Api { op: "copy out of container", message: format!("{dest}: {e}") };
+        let io =
+            |e: std::io::Error| DockerError::Api { op: "copy out of container", source: said(format!("{dest}: {e}")) };
         let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
         let mut stream = self.docker.client.download_from_container(&self.id, Some(options));
         let mut file = tokio::fs::File::create(dest).await.map_err(io)?;

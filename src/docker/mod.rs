@@ -15,18 +15,28 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use std::collections::HashMap;
 
+use crate::cause::{BoxError, said};
+
 pub const LABEL_MANAGED: &str = "io.repoctl.managed";
 pub const LABEL_RUN: &str = "io.repoctl.run";
 pub const LABEL_PURPOSE: &str = "io.repoctl.purpose";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
-    #[error("cannot reach the Docker daemon: {0}")]
-    Connect(String),
-    #[error("Docker {op} failed: {message}")]
-    Api { op: &'static str, message: String },
-    #[error("building image {tag} failed: {message}")]
-    Build { tag: String, message: String },
+    #[error("cannot reach the Docker daemon")]
+    Connect(#[source] BoxError),
+    #[error("Docker {op} failed")]
+    Api {
+        op: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    #[error("building image {tag} failed")]
+    Build {
+        tag: String,
+        #[source]
+        source: BoxError,
+    },
     #[error("image {0} is not present and cannot be pulled here")]
     NoImage(String),
     #[error("{0}")]
@@ -34,7 +44,7 @@ pub enum DockerError {
 }
 
 pub(crate) fn api(op: &'static str) -> impl Fn(bollard::errors::Error) -> DockerError {
-    move |e| DockerError::Api { op, message: e.to_string() }
+    move |e| DockerError::Api { op, source: Box::new(e) }
 }
 
 /// A connection to the daemon, tied to one run of repoctl.
@@ -47,9 +57,9 @@ pub struct Docker {
 impl Docker {
     /// Connects through DOCKER_HOST or the local socket and agrees on an API version.
     pub async fn connect(run_id: &str) -> Result<Docker, DockerError> {
-        let client = bollard::Docker::connect_with_local_defaults().map_err(|e| DockerError::Connect(e.to_string()))?;
-        let client = client.negotiate_version().await.map_err(|e| DockerError::Connect(e.to_string()))?;
-        client.ping().await.map_err(|e| DockerError::Connect(e.to_string()))?;
+        let client = bollard::Docker::connect_with_local_defaults().map_err(|e| DockerError::Connect(Box::new(e)))?;
+        let client = client.negotiate_version().await.map_err(|e| DockerError::Connect(Box::new(e)))?;
+        client.ping().await.map_err(|e| DockerError::Connect(Box::new(e)))?;
         Ok(Docker { client, run_id: run_id.to_string() })
     }
 
@@ -94,10 +104,10 @@ impl Docker {
             .build();
         let mut stream = self.client.build_image(options, None, Some(bollard::body_full(context.into())));
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| DockerError::Build { tag: tag.to_string(), message: e.to_string() })?;
+            let info = item.map_err(|e| DockerError::Build { tag: tag.to_string(), source: Box::new(e) })?;
             if let Some(detail) = info.error_detail {
                 let message = detail.message.unwrap_or_else(|| "unknown error".into());
-                return Err(DockerError::Build { tag: tag.to_string(), message });
+                return Err(DockerError::Build { tag: tag.to_string(), source: said(message) });
             }
             if let Some(line) = info.stream {
                 log(&line);
@@ -105,7 +115,7 @@ impl Docker {
         }
         match self.image_id(tag).await? {
             Some(_) => Ok(()),
-            None => Err(DockerError::Build { tag: tag.to_string(), message: "the daemon reported no image".into() }),
+            None => Err(DockerError::Build { tag: tag.to_string(), source: said("the daemon reported no image") }),
         }
     }
 

@@ -535,3 +535,18 @@ fn vcs_answers_turn_skips_into_builds_only_when_upstream_moved() {
     assert_eq!(p.step("moved-git").unwrap().reason, moved);
     assert!(p.step("broke-git").unwrap().reason.to_string().contains("no network"));
 }
+
+/// An AUR that does not answer is an error of the run, never "not found" (which would make a
+/// listed package look deleted).
+#[test]
+fn an_unreachable_aur_is_an_error_not_an_unknown_package() {
+    let c = config(&["split"]);
+    let aur = MemoryAur { unreachable: true, ..MemoryAur::new(&texts(&[aur("split-a", "split", "1-1", &[])])) };
+    let listed = vec![("split".to_string(), false)];
+    let official = official();
+    let query = crate::aur::Query { listed: &listed, arch: &c.arch, official: &official, published: &[] };
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let err = rt.block_on(crate::aur::resolve(&aur, &query)).unwrap_err();
+    let text = crate::build::with_causes(&err);
+    assert!(text.contains("timed out") && !text.contains("not found"), "{text}");
+}
