@@ -54,6 +54,10 @@ pub enum Command {
         /// JSON): a package and the AUR packages it needs are always in the same shard.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
         shards: Option<u16>,
+        /// Ask VCS packages (`-git`, ...) the AUR calls up to date for their pkgver() in
+        /// containers, as `build` does, and show the answer: upstream moved means build.
+        #[arg(long)]
+        probe_vcs: bool,
         /// Plan only these packages (pkgname or pkgbase) and what they need.
         #[arg(value_name = "PKG")]
         packages: Vec<String>,

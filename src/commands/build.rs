@@ -1,6 +1,6 @@
 //! `repoctl build`: plan, build in containers, publish, summarize.
-use super::images::{DEBUG_SUBDIR, prepare_image, refresh_image};
 use super::render::{markdown_plan, render_plan};
+use super::shared::{DEBUG_SUBDIR, build_context, prepare_image, refresh_image};
 use crate::aur::AurClient;
 use crate::build::{BuildContext, Outcome, PackageResult, RunDirs};
 use crate::config::Config;
@@ -146,18 +146,7 @@ impl<'a> Run<'a> {
 
     /// What every build of the run shares, the published dependency files fetched.
     async fn context(&self, docker: &Docker, run_image: &str, plan: &Plan) -> BuildContext {
-        let aur = self.aur.clone();
-        BuildContext {
-            docker: docker.clone(),
-            image: run_image.to_string(),
-            arch: self.config.arch.clone(),
-            dirs: self.dirs.clone(),
-            git_url: Box::new(move |base| aur.git_url(base)),
-            published: fetch_published(plan, &*self.target, &self.dirs, self.printer).await,
-            jobs: self.config.builder.jobs as usize,
-            reporter: Arc::new(self.printer.clone()),
-            keyserver: self.config.builder.keyserver.clone(),
-        }
+        build_context(self.config, docker, run_image, &self.dirs, &self.aur, &*self.target, plan, self.printer).await
     }
 
     /// Publishes what was built, or with `--no-publish` leaves it (copied to `--out DIR`).
@@ -236,49 +225,6 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
-}
-
-/// Downloads the published package files the plan's builds and VCS checks install
-/// ([`Plan::published_dependencies`]) into the run's `deps` directory. A file that cannot be
-/// fetched fails only the builds that need it.
-async fn fetch_published(
-    plan: &Plan,
-    target: &dyn Target,
-    dirs: &RunDirs,
-    printer: &Printer,
-) -> std::collections::BTreeMap<String, Result<Vec<Utf8PathBuf>, String>> {
-    let needed = plan.published_dependencies();
-    if !needed.is_empty() {
-        printer.step(&format!("fetching the published packages of {} dependency pkgbase(s)", needed.len()));
-    }
-    let dir = dirs.run.join("deps");
-    let mut fetched = std::collections::BTreeMap::new();
-    for (base, files) in needed {
-        let mut paths = Vec::new();
-        for file in &files {
-            match download_one(target, &dir, file).await {
-                Ok(path) => paths.push(path),
-                Err(why) => {
-                    fetched.insert(base.clone(), Err(why));
-                    break;
-                }
-            }
-        }
-        fetched.entry(base).or_insert(Ok(paths));
-    }
-    fetched
-}
-
-/// One published file into `dir`: to a temporary name, then renamed, so a download cut short
-/// never leaves a partial file under the real name.
-async fn download_one(target: &dyn Target, dir: &Utf8Path, file: &str) -> Result<Utf8PathBuf, String> {
-    fs_err::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let (part, dest) = (dir.join(format!(".{file}.part")), dir.join(file));
-    target.download(file, &part).await.map_err(|e| {
-        format!("cannot fetch dependency {file} from the repository: {}", crate::build::with_causes(&e))
-    })?;
-    fs_err::rename(&part, &dest).map_err(|e| e.to_string())?;
-    Ok(dest)
 }
 
 /// Prints the plan's problems on the repo.yaml lines they concern (annotations in GitHub

@@ -2,12 +2,12 @@
 mod build;
 mod check;
 mod clean;
-mod images;
 pub mod init;
 mod plan;
 mod publish;
 pub mod render;
 pub mod review;
+mod shared;
 
 use crate::aur::{AurClient, Live, Query, SrcInfoStore, Universe};
 use crate::cli::{Cli, Command};
@@ -23,8 +23,9 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
     let work_dir = cli.global.work_dir.clone();
     match cli.command {
         Command::Check => check::check(&config_path, work_dir, printer).await,
-        Command::Plan { json, shards, packages } => {
-            plan::plan(&config_path, work_dir, json, shards.map(usize::from), &packages, printer).await
+        Command::Plan { json, shards, probe_vcs, packages } => {
+            let options = plan::Options { json, shards: shards.map(usize::from), probe_vcs };
+            plan::plan(&config_path, work_dir, options, &packages, printer).await
         }
         Command::Build { packages, no_publish, out } => {
             build::build(&config_path, work_dir, &packages, no_publish, out.as_deref(), printer).await
@@ -90,7 +91,7 @@ pub(crate) async fn official_repos(
     printer: &Printer,
 ) -> Result<crate::official::OfficialRepos, Error> {
     let docker = crate::docker::Docker::connect(&new_run_id()).await?;
-    let image = images::prepare_image(&docker, &config.builder.image, &work.join("logs"), printer).await?;
+    let image = shared::prepare_image(&docker, &config.builder.image, &work.join("logs"), printer).await?;
     Ok(crate::official::load(&docker, &image, &work.join("official"), OFFICIAL_MAX_AGE).await?)
 }
 

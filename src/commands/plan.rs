@@ -5,14 +5,24 @@ use crate::error::{Error, ExitStatus};
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
 
+/// How to show the plan.
+pub struct Options {
+    /// One JSON object instead of a table.
+    pub json: bool,
+    /// Split the builds into at most this many shards.
+    pub shards: Option<usize>,
+    /// Ask VCS packages' pkgver() in containers first.
+    pub probe_vcs: bool,
+}
+
 pub async fn plan(
     config_path: &Utf8Path,
     work_dir: Option<Utf8PathBuf>,
-    json: bool,
-    shards: Option<usize>,
+    options: Options,
     only: &[String],
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
+    let Options { json, shards, probe_vcs } = options;
     let config = super::load_config(config_path)?;
     let work = super::work_dir(&config, work_dir);
     let aur = AurClient::from_env()?;
@@ -21,7 +31,10 @@ pub async fn plan(
     let tmp = tempfile::tempdir().map_err(Error::io("cannot create a temporary directory"))?;
     let scratch = Utf8Path::from_path(tmp.path())
         .ok_or_else(|| Error::Usage(format!("the temporary directory {} is not UTF-8", tmp.path().display())))?;
-    let planned = super::make_plan(&config, &*target, &aur, &work, only, scratch, printer).await?;
+    let mut planned = super::make_plan(&config, &*target, &aur, &work, only, scratch, printer).await?;
+    if probe_vcs {
+        planned.plan = super::shared::probe_vcs(&config, planned.plan, &*target, &aur, &work, printer).await?;
+    }
     let shards = shards.map(|n| planned.plan.shards(n));
     if json {
         let mut value = serde_json::to_value(&planned.plan).map_err(|e| Error::Usage(e.to_string()))?;

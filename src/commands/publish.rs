@@ -1,5 +1,5 @@
 //! `repoctl publish DIR`: add package files built elsewhere (a shard, `build --no-publish`).
-use super::images::{DEBUG_SUBDIR, prepare_image};
+use super::shared::{DEBUG_SUBDIR, prepare_image};
 use crate::build::RunDirs;
 use crate::docker::Docker;
 use crate::error::{Error, ExitStatus};

@@ -414,8 +414,20 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     let after: Vec<_> = std::fs::read_dir(dir.join("repo")).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(before.len(), after.len());
 
-    // A new upstream commit: rebuilt at the new version, the old file gone.
+    // A new upstream commit: `plan` says skip, `plan --probe-vcs` asks pkgver() and says build.
     commit(2);
+    let plan = |args: &[&str]| {
+        let out = repoctl(&[&["plan", "--json", "--config", config.as_str()], args].concat(), &env);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (plan["packages"][0]["action"].as_str().unwrap().to_string(), plan["packages"][0]["reason"].to_string())
+    };
+    assert_eq!(plan(&[]).0, "skip");
+    let (action, reason) = plan(&["--probe-vcs"]);
+    assert_eq!(action, "build", "{reason}");
+    assert!(reason.contains(&head(2)), "the probed version is shown: {reason}");
+    assert!(run_images().is_empty(), "plan --probe-vcs left its run image behind");
+    // Rebuilt at the new version, the old file gone.
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("VCS upstream moved"), "{}", text(&out));

@@ -1,0 +1,166 @@
+//! What several commands share: the builder image, this run's image, the context of builds
+//! and VCS checks (with the published dependency files fetched), and where `--out DIR` keeps
+//! debug packages. Command modules import this, never each other.
+use crate::aur::AurClient;
+use crate::build::{BuildContext, RunDirs};
+use crate::config::Config;
+use crate::docker::Docker;
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::publish::Target;
+use crate::ui::{Printer, Reporter};
+use camino::{Utf8Path, Utf8PathBuf};
+use std::sync::Arc;
+
+/// Where `build --out DIR` puts debug packages, and where `repoctl publish DIR` looks for them.
+pub(super) const DEBUG_SUBDIR: &str = "debug";
+
+/// The builder image made from `base` (built once, then reused), its build logged to
+/// `LOGS/builder-image.log`. Returns its tag.
+pub(super) async fn prepare_image(
+    docker: &Docker,
+    base: &str,
+    logs: &Utf8Path,
+    printer: &Printer,
+) -> Result<String, Error> {
+    printer.step(&format!("preparing the builder image from {base}"));
+    fs_err::create_dir_all(logs).map_err(Error::io(format!("cannot create {logs}")))?;
+    let log_path = logs.join("builder-image.log");
+    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
+    let mut sink = |line: &str| {
+        let _ = std::io::Write::write_all(&mut log, line.as_bytes());
+    };
+    crate::build::ensure_builder_image(docker, base, &mut sink).await.map_err(|e| {
+        printer.info(&format!("  (image build log: {log_path})"));
+        e.into()
+    })
+}
+
+/// This run's image (the keyring, then `pacman -Syu`, once), logged to `LOGS/run-image.log`.
+pub(super) async fn refresh_image(
+    docker: &Docker,
+    image: &str,
+    logs: &Utf8Path,
+    printer: &Printer,
+) -> Result<String, Error> {
+    printer.step("bringing the builder image up to date for this run (archlinux-keyring first, then pacman -Syu)");
+    let log_path = logs.join("run-image.log");
+    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
+    let mut sink = |bytes: &[u8]| {
+        let _ = std::io::Write::write_all(&mut log, bytes);
+    };
+    crate::build::run_image(docker, image, &mut sink).await.map_err(|e| {
+        printer.info(&format!("  (log: {log_path})"));
+        e.into()
+    })
+}
+
+/// What every build and VCS check of a run shares, the published package files they install
+/// fetched first.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn build_context(
+    config: &Config,
+    docker: &Docker,
+    run_image: &str,
+    dirs: &RunDirs,
+    aur: &AurClient,
+    target: &dyn Target,
+    plan: &Plan,
+    printer: &Printer,
+) -> BuildContext {
+    let aur = aur.clone();
+    BuildContext {
+        docker: docker.clone(),
+        image: run_image.to_string(),
+        arch: config.arch.clone(),
+        dirs: dirs.clone(),
+        git_url: Box::new(move |base| aur.git_url(base)),
+        published: fetch_published(plan, target, dirs, printer).await,
+        jobs: config.builder.jobs as usize,
+        reporter: Arc::new(printer.clone()),
+        keyserver: config.builder.keyserver.clone(),
+    }
+}
+
+/// Downloads the published package files the plan's builds and VCS checks install
+/// ([`Plan::published_dependencies`]) into the run's `deps` directory. A file that cannot be
+/// fetched fails only the builds that need it.
+async fn fetch_published(
+    plan: &Plan,
+    target: &dyn Target,
+    dirs: &RunDirs,
+    printer: &Printer,
+) -> std::collections::BTreeMap<String, Result<Vec<Utf8PathBuf>, String>> {
+    let needed = plan.published_dependencies();
+    if !needed.is_empty() {
+        printer.step(&format!("fetching the published packages of {} dependency pkgbase(s)", needed.len()));
+    }
+    let dir = dirs.run.join("deps");
+    let mut fetched = std::collections::BTreeMap::new();
+    for (base, files) in needed {
+        let mut paths = Vec::new();
+        for file in &files {
+            match download_one(target, &dir, file).await {
+                Ok(path) => paths.push(path),
+                Err(why) => {
+                    fetched.insert(base.clone(), Err(why));
+                    break;
+                }
+            }
+        }
+        fetched.entry(base).or_insert(Ok(paths));
+    }
+    fetched
+}
+
+/// One published file into `dir`: to a temporary name, then renamed, so a download cut short
+/// never leaves a partial file under the real name.
+async fn download_one(target: &dyn Target, dir: &Utf8Path, file: &str) -> Result<Utf8PathBuf, String> {
+    fs_err::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let (part, dest) = (dir.join(format!(".{file}.part")), dir.join(file));
+    target.download(file, &part).await.map_err(|e| {
+        format!("cannot fetch dependency {file} from the repository: {}", crate::build::with_causes(&e))
+    })?;
+    fs_err::rename(&part, &dest).map_err(|e| e.to_string())?;
+    Ok(dest)
+}
+
+/// `plan --probe-vcs`: the VCS packages the plan skips are asked for their pkgver() in
+/// containers of this run's image (as `build` does before building), and the answers applied
+/// to the plan. Builds nothing, publishes nothing; the run's image is removed afterwards.
+pub(super) async fn probe_vcs(
+    config: &Config,
+    plan: Plan,
+    target: &dyn Target,
+    aur: &AurClient,
+    work: &Utf8Path,
+    printer: &Printer,
+) -> Result<Plan, Error> {
+    if plan.vcs_candidates().next().is_none() {
+        return Ok(plan);
+    }
+    let run_id = super::new_run_id();
+    let dirs =
+        RunDirs::new(work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
+    let docker = Docker::connect(&run_id).await?;
+    let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
+    let run_image = tokio::select! {
+        image = refresh_image(&docker, &image, &dirs.logs, printer) => image?,
+        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
+    };
+    let probes = async {
+        for step in plan.vcs_candidates() {
+            docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
+        }
+        let ctx = build_context(config, &docker, &run_image, &dirs, aur, target, &plan, printer).await;
+        tokio::select! {
+            probes = crate::build::probe_vcs(&ctx, &plan) => Ok(probes),
+            _ = super::interrupted() => Err(super::interrupt(&docker).await),
+        }
+    }
+    .await;
+    if let Err(e) = docker.remove_image(&run_image).await {
+        tracing::warn!("could not remove {run_image}: {e}");
+    }
+    Ok(crate::plan::apply_vcs(plan, &probes?))
+}
