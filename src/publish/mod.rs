@@ -210,147 +210,288 @@ pub async fn publish(
     reporter: &dyn Reporter,
 ) -> Result<PublishReport, PublishError> {
     let _lock = target.lock().await?;
-    let names = DbNames::new(change.repo);
-    let mut report = PublishReport::default();
-    let mut uploaded: BTreeSet<Utf8PathBuf> = BTreeSet::new();
-    if let Some(signer) = change.signer {
-        // Before repo-add, which embeds each `.sig` in the database (%PGPSIG%). A `.sig` that
-        // came with the file (a shard, an earlier run) is replaced: only this key counts.
-        if !change.add.is_empty() {
-            reporter.step(&format!("signing {} package file(s) with {}", change.add.len(), signer.fingerprint()));
-        }
-        for pkg in change.add {
-            signer.sign_file(pkg)?;
+    sign_package_files(change, reporter)?;
+    let mut publish = Publish::new(target, tool, change, reporter);
+    for attempt in 1..=MAX_PUBLISH_ATTEMPTS {
+        match publish.attempt(&work.join(format!("attempt-{attempt}"))).await? {
+            Attempt::Done => return Ok(publish.report),
+            Attempt::Refused => publish.back_off(attempt).await,
         }
     }
-    for attempt in 1..=MAX_PUBLISH_ATTEMPTS {
-        let dir = work.join(format!("attempt-{attempt}"));
-        let remote = read_remote(target, change.repo, &dir.join("current")).await?;
-        let (mut add, remove) = effective_change(change, &remote.entries, reporter);
+    Err(PublishError::Conflict { name: publish.names.db, target: target.describe(), attempts: MAX_PUBLISH_ATTEMPTS })
+}
+
+/// Signs the package files `change` adds, in place (`FILE.sig` beside each), when it has a
+/// signer. Runs before repo-add, which embeds each `.sig` in the database (%PGPSIG%). A `.sig`
+/// that came with the file (a shard, an earlier run) is replaced: only this key counts.
+/// Errors: the key cannot sign, or a file cannot be read or its signature written.
+fn sign_package_files(change: &Change<'_>, reporter: &dyn Reporter) -> Result<(), PublishError> {
+    let Some(signer) = change.signer else { return Ok(()) };
+    if !change.add.is_empty() {
+        reporter.step(&format!("signing {} package file(s) with {}", change.add.len(), signer.fingerprint()));
+    }
+    for pkg in change.add {
+        signer.sign_file(pkg)?;
+    }
+    Ok(())
+}
+
+/// How one attempt of [`publish`] ended.
+enum Attempt {
+    /// Committed, or there was nothing to commit.
+    Done,
+    /// Another run replaced `NAME.db` after this attempt read it: nothing was committed.
+    Refused,
+}
+
+/// What one attempt changes, against the database it read.
+struct Edit {
+    /// Package files for repo-add: this change's new ones and the re-signed published ones.
+    add: Vec<Utf8PathBuf>,
+    /// pkgnames for repo-remove.
+    remove: Vec<String>,
+    /// Published packages signed now: already on the target, only their `.sig` goes up.
+    resigned: Vec<Utf8PathBuf>,
+}
+
+/// The detached signatures of a new database pair (`NAME.db.tar.zst.sig`, `NAME.files.tar.zst.sig`).
+struct DbSignatures {
+    db: Utf8PathBuf,
+    files: Utf8PathBuf,
+}
+
+/// One publish in progress: what it changes and where, and what it has written so far, which
+/// is kept across attempts (a package file uploaded by a refused attempt is not uploaded again).
+struct Publish<'a> {
+    target: &'a dyn Target,
+    tool: &'a RepoTool,
+    change: &'a Change<'a>,
+    reporter: &'a dyn Reporter,
+    names: DbNames,
+    report: PublishReport,
+    /// Package files and signatures uploaded by this or an earlier attempt.
+    uploaded: BTreeSet<Utf8PathBuf>,
+}
+
+impl<'a> Publish<'a> {
+    fn new(target: &'a dyn Target, tool: &'a RepoTool, change: &'a Change<'a>, reporter: &'a dyn Reporter) -> Self {
+        let names = DbNames::new(change.repo);
+        Publish { target, tool, change, reporter, names, report: PublishReport::default(), uploaded: BTreeSet::new() }
+    }
+
+    /// One pass of the commit protocol over the database as it is now, working in `dir`.
+    /// Returns [`Attempt::Refused`] when the commit point (step 3) found `NAME.db` replaced;
+    /// any other failure is an error, and the published repository is still consistent.
+    async fn attempt(&mut self, dir: &Utf8Path) -> Result<Attempt, PublishError> {
+        let remote = read_remote(self.target, self.change.repo, &dir.join("current")).await?;
+        let edit = self.edit_for(&remote, dir).await?;
+        if edit.add.is_empty() && edit.remove.is_empty() {
+            self.sign_unchanged_databases(&remote).await?;
+            return Ok(Attempt::Done);
+        }
+        // 1. Package files while repo-add writes the new database pair.
+        let new = self.upload_packages_while_updating_database(&remote, &edit, dir).await?;
+        let new_db = read_file(&new.db)?;
+        let new_entries = read_sync_db(&new_db)?;
+        let sigs = self.sign_databases(&new)?;
+        // 2. The archives and the files database.
+        self.upload_database_archives(&new, sigs.as_ref()).await?;
+        // 3. The commit point.
+        if !self.commit_database(&new, &remote).await? {
+            return Ok(Attempt::Refused);
+        }
+        // 3b. The database's signature, 3c. what older runs left out, 4. deletion.
+        self.publish_database_signature(&new_db, sigs.as_ref()).await?;
+        self.repair_live_files(&new_entries, dir).await?;
+        self.delete_unreferenced(&remote, &new_entries).await?;
+        Ok(Attempt::Done)
+    }
+
+    /// What this attempt really changes in `remote` ([`effective_change`]), plus the published
+    /// packages that have no signature yet, downloaded into `dir/resign` and signed now
+    /// ([`sign_published`]) when the change has a signer. Errors: a download or signing fails.
+    async fn edit_for(&self, remote: &RemoteRepo, dir: &Utf8Path) -> Result<Edit, PublishError> {
+        let (mut add, remove) = effective_change(self.change, &remote.entries, self.reporter);
         // Packages published before signing was turned on: signed now, in place.
-        let resigned = match change.signer {
+        let resigned = match self.change.signer {
             Some(signer) => {
-                sign_published(target, change, &remote.entries, signer, &dir.join("resign"), reporter).await?
+                sign_published(self.target, self.change, &remote.entries, signer, &dir.join("resign"), self.reporter)
+                    .await?
             }
             None => Vec::new(),
         };
         add.extend(resigned.iter().cloned());
-        if add.is_empty() && remove.is_empty() {
-            if let Some(signer) = change.signer
-                && let Some(files) = read_files_db(target, change.repo, &remote).await?
-            {
-                // Nothing to change, but the signature may be missing (signing just turned
-                // on) or stale (a run that lost a race): make it match the live database.
-                for (name, path) in [(&names.db, &files.db), (&names.files, &files.files)] {
-                    report.uploaded += sign_live(target, name, signer, read_file(path)?, reporter).await?;
-                }
-            }
-            return Ok(report);
+        Ok(Edit { add, remove, resigned })
+    }
+
+    /// With nothing to change, makes `NAME.db.sig` and `NAME.files.sig` match the live
+    /// databases when the change has a signer: the signature may be missing (signing just
+    /// turned on) or stale (a run that lost a race). Counts what it writes in the report.
+    /// Errors: reading or writing the target, or signing.
+    async fn sign_unchanged_databases(&mut self, remote: &RemoteRepo) -> Result<(), PublishError> {
+        let Some(signer) = self.change.signer else { return Ok(()) };
+        let Some(files) = read_files_db(self.target, self.change.repo, remote).await? else { return Ok(()) };
+        for (name, path) in [(&self.names.db, &files.db), (&self.names.files, &files.files)] {
+            self.report.uploaded += sign_live(self.target, name, signer, read_file(path)?, self.reporter).await?;
         }
-        // 1. Package files and signatures: nothing references them yet, so they go up while
-        // repo-add writes the new database (the two take about as long as each other).
-        let uploads: Vec<Utf8PathBuf> = add
-            .iter()
-            .flat_map(|p| {
-                // A re-signed package is already there: only its new signature goes up.
-                let file = (!resigned.contains(p)).then(|| p.clone());
-                file.into_iter().chain(crate::repo::tool_signature(p))
-            })
-            .filter(|p| !uploaded.contains(p))
-            .collect();
+        Ok(())
+    }
+
+    /// Step 1: uploads the package files and signatures of `edit` that no attempt uploaded yet
+    /// (nothing references them, so they go up while repo-add works: the two take about as
+    /// long as each other), and meanwhile applies `edit` to `remote` with repo-add /
+    /// repo-remove into `dir/next`. Returns the new database pair. Errors: an upload (which
+    /// wins over a repo-add error), reading the files database, or the repo tools.
+    async fn upload_packages_while_updating_database(
+        &mut self,
+        remote: &RemoteRepo,
+        edit: &Edit,
+        dir: &Utf8Path,
+    ) -> Result<DbFiles, PublishError> {
+        let uploads = package_uploads(edit, &self.uploaded);
         if !uploads.is_empty() {
-            reporter.step(&format!("uploading {} package file(s) to {}", uploads.len(), target.describe()));
+            self.reporter.step(&format!("uploading {} package file(s) to {}", uploads.len(), self.target.describe()));
         }
-        let files = uploads.into_iter().map(|file| {
-            let name = file.file_name().unwrap_or_default().to_string();
-            (name, file)
-        });
-        let next = dir.join("next");
-        let processes = crate::repo::repo_add_processes(&add);
+        let files = uploads.into_iter().map(|file| (file.file_name().unwrap_or_default().to_string(), file));
+        let processes = crate::repo::repo_add_processes(&edit.add);
         if processes > 1 {
-            reporter.step(&format!(
+            self.reporter.step(&format!(
                 "adding {} package file(s) to {} with {processes} repo-add processes",
-                add.len(),
-                names.db
+                edit.add.len(),
+                self.names.db
             ));
         }
+        let (target, tool, repo, next) = (self.target, self.tool, self.change.repo, dir.join("next"));
         let update = async {
-            let current = read_files_db(target, change.repo, &remote).await?;
-            Ok::<_, PublishError>(tool.update(change.repo, current.as_ref(), &add, &remove, &next).await?)
+            let current = read_files_db(target, repo, remote).await?;
+            Ok::<_, PublishError>(tool.update(repo, current.as_ref(), &edit.add, &edit.remove, &next).await?)
         };
         let (new, done) = tokio::join!(update, upload_all(target, files));
         for file in done? {
-            uploaded.insert(file);
-            report.uploaded += 1;
+            self.uploaded.insert(file);
+            self.report.uploaded += 1;
         }
-        let new = new?;
-        let new_db = read_file(&new.db)?;
-        let new_entries = read_sync_db(&new_db)?;
-        // The databases' detached signatures, `NAME.db.tar.zst.sig` and `NAME.files.tar.zst.sig`.
-        let sigs = match change.signer {
-            Some(signer) => Some((signer.sign_file(&new.db)?, signer.sign_file(&new.files)?)),
-            None => None,
-        };
+        new
+    }
 
-        // 2. The archives and the files database: real copies, not links.
-        reporter.step(&format!("publishing {} and {}", names.db, names.files));
+    /// Signs the new database pair when the change has a signer; None otherwise. The
+    /// signatures are written beside the archives. Errors: the key cannot sign.
+    fn sign_databases(&self, new: &DbFiles) -> Result<Option<DbSignatures>, PublishError> {
+        let Some(signer) = self.change.signer else { return Ok(None) };
+        Ok(Some(DbSignatures { db: signer.sign_file(&new.db)?, files: signer.sign_file(&new.files)? }))
+    }
+
+    /// Step 2: uploads the archives (`NAME.db.tar.zst`, `NAME.files.tar.zst`), `NAME.files`
+    /// (real copies, not links) and, when signed, their signatures. Nothing pacman reads
+    /// first changes yet. Counts what it writes in the report. Errors: an upload fails.
+    async fn upload_database_archives(
+        &mut self,
+        new: &DbFiles,
+        sigs: Option<&DbSignatures>,
+    ) -> Result<(), PublishError> {
+        let names = &self.names;
+        self.reporter.step(&format!("publishing {} and {}", names.db, names.files));
         let mut objects: Vec<(String, Utf8PathBuf)> = vec![
             (names.db_archive.clone(), new.db.clone()),
             (names.files_archive.clone(), new.files.clone()),
             (names.files.clone(), new.files.clone()),
         ];
-        if let Some((db_sig, files_sig)) = &sigs {
-            objects.push((format!("{}.sig", names.db_archive), db_sig.clone()));
-            objects.push((format!("{}.sig", names.files_archive), files_sig.clone()));
-            objects.push((format!("{}.sig", names.files), files_sig.clone()));
+        if let Some(sigs) = sigs {
+            objects.push((format!("{}.sig", names.db_archive), sigs.db.clone()));
+            objects.push((format!("{}.sig", names.files_archive), sigs.files.clone()));
+            objects.push((format!("{}.sig", names.files), sigs.files.clone()));
         }
-        report.uploaded += upload_all(target, objects.into_iter()).await?.len();
+        self.report.uploaded += upload_all(self.target, objects.into_iter()).await?.len();
+        Ok(())
+    }
 
-        // 3. The commit point, only if nobody replaced it since it was read.
-        if !target.upload_if(&names.db, &new.db, remote.version.as_deref()).await? {
-            reporter.step(&format!(
-                "{} changed while publishing (another run?); re-reading it and applying this change again ({attempt}/{MAX_PUBLISH_ATTEMPTS})",
-                names.db
-            ));
-            report.conflicts += 1;
-            // Jittered, growing pause so that two runs do not collide again in lockstep.
-            let jitter = u64::from(std::process::id() % 7) * 50;
-            tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt) + jitter)).await;
-            continue;
+    /// Step 3, the commit point: replaces `NAME.db` with `new.db` only if it is still at the
+    /// version `remote` read. Returns false, having written nothing, when another run got
+    /// there first. Errors: the write fails for another reason.
+    async fn commit_database(&mut self, new: &DbFiles, remote: &RemoteRepo) -> Result<bool, PublishError> {
+        if !self.target.upload_if(&self.names.db, &new.db, remote.version.as_deref()).await? {
+            return Ok(false);
         }
-        report.uploaded += 1;
+        self.report.uploaded += 1;
+        Ok(true)
+    }
 
-        // 3b. `NAME.db.sig` follows the database it signs. Between the two writes a client
-        // may see the new database with the old signature and must retry `pacman -Sy`: two
-        // objects cannot change at once. Unsigned repositories lose stale signatures.
-        match (change.signer, &sigs) {
-            (Some(signer), Some((db_sig, _))) => {
-                target.upload(&format!("{}.sig", names.db), db_sig).await?;
-                report.uploaded += 1;
-                report.uploaded += settle_db_signature(target, &names, signer, &new_db, reporter).await?;
+    /// After a refused commit: says so, counts the conflict and waits a jittered, growing
+    /// pause (longer with each `attempt`) so that two runs do not collide again in lockstep.
+    async fn back_off(&mut self, attempt: u32) {
+        self.reporter.step(&format!(
+            "{} changed while publishing (another run?); re-reading it and applying this change again ({attempt}/{MAX_PUBLISH_ATTEMPTS})",
+            self.names.db
+        ));
+        self.report.conflicts += 1;
+        let jitter = u64::from(std::process::id() % 7) * 50;
+        tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt) + jitter)).await;
+    }
+
+    /// Step 3b: `NAME.db.sig` follows the database it signs (`new_db`, as committed), then is
+    /// settled against a run that committed right after ([`settle_db_signature`]). Between
+    /// the two writes a client may see the new database with the old signature and must retry
+    /// `pacman -Sy`: two objects cannot change at once. An unsigned repository loses its stale
+    /// signatures instead. Counts what it writes in the report. Errors: the target or signing.
+    async fn publish_database_signature(
+        &mut self,
+        new_db: &[u8],
+        sigs: Option<&DbSignatures>,
+    ) -> Result<(), PublishError> {
+        let names = &self.names;
+        match (self.change.signer, sigs) {
+            (Some(signer), Some(sigs)) => {
+                self.target.upload(&format!("{}.sig", names.db), &sigs.db).await?;
+                self.report.uploaded += 1;
+                self.report.uploaded += settle_db_signature(self.target, names, signer, new_db, self.reporter).await?;
             }
             _ => {
                 let sigs =
                     [&names.db, &names.files, &names.db_archive, &names.files_archive].map(|n| format!("{n}.sig"));
-                delete_all(target, sigs).await?;
+                delete_all(self.target, sigs).await?;
             }
         }
+        Ok(())
+    }
 
-        // 3c. Files the live database references that an older repoctl published without
-        // what this target needs for them (S3: the key AWS reads for a name with `+`).
+    /// Step 3c: makes the files the live database (`new_entries`) references, and their
+    /// signatures, reachable however this target's readers spell them, writing what an older
+    /// repoctl left out (S3: the key AWS reads for a name with `+`); `dir/repair` is scratch
+    /// space. Counts what it writes in the report. Errors: the target fails.
+    async fn repair_live_files(&mut self, new_entries: &[RepoEntry], dir: &Utf8Path) -> Result<(), PublishError> {
         let live_files: Vec<String> =
             new_entries.iter().flat_map(|e| [e.filename.clone(), format!("{}.sig", e.filename)]).collect();
-        report.uploaded += target.repair(&live_files, &dir.join("repair")).await?;
+        self.report.uploaded += self.target.repair(&live_files, &dir.join("repair")).await?;
+        Ok(())
+    }
 
-        // 4. Only now: files that no database references any more.
+    /// Step 4, only after the commit: deletes the package files (and signatures) that `remote`
+    /// listed and the new database (`new_entries`) no longer does. Counts the package files in
+    /// the report. Errors: a deletion fails.
+    async fn delete_unreferenced(
+        &mut self,
+        remote: &RemoteRepo,
+        new_entries: &[RepoEntry],
+    ) -> Result<(), PublishError> {
         let live: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
         let stale: BTreeSet<&str> =
             remote.entries.iter().map(|e| e.filename.as_str()).filter(|f| !live.contains(f)).collect();
-        report.deleted += stale.len();
-        delete_all(target, stale.iter().flat_map(|f| [f.to_string(), format!("{f}.sig")])).await?;
-        return Ok(report);
+        self.report.deleted += stale.len();
+        delete_all(self.target, stale.iter().flat_map(|f| [f.to_string(), format!("{f}.sig")])).await
     }
-    Err(PublishError::Conflict { name: names.db.clone(), target: target.describe(), attempts: MAX_PUBLISH_ATTEMPTS })
+}
+
+/// The local files step 1 uploads for `edit`: each package file and its `.sig` (only the
+/// `.sig` of a re-signed package, which is already published), less what `uploaded` holds.
+fn package_uploads(edit: &Edit, uploaded: &BTreeSet<Utf8PathBuf>) -> Vec<Utf8PathBuf> {
+    edit.add
+        .iter()
+        .flat_map(|p| {
+            let file = (!edit.resigned.contains(p)).then(|| p.clone());
+            file.into_iter().chain(crate::repo::tool_signature(p))
+        })
+        .filter(|p| !uploaded.contains(p))
+        .collect()
 }
 
 /// Published packages that the database lists without a signature (the repository was

@@ -69,15 +69,38 @@ pub fn entry_dirs(path: &Utf8Path) -> Result<BTreeSet<String>, MergeError> {
 /// Entries are `NAME-VERSION/` directories and the files in them; each `NAME-VERSION` kept
 /// must come from one input only, and so must each pkgname (`NAME`, read from the `desc`).
 pub fn merge_archives(inputs: &[Source], out: &Utf8Path) -> Result<(), MergeError> {
-    let write = |source| MergeError::Write { path: out.to_owned(), source };
-    let file = fs_err::File::create(out).map_err(write)?;
-    let encoder = zstd::stream::write::Encoder::new(file, 3).map_err(write)?;
-    let mut builder = tar::Builder::new(encoder);
-    builder.mode(tar::HeaderMode::Complete);
-    // entry directory -> the input it came from; pkgname -> (its directory, input)
-    let mut dirs: BTreeMap<String, &Utf8Path> = BTreeMap::new();
-    let mut pkgnames: BTreeMap<String, (String, &Utf8Path)> = BTreeMap::new();
-    for Source { path: input, only } in inputs {
+    let mut union = Union::create(out)?;
+    for source in inputs {
+        union.append(source)?;
+    }
+    union.finish()
+}
+
+/// The archive [`merge_archives`] is writing, and where each entry in it came from.
+struct Union<'a> {
+    out: &'a Utf8Path,
+    builder: tar::Builder<zstd::stream::write::Encoder<'static, fs_err::File>>,
+    /// entry directory -> the input it came from
+    dirs: BTreeMap<String, &'a Utf8Path>,
+    /// pkgname -> (its directory, input)
+    pkgnames: BTreeMap<String, (String, &'a Utf8Path)>,
+}
+
+impl<'a> Union<'a> {
+    /// Starts an empty archive at `out`. Errors: `out` cannot be created.
+    fn create(out: &'a Utf8Path) -> Result<Union<'a>, MergeError> {
+        let file = fs_err::File::create(out).map_err(|source| write_error(out, source))?;
+        let encoder = zstd::stream::write::Encoder::new(file, 3).map_err(|source| write_error(out, source))?;
+        let mut builder = tar::Builder::new(encoder);
+        builder.mode(tar::HeaderMode::Complete);
+        Ok(Union { out, builder, dirs: BTreeMap::new(), pkgnames: BTreeMap::new() })
+    }
+
+    /// Copies the entries of `source` that it keeps, refusing an entry that is not a
+    /// `NAME-VERSION/` directory or a plain file right in one, an entry directory or a pkgname
+    /// another input brought, and an input past [`MAX_ARCHIVE_BYTES`] uncompressed.
+    fn append(&mut self, source: &'a Source) -> Result<(), MergeError> {
+        let input = &source.path;
         let read = |source| MergeError::Read { path: input.clone(), source };
         let bytes = fs_err::read(input).map_err(read)?;
         let mut limited = decompressor(&bytes).map_err(read)?.take(MAX_ARCHIVE_BYTES + 1);
@@ -86,52 +109,109 @@ pub fn merge_archives(inputs: &[Source], out: &Utf8Path) -> Result<(), MergeErro
         for entry in archive.entries().map_err(read)? {
             let mut entry = entry.map_err(read)?;
             let path = entry.path().map_err(read)?.to_string_lossy().into_owned();
-            let kind = entry.header().entry_type();
-            let unexpected = || MergeError::Unexpected { path: input.clone(), entry: path.clone() };
-            let mut parts = path.trim_end_matches('/').splitn(2, '/');
-            let dir = parts.next().unwrap_or_default().to_string();
-            let file = parts.next();
-            if dir.is_empty() || dir.starts_with('.') || file.is_some_and(|f| f.contains('/') || f.starts_with('.')) {
-                return Err(unexpected());
-            }
-            if only.as_ref().is_some_and(|keep| !keep.contains(&dir)) {
+            let place = EntryPlace::of(&path).ok_or_else(|| unexpected(input, &path))?;
+            let dir = place.dir;
+            if source.only.as_ref().is_some_and(|keep| !keep.contains(dir)) {
                 continue;
             }
-            if seen_here.insert(dir.clone())
-                && let Some(first) = dirs.insert(dir.clone(), input)
+            if seen_here.insert(dir.to_string())
+                && let Some(first) = self.dirs.insert(dir.to_string(), input)
             {
-                return Err(MergeError::Duplicate { entry: dir, first: first.to_owned(), second: input.clone() });
+                return Err(MergeError::Duplicate {
+                    entry: dir.to_string(),
+                    first: first.to_owned(),
+                    second: input.clone(),
+                });
             }
-            let mut header = entry.header().clone();
-            match (kind, file) {
-                (tar::EntryType::Directory, None) => {
-                    builder.append_data(&mut header, format!("{dir}/"), std::io::empty()).map_err(write)?;
-                }
-                (tar::EntryType::Regular, Some(name)) => {
-                    let mut data = Vec::new();
-                    entry.read_to_end(&mut data).map_err(read)?;
-                    if name == "desc" {
-                        let text = String::from_utf8_lossy(&data);
-                        let pkgname = desc_name(&text).ok_or_else(unexpected)?;
-                        if let Some((other, first)) = pkgnames.insert(pkgname.clone(), (dir.clone(), input)) {
-                            return Err(MergeError::Duplicate {
-                                entry: format!("package {pkgname} ({other} and {dir})"),
-                                first: first.to_owned(),
-                                second: input.clone(),
-                            });
-                        }
-                    }
-                    builder.append_data(&mut header, format!("{dir}/{name}"), data.as_slice()).map_err(write)?;
-                }
-                _ => return Err(unexpected()),
-            }
+            self.copy_entry(&mut entry, input, &place)?;
         }
         if limited.limit() == 0 {
             return Err(MergeError::TooLarge { path: input.clone() });
         }
+        Ok(())
     }
-    builder.into_inner().map_err(write)?.finish().map_err(write)?;
-    Ok(())
+
+    /// Appends one entry of `input` at `place`: an entry directory, or a file in one (a `desc`
+    /// claims its pkgname). Errors: another kind of entry, a `desc` without `%NAME%`, a
+    /// pkgname already claimed, reading `input` or writing the union.
+    fn copy_entry(
+        &mut self,
+        entry: &mut tar::Entry<'_, impl Read>,
+        input: &'a Utf8Path,
+        place: &EntryPlace<'_>,
+    ) -> Result<(), MergeError> {
+        let EntryPlace { path, dir, file } = *place;
+        let mut header = entry.header().clone();
+        let write = |source| write_error(self.out, source);
+        match (header.entry_type(), file) {
+            (tar::EntryType::Directory, None) => {
+                self.builder.append_data(&mut header, format!("{dir}/"), std::io::empty()).map_err(write)?;
+            }
+            (tar::EntryType::Regular, Some(name)) => {
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).map_err(|source| MergeError::Read { path: input.to_owned(), source })?;
+                if name == "desc" {
+                    let pkgname = desc_name(&String::from_utf8_lossy(&data)).ok_or_else(|| unexpected(input, path))?;
+                    self.claim_pkgname(pkgname, dir, input)?;
+                }
+                self.builder.append_data(&mut header, format!("{dir}/{name}"), data.as_slice()).map_err(write)?;
+            }
+            _ => return Err(unexpected(input, path)),
+        }
+        Ok(())
+    }
+
+    /// Records that `pkgname` is the package of entry `dir` of `input`. Errors:
+    /// [`MergeError::Duplicate`] naming both entries when an input already brought it.
+    fn claim_pkgname(&mut self, pkgname: String, dir: &str, input: &'a Utf8Path) -> Result<(), MergeError> {
+        match self.pkgnames.insert(pkgname.clone(), (dir.to_string(), input)) {
+            Some((other, first)) => Err(MergeError::Duplicate {
+                entry: format!("package {pkgname} ({other} and {dir})"),
+                first: first.to_owned(),
+                second: input.to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends the tar and the zstd frame. Errors: writing `out` fails.
+    fn finish(self) -> Result<(), MergeError> {
+        let write = |source| write_error(self.out, source);
+        self.builder.into_inner().map_err(write)?.finish().map_err(write)?;
+        Ok(())
+    }
+}
+
+/// Where a database archive entry sits: its `NAME-VERSION` directory and, for a file in it,
+/// the file's name.
+#[derive(Clone, Copy)]
+struct EntryPlace<'p> {
+    /// The entry's path as the archive spells it, for messages.
+    path: &'p str,
+    dir: &'p str,
+    file: Option<&'p str>,
+}
+
+impl<'p> EntryPlace<'p> {
+    /// The place of an entry at `path`; None for anything but a directory or a file right in
+    /// one (an empty or hidden name, a deeper path).
+    fn of(path: &'p str) -> Option<EntryPlace<'p>> {
+        let mut parts = path.trim_end_matches('/').splitn(2, '/');
+        let dir = parts.next().unwrap_or_default();
+        let file = parts.next();
+        if dir.is_empty() || dir.starts_with('.') || file.is_some_and(|f| f.contains('/') || f.starts_with('.')) {
+            return None;
+        }
+        Some(EntryPlace { path, dir, file })
+    }
+}
+
+fn unexpected(input: &Utf8Path, path: &str) -> MergeError {
+    MergeError::Unexpected { path: input.to_owned(), entry: path.to_string() }
+}
+
+fn write_error(out: &Utf8Path, source: std::io::Error) -> MergeError {
+    MergeError::Write { path: out.to_owned(), source }
 }
 
 /// `%NAME%` of a desc file.

@@ -3,7 +3,7 @@
 use super::DbNames;
 use super::merge::{MergeError, Source, entry_dirs, merge_archives};
 use crate::alpm::{RepoEntry, package_file_parts, read_sync_db};
-use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
+use crate::docker::{Container, ContainerSpec, Docker, DockerError, ExecSpec};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::BTreeSet;
 
@@ -69,39 +69,34 @@ impl RepoTool {
         out_dir: &Utf8Path,
     ) -> Result<DbFiles, RepoToolError> {
         let names = DbNames::new(repo);
-        let io = |path: &Utf8Path| {
-            let path = path.to_owned();
-            move |source| RepoToolError::Io { path: path.clone(), source }
-        };
         fs_err::create_dir_all(out_dir).map_err(io(out_dir))?;
         let split = split_additions(add, cores());
-        // What repo-remove takes out: the removals, and when split, every pkgname the parts
-        // bring that the current database already lists (repo-add would replace it).
-        let mut to_remove: Vec<String> = remove.to_vec();
-        if let (Some(parts), Some(cur)) = (&split, current) {
-            let listed = read_db(&cur.db)?;
-            let adding: BTreeSet<&str> =
-                parts.iter().flatten().filter_map(|p| p.file_name().and_then(pkgname_of_file)).collect();
-            to_remove.extend(listed.into_iter().map(|e| e.name).filter(|n| adding.contains(n.as_str())));
-            to_remove.sort();
-            to_remove.dedup();
-        }
-        let parts: Vec<&[Utf8PathBuf]> = match &split {
-            Some(parts) => parts.iter().map(Vec::as_slice).collect(),
-            None => Vec::new(),
-        };
-
+        let to_remove = pkgnames_to_remove(remove, split.as_deref(), current)?;
         let current = current.map(|cur| reconcile_files(cur, &names, out_dir)).transpose()?;
         let current = current.as_ref();
         let input = out_dir.join("repo-input.tar");
-        let placed: Vec<(String, &[Utf8PathBuf])> = if parts.is_empty() {
-            vec![("repo".to_string(), add)]
-        } else {
-            parts.iter().enumerate().map(|(i, p)| (format!("part-{i}"), *p)).collect()
+        let placed: Vec<(String, &[Utf8PathBuf])> = match &split {
+            None => vec![("repo".to_string(), add)],
+            Some(parts) => parts.iter().enumerate().map(|(i, p)| (format!("part-{i}"), p.as_slice())).collect(),
         };
         write_input(&input, current, &names, &placed)?;
+        self.docker
+            .with_container(&self.container_spec(), async |container| {
+                container.upload_tar_file("/repoctl", &input).await?;
+                // A copy of every package file: not kept once the container has it.
+                let _ = fs_err::remove_file(&input);
+                let session = Session { container, names: &names, out_dir, repo_add: tokio::sync::OnceCell::new() };
+                match &split {
+                    None => session.update_in_one(current, add, &to_remove).await,
+                    Some(parts) => session.update_side_by_side(current, parts, add, &to_remove).await,
+                }
+            })
+            .await
+    }
 
-        let spec = ContainerSpec {
+    /// The container repo-add and repo-remove run in.
+    fn container_spec(&self) -> ContainerSpec {
+        ContainerSpec {
             image: self.image.clone(),
             purpose: "repo-add".into(),
             memory_bytes: None,
@@ -110,74 +105,167 @@ impl RepoTool {
             volumes: Vec::new(),
             // No package's grant: this container runs no PKGBUILD.
             extra_capabilities: Vec::new(),
-        };
-        self.docker
-            .with_container(&spec, async |container| {
-                container.upload_tar_file("/repoctl", &input).await?;
-                // A copy of every package file: not kept once the container has it.
-                let _ = fs_err::remove_file(&input);
-                let file_names = |files: &[Utf8PathBuf]| {
-                    files.iter().map(|p| p.file_name().unwrap_or_default().to_string()).collect()
-                };
-                if parts.is_empty() {
-                    // Removals first, so a pkgname removed and added in one change ends up present.
-                    if !to_remove.is_empty() {
-                        run_tool(container, "repo-remove", &names.db_archive, "repo", to_remove.clone()).await?;
-                    }
-                    if !add.is_empty() || current.is_none() {
-                        run_tool(container, "repo-add", &names.db_archive, "repo", file_names(add)).await?;
-                    }
-                    // Only the two archives come back, not the directory: it also holds every
-                    // package file just copied in, which would double the bytes moved.
-                    return copy_out(container, "repo", &names, out_dir).await;
-                }
-                let removal = async {
-                    match current.is_some() && !to_remove.is_empty() {
-                        true => run_tool(container, "repo-remove", &names.db_archive, "repo", to_remove.clone()).await,
-                        false => Ok(()),
-                    }
-                };
-                let additions = parts.iter().enumerate().map(|(i, part)| {
-                    run_tool(container, "repo-add", &names.db_archive, format!("part-{i}"), file_names(part))
-                });
-                let (removed, added) = tokio::join!(removal, futures_util::future::join_all(additions));
-                removed?;
-                added.into_iter().collect::<Result<Vec<()>, _>>()?;
-                let mut dbs = Vec::new();
-                let mut files = Vec::new();
-                if let Some(cur) = current {
-                    let got = match to_remove.is_empty() {
-                        // The current database, untouched: the copy on disk is the same.
-                        true => cur.clone(),
-                        false => copy_out(container, "repo", &names, &out_dir.join("repo")).await?,
-                    };
-                    files.push(Source::all(&got.files));
-                    dbs.push(Source::all(&got.db));
-                }
-                let mut brought = BTreeSet::new();
-                for i in 0..parts.len() {
-                    let dir = format!("part-{i}");
-                    let got = copy_out(container, &dir, &names, &out_dir.join(&dir)).await?;
-                    brought.extend(read_db(&got.db)?.into_iter().map(|e| e.name));
-                    dbs.push(Source::all(&got.db));
-                    files.push(Source::all(&got.files));
-                }
-                // repo-remove went by the file names: they must name the packages inside.
-                let guessed: BTreeSet<String> =
-                    add.iter().filter_map(|p| p.file_name().and_then(pkgname_of_file)).map(str::to_string).collect();
-                if brought != guessed {
-                    return Err(RepoToolError::Misnamed {
-                        files: guessed.difference(&brought).cloned().collect(),
-                        inside: brought.difference(&guessed).cloned().collect(),
-                    });
-                }
-                let joined = DbFiles { db: out_dir.join(&names.db_archive), files: out_dir.join(&names.files_archive) };
-                merge_archives(&dbs, &joined.db)?;
-                merge_archives(&files, &joined.files)?;
-                Ok(joined)
-            })
-            .await
+        }
     }
+}
+
+/// What repo-remove takes out of the current database: `remove`, and when the additions are
+/// split into `parts`, every pkgname the parts bring that `current` already lists (repo-add
+/// would replace it; an empty part database cannot). Sorted and without duplicates when split.
+/// Errors: the current database cannot be read.
+fn pkgnames_to_remove(
+    remove: &[String],
+    parts: Option<&[Vec<Utf8PathBuf>]>,
+    current: Option<&DbFiles>,
+) -> Result<Vec<String>, RepoToolError> {
+    let mut to_remove: Vec<String> = remove.to_vec();
+    if let (Some(parts), Some(cur)) = (parts, current) {
+        let listed = read_db(&cur.db)?;
+        let adding: BTreeSet<&str> =
+            parts.iter().flatten().filter_map(|p| p.file_name().and_then(pkgname_of_file)).collect();
+        to_remove.extend(listed.into_iter().map(|e| e.name).filter(|n| adding.contains(n.as_str())));
+        to_remove.sort();
+        to_remove.dedup();
+    }
+    Ok(to_remove)
+}
+
+/// One repo-add container with the input copied in: `/repoctl/repo` holds the current
+/// database pair (and, unsplit, the package files), `/repoctl/part-N` each part's files.
+struct Session<'a> {
+    container: &'a Container,
+    names: &'a DbNames,
+    out_dir: &'a Utf8Path,
+    /// How this container's repo-add is called, probed once on first use ([`repo_add_command`]).
+    repo_add: tokio::sync::OnceCell<Vec<String>>,
+}
+
+impl Session<'_> {
+    /// Unsplit: repo-remove, then repo-add, both on `/repoctl/repo` (removals first, so a
+    /// pkgname removed and added in one change ends up present), and the pair copied out
+    /// into `out_dir`. A new repository gets repo-add even with nothing to add, to create it.
+    /// Errors: a tool fails, or the archives cannot be copied out.
+    async fn update_in_one(
+        &self,
+        current: Option<&DbFiles>,
+        add: &[Utf8PathBuf],
+        to_remove: &[String],
+    ) -> Result<DbFiles, RepoToolError> {
+        if !to_remove.is_empty() {
+            self.repo_remove("repo", to_remove.to_vec()).await?;
+        }
+        if !add.is_empty() || current.is_none() {
+            self.repo_add("repo", file_names(add)).await?;
+        }
+        // Only the two archives come back, not the directory: it also holds every package
+        // file just copied in, which would double the bytes moved.
+        copy_out(self.container, "repo", self.names, self.out_dir).await
+    }
+
+    /// Split: repo-remove on the current database and one repo-add per part, side by side;
+    /// then every resulting pair is copied out, the file names checked against the packages
+    /// inside ([`check_file_names`]), and the pairs joined into `out_dir`. Errors: a tool
+    /// fails, a file is misnamed, or the join finds an entry twice.
+    async fn update_side_by_side(
+        &self,
+        current: Option<&DbFiles>,
+        parts: &[Vec<Utf8PathBuf>],
+        add: &[Utf8PathBuf],
+        to_remove: &[String],
+    ) -> Result<DbFiles, RepoToolError> {
+        let removal = async {
+            match current.is_some() && !to_remove.is_empty() {
+                true => self.repo_remove("repo", to_remove.to_vec()).await,
+                false => Ok(()),
+            }
+        };
+        let additions = parts.iter().enumerate().map(|(i, part)| self.repo_add(format!("part-{i}"), file_names(part)));
+        let (removed, added) = tokio::join!(removal, futures_util::future::join_all(additions));
+        removed?;
+        added.into_iter().collect::<Result<Vec<()>, _>>()?;
+        let written = self.copy_out_all(current, parts.len(), !to_remove.is_empty()).await?;
+        check_file_names(add, &written.brought)?;
+        let names = self.names;
+        let joined =
+            DbFiles { db: self.out_dir.join(&names.db_archive), files: self.out_dir.join(&names.files_archive) };
+        merge_archives(&written.dbs, &joined.db)?;
+        merge_archives(&written.files, &joined.files)?;
+        Ok(joined)
+    }
+
+    /// The pairs to join after a split update: the current one (copied out of
+    /// `/repoctl/repo` when repo-remove `changed` it, else the copy on disk) and each of the
+    /// `parts` part databases, into `out_dir/DIR`. Errors: copying out or reading a part.
+    async fn copy_out_all(
+        &self,
+        current: Option<&DbFiles>,
+        parts: usize,
+        changed: bool,
+    ) -> Result<PartDatabases, RepoToolError> {
+        let mut written = PartDatabases::default();
+        if let Some(cur) = current {
+            let got = match changed {
+                // The current database, untouched: the copy on disk is the same.
+                false => cur.clone(),
+                true => copy_out(self.container, "repo", self.names, &self.out_dir.join("repo")).await?,
+            };
+            written.files.push(Source::all(&got.files));
+            written.dbs.push(Source::all(&got.db));
+        }
+        for i in 0..parts {
+            let dir = format!("part-{i}");
+            let got = copy_out(self.container, &dir, self.names, &self.out_dir.join(&dir)).await?;
+            written.brought.extend(read_db(&got.db)?.into_iter().map(|e| e.name));
+            written.dbs.push(Source::all(&got.db));
+            written.files.push(Source::all(&got.files));
+        }
+        Ok(written)
+    }
+
+    /// `repo-remove -q NAME.db.tar.zst PKGNAME...` in `/repoctl/DIR`.
+    async fn repo_remove(&self, dir: &str, pkgnames: Vec<String>) -> Result<(), RepoToolError> {
+        run_tool(self.container, "repo-remove", vec!["repo-remove".into()], &self.names.db_archive, dir, pkgnames).await
+    }
+
+    /// `repo-add -q NAME.db.tar.zst FILE...` in `/repoctl/DIR`, with `--include-sigs` where
+    /// this container's repo-add has it (probed on the first call).
+    async fn repo_add(&self, dir: impl AsRef<str>, files: Vec<String>) -> Result<(), RepoToolError> {
+        let command = self.repo_add.get_or_try_init(|| repo_add_command(self.container)).await?;
+        run_tool(self.container, "repo-add", command.clone(), &self.names.db_archive, dir.as_ref(), files).await
+    }
+}
+
+/// The database pairs a split update joins, and the pkgnames the parts brought.
+#[derive(Default)]
+struct PartDatabases {
+    dbs: Vec<Source>,
+    files: Vec<Source>,
+    brought: BTreeSet<String>,
+}
+
+/// The names of package files, as repo-add gets them in its working directory.
+fn file_names(files: &[Utf8PathBuf]) -> Vec<String> {
+    files.iter().map(|p| p.file_name().unwrap_or_default().to_string()).collect()
+}
+
+/// A split update's repo-remove went by the file names of `add`: they must name the packages
+/// inside, the pkgnames the parts `brought`. Errors: [`RepoToolError::Misnamed`] with both
+/// differences.
+fn check_file_names(add: &[Utf8PathBuf], brought: &BTreeSet<String>) -> Result<(), RepoToolError> {
+    let guessed: BTreeSet<String> =
+        add.iter().filter_map(|p| p.file_name().and_then(pkgname_of_file)).map(str::to_string).collect();
+    if *brought != guessed {
+        return Err(RepoToolError::Misnamed {
+            files: guessed.difference(brought).cloned().collect(),
+            inside: brought.difference(&guessed).cloned().collect(),
+        });
+    }
+    Ok(())
+}
+
+fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> RepoToolError + use<> {
+    let path = path.to_owned();
+    move |source| RepoToolError::Io { path: path.clone(), source }
 }
 
 /// The current pair with a NAME.files that lists exactly what NAME.db lists. They can
@@ -210,10 +298,6 @@ fn write_input(
     names: &DbNames,
     placed: &[(String, &[Utf8PathBuf])],
 ) -> Result<(), RepoToolError> {
-    let io = |path: &Utf8Path| {
-        let path = path.to_owned();
-        move |source| RepoToolError::Io { path: path.clone(), source }
-    };
     let file = fs_err::File::create(input).map_err(io(input))?;
     let mut tar = tar::Builder::new(file);
     tar.append_dir("repo", ".").map_err(io(input))?;
@@ -279,7 +363,7 @@ fn split_additions(add: &[Utf8PathBuf], cores: usize) -> Option<Vec<Vec<Utf8Path
 
 /// Copies `DIR/NAME.db.tar.zst` and `DIR/NAME.files.tar.zst` out of the container into `dest`.
 async fn copy_out(
-    container: &crate::docker::Container,
+    container: &Container,
     dir: &str,
     names: &DbNames,
     dest: &Utf8Path,
@@ -296,30 +380,50 @@ async fn copy_out(
     Ok(DbFiles { db, files })
 }
 
+/// How this container's repo-add is called: `repo-add`, with `--include-sigs` when its help
+/// names the option ([`repo_add_command_for`]). pacman 6.1 stopped embedding `.sig` files in
+/// the database unless asked to (`--include-sigs`, which 6.0 does not know): asking whenever
+/// the option exists lets pacman find %PGPSIG% with either image.
+///
+/// The probe is here rather than in a script under images/builder/ because this container's
+/// image is not always the builder image: the signature repair of `build` runs on the bare
+/// `builder.image` when every published package is signed already (and another run can still
+/// bring it an unsigned one to re-sign), and that image has none of the recipe's scripts.
+/// The exit code of `repo-add --help` is not looked at, only its text (stdout and stderr),
+/// as the shell probe this replaces did. Errors: Docker cannot run the probe.
+async fn repo_add_command(container: &Container) -> Result<Vec<String>, RepoToolError> {
+    let cmd = vec!["repo-add".to_string(), "--help".to_string()];
+    let spec = ExecSpec { cmd, user: "root", env: vec!["LC_ALL=C.UTF-8".into()], workdir: None };
+    let mut help = Vec::new();
+    container.exec(&spec, &mut |b: &[u8]| help.extend_from_slice(b)).await?;
+    Ok(repo_add_command_for(&String::from_utf8_lossy(&help)))
+}
+
+/// The repo-add command line (before `-q DB FILE...`) for a repo-add whose `--help` prints
+/// `help`: with `--include-sigs` when it knows the option (pacman 6.1 and later).
+fn repo_add_command_for(help: &str) -> Vec<String> {
+    let mut cmd = vec!["repo-add".to_string()];
+    if help.contains("--include-sigs") {
+        cmd.push("--include-sigs".to_string());
+    }
+    cmd
+}
+
+/// Runs `command` (a tool and its fixed options) with `-q DB ARGS...` as root in
+/// `/repoctl/DIR`. Errors: Docker fails, or [`RepoToolError::Failed`] with the tool's output
+/// when it exits with another code than 0 (`tool` names it).
 async fn run_tool(
-    container: &crate::docker::Container,
+    container: &Container,
     tool: &'static str,
+    command: Vec<String>,
     db: &str,
-    dir: impl AsRef<str>,
+    dir: &str,
     args: Vec<String>,
 ) -> Result<(), RepoToolError> {
-    let mut cmd = match tool {
-        // pacman 6.1 stopped embedding `.sig` files in the database unless asked to
-        // (`--include-sigs`, which 6.0 does not know): ask whenever the option exists, so
-        // that pacman finds %PGPSIG% with either image.
-        "repo-add" => [
-            "sh",
-            "-c",
-            r#"if repo-add --help 2>&1 | grep -q -- --include-sigs; then exec repo-add --include-sigs "$@"; else exec repo-add "$@"; fi"#,
-            "repo-add",
-        ]
-        .map(String::from)
-        .to_vec(),
-        _ => vec![tool.to_string()],
-    };
+    let mut cmd = command;
     cmd.extend(["-q".to_string(), db.to_string()]);
     cmd.extend(args);
-    let workdir = format!("/repoctl/{}", dir.as_ref());
+    let workdir = format!("/repoctl/{dir}");
     let spec = ExecSpec { cmd, user: "root", env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some(&workdir) };
     let mut output = Vec::new();
     let code = container.exec(&spec, &mut |b: &[u8]| output.extend_from_slice(b)).await?;
@@ -373,6 +477,16 @@ mod tests {
         assert_eq!(split_additions(&hundred, 64).map(|p| p.len()), Some(MAX_PARTS), "capped");
         assert_eq!(split_additions(&eight, 1), None, "one core");
         assert_eq!(split_additions(&eight[..7], 2), None, "too few files");
+    }
+
+    #[test]
+    fn repo_add_is_asked_to_embed_signatures_only_when_it_knows_the_option() {
+        let pacman_6_1 = "Usage: repo-add [options] <path-to-db> <package> ...\n\
+            \x20 --include-sigs   include package PGP signatures in the repository database\n";
+        assert_eq!(repo_add_command_for(pacman_6_1), ["repo-add", "--include-sigs"]);
+        let pacman_6_0 = "Usage: repo-add [options] <path-to-db> <package> ...\n  -s, --sign       sign database\n";
+        assert_eq!(repo_add_command_for(pacman_6_0), ["repo-add"]);
+        assert_eq!(repo_add_command_for(""), ["repo-add"], "no help at all: plain repo-add");
     }
 
     #[test]
