@@ -23,7 +23,7 @@ impl LocalTarget {
                 op: "refusing",
                 name: name.to_string(),
                 target: self.describe(),
-                message: "not a plain file name".into(),
+                source: crate::cause::said("not a plain file name"),
             });
         }
         Ok(self.dir.join(name))

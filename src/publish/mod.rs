@@ -23,8 +23,15 @@ pub const MAX_DB_FETCH: u64 = 512 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("{op} {name} at {target}: {message}")]
-    Remote { op: &'static str, name: String, target: String, message: String },
+    #[error("{op} {name} at {target} failed")]
+    Remote {
+        op: &'static str,
+        name: String,
+        target: String,
+        /// The SDK's error (boxed: its types stay in `s3`), or what went wrong in words.
+        #[source]
+        source: crate::cause::BoxError,
+    },
     #[error("I/O error on {path}")]
     Io {
         path: Utf8PathBuf,

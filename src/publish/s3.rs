@@ -162,12 +162,7 @@ impl S3Target {
         name: &str,
         err: E,
     ) -> PublishError {
-        PublishError::Remote {
-            op,
-            name: name.to_string(),
-            target: self.describe(),
-            message: format!("{}", DisplayErrorContext(err)),
-        }
+        PublishError::Remote { op, name: name.to_string(), target: self.describe(), source: Box::new(err) }
     }
 
     /// Whether `name` already holds exactly this file: same size and same SHA-256 metadata.
@@ -236,7 +231,7 @@ impl S3Target {
                 op: "starting a multipart upload of",
                 name: name.to_string(),
                 target: self.describe(),
-                message: "the server returned no upload id".into(),
+                source: crate::cause::said("the server returned no upload id"),
             });
         };
         let guard = AbortOnDrop { client: self.client.clone(), bucket: self.bucket.clone(), key, upload_id };
@@ -427,7 +422,7 @@ impl Target for S3Target {
                 op: "reading",
                 name: name.into(),
                 target: self.describe(),
-                message: "not found".into(),
+                source: crate::cause::said("not found"),
             });
         };
         let mut body = out.body;
