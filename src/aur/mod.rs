@@ -52,7 +52,7 @@ pub enum AurError {
     Git(#[from] git::GitError),
 }
 
-/// An AUR endpoint: `base` is what `AUR_LOCATION` names, such as https://aur.archlinux.org.
+/// An AUR endpoint: `base` is what `AUR_LOCATION` names, such as `https://aur.archlinux.org`.
 #[derive(Clone)]
 pub struct AurClient {
     base: String,
@@ -122,7 +122,7 @@ impl AurClient {
     /// The `.SRCINFO` at the head of a pkgbase's git repository, as aurweb's cgit serves it
     /// (`/cgit/aur.git/plain/.SRCINFO?h=PKGBASE`), or None when there is no such pkgbase.
     /// Errors: the request fails, the server answers other than 200/404, or the file is larger
-    /// than [`srcinfo::MAX_SRCINFO_BYTES`].
+    /// than 1 MiB.
     pub async fn srcinfo_text(&self, pkgbase: &str) -> Result<Option<String>, AurError> {
         let url = format!("{}/cgit/aur.git/plain/.SRCINFO", self.base);
         let err = |source: crate::cause::BoxError| AurError::Rpc { url: format!("{url}?h={pkgbase}"), source };

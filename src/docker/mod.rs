@@ -1,7 +1,7 @@
 //! The only module that speaks to Docker (through bollard). One struct, one method per
 //! operation; bollard's types stay in here.
 //!
-//! Every container carries the labels in [`labels`], so a run's containers can be found and
+//! Every container carries the labels of [`Docker::labels`], so a run's containers can be found and
 //! removed after a crash or Ctrl-C (`repoctl clean`), and none outlives its run.
 mod capability;
 mod container;

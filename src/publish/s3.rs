@@ -442,7 +442,7 @@ impl Target for S3Target {
         Ok(())
     }
 
-    /// Published files with a `+` whose [`aws_path_alias`] is missing (published by a repoctl
+    /// Published files with a `+` whose AWS path alias (`aws_path_alias`) is missing (published by a repoctl
     /// that did not write it) get it now: downloaded once and uploaded under the alias.
     async fn repair(&self, names: &[String], scratch: &Utf8Path) -> Result<usize, PublishError> {
         let mut repaired = 0;

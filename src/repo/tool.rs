@@ -59,7 +59,7 @@ impl RepoTool {
     /// package), so a large addition is split into parts, one per core: each part gets its own
     /// repo-add on an empty database, side by side, while repo-remove takes out of the current
     /// database the pkgnames that are removed or replaced. The entries are then joined
-    /// ([`merge_archives`]), which refuses any pkgname found twice.
+    /// (`merge_archives`), which refuses any pkgname found twice.
     pub async fn update(
         &self,
         repo: &str,
