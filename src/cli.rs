@@ -40,12 +40,20 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate repo.yaml and ask the AUR whether every package exists. Writes nothing.
+    /// Validate repo.yaml, and check that every package exists in the AUR and every
+    /// dependency is satisfied.
     ///
-    /// Each problem is printed as `FILE:LINE:COL: message` with a hint; exits 2 if any.
+    /// Dependencies are read from each pkgbase's .SRCINFO for `arch` and looked up in the
+    /// official repositories (through a container of the builder image: needs Docker), the
+    /// AUR, and the AUR's providers. Each problem is printed as `FILE:LINE:COL: message` with a
+    /// hint, all at once; exits 2 if any. Writes nothing but caches in the work directory.
     Check,
 
     /// Show what `build` would do, without doing it.
+    ///
+    /// Reads the AUR, the published repository and the official repositories (through a
+    /// container of the builder image: needs Docker). Exits 2 when a package has a problem
+    /// (printed as `FILE:LINE:COL: message` with a hint); `build` would build the rest.
     Plan {
         /// Print one JSON object, packages in build order.
         #[arg(long)]
@@ -90,7 +98,8 @@ pub enum Command {
     ///
     /// For each package added or changed since the BASE version of repo.yaml: its AUR
     /// dependency closure, AUR maintainer and last update, and a link to the PKGBUILD at the
-    /// commit a build would use. Also appended to the GitHub job summary.
+    /// commit a build would use. Also appended to the GitHub job summary. Needs Docker, as
+    /// `check` does.
     Review {
         /// The repo.yaml before the change (a missing file means "everything is new").
         #[arg(long, value_name = "PATH")]

@@ -75,7 +75,7 @@ impl Error {
                 Some("pass the repository description with --config PATH (default ./repo.yaml)".into())
             }
             Error::Docker(DockerError::Connect(_)) => {
-                Some("start the Docker daemon, or point DOCKER_HOST at one; repoctl builds in containers".into())
+                Some("start the Docker daemon, or point DOCKER_HOST at one: repoctl builds in containers, and check, plan and review read the official repositories through one".into())
             }
             Error::Docker(DockerError::NoImage(_)) => {
                 Some("set builder.image in repo.yaml to an image the daemon has or can pull".into())

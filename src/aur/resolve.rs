@@ -288,12 +288,14 @@ impl<S: Source> Resolver<'_, S> {
     /// published `%DEPENDS%` of `kept` pkgbases.
     fn decide_open(&self, query: &Query<'_>, kept: &BTreeSet<String>) -> Round {
         let u = &self.u;
-        let nocheck: BTreeSet<&str> = query
-            .listed
-            .iter()
-            .filter(|(_, nocheck)| *nocheck)
-            .filter_map(|(n, _)| u.listed.get(n).map(String::as_str))
-            .collect();
+        // A pkgbase's first entry decides, as in the plan.
+        let mut first: BTreeMap<&str, bool> = BTreeMap::new();
+        for (name, nocheck) in query.listed {
+            if let Some(base) = u.listed.get(name) {
+                first.entry(base.as_str()).or_insert(*nocheck);
+            }
+        }
+        let nocheck: BTreeSet<&str> = first.into_iter().filter(|(_, n)| *n).map(|(b, _)| b).collect();
         let kept_depends = query.published.iter().filter(|e| kept.contains(&e.base)).flat_map(|e| e.depends.clone());
         let deps: BTreeSet<String> = u
             .srcinfo

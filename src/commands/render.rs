@@ -13,11 +13,17 @@ fn package_cell(s: &Step) -> String {
     }
 }
 
-/// The reason, and the dependencies the step was chosen for through `provides`.
+/// The reason; for an AUR dependency, who needs it, or what it was chosen for through
+/// `provides` (a listed package is the user's own choice: it just provides).
 fn reason_cell(s: &Step) -> String {
     let mut reason = s.reason.to_string();
+    let via = if s.listed { "provides" } else { "chosen through provides" };
     for why in &s.provides_for {
-        reason.push_str(&format!("; chosen through provides: {why}"));
+        reason.push_str(&format!("; {via}: {why}"));
+    }
+    let said = matches!(s.reason, crate::plan::Reason::GoneNeeded { .. });
+    if !s.listed && !said && s.provides_for.is_empty() && !s.needed_by.is_empty() {
+        reason.push_str(&format!("; needed by {}", s.needed_by.join(", ")));
     }
     reason
 }

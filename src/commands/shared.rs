@@ -15,23 +15,32 @@ use std::sync::Arc;
 /// Where `build --out DIR` puts debug packages, and where `repoctl publish DIR` looks for them.
 pub(super) const DEBUG_SUBDIR: &str = "debug";
 
-/// The builder image made from `base` (built once, then reused), its build logged to
-/// `LOGS/builder-image.log`. Returns its tag.
+/// The builder image made from `base` (built once, then reused). When it has to be built,
+/// that is said, and its build is logged to `LOGS/builder-image.log`. Returns its tag.
 pub(super) async fn prepare_image(
     docker: &Docker,
     base: &str,
     logs: &Utf8Path,
     printer: &Printer,
 ) -> Result<String, Error> {
-    printer.step(&format!("preparing the builder image from {base}"));
-    fs_err::create_dir_all(logs).map_err(Error::io(format!("cannot create {logs}")))?;
     let log_path = logs.join("builder-image.log");
-    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
+    // Opened at the first line: a run that reuses the image keeps the last build's log.
+    let mut log: Option<std::io::Result<fs_err::File>> = None;
     let mut sink = |line: &str| {
-        let _ = std::io::Write::write_all(&mut log, line.as_bytes());
+        let file = log.get_or_insert_with(|| {
+            printer.step(&format!("building the builder image from {base} (log: {log_path})"));
+            fs_err::create_dir_all(logs).and_then(|()| fs_err::File::create(&log_path))
+        });
+        if let Ok(file) = file {
+            let _ = std::io::Write::write_all(file, line.as_bytes());
+        }
     };
-    crate::build::ensure_builder_image(docker, base, &mut sink).await.map_err(|e| {
-        printer.info(&format!("  (image build log: {log_path})"));
+    let built = crate::build::ensure_builder_image(docker, base, &mut sink).await;
+    let wrote_log = log.as_ref().is_some_and(|f| f.is_ok());
+    built.map_err(|e| {
+        if wrote_log {
+            printer.info(&format!("  (image build log: {log_path})"));
+        }
         e.into()
     })
 }

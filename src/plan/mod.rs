@@ -47,8 +47,10 @@ pub struct Step {
     /// pkgbases of this run that must be built (or be in the repository) first.
     pub depends_on: Vec<String>,
     /// Listed in repo.yaml (false: an AUR dependency of a listed package).
-    #[serde(skip)]
     pub listed: bool,
+    /// pkgbases of this plan that need it directly.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub needed_by: Vec<String>,
     #[serde(skip)]
     pub nocheck: bool,
     /// Time, memory and CPUs this build may use (repo.yaml's builder defaults, or the entry's).
@@ -269,7 +271,10 @@ pub struct Mismatch {
 pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
     let u = input.universe;
     let listed = listed_pkgbases(input);
-    let (edges, mut problems) = dependency_edges(input);
+    let (edges, mut problems) = dependency_edges(input, &listed);
+    for (base, problem) in conflicting_entries(input) {
+        problems.entry(base).or_default().push(problem);
+    }
     let everything = graph::reachable(&listed.keys().cloned().collect(), &edges);
     let roots: BTreeSet<String> = if input.only.is_empty() {
         listed.keys().cloned().collect()
@@ -295,8 +300,9 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             step.reason = Reason::Requested(Box::new(step.reason.clone()));
         }
         step.provides_for = provides_for(base, u, &dependants);
+        step.needed_by = dependants.get(base).cloned().unwrap_or_default();
         if !known && !u.broken.contains_key(base) {
-            gone_from_aur(&mut step, entry.is_some(), &dependants);
+            gone_from_aur(&mut step, entry.is_some(), &dependants, config_file(input));
         }
         step.problems.extend(problems.remove(base).unwrap_or_default());
         steps.push(step);
@@ -352,6 +358,38 @@ fn listed_pkgbases<'a>(input: &'a Inputs) -> BTreeMap<String, &'a crate::config:
     listed
 }
 
+/// The name of the configuration file, for hints (`repo.yaml` unless `--config` says otherwise).
+fn config_file<'a>(input: &Inputs<'a>) -> &'a str {
+    input.config.path.file_name().unwrap_or("repo.yaml")
+}
+
+/// Entries of repo.yaml naming pkgnames of one pkgbase with different settings (`nocheck`,
+/// `timeout`...): a pkgbase is built once, so which settings apply would be a guess.
+fn conflicting_entries(input: &Inputs) -> Vec<(String, Problem)> {
+    let mut first: BTreeMap<&str, &crate::config::PackageConfig> = BTreeMap::new();
+    let mut found = Vec::new();
+    for p in &input.config.packages {
+        let Some(base) = input.universe.listed.get(&p.name) else { continue };
+        let Some(other) = first.get(base.as_str()).copied() else {
+            first.insert(base, p);
+            continue;
+        };
+        let same = crate::config::PackageConfig { name: other.name.clone(), pos: other.pos, ..p.clone() } == *other;
+        if !same {
+            let message = format!(
+                "`{}` (line {}) and `{}` (line {}) are pkgnames of one pkgbase, {base}, with different settings",
+                p.name, p.pos.line, other.name, other.pos.line
+            );
+            let hint = format!(
+                "a pkgbase is built once: list `{base}` once in {}, with the settings it needs",
+                config_file(input)
+            );
+            found.push((base.clone(), Problem::new(message, hint)));
+        }
+    }
+    found
+}
+
 /// The pkgbase of a name given on the command line: a listed package or an AUR dependency of
 /// one (so that a shard of `plan --shards` can name every pkgbase it builds).
 fn pkgbase_in_repo(name: &str, input: &Inputs, everything: &BTreeSet<String>) -> Result<String, PlanError> {
@@ -364,15 +402,12 @@ fn pkgbase_in_repo(name: &str, input: &Inputs, everything: &BTreeSet<String>) ->
 /// makedepends and, without `nocheck`, its checkdepends, for the configured architecture), and
 /// pkgbase -> the problems that keep it from being built (a dependency nothing or several
 /// candidates satisfy, an unusable `.SRCINFO`).
-fn dependency_edges(input: &Inputs) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, Vec<Problem>>) {
+fn dependency_edges(
+    input: &Inputs,
+    listed: &BTreeMap<String, &crate::config::PackageConfig>,
+) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, Vec<Problem>>) {
     let u = input.universe;
-    let nocheck: BTreeSet<&str> = input
-        .config
-        .packages
-        .iter()
-        .filter(|p| p.nocheck)
-        .filter_map(|p| u.listed.get(&p.name).map(String::as_str))
-        .collect();
+    let nocheck: BTreeSet<&str> = listed.iter().filter(|(_, p)| p.nocheck).map(|(b, _)| b.as_str()).collect();
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut problems: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
     for (base, why) in &u.broken {
@@ -403,16 +438,21 @@ fn dependency_edges(input: &Inputs) -> (BTreeMap<String, BTreeSet<String>>, BTre
                 Some(Satisfier::Ambiguous { candidates }) => {
                     problems.entry(base.clone()).or_default().push(Problem::new(
                         format!(
-                            "{base} needs `{dep}`, which no package is named and several AUR packages provide: {}",
+                            "{base} needs `{dep}`: no package has that name, and several AUR packages provide it: {}",
                             candidates.join(", ")
                         ),
-                        format!("list the one to use in repo.yaml, e.g. `- {}`", candidates[0]),
+                        format!("list the one to use in {}, e.g. `- {}`", config_file(input), candidates[0]),
                     ))
                 }
                 Some(Satisfier::Missing) | None => problems.entry(base.clone()).or_default().push(Problem::new(
-                    format!("{base} needs `{dep}`, which no official, AUR or published package is named or provides"),
-                    "check the name on the AUR page of the package that needs it; if an AUR package \
-                     provides it under another name, list that package in repo.yaml",
+                    format!(
+                        "{base} needs `{dep}`, and no official, AUR or published package has that name or provides it"
+                    ),
+                    format!(
+                        "check the name on the AUR page of {base}; if an AUR package provides it under another name, \
+                         list that package in {}",
+                        config_file(input)
+                    ),
                 )),
             }
         }
@@ -455,7 +495,7 @@ fn provides_for(base: &str, u: &Universe, dependants: &BTreeMap<String, Vec<Stri
 /// A pkgbase the AUR no longer has: its published version is kept while something needs it.
 /// Listed, that is a problem for a person (remove the entry, or find its new name); only
 /// needed by others, a warning.
-fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Vec<String>>) {
+fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Vec<String>>, file: &str) {
     step.action = Action::Skip;
     let needed_by = dependants.get(&step.pkgbase).cloned().unwrap_or_default();
     match (&step.repo_version, listed) {
@@ -466,10 +506,12 @@ fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Ve
                     "`{}` is gone from the AUR (deleted or merged): its published {v} is kept, and no longer updated",
                     step.pkgbase
                 ),
-                "remove the entry from repo.yaml, or list the package under its new name",
+                format!("remove the entry from {file}, or list the package under its new name"),
             ));
         }
         (None, true) => {
+            // Nothing to build and nothing published: blocked, not up to date.
+            step.action = Action::Blocked;
             step.reason = Reason::NotFound;
             step.problems.push(Problem::new(
                 format!("package `{}` was not found in the AUR", step.pkgbase),
@@ -547,6 +589,7 @@ fn keep_step(
         repo_version,
         depends_on: edges.get(base).map(|d| d.iter().cloned().collect()).unwrap_or_default(),
         listed: false,
+        needed_by: Vec::new(),
         nocheck: false,
         limits: crate::config::Limits::default(),
         network: crate::config::Network::default(),
@@ -658,6 +701,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             repo_version: entries.first().map(|e| e.version.clone()),
             depends_on: Vec::new(),
             listed: false,
+            needed_by: Vec::new(),
             nocheck: false,
             limits: crate::config::Limits::default(),
             network: crate::config::Network::default(),

@@ -159,7 +159,7 @@ fn packages_can_be_listed_by_pkgbase() {
 #[test]
 fn unknown_packages_are_problems_of_their_own_and_the_rest_is_planned() {
     let p = plan(&["real", "ghost"], vec![aur("real", "real", "1-1", &[])], &[], &[]).unwrap();
-    assert_eq!(actions(&p), [a("ghost", Action::Skip), a("real", Action::Build)]);
+    assert_eq!(actions(&p), [a("ghost", Action::Blocked), a("real", Action::Build)]);
     let ghost = p.step("ghost").unwrap();
     assert!(ghost.problems[0].message.contains("not found in the AUR"), "{:?}", ghost.problems);
     assert!(p.step("real").unwrap().problems.is_empty());
@@ -549,4 +549,24 @@ fn an_unreachable_aur_is_an_error_not_an_unknown_package() {
     let err = rt.block_on(crate::aur::resolve(&aur, &query)).unwrap_err();
     let text = crate::build::with_causes(&err);
     assert!(text.contains("timed out") && !text.contains("not found"), "{text}");
+}
+
+/// Two entries naming pkgnames of one pkgbase with different settings: which would apply is a
+/// guess, so it is a problem; with the same settings the pkgbase is planned once. `nocheck`
+/// follows the entry the plan uses, in the graph as in the build.
+#[test]
+fn pkgnames_of_one_pkgbase_listed_with_different_settings_are_a_problem() {
+    let dual = "pkgbase = dual\n\tpkgver = 1\n\tpkgrel = 1\n\tarch = any\n\tcheckdepends = testkit\n\
+\npkgname = dual-a\n\npkgname = dual-b\n"
+        .to_string();
+    let texts = [dual, srcinfo("testkit", "1-1", &[])];
+    let p = plan_srcinfo(&["dual-a", "{name: dual-b, nocheck: true}"], &texts, &[]);
+    let step = p.step("dual").unwrap();
+    assert_eq!(step.action, Action::Blocked);
+    assert!(step.problems[0].message.contains("different settings"), "{:?}", step.problems);
+    let p = plan_srcinfo(&["dual-a", "dual-b"], &texts, &[]);
+    assert_eq!(actions(&p), [a("testkit", Action::Build), a("dual", Action::Build)]);
+    let p = plan_srcinfo(&["{name: dual-a, nocheck: true}", "{name: dual-b, nocheck: true}"], &texts, &[]);
+    assert_eq!(actions(&p), [a("dual", Action::Build)]);
+    assert!(p.step("dual").unwrap().nocheck);
 }
