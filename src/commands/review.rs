@@ -44,6 +44,9 @@ pub struct Review {
     /// Names to pass to `repoctl build --no-publish`: the entries added or changed.
     pub build: Vec<String>,
     pub entries: Vec<Entry>,
+    /// Entries of BASE that are gone: they let nothing in; `build` takes them (and what only
+    /// they needed) out of the repository.
+    pub removed: Vec<String>,
 }
 
 pub async fn review(
@@ -54,9 +57,7 @@ pub async fn review(
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
     let config = super::load_config(config_path)?;
-    // A pull request that creates repo.yaml has no base version: everything is new.
-    let base: Vec<PackageConfig> =
-        if base_path.exists() { super::load_config(base_path)?.packages } else { Vec::new() };
+    let base = load_base(base_path, &config, printer)?;
     let changes = changed_entries(&config, &base);
     let work = super::work_dir(&config, work_dir);
     let aur = AurClient::from_env()?;
@@ -92,7 +93,8 @@ pub async fn review(
         }
         entries.push(Entry { name: entry.name.clone(), change, package, aur_dependencies });
     }
-    let review = Review { build: entries.iter().map(|e| e.name.clone()).collect(), entries };
+    let removed = base.iter().filter(|b| config.package(&b.name).is_none()).map(|b| b.name.clone()).collect();
+    let review = Review { build: entries.iter().map(|e| e.name.clone()).collect(), entries, removed };
     if json {
         printer.out(&serde_json::to_string_pretty(&review).map_err(|e| Error::Usage(e.to_string()))?);
     } else {
@@ -100,6 +102,16 @@ pub async fn review(
     }
     printer.step_summary(&render_markdown(&review));
     Ok(ExitStatus::Success)
+}
+
+/// The entries of BASE. A pull request that creates repo.yaml has no base version: then every
+/// entry is new, and the output says so (a mistyped `--base` path would read the same).
+fn load_base(base_path: &Utf8Path, config: &Config, printer: &Printer) -> Result<Vec<PackageConfig>, Error> {
+    if base_path.exists() {
+        return Ok(super::load_config(base_path)?.packages);
+    }
+    printer.info(&format!("{base_path} does not exist: every entry of {} is reviewed as added", config.path));
+    Ok(Vec::new())
 }
 
 /// Entries of `config` that `base` does not have, or has with other settings.
@@ -144,10 +156,14 @@ fn maintainer(r: &Reviewed) -> &str {
 }
 
 fn render_text(review: &Review) -> String {
-    if review.entries.is_empty() {
-        return "no package added or changed\n".into();
-    }
     let mut out = String::new();
+    if !review.removed.is_empty() {
+        let _ = writeln!(out, "removed: {} (lets nothing in)", review.removed.join(", "));
+    }
+    if review.entries.is_empty() {
+        out.push_str("no package added or changed\n");
+        return out;
+    }
     for e in &review.entries {
         let p = &e.package;
         let _ = writeln!(out, "{} ({}): {} {}", e.name, e.change, p.pkgbase, p.version);
@@ -184,6 +200,10 @@ fn render_text(review: &Review) -> String {
 
 fn render_markdown(review: &Review) -> String {
     let mut out = String::from("### What this change lets in\n\n");
+    if !review.removed.is_empty() {
+        let names: Vec<String> = review.removed.iter().map(|n| format!("`{n}`")).collect();
+        let _ = writeln!(out, "Removed: {} (lets nothing in).\n", names.join(", "));
+    }
     if review.entries.is_empty() {
         out.push_str("No package added or changed.\n");
         return out;

@@ -229,6 +229,12 @@ fn review_shows_what_an_added_package_lets_in() {
     let out = repoctl(&["review", "--config", config.as_str(), "--base", config.as_str(), "--json"], &env);
     let review: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(review["build"], serde_json::json!([]));
+
+    // foo-app taken out: nothing to build, and the removal is shown.
+    let out = repoctl(&["review", "--config", base.as_str(), "--base", config.as_str(), "--json"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let review: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!((&review["build"], &review["removed"]), (&serde_json::json!([]), &serde_json::json!(["foo-app"])));
 }
 
 /// The flow of templates/workflows/repoctl-sharded.yml, run locally: plan in shards, build each
