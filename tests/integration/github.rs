@@ -190,7 +190,7 @@ fn review_shows_what_an_added_package_lets_in() {
     let (_t, dir) = tempdir();
     let base = dir.join("base.yaml");
     let config = dir.join("repo.yaml");
-    std::fs::write(&base, "name: gh\npackages:\n  - hello\n").unwrap();
+    std::fs::write(&base, format!("name: gh\nbuilder: {{image: {TESTBED_IMAGE}}}\npackages:\n  - hello\n")).unwrap();
     std::fs::write(
         &config,
         format!("name: gh\nbuilder: {{image: {TESTBED_IMAGE}}}\npackages:\n  - hello\n  - foo-app\n"),
