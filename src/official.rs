@@ -10,7 +10,7 @@
 //! order and by pkgname within a repository (the order of libalpm's package cache), whose
 //! `provides` satisfies it (`alpm_depcmp`; pacman(8) offers that one first and `--noconfirm`
 //! takes it).
-use crate::alpm::{DbError, Relation, read_sync_db_packages};
+use crate::alpm::{DbError, Relation, provided_name, read_sync_db};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::HashMap;
@@ -54,7 +54,7 @@ pub struct OfficialRepos {
 
 impl OfficialRepos {
     /// From (repository name, sync database bytes) pairs in pacman.conf order; the bytes are a
-    /// sync database as pacman downloads it (`NAME.db`, any compression [`read_sync_db_packages`]
+    /// sync database as pacman downloads it (`NAME.db`, any compression [`read_sync_db`]
     /// reads). Fails on the first database that is not one.
     pub fn from_sync_dbs(dbs: &[(String, Vec<u8>)]) -> Result<OfficialRepos, DbError> {
         Self::index(dbs).map_err(|(_, e)| e)
@@ -64,15 +64,15 @@ impl OfficialRepos {
     fn index(dbs: &[(String, Vec<u8>)]) -> Result<OfficialRepos, (String, DbError)> {
         let mut official = OfficialRepos::default();
         for (repo, bytes) in dbs {
-            let mut packages = read_sync_db_packages(bytes).map_err(|e| (repo.clone(), e))?;
-            packages.sort_by(|a, b| a.entry.name.cmp(&b.entry.name));
+            let mut packages = read_sync_db(bytes).map_err(|e| (repo.clone(), e))?;
+            packages.sort_by(|a, b| a.name.cmp(&b.name));
             official.repos.push(repo.clone());
-            for package in packages {
+            for p in packages {
                 official.add(OfficialPackage {
                     repo: repo.clone(),
-                    name: package.entry.name,
-                    version: package.entry.version,
-                    provides: package.provides,
+                    name: p.name,
+                    version: p.version,
+                    provides: p.provides,
                 });
             }
         }
@@ -83,8 +83,7 @@ impl OfficialRepos {
         let index = self.packages.len();
         self.by_name.entry(package.name.clone()).or_default().push(index);
         for provision in &package.provides {
-            let name = provision.split_once('=').map_or(provision.as_str(), |(n, _)| n).trim();
-            let list = self.by_provision.entry(name.to_string()).or_default();
+            let list = self.by_provision.entry(provided_name(provision).to_string()).or_default();
             if list.last() != Some(&index) {
                 list.push(index);
             }

@@ -40,23 +40,9 @@ pub enum DbError {
     Entry { entry: String, why: String },
 }
 
-/// One package of a sync database with its `%PROVIDES%`: what dependency resolution needs
-/// beyond [`RepoEntry`] (which the plan builds by hand in its tests, so it stays as it is).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncPackage {
-    pub entry: RepoEntry,
-    /// `%PROVIDES%` as written: `name` or `name=version`, in the order of the desc file.
-    pub provides: Vec<String>,
-}
-
-/// Parses a sync database, whatever its compression.
+/// Parses a sync database, whatever its compression. Entries come in archive order (libalpm
+/// sorts them by pkgname afterwards).
 pub fn read_sync_db(bytes: &[u8]) -> Result<Vec<RepoEntry>, DbError> {
-    Ok(read_sync_db_packages(bytes)?.into_iter().map(|p| p.entry).collect())
-}
-
-/// Parses a sync database, whatever its compression, keeping each package's `%PROVIDES%`.
-/// Entries come in archive order (libalpm sorts them by pkgname afterwards).
-pub fn read_sync_db_packages(bytes: &[u8]) -> Result<Vec<SyncPackage>, DbError> {
     let reader = decompressor(bytes).map_err(DbError::Archive)?;
     let mut limited = reader.take(MAX_DB_BYTES + 1);
     let mut archive = tar::Archive::new(&mut limited);
@@ -93,7 +79,7 @@ pub(crate) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read 
 
 /// Reads `%NAME%`, `%BASE%`, `%VERSION%`, `%FILENAME%` and `%PROVIDES%` from a desc file: a
 /// `%KEY%` line, then one value per line up to a blank line (libalpm's `sync_db_read`).
-fn parse_desc(text: &str) -> Result<SyncPackage, String> {
+fn parse_desc(text: &str) -> Result<RepoEntry, String> {
     let mut fields: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
     let mut key = None;
     for line in text.lines() {
@@ -119,17 +105,15 @@ fn parse_desc(text: &str) -> Result<SyncPackage, String> {
     let list = |key: &str| -> Vec<String> {
         fields.get(key).map(|v| v.iter().filter(|p| !p.is_empty()).map(|p| p.to_string()).collect()).unwrap_or_default()
     };
-    let provides = list("PROVIDES");
-    let entry = RepoEntry {
+    Ok(RepoEntry {
         base: get("BASE").unwrap_or_else(|_| name.clone()),
         version: get("VERSION")?,
         filename,
         name,
         signed: get("PGPSIG").is_ok(),
         depends: list("DEPENDS"),
-        provides: provides.clone(),
-    };
-    Ok(SyncPackage { entry, provides })
+        provides: list("PROVIDES"),
+    })
 }
 
 #[cfg(test)]
@@ -167,7 +151,7 @@ mod tests {
         let zst = zstd::encode_all(&plain[..], 3).unwrap();
         for bytes in [plain.clone(), gz, xz, zst] {
             let entries = read_sync_db(&bytes).unwrap();
-            assert!(read_sync_db_packages(&bytes).unwrap()[0].provides.is_empty());
+            assert!(entries[0].provides.is_empty());
             assert_eq!(
                 entries,
                 vec![RepoEntry {
@@ -193,9 +177,10 @@ mod tests {
     #[test]
     fn provides_are_read_one_per_line_up_to_the_blank_line() {
         let desc = format!("%PROVIDES%\nlibfoo.so=1-64\nfoo-bin\n\n{DESC}%DEPENDS%\nglibc\n\n");
-        let packages = read_sync_db_packages(&tar_with(&[("x/desc", &desc)])).unwrap();
+        let packages = read_sync_db(&tar_with(&[("x/desc", &desc)])).unwrap();
         assert_eq!(packages[0].provides, ["libfoo.so=1-64", "foo-bin"]);
-        assert_eq!(packages[0].entry.name, "hello-a");
+        assert_eq!(packages[0].depends, ["glibc"]);
+        assert_eq!(packages[0].name, "hello-a");
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod relation;
 mod version;
 
 pub(crate) use db::decompressor;
-pub use db::{DbError, RepoEntry, SyncPackage, read_sync_db, read_sync_db_packages};
+pub use db::{DbError, RepoEntry, read_sync_db};
 pub use filename::{is_debug_package, is_package_file, package_file_parts};
-pub use relation::{Relation, dep_name};
+pub use relation::{Relation, dep_name, provided_name};
 pub use version::compare_versions;

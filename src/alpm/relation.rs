@@ -35,11 +35,8 @@ impl Relation {
     /// Whether a `provides` string (`foo`, `foo=1.2`) satisfies it: an unversioned provision
     /// satisfies only an unversioned dependency (libalpm `_alpm_depcmp_provides`).
     pub fn satisfied_by_provision(&self, provision: &str) -> bool {
-        let (name, version) = match provision.split_once('=') {
-            Some((n, v)) => (n.trim(), Some(v.trim())),
-            None => (provision.trim(), None),
-        };
-        name == self.name && self.version_ok(version)
+        let version = provision.split_once('=').map(|(_, v)| v.trim());
+        provided_name(provision) == self.name && self.version_ok(version)
     }
 
     fn version_ok(&self, version: Option<&str>) -> bool {
@@ -54,6 +51,12 @@ impl Relation {
 /// The package name in a dependency string: `foo>=1.2` -> `foo`.
 pub fn dep_name(dep: &str) -> &str {
     dep.split(['<', '>', '=']).next().unwrap_or(dep).trim()
+}
+
+/// The name a `provides` entry provides: `foo` of `foo=1.2` (PKGBUILD(5): provisions carry at
+/// most an `=version`).
+pub fn provided_name(provision: &str) -> &str {
+    provision.split_once('=').map_or(provision, |(name, _)| name).trim()
 }
 
 impl std::fmt::Display for Relation {
