@@ -17,7 +17,39 @@ impl std::fmt::Display for Said {
 
 impl std::error::Error for Said {}
 
+/// An error's message and its causes' (its `source()` chain), outermost first, each said once:
+/// a cause whose words the message before it already contains is left out.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut said: Vec<String> = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let words = cause.to_string();
+        if !said.last().is_some_and(|last| last.contains(&words)) {
+            said.push(words);
+        }
+        source = cause.source();
+    }
+    said
+}
+
 /// Words as a cause.
 pub fn said(words: impl Into<String>) -> BoxError {
     Box::new(Said(words.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading x failed: {0}")]
+    struct Repeats(#[source] super::Said);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("publishing failed")]
+    struct Outer(#[source] Repeats);
+
+    #[test]
+    fn a_chain_says_each_cause_once() {
+        let e = Outer(Repeats(super::Said("timed out".into())));
+        assert_eq!(super::chain(&e), ["publishing failed", "reading x failed: timed out"]);
+    }
 }

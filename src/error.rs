@@ -117,13 +117,7 @@ impl Error {
             }
             _ => {}
         }
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(&format!("\n  caused by: {cause}"));
-            source = cause.source();
-        }
-        printer.error(&text);
+        printer.error(&crate::cause::chain(self).join("\n  caused by: "));
         if let Some(hint) = self.hint() {
             printer.info(&format!("  hint: {hint}"));
         }

@@ -139,19 +139,9 @@ impl Failure {
     }
 }
 
-/// An error and its chain of sources, as `error: cause: cause`, each said once.
+/// An error and its chain of sources on one line, as `error: cause: cause` ([`crate::cause::chain`]).
 pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = cause.source();
-    }
-    text
+    crate::cause::chain(error).join(": ")
 }
 
 impl From<package::BuildError> for Failure {
