@@ -55,15 +55,45 @@ pub struct Universe {
     pub broken: BTreeMap<String, String>,
     /// RPC requests made.
     pub requests: usize,
+    /// pkgname -> pkgbase, over every `.SRCINFO` (kept with `srcinfo` by [`Universe::add_srcinfo`]).
+    by_pkgname: BTreeMap<String, String>,
+    /// Provided name -> the pkgbases whose `.SRCINFO` provide it, in pkgbase order.
+    by_provision: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Universe {
     /// The pkgbase that makes `pkgname`, from the RPC or a `.SRCINFO`.
     pub fn pkgbase_of(&self, pkgname: &str) -> Option<&str> {
-        if let Some(p) = self.packages.get(pkgname) {
-            return Some(&p.pkgbase);
+        match self.packages.get(pkgname) {
+            Some(p) => Some(&p.pkgbase),
+            None => self.by_pkgname.get(pkgname).map(String::as_str),
         }
-        self.srcinfo.values().find(|s| s.pkgnames.iter().any(|n| n == pkgname)).map(|s| s.pkgbase.as_str())
+    }
+
+    /// Keeps a pkgbase's `.SRCINFO`, indexed by its pkgnames and provisions: resolution looks
+    /// names up on every round, so they are not searched for across every `.SRCINFO`.
+    fn add_srcinfo(&mut self, info: SrcInfo) {
+        for p in &info.packages {
+            self.by_pkgname.insert(p.name.clone(), info.pkgbase.clone());
+            for provision in &p.provides {
+                let bases = self.by_provision.entry(crate::alpm::provided_name(provision).to_string()).or_default();
+                bases.insert(info.pkgbase.clone());
+            }
+        }
+        self.srcinfo.insert(info.pkgbase.clone(), info);
+    }
+
+    /// (pkgbase, pkgname) of every usable `.SRCINFO` package whose `provides` satisfies `rel`,
+    /// in pkgbase order, then in `.SRCINFO` order.
+    fn providers(&self, rel: &Relation) -> Vec<(&str, &str)> {
+        let bases = self.by_provision.get(&rel.name).into_iter().flatten();
+        bases
+            .filter(|b| !self.broken.contains_key(*b))
+            .filter_map(|b| self.srcinfo.get(b))
+            .flat_map(|s| s.packages.iter().map(move |p| (s.pkgbase.as_str(), p)))
+            .filter(|(_, p)| p.provides.iter().any(|v| rel.satisfied_by_provision(v)))
+            .map(|(base, p)| (base, p.name.as_str()))
+            .collect()
     }
 }
 
@@ -142,15 +172,7 @@ fn decide(dep: &str, k: &Knowledge) -> Decision {
     if let Some(p) = k.official.satisfier(dep) {
         return Decision::Done(Satisfier::Official { repo: p.repo.clone(), pkgname: p.name.clone() });
     }
-    let mut providers: Vec<(&str, &str)> = k
-        .universe
-        .srcinfo
-        .values()
-        .filter(|s| !k.universe.broken.contains_key(&s.pkgbase))
-        .flat_map(|s| s.packages.iter().map(move |p| (s.pkgbase.as_str(), p)))
-        .filter(|(_, p)| p.provides.iter().any(|v| rel.satisfied_by_provision(v)))
-        .map(|(base, p)| (base, p.name.as_str()))
-        .collect();
+    let mut providers = k.universe.providers(&rel);
     let bases: BTreeSet<&str> = providers.iter().map(|(b, _)| *b).collect();
     if bases.len() > 1 {
         providers.retain(|(b, _)| k.listed_bases.contains(b));
@@ -376,7 +398,7 @@ impl<S: Source> Resolver<'_, S> {
             u.last_modified.insert(base.clone(), lm);
             match got {
                 Ok(Some(info)) => {
-                    u.srcinfo.insert(base, info);
+                    u.add_srcinfo(info);
                 }
                 Ok(None) => {
                     u.broken.insert(base.clone(), format!("the AUR has no .SRCINFO for pkgbase {base}"));
