@@ -10,6 +10,7 @@ use crate::plan::Plan;
 use crate::publish::Target;
 use crate::ui::{Printer, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
+use futures_util::StreamExt;
 use std::sync::Arc;
 
 /// Where `build --out DIR` puts debug packages, and where `repoctl publish DIR` looks for them.
@@ -104,23 +105,26 @@ async fn fetch_published(
     if !needed.is_empty() {
         printer.step(&format!("fetching the published packages of {} dependency pkgbase(s)", needed.len()));
     }
-    let dir = dirs.run.join("deps");
-    let mut fetched = std::collections::BTreeMap::new();
-    for (base, files) in needed {
-        let mut paths = Vec::new();
-        for file in &files {
-            match download_one(target, &dir, file).await {
-                Ok(path) => paths.push(path),
-                Err(why) => {
-                    fetched.insert(base.clone(), Err(why));
-                    break;
+    let dir = &dirs.run.join("deps");
+    // Several pkgbases at once, as the builds that fetched them used to; each one's files in turn.
+    futures_util::stream::iter(needed)
+        .map(|(base, files)| async move {
+            let mut paths = Vec::new();
+            for file in &files {
+                match download_one(target, dir, file).await {
+                    Ok(path) => paths.push(path),
+                    Err(why) => return (base, Err(why)),
                 }
             }
-        }
-        fetched.entry(base).or_insert(Ok(paths));
-    }
-    fetched
+            (base, Ok(paths))
+        })
+        .buffer_unordered(DOWNLOADS_IN_FLIGHT)
+        .collect()
+        .await
 }
+
+/// Published dependency pkgbases fetched at once.
+const DOWNLOADS_IN_FLIGHT: usize = 8;
 
 /// One published file into `dir`: to a temporary name, then renamed, so a download cut short
 /// never leaves a partial file under the real name.
