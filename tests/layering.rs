@@ -8,6 +8,8 @@
 //! (tests may drive a module through later ones: the plan's snapshot tests render through
 //! `ui` and `commands`). `super::` paths stay inside one top-level module and are not
 //! followed. It is its own small test binary because it needs neither Docker nor the test bed.
+mod src_tree;
+use src_tree::rust_files;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -169,20 +171,6 @@ fn module_of(name: &str) -> String {
         Some((_, module)) => module.to_string(),
         None => panic!("crate::{name} is neither a module nor in ROOT_NAMES of tests/layering.rs"),
     }
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("readable dir").map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Where the files of `file`'s child modules live: beside a mod.rs, under a directory named
