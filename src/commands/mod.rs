@@ -117,22 +117,26 @@ pub(crate) async fn resolve(
     Ok(universe)
 }
 
-/// The problems of a plan as diagnostics on the repo.yaml lines of the listed packages they
-/// concern (an AUR dependency's at every listed package that needs it).
+/// The problems of a plan as diagnostics on repo.yaml lines: a listed package's on its own
+/// entry; an AUR dependency's on the entry of the first listed package that needs it
+/// (directly or not), naming every one that does. Sorted by line.
 pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::Diagnostics {
+    // Each entry's pkgbase, found once (an entry names a pkgbase or one of its pkgnames).
+    let mut base_of: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for step in plan.packages.iter().filter(|s| s.listed) {
+        base_of.insert(&step.pkgbase, &step.pkgbase);
+        for name in &step.pkgnames {
+            base_of.entry(name).or_insert(&step.pkgbase);
+        }
+    }
     let mut diags = Vec::new();
     for step in plan.with_problems() {
-        let mut at: Vec<&crate::config::PackageConfig> = Vec::new();
-        for p in &config.packages {
-            let Some(root) =
-                plan.packages.iter().find(|s| s.listed && (s.pkgbase == p.name || s.pkgnames.contains(&p.name)))
-            else {
-                continue;
-            };
-            if root.pkgbase == step.pkgbase || plan.closure(&root.pkgbase).contains(&step.pkgbase) {
-                at.push(p);
-            }
-        }
+        let needing = needed_by_transitively(plan, &step.pkgbase);
+        let at: Vec<&crate::config::PackageConfig> = config
+            .packages
+            .iter()
+            .filter(|p| base_of.get(p.name.as_str()).is_some_and(|b| needing.contains(b)))
+            .collect();
         for problem in &step.problems {
             let mut text = problem.message.clone();
             if !step.listed {
@@ -145,6 +149,20 @@ pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::D
     }
     diags.sort_by_key(|(pos, _)| (pos.line, pos.col));
     crate::config::Diagnostics(diags.into_iter().map(|(_, d)| d).collect())
+}
+
+/// `pkgbase` and every step that needs it, directly or through others ([`crate::plan::Step::needed_by`]).
+fn needed_by_transitively<'a>(plan: &'a Plan, pkgbase: &'a str) -> std::collections::HashSet<&'a str> {
+    let mut seen = std::collections::HashSet::from([pkgbase]);
+    let mut todo = vec![pkgbase];
+    while let Some(base) = todo.pop() {
+        for dependant in plan.step(base).into_iter().flat_map(|s| &s.needed_by) {
+            if seen.insert(dependant) {
+                todo.push(dependant);
+            }
+        }
+    }
+    seen
 }
 
 /// Everything a plan is made from, read now.
