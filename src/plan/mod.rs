@@ -288,6 +288,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
     let wanted = graph::reachable(&roots, &edges);
     let order = graph::topological(&wanted, &edges)?;
     let dependants = dependants_of(&wanted, &edges);
+    let via_provides = satisfied_through_provides(u);
 
     let mut steps: Vec<Step> = Vec::with_capacity(order.len());
     for base in &order {
@@ -299,7 +300,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
             step.action = Action::Build;
             step.reason = Reason::Requested(Box::new(step.reason.clone()));
         }
-        step.provides_for = provides_for(base, u, &dependants);
+        step.provides_for = provides_for(base, u, &dependants, &via_provides);
         step.needed_by = dependants.get(base).cloned().unwrap_or_default();
         if !known && !u.broken.contains_key(base) {
             gone_from_aur(&mut step, entry.is_some(), &dependants, config_file(input));
@@ -474,22 +475,36 @@ fn dependants_of(
     out
 }
 
-/// The dependencies `base` was chosen to satisfy through its `provides`, with who needs them:
-/// `engine (needed by app)`.
-fn provides_for(base: &str, u: &Universe, dependants: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+/// pkgbase -> the dependency strings it was chosen to satisfy through its `provides`.
+fn satisfied_through_provides(u: &Universe) -> BTreeMap<&str, Vec<&str>> {
+    let mut by_base: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (dep, s) in &u.satisfiers {
+        if let Satisfier::Aur { pkgbase, via_provides: true, .. } = s {
+            by_base.entry(pkgbase).or_default().push(dep);
+        }
+    }
+    by_base
+}
+
+/// The dependencies `base` was chosen to satisfy through its `provides` (`via_provides`, from
+/// [`satisfied_through_provides`]), with who needs them: `engine (needed by app)`.
+fn provides_for(
+    base: &str,
+    u: &Universe,
+    dependants: &BTreeMap<String, Vec<String>>,
+    via_provides: &BTreeMap<&str, Vec<&str>>,
+) -> Vec<String> {
     let needers = dependants.get(base).cloned().unwrap_or_default();
-    u.satisfiers
-        .iter()
-        .filter(|(_, s)| matches!(s, Satisfier::Aur { pkgbase, via_provides: true, .. } if pkgbase == base))
-        .filter_map(|(dep, _)| {
-            let who: Vec<&str> = needers
-                .iter()
-                .filter(|n| u.srcinfo.get(*n).is_some_and(|s| s.needs(false).contains(dep)))
-                .map(String::as_str)
-                .collect();
-            (!who.is_empty()).then(|| format!("{dep} (needed by {})", who.join(", ")))
-        })
-        .collect()
+    let deps = via_provides.get(base).into_iter().flatten();
+    deps.filter_map(|dep| {
+        let who: Vec<&str> = needers
+            .iter()
+            .filter(|n| u.srcinfo.get(*n).is_some_and(|s| s.needs(false).iter().any(|d| d == dep)))
+            .map(String::as_str)
+            .collect();
+        (!who.is_empty()).then(|| format!("{dep} (needed by {})", who.join(", ")))
+    })
+    .collect()
 }
 
 /// A pkgbase the AUR no longer has: its published version is kept while something needs it.
