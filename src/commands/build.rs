@@ -35,10 +35,7 @@ pub async fn build(
     // to date once for all its builds.
     let docker = Docker::connect(&run.run_id).await?;
     let image = prepare_image(&docker, &config.builder.image, &run.dirs.logs, printer).await?;
-    let run_image = tokio::select! {
-        image = refresh_image(&docker, &image, &run.dirs.logs, printer) => image?,
-        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
-    };
+    let run_image = super::or_interrupt(&docker, refresh_image(&docker, &image, &run.dirs.logs, printer)).await??;
     let result = run.execute(&docker, &image, &run_image, plan).await;
     // The run's image goes whatever happened; the base builder image stays for the next run.
     if let Err(e) = docker.remove_image(&run_image).await {
@@ -119,7 +116,7 @@ impl<'a> Run<'a> {
         }
         let ctx = Arc::new(self.context(docker, run_image, &plan).await);
         // VCS packages the AUR calls up to date may still have moved upstream.
-        let probes = crate::build::probe_vcs(&ctx, &plan).await;
+        let probes = super::or_interrupt(docker, crate::build::probe_vcs(&ctx, &plan)).await?;
         let plan = crate::plan::apply_vcs(plan, &probes);
         for step in plan.packages.iter().filter(|s| probes.contains_key(&s.pkgbase)) {
             self.printer.step(&format!("{}: {}", step.pkgbase, step.reason));
@@ -130,10 +127,7 @@ impl<'a> Run<'a> {
             return Ok(self.status(false));
         }
         // 3. Builds, stopped cleanly by Ctrl-C or SIGTERM.
-        let mut results = tokio::select! {
-            results = crate::build::run(ctx, plan.clone()) => results,
-            _ = super::interrupted() => return Err(super::interrupt(docker).await),
-        };
+        let mut results = super::or_interrupt(docker, crate::build::run(ctx, plan.clone())).await?;
         self.printer.finish();
         check_versions(&plan, &mut results, &self.dirs, self.printer);
         // 4. Publish what was built, unless asked not to.

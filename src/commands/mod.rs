@@ -204,9 +204,18 @@ pub(crate) async fn publish_or_interrupt(
     dir: &Utf8Path,
     printer: &Printer,
 ) -> Result<crate::publish::PublishReport, Error> {
+    Ok(or_interrupt(&tool.docker, crate::publish::publish(target, tool, change, dir, printer)).await??)
+}
+
+/// Runs `work` to its end unless Ctrl-C or SIGTERM comes first: then this run's containers
+/// and its image are removed ([`interrupt`]) and the error is [`Error::Interrupted`].
+pub(crate) async fn or_interrupt<T>(
+    docker: &crate::docker::Docker,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Error> {
     tokio::select! {
-        report = crate::publish::publish(target, tool, change, dir, printer) => Ok(report?),
-        _ = interrupted() => Err(interrupt(&tool.docker).await),
+        out = work => Ok(out),
+        _ = interrupted() => Err(interrupt(docker).await),
     }
 }
 

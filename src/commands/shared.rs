@@ -157,19 +157,13 @@ pub(super) async fn probe_vcs(
         RunDirs::new(work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let docker = Docker::connect(&run_id).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
-    let run_image = tokio::select! {
-        image = refresh_image(&docker, &image, &dirs.logs, printer) => image?,
-        _ = super::interrupted() => return Err(super::interrupt(&docker).await),
-    };
+    let run_image = super::or_interrupt(&docker, refresh_image(&docker, &image, &dirs.logs, printer)).await??;
     let probes = async {
         for step in plan.vcs_candidates() {
             docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
         }
         let ctx = build_context(config, &docker, &run_image, &dirs, aur, target, &plan, printer).await;
-        tokio::select! {
-            probes = crate::build::probe_vcs(&ctx, &plan) => Ok(probes),
-            _ = super::interrupted() => Err(super::interrupt(&docker).await),
-        }
+        super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await
     }
     .await;
     if let Err(e) = docker.remove_image(&run_image).await {
