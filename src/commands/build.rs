@@ -224,11 +224,7 @@ impl<'a> Run<'a> {
 /// Prints the plan's problems on the repo.yaml lines they concern (annotations in GitHub
 /// Actions) and its warnings; true when there is a problem.
 fn report_problems(config: &Config, plan: &Plan, printer: &Printer) -> bool {
-    for step in &plan.packages {
-        for warning in &step.warnings {
-            printer.warn(warning);
-        }
-    }
+    super::print_warnings(plan, printer);
     let diags = super::plan_diagnostics(config, plan);
     for diag in &diags.0 {
         printer.diagnostic(diag);

@@ -151,6 +151,13 @@ pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::D
     crate::config::Diagnostics(diags.into_iter().map(|(_, d)| d).collect())
 }
 
+/// The plan's warnings (a dependency gone from the AUR, kept), which need no action.
+pub(crate) fn print_warnings(plan: &Plan, printer: &Printer) {
+    for warning in plan.packages.iter().flat_map(|s| &s.warnings) {
+        printer.warn(warning);
+    }
+}
+
 /// `pkgbase` and every step that needs it, directly or through others ([`crate::plan::Step::needed_by`]).
 fn needed_by_transitively<'a>(plan: &'a Plan, pkgbase: &'a str) -> std::collections::HashSet<&'a str> {
     let mut seen = std::collections::HashSet::from([pkgbase]);

@@ -50,11 +50,7 @@ pub async fn plan(
         }
     }
     printer.step_summary(&markdown_plan(&planned.plan, &format!("repoctl plan: {}", config.name)));
-    for step in &planned.plan.packages {
-        for warning in &step.warnings {
-            printer.warn(warning);
-        }
-    }
+    super::print_warnings(&planned.plan, printer);
     // A package a person must look at (unknown, ambiguous provider, missing dependency) makes
     // the plan exit 2, as `check` does; `build` would build the rest and exit 1.
     let diags = super::plan_diagnostics(&config, &planned.plan);
