@@ -204,6 +204,17 @@ fn decide(dep: &str, k: &Knowledge) -> Decision {
     Decision::Done(Satisfier::Missing)
 }
 
+/// Listed pkgbases whose first repo.yaml entry has `nocheck` (the entry the plan uses).
+fn nocheck_pkgbases(u: &Universe, query: &Query) -> BTreeSet<String> {
+    let mut first: BTreeMap<&str, bool> = BTreeMap::new();
+    for (name, nocheck) in query.listed {
+        if let Some(base) = u.listed.get(name) {
+            first.entry(base.as_str()).or_insert(*nocheck);
+        }
+    }
+    first.into_iter().filter(|(_, n)| *n).map(|(b, _)| b.to_string()).collect()
+}
+
 /// pkgbases the AUR no longer has whose published packages stay: listed names the AUR does
 /// not know, and what a [`Satisfier::Published`] names.
 fn kept_pkgbases(u: &Universe, query: &Query) -> BTreeSet<String> {
@@ -219,10 +230,20 @@ fn kept_pkgbases(u: &Universe, query: &Query) -> BTreeSet<String> {
 /// Errors: the AUR cannot be reached. Problems of single packages (unknown names, broken
 /// `.SRCINFO`, unsatisfiable dependencies) are in the [`Universe`], not errors.
 pub async fn resolve(source: &impl Source, query: &Query<'_>) -> Result<Universe, AurError> {
-    let mut r = Resolver { source, u: Universe::default(), asked: BTreeSet::new(), searched: BTreeSet::new() };
+    let mut r = Resolver {
+        source,
+        u: Universe::default(),
+        asked: BTreeSet::new(),
+        searched: BTreeSet::new(),
+        nocheck: BTreeSet::new(),
+        collected: BTreeSet::new(),
+        open: BTreeSet::new(),
+    };
     r.listed(query).await?;
+    r.nocheck = nocheck_pkgbases(&r.u, query);
     loop {
         r.fetch_srcinfo(query).await?;
+        r.collect_needs();
         let kept = kept_pkgbases(&r.u, query);
         let round = r.decide_open(query, &kept);
         if round.to_ask.is_empty() && round.to_search.is_empty() {
@@ -254,6 +275,12 @@ struct Resolver<'s, S> {
     u: Universe,
     asked: BTreeSet<String>,
     searched: BTreeSet<String>,
+    /// Listed pkgbases whose (first) entry has `nocheck`.
+    nocheck: BTreeSet<String>,
+    /// pkgbases whose needs are in `open` already: each `.SRCINFO` is read once.
+    collected: BTreeSet<String>,
+    /// Dependency strings of the `.SRCINFO` files read so far with no satisfier recorded yet.
+    open: BTreeSet<String>,
 }
 
 /// One round's decisions, and what must be asked before the others can be made.
@@ -305,28 +332,25 @@ impl<S: Source> Resolver<'_, S> {
         Ok(false)
     }
 
-    /// Decides every dependency no satisfier is recorded for: those of every usable
-    /// `.SRCINFO` (without checkdepends where the listed entry has `nocheck`), and the
-    /// published `%DEPENDS%` of `kept` pkgbases.
-    fn decide_open(&self, query: &Query<'_>, kept: &BTreeSet<String>) -> Round {
+    /// Adds the needs of the `.SRCINFO` files read since the last round (without checkdepends
+    /// where the listed entry has `nocheck`) to `open`, and drops what has a satisfier now.
+    fn collect_needs(&mut self) {
         let u = &self.u;
-        // A pkgbase's first entry decides, as in the plan.
-        let mut first: BTreeMap<&str, bool> = BTreeMap::new();
-        for (name, nocheck) in query.listed {
-            if let Some(base) = u.listed.get(name) {
-                first.entry(base.as_str()).or_insert(*nocheck);
+        for (base, info) in u.srcinfo.iter().filter(|(b, _)| !u.broken.contains_key(*b)) {
+            if self.collected.insert(base.clone()) {
+                self.open.extend(info.needs(self.nocheck.contains(base)));
             }
         }
-        let nocheck: BTreeSet<&str> = first.into_iter().filter(|(_, n)| *n).map(|(b, _)| b).collect();
+        self.open.retain(|d| !u.satisfiers.contains_key(d));
+    }
+
+    /// Decides every open dependency, and the published `%DEPENDS%` of `kept` pkgbases
+    /// that have no satisfier recorded.
+    fn decide_open(&self, query: &Query<'_>, kept: &BTreeSet<String>) -> Round {
+        let u = &self.u;
         let kept_depends = query.published.iter().filter(|e| kept.contains(&e.base)).flat_map(|e| e.depends.clone());
-        let deps: BTreeSet<String> = u
-            .srcinfo
-            .values()
-            .filter(|s| !u.broken.contains_key(&s.pkgbase))
-            .flat_map(|s| s.needs(nocheck.contains(s.pkgbase.as_str())))
-            .chain(kept_depends)
-            .filter(|d| !u.satisfiers.contains_key(d))
-            .collect();
+        let deps: BTreeSet<String> =
+            self.open.iter().cloned().chain(kept_depends).filter(|d| !u.satisfiers.contains_key(d)).collect();
         let k = Knowledge {
             universe: u,
             asked: &self.asked,
