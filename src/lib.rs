@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod docker;
 pub mod env;
 pub mod error;
+pub mod lock;
 pub mod logging;
 pub mod official;
 pub mod pgp;

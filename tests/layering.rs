@@ -1,5 +1,5 @@
 //! The layering of `src/` (issue 13): no module imports one from a later stage of the flow
-//! `config → aur → plan → build → repo → publish`. Under the stages sit the leaves every stage
+//! `config → aur → lock → plan → build → repo → publish`. Under the stages sit the leaves every stage
 //! may read (ALPM formats, Docker, signing, the printer); on top sit `commands` and the
 //! crate's edges (`error`, `cli`, `logging`).
 //!
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// The stages, in the order a run goes through them. A stage may import an earlier stage
 /// and any leaf.
-const STAGES: &[&str] = &["config", "aur", "plan", "build", "repo", "publish"];
+const STAGES: &[&str] = &["config", "aur", "lock", "plan", "build", "repo", "publish"];
 
 /// The leaves, with the only modules each may import: they import no stage.
 const LEAVES: &[(&str, &[&str])] = &[

@@ -1,0 +1,1 @@
+//! What a move of the lock lets in: the flags a reviewer must see.
