@@ -9,14 +9,19 @@ bash scripts/testbed.sh
 aur=$(mktemp -d)
 server=
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$aur"' EXIT
+# One fixed date: the same fixtures make the same commits, so examples/demo/repoctl.lock (the
+# lock `repoctl update` writes below) stays what is committed.
 for fixture in tests/fixtures/aur/*/; do
-  bash scripts/push-fixture.sh "$aur" "$(basename "$fixture")" "$fixture"
+  FIXTURE_DATE=@1767225600 bash scripts/push-fixture.sh "$aur" "$(basename "$fixture")" "$fixture"
 done
 exec 3< <(python3 tests/support/aur_server.py --root "$aur" --port 0)
 server=$!
 read -r _ port <&3
 export AUR_LOCATION="http://127.0.0.1:$port"
 
+# Lock the AUR's commits (a person reviews this report before committing the lock), then
+# build exactly those commits.
+cargo run --locked --quiet -- update --config examples/demo/repo.yaml
 cargo run --locked --quiet -- build --config examples/demo/repo.yaml
 
 conf=$(mktemp -d)

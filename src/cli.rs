@@ -88,6 +88,42 @@ pub enum Command {
         out: Option<Utf8PathBuf>,
     },
 
+    /// Move repoctl.lock to the AUR's newest commits, and show what that lets in.
+    ///
+    /// `build` builds only the AUR commits repoctl.lock names. This resolves repo.yaml at
+    /// the AUR's heads, and for each pkgbase with a newer commit shows every file's diff and
+    /// flags what a reviewer must see: a new or changed maintainer (or an orphan adopted),
+    /// new source URLs or hosts, checksums changed under the same URLs, install scriptlets,
+    /// changed pkgver()/prepare()/build()/package(). repo.yaml's `trust:` holds back commits
+    /// younger than `min_age`, maintainers not in `maintainers`, and every change of
+    /// maintainer until `--accept`. Packages deleted from the AUR are flagged and kept.
+    /// Nothing is built and no AUR code runs. Needs Docker (the official repositories are
+    /// read through the builder image, as `plan` does).
+    Update {
+        /// Move only these packages (pkgbase or pkgname); the rest of the lock stays.
+        #[arg(value_name = "PKG")]
+        packages: Vec<String>,
+        /// Write nothing; exit 1 if the lock would change (for monitoring and CI).
+        #[arg(long)]
+        check: bool,
+        /// Accept the new maintainer of PKG (pkgbase or pkgname); repeatable.
+        #[arg(long, value_name = "PKG")]
+        accept: Vec<String>,
+        /// Take only what `trust.auto` lets in without review (the nightly's direct update).
+        #[arg(long)]
+        auto: bool,
+        /// Print the report as JSON.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print the report as Markdown, ready to be a pull-request body.
+        #[arg(long)]
+        markdown: bool,
+        /// Report what changed from the lock file BASE to repoctl.lock (a pull request's lock
+        /// change), from the AUR's history; writes nothing.
+        #[arg(long, value_name = "BASE", conflicts_with_all = ["check", "auto", "accept", "packages"])]
+        since: Option<Utf8PathBuf>,
+    },
+
     /// Add the package files in DIR (with their .sig files) to the repository and upload them.
     Publish {
         /// A directory holding *.pkg.tar.* files, such as the output of `build --no-publish`.

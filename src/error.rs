@@ -40,6 +40,8 @@ pub enum Error {
     Publish(#[from] crate::publish::PublishError),
     #[error(transparent)]
     Official(#[from] crate::official::OfficialError),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
     #[error("{context}")]
     Io {
         context: String,
@@ -95,6 +97,7 @@ impl Error {
                 crate::env::AUR_LOCATION,
                 crate::env::DEFAULT_AUR
             )),
+            Error::Lock(e) => Some(e.hint().to_string()),
             Error::Publish(crate::publish::PublishError::Remote { .. }) => Some(
                 "check the bucket, the endpoint and the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)".into(),
             ),

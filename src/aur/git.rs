@@ -20,6 +20,26 @@ pub enum GitError {
     Failed { args: String, url: String, stderr: String },
     #[error("{url} has no .SRCINFO: the pkgbase does not exist in the AUR, or its repository is empty")]
     NoSrcinfo { url: String },
+    #[error("commit {commit} is not in the history of {url}: the AUR repository was rewritten, or the lock names another pkgbase's commit")]
+    NotInHistory { url: String, commit: String },
+    #[error("cannot read the files of commit {commit} of {url}")]
+    Archive {
+        url: String,
+        commit: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One commit of a pkgbase's history, newest first in [`log`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Commit {
+    pub id: String,
+    /// Committer date, seconds since the Unix epoch (the pusher sets it: see the README's
+    /// trust model before relying on it).
+    pub time: i64,
+    pub author: String,
+    pub subject: String,
 }
 
 /// Clones `url` into `dir`, or brings an earlier clone up to date, and returns the commit.
@@ -47,6 +67,81 @@ pub async fn fetch_pkgbase(url: &str, dir: &Utf8Path) -> Result<Checkout, GitErr
     }
     let commit = git(url, Some(dir), &["rev-parse", "HEAD"]).await?;
     Ok(Checkout { dir: dir.to_owned(), commit: commit.trim().to_string() })
+}
+
+/// Checks that `commit` is in the history of the fetched head of `checkout` and makes the work
+/// tree that commit's files (nothing else: untracked files are removed). Errors:
+/// [`GitError::NotInHistory`] when the AUR's history does not contain it.
+pub async fn checkout_commit(url: &str, checkout: &Checkout, commit: &str) -> Result<Checkout, GitError> {
+    let dir = &checkout.dir;
+    let in_history = git(url, Some(dir), &["merge-base", "--is-ancestor", commit, &checkout.commit]).await;
+    if in_history.is_err() {
+        return Err(GitError::NotInHistory { url: url.to_string(), commit: commit.to_string() });
+    }
+    git(url, Some(dir), &["reset", "--quiet", "--hard", commit]).await?;
+    git(url, Some(dir), &["clean", "-qfdx"]).await?;
+    Ok(Checkout { dir: dir.clone(), commit: commit.to_string() })
+}
+
+/// Every file of `commit` (path -> bytes), read from the object database with `git archive`,
+/// so the work tree's state does not matter. Submodules and empty directories are not files.
+pub async fn files_at(url: &str, dir: &Utf8Path, commit: &str) -> Result<std::collections::BTreeMap<String, Vec<u8>>, GitError> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["archive", "--format=tar", commit])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(GitError::Spawn)?;
+    if !output.status.success() {
+        return Err(GitError::Failed {
+            args: format!("archive {commit}"),
+            url: url.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    let err = |source| GitError::Archive { url: url.to_string(), commit: commit.to_string(), source };
+    let mut files = std::collections::BTreeMap::new();
+    let mut archive = tar::Archive::new(output.stdout.as_slice());
+    for entry in archive.entries().map_err(err)? {
+        let mut entry = entry.map_err(err)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry.path().map_err(err)?.to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(err)?;
+        files.insert(path, bytes);
+    }
+    Ok(files)
+}
+
+/// The commits after `from` up to `to`, newest first (all of `to`'s history when `from` is
+/// None).
+pub async fn log(url: &str, dir: &Utf8Path, from: Option<&str>, to: &str) -> Result<Vec<Commit>, GitError> {
+    let range = from.map_or_else(|| to.to_string(), |f| format!("{f}..{to}"));
+    let out = git(url, Some(dir), &["log", "--format=%H%x1f%ct%x1f%an%x1f%s", &range, "--"]).await?;
+    Ok(out
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\x1f');
+            Some(Commit {
+                id: f.next()?.to_string(),
+                time: f.next()?.parse().ok()?,
+                author: f.next()?.to_string(),
+                subject: f.next().unwrap_or_default().to_string(),
+            })
+        })
+        .collect())
+}
+
+/// `git diff from to`: every file's changes, as a unified diff (coloured for a terminal when
+/// `color`).
+pub async fn diff(url: &str, dir: &Utf8Path, from: &str, to: &str, color: bool) -> Result<String, GitError> {
+    let color = if color { "--color=always" } else { "--no-color" };
+    git(url, Some(dir), &["diff", color, "--no-ext-diff", "--stat", "--patch", from, to, "--"]).await
 }
 
 /// The longest a single git command may take (an AUR clone is usually a second).

@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Default)]
 pub struct MemoryAur {
-    /// pkgbase -> .SRCINFO text.
+    /// pkgbase -> .SRCINFO text at HEAD.
     pub srcinfo: BTreeMap<String, String>,
+    /// commit -> .SRCINFO text at that commit (of the pkgbase it names).
+    pub commits: BTreeMap<String, String>,
     pub searches: AtomicUsize,
     /// Every `.SRCINFO` request fails as an unreachable AUR would (a timeout).
     pub unreachable: bool,
@@ -40,6 +42,7 @@ impl MemoryAur {
                         pkgbase: base.clone(),
                         version: version.clone(),
                         maintainer: Some("someone".into()),
+                        comaintainers: Vec::new(),
                         last_modified: 1_700_000_000,
                     },
                 );
@@ -84,12 +87,16 @@ impl Source for MemoryAur {
         Ok(rows.into_values().filter(|p| self.srcinfo.get(&p.pkgbase).is_some_and(|t| provides(t))).collect())
     }
 
-    async fn srcinfo(&self, pkgbase: &str, _: super::Want, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
+    async fn srcinfo(&self, pkgbase: &str, want: super::Want<'_>, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
         if self.unreachable {
             let source = crate::cause::said("operation timed out");
             return Err(StoreError::Aur(AurError::Rpc { url: format!("memory/{pkgbase}"), source }));
         }
-        let Some(text) = self.srcinfo.get(pkgbase) else { return Ok(None) };
+        let text = match want {
+            super::Want::Commit(commit) => self.commits.get(commit).filter(|t| t.contains(&format!("pkgbase = {pkgbase}\n"))),
+            _ => self.srcinfo.get(pkgbase),
+        };
+        let Some(text) = text else { return Ok(None) };
         SrcInfo::parse(text, arch)
             .map(Some)
             .map_err(|message| StoreError::Invalid { pkgbase: pkgbase.to_string(), message })

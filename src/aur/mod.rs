@@ -12,7 +12,7 @@ mod resolve;
 mod srcinfo;
 mod store;
 
-pub use git::{Checkout, GitError, fetch_pkgbase};
+pub use git::{Checkout, Commit, GitError, checkout_commit, diff, fetch_pkgbase, files_at, log};
 pub use resolve::{Live, Query, Satisfier, Source, Universe, resolve};
 pub use srcinfo::{SrcInfo, SrcInfoError, SrcPackage, srcinfo_version};
 pub use store::SrcInfoStore;
@@ -36,6 +36,8 @@ pub struct AurPackage {
     pub version: String,
     /// None when the package is orphaned.
     pub maintainer: Option<String>,
+    /// Co-maintainers (aurweb's `CoMaintainers`, in their priority order; sent only when any).
+    pub comaintainers: Vec<String>,
     /// Seconds since the Unix epoch of the pkgbase's last push (aurweb's `LastModified`).
     pub last_modified: i64,
 }
@@ -119,14 +121,17 @@ impl AurClient {
         Ok(found.into_iter().filter_map(accept).collect())
     }
 
-    /// The `.SRCINFO` at the head of a pkgbase's git repository, as aurweb's cgit serves it
-    /// (`/cgit/aur.git/plain/.SRCINFO?h=PKGBASE`), or None when there is no such pkgbase.
-    /// Errors: the request fails, the server answers other than 200/404, or the file is larger
-    /// than 1 MiB.
-    pub async fn srcinfo_text(&self, pkgbase: &str) -> Result<Option<String>, AurError> {
+    /// The `.SRCINFO` at the head of a pkgbase's git repository, or at commit `at` of it, as
+    /// aurweb's cgit serves it (`/cgit/aur.git/plain/.SRCINFO?h=PKGBASE[&id=COMMIT]`), or None
+    /// when there is no such pkgbase (or commit). Errors: the request fails, the server answers
+    /// other than 200/404, or the file is larger than 1 MiB.
+    pub async fn srcinfo_text(&self, pkgbase: &str, at: Option<&str>) -> Result<Option<String>, AurError> {
         let url = format!("{}/cgit/aur.git/plain/.SRCINFO", self.base);
-        let err = |source: crate::cause::BoxError| AurError::Rpc { url: format!("{url}?h={pkgbase}"), source };
-        let response = self.http.get(&url).query(&[("h", pkgbase)]).send().await.map_err(|e| err(Box::new(e)))?;
+        let mut query = vec![("h", pkgbase)];
+        query.extend(at.map(|commit| ("id", commit)));
+        let shown = query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        let err = |source: crate::cause::BoxError| AurError::Rpc { url: format!("{url}?{shown}"), source };
+        let response = self.http.get(&url).query(&query).send().await.map_err(|e| err(Box::new(e)))?;
         match response.status() {
             reqwest::StatusCode::OK => {}
             reqwest::StatusCode::NOT_FOUND => return Ok(None),
@@ -174,6 +179,7 @@ fn from_raur(p: raur::Package) -> AurPackage {
         pkgbase: p.package_base,
         version: p.version,
         maintainer: p.maintainer,
+        comaintainers: p.co_maintainers,
         last_modified: p.last_modified,
     }
 }

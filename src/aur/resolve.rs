@@ -105,6 +105,8 @@ pub struct Query<'a> {
     pub official: &'a OfficialRepos,
     /// The published repository's entries.
     pub published: &'a [RepoEntry],
+    /// pkgbase -> the commit whose `.SRCINFO` is used (the lock's); others are read at HEAD.
+    pub pinned: &'a BTreeMap<String, String>,
 }
 
 /// Where AUR answers come from: [`Live`] (the RPC, cgit and the [`SrcInfoStore`]), or, in
@@ -116,7 +118,7 @@ pub trait Source {
     /// RPC `search` by `provides`.
     async fn search_provides(&self, name: &str) -> Result<Vec<AurPackage>, AurError>;
     /// A pkgbase's `.SRCINFO` (None: no such pkgbase); `want` as in [`SrcInfoStore::get`].
-    async fn srcinfo(&self, pkgbase: &str, want: Want, arch: &str) -> Result<Option<SrcInfo>, StoreError>;
+    async fn srcinfo(&self, pkgbase: &str, want: Want<'_>, arch: &str) -> Result<Option<SrcInfo>, StoreError>;
 }
 
 /// The real AUR, with `.SRCINFO` files kept in a store.
@@ -132,7 +134,7 @@ impl Source for Live<'_> {
     async fn search_provides(&self, name: &str) -> Result<Vec<AurPackage>, AurError> {
         self.aur.search_provides(name).await
     }
-    async fn srcinfo(&self, pkgbase: &str, want: Want, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
+    async fn srcinfo(&self, pkgbase: &str, want: Want<'_>, arch: &str) -> Result<Option<SrcInfo>, StoreError> {
         self.store.get(self.aur, pkgbase, want, arch).await
     }
 }
@@ -412,7 +414,8 @@ impl<S: Source> Resolver<'_, S> {
         }
         let results: Vec<_> = futures_util::stream::iter(wanted)
             .map(|(base, lm)| async move {
-                let got = source.srcinfo(&base, Want::Modified(lm), query.arch).await;
+                let want = query.pinned.get(&base).map_or(Want::Modified(lm), |commit| Want::Commit(commit));
+                let got = source.srcinfo(&base, want, query.arch).await;
                 (base, lm, got)
             })
             .buffer_unordered(FETCHES_IN_FLIGHT)
@@ -425,7 +428,11 @@ impl<S: Source> Resolver<'_, S> {
                     u.add_srcinfo(info);
                 }
                 Ok(None) => {
-                    u.broken.insert(base.clone(), format!("the AUR has no .SRCINFO for pkgbase {base}"));
+                    let why = match query.pinned.get(&base) {
+                        Some(commit) => format!("the AUR has no commit {commit} (the locked one) of pkgbase {base}"),
+                        None => format!("the AUR has no .SRCINFO for pkgbase {base}"),
+                    };
+                    u.broken.insert(base.clone(), why);
                 }
                 Err(StoreError::Aur(e)) => return Err(e),
                 Err(e @ StoreError::Invalid { .. }) => {

@@ -32,12 +32,13 @@ impl SrcInfoStore {
         &self,
         aur: &AurClient,
         pkgbase: &str,
-        want: Want,
+        want: Want<'_>,
         arch: &str,
     ) -> Result<Option<SrcInfo>, StoreError> {
         if let Some(dir) = &self.dir {
             let cached = match want {
                 Want::Modified(lm) => Some(dir.join(pkgbase).join(format!("{lm}.SRCINFO"))),
+                Want::Commit(commit) => Some(dir.join(pkgbase).join(AT).join(format!("{commit}.SRCINFO"))),
                 Want::AnyCached => newest(&dir.join(pkgbase)),
                 Want::Fresh => None,
             };
@@ -46,12 +47,12 @@ impl SrcInfoStore {
                 return Ok(Some(info));
             }
         }
-        let last_modified = match want {
-            Want::Modified(lm) => Some(lm),
-            Want::AnyCached | Want::Fresh => None,
-        };
         self.fetched.fetch_add(1, Ordering::Relaxed);
-        let Some(text) = aur.srcinfo_text(pkgbase).await? else { return Ok(None) };
+        let at = match want {
+            Want::Commit(commit) => Some(commit),
+            _ => None,
+        };
+        let Some(text) = aur.srcinfo_text(pkgbase, at).await? else { return Ok(None) };
         let info = SrcInfo::parse(&text, arch)
             .map_err(|message| StoreError::Invalid { pkgbase: pkgbase.to_string(), message })?;
         if info.pkgbase != pkgbase {
@@ -60,10 +61,16 @@ impl SrcInfoStore {
                 message: format!("it names pkgbase {}", info.pkgbase),
             });
         }
-        if let (Some(dir), Some(lm)) = (&self.dir, last_modified) {
+        let kept = match want {
+            Want::Modified(lm) => Some((dir_of(&self.dir, pkgbase), format!("{lm}.SRCINFO"), true)),
+            // A commit's file never changes: kept beside the others, never replaced by them.
+            Want::Commit(commit) => Some((dir_of(&self.dir, pkgbase).map(|d| d.join(AT)), format!("{commit}.SRCINFO"), false)),
+            Want::AnyCached | Want::Fresh => None,
+        };
+        if let Some((Some(base_dir), name, replace)) = kept {
+            let dir = base_dir.clone();
             // File creation is most of a cold plan's time: off the async threads, so fetches go on.
-            let base_dir = dir.join(pkgbase);
-            let written = tokio::task::spawn_blocking(move || store(&base_dir, lm, &text)).await;
+            let written = tokio::task::spawn_blocking(move || store(&base_dir, &name, replace, &text)).await;
             if let Err(e) = written.map_err(std::io::Error::other).and_then(|r| r) {
                 tracing::warn!("cannot keep the .SRCINFO of {pkgbase} in {dir}: {e}");
             }
@@ -74,9 +81,11 @@ impl SrcInfoStore {
 
 /// Which `.SRCINFO` of a pkgbase [`SrcInfoStore::get`] wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want {
+pub enum Want<'a> {
     /// The one of this AUR `LastModified`.
     Modified(i64),
+    /// The one at this commit of the pkgbase's git repository (the lock's).
+    Commit(&'a str),
     /// Any kept copy (the newest), to learn a pkgbase's pkgnames before the RPC is asked.
     AnyCached,
     /// The AUR's, now.
@@ -94,12 +103,22 @@ fn newest(dir: &Utf8Path) -> Option<Utf8PathBuf> {
     stamped.max_by_key(|(lm, _)| *lm).map(|(_, path)| path)
 }
 
-fn store(dir: &Utf8Path, last_modified: i64, text: &str) -> std::io::Result<()> {
+/// The subdirectory of a pkgbase's that keeps `.SRCINFO` files by commit.
+const AT: &str = "at";
+
+fn dir_of(store: &Option<Utf8PathBuf>, pkgbase: &str) -> Option<Utf8PathBuf> {
+    store.as_ref().map(|d| d.join(pkgbase))
+}
+
+/// Writes `dir/name`; with `replace`, removes the pkgbase's other LastModified files.
+fn store(dir: &Utf8Path, name: &str, replace: bool, text: &str) -> std::io::Result<()> {
     fs_err::create_dir_all(dir)?;
-    let name = format!("{last_modified}.SRCINFO");
     let tmp = dir.join(format!(".{name}.{}", std::process::id()));
     fs_err::write(&tmp, text)?;
-    fs_err::rename(&tmp, dir.join(&name))?;
+    fs_err::rename(&tmp, dir.join(name))?;
+    if !replace {
+        return Ok(());
+    }
     for entry in fs_err::read_dir(dir)?.flatten() {
         if entry.file_name().to_str().is_some_and(|n| n != name && n.ends_with(".SRCINFO")) {
             let _ = fs_err::remove_file(entry.path());

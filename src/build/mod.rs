@@ -11,7 +11,7 @@ pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image, run_image, run_image_
 pub use package::log_tail;
 pub use package::source_cache_volume;
 
-use crate::aur::{SrcInfo, fetch_pkgbase};
+use crate::aur::{SrcInfo, checkout_commit, fetch_pkgbase, files_at};
 use crate::docker::Docker;
 use crate::plan::{Action, Plan, Step};
 use crate::ui::{Phase, Reporter};
@@ -81,6 +81,9 @@ pub enum Outcome {
 pub enum FailureKind {
     /// Fetching the pkgbase's git repository from the AUR.
     Fetch,
+    /// The AUR's history no longer holds the locked commit, or its files are not the ones the
+    /// lock's hash names.
+    Lock,
     /// Its `.SRCINFO` is unreadable, or names another pkgbase.
     Srcinfo,
     /// Package files of its AUR dependencies (built in this run or published) are missing.
@@ -108,6 +111,7 @@ impl FailureKind {
     pub fn label(self) -> &'static str {
         match self {
             FailureKind::Fetch => "fetch",
+            FailureKind::Lock => "lock",
             FailureKind::Srcinfo => "srcinfo",
             FailureKind::DependencyFiles => "dependency-files",
             FailureKind::Dependencies => "dependencies",
@@ -355,7 +359,7 @@ async fn try_build(
 ) -> Result<Outcome, Failure> {
     let base = &step.pkgbase;
     ctx.reporter.phase(base, Phase::Fetching);
-    let (checkout, srcinfo) = checkout(ctx, base).await?;
+    let (checkout, srcinfo) = checkout(ctx, step).await?;
     let local_packages = dependency_files(ctx, plan, base, built).await?;
     let scratch = ctx.dirs.run.join("scratch").join(base);
     let job = package::BuildJob {
@@ -385,14 +389,26 @@ async fn try_build(
     Ok(Outcome::Built { files, debug_files, version })
 }
 
-/// The pkgbase's AUR repository at its head, and its `.SRCINFO`, which must name it.
-async fn checkout(ctx: &BuildContext, base: &str) -> Result<(crate::aur::Checkout, SrcInfo), Failure> {
-    let checkout = fetch_pkgbase(&(ctx.git_url)(base), &ctx.dirs.aur_cache.join(base))
-        .await
-        .map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
+/// The pkgbase's AUR repository at the step's locked commit (which must be in the AUR's
+/// history, and hold the files the lock's hash names), and its `.SRCINFO`, which must name it.
+async fn checkout(ctx: &BuildContext, step: &Step) -> Result<(crate::aur::Checkout, SrcInfo), Failure> {
+    let base = &step.pkgbase;
+    let url = (ctx.git_url)(base);
+    let (Some(commit), Some(hash)) = (&step.commit, &step.files_hash) else {
+        return Err(Failure::text(FailureKind::Lock, format!("{base} is not locked: run `repoctl update`")));
+    };
+    let head =
+        fetch_pkgbase(&url, &ctx.dirs.aur_cache.join(base)).await.map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
+    let checkout = checkout_commit(&url, &head, commit).await.map_err(|e| Failure::new(FailureKind::Lock, &e))?;
+    let files = files_at(&url, &checkout.dir, commit).await.map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
+    let found = crate::lock::files_hash(&files);
+    if &found != hash {
+        let why = format!("the files of {base} at commit {commit} hash to {found}, but repoctl.lock says {hash}");
+        return Err(Failure::text(FailureKind::Lock, why));
+    }
     let srcinfo =
         SrcInfo::read(&checkout.dir.join(".SRCINFO"), &ctx.arch).map_err(|e| Failure::new(FailureKind::Srcinfo, &e))?;
-    if srcinfo.pkgbase != base {
+    if srcinfo.pkgbase != *base {
         let why = format!(".SRCINFO at {} names pkgbase {}, not {base}", checkout.commit, srcinfo.pkgbase);
         return Err(Failure::text(FailureKind::Srcinfo, why));
     }
@@ -468,7 +484,7 @@ pub async fn probe_vcs(ctx: &BuildContext, plan: &Plan) -> BTreeMap<String, Resu
 
 async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<String, String> {
     let base = &step.pkgbase;
-    let (checkout, srcinfo) = checkout(ctx, base).await.map_err(|f| f.error)?;
+    let (checkout, srcinfo) = checkout(ctx, step).await.map_err(|f| f.error)?;
     let local_packages = dependency_files(ctx, plan, base, &Mutex::default()).await.map_err(|f| f.error)?;
     let scratch = ctx.dirs.run.join("scratch").join(format!("{base}.vcs"));
     let log = ctx.dirs.logs.join(format!("{base}.pkgver.log"));

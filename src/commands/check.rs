@@ -18,7 +18,9 @@ pub async fn check(
     let work = super::work_dir(&config, work_dir);
     let official = super::official_repos(&config, &work, printer).await?;
     // The published repository is not read: a dependency only it still has is a problem here.
-    let universe = super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo"))).await?;
+    // At the locked commits: what `build` would build.
+    let lock = super::read_lock(&config)?;
+    let universe = super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo")), &lock.pins()).await?;
     let no_mismatches = Default::default();
     let plan = crate::plan::make(&crate::plan::Inputs {
         config: &config,
@@ -26,6 +28,7 @@ pub async fn check(
         repo: &[],
         only: &[],
         mismatches: &no_mismatches,
+        lock: &lock,
     })?;
     let diags = super::plan_diagnostics(&config, &plan);
     if !diags.0.is_empty() {

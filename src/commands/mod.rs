@@ -8,6 +8,7 @@ mod publish;
 pub mod render;
 pub mod review;
 mod shared;
+mod update;
 
 use crate::aur::{AurClient, Live, Query, SrcInfoStore, Universe};
 use crate::cli::{Cli, Command};
@@ -32,6 +33,10 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
         }
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
         Command::Review { base, json } => review::review(&config_path, &base, work_dir, json, printer).await,
+        Command::Update { packages, check, accept, auto, json, markdown, since } => {
+            let options = update::Options { packages, check, accept, auto, json, markdown, since };
+            update::update(&config_path, work_dir, options, printer).await
+        }
         Command::Init { dir, force } => init::init(&dir, force, printer),
         Command::Clean { caches, all, dry_run } => clean::clean(caches, all, dry_run, printer).await,
         Command::Schema => {
@@ -103,10 +108,11 @@ pub(crate) async fn resolve(
     official: &crate::official::OfficialRepos,
     published: &[crate::alpm::RepoEntry],
     srcinfo_dir: Option<&Utf8Path>,
+    pinned: &std::collections::BTreeMap<String, String>,
 ) -> Result<Universe, Error> {
     let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
     let store = SrcInfoStore::new(srcinfo_dir);
-    let query = Query { listed: &listed, arch: &config.arch, official, published };
+    let query = Query { listed: &listed, arch: &config.arch, official, published, pinned };
     let universe = crate::aur::resolve(&Live { aur, store: &store }, &query).await?;
     tracing::info!(
         "{} .SRCINFO file(s) fetched, {} RPC request(s), {} official package(s) known",
@@ -172,6 +178,11 @@ fn needed_by_transitively<'a>(plan: &'a Plan, pkgbase: &'a str) -> std::collecti
     seen
 }
 
+/// repoctl.lock beside repo.yaml (empty when there is none yet).
+pub(crate) fn read_lock(config: &Config) -> Result<crate::lock::Lock, Error> {
+    Ok(crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?)
+}
+
 /// Everything a plan is made from, read now.
 pub(crate) struct Planned {
     pub plan: Plan,
@@ -188,8 +199,9 @@ pub(crate) async fn make_plan(
     printer: &Printer,
 ) -> Result<Planned, Error> {
     let remote = crate::publish::read_remote(target, &config.name, scratch).await?;
+    let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
-    let universe = resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo"))).await?;
+    let universe = resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins()).await?;
     let mismatches = crate::plan::read_mismatches(work);
     let plan = crate::plan::make(&Inputs {
         config,
@@ -197,6 +209,7 @@ pub(crate) async fn make_plan(
         repo: &remote.entries,
         only,
         mismatches: &mismatches,
+        lock: &lock,
     })?;
     Ok(Planned { plan, remote })
 }

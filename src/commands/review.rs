@@ -63,19 +63,16 @@ pub async fn review(
     let aur = AurClient::from_env()?;
     let cache = work.join("aur");
     let official = super::official_repos(&config, &work, printer).await?;
-    let universe = super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo"))).await?;
+    // The pull request's lock: what its `build` would build.
+    let lock = super::read_lock(&config)?;
+    let universe = super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo")), &lock.pins()).await?;
     let no_mismatches = Default::default();
-    fn inputs<'a>(
-        config: &'a Config,
-        universe: &'a crate::aur::Universe,
-        only: &'a [String],
-        none: &'a std::collections::BTreeMap<String, crate::plan::Mismatch>,
-    ) -> Inputs<'a> {
-        Inputs { config, universe, repo: &[], only, mismatches: none }
-    }
+    let inputs = |only: &[String]| -> Result<crate::plan::Plan, crate::plan::PlanError> {
+        crate::plan::make(&Inputs { config: &config, universe: &universe, repo: &[], only, mismatches: &no_mismatches, lock: &lock })
+    };
     // Problems (an unknown name, a dependency nothing or several packages provide) are what a
     // reviewer must see first: they stop the review as they stop `check`.
-    let diags = super::plan_diagnostics(&config, &crate::plan::make(&inputs(&config, &universe, &[], &no_mismatches))?);
+    let diags = super::plan_diagnostics(&config, &inputs(&[])?);
     if !diags.0.is_empty() {
         return Err(diags.into());
     }
@@ -83,7 +80,7 @@ pub async fn review(
     let mut entries = Vec::new();
     for (entry, change) in &changes {
         let only = [entry.name.clone()];
-        let plan = crate::plan::make(&inputs(&config, &universe, &only, &no_mismatches))?;
+        let plan = inputs(&only)?;
         let Some(root) = plan.packages.last() else { continue };
         let package = describe(&aur, &universe, root, &cache).await?;
         let mut aur_dependencies = Vec::new();

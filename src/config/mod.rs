@@ -37,7 +37,35 @@ pub struct Config {
     pub builder: BuilderConfig,
     /// Sign packages and databases; the secret key comes from the environment.
     pub sign: Option<SignConfig>,
+    /// What `repoctl update` may let into the lock without a person's `--accept`.
+    pub trust: TrustConfig,
     pub packages: Vec<PackageConfig>,
+}
+
+/// `trust:` in repo.yaml: the policy `repoctl update` applies before it moves the lock
+/// (issue 14; the README's trust model).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TrustConfig {
+    /// A commit that reached the AUR less than this long ago is not taken yet (default 0).
+    pub min_age: std::time::Duration,
+    /// When set, only packages these AUR users maintain are let in.
+    pub maintainers: Option<Vec<String>>,
+    pub auto: AutoUpdate,
+}
+
+/// `trust.auto`: what `repoctl update --auto` (the nightly) takes without review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutoUpdate {
+    /// Nothing: every move of the lock is a reviewed pull request.
+    #[default]
+    None,
+    /// Changes of pkgver, pkgrel, epoch and checksums only, by the same maintainer, older
+    /// than `min_age`.
+    VersionOnly,
+}
+
+impl AutoUpdate {
+    pub const NAMES: &[&str] = &["none", "version-only"];
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -18,6 +18,8 @@ pub struct RawConfig {
     pub builder: Option<Spanned<RawBuilder>>,
     #[serde(default)]
     pub sign: Option<Spanned<RawSign>>,
+    #[serde(default)]
+    pub trust: Option<Spanned<RawTrust>>,
     pub packages: Spanned<Vec<Spanned<RawPackage>>>,
 }
 
@@ -39,6 +41,17 @@ pub struct RawS3 {
 #[serde(deny_unknown_fields)]
 pub struct RawSign {
     pub key: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrust {
+    #[serde(default)]
+    pub min_age: Option<Spanned<String>>,
+    #[serde(default)]
+    pub maintainers: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub auto: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

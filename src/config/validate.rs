@@ -1,6 +1,6 @@
 //! From bytes to a validated [`Config`]: every rule repo.yaml must follow, each broken rule a
 //! [`Diagnostic`] at the offending value.
-use super::schema::{RawBuilder, RawConfig, RawLocal, RawPackage, RawS3, RawSign};
+use super::schema::{RawBuilder, RawConfig, RawLocal, RawPackage, RawS3, RawSign, RawTrust};
 use super::*;
 use crate::docker::{Capability, CapabilityError, GRANTABLE_CAPABILITIES, KEPT_CAPABILITIES};
 use serde_saphyr::{Location, Spanned};
@@ -15,7 +15,7 @@ const CANNED_ACLS: &[&str] = &[
     "bucket-owner-read",
     "bucket-owner-full-control",
 ];
-const TOP_LEVEL_KEYS: &[&str] = &["name", "arch", "s3", "local", "builder", "sign", "packages"];
+const TOP_LEVEL_KEYS: &[&str] = &["name", "arch", "s3", "local", "builder", "sign", "trust", "packages"];
 const MAX_JOBS: u32 = 64;
 const REFERENCE: &str = "see \"Configuration reference\" in the README";
 
@@ -175,8 +175,46 @@ impl Validator<'_> {
         let target = self.target(raw.s3, raw.local);
         let builder = self.builder(raw.builder);
         let sign = raw.sign.and_then(|s| self.sign(s.value));
+        let trust = raw.trust.map(|t| self.trust(t.value)).unwrap_or_default();
         let packages = self.packages(raw.packages);
-        Config { path: self.path.to_owned(), name, arch, target, builder, sign, packages }
+        Config { path: self.path.to_owned(), name, arch, target, builder, sign, trust, packages }
+    }
+
+    /// `trust:`: a duration, AUR user names, and one of [`AutoUpdate::NAMES`].
+    fn trust(&mut self, raw: RawTrust) -> TrustConfig {
+        let mut trust = TrustConfig::default();
+        if let Some(age) = &raw.min_age {
+            match parse_duration(&age.value) {
+                Some(d) => trust.min_age = d,
+                None => self.problem(
+                    age.referenced,
+                    format!("`min_age` is `{}`, not a duration", age.value),
+                    "write a duration such as 3d, 36h or 1d12h",
+                ),
+            }
+        }
+        if let Some(names) = &raw.maintainers {
+            for name in names.value.iter().filter(|n| !valid_aur_user(&n.value)) {
+                self.problem(
+                    name.referenced,
+                    format!("`{}` is not an AUR user name", name.value),
+                    "write the name as the AUR shows it under Maintainer (letters, digits, `.`, `_`, `-`)",
+                );
+            }
+            trust.maintainers = Some(names.value.iter().map(|n| n.value.clone()).collect());
+        }
+        if let Some(auto) = &raw.auto {
+            match auto.value.as_str() {
+                "none" => trust.auto = AutoUpdate::None,
+                "version-only" => trust.auto = AutoUpdate::VersionOnly,
+                other => self.problem(
+                    auto.referenced,
+                    format!("`auto` is `{other}`"),
+                    format!("use one of: {}", AutoUpdate::NAMES.join(", ")),
+                ),
+            }
+        }
+        trust
     }
 
     /// `sign.key`; None (and a problem) when it is not a full fingerprint.
@@ -550,6 +588,17 @@ modules, the network, host files); see \"The builder image\" in the README"
     }
 }
 
+/// An AUR user name: letters and digits with `.`, `_`, `-` inside. aurweb/util.py
+/// valid_username asks new names for 3 to 16 characters and one separator; older accounts
+/// predate that, so only the character set is checked.
+fn valid_aur_user(name: &str) -> bool {
+    let inner = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    (1..=64).contains(&name.len())
+        && name.chars().all(inner)
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 /// Docker refuses less than 6 MiB; pacman and makepkg need far more than that.
 const MIN_MEMORY: u64 = 64 << 20;
 
@@ -900,6 +949,10 @@ container keeps CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETUID, SETGID, SETFCAP, SY
         assert_eq!(
             schema_keys(&schema, "/properties/sign/properties"),
             accepted_keys::<super::super::schema::RawSign>(bogus)
+        );
+        assert_eq!(
+            schema_keys(&schema, "/properties/trust/properties"),
+            accepted_keys::<super::super::schema::RawTrust>(bogus)
         );
         assert_eq!(
             schema_keys(&schema, "/properties/packages/items/oneOf/1/properties"),

@@ -91,6 +91,13 @@ pub struct Step {
     /// What a person should know and need not act on (a dependency gone from the AUR, kept).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The AUR commit that is built: the lock's (None: not locked, or gone from the AUR).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The lock's hash of that commit's files ([`crate::lock::files_hash`]), checked before
+    /// the build.
+    #[serde(skip)]
+    pub files_hash: Option<String>,
 }
 
 /// Something about one package that a person must fix: what is wrong, and how to fix it.
@@ -254,6 +261,8 @@ pub struct Inputs<'a> {
     /// pkgbases whose `.SRCINFO` and PKGBUILD disagreed on the version when last built
     /// ([`Mismatch`]).
     pub mismatches: &'a BTreeMap<String, Mismatch>,
+    /// repoctl.lock: only locked commits are built (the universe was resolved at them).
+    pub lock: &'a crate::lock::Lock,
 }
 
 /// A build whose package files had another version than its `.SRCINFO` said: until the AUR
@@ -299,6 +308,9 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip && known {
             step.action = Action::Build;
             step.reason = Reason::Requested(Box::new(step.reason.clone()));
+        }
+        if known {
+            apply_lock(&mut step, input.lock.entries.get(base));
         }
         step.provides_for = provides_for(base, u, &dependants, &via_provides);
         step.needed_by = dependants.get(base).cloned().unwrap_or_default();
@@ -545,12 +557,43 @@ fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Ve
     }
 }
 
-/// A step that cannot be built (it has problems) and has no published version blocks the
-/// steps that need it, in build order.
+/// The lock's commit of a pkgbase the AUR has: built at that commit; with no entry, nothing
+/// of it is built (nor is its pkgver() asked), and the plan says so.
+fn apply_lock(step: &mut Step, entry: Option<&crate::lock::Entry>) {
+    match entry {
+        Some(e) => {
+            step.commit = Some(e.commit.clone());
+            step.files_hash = Some(e.files.clone());
+        }
+        None => {
+            step.action = Action::Skip;
+            step.reason = Reason::NotLocked;
+            step.vcs = false;
+            step.warnings.push(format!(
+                "{} is not locked: run `repoctl update` to review it and add it to repoctl.lock",
+                step.pkgbase
+            ));
+        }
+    }
+}
+
+/// A step that cannot be built (it has problems, or is not locked) and has no published
+/// version blocks the steps that need it, in build order.
 fn block_dependants(steps: &mut [Step]) {
     let mut blocked: BTreeSet<String> = BTreeSet::new();
+    let mut unlocked: BTreeSet<String> = BTreeSet::new();
     for step in steps.iter_mut() {
         let blockers: Vec<String> = step.depends_on.iter().filter(|d| blocked.contains(*d)).cloned().collect();
+        let not_locked: Vec<String> = step.depends_on.iter().filter(|d| unlocked.contains(*d)).cloned().collect();
+        if !not_locked.is_empty() && step.reason != Reason::NotLocked {
+            step.problems.push(Problem::new(
+                format!("{} needs {}, which is not locked", step.pkgbase, not_locked.join(", ")),
+                "run `repoctl update` to review and lock it",
+            ));
+        }
+        if step.reason == Reason::NotLocked && step.repo_version.is_none() {
+            unlocked.insert(step.pkgbase.clone());
+        }
         if !blockers.is_empty() {
             step.problems.push(Problem::new(
                 format!("{} needs {}, which cannot be built", step.pkgbase, blockers.join(", ")),
@@ -617,6 +660,8 @@ fn keep_step(
         provides_for: Vec::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
+        commit: None,
+        files_hash: None,
     }
 }
 
@@ -729,6 +774,8 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             provides_for: Vec::new(),
             problems: Vec::new(),
             warnings: Vec::new(),
+            commit: None,
+            files_hash: None,
         })
         .collect()
 }

@@ -47,6 +47,8 @@ pub enum Reason {
         by: Vec<String>,
     },
     NotFound,
+    /// The AUR has it, repoctl.lock does not: nothing of it is built until `repoctl update`.
+    NotLocked,
     /// It cannot be built: the messages of its problems.
     Blocked(Vec<String>),
     NoLongerNeeded,
@@ -76,6 +78,7 @@ impl fmt::Display for Reason {
                 write!(f, "gone from the AUR; published {version} kept: {} need(s) it", by.join(", "))
             }
             Reason::NotFound => f.write_str("not found in the AUR"),
+            Reason::NotLocked => f.write_str("not locked: run repoctl update"),
             Reason::Blocked(why) => write!(f, "cannot be built: {}", why.join("; ")),
             Reason::NoLongerNeeded => f.write_str("no longer listed in repo.yaml nor needed by a listed package"),
         }

@@ -68,14 +68,40 @@ fn config(listed: &[&str]) -> Config {
 fn universe(config: &Config, aur: &MemoryAur, repo: &[RepoEntry]) -> Universe {
     let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
     let official = official();
-    let query = crate::aur::Query { listed: &listed, arch: &config.arch, official: &official, published: repo };
+    let query = crate::aur::Query { listed: &listed, arch: &config.arch, official: &official, published: repo, pinned: &Default::default() };
     resolve_now(aur, &query)
 }
 
 fn plan_config(config: &Config, aur: &MemoryAur, repo: &[RepoEntry], only: &[&str]) -> Result<Plan, PlanError> {
     let u = universe(config, aur, repo);
     let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
-    make(&Inputs { config, universe: &u, repo, only: &only, mismatches: &BTreeMap::new() })
+    make(&Inputs { config, universe: &u, repo, only: &only, mismatches: &BTreeMap::new(), lock: &lock_all(&u) })
+}
+
+/// A lock of every pkgbase the universe has, at the commit it was resolved at.
+fn lock_all(u: &Universe) -> crate::lock::Lock {
+    let mut lock = crate::lock::Lock::default();
+    for (base, info) in &u.srcinfo {
+        lock.entries.insert(base.clone(), lock_entry(base, &info.version, &commit_of(base)));
+    }
+    lock
+}
+
+fn commit_of(base: &str) -> String {
+    format!("{:0>40}", base.bytes().map(|b| format!("{:x}", b % 16)).collect::<String>())
+}
+
+fn lock_entry(base: &str, version: &str, commit: &str) -> crate::lock::Entry {
+    crate::lock::Entry {
+        name: base.into(),
+        commit: commit.into(),
+        version: version.into(),
+        pkgnames: vec![base.into()],
+        maintainer: Some("someone".into()),
+        comaintainers: vec![],
+        committed: "2026-11-01T00:00:00Z".into(),
+        files: format!("sha256:{}", "0".repeat(64)),
+    }
 }
 
 fn plan(listed: &[&str], pkgs: Vec<Pkg>, repo: &[RepoEntry], only: &[&str]) -> Result<Plan, PlanError> {
@@ -462,7 +488,8 @@ fn a_version_mismatch_is_not_rebuilt_until_the_aur_changes() {
     let m = |lm| Mismatch { last_modified: lm, srcinfo_version: "1.0-2".into(), built_version: "1.0-1".into() };
     let with = |m: Mismatch| {
         let mismatches = BTreeMap::from([("app".to_string(), m)]);
-        make(&Inputs { config: &c, universe: &u, repo: &repo, only: &[], mismatches: &mismatches }).unwrap()
+        make(&Inputs { config: &c, universe: &u, repo: &repo, only: &[], mismatches: &mismatches, lock: &lock_all(&u) })
+            .unwrap()
     };
     let p = with(m(lm));
     assert_eq!(p.step("app").unwrap().action, Action::Skip);
@@ -544,7 +571,7 @@ fn an_unreachable_aur_is_an_error_not_an_unknown_package() {
     let aur = MemoryAur { unreachable: true, ..MemoryAur::new(&texts(&[aur("split-a", "split", "1-1", &[])])) };
     let listed = vec![("split".to_string(), false)];
     let official = official();
-    let query = crate::aur::Query { listed: &listed, arch: &c.arch, official: &official, published: &[] };
+    let query = crate::aur::Query { listed: &listed, arch: &c.arch, official: &official, published: &[], pinned: &Default::default() };
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let err = rt.block_on(crate::aur::resolve(&aur, &query)).unwrap_err();
     let text = crate::build::with_causes(&err);
@@ -569,4 +596,34 @@ fn pkgnames_of_one_pkgbase_listed_with_different_settings_are_a_problem() {
     let p = plan_srcinfo(&["{name: dual-a, nocheck: true}", "{name: dual-b, nocheck: true}"], &texts, &[]);
     assert_eq!(actions(&p), [a("dual", Action::Build)]);
     assert!(p.step("dual").unwrap().nocheck);
+}
+
+#[test]
+fn only_locked_commits_are_built_and_the_rest_waits_for_repoctl_update() {
+    // app needs lib; the lock has app at an older commit (1.0-1) than the AUR's head (2.0-1),
+    // and no entry for lib nor for new-app.
+    let texts = [srcinfo("app", "2.0-1", &["depends = lib"]), srcinfo("lib", "1.0-1", &[]), srcinfo("new-app", "1.0-1", &[])];
+    let mut aur = MemoryAur::new(&texts);
+    let old = "a".repeat(40);
+    aur.commits.insert(old.clone(), srcinfo("app", "1.0-1", &["depends = lib"]));
+    let c = config(&["app", "new-app"]);
+    let listed: Vec<(String, bool)> = c.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
+    let mut lock = crate::lock::Lock::default();
+    lock.entries.insert("app".into(), lock_entry("app", "1.0-1", &old));
+    let official = official();
+    let pinned = lock.pins();
+    let query = crate::aur::Query { listed: &listed, arch: &c.arch, official: &official, published: &[], pinned: &pinned };
+    let u = resolve_now(&aur, &query);
+    let p = make(&Inputs { config: &c, universe: &u, repo: &[], only: &[], mismatches: &BTreeMap::new(), lock: &lock }).unwrap();
+
+    let app = p.step("app").unwrap();
+    assert_eq!(app.aur_version.as_deref(), Some("1.0-1"), "the locked commit's version, not the head's");
+    assert_eq!(app.commit.as_deref(), Some(old.as_str()));
+    assert_eq!(app.action, Action::Blocked, "its dependency is not locked: {app:?}");
+    assert_eq!(app.problems[0].message, "app needs lib, which is not locked");
+    for base in ["lib", "new-app"] {
+        let step = p.step(base).unwrap();
+        assert_eq!((step.action, step.reason.to_string()), (Action::Skip, "not locked: run repoctl update".to_string()));
+        assert!(step.problems.is_empty() && step.warnings[0].contains("is not locked"), "{step:?}");
+    }
 }

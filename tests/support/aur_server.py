@@ -7,7 +7,13 @@ Each `<pkgbase>.git` bare repository under --root is one AUR pkgbase. Its RPC an
 from the .SRCINFO at HEAD the way aurweb imports it on push, and re-read whenever HEAD moves, so
 a test bumps a version by pushing a commit. Files in the bare repository (not in git) stand for
 what aurweb keeps in its database: `maintainer` (its text; empty means orphaned; absent means
-"fixture-maintainer"), `submitter`, `keywords` (one a line). `GET /__stats` counts requests.
+"fixture-maintainer"), `comaintainers` and `keywords` (one a line), `submitter`. Deleting a
+pkgbase (aurweb's package deletion) is removing its bare repository. `GET /__stats` counts
+requests.
+
+LastModified is the committer date of HEAD (aurweb stores the time of the push, which a test
+cannot move into the past; scripts/push-fixture.sh commits with FIXTURE_DATE when a test needs
+a commit of some age).
 
 Where each behaviour comes from (archlinux/aurweb unless said otherwise):
 - .SRCINFO import: aurweb/git/update.py save_metadata (alpm-srcinfo's MergedPackage, per
@@ -159,6 +165,7 @@ def package_records(text, meta):
             "name": name, "pkgbase": base, "version": version,
             "description": first(merged, "pkgdesc"), "url": first(merged, "url"),
             "lists": lists, "license": merged.get("license", []), "groups": merged.get("groups", []),
+            "comaintainers": meta.get("comaintainers", []),
             **meta,
         })
     return records
@@ -200,6 +207,9 @@ def info_json_data(record):
             data[rpc_key] = list(record["lists"][key])
     if record["groups"]:
         data["Groups"] = list(record["groups"])
+    # extra_info's CoMaintainers (PackageComaintainers by Priority), only when there is one.
+    if record.get("comaintainers"):
+        data["CoMaintainers"] = list(record["comaintainers"])
     return data
 
 
@@ -397,13 +407,23 @@ class Repositories:
                 self.cache[gitdir] = cached
         return cached
 
-    def srcinfo(self, pkgbase):
-        """The .SRCINFO text at HEAD of a pkgbase, or None."""
+    def srcinfo(self, pkgbase, commit=None):
+        """The .SRCINFO text at HEAD of a pkgbase, or at `commit` when it is one of the
+        pkgbase's; None otherwise."""
         if pkgbase in self.synthetic_srcinfo:
-            return self.synthetic_srcinfo[pkgbase]
+            return None if commit else self.synthetic_srcinfo[pkgbase]
         if not re.fullmatch(r"[a-z0-9@._+-]+", pkgbase or ""):
             return None
-        loaded = self._load(os.path.join(self.root, f"{pkgbase}.git"))
+        gitdir = os.path.join(self.root, f"{pkgbase}.git")
+        if commit:
+            if not re.fullmatch(r"[0-9a-f]{7,64}", commit) or not os.path.isdir(gitdir):
+                return None
+            try:
+                # cgit resolves `id` in the repository, then reads the file at that commit.
+                return git(gitdir, "show", f"{commit}:.SRCINFO")
+            except subprocess.CalledProcessError:
+                return None
+        loaded = self._load(gitdir)
         return loaded[1] if loaded else None
 
     def packages(self):
@@ -421,7 +441,9 @@ class Repositories:
             maintainer = DEFAULT_MAINTAINER if maintainer is None else (maintainer.strip() or None)
             submitter = (read_optional(os.path.join(gitdir, "submitter")) or "").strip() or DEFAULT_MAINTAINER
             keywords = (read_optional(os.path.join(gitdir, "keywords")) or "").split()
+            comaintainers = (read_optional(os.path.join(gitdir, "comaintainers")) or "").split()
             meta = {"maintainer": maintainer, "submitter": submitter, "keywords": sorted(set(keywords)),
+                    "comaintainers": comaintainers,
                     "first_submitted": first_submitted, "last_modified": last_modified}
             for record in package_records(text, meta):
                 found[record["name"]] = record
@@ -537,7 +559,7 @@ class Handler(BaseHTTPRequestHandler):
                 args = params.get("arg", [""])[:1]
             return self.answer_rpc(version, kind, by, args)
         if path == "/cgit/aur.git/plain/.SRCINFO":
-            return self.cgit_srcinfo(params.get("h", [""])[0])
+            return self.cgit_srcinfo(params.get("h", [""])[0], params.get("id", [""])[0])
         self.serve_git(path)
 
     do_HEAD = do_GET
@@ -574,13 +596,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer_rpc(version, "search", by, [arg] if arg else [])
         self.send(404, "not found", "text/plain")
 
-    def cgit_srcinfo(self, pkgbase):
+    def cgit_srcinfo(self, pkgbase, commit):
         """cgit's plain view as aur.archlinux.org serves it: the file at the head of branch
-        `h` (one branch per pkgbase in aur.git); an unknown branch is a 404."""
+        `h` (one branch per pkgbase in aur.git), or at commit `id`; an unknown branch or
+        commit is a 404."""
         count("srcinfo_requests")
-        text = self.server.repos.srcinfo(pkgbase)
+        text = self.server.repos.srcinfo(pkgbase, commit or None)
         if text is None:
-            return self.send(404, f"Invalid branch: {pkgbase}", "text/html; charset=UTF-8")
+            what = f"Bad object id: {commit}" if commit else f"Invalid branch: {pkgbase}"
+            return self.send(404, what, "text/html; charset=UTF-8")
         self.send(200, text, "text/plain; charset=UTF-8")
 
     def serve_git(self, path):
