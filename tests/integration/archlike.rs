@@ -10,6 +10,7 @@ use std::process::Output;
 
 /// `repoctl ARGS` run from `cwd`.
 fn repoctl_in(cwd: &Utf8Path, args: &[&str], env: &[(&str, String)]) -> Output {
+    crate::support::lock_heads(args, env, Some(cwd));
     repoctl_command(args, env).current_dir(cwd).output().expect("run repoctl")
 }
 

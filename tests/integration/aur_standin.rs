@@ -257,9 +257,19 @@ fn repoctl_parses_every_answer_through_raur() {
     // The two other requests repoctl makes: search by provides, and a pkgbase's .SRCINFO.
     let providers = rt.block_on(client.search_provides("standin-virtual")).expect("raur parses the search answer");
     assert!(!providers.is_empty());
-    let text = rt.block_on(client.srcinfo_text("standin-split")).unwrap().expect("the .SRCINFO of standin-split");
+    let text = rt.block_on(client.srcinfo_text("standin-split", None)).unwrap().expect("the .SRCINFO of standin-split");
     assert!(text.contains("pkgbase = standin-split"));
-    assert_eq!(rt.block_on(client.srcinfo_text("no-such-pkgbase")).unwrap(), None);
+    assert_eq!(rt.block_on(client.srcinfo_text("no-such-pkgbase", None)).unwrap(), None);
+    // At a commit, as cgit's `id=` reads it (the lock's commits); an unknown commit is a 404.
+    let head = std::process::Command::new("git")
+        .args(["--git-dir", aur.root.join("standin-split.git").as_str(), "rev-parse", "HEAD"])
+        .output()
+        .unwrap();
+    let head = String::from_utf8(head.stdout).unwrap();
+    let at = rt.block_on(client.srcinfo_text("standin-split", Some(head.trim()))).unwrap();
+    assert_eq!(at.as_deref(), Some(text.as_str()));
+    let unknown = "0".repeat(40);
+    assert_eq!(rt.block_on(client.srcinfo_text("standin-split", Some(&unknown))).unwrap(), None);
 
     let query: Vec<String> = all.iter().map(|n| format!("arg[]={n}")).collect();
     let bodies = [

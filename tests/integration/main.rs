@@ -9,6 +9,7 @@ mod aws_paths;
 mod check;
 mod e2e;
 mod github;
+mod lock;
 mod network;
 mod official;
 mod pgp;

@@ -6,6 +6,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use std::process::{Child, Stdio};
 
 fn spawn_repoctl(args: &[&str], env: &[(&str, String)]) -> Child {
+    crate::support::lock_heads(args, env, None);
     crate::support::repoctl_command(args, env)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

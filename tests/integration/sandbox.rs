@@ -115,6 +115,9 @@ fn sigint_during_two_builds_leaves_nothing_behind() {
         ),
     )
     .unwrap();
+    let mut env = vec![("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
+    env.extend(s3.env());
+    crate::support::lock_heads(&["build", "--config", config.as_str()], &env, None);
     let mut cmd = crate::support::repoctl_command(&["build", "--config", config.as_str()], &[]);
     cmd.env("AUR_LOCATION", &aur.url)
         .env("REPOCTL_WORK_DIR", dir.join("work"))

@@ -1,6 +1,6 @@
 //! Planning at scale: 5,000 listed packages, 10% outdated, asked of the AUR in batches, their
 //! `.SRCINFO` files fetched once and kept while the AUR's LastModified stays.
-use crate::support::{Aur, TESTBED_IMAGE, docker, repo_root, repoctl, tempdir, text};
+use crate::support::{Aur, TESTBED_IMAGE, docker, repo_root, repoctl_as_is as repoctl, tempdir, text};
 use std::fmt::Write as _;
 
 #[test]
@@ -24,6 +24,8 @@ fn planning_five_thousand_packages_takes_a_few_dozen_aur_requests() {
     }
     let config = dir.join("repo.yaml");
     std::fs::write(&config, yaml).unwrap();
+    // Every pkgbase locked at its one commit: the plan reads each .SRCINFO at that commit.
+    std::fs::write(dir.join("repoctl.lock"), aur.synthetic_lock()).unwrap();
 
     let before = aur.rpc_requests();
     let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];

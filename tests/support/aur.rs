@@ -35,13 +35,30 @@ impl Aur {
     /// Publishes (or updates with a new commit) the pkgbase `pkgbase` from a directory, with
     /// scripts/push-fixture.sh.
     pub fn push_dir(&self, pkgbase: &str, dir: &Utf8Path) {
-        let out = Command::new("bash")
-            .arg(repo_root().join("scripts/push-fixture.sh"))
-            .args([self.root.as_str(), pkgbase, dir.as_str()])
-            .stdin(Stdio::null())
-            .output()
-            .expect("bash");
+        self.push_dated(pkgbase, dir, None);
+    }
+
+    /// [`Aur::push_dir`] with a commit of `date` (any date git reads: `@SECONDS`), which the
+    /// stand-in reports as LastModified.
+    pub fn push_dated(&self, pkgbase: &str, dir: &Utf8Path, date: Option<&str>) {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo_root().join("scripts/push-fixture.sh")).args([self.root.as_str(), pkgbase, dir.as_str()]);
+        if let Some(date) = date {
+            cmd.env("FIXTURE_DATE", date);
+        }
+        let out = cmd.stdin(Stdio::null()).output().expect("bash");
         assert!(out.status.success(), "push-fixture.sh {pkgbase} {dir} failed:\n{}", text(&out));
+    }
+
+    /// Sets what aurweb's database says of PKGBASE's maintainer (None: orphaned).
+    pub fn set_maintainer(&self, pkgbase: &str, maintainer: Option<&str>) {
+        let path = self.root.join(format!("{pkgbase}.git/maintainer"));
+        std::fs::write(path, maintainer.unwrap_or_default()).expect("write the maintainer");
+    }
+
+    /// Deletes PKGBASE from the AUR, as aurweb's package deletion does: its repository goes.
+    pub fn delete(&self, pkgbase: &str) {
+        std::fs::remove_dir_all(self.root.join(format!("{pkgbase}.git"))).expect("delete a pkgbase");
     }
 
     /// RPC requests answered so far.
@@ -52,6 +69,11 @@ impl Aur {
     /// `.SRCINFO` files served so far (cgit's `plain/.SRCINFO?h=PKGBASE`).
     pub fn srcinfo_requests(&self) -> u64 {
         self.stat("srcinfo_requests")
+    }
+
+    /// The repoctl.lock of every synthetic pkgbase (`GET /__synthetic-lock`).
+    pub fn synthetic_lock(&self) -> String {
+        http_get(&format!("{}/__synthetic-lock", self.url))
     }
 
     fn stat(&self, key: &str) -> u64 {

@@ -31,7 +31,8 @@ endpoint serves and the RPC answers are built from. Their LastModified starts at
 `POST /__touch?count=K` bumps it by one for K of them, spread evenly (synth-00000 and every
 N/K-th after it), as a push that changes nothing but the timestamp would, and answers with the
 pkgbases touched. A client that keys cached .SRCINFO files by LastModified must fetch exactly
-those K again.
+those K again. They have one commit each (the SHA-1 of their .SRCINFO), which cgit's `id`
+answers; `GET /__synthetic-lock` gives the repoctl.lock that locks them all.
 
 Usage: aur_server.py --root DIR [--port 0] [--synthetic N]   (prints "PORT <n>" once listening)
 """
@@ -367,11 +368,13 @@ class Repositories:
         self.cache = {}  # gitdir -> (commit, srcinfo text, records without per-request meta)
         self.lock = threading.Lock()
         self.synthetic_srcinfo = {}
+        self.synthetic_commit = {}
         self.synthetic = {}
         for i in range(synthetic):
             name = f"synth-{i:05d}"
             text = synthetic_srcinfo(i)
             self.synthetic_srcinfo[name] = text
+            self.synthetic_commit[name] = hashlib.sha1(text.encode()).hexdigest()
             meta = {"maintainer": "synth", "submitter": "synth", "keywords": [],
                     "first_submitted": 1500000000, "last_modified": 1700000000}
             for record in package_records(text, meta):
@@ -411,7 +414,9 @@ class Repositories:
         """The .SRCINFO text at HEAD of a pkgbase, or at `commit` when it is one of the
         pkgbase's; None otherwise."""
         if pkgbase in self.synthetic_srcinfo:
-            return None if commit else self.synthetic_srcinfo[pkgbase]
+            if commit and commit != self.synthetic_commit[pkgbase]:
+                return None
+            return self.synthetic_srcinfo[pkgbase]
         if not re.fullmatch(r"[a-z0-9@._+-]+", pkgbase or ""):
             return None
         gitdir = os.path.join(self.root, f"{pkgbase}.git")
@@ -425,6 +430,17 @@ class Repositories:
                 return None
         loaded = self._load(gitdir)
         return loaded[1] if loaded else None
+
+    def synthetic_lock(self):
+        """A repoctl.lock of every synthetic pkgbase at its one commit (they have no git
+        history for `repoctl update` to read): what a planning benchmark starts from."""
+        out = ["version = 1", ""]
+        for name, text in sorted(self.synthetic_srcinfo.items()):
+            out += ["[[pkgbase]]", f'name = "{name}"', f'commit = "{self.synthetic_commit[name]}"',
+                    'version = "1.0-1"', f'pkgnames = ["{name}"]', 'maintainer = "synth"',
+                    "comaintainers = []", 'committed = "2023-11-14T22:13:20Z"',
+                    f'files = "sha256:{hashlib.sha256(text.encode()).hexdigest()}"', ""]
+        return "\n".join(out)
 
     def packages(self):
         """pkgname -> record, for every pkgbase."""
@@ -543,6 +559,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/__stats":
             with LOCK:
                 return self.send(200, json.dumps(STATS))
+        if path == "/__synthetic-lock":  # test control, not aurweb: see Repositories.synthetic_lock
+            return self.send(200, self.server.repos.synthetic_lock(), "text/plain")
         if path in ("/rpc", "/rpc/", "/rpc.php", "/rpc.php/"):
             if not url.query:  # routers/rpc.py rpc: the documentation page
                 return self.send(200, "<html><body>aurweb RPC</body></html>", "text/html")

@@ -17,6 +17,6 @@ pub use aur::{Aur, copy_tree};
 pub use aws_proxy::AwsPathsProxy;
 pub use docker::{TESTBED_IMAGE, bridge_gateway, docker, repoctl_containers, run_images};
 pub use pacman::Pacman;
-pub use process::{repo_root, repoctl, repoctl_command, tempdir, text};
+pub use process::{lock_heads, repo_root, repoctl, repoctl_as_is, repoctl_command, tempdir, text};
 pub use s3::S3;
 pub use signing::SigningKey;

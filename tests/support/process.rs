@@ -16,9 +16,40 @@ pub fn tempdir() -> (tempfile::TempDir, Utf8PathBuf) {
     (dir, path)
 }
 
-/// Runs the repoctl binary.
+/// Runs the repoctl binary. `build`, `plan` and `review`, which build or show only what
+/// repoctl.lock lets in, are preceded by `repoctl update` with the same `--config` and
+/// environment ([`lock_heads`]), as a user locks the AUR's heads before building. Tests of the
+/// lock itself, and of request counts, call [`repoctl_as_is`].
 pub fn repoctl(args: &[&str], env: &[(&str, String)]) -> Output {
+    lock_heads(args, env, None);
+    repoctl_as_is(args, env)
+}
+
+/// Runs the repoctl binary with `args` and nothing before it.
+pub fn repoctl_as_is(args: &[&str], env: &[(&str, String)]) -> Output {
     repoctl_command(args, env).stdin(Stdio::null()).output().expect("run repoctl")
+}
+
+/// Commands whose tests want the AUR's heads locked first.
+const LOCKING: &[&str] = &["build", "plan", "review"];
+
+/// When `args` is one of [`LOCKING`], runs `repoctl update` (in `cwd` when given) with the same
+/// `--config`: the AUR's heads are locked, as a user's `repoctl update` would lock them with
+/// no `trust:` holds. Its outcome is left to the command that follows (a test of a broken
+/// repo.yaml sees the command's own error).
+pub fn lock_heads(args: &[&str], env: &[(&str, String)], cwd: Option<&Utf8Path>) {
+    if !args.first().is_some_and(|a| LOCKING.contains(a)) {
+        return;
+    }
+    let mut update = vec!["update"];
+    if let Some(i) = args.iter().position(|a| *a == "--config" || *a == "-c") {
+        update.extend(args.get(i..=i + 1).unwrap_or_default());
+    }
+    let mut cmd = repoctl_command(&update, env);
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    cmd.stdin(Stdio::null()).output().expect("run repoctl update");
 }
 
 /// repoctl with `args` and `env`, and nothing of the test runner's own CI: these tests also run

@@ -1,0 +1,236 @@
+//! repoctl.lock (issue 14): `build` builds the locked AUR commit and nothing newer; `update`
+//! moves the lock, shows the diff and flags, and holds what `trust:` does not let in. Every
+//! test runs the binary as a user would (`update`, then `build`), against the AUR stand-in with
+//! commits dated in the past, and reads the published repository with Debian's pacman.
+use crate::support::{Aur, Pacman, TESTBED_IMAGE, docker, repo_root, repoctl_as_is, tempdir, text};
+use camino::Utf8PathBuf;
+use serde_json::Value;
+use std::process::Output;
+
+const DAY: i64 = 86_400;
+
+/// One repository with its own AUR: repo.yaml at `DIR/repo.yaml`, published to `DIR/repo`.
+struct Bed {
+    aur: Aur,
+    dir: Utf8PathBuf,
+    config: Utf8PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Bed {
+    fn new() -> Bed {
+        let aur = Aur::start();
+        let (tmp, dir) = tempdir();
+        Bed { aur, config: dir.join("repo.yaml"), dir, _tmp: tmp }
+    }
+
+    /// repo.yaml listing `packages`, with `trust` (YAML lines under `trust:`, or empty).
+    fn write_config(&self, packages: &[&str], trust: &str) {
+        let mut yaml = format!("name: locked\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\n");
+        if !trust.is_empty() {
+            yaml.push_str(&format!("trust:\n{trust}"));
+        }
+        yaml.push_str("packages:\n");
+        for p in packages {
+            yaml.push_str(&format!("  - {p}\n"));
+        }
+        std::fs::write(&self.config, yaml).unwrap();
+    }
+
+    /// Pushes hello at `version` (pkgver), its greeting saying `greeting`, committed `age_days` ago.
+    fn push_hello(&self, version: &str, greeting: &str, age_days: i64) {
+        let src = self.dir.join(format!("src-hello-{version}"));
+        std::fs::create_dir_all(&src).unwrap();
+        let fixture = repo_root().join("tests/fixtures/aur/hello");
+        for file in ["PKGBUILD", ".SRCINFO"] {
+            let text = std::fs::read_to_string(fixture.join(file)).unwrap();
+            let text = text.replace("pkgver=1.0", &format!("pkgver={version}")).replace("pkgver = 1.0", &format!("pkgver = {version}"));
+            std::fs::write(src.join(file), text).unwrap();
+        }
+        std::fs::write(src.join("greeting.txt"), format!("{greeting}\n")).unwrap();
+        self.aur.push_dated("hello", &src, Some(&ago(age_days)));
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = args.to_vec();
+        all.extend(["--config", self.config.as_str()]);
+        let env = [("AUR_LOCATION", self.aur.url.clone()), ("REPOCTL_WORK_DIR", self.dir.join("work").to_string())];
+        repoctl_as_is(&all, &env)
+    }
+
+    /// `update --json` (which must exit 0): the report.
+    fn update(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["update", "--json"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("update JSON: {e}\n{}", text(&out)))
+    }
+
+    fn lock(&self) -> String {
+        std::fs::read_to_string(self.dir.join("repoctl.lock")).unwrap_or_default()
+    }
+
+    fn build(&self) {
+        let out = self.run(&["build"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+
+    /// What pacman lists in the published repository.
+    fn published(&self) -> Vec<(String, String)> {
+        Pacman::new("locked", &format!("file://{}", self.dir.join("repo"))).list("locked")
+    }
+
+    /// The version of hello that pacman installs from the published repository.
+    fn installed_greeting(&self) -> String {
+        let pacman = Pacman::new("locked", &format!("file://{}", self.dir.join("repo")));
+        let out = pacman.run(&["-Sy", "--noconfirm", "hello"]);
+        assert!(out.status.success(), "{}", text(&out));
+        std::fs::read_to_string(pacman.installed_file("usr/share/hello/greeting.txt")).unwrap()
+    }
+}
+
+/// `@SECONDS` of `days` ago, as git reads a date.
+fn ago(days: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    format!("@{} +0000", now - days * DAY)
+}
+
+fn package<'a>(report: &'a Value, pkgbase: &str) -> &'a Value {
+    report["packages"].as_array().unwrap().iter().find(|p| p["pkgbase"] == pkgbase).unwrap_or_else(|| panic!("{pkgbase} in {report:#}"))
+}
+
+fn flags(p: &Value) -> Vec<String> {
+    p["flags"].as_array().unwrap().iter().map(|f| f["reason"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn build_publishes_the_locked_commit_until_update_shows_and_takes_the_new_one() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::new();
+    bed.push_hello("1.0", "hello from the locked commit", 10);
+    bed.write_config(&["hello"], "");
+
+    // Nothing is locked yet: nothing is built, and the plan says why.
+    let out = bed.run(&["plan", "--json"]);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(plan["packages"][0]["reason"], "not locked: run repoctl update", "{plan:#}");
+
+    let report = bed.update(&[]);
+    assert_eq!(package(&report, "hello")["status"], "added", "{report:#}");
+    assert!(flags(package(&report, "hello")).iter().any(|f| f.contains("new to the lock")), "{report:#}");
+    assert!(bed.lock().contains("name = \"hello\""), "{}", bed.lock());
+    bed.build();
+    assert_eq!(bed.published(), [("hello".to_string(), "1.0-1".to_string())]);
+
+    // A new commit lands in the AUR: build still publishes the locked one.
+    bed.push_hello("2.0", "hello from a newer commit", 5);
+    let lock_before = bed.lock();
+    bed.build();
+    assert_eq!(bed.published(), [("hello".to_string(), "1.0-1".to_string())], "the newer head is not built");
+
+    // update --check reports the diff of every changed line, writes nothing, exits 1.
+    let out = bed.run(&["update", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for line in ["-pkgver=1.0", "+pkgver=2.0", "-hello from the locked commit", "+hello from a newer commit"] {
+        assert!(shown.lines().any(|l| l == line), "`{line}` in:\n{shown}");
+    }
+    assert_eq!(bed.lock(), lock_before, "--check writes nothing");
+
+    let report = bed.update(&[]);
+    let hello = package(&report, "hello");
+    assert_eq!((&hello["status"], &hello["from"]["version"], &hello["to"]["version"]), (&"updated".into(), &"1.0-1".into(), &"2.0-1".into()));
+    assert!(hello["diff"].as_str().unwrap().contains("+hello from a newer commit"), "{report:#}");
+    bed.build();
+    assert_eq!(bed.installed_greeting(), "hello from a newer commit\n", "pacman installs the version the lock names");
+}
+
+#[test]
+fn a_commit_younger_than_min_age_cools_down_and_the_same_commit_older_is_taken() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::new();
+    bed.push_hello("1.0", "hello", 1);
+    bed.write_config(&["hello"], "  min_age: 3d\n");
+    let report = bed.update(&[]);
+    let hello = package(&report, "hello");
+    assert_eq!(hello["status"], "held", "{report:#}");
+    assert_eq!(hello["held"]["hold"], "cooling-down", "{report:#}");
+    let out = bed.run(&["update"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("held: cooling down until 20"), "{}", text(&out));
+    assert!(!bed.lock().contains("hello"), "a cooling commit is not locked:\n{}", bed.lock());
+
+    // The same commit, a day younger than the bar: taken.
+    bed.write_config(&["hello"], "  min_age: 12h\n");
+    let report = bed.update(&[]);
+    assert_eq!(package(&report, "hello")["status"], "added", "{report:#}");
+    assert!(bed.lock().contains("name = \"hello\""));
+}
+
+#[test]
+fn a_change_of_maintainer_holds_the_package_until_it_is_accepted() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::new();
+    bed.push_hello("1.0", "hello", 10);
+    bed.write_config(&["hello"], "");
+    bed.update(&[]);
+    let locked = bed.lock();
+    assert!(locked.contains("maintainer = \"fixture-maintainer\""), "{locked}");
+
+    // Adopted by someone else, who pushes at once: the takeover shape.
+    bed.aur.set_maintainer("hello", Some("mallory"));
+    bed.push_hello("1.1", "hello from mallory", 5);
+    let report = bed.update(&[]);
+    let hello = package(&report, "hello");
+    assert_eq!((&hello["status"], &hello["held"]["hold"]), (&"held".into(), &"maintainer-changed".into()), "{report:#}");
+    assert!(flags(hello).iter().any(|f| f.contains("mallory")), "{report:#}");
+    assert_eq!(bed.lock(), locked, "held at the locked commit");
+
+    // Again on the next run: a hold lasts until a person accepts.
+    assert_eq!(package(&bed.update(&[]), "hello")["status"], "held");
+    let report = bed.update(&["--accept", "hello"]);
+    assert_eq!(package(&report, "hello")["status"], "updated", "{report:#}");
+    assert!(bed.lock().contains("maintainer = \"mallory\""), "{}", bed.lock());
+}
+
+#[test]
+fn a_package_deleted_from_the_aur_keeps_its_published_version_and_is_flagged() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::new();
+    bed.push_hello("1.0", "hello", 10);
+    bed.write_config(&["hello"], "");
+    bed.update(&[]);
+    bed.build();
+    let locked = bed.lock();
+
+    bed.aur.delete("hello");
+    let out = bed.run(&["update", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(package(&report, "hello")["status"], "deleted", "{report:#}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DELETED from the AUR"), "flagged loudly: {}", text(&out));
+    assert_eq!(bed.lock(), locked, "its entry stays: removal is the user's act");
+
+    // Listed and gone: a problem a person must act on (exit 1), and nothing is taken away.
+    let out = bed.run(&["build"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gone from the AUR"), "{}", text(&out));
+    assert_eq!(bed.published(), [("hello".to_string(), "1.0-1".to_string())], "the published version stays");
+}
+
+#[test]
+fn a_lock_whose_files_do_not_match_the_aur_is_refused_before_anything_is_built() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::new();
+    bed.push_hello("1.0", "hello", 10);
+    bed.write_config(&["hello"], "");
+    bed.update(&[]);
+    let lock = bed.lock();
+    let hash = lock.lines().find_map(|l| l.strip_prefix("files = \"sha256:")).unwrap().trim_end_matches('"').to_string();
+    std::fs::write(bed.dir.join("repoctl.lock"), lock.replace(&hash, &"0".repeat(64))).unwrap();
+    let out = bed.run(&["build"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("but repoctl.lock says sha256:0000"), "{}", text(&out));
+    assert!(!bed.dir.join("repo/locked.db").exists(), "nothing was published");
+}
+
