@@ -314,8 +314,22 @@ impl<'a> Unbump<'a> {
     }
 }
 
+/// `text` with the new pkgver replaced by the old where it is not part of a longer number: a
+/// bump to `6` leaves `x86_64` alone. Fewer replacements only make more differences show.
 fn unbump(text: &str, bump: Option<Unbump>) -> String {
-    bump.map_or_else(|| text.to_string(), |b| text.replace(b.new, b.old))
+    let Some(bump) = bump else { return text.to_string() };
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    let (mut unbumped, mut copied) = (String::new(), 0);
+    for (at, _) in text.match_indices(bump.new) {
+        let end = at + bump.new.len();
+        if !digit(text[..at].chars().next_back()) && !digit(text[end..].chars().next()) {
+            unbumped.push_str(&text[copied..at]);
+            unbumped.push_str(bump.old);
+            copied = end;
+        }
+    }
+    unbumped.push_str(&text[copied..]);
+    unbumped
 }
 
 fn pkgver(fields: &Fields) -> Option<&str> {
@@ -626,6 +640,20 @@ pkgname = foo
         assert!(version_only(&old, &new));
         let rebuild = edit(edit(old.clone(), PKGBUILD, "pkgrel=1", "pkgrel=2"), SRCINFO, "pkgrel = 1", "pkgrel = 2");
         assert!(version_only(&old, &rebuild));
+    }
+
+    #[test]
+    fn a_bump_is_undone_only_where_the_version_stands_alone() {
+        let bump = Unbump::between(Some("5"), Some("6"));
+        assert_eq!(
+            unbump("foo-6.tar.gz::https://foo.example/v6/x86_64/foo-6.tar.gz", bump),
+            "foo-5.tar.gz::https://foo.example/v5/x86_64/foo-5.tar.gz"
+        );
+        assert_eq!(unbump("arch = x86_64 i686 16", bump), "arch = x86_64 i686 16");
+        assert_eq!(Unbump::between(Some("1.0"), Some("")).map(|b| b.new), None);
+        let fix =
+            |s: Snapshot| edit(edit(s, PKGBUILD, "'aarch64'", "'i686'"), SRCINFO, "arch = aarch64", "arch = i686");
+        assert!(version_only(&fix(foo("5", SUM_A)), &fix(foo("6", SUM_B))));
     }
 
     #[test]
