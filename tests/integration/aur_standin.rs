@@ -257,9 +257,9 @@ fn repoctl_parses_every_answer_through_raur() {
     // The two other requests repoctl makes: search by provides, and a pkgbase's .SRCINFO.
     let providers = rt.block_on(client.search_provides("standin-virtual")).expect("raur parses the search answer");
     assert!(!providers.is_empty());
-    let text = rt.block_on(client.srcinfo_text("standin-split")).unwrap().expect("the .SRCINFO of standin-split");
+    let text = rt.block_on(client.srcinfo_text("standin-split", None)).unwrap().expect("the .SRCINFO of standin-split");
     assert!(text.contains("pkgbase = standin-split"));
-    assert_eq!(rt.block_on(client.srcinfo_text("no-such-pkgbase")).unwrap(), None);
+    assert_eq!(rt.block_on(client.srcinfo_text("no-such-pkgbase", None)).unwrap(), None);
 
     let query: Vec<String> = all.iter().map(|n| format!("arg[]={n}")).collect();
     let bodies = [
