@@ -12,6 +12,7 @@ mod github;
 mod network;
 mod official;
 mod pgp;
+mod provenance;
 mod publishing;
 mod sandbox;
 mod scale;
