@@ -130,6 +130,21 @@ pub enum Command {
         dir: Utf8PathBuf,
     },
 
+    /// Show where a published package came from: its AUR commit, lock and builder image.
+    ///
+    /// Reads the target's database for the package's current file, then that file's
+    /// provenance object (FILE.provenance.json, written by the build that made it). Exits 1
+    /// when the package is not published or has no provenance: it was published before
+    /// repoctl recorded provenance, or by `repoctl publish` of a file that came without one.
+    Provenance {
+        /// A pkgname, or a package file name as the database lists it.
+        #[arg(value_name = "PKG|FILE")]
+        package: String,
+        /// Print the provenance object (JSON) as published.
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Show reviewers what a change to repo.yaml lets in.
     ///
     /// For each package added or changed since the BASE version of repo.yaml: its AUR

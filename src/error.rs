@@ -42,6 +42,8 @@ pub enum Error {
     Official(#[from] crate::official::OfficialError),
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
+    #[error(transparent)]
+    Provenance(#[from] crate::provenance::ProvenanceError),
     #[error("{context}")]
     Io {
         context: String,

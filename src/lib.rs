@@ -19,6 +19,7 @@ pub mod logging;
 pub mod official;
 pub mod pgp;
 pub mod plan;
+pub mod provenance;
 pub mod publish;
 pub mod repo;
 pub mod sign;

@@ -32,6 +32,9 @@ const LEAVES: &[(&str, &[&str])] = &[
     ("sign", &["env", "pgp"]),
     // What the official repositories hold: read by aur and plan, downloaded with docker.
     ("official", &["alpm", "docker", "env"]),
+    // Where a package file came from (`FILE.provenance.json`): written by build, carried by
+    // publish, read by commands.
+    ("provenance", &["alpm"]),
 ];
 
 /// On top: may import anything; nothing below may import them.

@@ -28,6 +28,9 @@ pub struct RepoEntry {
     /// `%PROVIDES%` as written: `name` or `name=version`.
     #[serde(skip)]
     pub provides: Vec<String>,
+    /// `%SHA256SUM%`: the package file's SHA-256 (lowercase hex), when the database has it.
+    #[serde(skip)]
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,8 +80,9 @@ pub(crate) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read 
     })
 }
 
-/// Reads `%NAME%`, `%BASE%`, `%VERSION%`, `%FILENAME%` and `%PROVIDES%` from a desc file: a
-/// `%KEY%` line, then one value per line up to a blank line (libalpm's `sync_db_read`).
+/// Reads `%NAME%`, `%BASE%`, `%VERSION%`, `%FILENAME%`, `%PROVIDES%`, `%DEPENDS%`, `%PGPSIG%`
+/// (whether there is one) and `%SHA256SUM%` from a desc file: a `%KEY%` line, then one value
+/// per line up to a blank line (libalpm's `sync_db_read`).
 fn parse_desc(text: &str) -> Result<RepoEntry, String> {
     let mut fields: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
     let mut key = None;
@@ -113,6 +117,7 @@ fn parse_desc(text: &str) -> Result<RepoEntry, String> {
         signed: get("PGPSIG").is_ok(),
         depends: list("DEPENDS"),
         provides: list("PROVIDES"),
+        sha256: get("SHA256SUM").ok().map(|h| h.to_ascii_lowercase()),
     })
 }
 
@@ -181,6 +186,9 @@ mod tests {
         assert_eq!(packages[0].provides, ["libfoo.so=1-64", "foo-bin"]);
         assert_eq!(packages[0].depends, ["glibc"]);
         assert_eq!(packages[0].name, "hello-a");
+        assert_eq!(packages[0].sha256, None);
+        let summed = format!("{DESC}%SHA256SUM%\n{}\n\n", "AB".repeat(32));
+        assert_eq!(read_sync_db(&tar_with(&[("x/desc", &summed)])).unwrap()[0].sha256, Some("ab".repeat(32)));
     }
 
     #[test]

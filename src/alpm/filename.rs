@@ -1,9 +1,14 @@
 //! Package file names as makepkg writes them: `NAME-[EPOCH:]PKGVER-PKGREL-ARCH.pkg.tar*`,
 //! and the debug package makepkg splits off.
 
-/// A package file (`*.pkg.tar*`, not its `.sig`), by name.
+/// A package file (`*.pkg.tar` or `*.pkg.tar.EXT`), by name: not a file named after one, such as
+/// its `.sig` or repoctl's `.provenance.json`.
 pub fn is_package_file(name: &str) -> bool {
-    name.contains(".pkg.tar") && !name.ends_with(".sig")
+    let Some(at) = name.rfind(".pkg.tar") else { return false };
+    match &name[at + ".pkg.tar".len()..] {
+        "" => true,
+        ext => ext.strip_prefix('.').is_some_and(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_alphanumeric())),
+    }
 }
 
 /// `(pkgname, pkgver-pkgrel)` of a package file named `NAME-[EPOCH:]PKGVER-PKGREL-ARCH.pkg.tar*`
@@ -39,6 +44,19 @@ mod tests {
         assert!(!super::is_debug_package("other-debug-1.0-1-x86_64.pkg.tar.zst", "tool", &declared));
         let declares_it = ["gdb-debug".to_string()];
         assert!(!super::is_debug_package("gdb-debug-1-1-x86_64.pkg.tar.zst", "gdb", &declares_it));
+    }
+
+    #[test]
+    fn package_files_are_told_from_files_named_after_them() {
+        for name in
+            ["foo-1-1-any.pkg.tar.zst", "foo-1-1-any.pkg.tar.xz", "foo-1-1-any.pkg.tar", "foo-1-1-any.pkg.tar.Z"]
+        {
+            assert!(super::is_package_file(name), "{name}");
+        }
+        for name in ["foo-1-1-any.pkg.tar.zst.sig", "foo-1-1-any.pkg.tar.zst.provenance.json", "foo.pkg.tar.", "README"]
+        {
+            assert!(!super::is_package_file(name), "{name}");
+        }
     }
 
     #[test]

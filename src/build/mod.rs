@@ -5,6 +5,7 @@ mod artifacts;
 mod image;
 mod keys;
 mod package;
+mod provenance;
 
 pub use artifacts::{ArtifactError, extract_packages};
 pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image, run_image, run_image_pid, run_image_tag};
@@ -61,6 +62,9 @@ pub enum Outcome {
         files: Vec<Utf8PathBuf>,
         debug_files: Vec<Utf8PathBuf>,
         version: String,
+        /// Where each of `files` and `debug_files` came from, as written beside it
+        /// (`FILE.provenance.json`), in that order.
+        provenance: Vec<crate::provenance::Provenance>,
     },
     Failed {
         kind: FailureKind,
@@ -187,6 +191,8 @@ pub struct BuildContext {
     pub reporter: Arc<dyn Reporter>,
     /// Where repo.yaml's `pgp_keys` fingerprints are received from (None: gpg's default).
     pub keyserver: Option<String>,
+    /// The image every build of the run starts from, as provenance records it.
+    pub builder: crate::provenance::Builder,
 }
 
 /// Builds every `build` step of the plan; returns one result per such step, in plan order.
@@ -305,7 +311,7 @@ fn readiness(step: &Step, plan: &Plan, results: &BTreeMap<String, PackageResult>
 fn report(reporter: &dyn Reporter, result: &PackageResult) {
     let secs = result.duration.as_secs_f64();
     match &result.outcome {
-        Outcome::Built { version, files, debug_files } => {
+        Outcome::Built { version, files, debug_files, .. } => {
             let debug = match debug_files.len() {
                 0 => String::new(),
                 n => format!(" + {n} debug"),
@@ -335,14 +341,8 @@ async fn build_one(
     let outcome = match try_build(ctx, plan, step, built, &log).await {
         Ok(outcome) => outcome,
         Err(Failure { kind, error }) => {
-            if !log.exists() {
-                let _ = fs_err::write(&log, format!("repoctl: {error}\n"));
-            } else {
-                let _ = fs_err::OpenOptions::new()
-                    .append(true)
-                    .open(&log)
-                    .and_then(|mut f| std::io::Write::write_all(&mut f, format!("\nrepoctl: {error}\n").as_bytes()));
-            }
+            let before = if log.exists() { "\n" } else { "" };
+            append_log(&log, &format!("{before}repoctl: {error}\n"));
             let error = error.lines().map(crate::ui::sanitize_line).collect::<Vec<_>>().join("\n");
             Outcome::Failed { kind, tail: log_tail(&log, 20), error, log: log.clone() }
         }
@@ -384,9 +384,11 @@ async fn try_build(
     let _ = fs_err::remove_dir_all(&scratch);
     let files = result?;
     let (debug_files, files) = separate_debug(files, step, &srcinfo.pkgnames, log);
+    let made = files.iter().chain(&debug_files).cloned().collect();
+    let provenance = provenance::record(ctx, plan, step, made, log).await?;
     // What was built, which for a VCS package is pkgver()'s answer, not the .SRCINFO's.
     let version = files.iter().find_map(|f| version_of_file(f.file_name()?)).unwrap_or(srcinfo.version);
-    Ok(Outcome::Built { files, debug_files, version })
+    Ok(Outcome::Built { files, debug_files, version, provenance })
 }
 
 /// The pkgbase's AUR repository at the step's locked commit (which must be in the AUR's
@@ -432,13 +434,22 @@ fn separate_debug(
     }
     for file in &debug {
         let _ = fs_err::remove_file(file);
-        let note = format!("==> repoctl: left out {file}: a debug package, and `debug` is off for this package\n");
-        let _ = fs_err::OpenOptions::new()
-            .append(true)
-            .open(log)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, note.as_bytes()));
+        append_log(
+            log,
+            &format!("==> repoctl: left out {file}: a debug package, and `debug` is off for this package\n"),
+        );
     }
     (Vec::new(), main)
+}
+
+/// Appends `text` to the build log `log` (made if missing). A log that cannot be written loses
+/// the note; the build's result does not depend on it.
+fn append_log(log: &Utf8Path, text: &str) {
+    let _ = fs_err::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
 }
 
 /// Package files of every AUR pkgbase `base` needs: built in this run, or published (fetched

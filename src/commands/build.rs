@@ -9,7 +9,9 @@ use crate::error::{Error, ExitStatus};
 use crate::plan::Plan;
 use crate::publish::{Change, Target};
 use crate::repo::RepoTool;
-use crate::ui::{Printer, Reporter, SummaryRow, markdown_summary, render_summary};
+use crate::ui::{
+    Printer, Reporter, SummaryRow, markdown_provenance, markdown_summary, render_provenance, render_summary,
+};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::sync::Arc;
 
@@ -114,7 +116,7 @@ impl<'a> Run<'a> {
         for step in plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs) {
             docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
         }
-        let ctx = Arc::new(self.context(docker, run_image, &plan).await);
+        let ctx = Arc::new(self.context(docker, run_image, &plan).await?);
         // VCS packages the AUR calls up to date may still have moved upstream.
         let probes = super::or_interrupt(docker, crate::build::probe_vcs(&ctx, &plan)).await?;
         let plan = crate::plan::apply_vcs(plan, &probes);
@@ -139,7 +141,7 @@ impl<'a> Run<'a> {
     }
 
     /// What every build of the run shares, the published dependency files fetched.
-    async fn context(&self, docker: &Docker, run_image: &str, plan: &Plan) -> BuildContext {
+    async fn context(&self, docker: &Docker, run_image: &str, plan: &Plan) -> Result<BuildContext, Error> {
         build_context(self.config, docker, run_image, &self.dirs, &self.aur, &*self.target, plan, self.printer).await
     }
 
@@ -299,14 +301,15 @@ impl BuiltFiles {
     }
 }
 
-/// `--out DIR`: the built package files and their signatures, copied for another machine.
+/// `--out DIR`: the built package files with their signatures and provenance, copied for
+/// another machine (`repoctl publish DIR` uploads what it finds beside each file).
 fn copy_out(files: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Error> {
     fs_err::create_dir_all(out).map_err(Error::io(format!("cannot create {out}")))?;
     for file in files {
-        let sig = Utf8PathBuf::from(format!("{file}.sig"));
-        for from in std::iter::once(file).chain(sig.exists().then_some(&sig)) {
+        let companions = crate::repo::tool_signature(file).into_iter().chain(crate::provenance::sidecar_of(file));
+        for from in std::iter::once(file.clone()).chain(companions) {
             let Some(name) = from.file_name() else { continue };
-            fs_err::copy(from, out.join(name)).map_err(Error::io(format!("cannot copy {from} to {out}")))?;
+            fs_err::copy(&from, out.join(name)).map_err(Error::io(format!("cannot copy {from} to {out}")))?;
         }
     }
     Ok(())
@@ -323,8 +326,15 @@ fn summarize(
     printer: &Printer,
 ) {
     let rows = summary_rows(plan, results);
-    printer.out(&format!("\nSummary ({}):\n{}", target.describe(), render_summary(&rows)));
-    printer.step_summary(&markdown_summary(&rows, &format!("repoctl build: {}", target.describe())));
+    let provenance = provenance_lines(results);
+    printer.out(&format!(
+        "\nSummary ({}):\n{}{}",
+        target.describe(),
+        render_summary(&rows),
+        render_provenance(&provenance)
+    ));
+    let title = format!("repoctl build: {}", target.describe());
+    printer.step_summary(&format!("{}{}", markdown_summary(&rows, &title), markdown_provenance(&provenance)));
     if printer.github() {
         for r in results.iter().filter(|r| !matches!(r.outcome, Outcome::Skipped { .. })) {
             let log = dirs.logs.join(format!("{}.log", r.pkgbase));
@@ -348,6 +358,15 @@ fn summarize(
             }
         }
     }
+}
+
+/// Where each package file of the run's successful builds came from, one abbreviated line each.
+fn provenance_lines(results: &[PackageResult]) -> Vec<String> {
+    let records = results.iter().flat_map(|r| match &r.outcome {
+        Outcome::Built { provenance, .. } => provenance.as_slice(),
+        _ => &[],
+    });
+    records.map(|p| p.line(true)).collect()
 }
 
 /// One row per build result, then one per step that was not built (skip, remove, blocked).

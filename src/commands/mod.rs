@@ -4,6 +4,7 @@ mod check;
 mod clean;
 pub mod init;
 mod plan;
+mod provenance;
 mod publish;
 pub mod render;
 pub mod review;
@@ -32,6 +33,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             build::build(&config_path, work_dir, &packages, no_publish, out.as_deref(), printer).await
         }
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
+        Command::Provenance { package, json } => provenance::provenance(&config_path, &package, json, printer).await,
         Command::Review { base, json } => review::review(&config_path, &base, work_dir, json, printer).await,
         Command::Update { packages, check, accept, auto, json, markdown, since } => {
             let options = update::Options { packages, check, accept, auto, json, markdown, since };

@@ -66,7 +66,7 @@ pub(super) async fn refresh_image(
 }
 
 /// What every build and VCS check of a run shares, the published package files they install
-/// fetched first.
+/// fetched first. Errors: the daemon cannot say what `run_image` is.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn build_context(
     config: &Config,
@@ -77,9 +77,10 @@ pub(super) async fn build_context(
     target: &dyn Target,
     plan: &Plan,
     printer: &Printer,
-) -> BuildContext {
+) -> Result<BuildContext, Error> {
+    let builder = builder_identity(docker, config, run_image).await?;
     let aur = aur.clone();
-    BuildContext {
+    Ok(BuildContext {
         docker: docker.clone(),
         image: run_image.to_string(),
         arch: config.arch.clone(),
@@ -89,7 +90,23 @@ pub(super) async fn build_context(
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
         keyserver: config.builder.keyserver.clone(),
-    }
+        builder,
+    })
+}
+
+/// The builder image as provenance records it: repo.yaml's `builder.image`, the image ID of
+/// this run's image `run_image` (what every build starts from), and the image ID of
+/// `builder.image` itself when the daemon has it. Errors: the daemon cannot be asked, or no
+/// longer has `run_image`.
+async fn builder_identity(
+    docker: &Docker,
+    config: &Config,
+    run_image: &str,
+) -> Result<crate::provenance::Builder, Error> {
+    let digest = docker.image_id(run_image).await?;
+    let digest = digest.ok_or_else(|| crate::docker::DockerError::NoImage(run_image.to_string()))?;
+    let base_digest = docker.image_id(&config.builder.image).await?;
+    Ok(crate::provenance::Builder { image: config.builder.image.clone(), digest, base_digest })
 }
 
 /// Downloads the published package files the plan's builds and VCS checks install
@@ -162,7 +179,7 @@ pub(super) async fn probe_vcs(
         for step in plan.vcs_candidates() {
             docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
         }
-        let ctx = build_context(config, &docker, &run_image, &dirs, aur, target, &plan, printer).await;
+        let ctx = build_context(config, &docker, &run_image, &dirs, aur, target, &plan, printer).await?;
         super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await
     }
     .await;

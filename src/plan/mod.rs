@@ -125,12 +125,16 @@ pub struct Plan {
     /// that pkgbase is not in this plan (`build --only`).
     #[serde(skip)]
     pub moved: BTreeSet<String>,
+    /// [`crate::lock::Lock::digest`] of the lock the plan was made from, which every package
+    /// it builds records as its provenance (None: a plan made without one, in tests).
+    #[serde(skip)]
+    pub lock_digest: Option<String>,
 }
 
 impl Plan {
     pub fn new(packages: Vec<Step>) -> Plan {
         let index = packages.iter().enumerate().map(|(i, s)| (s.pkgbase.clone(), i)).collect();
-        Plan { packages, index, moved: BTreeSet::new() }
+        Plan { packages, index, moved: BTreeSet::new(), lock_digest: None }
     }
 
     pub fn to_build(&self) -> impl Iterator<Item = &Step> {
@@ -330,13 +334,16 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         steps.extend(removals(input.repo, &wanted, &made));
     }
     let mut plan = Plan::new(steps);
-    plan.moved = input
-        .repo
-        .iter()
-        .filter(|e| u.pkgbase_of(&e.name).is_some_and(|b| b != e.base))
-        .map(|e| e.name.clone())
-        .collect();
+    plan.moved = moved_pkgnames(input);
+    plan.lock_digest = Some(input.lock.digest());
     Ok(plan)
+}
+
+/// Published pkgnames whose pkgbase in the AUR is not the one the repository's entry names
+/// ([`Plan::moved`]).
+fn moved_pkgnames(input: &Inputs) -> BTreeSet<String> {
+    let u = input.universe;
+    input.repo.iter().filter(|e| u.pkgbase_of(&e.name).is_some_and(|b| b != e.base)).map(|e| e.name.clone()).collect()
 }
 
 /// A step's settings: its repo.yaml entry's (`entry`, None for an AUR dependency), else the

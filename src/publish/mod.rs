@@ -2,6 +2,10 @@
 //! the order that keeps it usable at every moment: package files first, then the database
 //! archives, then the names pacman downloads, and only then deletion of what no database
 //! references any more.
+//!
+//! A package file's companions, its signature (`FILE.sig`) and its provenance
+//! (`FILE.provenance.json`, [`crate::provenance`]), go up with it and are deleted with it: no
+//! database ever references a file whose companions are not there yet, and none outlives it.
 mod local;
 mod s3;
 
@@ -61,7 +65,8 @@ pub enum PublishError {
 /// What an object is, which decides its Content-Type and Cache-Control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObjectKind {
-    /// Package files and their signatures: names are unique, so caches may keep them forever.
+    /// Package files, their signatures and provenance: names are unique, so caches may keep
+    /// them forever.
     Immutable,
     /// Databases change in place: caches must revalidate.
     Database,
@@ -72,9 +77,16 @@ impl ObjectKind {
         if name.contains(".pkg.tar") { ObjectKind::Immutable } else { ObjectKind::Database }
     }
 
-    /// Package files and databases are opaque archives to HTTP; signatures say what they are.
+    /// Package files and databases are opaque archives to HTTP; signatures and provenance say
+    /// what they are.
     pub fn content_type(name: &str) -> &'static str {
-        if name.ends_with(".sig") { "application/pgp-signature" } else { "application/octet-stream" }
+        if name.ends_with(".sig") {
+            "application/pgp-signature"
+        } else if name.ends_with(crate::provenance::SUFFIX) {
+            "application/json"
+        } else {
+            "application/octet-stream"
+        }
     }
 
     pub fn cache_control(self) -> &'static str {
@@ -200,8 +212,8 @@ pub struct PublishReport {
 
 /// Applies `change` to the published repository in the order that keeps it consistent:
 ///
-/// 1. package files (and signatures), which nothing references yet, uploaded while repo-add
-///    writes the new database;
+/// 1. package files (with their signatures and provenance), which nothing references yet,
+///    uploaded while repo-add writes the new database;
 /// 2. the database archives and `NAME.files`;
 /// 3. `NAME.db`, the commit point, with a conditional write on the version this attempt read;
 /// 4. only then, deletion of files the new database no longer references.
@@ -344,7 +356,8 @@ impl<'a> Publish<'a> {
         Ok(())
     }
 
-    /// Step 1: uploads the package files and signatures of `edit` that no attempt uploaded yet
+    /// Step 1: uploads the package files of `edit` and their companions (signature,
+    /// provenance) that no attempt uploaded yet
     /// (nothing references them, so they go up while repo-add works: the two take about as
     /// long as each other), and meanwhile applies `edit` to `remote` with repo-add /
     /// repo-remove into `dir/next`. Returns the new database pair. Errors: an upload (which
@@ -462,19 +475,19 @@ impl<'a> Publish<'a> {
     }
 
     /// Step 3c: makes the files the live database (`new_entries`) references, and their
-    /// signatures, reachable however this target's readers spell them, writing what an older
-    /// repoctl left out (S3: the key AWS reads for a name with `+`); `dir/repair` is scratch
-    /// space. Counts what it writes in the report. Errors: the target fails.
+    /// companions ([`companions`]), reachable however this target's readers spell them, writing
+    /// what an older repoctl left out (S3: the key AWS reads for a name with `+`);
+    /// `dir/repair` is scratch space. Counts what it writes in the report. Errors: the target
+    /// fails.
     async fn repair_live_files(&mut self, new_entries: &[RepoEntry], dir: &Utf8Path) -> Result<(), PublishError> {
-        let live_files: Vec<String> =
-            new_entries.iter().flat_map(|e| [e.filename.clone(), format!("{}.sig", e.filename)]).collect();
+        let live_files: Vec<String> = new_entries.iter().flat_map(|e| with_companions(&e.filename)).collect();
         self.report.uploaded += self.target.repair(&live_files, &dir.join("repair")).await?;
         Ok(())
     }
 
-    /// Step 4, only after the commit: deletes the package files (and signatures) that `remote`
-    /// listed and the new database (`new_entries`) no longer does. Counts the package files in
-    /// the report. Errors: a deletion fails.
+    /// Step 4, only after the commit: deletes the package files (with their companions:
+    /// [`companions`]) that `remote` listed and the new database (`new_entries`) no longer
+    /// does. Counts the package files in the report. Errors: a deletion fails.
     async fn delete_unreferenced(
         &mut self,
         remote: &RemoteRepo,
@@ -484,18 +497,33 @@ impl<'a> Publish<'a> {
         let stale: BTreeSet<&str> =
             remote.entries.iter().map(|e| e.filename.as_str()).filter(|f| !live.contains(f)).collect();
         self.report.deleted += stale.len();
-        delete_all(self.target, stale.iter().flat_map(|f| [f.to_string(), format!("{f}.sig")])).await
+        delete_all(self.target, stale.iter().flat_map(|f| with_companions(f))).await
     }
 }
 
-/// The local files step 1 uploads for `edit`: each package file and its `.sig` (only the
-/// `.sig` of a re-signed package, which is already published), less what `uploaded` holds.
+/// The objects named after a package file that live and die with it: its signature and its
+/// provenance object. Either may be absent (an unsigned repository; a file published before
+/// provenance existed, or by `repoctl publish` of a file that came without one).
+fn companions(file: &str) -> [String; 2] {
+    [format!("{file}.sig"), crate::provenance::sidecar_name(file)]
+}
+
+/// `file` and its [`companions`]: every object one published package file is.
+fn with_companions(file: &str) -> [String; 3] {
+    let [sig, provenance] = companions(file);
+    [file.to_string(), sig, provenance]
+}
+
+/// The local files step 1 uploads for `edit`: each package file with its `.sig` and its
+/// provenance object when they are beside it (only the `.sig` of a re-signed package, which is
+/// already published with whatever provenance it has), less what `uploaded` holds.
 fn package_uploads(edit: &Edit, uploaded: &BTreeSet<Utf8PathBuf>) -> Vec<Utf8PathBuf> {
     edit.add
         .iter()
         .flat_map(|p| {
-            let file = (!edit.resigned.contains(p)).then(|| p.clone());
-            file.into_iter().chain(crate::repo::tool_signature(p))
+            let new = !edit.resigned.contains(p);
+            let provenance = new.then(|| crate::provenance::sidecar_of(p)).flatten();
+            new.then(|| p.clone()).into_iter().chain(crate::repo::tool_signature(p)).chain(provenance)
         })
         .filter(|p| !uploaded.contains(p))
         .collect()
@@ -643,4 +671,43 @@ fn effective_change(
     let names: BTreeSet<&str> = current.iter().map(|e| e.name.as_str()).collect();
     let remove = change.remove.iter().filter(|n| names.contains(n.as_str())).cloned().collect();
     (add, remove)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_package_file_goes_up_with_its_companions_and_a_resigned_one_with_its_signature_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf()).unwrap();
+        let file = |name: &str| {
+            let path = dir.join(name);
+            fs_err::write(&path, b"x").unwrap();
+            path
+        };
+        let new = file("new-1-1-any.pkg.tar.zst");
+        let (new_sig, new_provenance) =
+            (file("new-1-1-any.pkg.tar.zst.sig"), file("new-1-1-any.pkg.tar.zst.provenance.json"));
+        let old = file("old-1-1-any.pkg.tar.zst");
+        let bare = file("bare-1-1-any.pkg.tar.zst");
+        let old_sig = file("old-1-1-any.pkg.tar.zst.sig");
+        file("old-1-1-any.pkg.tar.zst.provenance.json");
+        let edit = Edit { add: vec![new.clone(), old.clone(), bare.clone()], remove: Vec::new(), resigned: vec![old] };
+        let uploads = package_uploads(&edit, &BTreeSet::new());
+        assert_eq!(uploads, [new.clone(), new_sig, new_provenance.clone(), old_sig, bare]);
+        let uploaded = BTreeSet::from([new, new_provenance]);
+        assert_eq!(package_uploads(&edit, &uploaded).len(), 3, "what an earlier attempt uploaded is not sent again");
+    }
+
+    #[test]
+    fn a_package_file_lives_and_dies_with_its_signature_and_provenance() {
+        assert_eq!(
+            with_companions("a-1-1-any.pkg.tar.zst"),
+            ["a-1-1-any.pkg.tar.zst", "a-1-1-any.pkg.tar.zst.sig", "a-1-1-any.pkg.tar.zst.provenance.json"]
+        );
+        assert_eq!(ObjectKind::of("a-1-1-any.pkg.tar.zst.provenance.json"), ObjectKind::Immutable);
+        assert_eq!(ObjectKind::content_type("a-1-1-any.pkg.tar.zst.provenance.json"), "application/json");
+        assert_eq!(ObjectKind::content_type("a-1-1-any.pkg.tar.zst.sig"), "application/pgp-signature");
+    }
 }

@@ -93,7 +93,7 @@ async fn sha256_file(path: &Utf8Path) -> Result<String, PublishError> {
 /// apt repositories on S3 use the same workaround: a second object under this name. None for a
 /// name without `+`. Repository names cannot hold `+` (`[a-z0-9][a-z0-9._-]*`), so the
 /// databases never need one; package files (versions like `1.0+r3`, pkgnames like `libc++`)
-/// and their `.sig` do.
+/// and their companions (`.sig`, `.provenance.json`) do.
 fn aws_path_alias(name: &str) -> Option<String> {
     name.contains('+').then(|| name.replace('+', " "))
 }

@@ -5,7 +5,7 @@ pub mod github;
 mod progress;
 mod summary;
 
-pub use summary::{SummaryRow, markdown_summary, render_summary, table};
+pub use summary::{SummaryRow, markdown_provenance, markdown_summary, render_provenance, render_summary, table};
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;

@@ -58,6 +58,25 @@ pub fn markdown_summary(rows: &[SummaryRow], title: &str) -> String {
     )
 }
 
+/// Where each package a run built came from, one line each (`foo 1.0-1 from AUR commit ...`),
+/// for under the summary table. Empty when nothing was built.
+pub fn render_provenance(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let body: String = lines.iter().map(|l| format!("  {l}\n")).collect();
+    format!("\nProvenance (`repoctl provenance PKG` shows a whole record):\n{body}")
+}
+
+/// [`render_provenance`] as Markdown, for under the job summary's table.
+pub fn markdown_provenance(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let body: String = lines.iter().map(|l| format!("- `{l}`\n")).collect();
+    format!("\n#### Provenance\n\n{body}")
+}
+
 #[cfg(test)]
 mod snapshots {
     use super::*;
@@ -86,5 +105,17 @@ mod snapshots {
         ];
         insta::assert_snapshot!("summary_table", render_summary(&rows));
         insta::assert_snapshot!("summary_markdown", markdown_summary(&rows, "repoctl build: s3://bucket"));
+    }
+
+    #[test]
+    fn the_provenance_under_the_summary_is_pinned() {
+        let lines = [
+            "libfoo 1.0-1 from AUR commit 0123456789ab (files sha256:aaaaaaaaaaaa, lock sha256:bbbbbbbbbbbb), builder image sha256:cccccccccccc".to_string(),
+            "split-a 1:5-1 from AUR commit 89abcdef0123 (files sha256:dddddddddddd, lock sha256:bbbbbbbbbbbb), builder image sha256:cccccccccccc".to_string(),
+        ];
+        insta::assert_snapshot!("provenance_lines", render_provenance(&lines));
+        insta::assert_snapshot!("provenance_markdown", markdown_provenance(&lines));
+        assert_eq!(render_provenance(&[]), "", "nothing built, nothing said");
+        assert_eq!(markdown_provenance(&[]), "");
     }
 }

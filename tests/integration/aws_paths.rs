@@ -41,8 +41,11 @@ fn pacman_installs_packages_with_plus_through_aws_path_reading_and_removal_leave
     env.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));
     env.push(key.env());
 
-    // Published, signed, to moto directly (repoctl writes with escaped keys, as the SDK does).
+    // Locked, then published, signed, to moto directly (repoctl writes with escaped keys, as
+    // the SDK does).
     let config = write_config(&dir, &s3, &key, &["hello", "plusver", "libplus++"]);
+    let out = repoctl(&["update", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
@@ -62,11 +65,13 @@ fn pacman_installs_packages_with_plus_through_aws_path_reading_and_removal_leave
         assert_eq!(installed.trim(), content, "{file}");
     }
 
-    // Each package file and signature is there under its name and the name AWS looks up.
+    // Each package file, signature and provenance record is there under its name and the name
+    // AWS looks up.
     let mut expected_keys = Vec::new();
     for file in ["plusver-1.0+r3-1-any.pkg.tar.zst", "libplus++-2.0-1-any.pkg.tar.zst"] {
         for name in [file.to_string(), file.replace('+', " ")] {
-            expected_keys.extend([format!("{PREFIX}/{name}"), format!("{PREFIX}/{name}.sig")]);
+            expected_keys
+                .extend(["", ".sig", ".provenance.json"].map(|companion| format!("{PREFIX}/{name}{companion}")));
         }
     }
     expected_keys.sort();
@@ -76,7 +81,7 @@ fn pacman_installs_packages_with_plus_through_aws_path_reading_and_removal_leave
     // missing (here while it takes libplus++ out), and a machine that never downloaded
     // plusver installs it through the proxy.
     let plusver = "plusver-1.0+r3-1-any.pkg.tar.zst";
-    for name in [plusver.to_string(), format!("{plusver}.sig")] {
+    for name in [plusver.to_string(), format!("{plusver}.sig"), format!("{plusver}.provenance.json")] {
         s3.delete(BUCKET, &format!("{PREFIX}/{}", name.replace('+', " ")));
     }
     write_config(&dir, &s3, &key, &["hello", "plusver"]);
@@ -90,7 +95,8 @@ fn pacman_installs_packages_with_plus_through_aws_path_reading_and_removal_leave
     let install = fresh.run(&["-Sy", "--noconfirm", "plusver"]);
     assert!(install.status.success(), "pacman -S plusver after the repair failed:\n{}", text(&install));
 
-    // Removed from repo.yaml: both names of both packages, and their signatures, leave.
+    // Removed from repo.yaml: both names of both packages, their signatures and provenance,
+    // leave.
     write_config(&dir, &s3, &key, &["hello"]);
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

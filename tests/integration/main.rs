@@ -13,6 +13,7 @@ mod lock;
 mod network;
 mod official;
 mod pgp;
+mod provenance;
 mod publishing;
 mod sandbox;
 mod scale;
