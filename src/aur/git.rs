@@ -20,7 +20,9 @@ pub enum GitError {
     Failed { args: String, url: String, stderr: String },
     #[error("{url} has no .SRCINFO: the pkgbase does not exist in the AUR, or its repository is empty")]
     NoSrcinfo { url: String },
-    #[error("commit {commit} is not in the history of {url}: the AUR repository was rewritten, or the lock names another pkgbase's commit")]
+    #[error(
+        "commit {commit} is not in the history of {url}: the AUR repository was rewritten, or the lock names another pkgbase's commit"
+    )]
     NotInHistory { url: String, commit: String },
     #[error("cannot read the files of commit {commit} of {url}")]
     Archive {
@@ -85,7 +87,11 @@ pub async fn checkout_commit(url: &str, checkout: &Checkout, commit: &str) -> Re
 
 /// Every file of `commit` (path -> bytes), read from the object database with `git archive`,
 /// so the work tree's state does not matter. Submodules and empty directories are not files.
-pub async fn files_at(url: &str, dir: &Utf8Path, commit: &str) -> Result<std::collections::BTreeMap<String, Vec<u8>>, GitError> {
+pub async fn files_at(
+    url: &str,
+    dir: &Utf8Path,
+    commit: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, GitError> {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)

@@ -93,7 +93,9 @@ impl Source for MemoryAur {
             return Err(StoreError::Aur(AurError::Rpc { url: format!("memory/{pkgbase}"), source }));
         }
         let text = match want {
-            super::Want::Commit(commit) => self.commits.get(commit).filter(|t| t.contains(&format!("pkgbase = {pkgbase}\n"))),
+            super::Want::Commit(commit) => {
+                self.commits.get(commit).filter(|t| t.contains(&format!("pkgbase = {pkgbase}\n")))
+            }
             _ => self.srcinfo.get(pkgbase),
         };
         let Some(text) = text else { return Ok(None) };

@@ -64,7 +64,9 @@ impl SrcInfoStore {
         let kept = match want {
             Want::Modified(lm) => Some((dir_of(&self.dir, pkgbase), format!("{lm}.SRCINFO"), true)),
             // A commit's file never changes: kept beside the others, never replaced by them.
-            Want::Commit(commit) => Some((dir_of(&self.dir, pkgbase).map(|d| d.join(AT)), format!("{commit}.SRCINFO"), false)),
+            Want::Commit(commit) => {
+                Some((dir_of(&self.dir, pkgbase).map(|d| d.join(AT)), format!("{commit}.SRCINFO"), false))
+            }
             Want::AnyCached | Want::Fresh => None,
         };
         if let Some((Some(base_dir), name, replace)) = kept {

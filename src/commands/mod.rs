@@ -159,10 +159,22 @@ pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::D
     crate::config::Diagnostics(diags.into_iter().map(|(_, d)| d).collect())
 }
 
-/// The plan's warnings (a dependency gone from the AUR, kept), which need no action.
+/// The plan's warnings (a dependency gone from the AUR, kept), and one line for every
+/// pkgbase repoctl.lock does not hold yet.
 pub(crate) fn print_warnings(plan: &Plan, printer: &Printer) {
     for warning in plan.packages.iter().flat_map(|s| &s.warnings) {
         printer.warn(warning);
+    }
+    let unlocked: Vec<&str> = plan.not_locked().map(|s| s.pkgbase.as_str()).collect();
+    if !unlocked.is_empty() {
+        const SHOWN: usize = 10;
+        let more = unlocked.len().saturating_sub(SHOWN);
+        let names = unlocked.iter().take(SHOWN).copied().collect::<Vec<_>>().join(", ");
+        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        printer.warn(&format!(
+            "{} pkgbase(s) not in repoctl.lock, so not built: {names}{tail}; run `repoctl update` to review and lock them",
+            unlocked.len()
+        ));
     }
 }
 

@@ -68,7 +68,14 @@ pub async fn review(
     let universe = super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo")), &lock.pins()).await?;
     let no_mismatches = Default::default();
     let inputs = |only: &[String]| -> Result<crate::plan::Plan, crate::plan::PlanError> {
-        crate::plan::make(&Inputs { config: &config, universe: &universe, repo: &[], only, mismatches: &no_mismatches, lock: &lock })
+        crate::plan::make(&Inputs {
+            config: &config,
+            universe: &universe,
+            repo: &[],
+            only,
+            mismatches: &no_mismatches,
+            lock: &lock,
+        })
     };
     // Problems (an unknown name, a dependency nothing or several packages provide) are what a
     // reviewer must see first: they stop the review as they stop `check`.

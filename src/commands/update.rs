@@ -21,6 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 /// Commits listed per package at most (the diff shows all changes anyway).
 const MAX_COMMITS: usize = 20;
+/// pkgbases fetched and read at once (each a `git fetch` and a few `git` reads).
+const EXAMINED_IN_FLIGHT: usize = 8;
 /// Rounds of resolution before the held set must have settled.
 const MAX_ROUNDS: usize = 4;
 
@@ -127,15 +129,11 @@ async fn moved(
         let closure = closure_of(ctx.config, &universe)?;
         ctx.accepted = names_to_bases(&options.accept, &universe, old);
         let selected = names_to_bases(&options.packages, &universe, old);
-        for base in &closure {
-            if !examined.contains_key(base) && (selected.is_empty() || selected.contains(base)) {
-                let found = match examine(ctx, base, old.entries.get(base), &universe).await {
-                    Ok(found) => found,
-                    Err(e) => unreadable(base, old.entries.get(base), &e),
-                };
-                examined.insert(base.clone(), found);
-            }
-        }
+        let todo: Vec<&String> = closure
+            .iter()
+            .filter(|b| !examined.contains_key(*b) && (selected.is_empty() || selected.contains(*b)))
+            .collect();
+        examined.extend(examine_all(ctx, &todo, old, &universe).await);
         let held: BTreeMap<String, String> = examined
             .iter()
             .filter(|(b, e)| closure.contains(*b) && e.entry.is_none())
@@ -147,6 +145,23 @@ async fn moved(
         pins = held;
     }
     Err(Error::Usage("the held packages did not settle: run `repoctl update` again, or update them one by one".into()))
+}
+
+/// [`examine`] of each pkgbase, [`EXAMINED_IN_FLIGHT`] at a time; one that cannot be read is
+/// held where it was ([`unreadable`]).
+async fn examine_all(ctx: &Ctx<'_>, bases: &[&String], old: &Lock, universe: &Universe) -> Vec<(String, Examined)> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(bases)
+        .map(|base| async move {
+            let found = match examine(ctx, base, old.entries.get(*base), universe).await {
+                Ok(found) => found,
+                Err(e) => unreadable(base, old.entries.get(*base), &e),
+            };
+            ((*base).clone(), found)
+        })
+        .buffer_unordered(EXAMINED_IN_FLIGHT)
+        .collect()
+        .await
 }
 
 /// The pkgbases `build` would need, at the heads (and pins) the universe was resolved at.
@@ -169,7 +184,8 @@ fn names_to_bases(names: &[String], universe: &Universe, lock: &Lock) -> BTreeSe
     names
         .iter()
         .map(|n| {
-            let in_lock = lock.entries.values().find(|e| e.name == *n || e.pkgnames.contains(n)).map(|e| e.name.clone());
+            let in_lock =
+                lock.entries.values().find(|e| e.name == *n || e.pkgnames.contains(n)).map(|e| e.name.clone());
             universe.pkgbase_of(n).map(String::from).or(in_lock).unwrap_or_else(|| n.clone())
         })
         .collect()
@@ -194,7 +210,9 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
     let committed = commits.first().map_or(0, |c| c.time);
     let new_files = files_at(&url, &head.dir, &head.commit).await.map_err(aur_err)?;
     let entry = new_entry(ctx, base, &head.commit, committed, &new_files, maintainer.clone(), comaintainers.clone())?;
-    if let Some(o) = old.filter(|o| o.commit == entry.commit && o.maintainer == maintainer && o.comaintainers == comaintainers) {
+    if let Some(o) =
+        old.filter(|o| o.commit == entry.commit && o.maintainer == maintainer && o.comaintainers == comaintainers)
+    {
         let report = package_report(base, Status::Unchanged, Some(o), Some(&entry));
         return Ok(Examined { report, entry: Some(o.clone()) });
     }
@@ -214,7 +232,8 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
     let version_only = old_snap.as_ref().is_some_and(|o| assess::version_only(o, &new_snap));
     let last_modified = universe.last_modified.get(base).copied().unwrap_or(committed);
     let candidate = Candidate { commit: entry.commit.clone(), committed, last_modified, maintainer };
-    let decision = decide(&ctx.config.trust, old, &candidate, ctx.accepted.contains(base), version_only, ctx.mode, ctx.now);
+    let decision =
+        decide(&ctx.config.trust, old, &candidate, ctx.accepted.contains(base), version_only, ctx.mode, ctx.now);
     let from = old_files.as_ref().and(old).map_or(EMPTY_TREE, |o| o.commit.as_str());
     let diff_text = diff(&url, &head.dir, from, &entry.commit, ctx.color).await.map_err(aur_err)?;
     let status = match (&decision, old) {
@@ -278,7 +297,12 @@ fn package_report(base: &str, status: Status, from: Option<&Entry>, to: Option<&
 }
 
 fn side(e: &Entry) -> Side {
-    Side { commit: e.commit.clone(), version: e.version.clone(), maintainer: e.maintainer.clone(), committed: e.committed.clone() }
+    Side {
+        commit: e.commit.clone(),
+        version: e.version.clone(),
+        maintainer: e.maintainer.clone(),
+        committed: e.committed.clone(),
+    }
 }
 
 /// Step 3: the new lock and the report. Entries of pkgbases the AUR no longer has stay while
@@ -327,7 +351,8 @@ fn conclude(
 /// Whether repo.yaml lists the entry (by pkgbase or pkgname), or a dependency in the closure
 /// names one of its pkgnames and nothing satisfies it any more.
 fn still_named(entry: &Entry, universe: &Universe, config: &Config) -> bool {
-    let names: BTreeSet<&str> = std::iter::once(entry.name.as_str()).chain(entry.pkgnames.iter().map(String::as_str)).collect();
+    let names: BTreeSet<&str> =
+        std::iter::once(entry.name.as_str()).chain(entry.pkgnames.iter().map(String::as_str)).collect();
     let listed = config.packages.iter().any(|p| names.contains(p.name.as_str()));
     let needed = universe
         .satisfiers

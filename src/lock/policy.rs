@@ -149,7 +149,8 @@ mod tests {
     #[test]
     fn a_commit_younger_than_min_age_cools_down_and_the_same_commit_older_is_taken() {
         let t = trust(3, None, AutoUpdate::None);
-        let held = decide(&t, Some(&entry(Some("alice"))), &candidate(1, Some("alice")), false, false, Mode::Review, NOW);
+        let held =
+            decide(&t, Some(&entry(Some("alice"))), &candidate(1, Some("alice")), false, false, Mode::Review, NOW);
         assert_eq!(held, Err(Hold::CoolingDown { until: NOW + 2 * DAY }));
         assert_eq!(held.unwrap_err().to_string(), "cooling down until 2027-01-17T08:00:00Z");
         let later = NOW + 2 * DAY;
@@ -196,6 +197,9 @@ mod tests {
         let off = trust(3, None, AutoUpdate::None);
         assert_eq!(decide(&off, Some(&locked), &c, false, true, Mode::Auto, NOW), Err(Hold::NeedsReview));
         let young = candidate(1, Some("alice"));
-        assert!(matches!(decide(&on, Some(&locked), &young, false, true, Mode::Auto, NOW), Err(Hold::CoolingDown { .. })));
+        assert!(matches!(
+            decide(&on, Some(&locked), &young, false, true, Mode::Auto, NOW),
+            Err(Hold::CoolingDown { .. })
+        ));
     }
 }

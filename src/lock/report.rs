@@ -56,9 +56,11 @@ pub struct PackageReport {
     pub diff: String,
 }
 
-/// A flag with its one-line reason, as the report shows it.
+/// A flag with its one-line reason, as the report shows it (JSON: the flag's own fields, such
+/// as `"flag": "new-hosts", "hosts": [...]`, and `"reason"`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FlagLine {
+    #[serde(flatten)]
     pub flag: Flag,
     pub reason: String,
 }

@@ -36,9 +36,13 @@ fn a_missing_lock_is_empty_and_a_broken_one_names_its_line() {
     let text = lock.to_text().replace("0123456789abcdef0123456789abcdef01234567", "HEAD");
     let err = Lock::parse("repoctl.lock".into(), &text).unwrap_err();
     let line = text.lines().position(|l| l.contains("name = \"foo\"")).unwrap() + 1;
-    assert_eq!(err.to_string(), format!("repoctl.lock:{line}: pkgbase foo: commit `HEAD` is not 40 lowercase hex digits"));
+    assert_eq!(
+        err.to_string(),
+        format!("repoctl.lock:{line}: pkgbase foo: commit `HEAD` is not 40 lowercase hex digits")
+    );
 
-    let err = Lock::parse("repoctl.lock".into(), "version = 1\n[[pkgbase]]\nname = \"foo\"\nsurprise = 1\n").unwrap_err();
+    let err =
+        Lock::parse("repoctl.lock".into(), "version = 1\n[[pkgbase]]\nname = \"foo\"\nsurprise = 1\n").unwrap_err();
     assert!(err.to_string().starts_with("repoctl.lock:"), "{err}");
     assert!(err.to_string().contains("surprise") || err.to_string().contains("unknown field"), "{err}");
     let err = Lock::parse("repoctl.lock".into(), "version = 9\n").unwrap_err();

@@ -145,6 +145,11 @@ impl Plan {
         self.packages.iter().filter(|s| s.action == Action::Remove)
     }
 
+    /// pkgbases the AUR has and repoctl.lock does not: nothing of them is built.
+    pub fn not_locked(&self) -> impl Iterator<Item = &Step> {
+        self.packages.iter().filter(|s| s.reason == Reason::NotLocked)
+    }
+
     /// Steps with problems (see [`Step::problems`]).
     pub fn with_problems(&self) -> impl Iterator<Item = &Step> {
         self.packages.iter().filter(|s| !s.problems.is_empty())
@@ -565,7 +570,7 @@ fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Ve
 }
 
 /// The lock's commit of a pkgbase the AUR has: built at that commit; with no entry, nothing
-/// of it is built (nor is its pkgver() asked), and the plan says so.
+/// of it is built (nor is its pkgver() asked), and its reason says so ([`Plan::not_locked`]).
 fn apply_lock(step: &mut Step, entry: Option<&crate::lock::Entry>) {
     match entry {
         Some(e) => {
@@ -576,10 +581,6 @@ fn apply_lock(step: &mut Step, entry: Option<&crate::lock::Entry>) {
             step.action = Action::Skip;
             step.reason = Reason::NotLocked;
             step.vcs = false;
-            step.warnings.push(format!(
-                "{} is not locked: run `repoctl update` to review it and add it to repoctl.lock",
-                step.pkgbase
-            ));
         }
     }
 }

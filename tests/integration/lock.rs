@@ -44,7 +44,9 @@ impl Bed {
         let fixture = repo_root().join("tests/fixtures/aur/hello");
         for file in ["PKGBUILD", ".SRCINFO"] {
             let text = std::fs::read_to_string(fixture.join(file)).unwrap();
-            let text = text.replace("pkgver=1.0", &format!("pkgver={version}")).replace("pkgver = 1.0", &format!("pkgver = {version}"));
+            let text = text
+                .replace("pkgver=1.0", &format!("pkgver={version}"))
+                .replace("pkgver = 1.0", &format!("pkgver = {version}"));
             std::fs::write(src.join(file), text).unwrap();
         }
         std::fs::write(src.join("greeting.txt"), format!("{greeting}\n")).unwrap();
@@ -97,7 +99,12 @@ fn ago(days: i64) -> String {
 }
 
 fn package<'a>(report: &'a Value, pkgbase: &str) -> &'a Value {
-    report["packages"].as_array().unwrap().iter().find(|p| p["pkgbase"] == pkgbase).unwrap_or_else(|| panic!("{pkgbase} in {report:#}"))
+    report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pkgbase"] == pkgbase)
+        .unwrap_or_else(|| panic!("{pkgbase} in {report:#}"))
 }
 
 fn flags(p: &Value) -> Vec<String> {
@@ -140,7 +147,10 @@ fn build_publishes_the_locked_commit_until_update_shows_and_takes_the_new_one() 
 
     let report = bed.update(&[]);
     let hello = package(&report, "hello");
-    assert_eq!((&hello["status"], &hello["from"]["version"], &hello["to"]["version"]), (&"updated".into(), &"1.0-1".into(), &"2.0-1".into()));
+    assert_eq!(
+        (&hello["status"], &hello["from"]["version"], &hello["to"]["version"]),
+        (&"updated".into(), &"1.0-1".into(), &"2.0-1".into())
+    );
     assert!(hello["diff"].as_str().unwrap().contains("+hello from a newer commit"), "{report:#}");
     bed.build();
     assert_eq!(bed.installed_greeting(), "hello from a newer commit\n", "pacman installs the version the lock names");
@@ -182,7 +192,11 @@ fn a_change_of_maintainer_holds_the_package_until_it_is_accepted() {
     bed.push_hello("1.1", "hello from mallory", 5);
     let report = bed.update(&[]);
     let hello = package(&report, "hello");
-    assert_eq!((&hello["status"], &hello["held"]["hold"]), (&"held".into(), &"maintainer-changed".into()), "{report:#}");
+    assert_eq!(
+        (&hello["status"], &hello["held"]["hold"]),
+        (&"held".into(), &"maintainer-changed".into()),
+        "{report:#}"
+    );
     assert!(flags(hello).iter().any(|f| f.contains("mallory")), "{report:#}");
     assert_eq!(bed.lock(), locked, "held at the locked commit");
 
@@ -226,7 +240,8 @@ fn a_lock_whose_files_do_not_match_the_aur_is_refused_before_anything_is_built()
     bed.write_config(&["hello"], "");
     bed.update(&[]);
     let lock = bed.lock();
-    let hash = lock.lines().find_map(|l| l.strip_prefix("files = \"sha256:")).unwrap().trim_end_matches('"').to_string();
+    let hash =
+        lock.lines().find_map(|l| l.strip_prefix("files = \"sha256:")).unwrap().trim_end_matches('"').to_string();
     std::fs::write(bed.dir.join("repoctl.lock"), lock.replace(&hash, &"0".repeat(64))).unwrap();
     let out = bed.run(&["build"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -234,3 +249,56 @@ fn a_lock_whose_files_do_not_match_the_aur_is_refused_before_anything_is_built()
     assert!(!bed.dir.join("repo/locked.db").exists(), "nothing was published");
 }
 
+/// A release-tarball package's PKGBUILD and .SRCINFO at `version`, downloaded from `host`.
+fn push_tool(bed: &Bed, version: &str, host: &str, age_days: i64) {
+    let src = bed.dir.join(format!("src-tool-{version}"));
+    std::fs::create_dir_all(&src).unwrap();
+    // A different digest per version and host, as a real release would have.
+    let digest: String = format!("{version}{host}").bytes().cycle().take(32).map(|b| format!("{b:02x}")).collect();
+    let pkgbuild = format!(
+        "pkgname=tool\npkgver={version}\npkgrel=1\npkgdesc=\"A tool from a release tarball\"\narch=('any')\n\
+url=\"https://github.com/example/tool\"\nlicense=('MIT')\nsource=(\"https://{host}/example/tool/archive/v$pkgver.tar.gz\")\n\
+sha256sums=('{digest}')\n\npackage() {{\n  install -Dm644 \"$srcdir/tool-$pkgver/README\" \"$pkgdir/usr/share/doc/tool/README\"\n}}\n"
+    );
+    let srcinfo = format!(
+        "pkgbase = tool\n\tpkgdesc = A tool from a release tarball\n\tpkgver = {version}\n\tpkgrel = 1\n\
+\turl = https://github.com/example/tool\n\tarch = any\n\tlicense = MIT\n\
+\tsource = https://{host}/example/tool/archive/v{version}.tar.gz\n\tsha256sums = {digest}\n\npkgname = tool\n"
+    );
+    std::fs::write(src.join("PKGBUILD"), pkgbuild).unwrap();
+    std::fs::write(src.join(".SRCINFO"), srcinfo).unwrap();
+    bed.aur.push_dated("tool", &src, Some(&ago(age_days)));
+}
+
+#[test]
+fn version_only_takes_a_pure_bump_and_holds_one_that_changes_a_source_url() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::new();
+    bed.write_config(&["tool"], "  min_age: 1d\n  auto: version-only\n");
+    push_tool(&bed, "1.0", "github.com", 10);
+    assert_eq!(package(&bed.update(&[]), "tool")["status"], "added", "a new package is reviewed");
+
+    // A pure bump, older than min_age: the nightly's `update --auto` takes it.
+    push_tool(&bed, "1.1", "github.com", 5);
+    let report = bed.update(&["--auto"]);
+    let tool = package(&report, "tool");
+    assert_eq!((&tool["status"], &tool["version_only"]), (&"updated".into(), &true.into()), "{report:#}");
+    assert!(bed.lock().contains("version = \"1.1-1\""), "{}", bed.lock());
+
+    // A bump that also moves the download to another host: held for review, flagged.
+    push_tool(&bed, "1.2", "evil.example", 5);
+    let report = bed.update(&["--auto"]);
+    let tool = package(&report, "tool");
+    assert_eq!((&tool["status"], &tool["held"]["hold"]), (&"held".into(), &"needs-review".into()), "{report:#}");
+    assert!(flags(tool).iter().any(|f| f.contains("evil.example")), "{report:#}");
+    assert!(bed.lock().contains("version = \"1.1-1\""), "held at 1.1:\n{}", bed.lock());
+    // A person's `update` (the reviewed pull request) takes it, flags and all.
+    let report = bed.update(&[]);
+    assert_eq!(package(&report, "tool")["status"], "updated", "{report:#}");
+    assert!(bed.lock().contains("version = \"1.2-1\""), "{}", bed.lock());
+
+    // Even a pure bump waits for min_age.
+    push_tool(&bed, "1.3", "evil.example", 0);
+    let report = bed.update(&["--auto"]);
+    assert_eq!(package(&report, "tool")["held"]["hold"], "cooling-down", "{report:#}");
+}
