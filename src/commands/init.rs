@@ -31,8 +31,9 @@ pub fn init(dir: &Utf8Path, force: bool, printer: &Printer) -> Result<ExitStatus
         printer.info(&format!("wrote {path}"));
     }
     printer.out(&format!(
-        "next: edit {}, run `repoctl check`, set the repository variables AWS_ROLE_ARN and AWS_REGION \
-         (and the secret REPOCTL_SIGNING_KEY if you sign), then commit",
+        "next: edit {}, run `repoctl check`, then `repoctl update` and read its report (only the AUR \
+         commits it writes to repoctl.lock are built); set the repository variables AWS_ROLE_ARN and \
+         AWS_REGION (and the secret REPOCTL_SIGNING_KEY if you sign), then commit repoctl.lock with the rest",
         dir.join("repo.yaml")
     ));
     Ok(ExitStatus::Success)

@@ -1,7 +1,9 @@
 //! GitHub Actions: the workflows pass GitHub's schema and zizmor's audit, output is native under
-//! GITHUB_ACTIONS=true, reviewers see what a change lets in, the sharded flow works end to end,
-//! and `init` / `schema` give a new repository a valid start.
-use crate::support::{Aur, Pacman, TESTBED_IMAGE, docker, repo_root, repoctl, repoctl_containers, tempdir, text};
+//! GITHUB_ACTIONS=true, reviewers see what a change lets in, the nightly's lock flow and the
+//! sharded flow work end to end, and `init` / `schema` give a new repository a valid start.
+use crate::support::{
+    Aur, Pacman, TESTBED_IMAGE, docker, repo_root, repoctl, repoctl_command, repoctl_containers, tempdir, text,
+};
 use camino::Utf8PathBuf;
 use std::process::Command;
 
@@ -300,4 +302,142 @@ fn the_sharded_workflow_builds_in_shards_and_publishes_once() {
     let install = pacman.run(&["-S", "--noconfirm", "foo-app", "hello"]);
     assert!(install.status.success(), "pacman -S:\n{}", text(&install));
     assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
+
+/// The flow of templates/workflows/repoctl-nightly.yml, run locally with the template's own
+/// commands. update-lock: `update --auto` takes the version bump (committed to the default
+/// branch), `update --markdown` writes the pull request's body and proposes the new package.
+/// trial-build: on the pull request's lock, `update --since` names what it lets in, and
+/// `build --no-publish` builds it without touching the repository. build: the default
+/// branch's lock is published, and pacman sees only locked versions until the merge.
+#[test]
+fn the_nightly_workflow_commits_version_bumps_proposes_the_rest_and_builds_only_the_lock() {
+    let template = std::fs::read_to_string(repo_root().join("templates/workflows/repoctl-nightly.yml")).unwrap();
+    for command in [
+        "repoctl update --config repo.yaml --auto",
+        "repoctl update --config repo.yaml --markdown > body.md",
+        "repoctl update --config repo.yaml --since .repoctl-base/repoctl.lock --json > lock-report.json",
+        r#"select(.status == "added" or .status == "updated") | .pkgbase"#,
+        r#"repoctl build --config repo.yaml --no-publish "${packages[@]}""#,
+        "run: repoctl build --config repo.yaml\n",
+    ] {
+        assert!(template.contains(command), "the nightly template no longer runs `{command}`: update this test");
+    }
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    let (_t, dir) = tempdir();
+    let days_ago = |days: u64| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        format!("@{} +0000", now - days * 86_400)
+    };
+    let fixtures = repo_root().join("tests/fixtures/aur");
+    aur.push_dated("hello", &fixtures.join("hello"), Some(&days_ago(10)));
+    aur.push_dated("libfoo", &fixtures.join("libfoo"), Some(&days_ago(10)));
+
+    // Two checkouts, each a runner with its own work directory: the default branch, and the
+    // pull request's branch (with the default branch's lock at .repoctl-base/, as trial-build
+    // makes it). Both name the same published repository.
+    let main = dir.join("main");
+    let pr = dir.join("pr");
+    std::fs::create_dir_all(pr.join(".repoctl-base")).unwrap();
+    std::fs::create_dir_all(&main).unwrap();
+    let repo_yaml = |packages: &str| {
+        format!(
+            "name: nightly\nlocal:\n  path: {}\nbuilder:\n  image: {TESTBED_IMAGE}\ntrust:\n  min_age: 3d\n  auto: version-only\npackages: [{packages}]\n",
+            dir.join("repo")
+        )
+    };
+    let run = |checkout: &Utf8PathBuf, args: &[&str]| {
+        let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", checkout.join(".repoctl").to_string())];
+        let mut all = args.to_vec();
+        all.extend(["--config", "repo.yaml"]);
+        let out =
+            repoctl_command(&all, &env).current_dir(checkout).stdin(std::process::Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "repoctl {args:?}:\n{}", text(&out));
+        out
+    };
+    let lock = |checkout: &Utf8PathBuf| std::fs::read_to_string(checkout.join("repoctl.lock")).unwrap_or_default();
+    let pacman = Pacman::new("nightly", &format!("file://{}", dir.join("repo")));
+    let published = || {
+        let mut listed = pacman.list("nightly");
+        listed.sort();
+        listed
+    };
+
+    // Adopted: hello locked after a review, and published.
+    std::fs::write(main.join("repo.yaml"), repo_yaml("hello")).unwrap();
+    run(&main, &["update"]);
+    run(&main, &["build"]);
+    assert_eq!(published(), [("hello".to_string(), "1.0-1".to_string())]);
+
+    // Overnight: hello gets a version bump (5 days old), and repo.yaml now lists libfoo too.
+    let bump = dir.join("hello-1.1");
+    std::fs::create_dir_all(&bump).unwrap();
+    for file in ["PKGBUILD", ".SRCINFO", "greeting.txt"] {
+        let text = std::fs::read_to_string(fixtures.join("hello").join(file)).unwrap();
+        std::fs::write(
+            bump.join(file),
+            text.replace("pkgver=1.0", "pkgver=1.1").replace("pkgver = 1.0", "pkgver = 1.1"),
+        )
+        .unwrap();
+    }
+    aur.push_dated("hello", &bump, Some(&days_ago(5)));
+    std::fs::write(main.join("repo.yaml"), repo_yaml("hello, libfoo")).unwrap();
+
+    // update-lock: --auto takes the bump alone, and that is the default branch's lock.
+    run(&main, &["update", "--auto"]);
+    let default_branch_lock = lock(&main);
+    assert!(default_branch_lock.contains("version = \"1.1-1\""), "{default_branch_lock}");
+    assert!(!default_branch_lock.contains("libfoo"), "a new package waits for review:\n{default_branch_lock}");
+    // ... then the pull request: its title is the body's first line, its branch holds the lock.
+    let body = String::from_utf8(run(&main, &["update", "--markdown"]).stdout).unwrap();
+    assert_eq!(body.lines().next(), Some("## AUR updates: 1 package"), "{body}");
+    assert!(body.contains("`libfoo`"), "{body}");
+    let pr_lock = lock(&main);
+    assert!(pr_lock.contains("name = \"libfoo\""), "{pr_lock}");
+    std::fs::write(main.join("repoctl.lock"), &default_branch_lock).unwrap();
+    std::fs::write(pr.join("repo.yaml"), repo_yaml("hello, libfoo")).unwrap();
+    std::fs::write(pr.join("repoctl.lock"), &pr_lock).unwrap();
+    std::fs::write(pr.join(".repoctl-base/repoctl.lock"), &default_branch_lock).unwrap();
+
+    // trial-build: what the pull request lets in, built and not published.
+    let out = run(&pr, &["update", "--since", ".repoctl-base/repoctl.lock", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let moved: Vec<&str> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "added" || p["status"] == "updated")
+        .map(|p| p["pkgbase"].as_str().unwrap())
+        .collect();
+    assert_eq!(moved, ["libfoo"], "{report:#}");
+    run(&pr, &["build", "--no-publish", "libfoo"]);
+    assert!(files_under(&pr.join(".repoctl/runs")).iter().any(|f| f.starts_with("libfoo-2.1-1")), "no libfoo built");
+    assert_eq!(published(), [("hello".to_string(), "1.0-1".to_string())], "the trial build published");
+
+    // build: the default branch's lock, and only it.
+    run(&main, &["build"]);
+    assert_eq!(published(), [("hello".to_string(), "1.1-1".to_string())], "libfoo is not locked there yet");
+    let install = pacman.run(&["-Sy", "--noconfirm", "hello"]);
+    assert!(install.status.success(), "pacman -S hello:\n{}", text(&install));
+
+    // Merged: the next build publishes libfoo.
+    std::fs::write(main.join("repoctl.lock"), &pr_lock).unwrap();
+    run(&main, &["build"]);
+    assert_eq!(published(), [("hello".to_string(), "1.1-1".to_string()), ("libfoo".to_string(), "2.1-1".to_string())]);
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
+
+/// The names of the files under `dir`, at any depth.
+fn files_under(dir: &Utf8PathBuf) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = Utf8PathBuf::try_from(entry.path()).expect("UTF-8");
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else if let Some(name) = path.file_name() {
+            found.push(name.to_string());
+        }
+    }
+    found
 }
