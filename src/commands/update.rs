@@ -98,7 +98,14 @@ fn stdout_is_colour_terminal() -> bool {
 
 /// Prints the report in the asked form; the Markdown also goes to the job summary.
 fn show(report: &Report, options: &Options, printer: &Printer) -> Result<(), Error> {
-    let loud = |p: &&PackageReport| p.status == Status::Deleted || matches!(p.held, Some(Hold::Unreadable { .. }));
+    // What a person must act on: a deletion, a package unreadable, a maintainer to accept or allow.
+    let loud = |p: &&PackageReport| {
+        p.status == Status::Deleted
+            || matches!(
+                p.held,
+                Some(Hold::Unreadable { .. } | Hold::MaintainerChanged { .. } | Hold::MaintainerNotAllowed { .. })
+            )
+    };
     for p in report.packages.iter().filter(loud) {
         printer.warn(&crate::lock::report::headline(p));
     }
