@@ -4,26 +4,14 @@
 //! Fixtures are in tests/fixtures/aur-life (a .SRCINFO made by `makepkg --printsrcinfo`, see
 //! regen-srcinfo.sh; drift-srcinfo-only's is edited by hand on purpose). Every test needs
 //! Docker: `plan` and `check` read the official repositories through the builder image.
-use crate::support::{Aur, Pacman, TESTBED_IMAGE, docker, repo_root, repoctl, repoctl_containers, tempdir, text};
-use camino::Utf8PathBuf;
+use crate::support::{Bed, TESTBED_IMAGE, docker, repo_root, repoctl_containers, text};
 use serde_json::Value;
 use std::process::Output;
-
-/// One repository's world: the stand-in AUR, a work directory and repo.yaml, published to
-/// `DIR/repo` (a local directory that pacman reads with `file://`).
-struct Bed {
-    aur: Aur,
-    dir: Utf8PathBuf,
-    config: Utf8PathBuf,
-    _tmp: tempfile::TempDir,
-}
 
 impl Bed {
     /// The AUR holding `fixtures`, each (fixture directory, pkgbase).
     fn new(fixtures: &[(&str, &str)]) -> Bed {
-        let aur = Aur::start();
-        let (tmp, dir) = tempdir();
-        let bed = Bed { aur, config: dir.join("repo.yaml"), dir, _tmp: tmp };
+        let bed = Bed::empty();
         for (fixture, pkgbase) in fixtures {
             bed.push(fixture, pkgbase);
         }
@@ -35,11 +23,6 @@ impl Bed {
         self.aur.push_dir(pkgbase, &repo_root().join("tests/fixtures/aur-life").join(fixture));
     }
 
-    /// Deletes PKGBASE from the AUR (its bare repository: the stand-in lists --root each time).
-    fn delete(&self, pkgbase: &str) {
-        std::fs::remove_dir_all(self.aur.root.join(format!("{pkgbase}.git"))).expect("delete a pkgbase");
-    }
-
     /// Writes repo.yaml with `packages` (YAML list items, one a line, indented by two).
     fn packages(&self, name: &str, packages: &str) {
         let yaml = format!(
@@ -48,23 +31,11 @@ impl Bed {
         std::fs::write(&self.config, yaml).unwrap();
     }
 
-    /// `repoctl COMMAND --config repo.yaml ARGS`, always with the same work directory.
-    fn run(&self, command: &str, args: &[&str]) -> Output {
-        let mut all = vec![command, "--config", self.config.as_str()];
-        all.extend_from_slice(args);
-        let env = [("AUR_LOCATION", self.aur.url.clone()), ("REPOCTL_WORK_DIR", self.dir.join("work").to_string())];
-        repoctl(&all, &env)
-    }
-
     /// `plan --json`, which must exit 0.
     fn plan(&self) -> Plan {
         let out = self.run("plan", &["--json"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         Plan(serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", text(&out))))
-    }
-
-    fn repo(&self) -> Utf8PathBuf {
-        self.dir.join("repo")
     }
 
     /// Files in the published directory.
@@ -84,10 +55,6 @@ impl Bed {
             .flatten()
             .filter(|run| run.path().join("logs").join(format!("{pkgbase}.log")).is_file())
             .count()
-    }
-
-    fn pacman(&self, name: &str) -> Pacman {
-        Pacman::new(name, &format!("file://{}", self.repo()))
     }
 }
 
@@ -298,7 +265,7 @@ fn a_dependency_gone_from_the_aur_is_kept() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let published = bed.files();
 
-    bed.delete("kept-lib");
+    bed.aur.delete("kept-lib");
     let out = bed.run("build", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(both(&out).contains("gone from the AUR"), "not mentioned:\n{}", text(&out));
@@ -321,7 +288,7 @@ fn a_listed_package_gone_from_the_aur_is_kept_and_reported() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     bed.push("greet-1.1", "greet");
-    bed.delete("gone");
+    bed.aur.delete("gone");
     let out = bed.run("check", &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);

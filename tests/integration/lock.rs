@@ -2,28 +2,12 @@
 //! moves the lock, shows the diff and flags, and holds what `trust:` does not let in. Every
 //! test runs the binary as a user would (`update`, then `build`), against the AUR stand-in with
 //! commits dated in the past, and reads the published repository with Debian's pacman.
-use crate::support::{Aur, Pacman, TESTBED_IMAGE, docker, repo_root, repoctl_as_is, tempdir, text};
-use camino::Utf8PathBuf;
+use crate::support::{Bed, TESTBED_IMAGE, docker, repo_root, text};
 use serde_json::Value;
-use std::process::Output;
 
 const DAY: i64 = 86_400;
 
-/// One repository with its own AUR: repo.yaml at `DIR/repo.yaml`, published to `DIR/repo`.
-struct Bed {
-    aur: Aur,
-    dir: Utf8PathBuf,
-    config: Utf8PathBuf,
-    _tmp: tempfile::TempDir,
-}
-
 impl Bed {
-    fn new() -> Bed {
-        let aur = Aur::start();
-        let (tmp, dir) = tempdir();
-        Bed { aur, config: dir.join("repo.yaml"), dir, _tmp: tmp }
-    }
-
     /// repo.yaml listing `packages`, with `trust` (YAML lines under `trust:`, or empty).
     fn write_config(&self, packages: &[&str], trust: &str) {
         let mut yaml = format!("name: locked\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\n");
@@ -53,18 +37,11 @@ impl Bed {
         self.aur.push_dated("hello", &src, Some(&ago(age_days)));
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        let mut all = args.to_vec();
-        all.extend(["--config", self.config.as_str()]);
-        let env = [("AUR_LOCATION", self.aur.url.clone()), ("REPOCTL_WORK_DIR", self.dir.join("work").to_string())];
-        repoctl_as_is(&all, &env)
-    }
-
     /// `update --json` (which must exit 0): the report.
     fn update(&self, extra: &[&str]) -> Value {
-        let mut args = vec!["update", "--json"];
+        let mut args = vec!["--json"];
         args.extend_from_slice(extra);
-        let out = self.run(&args);
+        let out = self.run_as_is("update", &args);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("update JSON: {e}\n{}", text(&out)))
     }
@@ -74,18 +51,18 @@ impl Bed {
     }
 
     fn build(&self) {
-        let out = self.run(&["build"]);
+        let out = self.run_as_is("build", &[]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     }
 
     /// What pacman lists in the published repository.
     fn published(&self) -> Vec<(String, String)> {
-        Pacman::new("locked", &format!("file://{}", self.dir.join("repo"))).list("locked")
+        self.pacman("locked").list("locked")
     }
 
     /// The version of hello that pacman installs from the published repository.
     fn installed_greeting(&self) -> String {
-        let pacman = Pacman::new("locked", &format!("file://{}", self.dir.join("repo")));
+        let pacman = self.pacman("locked");
         let out = pacman.run(&["-Sy", "--noconfirm", "hello"]);
         assert!(out.status.success(), "{}", text(&out));
         std::fs::read_to_string(pacman.installed_file("usr/share/hello/greeting.txt")).unwrap()
@@ -114,12 +91,12 @@ fn flags(p: &Value) -> Vec<String> {
 #[test]
 fn build_publishes_the_locked_commit_until_update_shows_and_takes_the_new_one() {
     let Some(_docker) = docker() else { return };
-    let bed = Bed::new();
+    let bed = Bed::empty();
     bed.push_hello("1.0", "hello from the locked commit", 10);
     bed.write_config(&["hello"], "");
 
     // Nothing is locked yet: nothing is built, and the plan says why.
-    let out = bed.run(&["plan", "--json"]);
+    let out = bed.run_as_is("plan", &["--json"]);
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     assert_eq!(plan["packages"][0]["reason"], "not locked: run repoctl update", "{plan:#}");
 
@@ -137,7 +114,7 @@ fn build_publishes_the_locked_commit_until_update_shows_and_takes_the_new_one() 
     assert_eq!(bed.published(), [("hello".to_string(), "1.0-1".to_string())], "the newer head is not built");
 
     // update --check reports the diff of every changed line, writes nothing, exits 1.
-    let out = bed.run(&["update", "--check"]);
+    let out = bed.run_as_is("update", &["--check"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
     for line in ["-pkgver=1.0", "+pkgver=2.0", "-hello from the locked commit", "+hello from a newer commit"] {
@@ -159,14 +136,14 @@ fn build_publishes_the_locked_commit_until_update_shows_and_takes_the_new_one() 
 #[test]
 fn a_commit_younger_than_min_age_cools_down_and_the_same_commit_older_is_taken() {
     let Some(_docker) = docker() else { return };
-    let bed = Bed::new();
+    let bed = Bed::empty();
     bed.push_hello("1.0", "hello", 1);
     bed.write_config(&["hello"], "  min_age: 3d\n");
     let report = bed.update(&[]);
     let hello = package(&report, "hello");
     assert_eq!(hello["status"], "held", "{report:#}");
     assert_eq!(hello["held"]["hold"], "cooling-down", "{report:#}");
-    let out = bed.run(&["update"]);
+    let out = bed.run_as_is("update", &[]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("held: cooling down until 20"), "{}", text(&out));
     assert!(!bed.lock().contains("hello"), "a cooling commit is not locked:\n{}", bed.lock());
 
@@ -180,7 +157,7 @@ fn a_commit_younger_than_min_age_cools_down_and_the_same_commit_older_is_taken()
 #[test]
 fn a_change_of_maintainer_holds_the_package_until_it_is_accepted() {
     let Some(_docker) = docker() else { return };
-    let bed = Bed::new();
+    let bed = Bed::empty();
     bed.push_hello("1.0", "hello", 10);
     bed.write_config(&["hello"], "");
     bed.update(&[]);
@@ -210,7 +187,7 @@ fn a_change_of_maintainer_holds_the_package_until_it_is_accepted() {
 #[test]
 fn a_package_deleted_from_the_aur_keeps_its_published_version_and_is_flagged() {
     let Some(_docker) = docker() else { return };
-    let bed = Bed::new();
+    let bed = Bed::empty();
     bed.push_hello("1.0", "hello", 10);
     bed.write_config(&["hello"], "");
     bed.update(&[]);
@@ -218,7 +195,7 @@ fn a_package_deleted_from_the_aur_keeps_its_published_version_and_is_flagged() {
     let locked = bed.lock();
 
     bed.aur.delete("hello");
-    let out = bed.run(&["update", "--json"]);
+    let out = bed.run_as_is("update", &["--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(package(&report, "hello")["status"], "deleted", "{report:#}");
@@ -226,7 +203,7 @@ fn a_package_deleted_from_the_aur_keeps_its_published_version_and_is_flagged() {
     assert_eq!(bed.lock(), locked, "its entry stays: removal is the user's act");
 
     // Listed and gone: a problem a person must act on (exit 1), and nothing is taken away.
-    let out = bed.run(&["build"]);
+    let out = bed.run_as_is("build", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("gone from the AUR"), "{}", text(&out));
     assert_eq!(bed.published(), [("hello".to_string(), "1.0-1".to_string())], "the published version stays");
@@ -235,7 +212,7 @@ fn a_package_deleted_from_the_aur_keeps_its_published_version_and_is_flagged() {
 #[test]
 fn a_lock_whose_files_do_not_match_the_aur_is_refused_before_anything_is_built() {
     let Some(_docker) = docker() else { return };
-    let bed = Bed::new();
+    let bed = Bed::empty();
     bed.push_hello("1.0", "hello", 10);
     bed.write_config(&["hello"], "");
     bed.update(&[]);
@@ -243,7 +220,7 @@ fn a_lock_whose_files_do_not_match_the_aur_is_refused_before_anything_is_built()
     let hash =
         lock.lines().find_map(|l| l.strip_prefix("files = \"sha256:")).unwrap().trim_end_matches('"').to_string();
     std::fs::write(bed.dir.join("repoctl.lock"), lock.replace(&hash, &"0".repeat(64))).unwrap();
-    let out = bed.run(&["build"]);
+    let out = bed.run_as_is("build", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("but repoctl.lock says sha256:0000"), "{}", text(&out));
     assert!(!bed.dir.join("repo/locked.db").exists(), "nothing was published");
@@ -273,7 +250,7 @@ sha256sums=('{digest}')\n\npackage() {{\n  install -Dm644 \"$srcdir/tool-$pkgver
 #[test]
 fn version_only_takes_a_pure_bump_and_holds_one_that_changes_a_source_url() {
     let Some(_docker) = docker() else { return };
-    let bed = Bed::new();
+    let bed = Bed::empty();
     bed.write_config(&["tool"], "  min_age: 1d\n  auto: version-only\n");
     push_tool(&bed, "1.0", "github.com", 10);
     assert_eq!(package(&bed.update(&[]), "tool")["status"], "added", "a new package is reviewed");

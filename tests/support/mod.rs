@@ -7,6 +7,7 @@
 
 mod aur;
 mod aws_proxy;
+mod bed;
 mod docker;
 mod pacman;
 mod process;
@@ -15,6 +16,7 @@ mod signing;
 
 pub use aur::{Aur, copy_tree};
 pub use aws_proxy::AwsPathsProxy;
+pub use bed::Bed;
 pub use docker::{TESTBED_IMAGE, bridge_gateway, docker, repoctl_containers, run_images};
 pub use pacman::Pacman;
 pub use process::{lock_heads, repo_root, repoctl, repoctl_as_is, repoctl_command, tempdir, text};
