@@ -50,11 +50,16 @@ pub fn render_plan(plan: &Plan) -> String {
         0 => String::new(),
         n => format!(", {n} blocked"),
     };
+    let not_locked = plan.not_locked().count();
+    let unlocked = match not_locked {
+        0 => String::new(),
+        n => format!(", {n} not locked"),
+    };
     format!(
-        "{}\n{} to build, {} up to date, {} to remove{blocked}\n",
+        "{}\n{} to build, {} up to date, {} to remove{blocked}{unlocked}\n",
         table(&["PKGBASE", "ACTION", "AUR", "REPOSITORY", "REASON"], &rows).trim_end(),
         count(Action::Build),
-        count(Action::Skip),
+        count(Action::Skip) - not_locked,
         count(Action::Remove)
     )
 }

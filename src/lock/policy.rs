@@ -49,9 +49,11 @@ impl std::fmt::Display for Hold {
         let who = |m: &Option<String>| m.clone().unwrap_or_else(|| "nobody (orphaned)".to_string());
         match self {
             Hold::CoolingDown { until } => write!(f, "cooling down until {}", super::rfc3339(*until)),
-            Hold::MaintainerNotAllowed { maintainer } => {
-                write!(f, "maintained by {}, who is not in trust.maintainers", who(maintainer))
-            }
+            Hold::MaintainerNotAllowed { maintainer } => write!(
+                f,
+                "maintained by {}, who is not in trust.maintainers (--accept does not override the list: add the name to it in repo.yaml)",
+                who(maintainer)
+            ),
             Hold::MaintainerChanged { from, to } => write!(
                 f,
                 "maintainer changed from {} to {}: held until `repoctl update --accept PKGBASE`",

@@ -87,10 +87,12 @@ impl Report {
         self.packages.iter().filter(|p| matches!(p.status, Status::Added | Status::Updated | Status::Dropped))
     }
 
-    /// The pull request's title: `AUR updates: N packages`.
+    /// The pull request's title: `AUR updates: N packages`, and `, H held` when any are.
     pub fn title(&self) -> String {
         let n = self.moved().count();
-        format!("AUR updates: {n} package{}", if n == 1 { "" } else { "s" })
+        let held = self.packages.iter().filter(|p| p.status == Status::Held).count();
+        let held = if held > 0 { format!(", {held} held") } else { String::new() };
+        format!("AUR updates: {n} package{}{held}", if n == 1 { "" } else { "s" })
     }
 }
 
