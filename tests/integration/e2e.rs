@@ -170,7 +170,11 @@ fn no_publish_then_publish_into_a_local_directory() {
         .flat_map(|run| std::fs::read_dir(run.path().join("packages")).into_iter().flatten().flatten())
         .map(|e| e.path())
         .collect();
+    // The package file and, beside it, its provenance record.
+    let (built, records): (Vec<_>, Vec<_>) = built.into_iter().partition(|p| is_package(p));
     assert_eq!(built.len(), 1, "only hello was asked for: {built:?}");
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(records[0].to_string_lossy().ends_with(".provenance.json"), "{records:?}");
     let shard = dir.join("shard");
     std::fs::create_dir(&shard).unwrap();
     std::fs::copy(&built[0], shard.as_std_path().join(built[0].file_name().unwrap())).unwrap();
@@ -317,7 +321,8 @@ fn sources_are_cached_between_runs_and_run_images_do_not_pile_up() {
         let out_dir = dir.join(format!("out{run}"));
         let out = repoctl(&["build", "--no-publish", "--out", out_dir.as_str(), "--config", config.as_str()], &env);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        let pkg = std::fs::read_dir(&out_dir).unwrap().flatten().next().expect("a package file").path();
+        let pkg = std::fs::read_dir(&out_dir).unwrap().flatten().map(|e| e.path()).find(|p| is_package(p));
+        let pkg = pkg.expect("a package file");
         let listing = std::process::Command::new("bsdtar")
             .args(["-xOf", pkg.to_str().unwrap(), "usr/share/cache-probe/builds"])
             .output()
@@ -443,4 +448,10 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     let _ = http.kill();
     let _ = http.wait();
     let _ = Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
+}
+
+/// A package file, not its `.sig` or `.provenance.json` beside it.
+fn is_package(path: &std::path::Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    name.contains(".pkg.tar") && !name.ends_with(".sig") && !name.ends_with(".provenance.json")
 }
