@@ -40,9 +40,7 @@ pub async fn build(
     let run_image = super::or_interrupt(&docker, refresh_image(&docker, &image, &run.dirs.logs, printer)).await??;
     let result = run.execute(&docker, &image, &run_image, plan).await;
     // The run's image goes whatever happened; the base builder image stays for the next run.
-    if let Err(e) = docker.remove_image(&run_image).await {
-        tracing::warn!("could not remove {run_image}: {e}");
-    }
+    super::remove_run_image(&docker, &run_image, printer).await;
     result
 }
 

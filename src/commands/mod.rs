@@ -265,6 +265,17 @@ pub(crate) async fn interrupt(docker: &crate::docker::Docker) -> Error {
     Error::Interrupted
 }
 
+/// Removes this run's image when the run is done, whatever happened. One left behind costs
+/// disk, not correctness, so it is a warning that says how to remove it, not a failure.
+pub(crate) async fn remove_run_image(docker: &crate::docker::Docker, run_image: &str, printer: &Printer) {
+    if let Err(e) = docker.remove_image(run_image).await {
+        printer.warn(&format!(
+            "could not remove this run's image {run_image}: {}; `repoctl clean` removes it",
+            crate::cause::chain(&e).join(": ")
+        ));
+    }
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub(crate) async fn interrupted() {
     #[cfg(unix)]

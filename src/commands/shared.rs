@@ -183,8 +183,6 @@ pub(super) async fn probe_vcs(
         super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await
     }
     .await;
-    if let Err(e) = docker.remove_image(&run_image).await {
-        tracing::warn!("could not remove {run_image}: {e}");
-    }
+    super::remove_run_image(&docker, &run_image, printer).await;
     Ok(crate::plan::apply_vcs(plan, &probes?))
 }

@@ -43,6 +43,10 @@ pub enum DockerError {
     Limit(String),
 }
 
+/// How long [`Docker::remove_image`] keeps trying while the daemon refuses for a reason that
+/// passes (a container still being removed, a busy storage layer).
+const IMAGE_REMOVAL_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub(crate) fn api(op: &'static str) -> impl Fn(bollard::errors::Error) -> DockerError {
     move |e| DockerError::Api { op, source: Box::new(e) }
 }
@@ -265,23 +269,48 @@ impl Docker {
         Ok(())
     }
 
-    /// Removes an image (one already gone is fine), waiting out containers that still use it:
-    /// a container whose removal another task started (Ctrl-C, a timeout) holds its image until
-    /// the daemon is done, and the removal then fails with 409 even when forced.
+    /// Removes an image (one already gone is fine) and makes sure it is gone.
+    ///
+    /// The daemon may refuse for a while after the containers that used the image are removed:
+    /// 409 while a removal another task started (Ctrl-C, a timeout) is still going, and 500 when
+    /// a storage driver (fuse-overlayfs) still holds the last container's layers ("device or
+    /// resource busy"). Both are retried, backing off up to about a minute; a 4xx other than 404
+    /// and 409 is not. Errors: the image is still there after the retries, or the daemon cannot
+    /// be asked.
     pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {
         let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(true).build();
-        let mut attempts = 0;
+        let mut delay = std::time::Duration::from_millis(100);
+        let mut waited = std::time::Duration::ZERO;
         loop {
-            match self.client.remove_image(image, Some(options.clone()), None).await {
+            let retryable = match self.client.remove_image(image, Some(options.clone()), None).await {
                 Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-                    return Ok(());
+                    match self.client.inspect_image(image).await {
+                        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                            return Ok(());
+                        }
+                        // Still there (another tag went, or the daemon answered early): again.
+                        Ok(_) => None,
+                        Err(e) => return Err(api("inspect image")(e)),
+                    }
                 }
-                Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) if attempts < 40 => {
-                    attempts += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                Err(e @ bollard::errors::Error::DockerResponseServerError { status_code: 409 | 500..=599, .. }) => {
+                    Some(e)
                 }
                 Err(e) => return Err(api("remove image")(e)),
+            };
+            if waited >= IMAGE_REMOVAL_PATIENCE {
+                return Err(match retryable {
+                    Some(e) => api("remove image")(e),
+                    None => DockerError::Api {
+                        op: "remove image",
+                        source: crate::cause::said(format!("{image} is still there after {}s", waited.as_secs())),
+                    },
+                });
             }
+            tracing::debug!("removing {image} again in {delay:?}: {retryable:?}");
+            tokio::time::sleep(delay).await;
+            waited += delay;
+            delay = (delay * 2).min(std::time::Duration::from_secs(5));
         }
     }
 

@@ -28,11 +28,27 @@ pub struct DockerGuard {
 impl Drop for DockerGuard {
     fn drop(&mut self) {
         let leaked: Vec<String> = run_images().into_iter().filter(|image| !run_is_alive(image)).collect();
+        // What still used each image says why it stayed (a container the run did not remove, or
+        // none: the daemon refused the removal).
+        let users: Vec<String> = leaked
+            .iter()
+            .map(|image| {
+                let ps = Command::new("docker")
+                    .args(["ps", "-a", "--filter", &format!("ancestor={image}"), "--format", "{{.Names}} {{.Status}}"])
+                    .output();
+                format!(
+                    "{image}: used by [{}]",
+                    ps.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+                )
+            })
+            .collect();
         for image in &leaked {
             let _ = Command::new("docker").args(["rmi", "-f", image]).output();
         }
         if !leaked.is_empty() && !std::thread::panicking() {
-            panic!("a run's image was left behind: {leaked:?}");
+            panic!(
+                "a run's image was left behind: {users:?} (repoctl warned on stderr if the daemon refused its removal)"
+            );
         }
     }
 }
