@@ -124,11 +124,18 @@ pub async fn files_at(
     Ok(files)
 }
 
-/// The commits after `from` up to `to`, newest first (all of `to`'s history when `from` is
-/// None).
-pub async fn log(url: &str, dir: &Utf8Path, from: Option<&str>, to: &str) -> Result<Vec<Commit>, GitError> {
+/// The newest `limit` commits after `from` up to `to`, newest first (from all of `to`'s history
+/// when `from` is None). git stops after `limit`: an old package's history is not read whole.
+pub async fn log(
+    url: &str,
+    dir: &Utf8Path,
+    from: Option<&str>,
+    to: &str,
+    limit: usize,
+) -> Result<Vec<Commit>, GitError> {
     let range = from.map_or_else(|| to.to_string(), |f| format!("{f}..{to}"));
-    let out = git(url, Some(dir), &["log", "--format=%H%x1f%ct%x1f%an%x1f%s", &range, "--"]).await?;
+    let max = format!("--max-count={limit}");
+    let out = git(url, Some(dir), &["log", &max, "--format=%H%x1f%ct%x1f%an%x1f%s", &range, "--"]).await?;
     Ok(out
         .lines()
         .filter_map(|l| {

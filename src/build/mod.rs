@@ -403,11 +403,8 @@ async fn checkout(ctx: &BuildContext, step: &Step) -> Result<(crate::aur::Checko
         fetch_pkgbase(&url, &ctx.dirs.aur_cache.join(base)).await.map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
     let checkout = checkout_commit(&url, &head, commit).await.map_err(|e| Failure::new(FailureKind::Lock, &e))?;
     let files = files_at(&url, &checkout.dir, commit).await.map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
-    let found = crate::lock::files_hash(&files);
-    if &found != hash {
-        let why = format!("the files of {base} at commit {commit} hash to {found}, but repoctl.lock says {hash}");
-        return Err(Failure::text(FailureKind::Lock, why));
-    }
+    crate::lock::verify_files(base, commit, hash, &files)
+        .map_err(|e| Failure::text(FailureKind::Lock, e.to_string()))?;
     let srcinfo =
         SrcInfo::read(&checkout.dir.join(".SRCINFO"), &ctx.arch).map_err(|e| Failure::new(FailureKind::Srcinfo, &e))?;
     if srcinfo.pkgbase != *base {

@@ -213,7 +213,8 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
     let rpc = universe.packages.values().find(|p| p.pkgbase == base);
     let maintainer = rpc.and_then(|p| p.maintainer.clone());
     let comaintainers = rpc.map(|p| p.comaintainers.clone()).unwrap_or_default();
-    let commits = log(&url, &head.dir, old.map(|o| o.commit.as_str()), &head.commit).await.map_err(aur_err)?;
+    let commits =
+        log(&url, &head.dir, old.map(|o| o.commit.as_str()), &head.commit, MAX_COMMITS).await.map_err(aur_err)?;
     let committed = commits.first().map_or(0, |c| c.time);
     let new_files = files_at(&url, &head.dir, &head.commit).await.map_err(aur_err)?;
     let entry = new_entry(ctx, base, &head.commit, committed, &new_files, maintainer.clone(), comaintainers.clone())?;
@@ -228,13 +229,10 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
         Some(o) => files_at(&url, &head.dir, &o.commit).await.ok(),
         None => None,
     };
-    let snapshot = |files: &BTreeMap<String, Vec<u8>>, m: Option<String>, c: Vec<String>| Snapshot {
-        files: files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect(),
-        maintainer: m,
-        comaintainers: c,
-    };
-    let new_snap = snapshot(&new_files, maintainer.clone(), comaintainers);
-    let old_snap = old.zip(old_files.as_ref()).map(|(o, f)| snapshot(f, o.maintainer.clone(), o.comaintainers.clone()));
+    let new_snap = Snapshot::from_files(&new_files, maintainer.clone(), comaintainers);
+    let old_snap = old
+        .zip(old_files.as_ref())
+        .map(|(o, f)| Snapshot::from_files(f, o.maintainer.clone(), o.comaintainers.clone()));
     let flags: Vec<FlagLine> = assess::assess(old_snap.as_ref(), &new_snap).into_iter().map(FlagLine::from).collect();
     let version_only = old_snap.as_ref().is_some_and(|o| assess::version_only(o, &new_snap));
     let last_modified = universe.last_modified.get(base).copied().unwrap_or(committed);
@@ -252,7 +250,7 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
     report.held = decision.clone().err();
     report.flags = flags;
     report.version_only = version_only;
-    report.commits = commits.into_iter().take(MAX_COMMITS).collect();
+    report.commits = commits;
     report.diff = diff_text;
     Ok(Examined { report, entry: decision.ok().map(|()| entry) })
 }
@@ -396,10 +394,8 @@ async fn lock_change(ctx: &Ctx<'_>, from: Option<&Entry>, to: &Entry) -> Result<
     let head = fetch_pkgbase(&url, &ctx.clones.join(&to.name)).await.map_err(aur_err)?;
     let checked = crate::aur::checkout_commit(&url, &head, &to.commit).await.map_err(aur_err)?;
     let new_files = files_at(&url, &checked.dir, &to.commit).await.map_err(aur_err)?;
-    let snapshot = |files: &BTreeMap<String, Vec<u8>>, e: &Entry| Snapshot {
-        files: files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect(),
-        maintainer: e.maintainer.clone(),
-        comaintainers: e.comaintainers.clone(),
+    let snapshot = |files: &BTreeMap<String, Vec<u8>>, e: &Entry| {
+        Snapshot::from_files(files, e.maintainer.clone(), e.comaintainers.clone())
     };
     let new_snap = snapshot(&new_files, to);
     let old_files = match from {
@@ -407,19 +403,18 @@ async fn lock_change(ctx: &Ctx<'_>, from: Option<&Entry>, to: &Entry) -> Result<
         None => None,
     };
     let old_snap = from.zip(old_files.as_ref()).map(|(f, files)| snapshot(files, f));
-    let found = crate::lock::files_hash(&new_files);
-    if found != to.files {
-        return Err(Error::Usage(format!(
-            "repoctl.lock says the files of {} at {} hash to {}, but the AUR's hash to {found}: the lock was edited by hand; run `repoctl update {}` to lock what the AUR holds",
-            to.name, to.commit, to.files, to.name
-        )));
-    }
+    crate::lock::verify_files(&to.name, &to.commit, &to.files, &new_files).map_err(|e| {
+        Error::Usage(format!(
+            "{e}: the lock was edited by hand; run `repoctl update {}` to lock what the AUR holds",
+            to.name
+        ))
+    })?;
     let status = if from.is_some() { Status::Updated } else { Status::Added };
     let mut report = package_report(&to.name, status, from, Some(to));
     report.flags.extend(assess::assess(old_snap.as_ref(), &new_snap).into_iter().map(FlagLine::from));
     report.version_only = old_snap.as_ref().is_some_and(|o| assess::version_only(o, &new_snap));
-    report.commits = log(&url, &checked.dir, from.map(|f| f.commit.as_str()), &to.commit).await.map_err(aur_err)?;
-    report.commits.truncate(MAX_COMMITS);
+    report.commits =
+        log(&url, &checked.dir, from.map(|f| f.commit.as_str()), &to.commit, MAX_COMMITS).await.map_err(aur_err)?;
     let before = from.map_or(EMPTY_TREE, |f| f.commit.as_str());
     report.diff = diff(&url, &checked.dir, before, &to.commit, ctx.color).await.map_err(aur_err)?;
     Ok(report)

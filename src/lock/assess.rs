@@ -31,6 +31,18 @@ pub struct Snapshot {
     pub comaintainers: Vec<String>,
 }
 
+impl Snapshot {
+    /// A snapshot of a commit's files as git gives them (bytes; binary files read lossily).
+    pub fn from_files(
+        files: &BTreeMap<String, Vec<u8>>,
+        maintainer: Option<String>,
+        comaintainers: Vec<String>,
+    ) -> Self {
+        let files = files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
+        Snapshot { files, maintainer, comaintainers }
+    }
+}
+
 /// One thing a reviewer must see; `Display` gives it as one line with its reason. Lists are
 /// sorted. In JSON: `{"flag": "new-hosts", "hosts": [...]}`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -180,6 +180,32 @@ fn line_of(text: &str, pkgbase: &str) -> usize {
     text.lines().position(|l| l.trim() == needle).map_or(1, |i| i + 1)
 }
 
+/// The files of a locked commit did not hash to what the lock says: the lock was edited by
+/// hand, or the AUR rewrote history under the same commit id (SHA-1).
+#[derive(Debug, thiserror::Error)]
+#[error("the files of {pkgbase} at commit {commit} hash to {found}, but repoctl.lock says {locked}")]
+pub struct FilesMismatch {
+    pub pkgbase: String,
+    pub commit: String,
+    pub found: String,
+    pub locked: String,
+}
+
+/// Checks `files` (a commit's files, as [`files_hash`] reads them) against the hash the lock
+/// records for `pkgbase` at `commit`. The one check both `build` and `update` make.
+pub fn verify_files(
+    pkgbase: &str,
+    commit: &str,
+    locked: &str,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Result<(), FilesMismatch> {
+    let found = files_hash(files);
+    if found == locked {
+        return Ok(());
+    }
+    Err(FilesMismatch { pkgbase: pkgbase.into(), commit: commit.into(), found, locked: locked.into() })
+}
+
 /// The hash of a commit's files that the lock records: SHA-256 over every file in path order,
 /// each as its path, a NUL, its length in decimal, a NUL, and its bytes. The commit id already
 /// names the files, but through SHA-1; this states them with SHA-256, and is what provenance

@@ -50,7 +50,7 @@ pub struct PackageReport {
     pub flags: Vec<FlagLine>,
     /// Only versions and checksums changed (trust.auto: version-only).
     pub version_only: bool,
-    /// The commits between `from` and `to`, newest first.
+    /// The commits between `from` and `to`, newest first, at most 20 (the newest).
     pub commits: Vec<Commit>,
     /// `git diff` of every file from `from` to `to` (of every file, for a new package).
     pub diff: String,

@@ -452,6 +452,5 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
 
 /// A package file, not its `.sig` or `.provenance.json` beside it.
 fn is_package(path: &std::path::Path) -> bool {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    name.contains(".pkg.tar") && !name.ends_with(".sig") && !name.ends_with(".provenance.json")
+    repoctl::alpm::is_package_file(&path.file_name().unwrap_or_default().to_string_lossy())
 }

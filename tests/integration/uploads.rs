@@ -34,11 +34,7 @@ fn build_fixture(dir: &Utf8Path, s3: &S3, pkg: &str) -> Utf8PathBuf {
     let mut files: Vec<Utf8PathBuf> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|e| Utf8PathBuf::try_from(e.unwrap().path()).unwrap())
-        .filter(|p| {
-            p.as_str().contains(".pkg.tar")
-                && !p.as_str().ends_with(".sig")
-                && !p.as_str().ends_with(".provenance.json")
-        })
+        .filter(|p| repoctl::alpm::is_package_file(p.file_name().unwrap_or_default()))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     files.pop().unwrap()
