@@ -4,6 +4,8 @@
 #     independent client that installs from the published repository), git, zstd;
 #   - moto[server] from PyPI: a real S3 server on loopback;
 #   - check-jsonschema and zizmor from PyPI: the workflows' schema check and security audit;
+#   - mermaidx from PyPI: Mermaid's own parser (its real mermaid.js in QuickJS), which reads back
+#     the charts repoctl writes into Markdown (tests/support/mermaid_read.py);
 #   - the offline Arch-compatible builder image repoctl-testbed:latest (images/testbed).
 # Idempotent: what is already there is left alone.
 set -euo pipefail
@@ -41,6 +43,15 @@ for pair in "${py_tools[@]}"; do
     python3 -m pip install --quiet "$spec" 2>/dev/null || python3 -m pip install --quiet --break-system-packages "$spec"
   fi
 done
+# A library, not a command: pinned, because tests/support/mermaid_read.py uses its engine's
+# internals to read Mermaid's parsed model.
+mermaidx=0.10.1
+if ! python3 -c "import sys, mermaidx; sys.exit(mermaidx.__version__ != '$mermaidx')" 2>/dev/null; then
+  echo "testbed: installing mermaidx==$mermaidx"
+  python3 -m pip install --quiet "mermaidx==$mermaidx" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "mermaidx==$mermaidx"
+fi
+python3 -c "import mermaidx" || { echo "testbed: python3 cannot import mermaidx after installing" >&2; exit 1; }
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 for pair in "${py_tools[@]}"; do
   command -v "${pair#*:}" >/dev/null || { echo "testbed: ${pair#*:} is not on PATH after installing" >&2; exit 1; }

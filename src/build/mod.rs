@@ -15,6 +15,7 @@ pub use package::source_cache_volume;
 use crate::aur::{SrcInfo, checkout_commit, fetch_pkgbase, files_at};
 use crate::docker::Docker;
 use crate::plan::{Action, Plan, Step};
+use crate::ui::mermaid::Span;
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::{BTreeMap, HashMap};
@@ -172,7 +173,46 @@ impl From<package::BuildError> for Failure {
 pub struct PackageResult {
     pub pkgbase: String,
     pub outcome: Outcome,
+    /// How long the build took (zero for a package that was skipped).
     pub duration: Duration,
+    /// When the build began (when it was skipped, for a package that was).
+    pub started: Instant,
+    /// The phases the build went through, as the progress display names them, each with when
+    /// it began counted from `started`. Each lasts until the next begins, the last until
+    /// `duration`. Empty for a package that was skipped.
+    pub phases: Vec<(Phase, Duration)>,
+}
+
+impl PackageResult {
+    /// A result for a package whose build never ran.
+    fn not_run(pkgbase: String, outcome: Outcome) -> PackageResult {
+        PackageResult { pkgbase, outcome, duration: Duration::ZERO, started: Instant::now(), phases: Vec::new() }
+    }
+
+    /// The build's phases as bars of the run's Gantt chart ([`crate::ui::mermaid::gantt`]),
+    /// `run_started` being when the run began. Together they cover the build from its start
+    /// to its end, the first phase starting with the build (`duration`, the summary table's
+    /// time, to the millisecond). The last phase of a failed build is marked failed. Empty for
+    /// a package whose build never ran.
+    pub fn spans(&self, run_started: Instant) -> Vec<Span> {
+        let base = self.started.saturating_duration_since(run_started);
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let end = ms(base + self.duration);
+        let failed = matches!(self.outcome, Outcome::Failed { .. });
+        let mut spans: Vec<Span> = Vec::with_capacity(self.phases.len());
+        for (i, (phase, began)) in self.phases.iter().enumerate() {
+            let start = if i == 0 { ms(base) } else { ms(base + *began).min(end) };
+            let next = self.phases.get(i + 1).map_or(end, |(_, b)| ms(base + *b).clamp(start, end));
+            spans.push(Span {
+                pkgbase: Some(self.pkgbase.clone()),
+                name: phase.label().to_string(),
+                start_ms: start,
+                duration_ms: next - start,
+                failed: failed && i + 1 == self.phases.len(),
+            });
+        }
+        spans
+    }
 }
 
 /// What every build of a run shares.
@@ -219,15 +259,14 @@ pub async fn run(ctx: Arc<BuildContext>, plan: Arc<Plan>) -> Vec<PackageResult> 
     }
     todo.iter()
         .map(|step| {
-            s.results.remove(&step.pkgbase).unwrap_or_else(|| PackageResult {
-                pkgbase: step.pkgbase.clone(),
-                outcome: Outcome::Failed {
+            s.results.remove(&step.pkgbase).unwrap_or_else(|| {
+                let outcome = Outcome::Failed {
                     kind: FailureKind::Internal,
                     error: "the build task ended abnormally".into(),
                     log: ctx.dirs.logs.join(format!("{}.log", step.pkgbase)),
                     tail: Vec::new(),
-                },
-                duration: Duration::ZERO,
+                };
+                PackageResult::not_run(step.pkgbase.clone(), outcome)
             })
         })
         .collect()
@@ -281,8 +320,7 @@ impl Scheduler {
 
     fn skip(&mut self, reporter: &dyn Reporter, base: String, reason: String) {
         reporter.done(&base, false, &format!("skipped: {reason}"));
-        let r = PackageResult { pkgbase: base.clone(), outcome: Outcome::Skipped { reason }, duration: Duration::ZERO };
-        self.results.insert(base, r);
+        self.results.insert(base.clone(), PackageResult::not_run(base, Outcome::Skipped { reason }));
     }
 }
 
@@ -336,9 +374,10 @@ async fn build_one(
     built: &Mutex<HashMap<String, Vec<Utf8PathBuf>>>,
 ) -> PackageResult {
     let started = Instant::now();
+    let clock = PhaseClock { reporter: &*ctx.reporter, started, phases: Mutex::default() };
     let base = &step.pkgbase;
     let log = ctx.dirs.logs.join(format!("{base}.log"));
-    let outcome = match try_build(ctx, plan, step, built, &log).await {
+    let outcome = match try_build(ctx, plan, step, built, &log, &clock).await {
         Ok(outcome) => outcome,
         Err(Failure { kind, error }) => {
             let before = if log.exists() { "\n" } else { "" };
@@ -347,7 +386,37 @@ async fn build_one(
             Outcome::Failed { kind, tail: log_tail(&log, 20), error, log: log.clone() }
         }
     };
-    PackageResult { pkgbase: base.clone(), outcome, duration: started.elapsed() }
+    let phases = clock.phases.into_inner().unwrap_or_default();
+    PackageResult { pkgbase: base.clone(), outcome, duration: started.elapsed(), started, phases }
+}
+
+/// Passes one build's progress on to the run's reporter, and keeps when each phase began
+/// (for [`PackageResult::phases`]).
+struct PhaseClock<'a> {
+    reporter: &'a dyn Reporter,
+    started: Instant,
+    phases: Mutex<Vec<(Phase, Duration)>>,
+}
+
+impl Reporter for PhaseClock<'_> {
+    fn total(&self, packages: usize) {
+        self.reporter.total(packages);
+    }
+
+    fn phase(&self, pkgbase: &str, phase: Phase) {
+        if let Ok(mut phases) = self.phases.lock() {
+            phases.push((phase, self.started.elapsed()));
+        }
+        self.reporter.phase(pkgbase, phase);
+    }
+
+    fn done(&self, pkgbase: &str, ok: bool, line: &str) {
+        self.reporter.done(pkgbase, ok, line);
+    }
+
+    fn step(&self, line: &str) {
+        self.reporter.step(line);
+    }
 }
 
 async fn try_build(
@@ -356,9 +425,10 @@ async fn try_build(
     step: &Step,
     built: &Mutex<HashMap<String, Vec<Utf8PathBuf>>>,
     log: &Utf8Path,
+    reporter: &dyn Reporter,
 ) -> Result<Outcome, Failure> {
     let base = &step.pkgbase;
-    ctx.reporter.phase(base, Phase::Fetching);
+    reporter.phase(base, Phase::Fetching);
     let (checkout, srcinfo) = checkout(ctx, step).await?;
     let local_packages = dependency_files(ctx, plan, base, built).await?;
     let scratch = ctx.dirs.run.join("scratch").join(base);
@@ -379,7 +449,7 @@ async fn try_build(
         packages_dir: &ctx.dirs.packages,
         log_path: log,
     };
-    let result = package::build(&ctx.docker, &job, &*ctx.reporter).await;
+    let result = package::build(&ctx.docker, &job, reporter).await;
     // Archives of up to gigabytes: gone whether the build worked or not (the log stays).
     let _ = fs_err::remove_dir_all(&scratch);
     let files = result?;
@@ -530,6 +600,41 @@ mod tests {
         assert_eq!(super::version_of_file("tool-git-r2.abc1234-1-any.pkg.tar.zst").as_deref(), Some("r2.abc1234-1"));
         assert_eq!(super::version_of_file("a-b-1:2.0-3-x86_64.pkg.tar.xz").as_deref(), Some("1:2.0-3"));
         assert_eq!(super::version_of_file("nonsense.pkg.tar.zst"), None);
+    }
+}
+
+#[cfg(test)]
+mod timing_tests {
+    use super::*;
+
+    /// The chart's bars of one build add up to the summary table's time, from the build's
+    /// start, each phase until the next; the phase a build failed in is marked.
+    #[test]
+    fn a_builds_phases_become_bars_that_cover_its_time() {
+        let run = Instant::now();
+        let ms = Duration::from_millis;
+        let outcome = Outcome::Failed { kind: FailureKind::Makepkg, error: "x".into(), log: "l".into(), tail: vec![] };
+        let result = PackageResult {
+            pkgbase: "lib+foo".into(),
+            outcome,
+            duration: ms(3_200),
+            started: run + ms(1_000),
+            phases: vec![(Phase::Fetching, ms(2)), (Phase::Starting, ms(500)), (Phase::Building, ms(1_000))],
+        };
+        let spans = result.spans(run);
+        assert!(spans.iter().all(|s| s.pkgbase.as_deref() == Some("lib+foo")));
+        let bars: Vec<(&str, u64, u64, bool)> =
+            spans.iter().map(|s| (s.name.as_str(), s.start_ms, s.duration_ms, s.failed)).collect();
+        assert_eq!(
+            bars,
+            [
+                ("fetching PKGBUILD", 1_000, 500, false),
+                ("starting container", 1_500, 500, false),
+                ("makepkg", 2_000, 2_200, true)
+            ]
+        );
+        let skipped = PackageResult::not_run("b".into(), Outcome::Skipped { reason: "r".into() });
+        assert!(skipped.spans(run).is_empty(), "a package that never started has no bar");
     }
 }
 

@@ -9,11 +9,13 @@ use crate::error::{Error, ExitStatus};
 use crate::plan::Plan;
 use crate::publish::{Change, Target};
 use crate::repo::RepoTool;
+use crate::ui::mermaid::{Span, gantt};
 use crate::ui::{
     Printer, Reporter, SummaryRow, markdown_provenance, markdown_summary, render_provenance, render_summary,
 };
 use camino::{Utf8Path, Utf8PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
 
 pub async fn build(
     config_path: &Utf8Path,
@@ -36,8 +38,11 @@ pub async fn build(
     // 2. Docker and the builder image, made once and reused; then this run's image, brought up
     // to date once for all its builds.
     let docker = Docker::connect(&run.run_id).await?;
-    let image = prepare_image(&docker, &config.builder.image, &run.dirs.logs, printer).await?;
-    let run_image = super::or_interrupt(&docker, refresh_image(&docker, &image, &run.dirs.logs, printer)).await??;
+    let logs = &run.dirs.logs;
+    let image = run.timeline.time("builder image", prepare_image(&docker, &config.builder.image, logs, printer));
+    let image = image.await?;
+    let refresh = super::or_interrupt(&docker, refresh_image(&docker, &image, logs, printer));
+    let run_image = run.timeline.time("image refresh", refresh).await??;
     let result = run.execute(&docker, &image, &run_image, plan).await;
     // The run's image goes whatever happened; the base builder image stays for the next run.
     super::remove_run_image(&docker, &run_image, printer).await;
@@ -61,6 +66,8 @@ struct Run<'a> {
     /// Whether the plan has problems (those packages fail, exit 1).
     problems: bool,
     printer: &'a Printer,
+    /// When each step of the run began and ended, for the job summary's Gantt chart.
+    timeline: Timeline,
 }
 
 impl<'a> Run<'a> {
@@ -73,6 +80,7 @@ impl<'a> Run<'a> {
         out: Option<&'a Utf8Path>,
         printer: &'a Printer,
     ) -> Result<(Run<'a>, Plan), Error> {
+        let timeline = Timeline::start();
         let signer = if no_publish { None } else { super::signer(config)? };
         let work = super::work_dir(config, work_dir);
         let run_id = super::new_run_id();
@@ -87,6 +95,7 @@ impl<'a> Run<'a> {
         printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
         let problems = report_problems(config, &plan, printer);
         let removals = plan.to_remove().flat_map(|s| s.pkgnames.clone()).collect();
+        timeline.record("plan", timeline.started);
         let run = Run {
             config,
             run_id,
@@ -100,6 +109,7 @@ impl<'a> Run<'a> {
             out,
             problems,
             printer,
+            timeline,
         };
         Ok((run, plan))
     }
@@ -114,9 +124,13 @@ impl<'a> Run<'a> {
         for step in plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs) {
             docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
         }
-        let ctx = Arc::new(self.context(docker, run_image, &plan).await?);
+        let ctx = Arc::new(self.timeline.time("published dependencies", self.context(docker, run_image, &plan)).await?);
         // VCS packages the AUR calls up to date may still have moved upstream.
+        let probed = Instant::now();
         let probes = super::or_interrupt(docker, crate::build::probe_vcs(&ctx, &plan)).await?;
+        if !probes.is_empty() {
+            self.timeline.record("VCS pkgver() checks", probed);
+        }
         let plan = crate::plan::apply_vcs(plan, &probes);
         for step in plan.packages.iter().filter(|s| probes.contains_key(&s.pkgbase)) {
             self.printer.step(&format!("{}: {}", step.pkgbase, step.reason));
@@ -134,7 +148,10 @@ impl<'a> Run<'a> {
         let built = BuiltFiles::of(&results);
         self.deliver(docker, image, &plan, &built).await?;
         // 5. The summary, and the exit code it implies.
-        summarize(self.config, &plan, &results, &*self.target, &self.dirs, self.printer);
+        let mut spans = self.timeline.spans();
+        spans.extend(results.iter().flat_map(|r| r.spans(self.timeline.started)));
+        let chart = gantt(&format!("repoctl build: {}", self.target.describe()), self.timeline.unix_ms, &spans);
+        summarize(self.config, &plan, &results, &*self.target, &self.dirs, &chart, self.printer);
         Ok(self.status(results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }))))
     }
 
@@ -145,6 +162,7 @@ impl<'a> Run<'a> {
 
     /// Publishes what was built, or with `--no-publish` leaves it (copied to `--out DIR`).
     async fn deliver(&self, docker: &Docker, image: &str, plan: &Plan, built: &BuiltFiles) -> Result<(), Error> {
+        let began = Instant::now();
         if self.no_publish {
             let printer = self.printer;
             printer.info(&format!("not publishing (--no-publish); package files are in {}", self.dirs.packages));
@@ -154,10 +172,12 @@ impl<'a> Run<'a> {
                     copy_out(&built.debug, &out.join(DEBUG_SUBDIR))?;
                 }
                 printer.info(&format!("copied {} package file(s) to {out}", built.files.len() + built.debug.len()));
+                self.timeline.record("copy to --out", began);
             }
         } else if !built.files.is_empty() || !self.removals.is_empty() || self.signer.is_some() {
             let tool = RepoTool { docker: docker.clone(), image: image.to_string() };
             self.publish_built(&tool, plan, built).await?;
+            self.timeline.record("publish", began);
         }
         Ok(())
     }
@@ -276,6 +296,47 @@ fn check_versions(plan: &Plan, results: &mut [PackageResult], dirs: &RunDirs, pr
     }
 }
 
+/// When each step of a run began and ended, as bars of the job summary's Gantt chart
+/// ([`gantt`]); the builds' phases come with their results ([`PackageResult::spans`]).
+struct Timeline {
+    /// When the run began: the chart's zero.
+    started: Instant,
+    /// The same moment in Unix milliseconds, where the chart's time axis starts.
+    unix_ms: u64,
+    spans: Mutex<Vec<Span>>,
+}
+
+impl Timeline {
+    fn start() -> Timeline {
+        let since_epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let unix_ms = u64::try_from(since_epoch.as_millis()).unwrap_or(0);
+        Timeline { started: Instant::now(), unix_ms, spans: Mutex::default() }
+    }
+
+    /// Records the run's step `name` as lasting from `began` until now.
+    fn record(&self, name: &str, began: Instant) {
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let start_ms = ms(began.saturating_duration_since(self.started));
+        let duration_ms = ms(began.elapsed());
+        let span = Span { pkgbase: None, name: name.to_string(), start_ms, duration_ms, failed: false };
+        if let Ok(mut spans) = self.spans.lock() {
+            spans.push(span);
+        }
+    }
+
+    /// Awaits `step`, recorded as the run's step `name` whatever it returns.
+    async fn time<T>(&self, name: &str, step: impl std::future::Future<Output = T>) -> T {
+        let began = Instant::now();
+        let out = step.await;
+        self.record(name, began);
+        out
+    }
+
+    fn spans(&self) -> Vec<Span> {
+        self.spans.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
 /// The package files a run made, split by the repository they go to.
 struct BuiltFiles {
     files: Vec<Utf8PathBuf>,
@@ -313,14 +374,16 @@ fn copy_out(files: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// The end-of-run summary (terminal table and job summary), the build logs as CI groups, and
-/// each failure with the end of its log, annotated on its repo.yaml line under Actions.
+/// The end-of-run summary (terminal table; job summary with the run's Gantt chart `chart`
+/// under the table), the build logs as CI groups, and each failure with the end of its log,
+/// annotated on its repo.yaml line under Actions.
 fn summarize(
     config: &Config,
     plan: &Plan,
     results: &[PackageResult],
     target: &dyn Target,
     dirs: &RunDirs,
+    chart: &str,
     printer: &Printer,
 ) {
     let rows = summary_rows(plan, results);
@@ -332,7 +395,8 @@ fn summarize(
         render_provenance(&provenance)
     ));
     let title = format!("repoctl build: {}", target.describe());
-    printer.step_summary(&format!("{}{}", markdown_summary(&rows, &title), markdown_provenance(&provenance)));
+    let timeline = format!("\n#### Timeline\n\n{chart}");
+    printer.step_summary(&format!("{}{timeline}{}", markdown_summary(&rows, &title), markdown_provenance(&provenance)));
     if printer.github() {
         for r in results.iter().filter(|r| !matches!(r.outcome, Outcome::Skipped { .. })) {
             let log = dirs.logs.join(format!("{}.log", r.pkgbase));

@@ -7,6 +7,7 @@ use crate::error::{Error, ExitStatus};
 use crate::plan::Inputs;
 use crate::ui::Printer;
 use crate::ui::github::{markdown_cell, markdown_table};
+use crate::ui::mermaid::{Node, flowchart};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::fmt::Write as _;
 
@@ -26,6 +27,8 @@ pub struct Reviewed {
     pub last_modified: i64,
     pub commit: String,
     pub pkgbuild_url: String,
+    /// The AUR pkgbases it needs directly (the plan's dependency edges).
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -152,6 +155,7 @@ async fn describe(
         last_modified: info.map_or(0, |p| p.last_modified),
         pkgbuild_url: format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={}", aur.base(), checkout.commit),
         commit: checkout.commit,
+        depends_on: step.depends_on.clone(),
     })
 }
 
@@ -243,7 +247,33 @@ fn render_markdown(review: &Review) -> String {
         let _ = writeln!(table, "| {} | {} |", cells.join(" | "), link);
     }
     out.push_str(&table);
+    out.push_str("\n#### AUR dependencies\n\n");
+    out.push_str(&dependency_graph(review));
     out
+}
+
+/// The added and changed entries and every AUR package they pull in, as one Mermaid
+/// flowchart (an arrow from a package to each AUR package it needs): the same packages and
+/// edges as the table and `--json`, each pkgbase once however many entries need it.
+fn dependency_graph(review: &Review) -> String {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut needs: Vec<(&str, &str)> = Vec::new();
+    for e in &review.entries {
+        for (r, entry) in std::iter::once((&e.package, true)).chain(e.aur_dependencies.iter().map(|d| (d, false))) {
+            match nodes.iter_mut().find(|n| n.label == r.pkgbase) {
+                Some(node) => node.entry |= entry,
+                None => nodes.push(Node { label: r.pkgbase.clone(), entry }),
+            }
+            for dep in &r.depends_on {
+                if !needs.contains(&(r.pkgbase.as_str(), dep.as_str())) {
+                    needs.push((&r.pkgbase, dep));
+                }
+            }
+        }
+    }
+    let index = |pkgbase: &str| nodes.iter().position(|n| n.label == pkgbase);
+    let edges: Vec<(usize, usize)> = needs.iter().filter_map(|(from, to)| Some((index(from)?, index(to)?))).collect();
+    flowchart(&nodes, &edges)
 }
 
 /// `YYYY-MM-DD HH:MM UTC` from seconds since the epoch (proleptic Gregorian calendar).
@@ -272,6 +302,51 @@ mod tests {
         assert_eq!(utc_date(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc_date(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(utc_date(1_795_525_200), "2026-11-24 13:00 UTC");
+    }
+
+    fn reviewed(pkgbase: &str, depends_on: &[&str]) -> Reviewed {
+        Reviewed {
+            pkgbase: pkgbase.into(),
+            pkgnames: vec![pkgbase.into()],
+            version: "1.0-1".into(),
+            chosen_through_provides: Vec::new(),
+            maintainer: Some("keeper".into()),
+            last_modified: 1_795_525_200,
+            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            pkgbuild_url: format!("https://aur.example/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id=0123456789ab"),
+            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    /// Two added entries that share an AUR dependency: the table lists it under each, the
+    /// graph draws it once with an arrow from each.
+    #[test]
+    fn the_review_markdown_is_pinned() {
+        let entry = |name: &str, change, package, deps| Entry {
+            name: String::from(name),
+            change,
+            package,
+            aur_dependencies: deps,
+        };
+        let review = Review {
+            build: vec!["foo-app".into(), "bar+qt".into()],
+            entries: vec![
+                entry(
+                    "foo-app",
+                    "added",
+                    reviewed("foo-app", &["libfoo"]),
+                    vec![reviewed("libfoo", &["lib.base"]), reviewed("lib.base", &[])],
+                ),
+                entry(
+                    "bar+qt",
+                    "changed",
+                    reviewed("bar+qt", &["libfoo"]),
+                    vec![reviewed("libfoo", &["lib.base"]), reviewed("lib.base", &[])],
+                ),
+            ],
+            removed: vec!["old".into()],
+        };
+        insta::assert_snapshot!("review_markdown", render_markdown(&review));
     }
 
     #[test]

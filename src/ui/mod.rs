@@ -2,6 +2,7 @@
 //! [`Printer`] decides whether that becomes progress bars (a terminal) or plain lines (CI,
 //! pipes, `--no-progress`). Diagnostics for developers go through `tracing` instead.
 pub mod github;
+pub mod mermaid;
 mod progress;
 mod summary;
 

@@ -2,7 +2,8 @@
 //! GITHUB_ACTIONS=true, reviewers see what a change lets in, the nightly's lock flow and the
 //! sharded flow work end to end, and `init` / `schema` give a new repository a valid start.
 use crate::support::{
-    Aur, Pacman, TESTBED_IMAGE, docker, repo_root, repoctl, repoctl_command, repoctl_containers, tempdir, text,
+    Aur, Pacman, TESTBED_IMAGE, docker, mermaid_available, mermaid_blocks, read_mermaid, repo_root, repoctl,
+    repoctl_command, repoctl_containers, tempdir, text,
 };
 use camino::Utf8PathBuf;
 use std::process::Command;
@@ -226,6 +227,17 @@ fn review_shows_what_an_added_package_lets_in() {
     assert_eq!(deps[0]["pkgbuild_url"], format!("{}/cgit/aur.git/tree/PKGBUILD?h=libfoo&id={head}", aur.url).as_str());
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("| `libfoo` | dependency of `foo-app` |") && md.contains("lib-keeper"), "{md}");
+    // The same closure as a graph, as Mermaid reads it: the entry, and an arrow to what it needs.
+    if mermaid_available() {
+        let graphs = mermaid_blocks(&md);
+        assert_eq!(graphs.len(), 1, "{md}");
+        let graph = read_mermaid(&graphs[0]);
+        let mut nodes: Vec<(&str, &str)> = graph.nodes.iter().map(|n| (n.text.as_str(), n.shape.as_str())).collect();
+        nodes.sort();
+        assert_eq!(nodes, [("foo-app", "stadium"), ("libfoo", "square")], "{graph:#?}");
+        let edges: Vec<(&str, &str)> = graph.edges.iter().map(|e| (graph.label(&e.from), graph.label(&e.to))).collect();
+        assert_eq!(edges, [("foo-app", "libfoo")], "{graph:#?}");
+    }
 
     // Nothing added: nothing to build.
     let out = repoctl(&["review", "--config", config.as_str(), "--base", config.as_str(), "--json"], &env);
@@ -290,6 +302,7 @@ fn the_sharded_workflow_builds_in_shards_and_publishes_once() {
         md.contains("| Package | Result | Version | Duration | Detail |") && md.contains("| `libfoo` | built |"),
         "{md}"
     );
+    gantt_charts_agree_with_the_tables(&md, shards.len(), &["foo-app", "hello", "libfoo"]);
     assert!(!dir.join("repo").exists(), "a shard published");
     let out = repoctl(&["publish", "--config", config.as_str(), dist.as_str()], &on("publisher"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -302,6 +315,42 @@ fn the_sharded_workflow_builds_in_shards_and_publishes_once() {
     let install = pacman.run(&["-S", "--noconfirm", "foo-app", "hello"]);
     assert!(install.status.success(), "pacman -S:\n{}", text(&install));
     assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
+
+/// The job summary `md` of `runs` build runs holds one Gantt chart for each, and Mermaid reads
+/// in them what the tables say: each pkgbase of `built` has a section in one chart, whose bars
+/// follow each other without a gap and add up to the Duration of its table row; each run shows
+/// its image refresh.
+fn gantt_charts_agree_with_the_tables(md: &str, runs: usize, built: &[&str]) {
+    if !mermaid_available() {
+        return;
+    }
+    // `| `libfoo` | built | 2.1-1 | 3.4s | 1 file(s) |`
+    let mut table = std::collections::BTreeMap::new();
+    for line in md.lines() {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        if let [package, "built", _, duration, ..] = cells[..] {
+            let seconds: f64 = duration.trim_end_matches('s').parse().expect(duration);
+            table.insert(package.trim_start_matches("| ").trim_matches('`').to_string(), seconds);
+        }
+    }
+    let charts: Vec<_> = mermaid_blocks(md).iter().map(|b| read_mermaid(b)).collect();
+    assert_eq!(charts.len(), runs, "one chart per build run:\n{md}");
+    for chart in &charts {
+        assert_eq!(chart.kind, "gantt");
+        let refresh = chart.tasks.iter().any(|t| t.section == "repoctl run" && t.task.starts_with("image refresh ("));
+        assert!(refresh, "no image refresh: {chart:#?}");
+    }
+    for base in built {
+        let bars: Vec<_> = charts.iter().flat_map(|c| &c.tasks).filter(|t| t.section == *base).collect();
+        assert!(!bars.is_empty(), "{base} has no section in the charts:\n{md}");
+        for pair in bars.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start, "{base}: a gap or overlap between phases: {bars:#?}");
+        }
+        let charted = (bars[bars.len() - 1].end - bars[0].start) as f64 / 1000.0;
+        let listed = table.get(*base).unwrap_or_else(|| panic!("{base} is not a built row of the table:\n{md}"));
+        assert!((charted - listed).abs() <= 0.051, "{base}: {charted}s charted, {listed}s in the table:\n{md}");
+    }
 }
 
 /// The flow of templates/workflows/repoctl-nightly.yml, run locally with the template's own

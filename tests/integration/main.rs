@@ -10,6 +10,7 @@ mod check;
 mod e2e;
 mod github;
 mod lock;
+mod mermaid;
 mod network;
 mod official;
 mod pgp;

@@ -1,6 +1,6 @@
 //! The test bed: real components on loopback. A moto S3 server, the AUR-compatible server in
-//! aur_server.py, a real Docker daemon with the offline test image, and Debian's pacman as
-//! the independent client of the published repository. One module per component; this file
+//! aur_server.py, a real Docker daemon with the offline test image, Debian's pacman as the
+//! independent client of the published repository, and Mermaid's own parser for the charts. One module per component; this file
 //! only names them and re-exports what the tests name (types they only receive, such as
 //! `Server` or `ObjectInfo`, stay in their modules).
 #![allow(dead_code)]
@@ -9,6 +9,7 @@ mod aur;
 mod aws_proxy;
 mod bed;
 mod docker;
+mod mermaid;
 mod pacman;
 mod process;
 mod s3;
@@ -18,6 +19,7 @@ pub use aur::{Aur, copy_tree};
 pub use aws_proxy::AwsPathsProxy;
 pub use bed::Bed;
 pub use docker::{TESTBED_IMAGE, bridge_gateway, docker, repoctl_containers, run_images};
+pub use mermaid::{mermaid_available, mermaid_blocks, read_mermaid};
 pub use pacman::Pacman;
 pub use process::{lock_heads, repo_root, repoctl, repoctl_as_is, repoctl_command, tempdir, text};
 pub use s3::S3;
