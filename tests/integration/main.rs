@@ -15,6 +15,7 @@ mod official;
 mod pgp;
 mod provenance;
 mod publishing;
+mod release;
 mod sandbox;
 mod scale;
 mod signing;
