@@ -2,10 +2,14 @@
 use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand};
 
+/// `repoctl --version`: the package version and the commit it was built from, as
+/// `0.1.0 (abc1234 2026-12-03)`, or `0.1.0 (no git commit)` (build.rs says where it looks).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("REPOCTL_COMMIT"), ")");
+
 /// Build AUR packages in clean containers and publish them as a pacman repository
 /// (S3 bucket or local directory), as declared in repo.yaml.
 #[derive(Debug, Parser)]
-#[command(name = "repoctl", version, propagate_version = true)]
+#[command(name = "repoctl", version = VERSION, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 some package failed, 2 invalid configuration or environment, 130 interrupted.\n\
 Environment: AUR_LOCATION (AUR base URL, default https://aur.archlinux.org), REPOCTL_WORK_DIR, \
@@ -188,4 +192,28 @@ pub enum Command {
 
     /// Print the JSON Schema of repo.yaml (for editors: `# yaml-language-server: $schema=...`).
     Schema,
+
+    /// Print the shell completion script for repoctl.
+    ///
+    /// Install it where the shell looks: bash,
+    /// `repoctl completions bash > ~/.local/share/bash-completion/completions/repoctl`
+    /// (system-wide: /usr/share/bash-completion/completions/repoctl); zsh, as `_repoctl` in a
+    /// directory of `$fpath` (/usr/share/zsh/site-functions/_repoctl); fish,
+    /// `~/.config/fish/completions/repoctl.fish`.
+    Completions {
+        /// The shell to complete repoctl in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print repoctl's manual page (roff, section 1), or write every page into a directory.
+    ///
+    /// `repoctl man | man -l -` reads it now. Packagers: `repoctl man --out-dir DIR` writes
+    /// repoctl.1 and one page per subcommand (repoctl-build.1, ...) into DIR, such as
+    /// /usr/share/man/man1.
+    Man {
+        /// Write repoctl.1 and a page for each subcommand into DIR instead (it must exist).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<Utf8PathBuf>,
+    },
 }

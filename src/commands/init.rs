@@ -9,6 +9,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("repo.schema.json", crate::config::JSON_SCHEMA),
     (".github/workflows/repoctl-nightly.yml", include_str!("../../templates/workflows/repoctl-nightly.yml")),
     (".github/workflows/repoctl-pr.yml", include_str!("../../templates/workflows/repoctl-pr.yml")),
+    // The one place the workflows' repoctl release is pinned (and verified).
+    (".github/actions/install-repoctl/action.yml", include_str!("../../templates/actions/install-repoctl/action.yml")),
 ];
 
 pub fn init(dir: &Utf8Path, force: bool, printer: &Printer) -> Result<ExitStatus, Error> {
@@ -41,13 +43,29 @@ pub fn init(dir: &Utf8Path, force: bool, printer: &Printer) -> Result<ExitStatus
 
 #[cfg(test)]
 mod tests {
-    /// The workflows install the repoctl release that wrote them.
+    use super::FILES;
+
+    /// The install action pins the repoctl release that wrote it, and every workflow installs
+    /// repoctl through that action: upgrading is one line.
     #[test]
-    fn workflow_templates_pin_this_version() {
-        for (path, text) in super::FILES.iter().filter(|(p, _)| p.ends_with(".yml")) {
-            let pinned = format!("REPOCTL_VERSION: \"{}\"", env!("CARGO_PKG_VERSION"));
-            assert!(text.contains(&pinned), "{path} does not pin {pinned}");
+    fn the_install_action_pins_this_version_and_every_workflow_uses_it() {
+        let (_, action) = FILES.iter().find(|(p, _)| p.ends_with("install-repoctl/action.yml")).expect("action");
+        let pinned = format!("REPOCTL_VERSION: \"{}\"", env!("CARGO_PKG_VERSION"));
+        assert_eq!(action.matches("REPOCTL_VERSION: ").count(), 1, "one pin:\n{action}");
+        assert!(action.contains(&pinned), "the action does not pin {pinned}");
+        for (path, text) in FILES.iter().filter(|(p, _)| p.starts_with(".github/workflows/")) {
+            assert!(text.contains("uses: ./.github/actions/install-repoctl"), "{path} does not use the install action");
+            assert!(!text.contains("REPOCTL_VERSION"), "{path} pins a version of its own");
             assert!(!text.contains("-v1\n"), "{path} caches under a fixed key");
+        }
+    }
+
+    /// `cargo install repoctl` installs another program: the crate of that name on crates.io
+    /// is not ours. Nothing init writes installs a crate at all.
+    #[test]
+    fn nothing_init_writes_installs_a_crate() {
+        for (path, text) in FILES {
+            assert!(!text.contains("cargo install"), "{path} runs cargo install");
         }
     }
 }

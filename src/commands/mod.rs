@@ -2,7 +2,9 @@
 mod build;
 mod check;
 mod clean;
+mod completions;
 pub mod init;
+mod man;
 mod plan;
 mod provenance;
 mod publish;
@@ -45,6 +47,8 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             printer.out(crate::config::JSON_SCHEMA);
             Ok(ExitStatus::Success)
         }
+        Command::Completions { shell } => completions::completions(shell, printer),
+        Command::Man { out_dir } => man::man(out_dir.as_deref(), printer),
     }
 }
 

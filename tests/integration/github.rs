@@ -12,8 +12,8 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
 }
 
-/// A PyPI tool that scripts/testbed.sh installs: required under CI=true, else a skip.
-fn tool(name: &str) -> Option<&str> {
+/// A tool that scripts/testbed.sh installs: required under CI=true, else a skip.
+pub(crate) fn tool(name: &str) -> Option<&str> {
     let found = Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success());
     match found {
         true => Some(name),
@@ -40,9 +40,26 @@ fn workflow_files() -> Vec<Utf8PathBuf> {
     files
 }
 
+/// The composite actions: the project's and the one `init` writes (`*/action.yml`).
+fn action_files() -> Vec<Utf8PathBuf> {
+    let mut files = Vec::new();
+    for dir in [".github/actions", "templates/actions"] {
+        for entry in std::fs::read_dir(repo_root().join(dir)).into_iter().flatten().flatten() {
+            let path = Utf8PathBuf::try_from(entry.path().join("action.yml")).expect("UTF-8");
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty(), "expected templates/actions/install-repoctl/action.yml");
+    files
+}
+
 #[test]
 fn every_workflow_matches_githubs_schema_and_passes_zizmor() {
     let files = workflow_files();
+    let actions = action_files();
     if let Some(check) = tool("check-jsonschema") {
         let out = Command::new(check)
             .args(["--builtin-schema", "vendor.github-workflows"])
@@ -50,11 +67,17 @@ fn every_workflow_matches_githubs_schema_and_passes_zizmor() {
             .output()
             .expect("check-jsonschema");
         assert!(out.status.success(), "workflow schema:\n{}", text(&out));
+        let out = Command::new(check)
+            .args(["--builtin-schema", "vendor.github-actions"])
+            .args(actions.iter().map(|f| f.as_str()))
+            .output()
+            .expect("check-jsonschema");
+        assert!(out.status.success(), "action schema:\n{}", text(&out));
     }
     if let Some(zizmor) = tool("zizmor") {
         let out = Command::new(zizmor)
             .args(["--offline", "--min-severity", "medium", "--no-progress"])
-            .args(files.iter().map(|f| f.as_str()))
+            .args(files.iter().chain(&actions).map(|f| f.as_str()))
             .output()
             .expect("zizmor");
         assert!(out.status.success(), "zizmor findings of medium severity or above:\n{}", text(&out));
@@ -66,9 +89,13 @@ fn init_writes_a_starter_that_the_schema_and_the_loader_accept() {
     let (_t, dir) = tempdir();
     let out = repoctl(&["init", dir.as_str()], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    for f in
-        ["repo.yaml", "repo.schema.json", ".github/workflows/repoctl-nightly.yml", ".github/workflows/repoctl-pr.yml"]
-    {
+    for f in [
+        "repo.yaml",
+        "repo.schema.json",
+        ".github/workflows/repoctl-nightly.yml",
+        ".github/workflows/repoctl-pr.yml",
+        ".github/actions/install-repoctl/action.yml",
+    ] {
         assert!(dir.join(f).is_file(), "init did not write {f}");
     }
     let starter = std::fs::read_to_string(dir.join("repo.yaml")).unwrap();

@@ -16,6 +16,7 @@ mod official;
 mod pgp;
 mod provenance;
 mod publishing;
+mod release;
 mod sandbox;
 mod scale;
 mod signing;
