@@ -184,7 +184,15 @@ impl Validator<'_> {
     fn trust(&mut self, raw: RawTrust) -> TrustConfig {
         let mut trust = TrustConfig::default();
         if let Some(age) = &raw.min_age {
+            // A bare number is seconds elsewhere (timeouts), but a cooldown of `3` seconds is
+            // almost surely a slip for 3 days: for a security setting the unit is required.
+            let unitless = age.value.trim().parse::<u64>().ok().filter(|n| *n > 0);
             match parse_duration(&age.value) {
+                Some(_) if let Some(n) = unitless => self.problem(
+                    age.referenced,
+                    format!("`min_age` is `{}`, a number without a unit", age.value),
+                    format!("write {n}d for {n} days, or {n}h, {n}m, {n}s"),
+                ),
                 Some(d) => trust.min_age = d,
                 None => self.problem(
                     age.referenced,
@@ -698,6 +706,18 @@ mod tests {
         assert_eq!(config.target, TargetConfig::Local { path: "out".into() });
         let config = parse(Utf8Path::new("/srv/repo.yaml"), b"name: d\npackages: [a]\n").unwrap();
         assert_eq!(config.target, TargetConfig::Local { path: "/srv/repo".into() });
+    }
+
+    #[test]
+    fn a_cooldown_needs_its_unit() {
+        let yaml = |age: &str| format!("name: r\ntrust:\n  min_age: {age}\npackages: [a]\n");
+        let err = parse("repo.yaml".into(), yaml("3").as_bytes()).unwrap_err();
+        let text = err.0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+        assert!(text.contains("repo.yaml:3:") && text.contains("write 3d for 3 days"), "{text}");
+        let config = parse("repo.yaml".into(), yaml("3d").as_bytes()).unwrap();
+        assert_eq!(config.trust.min_age, std::time::Duration::from_secs(3 * 86_400));
+        let config = parse("repo.yaml".into(), yaml("0").as_bytes()).unwrap();
+        assert_eq!(config.trust.min_age, std::time::Duration::ZERO);
     }
 
     #[test]
