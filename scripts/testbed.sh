@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what repoctl's tests and demo need on a Debian 12 machine with Docker running:
 #   - Debian packages: mmdebstrap (to make the test image), pacman and makepkg (pacman is the
-#     independent client that installs from the published repository), git, zstd;
+#     independent client that installs from the published repository), git, zstd, chromium (a
+#     headless browser that loads the repository page, index.html);
 #   - moto[server] from PyPI: a real S3 server on loopback;
 #   - check-jsonschema and zizmor from PyPI: the workflows' schema check and security audit;
 #   - the offline Arch-compatible builder image repoctl-testbed:latest (images/testbed).
@@ -14,7 +15,7 @@ sudo=""
 
 need_apt=()
 for pair in mmdebstrap:mmdebstrap pacman:pacman-package-manager makepkg:makepkg bsdtar:libarchive-tools \
-            git:git zstd:zstd; do
+            git:git zstd:zstd chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 if ((${#need_apt[@]})); then
