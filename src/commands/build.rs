@@ -30,6 +30,7 @@ pub async fn build(
         // Nothing to build, but signatures may be missing (signing just turned on) or stale (a
         // run that lost a race): checked with a few reads, repaired if needed.
         run.sign_only().await?;
+        run.describe_if_missing().await;
         printer.out("nothing to do: the repository is up to date");
         return Ok(run.status(false));
     }
@@ -135,9 +136,40 @@ impl<'a> Run<'a> {
         // 4. Publish what was built, unless asked not to.
         let built = BuiltFiles::of(&results);
         self.deliver(docker, image, &plan, &built).await?;
+        self.record(&plan, &results).await?;
         // 5. The summary, and the exit code it implies.
         summarize(self.config, &plan, &results, &*self.target, &self.dirs, self.printer);
         Ok(self.status(results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }))))
+    }
+
+    /// Records the run's results: after a publish, in the status object (with the page);
+    /// with `--no-publish --out DIR`, in `DIR` for `repoctl publish DIR`. Errors: the results
+    /// file cannot be written.
+    async fn record(&self, plan: &Plan, results: &[PackageResult]) -> Result<(), Error> {
+        let entries = super::results::status_entries(plan, results, &self.run_id);
+        match (self.no_publish, self.out) {
+            (true, Some(out)) => super::results::write_results_file(out, &self.run_id, &entries),
+            (true, None) => Ok(()),
+            (false, _) => {
+                let forget: Vec<String> = plan.to_remove().map(|s| s.pkgbase.clone()).collect();
+                let scratch = self.dirs.run.join("describe");
+                let (config, target) = (self.config, &*self.target);
+                super::results::describe(config, target, &self.run_id, &entries, &forget, &scratch, self.printer).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// With nothing to build: writes the status object and the page when the target has
+    /// neither yet (a repository published before repoctl wrote them).
+    async fn describe_if_missing(&self) {
+        let (config, target) = (self.config, &*self.target);
+        if self.no_publish || !super::results::description_missing(target, &config.name).await {
+            return;
+        }
+        let scratch = self.dirs.run.join("describe");
+        let none = super::results::Results::new();
+        super::results::describe(config, target, &self.run_id, &none, &[], &scratch, self.printer).await;
     }
 
     /// What every build of the run shares, the published dependency files fetched.
