@@ -18,5 +18,6 @@ mod publishing;
 mod sandbox;
 mod scale;
 mod signing;
+mod status;
 mod uploads;
 mod versions;
