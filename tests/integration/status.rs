@@ -2,7 +2,7 @@
 //! repository in sync, then one package drifting (a newer AUR version locked, not built) and
 //! one failing; the page loaded in a real browser (chromium), its filter driven by `?q=`.
 use crate::support::browser::dump_dom;
-use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker, repo_root, repoctl, tempdir, text};
+use crate::support::{Aur, Bed, Pacman, S3, TESTBED_IMAGE, docker, repo_root, repoctl, tempdir, text};
 use camino::Utf8Path;
 
 const BUCKET: &str = "status-bucket";
@@ -159,4 +159,37 @@ fn rows(dom: &str) -> Vec<(String, bool)> {
             (name.to_string(), !row.starts_with(" hidden"))
         })
         .collect()
+}
+
+/// The shard path: `build --no-publish --out DIR` leaves its results in DIR, and `publish DIR`
+/// records them (a failure included) in the status object of a local directory, whose page
+/// gives pacman a `file://` server.
+#[test]
+fn a_shards_results_reach_the_status_object_through_publish() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.aur.push_fixture("hello");
+    bed.aur.push_fixture("broken");
+    std::fs::write(
+        &bed.config,
+        format!("name: shard\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - broken\n"),
+    )
+    .unwrap();
+    let dist = bed.dir.join("dist");
+    let out = bed.run("build", &["--no-publish", "--out", dist.as_str()]);
+    assert_eq!(out.status.code(), Some(1), "broken fails: {}", text(&out));
+    assert!(!bed.repo().exists(), "--no-publish wrote the repository");
+    let out = bed.run("publish", &[dist.as_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let object: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bed.repo().join("shard.status.json")).unwrap()).unwrap();
+    assert_eq!(object["packages"]["hello"]["result"], "built", "{object}");
+    assert_eq!(object["packages"]["hello"]["version"], "1.0-1", "{object}");
+    assert_eq!(object["packages"]["broken"]["result"], "failed", "{object}");
+    let page = std::fs::read_to_string(bed.repo().join("index.html")).unwrap();
+    assert!(page.contains(&format!("Server = file://{}</pre>", bed.repo())), "{page}");
+    let out = bed.run("status", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().last(), Some("1 failed"), "{}", text(&out));
 }
