@@ -30,7 +30,7 @@ pub async fn build(
         // Nothing to build, but signatures may be missing (signing just turned on) or stale (a
         // run that lost a race): checked with a few reads, repaired if needed.
         run.sign_only().await?;
-        run.describe_if_missing().await;
+        run.describe_unchanged().await;
         printer.out("nothing to do: the repository is up to date");
         return Ok(run.status(false));
     }
@@ -160,16 +160,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// With nothing to build: writes the status object and the page when the target has
-    /// neither yet (a repository published before repoctl wrote them).
-    async fn describe_if_missing(&self) {
-        let (config, target) = (self.config, &*self.target);
-        if self.no_publish || !super::results::description_missing(target, &config.name).await {
+    /// With nothing to build: the status object and the page are written again all the same,
+    /// which is three small requests: signing may have just been turned on (or off), and a
+    /// repository published before repoctl wrote them gets them.
+    async fn describe_unchanged(&self) {
+        if self.no_publish {
             return;
         }
         let scratch = self.dirs.run.join("describe");
         let none = super::results::Results::new();
-        super::results::describe(config, target, &self.run_id, &none, &[], &scratch, self.printer).await;
+        super::results::describe(self.config, &*self.target, &self.run_id, &none, &[], &scratch, self.printer).await;
     }
 
     /// What every build of the run shares, the published dependency files fetched.

@@ -111,16 +111,3 @@ pub(crate) async fn describe(
         )),
     }
 }
-
-/// Whether the target lacks the status object or the page (a repository published before
-/// repoctl wrote them): a run with nothing to build writes them then. A read that fails counts
-/// as missing.
-pub(crate) async fn description_missing(target: &dyn Target, repo: &str) -> bool {
-    let status = crate::publish::status::object_name(repo);
-    for name in [status.as_str(), crate::publish::page::PAGE] {
-        if !matches!(target.fetch(name, crate::publish::status::MAX_BYTES).await, Ok(Some(_))) {
-            return true;
-        }
-    }
-    false
-}
