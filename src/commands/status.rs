@@ -80,6 +80,9 @@ pub struct Report {
     pub database_signature: bool,
     /// The run that last wrote the status object (None: there is none).
     pub status_object: Option<RunRef>,
+    /// Whether the status object describes the live database (false: a run stopped between
+    /// its database and its status object; the next publish catches up).
+    pub status_current: bool,
     pub packages: Vec<Row>,
     pub remove: Vec<Removal>,
 }
@@ -103,6 +106,10 @@ pub async fn status(
     if let Some(why) = unusable {
         printer.warn(&format!("ignoring the status object: {why}"));
     }
+    let live_db = match &planned.remote.db {
+        Some(db) => Some(fs_err::read(db).map_err(Error::io(format!("cannot read {db}")))?),
+        None => None,
+    };
     let db_sig = format!("{}.sig", crate::repo::DbNames::new(&config.name).db);
     let database_signature = target.fetch(&db_sig, 64 * 1024).await?.is_some();
     let inputs = Inputs {
@@ -111,6 +118,7 @@ pub async fn status(
         signing: config.sign.is_some(),
         database_signature,
         entries: &planned.remote.entries,
+        database: live_db.as_deref().map(crate::publish::status::database_digest),
         status: status_object.as_ref(),
     };
     let report = report(&inputs, &planned.plan, &planned.universe);
@@ -130,6 +138,8 @@ pub struct Inputs<'a> {
     pub database_signature: bool,
     /// The published database's entries.
     pub entries: &'a [RepoEntry],
+    /// [`crate::publish::status::database_digest`] of the live `NAME.db` (None: there is none).
+    pub database: Option<String>,
     pub status: Option<&'a RepoStatus>,
 }
 
@@ -164,6 +174,7 @@ pub fn report(inputs: &Inputs, plan: &Plan, universe: &Universe) -> Report {
         signing: inputs.signing,
         database_signature: inputs.database_signature,
         status_object: inputs.status.map(|s| s.run.clone()),
+        status_current: inputs.status.is_some_and(|s| s.database == inputs.database),
         packages,
         remove,
     }
@@ -248,7 +259,13 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!("database: {sig}\n"));
     }
     match &report.status_object {
-        Some(run) => out.push_str(&format!("last recorded run: {} at {}\n", run.id, run.time)),
+        Some(run) if report.status_current => {
+            out.push_str(&format!("last recorded run: {} at {}\n", run.id, run.time))
+        }
+        Some(run) => out.push_str(&format!(
+            "last recorded run: {} at {} (it describes an older database: a run stopped after publishing; the next one records it)\n",
+            run.id, run.time
+        )),
         None => out.push_str("last recorded run: none (no status object yet; the next build writes one)\n"),
     }
     out.push_str(&report.verdict.text);

@@ -236,10 +236,9 @@ pub async fn describe_repository(
     description: &Description<'_>,
     scratch: &Utf8Path,
 ) -> Result<Described, PublishError> {
-    use sha2::Digest;
     let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
     let database = match &remote.db {
-        Some(db) => Some(format!("sha256:{:x}", sha2::Sha256::digest(read_file(db)?))),
+        Some(db) => Some(status::database_digest(&read_file(db)?)),
         None => None,
     };
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());

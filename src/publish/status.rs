@@ -28,6 +28,13 @@ pub fn object_name(repo: &str) -> String {
     format!("{repo}.status.json")
 }
 
+/// `sha256:` and lowercase hex of a database's bytes: how [`RepoStatus::database`] names the
+/// `NAME.db` it describes.
+pub fn database_digest(db: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{:x}", sha2::Sha256::digest(db))
+}
+
 /// The whole object, as JSON (pretty, fields in this order).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RepoStatus {

@@ -77,7 +77,7 @@ fn report_of(listed: &[&str], aur: &[(&str, &str)], locked: &[(&str, &str)], rep
         format: 1,
         repo: "r".into(),
         run: RunRef { id: "1764464523-42".into(), time: "2026-11-30T01:02:03Z".into() },
-        database: None,
+        database: Some("sha256:live".into()),
         packages: BTreeMap::from([
             ("hello".into(), last(BuildResult::Built, "1.0-1", None)),
             ("broken".into(), last(BuildResult::Failed, "1.0-1", Some("makepkg exited with status 4"))),
@@ -89,6 +89,7 @@ fn report_of(listed: &[&str], aur: &[(&str, &str)], locked: &[(&str, &str)], rep
         signing: true,
         database_signature: true,
         entries: repo,
+        database: Some("sha256:live".into()),
         status: Some(&status),
     };
     report(&inputs, &plan, &universe)
@@ -131,6 +132,7 @@ fn the_json_report_has_the_documented_fields() {
         &repo,
     );
     let json = serde_json::to_value(&report).unwrap();
+    // serde_json's map is sorted by key.
     let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
@@ -141,6 +143,7 @@ fn the_json_report_has_the_documented_fields() {
             "remove",
             "repo",
             "signing",
+            "status_current",
             "status_object",
             "target",
             "verdict"
@@ -153,4 +156,5 @@ fn the_json_report_has_the_documented_fields() {
     assert_eq!(broken["last"]["result"], "failed");
     assert_eq!(broken["last"]["kind"], "makepkg");
     assert_eq!(json["verdict"]["failed"], 1);
+    assert_eq!(json["status_current"], true);
 }
