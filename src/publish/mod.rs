@@ -214,7 +214,8 @@ pub struct Description<'a> {
     pub results: &'a std::collections::BTreeMap<String, status::PackageStatus>,
     /// pkgbases this run removed from the repository.
     pub forget: &'a [String],
-    /// The signing key's fingerprint (40 hex digits), when the repository is signed.
+    /// The signing key's fingerprint (uppercase hex, as repo.yaml's `sign.key`), when the
+    /// repository is signed.
     pub signing_key: Option<&'a str>,
 }
 

@@ -18,7 +18,8 @@ pub struct Page<'a> {
     pub repo: &'a str,
     /// pacman's `Server` URL: the target's public URL ([`super::Target::public_url`]).
     pub server: &'a str,
-    /// The signing key's fingerprint (40 hex digits), when the repository is signed.
+    /// The signing key's fingerprint (uppercase hex, as repo.yaml's `sign.key`), when the
+    /// repository is signed.
     pub signing_key: Option<&'a str>,
     /// The live database's entries.
     pub entries: &'a [RepoEntry],
@@ -174,6 +175,7 @@ mod tests {
         };
         let html = render(&page);
         assert_eq!(html.matches("<script>").count(), 1, "only the page's own script:\n{html}");
+        assert!(!html.contains(" src=") && !html.contains("<link"), "self-contained: nothing loaded from elsewhere");
         assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;"), "{html}");
         assert!(html.contains("<td class=\"num\">1.5 KiB</td><td>2025-11-30T00:00:00Z</td>"), "{html}");
         assert!(html.contains("SigLevel = Optional TrustAll\nServer = https://b.s3.eu-west-2.amazonaws.com/repo"));
