@@ -126,6 +126,7 @@ impl<'a> Run<'a> {
         }
         let plan = Arc::new(plan);
         if plan.to_build().next().is_none() && self.removals.is_empty() {
+            self.describe_unchanged().await;
             self.printer.out("nothing to do: the repository is up to date (VCS packages included)");
             return Ok(self.status(false));
         }
