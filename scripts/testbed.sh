@@ -3,6 +3,7 @@
 #   - Debian packages: mmdebstrap (to make the test image), pacman and makepkg (pacman is the
 #     independent client that installs from the published repository), git, zstd; groff, zsh
 #     and fish (the manual page and completion scripts `repoctl man` / `completions` print);
+#     chromium (a headless browser that loads the repository page, index.html);
 #   - moto[server] from PyPI: a real S3 server on loopback;
 #   - check-jsonschema and zizmor from PyPI: the workflows' schema check and security audit;
 #   - mermaidx from PyPI: Mermaid's own parser (its real mermaid.js in QuickJS), which reads back
@@ -17,7 +18,7 @@ sudo=""
 
 need_apt=()
 for pair in mmdebstrap:mmdebstrap pacman:pacman-package-manager makepkg:makepkg bsdtar:libarchive-tools \
-            git:git zstd:zstd groff:groff-base zsh:zsh fish:fish; do
+            git:git zstd:zstd groff:groff-base zsh:zsh fish:fish chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 if ((${#need_apt[@]})); then

@@ -149,6 +149,21 @@ pub enum Command {
         json: bool,
     },
 
+    /// Show whether the published repository is what repo.yaml and repoctl.lock ask for.
+    ///
+    /// Reads the target's database, its signatures and its status object (NAME.status.json:
+    /// each pkgbase's last build, written by `build` and `publish`), repo.yaml, repoctl.lock
+    /// and the AUR, and prints per package the published version, the locked version `build`
+    /// would build, the AUR's newest, whether it is signed, and its last build; then what
+    /// `build` would remove, and a verdict. Exits 0 in sync, 1 when packages are behind,
+    /// failing or to be removed, 2 when repo.yaml or the environment is unusable. Needs Docker,
+    /// as `plan` does (the official repositories are read through the builder image).
+    Status {
+        /// Print one JSON object (its shape is in the README).
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Show reviewers what a change to repo.yaml lets in.
     ///
     /// For each package added or changed since the BASE version of repo.yaml: its AUR

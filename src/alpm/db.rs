@@ -31,6 +31,16 @@ pub struct RepoEntry {
     /// `%SHA256SUM%`: the package file's SHA-256 (lowercase hex), when the database has it.
     #[serde(skip)]
     pub sha256: Option<String>,
+    /// `%DESC%`: the package's one-line description (a PKGBUILD's `pkgdesc`: text from the AUR,
+    /// to be escaped wherever it is shown).
+    #[serde(skip)]
+    pub desc: Option<String>,
+    /// `%CSIZE%`: the package file's size in bytes.
+    #[serde(skip)]
+    pub csize: Option<u64>,
+    /// `%BUILDDATE%`: when makepkg built it, in seconds since the Unix epoch.
+    #[serde(skip)]
+    pub build_date: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +91,8 @@ pub(crate) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read 
 }
 
 /// Reads `%NAME%`, `%BASE%`, `%VERSION%`, `%FILENAME%`, `%PROVIDES%`, `%DEPENDS%`, `%PGPSIG%`
-/// (whether there is one) and `%SHA256SUM%` from a desc file: a `%KEY%` line, then one value
+/// (whether there is one), `%SHA256SUM%`, `%DESC%`, `%CSIZE%` and `%BUILDDATE%` from a desc
+/// file: a `%KEY%` line, then one value
 /// per line up to a blank line (libalpm's `sync_db_read`).
 fn parse_desc(text: &str) -> Result<RepoEntry, String> {
     let mut fields: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
@@ -118,6 +129,9 @@ fn parse_desc(text: &str) -> Result<RepoEntry, String> {
         depends: list("DEPENDS"),
         provides: list("PROVIDES"),
         sha256: get("SHA256SUM").ok().map(|h| h.to_ascii_lowercase()),
+        desc: get("DESC").ok(),
+        csize: get("CSIZE").ok().and_then(|n| n.parse().ok()),
+        build_date: get("BUILDDATE").ok().and_then(|n| n.parse().ok()),
     })
 }
 
@@ -165,6 +179,7 @@ mod tests {
                     version: "1.0-1".into(),
                     filename: "hello-a-1.0-1-any.pkg.tar.zst".into(),
                     signed: false,
+                    csize: Some(1072),
                     ..RepoEntry::default()
                 }]
             );
@@ -187,6 +202,11 @@ mod tests {
         assert_eq!(packages[0].depends, ["glibc"]);
         assert_eq!(packages[0].name, "hello-a");
         assert_eq!(packages[0].sha256, None);
+        assert_eq!((packages[0].desc.as_deref(), packages[0].build_date), (None, None));
+        let described = format!("{DESC}%DESC%\nSays <b>hello</b>\n\n%BUILDDATE%\n1764448990\n\n");
+        let described = &read_sync_db(&tar_with(&[("x/desc", &described)])).unwrap()[0];
+        assert_eq!(described.desc.as_deref(), Some("Says <b>hello</b>"));
+        assert_eq!((described.csize, described.build_date), (Some(1072), Some(1764448990)));
         let summed = format!("{DESC}%SHA256SUM%\n{}\n\n", "AB".repeat(32));
         assert_eq!(read_sync_db(&tar_with(&[("x/desc", &summed)])).unwrap()[0].sha256, Some("ab".repeat(32)));
     }

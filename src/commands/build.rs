@@ -32,6 +32,7 @@ pub async fn build(
         // Nothing to build, but signatures may be missing (signing just turned on) or stale (a
         // run that lost a race): checked with a few reads, repaired if needed.
         run.sign_only().await?;
+        run.describe_unchanged().await;
         printer.out("nothing to do: the repository is up to date");
         return Ok(run.status(false));
     }
@@ -137,6 +138,7 @@ impl<'a> Run<'a> {
         }
         let plan = Arc::new(plan);
         if plan.to_build().next().is_none() && self.removals.is_empty() {
+            self.describe_unchanged().await;
             self.printer.out("nothing to do: the repository is up to date (VCS packages included)");
             return Ok(self.status(false));
         }
@@ -147,12 +149,43 @@ impl<'a> Run<'a> {
         // 4. Publish what was built, unless asked not to.
         let built = BuiltFiles::of(&results);
         self.deliver(docker, image, &plan, &built).await?;
+        self.record(&plan, &results).await?;
         // 5. The summary, and the exit code it implies.
         let mut spans = self.timeline.spans();
         spans.extend(results.iter().flat_map(|r| r.spans(self.timeline.started)));
         let chart = gantt(&format!("repoctl build: {}", self.target.describe()), self.timeline.unix_ms, &spans);
         summarize(self.config, &plan, &results, &*self.target, &self.dirs, &chart, self.printer);
         Ok(self.status(results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }))))
+    }
+
+    /// Records the run's results: after a publish, in the status object (with the page);
+    /// with `--no-publish --out DIR`, in `DIR` for `repoctl publish DIR`. Errors: the results
+    /// file cannot be written.
+    async fn record(&self, plan: &Plan, results: &[PackageResult]) -> Result<(), Error> {
+        let entries = super::results::status_entries(plan, results, &self.run_id);
+        match (self.no_publish, self.out) {
+            (true, Some(out)) => super::results::write_results_file(out, &self.run_id, &entries),
+            (true, None) => Ok(()),
+            (false, _) => {
+                let forget: Vec<String> = plan.to_remove().map(|s| s.pkgbase.clone()).collect();
+                let scratch = self.dirs.run.join("describe");
+                let (config, target) = (self.config, &*self.target);
+                super::results::describe(config, target, &self.run_id, &entries, &forget, &scratch, self.printer).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// With nothing to build: the status object and the page are written again all the same,
+    /// which is three small requests: signing may have just been turned on (or off), and a
+    /// repository published before repoctl wrote them gets them.
+    async fn describe_unchanged(&self) {
+        if self.no_publish {
+            return;
+        }
+        let scratch = self.dirs.run.join("describe");
+        let none = super::results::Results::new();
+        super::results::describe(self.config, &*self.target, &self.run_id, &none, &[], &scratch, self.printer).await;
     }
 
     /// What every build of the run shares, the published dependency files fetched.

@@ -9,8 +9,10 @@ mod plan;
 mod provenance;
 mod publish;
 pub mod render;
+mod results;
 pub mod review;
 mod shared;
+mod status;
 mod update;
 
 use crate::aur::{AurClient, Live, Query, SrcInfoStore, Universe};
@@ -36,6 +38,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
         }
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
         Command::Provenance { package, json } => provenance::provenance(&config_path, &package, json, printer).await,
+        Command::Status { json } => status::status(&config_path, work_dir, json, printer).await,
         Command::Review { base, json } => review::review(&config_path, &base, work_dir, json, printer).await,
         Command::Update { packages, check, accept, auto, json, markdown, since } => {
             let options = update::Options { packages, check, accept, auto, json, markdown, since };
@@ -205,6 +208,8 @@ pub(crate) fn read_lock(config: &Config) -> Result<crate::lock::Lock, Error> {
 pub(crate) struct Planned {
     pub plan: Plan,
     pub remote: RemoteRepo,
+    /// What the AUR said (at the locked commits; its RPC answers are the AUR's heads).
+    pub universe: Universe,
 }
 
 pub(crate) async fn make_plan(
@@ -229,7 +234,7 @@ pub(crate) async fn make_plan(
         mismatches: &mismatches,
         lock: &lock,
     })?;
-    Ok(Planned { plan, remote })
+    Ok(Planned { plan, remote, universe })
 }
 
 /// Applies `change` to the published repository ([`crate::publish::publish`]), stopped cleanly

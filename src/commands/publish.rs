@@ -20,6 +20,8 @@ pub async fn publish(
     if packages.is_empty() {
         return Err(Error::Usage(format!("{dir} holds no package files (*.pkg.tar.*)")));
     }
+    // The shards' results files, read (and refused when damaged) before anything is written.
+    let results = super::results::read_results_files(dir)?;
     let work = super::work_dir(&config, work_dir);
     let run_id = super::new_run_id();
     let dirs =
@@ -43,6 +45,9 @@ pub async fn publish(
             report.uploaded
         ));
     }
+    // What the shards' builds did, then the page, after the database.
+    let scratch = dirs.run.join("describe");
+    super::results::describe(&config, &*target, &run_id, &results, &[], &scratch, printer).await;
     Ok(ExitStatus::Success)
 }
 

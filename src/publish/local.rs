@@ -46,6 +46,11 @@ impl Target for LocalTarget {
         self.dir.to_string()
     }
 
+    fn public_url(&self) -> String {
+        let dir = std::path::absolute(&self.dir).map_or_else(|_| self.dir.to_string(), |d| d.display().to_string());
+        format!("file://{dir}")
+    }
+
     async fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, PublishError> {
         let path = self.path(name)?;
         match fs_err::metadata(&path) {

@@ -3,11 +3,18 @@
 //! archives, then the names pacman downloads, and only then deletion of what no database
 //! references any more.
 //!
+//! After the database, what describes it: the status object (`NAME.status.json`, [`status`])
+//! and the repository page (`index.html`, [`page`]), written by [`describe_repository`]. A
+//! crash before them leaves the previous ones, describing an older database; pacman never
+//! reads them.
+//!
 //! A package file's companions, its signature (`FILE.sig`) and its provenance
 //! (`FILE.provenance.json`, [`crate::provenance`]), go up with it and are deleted with it: no
 //! database ever references a file whose companions are not there yet, and none outlives it.
 mod local;
+pub mod page;
 mod s3;
+pub mod status;
 
 pub use local::LocalTarget;
 pub use s3::S3Target;
@@ -82,8 +89,11 @@ impl ObjectKind {
     pub fn content_type(name: &str) -> &'static str {
         if name.ends_with(".sig") {
             "application/pgp-signature"
-        } else if name.ends_with(crate::provenance::SUFFIX) {
+        } else if name.ends_with(".json") {
+            // Provenance and status objects.
             "application/json"
+        } else if name.ends_with(".html") {
+            "text/html; charset=utf-8"
         } else {
             "application/octet-stream"
         }
@@ -102,6 +112,9 @@ impl ObjectKind {
 pub trait Target: Send + Sync {
     /// Where this is, for messages (`s3://bucket/prefix`, a path).
     fn describe(&self) -> String;
+    /// The URL pacman reads this repository from (`Server =`): for S3 the bucket's HTTPS
+    /// address (path-style under a configured endpoint), for a directory `file://PATH`.
+    fn public_url(&self) -> String;
     /// An object's bytes, or None when it does not exist.
     async fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, PublishError>;
     /// Writes an object to a local file.
@@ -190,6 +203,66 @@ pub async fn read_files_db(
 fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> PublishError + use<> {
     let path = path.to_owned();
     move |source| PublishError::Io { path: path.clone(), source }
+}
+
+/// What a run tells the status object and the page, besides the database.
+pub struct Description<'a> {
+    pub repo: &'a str,
+    /// The run's id ([`status::RunRef::id`]).
+    pub run_id: &'a str,
+    /// pkgbase -> how its build in this run ended.
+    pub results: &'a std::collections::BTreeMap<String, status::PackageStatus>,
+    /// pkgbases this run removed from the repository.
+    pub forget: &'a [String],
+    /// The signing key's fingerprint (uppercase hex, as repo.yaml's `sign.key`), when the
+    /// repository is signed.
+    pub signing_key: Option<&'a str>,
+}
+
+/// What [`describe_repository`] wrote.
+pub struct Described {
+    pub status: status::RepoStatus,
+    /// Why the status object found on the target could not be used (it was replaced).
+    pub replaced: Option<String>,
+    /// Packages the live database lists, as the page shows them.
+    pub packages: usize,
+}
+
+/// After a publish has committed: reads the live `NAME.db`, then writes the status object that
+/// describes it ([`status::write`]), then the page ([`page::render`]), in that order, both
+/// after the database; `scratch` is for local copies. Errors: the target fails, or a local
+/// file cannot be written.
+pub async fn describe_repository(
+    target: &dyn Target,
+    description: &Description<'_>,
+    scratch: &Utf8Path,
+) -> Result<Described, PublishError> {
+    let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
+    let database = match &remote.db {
+        Some(db) => Some(status::database_digest(&read_file(db)?)),
+        None => None,
+    };
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    let update = status::Update {
+        repo: description.repo,
+        run: status::RunRef { id: description.run_id.to_string(), time: now.clone() },
+        database,
+        results: description.results,
+        forget: description.forget,
+    };
+    let (written, replaced) = status::write(target, &update, scratch).await?;
+    let html = page::render(&page::Page {
+        repo: description.repo,
+        server: &target.public_url(),
+        signing_key: description.signing_key,
+        entries: &remote.entries,
+        status: Some(&written),
+        generated: &now,
+    });
+    let path = scratch.join(page::PAGE);
+    fs_err::write(&path, html).map_err(io(&path))?;
+    target.upload(page::PAGE, &path).await?;
+    Ok(Described { status: written, replaced, packages: remote.entries.len() })
 }
 
 /// What a publish changes.

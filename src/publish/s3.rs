@@ -46,6 +46,22 @@ pub struct S3Target {
     prefix: String,
     acl: Option<ObjectCannedAcl>,
     multipart_threshold: u64,
+    /// Where pacman reads the repository ([`public_url`]).
+    public_url: String,
+}
+
+/// The URL pacman reads a bucket's prefix from: under a configured `endpoint` (MinIO, R2,
+/// moto) path-style, `ENDPOINT/BUCKET/PREFIX`, as repoctl itself addresses it; on AWS the
+/// virtual-hosted address `https://BUCKET.s3.REGION.amazonaws.com/PREFIX` (AWS's documented
+/// form, <https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html>), without
+/// the region when none is known.
+fn public_url(config: &S3Config, region: Option<&str>) -> String {
+    let base = match (&config.endpoint, region) {
+        (Some(endpoint), _) => format!("{}/{}", endpoint.trim_end_matches('/'), config.bucket),
+        (None, Some(region)) => format!("https://{}.s3.{region}.amazonaws.com", config.bucket),
+        (None, None) => format!("https://{}.s3.amazonaws.com", config.bucket),
+    };
+    if config.prefix.is_empty() { base } else { format!("{base}/{}", config.prefix) }
 }
 
 /// The multipart threshold: `REPOCTL_MULTIPART_THRESHOLD` (bytes) when set and valid, else
@@ -143,7 +159,9 @@ impl S3Target {
                 builder = builder.region(aws_config::Region::new("us-east-1"));
             }
         }
+        let public_url = public_url(config, shared.region().map(|r| r.as_ref()));
         S3Target {
+            public_url,
             client: Client::from_conf(builder.build()),
             bucket: config.bucket.clone(),
             prefix: config.prefix.clone(),
@@ -357,6 +375,10 @@ impl S3Target {
 
 #[async_trait]
 impl Target for S3Target {
+    fn public_url(&self) -> String {
+        self.public_url.clone()
+    }
+
     fn describe(&self) -> String {
         if self.prefix.is_empty() {
             format!("s3://{}", self.bucket)
@@ -522,6 +544,22 @@ impl Drop for AbortOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pacman_reads_aws_virtual_hosted_and_other_stores_path_style() {
+        let mut config = S3Config {
+            bucket: "my-bucket".into(),
+            prefix: "repo/x86_64".into(),
+            region: None,
+            endpoint: None,
+            acl: None,
+        };
+        assert_eq!(public_url(&config, Some("eu-west-2")), "https://my-bucket.s3.eu-west-2.amazonaws.com/repo/x86_64");
+        assert_eq!(public_url(&config, None), "https://my-bucket.s3.amazonaws.com/repo/x86_64");
+        config.endpoint = Some("http://127.0.0.1:5000/".into());
+        config.prefix = String::new();
+        assert_eq!(public_url(&config, Some("us-east-1")), "http://127.0.0.1:5000/my-bucket");
+    }
 
     #[test]
     fn parts_are_sixteen_mib_unless_a_file_needs_more_than_ten_thousand() {

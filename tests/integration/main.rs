@@ -20,5 +20,6 @@ mod release;
 mod sandbox;
 mod scale;
 mod signing;
+mod status;
 mod uploads;
 mod versions;

@@ -72,6 +72,10 @@ fn pacman_with_required_signatures_installs_and_refuses_swapped_bytes() {
     }
 
     let server = format!("{}/{BUCKET}", s3.endpoint);
+    // The page, rewritten by that run, tells users to require signatures from this key.
+    let page = String::from_utf8(s3.get(BUCKET, "index.html")).unwrap();
+    assert!(page.contains(&format!("SigLevel = Required DatabaseRequired\nServer = {server}</pre>")), "{page}");
+    assert!(page.contains(&format!("--lsign-key {fingerprint}")), "{page}");
     let public_key = repo_root().join("tests/fixtures/signing/public-key.asc");
     let pacman = Pacman::signed("signed", &server, &public_key, &fingerprint);
     let mut listed: Vec<String> = pacman.list("signed").into_iter().map(|(n, _)| n).collect();

@@ -8,6 +8,7 @@
 mod aur;
 mod aws_proxy;
 mod bed;
+pub mod browser;
 mod docker;
 mod mermaid;
 mod pacman;

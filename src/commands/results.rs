@@ -1,0 +1,113 @@
+//! A run's build results as the status object records them (issue 15), and the glue that
+//! writes the status object and the repository page after a publish
+//! ([`crate::publish::describe_repository`]). Shared by `build` and `publish`: a shard
+//! (`build --no-publish --out DIR`) leaves its results in `DIR/repoctl-results-RUN.json`, and
+//! `publish DIR` records every such file it finds.
+use crate::build::{Outcome, PackageResult};
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::publish::status::{BuildResult, PackageStatus};
+use crate::publish::{Description, Target};
+use crate::ui::{Printer, Reporter};
+use camino::Utf8Path;
+use std::collections::BTreeMap;
+
+/// pkgbase -> status entry.
+pub(crate) type Results = BTreeMap<String, PackageStatus>;
+
+/// What a shard's results file's name starts with.
+const RESULTS_PREFIX: &str = "repoctl-results-";
+
+/// The status entries of a run's results: the version made (built) or attempted (the plan's
+/// AUR version), the locked commit, and for a failure its kind and the first line of its error.
+pub(crate) fn status_entries(plan: &Plan, results: &[PackageResult], run_id: &str) -> Results {
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    let mut entries = Results::new();
+    for r in results {
+        let step = plan.step(&r.pkgbase);
+        let attempted = step.and_then(|s| s.aur_version.clone());
+        let (result, kind, reason, version) = match &r.outcome {
+            Outcome::Built { version, .. } => (BuildResult::Built, None, None, Some(version.clone())),
+            Outcome::Failed { kind, error, .. } => {
+                (BuildResult::Failed, Some(kind.label().to_string()), Some(one_line(error)), attempted)
+            }
+            Outcome::Skipped { reason } => (BuildResult::Skipped, None, Some(one_line(reason)), attempted),
+        };
+        let commit = step.and_then(|s| s.commit.clone());
+        let entry =
+            PackageStatus { result, kind, reason, version, commit, time: now.clone(), run: run_id.into(), built: None };
+        entries.insert(r.pkgbase.clone(), entry);
+    }
+    entries
+}
+
+/// The first line of `text`, made safe to print ([`crate::ui::sanitize_line`]).
+fn one_line(text: &str) -> String {
+    crate::ui::sanitize_line(text.lines().next().unwrap_or_default().trim())
+}
+
+/// Writes a shard's results beside its package files (`DIR/repoctl-results-RUN.json`), for
+/// `publish DIR` to record. Errors: the file cannot be written.
+pub(crate) fn write_results_file(dir: &Utf8Path, run_id: &str, results: &Results) -> Result<(), Error> {
+    let path = dir.join(format!("{RESULTS_PREFIX}{run_id}.json"));
+    let text = serde_json::to_string_pretty(results).map_err(|e| Error::Usage(e.to_string()))?;
+    fs_err::write(&path, text + "\n").map_err(Error::io(format!("cannot write {path}")))
+}
+
+/// Every shard's results found in `dir` (`repoctl-results-*.json`), merged; a pkgbase in two
+/// files keeps the later build (by time). Errors: a file cannot be read or is not results.
+pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
+    let mut all = Results::new();
+    for entry in fs_err::read_dir(dir).map_err(Error::io(format!("cannot read {dir}")))? {
+        let entry = entry.map_err(Error::io(format!("cannot read {dir}")))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with(RESULTS_PREFIX) && name.ends_with(".json")) {
+            continue;
+        }
+        let path = dir.join(&name);
+        let text = fs_err::read(&path).map_err(Error::io(format!("cannot read {path}")))?;
+        let results: Results = serde_json::from_slice(&text)
+            .map_err(|e| Error::Usage(format!("{path} is not a repoctl results file: {e}")))?;
+        for (base, new) in results {
+            if all.get(&base).is_none_or(|old| old.time <= new.time) {
+                all.insert(base, new);
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// After publishing `repo`: records `results` in the status object and writes the page
+/// ([`crate::publish::describe_repository`]); `forget` are the pkgbases removed. A problem is
+/// a warning, not a failure: the database is committed and whole, and the next publish writes
+/// both again.
+pub(crate) async fn describe(
+    config: &crate::config::Config,
+    target: &dyn Target,
+    run_id: &str,
+    results: &Results,
+    forget: &[String],
+    scratch: &Utf8Path,
+    printer: &Printer,
+) {
+    let key = config.sign.as_ref().map(|s| s.key.to_string());
+    let description = Description { repo: &config.name, run_id, results, forget, signing_key: key.as_deref() };
+    match crate::publish::describe_repository(target, &description, scratch).await {
+        Ok(described) => {
+            if let Some(why) = described.replaced {
+                printer.warn(&format!("replaced an unusable status object: {why}"));
+            }
+            printer.step(&format!(
+                "wrote {} and {} ({} package(s)) to {}",
+                crate::publish::status::object_name(&config.name),
+                crate::publish::page::PAGE,
+                described.packages,
+                target.describe()
+            ));
+        }
+        Err(e) => printer.warn(&format!(
+            "the repository is published, but its status object and page were not written: {}",
+            crate::cause::chain(&e).join(": ")
+        )),
+    }
+}

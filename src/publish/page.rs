@@ -1,0 +1,206 @@
+//! The repository page (issue 15): `index.html` beside the sync database, one self-contained
+//! file (inline CSS and script, nothing fetched from elsewhere) that tells a visitor what the
+//! repository is and how to use it: its name, the pacman.conf lines (the target's public URL,
+//! the `SigLevel` that fits its signing), and a table of its packages with a filter.
+//!
+//! Every string that comes from a package (pkgdesc, names, versions: text written by AUR
+//! maintainers) is escaped ([`escape`]); the script reads the table, not data spliced into it.
+//! The page is written after the database it describes, through the same [`super::Target`].
+use super::status::RepoStatus;
+use crate::alpm::RepoEntry;
+
+/// The page's object name, beside `NAME.db`.
+pub const PAGE: &str = "index.html";
+
+/// What the page shows.
+pub struct Page<'a> {
+    /// The repository name (`[NAME]` in pacman.conf).
+    pub repo: &'a str,
+    /// pacman's `Server` URL: the target's public URL ([`super::Target::public_url`]).
+    pub server: &'a str,
+    /// The signing key's fingerprint (uppercase hex, as repo.yaml's `sign.key`), when the
+    /// repository is signed.
+    pub signing_key: Option<&'a str>,
+    /// The live database's entries.
+    pub entries: &'a [RepoEntry],
+    /// The status object written with this page, for the AUR commit of each package.
+    pub status: Option<&'a RepoStatus>,
+    /// When the page was made: RFC 3339, UTC.
+    pub generated: &'a str,
+}
+
+/// Escapes text for HTML content and double- or single-quoted attribute values: the five
+/// characters the HTML spec gives meaning there (&, <, >, ", '). Written by hand: it is these
+/// five replacements, and the page has no other templating need a crate would serve.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}\
+pre{background:#f4f4f4;padding:.8rem;overflow-x:auto}table{border-collapse:collapse;width:100%}\
+th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}\
+td.num{text-align:right;white-space:nowrap}code{font-size:.9em}input{font-size:1rem;padding:.3rem;width:20rem}";
+
+/// The filter: hides rows whose text does not contain the input's (case-insensitive), and
+/// starts from `?q=` in the page's URL, so a link can show a filtered table.
+const SCRIPT: &str = "(function(){var i=document.getElementById('filter');\
+var rows=document.querySelectorAll('#packages tbody tr');\
+function apply(){var q=i.value.trim().toLowerCase();var shown=0;\
+rows.forEach(function(r){var hit=r.textContent.toLowerCase().indexOf(q)>=0;r.hidden=!hit;if(hit)shown++;});\
+document.getElementById('shown').textContent=shown;}\
+var q=new URLSearchParams(window.location.search).get('q');if(q!==null)i.value=q;\
+i.addEventListener('input',apply);apply();})();";
+
+/// The whole page.
+pub fn render(page: &Page) -> String {
+    let repo = escape(page.repo);
+    let mut entries: Vec<&RepoEntry> = page.entries.iter().collect();
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let rows: String = entries.iter().map(|e| row(e, page.status)).collect();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<title>{repo}: a pacman repository</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+<h1>{repo}</h1>\n<p>A pacman repository of AUR packages built by repoctl. {count} package(s); \
+page made {generated}.</p>\n<h2>Using it</h2>\n{usage}\
+<h2>Packages</h2>\n<p><label>Filter: <input id=\"filter\" type=\"search\" placeholder=\"name, version, description\"></label> \
+<span id=\"shown\">{count}</span> shown</p>\n\
+<table id=\"packages\">\n<thead><tr><th>Package</th><th>Version</th><th>Description</th><th>Size</th>\
+<th>Built</th><th>AUR</th><th>AUR commit</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n\
+<script>{SCRIPT}</script>\n</body>\n</html>\n",
+        count = entries.len(),
+        generated = escape(page.generated),
+        usage = usage(page),
+    )
+}
+
+/// The pacman.conf lines, with the key steps first when the repository is signed.
+fn usage(page: &Page) -> String {
+    let repo = escape(page.repo);
+    let server = escape(page.server);
+    match page.signing_key {
+        Some(key) => {
+            let key = escape(key);
+            format!(
+                "<p>Packages and the database are signed with the key <code id=\"key\">{key}</code>. \
+Get the public key from the maintainer (over a channel you trust), then on each machine:</p>\n\
+<pre>sudo pacman-key --add KEYFILE.asc\nsudo pacman-key --lsign-key {key}</pre>\n\
+<p>and add to <code>/etc/pacman.conf</code>:</p>\n\
+<pre id=\"pacman-conf\">[{repo}]\nSigLevel = Required DatabaseRequired\nServer = {server}</pre>\n"
+            )
+        }
+        None => format!(
+            "<p>Add to <code>/etc/pacman.conf</code>:</p>\n\
+<pre id=\"pacman-conf\">[{repo}]\nSigLevel = Optional TrustAll\nServer = {server}</pre>\n\
+<p>This repository is not signed: anyone who can change what this server holds can change what gets installed.</p>\n"
+        ),
+    }
+}
+
+/// One package's table row.
+fn row(entry: &RepoEntry, status: Option<&RepoStatus>) -> String {
+    let name = escape(&entry.name);
+    let aur = format!("https://aur.archlinux.org/packages/{}", entry.name);
+    let commit = commit_of(entry, status).map_or_else(|| "-".to_string(), |c| format!("<code>{}</code>", escape(c)));
+    format!(
+        "<tr><td>{name}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td><a href=\"{}\">AUR</a></td><td>{commit}</td></tr>\n",
+        escape(&entry.version),
+        escape(entry.desc.as_deref().unwrap_or("")),
+        entry.csize.map_or_else(|| "-".to_string(), human_size),
+        entry.build_date.map_or_else(|| "-".to_string(), |t| escape(&crate::lock::rfc3339(t))),
+        escape(&aur),
+    )
+}
+
+/// The AUR commit the published version of `entry` was built from: the status object's last
+/// build of its pkgbase, when that made this version.
+fn commit_of<'a>(entry: &RepoEntry, status: Option<&'a RepoStatus>) -> Option<&'a str> {
+    let built = status?.packages.get(&entry.base)?.built.as_ref()?;
+    (built.version == entry.version).then_some(built.commit.as_deref()?)
+}
+
+/// Bytes as a person reads them (`1.5 MiB`).
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, desc: &str) -> RepoEntry {
+        RepoEntry {
+            name: name.into(),
+            base: name.into(),
+            version: "1.0-1".into(),
+            filename: format!("{name}-1.0-1-any.pkg.tar.zst"),
+            desc: Some(desc.into()),
+            csize: Some(1536),
+            build_date: Some(1764460800),
+            ..RepoEntry::default()
+        }
+    }
+
+    #[test]
+    fn markup_in_a_pkgdesc_is_shown_as_text() {
+        let entries = [entry("evil", "<script>alert('x')</script> & \"more\"")];
+        let page = Page {
+            repo: "myrepo",
+            server: "https://b.s3.eu-west-2.amazonaws.com/repo",
+            signing_key: None,
+            entries: &entries,
+            status: None,
+            generated: "2026-11-30T00:00:00Z",
+        };
+        let html = render(&page);
+        assert_eq!(html.matches("<script>").count(), 1, "only the page's own script:\n{html}");
+        assert!(!html.contains(" src=") && !html.contains("<link"), "self-contained: nothing loaded from elsewhere");
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;"), "{html}");
+        assert!(html.contains("<td class=\"num\">1.5 KiB</td><td>2025-11-30T00:00:00Z</td>"), "{html}");
+        assert!(html.contains("SigLevel = Optional TrustAll\nServer = https://b.s3.eu-west-2.amazonaws.com/repo"));
+    }
+
+    #[test]
+    fn a_signed_repository_requires_signatures_and_names_its_key() {
+        let key = "0123456789ABCDEF0123456789ABCDEF01234567";
+        let page = Page {
+            repo: "r",
+            server: "file:///srv/r",
+            signing_key: Some(key),
+            entries: &[],
+            status: None,
+            generated: "now",
+        };
+        let html = render(&page);
+        assert!(html.contains("[r]\nSigLevel = Required DatabaseRequired\nServer = file:///srv/r</pre>"), "{html}");
+        assert!(html.contains(&format!("pacman-key --lsign-key {key}")), "{html}");
+    }
+
+    #[test]
+    fn sizes_read_as_a_person_reads_them() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024 * 1024), "5.0 GiB");
+    }
+}

@@ -1,0 +1,279 @@
+//! The status object (issue 15): `NAME.status.json` beside the sync database, saying per pkgbase
+//! how its last build went (built, failed or skipped, with the failure kind and a one-line
+//! reason), when, at which version and AUR commit, and which run wrote it. The database says what
+//! is published; this says what was tried, which is what `repoctl status` and the repository page
+//! need to tell "up to date" from "failing since Tuesday".
+//!
+//! It is written after the database it describes (a reader never sees a result whose database is
+//! not up yet) by read-merge-write: a run only replaces the entries of the pkgbases it built, so a
+//! run of one package keeps every other entry. The write is conditional on the version read
+//! ([`Target::upload_if`]), re-read and re-merged when another run wrote in between. A crash
+//! before it leaves the previous object, describing an older database: the repository itself is
+//! whole. The format is our own, versioned by [`FORMAT`]; unknown fields are ignored.
+use super::{PublishError, Target};
+use camino::Utf8Path;
+use std::collections::BTreeMap;
+
+/// The format version written in every object's `format`, and the only one this repoctl reads.
+pub const FORMAT: u32 = 1;
+
+/// A status object larger than this is refused when read (one entry is ~300 bytes).
+pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How many times a write re-reads and re-merges the object after another run replaced it.
+const MAX_WRITE_ATTEMPTS: u32 = 8;
+
+/// `NAME.status.json`: the status object of the repository `repo`.
+pub fn object_name(repo: &str) -> String {
+    format!("{repo}.status.json")
+}
+
+/// `sha256:` and lowercase hex of a database's bytes: how [`RepoStatus::database`] names the
+/// `NAME.db` it describes.
+pub fn database_digest(db: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{:x}", sha2::Sha256::digest(db))
+}
+
+/// The whole object, as JSON (pretty, fields in this order).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RepoStatus {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// The repository name (`NAME` of `NAME.db`).
+    pub repo: String,
+    /// The run that wrote it last.
+    pub run: RunRef,
+    /// `sha256:` and hex of `NAME.db` as it was when this object was written: the database it
+    /// describes (None: there was none).
+    pub database: Option<String>,
+    /// pkgbase -> its last build.
+    pub packages: BTreeMap<String, PackageStatus>,
+}
+
+/// A run of `repoctl build` (or `publish`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunRef {
+    /// The run's id (`SECONDS-PID`, as in the work directory's `runs/`).
+    pub id: String,
+    /// When it wrote the object: RFC 3339, UTC.
+    pub time: String,
+}
+
+/// How a pkgbase's last build ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildResult {
+    Built,
+    Failed,
+    /// Not built because something it needs failed.
+    Skipped,
+}
+
+impl BuildResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildResult::Built => "built",
+            BuildResult::Failed => "failed",
+            BuildResult::Skipped => "skipped",
+        }
+    }
+}
+
+/// One pkgbase's last build.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PackageStatus {
+    pub result: BuildResult,
+    /// The failure's kind (`makepkg`, `timeout`, ...: `FailureKind::label`), for failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// One line: why it failed or was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The version attempted (`[epoch:]pkgver-pkgrel`; what was made, when built).
+    pub version: Option<String>,
+    /// The AUR commit attempted, from repoctl.lock (40 hex digits).
+    pub commit: Option<String>,
+    /// When the build ended: RFC 3339, UTC.
+    pub time: String,
+    /// The id of the run that built it ([`RunRef::id`]).
+    pub run: String,
+    /// The last successful build, kept when later attempts fail: what the published version
+    /// most likely is (None: never built by a repoctl that wrote this object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built: Option<Built>,
+}
+
+/// A successful build, remembered across failures.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Built {
+    pub version: String,
+    pub commit: Option<String>,
+    /// RFC 3339, UTC.
+    pub time: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name} is not a status object of format {FORMAT}: {why}")]
+pub struct StatusError {
+    pub name: String,
+    pub why: String,
+}
+
+impl RepoStatus {
+    /// Parses an object read from a target; `name` is for messages. Errors: not JSON of this
+    /// shape, or another format version.
+    pub fn parse(name: &str, bytes: &[u8]) -> Result<RepoStatus, StatusError> {
+        let status: RepoStatus =
+            serde_json::from_slice(bytes).map_err(|e| StatusError { name: name.into(), why: e.to_string() })?;
+        if status.format != FORMAT {
+            return Err(StatusError { name: name.into(), why: format!("format {}", status.format) });
+        }
+        Ok(status)
+    }
+
+    /// `previous` (None: no object yet) with this run's results: each pkgbase in `results`
+    /// replaced (a failure keeps the previous [`PackageStatus::built`]), those in `forget`
+    /// (removed from the repository) dropped, every other entry kept as it was.
+    pub fn merge(
+        previous: Option<RepoStatus>,
+        repo: &str,
+        run: RunRef,
+        database: Option<String>,
+        results: &BTreeMap<String, PackageStatus>,
+        forget: &[String],
+    ) -> RepoStatus {
+        let mut packages = previous.map(|p| p.packages).unwrap_or_default();
+        for (base, new) in results {
+            let mut new = new.clone();
+            if new.result == BuildResult::Built {
+                new.built = new.version.clone().map(|version| Built {
+                    version,
+                    commit: new.commit.clone(),
+                    time: new.time.clone(),
+                });
+            } else {
+                new.built = packages.get(base).and_then(|old| old.built.clone());
+            }
+            packages.insert(base.clone(), new);
+        }
+        packages.retain(|base, _| !forget.contains(base));
+        RepoStatus { format: FORMAT, repo: repo.to_string(), run, database, packages }
+    }
+}
+
+/// Reads `NAME.status.json` from `target`: None when there is none or it cannot be used (another
+/// format, damaged; said in `unusable`, as a reason, so the caller can warn and start over).
+pub async fn read(target: &dyn Target, repo: &str) -> Result<(Option<RepoStatus>, Option<String>), PublishError> {
+    let name = object_name(repo);
+    Ok(match target.fetch(&name, MAX_BYTES).await? {
+        None => (None, None),
+        Some(bytes) => match RepoStatus::parse(&name, &bytes) {
+            Ok(status) => (Some(status), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+    })
+}
+
+/// What one run tells the status object.
+pub struct Update<'a> {
+    pub repo: &'a str,
+    pub run: RunRef,
+    /// `sha256:` of the live `NAME.db` this object will describe.
+    pub database: Option<String>,
+    pub results: &'a BTreeMap<String, PackageStatus>,
+    /// pkgbases removed from the repository.
+    pub forget: &'a [String],
+}
+
+/// Read-merge-write of `NAME.status.json` ([`RepoStatus::merge`]), conditional on the version
+/// read and repeated when another run wrote in between; `scratch` holds the local copy
+/// uploaded. Returns the object written and, when the one read was unusable, why (it was
+/// replaced). Errors: the target fails, or it kept changing for [`MAX_WRITE_ATTEMPTS`] reads.
+pub async fn write(
+    target: &dyn Target,
+    update: &Update<'_>,
+    scratch: &Utf8Path,
+) -> Result<(RepoStatus, Option<String>), PublishError> {
+    let name = object_name(update.repo);
+    let io = |source| PublishError::Io { path: scratch.to_owned(), source };
+    fs_err::create_dir_all(scratch).map_err(io)?;
+    let local = scratch.join(&name);
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let read = target.fetch_versioned(&name, MAX_BYTES).await?;
+        let version = read.as_ref().map(|(_, v)| v.clone());
+        let (previous, unusable) = match read.map(|(bytes, _)| RepoStatus::parse(&name, &bytes)) {
+            None => (None, None),
+            Some(Ok(status)) => (Some(status), None),
+            Some(Err(e)) => (None, Some(e.to_string())),
+        };
+        let merged = RepoStatus::merge(
+            previous,
+            update.repo,
+            update.run.clone(),
+            update.database.clone(),
+            update.results,
+            update.forget,
+        );
+        let text = serde_json::to_string_pretty(&merged).map_err(|e| io(std::io::Error::other(e)))?;
+        fs_err::write(&local, text + "\n").map_err(io)?;
+        if target.upload_if(&name, &local, version.as_deref()).await? {
+            return Ok((merged, unusable));
+        }
+    }
+    Err(PublishError::Conflict { name, target: target.describe(), attempts: MAX_WRITE_ATTEMPTS })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(result: BuildResult, version: &str, commit: &str) -> PackageStatus {
+        PackageStatus {
+            result,
+            kind: (result == BuildResult::Failed).then(|| "makepkg".into()),
+            reason: None,
+            version: Some(version.into()),
+            commit: Some(commit.into()),
+            time: "2026-11-30T01:00:00Z".into(),
+            run: "2".into(),
+            built: None,
+        }
+    }
+
+    fn run(id: &str) -> RunRef {
+        RunRef { id: id.into(), time: "2026-11-30T01:00:00Z".into() }
+    }
+
+    #[test]
+    fn a_run_replaces_its_packages_keeps_the_others_and_a_failure_keeps_the_last_build() {
+        let first = BTreeMap::from([
+            ("hello".to_string(), entry(BuildResult::Built, "1.0-1", "aaa")),
+            ("libfoo".to_string(), entry(BuildResult::Built, "2.1-1", "bbb")),
+            ("gone".to_string(), entry(BuildResult::Built, "1-1", "ccc")),
+        ]);
+        let one = RepoStatus::merge(None, "r", run("1"), None, &first, &[]);
+        assert_eq!(one.packages["hello"].built.as_ref().unwrap().version, "1.0-1");
+        let second = BTreeMap::from([("hello".to_string(), entry(BuildResult::Failed, "1.1-1", "ddd"))]);
+        let two = RepoStatus::merge(Some(one.clone()), "r", run("2"), None, &second, &["gone".to_string()]);
+        let hello = &two.packages["hello"];
+        assert_eq!((hello.result, hello.version.as_deref()), (BuildResult::Failed, Some("1.1-1")));
+        let built = hello.built.as_ref().unwrap();
+        assert_eq!((built.version.as_str(), built.commit.as_deref()), ("1.0-1", Some("aaa")));
+        assert_eq!(two.packages["libfoo"], one.packages["libfoo"], "untouched entries are kept as they were");
+        assert!(!two.packages.contains_key("gone"), "a removed pkgbase is forgotten");
+        assert_eq!(two.run.id, "2");
+    }
+
+    #[test]
+    fn the_object_reads_back_and_another_format_is_refused() {
+        let results = BTreeMap::from([("hello".to_string(), entry(BuildResult::Built, "1.0-1", "aaa"))]);
+        let status = RepoStatus::merge(None, "r", run("1"), Some("sha256:00".into()), &results, &[]);
+        let text = serde_json::to_string_pretty(&status).unwrap();
+        assert_eq!(RepoStatus::parse("r.status.json", text.as_bytes()).unwrap(), status);
+        let other = text.replace("\"format\": 1", "\"format\": 2");
+        let err = RepoStatus::parse("r.status.json", other.as_bytes()).unwrap_err();
+        assert_eq!(err.to_string(), "r.status.json is not a status object of format 1: format 2");
+        assert!(RepoStatus::parse("r.status.json", b"<html>").is_err());
+    }
+}

@@ -1,0 +1,195 @@
+//! `repoctl status`, the status object and the repository page, against a bucket on moto: a
+//! repository in sync, then one package drifting (a newer AUR version locked, not built) and
+//! one failing; the page loaded in a real browser (chromium), its filter driven by `?q=`.
+use crate::support::browser::dump_dom;
+use crate::support::{Aur, Bed, Pacman, S3, TESTBED_IMAGE, docker, repo_root, repoctl, tempdir, text};
+use camino::Utf8Path;
+
+const BUCKET: &str = "status-bucket";
+/// A pkgdesc that would run in the page if it were not escaped.
+const HOSTILE_DESC: &str = r#"<script>document.body.dataset.pwned="yes"</script> & "friends""#;
+
+/// tests/fixtures/aur/NAME copied into `dir` with each line edited by `edit`.
+fn fixture_with(name: &str, dir: &Utf8Path, edit: impl Fn(&str) -> String) {
+    let fixture = repo_root().join("tests/fixtures/aur").join(name);
+    for f in ["PKGBUILD", ".SRCINFO"] {
+        let body = std::fs::read_to_string(fixture.join(f)).unwrap();
+        let edited: Vec<String> = body.lines().map(&edit).collect();
+        std::fs::write(dir.join(f), edited.join("\n") + "\n").unwrap();
+    }
+    if fixture.join("greeting.txt").is_file() {
+        std::fs::copy(fixture.join("greeting.txt"), dir.join("greeting.txt")).unwrap();
+    }
+}
+
+/// Volatile parts of `status` output made stable: times, run ids, the moto port.
+fn stable(text: &str, endpoint: &str) -> String {
+    let text = text.replace(endpoint, "http://S3");
+    text.split_inclusive([' ', '\n'])
+        .map(|word| {
+            let core = word.trim_end_matches([' ', '\n', ':']);
+            let tail = &word[core.len()..];
+            if core.len() == 20 && core.as_bytes()[10] == b'T' && core.ends_with('Z') {
+                format!("[TIME]{tail}")
+            } else if core.split_once('-').is_some_and(|(a, b)| {
+                a.len() == 10 && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+            }) {
+                format!("[RUN]{tail}")
+            } else {
+                word.to_string()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn status_reports_drift_and_failures_and_the_page_lists_every_package() {
+    let Some(_docker) = docker() else { return };
+    let s3 = S3::start();
+    s3.create_bucket(BUCKET);
+    let aur = Aur::start();
+    let (_h, hostile) = tempdir();
+    fixture_with("hello", &hostile, |l| {
+        if l.starts_with("pkgdesc=") {
+            format!("pkgdesc='{HOSTILE_DESC}'")
+        } else if l.trim_start().starts_with("pkgdesc = ") {
+            format!("\tpkgdesc = {HOSTILE_DESC}")
+        } else {
+            l.to_string()
+        }
+    });
+    aur.push_dir("hello", &hostile);
+    aur.push_fixture("libfoo");
+    aur.push_fixture("broken");
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    let yaml = format!(
+        "name: st\ns3:\n  bucket: {BUCKET}\n  prefix: repo\n  endpoint: {}\n  acl: public-read\n\
+builder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - libfoo\n",
+        s3.endpoint
+    );
+    std::fs::write(&config, &yaml).unwrap();
+    let mut env = s3.env();
+    env.push(("AUR_LOCATION", aur.url.clone()));
+    env.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));
+    let status = |json: bool| {
+        let mut args = vec!["status", "--config", config.as_str()];
+        args.extend(json.then_some("--json"));
+        repoctl(&args, &env)
+    };
+
+    // 1. Built and published: in sync, exit 0; the status object and the page are there.
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = status(false);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().last(), Some("in sync"), "{}", text(&out));
+    let keys = s3.keys(BUCKET);
+    for key in ["repo/st.status.json", "repo/index.html"] {
+        assert!(keys.contains(&key.to_string()), "{key} missing: {keys:?}");
+    }
+    let head = s3.head(BUCKET, "repo/index.html").unwrap();
+    assert_eq!((head.content_type.as_str(), head.cache_control.as_str()), ("text/html; charset=utf-8", "no-cache"));
+    check_page(&s3, &dir);
+
+    // 2. broken listed and built (it fails), then a newer libfoo locked but not built.
+    std::fs::write(&config, yaml.replace("  - libfoo\n", "  - libfoo\n  - broken\n")).unwrap();
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let (_b, bumped) = tempdir();
+    fixture_with("libfoo", &bumped, |l| l.replace("pkgver=2.1", "pkgver=2.2").replace("pkgver = 2.1", "pkgver = 2.2"));
+    aur.push_dir("libfoo", &bumped);
+    let out = repoctl(&["update", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // 3. status says so, and exits 1.
+    let out = status(false);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    insta::assert_snapshot!("status_drift", stable(&String::from_utf8_lossy(&out.stdout), &s3.endpoint));
+    let out = status(true);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    assert_eq!(report["verdict"]["behind"], 1, "{report}");
+    assert_eq!(report["verdict"]["failed"], 1, "{report}");
+    assert_eq!(report["verdict"]["in_sync"], false);
+    let row =
+        |base: &str| report["packages"].as_array().unwrap().iter().find(|p| p["pkgbase"] == base).unwrap().clone();
+    assert_eq!((row("libfoo")["published"].clone(), row("libfoo")["locked"].clone()), ("2.1-1".into(), "2.2-1".into()));
+    assert_eq!(row("broken")["last"]["kind"], "makepkg", "{report}");
+
+    // The status object kept hello's entry from the first run: the second run did not build it.
+    let object: serde_json::Value = serde_json::from_slice(&s3.get(BUCKET, "repo/st.status.json")).unwrap();
+    assert_eq!(object["packages"]["hello"]["result"], "built");
+    assert_ne!(object["packages"]["hello"]["run"], object["run"]["id"], "{object}");
+    assert_eq!(object["packages"]["broken"]["result"], "failed");
+}
+
+/// The published page in chromium: every package of the database (as Debian's pacman lists it)
+/// is a row, the hostile pkgdesc is text and did not run, `?q=` filters the rows.
+fn check_page(s3: &S3, dir: &Utf8Path) {
+    let page = dir.join("index.html");
+    std::fs::write(&page, s3.get(BUCKET, "repo/index.html")).unwrap();
+    let server = format!("{}/{BUCKET}/repo", s3.endpoint);
+    let mut published: Vec<String> = Pacman::new("st", &server).list("st").into_iter().map(|(n, _)| n).collect();
+    published.sort();
+    assert_eq!(published, ["hello", "libfoo"]);
+
+    let dom = dump_dom(&page, "");
+    assert!(dom.contains(&format!("[st]\nSigLevel = Optional TrustAll\nServer = {server}</pre>")), "{dom}");
+    assert!(!dom.contains("data-pwned"), "the pkgdesc's script ran:\n{dom}");
+    assert!(
+        dom.contains("&lt;script&gt;document.body.dataset.pwned=\"yes\"&lt;/script&gt; &amp; \"friends\""),
+        "{dom}"
+    );
+    assert_eq!(rows(&dom), published.iter().map(|n| (n.clone(), true)).collect::<Vec<_>>());
+    assert!(dom.contains("href=\"https://aur.archlinux.org/packages/libfoo\""), "{dom}");
+
+    let filtered = dump_dom(&page, "q=LIBF");
+    assert_eq!(rows(&filtered), [("hello".to_string(), false), ("libfoo".to_string(), true)], "{filtered}");
+    assert!(filtered.contains("<span id=\"shown\">1</span>"), "{filtered}");
+}
+
+/// The package table's rows: (pkgname, shown).
+fn rows(dom: &str) -> Vec<(String, bool)> {
+    let body = dom.split("<tbody>").nth(1).and_then(|b| b.split("</tbody>").next()).unwrap_or_default();
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            let name = row.split("<td>").nth(1).and_then(|c| c.split("</td>").next()).unwrap_or_default();
+            (name.to_string(), !row.starts_with(" hidden"))
+        })
+        .collect()
+}
+
+/// The shard path: `build --no-publish --out DIR` leaves its results in DIR, and `publish DIR`
+/// records them (a failure included) in the status object of a local directory, whose page
+/// gives pacman a `file://` server.
+#[test]
+fn a_shards_results_reach_the_status_object_through_publish() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.aur.push_fixture("hello");
+    bed.aur.push_fixture("broken");
+    std::fs::write(
+        &bed.config,
+        format!("name: shard\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - broken\n"),
+    )
+    .unwrap();
+    let dist = bed.dir.join("dist");
+    let out = bed.run("build", &["--no-publish", "--out", dist.as_str()]);
+    assert_eq!(out.status.code(), Some(1), "broken fails: {}", text(&out));
+    assert!(!bed.repo().exists(), "--no-publish wrote the repository");
+    let out = bed.run("publish", &[dist.as_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let object: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bed.repo().join("shard.status.json")).unwrap()).unwrap();
+    assert_eq!(object["packages"]["hello"]["result"], "built", "{object}");
+    assert_eq!(object["packages"]["hello"]["version"], "1.0-1", "{object}");
+    assert_eq!(object["packages"]["broken"]["result"], "failed", "{object}");
+    let page = std::fs::read_to_string(bed.repo().join("index.html")).unwrap();
+    assert!(page.contains(&format!("Server = file://{}</pre>", bed.repo())), "{page}");
+    let out = bed.run("status", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().last(), Some("1 failed"), "{}", text(&out));
+}
