@@ -176,7 +176,13 @@ fn install_step() -> (String, Vec<(String, String)>) {
 struct FakeRelease {
     _t: tempfile::TempDir,
     dir: Utf8PathBuf,
+    /// REPOCTL_REPOSITORY for the step: a real-looking one, as a user's fork or the project's
+    /// home once it has one (the action refuses the committed placeholder).
+    repository: String,
 }
+
+/// Where the fake release comes from.
+const RELEASED_FROM: &str = "example-owner/repoctl";
 
 const SHIMS: &str = r#"#!/bin/sh
 # curl: --output FILE ... URL  ->  copy release/$(basename URL) to FILE
@@ -209,7 +215,7 @@ impl FakeRelease {
         std::fs::write(dir.join("bin/curl"), SHIMS).unwrap();
         std::fs::write(dir.join("bin/gh"), "#!/bin/sh\necho \"$*\" >> \"$LOG/gh\"\nexit \"${GH_EXIT:-0}\"\n").unwrap();
         sh("chmod +x bin/curl bin/gh");
-        FakeRelease { _t: t, dir }
+        FakeRelease { _t: t, dir, repository: RELEASED_FROM.to_string() }
     }
 
     /// Runs the action's script as a runner would (`bash --noprofile --norc -eo pipefail`).
@@ -230,6 +236,7 @@ impl FakeRelease {
             ("GITHUB_OUTPUT", self.dir.join("github_output").to_string()),
             ("GH_TOKEN", "token".to_string()),
             ("GH_EXIT", gh_exit.to_string()),
+            ("REPOCTL_REPOSITORY", self.repository.clone()),
             ("RELEASE", self.dir.join("release").to_string()),
             ("LOG", self.dir.join("log").to_string()),
         ];
@@ -243,7 +250,7 @@ impl FakeRelease {
 
 #[test]
 fn the_install_action_checks_the_checksum_and_the_attestation_before_putting_repoctl_on_path() {
-    let repo = github_repository();
+    let repo = RELEASED_FROM;
     let version = env!("CARGO_PKG_VERSION");
     let release = FakeRelease::new("x86_64-unknown-linux-musl");
     let out = release.install("X64", 0);
@@ -288,6 +295,14 @@ fn the_install_action_refuses_a_release_that_fails_either_check() {
     let out = unattested.install("X64", 1);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(unattested.file("github_path"), "", "repoctl was put on PATH");
+
+    // The committed placeholder (no release home yet): a clear error, nothing downloaded.
+    let mut placeholder = FakeRelease::new("x86_64-unknown-linux-musl");
+    placeholder.repository = github_repository();
+    let out = placeholder.install("X64", 0);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("::error::REPOCTL_REPOSITORY"), "{}", text(&out));
+    assert_eq!(placeholder.file("log/curl"), "", "something was downloaded from a placeholder address");
 
     // Not a Linux runner we release for.
     let other = FakeRelease::new("x86_64-unknown-linux-musl");
