@@ -155,9 +155,11 @@ pub enum Command {
     /// each pkgbase's last build, written by `build` and `publish`), repo.yaml, repoctl.lock
     /// and the AUR, and prints per package the published version, the locked version `build`
     /// would build, the AUR's newest, whether it is signed, and its last build; then what
-    /// `build` would remove, and a verdict. Exits 0 in sync, 1 when packages are behind,
-    /// failing or to be removed, 2 when repo.yaml or the environment is unusable. Needs Docker,
-    /// as `plan` does (the official repositories are read through the builder image).
+    /// `build` would remove, and a verdict. Exits 0 in sync (an AUR newer than the lock is
+    /// mentioned, not drift: the lock is what a person let in), 1 when packages are behind,
+    /// failed, blocked, not locked, unsigned or to be removed, 2 when repo.yaml or the
+    /// environment is unusable. Needs Docker, as `plan` does (the official repositories are
+    /// read through the builder image).
     Status {
         /// Print one JSON object (its shape is in the README).
         #[arg(long)]

@@ -54,6 +54,12 @@ pub enum AurError {
     Git(#[from] git::GitError),
 }
 
+/// The AUR's web address: `AUR_LOCATION` (no trailing slash), or the real AUR's.
+pub fn location() -> String {
+    let base = std::env::var(crate::env::AUR_LOCATION).unwrap_or_else(|_| crate::env::DEFAULT_AUR.to_string());
+    base.trim_end_matches('/').to_string()
+}
+
 /// An AUR endpoint: `base` is what `AUR_LOCATION` names, such as `https://aur.archlinux.org`.
 #[derive(Clone)]
 pub struct AurClient {
@@ -76,8 +82,7 @@ impl AurClient {
 
     /// The AUR named by `AUR_LOCATION`, or the real one.
     pub fn from_env() -> Result<Self, AurError> {
-        let base = std::env::var(crate::env::AUR_LOCATION).unwrap_or_else(|_| crate::env::DEFAULT_AUR.to_string());
-        Self::new(&base)
+        Self::new(&location())
     }
 
     pub fn base(&self) -> &str {

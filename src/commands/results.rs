@@ -91,7 +91,9 @@ pub(crate) async fn describe(
     printer: &Printer,
 ) {
     let key = config.sign.as_ref().map(|s| s.key.to_string());
-    let description = Description { repo: &config.name, run_id, results, forget, signing_key: key.as_deref() };
+    let aur = crate::aur::location();
+    let description =
+        Description { repo: &config.name, run_id, results, forget, signing_key: key.as_deref(), aur: &aur };
     match crate::publish::describe_repository(target, &description, scratch).await {
         Ok(described) => {
             if let Some(why) = described.replaced {

@@ -43,6 +43,9 @@ pub struct Row {
     pub signed: Option<bool>,
     /// Its last build, from the status object (None: none recorded).
     pub last: Option<PackageStatus>,
+    /// Why it is blocked or not locked: the plan's problems, each with its hint.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
 }
 
 /// A published package `build` would remove.
@@ -63,6 +66,9 @@ pub struct Verdict {
     pub to_remove: usize,
     /// With `sign:`, published packages without a signature (the next build signs them).
     pub unsigned: usize,
+    /// pkgbases whose AUR version is newer than the locked one: not drift (the lock is what a
+    /// person let in), but `repoctl update` has something to show.
+    pub aur_newer: usize,
     /// The one-line verdict.
     pub text: String,
 }
@@ -162,10 +168,11 @@ pub fn report(inputs: &Inputs, plan: &Plan, universe: &Universe) -> Report {
         not_locked: count(State::NotLocked),
         to_remove: remove.len(),
         unsigned,
+        aur_newer: packages.iter().filter(|r| aur_is_newer(r)).count(),
         text: String::new(),
     };
+    verdict.in_sync = drift(&verdict).is_empty();
     verdict.text = verdict_text(&verdict);
-    verdict.in_sync = verdict.text == "in sync";
     Report {
         repo: inputs.repo.to_string(),
         target: inputs.target.to_string(),
@@ -194,6 +201,24 @@ fn row(step: &Step, inputs: &Inputs, universe: &Universe) -> Row {
         aur: aur.map(|p| p.version.clone()),
         signed: (!published.is_empty()).then(|| published.iter().all(|e| e.signed)),
         last,
+        why: why(step),
+    }
+}
+
+/// The plan's problems of a blocked step, or what a step that is not locked needs.
+fn why(step: &Step) -> Vec<String> {
+    let mut why: Vec<String> = step.problems.iter().map(|p| format!("{} (hint: {})", p.message, p.hint)).collect();
+    if why.is_empty() && step.reason == Reason::NotLocked {
+        why.push("not locked: run `repoctl update` to review and lock it".into());
+    }
+    why
+}
+
+/// The AUR has a newer version than the locked one.
+fn aur_is_newer(row: &Row) -> bool {
+    match (&row.aur, &row.locked) {
+        (Some(aur), Some(locked)) => crate::alpm::compare_versions(aur, locked).is_gt(),
+        _ => false,
     }
 }
 
@@ -208,9 +233,19 @@ fn state(step: &Step, last: Option<&PackageStatus>) -> State {
     }
 }
 
-/// "in sync", or the counts that are not zero: "2 behind, 1 failed, 3 to remove".
+/// "in sync", or the counts that are not zero: "2 behind, 1 failed, 3 to remove"; either way
+/// followed by "; 1 newer on the AUR (...)" when `repoctl update` has something to show.
 fn verdict_text(v: &Verdict) -> String {
-    let parts: Vec<String> = [
+    let mut text = if v.in_sync { "in sync".to_string() } else { drift(v).join(", ") };
+    if v.aur_newer > 0 {
+        text.push_str(&format!("; {} newer on the AUR (`repoctl update` shows what they let in)", v.aur_newer));
+    }
+    text
+}
+
+/// The counts that are not zero, each as "N what".
+fn drift(v: &Verdict) -> Vec<String> {
+    [
         (v.behind, "behind"),
         (v.failed, "failed"),
         (v.blocked, "blocked"),
@@ -221,8 +256,7 @@ fn verdict_text(v: &Verdict) -> String {
     .iter()
     .filter(|(n, _)| *n > 0)
     .map(|(n, what)| format!("{n} {what}"))
-    .collect();
-    if parts.is_empty() { "in sync".to_string() } else { parts.join(", ") }
+    .collect()
 }
 
 /// The report as text: a header, one row per pkgbase, what would be removed, the verdict last.
@@ -251,6 +285,11 @@ pub fn render(report: &Report) -> String {
         .collect();
     let mut out = format!("{} at {}: {} package(s) published\n", report.repo, report.target, report.published);
     out.push_str(&table(&["PKGBASE", "STATE", "PUBLISHED", "LOCKED", "AUR", "SIGNED", "LAST BUILD"], &rows));
+    for r in &report.packages {
+        for why in &r.why {
+            out.push_str(&format!("{}: {why}\n", r.pkgbase));
+        }
+    }
     for r in &report.remove {
         out.push_str(&format!("to remove: {} {} (no longer listed or needed)\n", r.pkgname, r.version));
     }

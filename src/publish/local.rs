@@ -46,9 +46,11 @@ impl Target for LocalTarget {
         self.dir.to_string()
     }
 
+    /// `file://` and the absolute path, percent-encoded (a space is `%20`: pacman's
+    /// `Server = file:///a b` fails to download, `file:///a%20b` works).
     fn public_url(&self) -> String {
-        let dir = std::path::absolute(&self.dir).map_or_else(|_| self.dir.to_string(), |d| d.display().to_string());
-        format!("file://{dir}")
+        let dir = std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone().into_std_path_buf());
+        url::Url::from_file_path(&dir).map_or_else(|()| format!("file://{}", dir.display()), String::from)
     }
 
     async fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, PublishError> {
@@ -123,5 +125,18 @@ impl Target for LocalTarget {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io(&path)(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_url_of_a_directory_is_absolute_and_percent_encoded() {
+        let target = LocalTarget::new("/srv/my repos/x86_64".into());
+        assert_eq!(target.public_url(), "file:///srv/my%20repos/x86_64");
+        let relative = LocalTarget::new("repo".into()).public_url();
+        assert!(relative.starts_with("file:///") && relative.ends_with("/repo"), "{relative}");
     }
 }

@@ -217,6 +217,8 @@ pub struct Description<'a> {
     /// The signing key's fingerprint (uppercase hex, as repo.yaml's `sign.key`), when the
     /// repository is signed.
     pub signing_key: Option<&'a str>,
+    /// The AUR's web address (`AUR_LOCATION`), for the page's package links.
+    pub aur: &'a str,
 }
 
 /// What [`describe_repository`] wrote.
@@ -255,6 +257,7 @@ pub async fn describe_repository(
         repo: description.repo,
         server: &target.public_url(),
         signing_key: description.signing_key,
+        aur: description.aur,
         entries: &remote.entries,
         status: Some(&written),
         generated: &now,

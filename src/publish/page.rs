@@ -21,6 +21,9 @@ pub struct Page<'a> {
     /// The signing key's fingerprint (uppercase hex, as repo.yaml's `sign.key`), when the
     /// repository is signed.
     pub signing_key: Option<&'a str>,
+    /// The AUR's web address (`AUR_LOCATION`, no trailing slash): packages link to
+    /// `AUR/packages/PKGNAME`.
+    pub aur: &'a str,
     /// The live database's entries.
     pub entries: &'a [RepoEntry],
     /// The status object written with this page, for the AUR commit of each package.
@@ -67,7 +70,7 @@ pub fn render(page: &Page) -> String {
     let repo = escape(page.repo);
     let mut entries: Vec<&RepoEntry> = page.entries.iter().collect();
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    let rows: String = entries.iter().map(|e| row(e, page.status)).collect();
+    let rows: String = entries.iter().map(|e| row(e, page.status, page.aur)).collect();
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -109,17 +112,20 @@ Get the public key from the maintainer (over a channel you trust), then on each 
 }
 
 /// One package's table row.
-fn row(entry: &RepoEntry, status: Option<&RepoStatus>) -> String {
+fn row(entry: &RepoEntry, status: Option<&RepoStatus>, aur: &str) -> String {
     let name = escape(&entry.name);
-    let aur = format!("https://aur.archlinux.org/packages/{}", entry.name);
+    // Only pkgbases repoctl built from the AUR link there: `publish DIR` may carry others.
+    let aur = match status.is_some_and(|s| s.packages.contains_key(&entry.base)) {
+        true => format!("<a href=\"{}\">AUR</a>", escape(&format!("{aur}/packages/{}", entry.name))),
+        false => "-".to_string(),
+    };
     let commit = commit_of(entry, status).map_or_else(|| "-".to_string(), |c| format!("<code>{}</code>", escape(c)));
     format!(
-        "<tr><td>{name}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td><a href=\"{}\">AUR</a></td><td>{commit}</td></tr>\n",
+        "<tr><td>{name}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{aur}</td><td>{commit}</td></tr>\n",
         escape(&entry.version),
         escape(entry.desc.as_deref().unwrap_or("")),
         entry.csize.map_or_else(|| "-".to_string(), human_size),
         entry.build_date.map_or_else(|| "-".to_string(), |t| escape(&crate::lock::rfc3339(t))),
-        escape(&aur),
     )
 }
 
@@ -169,6 +175,7 @@ mod tests {
             repo: "myrepo",
             server: "https://b.s3.eu-west-2.amazonaws.com/repo",
             signing_key: None,
+            aur: "https://aur.archlinux.org",
             entries: &entries,
             status: None,
             generated: "2026-11-30T00:00:00Z",
@@ -188,6 +195,7 @@ mod tests {
             repo: "r",
             server: "file:///srv/r",
             signing_key: Some(key),
+            aur: "https://aur.archlinux.org",
             entries: &[],
             status: None,
             generated: "now",

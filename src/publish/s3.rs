@@ -61,7 +61,15 @@ fn public_url(config: &S3Config, region: Option<&str>) -> String {
         (None, Some(region)) => format!("https://{}.s3.{region}.amazonaws.com", config.bucket),
         (None, None) => format!("https://{}.s3.amazonaws.com", config.bucket),
     };
-    if config.prefix.is_empty() { base } else { format!("{base}/{}", config.prefix) }
+    if config.prefix.is_empty() {
+        return base;
+    }
+    // Each segment of the prefix percent-encoded, as pacman must ask for it.
+    let Ok(mut url) = url::Url::parse(&base) else { return format!("{base}/{}", config.prefix) };
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().extend(config.prefix.split('/'));
+    }
+    url.to_string()
 }
 
 /// The multipart threshold: `REPOCTL_MULTIPART_THRESHOLD` (bytes) when set and valid, else
@@ -556,6 +564,8 @@ mod tests {
         };
         assert_eq!(public_url(&config, Some("eu-west-2")), "https://my-bucket.s3.eu-west-2.amazonaws.com/repo/x86_64");
         assert_eq!(public_url(&config, None), "https://my-bucket.s3.amazonaws.com/repo/x86_64");
+        let spaced = S3Config { prefix: "my repo/x86_64".into(), ..config.clone() };
+        assert_eq!(public_url(&spaced, None), "https://my-bucket.s3.amazonaws.com/my%20repo/x86_64");
         config.endpoint = Some("http://127.0.0.1:5000/".into());
         config.prefix = String::new();
         assert_eq!(public_url(&config, Some("us-east-1")), "http://127.0.0.1:5000/my-bucket");

@@ -90,7 +90,7 @@ builder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - libfoo\n",
     }
     let head = s3.head(BUCKET, "repo/index.html").unwrap();
     assert_eq!((head.content_type.as_str(), head.cache_control.as_str()), ("text/html; charset=utf-8", "no-cache"));
-    check_page(&s3, &dir);
+    check_page(&s3, &dir, &aur.url);
 
     // 2. broken listed and built (it fails), then a newer libfoo locked but not built.
     std::fs::write(&config, yaml.replace("  - libfoo\n", "  - libfoo\n  - broken\n")).unwrap();
@@ -125,8 +125,9 @@ builder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - libfoo\n",
 }
 
 /// The published page in chromium: every package of the database (as Debian's pacman lists it)
-/// is a row, the hostile pkgdesc is text and did not run, `?q=` filters the rows.
-fn check_page(s3: &S3, dir: &Utf8Path) {
+/// is a row, the hostile pkgdesc is text and did not run, `?q=` filters the rows, and AUR links
+/// go to the AUR the packages were built from.
+fn check_page(s3: &S3, dir: &Utf8Path, aur: &str) {
     let page = dir.join("index.html");
     std::fs::write(&page, s3.get(BUCKET, "repo/index.html")).unwrap();
     let server = format!("{}/{BUCKET}/repo", s3.endpoint);
@@ -142,7 +143,8 @@ fn check_page(s3: &S3, dir: &Utf8Path) {
         "{dom}"
     );
     assert_eq!(rows(&dom), published.iter().map(|n| (n.clone(), true)).collect::<Vec<_>>());
-    assert!(dom.contains("href=\"https://aur.archlinux.org/packages/libfoo\""), "{dom}");
+    // Links go to the AUR the packages came from (AUR_LOCATION), by pkgname.
+    assert!(dom.contains(&format!("href=\"{aur}/packages/libfoo\"")), "{dom}");
 
     let filtered = dump_dom(&page, "q=LIBF");
     assert_eq!(rows(&filtered), [("hello".to_string(), false), ("libfoo".to_string(), true)], "{filtered}");

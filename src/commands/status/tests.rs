@@ -107,7 +107,13 @@ fn drift_failures_removals_and_missing_signatures_are_counted_and_shown() {
     let v = &report.verdict;
     assert_eq!((v.behind, v.failed, v.not_locked, v.to_remove, v.unsigned), (1, 1, 1, 1, 0));
     assert!(!v.in_sync);
-    assert_eq!(v.text, "1 behind, 1 failed, 1 not locked, 1 to remove");
+    assert_eq!(v.aur_newer, 1, "libfoo: the AUR has 2.3-1, the lock 2.2-1");
+    assert_eq!(
+        v.text,
+        "1 behind, 1 failed, 1 not locked, 1 to remove; 1 newer on the AUR (`repoctl update` shows what they let in)"
+    );
+    let fresh = report.packages.iter().find(|r| r.pkgbase == "fresh").unwrap();
+    assert_eq!(fresh.why, ["not locked: run `repoctl update` to review and lock it"]);
     insta::assert_snapshot!("status_table", render(&report));
 }
 
@@ -120,6 +126,10 @@ fn a_repository_at_its_locked_versions_is_in_sync() {
     let unsigned = [entry("hello", "1.0-1", false)];
     let report = report_of(&["hello"], &[("hello", "1.0-1")], &[("hello", "1.0-1")], &unsigned);
     assert_eq!(report.verdict.text, "1 unsigned", "repo.yaml signs, so an unsigned package is drift");
+    // A newer AUR version is not drift (the lock is what a person let in), but it is said.
+    let report = report_of(&["hello"], &[("hello", "1.1-1")], &[("hello", "1.0-1")], &repo);
+    assert!(report.verdict.in_sync, "{report:#?}");
+    assert_eq!(report.verdict.text, "in sync; 1 newer on the AUR (`repoctl update` shows what they let in)");
 }
 
 #[test]
@@ -157,4 +167,15 @@ fn the_json_report_has_the_documented_fields() {
     assert_eq!(broken["last"]["kind"], "makepkg");
     assert_eq!(json["verdict"]["failed"], 1);
     assert_eq!(json["status_current"], true);
+}
+
+#[test]
+fn a_blocked_package_says_why() {
+    let repo = [entry("hello", "1.0-1", true)];
+    let report = report_of(&["hello", "helo"], &[("hello", "1.0-1")], &[("hello", "1.0-1")], &repo);
+    let helo = report.packages.iter().find(|r| r.pkgbase == "helo").expect("a row for helo");
+    assert_eq!(helo.state, State::Blocked);
+    assert!(helo.why.iter().any(|w| w.contains("AUR") && w.contains("hint:")), "{:?}", helo.why);
+    assert!(render(&report).contains("helo: "), "{}", render(&report));
+    assert!(!report.verdict.in_sync);
 }
