@@ -274,6 +274,15 @@ pub(crate) async fn interrupt(docker: &crate::docker::Docker) -> Error {
     Error::Interrupted
 }
 
+/// A temporary directory for what a command reads and drops (removed with the returned guard),
+/// and its UTF-8 path. Errors: it cannot be made, or the system's temp path is not UTF-8.
+pub(crate) fn scratch_dir() -> Result<(tempfile::TempDir, Utf8PathBuf), Error> {
+    let tmp = tempfile::tempdir().map_err(Error::io("cannot create a temporary directory"))?;
+    let path = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf())
+        .map_err(|p| Error::Usage(format!("the temporary directory {} is not UTF-8", p.display())))?;
+    Ok((tmp, path))
+}
+
 /// Removes this run's image when the run is done, whatever happened. One left behind costs
 /// disk, not correctness, so it is a warning that says how to remove it, not a failure.
 pub(crate) async fn remove_run_image(docker: &crate::docker::Docker, run_image: &str, printer: &Printer) {

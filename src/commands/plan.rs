@@ -28,10 +28,8 @@ pub async fn plan(
     let aur = AurClient::from_env()?;
     let target = crate::publish::open_target(&config).await?;
     // Plan writes nothing that outlives it: the published database is read into a temporary directory.
-    let tmp = tempfile::tempdir().map_err(Error::io("cannot create a temporary directory"))?;
-    let scratch = Utf8Path::from_path(tmp.path())
-        .ok_or_else(|| Error::Usage(format!("the temporary directory {} is not UTF-8", tmp.path().display())))?;
-    let mut planned = super::make_plan(&config, &*target, &aur, &work, only, scratch, printer).await?;
+    let (_tmp, scratch) = super::scratch_dir()?;
+    let mut planned = super::make_plan(&config, &*target, &aur, &work, only, &scratch, printer).await?;
     if probe_vcs {
         planned.plan = super::shared::probe_vcs(&config, planned.plan, &*target, &aur, &work, printer).await?;
     }

@@ -104,10 +104,8 @@ pub async fn status(
     let aur = AurClient::from_env()?;
     let target = crate::publish::open_target(&config).await?;
     // Nothing of this outlives the command: the database is read into a temporary directory.
-    let tmp = tempfile::tempdir().map_err(Error::io("cannot create a temporary directory"))?;
-    let scratch = Utf8Path::from_path(tmp.path())
-        .ok_or_else(|| Error::Usage(format!("the temporary directory {} is not UTF-8", tmp.path().display())))?;
-    let planned = super::make_plan(&config, &*target, &aur, &work, &[], scratch, printer).await?;
+    let (_tmp, scratch) = super::scratch_dir()?;
+    let planned = super::make_plan(&config, &*target, &aur, &work, &[], &scratch, printer).await?;
     let (status_object, unusable) = crate::publish::status::read(&*target, &config.name).await?;
     if let Some(why) = unusable {
         printer.warn(&format!("ignoring the status object: {why}"));
