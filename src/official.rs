@@ -50,6 +50,9 @@ pub struct OfficialRepos {
     by_name: HashMap<String, Vec<usize>>,
     /// Provided name (the part of a provision before `=`) -> indices into `packages`, ascending.
     by_provision: HashMap<String, Vec<usize>>,
+    /// (repository, SHA-256 of its sync database file as pacman downloaded it, lowercase hex),
+    /// in pacman.conf order.
+    digests: Vec<(String, String)>,
 }
 
 impl OfficialRepos {
@@ -67,6 +70,7 @@ impl OfficialRepos {
             let mut packages = read_sync_db(bytes).map_err(|e| (repo.clone(), e))?;
             packages.sort_by(|a, b| a.name.cmp(&b.name));
             official.repos.push(repo.clone());
+            official.digests.push((repo.clone(), format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(bytes))));
             for p in packages {
                 official.add(OfficialPackage {
                     repo: repo.clone(),
@@ -120,6 +124,13 @@ impl OfficialRepos {
     /// The repositories' names, in pacman.conf order.
     pub fn repos(&self) -> &[String] {
         &self.repos
+    }
+
+    /// Each repository's sync database as (repository, SHA-256 in lowercase hex), in
+    /// pacman.conf order: two images or fetches whose digests are equal saw the same
+    /// repositories, so `pacman -Syu` would change nothing between them.
+    pub fn sync_db_digests(&self) -> &[(String, String)] {
+        &self.digests
     }
 
     /// How many packages all the repositories hold together.
