@@ -47,7 +47,8 @@ pub async fn publish(
     }
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
-    super::results::describe(&config, &*target, &run_id, &results, &[], &scratch, printer).await;
+    let recorded = super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read: None };
+    super::results::describe(&config, &*target, recorded, &scratch, printer).await;
     Ok(ExitStatus::Success)
 }
 

@@ -77,24 +77,45 @@ pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
     Ok(all)
 }
 
-/// After publishing `repo`: records `results` in the status object and writes the page
-/// ([`crate::publish::describe_repository`]); `forget` are the pkgbases removed. A problem is
-/// a warning, not a failure: the database is committed and whole, and the next publish writes
+/// What a run records after publishing (see [`describe`]).
+pub(crate) struct Recorded<'a> {
+    pub run_id: &'a str,
+    pub results: &'a Results,
+    /// The pkgbases removed.
+    pub forget: &'a [String],
+    /// The live database as the run read it, when it published nothing
+    /// ([`crate::publish::Description::read`]).
+    pub read: Option<&'a crate::publish::RemoteRepo>,
+}
+
+/// After publishing `repo`: records the run's results in the status object and writes the page
+/// ([`crate::publish::describe_repository`]), unless both are current already. A problem is a
+/// warning, not a failure: the database is committed and whole, and the next publish writes
 /// both again.
 pub(crate) async fn describe(
     config: &crate::config::Config,
     target: &dyn Target,
-    run_id: &str,
-    results: &Results,
-    forget: &[String],
+    recorded: Recorded<'_>,
     scratch: &Utf8Path,
     printer: &Printer,
 ) {
     let key = config.sign.as_ref().map(|s| s.key.to_string());
     let aur = crate::aur::location();
-    let description =
-        Description { repo: &config.name, run_id, results, forget, signing_key: key.as_deref(), aur: &aur };
+    let description = Description {
+        repo: &config.name,
+        run_id: recorded.run_id,
+        results: recorded.results,
+        forget: recorded.forget,
+        signing_key: key.as_deref(),
+        aur: &aur,
+        read: recorded.read,
+    };
     match crate::publish::describe_repository(target, &description, scratch).await {
+        Ok(described) if described.unchanged => printer.info(&format!(
+            "{} and {} are current: nothing written",
+            crate::publish::status::object_name(&config.name),
+            crate::publish::page::PAGE
+        )),
         Ok(described) => {
             if let Some(why) = described.replaced {
                 printer.warn(&format!("replaced an unusable status object: {why}"));

@@ -219,6 +219,9 @@ pub struct Description<'a> {
     pub signing_key: Option<&'a str>,
     /// The AUR's web address (`AUR_LOCATION`), for the page's package links.
     pub aur: &'a str,
+    /// The live database as the caller read it, when it did (a run with nothing to do: the
+    /// plan's read), so that finding both objects current costs no second read of it.
+    pub read: Option<&'a RemoteRepo>,
 }
 
 /// What [`describe_repository`] wrote.
@@ -228,29 +231,38 @@ pub struct Described {
     pub replaced: Option<String>,
     /// Packages the live database lists, as the page shows them.
     pub packages: usize,
+    /// Both objects were current already: nothing was written.
+    pub unchanged: bool,
 }
 
 /// After a publish has committed: reads the live `NAME.db`, then writes the status object that
 /// describes it ([`status::write`]), then the page ([`page::render`]), in that order, both
-/// after the database; `scratch` is for local copies. Errors: the target fails, or a local
-/// file cannot be written.
+/// after the database; `scratch` is for local copies.
+///
+/// A run with nothing to record (no results, nothing removed) that read the database already
+/// ([`Description::read`]) first reads the status object: when it describes that database and
+/// was written with the same page inputs ([`page::inputs_key`]), both objects are current and
+/// nothing is written ([`Described::unchanged`]): a no-op nightly costs one GET here.
+/// Errors: the target fails, or a local file cannot be written.
 pub async fn describe_repository(
     target: &dyn Target,
     description: &Description<'_>,
     scratch: &Utf8Path,
 ) -> Result<Described, PublishError> {
+    let page_key = page::inputs_key(&target.public_url(), description.signing_key, description.aur);
+    if let Some(current) = already_described(target, description, &page_key).await? {
+        let packages = description.read.map_or(0, |r| r.entries.len());
+        return Ok(Described { status: current, replaced: None, packages, unchanged: true });
+    }
     let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
-    let database = match &remote.db {
-        Some(db) => Some(status::database_digest(&read_file(db)?)),
-        None => None,
-    };
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     let update = status::Update {
         repo: description.repo,
         run: status::RunRef { id: description.run_id.to_string(), time: now.clone() },
-        database,
+        database: database_digest(&remote)?,
         results: description.results,
         forget: description.forget,
+        page: Some(page_key),
     };
     let (written, replaced) = status::write(target, &update, scratch).await?;
     let html = page::render(&page::Page {
@@ -265,7 +277,39 @@ pub async fn describe_repository(
     let path = scratch.join(page::PAGE);
     fs_err::write(&path, html).map_err(io(&path))?;
     target.upload(page::PAGE, &path).await?;
-    Ok(Described { status: written, replaced, packages: remote.entries.len() })
+    Ok(Described { status: written, replaced, packages: remote.entries.len(), unchanged: false })
+}
+
+/// The status object on the target when it already says everything `description` would (see
+/// [`describe_repository`]); None when something is to be written, or the caller read no
+/// database.
+async fn already_described(
+    target: &dyn Target,
+    description: &Description<'_>,
+    page_key: &str,
+) -> Result<Option<status::RepoStatus>, PublishError> {
+    let Some(read) = description.read else { return Ok(None) };
+    let probe = status::Update {
+        repo: description.repo,
+        run: status::RunRef { id: description.run_id.to_string(), time: String::new() },
+        database: database_digest(read)?,
+        results: description.results,
+        forget: description.forget,
+        page: Some(page_key.to_string()),
+    };
+    if !probe.is_empty() {
+        return Ok(None);
+    }
+    let (current, _) = status::read(target, description.repo).await?;
+    Ok(current.filter(|c| probe.already_in(c)))
+}
+
+/// [`status::database_digest`] of the database `remote` read (None: there was none).
+fn database_digest(remote: &RemoteRepo) -> Result<Option<String>, PublishError> {
+    Ok(match &remote.db {
+        Some(db) => Some(status::database_digest(&read_file(db)?)),
+        None => None,
+    })
 }
 
 /// What a publish changes.

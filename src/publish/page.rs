@@ -12,6 +12,19 @@ use crate::alpm::RepoEntry;
 /// The page's object name, beside `NAME.db`.
 pub const PAGE: &str = "index.html";
 
+/// `sha256:` and hex of what the page is made from besides the database's entries and the
+/// status object: the public URL, the signing key, the AUR address and repoctl's version (a
+/// new repoctl may render it otherwise). Recorded as [`super::status::RepoStatus::page`].
+pub fn inputs_key(server: &str, signing_key: Option<&str>, aur: &str) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for part in ["page-1", env!("CARGO_PKG_VERSION"), server, signing_key.unwrap_or(""), aur] {
+        hash.update(part.as_bytes());
+        hash.update(b"\0");
+    }
+    format!("sha256:{:x}", hash.finalize())
+}
+
 /// What the page shows.
 pub struct Page<'a> {
     /// The repository name (`[NAME]` in pacman.conf).

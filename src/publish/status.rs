@@ -49,6 +49,13 @@ pub struct RepoStatus {
     pub database: Option<String>,
     /// pkgbase -> its last build.
     pub packages: BTreeMap<String, PackageStatus>,
+    /// What the page (`index.html`) written with this object was made from besides the
+    /// database and this object ([`super::page::inputs_key`]: `sha256:` and hex of the public
+    /// URL, signing key, AUR address and repoctl's version). With [`Self::database`], it lets a
+    /// run with nothing new tell that both objects are already current and write neither.
+    /// None: written by a repoctl that did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
 }
 
 /// A run of `repoctl build` (or `publish`).
@@ -158,7 +165,7 @@ impl RepoStatus {
             packages.insert(base.clone(), new);
         }
         packages.retain(|base, _| !forget.contains(base));
-        RepoStatus { format: FORMAT, repo: repo.to_string(), run, database, packages }
+        RepoStatus { format: FORMAT, repo: repo.to_string(), run, database, packages, page: None }
     }
 }
 
@@ -184,6 +191,21 @@ pub struct Update<'a> {
     pub results: &'a BTreeMap<String, PackageStatus>,
     /// pkgbases removed from the repository.
     pub forget: &'a [String],
+    /// [`RepoStatus::page`] of the page written after this object.
+    pub page: Option<String>,
+}
+
+impl Update<'_> {
+    /// Whether the run has nothing to record: no results and nothing removed.
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty() && self.forget.is_empty()
+    }
+
+    /// Whether `current`, the object on the target, already says everything this update
+    /// would: nothing to record, and it describes the same database and page inputs.
+    pub fn already_in(&self, current: &RepoStatus) -> bool {
+        self.is_empty() && current.database == self.database && current.page == self.page
+    }
 }
 
 /// Read-merge-write of `NAME.status.json` ([`RepoStatus::merge`]), conditional on the version
@@ -207,7 +229,7 @@ pub async fn write(
             Some(Ok(status)) => (Some(status), None),
             Some(Err(e)) => (None, Some(e.to_string())),
         };
-        let merged = RepoStatus::merge(
+        let mut merged = RepoStatus::merge(
             previous,
             update.repo,
             update.run.clone(),
@@ -215,6 +237,7 @@ pub async fn write(
             update.results,
             update.forget,
         );
+        merged.page = update.page.clone();
         let text = serde_json::to_string_pretty(&merged).map_err(|e| io(std::io::Error::other(e)))?;
         fs_err::write(&local, text + "\n").map_err(io)?;
         if target.upload_if(&name, &local, version.as_deref()).await? {

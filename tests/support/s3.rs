@@ -49,6 +49,22 @@ impl S3 {
         })
     }
 
+    /// Every object in the bucket, by key, with its ETag and last-modified time as the listing
+    /// gives them: two listings are equal only when no object was written in between.
+    pub fn objects(&self, bucket: &str) -> std::collections::BTreeMap<String, (String, String)> {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let out = self.client().list_objects_v2().bucket(bucket).send().await.expect("list objects");
+            out.contents()
+                .iter()
+                .filter_map(|o| {
+                    let modified = o.last_modified().map(|t| t.to_string()).unwrap_or_default();
+                    Some((o.key()?.to_string(), (o.e_tag().unwrap_or_default().to_string(), modified)))
+                })
+                .collect()
+        })
+    }
+
     /// An object's metadata as a client sees it, or None when it does not exist.
     pub fn head(&self, bucket: &str, key: &str) -> Option<ObjectInfo> {
         let rt = tokio::runtime::Runtime::new().expect("runtime");

@@ -82,6 +82,7 @@ fn report_of(listed: &[&str], aur: &[(&str, &str)], locked: &[(&str, &str)], rep
             ("hello".into(), last(BuildResult::Built, "1.0-1", None)),
             ("broken".into(), last(BuildResult::Failed, "1.0-1", Some("makepkg exited with status 4"))),
         ]),
+        page: None,
     };
     let inputs = Inputs {
         repo: "r",
