@@ -132,6 +132,7 @@ impl<'a> Run<'a> {
         if !probes.is_empty() {
             self.timeline.record("VCS pkgver() checks", probed);
         }
+        super::shared::record_vcs_checks(&probes, &self.dirs.work, self.printer);
         let plan = crate::plan::apply_vcs(plan, &probes);
         for step in plan.packages.iter().filter(|s| probes.contains_key(&s.pkgbase)) {
             self.printer.step(&format!("{}: {}", step.pkgbase, step.reason));
@@ -170,22 +171,27 @@ impl<'a> Run<'a> {
                 let forget: Vec<String> = plan.to_remove().map(|s| s.pkgbase.clone()).collect();
                 let scratch = self.dirs.run.join("describe");
                 let (config, target) = (self.config, &*self.target);
-                super::results::describe(config, target, &self.run_id, &entries, &forget, &scratch, self.printer).await;
+                let recorded =
+                    super::results::Recorded { run_id: &self.run_id, results: &entries, forget: &forget, read: None };
+                super::results::describe(config, target, recorded, &scratch, self.printer).await;
                 Ok(())
             }
         }
     }
 
-    /// With nothing to build: the status object and the page are written again all the same,
-    /// which is three small requests: signing may have just been turned on (or off), and a
-    /// repository published before repoctl wrote them gets them.
+    /// With nothing to build: the status object and the page are written again only when they
+    /// do not describe the database the plan read with today's page inputs (signing just turned
+    /// on or off, another public URL, a repository published before repoctl wrote them). A
+    /// no-op nightly reads the status object and writes nothing.
     async fn describe_unchanged(&self) {
         if self.no_publish {
             return;
         }
         let scratch = self.dirs.run.join("describe");
         let none = super::results::Results::new();
-        super::results::describe(self.config, &*self.target, &self.run_id, &none, &[], &scratch, self.printer).await;
+        let recorded =
+            super::results::Recorded { run_id: &self.run_id, results: &none, forget: &[], read: Some(&self.remote) };
+        super::results::describe(self.config, &*self.target, recorded, &scratch, self.printer).await;
     }
 
     /// What every build of the run shares, the published dependency files fetched.

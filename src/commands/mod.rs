@@ -234,6 +234,8 @@ pub(crate) async fn make_plan(
         mismatches: &mismatches,
         lock: &lock,
     })?;
+    let now = jiff::Timestamp::now().as_second();
+    let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
     Ok(Planned { plan, remote, universe })
 }
 

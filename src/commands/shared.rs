@@ -184,5 +184,24 @@ pub(super) async fn probe_vcs(
     }
     .await;
     super::remove_run_image(&docker, &run_image, printer).await;
-    Ok(crate::plan::apply_vcs(plan, &probes?))
+    let probes = probes?;
+    record_vcs_checks(&probes, work, printer);
+    Ok(crate::plan::apply_vcs(plan, &probes))
+}
+
+/// Records when each VCS package's upstream was asked and what it said, for `vcs_interval`
+/// ([`crate::plan::defer_vcs_checks`]); a failed check is not recorded (the next run asks again).
+pub(super) fn record_vcs_checks(
+    probes: &std::collections::BTreeMap<String, Result<String, String>>,
+    work: &Utf8Path,
+    printer: &Printer,
+) {
+    let checked = jiff::Timestamp::now().as_second();
+    let checks: std::collections::BTreeMap<String, crate::plan::VcsCheck> = probes
+        .iter()
+        .filter_map(|(base, p)| Some((base.clone(), crate::plan::VcsCheck { checked, upstream: p.clone().ok()? })))
+        .collect();
+    if let Err(e) = crate::plan::record_vcs_checks(work, &checks) {
+        printer.warn(&format!("cannot record VCS checks in {work}: {e}"));
+    }
 }

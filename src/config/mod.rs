@@ -107,6 +107,9 @@ pub struct BuilderConfig {
     /// Also publish debug packages (makepkg's `debug` option) into NAME-debug; a package entry
     /// can override it. Default false: makepkg runs with `!debug`.
     pub debug: bool,
+    /// The least time between two pkgver() checks of one VCS package's upstream (zero, the
+    /// default: every run checks); a package entry can override it.
+    pub vcs_interval: std::time::Duration,
 }
 
 /// The network a build container has (`network:` in repo.yaml).
@@ -195,6 +198,8 @@ pub struct PackageConfig {
     pub limits: LimitOverrides,
     /// Check upstream with pkgver() (true), never (false), or by name suffix (None).
     pub vcs: Option<bool>,
+    /// Overrides `builder.vcs_interval` for this package.
+    pub vcs_interval: Option<std::time::Duration>,
     /// Overrides `builder.network` for this package.
     pub network: Option<Network>,
     /// Public keys to import besides the AUR repository's own `keys/pgp/*.asc`.

@@ -78,6 +78,8 @@ pub struct RawBuilder {
     #[serde(default)]
     pub keyserver: Option<Spanned<String>>,
     #[serde(default)]
+    pub vcs_interval: Option<Spanned<String>>,
+    #[serde(default)]
     pub debug: Option<bool>,
 }
 
@@ -102,6 +104,8 @@ pub struct RawPackageSettings {
     pub cpus: Option<Spanned<f64>>,
     #[serde(default)]
     pub vcs: Option<bool>,
+    #[serde(default)]
+    pub vcs_interval: Option<Spanned<String>>,
     #[serde(default)]
     pub network: Option<Spanned<String>>,
     /// Fingerprints, or key files relative to repo.yaml.
@@ -128,6 +132,8 @@ struct RawPackageLong {
     cpus: Option<Spanned<f64>>,
     #[serde(default)]
     vcs: Option<bool>,
+    #[serde(default)]
+    vcs_interval: Option<Spanned<String>>,
     #[serde(default)]
     network: Option<Spanned<String>>,
     #[serde(default)]
@@ -164,6 +170,7 @@ impl<'de> Deserialize<'de> for RawPackage {
                     memory: long.memory,
                     cpus: long.cpus,
                     vcs: long.vcs,
+                    vcs_interval: long.vcs_interval,
                     network: long.network,
                     pgp_keys: long.pgp_keys,
                     debug: long.debug,

@@ -389,7 +389,29 @@ impl Validator<'_> {
             network: network.unwrap_or_default(),
             keyserver: keyserver.map(|k| k.value.clone()),
             debug: raw.as_ref().and_then(|b| b.debug).unwrap_or(false),
+            vcs_interval: raw.as_ref().and_then(|b| self.vcs_interval(b.vcs_interval.as_ref())).unwrap_or_default(),
         }
+    }
+
+    /// `vcs_interval:`: a duration with a unit (`0s` checks every run).
+    fn vcs_interval(&mut self, interval: Option<&Spanned<String>>) -> Option<std::time::Duration> {
+        let v = interval?;
+        // A bare number would be seconds; an interval of `1` second is almost surely a slip for a day.
+        let unitless = v.value.trim().parse::<u64>().ok().filter(|n| *n > 0);
+        match parse_duration(&v.value) {
+            Some(_) if let Some(n) = unitless => self.problem(
+                v.referenced,
+                format!("`vcs_interval` is `{}`, a number without a unit", v.value),
+                format!("write {n}d for {n} days, or {n}h, {n}m, {n}s"),
+            ),
+            Some(d) => return Some(d),
+            None => self.problem(
+                v.referenced,
+                format!("`vcs_interval` is `{}`, not a duration", v.value),
+                "write a duration such as 1d, 12h or 0s (check every run)",
+            ),
+        }
+        None
     }
 
     fn network(&mut self, network: Option<&Spanned<String>>) -> Option<Network> {
@@ -529,11 +551,13 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
             let network = self.network(settings.network.as_ref());
             let pgp_keys = self.pgp_keys(settings.pgp_keys.as_ref());
             let capabilities = self.capabilities(settings.capabilities.as_ref());
+            let vcs_interval = self.vcs_interval(settings.vcs_interval.as_ref());
             out.push(PackageConfig {
                 name: name.value.clone(),
                 nocheck: settings.nocheck,
                 limits,
                 vcs: settings.vcs,
+                vcs_interval,
                 network,
                 pgp_keys,
                 debug: settings.debug,
@@ -718,6 +742,26 @@ mod tests {
         assert_eq!(config.trust.min_age, std::time::Duration::from_secs(3 * 86_400));
         let config = parse("repo.yaml".into(), yaml("0").as_bytes()).unwrap();
         assert_eq!(config.trust.min_age, std::time::Duration::ZERO);
+    }
+
+    #[test]
+    fn a_vcs_interval_needs_its_unit_and_an_entry_overrides_the_builders() {
+        let yaml = |v: &str| {
+            format!(
+                "name: r\nbuilder:\n  vcs_interval: {v}\npackages:\n  - a-git\n  - name: b-git\n    vcs_interval: 2h\n"
+            )
+        };
+        let err = parse("repo.yaml".into(), yaml("1").as_bytes()).unwrap_err();
+        let text = err.0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+        assert!(text.contains("repo.yaml:3:") && text.contains("write 1d for 1 days"), "{text}");
+        let err = parse("repo.yaml".into(), yaml("daily").as_bytes()).unwrap_err();
+        assert!(err.0[0].to_string().contains("`vcs_interval` is `daily`, not a duration"), "{}", err.0[0]);
+        let config = parse("repo.yaml".into(), yaml("1d").as_bytes()).unwrap();
+        assert_eq!(config.builder.vcs_interval, std::time::Duration::from_secs(86_400));
+        assert_eq!(config.packages[0].vcs_interval, None);
+        assert_eq!(config.packages[1].vcs_interval, Some(std::time::Duration::from_secs(7200)));
+        let config = parse("repo.yaml".into(), b"name: r\npackages: [a-git]\n").unwrap();
+        assert_eq!(config.builder.vcs_interval, std::time::Duration::ZERO, "every run checks by default");
     }
 
     #[test]

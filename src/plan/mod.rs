@@ -4,10 +4,12 @@
 mod graph;
 mod mismatch;
 mod reason;
+mod vcs;
 
 pub use graph::CycleError;
 pub use mismatch::{read_mismatches, update_mismatches};
 pub use reason::Reason;
+pub use vcs::{VcsCheck, defer_vcs_checks, read_vcs_checks, record_vcs_checks};
 
 use crate::alpm::{RepoEntry, compare_versions};
 use crate::aur::{Satisfier, Universe};
@@ -65,6 +67,9 @@ pub struct Step {
     /// A VCS package: when the AUR version is not newer, `build` asks its pkgver() whether
     /// upstream moved before skipping it.
     pub vcs: bool,
+    /// The least time between two such checks (repo.yaml's `vcs_interval`; zero: every run).
+    #[serde(skip)]
+    pub vcs_interval: std::time::Duration,
     /// Also make and publish its debug packages (repo.yaml's `debug`: the entry's, else the
     /// builder's; AUR dependencies get the builder's): makepkg keeps its `debug` option and they
     /// go to the `NAME-debug` repository. Otherwise makepkg runs with `!debug`.
@@ -210,17 +215,19 @@ impl Plan {
             .collect()
     }
 
-    /// VCS packages the AUR calls up to date, whose upstream may have moved: what `build` asks
-    /// pkgver() about ([`apply_vcs`]).
+    /// VCS packages the AUR calls up to date, whose upstream may have moved and whose check is
+    /// due ([`defer_vcs_checks`]): what `build` asks pkgver() about ([`apply_vcs`]).
     pub fn vcs_candidates(&self) -> impl Iterator<Item = &Step> {
-        self.packages.iter().filter(|s| s.vcs && s.action == Action::Skip && s.repo_version.is_some())
+        self.packages
+            .iter()
+            .filter(|s| s.vcs && s.action == Action::Skip && s.repo_version.is_some() && !vcs::deferred(s))
     }
 
     /// The published package files that this plan's builds and VCS checks install, by
     /// pkgbase: those of the pkgbases they need that this run does not build.
     pub fn published_dependencies(&self) -> BTreeMap<String, Vec<String>> {
         let mut needed = BTreeMap::new();
-        let probed = self.packages.iter().filter(|s| s.action == Action::Build || s.vcs && s.action == Action::Skip);
+        let probed = self.packages.iter().filter(|s| s.action == Action::Build).chain(self.vcs_candidates());
         for step in probed {
             for dep in self.closure(&step.pkgbase) {
                 if let Some(d) = self.step(&dep).filter(|d| d.action != Action::Build && !d.published_files.is_empty())
@@ -362,6 +369,7 @@ fn configure(step: &mut Step, entry: Option<&crate::config::PackageConfig>, inpu
     if step.vcs && step.action == Action::Skip && input.universe.srcinfo.contains_key(base) {
         step.reason = Reason::VcsToCheck(Box::new(step.reason.clone()));
     }
+    step.vcs_interval = entry.and_then(|p| p.vcs_interval).unwrap_or(builder.vcs_interval);
     step.limits = entry.map_or(builder.limits, |p| p.limits.over(builder.limits));
     step.network = entry.and_then(|p| p.network).unwrap_or(builder.network);
     step.pgp_keys = entry.map(|p| p.pgp_keys.clone()).unwrap_or_default();
@@ -661,6 +669,7 @@ fn keep_step(
         network: crate::config::Network::default(),
         pgp_keys: Vec::new(),
         vcs: false,
+        vcs_interval: std::time::Duration::ZERO,
         debug: false,
         capabilities: Vec::new(),
         published_files: repo_entries.iter().map(|e| e.filename.clone()).collect(),
@@ -775,6 +784,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             network: crate::config::Network::default(),
             pgp_keys: Vec::new(),
             vcs: false,
+            vcs_interval: std::time::Duration::ZERO,
             debug: false,
             capabilities: Vec::new(),
             published_files: Vec::new(),

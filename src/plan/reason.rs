@@ -32,6 +32,13 @@ pub enum Reason {
         repo: String,
         error: String,
     },
+    /// Skipped without asking pkgver(): checked `ago_secs` ago, less than its `vcs_interval`
+    /// (`interval_secs`), and upstream was not newer then.
+    VcsCheckedRecently {
+        upstream: String,
+        ago_secs: u64,
+        interval_secs: u64,
+    },
     /// Its `.SRCINFO` and PKGBUILD disagree; not built again until the AUR changes it.
     SrcinfoMismatch {
         srcinfo: String,
@@ -69,6 +76,12 @@ impl fmt::Display for Reason {
             }
             Reason::VcsUpToDate { upstream } => write!(f, "up to date with upstream (pkgver() gives {upstream})"),
             Reason::VcsCheckFailed { repo, error } => write!(f, "upstream check failed, kept {repo}: {error}"),
+            Reason::VcsCheckedRecently { upstream, ago_secs, interval_secs } => write!(
+                f,
+                "up to date with upstream {} ago (pkgver() gave {upstream}); checked again after vcs_interval {}",
+                span(*ago_secs),
+                span(*interval_secs)
+            ),
             Reason::SrcinfoMismatch { srcinfo, built } => write!(
                 f,
                 "its .SRCINFO says {srcinfo} but its PKGBUILD makes {built}: not built again until the AUR changes it"
@@ -83,6 +96,22 @@ impl fmt::Display for Reason {
             Reason::NoLongerNeeded => f.write_str("no longer listed in repo.yaml nor needed by a listed package"),
         }
     }
+}
+
+/// `2d3h`, `5m`, `40s`: a span of seconds, the two largest units.
+fn span(secs: u64) -> String {
+    let mut out = String::new();
+    let (mut rest, mut parts) = (secs, 0);
+    for (n, unit) in [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")] {
+        if rest >= n && parts < 2 {
+            out.push_str(&format!("{}{unit}", rest / n));
+            rest %= n;
+            parts += 1;
+        } else if parts > 0 {
+            parts = 2;
+        }
+    }
+    if out.is_empty() { "0s".into() } else { out }
 }
 
 impl serde::Serialize for Reason {

@@ -569,6 +569,37 @@ fn vcs_answers_turn_skips_into_builds_only_when_upstream_moved() {
     assert!(p.step("broke-git").unwrap().reason.to_string().contains("no network"));
 }
 
+#[test]
+fn vcs_checks_within_their_interval_are_not_due_unless_upstream_was_newer() {
+    let names = ["fresh-git", "stale-git", "newer-git", "unchecked-git", "every-run-git", "future-git"];
+    let texts: Vec<String> = names.iter().map(|n| srcinfo(n, "r1-1", &[])).collect();
+    let repo: Vec<RepoEntry> = names.iter().map(|n| entry(n, n, "r1-1")).collect();
+    let mut p = plan_srcinfo(&names, &texts, &repo);
+    let day = std::time::Duration::from_secs(86_400);
+    for step in p.packages.iter_mut().filter(|s| s.pkgbase != "every-run-git") {
+        step.vcs_interval = day;
+    }
+    let now = 1_800_000_000;
+    let check = |ago: i64, upstream: &str| VcsCheck { checked: now - ago, upstream: upstream.into() };
+    let checks = BTreeMap::from([
+        ("fresh-git".to_string(), check(3 * 3600, "r1-1")),
+        ("stale-git".to_string(), check(86_400, "r1-1")),
+        ("newer-git".to_string(), check(60, "r2-1")),
+        ("every-run-git".to_string(), check(60, "r1-1")),
+        ("future-git".to_string(), check(-60, "r1-1")),
+    ]);
+    let p = defer_vcs_checks(p, &checks, now);
+    let due: Vec<&str> = p.vcs_candidates().map(|s| s.pkgbase.as_str()).collect();
+    assert_eq!(due, ["every-run-git", "future-git", "newer-git", "stale-git", "unchecked-git"]);
+    let fresh = p.step("fresh-git").unwrap();
+    assert_eq!(fresh.action, Action::Skip);
+    assert_eq!(
+        fresh.reason.to_string(),
+        "up to date with upstream 3h ago (pkgver() gave r1-1); checked again after vcs_interval 1d"
+    );
+    assert!(!p.published_dependencies().contains_key("fresh-git"));
+}
+
 /// An AUR that does not answer is an error of the run, never "not found" (which would make a
 /// listed package look deleted).
 #[test]

@@ -90,11 +90,14 @@ fn build_publishes_a_repository_that_pacman_installs_from() {
         assert!(!logs.is_empty(), "no log for {base}");
     }
 
-    // A second run finds nothing to do and changes nothing.
+    // A second run finds nothing to do and writes nothing: not one object's ETag or time moves
+    // (the status object and the page already describe this database).
+    let objects = s3.objects(BUCKET);
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"), "{}", text(&out));
     assert_eq!(s3.keys(BUCKET), keys);
+    assert_eq!(s3.objects(BUCKET), objects, "a run with nothing to do wrote to the bucket");
 
     // Asking for hello again rebuilds it, but a published file name is never given new bytes.
     let out = repoctl(&["build", "--config", config.as_str(), "hello"], &env);
@@ -445,6 +448,24 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
         .collect();
     assert_eq!(files.len(), 1, "the old package file was not deleted: {files:?}");
     assert_eq!(repoctl_containers(), 0, "containers left behind");
+
+    // With `vcs_interval: 1d`, upstream moving again is not asked about within the day: the
+    // run stops before Docker (not "VCS packages included"), and the plan says why.
+    let published = head(2);
+    commit(3);
+    let yaml = format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\n  vcs_interval: 1d\npackages:\n  - tool-git\n");
+    std::fs::write(&config, &yaml).unwrap();
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("nothing to do: the repository is up to date\n"), "{}", text(&out));
+    assert!(text(&out).contains("checked again after vcs_interval 1d"), "{}", text(&out));
+    assert_eq!(pacman.list("vcs"), [("tool-git".to_string(), published)]);
+    // An entry's own interval wins: `0s` asks every run, and pkgver() sees the new commit.
+    std::fs::write(&config, yaml.replace("  - tool-git\n", "  - name: tool-git\n    vcs_interval: 0s\n")).unwrap();
+    let (action, reason) = plan(&["--probe-vcs"]);
+    assert_eq!(action, "build", "{reason}");
+    assert!(reason.contains(&head(3)), "{reason}");
     let _ = http.kill();
     let _ = http.wait();
     let _ = Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
