@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Planning a 5,000-package repository with 10% of it outdated (issue #12). Since #12 a plan reads
 # every pkgbase's .SRCINFO (kept in WORK/srcinfo, keyed by the AUR's LastModified) and the official
-# sync databases through a container of the builder image (kept an hour in WORK/official), so this
+# sync databases (through a container of the builder image once, kept in WORK/official and checked
+# on every plan; the test image's are file:// inside it, so warm plans start no container), so this
 # measures three plans of the same repository:
 #   cold     empty work dir: 5,000 .SRCINFO fetches and the sync-database container;
 #            wall time, RPC requests, .SRCINFO fetches, peak RSS (/usr/bin/time -v, apt package `time`)

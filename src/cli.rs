@@ -48,15 +48,15 @@ pub enum Command {
     /// dependency is satisfied.
     ///
     /// Dependencies are read from each pkgbase's .SRCINFO for `arch` and looked up in the
-    /// official repositories (through a container of the builder image: needs Docker), the
-    /// AUR, and the AUR's providers. Each problem is printed as `FILE:LINE:COL: message` with a
+    /// official repositories (read once per builder image through a container of it, then
+    /// checked against its mirrors: needs Docker), the AUR, and the AUR's providers. Each problem is printed as `FILE:LINE:COL: message` with a
     /// hint, all at once; exits 2 if any. Writes nothing but caches in the work directory.
     Check,
 
     /// Show what `build` would do, without doing it.
     ///
-    /// Reads the AUR, the published repository and the official repositories (through a
-    /// container of the builder image: needs Docker). Exits 2 when a package has a problem
+    /// Reads the AUR, the published repository and the official repositories (read once per
+    /// builder image through a container of it, then checked against its mirrors: needs Docker). Exits 2 when a package has a problem
     /// (printed as `FILE:LINE:COL: message` with a hint); `build` would build the rest.
     Plan {
         /// Print one JSON object, packages in build order.

@@ -94,6 +94,11 @@ impl Error {
                  network and the image's /etc/pacman.d/mirrorlist"
                     .into(),
             ),
+            Error::Official(OfficialError::Unreachable { .. }) => Some(
+                "repoctl checks the official sync databases from this machine against the servers the \
+                 builder image's mirrorlist names; check the network (HTTPS_PROXY/HTTP_PROXY apply, as for pacman)"
+                    .into(),
+            ),
             Error::Aur(_) => Some(format!(
                 "check the network and {} (default {})",
                 crate::env::AUR_LOCATION,

@@ -2,7 +2,9 @@
 //! plan knows which dependencies pacman will install from them (by pkgname or through
 //! `provides`: `cargo` comes from `rust`, `sh` from `bash`) and looks among AUR packages only
 //! for the names nothing official satisfies. Nothing here is guessed: the repositories are the
-//! ones the builder image's pacman.conf names, downloaded by that image's own pacman.
+//! ones the builder image's pacman.conf names, downloaded first by that image's own pacman and
+//! then kept current from the host as pacman keeps them (a conditional GET per repository on
+//! every use; [`load`]), so a plan always sees what `pacman -Sy` would see now.
 //!
 //! Satisfaction follows libalpm's `_alpm_resolvedep` (lib/libalpm/deps.c), which `pacman -S`
 //! and makepkg's dependency installation use: first a package whose pkgname is the dependency's
@@ -11,21 +13,15 @@
 //! `provides` satisfies it (`alpm_depcmp`; pacman(8) offers that one first and `--noconfirm`
 //! takes it).
 use crate::alpm::{DbError, Relation, provided_name, read_sync_db};
-use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
+use crate::docker::{Docker, DockerError};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::HashMap;
-use std::io::Read;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The most the copied-out sync databases may weigh together, as a tar archive (Arch's
-/// [extra] is ~9 MiB compressed; core, extra and multilib together ~12 MiB).
-const MAX_SYNC_DBS_BYTES: u64 = 256 * 1024 * 1024;
-/// The most of syncdbs.sh's output an error keeps (its end, where pacman says what failed).
-const MAX_OUTPUT_CHARS: usize = 4000;
-/// Where syncdbs.sh leaves the databases in the container.
-const CONTAINER_DIR: &str = "/repoctl/syncdbs";
-/// The cache's stamp file in `cache_dir`: which builder image, when, and which repositories.
-const STAMP: &str = "stamp";
+mod cache;
+mod image;
+mod mirror;
+
+pub use mirror::MirrorError;
 
 /// One package of an official repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,20 +56,20 @@ impl OfficialRepos {
     /// sync database as pacman downloads it (`NAME.db`, any compression [`read_sync_db`]
     /// reads). Fails on the first database that is not one.
     pub fn from_sync_dbs(dbs: &[(String, Vec<u8>)]) -> Result<OfficialRepos, DbError> {
-        Self::index(dbs).map_err(|(_, e)| e)
+        Self::index(dbs.iter().map(|(repo, bytes)| (repo.as_str(), bytes.as_slice()))).map_err(|(_, e)| e)
     }
 
     /// As [`from_sync_dbs`](Self::from_sync_dbs), naming the repository whose database failed.
-    fn index(dbs: &[(String, Vec<u8>)]) -> Result<OfficialRepos, (String, DbError)> {
+    fn index<'a>(dbs: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<OfficialRepos, (String, DbError)> {
         let mut official = OfficialRepos::default();
         for (repo, bytes) in dbs {
-            let mut packages = read_sync_db(bytes).map_err(|e| (repo.clone(), e))?;
+            let mut packages = read_sync_db(bytes).map_err(|e| (repo.to_string(), e))?;
             packages.sort_by(|a, b| a.name.cmp(&b.name));
-            official.repos.push(repo.clone());
-            official.digests.push((repo.clone(), format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(bytes))));
+            official.repos.push(repo.to_string());
+            official.digests.push((repo.to_string(), format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(bytes))));
             for p in packages {
                 official.add(OfficialPackage {
-                    repo: repo.clone(),
+                    repo: repo.to_string(),
                     name: p.name,
                     version: p.version,
                     provides: p.provides,
@@ -163,208 +159,172 @@ pub enum OfficialError {
     },
     #[error("the sync databases copied out of the builder image are not what syncdbs.sh writes: {0}")]
     Copy(String),
+    #[error(
+        "no server of [{repo}] gave its sync database ({tried}); without it the plan cannot know what is official now"
+    )]
+    Unreachable {
+        repo: String,
+        /// Each URL tried, in order, with why it failed.
+        tried: String,
+        /// The last server's failure.
+        #[source]
+        source: MirrorError,
+    },
+    #[error("[{repo}] has no Server in the builder image's pacman.conf")]
+    NoServer { repo: String },
+    #[error("cannot make an HTTP client to check the official sync databases")]
+    Client(#[source] reqwest::Error),
+}
+
+/// A repository name that is safe as a file name in the cache.
+fn safe_repo_name(repo: &str) -> bool {
+    !repo.is_empty() && !repo.starts_with('.') && !repo.contains(['/', '\\', '\0']) && repo != cache::STAMP
 }
 
 fn io_at(path: &Utf8Path) -> impl FnOnce(std::io::Error) -> OfficialError + '_ {
     move |source| OfficialError::Io { path: path.to_owned(), source }
 }
 
-/// Reads the sync databases of the repositories the builder image's pacman.conf names, by
-/// running `pacman -Sy` in a container of `builder_image` (a tag from
-/// [`crate::build::ensure_builder_image`]; its images/builder/syncdbs.sh) and copying
-/// `/var/lib/pacman/sync` out; `repoctl-local`, the run's own repository that the builder
-/// image's setup.sh adds, is left out. The container is labelled, gets no secrets, no volume
-/// and no capability beyond the kept ones, and is removed whatever happens.
+/// One official repository's sync database, as the cache in `WORK/official` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SyncDb {
+    repo: String,
+    /// Its `Server` lines as the builder image's pacman expands them (`pacman-conf
+    /// --repo=REPO Server`: `$repo` and `$arch` replaced), in pacman.conf order.
+    servers: Vec<String>,
+    /// When the database last changed, in Unix seconds, sent as `If-Modified-Since` on the
+    /// next check: the `Last-Modified` of the response that brought it (or, with none, the
+    /// time it was received: what curl leaves pacman's file with), or the time pacman gave
+    /// the file in the image. None: ask unconditionally.
+    modified: Option<i64>,
+    /// The database file as a server sent it (`REPO.db`, any compression).
+    bytes: Vec<u8>,
+}
+
+/// Where a repository's database can come from, judged by the scheme of its servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Every server is `file://`: a file inside the builder image, which is immutable (its tag
+    /// is a hash of the base image's ID and the recipe) and gets no volume where repositories
+    /// live, so the copy taken once is current for as long as the image exists.
+    Image,
+    /// Every server is `http://` or `https://`: checked from the host as pacman checks it.
+    Mirrors,
+    /// Anything else (another scheme, a mix with `file://`, no server): only the image's own
+    /// pacman can tell, in a container, every time.
+    Container,
+}
+
+fn origin(servers: &[String]) -> Origin {
+    let scheme = |s: &String| url::Url::parse(s).map(|u| u.scheme().to_string()).unwrap_or_default();
+    let schemes: Vec<String> = servers.iter().map(scheme).collect();
+    if schemes.is_empty() {
+        Origin::Container
+    } else if schemes.iter().all(|s| s == "file") {
+        Origin::Image
+    } else if schemes.iter().all(|s| s == "http" || s == "https") {
+        Origin::Mirrors
+    } else {
+        Origin::Container
+    }
+}
+
+/// Reads the sync databases of the repositories the builder image's pacman.conf names, current
+/// as `pacman -Sy` would make them now; `repoctl-local`, the run's own repository that the
+/// builder image's setup.sh adds, is left out.
 ///
-/// A copy in `cache_dir` younger than `max_age` (by the time recorded when it was fetched) and
-/// fetched through the same `builder_image` is used instead, without Docker. The cache is
-/// `cache_dir/<repo>.db`, one per repository as pacman downloaded it, and `cache_dir/stamp`
-/// (`builder-image TAG`, `fetched-unix-ms N`, then `repo NAME` per repository in pacman.conf
-/// order). Every file is written to a temporary name and renamed; the stamp is removed first
-/// and written last, so a crash leaves no cache rather than a mixed one. A cache that cannot be
-/// read is fetched again.
+/// 1. The first time for a `builder_image` (a tag from [`crate::build::ensure_builder_image`],
+///    immutable: a hash of the base image's ID and the recipe), its own pacman downloads them:
+///    images/builder/syncdbs.sh runs `pacman -Sy` in a container (the image's DownloadUser
+///    and sandbox) and writes each repository's `Server` lines too; `/repoctl/syncdbs` is
+///    copied out. The container is labelled, gets no secrets, no volume and no capability
+///    beyond the kept ones, and is removed whatever happens.
+/// 2. Every later time, from the cache and the host, with no container: a repository whose
+///    servers are all `file://` cannot have changed ([`Origin::Image`]); one whose servers
+///    are `http(s)://` is asked with a conditional GET, server by server, as pacman's
+///    `alpm_db_update` does ([`mirror`]); 304 keeps the copy, 200 replaces it. A repository
+///    with any other server list sends the whole load back to step 1.
 ///
-/// Errors: Docker (the daemon, the container, the copy), `pacman -Sy` failing (a mirror
-/// unreachable: never a guess from an old copy), a database that does not parse, and I/O in
-/// `cache_dir`.
-pub async fn load(
-    docker: &Docker,
-    builder_image: &str,
-    cache_dir: &Utf8Path,
-    max_age: Duration,
-) -> Result<OfficialRepos, OfficialError> {
+/// The cache, `cache_dir/<repo>.db` as a server sent it and `cache_dir/stamp` (JSON: the
+/// builder image, then per repository its servers and time), is written file by file to a
+/// temporary name and renamed; the stamp is removed first and written last, so a crash leaves
+/// no cache rather than a mixed one. A cache that cannot be read, or of another builder image,
+/// is fetched again as in step 1.
+///
+/// The copy only informs the plan: the databases are not signature-checked here (Arch signs
+/// none of them), and every build's own `pacman -Syu` downloads and checks what it installs.
+///
+/// Errors: Docker (the daemon, the container, the copy), `pacman -Sy` failing, every server of
+/// a repository failing (never a guess from an old copy: a plan from a stale database could
+/// pick the wrong provider or miss a new official package), a database that does not parse,
+/// and I/O in `cache_dir`.
+pub async fn load(docker: &Docker, builder_image: &str, cache_dir: &Utf8Path) -> Result<OfficialRepos, OfficialError> {
     fs_err::create_dir_all(cache_dir).map_err(io_at(cache_dir))?;
-    if let Some(official) = read_cache(cache_dir, builder_image, max_age) {
+    if let Some(official) = from_cache(cache_dir, builder_image).await? {
         return Ok(official);
     }
-    let dbs = fetch(docker, builder_image, cache_dir).await?;
-    let official = OfficialRepos::index(&dbs).map_err(|(repo, source)| OfficialError::Db { repo, source })?;
-    write_cache(cache_dir, builder_image, &dbs)?;
+    let dbs = image::fetch(docker, builder_image, cache_dir).await?;
+    let official = index_dbs(&dbs)?;
+    cache::store(cache_dir, builder_image, &dbs, &|_| true)?;
     Ok(official)
 }
 
-/// Runs syncdbs.sh in a container of `builder_image` and returns (repository, database)
-/// pairs in pacman.conf order.
-async fn fetch(
-    docker: &Docker,
-    builder_image: &str,
-    cache_dir: &Utf8Path,
-) -> Result<Vec<(String, Vec<u8>)>, OfficialError> {
-    let spec = ContainerSpec {
-        image: builder_image.to_string(),
-        purpose: "official-syncdbs".into(),
-        memory_bytes: None,
-        nano_cpus: None,
-        pids_limit: Some(256),
-        volumes: Vec::new(),
-        // No package's grant: this container runs no PKGBUILD.
-        extra_capabilities: Vec::new(),
-    };
-    let tar = tempfile::Builder::new().prefix(".syncdbs-").suffix(".tar").tempfile_in(cache_dir);
-    let tar = tar.map_err(io_at(cache_dir))?;
-    let tar_path = Utf8Path::from_path(tar.path())
-        .ok_or_else(|| OfficialError::Copy(format!("{} is not UTF-8", tar.path().display())))?;
-    docker
-        .with_container(&spec, async |container| {
-            // 1. Download the databases as the image's pacman does.
-            let cmd = ["sh", "/usr/local/lib/repoctl/syncdbs.sh"].map(String::from).to_vec();
-            let exec = ExecSpec { cmd, user: "root", env: vec!["LC_ALL=C.UTF-8".into()], workdir: None };
-            let mut output = Vec::new();
-            let code = container.exec(&exec, &mut |b: &[u8]| output.extend_from_slice(b)).await?;
-            if code != 0 {
-                let output = tail(&String::from_utf8_lossy(&output), MAX_OUTPUT_CHARS);
-                return Err(OfficialError::Sync { image: builder_image.to_string(), code, output });
+/// Step 2 of [`load`]: the cached databases of `builder_image`, each brought up to date from
+/// its servers and the cache updated; None when there is no usable cache (none, another
+/// image's, a repository only a container can check, or a kept copy that does not parse).
+async fn from_cache(cache_dir: &Utf8Path, builder_image: &str) -> Result<Option<OfficialRepos>, OfficialError> {
+    let Some(cached) = cache::read(cache_dir, builder_image) else { return Ok(None) };
+    if cached.iter().any(|db| origin(&db.servers) == Origin::Container) {
+        return Ok(None);
+    }
+    let (dbs, replaced) = refresh(cached).await?;
+    match index_dbs(&dbs) {
+        Ok(official) => {
+            if !replaced.is_empty() {
+                cache::store(cache_dir, builder_image, &dbs, &|db| replaced.contains(&db.repo))?;
             }
-            // 2. Copy them out, bounded.
-            container.download_tar(CONTAINER_DIR, tar_path, MAX_SYNC_DBS_BYTES).await?;
-            Ok(())
-        })
-        .await?;
-    // 3. Unpack: `syncdbs/repos` gives the order, `syncdbs/<repo>.db` each database.
-    let bytes = fs_err::read(tar_path).map_err(io_at(tar_path))?;
-    unpack(&bytes)
+            Ok(Some(official))
+        }
+        // A kept copy damaged on disk: fetched again. A server's new one is its error.
+        Err(OfficialError::Db { repo, source }) if !replaced.contains(&repo) => {
+            tracing::debug!("the cached sync database of [{repo}] is unreadable ({source}); fetching again");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
-/// (repository, database) pairs from the tar of `syncdbs/` that Docker copies out.
-fn unpack(tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, OfficialError> {
-    let bad = |e: std::io::Error| OfficialError::Copy(e.to_string());
-    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
-    for item in tar::Archive::new(tar).entries().map_err(bad)? {
-        let mut item = item.map_err(bad)?;
-        if !item.header().entry_type().is_file() {
-            continue;
+/// Brings each cached database up to date from its servers (all at once, as pacman downloads
+/// them in parallel). Returns the databases and the repositories whose database was replaced.
+async fn refresh(cached: Vec<SyncDb>) -> Result<(Vec<SyncDb>, Vec<String>), OfficialError> {
+    let checked = cached.iter().any(|db| origin(&db.servers) == Origin::Mirrors);
+    let mirrors = if checked { Some(mirror::Mirrors::new()?) } else { None };
+    let answers = futures_util::future::try_join_all(cached.iter().map(async |db| match &mirrors {
+        Some(mirrors) if origin(&db.servers) == Origin::Mirrors => {
+            mirrors.check(&db.repo, &db.servers, db.modified).await.map(Some)
         }
-        let path = item.path().map_err(bad)?.to_string_lossy().into_owned();
-        let Some(name) = path.strip_prefix("syncdbs/") else { continue };
-        let mut body = Vec::new();
-        (&mut item).take(MAX_SYNC_DBS_BYTES).read_to_end(&mut body).map_err(bad)?;
-        files.insert(name.to_string(), body);
-    }
-    let order = files.remove("repos").ok_or_else(|| OfficialError::Copy("no list of repositories".into()))?;
-    let order = String::from_utf8(order).map_err(|_| OfficialError::Copy("the list is not UTF-8".into()))?;
-    order
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|repo| {
-            if !safe_repo_name(repo) {
-                return Err(OfficialError::Copy(format!("unusable repository name `{repo}`")));
+        _ => Ok(None),
+    }))
+    .await?;
+    let mut replaced = Vec::new();
+    let dbs = cached
+        .into_iter()
+        .zip(answers)
+        .map(|(db, answer)| match answer {
+            Some(mirror::Answer::Changed { bytes, modified }) => {
+                replaced.push(db.repo.clone());
+                SyncDb { bytes, modified: Some(modified), ..db }
             }
-            let db = files.remove(&format!("{repo}.db"));
-            db.map(|db| (repo.to_string(), db)).ok_or_else(|| OfficialError::Copy(format!("no database of [{repo}]")))
+            Some(mirror::Answer::Unchanged) | None => db,
         })
-        .collect()
+        .collect();
+    Ok((dbs, replaced))
 }
 
-/// A repository name that is safe as a file name in the cache.
-fn safe_repo_name(repo: &str) -> bool {
-    !repo.is_empty() && !repo.starts_with('.') && !repo.contains(['/', '\\', '\0']) && repo != STAMP
-}
-
-/// The end of `text`, at most `max` characters.
-fn tail(text: &str, max: usize) -> String {
-    let skip = text.chars().count().saturating_sub(max);
-    text.chars().skip(skip).collect()
-}
-
-/// The cached repositories, when the stamp names `builder_image`, is younger than `max_age`,
-/// and every database it lists reads; None otherwise.
-fn read_cache(cache_dir: &Utf8Path, builder_image: &str, max_age: Duration) -> Option<OfficialRepos> {
-    let stamp = fs_err::read_to_string(cache_dir.join(STAMP)).ok()?;
-    let stamp = Stamp::parse(&stamp)?;
-    let age = now_ms().checked_sub(stamp.fetched_ms)?;
-    if stamp.builder_image != builder_image || u128::from(age) >= max_age.as_millis() {
-        return None;
-    }
-    let mut dbs = Vec::new();
-    for repo in stamp.repos {
-        let bytes = fs_err::read(cache_dir.join(format!("{repo}.db"))).ok()?;
-        dbs.push((repo, bytes));
-    }
-    match OfficialRepos::index(&dbs) {
-        Ok(official) => Some(official),
-        Err((repo, e)) => {
-            tracing::debug!("the cached sync database of [{repo}] is unreadable ({e}); fetching again");
-            None
-        }
-    }
-}
-
-/// Replaces the cache with `dbs`: the stamp goes first and comes back last.
-fn write_cache(cache_dir: &Utf8Path, builder_image: &str, dbs: &[(String, Vec<u8>)]) -> Result<(), OfficialError> {
-    let stamp_path = cache_dir.join(STAMP);
-    match fs_err::remove_file(&stamp_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_at(&stamp_path)(e)),
-        _ => {}
-    }
-    for (repo, bytes) in dbs {
-        write_atomically(&cache_dir.join(format!("{repo}.db")), bytes)?;
-    }
-    let stamp = Stamp {
-        builder_image: builder_image.to_string(),
-        fetched_ms: now_ms(),
-        repos: dbs.iter().map(|(repo, _)| repo.clone()).collect(),
-    };
-    write_atomically(&stamp_path, stamp.render().as_bytes())
-}
-
-/// Writes `path` through a temporary file beside it and a rename.
-fn write_atomically(path: &Utf8Path, bytes: &[u8]) -> Result<(), OfficialError> {
-    let dir = path.parent().unwrap_or(Utf8Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io_at(dir))?;
-    std::io::Write::write_all(&mut file, bytes).map_err(io_at(path))?;
-    file.as_file().sync_all().map_err(io_at(path))?;
-    file.persist(path).map_err(|e| io_at(path)(e.error))?;
-    Ok(())
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// The cache's stamp file.
-#[derive(Debug, PartialEq, Eq)]
-struct Stamp {
-    builder_image: String,
-    fetched_ms: u64,
-    repos: Vec<String>,
-}
-
-impl Stamp {
-    fn render(&self) -> String {
-        let mut text = format!("builder-image {}\nfetched-unix-ms {}\n", self.builder_image, self.fetched_ms);
-        for repo in &self.repos {
-            text.push_str(&format!("repo {repo}\n"));
-        }
-        text
-    }
-
-    fn parse(text: &str) -> Option<Stamp> {
-        let mut lines = text.lines();
-        let builder_image = lines.next()?.strip_prefix("builder-image ")?.to_string();
-        let fetched_ms = lines.next()?.strip_prefix("fetched-unix-ms ")?.parse().ok()?;
-        let repos = lines.map(|l| l.strip_prefix("repo ").map(str::to_string)).collect::<Option<Vec<_>>>()?;
-        repos.iter().all(|r| safe_repo_name(r)).then_some(Stamp { builder_image, fetched_ms, repos })
-    }
+/// [`OfficialRepos::index`] of `dbs`, naming the repository whose database failed.
+fn index_dbs(dbs: &[SyncDb]) -> Result<OfficialRepos, OfficialError> {
+    OfficialRepos::index(dbs.iter().map(|db| (db.repo.as_str(), db.bytes.as_slice())))
+        .map_err(|(repo, source)| OfficialError::Db { repo, source })
 }
 
 #[cfg(test)]

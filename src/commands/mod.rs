@@ -94,11 +94,9 @@ pub(crate) fn new_run_id() -> String {
     format!("{secs}-{}", std::process::id())
 }
 
-/// How old a copy of the official sync databases may be before it is read again.
-const OFFICIAL_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// The official repositories as the builder image's pacman.conf names them (read through a
-/// container of that image, kept for [`OFFICIAL_MAX_AGE`] in `WORK/official`).
+/// The official repositories as the builder image's pacman.conf names them, current: read once
+/// per builder image through a container of it, kept in `WORK/official` and checked against
+/// their servers on every use ([`crate::official::load`]).
 pub(crate) async fn official_repos(
     config: &Config,
     work: &Utf8Path,
@@ -106,7 +104,7 @@ pub(crate) async fn official_repos(
 ) -> Result<crate::official::OfficialRepos, Error> {
     let docker = crate::docker::Docker::connect(&new_run_id()).await?;
     let image = shared::prepare_image(&docker, &config.builder.image, &work.join("logs"), printer).await?;
-    Ok(crate::official::load(&docker, &image, &work.join("official"), OFFICIAL_MAX_AGE).await?)
+    Ok(crate::official::load(&docker, &image, &work.join("official")).await?)
 }
 
 /// Everything the AUR and the official repositories say about the listed packages and what
