@@ -193,7 +193,10 @@ pub async fn make_run_image(
         let _ = docker.unpin(&pin).await;
         return Err(e);
     }
-    remove_superseded(docker).await?;
+    // What is left over costs disk, not correctness: the end of the run or `repoctl clean` tries again.
+    if let Err(e) = remove_superseded(docker).await {
+        tracing::warn!("could not remove a superseded synced image yet: {e}");
+    }
     Ok(RunImage { id: pin.image_id.clone(), pin })
 }
 
