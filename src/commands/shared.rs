@@ -170,7 +170,6 @@ async fn download_one(target: &dyn Target, dir: &Utf8Path, file: &str) -> Result
 /// containers of this run's image (as `build` does before building), and the answers applied
 /// to the plan. Builds nothing, publishes nothing; the run's image is released afterwards.
 /// `sync_dbs`: the sync databases the plan read ([`super::Planned::sync_dbs`]).
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn probe_vcs(
     config: &Config,
     plan: Plan,
