@@ -193,10 +193,13 @@ pub enum Command {
 
     /// Remove what earlier runs left in Docker, found by repoctl's labels.
     ///
-    /// Containers and run images of runs that are over (a run still going on this machine is
-    /// left alone unless --all). The caches (pacman packages, sources) stay unless --caches.
+    /// Containers of runs that are over, pins included (a run still going on this machine is left
+    /// alone unless --all); synced builder images that a newer one replaced and no run holds;
+    /// per-run images (`repoctl-builder:run-*`) of older repoctl versions. The caches (the synced
+    /// image `repoctl-builder:synced-*`, pacman packages, sources) stay unless --caches.
     Clean {
-        /// Also remove the cache volumes (the next builds download again).
+        /// Also remove the caches: the cache volumes and the synced builder images that no run
+        /// holds (the next build upgrades the builder image and downloads again).
         #[arg(long)]
         caches: bool,
         /// Also remove containers of runs that still seem to be going.

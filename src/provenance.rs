@@ -78,9 +78,10 @@ pub struct LockRef {
 pub struct Builder {
     /// repo.yaml's `builder.image` (`archlinux:base-devel`).
     pub image: String,
-    /// The Docker image ID (`sha256:...`) of the run's image: `image` with repoctl's recipe and
-    /// the run's `pacman -Syu`, the exact system every build of the run started from. It is
-    /// removed when the run ends; the ID names what it was.
+    /// The Docker image ID (`sha256:...`) of the run's image: `image` with repoctl's recipe,
+    /// brought up to date with the mirrors (the synced image, `crate::build::make_run_image`),
+    /// the exact system every build of the run started from. It lives only on the machine that
+    /// built, until the mirrors move; the ID names what it was.
     pub digest: String,
     /// The Docker image ID of `image` itself, when the daemon had it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,7 +1,7 @@
 //! The builder image: `builder.image` plus the recipe in images/builder/, which is embedded
 //! in the binary so an installed repoctl needs no checkout. It is built once per base image
 //! and recipe (the tag is their hash) and reused by every container of every run.
-use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
+use crate::docker::{Docker, DockerError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -15,6 +15,7 @@ const RECIPE: &[(&str, &str)] = &[
     ("vcs.sh", include_str!("../../images/builder/vcs.sh")),
     ("refresh.sh", include_str!("../../images/builder/refresh.sh")),
     ("syncdbs.sh", include_str!("../../images/builder/syncdbs.sh")),
+    ("syncdigests.sh", include_str!("../../images/builder/syncdigests.sh")),
 ];
 
 /// Makes sure the builder image for `base` exists and returns its tag.
@@ -41,60 +42,6 @@ pub async fn ensure_builder_image(
 
 /// The pacman package cache every build container of every run shares (a Docker volume).
 pub const PACMAN_CACHE_VOLUME: &str = "repoctl-pacman-cache";
-
-/// This run's image: the builder image brought up to date once (refresh.sh: the keyring first,
-/// then `pacman -Syu`, as Arch's own builders do), so that every
-/// build container of the run starts from the same, current system and none upgrades itself.
-/// Downloads go to the shared package cache. Remove it with [`Docker::remove_image`] when the
-/// run ends.
-pub async fn run_image(
-    docker: &Docker,
-    builder_tag: &str,
-    log: &mut (dyn FnMut(&[u8]) + Send),
-) -> Result<String, DockerError> {
-    docker.ensure_volume(PACMAN_CACHE_VOLUME, "pacman-cache").await?;
-    let spec = ContainerSpec {
-        image: builder_tag.to_string(),
-        purpose: "refresh".into(),
-        memory_bytes: None,
-        nano_cpus: None,
-        pids_limit: Some(1024),
-        volumes: vec![(PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string())],
-        // No package's grant: this container runs no PKGBUILD.
-        extra_capabilities: Vec::new(),
-    };
-    let tag = run_image_tag(docker.run_id());
-    docker
-        .with_container(&spec, async |container| {
-            let cmd = ["sh", "/usr/local/lib/repoctl/refresh.sh"].map(String::from).to_vec();
-            let code = container.exec(&ExecSpec { cmd, user: "root", env: Vec::new(), workdir: None }, log).await?;
-            if code != 0 {
-                return Err(DockerError::Api {
-                    op: "refresh the builder image",
-                    source: crate::cause::said(format!(
-                        "the system upgrade (keyring, then pacman -Syu) exited with {code}"
-                    )),
-                });
-            }
-            let (repo, tag) = tag.split_once(':').unwrap_or((&tag, "latest"));
-            container.commit(repo, tag).await
-        })
-        .await?;
-    Ok(tag)
-}
-
-/// The tag of a run's image (see [`run_image`]).
-pub fn run_image_tag(run_id: &str) -> String {
-    format!("repoctl-builder:run-{run_id}")
-}
-
-/// The pid of the repoctl process whose run made the image `tag` (run ids are `SECS-PID`, see
-/// `commands::new_run_id`), or None when `tag` is not a run's image. Lets a caller tell a
-/// leaked run image from one whose run is still going.
-pub fn run_image_pid(tag: &str) -> Option<u32> {
-    let run_id = tag.strip_prefix(&run_image_tag(""))?;
-    run_id.rsplit_once('-')?.1.parse().ok()
-}
 
 fn builder_tag(base_id: &str) -> String {
     let mut hash = Sha256::new();
@@ -126,13 +73,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_run_image_tag_names_the_pid_of_its_run() {
-        assert_eq!(run_image_pid(&run_image_tag("1700000000-4242")), Some(4242));
-        assert_eq!(run_image_pid("repoctl-builder:0123abcd"), None);
-        assert_eq!(run_image_pid(&run_image_tag("1700000000-x")), None);
-    }
-
-    #[test]
     fn the_tag_changes_with_the_base_image() {
         assert_ne!(builder_tag("sha256:aaa"), builder_tag("sha256:bbb"));
         assert!(builder_tag("sha256:aaa").starts_with("repoctl-builder:"));
@@ -155,7 +95,8 @@ mod tests {
                 "build.sh",
                 "vcs.sh",
                 "refresh.sh",
-                "syncdbs.sh"
+                "syncdbs.sh",
+                "syncdigests.sh"
             ]
         );
         // Every script in the archive is copied into the image by the Dockerfile.

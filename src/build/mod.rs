@@ -6,11 +6,16 @@ mod image;
 mod keys;
 mod package;
 mod provenance;
+mod run_image;
 
 pub use artifacts::{ArtifactError, extract_packages};
-pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image, run_image, run_image_pid, run_image_tag};
+pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image};
 pub use package::log_tail;
 pub use package::source_cache_volume;
+pub use run_image::{
+    MAX_GENERATION, RunImage, RunImageChoice, RunImageSource, SyncDbs, SyncedLabels, choose_run_image, decide,
+    make_run_image, parse_sync_dbs, release_run_image, remove_superseded, render_sync_dbs, synced_image_tag,
+};
 
 use crate::aur::{SrcInfo, checkout_commit, fetch_pkgbase, files_at};
 use crate::docker::Docker;

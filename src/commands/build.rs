@@ -36,17 +36,17 @@ pub async fn build(
         printer.out("nothing to do: the repository is up to date");
         return Ok(run.status(false));
     }
-    // 2. Docker and the builder image, made once and reused; then this run's image, brought up
-    // to date once for all its builds.
+    // 2. Docker and the builder image, made once and reused; then this run's image: the synced
+    // image, brought up to date only when the mirrors changed since it was.
     let docker = Docker::connect(&run.run_id).await?;
     let logs = &run.dirs.logs;
     let image = run.timeline.time("builder image", prepare_image(&docker, &config.builder.image, logs, printer));
     let image = image.await?;
-    let refresh = super::or_interrupt(&docker, refresh_image(&docker, &image, logs, printer));
+    let refresh = super::or_interrupt(&docker, refresh_image(&docker, &image, Some(&run.sync_dbs), logs, printer));
     let run_image = run.timeline.time("image refresh", refresh).await??;
-    let result = run.execute(&docker, &image, &run_image, plan).await;
-    // The run's image goes whatever happened; the base builder image stays for the next run.
-    super::remove_run_image(&docker, &run_image, printer).await;
+    let result = run.execute(&docker, &image, &run_image.id, plan).await;
+    // The run lets go of its image whatever happened; the synced image stays for the next run.
+    super::release_run_image(&docker, run_image, printer).await;
     result
 }
 
@@ -69,6 +69,8 @@ struct Run<'a> {
     printer: &'a Printer,
     /// When each step of the run began and ended, for the job summary's Gantt chart.
     timeline: Timeline,
+    /// The official sync databases the plan read ([`super::Planned::sync_dbs`]).
+    sync_dbs: Vec<(String, String)>,
 }
 
 impl<'a> Run<'a> {
@@ -111,6 +113,7 @@ impl<'a> Run<'a> {
             problems,
             printer,
             timeline,
+            sync_dbs: planned.sync_dbs,
         };
         Ok((run, plan))
     }

@@ -1,5 +1,6 @@
 //! `repoctl clean`: remove what earlier runs left in the Docker daemon (found by label): the
-//! containers and run images of runs that are over, and with `--caches` the cache volumes.
+//! containers (pins included) of runs that are over, superseded synced images that no run holds,
+//! run images of older versions, and with `--caches` the synced images and cache volumes.
 use crate::docker::Docker;
 use crate::error::{Error, ExitStatus};
 use crate::ui::Printer;
@@ -17,9 +18,10 @@ pub async fn clean(caches: bool, all: bool, dry_run: bool, printer: &Printer) ->
         let run = l.run.as_deref().map(|r| format!(" (run {r})")).unwrap_or_default();
         if dry_run {
             printer.out(&format!("would remove {} {}{run}", l.kind, l.id));
-        } else {
-            docker.remove_leftover(l).await?;
+        } else if docker.remove_leftover(l).await? {
             printer.out(&format!("removed {} {}{run}", l.kind, l.id));
+        } else {
+            printer.out(&format!("kept {} {}: a run still uses it", l.kind, l.id));
         }
     }
     Ok(ExitStatus::Success)

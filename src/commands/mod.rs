@@ -208,6 +208,9 @@ pub(crate) struct Planned {
     pub remote: RemoteRepo,
     /// What the AUR said (at the locked commits; its RPC answers are the AUR's heads).
     pub universe: Universe,
+    /// The official sync databases the plan read, for the run's image to be compared with
+    /// ([`crate::build::choose_run_image`]).
+    pub sync_dbs: Vec<(String, String)>,
 }
 
 pub(crate) async fn make_plan(
@@ -234,7 +237,7 @@ pub(crate) async fn make_plan(
     })?;
     let now = jiff::Timestamp::now().as_second();
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
-    Ok(Planned { plan, remote, universe })
+    Ok(Planned { plan, remote, universe, sync_dbs: official.sync_db_digests().to_vec() })
 }
 
 /// Applies `change` to the published repository ([`crate::publish::publish`]), stopped cleanly
@@ -251,7 +254,7 @@ pub(crate) async fn publish_or_interrupt(
 }
 
 /// Runs `work` to its end unless Ctrl-C or SIGTERM comes first: then this run's containers
-/// and its image are removed ([`interrupt`]) and the error is [`Error::Interrupted`].
+/// (its pin included) are removed ([`interrupt`]) and the error is [`Error::Interrupted`].
 pub(crate) async fn or_interrupt<T>(
     docker: &crate::docker::Docker,
     work: impl std::future::Future<Output = T>,
@@ -262,14 +265,15 @@ pub(crate) async fn or_interrupt<T>(
     }
 }
 
-/// Removes this run's containers after Ctrl-C or SIGTERM.
+/// Removes this run's containers after Ctrl-C or SIGTERM, the pin of its image among them,
+/// then the synced images superseded while it ran that no run holds any more.
 pub(crate) async fn interrupt(docker: &crate::docker::Docker) -> Error {
     match docker.remove_all_of_run().await {
         Ok(n) => tracing::info!("removed {n} container(s) after interruption"),
         Err(e) => tracing::warn!("removing containers after interruption failed: {e}"),
     }
-    if let Err(e) = docker.remove_image(&crate::build::run_image_tag(docker.run_id())).await {
-        tracing::warn!("removing the run's image after interruption failed: {e}");
+    if let Err(e) = crate::build::remove_superseded(docker).await {
+        tracing::warn!("removing superseded synced images after interruption failed: {e}");
     }
     Error::Interrupted
 }
@@ -283,12 +287,19 @@ pub(crate) fn scratch_dir() -> Result<(tempfile::TempDir, Utf8PathBuf), Error> {
     Ok((tmp, path))
 }
 
-/// Removes this run's image when the run is done, whatever happened. One left behind costs
-/// disk, not correctness, so it is a warning that says how to remove it, not a failure.
-pub(crate) async fn remove_run_image(docker: &crate::docker::Docker, run_image: &str, printer: &Printer) {
-    if let Err(e) = docker.remove_image(run_image).await {
+/// Lets go of this run's image when the run is done, whatever happened
+/// ([`crate::build::release_run_image`]): the synced image stays for the next run. A pin or a
+/// superseded image left behind costs disk, not correctness, so it is a warning that says how
+/// to remove it, not a failure.
+pub(crate) async fn release_run_image(
+    docker: &crate::docker::Docker,
+    run_image: crate::build::RunImage,
+    printer: &Printer,
+) {
+    let id = run_image.id.clone();
+    if let Err(e) = crate::build::release_run_image(docker, run_image).await {
         printer.warn(&format!(
-            "could not remove this run's image {run_image}: {}; `repoctl clean` removes it",
+            "could not let go of this run's image {id}: {}; `repoctl clean` removes what is left",
             crate::cause::chain(&e).join(": ")
         ));
     }

@@ -46,21 +46,32 @@ pub(super) async fn prepare_image(
     })
 }
 
-/// This run's image (the keyring, then `pacman -Syu`, once), logged to `LOGS/run-image.log`.
+/// This run's image ([`crate::build::choose_run_image`]): the synced image as it is when it saw
+/// the same sync databases as the plan (`sync_dbs`, None when unknown), else upgraded once (the
+/// keyring, then `pacman -Syu`), logged to `LOGS/run-image.log`. Says which. Release it with
+/// [`super::release_run_image`] when the run ends.
 pub(super) async fn refresh_image(
     docker: &Docker,
     image: &str,
+    sync_dbs: Option<&crate::build::SyncDbs>,
     logs: &Utf8Path,
     printer: &Printer,
-) -> Result<String, Error> {
-    printer.step("bringing the builder image up to date for this run (archlinux-keyring first, then pacman -Syu)");
+) -> Result<crate::build::RunImage, Error> {
+    let choice = crate::build::choose_run_image(docker, image, sync_dbs).await?;
+    printer.step(&choice.describe());
     let log_path = logs.join("run-image.log");
-    let mut log = fs_err::File::create(&log_path).map_err(Error::io("cannot write the image log"))?;
+    let mut log = None;
     let mut sink = |bytes: &[u8]| {
-        let _ = std::io::Write::write_all(&mut log, bytes);
+        let file =
+            log.get_or_insert_with(|| fs_err::create_dir_all(logs).and_then(|()| fs_err::File::create(&log_path)));
+        if let Ok(file) = file {
+            let _ = std::io::Write::write_all(file, bytes);
+        }
     };
-    crate::build::run_image(docker, image, &mut sink).await.map_err(|e| {
-        printer.info(&format!("  (log: {log_path})"));
+    crate::build::make_run_image(docker, choice, &mut sink).await.map_err(|e| {
+        if log.as_ref().is_some_and(|f| f.is_ok()) {
+            printer.info(&format!("  (log: {log_path})"));
+        }
         e.into()
     })
 }
@@ -157,10 +168,12 @@ async fn download_one(target: &dyn Target, dir: &Utf8Path, file: &str) -> Result
 
 /// `plan --probe-vcs`: the VCS packages the plan skips are asked for their pkgver() in
 /// containers of this run's image (as `build` does before building), and the answers applied
-/// to the plan. Builds nothing, publishes nothing; the run's image is removed afterwards.
+/// to the plan. Builds nothing, publishes nothing; the run's image is released afterwards.
+/// `sync_dbs`: the sync databases the plan read ([`super::Planned::sync_dbs`]).
 pub(super) async fn probe_vcs(
     config: &Config,
     plan: Plan,
+    sync_dbs: &crate::build::SyncDbs,
     target: &dyn Target,
     aur: &AurClient,
     work: &Utf8Path,
@@ -174,16 +187,17 @@ pub(super) async fn probe_vcs(
         RunDirs::new(work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let docker = Docker::connect(&run_id).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
-    let run_image = super::or_interrupt(&docker, refresh_image(&docker, &image, &dirs.logs, printer)).await??;
+    let refresh = refresh_image(&docker, &image, Some(sync_dbs), &dirs.logs, printer);
+    let run_image = super::or_interrupt(&docker, refresh).await??;
     let probes = async {
         for step in plan.vcs_candidates() {
             docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
         }
-        let ctx = build_context(config, &docker, &run_image, &dirs, aur, target, &plan, printer).await?;
+        let ctx = build_context(config, &docker, &run_image.id, &dirs, aur, target, &plan, printer).await?;
         super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await
     }
     .await;
-    super::remove_run_image(&docker, &run_image, printer).await;
+    super::release_run_image(&docker, run_image, printer).await;
     let probes = probes?;
     record_vcs_checks(&probes, work, printer);
     Ok(crate::plan::apply_vcs(plan, &probes))

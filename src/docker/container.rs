@@ -48,9 +48,7 @@ pub struct Container {
 impl Docker {
     /// Creates and starts a container that idles until commands are exec'd into it.
     pub async fn start_container(&self, spec: &ContainerSpec) -> Result<Container, DockerError> {
-        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!("repoctl-{}-{serial}-{}", self.run_id, sanitize(&spec.purpose));
+        let name = self.container_name(&spec.purpose);
         let host_config = HostConfig {
             memory: spec.memory_bytes,
             nano_cpus: spec.nano_cpus,
@@ -103,6 +101,70 @@ impl Docker {
 }
 
 impl Docker {
+    /// A name no other container of this run has: `repoctl-RUN-SERIAL-PURPOSE`.
+    fn container_name(&self, purpose: &str) -> String {
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("repoctl-{}-{serial}-{}", self.run_id, sanitize(purpose))
+    }
+
+    /// Pins `image` (a tag or an ID) for this run: creates a container of it that is never
+    /// started (labelled as this run's, purpose `pin`), so that the daemon refuses (409) to
+    /// remove the image without force while the run goes on. Resolving a tag and pinning its
+    /// image are one step, so a tag moved by a concurrent run at that moment cannot leave the run
+    /// holding an image it did not pin. Returns None when there is no such image.
+    /// Remove the pin with [`Docker::unpin`] (or with the run's containers,
+    /// [`Docker::remove_all_of_run`]). Errors: the daemon refuses or cannot be asked.
+    pub async fn pin_image(&self, image: &str) -> Result<Option<Pin>, DockerError> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(vec!["true".into()]),
+            labels: Some(self.labels("pin")),
+            network_disabled: Some(true),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&self.container_name("pin")).build();
+        let container = match self.client.create_container(Some(options), body).await {
+            Ok(created) => created.id,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(None),
+            Err(e) => return Err(api("create container")(e)),
+        };
+        let pinned = async {
+            let info = self.client.inspect_container(&container, None).await.map_err(api("inspect container"))?;
+            let image_id = info.image.ok_or_else(|| DockerError::Api {
+                op: "inspect container",
+                source: said("the daemon did not say which image the container is of"),
+            })?;
+            let image = self.client.inspect_image(&image_id).await.map_err(api("inspect image"))?;
+            let labels = image.config.and_then(|c| c.labels).unwrap_or_default();
+            Ok(Pin { container: container.clone(), image_id, labels })
+        };
+        match pinned.await {
+            Ok(pin) => Ok(Some(pin)),
+            Err(e) => {
+                let _ = self.remove_container(&container).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes a pin made by [`Docker::pin_image`]; the image stays.
+    pub async fn unpin(&self, pin: &Pin) -> Result<(), DockerError> {
+        self.remove_container(&pin.container).await
+    }
+}
+
+/// An image held for this run by a container that is never started ([`Docker::pin_image`]).
+#[derive(Debug, Clone)]
+pub struct Pin {
+    container: String,
+    /// The image's ID (`sha256:...`): what the run uses, whatever its tag points to later.
+    pub image_id: String,
+    /// The image's labels.
+    pub labels: std::collections::HashMap<String, String>,
+}
+
+impl Docker {
     /// Runs `work` in a fresh container, then removes the container whatever `work` returned.
     /// The work's own error is the one reported when both fail.
     pub async fn with_container<T, E: From<DockerError>>(
@@ -124,20 +186,26 @@ impl Container {
         &self.id
     }
 
-    /// Saves the container's filesystem as the image `repo:tag`, labelled as repoctl's.
-    pub async fn commit(&self, repo: &str, tag: &str) -> Result<(), DockerError> {
+    /// Saves the container's filesystem as the image `repo:tag`, with the labels the container
+    /// carries ([`Docker::labels`]) and `labels` on top; returns the new image's ID.
+    pub async fn commit(
+        &self,
+        repo: &str,
+        tag: &str,
+        labels: std::collections::HashMap<String, String>,
+    ) -> Result<String, DockerError> {
         let options = bollard::query_parameters::CommitContainerOptionsBuilder::default()
             .container(&self.id)
             .repo(repo)
             .tag(tag)
             .pause(true)
             .build();
-        let config = bollard::models::ContainerConfig {
-            labels: Some(std::collections::HashMap::from([(super::LABEL_MANAGED.to_string(), "true".to_string())])),
-            ..Default::default()
-        };
-        self.docker.client.commit_container(options, config).await.map_err(api("commit container"))?;
-        Ok(())
+        let mut labels = labels;
+        labels.insert(super::LABEL_MANAGED.to_string(), "true".to_string());
+        // The daemon merges these with the container's own labels (its run, its purpose).
+        let config = bollard::models::ContainerConfig { labels: Some(labels), ..Default::default() };
+        let made = self.docker.client.commit_container(options, config).await.map_err(api("commit container"))?;
+        Ok(made.id)
     }
 
     /// Extracts a tar file from disk into `dest`, streaming it so memory stays flat.

@@ -7,7 +7,7 @@ mod capability;
 mod container;
 
 pub use capability::{Capability, CapabilityError, GRANTABLE_CAPABILITIES, KEPT_CAPABILITIES};
-pub use container::{Container, ContainerSpec, ExecSpec};
+pub use container::{Container, ContainerSpec, ExecSpec, Pin};
 
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -20,6 +20,11 @@ use crate::cause::{BoxError, said};
 pub const LABEL_MANAGED: &str = "io.repoctl.managed";
 pub const LABEL_RUN: &str = "io.repoctl.run";
 pub const LABEL_PURPOSE: &str = "io.repoctl.purpose";
+/// On a synced image (`crate::build::synced_image_tag`): the SHA-256 of each official sync
+/// database it was upgraded against, as `crate::build::render_sync_dbs` writes them.
+pub const LABEL_SYNC_DBS: &str = "io.repoctl.sync-dbs";
+/// On a synced image: how many upgrades it is from the builder image (1: upgraded from it).
+pub const LABEL_SYNC_GENERATION: &str = "io.repoctl.sync-generation";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
@@ -198,19 +203,27 @@ impl Docker {
     }
 }
 
-/// Something repoctl left in the daemon: a container or a run image of a run that is over, or
-/// (on request) a cache volume.
+/// [`Leftover::kind`] of a synced image that a newer one replaced.
+pub const SUPERSEDED: &str = "superseded image";
+/// [`Leftover::kind`] of a current synced image (a cache, removed on request), by its tag.
+pub const SYNCED: &str = "synced image";
+
+/// Something repoctl left in the daemon: a container of a run that is over, a synced image
+/// superseded by a newer one (or a run image of an older repoctl), or (on request) a cache
+/// volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leftover {
     pub kind: &'static str,
-    /// What to remove it by: container ID, image tag, volume name.
+    /// What to remove it by: container ID, image tag or ID, volume name.
     pub id: String,
     /// The run it belongs to, when it belongs to one.
     pub run: Option<String>,
 }
 
 impl Docker {
-    /// Containers and run images carrying repoctl's label, and with `caches`, its volumes.
+    /// Containers carrying repoctl's label, superseded synced images ([`Docker::superseded_images`]),
+    /// run images of older repoctl versions (`repoctl-builder:run-*`), and with `caches`, the
+    /// current synced images and the volumes.
     pub async fn leftovers(&self, caches: bool) -> Result<Vec<Leftover>, DockerError> {
         let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_MANAGED}=true")])]);
         let mut found = Vec::new();
@@ -229,7 +242,11 @@ impl Docker {
                 }
             }
         }
+        for id in self.superseded_images().await? {
+            found.push(Leftover { kind: SUPERSEDED, id, run: None });
+        }
         if caches {
+            found.extend(self.synced_images().await?.into_iter().map(|id| Leftover { kind: SYNCED, id, run: None }));
             let options = bollard::query_parameters::ListVolumesOptionsBuilder::default().filters(&filters).build();
             let volumes = self.client.list_volumes(Some(options)).await.map_err(api("list volumes"))?;
             for v in volumes.volumes.unwrap_or_default() {
@@ -239,16 +256,19 @@ impl Docker {
         Ok(found)
     }
 
-    pub async fn remove_leftover(&self, leftover: &Leftover) -> Result<(), DockerError> {
+    /// Removes a leftover; Ok(false) when it is a superseded image that a run still holds
+    /// ([`Docker::remove_image_unless_used`]), which stays.
+    pub async fn remove_leftover(&self, leftover: &Leftover) -> Result<bool, DockerError> {
         match leftover.kind {
-            "container" => self.remove_container(&leftover.id).await,
-            "image" => self.remove_image(&leftover.id).await,
+            "container" => self.remove_container(&leftover.id).await.map(|()| true),
+            "image" => self.remove_image(&leftover.id).await.map(|()| true),
+            SUPERSEDED | SYNCED => self.remove_image_unless_used(&leftover.id).await,
             _ => match self
                 .client
                 .remove_volume(&leftover.id, None::<bollard::query_parameters::RemoveVolumeOptions>)
                 .await
             {
-                Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+                Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(true),
                 Err(e) => Err(api("remove volume")(e)),
             },
         }
@@ -311,6 +331,40 @@ impl Docker {
             tokio::time::sleep(delay).await;
             waited += delay;
             delay = (delay * 2).min(std::time::Duration::from_secs(5));
+        }
+    }
+
+    /// IDs of the synced images (labelled [`LABEL_SYNC_DBS`]) that no tag names any more: a newer
+    /// one took the tag. An image that a newer one was made from is not listed (the daemon
+    /// keeps it as that one's parent, and it costs no disk of its own).
+    pub async fn superseded_images(&self) -> Result<Vec<String>, DockerError> {
+        let filters = HashMap::from([
+            ("label".to_string(), vec![LABEL_SYNC_DBS.to_string()]),
+            ("dangling".to_string(), vec!["true".to_string()]),
+        ]);
+        let options = bollard::query_parameters::ListImagesOptionsBuilder::default().filters(&filters).build();
+        let images = self.client.list_images(Some(options)).await.map_err(api("list images"))?;
+        Ok(images.into_iter().map(|i| i.id).collect())
+    }
+
+    /// The tags of the current synced images (`repoctl-builder:synced-*`, labelled
+    /// [`LABEL_SYNC_DBS`]).
+    pub async fn synced_images(&self) -> Result<Vec<String>, DockerError> {
+        let filters = HashMap::from([("label".to_string(), vec![LABEL_SYNC_DBS.to_string()])]);
+        let options = bollard::query_parameters::ListImagesOptionsBuilder::default().filters(&filters).build();
+        let images = self.client.list_images(Some(options)).await.map_err(api("list images"))?;
+        Ok(images.into_iter().flat_map(|i| i.repo_tags).filter(|t| t.starts_with("repoctl-builder:synced-")).collect())
+    }
+
+    /// Removes `image` (an ID or a tag) unless something still needs it: Ok(false) when the daemon
+    /// refuses (409: a container of it exists, such as a run's pin, or a newer image was made
+    /// from it), Ok(true) when it is gone. Never forced.
+    pub async fn remove_image_unless_used(&self, image: &str) -> Result<bool, DockerError> {
+        let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(false).build();
+        match self.client.remove_image(image, Some(options), None).await {
+            Ok(_) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(false),
+            Err(e) => Err(api("remove image")(e)),
         }
     }
 

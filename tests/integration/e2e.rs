@@ -1,5 +1,7 @@
 //! The whole path: repo.yaml -> AUR -> builds in containers -> S3 -> pacman installs.
-use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker, repoctl, repoctl_containers, run_images, tempdir, text};
+use crate::support::{
+    Aur, Pacman, S3, TESTBED_IMAGE, docker, repoctl, repoctl_containers, superseded_images, tempdir, text,
+};
 
 const BUCKET: &str = "e2e-bucket";
 
@@ -306,7 +308,8 @@ packages:\n  - name: slow\n    timeout: 8s\n  - name: limits-probe\n    memory: 
 }
 
 /// Caches that make repeated builds cheap: a pkgbase's SRCDEST survives between runs (a Docker
-/// volume per pkgbase), and the per-run image each run makes is gone when it ends.
+/// volume per pkgbase), and the runs leave no image of their own behind (only the synced image,
+/// which the next run reuses).
 #[test]
 fn sources_are_cached_between_runs_and_run_images_do_not_pile_up() {
     let Some(_docker) = docker() else { return };
@@ -333,7 +336,7 @@ fn sources_are_cached_between_runs_and_run_images_do_not_pile_up() {
         counts.push(String::from_utf8_lossy(&listing.stdout).trim().to_string());
     }
     assert_eq!(counts, ["1", "2"], "the second run did not see the first run's SRCDEST");
-    assert_eq!(run_images(), Vec::<String>::new(), "a run's image was left behind");
+    assert_eq!(superseded_images(), Vec::<String>::new(), "a run's image was left behind");
     assert_eq!(repoctl_containers(), 0, "containers left behind");
     let _ = std::process::Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
 }
@@ -434,7 +437,8 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     let (action, reason) = plan(&["--probe-vcs"]);
     assert_eq!(action, "build", "{reason}");
     assert!(reason.contains(&head(2)), "the probed version is shown: {reason}");
-    assert!(run_images().is_empty(), "plan --probe-vcs left its run image behind");
+    assert!(superseded_images().is_empty(), "plan --probe-vcs left an image behind");
+    assert!(crate::support::pins().is_empty(), "plan --probe-vcs left its pin behind");
     // Rebuilt at the new version, the old file gone.
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -17,6 +17,7 @@ mod pgp;
 mod provenance;
 mod publishing;
 mod release;
+mod run_image;
 mod sandbox;
 mod scale;
 mod signing;

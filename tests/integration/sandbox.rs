@@ -178,3 +178,37 @@ fn clean_removes_the_leftovers_of_dead_runs() {
     let again = repoctl(&["clean"], &[]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to clean"), "{}", text(&again));
 }
+
+/// A dead run's pin and the superseded synced image it held: `repoctl clean` removes the pin,
+/// then the image (which no run holds any more); a held one would have stayed.
+#[test]
+fn clean_removes_a_dead_runs_pin_and_the_superseded_image_it_held() {
+    use std::process::Command;
+    let Some(_docker) = docker() else { return };
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker").args(args).output().unwrap();
+        assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // An untagged image labelled as a synced image: what a newer one leaves when it takes the tag.
+    let source = docker(&["create", TESTBED_IMAGE, "true"]);
+    let label = format!("LABEL {}=core={}", repoctl::docker::LABEL_SYNC_DBS, "0".repeat(64));
+    let image = docker(&["commit", "--change", &label, "--change", "LABEL io.repoctl.managed=true", &source]);
+    docker(&["rm", &source]);
+    let run = ["--label", "io.repoctl.managed=true", "--label", "io.repoctl.run=1-4194303"];
+    let pin = docker(&[&["create"][..], &run, &["--label", "io.repoctl.purpose=pin", &image, "true"]].concat());
+    assert_eq!(crate::support::superseded_images(), std::slice::from_ref(&image));
+
+    let dry = repoctl(&["clean", "--dry-run"], &[]);
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).contains(&format!("would remove superseded image {image}")),
+        "{}",
+        text(&dry)
+    );
+    let out = repoctl(&["clean"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("removed container {pin}")), "{}", text(&out));
+    assert!(stdout.contains(&format!("removed superseded image {image}")), "{}", text(&out));
+    assert!(crate::support::superseded_images().is_empty() && crate::support::pins().is_empty());
+}

@@ -1,6 +1,6 @@
 //! Docker for the tests: one test at a time on the machine (the guard), the leak detector that
 //! runs when a test lets go of Docker, and what the tests ask the daemon (labelled containers,
-//! run images, the bridge's gateway). Tag formats and labels come from the library.
+//! pins, superseded synced images, the bridge's gateway). Tag formats and labels come from the library.
 use super::process::text;
 use std::process::Command;
 
@@ -20,54 +20,70 @@ pub struct DockerGuard {
     _machine: std::fs::File,
 }
 
-/// A run's image (`repoctl-builder:run-*`) outliving the run that made it is a leak a user
-/// would see as a disk filling up: the test that leaked it fails, naming the image, and the
-/// image is removed so that the next test starts clean. Images of runs still going (a repoctl
-/// process with that pid: a real run on this machine) are left alone. Runs before the locks
-/// are released, and never panics while a test is already failing.
+/// What a run must not leave behind (issue #16), checked when a test lets go of Docker: a pin
+/// container of a run that is over (its image could then never be removed), or a synced image
+/// that a newer one superseded and that no run holds (the run that let go of it last should have
+/// removed it): a user would see the disk fill up. The current synced image of each builder
+/// image (`repoctl-builder:synced-*`) stays: it is the cache, and its tag makes it one per builder
+/// image. What leaked is removed so that the next test starts clean, and the test that leaked it
+/// fails, naming it. Pins of runs still going (a repoctl process with that pid: a real run on
+/// this machine) are left alone. Runs before the locks are released, and never panics while a
+/// test is already failing.
 impl Drop for DockerGuard {
     fn drop(&mut self) {
-        let leaked: Vec<String> = run_images().into_iter().filter(|image| !run_is_alive(image)).collect();
-        // What still used each image says why it stayed (a container the run did not remove, or
-        // none: the daemon refused the removal).
-        let users: Vec<String> = leaked
-            .iter()
-            .map(|image| {
-                let ps = Command::new("docker")
-                    .args(["ps", "-a", "--filter", &format!("ancestor={image}"), "--format", "{{.Names}} {{.Status}}"])
-                    .output();
-                format!(
-                    "{image}: used by [{}]",
-                    ps.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
-                )
-            })
-            .collect();
-        for image in &leaked {
-            let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+        let mut leaked: Vec<String> = Vec::new();
+        for (container, run) in pins() {
+            if !run_is_alive(&run) {
+                let _ = Command::new("docker").args(["rm", "-f", &container]).output();
+                leaked.push(format!("pin container {container} of run {run}"));
+            }
         }
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let superseded = rt.block_on(async {
+            let docker = repoctl::docker::Docker::connect("probe").await.ok()?;
+            let mut removed = Vec::new();
+            for id in docker.superseded_images().await.ok()? {
+                // Held by a run (its pin): not a leak. Otherwise removed, and it was one.
+                if docker.remove_image_unless_used(&id).await.unwrap_or(false) {
+                    removed.push(format!("superseded synced image {id}"));
+                }
+            }
+            Some(removed)
+        });
+        leaked.extend(superseded.unwrap_or_default());
         if !leaked.is_empty() && !std::thread::panicking() {
-            panic!(
-                "a run's image was left behind: {users:?} (repoctl warned on stderr if the daemon refused its removal)"
-            );
+            panic!("left behind by a run: {leaked:?} (repoctl warned on stderr if the daemon refused a removal)");
         }
     }
 }
 
-/// Whether the run that made the run image `image` is a repoctl process now.
-fn run_is_alive(image: &str) -> bool {
-    let Some(pid) = repoctl::build::run_image_pid(image) else { return false };
+/// Whether the run `run` (`SECS-PID`) is a repoctl process now.
+fn run_is_alive(run: &str) -> bool {
+    let Some(pid) = run.rsplit_once('-').and_then(|(_, pid)| pid.parse::<u32>().ok()) else { return false };
     std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "repoctl")
 }
 
-/// The per-run images ([`repoctl::build::run_image_tag`]) in the daemon right now.
-pub fn run_images() -> Vec<String> {
-    let prefix = repoctl::build::run_image_tag("");
-    let repository = prefix.split_once(':').map_or(prefix.as_str(), |(repository, _)| repository);
-    let Ok(out) = Command::new("docker").args(["images", "--format", "{{.Repository}}:{{.Tag}}", repository]).output()
-    else {
+/// The pin containers ([`repoctl::docker::Docker::pin_image`]) in the daemon now, as
+/// (container ID, run).
+pub fn pins() -> Vec<(String, String)> {
+    let purpose = format!("label={}=pin", repoctl::docker::LABEL_PURPOSE);
+    let format = format!("{{{{.ID}}}} {{{{.Label \"{}\"}}}}", repoctl::docker::LABEL_RUN);
+    let Ok(out) = Command::new("docker").args(["ps", "-a", "--filter", &purpose, "--format", &format]).output() else {
         return Vec::new();
     };
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(&prefix)).map(str::to_string).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(id, run)| (id.to_string(), run.to_string())))
+        .collect()
+}
+
+/// The superseded synced images in the daemon now, held or not.
+pub fn superseded_images() -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let docker = repoctl::docker::Docker::connect("probe").await.expect("docker");
+        docker.superseded_images().await.expect("list images")
+    })
 }
 
 /// Docker, exclusively, when it and the test image are usable. Under CI=true their absence is

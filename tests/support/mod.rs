@@ -19,7 +19,7 @@ mod signing;
 pub use aur::{Aur, copy_tree};
 pub use aws_proxy::AwsPathsProxy;
 pub use bed::Bed;
-pub use docker::{TESTBED_IMAGE, bridge_gateway, docker, repoctl_containers, run_images};
+pub use docker::{TESTBED_IMAGE, bridge_gateway, docker, pins, repoctl_containers, superseded_images};
 pub use mermaid::{mermaid_available, mermaid_blocks, read_mermaid};
 pub use pacman::Pacman;
 pub use process::{lock_heads, repo_root, repoctl, repoctl_as_is, repoctl_command, tempdir, text};
