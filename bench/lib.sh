@@ -14,7 +14,9 @@ trap cleanup EXIT
 
 # repoctl_bin: builds repoctl (release) and prints the binary's path; honours CARGO_TARGET_DIR
 # (relative to the repository root, as cargo reads it from here), else $root/target.
+# REPOCTL_BIN=PATH uses that binary instead, building nothing (to compare two builds).
 repoctl_bin() {
+  if [ -n "${REPOCTL_BIN:-}" ]; then echo "$REPOCTL_BIN"; return; fi
   cargo build --release --locked -q
   local target=${CARGO_TARGET_DIR:-target}
   [[ $target = /* ]] || target="$root/$target"

@@ -20,13 +20,9 @@ else
   : > "$conf"
 fi
 makepkg --noconfirm --nosign --force "$@"
-# --packagelist names what makepkg *may* make: with OPTIONS=(debug strip), a PKGBASE-debug
-# package is listed whether or not there were symbols to split off. Keep what exists; a name
-# listed and not made is never an error.
-makepkg --packagelist > /tmp/packagelist
-: > /repoctl/out/.packagelist
-while read -r f; do
-  if [ -f "$f" ]; then
-    echo "$f" >> /repoctl/out/.packagelist
-  fi
-done < /tmp/packagelist
+# What makepkg made is what is in PKGDEST: a fresh container's /repoctl/out starts empty, and
+# makepkg writes nothing else there. A second `makepkg --packagelist` would say the same after
+# sourcing the PKGBUILD once more (it names what makepkg *may* make: a PKGBASE-debug package
+# with OPTIONS=(debug strip) whether or not there were symbols to split off), at the cost of
+# a second makepkg start. repoctl checks every file listed before it takes it.
+find /repoctl/out -maxdepth 1 -type f -name '*.pkg.tar*' ! -name '*.sig' > /repoctl/out/.packagelist

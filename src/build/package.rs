@@ -8,6 +8,7 @@ use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::io::Write;
+use tracing::Instrument;
 
 /// Everything one build needs.
 pub struct BuildJob<'a> {
@@ -81,6 +82,7 @@ pub async fn build(
                 }
             }
         })
+        .instrument(tracing::debug_span!("build", pkgbase = job.pkgbase))
         .await
 }
 
@@ -157,6 +159,7 @@ pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<Str
                 Err(_) => Err(BuildError::Timeout(timeout)),
             }
         })
+        .instrument(tracing::debug_span!("pkgver", pkgbase = job.pkgbase))
         .await
 }
 
@@ -220,7 +223,7 @@ async fn run_in(
 ) -> Result<Vec<Utf8PathBuf>, BuildError> {
     // 2. The PKGBUILD, the packages it may need from this run, the key files it may need.
     let keys = BuildKeys::gather(job.checkout, job.srcinfo, job.pgp_keys);
-    upload_inputs(container, job, &keys).await?;
+    timed("copying the inputs in", upload_inputs(container, job, &keys)).await?;
 
     // 3. As root: dependencies, through pacman.
     reporter.phase(job.pkgbase, Phase::Dependencies);
@@ -258,7 +261,7 @@ async fn run_in(
 
     reporter.phase(job.pkgbase, Phase::Collecting);
     let out_tar = job.scratch.join("out.tar");
-    container.download_tar("/repoctl/out", &out_tar, MAX_ARTIFACT_BYTES).await?;
+    timed("copying the packages out", container.download_tar("/repoctl/out", &out_tar, MAX_ARTIFACT_BYTES)).await?;
     // Checked in this build's own scratch space, then moved beside the other builds' packages.
     let checked = artifacts::extract_packages(&out_tar, &job.scratch.join("out"))?;
     Ok(artifacts::move_into(&checked, job.packages_dir)?)
@@ -343,13 +346,16 @@ async fn exec_phase(
     user: &str,
     log: &mut CappedLog,
 ) -> Result<(), BuildError> {
-    let _ = writeln!(log, "==> repoctl: {phase} (as {user})");
-    let spec = ExecSpec { cmd, user, env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some("/repoctl") };
-    let mut sink = |bytes: &[u8]| {
-        let _ = log.write_all(bytes);
-    };
-    let code = container.exec(&spec, &mut sink).await?;
+    let (code, _) = exec_logged(container, phase, cmd, user, log).await?;
     if code == 0 { Ok(()) } else { Err(BuildError::Phase { phase, code }) }
+}
+
+/// Logs how long `work` took, at debug level (`-vv`): the per-phase timings of a build.
+async fn timed<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let out = work.await;
+    tracing::debug!("{what}: {:.3} s", started.elapsed().as_secs_f64());
+    out
 }
 
 /// Like [`exec_phase`], also returning the exit code and what the command printed (its last
@@ -372,7 +378,7 @@ async fn exec_logged(
             captured.drain(..captured.len() - MAX);
         }
     };
-    let code = container.exec(&spec, &mut sink).await?;
+    let code = timed(phase, container.exec(&spec, &mut sink)).await?;
     Ok((code, captured))
 }
 

@@ -38,6 +38,9 @@ pub(super) async fn prepare_image(
     };
     let built = crate::build::ensure_builder_image(docker, base, &mut sink).await;
     let wrote_log = log.as_ref().is_some_and(|f| f.is_ok());
+    if let Ok(tag) = &built {
+        tracing::info!("builder image {tag}");
+    }
     built.map_err(|e| {
         if wrote_log {
             printer.info(&format!("  (image build log: {log_path})"));

@@ -172,9 +172,13 @@ impl Docker {
         spec: &ContainerSpec,
         work: impl AsyncFnOnce(&Container) -> Result<T, E>,
     ) -> Result<T, E> {
+        let started = std::time::Instant::now();
         let container = self.start_container(spec).await?;
+        tracing::debug!("container for {} created and started: {:.3} s", spec.purpose, started.elapsed().as_secs_f64());
         let result = work(&container).await;
+        let removing = std::time::Instant::now();
         let removed = container.remove().await;
+        tracing::debug!("container for {} removed: {:.3} s", spec.purpose, removing.elapsed().as_secs_f64());
         let value = result?;
         removed?;
         Ok(value)
@@ -257,15 +261,20 @@ impl Container {
             }
             StartExecResults::Detached => {}
         }
-        // The output can end a moment before the daemon records the exit code.
-        for _ in 0..50 {
+        // The output can end a moment before the daemon records the exit code: asked again
+        // soon (every build waits on this several times), then less often, for about 5 s.
+        let mut delay = std::time::Duration::from_millis(2);
+        let mut waited = std::time::Duration::ZERO;
+        while waited < std::time::Duration::from_secs(5) {
             let info = self.docker.client.inspect_exec(&exec.id).await.map_err(api("inspect exec"))?;
             if info.running != Some(true)
                 && let Some(code) = info.exit_code
             {
                 return Ok(code);
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(delay).await;
+            waited += delay;
+            delay = (delay * 2).min(std::time::Duration::from_millis(100));
         }
         Err(DockerError::Api { op: "inspect exec", source: said("the command's exit code never appeared") })
     }
