@@ -83,7 +83,10 @@ python3 -c "import sys; sys.exit(0 if $worst < 2 else 1)" || missed+=("slowest r
 for c in "${created[@]}"; do (( c == 0 )) || { missed+=("containers created: ${created[*]} (bar 0)"); break; }; done
 for w in "${written[@]}"; do (( w == 0 )) || { missed+=("write requests: ${written[*]} (bar 0)"); break; }; done
 echo "no-op build of $count packages (50 VCS): median $(median "${times[@]}") s over 5 runs (${times[*]}); containers created per run: ${created[*]}; write requests per run: ${written[*]}"
-grep -E "nothing to do|current" "$tmp/last.out" "$tmp/last.err" | sed 's/^/  repoctl: /' || true
+grep -hE "nothing to do|current" "$tmp/last.out" "$tmp/last.err" | sed 's/^/  repoctl: /' || true
+deferred=$(grep -c "checked again after vcs_interval" "$tmp/last.out" "$tmp/last.err" | awk -F: '{n += $2} END {print n}')
+echo "  VCS packages whose check was not due (plan reason): $deferred of 50"
+(( deferred == 50 )) || missed+=("$deferred VCS packages deferred, expected 50")
 if (( ${#missed[@]} )); then
   printf 'noop-500: MISSED: %s\n' "${missed[@]}" >&2
   exit 1

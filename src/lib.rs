@@ -31,6 +31,8 @@ pub use error::{Error, ExitStatus};
 pub async fn run(cli: cli::Cli) -> ExitStatus {
     let printer = ui::Printer::new(cli.global.no_progress);
     let status = commands::dispatch(cli, &printer).await;
+    // Containers whose work was done may still be being removed; none is left to the exit.
+    commands::warn_unremoved(docker::finish_removals().await, &printer);
     printer.finish();
     match status {
         Ok(status) => status,

@@ -297,9 +297,22 @@ pub(crate) async fn release_run_image(
     printer: &Printer,
 ) {
     let id = run_image.id.clone();
+    // A container still being removed holds the image: wait for them first.
+    warn_unremoved(crate::docker::finish_removals().await, printer);
     if let Err(e) = crate::build::release_run_image(docker, run_image).await {
         printer.warn(&format!(
             "could not let go of this run's image {id}: {}; `repoctl clean` removes what is left",
+            crate::cause::chain(&e).join(": ")
+        ));
+    }
+}
+
+/// Says which containers could not be removed ([`crate::docker::finish_removals`]): they cost
+/// disk until `repoctl clean`, not correctness, so this is a warning.
+pub(crate) fn warn_unremoved(errors: Vec<crate::docker::DockerError>, printer: &Printer) {
+    for e in errors {
+        printer.warn(&format!(
+            "a container could not be removed: {}; `repoctl clean` removes it",
             crate::cause::chain(&e).join(": ")
         ));
     }

@@ -34,6 +34,7 @@ pub async fn publish(
     let debug_dir = dir.join(DEBUG_SUBDIR);
     let debug = if debug_dir.is_dir() { package_files(&debug_dir)? } else { Vec::new() };
     let repos = [(config.name.clone(), &packages), (crate::repo::debug_repo_name(&config.name), &debug)];
+    let mut unchanged = None;
     for (repo, add) in repos.iter().filter(|(_, add)| !add.is_empty()) {
         let change = Change { repo, add, remove: &[], signer: signer.as_ref() };
         let dir = dirs.run.join("publish").join(repo);
@@ -44,10 +45,15 @@ pub async fn publish(
             target.describe(),
             report.uploaded
         ));
+        if *repo == config.name {
+            unchanged = report.unchanged;
+        }
     }
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
-    let recorded = super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read: None };
+    // Nothing new in the database and no results: the status object and page may be current.
+    let read = unchanged.as_ref();
+    let recorded = super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read };
     super::results::describe(&config, &*target, recorded, &scratch, printer).await;
     Ok(ExitStatus::Success)
 }

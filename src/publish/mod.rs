@@ -158,6 +158,7 @@ pub async fn open_target(config: &Config) -> Result<Arc<dyn Target>, PublishErro
 }
 
 /// The repository as published now.
+#[derive(Debug, Clone)]
 pub struct RemoteRepo {
     pub entries: Vec<RepoEntry>,
     /// `NAME.db` as downloaded, None for a new repository.
@@ -328,6 +329,10 @@ pub struct PublishReport {
     pub deleted: usize,
     /// Times the database was replaced by someone else before this publish could commit.
     pub conflicts: u32,
+    /// The database as read, when this publish had nothing to change in it (every file was
+    /// published already): what [`Description::read`] takes, so that describing an unchanged
+    /// repository costs no second read.
+    pub unchanged: Option<RemoteRepo>,
 }
 
 /// Applies `change` to the published repository in the order that keeps it consistent:
@@ -426,6 +431,7 @@ impl<'a> Publish<'a> {
         let edit = self.edit_for(&remote, dir).await?;
         if edit.add.is_empty() && edit.remove.is_empty() {
             self.sign_unchanged_databases(&remote).await?;
+            self.report.unchanged = Some(remote);
             return Ok(Attempt::Done);
         }
         // 1. Package files while repo-add writes the new database pair.

@@ -192,6 +192,29 @@ fn no_publish_then_publish_into_a_local_directory() {
         let meta = std::fs::symlink_metadata(dir.join("repo").join(name)).unwrap();
         assert!(meta.file_type().is_file(), "{name} must be a real file, not a link");
     }
+    // Publishing the same shard again changes nothing and writes nothing: not the database,
+    // not the status object, not the page (every file keeps its bytes and its time).
+    let files = || -> Vec<(String, std::time::SystemTime, Vec<u8>)> {
+        let mut all: Vec<_> = std::fs::read_dir(dir.join("repo"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.metadata().unwrap().modified().unwrap(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let before = files();
+    assert!(before.iter().any(|(n, ..)| n == "index.html"), "{:?}", before.iter().map(|f| &f.0).collect::<Vec<_>>());
+    let out = repoctl(&["publish", "--config", config.as_str(), shard.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("are current: nothing written"), "{}", text(&out));
+    assert!(files() == before, "publishing nothing new wrote to the repository:\n{}", text(&out));
     assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
 
