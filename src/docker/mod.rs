@@ -170,13 +170,30 @@ impl Docker {
         }
     }
 
+    /// Removes a container (forced, with its anonymous volumes) and returns once it is gone.
     async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
         let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
         match self.client.remove_container(id, Some(options)).await {
             Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-            // 409: removal already in progress.
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
+            // 409: another removal is in progress (a run killed while removing it in the
+            // background, or two removers): done only when the container is gone.
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => self.gone(id).await,
             Err(e) => Err(api("remove container")(e)),
+        }
+    }
+
+    /// Waits, up to 60 s, until inspecting container `id` answers 404.
+    async fn gone(&self, id: &str) -> Result<(), DockerError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            match self.client.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await {
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(()),
+                Err(e) => return Err(api("inspect container")(e)),
+                Ok(_) if std::time::Instant::now() >= deadline => {
+                    return Err(DockerError::Limit(format!("container {id} was still being removed after 60 s")));
+                }
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
         }
     }
 }
