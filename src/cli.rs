@@ -67,7 +67,9 @@ pub enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
         shards: Option<u16>,
         /// Ask VCS packages (`-git`, ...) the AUR calls up to date for their pkgver() in
-        /// containers, as `build` does, and show the answer: upstream moved means build.
+        /// containers, as `build` does, and show the answer: upstream moved means build. As in
+        /// `build`, a package checked less than its `vcs_interval` ago is not asked again (set
+        /// `vcs_interval: 0s` on its entry to ask every time).
         #[arg(long)]
         probe_vcs: bool,
         /// Plan only these packages (pkgname or pkgbase) and what they need.

@@ -150,6 +150,13 @@ impl<'a> Run<'a> {
         let mut results = super::or_interrupt(docker, crate::build::run(ctx, plan.clone())).await?;
         self.printer.finish();
         check_versions(&plan, &mut results, &self.dirs, self.printer);
+        // A VCS package just built has just been asked: its next check waits its vcs_interval.
+        let built_vcs = results.iter().filter(|r| plan.step(&r.pkgbase).is_some_and(|s| s.vcs));
+        let built_vcs = built_vcs.filter_map(|r| match &r.outcome {
+            Outcome::Built { version, .. } => Some((r.pkgbase.clone(), Ok(version.clone()))),
+            _ => None,
+        });
+        super::shared::record_vcs_checks(&built_vcs.collect(), &self.dirs.work, self.printer);
         // 4. Publish what was built, unless asked not to.
         let built = BuiltFiles::of(&results);
         self.deliver(docker, image, &plan, &built).await?;

@@ -191,7 +191,7 @@ impl Validator<'_> {
                 Some(_) if let Some(n) = unitless => self.problem(
                     age.referenced,
                     format!("`min_age` is `{}`, a number without a unit", age.value),
-                    format!("write {n}d for {n} days, or {n}h, {n}m, {n}s"),
+                    format!("write {n}d for {n} day(s), or {n}h, {n}m, {n}s"),
                 ),
                 Some(d) => trust.min_age = d,
                 None => self.problem(
@@ -402,7 +402,7 @@ impl Validator<'_> {
             Some(_) if let Some(n) = unitless => self.problem(
                 v.referenced,
                 format!("`vcs_interval` is `{}`, a number without a unit", v.value),
-                format!("write {n}d for {n} days, or {n}h, {n}m, {n}s"),
+                format!("write {n}d for {n} day(s), or {n}h, {n}m, {n}s"),
             ),
             Some(d) => return Some(d),
             None => self.problem(
@@ -737,7 +737,7 @@ mod tests {
         let yaml = |age: &str| format!("name: r\ntrust:\n  min_age: {age}\npackages: [a]\n");
         let err = parse("repo.yaml".into(), yaml("3").as_bytes()).unwrap_err();
         let text = err.0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
-        assert!(text.contains("repo.yaml:3:") && text.contains("write 3d for 3 days"), "{text}");
+        assert!(text.contains("repo.yaml:3:") && text.contains("write 3d for 3 day(s)"), "{text}");
         let config = parse("repo.yaml".into(), yaml("3d").as_bytes()).unwrap();
         assert_eq!(config.trust.min_age, std::time::Duration::from_secs(3 * 86_400));
         let config = parse("repo.yaml".into(), yaml("0").as_bytes()).unwrap();
@@ -753,7 +753,7 @@ mod tests {
         };
         let err = parse("repo.yaml".into(), yaml("1").as_bytes()).unwrap_err();
         let text = err.0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
-        assert!(text.contains("repo.yaml:3:") && text.contains("write 1d for 1 days"), "{text}");
+        assert!(text.contains("repo.yaml:3:") && text.contains("write 1d for 1 day(s)"), "{text}");
         let err = parse("repo.yaml".into(), yaml("daily").as_bytes()).unwrap_err();
         assert!(err.0[0].to_string().contains("`vcs_interval` is `daily`, not a duration"), "{}", err.0[0]);
         let config = parse("repo.yaml".into(), yaml("1d").as_bytes()).unwrap();

@@ -225,7 +225,7 @@ impl Printer {
     pub fn info(&self, line: &str) {
         match &self.progress {
             Some(bars) => bars.println(line),
-            None => eprintln!("{line}"),
+            None => stderr_line(line),
         }
     }
 
@@ -248,25 +248,33 @@ impl Printer {
     }
 }
 
+/// One line on stderr. A closed stderr (`repoctl build 2>&1 | head`) is not an error: the run
+/// goes on and cleans up after itself, where `eprintln!` would panic and leave its containers.
+fn stderr_line(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(line.as_bytes());
+    let _ = stderr.write_all(b"\n");
+}
+
 impl Reporter for Printer {
     fn total(&self, packages: usize) {
         match &self.progress {
             Some(bars) => bars.total(packages),
-            None => eprintln!("==> {packages} package(s) to build"),
+            None => stderr_line(&format!("==> {packages} package(s) to build")),
         }
     }
 
     fn phase(&self, pkgbase: &str, phase: Phase) {
         match &self.progress {
             Some(bars) => bars.phase(pkgbase, phase),
-            None => eprintln!("  -> {pkgbase}: {}", phase.label()),
+            None => stderr_line(&format!("  -> {pkgbase}: {}", phase.label())),
         }
     }
 
     fn done(&self, pkgbase: &str, ok: bool, line: &str) {
         match &self.progress {
             Some(bars) => bars.done(pkgbase, &format!("{} {pkgbase}: {line}", if ok { "✓" } else { "✗" })),
-            None => eprintln!("==> {pkgbase}: {line}"),
+            None => stderr_line(&format!("==> {pkgbase}: {line}")),
         }
     }
 

@@ -212,3 +212,31 @@ fn clean_removes_a_dead_runs_pin_and_the_superseded_image_it_held() {
     assert!(stdout.contains(&format!("removed superseded image {image}")), "{}", text(&out));
     assert!(crate::support::superseded_images().is_empty() && crate::support::pins().is_empty());
 }
+
+/// A reader that goes away (`repoctl build 2>&1 | head -3`, a CI log reader that stops early)
+/// does not stop the run half way: it builds, publishes and removes its containers and pin as
+/// it would with a terminal. Printing to a closed pipe used to panic (exit 101) with the pin
+/// container left and a package file uploaded that no database listed.
+#[test]
+fn a_build_whose_output_is_closed_finishes_and_leaves_nothing() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    aur.push_fixture("hello");
+    let (_t, dir) = tempdir();
+    let config = dir.join("repo.yaml");
+    std::fs::write(&config, format!("name: closed\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n"))
+        .unwrap();
+    let env = vec![("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
+    crate::support::lock_heads(&["build", "--config", config.as_str()], &env, None);
+    let mut cmd = crate::support::repoctl_command(&["build", "--no-progress", "--config", config.as_str()], &env);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Both ends read by nobody from the start: every write repoctl makes fails with EPIPE.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "repoctl did not finish with a closed output");
+    let pacman = Pacman::new("closed", &format!("file://{}", dir.join("repo")));
+    assert_eq!(pacman.list("closed"), [("hello".to_string(), "1.0-1".to_string())]);
+    assert_eq!(repoctl_containers(), 0, "containers (or the run's pin) left behind");
+}
