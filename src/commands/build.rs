@@ -146,6 +146,8 @@ impl<'a> Run<'a> {
             self.printer.out("nothing to do: the repository is up to date (VCS packages included)");
             return Ok(self.status(false));
         }
+        // The publish's repo-add container starts while the builds run, not after them.
+        let tool = (!self.no_publish).then(|| RepoTool::started_ahead(docker.clone(), image.to_string()));
         // 3. Builds, stopped cleanly by Ctrl-C or SIGTERM.
         let mut results = super::or_interrupt(docker, crate::build::run(ctx, plan.clone())).await?;
         self.printer.finish();
@@ -159,7 +161,7 @@ impl<'a> Run<'a> {
         super::shared::record_vcs_checks(&built_vcs.collect(), &self.dirs.work, self.printer);
         // 4. Publish what was built, unless asked not to.
         let built = BuiltFiles::of(&results);
-        self.deliver(docker, image, &plan, &built).await?;
+        self.deliver(tool, &plan, &built).await?;
         self.record(&plan, &results).await?;
         // 5. The summary, and the exit code it implies.
         let mut spans = self.timeline.spans();
@@ -209,8 +211,9 @@ impl<'a> Run<'a> {
         build_context(self.config, docker, run_image, &self.dirs, &self.aur, &*self.target, plan, self.printer).await
     }
 
-    /// Publishes what was built, or with `--no-publish` leaves it (copied to `--out DIR`).
-    async fn deliver(&self, docker: &Docker, image: &str, plan: &Plan, built: &BuiltFiles) -> Result<(), Error> {
+    /// Publishes what was built with `tool` (None with `--no-publish`), or with `--no-publish`
+    /// leaves it (copied to `--out DIR`).
+    async fn deliver(&self, tool: Option<RepoTool>, plan: &Plan, built: &BuiltFiles) -> Result<(), Error> {
         let began = Instant::now();
         if self.no_publish {
             let printer = self.printer;
@@ -223,8 +226,9 @@ impl<'a> Run<'a> {
                 printer.info(&format!("copied {} package file(s) to {out}", built.files.len() + built.debug.len()));
                 self.timeline.record("copy to --out", began);
             }
-        } else if !built.files.is_empty() || !self.removals.is_empty() || self.signer.is_some() {
-            let tool = RepoTool { docker: docker.clone(), image: image.to_string() };
+        } else if let Some(tool) =
+            tool.filter(|_| !built.files.is_empty() || !self.removals.is_empty() || self.signer.is_some())
+        {
             self.publish_built(&tool, plan, built).await?;
             self.timeline.record("publish", began);
         }
@@ -276,7 +280,7 @@ impl<'a> Run<'a> {
         } else {
             config.builder.image.clone()
         };
-        let tool = RepoTool { docker: docker.clone(), image };
+        let tool = RepoTool::new(docker.clone(), image);
         let mut uploaded = 0;
         for repo in [&config.name, &debug_name] {
             let change = Change { repo, add: &[], remove: &[], signer: Some(signer) };

@@ -250,7 +250,7 @@ pub(crate) async fn publish_or_interrupt(
     dir: &Utf8Path,
     printer: &Printer,
 ) -> Result<crate::publish::PublishReport, Error> {
-    Ok(or_interrupt(&tool.docker, crate::publish::publish(target, tool, change, dir, printer)).await??)
+    Ok(or_interrupt(tool.docker(), crate::publish::publish(target, tool, change, dir, printer)).await??)
 }
 
 /// Runs `work` to its end unless Ctrl-C or SIGTERM comes first: then this run's containers

@@ -29,7 +29,7 @@ pub async fn publish(
     let target = crate::publish::open_target(&config).await?;
     let docker = Docker::connect(&run_id).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
-    let tool = RepoTool { docker: docker.clone(), image };
+    let tool = RepoTool::new(docker.clone(), image);
     // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.
     let debug_dir = dir.join(DEBUG_SUBDIR);
     let debug = if debug_dir.is_dir() { package_files(&debug_dir)? } else { Vec::new() };

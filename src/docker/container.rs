@@ -195,20 +195,95 @@ impl Docker {
         spec: &ContainerSpec,
         work: impl AsyncFnOnce(&Container) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.with_container_ahead(None, spec, work).await
+    }
+
+    /// Starts a container of `spec` in the background, for a [`Docker::with_container_ahead`]
+    /// that will need one later: its 0.2-0.4 s of create and start (fuse-overlayfs) then pass
+    /// while the run does other work. One never taken is removed when the [`Ahead`] is dropped.
+    pub fn start_ahead(&self, spec: &ContainerSpec) -> Ahead {
+        let (docker, spec) = (self.clone(), spec.clone());
+        let task = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let container = docker.start_container(&spec).await;
+            tracing::debug!("container for {} started ahead: {:.3} s", spec.purpose, started.elapsed().as_secs_f64());
+            container
+        });
+        Ahead { task: std::sync::Mutex::new(Some(task)) }
+    }
+
+    /// [`Docker::with_container`], in the container `ahead` started when it has one that is
+    /// still running (it is taken: a second call starts a fresh one), else in a fresh one.
+    /// `spec` must be what `ahead` was started with.
+    pub async fn with_container_ahead<T, E: From<DockerError>>(
+        &self,
+        ahead: Option<&Ahead>,
+        spec: &ContainerSpec,
+        work: impl AsyncFnOnce(&Container) -> Result<T, E>,
+    ) -> Result<T, E> {
         let started = std::time::Instant::now();
-        let container = self.start_container(spec).await?;
+        let container = match self.take_ahead(ahead).await {
+            Some(container) => container,
+            None => self.start_container(spec).await?,
+        };
         tracing::debug!("container for {} created and started: {:.3} s", spec.purpose, started.elapsed().as_secs_f64());
         let result = work(&container).await;
-        let purpose = spec.purpose.clone();
-        let removal = tokio::spawn(async move {
-            let removing = std::time::Instant::now();
-            let removed = container.remove().await;
-            tracing::debug!("container for {purpose} removed: {:.3} s", removing.elapsed().as_secs_f64());
-            removed
-        });
-        REMOVALS.lock().unwrap_or_else(|p| p.into_inner()).push(removal);
+        remove_in_background(container, format!("container for {}", spec.purpose));
         result
     }
+}
+
+impl Docker {
+    /// The container `ahead` started, once it is up, if it is still running (its idle loop
+    /// ends after [`MAX_CONTAINER_SECS`]; a daemon restart ends it sooner). None when there is
+    /// none to take or starting it failed (the fresh start that follows reports the error).
+    async fn take_ahead(&self, ahead: Option<&Ahead>) -> Option<Container> {
+        let task = ahead?.task.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        let container = task.await.ok()?.ok()?;
+        let info = self.client.inspect_container(&container.id, None).await.ok();
+        match info.and_then(|i| i.state).and_then(|s| s.running) {
+            Some(true) => Some(container),
+            _ => {
+                remove_in_background(container, "a container started ahead that stopped".into());
+                None
+            }
+        }
+    }
+}
+
+/// A container being created and started ahead of need ([`Docker::start_ahead`]). Dropped
+/// untaken, it is removed in the background, a removal [`finish_removals`] waits for.
+pub struct Ahead {
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<Result<Container, DockerError>>>>,
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        let Some(task) = self.task.get_mut().unwrap_or_else(|p| p.into_inner()).take() else { return };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let removal = tokio::spawn(async move {
+            match task.await {
+                Ok(Ok(container)) => container.remove().await,
+                // Never started: nothing to remove (a half-made one is removed by start_container).
+                _ => Ok(()),
+            }
+        });
+        REMOVALS.lock().unwrap_or_else(|p| p.into_inner()).push(removal);
+    }
+}
+
+/// Removes `container` in the background, a removal [`finish_removals`] waits for; `what`
+/// names it in the debug log.
+fn remove_in_background(container: Container, what: String) {
+    let removal = tokio::spawn(async move {
+        let removing = std::time::Instant::now();
+        let removed = container.remove().await;
+        tracing::debug!("{what} removed: {:.3} s", removing.elapsed().as_secs_f64());
+        removed
+    });
+    REMOVALS.lock().unwrap_or_else(|p| p.into_inner()).push(removal);
 }
 
 impl Container {

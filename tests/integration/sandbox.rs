@@ -147,11 +147,61 @@ fn sigint_during_two_builds_leaves_nothing_behind() {
 }
 
 fn count_build_containers() -> usize {
+    running_containers().iter().filter(|n| n.contains("-build-")).count()
+}
+
+/// The names of the running containers repoctl labelled.
+fn running_containers() -> Vec<String> {
     let out = std::process::Command::new("docker")
         .args(["ps", "--filter", "label=io.repoctl.managed=true", "--format", "{{.Names}}"])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().filter(|n| n.contains("-build-")).count()
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+/// The publish's repo-add container is started while the build runs. When it is gone by the
+/// time the build ends (killed here, as a daemon restart or `docker container prune` would),
+/// the publish starts a fresh one: the package is published, and nothing is left behind.
+#[test]
+fn a_repo_add_container_killed_during_the_build_is_replaced() {
+    use std::time::{Duration, Instant};
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    let (_t, dir) = tempdir();
+    // `slow`, made to wait 15 s instead of an hour.
+    let pause = dir.join("pause");
+    std::fs::create_dir_all(&pause).unwrap();
+    let fixture = crate::support::repo_root().join("tests/fixtures/aur/slow");
+    for file in ["PKGBUILD", ".SRCINFO"] {
+        let text = std::fs::read_to_string(fixture.join(file)).unwrap();
+        std::fs::write(pause.join(file), text.replace("slow", "pause").replace("sleep 3600", "sleep 15")).unwrap();
+    }
+    aur.push_dir("pause", &pause);
+    let config = dir.join("repo.yaml");
+    std::fs::write(&config, format!("name: ahead\nbuilder:\n  image: {TESTBED_IMAGE}\npackages: [pause]\n")).unwrap();
+    let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
+    crate::support::lock_heads(&["build", "--config", config.as_str()], &env, None);
+    let mut cmd = crate::support::repoctl_command(&["build", "--config", config.as_str()], &env);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    let ahead = loop {
+        let running = running_containers();
+        if running.iter().any(|n| n.contains("-build-pause"))
+            && let Some(repo_add) = running.iter().find(|n| n.ends_with("-repo-add"))
+        {
+            break repo_add.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "no repo-add container while the build ran");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let kill = std::process::Command::new("docker").args(["kill", &ahead]).output().unwrap();
+    assert!(kill.status.success(), "{}", text(&kill));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let pacman = Pacman::new("ahead", &format!("file://{}", dir.join("repo")));
+    assert_eq!(pacman.list("ahead"), [("pause".to_string(), "1.0-1".to_string())]);
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
 
 /// `repoctl clean` finds what a dead run left (by label) and removes it; --dry-run only lists.
