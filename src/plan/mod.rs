@@ -323,7 +323,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         let known = u.srcinfo.contains_key(base);
         if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip && known {
             step.action = Action::Build;
-            step.reason = Reason::Requested(Box::new(step.reason.clone()));
+            step.reason = Reason::requested(step.reason.clone());
         }
         if known {
             apply_lock(&mut step, input.lock.entries.get(base));

@@ -17,7 +17,7 @@ pub enum Reason {
     },
     /// The AUR has no version for it (nothing else said why).
     UnknownToAur,
-    /// `build PKG`: asked for by name though up to date.
+    /// `build PKG`: asked for by name though it would be skipped (made by [`Reason::requested`]).
     Requested(Box<Reason>),
     /// Skipped now, but `build` asks its pkgver() whether upstream moved.
     VcsToCheck(Box<Reason>),
@@ -59,6 +59,18 @@ pub enum Reason {
     /// It cannot be built: the messages of its problems.
     Blocked(Vec<String>),
     NoLongerNeeded,
+}
+
+impl Reason {
+    /// Why a step named on the command line (`build PKG`) is built though it would be skipped
+    /// (`why`). Naming a package builds it, so a VCS package is not asked its pkgver() first
+    /// and its reason no longer says it will be.
+    pub fn requested(why: Reason) -> Reason {
+        match why {
+            Reason::VcsToCheck(why) => Reason::Requested(why),
+            why => Reason::Requested(Box::new(why)),
+        }
+    }
 }
 
 impl fmt::Display for Reason {

@@ -569,6 +569,24 @@ fn vcs_answers_turn_skips_into_builds_only_when_upstream_moved() {
     assert!(p.step("broke-git").unwrap().reason.to_string().contains("no network"));
 }
 
+/// `build tool-git`: naming a VCS package builds it without asking its pkgver() first, and its
+/// reason says so rather than that `build` checks upstream; a VCS package it needs is still
+/// checked.
+#[test]
+fn a_vcs_package_named_on_the_command_line_is_built_without_a_check() {
+    let texts = [srcinfo("tool-git", "r1-1", &["depends = lib-git"]), srcinfo("lib-git", "r1-1", &[])];
+    let repo = [entry("tool-git", "tool-git", "r1-1"), entry("lib-git", "lib-git", "r1-1")];
+    let p = plan_config(&config(&["tool-git"]), &MemoryAur::new(&texts), &repo, &["tool-git"]).unwrap();
+    assert_eq!(actions(&p), [a("lib-git", Action::Skip), a("tool-git", Action::Build)]);
+    assert_eq!(p.step("tool-git").unwrap().reason.to_string(), "requested on the command line (up to date)");
+    assert_eq!(
+        p.step("lib-git").unwrap().reason.to_string(),
+        "up to date; VCS package: `build` checks upstream with pkgver()"
+    );
+    let checked: Vec<&str> = p.vcs_candidates().map(|s| s.pkgbase.as_str()).collect();
+    assert_eq!(checked, ["lib-git"]);
+}
+
 #[test]
 fn vcs_checks_within_their_interval_are_not_due_unless_upstream_was_newer() {
     let names = ["fresh-git", "stale-git", "newer-git", "unchecked-git", "every-run-git", "future-git"];
