@@ -21,10 +21,13 @@ pub enum Reason {
     Requested(Box<Reason>),
     /// Skipped now, but `build` asks its pkgver() whether upstream moved.
     VcsToCheck(Box<Reason>),
+    /// pkgver() was asked: `upstream` is the version makepkg makes of its answer
+    /// (`[epoch:]pkgver-pkgrel`), newer than the repository's `repo`.
     VcsMoved {
         upstream: String,
         repo: String,
     },
+    /// pkgver() was asked, and `upstream` (as in [`Reason::VcsMoved`]) is not newer.
     VcsUpToDate {
         upstream: String,
     },
@@ -84,14 +87,15 @@ impl fmt::Display for Reason {
             Reason::Requested(why) => write!(f, "requested on the command line ({why})"),
             Reason::VcsToCheck(why) => write!(f, "{why}; VCS package: `build` checks upstream with pkgver()"),
             Reason::VcsMoved { upstream, repo } => {
-                write!(f, "VCS upstream moved: pkgver() gives {upstream}, repository has {repo}")
+                write!(f, "VCS upstream moved: {}; repository has {repo}", answer("gives", upstream))
             }
-            Reason::VcsUpToDate { upstream } => write!(f, "up to date with upstream (pkgver() gives {upstream})"),
+            Reason::VcsUpToDate { upstream } => write!(f, "up to date with upstream ({})", answer("gives", upstream)),
             Reason::VcsCheckFailed { repo, error } => write!(f, "upstream check failed, kept {repo}: {error}"),
             Reason::VcsCheckedRecently { upstream, ago_secs, interval_secs } => write!(
                 f,
-                "up to date with upstream {} ago (pkgver() gave {upstream}); checked again after vcs_interval {}",
+                "up to date with upstream {} ago ({}); checked again after vcs_interval {}",
                 span(*ago_secs),
+                answer("gave", upstream),
                 span(*interval_secs)
             ),
             Reason::SrcinfoMismatch { srcinfo, built } => write!(
@@ -107,6 +111,16 @@ impl fmt::Display for Reason {
             Reason::Blocked(why) => write!(f, "cannot be built: {}", why.join("; ")),
             Reason::NoLongerNeeded => f.write_str("no longer listed in repo.yaml nor needed by a listed package"),
         }
+    }
+}
+
+/// What pkgver() answered, as `pkgver() gave r7.abc, so version 2:r7.abc-1`: pkgver() prints
+/// the pkgver only, and the version compared with the repository's is the one makepkg makes of
+/// it (`[epoch:]pkgver-pkgrel`, [`crate::plan::VcsCheck::upstream`]).
+fn answer(verb: &str, version: &str) -> String {
+    match crate::alpm::pkgver_of(version) {
+        Some(pkgver) if pkgver != version => format!("pkgver() {verb} {pkgver}, so version {version}"),
+        _ => format!("pkgver() {verb} version {version}"),
     }
 }
 

@@ -555,7 +555,7 @@ fn vcs_answers_turn_skips_into_builds_only_when_upstream_moved() {
     let candidates: Vec<&str> = p.vcs_candidates().map(|s| s.pkgbase.as_str()).collect();
     assert_eq!(candidates, ["broke-git", "moved-git", "still-git"]);
     let probes = BTreeMap::from([
-        ("moved-git".to_string(), Ok("r5-1".to_string())),
+        ("moved-git".to_string(), Ok("1:r5-1".to_string())),
         ("still-git".to_string(), Ok("r1-1".to_string())),
         ("broke-git".to_string(), Err("no network".to_string())),
     ]);
@@ -564,8 +564,12 @@ fn vcs_answers_turn_skips_into_builds_only_when_upstream_moved() {
         actions(&p),
         [a("broke-git", Action::Skip), a("moved-git", Action::Build), a("still-git", Action::Skip)]
     );
-    let moved = Reason::VcsMoved { upstream: "r5-1".into(), repo: "r1-1".into() };
+    let moved = Reason::VcsMoved { upstream: "1:r5-1".into(), repo: "r1-1".into() };
     assert_eq!(p.step("moved-git").unwrap().reason, moved);
+    // pkgver() prints the pkgver; the version compared is the one makepkg makes of it.
+    assert_eq!(moved.to_string(), "VCS upstream moved: pkgver() gives r5, so version 1:r5-1; repository has r1-1");
+    let still = p.step("still-git").unwrap().reason.to_string();
+    assert_eq!(still, "up to date with upstream (pkgver() gives r1, so version r1-1)");
     assert!(p.step("broke-git").unwrap().reason.to_string().contains("no network"));
 }
 
@@ -613,7 +617,7 @@ fn vcs_checks_within_their_interval_are_not_due_unless_upstream_was_newer() {
     assert_eq!(fresh.action, Action::Skip);
     assert_eq!(
         fresh.reason.to_string(),
-        "up to date with upstream 3h ago (pkgver() gave r1-1); checked again after vcs_interval 1d"
+        "up to date with upstream 3h ago (pkgver() gave r1, so version r1-1); checked again after vcs_interval 1d"
     );
     assert!(!p.published_dependencies().contains_key("fresh-git"));
 }
