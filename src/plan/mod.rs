@@ -43,6 +43,11 @@ pub struct Step {
     pub pkgbase: String,
     pub pkgnames: Vec<String>,
     pub action: Action,
+    /// Why. In `plan --json`: `reason`, the words; and for a VCS check deferred by
+    /// `vcs_interval` ([`Reason::VcsCheckedRecently`]) `vcs_check`, an object with `upstream`
+    /// (the version pkgver() made then), `last_checked` and `next_check` (RFC 3339, UTC) and
+    /// `interval_secs`.
+    #[serde(flatten, serialize_with = "reason::serialize_fields")]
     pub reason: Reason,
     pub aur_version: Option<String>,
     pub repo_version: Option<String>,

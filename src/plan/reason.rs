@@ -35,10 +35,12 @@ pub enum Reason {
         repo: String,
         error: String,
     },
-    /// Skipped without asking pkgver(): checked `ago_secs` ago, less than its `vcs_interval`
-    /// (`interval_secs`), and upstream was not newer then.
+    /// Skipped without asking pkgver(): checked at `checked` (seconds since the epoch),
+    /// `ago_secs` ago, less than its `vcs_interval` (`interval_secs`), and upstream
+    /// (as in [`Reason::VcsMoved`]) was not newer then.
     VcsCheckedRecently {
         upstream: String,
+        checked: i64,
         ago_secs: u64,
         interval_secs: u64,
     },
@@ -91,7 +93,7 @@ impl fmt::Display for Reason {
             }
             Reason::VcsUpToDate { upstream } => write!(f, "up to date with upstream ({})", answer("gives", upstream)),
             Reason::VcsCheckFailed { repo, error } => write!(f, "upstream check failed, kept {repo}: {error}"),
-            Reason::VcsCheckedRecently { upstream, ago_secs, interval_secs } => write!(
+            Reason::VcsCheckedRecently { upstream, ago_secs, interval_secs, .. } => write!(
                 f,
                 "up to date with upstream {} ago ({}); checked again after vcs_interval {}",
                 span(*ago_secs),
@@ -144,4 +146,26 @@ impl serde::Serialize for Reason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+/// A step's reason in `plan --json`, flattened into the step: `reason`, the words of
+/// [`fmt::Display`]; and for a VCS check deferred by `vcs_interval`
+/// ([`Reason::VcsCheckedRecently`]) `vcs_check`, an object with `upstream` (the version pkgver()
+/// made then, `[epoch:]pkgver-pkgrel`), `last_checked` and `next_check` (RFC 3339 in UTC: when
+/// it was asked, and the first run that asks again) and `interval_secs` (its `vcs_interval`).
+pub(super) fn serialize_fields<S: serde::Serializer>(reason: &Reason, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(None)?;
+    map.serialize_entry("reason", reason)?;
+    if let Reason::VcsCheckedRecently { upstream, checked, interval_secs, .. } = reason {
+        let next = checked.saturating_add_unsigned(*interval_secs);
+        let check = serde_json::json!({
+            "upstream": upstream,
+            "last_checked": crate::lock::rfc3339(*checked),
+            "next_check": crate::lock::rfc3339(next),
+            "interval_secs": interval_secs,
+        });
+        map.serialize_entry("vcs_check", &check)?;
+    }
+    map.end()
 }

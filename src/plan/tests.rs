@@ -620,6 +620,21 @@ fn vcs_checks_within_their_interval_are_not_due_unless_upstream_was_newer() {
         "up to date with upstream 3h ago (pkgver() gave r1, so version r1-1); checked again after vcs_interval 1d"
     );
     assert!(!p.published_dependencies().contains_key("fresh-git"));
+    // `plan --json` says when it was asked and when it is due, in RFC 3339; nothing else has it.
+    let json = serde_json::to_value(&p).unwrap();
+    let steps = json["packages"].as_array().unwrap();
+    let deferred = steps.iter().find(|s| s["pkgbase"] == "fresh-git").unwrap();
+    let want = serde_json::json!({
+        "upstream": "r1-1",
+        "last_checked": "2027-01-15T05:00:00Z",
+        "next_check": "2027-01-16T05:00:00Z",
+        "interval_secs": 86_400,
+    });
+    assert_eq!(deferred["vcs_check"], want, "{deferred}");
+    assert_eq!(deferred["reason"], fresh.reason.to_string(), "the words stay in `reason`");
+    let with_check: Vec<&serde_json::Value> =
+        steps.iter().filter_map(|s| s.get("vcs_check").map(|_| &s["pkgbase"])).collect();
+    assert_eq!(with_check, ["fresh-git"]);
 }
 
 /// An AUR that does not answer is an error of the run, never "not found" (which would make a
