@@ -80,7 +80,8 @@ pub enum Command {
     /// Build what the plan says in fresh containers, then publish.
     ///
     /// With package names, only those packages and the AUR packages they need are built;
-    /// the rest of the repository is left as it is.
+    /// the rest of the repository is left as it is. A package named is built even when up to
+    /// date (a VCS package without asking its pkgver() first).
     Build {
         /// Build only these packages (pkgname or pkgbase) and what they need.
         #[arg(value_name = "PKG")]

@@ -70,8 +70,7 @@ impl Fingerprint {
 
     /// The fingerprint of a key rPGP read; None for key versions other than 4 and 6.
     pub fn of_key(fingerprint: &pgp::types::Fingerprint) -> Option<Fingerprint> {
-        let hex: String = fingerprint.as_bytes().iter().map(|b| format!("{b:02X}")).collect();
-        Fingerprint::parse(&hex).ok()
+        Fingerprint::parse(&format!("{fingerprint:X}")).ok()
     }
 
     /// Uppercase hex, no spaces.

@@ -138,7 +138,7 @@ impl Origin {
             pkgname: pkgname.to_string(),
             pkgbase: self.pkgbase.clone(),
             version: version.to_string(),
-            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: format!("{digest:x}"),
             file,
             aur: self.aur.clone(),
             lock: self.lock.clone(),

@@ -17,4 +17,4 @@ pub(crate) use db::decompressor;
 pub use db::{DbError, RepoEntry, read_sync_db};
 pub use filename::{is_debug_package, is_package_file, package_file_parts};
 pub use relation::{Relation, dep_name, provided_name};
-pub use version::compare_versions;
+pub use version::{compare_versions, pkgver_of};

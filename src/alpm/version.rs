@@ -27,9 +27,23 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// The pkgver of an `[epoch:]pkgver[-pkgrel]` string (`r7.abc` of `2:r7.abc-1`), what a
+/// PKGBUILD's pkgver() prints; None when alpm-types cannot parse it.
+pub fn pkgver_of(version: &str) -> Option<String> {
+    version.parse::<Version>().ok().map(|v| v.pkgver.to_string())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::compare_versions;
+    use super::{compare_versions, pkgver_of};
+
+    #[test]
+    fn the_pkgver_is_the_version_without_epoch_and_pkgrel() {
+        assert_eq!(pkgver_of("2:r7.abc-1").as_deref(), Some("r7.abc"));
+        assert_eq!(pkgver_of("1.0.r3.g1234567-2").as_deref(), Some("1.0.r3.g1234567"));
+        assert_eq!(pkgver_of("1.5").as_deref(), Some("1.5"));
+        assert_eq!(pkgver_of("not a version"), None);
+    }
 
     /// pacman's own vercmp table; tests/integration checks the same file against Debian's vercmp.
     const VERCMP_TABLE: &str = include_str!("../../tests/fixtures/vercmp.tsv");

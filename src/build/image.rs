@@ -50,9 +50,7 @@ fn builder_tag(base_id: &str) -> String {
         hash.update(name.as_bytes());
         hash.update(body.as_bytes());
     }
-    let digest = hash.finalize();
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("repoctl-builder:{hex}")
+    format!("repoctl-builder:{}", &format!("{:x}", hash.finalize())[..16])
 }
 
 fn recipe_tar() -> Vec<u8> {
@@ -75,7 +73,8 @@ mod tests {
     #[test]
     fn the_tag_changes_with_the_base_image() {
         assert_ne!(builder_tag("sha256:aaa"), builder_tag("sha256:bbb"));
-        assert!(builder_tag("sha256:aaa").starts_with("repoctl-builder:"));
+        let hash = builder_tag("sha256:aaa").strip_prefix("repoctl-builder:").unwrap().to_string();
+        assert!(hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{hash}");
     }
 
     #[test]

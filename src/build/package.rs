@@ -99,8 +99,8 @@ pub fn source_cache_volume(pkgbase: &str) -> String {
         })
         .collect();
     // The hash keeps `a+b` and `aPb` apart.
-    let hash = <sha2::Sha256 as sha2::Digest>::digest(pkgbase.as_bytes());
-    format!("repoctl-src-{safe}-{:02x}{:02x}{:02x}", hash[0], hash[1], hash[2])
+    let hash = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(pkgbase.as_bytes()));
+    format!("repoctl-src-{safe}-{}", &hash[..6])
 }
 
 fn signature_problem(missing: &[String]) -> String {
@@ -439,6 +439,14 @@ pub fn log_tail(path: &Utf8Path, n: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod vcs_tests {
+    /// A volume's name must not change between releases: it is where a pkgbase's downloaded
+    /// sources wait for the next run. The hash's first byte is 0x30 then 0x02 (zero-padded).
+    #[test]
+    fn a_source_cache_volume_is_named_after_its_pkgbase_and_its_hash() {
+        assert_eq!(super::source_cache_volume("a+b"), "repoctl-src-aPb-300273");
+        assert_eq!(super::source_cache_volume("aPb"), "repoctl-src-aPb-30aa5d");
+    }
+
     #[test]
     fn the_upstream_version_is_read_from_the_last_srcinfo_block() {
         let srcinfo =

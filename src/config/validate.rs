@@ -5,6 +5,7 @@ use super::*;
 use crate::docker::{Capability, CapabilityError, GRANTABLE_CAPABILITIES, KEPT_CAPABILITIES};
 use serde_saphyr::{Location, Spanned};
 use std::collections::HashMap;
+use std::time::Duration;
 
 const CANNED_ACLS: &[&str] = &[
     "private",
@@ -183,23 +184,10 @@ impl Validator<'_> {
     /// `trust:`: a duration, AUR user names, and one of [`AutoUpdate::NAMES`].
     fn trust(&mut self, raw: RawTrust) -> TrustConfig {
         let mut trust = TrustConfig::default();
-        if let Some(age) = &raw.min_age {
-            // A bare number is seconds elsewhere (timeouts), but a cooldown of `3` seconds is
-            // almost surely a slip for 3 days: for a security setting the unit is required.
-            let unitless = age.value.trim().parse::<u64>().ok().filter(|n| *n > 0);
-            match parse_duration(&age.value) {
-                Some(_) if let Some(n) = unitless => self.problem(
-                    age.referenced,
-                    format!("`min_age` is `{}`, a number without a unit", age.value),
-                    format!("write {n}d for {n} day(s), or {n}h, {n}m, {n}s"),
-                ),
-                Some(d) => trust.min_age = d,
-                None => self.problem(
-                    age.referenced,
-                    format!("`min_age` is `{}`, not a duration", age.value),
-                    "write a duration such as 3d, 36h or 1d12h",
-                ),
-            }
+        if let Some(age) = &raw.min_age
+            && let Some(d) = self.duration_with_unit("min_age", age, "write a duration such as 3d, 36h or 1d12h")
+        {
+            trust.min_age = d;
         }
         if let Some(names) = &raw.maintainers {
             for name in names.value.iter().filter(|n| !valid_aur_user(&n.value)) {
@@ -394,22 +382,25 @@ impl Validator<'_> {
     }
 
     /// `vcs_interval:`: a duration with a unit (`0s` checks every run).
-    fn vcs_interval(&mut self, interval: Option<&Spanned<String>>) -> Option<std::time::Duration> {
-        let v = interval?;
-        // A bare number would be seconds; an interval of `1` second is almost surely a slip for a day.
-        let unitless = v.value.trim().parse::<u64>().ok().filter(|n| *n > 0);
-        match parse_duration(&v.value) {
+    fn vcs_interval(&mut self, interval: Option<&Spanned<String>>) -> Option<Duration> {
+        self.duration_with_unit("vcs_interval", interval?, "write a duration such as 1d, 12h or 0s (check every run)")
+    }
+
+    /// The duration `value` of `field` (`3d`, `12h`, `1h30m`: [`parse_duration`]), or None and
+    /// a problem: `hint` for what is not a duration, and for a bare number other than `0` a
+    /// hint with the units. A bare number would be seconds elsewhere (timeouts), but a cooldown
+    /// or an interval of `3` seconds is almost surely a slip for 3 days; `0` is zero in every
+    /// unit, so it stands as it is.
+    fn duration_with_unit(&mut self, field: &str, value: &Spanned<String>, hint: &str) -> Option<Duration> {
+        let unitless = value.value.trim().parse::<u64>().ok().filter(|n| *n > 0);
+        match parse_duration(&value.value) {
             Some(_) if let Some(n) = unitless => self.problem(
-                v.referenced,
-                format!("`vcs_interval` is `{}`, a number without a unit", v.value),
+                value.referenced,
+                format!("`{field}` is `{}`, a number without a unit", value.value),
                 format!("write {n}d for {n} day(s), or {n}h, {n}m, {n}s"),
             ),
             Some(d) => return Some(d),
-            None => self.problem(
-                v.referenced,
-                format!("`vcs_interval` is `{}`, not a duration", v.value),
-                "write a duration such as 1d, 12h or 0s (check every run)",
-            ),
+            None => self.problem(value.referenced, format!("`{field}` is `{}`, not a duration", value.value), hint),
         }
         None
     }
@@ -762,6 +753,32 @@ mod tests {
         assert_eq!(config.packages[1].vcs_interval, Some(std::time::Duration::from_secs(7200)));
         let config = parse("repo.yaml".into(), b"name: r\npackages: [a-git]\n").unwrap();
         assert_eq!(config.builder.vcs_interval, std::time::Duration::ZERO, "every run checks by default");
+    }
+
+    /// `min_age`, `builder.vcs_interval` and an entry's `vcs_interval` read a value the same
+    /// way: a bare `0` is zero, another bare number is refused with the units as a hint.
+    #[test]
+    fn every_duration_that_needs_a_unit_reads_a_bare_zero_as_zero() {
+        let places = [
+            ("min_age", "name: r\ntrust:\n  min_age: V\npackages: [a-git]\n"),
+            ("vcs_interval", "name: r\nbuilder:\n  vcs_interval: V\npackages: [a-git]\n"),
+            ("vcs_interval", "name: r\npackages:\n  - name: a-git\n    vcs_interval: V\n"),
+        ];
+        let day = std::time::Duration::from_secs(86_400);
+        for (field, yaml) in places {
+            let read = |v: &str| parse("repo.yaml".into(), yaml.replace('V', v).as_bytes());
+            let durations =
+                |c: Config| [Some(c.trust.min_age), Some(c.builder.vcs_interval), c.packages[0].vcs_interval];
+            let zero = durations(read("0").unwrap());
+            assert!(zero.iter().all(|d| d.is_none_or(|d| d.is_zero())), "{field}: {zero:?}");
+            assert!(durations(read("1d").unwrap()).contains(&Some(day)), "{field}");
+            let refused = |v: &str| read(v).unwrap_err().0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+            let text = refused("7");
+            assert!(text.contains(&format!("`{field}` is `7`, a number without a unit")), "{text}");
+            assert!(text.contains("write 7d for 7 day(s), or 7h, 7m, 7s"), "{text}");
+            let text = refused("weekly");
+            assert!(text.contains(&format!("`{field}` is `weekly`, not a duration")), "{text}");
+        }
     }
 
     #[test]

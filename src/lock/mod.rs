@@ -152,7 +152,7 @@ impl Lock {
 
     /// SHA-256 of the lock's text (`sha256:` + hex), which provenance records.
     pub fn digest(&self) -> String {
-        format!("sha256:{}", hex(&Sha256::digest(self.to_text().as_bytes())))
+        format!("sha256:{:x}", Sha256::digest(self.to_text().as_bytes()))
     }
 }
 
@@ -221,11 +221,7 @@ pub fn files_hash(files: &BTreeMap<String, Vec<u8>>) -> String {
         h.update(b"\0");
         h.update(bytes);
     }
-    format!("sha256:{}", hex(&h.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("sha256:{:x}", h.finalize())
 }
 
 /// RFC 3339 in UTC of seconds since the Unix epoch (`2026-11-29T20:43:10Z`).

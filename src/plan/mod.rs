@@ -43,6 +43,11 @@ pub struct Step {
     pub pkgbase: String,
     pub pkgnames: Vec<String>,
     pub action: Action,
+    /// Why. In `plan --json`: `reason`, the words; and for a VCS check deferred by
+    /// `vcs_interval` ([`Reason::VcsCheckedRecently`]) `vcs_check`, an object with `upstream`
+    /// (the version pkgver() made then), `last_checked` and `next_check` (RFC 3339, UTC) and
+    /// `interval_secs`.
+    #[serde(flatten, serialize_with = "reason::serialize_fields")]
     pub reason: Reason,
     pub aur_version: Option<String>,
     pub repo_version: Option<String>,
@@ -323,7 +328,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         let known = u.srcinfo.contains_key(base);
         if !input.only.is_empty() && roots.contains(base) && step.action == Action::Skip && known {
             step.action = Action::Build;
-            step.reason = Reason::Requested(Box::new(step.reason.clone()));
+            step.reason = Reason::requested(step.reason.clone());
         }
         if known {
             apply_lock(&mut step, input.lock.entries.get(base));

@@ -17,14 +17,17 @@ pub enum Reason {
     },
     /// The AUR has no version for it (nothing else said why).
     UnknownToAur,
-    /// `build PKG`: asked for by name though up to date.
+    /// `build PKG`: asked for by name though it would be skipped (made by [`Reason::requested`]).
     Requested(Box<Reason>),
     /// Skipped now, but `build` asks its pkgver() whether upstream moved.
     VcsToCheck(Box<Reason>),
+    /// pkgver() was asked: `upstream` is the version makepkg makes of its answer
+    /// (`[epoch:]pkgver-pkgrel`), newer than the repository's `repo`.
     VcsMoved {
         upstream: String,
         repo: String,
     },
+    /// pkgver() was asked, and `upstream` (as in [`Reason::VcsMoved`]) is not newer.
     VcsUpToDate {
         upstream: String,
     },
@@ -32,10 +35,12 @@ pub enum Reason {
         repo: String,
         error: String,
     },
-    /// Skipped without asking pkgver(): checked `ago_secs` ago, less than its `vcs_interval`
-    /// (`interval_secs`), and upstream was not newer then.
+    /// Skipped without asking pkgver(): checked at `checked` (seconds since the epoch),
+    /// `ago_secs` ago, less than its `vcs_interval` (`interval_secs`), and upstream
+    /// (as in [`Reason::VcsMoved`]) was not newer then.
     VcsCheckedRecently {
         upstream: String,
+        checked: i64,
         ago_secs: u64,
         interval_secs: u64,
     },
@@ -61,6 +66,18 @@ pub enum Reason {
     NoLongerNeeded,
 }
 
+impl Reason {
+    /// Why a step named on the command line (`build PKG`) is built though it would be skipped
+    /// (`why`). Naming a package builds it, so a VCS package is not asked its pkgver() first
+    /// and its reason no longer says it will be.
+    pub fn requested(why: Reason) -> Reason {
+        match why {
+            Reason::VcsToCheck(why) => Reason::Requested(why),
+            why => Reason::Requested(Box::new(why)),
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -72,14 +89,15 @@ impl fmt::Display for Reason {
             Reason::Requested(why) => write!(f, "requested on the command line ({why})"),
             Reason::VcsToCheck(why) => write!(f, "{why}; VCS package: `build` checks upstream with pkgver()"),
             Reason::VcsMoved { upstream, repo } => {
-                write!(f, "VCS upstream moved: pkgver() gives {upstream}, repository has {repo}")
+                write!(f, "VCS upstream moved: {}; repository has {repo}", answer("gives", upstream))
             }
-            Reason::VcsUpToDate { upstream } => write!(f, "up to date with upstream (pkgver() gives {upstream})"),
+            Reason::VcsUpToDate { upstream } => write!(f, "up to date with upstream ({})", answer("gives", upstream)),
             Reason::VcsCheckFailed { repo, error } => write!(f, "upstream check failed, kept {repo}: {error}"),
-            Reason::VcsCheckedRecently { upstream, ago_secs, interval_secs } => write!(
+            Reason::VcsCheckedRecently { upstream, ago_secs, interval_secs, .. } => write!(
                 f,
-                "up to date with upstream {} ago (pkgver() gave {upstream}); checked again after vcs_interval {}",
+                "up to date with upstream {} ago ({}); checked again after vcs_interval {}",
                 span(*ago_secs),
+                answer("gave", upstream),
                 span(*interval_secs)
             ),
             Reason::SrcinfoMismatch { srcinfo, built } => write!(
@@ -95,6 +113,16 @@ impl fmt::Display for Reason {
             Reason::Blocked(why) => write!(f, "cannot be built: {}", why.join("; ")),
             Reason::NoLongerNeeded => f.write_str("no longer listed in repo.yaml nor needed by a listed package"),
         }
+    }
+}
+
+/// What pkgver() answered, as `pkgver() gave r7.abc, so version 2:r7.abc-1`: pkgver() prints
+/// the pkgver only, and the version compared with the repository's is the one makepkg makes of
+/// it (`[epoch:]pkgver-pkgrel`, [`crate::plan::VcsCheck::upstream`]).
+fn answer(verb: &str, version: &str) -> String {
+    match crate::alpm::pkgver_of(version) {
+        Some(pkgver) if pkgver != version => format!("pkgver() {verb} {pkgver}, so version {version}"),
+        _ => format!("pkgver() {verb} version {version}"),
     }
 }
 
@@ -118,4 +146,26 @@ impl serde::Serialize for Reason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+/// A step's reason in `plan --json`, flattened into the step: `reason`, the words of
+/// [`fmt::Display`]; and for a VCS check deferred by `vcs_interval`
+/// ([`Reason::VcsCheckedRecently`]) `vcs_check`, an object with `upstream` (the version pkgver()
+/// made then, `[epoch:]pkgver-pkgrel`), `last_checked` and `next_check` (RFC 3339 in UTC: when
+/// it was asked, and the first run that asks again) and `interval_secs` (its `vcs_interval`).
+pub(super) fn serialize_fields<S: serde::Serializer>(reason: &Reason, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(None)?;
+    map.serialize_entry("reason", reason)?;
+    if let Reason::VcsCheckedRecently { upstream, checked, interval_secs, .. } = reason {
+        let next = checked.saturating_add_unsigned(*interval_secs);
+        let check = serde_json::json!({
+            "upstream": upstream,
+            "last_checked": crate::lock::rfc3339(*checked),
+            "next_check": crate::lock::rfc3339(next),
+            "interval_secs": interval_secs,
+        });
+        map.serialize_entry("vcs_check", &check)?;
+    }
+    map.end()
 }

@@ -555,7 +555,7 @@ fn vcs_answers_turn_skips_into_builds_only_when_upstream_moved() {
     let candidates: Vec<&str> = p.vcs_candidates().map(|s| s.pkgbase.as_str()).collect();
     assert_eq!(candidates, ["broke-git", "moved-git", "still-git"]);
     let probes = BTreeMap::from([
-        ("moved-git".to_string(), Ok("r5-1".to_string())),
+        ("moved-git".to_string(), Ok("1:r5-1".to_string())),
         ("still-git".to_string(), Ok("r1-1".to_string())),
         ("broke-git".to_string(), Err("no network".to_string())),
     ]);
@@ -564,9 +564,31 @@ fn vcs_answers_turn_skips_into_builds_only_when_upstream_moved() {
         actions(&p),
         [a("broke-git", Action::Skip), a("moved-git", Action::Build), a("still-git", Action::Skip)]
     );
-    let moved = Reason::VcsMoved { upstream: "r5-1".into(), repo: "r1-1".into() };
+    let moved = Reason::VcsMoved { upstream: "1:r5-1".into(), repo: "r1-1".into() };
     assert_eq!(p.step("moved-git").unwrap().reason, moved);
+    // pkgver() prints the pkgver; the version compared is the one makepkg makes of it.
+    assert_eq!(moved.to_string(), "VCS upstream moved: pkgver() gives r5, so version 1:r5-1; repository has r1-1");
+    let still = p.step("still-git").unwrap().reason.to_string();
+    assert_eq!(still, "up to date with upstream (pkgver() gives r1, so version r1-1)");
     assert!(p.step("broke-git").unwrap().reason.to_string().contains("no network"));
+}
+
+/// `build tool-git`: naming a VCS package builds it without asking its pkgver() first, and its
+/// reason says so rather than that `build` checks upstream; a VCS package it needs is still
+/// checked.
+#[test]
+fn a_vcs_package_named_on_the_command_line_is_built_without_a_check() {
+    let texts = [srcinfo("tool-git", "r1-1", &["depends = lib-git"]), srcinfo("lib-git", "r1-1", &[])];
+    let repo = [entry("tool-git", "tool-git", "r1-1"), entry("lib-git", "lib-git", "r1-1")];
+    let p = plan_config(&config(&["tool-git"]), &MemoryAur::new(&texts), &repo, &["tool-git"]).unwrap();
+    assert_eq!(actions(&p), [a("lib-git", Action::Skip), a("tool-git", Action::Build)]);
+    assert_eq!(p.step("tool-git").unwrap().reason.to_string(), "requested on the command line (up to date)");
+    assert_eq!(
+        p.step("lib-git").unwrap().reason.to_string(),
+        "up to date; VCS package: `build` checks upstream with pkgver()"
+    );
+    let checked: Vec<&str> = p.vcs_candidates().map(|s| s.pkgbase.as_str()).collect();
+    assert_eq!(checked, ["lib-git"]);
 }
 
 #[test]
@@ -595,9 +617,24 @@ fn vcs_checks_within_their_interval_are_not_due_unless_upstream_was_newer() {
     assert_eq!(fresh.action, Action::Skip);
     assert_eq!(
         fresh.reason.to_string(),
-        "up to date with upstream 3h ago (pkgver() gave r1-1); checked again after vcs_interval 1d"
+        "up to date with upstream 3h ago (pkgver() gave r1, so version r1-1); checked again after vcs_interval 1d"
     );
     assert!(!p.published_dependencies().contains_key("fresh-git"));
+    // `plan --json` says when it was asked and when it is due, in RFC 3339; nothing else has it.
+    let json = serde_json::to_value(&p).unwrap();
+    let steps = json["packages"].as_array().unwrap();
+    let deferred = steps.iter().find(|s| s["pkgbase"] == "fresh-git").unwrap();
+    let want = serde_json::json!({
+        "upstream": "r1-1",
+        "last_checked": "2027-01-15T05:00:00Z",
+        "next_check": "2027-01-16T05:00:00Z",
+        "interval_secs": 86_400,
+    });
+    assert_eq!(deferred["vcs_check"], want, "{deferred}");
+    assert_eq!(deferred["reason"], fresh.reason.to_string(), "the words stay in `reason`");
+    let with_check: Vec<&serde_json::Value> =
+        steps.iter().filter_map(|s| s.get("vcs_check").map(|_| &s["pkgbase"])).collect();
+    assert_eq!(with_check, ["fresh-git"]);
 }
 
 /// An AUR that does not answer is an error of the run, never "not found" (which would make a

@@ -54,6 +54,7 @@ pub fn defer_vcs_checks(mut plan: Plan, checks: &BTreeMap<String, VcsCheck>, now
         }
         step.reason = Reason::VcsCheckedRecently {
             upstream: check.upstream.clone(),
+            checked: check.checked,
             ago_secs: ago,
             interval_secs: step.vcs_interval.as_secs(),
         };

@@ -33,7 +33,7 @@ impl LocalTarget {
 /// A version token for a local file: its content's hash.
 fn content_version(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> PublishError + '_ {

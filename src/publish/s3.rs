@@ -101,7 +101,7 @@ async fn sha256_file(path: &Utf8Path) -> Result<String, PublishError> {
                 n => hasher.update(&buf[..n]),
             }
         }
-        Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        Ok(format!("{:x}", hasher.finalize()))
     })
     .await
     .map_err(|e| io(std::io::Error::other(e)))?

@@ -487,7 +487,16 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("nothing to do: the repository is up to date\n"), "{}", text(&out));
     assert!(text(&out).contains("checked again after vcs_interval 1d"), "{}", text(&out));
-    assert_eq!(pacman.list("vcs"), [("tool-git".to_string(), published)]);
+    assert_eq!(pacman.list("vcs"), [("tool-git".to_string(), published.clone())]);
+    // `plan --json` gives the deferred check as data: what pkgver() made, and when.
+    let out = repoctl(&["plan", "--json", "--config", config.as_str()], &env);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = &json["packages"][0]["vcs_check"];
+    assert_eq!(check["upstream"], published.as_str(), "{json}");
+    assert_eq!(check["interval_secs"], 86_400, "{json}");
+    let last = check["last_checked"].as_str().and_then(repoctl::lock::parse_rfc3339).expect("RFC 3339");
+    let next = check["next_check"].as_str().and_then(repoctl::lock::parse_rfc3339).expect("RFC 3339");
+    assert_eq!(next - last, 86_400, "{json}");
     // An entry's own interval wins: `0s` asks every run, and pkgver() sees the new commit.
     std::fs::write(&config, yaml.replace("  - tool-git\n", "  - name: tool-git\n    vcs_interval: 0s\n")).unwrap();
     let (action, reason) = plan(&["--probe-vcs"]);

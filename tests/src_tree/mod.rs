@@ -1,5 +1,5 @@
 //! The Rust files of `src/`, for the tests that check its structure (tests/layering.rs,
-//! tests/function_length.rs).
+//! tests/function_length.rs, tests/hex_encoding.rs).
 use std::path::{Path, PathBuf};
 
 /// Every `.rs` file under `dir`, in path order.
