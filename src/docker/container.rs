@@ -201,13 +201,16 @@ impl Docker {
     /// Starts a container of `spec` in the background, for a [`Docker::with_container_ahead`]
     /// that will need one later: its 0.2-0.4 s of create and start (fuse-overlayfs) then pass
     /// while the run does other work. One never taken is removed when the [`Ahead`] is dropped.
-    pub fn start_ahead(&self, spec: &ContainerSpec) -> Ahead {
+    /// `then` runs in it once it is up (a probe whose answer the later work can use); what it
+    /// finds it keeps itself.
+    pub fn start_ahead(&self, spec: &ContainerSpec, then: AheadWork) -> Ahead {
         let (docker, spec) = (self.clone(), spec.clone());
         let task = tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let container = docker.start_container(&spec).await;
+            let container = docker.start_container(&spec).await?;
+            then(&container).await;
             tracing::debug!("container for {} started ahead: {:.3} s", spec.purpose, started.elapsed().as_secs_f64());
-            container
+            Ok(container)
         });
         Ahead { task: std::sync::Mutex::new(Some(task)) }
     }
@@ -250,6 +253,9 @@ impl Docker {
         }
     }
 }
+
+/// What [`Docker::start_ahead`] runs in its container once it is up.
+pub type AheadWork = Box<dyn for<'c> FnOnce(&'c Container) -> futures_util::future::BoxFuture<'c, ()> + Send>;
 
 /// A container being created and started ahead of need ([`Docker::start_ahead`]). Dropped
 /// untaken, it is removed in the background, a removal [`finish_removals`] waits for.
@@ -352,6 +358,7 @@ impl Container {
             attach_stderr: Some(true),
             ..Default::default()
         };
+        let started = std::time::Instant::now();
         let exec = self.docker.client.create_exec(&self.id, options).await.map_err(api("create exec"))?;
         match self.docker.client.start_exec(&exec.id, None).await.map_err(api("start exec"))? {
             StartExecResults::Attached { mut output, .. } => {
@@ -371,6 +378,8 @@ impl Container {
             if info.running != Some(true)
                 && let Some(code) = info.exit_code
             {
+                let what = spec.cmd.iter().take(2).map(String::as_str).collect::<Vec<_>>().join(" ");
+                tracing::debug!("exec `{what}` exited {code}: {:.3} s", started.elapsed().as_secs_f64());
                 return Ok(code);
             }
             tokio::time::sleep(delay).await;

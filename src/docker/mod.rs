@@ -7,7 +7,7 @@ mod capability;
 mod container;
 
 pub use capability::{Capability, CapabilityError, GRANTABLE_CAPABILITIES, KEPT_CAPABILITIES};
-pub use container::{Ahead, Container, ContainerSpec, ExecSpec, Pin, finish_removals};
+pub use container::{Ahead, AheadWork, Container, ContainerSpec, ExecSpec, Pin, finish_removals};
 
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,

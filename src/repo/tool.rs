@@ -44,6 +44,8 @@ pub struct RepoTool {
     image: String,
     /// The container for the first update, started while the run builds ([`RepoTool::started_ahead`]).
     ahead: Option<Ahead>,
+    /// How repo-add is called in containers of `image`, probed once ([`repo_add_command`]).
+    repo_add: std::sync::Arc<tokio::sync::OnceCell<Vec<String>>>,
 }
 
 /// Fewest package files per repo-add process when the work is split: below this, starting
@@ -62,16 +64,23 @@ impl RepoTool {
 
     /// A tool that starts its container when an update needs it.
     pub fn new(docker: Docker, image: String) -> Self {
-        RepoTool { docker, image, ahead: None }
+        RepoTool { docker, image, ahead: None, repo_add: Default::default() }
     }
 
     /// A tool whose first update's container is started now, in the background, so that a
     /// run's publish does not wait for it after the builds (0.2-0.4 s of create and start on
-    /// fuse-overlayfs, a tenth of a one-package run). Never used, it is removed when the tool
-    /// is dropped.
+    /// fuse-overlayfs, a tenth of a one-package run), nor for the probe of its repo-add.
+    /// Never used, it is removed when the tool is dropped.
     pub fn started_ahead(docker: Docker, image: String) -> Self {
         let mut tool = RepoTool::new(docker, image);
-        tool.ahead = Some(tool.docker.start_ahead(&tool.container_spec()));
+        let probed = tool.repo_add.clone();
+        // A failed probe is left for the update to repeat and report.
+        let probe: crate::docker::AheadWork = Box::new(move |container| {
+            Box::pin(async move {
+                let _ = probed.get_or_try_init(|| repo_add_command(container)).await;
+            })
+        });
+        tool.ahead = Some(tool.docker.start_ahead(&tool.container_spec(), probe));
         tool
     }
 
@@ -108,7 +117,7 @@ impl RepoTool {
                 container.upload_tar_file("/repoctl", &input).await?;
                 // A copy of every package file: not kept once the container has it.
                 let _ = fs_err::remove_file(&input);
-                let session = Session { container, names: &names, out_dir, repo_add: tokio::sync::OnceCell::new() };
+                let session = Session { container, names: &names, out_dir, repo_add: &self.repo_add };
                 match &split {
                     None => session.update_in_one(current, add, &to_remove).await,
                     Some(parts) => session.update_side_by_side(current, parts, add, &to_remove).await,
@@ -159,8 +168,9 @@ struct Session<'a> {
     container: &'a Container,
     names: &'a DbNames,
     out_dir: &'a Utf8Path,
-    /// How this container's repo-add is called, probed once on first use ([`repo_add_command`]).
-    repo_add: tokio::sync::OnceCell<Vec<String>>,
+    /// How repo-add is called in containers of this image, probed on first use unless it was
+    /// ahead ([`repo_add_command`]).
+    repo_add: &'a tokio::sync::OnceCell<Vec<String>>,
 }
 
 impl Session<'_> {
@@ -251,7 +261,7 @@ impl Session<'_> {
     }
 
     /// `repo-add -q NAME.db.tar.zst FILE...` in `/repoctl/DIR`, with `--include-sigs` where
-    /// this container's repo-add has it (probed on the first call).
+    /// this image's repo-add has it (probed once per tool, or ahead).
     async fn repo_add(&self, dir: impl AsRef<str>, files: Vec<String>) -> Result<(), RepoToolError> {
         let command = self.repo_add.get_or_try_init(|| repo_add_command(self.container)).await?;
         run_tool(self.container, "repo-add", command.clone(), &self.names.db_archive, dir.as_ref(), files).await
@@ -392,15 +402,14 @@ async fn copy_out(
     dest: &Utf8Path,
 ) -> Result<DbFiles, RepoToolError> {
     fs_err::create_dir_all(dest).map_err(|source| RepoToolError::Io { path: dest.to_owned(), source })?;
-    let mut got = Vec::new();
-    for archive in [&names.db_archive, &names.files_archive] {
+    // Both at once: each copy is a round trip through the daemon and fuse-overlayfs.
+    let one = async |archive: &str| {
         let out_tar = dest.join(format!("{archive}.tar"));
         container.download_tar(&format!("/repoctl/{dir}/{archive}"), &out_tar, MAX_DB_BYTES).await?;
-        got.push(extract_one(&out_tar, archive, dest)?);
-    }
-    let files = got.pop().unwrap_or_default();
-    let db = got.pop().unwrap_or_default();
-    Ok(DbFiles { db, files })
+        extract_one(&out_tar, archive, dest)
+    };
+    let (db, files) = tokio::join!(one(&names.db_archive), one(&names.files_archive));
+    Ok(DbFiles { db: db?, files: files? })
 }
 
 /// How this container's repo-add is called: `repo-add`, with `--include-sigs` when its help
