@@ -183,8 +183,13 @@ impl<'a> Run<'a> {
                 let forget: Vec<String> = plan.to_remove().map(|s| s.pkgbase.clone()).collect();
                 let scratch = self.dirs.run.join("describe");
                 let (config, target) = (self.config, &*self.target);
-                let recorded =
-                    super::results::Recorded { run_id: &self.run_id, results: &entries, forget: &forget, read: None };
+                let recorded = super::results::Recorded {
+                    run_id: &self.run_id,
+                    results: &entries,
+                    forget: &forget,
+                    read: None,
+                    status: None,
+                };
                 super::results::describe(config, target, recorded, &scratch, self.printer).await;
                 Ok(())
             }
@@ -201,8 +206,13 @@ impl<'a> Run<'a> {
         }
         let scratch = self.dirs.run.join("describe");
         let none = super::results::Results::new();
-        let recorded =
-            super::results::Recorded { run_id: &self.run_id, results: &none, forget: &[], read: Some(&self.remote) };
+        let recorded = super::results::Recorded {
+            run_id: &self.run_id,
+            results: &none,
+            forget: &[],
+            read: Some(&self.remote),
+            status: None,
+        };
         super::results::describe(self.config, &*self.target, recorded, &scratch, self.printer).await;
     }
 

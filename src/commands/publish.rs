@@ -34,26 +34,41 @@ pub async fn publish(
     let debug_dir = dir.join(DEBUG_SUBDIR);
     let debug = if debug_dir.is_dir() { package_files(&debug_dir)? } else { Vec::new() };
     let repos = [(config.name.clone(), &packages), (crate::repo::debug_repo_name(&config.name), &debug)];
-    let mut unchanged = None;
-    for (repo, add) in repos.iter().filter(|(_, add)| !add.is_empty()) {
-        let change = Change { repo, add, remove: &[], signer: signer.as_ref() };
-        let dir = dirs.run.join("publish").join(repo);
-        let report = super::publish_or_interrupt(&*target, &tool, &change, &dir, printer).await?;
-        printer.step(&format!(
-            "published {} package file(s) to {repo} at {} ({} object(s) written)",
-            add.len(),
-            target.describe(),
-            report.uploaded
-        ));
-        if *repo == config.name {
-            unchanged = report.unchanged;
+    let publishing = async {
+        let mut unchanged = None;
+        for (repo, add) in repos.iter().filter(|(_, add)| !add.is_empty()) {
+            let change = Change { repo, add, remove: &[], signer: signer.as_ref() };
+            let dir = dirs.run.join("publish").join(repo);
+            let report = super::publish_or_interrupt(&*target, &tool, &change, &dir, printer).await?;
+            printer.step(&format!(
+                "published {} package file(s) to {repo} at {} ({} object(s) written)",
+                add.len(),
+                target.describe(),
+                report.uploaded
+            ));
+            if *repo == config.name {
+                unchanged = report.unchanged;
+            }
         }
-    }
+        Ok::<_, Error>(unchanged)
+    };
+    // With no results to record, the status object may be current already: it is read while
+    // the packages are published, so a re-publish with nothing new waits for one round trip
+    // fewer. A failed read is left to the describe step to repeat and report.
+    let status_read = async {
+        match results.is_empty() {
+            true => crate::publish::status::read(&*target, &config.name).await.ok().map(|(status, _)| status),
+            false => None,
+        }
+    };
+    let (unchanged, status) = tokio::join!(publishing, status_read);
+    let unchanged = unchanged?;
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
     // Nothing new in the database and no results: the status object and page may be current.
     let read = unchanged.as_ref();
-    let recorded = super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read };
+    let recorded =
+        super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status: status.as_ref() };
     super::results::describe(&config, &*target, recorded, &scratch, printer).await;
     Ok(ExitStatus::Success)
 }

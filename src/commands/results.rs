@@ -86,6 +86,8 @@ pub(crate) struct Recorded<'a> {
     /// The live database as the run read it, when it published nothing
     /// ([`crate::publish::Description::read`]).
     pub read: Option<&'a crate::publish::RemoteRepo>,
+    /// The status object as read alongside `read` ([`crate::publish::Description::status`]).
+    pub status: Option<&'a Option<crate::publish::status::RepoStatus>>,
 }
 
 /// After publishing `repo`: records the run's results in the status object and writes the page
@@ -109,6 +111,7 @@ pub(crate) async fn describe(
         signing_key: key.as_deref(),
         aur: &aur,
         read: recorded.read,
+        status: recorded.status,
     };
     match crate::publish::describe_repository(target, &description, scratch).await {
         Ok(described) if described.unchanged => printer.info(&format!(

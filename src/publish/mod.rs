@@ -223,6 +223,11 @@ pub struct Description<'a> {
     /// The live database as the caller read it, when it did (a run with nothing to do: the
     /// plan's read), so that finding both objects current costs no second read of it.
     pub read: Option<&'a RemoteRepo>,
+    /// The status object as the caller read it alongside `read` ([`status::read`]: None inside
+    /// when there was none or it could not be used), so that it is not fetched again. Used only
+    /// with `read`; never newer than `read` can be trusted to be, so a status object read before
+    /// a concurrent publish only makes the objects look out of date, and they are written.
+    pub status: Option<&'a Option<status::RepoStatus>>,
 }
 
 /// What [`describe_repository`] wrote.
@@ -301,7 +306,10 @@ async fn already_described(
     if !probe.is_empty() {
         return Ok(None);
     }
-    let (current, _) = status::read(target, description.repo).await?;
+    let current = match description.status {
+        Some(read) => read.clone(),
+        None => status::read(target, description.repo).await?.0,
+    };
     Ok(current.filter(|c| probe.already_in(c)))
 }
 
