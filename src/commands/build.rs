@@ -125,9 +125,7 @@ impl<'a> Run<'a> {
 
     /// VCS checks, builds, publishing (or `--out`), the summary.
     async fn execute(&self, docker: &Docker, image: &str, run_image: &str, plan: Plan) -> Result<ExitStatus, Error> {
-        for step in plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs) {
-            docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
-        }
+        source_caches(docker, &plan).await?;
         let ctx = Arc::new(self.timeline.time("published dependencies", self.context(docker, run_image, &plan)).await?);
         // VCS packages the AUR calls up to date may still have moved upstream.
         let probed = Instant::now();
@@ -544,4 +542,20 @@ fn log_tail_bytes(path: &Utf8Path, limit: u64) -> Option<String> {
     } else {
         text
     })
+}
+
+/// Makes the source cache volume of every pkgbase the plan builds or checks, a few at a time:
+/// one daemon round trip each, which a nightly with hundreds of builds would otherwise wait for
+/// one after another. Errors: the daemon refuses one.
+async fn source_caches(docker: &Docker, plan: &Plan) -> Result<(), crate::docker::DockerError> {
+    use futures_util::StreamExt;
+    let steps = plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs);
+    let made: Vec<_> = futures_util::stream::iter(steps)
+        .map(|step| async move {
+            docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    made.into_iter().collect()
 }

@@ -33,25 +33,8 @@ pub async fn publish(
     // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.
     let debug_dir = dir.join(DEBUG_SUBDIR);
     let debug = if debug_dir.is_dir() { package_files(&debug_dir)? } else { Vec::new() };
-    let repos = [(config.name.clone(), &packages), (crate::repo::debug_repo_name(&config.name), &debug)];
-    let publishing = async {
-        let mut unchanged = None;
-        for (repo, add) in repos.iter().filter(|(_, add)| !add.is_empty()) {
-            let change = Change { repo, add, remove: &[], signer: signer.as_ref() };
-            let dir = dirs.run.join("publish").join(repo);
-            let report = super::publish_or_interrupt(&*target, &tool, &change, &dir, printer).await?;
-            printer.step(&format!(
-                "published {} package file(s) to {repo} at {} ({} object(s) written)",
-                add.len(),
-                target.describe(),
-                report.uploaded
-            ));
-            if *repo == config.name {
-                unchanged = report.unchanged;
-            }
-        }
-        Ok::<_, Error>(unchanged)
-    };
+    let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
+    let publishing = publish_repos(&*target, &tool, &repos, signer.as_ref(), &dirs, printer);
     // With no results to record, the status object may be current already: it is read while
     // the packages are published, so a re-publish with nothing new waits for one round trip
     // fewer. A failed read is left to the describe step to repeat and report.
@@ -71,6 +54,36 @@ pub async fn publish(
         super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status: status.as_ref() };
     super::results::describe(&config, &*target, recorded, &scratch, printer).await;
     Ok(ExitStatus::Success)
+}
+
+/// Publishes each repository's package files (`repos`: NAME, then NAME-debug; one without
+/// files is left alone), saying what each publish wrote. Returns NAME's database as read when
+/// that publish changed nothing ([`crate::publish::PublishReport::unchanged`]). Errors: a
+/// publish fails or is interrupted.
+async fn publish_repos(
+    target: &dyn crate::publish::Target,
+    tool: &RepoTool,
+    repos: &[(String, Vec<Utf8PathBuf>); 2],
+    signer: Option<&crate::sign::Signer>,
+    dirs: &RunDirs,
+    printer: &Printer,
+) -> Result<Option<crate::publish::RemoteRepo>, Error> {
+    let mut unchanged = None;
+    for (i, (repo, add)) in repos.iter().enumerate().filter(|(_, (_, add))| !add.is_empty()) {
+        let change = Change { repo, add, remove: &[], signer };
+        let dir = dirs.run.join("publish").join(repo);
+        let report = super::publish_or_interrupt(target, tool, &change, &dir, printer).await?;
+        printer.step(&format!(
+            "published {} package file(s) to {repo} at {} ({} object(s) written)",
+            add.len(),
+            target.describe(),
+            report.uploaded
+        ));
+        if i == 0 {
+            unchanged = report.unchanged;
+        }
+    }
+    Ok(unchanged)
 }
 
 /// `*.pkg.tar.*` files in `dir`, signatures excluded (they travel with their package).
