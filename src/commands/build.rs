@@ -33,7 +33,7 @@ pub async fn build(
         // run that lost a race): checked with a few reads, repaired if needed.
         run.sign_only().await?;
         run.describe_unchanged().await;
-        printer.out("nothing to do: the repository is up to date");
+        printer.out(&nothing_to_do(&plan, ""));
         return Ok(run.status(false));
     }
     // 2. Docker and the builder image, made once and reused; then this run's image: the synced
@@ -141,7 +141,7 @@ impl<'a> Run<'a> {
         let plan = Arc::new(plan);
         if plan.to_build().next().is_none() && self.removals.is_empty() {
             self.describe_unchanged().await;
-            self.printer.out("nothing to do: the repository is up to date (VCS packages included)");
+            self.printer.out(&nothing_to_do(&plan, " (VCS packages included)"));
             return Ok(self.status(false));
         }
         // The publish's repo-add container starts while the builds run, not after them.
@@ -558,4 +558,13 @@ async fn source_caches(docker: &Docker, plan: &Plan) -> Result<(), crate::docker
         .collect()
         .await;
     made.into_iter().collect()
+}
+
+/// The line `build` ends with when it builds nothing (`also`: what else it looked at): up to
+/// date, or, when the plan blocked some packages (their problems printed above), how many.
+fn nothing_to_do(plan: &Plan, also: &str) -> String {
+    match plan.with_problems().count() {
+        0 => format!("nothing to do: the repository is up to date{also}"),
+        n => format!("nothing to build: {n} package(s) blocked (see above), the rest up to date{also}"),
+    }
 }

@@ -7,7 +7,7 @@
 //! the head, flag what a reviewer must see, and ask the policy; (3) report; (4) write the lock
 //! (never with --check or --since). Nothing here runs AUR code: PKGBUILDs are only read.
 use crate::aur::{AurClient, Universe, diff, fetch_pkgbase, files_at, log};
-use crate::config::Config;
+use crate::config::{Config, Diagnostics};
 use crate::error::{Error, ExitStatus};
 use crate::lock::assess::{self, Snapshot};
 use crate::lock::policy::{Candidate, Hold, Mode, decide};
@@ -74,21 +74,27 @@ pub async fn update(
         mode: if options.auto { Mode::Auto } else { Mode::Review },
         accepted: BTreeSet::new(),
     };
-    let (report, new) = match &options.since {
-        Some(base) => (since(&ctx, &Lock::read(base)?, &old).await?, None),
+    let (report, new, problems) = match &options.since {
+        Some(base) => (since(&ctx, &Lock::read(base)?, &old).await?, None, Diagnostics(Vec::new())),
         None => {
             let official = super::official_repos(&config, &work, printer).await?;
-            let (report, new) = moved(&mut ctx, &old, &official, &work, &options).await?;
-            (report, Some(new))
+            let (report, new, problems) = moved(&mut ctx, &old, &official, &work, &options).await?;
+            (report, Some(new), problems)
         }
     };
+    // A listed package that cannot be locked at all (not in the AUR, a broken .SRCINFO), on
+    // its repo.yaml line, as `check` says it: the rest is locked, and the exit code is 1.
+    for diag in &problems.0 {
+        printer.diagnostic(diag);
+    }
     show(&report, &options, printer)?;
     if let Some(new) = new.filter(|_| report.changed && !options.check) {
         new.write(&lock_path)?;
         printer.info(&format!("wrote {lock_path}: review the change and commit it"));
     }
     let unreadable = report.packages.iter().any(|p| matches!(p.held, Some(Hold::Unreadable { .. })));
-    Ok(if unreadable || (options.check && report.changed) { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+    let failed = unreadable || !problems.0.is_empty() || (options.check && report.changed);
+    Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
 }
 
 fn stdout_is_colour_terminal() -> bool {
@@ -128,12 +134,12 @@ async fn moved(
     official: &crate::official::OfficialRepos,
     work: &Utf8Path,
     options: &Options,
-) -> Result<(Report, Lock), Error> {
+) -> Result<(Report, Lock, Diagnostics), Error> {
     let mut pins: BTreeMap<String, String> = BTreeMap::new();
     let mut examined: BTreeMap<String, Examined> = BTreeMap::new();
     for _ in 0..MAX_ROUNDS {
         let universe = super::resolve(ctx.config, &ctx.aur, official, &[], Some(&work.join("srcinfo")), &pins).await?;
-        let closure = closure_of(ctx.config, &universe)?;
+        let (closure, problems) = closure_of(ctx.config, &universe, old)?;
         ctx.accepted = names_to_bases(&options.accept, &universe, old);
         let selected = names_to_bases(&options.packages, &universe, old);
         let todo: Vec<&String> = closure
@@ -147,7 +153,8 @@ async fn moved(
             .filter_map(|(b, _)| old.entries.get(b).map(|o| (b.clone(), o.commit.clone())))
             .collect();
         if held == pins {
-            return Ok(conclude(old, examined, &closure, &universe, ctx.config, &selected));
+            let (report, lock) = conclude(old, examined, &closure, &universe, ctx.config, &selected);
+            return Ok((report, lock, problems));
         }
         pins = held;
     }
@@ -171,8 +178,11 @@ async fn examine_all(ctx: &Ctx<'_>, bases: &[&String], old: &Lock, universe: &Un
         .await
 }
 
-/// The pkgbases `build` would need, at the heads (and pins) the universe was resolved at.
-fn closure_of(config: &Config, universe: &Universe) -> Result<BTreeSet<String>, Error> {
+/// The pkgbases `build` would need, at the heads (and pins) the universe was resolved at, and
+/// the plan's problems on repo.yaml lines ([`super::plan_diagnostics`]) of the pkgbases `old`
+/// does not hold: what cannot be locked at all (a name not in the AUR, a broken `.SRCINFO`).
+/// A locked pkgbase's trouble is the report's (deleted, unreadable, held), as before.
+fn closure_of(config: &Config, universe: &Universe, old: &Lock) -> Result<(BTreeSet<String>, Diagnostics), Error> {
     let none = BTreeMap::new();
     let empty = Lock::default();
     let plan = crate::plan::make(&crate::plan::Inputs {
@@ -183,7 +193,13 @@ fn closure_of(config: &Config, universe: &Universe) -> Result<BTreeSet<String>, 
         mismatches: &none,
         lock: &empty,
     })?;
-    Ok(plan.packages.iter().filter(|s| universe.srcinfo.contains_key(&s.pkgbase)).map(|s| s.pkgbase.clone()).collect())
+    let closure =
+        plan.packages.iter().filter(|s| universe.srcinfo.contains_key(&s.pkgbase)).map(|s| s.pkgbase.clone()).collect();
+    let mut plan = plan;
+    for step in plan.packages.iter_mut().filter(|s| old.entries.contains_key(&s.pkgbase)) {
+        step.problems.clear();
+    }
+    Ok((closure, super::plan_diagnostics(config, &plan)))
 }
 
 /// pkgbases named by pkgbase or pkgname, in the AUR or in the lock.

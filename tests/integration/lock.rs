@@ -206,6 +206,13 @@ fn a_package_deleted_from_the_aur_keeps_its_published_version_and_is_flagged() {
     let out = bed.run_as_is("build", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("gone from the AUR"), "{}", text(&out));
+    // Not "up to date": the summary line a CI log shows says the package is blocked.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("nothing to build: 1 package(s) blocked (see above), the rest up to date"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(bed.published(), [("hello".to_string(), "1.0-1".to_string())], "the published version stays");
 }
 
@@ -278,4 +285,23 @@ fn version_only_takes_a_pure_bump_and_holds_one_that_changes_a_source_url() {
     push_tool(&bed, "1.3", "evil.example", 0);
     let report = bed.update(&["--auto"]);
     assert_eq!(package(&report, "tool")["held"]["hold"], "cooling-down", "{report:#}");
+}
+
+/// A listed name the AUR does not have (a typo) cannot be locked: `update` says so on its
+/// repo.yaml line, as `check` does, locks the rest, and exits 1, with `--check` too, so a
+/// nightly `update --check` does not pass it by.
+#[test]
+fn a_listed_name_the_aur_does_not_have_fails_update_on_its_line() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.push_hello("1.0", "hello", 10);
+    bed.write_config(&["hello", "helo"], "");
+    for extra in [&["--check"][..], &[]] {
+        let out = bed.run_as_is("update", extra);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("repo.yaml:8:5: package `helo` was not found in the AUR"), "{}", text(&out));
+    }
+    assert!(bed.lock().contains("name = \"hello\""), "the rest is locked:\n{}", bed.lock());
+    assert!(!bed.lock().contains("helo\""), "{}", bed.lock());
 }
