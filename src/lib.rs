@@ -23,6 +23,7 @@ pub mod provenance;
 pub mod publish;
 pub mod repo;
 pub mod sign;
+pub mod trust;
 pub mod ui;
 
 pub use error::{Error, ExitStatus};

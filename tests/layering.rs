@@ -35,6 +35,9 @@ const LEAVES: &[(&str, &[&str])] = &[
     // Where a package file came from (`FILE.provenance.json`): written by build, carried by
     // publish, read by commands.
     ("provenance", &["alpm"]),
+    // The checks that bind builds, signatures and publishes to the lock, as types only they
+    // construct: required by build and publish alike.
+    ("trust", &["alpm", "pgp", "sign", "cause", "env", "provenance"]),
 ];
 
 /// On top: may import anything; nothing below may import them.
