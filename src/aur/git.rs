@@ -212,3 +212,31 @@ async fn git(url: &str, git_dir: Option<&Utf8Path>, args: &[&str]) -> Result<Str
     })?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Two commands on one clone take turns: the second waits, says so once, and goes on when
+    /// the first lets go; dropping a waiting command (Ctrl-C) ends its wait at once.
+    #[tokio::test]
+    async fn a_clone_in_use_is_waited_for_and_the_wait_can_be_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let clone = camino::Utf8PathBuf::try_from(dir.path().join("aur/hello")).unwrap();
+        let said = AtomicUsize::new(0);
+        let waiting = |line: &str| {
+            assert!(line.starts_with("waiting for another repoctl command to let go of "), "{line}");
+            said.fetch_add(1, Ordering::SeqCst);
+        };
+        let first = super::lock(&clone, &waiting).await.unwrap();
+        assert!(dir.path().join("aur/.locks/hello").is_file());
+        let second = tokio::time::timeout(std::time::Duration::from_millis(700), super::lock(&clone, &waiting)).await;
+        assert!(second.is_err(), "the second waits while the first holds the clone");
+        assert_eq!(said.load(Ordering::SeqCst), 1, "and says so once");
+        let second = super::lock(&clone, &waiting);
+        tokio::pin!(second);
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(300), &mut second).await.is_err());
+        drop(first);
+        tokio::time::timeout(std::time::Duration::from_secs(2), second).await.unwrap().unwrap();
+    }
+}
