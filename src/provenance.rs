@@ -62,7 +62,8 @@ pub struct AurSource {
     pub url: String,
     /// The commit checked out and built (40 hex digits).
     pub commit: String,
-    /// The lock's hash of that commit's files (`crate::lock::files_hash`): `sha256:` and hex.
+    /// The lock's hash of that commit's files (`crate::trust::tree::Tree::digest`): `tree-sha256:`
+    /// and hex (`sha256:` for a lock written before issue 23).
     pub files: String,
 }
 

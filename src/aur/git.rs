@@ -1,39 +1,61 @@
-//! Fetching a pkgbase's git repository from the AUR into a per-pkgbase cache directory.
+//! A pkgbase's git repository from the AUR, kept between runs in a per-pkgbase directory
+//! (`.repoctl/aur/PKGBASE`), so a nightly fetch transfers only what changed.
 //!
-//! This runs the host's `git` (dumb and smart HTTP both work); the clone is kept between
-//! runs so a nightly fetch transfers only what changed.
+//! The clone is bare: nothing is ever checked out, so no filter, LFS smudge or checkout hook
+//! runs, and nothing is built from files another command could change. Commits are read from
+//! their objects ([`crate::trust::tree`]), git runs only through [`crate::trust::git::git`]
+//! (a cleared environment, no hooks), and repoctl writes the clone's `config` itself before
+//! each fetch, so a clone carried in from elsewhere (a CI cache) brings no settings of its own.
+//!
+//! One command at a time per clone (issue 23, item 3): [`GitClone::open`] takes a lock file
+//! (`.repoctl/aur/.locks/PKGBASE`) that the [`GitClone`] holds until it is dropped, so a `build`
+//! and an `update` on one work directory take turns. A command that waits says so; waiting
+//! polls, so Ctrl-C stops it at once.
+use crate::trust::git::GitFailure;
+use crate::trust::tree::{Tree, TreeError};
 use camino::{Utf8Path, Utf8PathBuf};
-use tokio::process::Command;
+use std::time::Duration;
 
-#[derive(Debug, Clone)]
-pub struct Checkout {
-    pub dir: Utf8PathBuf,
-    /// The commit that will be built.
-    pub commit: String,
-}
+/// Where a fetch puts the AUR's HEAD in the clone (a ref, so that gc keeps its objects).
+const HEAD_REF: &str = "refs/repoctl/head";
+/// The clone's whole configuration, written before each fetch: whatever was there (a
+/// `core.fsmonitor`, an `include.path`, a `credential.helper`) is gone.
+const CONFIG: &str = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n";
+/// How often a command waiting for a clone looks again.
+const LOCK_POLL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("cannot run git (is it installed?)")]
-    Spawn(#[source] std::io::Error),
-    #[error("`git {args}` failed for {url}: {stderr}")]
-    Failed { args: String, url: String, stderr: String },
-    #[error("{url} has no .SRCINFO: the pkgbase does not exist in the AUR, or its repository is empty")]
-    NoSrcinfo { url: String },
+    #[error("`git {args}` failed for {url}")]
+    Failed {
+        args: String,
+        url: String,
+        #[source]
+        source: GitFailure,
+    },
+    #[error("cannot prepare the clone directory {path}")]
+    Io {
+        path: Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{url} has no .SRCINFO at commit {commit}: the pkgbase does not exist in the AUR, or its repository is empty"
+    )]
+    NoSrcinfo { url: String, commit: String },
     #[error(
         "commit {commit} is not in the history of {url}: the AUR repository was rewritten, or the lock names another pkgbase's commit"
     )]
     NotInHistory { url: String, commit: String },
-    #[error("cannot read the files of commit {commit} of {url}")]
-    Archive {
+    #[error("cannot use the files of {url}")]
+    Tree {
         url: String,
-        commit: String,
         #[source]
-        source: std::io::Error,
+        source: TreeError,
     },
 }
 
-/// One commit of a pkgbase's history, newest first in [`log`].
+/// One commit of a pkgbase's history, newest first in [`GitClone::log`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Commit {
     pub id: String,
@@ -44,152 +66,177 @@ pub struct Commit {
     pub subject: String,
 }
 
-/// Clones `url` into `dir`, or brings an earlier clone up to date, and returns the commit.
-pub async fn fetch_pkgbase(url: &str, dir: &Utf8Path) -> Result<Checkout, GitError> {
-    if dir.join(".git").is_dir() {
-        let update = async {
-            // From `url`, not the clone's origin: AUR_LOCATION may have changed since the clone.
-            git(url, Some(dir), &["fetch", "--quiet", "--", url, "HEAD"]).await?;
-            git(url, Some(dir), &["reset", "--quiet", "--hard", "FETCH_HEAD"]).await?;
-            git(url, Some(dir), &["clean", "-qfdx"]).await
+/// A pkgbase's clone, fetched, and held by this command until dropped.
+#[derive(Debug)]
+pub struct GitClone {
+    url: String,
+    dir: Utf8PathBuf,
+    head: String,
+    _lock: fs_err::File,
+}
+
+impl GitClone {
+    /// Locks `dir` (calling `waiting` once, with a line to show, when another command holds
+    /// it), then brings it up to date with `url`'s HEAD, made afresh when it is missing, is a
+    /// clone of an older repoctl (with a work tree), or cannot be fetched into.
+    pub async fn open(url: &str, dir: &Utf8Path, waiting: &(dyn Fn(&str) + Sync)) -> Result<GitClone, GitError> {
+        let lock = lock(dir, waiting).await?;
+        let existed = dir.join("HEAD").is_file();
+        let head = match fetch(url, dir).await {
+            Ok(head) => head,
+            Err(err) if existed => {
+                tracing::warn!("refreshing {dir} failed ({err}); cloning afresh");
+                remove_dir(dir)?;
+                fetch(url, dir).await?
+            }
+            Err(err) => return Err(err),
         };
-        if let Err(err) = update.await {
-            tracing::warn!("refreshing {dir} failed ({err}); cloning afresh");
-            let _ = fs_err::remove_dir_all(dir);
-        }
+        Ok(GitClone { url: url.to_string(), dir: dir.to_owned(), head, _lock: lock })
     }
-    if !dir.join(".git").is_dir() {
-        if let Some(parent) = dir.parent() {
-            fs_err::create_dir_all(parent).map_err(GitError::Spawn)?;
-        }
-        git(url, None, &["clone", "--quiet", "--", url, dir.as_str()]).await?;
-    }
-    if !dir.join(".SRCINFO").is_file() {
-        return Err(GitError::NoSrcinfo { url: url.to_string() });
-    }
-    let commit = git(url, Some(dir), &["rev-parse", "HEAD"]).await?;
-    Ok(Checkout { dir: dir.to_owned(), commit: commit.trim().to_string() })
-}
 
-/// Checks that `commit` is in the history of the fetched head of `checkout` and makes the work
-/// tree that commit's files (nothing else: untracked files are removed). Errors:
-/// [`GitError::NotInHistory`] when the AUR's history does not contain it.
-pub async fn checkout_commit(url: &str, checkout: &Checkout, commit: &str) -> Result<Checkout, GitError> {
-    let dir = &checkout.dir;
-    let in_history = git(url, Some(dir), &["merge-base", "--is-ancestor", commit, &checkout.commit]).await;
-    if in_history.is_err() {
-        return Err(GitError::NotInHistory { url: url.to_string(), commit: commit.to_string() });
+    /// The AUR's HEAD commit as fetched (40 hex digits).
+    pub fn head(&self) -> &str {
+        &self.head
     }
-    git(url, Some(dir), &["reset", "--quiet", "--hard", commit]).await?;
-    git(url, Some(dir), &["clean", "-qfdx"]).await?;
-    Ok(Checkout { dir: dir.clone(), commit: commit.to_string() })
-}
 
-/// Every file of `commit` (path -> bytes), read from the object database with `git archive`,
-/// so the work tree's state does not matter. Submodules and empty directories are not files.
-pub async fn files_at(
-    url: &str,
-    dir: &Utf8Path,
-    commit: &str,
-) -> Result<std::collections::BTreeMap<String, Vec<u8>>, GitError> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["archive", "--format=tar", commit])
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(GitError::Spawn)?;
-    if !output.status.success() {
-        return Err(GitError::Failed {
-            args: format!("archive {commit}"),
-            url: url.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
+    /// Every entry of `commit` ([`crate::trust::tree::read`]).
+    pub async fn tree(&self, commit: &str) -> Result<Tree, GitError> {
+        crate::trust::tree::read(&self.dir, commit)
+            .await
+            .map_err(|source| GitError::Tree { url: self.url.clone(), source })
     }
-    let err = |source| GitError::Archive { url: url.to_string(), commit: commit.to_string(), source };
-    let mut files = std::collections::BTreeMap::new();
-    let mut archive = tar::Archive::new(output.stdout.as_slice());
-    for entry in archive.entries().map_err(err)? {
-        let mut entry = entry.map_err(err)?;
-        if !entry.header().entry_type().is_file() {
-            continue;
+
+    /// [`GitClone::tree`] of the head, which must hold a `.SRCINFO`.
+    pub async fn head_tree(&self) -> Result<Tree, GitError> {
+        let tree = self.tree(&self.head).await?;
+        if tree.file(".SRCINFO").is_none() {
+            return Err(GitError::NoSrcinfo { url: self.url.clone(), commit: self.head.clone() });
         }
-        let path = entry.path().map_err(err)?.to_string_lossy().into_owned();
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(err)?;
-        files.insert(path, bytes);
+        Ok(tree)
     }
-    Ok(files)
-}
 
-/// The newest `limit` commits after `from` up to `to`, newest first (from all of `to`'s history
-/// when `from` is None). git stops after `limit`: an old package's history is not read whole.
-pub async fn log(
-    url: &str,
-    dir: &Utf8Path,
-    from: Option<&str>,
-    to: &str,
-    limit: usize,
-) -> Result<Vec<Commit>, GitError> {
-    let range = from.map_or_else(|| to.to_string(), |f| format!("{f}..{to}"));
-    let max = format!("--max-count={limit}");
-    let out = git(url, Some(dir), &["log", &max, "--format=%H%x1f%ct%x1f%an%x1f%s", &range, "--"]).await?;
-    Ok(out
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split('\x1f');
-            Some(Commit {
-                id: f.next()?.to_string(),
-                time: f.next()?.parse().ok()?,
-                author: f.next()?.to_string(),
-                subject: f.next().unwrap_or_default().to_string(),
+    /// [`GitClone::tree`] of `commit`, which must be in the history of the fetched head. Errors:
+    /// [`GitError::NotInHistory`] when the AUR's history does not contain it.
+    pub async fn tree_in_history(&self, commit: &str) -> Result<Tree, GitError> {
+        let args = ["merge-base", "--is-ancestor", commit, self.head.as_str()];
+        if git(&self.url, Some(&self.dir), &args).await.is_err() {
+            return Err(GitError::NotInHistory { url: self.url.clone(), commit: commit.to_string() });
+        }
+        self.tree(commit).await
+    }
+
+    /// The newest `limit` commits after `from` up to `to`, newest first (from all of `to`'s
+    /// history when `from` is None). git stops after `limit`: an old package's history is not
+    /// read whole.
+    pub async fn log(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<Commit>, GitError> {
+        let range = from.map_or_else(|| to.to_string(), |f| format!("{f}..{to}"));
+        let max = format!("--max-count={limit}");
+        let args = ["log", &max, "--no-show-signature", "--format=%H%x1f%ct%x1f%an%x1f%s", &range, "--"];
+        let out = git(&self.url, Some(&self.dir), &args).await?;
+        Ok(out
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split('\x1f');
+                Some(Commit {
+                    id: f.next()?.to_string(),
+                    time: f.next()?.parse().ok()?,
+                    author: f.next()?.to_string(),
+                    subject: f.next().unwrap_or_default().to_string(),
+                })
             })
-        })
-        .collect())
+            .collect())
+    }
 }
 
-/// `git diff from to`: every file's changes, as a unified diff (coloured for a terminal when
-/// `color`).
-pub async fn diff(url: &str, dir: &Utf8Path, from: &str, to: &str, color: bool) -> Result<String, GitError> {
-    let color = if color { "--color=always" } else { "--no-color" };
-    git(url, Some(dir), &["diff", color, "--no-ext-diff", "--stat", "--patch", from, to, "--"]).await
+/// Takes `dir`'s lock file, `.locks/NAME` beside it (no pkgbase starts with a dot), polling
+/// while another command holds it.
+async fn lock(dir: &Utf8Path, waiting: &(dyn Fn(&str) + Sync)) -> Result<fs_err::File, GitError> {
+    let parent = dir.parent().unwrap_or(Utf8Path::new("."));
+    let path = parent.join(".locks").join(dir.file_name().unwrap_or("clone"));
+    let io = |source| GitError::Io { path: path.clone(), source };
+    fs_err::create_dir_all(parent.join(".locks")).map_err(io)?;
+    let file = fs_err::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+    let mut told = false;
+    loop {
+        match file.file().try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if !told => {
+                waiting(&format!("waiting for another repoctl command to let go of {dir}"));
+                told = true;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        tokio::time::sleep(LOCK_POLL).await;
+    }
 }
 
-/// The longest a single git command may take (an AUR clone is usually a second).
-const GIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+/// Makes `dir` a bare repository with repoctl's own config, then fetches `url`'s HEAD into it;
+/// returns the head commit.
+async fn fetch(url: &str, dir: &Utf8Path) -> Result<String, GitError> {
+    prepare(url, dir).await?;
+    let refspec = format!("+HEAD:{HEAD_REF}");
+    let args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, &refspec];
+    git(url, Some(dir), &args).await?;
+    let head = git(url, Some(dir), &["rev-parse", "--verify", &format!("{HEAD_REF}^{{commit}}")]).await?;
+    Ok(head.trim().to_string())
+}
 
-async fn git(url: &str, dir: Option<&Utf8Path>, args: &[&str]) -> Result<String, GitError> {
-    let mut cmd = Command::new("git");
-    if let Some(dir) = dir {
-        cmd.arg("-C").arg(dir);
+/// `dir` as a bare repository (an older repoctl's clone, which had a work tree, is removed),
+/// its config written afresh.
+async fn prepare(url: &str, dir: &Utf8Path) -> Result<(), GitError> {
+    if dir.join(".git").exists() || (dir.exists() && !dir.join("HEAD").is_file()) {
+        remove_dir(dir)?;
     }
-    let output = cmd
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("LC_ALL", "C")
-        // A stalled server must not hang the run: give up below 1 KiB/s for 60 s.
-        .env("GIT_HTTP_LOW_SPEED_LIMIT", "1024")
-        .env("GIT_HTTP_LOW_SPEED_TIME", "60")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    // kill_on_drop: the git process dies with the timed-out future.
-    let output = tokio::time::timeout(GIT_TIMEOUT, output)
-        .await
-        .map_err(|_| GitError::Failed {
-            args: args.join(" "),
-            url: url.to_string(),
-            stderr: format!("no answer within {} s", GIT_TIMEOUT.as_secs()),
-        })?
-        .map_err(GitError::Spawn)?;
-    if !output.status.success() {
-        return Err(GitError::Failed {
-            args: args.join(" "),
-            url: url.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
+    if !dir.exists() {
+        let io = |source| GitError::Io { path: dir.to_owned(), source };
+        fs_err::create_dir_all(dir).map_err(io)?;
+        git(url, None, &["init", "--quiet", "--bare", "--template=", "--object-format=sha1", dir.as_str()]).await?;
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    let config = dir.join("config");
+    fs_err::write(&config, CONFIG).map_err(|source| GitError::Io { path: config.clone(), source })
+}
+
+fn remove_dir(dir: &Utf8Path) -> Result<(), GitError> {
+    match fs_err::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(GitError::Io { path: dir.to_owned(), source: e }),
+        _ => Ok(()),
+    }
+}
+
+async fn git(url: &str, git_dir: Option<&Utf8Path>, args: &[&str]) -> Result<String, GitError> {
+    let out = crate::trust::git::git(git_dir, args, b"").await.map_err(|source| GitError::Failed {
+        args: args.join(" "),
+        url: url.to_string(),
+        source,
+    })?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Two commands on one clone take turns: the second waits, says so once, and goes on when
+    /// the first lets go; dropping a waiting command (Ctrl-C) ends its wait at once.
+    #[tokio::test]
+    async fn a_clone_in_use_is_waited_for_and_the_wait_can_be_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let clone = camino::Utf8PathBuf::try_from(dir.path().join("aur/hello")).unwrap();
+        let said = AtomicUsize::new(0);
+        let waiting = |line: &str| {
+            assert!(line.starts_with("waiting for another repoctl command to let go of "), "{line}");
+            said.fetch_add(1, Ordering::SeqCst);
+        };
+        let first = super::lock(&clone, &waiting).await.unwrap();
+        assert!(dir.path().join("aur/.locks/hello").is_file());
+        let second = tokio::time::timeout(std::time::Duration::from_millis(700), super::lock(&clone, &waiting)).await;
+        assert!(second.is_err(), "the second waits while the first holds the clone");
+        assert_eq!(said.load(Ordering::SeqCst), 1, "and says so once");
+        let second = super::lock(&clone, &waiting);
+        tokio::pin!(second);
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(300), &mut second).await.is_err());
+        drop(first);
+        tokio::time::timeout(std::time::Duration::from_secs(2), second).await.unwrap().unwrap();
+    }
 }

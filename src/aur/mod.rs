@@ -12,7 +12,7 @@ mod resolve;
 mod srcinfo;
 mod store;
 
-pub use git::{Checkout, Commit, GitError, checkout_commit, diff, fetch_pkgbase, files_at, log};
+pub use git::{Commit, GitClone, GitError};
 pub use resolve::{Live, Query, Satisfier, Source, Universe, resolve};
 pub use srcinfo::{SrcInfo, SrcInfoError, SrcPackage, srcinfo_version};
 pub use store::SrcInfoStore;

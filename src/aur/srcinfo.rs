@@ -6,7 +6,6 @@
 //! Format: SRCINFO(5) / alpm-srcinfo(5): a pkgname section's key replaces the pkgbase's list
 //! (an empty value clears it), `KEY_ARCH` lists add to `KEY` for that architecture only.
 use alpm_srcinfo::SourceInfoV1;
-use camino::Utf8Path;
 
 /// .SRCINFO larger than this is refused (real ones are a few KiB).
 pub const MAX_SRCINFO_BYTES: u64 = 1024 * 1024;
@@ -39,27 +38,24 @@ pub struct SrcInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SrcInfoError {
-    #[error("cannot read {path}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path} is larger than 1 MiB")]
-    TooLarge { path: String },
-    #[error("{path} is not a valid .SRCINFO: {message}")]
-    Invalid { path: String, message: String },
+    #[error("commit {commit} has no .SRCINFO file")]
+    Missing { commit: String },
+    #[error("the .SRCINFO at commit {commit} is larger than 1 MiB")]
+    TooLarge { commit: String },
+    #[error("the .SRCINFO at commit {commit} is not valid: {message}")]
+    Invalid { commit: String, message: String },
 }
 
 impl SrcInfo {
-    pub fn read(path: &Utf8Path, arch: &str) -> Result<SrcInfo, SrcInfoError> {
-        let meta = fs_err::metadata(path).map_err(|source| SrcInfoError::Read { path: path.to_string(), source })?;
-        if meta.len() > MAX_SRCINFO_BYTES {
-            return Err(SrcInfoError::TooLarge { path: path.to_string() });
+    /// The `.SRCINFO` of a commit, from its blob ([`crate::trust::tree`]): a regular file (not
+    /// a symlink) of at most 1 MiB, for `arch`.
+    pub fn of_tree(tree: &crate::trust::tree::Tree, arch: &str) -> Result<SrcInfo, SrcInfoError> {
+        let commit = tree.commit().to_string();
+        let bytes = tree.file(".SRCINFO").ok_or_else(|| SrcInfoError::Missing { commit: commit.clone() })?;
+        if bytes.len() as u64 > MAX_SRCINFO_BYTES {
+            return Err(SrcInfoError::TooLarge { commit });
         }
-        let text =
-            fs_err::read_to_string(path).map_err(|source| SrcInfoError::Read { path: path.to_string(), source })?;
-        Self::parse(&text, arch).map_err(|message| SrcInfoError::Invalid { path: path.to_string(), message })
+        Self::parse(&String::from_utf8_lossy(bytes), arch).map_err(|message| SrcInfoError::Invalid { commit, message })
     }
 
     pub fn parse(text: &str, arch: &str) -> Result<SrcInfo, String> {

@@ -1,7 +1,9 @@
 //! Files in and out of build containers, as tar archives. What comes out is untrusted: only
 //! regular files whose names makepkg reported are taken; links, devices, absolute and `..`
 //! paths are refused.
+use crate::trust::tree::{LockedTree, Mode};
 use camino::{Utf8Path, Utf8PathBuf};
+use std::collections::BTreeSet;
 use std::io::Read;
 
 /// One package file's size limit when copied out (a big package is a few hundred MiB).
@@ -28,38 +30,76 @@ fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> ArtifactError + '_ {
     move |source| ArtifactError::Io { path: path.to_owned(), source }
 }
 
-/// A tar archive of `dir`'s files under `prefix/`, leaving out `.git`. Symlinks stay links.
-pub fn tar_dir(dir: &Utf8Path, prefix: &str, dest: &Utf8Path) -> Result<(), ArtifactError> {
+/// A tar archive of a locked commit's entries under `prefix/`, made from its blobs alone
+/// (nothing is read from disk, so no other command can change what goes in): directories
+/// 0755, files 0644 or 0755 as git records them, symlinks as links to their target (makepkg
+/// may follow them in the container; repoctl never does on the host). Modification times are
+/// now, as a checkout would make them.
+pub fn tar_tree(tree: &LockedTree, prefix: &str, dest: &Utf8Path) -> Result<(), ArtifactError> {
+    use std::os::unix::ffi::OsStrExt;
     let file = fs_err::File::create(dest).map_err(io(dest))?;
     let mut builder = tar::Builder::new(file);
-    builder.follow_symlinks(false);
-    append_tree(&mut builder, dir, dir, prefix)?;
+    let entries = tree.tree().entries();
+    let mut dirs: BTreeSet<&str> = BTreeSet::from([""]);
+    for e in entries {
+        let mut path = e.path();
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            dirs.insert(parent);
+            path = parent;
+        }
+    }
+    for dir in dirs {
+        let name = if dir.is_empty() { format!("{prefix}/") } else { format!("{prefix}/{dir}/") };
+        let mut header = header(tar::EntryType::Directory, 0o755, 0);
+        builder.append_data(&mut header, name, std::io::empty()).map_err(io(dest))?;
+    }
+    for e in entries {
+        let name = format!("{prefix}/{}", e.path());
+        let appended = match e.mode() {
+            Mode::Symlink => {
+                let mut header = header(tar::EntryType::Symlink, 0o777, 0);
+                let target = std::path::Path::new(std::ffi::OsStr::from_bytes(e.content()));
+                builder.append_link(&mut header, &name, target)
+            }
+            mode => {
+                let bits = if mode == Mode::Executable { 0o755 } else { 0o644 };
+                let mut header = header(tar::EntryType::Regular, bits, e.content().len() as u64);
+                builder.append_data(&mut header, &name, e.content())
+            }
+        };
+        appended.map_err(io(dest))?;
+    }
     builder.into_inner().map_err(io(dest))?;
     Ok(())
 }
 
-fn append_tree<W: std::io::Write>(
-    builder: &mut tar::Builder<W>,
-    root: &Utf8Path,
-    dir: &Utf8Path,
-    prefix: &str,
-) -> Result<(), ArtifactError> {
-    let mut entries: Vec<_> = fs_err::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = Utf8PathBuf::try_from(entry.path())
-            .map_err(|e| ArtifactError::Io { path: dir.to_owned(), source: std::io::Error::other(e.to_string()) })?;
-        if path.file_name() == Some(".git") {
-            continue;
-        }
-        let rel = path.strip_prefix(root).unwrap_or(&path);
-        let name = format!("{prefix}/{rel}");
-        builder.append_path_with_name(&path, &name).map_err(io(&path))?;
-        if entry.file_type().map_err(io(&path))?.is_dir() {
-            append_tree(builder, root, &path, prefix)?;
-        }
+/// A tar archive of in-memory files (name, text), flat under `prefix/`: the directory 0755,
+/// the files 0644.
+pub fn tar_bytes(files: &[(String, String)], prefix: &str, dest: &Utf8Path) -> Result<(), ArtifactError> {
+    let file = fs_err::File::create(dest).map_err(io(dest))?;
+    let mut builder = tar::Builder::new(file);
+    let mut dir = header(tar::EntryType::Directory, 0o755, 0);
+    builder.append_data(&mut dir, format!("{prefix}/"), std::io::empty()).map_err(io(dest))?;
+    for (name, text) in files {
+        let mut file = header(tar::EntryType::Regular, 0o644, text.len() as u64);
+        builder.append_data(&mut file, format!("{prefix}/{name}"), text.as_bytes()).map_err(io(dest))?;
     }
+    builder.into_inner().map_err(io(dest))?;
     Ok(())
+}
+
+/// A GNU header of `kind`, `mode` and `size`, owned by root, modified now.
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_mode(mode);
+    header.set_size(size);
+    header.set_mtime(now);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_cksum();
+    header
 }
 
 /// A tar archive of the given files, flat under `prefix/`. Modes are fixed, never the host's:
@@ -243,6 +283,50 @@ mod tests {
             modes,
             [("localrepo/".to_string(), 0o755), ("localrepo/lib-1.2-1-x86_64.pkg.tar.zst".to_string(), 0o644)]
         );
+    }
+
+    /// The build's input is the locked commit's blobs: every entry with its git mode, links as
+    /// links, parent directories first; nothing from any directory on disk.
+    #[test]
+    fn a_locked_tree_becomes_a_tar_of_its_blobs() {
+        use crate::trust::tree::{Mode, Tree};
+        let entries: [(Mode, &str, &[u8]); 4] = [
+            (Mode::File, "PKGBUILD", b"pkgname=x\n"),
+            (Mode::Executable, "scripts/run.sh", b"#!/bin/sh\n"),
+            (Mode::Symlink, "link", b"/etc/shadow"),
+            (Mode::File, "keys/pgp/A.asc", b"key"),
+        ];
+        let tree = Tree::for_tests(&"0".repeat(40), &entries);
+        let digest = tree.digest();
+        let locked = tree.verify("x", &digest).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let tar = Utf8PathBuf::try_from(dir.path().join("src.tar")).unwrap();
+        tar_tree(&locked, "src", &tar).unwrap();
+        let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());
+        let got: Vec<(String, u32, String)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let link = e.link_name().unwrap().map(|l| l.display().to_string()).unwrap_or_default();
+                let mut body = String::new();
+                std::io::Read::read_to_string(&mut e, &mut body).unwrap();
+                (e.path().unwrap().display().to_string(), e.header().mode().unwrap(), format!("{link}{body}"))
+            })
+            .collect();
+        let want = [
+            ("src/", 0o755, ""),
+            ("src/keys/", 0o755, ""),
+            ("src/keys/pgp/", 0o755, ""),
+            ("src/scripts/", 0o755, ""),
+            ("src/PKGBUILD", 0o644, "pkgname=x\n"),
+            ("src/keys/pgp/A.asc", 0o644, "key"),
+            ("src/link", 0o777, "/etc/shadow"),
+            ("src/scripts/run.sh", 0o755, "#!/bin/sh\n"),
+        ];
+        let want: Vec<(String, u32, String)> =
+            want.iter().map(|(p, m, c)| (p.to_string(), *m, c.to_string())).collect();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -17,9 +17,10 @@ pub use run_image::{
     make_run_image, parse_sync_dbs, release_run_image, remove_superseded, render_sync_dbs, synced_image_tag,
 };
 
-use crate::aur::{SrcInfo, checkout_commit, fetch_pkgbase, files_at};
+use crate::aur::{GitClone, GitError, SrcInfo};
 use crate::docker::Docker;
 use crate::plan::{Action, Plan, Step};
+use crate::trust::tree::{LockedTree, TreeError};
 use crate::ui::mermaid::Span;
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -94,6 +95,9 @@ pub enum FailureKind {
     /// The AUR's history no longer holds the locked commit, or its files are not the ones the
     /// lock's hash names.
     Lock,
+    /// The locked commit holds what repoctl does not build from: a submodule, a path that
+    /// leaves its directory, a key file (`keys/pgp/*.asc`) that is a symbolic link.
+    Tree,
     /// Its `.SRCINFO` is unreadable, or names another pkgbase.
     Srcinfo,
     /// Package files of its AUR dependencies (built in this run or published) are missing.
@@ -122,6 +126,7 @@ impl FailureKind {
         match self {
             FailureKind::Fetch => "fetch",
             FailureKind::Lock => "lock",
+            FailureKind::Tree => "tree",
             FailureKind::Srcinfo => "srcinfo",
             FailureKind::DependencyFiles => "dependency-files",
             FailureKind::Dependencies => "dependencies",
@@ -167,6 +172,7 @@ impl From<package::BuildError> for Failure {
             E::Phase { phase: "installing dependencies", .. } => FailureKind::Dependencies,
             E::Phase { .. } => FailureKind::Makepkg,
             E::Signatures { .. } => FailureKind::SourceSignature,
+            E::KeyLinks(_) => FailureKind::Tree,
             E::Timeout(_) => FailureKind::Timeout,
             E::Log { .. } => FailureKind::Internal,
         };
@@ -434,12 +440,12 @@ async fn try_build(
 ) -> Result<Outcome, Failure> {
     let base = &step.pkgbase;
     reporter.phase(base, Phase::Fetching);
-    let (checkout, srcinfo) = checkout(ctx, step).await?;
+    let (tree, srcinfo) = checkout(ctx, step).await?;
     let local_packages = dependency_files(ctx, plan, base, built).await?;
     let scratch = ctx.dirs.run.join("scratch").join(base);
     let job = package::BuildJob {
         pkgbase: base,
-        checkout: &checkout.dir,
+        tree: &tree,
         srcinfo: &srcinfo,
         local_packages,
         nocheck: step.nocheck,
@@ -466,27 +472,42 @@ async fn try_build(
     Ok(Outcome::Built { files, debug_files, version, provenance })
 }
 
-/// The pkgbase's AUR repository at the step's locked commit (which must be in the AUR's
-/// history, and hold the files the lock's hash names), and its `.SRCINFO`, which must name it.
-async fn checkout(ctx: &BuildContext, step: &Step) -> Result<(crate::aur::Checkout, SrcInfo), Failure> {
+/// The step's locked commit, read from the pkgbase's clone (fetched from the AUR; the commit
+/// must be in its history) and checked against the lock ([`crate::trust::tree::Tree::verify`]),
+/// and its `.SRCINFO`, which must name the pkgbase. The clone is held only while it is read:
+/// everything the build uses afterwards is this tree, in memory, which no other command can
+/// change.
+async fn checkout(ctx: &BuildContext, step: &Step) -> Result<(LockedTree, SrcInfo), Failure> {
     let base = &step.pkgbase;
     let url = (ctx.git_url)(base);
     let (Some(commit), Some(hash)) = (&step.commit, &step.files_hash) else {
         return Err(Failure::text(FailureKind::Lock, format!("{base} is not locked: run `repoctl update`")));
     };
-    let head =
-        fetch_pkgbase(&url, &ctx.dirs.aur_cache.join(base)).await.map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
-    let checkout = checkout_commit(&url, &head, commit).await.map_err(|e| Failure::new(FailureKind::Lock, &e))?;
-    let files = files_at(&url, &checkout.dir, commit).await.map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
-    crate::lock::verify_files(base, commit, hash, &files)
-        .map_err(|e| Failure::text(FailureKind::Lock, e.to_string()))?;
-    let srcinfo =
-        SrcInfo::read(&checkout.dir.join(".SRCINFO"), &ctx.arch).map_err(|e| Failure::new(FailureKind::Srcinfo, &e))?;
+    let waiting = |line: &str| ctx.reporter.step(&format!("{base}: {line}"));
+    let clone = GitClone::open(&url, &ctx.dirs.aur_cache.join(base), &waiting)
+        .await
+        .map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
+    let tree = clone.tree_in_history(commit).await.map_err(|e| Failure::new(tree_failure(&e), &e))?;
+    drop(clone);
+    let tree = tree.verify(base, hash).map_err(|e| Failure::new(FailureKind::Lock, &e))?;
+    let srcinfo = SrcInfo::of_tree(tree.tree(), &ctx.arch).map_err(|e| Failure::new(FailureKind::Srcinfo, &e))?;
     if srcinfo.pkgbase != *base {
-        let why = format!(".SRCINFO at {} names pkgbase {}, not {base}", checkout.commit, srcinfo.pkgbase);
+        let why = format!(".SRCINFO at {commit} names pkgbase {}, not {base}", srcinfo.pkgbase);
         return Err(Failure::text(FailureKind::Srcinfo, why));
     }
-    Ok((checkout, srcinfo))
+    Ok((tree, srcinfo))
+}
+
+/// The kind of a failure to read the locked commit's tree.
+fn tree_failure(e: &GitError) -> FailureKind {
+    match e {
+        GitError::NotInHistory { .. } => FailureKind::Lock,
+        GitError::Tree {
+            source: TreeError::Submodule { .. } | TreeError::Refused { .. } | TreeError::TooLarge { .. },
+            ..
+        } => FailureKind::Tree,
+        _ => FailureKind::Fetch,
+    }
 }
 
 /// Splits makepkg's `PKGBASE-debug` package off the others. Without `debug: true` (where
@@ -567,13 +588,13 @@ pub async fn probe_vcs(ctx: &BuildContext, plan: &Plan) -> BTreeMap<String, Resu
 
 async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<String, String> {
     let base = &step.pkgbase;
-    let (checkout, srcinfo) = checkout(ctx, step).await.map_err(|f| f.error)?;
+    let (tree, srcinfo) = checkout(ctx, step).await.map_err(|f| f.error)?;
     let local_packages = dependency_files(ctx, plan, base, &Mutex::default()).await.map_err(|f| f.error)?;
     let scratch = ctx.dirs.run.join("scratch").join(format!("{base}.vcs"));
     let log = ctx.dirs.logs.join(format!("{base}.pkgver.log"));
     let job = package::BuildJob {
         pkgbase: base,
-        checkout: &checkout.dir,
+        tree: &tree,
         srcinfo: &srcinfo,
         local_packages,
         nocheck: step.nocheck,

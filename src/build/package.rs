@@ -5,6 +5,7 @@ use super::keys::{self, BuildKeys};
 use crate::aur::SrcInfo;
 use crate::config::{Network, PgpKey};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
+use crate::trust::tree::LockedTree;
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::io::Write;
@@ -13,7 +14,8 @@ use tracing::Instrument;
 /// Everything one build needs.
 pub struct BuildJob<'a> {
     pub pkgbase: &'a str,
-    pub checkout: &'a Utf8Path,
+    /// The locked commit's files: the PKGBUILD and everything beside it, and its key files.
+    pub tree: &'a LockedTree,
     pub srcinfo: &'a SrcInfo,
     /// Package files of AUR dependencies, installable through the container's local repository.
     pub local_packages: Vec<Utf8PathBuf>,
@@ -23,7 +25,7 @@ pub struct BuildJob<'a> {
     pub limits: crate::config::Limits,
     /// `offline-build`: sources are fetched first, then the container loses its network.
     pub network: Network,
-    /// repo.yaml's keys for this package, besides the checkout's keys/pgp.
+    /// repo.yaml's keys for this package, besides the tree's keys/pgp.
     pub pgp_keys: &'a [PgpKey],
     /// Added to this build's containers only (repo.yaml's `capabilities` for the package).
     pub capabilities: &'a [crate::docker::Capability],
@@ -47,6 +49,8 @@ pub enum BuildError {
     Phase { phase: &'static str, code: i64 },
     #[error("{phase} could not verify the sources' PGP signatures: {}", signature_problem(.missing))]
     Signatures { phase: &'static str, missing: Vec<String> },
+    #[error(transparent)]
+    KeyLinks(#[from] keys::KeyLinks),
     #[error("stopped after the build timeout of {} (set `timeout` in repo.yaml's builder or package entry)", human(*.0))]
     Timeout(std::time::Duration),
     #[error("cannot write the build log {path}")]
@@ -65,6 +69,8 @@ pub async fn build(
     let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
     fs_err::create_dir_all(job.scratch).map_err(log_err)?;
     let mut log = CappedLog::create(job.log_path).map_err(log_err)?;
+    // The key files to import, from the locked tree (a symlinked one fails the build here).
+    let keys = BuildKeys::gather(job.tree, job.srcinfo, job.pgp_keys)?;
 
     // 1. A fresh container from the builder image.
     reporter.phase(job.pkgbase, Phase::Starting);
@@ -74,7 +80,7 @@ pub async fn build(
     let timeout = job.limits.timeout;
     docker
         .with_container(&spec, async |container| {
-            match tokio::time::timeout(timeout, run_in(container, job, reporter, &mut log)).await {
+            match tokio::time::timeout(timeout, run_in(container, job, &keys, reporter, &mut log)).await {
                 Ok(result) => result,
                 Err(_) => {
                     let _ = writeln!(log, "\n==> repoctl: stopped after the build timeout of {}", human(timeout));
@@ -138,12 +144,12 @@ pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<Str
     let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
     fs_err::create_dir_all(job.scratch).map_err(log_err)?;
     let mut log = CappedLog::create(job.log_path).map_err(log_err)?;
+    let keys = BuildKeys::gather(job.tree, job.srcinfo, job.pgp_keys)?;
     let spec = container_spec(job);
     let timeout = job.limits.timeout;
     docker
         .with_container(&spec, async |container| {
             let probe = async {
-                let keys = BuildKeys::gather(job.checkout, job.srcinfo, job.pgp_keys);
                 upload_inputs(container, job, &keys).await?;
                 let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
                 cmd.extend(job.srcinfo.needs(job.nocheck));
@@ -187,24 +193,19 @@ fn container_spec(job: &BuildJob<'_>) -> ContainerSpec {
     }
 }
 
-/// The PKGBUILD, the packages it may need from this run, and the key files to import.
+/// The locked commit's files (the PKGBUILD and what it uses, from the verified blobs), the
+/// packages it may need from this run, and the key files to import.
 async fn upload_inputs(
     container: &crate::docker::Container,
     job: &BuildJob<'_>,
     keys: &BuildKeys,
 ) -> Result<(), BuildError> {
     let src_tar = job.scratch.join("src.tar");
-    artifacts::tar_dir(job.checkout, "src", &src_tar)?;
+    artifacts::tar_tree(job.tree, "src", &src_tar)?;
     container.upload_tar_file("/repoctl", &src_tar).await?;
     if !keys.files.is_empty() {
-        let dir = job.scratch.join("keys");
-        let io = |source| ArtifactError::Io { path: dir.clone(), source };
-        fs_err::create_dir_all(&dir).map_err(io)?;
-        for (name, text) in &keys.files {
-            fs_err::write(dir.join(name), text).map_err(io)?;
-        }
         let keys_tar = job.scratch.join("keys.tar");
-        artifacts::tar_dir(&dir, "keys", &keys_tar)?;
+        artifacts::tar_bytes(&keys.files, "keys", &keys_tar)?;
         container.upload_tar_file("/repoctl", &keys_tar).await?;
     }
     if !job.local_packages.is_empty() {
@@ -218,12 +219,12 @@ async fn upload_inputs(
 async fn run_in(
     container: &crate::docker::Container,
     job: &BuildJob<'_>,
+    keys: &BuildKeys,
     reporter: &dyn Reporter,
     log: &mut CappedLog,
 ) -> Result<Vec<Utf8PathBuf>, BuildError> {
     // 2. The PKGBUILD, the packages it may need from this run, the key files it may need.
-    let keys = BuildKeys::gather(job.checkout, job.srcinfo, job.pgp_keys);
-    timed("copying the inputs in", upload_inputs(container, job, &keys)).await?;
+    timed("copying the inputs in", upload_inputs(container, job, keys)).await?;
 
     // 3. As root: dependencies, through pacman.
     reporter.phase(job.pkgbase, Phase::Dependencies);
@@ -235,7 +236,7 @@ async fn run_in(
     if !keys.is_empty() {
         reporter.phase(job.pkgbase, Phase::Keys);
     }
-    let missing = import_keys(container, &keys, job.keyserver, log).await?;
+    let missing = import_keys(container, keys, job.keyserver, log).await?;
 
     // 5. With `offline-build`: fetch and verify the sources, then cut the network off.
     let mut makepkg_args = Vec::new();

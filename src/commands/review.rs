@@ -1,7 +1,7 @@
 //! `repoctl review --base OLD.yaml`: what a change to repo.yaml lets in. For each package it
 //! adds or changes: the AUR packages it pulls in, who maintains them on the AUR and when they
 //! last changed, and a link to the PKGBUILD at the exact commit a build would use.
-use crate::aur::{AurClient, fetch_pkgbase};
+use crate::aur::{AurClient, GitClone};
 use crate::config::{Config, PackageConfig};
 use crate::error::{Error, ExitStatus};
 use crate::plan::Inputs;
@@ -92,11 +92,11 @@ pub async fn review(
         let only = [entry.name.clone()];
         let plan = inputs(&only)?;
         let Some(root) = plan.packages.last() else { continue };
-        let package = describe(&aur, &universe, root, &cache).await?;
+        let package = describe(&aur, &universe, root, &cache, printer).await?;
         let mut aur_dependencies = Vec::new();
         for dep in plan.closure(&root.pkgbase) {
             let Some(step) = plan.step(&dep) else { continue };
-            aur_dependencies.push(describe(&aur, &universe, step, &cache).await?);
+            aur_dependencies.push(describe(&aur, &universe, step, &cache, printer).await?);
         }
         entries.push(Entry { name: entry.name.clone(), change, package, aur_dependencies });
     }
@@ -141,11 +141,16 @@ async fn describe(
     universe: &crate::aur::Universe,
     step: &crate::plan::Step,
     cache: &Utf8Path,
+    printer: &Printer,
 ) -> Result<Reviewed, Error> {
     let pkgbase = step.pkgbase.as_str();
     let info = universe.packages.values().find(|p| p.pkgbase == pkgbase);
-    let checkout =
-        fetch_pkgbase(&aur.git_url(pkgbase), &cache.join(pkgbase)).await.map_err(|e| Error::Aur(e.into()))?;
+    let waiting = |line: &str| printer.info(line);
+    let clone = GitClone::open(&aur.git_url(pkgbase), &cache.join(pkgbase), &waiting)
+        .await
+        .map_err(|e| Error::Aur(e.into()))?;
+    let commit = clone.head().to_string();
+    drop(clone);
     Ok(Reviewed {
         pkgbase: pkgbase.to_string(),
         pkgnames: step.pkgnames.clone(),
@@ -153,8 +158,8 @@ async fn describe(
         chosen_through_provides: step.provides_for.clone(),
         maintainer: info.and_then(|p| p.maintainer.clone()),
         last_modified: info.map_or(0, |p| p.last_modified),
-        pkgbuild_url: format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={}", aur.base(), checkout.commit),
-        commit: checkout.commit,
+        pkgbuild_url: format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={commit}", aur.base()),
+        commit,
         depends_on: step.depends_on.clone(),
     })
 }

@@ -6,19 +6,18 @@
 //! (2) for each pkgbase, fetch its AUR repository, read the files at the locked commit and at
 //! the head, flag what a reviewer must see, and ask the policy; (3) report; (4) write the lock
 //! (never with --check or --since). Nothing here runs AUR code: PKGBUILDs are only read.
-use crate::aur::{AurClient, Universe, diff, fetch_pkgbase, files_at, log};
+use crate::aur::{AurClient, GitClone, GitError, Universe};
 use crate::config::{Config, Diagnostics};
 use crate::error::{Error, ExitStatus};
 use crate::lock::assess::{self, Snapshot};
 use crate::lock::policy::{Candidate, Hold, Mode, decide};
 use crate::lock::report::{FlagLine, PackageReport, Report, Side, Status};
 use crate::lock::{Entry, Lock};
+use crate::trust::tree::{LockedTree, Tree};
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// git's empty tree: the "before" of a package new to the lock, so its diff shows every file.
-const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 /// Commits listed per package at most (the diff shows all changes anyway).
 const MAX_COMMITS: usize = 20;
 /// pkgbases fetched and read at once (each a `git fetch` and a few `git` reads).
@@ -46,6 +45,8 @@ pub struct Options {
 /// What one run knows: the AUR, where clones live, and whether diffs are coloured.
 struct Ctx<'a> {
     config: &'a Config,
+    /// Where a command waiting for a clone another command holds says so.
+    printer: &'a Printer,
     aur: AurClient,
     clones: Utf8PathBuf,
     color: bool,
@@ -67,6 +68,7 @@ pub async fn update(
     let color = !options.json && !options.markdown && stdout_is_colour_terminal();
     let mut ctx = Ctx {
         config: &config,
+        printer,
         aur: AurClient::from_env()?,
         clones: work.join("aur"),
         color,
@@ -221,42 +223,64 @@ struct Examined {
     entry: Option<Entry>,
 }
 
-/// Step 2 for one pkgbase.
-async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Universe) -> Result<Examined, Error> {
-    let url = ctx.aur.git_url(base);
-    let head = fetch_pkgbase(&url, &ctx.clones.join(base)).await.map_err(|e| Error::Aur(e.into()))?;
-    let aur_err = |e: crate::aur::GitError| Error::Aur(e.into());
-    let rpc = universe.packages.values().find(|p| p.pkgbase == base);
-    let maintainer = rpc.and_then(|p| p.maintainer.clone());
-    let comaintainers = rpc.map(|p| p.comaintainers.clone()).unwrap_or_default();
-    let commits =
-        log(&url, &head.dir, old.map(|o| o.commit.as_str()), &head.commit, MAX_COMMITS).await.map_err(aur_err)?;
-    let committed = commits.first().map_or(0, |c| c.time);
-    let new_files = files_at(&url, &head.dir, &head.commit).await.map_err(aur_err)?;
-    let entry = new_entry(ctx, base, &head.commit, committed, &new_files, maintainer.clone(), comaintainers.clone())?;
-    if let Some(o) =
-        old.filter(|o| o.commit == entry.commit && o.maintainer == maintainer && o.comaintainers == comaintainers)
-    {
-        let report = package_report(base, Status::Unchanged, Some(o), Some(&entry));
-        return Ok(Examined { report, entry: Some(o.clone()) });
+/// The locked commit's files as the review compares them.
+enum Before {
+    /// The pkgbase is new to the lock.
+    Nothing,
+    /// Its tree, matching the lock's `files`: what a reviewer let in.
+    Locked(LockedTree),
+    /// It cannot be compared, and why: the AUR no longer holds it, or its files are not what the
+    /// lock records (the review then shows every file).
+    Unverified(String),
+}
+
+impl Before {
+    fn tree(&self) -> Option<&Tree> {
+        match self {
+            Before::Locked(t) => Some(t.tree()),
+            _ => None,
+        }
     }
-    // The locked commit's files; a rewritten history has none (the change is then all new).
-    let old_files = match old {
-        Some(o) => files_at(&url, &head.dir, &o.commit).await.ok(),
-        None => None,
-    };
-    let new_snap = Snapshot::from_files(&new_files, maintainer.clone(), comaintainers);
-    let old_snap = old
-        .zip(old_files.as_ref())
-        .map(|(o, f)| Snapshot::from_files(f, o.maintainer.clone(), o.comaintainers.clone()));
-    let flags: Vec<FlagLine> = assess::assess(old_snap.as_ref(), &new_snap).into_iter().map(FlagLine::from).collect();
-    let version_only = old_snap.as_ref().is_some_and(|o| assess::version_only(o, &new_snap));
+}
+
+/// The tree of `old`'s commit from the clone, checked against `old.files`.
+async fn before(clone: &GitClone, base: &str, old: Option<&Entry>) -> Before {
+    let Some(o) = old else { return Before::Nothing };
+    match clone.tree(&o.commit).await {
+        Ok(tree) => tree.verify(base, &o.files).map_or_else(|e| Before::Unverified(e.to_string()), Before::Locked),
+        Err(e) => Before::Unverified(format!("the AUR repository no longer holds commit {}: {e}", o.short_commit())),
+    }
+}
+
+/// The AUR maintainer and co-maintainers of `base`, as the RPC says.
+fn maintainers(universe: &Universe, base: &str) -> (Option<String>, Vec<String>) {
+    let rpc = universe.packages.values().find(|p| p.pkgbase == base);
+    (rpc.and_then(|p| p.maintainer.clone()), rpc.map(|p| p.comaintainers.clone()).unwrap_or_default())
+}
+
+/// Step 2 for one pkgbase: read the head and the locked commit from the clone (held only while
+/// it is read), then compare them and ask the policy.
+async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Universe) -> Result<Examined, Error> {
+    let aur_err = |e: GitError| Error::Aur(e.into());
+    let (maintainer, comaintainers) = maintainers(universe, base);
+    let waiting = |line: &str| ctx.printer.info(line);
+    let clone = GitClone::open(&ctx.aur.git_url(base), &ctx.clones.join(base), &waiting).await.map_err(aur_err)?;
+    let commits = clone.log(old.map(|o| o.commit.as_str()), clone.head(), MAX_COMMITS).await.map_err(aur_err)?;
+    let committed = commits.first().map_or(0, |c| c.time);
+    let new_tree = clone.head_tree().await.map_err(aur_err)?;
+    let before = before(&clone, base, old).await;
+    drop(clone);
+    let entry = new_entry(ctx, base, &new_tree, committed, maintainer.clone(), comaintainers.clone())?;
+    if let Some(kept) = unchanged(old, &entry, &before) {
+        let report = package_report(base, Status::Unchanged, old, Some(&entry));
+        return Ok(Examined { report, entry: Some(kept) });
+    }
+    let new_snap = Snapshot::from_tree(&new_tree, maintainer.clone(), comaintainers);
+    let (flags, version_only) = compare(old, &before, &new_snap);
     let last_modified = universe.last_modified.get(base).copied().unwrap_or(committed);
     let candidate = Candidate { commit: entry.commit.clone(), committed, last_modified, maintainer };
     let decision =
         decide(&ctx.config.trust, old, &candidate, ctx.accepted.contains(base), version_only, ctx.mode, ctx.now);
-    let from = old_files.as_ref().and(old).map_or(EMPTY_TREE, |o| o.commit.as_str());
-    let diff_text = diff(&url, &head.dir, from, &entry.commit, ctx.color).await.map_err(aur_err)?;
     let status = match (&decision, old) {
         (Err(_), _) => Status::Held,
         (Ok(()), None) => Status::Added,
@@ -267,8 +291,45 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
     report.flags = flags;
     report.version_only = version_only;
     report.commits = commits;
-    report.diff = diff_text;
+    report.diff = ctx.diff(before.tree(), &new_tree);
     Ok(Examined { report, entry: decision.ok().map(|()| entry) })
+}
+
+impl Ctx<'_> {
+    /// The diff from `old` (None: nothing) to `new`, coloured for a terminal when asked.
+    fn diff(&self, old: Option<&Tree>, new: &Tree) -> String {
+        let diff = crate::lock::diff::unified(old, new);
+        if self.color { crate::lock::diff::colour(&diff) } else { diff }
+    }
+}
+
+/// `old` kept as it is when the AUR's head is its commit, with the same maintainers, and its
+/// files matched the lock; an older repoctl's `sha256:` value is rewritten as `tree-sha256:`.
+fn unchanged(old: Option<&Entry>, entry: &Entry, before: &Before) -> Option<Entry> {
+    let o = old?;
+    let same = o.commit == entry.commit && o.maintainer == entry.maintainer && o.comaintainers == entry.comaintainers;
+    (same && matches!(before, Before::Locked(_))).then(|| Entry { files: entry.files.clone(), ..o.clone() })
+}
+
+/// The flags of moving from `before` (the lock's `old`) to `new`, and whether it is
+/// version-only.
+fn compare(old: Option<&Entry>, before: &Before, new: &Snapshot) -> (Vec<FlagLine>, bool) {
+    let (flags, version_only) = match (old, before) {
+        (Some(o), Before::Locked(tree)) => {
+            let old = Snapshot::from_tree(tree.tree(), o.maintainer.clone(), o.comaintainers.clone());
+            (assess::assess(Some(&old), new), assess::version_only(&old, new))
+        }
+        (Some(o), Before::Unverified(why)) => {
+            let old = Snapshot {
+                maintainer: o.maintainer.clone(),
+                comaintainers: o.comaintainers.clone(),
+                ..Snapshot::default()
+            };
+            (assess::assess_unverified(&old, new, why.clone()), false)
+        }
+        _ => (assess::assess(None, new), false),
+    };
+    (flags.into_iter().map(FlagLine::from).collect(), version_only)
 }
 
 /// A pkgbase that could not be examined: held where it was, with the reason.
@@ -278,28 +339,27 @@ fn unreadable(base: &str, old: Option<&Entry>, error: &Error) -> Examined {
     Examined { report, entry: None }
 }
 
-/// The lock entry for a pkgbase at `commit`, from that commit's own `.SRCINFO`.
+/// The lock entry for a pkgbase at `tree`'s commit, from that commit's own `.SRCINFO`; its
+/// `files` is the tree's digest.
 fn new_entry(
     ctx: &Ctx<'_>,
     base: &str,
-    commit: &str,
+    tree: &Tree,
     committed: i64,
-    files: &BTreeMap<String, Vec<u8>>,
     maintainer: Option<String>,
     comaintainers: Vec<String>,
 ) -> Result<Entry, Error> {
-    let text = files.get(".SRCINFO").map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-    let info = crate::aur::SrcInfo::parse(&text, &ctx.config.arch)
-        .map_err(|message| Error::Usage(format!("the .SRCINFO of {base} at {commit} is not valid: {message}")))?;
+    let info =
+        crate::aur::SrcInfo::of_tree(tree, &ctx.config.arch).map_err(|e| Error::Usage(format!("{base}: {e}")))?;
     Ok(Entry {
         name: base.to_string(),
-        commit: commit.to_string(),
+        commit: tree.commit().to_string(),
         version: info.version,
         pkgnames: info.pkgnames,
         maintainer,
         comaintainers,
         committed: crate::lock::rfc3339(committed),
-        files: crate::lock::files_hash(files),
+        files: tree.digest(),
     })
 }
 
@@ -366,7 +426,12 @@ fn conclude(
     }
     packages.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
     let changed = new != *old;
-    (Report { packages, unchanged, changed }, new)
+    let rehashed = new
+        .entries
+        .iter()
+        .filter(|(b, e)| old.entries.get(*b).is_some_and(|o| o.commit == e.commit && o.files != e.files))
+        .count();
+    (Report { packages, unchanged, rehashed, changed }, new)
 }
 
 /// Whether repo.yaml lists the entry (by pkgbase or pkgname), or a dependency in the closure
@@ -400,38 +465,32 @@ async fn since(ctx: &Ctx<'_>, base: &Lock, current: &Lock) -> Result<Report, Err
         };
         packages.push(lock_change(ctx, from, to).await?);
     }
-    Ok(Report { changed: !packages.is_empty(), packages, unchanged })
+    Ok(Report { changed: !packages.is_empty(), packages, unchanged, rehashed: 0 })
 }
 
 /// The report of one entry's move from `from` to `to`, with the AUR's files at both commits.
+/// `to`'s files must be what the lock records.
 async fn lock_change(ctx: &Ctx<'_>, from: Option<&Entry>, to: &Entry) -> Result<PackageReport, Error> {
-    let aur_err = |e: crate::aur::GitError| Error::Aur(e.into());
-    let url = ctx.aur.git_url(&to.name);
-    let head = fetch_pkgbase(&url, &ctx.clones.join(&to.name)).await.map_err(aur_err)?;
-    let checked = crate::aur::checkout_commit(&url, &head, &to.commit).await.map_err(aur_err)?;
-    let new_files = files_at(&url, &checked.dir, &to.commit).await.map_err(aur_err)?;
-    let snapshot = |files: &BTreeMap<String, Vec<u8>>, e: &Entry| {
-        Snapshot::from_files(files, e.maintainer.clone(), e.comaintainers.clone())
-    };
-    let new_snap = snapshot(&new_files, to);
-    let old_files = match from {
-        Some(f) => Some(files_at(&url, &checked.dir, &f.commit).await.map_err(aur_err)?),
-        None => None,
-    };
-    let old_snap = from.zip(old_files.as_ref()).map(|(f, files)| snapshot(files, f));
-    crate::lock::verify_files(&to.name, &to.commit, &to.files, &new_files).map_err(|e| {
-        Error::Usage(format!(
+    let aur_err = |e: GitError| Error::Aur(e.into());
+    let waiting = |line: &str| ctx.printer.info(line);
+    let clone =
+        GitClone::open(&ctx.aur.git_url(&to.name), &ctx.clones.join(&to.name), &waiting).await.map_err(aur_err)?;
+    let new_tree = clone.tree_in_history(&to.commit).await.map_err(aur_err)?;
+    let before = before(&clone, &to.name, from).await;
+    let commits = clone.log(from.map(|f| f.commit.as_str()), &to.commit, MAX_COMMITS).await.map_err(aur_err)?;
+    drop(clone);
+    let new_tree = new_tree.verify(&to.name, &to.files).map_err(|e| match e {
+        crate::trust::tree::Mismatch::Digest { .. } => Error::Usage(format!(
             "{e}: the lock was edited by hand; run `repoctl update {}` to lock what the AUR holds",
             to.name
-        ))
+        )),
+        crate::trust::tree::Mismatch::Incomplete { .. } => Error::Usage(e.to_string()),
     })?;
+    let new_snap = Snapshot::from_tree(new_tree.tree(), to.maintainer.clone(), to.comaintainers.clone());
     let status = if from.is_some() { Status::Updated } else { Status::Added };
     let mut report = package_report(&to.name, status, from, Some(to));
-    report.flags.extend(assess::assess(old_snap.as_ref(), &new_snap).into_iter().map(FlagLine::from));
-    report.version_only = old_snap.as_ref().is_some_and(|o| assess::version_only(o, &new_snap));
-    report.commits =
-        log(&url, &checked.dir, from.map(|f| f.commit.as_str()), &to.commit, MAX_COMMITS).await.map_err(aur_err)?;
-    let before = from.map_or(EMPTY_TREE, |f| f.commit.as_str());
-    report.diff = diff(&url, &checked.dir, before, &to.commit, ctx.color).await.map_err(aur_err)?;
+    (report.flags, report.version_only) = compare(from, &before, &new_snap);
+    report.commits = commits;
+    report.diff = ctx.diff(before.tree(), new_tree.tree());
     Ok(report)
 }

@@ -9,6 +9,7 @@
 //!
 //! Formats: PKGBUILD(5) (bash: functions, `source`, `*sums` arrays, `install`) and SRCINFO(5)
 //! (`key = value` lines, a `pkgbase` section then one section per `pkgname`, `KEY_ARCH` keys).
+use crate::trust::tree::{Mode, Tree, is_attribute_file};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -23,8 +24,10 @@ const SUMS: &[&str] =
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// Path relative to the repository root (`PKGBUILD`, `.SRCINFO`, `fix.patch`) -> content
-    /// (UTF-8, lossy for binary files).
+    /// (UTF-8, lossy for binary files; a symlink's target), for every entry of the commit.
     pub files: BTreeMap<String, String>,
+    /// The mode of each entry that is not a plain file (`100755`, a symlink); absent: `100644`.
+    pub modes: BTreeMap<String, Mode>,
     /// The aurweb RPC's `Maintainer`: None when the pkgbase is orphaned.
     pub maintainer: Option<String>,
     /// The aurweb RPC's `CoMaintainers`, in any order.
@@ -32,14 +35,28 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// A snapshot of a commit's files as git gives them (bytes; binary files read lossily).
+    /// A snapshot of a commit's files as git gives them (bytes; binary files read lossily),
+    /// all plain files.
     pub fn from_files(
         files: &BTreeMap<String, Vec<u8>>,
         maintainer: Option<String>,
         comaintainers: Vec<String>,
     ) -> Self {
         let files = files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-        Snapshot { files, maintainer, comaintainers }
+        Snapshot { files, modes: BTreeMap::new(), maintainer, comaintainers }
+    }
+
+    /// A snapshot of every entry of a commit as its blobs hold it ([`crate::trust::tree`]):
+    /// what `.gitattributes` would hide from `git archive` included, symlinks as their targets.
+    pub fn from_tree(tree: &Tree, maintainer: Option<String>, comaintainers: Vec<String>) -> Self {
+        let files =
+            tree.entries().iter().map(|e| (e.path().to_string(), String::from_utf8_lossy(e.content()).into_owned()));
+        let modes = tree.entries().iter().filter(|e| e.mode() != Mode::File).map(|e| (e.path().to_string(), e.mode()));
+        Snapshot { files: files.collect(), modes: modes.collect(), maintainer, comaintainers }
+    }
+
+    fn mode(&self, path: &str) -> Mode {
+        self.modes.get(path).copied().unwrap_or(Mode::File)
     }
 }
 
@@ -50,6 +67,10 @@ impl Snapshot {
 pub enum Flag {
     /// The pkgbase is new to the lock: everything in it is to be read.
     New,
+    /// The locked commit's files cannot be compared with the new ones (`why`): the AUR no
+    /// longer holds it, or they are not what the lock records (an older repoctl's hash that did
+    /// not cover `.gitattributes` or symlinks, a lock edited by hand). Every file is to be read.
+    Unverified { why: String },
     /// Another maintainer (login names).
     MaintainerChanged { from: String, to: String },
     /// It has no maintainer any more.
@@ -73,6 +94,14 @@ pub enum Flag {
     FunctionsChanged { names: Vec<String> },
     /// Files other than PKGBUILD and .SRCINFO (patches, scriptlets, configs).
     FilesChanged { added: Vec<String>, removed: Vec<String>, changed: Vec<String> },
+    /// `.gitattributes` (in any directory) or `.lfsconfig` added, removed or changed: they
+    /// decide what git tools export, diff and check out (repoctl reads blobs and applies none).
+    AttributeFiles { paths: Vec<String> },
+    /// Symbolic links added or retargeted, as `PATH -> "TARGET"`: makepkg follows them in the
+    /// container (repoctl never does on the host).
+    Symlinks { links: Vec<String> },
+    /// Entries whose mode changed, as `PATH 100644 -> 100755`.
+    ModesChanged { paths: Vec<String> },
     /// The PKGBUILD outside its functions changed beyond plain `pkgver=`, `pkgrel=`, `epoch=`
     /// and checksum arrays (the pkgver read as the old one).
     PkgbuildChanged,
@@ -88,6 +117,12 @@ impl fmt::Display for Flag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Flag::New => write!(f, "new to the lock: read the PKGBUILD and every file"),
+            Flag::Unverified { why } => {
+                write!(
+                    f,
+                    "the locked commit cannot be compared with this one ({why}): read the PKGBUILD and every file"
+                )
+            }
             Flag::MaintainerChanged { from, to } => write!(f, "maintainer changed from {from} to {to}"),
             Flag::Orphaned { was } => write!(f, "orphaned: {was} no longer maintains it"),
             Flag::Adopted { by } => write!(f, "adopted by {by} after being orphaned, as in the June 2026 takeovers"),
@@ -113,6 +148,15 @@ impl fmt::Display for Flag {
                 let lists = [("added", added), ("removed", removed), ("changed", changed)];
                 write!(f, "files changed: {}", changes(&lists))
             }
+            Flag::AttributeFiles { paths } => write!(
+                f,
+                "git attribute files changed: {} (they can hide files from git archive and diffs; repoctl shows every file, read why they are there)",
+                paths.join(", ")
+            ),
+            Flag::Symlinks { links } => {
+                write!(f, "symbolic links added or changed: {} (makepkg follows them)", links.join(", "))
+            }
+            Flag::ModesChanged { paths } => write!(f, "file modes changed: {}", paths.join(", ")),
             Flag::PkgbuildChanged => {
                 write!(f, "the PKGBUILD changed outside its functions, beyond pkgver, pkgrel, epoch and checksums")
             }
@@ -289,9 +333,19 @@ pub fn assess(old: Option<&Snapshot>, new: &Snapshot) -> Vec<Flag> {
     flags.extend(install_flags(old, new, &before.srcinfo, &after.srcinfo));
     flags.extend(changed_functions(&before.pkgbuild, &after.pkgbuild));
     flags.extend(file_changes(old, new));
+    flags.extend(entry_flags(old, new));
     flags.extend(pkgbuild_change(&before.pkgbuild, &after.pkgbuild));
     flags.extend(srcinfo_changes(&before.srcinfo, &after.srcinfo, bump));
     flags.extend(out_of_step(old, new));
+    flags
+}
+
+/// The flags of a move from a locked commit whose files cannot be compared (`why`): that, and
+/// who maintains it now against who did then (`old`'s maintainers; its files are not read).
+/// Never version-only.
+pub fn assess_unverified(old: &Snapshot, new: &Snapshot, why: String) -> Vec<Flag> {
+    let mut flags = vec![Flag::Unverified { why }];
+    flags.extend(maintainer_flags(old, new));
     flags
 }
 
@@ -357,7 +411,8 @@ fn hosts_in_files(snapshot: &Snapshot) -> BTreeSet<String> {
 
 /// Whether moving from `old` to `new` is "version-only" (repo.yaml `trust.auto: version-only`):
 /// it changes only pkgver, pkgrel, epoch and checksums. So: the same files apart from PKGBUILD
-/// and .SRCINFO; the same maintainer and co-maintainers, sources (the new pkgver read as the
+/// and .SRCINFO (every entry of the commit, read from its blobs: a `.gitattributes` cannot hide
+/// one), the same modes and symlinks, no `.gitattributes` or `.lfsconfig` changed; the same maintainer and co-maintainers, sources (the new pkgver read as the
 /// old), hosts, install scriptlets and function bodies; the PKGBUILD outside its functions and
 /// the .SRCINFO the same but for plain version lines and checksums. It is exactly "[`assess`]
 /// finds nothing", so every refusal has a flag that says why. Conservative on purpose:
@@ -517,6 +572,32 @@ fn file_changes(old: &Snapshot, new: &Snapshot) -> Option<Flag> {
     let (added, removed) = diff(&before, &after).unwrap_or_default();
     let unchanged = added.is_empty() && removed.is_empty() && changed.is_empty();
     (!unchanged).then_some(Flag::FilesChanged { added, removed, changed })
+}
+
+/// [`Flag::AttributeFiles`], [`Flag::Symlinks`] and [`Flag::ModesChanged`]: what the AUR
+/// commit holds besides file contents, or holds to change how git tools show them.
+fn entry_flags(old: &Snapshot, new: &Snapshot) -> Vec<Flag> {
+    let paths: BTreeSet<&String> = old.files.keys().chain(new.files.keys()).collect();
+    let differs = |p: &&&String| old.files.get(**p) != new.files.get(**p) || old.mode(p) != new.mode(p);
+    let attributes: Vec<String> =
+        paths.iter().filter(|p| is_attribute_file(p)).filter(differs).map(|p| p.to_string()).collect();
+    let links: Vec<String> = paths
+        .iter()
+        .filter(|p| new.mode(p) == Mode::Symlink)
+        .filter(differs)
+        .map(|p| format!("{p} -> {:?}", new.files[*p]))
+        .collect();
+    let modes: Vec<String> = paths
+        .iter()
+        .filter(|p| old.files.contains_key(**p) && new.files.contains_key(**p))
+        .filter(|p| old.mode(p) != new.mode(p) && new.mode(p) != Mode::Symlink)
+        .map(|p| format!("{p} {} -> {}", old.mode(p).git(), new.mode(p).git()))
+        .collect();
+    let mut flags = Vec::new();
+    flags.extend((!attributes.is_empty()).then_some(Flag::AttributeFiles { paths: attributes }));
+    flags.extend((!links.is_empty()).then_some(Flag::Symlinks { links }));
+    flags.extend((!modes.is_empty()).then_some(Flag::ModesChanged { paths: modes }));
+    flags
 }
 
 /// Compares the lines outside functions, without plain version lines and checksum arrays, the
@@ -696,7 +777,7 @@ pkgname = foo
     fn foo(ver: &str, sum: &str) -> Snapshot {
         let fill = |text: &str| text.replace("@VER@", ver).replace("@SUM@", sum);
         let files = [(PKGBUILD.to_string(), fill(FOO_PKGBUILD)), (SRCINFO.to_string(), fill(FOO_SRCINFO))];
-        Snapshot { files: files.into(), maintainer: Some("alice".into()), comaintainers: vec![] }
+        Snapshot { files: files.into(), maintainer: Some("alice".into()), ..Snapshot::default() }
     }
 
     /// `snapshot` with `from` replaced by `to` in its file `path` (which must hold `from`).
@@ -957,5 +1038,76 @@ package_foo-cli() {
         assert_eq!(json, serde_json::json!({"flag": "new-hosts", "hosts": ["evil.example"]}));
         let json = serde_json::to_value(Flag::ChecksumsWithoutSources).unwrap();
         assert_eq!(json, serde_json::json!({"flag": "checksums-without-sources"}));
+    }
+
+    /// `snapshot` with `path` holding `text` as an entry of `mode`.
+    fn with(mut snapshot: Snapshot, path: &str, text: &str, mode: Mode) -> Snapshot {
+        snapshot.files.insert(path.to_string(), text.to_string());
+        snapshot.modes.remove(path);
+        if mode != Mode::File {
+            snapshot.modes.insert(path.to_string(), mode);
+        }
+        snapshot
+    }
+
+    /// A commit that adds or changes a `.gitattributes` or `.lfsconfig`, a symlink or a mode is
+    /// flagged by name, so it is never version-only, however plain its version bump (issue 25,
+    /// item 1).
+    #[test]
+    fn attribute_files_symlinks_and_modes_are_flagged_and_never_version_only() {
+        use Mode::*;
+        let old = with(foo("1.2.0", SUM_A), "fix.sh", "make\n", File);
+        let old = with(old, "sub/.gitattributes", "* -diff\n", File);
+        let same = with(with(foo("1.3.0", SUM_B), "fix.sh", "make\n", File), "sub/.gitattributes", "* -diff\n", File);
+        let bump = |path: &str, text: &str, mode: Mode| with(same.clone(), path, text, mode);
+        let cases = [
+            (
+                bump(".gitattributes", "greeting.txt export-ignore\n", File),
+                Flag::AttributeFiles { paths: strings(&[".gitattributes"]) },
+            ),
+            (
+                bump("sub/.gitattributes", "* binary\n", File),
+                Flag::AttributeFiles { paths: strings(&["sub/.gitattributes"]) },
+            ),
+            (
+                bump(".lfsconfig", "[lfs]\n\turl = https://evil.example\n", File),
+                Flag::AttributeFiles { paths: strings(&[".lfsconfig"]) },
+            ),
+            (
+                bump("greeting.txt", "/etc/shadow", Symlink),
+                Flag::Symlinks { links: strings(&["greeting.txt -> \"/etc/shadow\""]) },
+            ),
+            (bump("fix.sh", "make\n", Executable), Flag::ModesChanged { paths: strings(&["fix.sh 100644 -> 100755"]) }),
+            (bump("fix.sh", "/bin/true", Symlink), Flag::Symlinks { links: strings(&["fix.sh -> \"/bin/true\""]) }),
+        ];
+        for (new, flag) in cases {
+            let flags = assess(Some(&old), &new);
+            assert!(flags.contains(&flag), "{flag:?} in {flags:?}");
+            assert!(!version_only(&old, &new), "{flag:?}");
+        }
+        // The same links, attributes and modes as before: a plain bump.
+        assert_eq!(assess(Some(&old), &same), []);
+    }
+
+    /// The attack of issue 23, item 2: the locked commit's `.gitattributes` hides greeting.txt
+    /// from `git archive`, and a version bump changes it. Read from the blobs, the change shows.
+    #[test]
+    fn a_file_hidden_by_export_ignore_is_seen_from_the_blobs() {
+        let tree = |ver: &str, sum: &str, greeting: &str| {
+            let fill = |text: &str| text.replace("@VER@", ver).replace("@SUM@", sum);
+            let (pkgbuild, srcinfo) = (fill(FOO_PKGBUILD), fill(FOO_SRCINFO));
+            let entries: [(Mode, &str, &[u8]); 4] = [
+                (Mode::File, ".gitattributes", b"greeting.txt export-ignore\n.gitattributes export-ignore\n"),
+                (Mode::File, "greeting.txt", greeting.as_bytes()),
+                (Mode::File, PKGBUILD, pkgbuild.as_bytes()),
+                (Mode::File, SRCINFO, srcinfo.as_bytes()),
+            ];
+            Snapshot::from_tree(&Tree::for_tests(&"0".repeat(40), &entries), Some("alice".into()), vec![])
+        };
+        let old = tree("1.2.0", SUM_A, "hello\n");
+        let new = tree("1.3.0", SUM_B, "payload\n");
+        let changed = Flag::FilesChanged { added: vec![], removed: vec![], changed: strings(&["greeting.txt"]) };
+        assert_eq!(assess(Some(&old), &new), [changed]);
+        assert!(version_only(&old, &tree("1.3.0", SUM_B, "hello\n")));
     }
 }

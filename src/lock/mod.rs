@@ -6,6 +6,7 @@
 //! Format: TOML, as Cargo.lock (the README says why): one `[[pkgbase]]` table per pkgbase,
 //! sorted by name, so a change to the lock is a small, line-oriented diff in a pull request.
 pub mod assess;
+pub mod diff;
 pub mod policy;
 pub mod report;
 
@@ -40,7 +41,9 @@ pub struct Entry {
     pub comaintainers: Vec<String>,
     /// The commit's committer date, RFC 3339 (UTC).
     pub committed: String,
-    /// [`files_hash`] of the commit's files: `sha256:` and 64 hex digits.
+    /// The hash of the commit's files: [`crate::trust::tree::Tree::digest`], `tree-sha256:`
+    /// and 64 hex digits (`sha256:` in locks written before issue 23, which
+    /// [`crate::trust::tree::Tree::verify`] accepts only where it saw every entry).
     pub files: String,
 }
 
@@ -163,9 +166,10 @@ impl Entry {
         if self.commit.len() != 40 || !self.commit.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
             return Err(format!("commit `{}` is not 40 lowercase hex digits", self.commit));
         }
-        let hash = self.files.strip_prefix("sha256:").unwrap_or_default();
+        let prefixes = [crate::trust::tree::DIGEST_PREFIX, crate::trust::tree::LEGACY_PREFIX];
+        let hash = prefixes.iter().find_map(|p| self.files.strip_prefix(p)).unwrap_or_default();
         if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("files `{}` is not `sha256:` and 64 hex digits", self.files));
+            return Err(format!("files `{}` is not `tree-sha256:` and 64 hex digits", self.files));
         }
         self.pkgnames.iter().try_for_each(|n| crate::config::check_package_name(n))
     }
@@ -180,48 +184,6 @@ impl Entry {
 fn line_of(text: &str, pkgbase: &str) -> usize {
     let needle = format!("name = \"{pkgbase}\"");
     text.lines().position(|l| l.trim() == needle).map_or(1, |i| i + 1)
-}
-
-/// The files of a locked commit did not hash to what the lock says: the lock was edited by
-/// hand, or the AUR rewrote history under the same commit id (SHA-1).
-#[derive(Debug, thiserror::Error)]
-#[error("the files of {pkgbase} at commit {commit} hash to {found}, but repoctl.lock says {locked}")]
-pub struct FilesMismatch {
-    pub pkgbase: String,
-    pub commit: String,
-    pub found: String,
-    pub locked: String,
-}
-
-/// Checks `files` (a commit's files, as [`files_hash`] reads them) against the hash the lock
-/// records for `pkgbase` at `commit`. The one check both `build` and `update` make.
-pub fn verify_files(
-    pkgbase: &str,
-    commit: &str,
-    locked: &str,
-    files: &BTreeMap<String, Vec<u8>>,
-) -> Result<(), FilesMismatch> {
-    let found = files_hash(files);
-    if found == locked {
-        return Ok(());
-    }
-    Err(FilesMismatch { pkgbase: pkgbase.into(), commit: commit.into(), found, locked: locked.into() })
-}
-
-/// The hash of a commit's files that the lock records: SHA-256 over every file in path order,
-/// each as its path, a NUL, its length in decimal, a NUL, and its bytes. The commit id already
-/// names the files, but through SHA-1; this states them with SHA-256, and is what provenance
-/// cites. Written here because it is our own format.
-pub fn files_hash(files: &BTreeMap<String, Vec<u8>>) -> String {
-    let mut h = Sha256::new();
-    for (path, bytes) in files {
-        h.update(path.as_bytes());
-        h.update(b"\0");
-        h.update(bytes.len().to_string().as_bytes());
-        h.update(b"\0");
-        h.update(bytes);
-    }
-    format!("sha256:{:x}", h.finalize())
 }
 
 /// RFC 3339 in UTC of seconds since the Unix epoch (`2026-11-29T20:43:10Z`).

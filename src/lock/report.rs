@@ -77,8 +77,16 @@ pub struct Report {
     /// The packages whose entry changes, is held, or is deleted; unchanged ones only count.
     pub packages: Vec<PackageReport>,
     pub unchanged: usize,
+    /// Unchanged entries whose `files` value an older repoctl wrote (`sha256:`), rewritten as
+    /// `tree-sha256:` (the same commit, whose files matched it).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rehashed: usize,
     /// The lock file differs from what it was (written unless --check).
     pub changed: bool,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Report {
@@ -146,8 +154,14 @@ pub fn render_text(report: &Report) -> String {
 /// `2 added, 1 updated, 1 held, 0 deleted, 3 unchanged; repoctl.lock changed`.
 pub fn summary_line(report: &Report) -> String {
     let count = |s: Status| report.packages.iter().filter(|p| p.status == s).count();
+    let rehashed = match report.rehashed {
+        0 => String::new(),
+        n => {
+            format!(" ({n} unchanged entr{} files hash rewritten as tree-sha256)", if n == 1 { "y's" } else { "ies'" })
+        }
+    };
     format!(
-        "{} added, {} updated, {} held, {} deleted, {} dropped, {} unchanged; repoctl.lock {}\n",
+        "{} added, {} updated, {} held, {} deleted, {} dropped, {} unchanged; repoctl.lock {}{rehashed}\n",
         count(Status::Added),
         count(Status::Updated),
         count(Status::Held),

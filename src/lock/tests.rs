@@ -9,7 +9,7 @@ fn entry(name: &str) -> Entry {
         maintainer: Some("alice".into()),
         comaintainers: vec!["bob".into()],
         committed: "2026-11-20T10:00:00Z".into(),
-        files: format!("sha256:{}", "ab".repeat(32)),
+        files: format!("tree-sha256:{}", "ab".repeat(32)),
     }
 }
 
@@ -54,20 +54,20 @@ fn a_missing_lock_is_empty_and_a_broken_one_names_its_line() {
 }
 
 #[test]
-fn the_files_hash_covers_names_and_contents_and_cannot_be_shifted() {
-    let files = |pairs: &[(&str, &str)]| -> BTreeMap<String, Vec<u8>> {
-        pairs.iter().map(|(p, c)| (p.to_string(), c.as_bytes().to_vec())).collect()
+fn the_files_value_is_the_new_digest_or_the_old_one() {
+    let text = |files: &str| {
+        let mut lock = Lock::default();
+        lock.entries.insert("foo".into(), Entry { files: files.to_string(), ..entry("foo") });
+        lock.to_text()
     };
-    let a = files_hash(&files(&[("PKGBUILD", "pkgver=1"), (".SRCINFO", "x")]));
-    assert_eq!(a, files_hash(&files(&[(".SRCINFO", "x"), ("PKGBUILD", "pkgver=1")])), "order of insertion");
-    assert_ne!(a, files_hash(&files(&[("PKGBUILD", "pkgver=2"), (".SRCINFO", "x")])));
-    assert_ne!(a, files_hash(&files(&[("PKGBUILD", "pkgver=1"), (".SRCINFO", "x"), ("evil.install", "")])));
-    // A byte moved from one file's end to the next file's name changes the hash.
-    assert_ne!(files_hash(&files(&[("a", "xb"), ("c", "")])), files_hash(&files(&[("a", "x"), ("bc", "")])));
-    assert!(a.starts_with("sha256:") && a.len() == 71, "{a}");
-    // Locks written by earlier releases hold these hashes: SHA-256 in lowercase hex.
-    let empty = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    assert_eq!(files_hash(&BTreeMap::new()), empty);
+    let hex = "ab".repeat(32);
+    for files in [format!("tree-sha256:{hex}"), format!("sha256:{hex}")] {
+        assert!(Lock::parse("repoctl.lock".into(), &text(&files)).is_ok(), "{files}");
+    }
+    for files in [format!("sha1:{hex}"), "tree-sha256:ab".to_string(), format!("tree-sha256:{}", "zz".repeat(32))] {
+        let err = Lock::parse("repoctl.lock".into(), &text(&files)).unwrap_err();
+        assert!(err.to_string().contains("is not `tree-sha256:` and 64 hex digits"), "{err}");
+    }
 }
 
 #[test]

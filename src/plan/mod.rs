@@ -104,8 +104,8 @@ pub struct Step {
     /// The AUR commit that is built: the lock's (None: not locked, or gone from the AUR).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// The lock's hash of that commit's files ([`crate::lock::files_hash`]), checked before
-    /// the build.
+    /// The lock's `files` of that commit ([`crate::trust::tree::Tree::verify`] checks it before
+    /// the build).
     #[serde(skip)]
     pub files_hash: Option<String>,
 }

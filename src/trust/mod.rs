@@ -7,9 +7,15 @@
 //! returns a value that the next stage requires and that no other code can make (its fields
 //! are private and it has no public constructor):
 //!
-//! - a build tree made only from the locked commit's git objects (issue 23, items 2 and 3);
+//! - a build tree made only from the locked commit's git objects (issue 23, items 2 and 3):
+//!   [`tree::LockedTree`], made by [`tree::Tree::verify`] from what [`tree::read`] read;
 //! - a package file whose `.PKGINFO` matches the locked `.SRCINFO` (issue 23, item 1);
 //! - database bytes that this run verified or committed (issue 24, item 1).
 //!
+//! And the one way repoctl runs git ([`git::git`]: issue 23, item 6), with a cleared
+//! environment and no hooks, so that a cached clone runs nothing and sees no secret.
+//!
 //! A leaf: it imports only other leaves (ALPM formats, signatures), so that `build` and
 //! `publish` can both require its types.
+pub mod git;
+pub mod tree;

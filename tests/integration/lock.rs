@@ -224,12 +224,11 @@ fn a_lock_whose_files_do_not_match_the_aur_is_refused_before_anything_is_built()
     bed.write_config(&["hello"], "");
     bed.update(&[]);
     let lock = bed.lock();
-    let hash =
-        lock.lines().find_map(|l| l.strip_prefix("files = \"sha256:")).unwrap().trim_end_matches('"').to_string();
-    std::fs::write(bed.dir.join("repoctl.lock"), lock.replace(&hash, &"0".repeat(64))).unwrap();
+    let hash = lock.lines().find_map(|l| l.strip_prefix("files = \"tree-sha256:")).unwrap().trim_end_matches('"');
+    std::fs::write(bed.dir.join("repoctl.lock"), lock.replace(hash, &"0".repeat(64))).unwrap();
     let out = bed.run_as_is("build", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("but repoctl.lock says sha256:0000"), "{}", text(&out));
+    assert!(text(&out).contains("but repoctl.lock says tree-sha256:0000"), "{}", text(&out));
     assert!(!bed.dir.join("repo/locked.db").exists(), "nothing was published");
 }
 

@@ -22,5 +22,6 @@ mod sandbox;
 mod scale;
 mod signing;
 mod status;
+mod tree;
 mod uploads;
 mod versions;
