@@ -6,7 +6,8 @@ use crate::config::{Config, PackageConfig};
 use crate::error::{Error, ExitStatus};
 use crate::plan::Inputs;
 use crate::ui::Printer;
-use crate::ui::github::{markdown_cell, markdown_table};
+use crate::ui::escape::{markdown_cell, markdown_code_span, markdown_text, terminal};
+use crate::ui::github::markdown_table;
 use crate::ui::mermaid::{Node, flowchart};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::fmt::Write as _;
@@ -163,7 +164,13 @@ fn maintainer(r: &Reviewed) -> &str {
     r.maintainer.as_deref().unwrap_or("(orphaned)")
 }
 
+/// The review for a terminal, shown with [`terminal`]: versions, maintainers and dependency
+/// strings are AUR text.
 fn render_text(review: &Review) -> String {
+    terminal(&plain_text(review))
+}
+
+fn plain_text(review: &Review) -> String {
     let mut out = String::new();
     if !review.removed.is_empty() {
         let _ = writeln!(out, "removed: {} (lets nothing in)", review.removed.join(", "));
@@ -209,7 +216,7 @@ fn render_text(review: &Review) -> String {
 fn render_markdown(review: &Review) -> String {
     let mut out = String::from("### What this change lets in\n\n");
     if !review.removed.is_empty() {
-        let names: Vec<String> = review.removed.iter().map(|n| format!("`{n}`")).collect();
+        let names: Vec<String> = review.removed.iter().map(|n| markdown_code_span(n)).collect();
         let _ = writeln!(out, "Removed: {} (lets nothing in).\n", names.join(", "));
     }
     if review.entries.is_empty() {
@@ -218,38 +225,38 @@ fn render_markdown(review: &Review) -> String {
     }
     let mut rows = Vec::new();
     for e in &review.entries {
-        for (r, mut via) in std::iter::once((&e.package, e.change.to_string()))
-            .chain(e.aur_dependencies.iter().map(|d| (d, format!("dependency of `{}`", e.name))))
-        {
+        let entry = std::iter::once((&e.package, markdown_text(e.change)));
+        let dependencies =
+            e.aur_dependencies.iter().map(|d| (d, format!("dependency of {}", markdown_code_span(&e.name))));
+        for (r, mut via) in entry.chain(dependencies) {
             for why in &r.chosen_through_provides {
-                via.push_str(&format!("; chosen through provides: {why}"));
+                via.push_str(&format!("; chosen through provides: {}", markdown_text(why)));
             }
             if r.pkgnames.len() > 1 || r.pkgnames.first() != Some(&r.pkgbase) {
-                via.push_str(&format!("; makes {}", r.pkgnames.join(", ")));
+                via.push_str(&format!("; makes {}", markdown_text(&r.pkgnames.join(", "))));
             }
             rows.push(vec![
-                format!("`{}`", r.pkgbase),
+                markdown_code_span(&r.pkgbase),
                 via,
-                r.version.clone(),
-                maintainer(r).to_string(),
-                utc_date(r.last_modified),
-                format!("[PKGBUILD @ {}]({})", &r.commit[..r.commit.len().min(12)], r.pkgbuild_url),
+                markdown_cell(&r.version),
+                markdown_cell(maintainer(r)),
+                markdown_cell(&utc_date(r.last_modified)),
+                pkgbuild_link(r),
             ]);
         }
     }
-    // The link cell is built here, not from AUR text: escape only the other cells.
     let header = ["Package", "Why", "Version", "AUR maintainer", "Last updated", "PKGBUILD"];
-    let mut table = markdown_table(&header, &[]);
-    for row in rows {
-        let (link, cells) = row.split_last().expect("six cells");
-        let cells: Vec<String> =
-            cells.iter().map(|c| if c.starts_with('`') { c.clone() } else { markdown_cell(c) }).collect();
-        let _ = writeln!(table, "| {} | {} |", cells.join(" | "), link);
-    }
-    out.push_str(&table);
+    out.push_str(&markdown_table(&header, &rows));
     out.push_str("\n#### AUR dependencies\n\n");
     out.push_str(&dependency_graph(review));
     out
+}
+
+/// `[PKGBUILD @ 0123456789ab](URL)`: the URL is made of the AUR's address, a pkgbase (a
+/// checked name) and a commit id, so only its text is escaped.
+fn pkgbuild_link(r: &Reviewed) -> String {
+    let label = markdown_text(&format!("PKGBUILD @ {}", &r.commit[..r.commit.len().min(12)]));
+    format!("[{label}]({})", r.pkgbuild_url.replace(['(', ')', ' '], ""))
 }
 
 /// The added and changed entries and every AUR package they pull in, as one Mermaid
@@ -347,6 +354,28 @@ mod tests {
             removed: vec!["old".into()],
         };
         insta::assert_snapshot!("review_markdown", render_markdown(&review));
+    }
+
+    /// AUR text that would hide the rows after it, or drive a terminal, is shown as text.
+    #[test]
+    fn the_review_shows_hostile_aur_text_as_text() {
+        let mut package = reviewed("foo", &[]);
+        package.version = "1.0-1<!--".into();
+        package.maintainer = Some("mallory\u{1b}[2K\u{1b}[1A\r`x`|[x](javascript:alert(1))".into());
+        package.chosen_through_provides = vec!["codec (needed by <details>)-->".into()];
+        let review = Review {
+            build: vec!["foo".into()],
+            entries: vec![Entry { name: "foo".into(), change: "added", package, aur_dependencies: vec![] }],
+            removed: vec![],
+        };
+        let md = render_markdown(&review);
+        for raw in ["<!--", "-->", "<details>", "[x](", "\u{1b}", "\r"] {
+            assert!(!md.contains(raw), "{raw:?} is raw in:\n{md}");
+        }
+        let text = render_text(&review);
+        assert!(!text.contains(['\u{1b}', '\r']), "{text:?}");
+        insta::assert_snapshot!("review_markdown_hostile", md);
+        insta::assert_snapshot!("review_text_hostile", text);
     }
 
     #[test]

@@ -43,12 +43,11 @@ pub struct Options {
     pub since: Option<Utf8PathBuf>,
 }
 
-/// What one run knows: the AUR, where clones live, and whether diffs are coloured.
+/// What one run knows: the AUR, where clones live.
 struct Ctx<'a> {
     config: &'a Config,
     aur: AurClient,
     clones: Utf8PathBuf,
-    color: bool,
     now: i64,
     mode: Mode,
     accepted: BTreeSet<String>,
@@ -69,7 +68,6 @@ pub async fn update(
         config: &config,
         aur: AurClient::from_env()?,
         clones: work.join("aur"),
-        color,
         now: jiff::Timestamp::now().as_second(),
         mode: if options.auto { Mode::Auto } else { Mode::Review },
         accepted: BTreeSet::new(),
@@ -87,7 +85,7 @@ pub async fn update(
     for diag in &problems.0 {
         printer.diagnostic(diag);
     }
-    show(&report, &options, printer)?;
+    show(&report, &options, color, printer)?;
     if let Some(new) = new.filter(|_| report.changed && !options.check) {
         new.write(&lock_path)?;
         printer.info(&format!("wrote {lock_path}: review the change and commit it"));
@@ -102,8 +100,9 @@ fn stdout_is_colour_terminal() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Prints the report in the asked form; the Markdown also goes to the job summary.
-fn show(report: &Report, options: &Options, printer: &Printer) -> Result<(), Error> {
+/// Prints the report in the asked form (the text's diff coloured when `color`); the Markdown
+/// also goes to the job summary.
+fn show(report: &Report, options: &Options, color: bool, printer: &Printer) -> Result<(), Error> {
     // What a person must act on: a deletion, a package unreadable, a maintainer to accept or allow.
     let loud = |p: &&PackageReport| {
         p.status == Status::Deleted
@@ -121,7 +120,7 @@ fn show(report: &Report, options: &Options, printer: &Printer) -> Result<(), Err
     } else if options.markdown {
         printer.out(&markdown);
     } else {
-        printer.out(crate::lock::report::render_text(report).trim_end());
+        printer.out(crate::lock::report::render_text(report, color).trim_end());
     }
     printer.step_summary(&markdown);
     Ok(())
@@ -256,7 +255,7 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
     let decision =
         decide(&ctx.config.trust, old, &candidate, ctx.accepted.contains(base), version_only, ctx.mode, ctx.now);
     let from = old_files.as_ref().and(old).map_or(EMPTY_TREE, |o| o.commit.as_str());
-    let diff_text = diff(&url, &head.dir, from, &entry.commit, ctx.color).await.map_err(aur_err)?;
+    let diff_text = diff(&url, &head.dir, from, &entry.commit, false).await.map_err(aur_err)?;
     let status = match (&decision, old) {
         (Err(_), _) => Status::Held,
         (Ok(()), None) => Status::Added,
@@ -432,6 +431,6 @@ async fn lock_change(ctx: &Ctx<'_>, from: Option<&Entry>, to: &Entry) -> Result<
     report.commits =
         log(&url, &checked.dir, from.map(|f| f.commit.as_str()), &to.commit, MAX_COMMITS).await.map_err(aur_err)?;
     let before = from.map_or(EMPTY_TREE, |f| f.commit.as_str());
-    report.diff = diff(&url, &checked.dir, before, &to.commit, ctx.color).await.map_err(aur_err)?;
+    report.diff = diff(&url, &checked.dir, before, &to.commit, false).await.map_err(aur_err)?;
     Ok(report)
 }
