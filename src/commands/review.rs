@@ -26,7 +26,11 @@ pub struct Reviewed {
     pub maintainer: Option<String>,
     /// Seconds since the epoch, as the AUR reports it.
     pub last_modified: i64,
+    /// The AUR commit a build uses: the one repoctl.lock names; the AUR's head when the lock
+    /// does not name one (then `build` does not build it: see `locked`).
     pub commit: String,
+    /// repoctl.lock names the commit; false: `build` skips it until `repoctl update` locks it.
+    pub locked: bool,
     pub pkgbuild_url: String,
     /// The AUR pkgbases it needs directly (the plan's dependency edges).
     pub depends_on: Vec<String>,
@@ -93,11 +97,11 @@ pub async fn review(
         let only = [entry.name.clone()];
         let plan = inputs(&only)?;
         let Some(root) = plan.packages.last() else { continue };
-        let package = describe(&aur, &universe, root, &cache).await?;
+        let package = describe(&aur, &universe, root, &cache, &lock).await?;
         let mut aur_dependencies = Vec::new();
         for dep in plan.closure(&root.pkgbase) {
             let Some(step) = plan.step(&dep) else { continue };
-            aur_dependencies.push(describe(&aur, &universe, step, &cache).await?);
+            aur_dependencies.push(describe(&aur, &universe, step, &cache, &lock).await?);
         }
         entries.push(Entry { name: entry.name.clone(), change, package, aur_dependencies });
     }
@@ -137,16 +141,24 @@ fn changed_entries<'a>(config: &'a Config, base: &[PackageConfig]) -> Vec<(&'a P
         .collect()
 }
 
+/// One pkgbase as a reviewer should see it, at the commit `build` would use: the one the lock
+/// names (the AUR's head only when it names none, which the review then says).
 async fn describe(
     aur: &AurClient,
     universe: &crate::aur::Universe,
     step: &crate::plan::Step,
     cache: &Utf8Path,
+    lock: &crate::lock::Lock,
 ) -> Result<Reviewed, Error> {
     let pkgbase = step.pkgbase.as_str();
     let info = universe.packages.values().find(|p| p.pkgbase == pkgbase);
-    let checkout =
-        fetch_pkgbase(&aur.git_url(pkgbase), &cache.join(pkgbase)).await.map_err(|e| Error::Aur(e.into()))?;
+    let commit = match lock.entries.get(pkgbase) {
+        Some(entry) => entry.commit.clone(),
+        None => {
+            let url = aur.git_url(pkgbase);
+            fetch_pkgbase(&url, &cache.join(pkgbase)).await.map_err(|e| Error::Aur(e.into()))?.commit
+        }
+    };
     Ok(Reviewed {
         pkgbase: pkgbase.to_string(),
         pkgnames: step.pkgnames.clone(),
@@ -154,10 +166,16 @@ async fn describe(
         chosen_through_provides: step.provides_for.clone(),
         maintainer: info.and_then(|p| p.maintainer.clone()),
         last_modified: info.map_or(0, |p| p.last_modified),
-        pkgbuild_url: format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={}", aur.base(), checkout.commit),
-        commit: checkout.commit,
+        pkgbuild_url: format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={commit}", aur.base()),
+        locked: lock.entries.contains_key(pkgbase),
+        commit,
         depends_on: step.depends_on.clone(),
     })
+}
+
+/// What the review says of a pkgbase the lock does not name.
+fn not_locked(r: &Reviewed) -> &'static str {
+    if r.locked { "" } else { " (not locked: the AUR's head; `build` skips it until `repoctl update` locks it)" }
 }
 
 fn maintainer(r: &Reviewed) -> &str {
@@ -186,7 +204,7 @@ fn plain_text(review: &Review) -> String {
             let _ = writeln!(out, "  pkgnames: {}", p.pkgnames.join(" "));
         }
         let _ = writeln!(out, "  AUR maintainer: {}, last updated {}", maintainer(p), utc_date(p.last_modified));
-        let _ = writeln!(out, "  PKGBUILD: {}", p.pkgbuild_url);
+        let _ = writeln!(out, "  PKGBUILD: {}{}", p.pkgbuild_url, not_locked(p));
         if e.aur_dependencies.is_empty() {
             let _ = writeln!(out, "  AUR dependencies: none");
         } else {
@@ -194,12 +212,13 @@ fn plain_text(review: &Review) -> String {
             for d in &e.aur_dependencies {
                 let _ = writeln!(
                     out,
-                    "    {} {} (maintainer {}, updated {}) {}",
+                    "    {} {} (maintainer {}, updated {}) {}{}",
                     d.pkgbase,
                     d.version,
                     maintainer(d),
                     utc_date(d.last_modified),
-                    d.pkgbuild_url
+                    d.pkgbuild_url,
+                    not_locked(d)
                 );
                 if d.pkgnames.len() > 1 || d.pkgnames.first() != Some(&d.pkgbase) {
                     let _ = writeln!(out, "      pkgnames: {}", d.pkgnames.join(" "));
@@ -256,7 +275,7 @@ fn render_markdown(review: &Review) -> String {
 /// checked name) and a commit id, so only its text is escaped.
 fn pkgbuild_link(r: &Reviewed) -> String {
     let label = markdown_text(&format!("PKGBUILD @ {}", &r.commit[..r.commit.len().min(12)]));
-    format!("[{label}]({})", r.pkgbuild_url.replace(['(', ')', ' '], ""))
+    format!("[{label}]({}){}", r.pkgbuild_url.replace(['(', ')', ' '], ""), markdown_text(not_locked(r)))
 }
 
 /// The added and changed entries and every AUR package they pull in, as one Mermaid
@@ -320,6 +339,7 @@ mod tests {
             maintainer: Some("keeper".into()),
             last_modified: 1_795_525_200,
             commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            locked: true,
             pkgbuild_url: format!("https://aur.example/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id=0123456789ab"),
             depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
         }

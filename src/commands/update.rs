@@ -6,7 +6,7 @@
 //! (2) for each pkgbase, fetch its AUR repository, read the files at the locked commit and at
 //! the head, flag what a reviewer must see, and ask the policy; (3) report; (4) write the lock
 //! (never with --check or --since). Nothing here runs AUR code: PKGBUILDs are only read.
-use crate::aur::{AurClient, Universe, diff, fetch_pkgbase, files_at, log};
+use crate::aur::{AurClient, Checkout, Universe, diff, fetch_pkgbase, files_at, log};
 use crate::config::{Config, Diagnostics};
 use crate::error::{Error, ExitStatus};
 use crate::lock::assess::{self, Snapshot};
@@ -103,12 +103,19 @@ fn stdout_is_colour_terminal() -> bool {
 /// Prints the report in the asked form (the text's diff coloured when `color`); the Markdown
 /// also goes to the job summary.
 fn show(report: &Report, options: &Options, color: bool, printer: &Printer) -> Result<(), Error> {
-    // What a person must act on: a deletion, a package unreadable, a maintainer to accept or allow.
+    // What a person must act on: a deletion, a package unreadable, a maintainer or
+    // co-maintainer to accept or allow.
     let loud = |p: &&PackageReport| {
         p.status == Status::Deleted
             || matches!(
                 p.held,
-                Some(Hold::Unreadable { .. } | Hold::MaintainerChanged { .. } | Hold::MaintainerNotAllowed { .. })
+                Some(
+                    Hold::Unreadable { .. }
+                        | Hold::MaintainerChanged { .. }
+                        | Hold::MaintainerNotAllowed { .. }
+                        | Hold::ComaintainersChanged { .. }
+                        | Hold::ComaintainerNotAllowed { .. }
+                )
             )
     };
     for p in report.packages.iter().filter(loud) {
@@ -138,9 +145,9 @@ async fn moved(
     let mut examined: BTreeMap<String, Examined> = BTreeMap::new();
     for _ in 0..MAX_ROUNDS {
         let universe = super::resolve(ctx.config, &ctx.aur, official, &[], Some(&work.join("srcinfo")), &pins).await?;
-        let (closure, problems) = closure_of(ctx.config, &universe, old)?;
+        let (closure, problems, plan) = closure_of(ctx.config, &universe, old)?;
         ctx.accepted = names_to_bases(&options.accept, &universe, old);
-        let selected = names_to_bases(&options.packages, &universe, old);
+        let selected = with_new_dependencies(names_to_bases(&options.packages, &universe, old), &plan, old);
         let todo: Vec<&String> = closure
             .iter()
             .filter(|b| !examined.contains_key(*b) && (selected.is_empty() || selected.contains(*b)))
@@ -160,28 +167,80 @@ async fn moved(
     Err(Error::Usage("the held packages did not settle: run `repoctl update` again, or update them one by one".into()))
 }
 
-/// [`examine`] of each pkgbase, [`EXAMINED_IN_FLIGHT`] at a time; one that cannot be read is
-/// held where it was ([`unreadable`]).
+/// Step 2 for the round's pkgbases: (a) fetch each AUR repository, [`EXAMINED_IN_FLIGHT`] at
+/// a time; (b) ask the RPC again, once for all of them ([`after_fetch`]); (c) [`examine`] each
+/// head with what the RPC said then. One that cannot be read is held where it was
+/// ([`unreadable`]).
 async fn examine_all(ctx: &Ctx<'_>, bases: &[&String], old: &Lock, universe: &Universe) -> Vec<(String, Examined)> {
     use futures_util::StreamExt;
-    futures_util::stream::iter(bases)
+    let fetched: Vec<(String, Result<Checkout, Error>)> = futures_util::stream::iter(bases)
         .map(|base| async move {
-            let found = match examine(ctx, base, old.entries.get(*base), universe).await {
-                Ok(found) => found,
-                Err(e) => unreadable(base, old.entries.get(*base), &e),
-            };
-            ((*base).clone(), found)
+            let head = fetch_pkgbase(&ctx.aur.git_url(base), &ctx.clones.join(base)).await;
+            ((*base).clone(), head.map_err(|e| Error::Aur(e.into())))
+        })
+        .buffer_unordered(EXAMINED_IN_FLIGHT)
+        .collect()
+        .await;
+    let heads: Vec<&String> = fetched.iter().filter(|(_, head)| head.is_ok()).map(|(base, _)| base).collect();
+    let now_says = after_fetch(ctx, &heads, universe).await.map_err(|e| message(&e));
+    futures_util::stream::iter(fetched)
+        .map(|(base, head)| {
+            let now_says = &now_says;
+            async move {
+                let locked = old.entries.get(&base);
+                let found = match (head, now_says) {
+                    (Err(e), _) => Err(message(&e)),
+                    (_, Err(said)) => Err(said.clone()),
+                    (Ok(head), Ok(said)) => match said.get(&base) {
+                        Some(rpc) => examine(ctx, &base, locked, head, rpc, universe).await.map_err(|e| message(&e)),
+                        None => Err(GONE_AFTER_FETCH.to_string()),
+                    },
+                };
+                let found = found.unwrap_or_else(|error| unreadable(&base, locked, error));
+                (base, found)
+            }
         })
         .buffer_unordered(EXAMINED_IN_FLIGHT)
         .collect()
         .await
 }
 
+const GONE_AFTER_FETCH: &str =
+    "the AUR's RPC no longer knows it after its repository was fetched (deleted during the update?)";
+
+/// What the RPC says of `bases` now, after their repositories were fetched: pkgbase -> the
+/// answer for one of its pkgnames. Asked again rather than taken from the resolution, which
+/// asked before the fetch: a commit pushed in between is fetched, and its push must count
+/// (aurweb sets LastModified, and records co-maintainers, before the pushed ref moves, so an
+/// answer given after the fetch is at least as new as the fetched commit). One batched
+/// request per [`crate::aur::RPC_BATCH`] names.
+async fn after_fetch(
+    ctx: &Ctx<'_>,
+    bases: &[&String],
+    universe: &Universe,
+) -> Result<BTreeMap<String, crate::aur::AurPackage>, Error> {
+    let name_of = |base: &String| {
+        let pkgname = universe.packages.values().find(|p| p.pkgbase == **base).map(|p| p.name.clone());
+        pkgname.unwrap_or_else(|| base.to_string())
+    };
+    let names: Vec<String> = bases.iter().map(|b| name_of(b)).collect();
+    if names.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let (found, _) = ctx.aur.info(&names).await.map_err(Error::Aur)?;
+    Ok(found.into_values().map(|p| (p.pkgbase.clone(), p)).collect())
+}
+
 /// The pkgbases `build` would need, at the heads (and pins) the universe was resolved at, and
 /// the plan's problems on repo.yaml lines ([`super::plan_diagnostics`]) of the pkgbases `old`
 /// does not hold: what cannot be locked at all (a name not in the AUR, a broken `.SRCINFO`).
 /// A locked pkgbase's trouble is the report's (deleted, unreadable, held), as before.
-fn closure_of(config: &Config, universe: &Universe, old: &Lock) -> Result<(BTreeSet<String>, Diagnostics), Error> {
+/// The plan is returned too, for its dependency edges.
+fn closure_of(
+    config: &Config,
+    universe: &Universe,
+    old: &Lock,
+) -> Result<(BTreeSet<String>, Diagnostics, crate::plan::Plan), Error> {
     let none = BTreeMap::new();
     let empty = Lock::default();
     let plan = crate::plan::make(&crate::plan::Inputs {
@@ -198,7 +257,17 @@ fn closure_of(config: &Config, universe: &Universe, old: &Lock) -> Result<(BTree
     for step in plan.packages.iter_mut().filter(|s| old.entries.contains_key(&s.pkgbase)) {
         step.problems.clear();
     }
-    Ok((closure, super::plan_diagnostics(config, &plan)))
+    let problems = super::plan_diagnostics(config, &plan);
+    Ok((closure, problems, plan))
+}
+
+/// `selected` (empty: every pkgbase) and the AUR dependencies of its pkgbases that the lock
+/// does not hold yet: `repoctl update PKG`, the README's way to add a package, locks what PKG
+/// needs, or the build that follows blocks on it. Locked dependencies stay where they are.
+fn with_new_dependencies(selected: BTreeSet<String>, plan: &crate::plan::Plan, old: &Lock) -> BTreeSet<String> {
+    let new: Vec<String> =
+        selected.iter().flat_map(|base| plan.closure(base)).filter(|dep| !old.entries.contains_key(dep)).collect();
+    selected.into_iter().chain(new).collect()
 }
 
 /// pkgbases named by pkgbase or pkgname, in the AUR or in the lock.
@@ -220,17 +289,20 @@ struct Examined {
     entry: Option<Entry>,
 }
 
-/// Step 2 for one pkgbase.
-async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Universe) -> Result<Examined, Error> {
+/// Step 2 (c) for one pkgbase: its fetched `head`, and `rpc`, what the AUR's RPC said of it
+/// after the fetch ([`after_fetch`]).
+async fn examine(
+    ctx: &Ctx<'_>,
+    base: &str,
+    old: Option<&Entry>,
+    head: Checkout,
+    rpc: &crate::aur::AurPackage,
+    universe: &Universe,
+) -> Result<Examined, Error> {
     let url = ctx.aur.git_url(base);
-    let head = fetch_pkgbase(&url, &ctx.clones.join(base)).await.map_err(|e| Error::Aur(e.into()))?;
     let aur_err = |e: crate::aur::GitError| Error::Aur(e.into());
-    let rpc = universe.packages.values().find(|p| p.pkgbase == base);
-    let maintainer = rpc.and_then(|p| p.maintainer.clone());
-    let comaintainers = rpc.map(|p| p.comaintainers.clone()).unwrap_or_default();
-    let commits =
-        log(&url, &head.dir, old.map(|o| o.commit.as_str()), &head.commit, MAX_COMMITS).await.map_err(aur_err)?;
-    let committed = commits.first().map_or(0, |c| c.time);
+    let (maintainer, comaintainers) = (rpc.maintainer.clone(), rpc.comaintainers.clone());
+    let (commits, committed) = history(&url, &head, old).await.map_err(aur_err)?;
     let new_files = files_at(&url, &head.dir, &head.commit).await.map_err(aur_err)?;
     let entry = new_entry(ctx, base, &head.commit, committed, &new_files, maintainer.clone(), comaintainers.clone())?;
     if let Some(o) =
@@ -244,14 +316,16 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
         Some(o) => files_at(&url, &head.dir, &o.commit).await.ok(),
         None => None,
     };
-    let new_snap = Snapshot::from_files(&new_files, maintainer.clone(), comaintainers);
+    let new_snap = Snapshot::from_files(&new_files, maintainer.clone(), comaintainers.clone());
     let old_snap = old
         .zip(old_files.as_ref())
         .map(|(o, f)| Snapshot::from_files(f, o.maintainer.clone(), o.comaintainers.clone()));
     let flags: Vec<FlagLine> = assess::assess(old_snap.as_ref(), &new_snap).into_iter().map(FlagLine::from).collect();
     let version_only = old_snap.as_ref().is_some_and(|o| assess::version_only(o, &new_snap));
-    let last_modified = universe.last_modified.get(base).copied().unwrap_or(committed);
-    let candidate = Candidate { commit: entry.commit.clone(), committed, last_modified, maintainer };
+    // Never earlier than what the resolution's RPC said, before the fetch.
+    let before = universe.last_modified.get(base).copied().unwrap_or(0);
+    let last_modified = rpc.last_modified.max(before);
+    let candidate = Candidate { commit: entry.commit.clone(), committed, last_modified, maintainer, comaintainers };
     let decision =
         decide(&ctx.config.trust, old, &candidate, ctx.accepted.contains(base), version_only, ctx.mode, ctx.now);
     let from = old_files.as_ref().and(old).map_or(EMPTY_TREE, |o| o.commit.as_str());
@@ -270,10 +344,31 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
     Ok(Examined { report, entry: decision.ok().map(|()| entry) })
 }
 
+/// The commits from the locked one (if any) to the head, newest first (at most
+/// [`MAX_COMMITS`]), and the head's committer date. The date is read from the head itself: when
+/// only the maintainers change, no commit lies between the locked one and the head.
+async fn history(
+    url: &str,
+    head: &Checkout,
+    old: Option<&Entry>,
+) -> Result<(Vec<crate::aur::Commit>, i64), crate::aur::GitError> {
+    let commits = log(url, &head.dir, old.map(|o| o.commit.as_str()), &head.commit, MAX_COMMITS).await?;
+    let committed = match commits.first().filter(|c| c.id == head.commit) {
+        Some(c) => c.time,
+        None => log(url, &head.dir, None, &head.commit, 1).await?.first().map_or(0, |c| c.time),
+    };
+    Ok((commits, committed))
+}
+
+/// An error and its causes on one line, as a hold shows it.
+fn message(error: &Error) -> String {
+    crate::cause::chain(error).join(": ")
+}
+
 /// A pkgbase that could not be examined: held where it was, with the reason.
-fn unreadable(base: &str, old: Option<&Entry>, error: &Error) -> Examined {
+fn unreadable(base: &str, old: Option<&Entry>, error: String) -> Examined {
     let mut report = package_report(base, Status::Held, old, None);
-    report.held = Some(Hold::Unreadable { error: crate::cause::chain(error).join(": ") });
+    report.held = Some(Hold::Unreadable { error });
     Examined { report, entry: None }
 }
 
