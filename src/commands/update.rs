@@ -219,11 +219,10 @@ async fn after_fetch(
     bases: &[&String],
     universe: &Universe,
 ) -> Result<BTreeMap<String, crate::aur::AurPackage>, Error> {
-    let name_of = |base: &String| {
-        let pkgname = universe.packages.values().find(|p| p.pkgbase == **base).map(|p| p.name.clone());
-        pkgname.unwrap_or_else(|| base.to_string())
-    };
-    let names: Vec<String> = bases.iter().map(|b| name_of(b)).collect();
+    let pkgnames: BTreeMap<&str, &str> =
+        universe.packages.values().map(|p| (p.pkgbase.as_str(), p.name.as_str())).collect();
+    let names: Vec<String> =
+        bases.iter().map(|b| pkgnames.get(b.as_str()).map_or_else(|| b.to_string(), |n| n.to_string())).collect();
     if names.is_empty() {
         return Ok(BTreeMap::new());
     }
