@@ -48,7 +48,7 @@ pub async fn provenance(
     if json {
         printer.out(&String::from_utf8_lossy(&bytes));
     } else {
-        printer.out(&describe(&record, &repo, &target.describe()));
+        printer.out(&crate::ui::escape::terminal(&describe(&record, &repo, &target.describe())));
     }
     Ok(ExitStatus::Success)
 }

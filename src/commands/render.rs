@@ -1,6 +1,7 @@
 //! The plan as people read it: the terminal table and the job summary's Markdown. Here, above
 //! `plan`, because `ui` is a leaf that knows nothing of plans.
 use crate::plan::{Action, Plan, Step};
+use crate::ui::escape::{markdown_cell, markdown_code_span, markdown_text};
 use crate::ui::table;
 
 /// The pkgbase, and its pkgnames when they are not just the pkgbase: `toolkit (toolkit-cli,
@@ -71,16 +72,13 @@ pub fn markdown_plan(plan: &Plan, title: &str) -> String {
         .iter()
         .map(|s| {
             let names = package_cell(s);
-            let package = match names.strip_prefix(s.pkgbase.as_str()) {
-                Some(rest) if !rest.is_empty() => format!("`{}`{rest}", s.pkgbase),
-                _ => format!("`{}`", s.pkgbase),
-            };
+            let rest = names.strip_prefix(s.pkgbase.as_str()).unwrap_or_default();
             vec![
-                package,
-                s.action.to_string(),
-                s.aur_version.clone().unwrap_or_default(),
-                s.repo_version.clone().unwrap_or_default(),
-                reason_cell(s),
+                format!("{}{}", markdown_code_span(&s.pkgbase), markdown_text(rest)),
+                markdown_cell(&s.action.to_string()),
+                markdown_cell(s.aur_version.as_deref().unwrap_or_default()),
+                markdown_cell(s.repo_version.as_deref().unwrap_or_default()),
+                markdown_cell(&reason_cell(s)),
             ]
         })
         .collect();

@@ -6,7 +6,8 @@ use crate::config::{Config, PackageConfig};
 use crate::error::{Error, ExitStatus};
 use crate::plan::Inputs;
 use crate::ui::Printer;
-use crate::ui::github::{markdown_cell, markdown_table};
+use crate::ui::escape::{markdown_cell, markdown_code_span, markdown_text, terminal};
+use crate::ui::github::markdown_table;
 use crate::ui::mermaid::{Node, flowchart};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::fmt::Write as _;
@@ -25,7 +26,11 @@ pub struct Reviewed {
     pub maintainer: Option<String>,
     /// Seconds since the epoch, as the AUR reports it.
     pub last_modified: i64,
+    /// The AUR commit a build uses: the one repoctl.lock names; the AUR's head when the lock
+    /// does not name one (then `build` does not build it: see `locked`).
     pub commit: String,
+    /// repoctl.lock names the commit; false: `build` skips it until `repoctl update` locks it.
+    pub locked: bool,
     pub pkgbuild_url: String,
     /// The AUR pkgbases it needs directly (the plan's dependency edges).
     pub depends_on: Vec<String>,
@@ -92,11 +97,11 @@ pub async fn review(
         let only = [entry.name.clone()];
         let plan = inputs(&only)?;
         let Some(root) = plan.packages.last() else { continue };
-        let package = describe(&aur, &universe, root, &cache, printer).await?;
+        let package = describe(&aur, &universe, root, &cache, &lock, printer).await?;
         let mut aur_dependencies = Vec::new();
         for dep in plan.closure(&root.pkgbase) {
             let Some(step) = plan.step(&dep) else { continue };
-            aur_dependencies.push(describe(&aur, &universe, step, &cache, printer).await?);
+            aur_dependencies.push(describe(&aur, &universe, step, &cache, &lock, printer).await?);
         }
         entries.push(Entry { name: entry.name.clone(), change, package, aur_dependencies });
     }
@@ -136,21 +141,30 @@ fn changed_entries<'a>(config: &'a Config, base: &[PackageConfig]) -> Vec<(&'a P
         .collect()
 }
 
+/// One pkgbase as a reviewer should see it, at the commit `build` would use: the one the lock
+/// names (the AUR's head only when it names none, which the review then says).
 async fn describe(
     aur: &AurClient,
     universe: &crate::aur::Universe,
     step: &crate::plan::Step,
     cache: &Utf8Path,
+    lock: &crate::lock::Lock,
     printer: &Printer,
 ) -> Result<Reviewed, Error> {
     let pkgbase = step.pkgbase.as_str();
     let info = universe.packages.values().find(|p| p.pkgbase == pkgbase);
-    let waiting = |line: &str| printer.info(line);
-    let clone = GitClone::open(&aur.git_url(pkgbase), &cache.join(pkgbase), &waiting)
-        .await
-        .map_err(|e| Error::Aur(e.into()))?;
-    let commit = clone.head().to_string();
-    drop(clone);
+    // What a build would use: the locked commit; a pkgbase not locked yet is shown at the
+    // AUR's head (and marked so).
+    let commit = match lock.entries.get(pkgbase) {
+        Some(entry) => entry.commit.clone(),
+        None => {
+            let waiting = |line: &str| printer.info(line);
+            let clone = GitClone::open(&aur.git_url(pkgbase), &cache.join(pkgbase), &waiting)
+                .await
+                .map_err(|e| Error::Aur(e.into()))?;
+            clone.head().to_string()
+        }
+    };
     Ok(Reviewed {
         pkgbase: pkgbase.to_string(),
         pkgnames: step.pkgnames.clone(),
@@ -159,16 +173,28 @@ async fn describe(
         maintainer: info.and_then(|p| p.maintainer.clone()),
         last_modified: info.map_or(0, |p| p.last_modified),
         pkgbuild_url: format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={commit}", aur.base()),
+        locked: lock.entries.contains_key(pkgbase),
         commit,
         depends_on: step.depends_on.clone(),
     })
+}
+
+/// What the review says of a pkgbase the lock does not name.
+fn not_locked(r: &Reviewed) -> &'static str {
+    if r.locked { "" } else { " (not locked: the AUR's head; `build` skips it until `repoctl update` locks it)" }
 }
 
 fn maintainer(r: &Reviewed) -> &str {
     r.maintainer.as_deref().unwrap_or("(orphaned)")
 }
 
+/// The review for a terminal, shown with [`terminal`]: versions, maintainers and dependency
+/// strings are AUR text.
 fn render_text(review: &Review) -> String {
+    terminal(&plain_text(review))
+}
+
+fn plain_text(review: &Review) -> String {
     let mut out = String::new();
     if !review.removed.is_empty() {
         let _ = writeln!(out, "removed: {} (lets nothing in)", review.removed.join(", "));
@@ -184,7 +210,7 @@ fn render_text(review: &Review) -> String {
             let _ = writeln!(out, "  pkgnames: {}", p.pkgnames.join(" "));
         }
         let _ = writeln!(out, "  AUR maintainer: {}, last updated {}", maintainer(p), utc_date(p.last_modified));
-        let _ = writeln!(out, "  PKGBUILD: {}", p.pkgbuild_url);
+        let _ = writeln!(out, "  PKGBUILD: {}{}", p.pkgbuild_url, not_locked(p));
         if e.aur_dependencies.is_empty() {
             let _ = writeln!(out, "  AUR dependencies: none");
         } else {
@@ -192,12 +218,13 @@ fn render_text(review: &Review) -> String {
             for d in &e.aur_dependencies {
                 let _ = writeln!(
                     out,
-                    "    {} {} (maintainer {}, updated {}) {}",
+                    "    {} {} (maintainer {}, updated {}) {}{}",
                     d.pkgbase,
                     d.version,
                     maintainer(d),
                     utc_date(d.last_modified),
-                    d.pkgbuild_url
+                    d.pkgbuild_url,
+                    not_locked(d)
                 );
                 if d.pkgnames.len() > 1 || d.pkgnames.first() != Some(&d.pkgbase) {
                     let _ = writeln!(out, "      pkgnames: {}", d.pkgnames.join(" "));
@@ -214,7 +241,7 @@ fn render_text(review: &Review) -> String {
 fn render_markdown(review: &Review) -> String {
     let mut out = String::from("### What this change lets in\n\n");
     if !review.removed.is_empty() {
-        let names: Vec<String> = review.removed.iter().map(|n| format!("`{n}`")).collect();
+        let names: Vec<String> = review.removed.iter().map(|n| markdown_code_span(n)).collect();
         let _ = writeln!(out, "Removed: {} (lets nothing in).\n", names.join(", "));
     }
     if review.entries.is_empty() {
@@ -223,38 +250,38 @@ fn render_markdown(review: &Review) -> String {
     }
     let mut rows = Vec::new();
     for e in &review.entries {
-        for (r, mut via) in std::iter::once((&e.package, e.change.to_string()))
-            .chain(e.aur_dependencies.iter().map(|d| (d, format!("dependency of `{}`", e.name))))
-        {
+        let entry = std::iter::once((&e.package, markdown_text(e.change)));
+        let dependencies =
+            e.aur_dependencies.iter().map(|d| (d, format!("dependency of {}", markdown_code_span(&e.name))));
+        for (r, mut via) in entry.chain(dependencies) {
             for why in &r.chosen_through_provides {
-                via.push_str(&format!("; chosen through provides: {why}"));
+                via.push_str(&format!("; chosen through provides: {}", markdown_text(why)));
             }
             if r.pkgnames.len() > 1 || r.pkgnames.first() != Some(&r.pkgbase) {
-                via.push_str(&format!("; makes {}", r.pkgnames.join(", ")));
+                via.push_str(&format!("; makes {}", markdown_text(&r.pkgnames.join(", "))));
             }
             rows.push(vec![
-                format!("`{}`", r.pkgbase),
+                markdown_code_span(&r.pkgbase),
                 via,
-                r.version.clone(),
-                maintainer(r).to_string(),
-                utc_date(r.last_modified),
-                format!("[PKGBUILD @ {}]({})", &r.commit[..r.commit.len().min(12)], r.pkgbuild_url),
+                markdown_cell(&r.version),
+                markdown_cell(maintainer(r)),
+                markdown_cell(&utc_date(r.last_modified)),
+                pkgbuild_link(r),
             ]);
         }
     }
-    // The link cell is built here, not from AUR text: escape only the other cells.
     let header = ["Package", "Why", "Version", "AUR maintainer", "Last updated", "PKGBUILD"];
-    let mut table = markdown_table(&header, &[]);
-    for row in rows {
-        let (link, cells) = row.split_last().expect("six cells");
-        let cells: Vec<String> =
-            cells.iter().map(|c| if c.starts_with('`') { c.clone() } else { markdown_cell(c) }).collect();
-        let _ = writeln!(table, "| {} | {} |", cells.join(" | "), link);
-    }
-    out.push_str(&table);
+    out.push_str(&markdown_table(&header, &rows));
     out.push_str("\n#### AUR dependencies\n\n");
     out.push_str(&dependency_graph(review));
     out
+}
+
+/// `[PKGBUILD @ 0123456789ab](URL)`: the URL is made of the AUR's address, a pkgbase (a
+/// checked name) and a commit id, so only its text is escaped.
+fn pkgbuild_link(r: &Reviewed) -> String {
+    let label = markdown_text(&format!("PKGBUILD @ {}", &r.commit[..r.commit.len().min(12)]));
+    format!("[{label}]({}){}", r.pkgbuild_url.replace(['(', ')', ' '], ""), markdown_text(not_locked(r)))
 }
 
 /// The added and changed entries and every AUR package they pull in, as one Mermaid
@@ -318,6 +345,7 @@ mod tests {
             maintainer: Some("keeper".into()),
             last_modified: 1_795_525_200,
             commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            locked: true,
             pkgbuild_url: format!("https://aur.example/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id=0123456789ab"),
             depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
         }
@@ -352,6 +380,28 @@ mod tests {
             removed: vec!["old".into()],
         };
         insta::assert_snapshot!("review_markdown", render_markdown(&review));
+    }
+
+    /// AUR text that would hide the rows after it, or drive a terminal, is shown as text.
+    #[test]
+    fn the_review_shows_hostile_aur_text_as_text() {
+        let mut package = reviewed("foo", &[]);
+        package.version = "1.0-1<!--".into();
+        package.maintainer = Some("mallory\u{1b}[2K\u{1b}[1A\r`x`|[x](javascript:alert(1))".into());
+        package.chosen_through_provides = vec!["codec (needed by <details>)-->".into()];
+        let review = Review {
+            build: vec!["foo".into()],
+            entries: vec![Entry { name: "foo".into(), change: "added", package, aur_dependencies: vec![] }],
+            removed: vec![],
+        };
+        let md = render_markdown(&review);
+        for raw in ["<!--", "-->", "<details>", "[x](", "\u{1b}", "\r"] {
+            assert!(!md.contains(raw), "{raw:?} is raw in:\n{md}");
+        }
+        let text = render_text(&review);
+        assert!(!text.contains(['\u{1b}', '\r']), "{text:?}");
+        insta::assert_snapshot!("review_markdown_hostile", md);
+        insta::assert_snapshot!("review_text_hostile", text);
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub async fn status(
     if json {
         printer.out(&serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?);
     } else {
-        printer.out(render(&report).trim_end());
+        printer.out(crate::ui::escape::terminal(&render(&report)).trim_end());
     }
     Ok(if report.verdict.in_sync { ExitStatus::Success } else { ExitStatus::PackagesFailed })
 }

@@ -42,14 +42,13 @@ pub struct Options {
     pub since: Option<Utf8PathBuf>,
 }
 
-/// What one run knows: the AUR, where clones live, and whether diffs are coloured.
+/// What one run knows: the AUR, where clones live.
 struct Ctx<'a> {
     config: &'a Config,
     /// Where a command waiting for a clone another command holds says so.
     printer: &'a Printer,
     aur: AurClient,
     clones: Utf8PathBuf,
-    color: bool,
     now: i64,
     mode: Mode,
     accepted: BTreeSet<String>,
@@ -71,7 +70,6 @@ pub async fn update(
         printer,
         aur: AurClient::from_env()?,
         clones: work.join("aur"),
-        color,
         now: jiff::Timestamp::now().as_second(),
         mode: if options.auto { Mode::Auto } else { Mode::Review },
         accepted: BTreeSet::new(),
@@ -89,7 +87,7 @@ pub async fn update(
     for diag in &problems.0 {
         printer.diagnostic(diag);
     }
-    show(&report, &options, printer)?;
+    show(&report, &options, color, printer)?;
     if let Some(new) = new.filter(|_| report.changed && !options.check) {
         new.write(&lock_path)?;
         printer.info(&format!("wrote {lock_path}: review the change and commit it"));
@@ -104,14 +102,22 @@ fn stdout_is_colour_terminal() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Prints the report in the asked form; the Markdown also goes to the job summary.
-fn show(report: &Report, options: &Options, printer: &Printer) -> Result<(), Error> {
-    // What a person must act on: a deletion, a package unreadable, a maintainer to accept or allow.
+/// Prints the report in the asked form (the text's diff coloured when `color`); the Markdown
+/// also goes to the job summary.
+fn show(report: &Report, options: &Options, color: bool, printer: &Printer) -> Result<(), Error> {
+    // What a person must act on: a deletion, a package unreadable, a maintainer or
+    // co-maintainer to accept or allow.
     let loud = |p: &&PackageReport| {
         p.status == Status::Deleted
             || matches!(
                 p.held,
-                Some(Hold::Unreadable { .. } | Hold::MaintainerChanged { .. } | Hold::MaintainerNotAllowed { .. })
+                Some(
+                    Hold::Unreadable { .. }
+                        | Hold::MaintainerChanged { .. }
+                        | Hold::MaintainerNotAllowed { .. }
+                        | Hold::ComaintainersChanged { .. }
+                        | Hold::ComaintainerNotAllowed { .. }
+                )
             )
     };
     for p in report.packages.iter().filter(loud) {
@@ -123,7 +129,7 @@ fn show(report: &Report, options: &Options, printer: &Printer) -> Result<(), Err
     } else if options.markdown {
         printer.out(&markdown);
     } else {
-        printer.out(crate::lock::report::render_text(report).trim_end());
+        printer.out(crate::lock::report::render_text(report, color).trim_end());
     }
     printer.step_summary(&markdown);
     Ok(())
@@ -141,9 +147,9 @@ async fn moved(
     let mut examined: BTreeMap<String, Examined> = BTreeMap::new();
     for _ in 0..MAX_ROUNDS {
         let universe = super::resolve(ctx.config, &ctx.aur, official, &[], Some(&work.join("srcinfo")), &pins).await?;
-        let (closure, problems) = closure_of(ctx.config, &universe, old)?;
+        let (closure, problems, plan) = closure_of(ctx.config, &universe, old)?;
         ctx.accepted = names_to_bases(&options.accept, &universe, old);
-        let selected = names_to_bases(&options.packages, &universe, old);
+        let selected = with_new_dependencies(names_to_bases(&options.packages, &universe, old), &plan, old);
         let todo: Vec<&String> = closure
             .iter()
             .filter(|b| !examined.contains_key(*b) && (selected.is_empty() || selected.contains(*b)))
@@ -163,28 +169,81 @@ async fn moved(
     Err(Error::Usage("the held packages did not settle: run `repoctl update` again, or update them one by one".into()))
 }
 
-/// [`examine`] of each pkgbase, [`EXAMINED_IN_FLIGHT`] at a time; one that cannot be read is
-/// held where it was ([`unreadable`]).
+/// Step 2 for the round's pkgbases: (a) fetch each AUR repository, [`EXAMINED_IN_FLIGHT`] at
+/// a time, keeping each clone (and its lock) until it is examined; (b) ask the RPC again, once
+/// for all of them ([`after_fetch`]); (c) [`examine`] each head with what the RPC said then.
+/// One that cannot be read is held where it was ([`unreadable`]).
 async fn examine_all(ctx: &Ctx<'_>, bases: &[&String], old: &Lock, universe: &Universe) -> Vec<(String, Examined)> {
     use futures_util::StreamExt;
-    futures_util::stream::iter(bases)
+    let waiting = |line: &str| ctx.printer.info(line);
+    let waiting = &waiting;
+    let fetched: Vec<(String, Result<GitClone, Error>)> = futures_util::stream::iter(bases)
         .map(|base| async move {
-            let found = match examine(ctx, base, old.entries.get(*base), universe).await {
-                Ok(found) => found,
-                Err(e) => unreadable(base, old.entries.get(*base), &e),
-            };
-            ((*base).clone(), found)
+            let clone = GitClone::open(&ctx.aur.git_url(base), &ctx.clones.join(base.as_str()), waiting).await;
+            ((*base).clone(), clone.map_err(|e| Error::Aur(e.into())))
+        })
+        .buffer_unordered(EXAMINED_IN_FLIGHT)
+        .collect()
+        .await;
+    let heads: Vec<&String> = fetched.iter().filter(|(_, clone)| clone.is_ok()).map(|(base, _)| base).collect();
+    let now_says = after_fetch(ctx, &heads, universe).await.map_err(|e| message(&e));
+    futures_util::stream::iter(fetched)
+        .map(|(base, clone)| {
+            let now_says = &now_says;
+            async move {
+                let locked = old.entries.get(&base);
+                let found = match (clone, now_says) {
+                    (Err(e), _) => Err(message(&e)),
+                    (_, Err(said)) => Err(said.clone()),
+                    (Ok(clone), Ok(said)) => match said.get(&base) {
+                        Some(rpc) => examine(ctx, &base, locked, clone, rpc, universe).await.map_err(|e| message(&e)),
+                        None => Err(GONE_AFTER_FETCH.to_string()),
+                    },
+                };
+                let found = found.unwrap_or_else(|error| unreadable(&base, locked, error));
+                (base, found)
+            }
         })
         .buffer_unordered(EXAMINED_IN_FLIGHT)
         .collect()
         .await
 }
 
+const GONE_AFTER_FETCH: &str =
+    "the AUR's RPC no longer knows it after its repository was fetched (deleted during the update?)";
+
+/// What the RPC says of `bases` now, after their repositories were fetched: pkgbase -> the
+/// answer for one of its pkgnames. Asked again rather than taken from the resolution, which
+/// asked before the fetch: a commit pushed in between is fetched, and its push must count
+/// (aurweb sets LastModified, and records co-maintainers, before the pushed ref moves, so an
+/// answer given after the fetch is at least as new as the fetched commit). One batched
+/// request per [`crate::aur::RPC_BATCH`] names.
+async fn after_fetch(
+    ctx: &Ctx<'_>,
+    bases: &[&String],
+    universe: &Universe,
+) -> Result<BTreeMap<String, crate::aur::AurPackage>, Error> {
+    let pkgnames: BTreeMap<&str, &str> =
+        universe.packages.values().map(|p| (p.pkgbase.as_str(), p.name.as_str())).collect();
+    let names: Vec<String> =
+        bases.iter().map(|b| pkgnames.get(b.as_str()).map_or_else(|| b.to_string(), |n| n.to_string())).collect();
+    if names.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let (found, _) = ctx.aur.info(&names).await.map_err(Error::Aur)?;
+    Ok(found.into_values().map(|p| (p.pkgbase.clone(), p)).collect())
+}
+
 /// The pkgbases `build` would need, at the heads (and pins) the universe was resolved at, and
 /// the plan's problems on repo.yaml lines ([`super::plan_diagnostics`]) of the pkgbases `old`
 /// does not hold: what cannot be locked at all (a name not in the AUR, a broken `.SRCINFO`).
 /// A locked pkgbase's trouble is the report's (deleted, unreadable, held), as before.
-fn closure_of(config: &Config, universe: &Universe, old: &Lock) -> Result<(BTreeSet<String>, Diagnostics), Error> {
+/// The plan is returned too, for its dependency edges.
+fn closure_of(
+    config: &Config,
+    universe: &Universe,
+    old: &Lock,
+) -> Result<(BTreeSet<String>, Diagnostics, crate::plan::Plan), Error> {
     let none = BTreeMap::new();
     let empty = Lock::default();
     let plan = crate::plan::make(&crate::plan::Inputs {
@@ -201,7 +260,17 @@ fn closure_of(config: &Config, universe: &Universe, old: &Lock) -> Result<(BTree
     for step in plan.packages.iter_mut().filter(|s| old.entries.contains_key(&s.pkgbase)) {
         step.problems.clear();
     }
-    Ok((closure, super::plan_diagnostics(config, &plan)))
+    let problems = super::plan_diagnostics(config, &plan);
+    Ok((closure, problems, plan))
+}
+
+/// `selected` (empty: every pkgbase) and the AUR dependencies of its pkgbases that the lock
+/// does not hold yet: `repoctl update PKG`, the README's way to add a package, locks what PKG
+/// needs, or the build that follows blocks on it. Locked dependencies stay where they are.
+fn with_new_dependencies(selected: BTreeSet<String>, plan: &crate::plan::Plan, old: &Lock) -> BTreeSet<String> {
+    let new: Vec<String> =
+        selected.iter().flat_map(|base| plan.closure(base)).filter(|dep| !old.entries.contains_key(dep)).collect();
+    selected.into_iter().chain(new).collect()
 }
 
 /// pkgbases named by pkgbase or pkgname, in the AUR or in the lock.
@@ -252,21 +321,19 @@ async fn before(clone: &GitClone, base: &str, old: Option<&Entry>) -> Before {
     }
 }
 
-/// The AUR maintainer and co-maintainers of `base`, as the RPC says.
-fn maintainers(universe: &Universe, base: &str) -> (Option<String>, Vec<String>) {
-    let rpc = universe.packages.values().find(|p| p.pkgbase == base);
-    (rpc.and_then(|p| p.maintainer.clone()), rpc.map(|p| p.comaintainers.clone()).unwrap_or_default())
-}
-
-/// Step 2 for one pkgbase: read the head and the locked commit from the clone (held only while
-/// it is read), then compare them and ask the policy.
-async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Universe) -> Result<Examined, Error> {
+/// Step 2 (c) for one pkgbase: its fetched `clone` (read, then let go of), and `rpc`, what the
+/// AUR's RPC said of it after the fetch ([`after_fetch`]); then compare and ask the policy.
+async fn examine(
+    ctx: &Ctx<'_>,
+    base: &str,
+    old: Option<&Entry>,
+    clone: GitClone,
+    rpc: &crate::aur::AurPackage,
+    universe: &Universe,
+) -> Result<Examined, Error> {
     let aur_err = |e: GitError| Error::Aur(e.into());
-    let (maintainer, comaintainers) = maintainers(universe, base);
-    let waiting = |line: &str| ctx.printer.info(line);
-    let clone = GitClone::open(&ctx.aur.git_url(base), &ctx.clones.join(base), &waiting).await.map_err(aur_err)?;
-    let commits = clone.log(old.map(|o| o.commit.as_str()), clone.head(), MAX_COMMITS).await.map_err(aur_err)?;
-    let committed = commits.first().map_or(0, |c| c.time);
+    let (maintainer, comaintainers) = (rpc.maintainer.clone(), rpc.comaintainers.clone());
+    let (commits, committed) = history(&clone, old).await.map_err(aur_err)?;
     let new_tree = clone.head_tree().await.map_err(aur_err)?;
     let before = before(&clone, base, old).await;
     drop(clone);
@@ -275,10 +342,12 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
         let report = package_report(base, Status::Unchanged, old, Some(&entry));
         return Ok(Examined { report, entry: Some(kept) });
     }
-    let new_snap = Snapshot::from_tree(&new_tree, maintainer.clone(), comaintainers);
+    let new_snap = Snapshot::from_tree(&new_tree, maintainer.clone(), comaintainers.clone());
     let (flags, version_only) = compare(old, &before, &new_snap);
-    let last_modified = universe.last_modified.get(base).copied().unwrap_or(committed);
-    let candidate = Candidate { commit: entry.commit.clone(), committed, last_modified, maintainer };
+    // Never earlier than what the resolution's RPC said, before the fetch.
+    let before_fetch = universe.last_modified.get(base).copied().unwrap_or(0);
+    let last_modified = rpc.last_modified.max(before_fetch);
+    let candidate = Candidate { commit: entry.commit.clone(), committed, last_modified, maintainer, comaintainers };
     let decision =
         decide(&ctx.config.trust, old, &candidate, ctx.accepted.contains(base), version_only, ctx.mode, ctx.now);
     let status = match (&decision, old) {
@@ -296,11 +365,28 @@ async fn examine(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, universe: &Univ
 }
 
 impl Ctx<'_> {
-    /// The diff from `old` (None: nothing) to `new`, coloured for a terminal when asked.
+    /// The diff from `old` (None: nothing) to `new`, uncoloured: the report colours it after
+    /// making the AUR's text safe for a terminal (`lock::report::render_text`).
     fn diff(&self, old: Option<&Tree>, new: &Tree) -> String {
-        let diff = crate::lock::diff::unified(old, new);
-        if self.color { crate::lock::diff::colour(&diff) } else { diff }
+        crate::lock::diff::unified(old, new)
     }
+}
+
+/// The commits from the locked one (if any) to the head, newest first (at most
+/// [`MAX_COMMITS`]), and the head's committer date. The date is read from the head itself: when
+/// only the maintainers change, no commit lies between the locked one and the head.
+async fn history(clone: &GitClone, old: Option<&Entry>) -> Result<(Vec<crate::aur::Commit>, i64), GitError> {
+    let commits = clone.log(old.map(|o| o.commit.as_str()), clone.head(), MAX_COMMITS).await?;
+    let committed = match commits.first().filter(|c| c.id == clone.head()) {
+        Some(c) => c.time,
+        None => clone.log(None, clone.head(), 1).await?.first().map_or(0, |c| c.time),
+    };
+    Ok((commits, committed))
+}
+
+/// An error and its causes on one line, as a hold shows it.
+fn message(error: &Error) -> String {
+    crate::cause::chain(error).join(": ")
 }
 
 /// `old` kept as it is when the AUR's head is its commit, with the same maintainers, and its
@@ -333,9 +419,9 @@ fn compare(old: Option<&Entry>, before: &Before, new: &Snapshot) -> (Vec<FlagLin
 }
 
 /// A pkgbase that could not be examined: held where it was, with the reason.
-fn unreadable(base: &str, old: Option<&Entry>, error: &Error) -> Examined {
+fn unreadable(base: &str, old: Option<&Entry>, error: String) -> Examined {
     let mut report = package_report(base, Status::Held, old, None);
-    report.held = Some(Hold::Unreadable { error: crate::cause::chain(error).join(": ") });
+    report.held = Some(Hold::Unreadable { error });
     Examined { report, entry: None }
 }
 

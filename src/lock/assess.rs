@@ -9,6 +9,8 @@
 //!
 //! Formats: PKGBUILD(5) (bash: functions, `source`, `*sums` arrays, `install`) and SRCINFO(5)
 //! (`key = value` lines, a `pkgbase` section then one section per `pkgname`, `KEY_ARCH` keys).
+mod versions;
+
 use crate::trust::tree::{Mode, Tree, is_attribute_file};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -87,6 +89,23 @@ pub enum Flag {
     NewHosts { hosts: Vec<String> },
     /// `*sums` changed while the literal source lists did not: the same URLs give other files.
     ChecksumsWithoutSources,
+    /// A pkgver of the new commit that does not look like a version of it (the table in
+    /// `lock/assess/versions.rs` and the README's trust model): a commit id that a URL template
+    /// can name (GitHub serves a fork's commits through the parent's URL), a branch name, a
+    /// word. `why` says which.
+    NotAVersion { pkgver: String, why: String },
+    /// The PKGBUILD's plain `KEY=` line (`pkgver`, `pkgrel`, `epoch`) says `pkgbuild`, the
+    /// .SRCINFO `srcinfo` (None: nothing): the version shown is not what makepkg builds.
+    VersionOutOfStep { key: String, pkgbuild: String, srcinfo: Option<String> },
+    /// Checksums that became `SKIP` (their source is no longer verified) or stopped being it:
+    /// `KEY[INDEX]` of the .SRCINFO, `PKGBUILD KEY[INDEX]` of the PKGBUILD's arrays.
+    SkipChanged { to_skip: Vec<String>, from_skip: Vec<String> },
+    /// The epoch was added, removed or changed (None: no epoch). An epoch outranks every
+    /// pkgver: a raised one sorts above any later release.
+    EpochChanged { from: Option<String>, to: Option<String> },
+    /// The new `[epoch:]pkgver-pkgrel` is not strictly newer than the locked one (pacman's
+    /// vercmp, alpm-package-version(7)).
+    NotNewer { from: String, to: String },
     /// An `install=` scriptlet (run as root by pacman) added, removed, or its file changed.
     InstallScript { detail: String },
     /// Bash functions of the PKGBUILD (`pkgver`, `prepare`, `build`, `check`, `package`,
@@ -139,6 +158,11 @@ impl fmt::Display for Flag {
             Flag::ChecksumsWithoutSources => {
                 write!(f, "checksums changed while the sources did not: the same URLs now give other files")
             }
+            Flag::NotAVersion { .. }
+            | Flag::VersionOutOfStep { .. }
+            | Flag::SkipChanged { .. }
+            | Flag::EpochChanged { .. }
+            | Flag::NotNewer { .. } => self.fmt_version(f),
             Flag::InstallScript { detail } => write!(f, "install scriptlet (run as root by pacman): {detail}"),
             Flag::FunctionsChanged { names } => {
                 let names: Vec<String> = names.iter().map(|n| format!("{n}()")).collect();
@@ -165,6 +189,32 @@ impl fmt::Display for Flag {
                 f,
                 "only the {changed} changed, not both: the version and sources shown come from the .SRCINFO and may not be what makepkg builds; read the PKGBUILD's diff"
             ),
+        }
+    }
+}
+
+impl Flag {
+    /// The flags of a version change that is more than a version bump (issue 25 item 2).
+    fn fmt_version(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Flag::NotAVersion { pkgver, why } if pkgver.is_empty() => write!(f, "no version: {why}"),
+            Flag::NotAVersion { pkgver, why } => write!(f, "pkgver {pkgver} does not look like a version: {why}"),
+            Flag::VersionOutOfStep { key, pkgbuild, srcinfo } => write!(
+                f,
+                "the PKGBUILD says {key}={pkgbuild} where the .SRCINFO says {}: the version shown is not what makepkg builds",
+                srcinfo.as_deref().map_or_else(|| "nothing".to_string(), |s| format!("{key}={s}"))
+            ),
+            Flag::SkipChanged { to_skip, from_skip } => write!(
+                f,
+                "checksums changed to or from SKIP (a SKIP source is not verified): {}",
+                changes(&[("now SKIP", to_skip), ("no longer SKIP", from_skip)])
+            ),
+            Flag::EpochChanged { from, to } => {
+                let shown = |e: &Option<String>| e.clone().unwrap_or_else(|| "none".to_string());
+                write!(f, "epoch changed from {} to {}: an epoch outranks every version", shown(from), shown(to))
+            }
+            Flag::NotNewer { from, to } => write!(f, "version {to} is not newer than the locked {from}"),
+            _ => unreachable!("fmt_version is called only for the version flags"),
         }
     }
 }
@@ -330,6 +380,7 @@ pub fn assess(old: Option<&Snapshot>, new: &Snapshot) -> Vec<Flag> {
     let bump = Unbump::between(pkgver(&before.srcinfo), pkgver(&after.srcinfo));
     let mut flags = maintainer_flags(old, new);
     flags.extend(with_written_hosts(source_flags(&before.srcinfo, &after.srcinfo, bump), old, new, &before.srcinfo));
+    flags.extend(versions::version_flags(old, new, &before, &after));
     flags.extend(install_flags(old, new, &before.srcinfo, &after.srcinfo));
     flags.extend(changed_functions(&before.pkgbuild, &after.pkgbuild));
     flags.extend(file_changes(old, new));
@@ -834,7 +885,8 @@ pkgname = foo
     #[test]
     fn another_checksum_for_the_same_urls_is_a_swapped_tarball() {
         let old = foo("1.2.0", SUM_A);
-        assert_eq!(assess(Some(&old), &foo("1.2.0", SUM_B)), [Flag::ChecksumsWithoutSources]);
+        let not_newer = Flag::NotNewer { from: "1.2.0-1".into(), to: "1.2.0-1".into() };
+        assert_eq!(assess(Some(&old), &foo("1.2.0", SUM_B)), [Flag::ChecksumsWithoutSources, not_newer]);
         // Conservative: also when pkgver moves but the URL does not name it.
         let latest = |ver, sum| {
             let url = "https://foo.example/download/foo-latest.tar.gz";
@@ -940,10 +992,15 @@ package_foo-cli() {
             |text: &str| Snapshot { files: [(PKGBUILD.to_string(), text.to_string())].into(), ..Snapshot::default() };
         let old = split(SPLIT_PKGBUILD);
         let new = split(&SPLIT_PKGBUILD.replace("install-cli", "install-cli install-completions"));
-        assert_eq!(assess(Some(&old), &new), [Flag::FunctionsChanged { names: strings(&["package_foo-cli"]) }]);
-        let bump =
-            split(&SPLIT_PKGBUILD.replace("pkgver=2.0.1", "pkgver=2.0.2").replace("'SKIP'", &format!("'{SUM_A}'")));
+        let same = Flag::NotNewer { from: "2.0.1-1".into(), to: "2.0.1-1".into() };
+        assert_eq!(assess(Some(&old), &new), [same, Flag::FunctionsChanged { names: strings(&["package_foo-cli"]) }]);
+        let bump = split(&SPLIT_PKGBUILD.replace("pkgver=2.0.1", "pkgver=2.0.2"));
         assert!(version_only(&old, &bump));
+        // A checksum that stops being SKIP is a source now verified against another file.
+        let pinned =
+            split(&SPLIT_PKGBUILD.replace("pkgver=2.0.1", "pkgver=2.0.2").replace("'SKIP'", &format!("'{SUM_A}'")));
+        let skip = Flag::SkipChanged { to_skip: vec![], from_skip: strings(&["PKGBUILD b2sums[0]"]) };
+        assert_eq!(assess(Some(&old), &pinned), [skip]);
     }
 
     #[test]

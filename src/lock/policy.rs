@@ -1,10 +1,12 @@
 //! Whether `repoctl update` may move a pkgbase's lock to the AUR's newest commit, under
 //! repo.yaml's `trust:` (issue 14): a cooldown (`min_age`), an allowlist of maintainers, and
-//! a hold on every change of maintainer until a person says `--accept PKGBASE`.
+//! a hold on every change of maintainer until a person says `--accept PKGBASE`. Co-maintainers
+//! can push as the maintainer can, so the allowlist and the hold cover them too (issue 25).
 //!
 //! Pure: the caller gathers what the AUR says; tests drive it with tables.
 use super::Entry;
 use crate::config::{AutoUpdate, TrustConfig};
+use std::collections::BTreeSet;
 
 /// What the AUR offers for one pkgbase: its newest commit and who maintains it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,10 +14,14 @@ pub struct Candidate {
     pub commit: String,
     /// Committer date of the commit (seconds since the epoch).
     pub committed: i64,
-    /// aurweb's `LastModified`: when the pkgbase was last pushed (set by the server).
+    /// aurweb's `LastModified`: when the pkgbase was last pushed (set by the server), as the
+    /// RPC says it *after* the commit was fetched, so that it is at least the time the fetched
+    /// commit was pushed (aurweb records a push before its ref moves).
     pub last_modified: i64,
     /// None: orphaned.
     pub maintainer: Option<String>,
+    /// aurweb's `CoMaintainers`, in any order.
+    pub comaintainers: Vec<String>,
 }
 
 impl Candidate {
@@ -35,9 +41,14 @@ pub enum Hold {
     CoolingDown { until: i64 },
     /// `trust.maintainers` does not name its maintainer (None: orphaned).
     MaintainerNotAllowed { maintainer: Option<String> },
+    /// `trust.maintainers` does not name these co-maintainers, who can push too.
+    ComaintainerNotAllowed { comaintainers: Vec<String> },
     /// The maintainer is not the one locked (orphaned, adopted or handed over): held until
     /// `repoctl update --accept PKGBASE`.
     MaintainerChanged { from: Option<String>, to: Option<String> },
+    /// Co-maintainers (who can push) added or removed: held until `repoctl update --accept
+    /// PKGBASE`, as a change of maintainer.
+    ComaintainersChanged { added: Vec<String>, removed: Vec<String> },
     /// `update --auto` takes only what `trust.auto` lets in without review.
     NeedsReview,
     /// Its AUR repository or `.SRCINFO` could not be read: nothing to review yet.
@@ -54,6 +65,17 @@ impl std::fmt::Display for Hold {
                 "maintained by {}, who is not in trust.maintainers (--accept does not override the list: add the name to it in repo.yaml)",
                 who(maintainer)
             ),
+            Hold::ComaintainerNotAllowed { comaintainers } => write!(
+                f,
+                "co-maintained by {}, who can push and is not in trust.maintainers (--accept does not override the list: add the names to it in repo.yaml, or ask the maintainer to remove them)",
+                comaintainers.join(", ")
+            ),
+            Hold::ComaintainersChanged { added, removed } => {
+                let lists = [("added", added), ("removed", removed)];
+                let parts: Vec<String> =
+                    lists.iter().filter(|(_, l)| !l.is_empty()).map(|(w, l)| format!("{w} {}", l.join(", "))).collect();
+                write!(f, "co-maintainers changed ({}): held until `repoctl update --accept PKGBASE`", parts.join("; "))
+            }
             Hold::MaintainerChanged { from, to } => write!(
                 f,
                 "maintainer changed from {} to {}: held until `repoctl update --accept PKGBASE`",
@@ -93,16 +115,26 @@ pub fn decide(
     if until > now {
         return Err(Hold::CoolingDown { until });
     }
-    if let Some(allowed) = &trust.maintainers
-        && !candidate.maintainer.as_ref().is_some_and(|m| allowed.contains(m))
-    {
-        return Err(Hold::MaintainerNotAllowed { maintainer: candidate.maintainer.clone() });
+    if let Some(allowed) = &trust.maintainers {
+        if !candidate.maintainer.as_ref().is_some_and(|m| allowed.contains(m)) {
+            return Err(Hold::MaintainerNotAllowed { maintainer: candidate.maintainer.clone() });
+        }
+        let outside: BTreeSet<&String> = candidate.comaintainers.iter().filter(|c| !allowed.contains(c)).collect();
+        if !outside.is_empty() {
+            return Err(Hold::ComaintainerNotAllowed { comaintainers: outside.into_iter().cloned().collect() });
+        }
     }
-    if let Some(locked) = locked
-        && locked.maintainer != candidate.maintainer
-        && !accepted
-    {
-        return Err(Hold::MaintainerChanged { from: locked.maintainer.clone(), to: candidate.maintainer.clone() });
+    if let Some(locked) = locked.filter(|_| !accepted) {
+        if locked.maintainer != candidate.maintainer {
+            return Err(Hold::MaintainerChanged { from: locked.maintainer.clone(), to: candidate.maintainer.clone() });
+        }
+        let (was, is): (BTreeSet<&String>, BTreeSet<&String>) =
+            (locked.comaintainers.iter().collect(), candidate.comaintainers.iter().collect());
+        if was != is {
+            let added = is.difference(&was).map(|s| s.to_string()).collect();
+            let removed = was.difference(&is).map(|s| s.to_string()).collect();
+            return Err(Hold::ComaintainersChanged { added, removed });
+        }
     }
     let auto_ok = trust.auto == AutoUpdate::VersionOnly && version_only && locked.is_some();
     if mode == Mode::Auto && !auto_ok {
@@ -145,6 +177,7 @@ mod tests {
             committed: NOW - age_days * DAY,
             last_modified: NOW - age_days * DAY,
             maintainer: maintainer.map(String::from),
+            comaintainers: vec![],
         }
     }
 
@@ -186,6 +219,40 @@ mod tests {
         let held = decide(&t, None, &candidate(5, Some("bob")), true, false, Mode::Review, NOW);
         assert_eq!(held, Err(Hold::MaintainerNotAllowed { maintainer: Some("bob".into()) }));
         assert_eq!(decide(&t, None, &candidate(5, Some("alice")), false, false, Mode::Review, NOW), Ok(()));
+    }
+
+    #[test]
+    fn co_maintainers_are_held_as_maintainers_are() {
+        let t = trust(0, None, AutoUpdate::None);
+        let mut locked = entry(Some("alice"));
+        locked.comaintainers = vec!["carol".into(), "dave".into()];
+        let with = |names: &[&str]| Candidate {
+            comaintainers: names.iter().map(|n| n.to_string()).collect(),
+            ..candidate(5, Some("alice"))
+        };
+        let decide_for = |c: &Candidate, accepted| decide(&t, Some(&locked), c, accepted, false, Mode::Review, NOW);
+        let table: [(&[&str], bool, Result<(), Hold>); 5] = [
+            (&["dave", "carol"], false, Ok(())),
+            (
+                &["carol", "dave", "mallory"],
+                false,
+                Err(Hold::ComaintainersChanged { added: vec!["mallory".into()], removed: vec![] }),
+            ),
+            (&["carol"], false, Err(Hold::ComaintainersChanged { added: vec![], removed: vec!["dave".into()] })),
+            (
+                &[],
+                false,
+                Err(Hold::ComaintainersChanged { added: vec![], removed: vec!["carol".into(), "dave".into()] }),
+            ),
+            (&["carol", "dave", "mallory"], true, Ok(())),
+        ];
+        for (names, accepted, want) in table {
+            assert_eq!(decide_for(&with(names), accepted), want, "{names:?} accepted: {accepted}");
+        }
+        let listed = trust(0, Some(&["alice", "carol"]), AutoUpdate::None);
+        let held = decide(&listed, Some(&locked), &with(&["carol", "mallory", "dave"]), true, false, Mode::Review, NOW);
+        let outside = vec!["dave".to_string(), "mallory".to_string()];
+        assert_eq!(held, Err(Hold::ComaintainerNotAllowed { comaintainers: outside }));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use super::assess::Flag;
 use super::policy::Hold;
 use crate::aur::Commit;
+use crate::ui::escape::{html, markdown_cell, markdown_code_block, markdown_code_span, markdown_text, terminal};
 
 /// GitHub refuses a pull-request body above 65,536 characters; diffs are cut to stay under.
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -113,7 +114,8 @@ fn side_text(side: Option<&Side>) -> String {
     side.map_or_else(|| "-".to_string(), |s| format!("{} ({})", s.version, short(&s.commit)))
 }
 
-/// The one-line state of a package: `foo: updated 1.0-1 (…) -> 1.1-1 (…)`.
+/// The one-line state of a package: `foo: updated 1.0-1 (…) -> 1.1-1 (…)`. Plain text that
+/// quotes the AUR (versions, a hold's error): the caller escapes it for its medium.
 pub fn headline(p: &PackageReport) -> String {
     let what = match p.status {
         Status::Added => "added".to_string(),
@@ -126,21 +128,23 @@ pub fn headline(p: &PackageReport) -> String {
     format!("{}: {what}: {} -> {}", p.pkgbase, side_text(p.from.as_ref()), side_text(p.to.as_ref()))
 }
 
-/// The terminal report: per package a headline, its flags, its commits and its diff (already
-/// coloured by git when the caller asked for colour).
-pub fn render_text(report: &Report) -> String {
+/// The terminal report: per package a headline, its flags, its commits and its diff, all of it
+/// shown with [`terminal`] (an AUR commit's author, subject or diff cannot erase or move what
+/// is printed above it), then, when `color`, the diff coloured by repoctl ([`super::diff::colour`]).
+pub fn render_text(report: &Report, color: bool) -> String {
     let mut out = String::new();
     for p in &report.packages {
-        out.push_str(&headline(p));
-        out.push('\n');
+        let mut text = format!("{}\n", headline(p));
         for f in &p.flags {
-            out.push_str(&format!("  ! {}\n", f.reason));
+            text.push_str(&format!("  ! {}\n", f.reason));
         }
         for c in &p.commits {
-            out.push_str(&format!("  {} {} {}: {}\n", short(&c.id), super::rfc3339(c.time), c.author, c.subject));
+            text.push_str(&format!("  {} {} {}: {}\n", short(&c.id), super::rfc3339(c.time), c.author, c.subject));
         }
+        out.push_str(&terminal(&text));
         if !p.diff.is_empty() {
-            out.push_str(&p.diff);
+            let diff = terminal(&p.diff);
+            out.push_str(&if color { super::diff::colour(&diff) } else { diff });
             if !p.diff.ends_with('\n') {
                 out.push('\n');
             }
@@ -174,38 +178,26 @@ pub fn summary_line(report: &Report) -> String {
 
 /// Markdown for a pull-request body (and the job summary): a table of every package, its
 /// flags, then each diff in a folded block; diffs are cut to keep under [`MARKDOWN_LIMIT`].
+/// Every cell and block that carries AUR text is escaped ([`crate::ui::escape`]): a source
+/// entry cannot open an HTML comment that hides the flags after it.
 pub fn render_markdown(report: &Report) -> String {
     let mut out = format!("## {}\n\n", report.title());
     out.push_str("Merging this pull request lets these AUR commits be built, signed and published. ");
     out.push_str("Read every flagged change and its diff first.\n\n");
-    out.push_str("| pkgbase | status | from | to | flags |\n|---|---|---|---|---|\n");
-    for p in &report.packages {
-        let flags: Vec<String> = p.flags.iter().map(|f| format!("⚠️ {}", md_cell(&f.reason))).collect();
-        let status = match (&p.held, p.status) {
-            (Some(h), _) => format!("held: {}", md_cell(&h.to_string())),
-            (None, s) => format!("{s:?}").to_lowercase(),
-        };
-        out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
-            p.pkgbase,
-            status,
-            side_text(p.from.as_ref()),
-            side_text(p.to.as_ref()),
-            flags.join("<br>")
-        ));
-    }
+    let rows: Vec<Vec<String>> = report.packages.iter().map(markdown_row).collect();
+    out.push_str(&crate::ui::github::markdown_table(&["pkgbase", "status", "from", "to", "flags"], &rows));
     out.push_str(&format!("\n{}\n", summary_line(report).trim_end()));
     for p in report.packages.iter().filter(|p| !p.diff.is_empty()) {
-        let fence = fence_for(&p.diff);
         let block = format!(
-            "\n<details><summary><code>{}</code> diff</summary>\n\n{fence}diff\n{}\n{fence}\n</details>\n",
-            p.pkgbase,
-            p.diff.trim_end()
+            "\n<details><summary><code>{}</code> diff</summary>\n\n{}</details>\n",
+            html(&p.pkgbase),
+            markdown_code_block("diff", &p.diff)
         );
         if out.len() + block.len() > MARKDOWN_LIMIT {
+            let name = markdown_code_span(&p.pkgbase);
+            let command = markdown_code_span(&format!("repoctl update --check {}", p.pkgbase));
             out.push_str(&format!(
-                "\n_The diff of `{}` and later ones are too long for a pull-request body: run `repoctl update --check {}` to read them._\n",
-                p.pkgbase, p.pkgbase
+                "\n_The diff of {name} and later ones are too long for a pull-request body: run {command} to read them._\n"
             ));
             break;
         }
@@ -214,14 +206,114 @@ pub fn render_markdown(report: &Report) -> String {
     out
 }
 
-/// A code fence longer than any run of backticks in `text`, so a diff cannot end it early
-/// (CommonMark: a closing fence is at least as long as the opening one).
-fn fence_for(text: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    "`".repeat(longest.max(2) + 1)
+/// One package's row of the Markdown table, each cell escaped.
+fn markdown_row(p: &PackageReport) -> Vec<String> {
+    let flags: Vec<String> = p.flags.iter().map(|f| format!("⚠️ {}", markdown_text(&f.reason))).collect();
+    let status = match (&p.held, p.status) {
+        (Some(h), _) => format!("held: {}", markdown_text(&h.to_string())),
+        (None, s) => format!("{s:?}").to_lowercase(),
+    };
+    vec![
+        markdown_code_span(&p.pkgbase),
+        status,
+        markdown_cell(&side_text(p.from.as_ref())),
+        markdown_cell(&side_text(p.to.as_ref())),
+        flags.join("<br>"),
+    ]
 }
 
-/// Text safe inside a Markdown table cell.
-fn md_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::assess::Flag;
+
+    /// What an AUR maintainer controls, written to hide a flag or drive a terminal: an HTML
+    /// comment opened in one flag and closed in a later one, a `|` that splits the table, a
+    /// backtick that opens a code span, a link, a `<details>`, an ANSI erase-line and
+    /// cursor-up, a carriage return and a right-to-left override.
+    fn hostile() -> Report {
+        let side = |commit: &str, version: &str| Side {
+            commit: commit.repeat(40),
+            version: version.into(),
+            maintainer: Some("mallory".into()),
+            committed: "2026-12-01T00:00:00Z".into(),
+        };
+        let flags = vec![
+            Flag::SourcesChanged { added: vec!["<!--::payload.txt".into()], removed: vec!["a|b`c".into()] },
+            Flag::NewHosts { hosts: vec!["evil.example".into()] },
+            Flag::FilesChanged {
+                added: vec!["[x](javascript:alert(1))".into(), "<details><summary>fine</summary>".into()],
+                removed: vec![],
+                changed: vec!["x-->".into()],
+            },
+            Flag::InstallScript { detail: "install=\u{1b}[2K\u{1b}[1Aok.install added".into() },
+        ];
+        let commit = Commit {
+            id: "c".repeat(40),
+            time: 1_795_000_000,
+            author: "Mallory \u{1b}[2K\u{1b}[1A".into(),
+            subject: "bump\r  ! nothing to see here \u{202e}txt.exe".into(),
+        };
+        let hostile = PackageReport {
+            pkgbase: "foo".into(),
+            status: Status::Updated,
+            from: Some(side("a", "1.0-1")),
+            to: Some(side("b", "1.1-1<!--")),
+            held: None,
+            flags: flags.into_iter().map(FlagLine::from).collect(),
+            version_only: false,
+            commits: vec![commit],
+            diff:
+                "--- a/PKGBUILD\n+++ b/PKGBUILD\n-pkgver=1.0\n+pkgver=1.1\n+echo \u{1b}[2K\u{1b}[1A\r\n+# \u{202e}```\n"
+                    .into(),
+        };
+        let held = PackageReport {
+            pkgbase: "bar".into(),
+            status: Status::Held,
+            held: Some(Hold::Unreadable { error: "HTTP 500 | <img src=x> `x`\u{1b}]0;title\u{7}".into() }),
+            ..package("bar")
+        };
+        Report { packages: vec![hostile, held], unchanged: 0, changed: true, rehashed: 0 }
+    }
+
+    fn package(pkgbase: &str) -> PackageReport {
+        PackageReport {
+            pkgbase: pkgbase.into(),
+            status: Status::Unchanged,
+            from: None,
+            to: None,
+            held: None,
+            flags: vec![],
+            version_only: false,
+            commits: vec![],
+            diff: String::new(),
+        }
+    }
+
+    const INVISIBLE: &[char] = &['\u{1b}', '\r', '\u{7}', '\u{202e}'];
+
+    #[test]
+    fn the_pull_request_body_shows_every_flag_whatever_the_aur_text_holds() {
+        let md = render_markdown(&hostile());
+        for raw in ["<!--", "-->", "[x](javascript", "<img", "<details><summary>fine"] {
+            assert!(!md.contains(raw), "{raw} is raw in:\n{md}");
+        }
+        assert!(!md.contains(INVISIBLE), "{md:?}");
+        // Each table row is one line with its five cells.
+        for row in md.lines().filter(|l| l.starts_with("| `")) {
+            assert_eq!(row.replace("\\|", "").matches('|').count(), 6, "{row}");
+        }
+        insta::assert_snapshot!("update_markdown_hostile", md);
+    }
+
+    #[test]
+    fn the_terminal_report_cannot_be_driven_by_the_aur_text() {
+        let text = render_text(&hostile(), false);
+        assert!(!text.contains(INVISIBLE), "{text:?}");
+        let coloured = render_text(&hostile(), true);
+        let escapes: Vec<&str> = coloured.match_indices('\u{1b}').map(|(i, _)| &coloured[i..i + 5]).collect();
+        assert!(escapes.iter().all(|e| e.starts_with("\u{1b}[") && e[2..].contains('m')), "only SGR: {escapes:?}");
+        assert!(!coloured.contains(['\r', '\u{7}', '\u{202e}']), "{coloured:?}");
+        insta::assert_snapshot!("update_text_hostile", text);
+    }
 }

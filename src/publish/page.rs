@@ -4,10 +4,11 @@
 //! the `SigLevel` that fits its signing), and a table of its packages with a filter.
 //!
 //! Every string that comes from a package (pkgdesc, names, versions: text written by AUR
-//! maintainers) is escaped ([`escape`]); the script reads the table, not data spliced into it.
+//! maintainers) is escaped ([`crate::ui::escape::html`]); the script reads the table, not data spliced into it.
 //! The page is written after the database it describes, through the same [`super::Target`].
 use super::status::RepoStatus;
 use crate::alpm::RepoEntry;
+use crate::ui::escape::html as escape;
 
 /// The page's object name, beside `NAME.db`.
 pub const PAGE: &str = "index.html";
@@ -43,24 +44,6 @@ pub struct Page<'a> {
     pub status: Option<&'a RepoStatus>,
     /// When the page was made: RFC 3339, UTC.
     pub generated: &'a str,
-}
-
-/// Escapes text for HTML content and double- or single-quoted attribute values: the five
-/// characters the HTML spec gives meaning there (&, <, >, ", '). Written by hand: it is these
-/// five replacements, and the page has no other templating need a crate would serve.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}\

@@ -1,5 +1,6 @@
 //! GitHub Actions' native output: workflow commands (annotations, log groups) and the Markdown
 //! job summary. Pure formatting here; [`super::Printer`] decides when to use it.
+use super::escape::terminal;
 use std::fmt::Write as _;
 
 /// Escapes the message part of a workflow command.
@@ -12,9 +13,10 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// `::error file=F,line=L,col=C::message` — an annotation on a line of a file.
+/// `::error file=F,line=L,col=C::message` — an annotation on a line of a file; the message
+/// may quote AUR text, so control characters are shown ([`terminal`]) before escaping.
 pub fn error_annotation(file: &str, line: u64, col: u64, message: &str) -> String {
-    format!("::error file={},line={line},col={col}::{}", escape_property(file), escape_data(message))
+    format!("::error file={},line={line},col={col}::{}", escape_property(file), escape_data(&terminal(message)))
 }
 
 /// `path` as GitHub wants it in an annotation: relative to the workspace (the checkout's root)
@@ -30,7 +32,7 @@ pub fn workspace_relative(path: &str, workspace: Option<&std::ffi::OsStr>) -> St
 
 /// `::error::message` — an annotation with no position.
 pub fn error_plain(message: &str) -> String {
-    format!("::error::{}", escape_data(message))
+    format!("::error::{}", escape_data(&terminal(message)))
 }
 
 /// A collapsed group holding `body` verbatim. Workflow commands are switched off inside it with
@@ -57,27 +59,19 @@ pub fn fresh_token() -> String {
     format!("repoctl-{:016x}", h.finish())
 }
 
-/// A Markdown table. Cells are escaped so `|`, newlines and HTML in versions, reasons or error
-/// messages cannot break the table or inject markup.
+/// A Markdown table of cells that are Markdown already: each caller renders its cells with
+/// [`super::escape`] ([`super::escape::markdown_cell`] for text, a code span for a name), so
+/// that `|`, newlines and HTML in versions, reasons or error messages cannot break the table or
+/// inject markup. A cell left empty is drawn `-`.
 pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
     for row in rows {
-        let cells: Vec<String> = row.iter().map(|c| markdown_cell(c)).collect();
+        let cells: Vec<&str> = row.iter().map(|c| if c.is_empty() { "-" } else { c.as_str() }).collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out
-}
-
-pub fn markdown_cell(s: &str) -> String {
-    let s = s
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ");
-    if s.is_empty() { "-".into() } else { s }
 }
 
 #[cfg(test)]
@@ -113,7 +107,9 @@ mod tests {
 
     #[test]
     fn markdown_cells_cannot_break_the_table() {
-        let t = markdown_table(&["a", "b"], &[vec!["x|y".into(), "<b>\nz".into()]]);
-        assert_eq!(t, "| a | b |\n|---|---|\n| x\\|y | &lt;b&gt; z |\n");
+        use crate::ui::escape::markdown_cell;
+        let t =
+            markdown_table(&["a", "b"], &[vec![markdown_cell("x|y"), markdown_cell("<b>\nz")], vec![String::new()]]);
+        assert_eq!(t, "| a | b |\n|---|---|\n| x\\|y | &lt;b&gt; z |\n| - |\n");
     }
 }

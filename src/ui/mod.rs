@@ -1,6 +1,7 @@
 //! All user-facing output goes through here. Library code reports through [`Reporter`];
 //! [`Printer`] decides whether that becomes progress bars (a terminal) or plain lines (CI,
 //! pipes, `--no-progress`). Diagnostics for developers go through `tracing` instead.
+pub mod escape;
 pub mod github;
 pub mod mermaid;
 mod progress;
@@ -11,50 +12,8 @@ pub use summary::{SummaryRow, markdown_provenance, markdown_summary, render_prov
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-/// Text from a build or a server, made safe to print on one line of a terminal or a CI log:
-/// escape sequences (colours, cursor moves, OSC titles) and other control characters are
-/// dropped, and a line that would start a GitHub workflow command (`::`) is defused, so a
-/// PKGBUILD cannot add annotations, masks or environment changes to the job.
-pub fn sanitize_line(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => match chars.peek() {
-                // CSI: ESC [ params final-byte
-                Some('[') => {
-                    chars.next();
-                    for c in chars.by_ref() {
-                        if ('@'..='~').contains(&c) {
-                            break;
-                        }
-                    }
-                }
-                // OSC: ESC ] ... BEL or ESC \
-                Some(']') => {
-                    chars.next();
-                    while let Some(c) = chars.next() {
-                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
-                            break;
-                        }
-                    }
-                }
-                _ => {
-                    chars.next();
-                }
-            },
-            '\t' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    let trimmed = out.trim_start();
-    if trimmed.starts_with("::") {
-        let indent = out.len() - trimmed.len();
-        out.replace_range(indent..indent + 2, ": :");
-    }
-    out
-}
+/// A line of a build's output made safe for a terminal or a CI log ([`escape::log_line`]).
+pub use escape::log_line as sanitize_line;
 
 /// Where a package is in its build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,19 +50,6 @@ pub trait Reporter: Send + Sync {
     fn done(&self, pkgbase: &str, ok: bool, line: &str);
     /// A line of general progress ("publishing 3 files to s3://...").
     fn step(&self, line: &str);
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn build_output_cannot_drive_the_terminal_or_the_ci() {
-        assert_eq!(super::sanitize_line("\u{1b}[1;31merror\u{1b}[0m: x"), "error: x");
-        assert_eq!(super::sanitize_line("\u{1b}]0;title\u{7}text"), "text");
-        assert_eq!(super::sanitize_line("::add-mask::secret"), ": :add-mask::secret");
-        assert_eq!(super::sanitize_line("  ::error file=x::boom"), "  : :error file=x::boom");
-        assert_eq!(super::sanitize_line("std::vector<int>\r"), "std::vector<int>");
-        assert_eq!(super::sanitize_line("\u{1b}[2K::set-env name=A::1"), ": :set-env name=A::1");
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,11 +167,14 @@ impl Printer {
         let _ = stdout.flush();
     }
 
-    /// Messages for the person running repoctl (stderr), above any progress bars.
+    /// Messages for the person running repoctl (stderr), above any progress bars. They may
+    /// quote AUR text (an error naming a source, a headline with a version): control and
+    /// invisible characters are shown, not printed ([`escape::terminal`]).
     pub fn info(&self, line: &str) {
+        let line = escape::terminal(line);
         match &self.progress {
-            Some(bars) => bars.println(line),
-            None => stderr_line(line),
+            Some(bars) => bars.println(&line),
+            None => stderr_line(&line),
         }
     }
 

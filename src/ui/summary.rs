@@ -1,7 +1,14 @@
 //! Text tables for the plan and the end-of-run summary.
+use super::escape::{markdown_cell, markdown_code_span};
 
-/// Formats rows as aligned columns under a header.
+/// Formats rows as aligned columns under a header, for a terminal: each cell on one line,
+/// shown with [`super::escape::terminal`] (cells carry AUR versions and reasons).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| super::escape::terminal(&c.replace(['\n', '\r'], " "))).collect())
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -49,7 +56,8 @@ pub fn markdown_summary(rows: &[SummaryRow], title: &str) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            vec![format!("`{}`", r.pkgbase), r.status.clone(), r.version.clone(), r.duration.clone(), r.detail.clone()]
+            let text = [&r.status, &r.version, &r.duration, &r.detail].map(|c| markdown_cell(c));
+            [vec![markdown_code_span(&r.pkgbase)], text.to_vec()].concat()
         })
         .collect();
     format!(
@@ -64,7 +72,7 @@ pub fn render_provenance(lines: &[String]) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    let body: String = lines.iter().map(|l| format!("  {l}\n")).collect();
+    let body: String = lines.iter().map(|l| format!("  {}\n", super::escape::terminal(l))).collect();
     format!("\nProvenance (`repoctl provenance PKG` shows a whole record):\n{body}")
 }
 
@@ -73,7 +81,7 @@ pub fn markdown_provenance(lines: &[String]) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    let body: String = lines.iter().map(|l| format!("- `{l}`\n")).collect();
+    let body: String = lines.iter().map(|l| format!("- {}\n", markdown_code_span(l))).collect();
     format!("\n#### Provenance\n\n{body}")
 }
 

@@ -84,6 +84,103 @@ fn every_workflow_matches_githubs_schema_and_passes_zizmor() {
     }
 }
 
+/// One job of a template, as the rules below read it.
+struct Job {
+    name: String,
+    /// `repoctl build` runs in it: makepkg runs AUR code (a VCS package's upstream too).
+    builds: bool,
+    /// It builds with `--no-publish`: unreviewed commits (trial-build), or a shard.
+    builds_unpublished: bool,
+    /// It can write somewhere or act for the repository: `contents: write`, `id-token: write`,
+    /// an AWS credentials step or a secret.
+    credentialed: bool,
+    /// `cache-mode` (the job's, else the workflow's; None: GitHub's default, read and write).
+    cache_mode: Option<String>,
+    /// Cache keys it can save (actions/cache, actions/cache/save), and what it restores
+    /// (each key and restore-key: a prefix).
+    saves: Vec<String>,
+    restores: Vec<String>,
+}
+
+fn template_jobs(file: &str) -> Vec<Job> {
+    let text = std::fs::read_to_string(repo_root().join("templates/workflows").join(file)).unwrap();
+    let workflow: serde_json::Value = serde_saphyr::from_str(&text).expect("workflow YAML");
+    let mut jobs = Vec::new();
+    for (name, job) in workflow["jobs"].as_object().unwrap() {
+        let steps = job["steps"].as_array().unwrap();
+        let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+        let uses = |prefix: &'static str| {
+            steps.iter().filter(move |s| s["uses"].as_str().is_some_and(|u| u.starts_with(prefix)))
+        };
+        let job_text = serde_json::to_string(job).unwrap();
+        let permissions = &job["permissions"];
+        let key = |s: &serde_json::Value, field: &str| -> Vec<String> {
+            s["with"][field]
+                .as_str()
+                .unwrap_or_default()
+                .lines()
+                .map(|l| l.replace("${{ github.job }}", name))
+                .collect()
+        };
+        let mut saves = Vec::new();
+        let mut restores = Vec::new();
+        for step in uses("actions/cache") {
+            let action = step["uses"].as_str().unwrap().split('@').next().unwrap();
+            if action != "actions/cache/restore" {
+                saves.extend(key(step, "key"));
+            }
+            if action != "actions/cache/save" {
+                restores.extend(key(step, "key").into_iter().chain(key(step, "restore-keys")));
+            }
+        }
+        let cache_mode = job["cache-mode"].as_str().or(workflow["cache-mode"].as_str()).map(String::from);
+        jobs.push(Job {
+            name: name.clone(),
+            builds: runs.iter().any(|r| r.contains("repoctl build")),
+            builds_unpublished: runs.iter().any(|r| r.contains("repoctl build") && r.contains("--no-publish")),
+            credentialed: permissions["contents"] == "write"
+                || permissions["id-token"] == "write"
+                || uses("aws-actions/configure-aws-credentials").next().is_some()
+                || job_text.contains("secrets."),
+            cache_mode,
+            saves,
+            restores,
+        });
+    }
+    jobs
+}
+
+/// Issue 25 item 7: in the workflows `init` writes, a job that builds with `--no-publish`
+/// (unreviewed commits, or a shard that hands its files to a publishing job) holds no write
+/// access and no credential, and can save no cache (`cache-mode: read` or `none`); a job that
+/// saves a cache restores no other saving job's: a credentialed job never reads what a job
+/// running unreviewed code wrote, and each job's cache is its own.
+#[test]
+fn the_templates_keep_credentials_and_caches_away_from_aur_code() {
+    let mut wrong = Vec::new();
+    for file in ["repoctl-nightly.yml", "repoctl-sharded.yml", "repoctl-pr.yml"] {
+        let jobs = template_jobs(file);
+        assert!(jobs.iter().any(|j| j.builds), "{file}: no job builds");
+        for job in jobs.iter().filter(|j| j.builds_unpublished) {
+            if job.credentialed {
+                wrong.push(format!("{file}: {} builds AUR code and holds write access or a credential", job.name));
+            }
+            if !matches!(job.cache_mode.as_deref(), Some("read" | "none")) || !job.saves.is_empty() {
+                wrong.push(format!("{file}: {} builds AUR code and can save a cache ({:?})", job.name, job.cache_mode));
+            }
+        }
+        for job in jobs.iter().filter(|j| !j.saves.is_empty()) {
+            for other in jobs.iter().filter(|o| o.name != job.name) {
+                let reads = other.saves.iter().any(|key| job.restores.iter().any(|prefix| key.starts_with(prefix)));
+                if reads {
+                    wrong.push(format!("{file}: {} restores the cache {} saves", job.name, other.name));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 #[test]
 fn init_writes_a_starter_that_the_schema_and_the_loader_accept() {
     let (_t, dir) = tempdir();

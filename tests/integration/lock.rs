@@ -304,3 +304,152 @@ fn a_listed_name_the_aur_does_not_have_fails_update_on_its_line() {
     assert!(bed.lock().contains("name = \"hello\""), "the rest is locked:\n{}", bed.lock());
     assert!(!bed.lock().contains("helo\""), "{}", bed.lock());
 }
+
+/// Issue 25 item 4: a commit pushed while `update` runs (after it asked the RPC, before it
+/// fetched) with a backdated commit date cools down from when the AUR received it. The
+/// stand-in pushes it when the fetch starts and, as aurweb does, reports the push's time as
+/// LastModified from then on.
+#[test]
+fn a_commit_pushed_during_update_cools_down_from_its_push() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.push_hello("1.0", "hello", 10);
+    bed.write_config(&["hello"], "  min_age: 3d\n");
+    assert_eq!(package(&bed.update(&[]), "hello")["status"], "added");
+    let locked = bed.lock();
+
+    let src = bed.dir.join("src-hello-sneaky");
+    std::fs::create_dir_all(&src).unwrap();
+    for file in ["PKGBUILD", ".SRCINFO"] {
+        std::fs::copy(repo_root().join("tests/fixtures/aur/hello").join(file), src.join(file)).unwrap();
+    }
+    std::fs::write(src.join("greeting.txt"), "pushed during the update\n").unwrap();
+    bed.aur.push_on_next_fetch("hello", &src, &ago(10));
+    let report = bed.update(&[]);
+    let hello = package(&report, "hello");
+    assert_eq!(
+        (&hello["status"], &hello["held"]["hold"]),
+        (&"held".into(), &"cooling-down".into()),
+        "a backdated commit pushed during the update is not taken:\n{report:#}"
+    );
+    assert_eq!(bed.lock(), locked, "held at the locked commit");
+}
+
+impl Bed {
+    /// The lock's value of `key` in the entry of `pkgbase` (`committed`, `commit`, ...).
+    fn locked(&self, pkgbase: &str, key: &str) -> String {
+        let lock: toml::Value = toml::from_str(&self.lock()).unwrap();
+        let entries = lock["pkgbase"].as_array().unwrap();
+        let entry = entries.iter().find(|e| e["name"].as_str() == Some(pkgbase)).unwrap_or_else(|| panic!("{lock}"));
+        entry[key].to_string()
+    }
+}
+
+/// Issue 25 item 5: co-maintainers can push, so a change of them holds the package as a change
+/// of maintainer does, until `--accept`, and `trust.maintainers` must name every one of them.
+#[test]
+fn co_maintainers_are_held_as_maintainers_are() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.push_hello("1.0", "hello", 10);
+    bed.write_config(&["hello"], "");
+    bed.update(&[]);
+
+    // A co-maintainer added, who pushes at once.
+    bed.aur.set_comaintainers("hello", &["helper"]);
+    bed.push_hello("1.1", "hello from helper", 5);
+    let locked = bed.lock();
+    let report = bed.update(&[]);
+    let hello = package(&report, "hello");
+    assert_eq!(
+        (&hello["status"], &hello["held"]["hold"]),
+        (&"held".into(), &"comaintainers-changed".into()),
+        "{report:#}"
+    );
+    assert_eq!(bed.lock(), locked, "held at the locked commit");
+    let report = bed.update(&["--accept", "hello"]);
+    assert_eq!(package(&report, "hello")["status"], "updated", "{report:#}");
+    assert_eq!(bed.locked("hello", "comaintainers"), r#"["helper"]"#);
+
+    // Another one, with no new commit: held all the same.
+    bed.aur.set_comaintainers("hello", &["helper", "mallory"]);
+    let report = bed.update(&[]);
+    assert_eq!(package(&report, "hello")["held"]["hold"], "comaintainers-changed", "{report:#}");
+
+    // The allowlist names the maintainer but not every co-maintainer: held, --accept or not.
+    bed.write_config(&["hello"], "  maintainers: [fixture-maintainer, helper]\n");
+    let report = bed.update(&["--accept", "hello"]);
+    let hello = package(&report, "hello");
+    assert_eq!(hello["held"]["hold"], "comaintainer-not-allowed", "{report:#}");
+    assert_eq!(hello["held"]["comaintainers"], serde_json::json!(["mallory"]), "{report:#}");
+    bed.write_config(&["hello"], "  maintainers: [fixture-maintainer, helper, mallory]\n");
+    let report = bed.update(&["--accept", "hello"]);
+    assert_eq!(package(&report, "hello")["status"], "updated", "{report:#}");
+}
+
+/// Issue 25 item 6: the README's way to add a package (list it, `repoctl update PKG`, commit
+/// both) locks its new AUR dependencies too, so the build that follows builds it.
+#[test]
+fn update_of_one_package_locks_its_new_aur_dependencies() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.push_hello("1.0", "hello", 10);
+    for name in ["libfoo", "foo-app"] {
+        bed.aur.push_dated(name, &repo_root().join("tests/fixtures/aur").join(name), Some(&ago(10)));
+    }
+    bed.write_config(&["hello"], "");
+    bed.update(&[]);
+    bed.write_config(&["hello", "foo-app"], "");
+    let report = bed.update(&["foo-app"]);
+    for name in ["foo-app", "libfoo"] {
+        assert_eq!(package(&report, name)["status"], "added", "{report:#}");
+    }
+    bed.build();
+    let mut published = bed.published();
+    published.sort();
+    let names: Vec<&str> = published.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["foo-app", "hello", "libfoo"], "nothing is blocked");
+}
+
+/// Issue 25 item 6: `review` links the PKGBUILD at the commit the lock names (what `build`
+/// builds), not the AUR's newer head.
+#[test]
+fn review_links_the_locked_commit() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.push_hello("1.0", "hello", 10);
+    bed.write_config(&["hello"], "");
+    bed.update(&[]);
+    let locked = bed.locked("hello", "commit").trim_matches('"').to_string();
+    bed.push_hello("2.0", "hello from a newer commit", 5);
+    let base = bed.dir.join("base.yaml");
+    std::fs::write(
+        &base,
+        format!("name: locked\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\npackages: []\n"),
+    )
+    .unwrap();
+    let out = bed.run_as_is("review", &["--base", base.as_str(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let review: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let package = &review["entries"][0]["package"];
+    assert_eq!(package["commit"], locked.as_str(), "{review:#}");
+    assert!(package["pkgbuild_url"].as_str().unwrap().ends_with(&format!("&id={locked}")), "{review:#}");
+    assert_eq!(package["version"], "1.0-1", "{review:#}");
+}
+
+/// Issue 25 item 6: a move that changes only who maintains the package keeps the commit's
+/// date in the lock (it was 1970: no commit lay between the locked one and the head).
+#[test]
+fn a_change_of_maintainer_alone_keeps_the_commit_date() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.push_hello("1.0", "hello", 10);
+    bed.write_config(&["hello"], "");
+    bed.update(&[]);
+    let committed = bed.locked("hello", "committed");
+    bed.aur.set_maintainer("hello", Some("bob"));
+    let report = bed.update(&["--accept", "hello"]);
+    assert_eq!(package(&report, "hello")["status"], "updated", "{report:#}");
+    assert_eq!(bed.locked("hello", "maintainer"), "\"bob\"");
+    assert_eq!(bed.locked("hello", "committed"), committed, "{}", bed.lock());
+}

@@ -56,6 +56,22 @@ impl Aur {
         std::fs::write(path, maintainer.unwrap_or_default()).expect("write the maintainer");
     }
 
+    /// Sets what aurweb's database says of PKGBASE's co-maintainers (`CoMaintainers`, in order).
+    pub fn set_comaintainers(&self, pkgbase: &str, comaintainers: &[&str]) {
+        let path = self.root.join(format!("{pkgbase}.git/comaintainers"));
+        std::fs::write(path, comaintainers.join("\n")).expect("write the co-maintainers");
+    }
+
+    /// Arms the stand-in to push `dir` as a new commit of PKGBASE, dated `date` (a git date),
+    /// when a client next starts to fetch PKGBASE's repository: a push that lands while
+    /// `repoctl update` runs, after its RPC and before its fetch. The stand-in reports the time
+    /// of that push as LastModified, as aurweb does for every push.
+    pub fn push_on_next_fetch(&self, pkgbase: &str, dir: &Utf8Path, date: &str) {
+        let path = self.root.join(format!("{pkgbase}.git/push-on-fetch"));
+        let armed = serde_json::json!({"dir": dir.as_str(), "date": date});
+        std::fs::write(path, armed.to_string()).expect("arm the push");
+    }
+
     /// Deletes PKGBASE from the AUR, as aurweb's package deletion does: its repository goes.
     pub fn delete(&self, pkgbase: &str) {
         std::fs::remove_dir_all(self.root.join(format!("{pkgbase}.git"))).expect("delete a pkgbase");

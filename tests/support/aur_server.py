@@ -13,7 +13,13 @@ requests.
 
 LastModified is the committer date of HEAD (aurweb stores the time of the push, which a test
 cannot move into the past; scripts/push-fixture.sh commits with FIXTURE_DATE when a test needs
-a commit of some age).
+a commit of some age), except for a push the stand-in makes itself: a test arms one by writing
+`push-on-fetch` (JSON: `dir`, `date`) in the bare repository, and the next request for the
+repository's `info/refs` (a client starting to fetch) first pushes `dir` as a commit dated
+`date` with scripts/push-fixture.sh, then answers. That push happens at a time the test cannot
+set, so, as aurweb records every push (aurweb/git/update.py sets ModifiedTS before the ref
+moves), its time is LastModified from then on (kept in `pushed-at`: COMMIT SECONDS) while it
+is HEAD. This is how a test pushes between a client's RPC request and its git fetch.
 
 Where each behaviour comes from (archlinux/aurweb unless said otherwise):
 - .SRCINFO import: aurweb/git/update.py save_metadata (alpm-srcinfo's MergedPackage, per
@@ -44,6 +50,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
@@ -452,7 +459,10 @@ class Repositories:
             loaded = self._load(gitdir)
             if loaded is None:
                 continue
-            _, text, last_modified, first_submitted = loaded
+            commit, text, last_modified, first_submitted = loaded
+            pushed = (read_optional(os.path.join(gitdir, "pushed-at")) or "").split()
+            if len(pushed) == 2 and pushed[0] == commit:
+                last_modified = int(pushed[1])
             maintainer = read_optional(os.path.join(gitdir, "maintainer"))
             maintainer = DEFAULT_MAINTAINER if maintainer is None else (maintainer.strip() or None)
             submitter = (read_optional(os.path.join(gitdir, "submitter")) or "").strip() or DEFAULT_MAINTAINER
@@ -629,11 +639,34 @@ class Handler(BaseHTTPRequestHandler):
         parts = path.lstrip("/").split("/", 1)
         if not parts[0].endswith(".git") or ".." in path:
             return self.send(404, "not found", "text/plain")
+        if len(parts) == 2 and parts[1] == "info/refs":
+            push_if_armed(os.path.join(self.server.root, parts[0]))
         full = os.path.realpath(os.path.join(self.server.root, path.lstrip("/")))
         if not full.startswith(os.path.realpath(self.server.root) + os.sep) or not os.path.isfile(full):
             return self.send(404, "not found", "text/plain")
         with open(full, "rb") as f:
             self.send(200, f.read(), "application/octet-stream")
+
+
+PUSH_FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "push-fixture.sh")
+
+
+def push_if_armed(gitdir):
+    """The push a test armed with `push-on-fetch` (see the module docstring), made once, and
+    its time recorded as aurweb records a push's."""
+    armed_path = os.path.join(gitdir, "push-on-fetch")
+    with LOCK:
+        armed = read_optional(armed_path)
+        if armed is None:
+            return
+        os.remove(armed_path)
+        armed = json.loads(armed)
+        root, name = os.path.split(gitdir)
+        env = {**os.environ, "FIXTURE_DATE": armed["date"]}
+        subprocess.run(["bash", PUSH_FIXTURE, root, name[:-len(".git")], armed["dir"]], env=env, check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        with open(os.path.join(gitdir, "pushed-at"), "w") as f:
+            f.write(f"{head_commit(gitdir)} {int(time.time())}\n")
 
 
 def error_json(version, message):
