@@ -13,3 +13,10 @@
 //!
 //! A leaf: it imports only other leaves (ALPM formats, signatures), so that `build` and
 //! `publish` can both require its types.
+//!
+//! Its checks, one submodule each:
+//! - [`package`]: package files against the locked `.SRCINFO`, as [`CheckedPackage`] (issue
+//!   23, item 1), for builds and for `repoctl publish DIR`.
+pub mod package;
+
+pub use package::{CheckedPackage, Declared, Locked, PackageError, Refusal, check_build, check_directory, check_file};
