@@ -160,6 +160,8 @@ pub enum PackageError {
     Mismatch { file: String, info: PkgInfo, mismatches: Vec<Mismatch> },
     #[error("{first} and {second} are both pkgname {pkgname}")]
     Duplicate { pkgname: String, first: String, second: String },
+    #[error("two versions of pkgname {pkgname} are given ({}): publish one", .files.join(", "))]
+    TwoVersions { pkgname: String, files: Vec<String> },
     #[error("{file} is {found}, but {other} of the same build is {version}")]
     Versions { file: String, found: String, other: String, version: String },
     #[error(
@@ -410,27 +412,47 @@ pub struct Refusal {
 /// hash, and the file's own name, pkgname, version and SHA-256; and the file must pass
 /// [`check_file`] against what the lock declares. Two files of one pkgname are refused (the
 /// one named last would win). Returns the accepted files and every refusal; a pkgbase with
-/// one refused file has none accepted.
+/// one refused file has none accepted. Reads every byte of every file: call it on a blocking
+/// thread from async code.
 pub fn check_directory(
     files: &[Utf8PathBuf],
     locked: &dyn Fn(&str) -> Option<Locked>,
 ) -> (Vec<CheckedPackage>, Vec<Refusal>) {
+    let (files, mut refused) = one_version_each(files);
     let mut checked = Vec::new();
-    let mut refused = Vec::new();
-    for file in files {
+    for file in &files {
         match check_with_provenance(file, locked) {
             Ok(c) => checked.push(c),
             Err(r) => refused.push(r),
         }
     }
-    for error in duplicates(&checked) {
-        let pkgname = if let PackageError::Duplicate { pkgname, .. } = &error { pkgname.clone() } else { continue };
-        let pkgbase = checked.iter().find(|c| c.pkgname == pkgname).map(|c| c.pkgbase.clone());
-        refused.push(Refusal { pkgbase, error });
-    }
     let refused_bases: Vec<String> = refused.iter().filter_map(|r| r.pkgbase.clone()).collect();
     checked.retain(|c| !refused_bases.contains(&c.pkgbase));
     (checked, refused)
+}
+
+/// `files` less every pkgname that more than one of them is, by name; those are refused
+/// (pacman would see one of them, and repo-add keeps the one it reads last: `foo-1.9` after
+/// `foo-1.10`). A refusal names the pkgbase its record says, when one is readable.
+fn one_version_each(files: &[Utf8PathBuf]) -> (Vec<Utf8PathBuf>, Vec<Refusal>) {
+    let mut by_name: BTreeMap<&str, Vec<&Utf8PathBuf>> = BTreeMap::new();
+    for file in files {
+        let name = file.file_name().unwrap_or_default();
+        let pkgname = crate::alpm::package_file_parts(name).map_or(name, |(pkgname, _)| pkgname);
+        by_name.entry(pkgname).or_default().push(file);
+    }
+    let mut kept = Vec::new();
+    let mut refused = Vec::new();
+    for (pkgname, group) in by_name {
+        if group.len() == 1 {
+            kept.push(group[0].clone());
+            continue;
+        }
+        let names: Vec<String> = group.iter().map(|f| f.file_name().unwrap_or_default().to_string()).collect();
+        let pkgbase = group.iter().find_map(|f| read_record(f, "").ok().map(|r| r.pkgbase));
+        refused.push(Refusal { pkgbase, error: PackageError::TwoVersions { pkgname: pkgname.into(), files: names } });
+    }
+    (kept, refused)
 }
 
 /// One file of `publish DIR`: its record, the lock's entry for the record's pkgbase, the file

@@ -371,5 +371,10 @@ fn publish_dir_refuses_two_files_of_one_pkgname() {
     }
     let (ok, refused) = check_directory(&[one, two], &lock);
     assert!(ok.is_empty(), "{ok:?}");
-    assert!(refused[0].error.to_string().contains("are both pkgname tool"), "{:?}", refused[0]);
+    let said = refused[0].error.to_string();
+    assert_eq!(
+        said,
+        "two versions of pkgname tool are given (tool-2.0-1-x86_64.pkg.tar.zst, tool-2.10-1-x86_64.pkg.tar.zst): publish one"
+    );
+    assert_eq!(refused[0].pkgbase.as_deref(), Some("tool"));
 }
