@@ -157,7 +157,7 @@ pub enum PackageError {
     #[error("{file} is not a package file: {why}")]
     NotAPackage { file: String, why: String },
     #[error("{file} does not match the locked commit: {}", list(.mismatches))]
-    Mismatch { file: String, info: PkgInfo, mismatches: Vec<Mismatch> },
+    Mismatch { file: String, info: Box<PkgInfo>, mismatches: Vec<Mismatch> },
     #[error("{first} and {second} are both pkgname {pkgname}")]
     Duplicate { pkgname: String, first: String, second: String },
     #[error("two versions of pkgname {pkgname} are given ({}): publish one", .files.join(", "))]
@@ -330,7 +330,7 @@ pub fn check_file(path: &Utf8Path, declared: &Declared) -> Result<CheckedPackage
     let read = read_package(path, &file_name)?;
     let mismatches = compare(&read.info, &file_name, read.compression, declared);
     if !mismatches.is_empty() {
-        return Err(PackageError::Mismatch { file: file_name, info: read.info, mismatches });
+        return Err(PackageError::Mismatch { file: file_name, info: Box::new(read.info), mismatches });
     }
     let debug = is_debug_name(&read.info.pkgname, declared);
     Ok(CheckedPackage {
@@ -522,7 +522,8 @@ fn is_debug_name(pkgname: &str, declared: &Declared) -> bool {
 pub fn compare(info: &PkgInfo, file_name: &str, compression: Compression, declared: &Declared) -> Vec<Mismatch> {
     let mut found = Vec::new();
     let debug = is_debug_name(&info.pkgname, declared);
-    if !declared.pkgnames.contains(&info.pkgname) && !(debug && declared.debug) {
+    let allowed = declared.pkgnames.contains(&info.pkgname) || (debug && declared.debug);
+    if !allowed {
         found.push(Mismatch::Pkgname {
             found: info.pkgname.clone(),
             declared: declared.pkgnames.clone(),

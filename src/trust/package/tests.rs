@@ -156,13 +156,13 @@ fn the_version_pkgrel_1_after_a_new_pkgver_is_makepkgs_own() {
 fn only_a_version_mismatch_is_a_version_mismatch() {
     let version = PackageError::Mismatch {
         file: "f".into(),
-        info: info("tool", "tool", "2.0-2", "x86_64"),
+        info: Box::new(info("tool", "tool", "2.0-2", "x86_64")),
         mismatches: vec![Mismatch::Version { found: "2.0-2".into(), locked: "2.0-1".into(), vcs: false }],
     };
     assert_eq!(version.only_version(), Some("2.0-2"));
     let more = PackageError::Mismatch {
         file: "f".into(),
-        info: info("tool", "tool", "2.0-2", "x86_64"),
+        info: Box::new(info("tool", "tool", "2.0-2", "x86_64")),
         mismatches: vec![
             Mismatch::Version { found: "2.0-2".into(), locked: "2.0-1".into(), vcs: false },
             Mismatch::Arch { found: "aarch64".into(), expected: "x86_64".into() },
@@ -325,13 +325,13 @@ fn locked(base: &str) -> Option<Locked> {
 fn publish_dir_takes_a_file_whose_record_matches_the_lock_and_its_bytes() {
     let (_t, dir) = tempdir();
     let path = package(&dir, "tool-2.0-1-x86_64.pkg.tar.zst", &[(".PKGINFO", PKGINFO)], true);
-    let (none, refused) = check_directory(&[path.clone()], &locked);
+    let (none, refused) = check_directory(std::slice::from_ref(&path), &locked);
     assert!(none.is_empty());
     assert!(matches!(refused[0].error, PackageError::NoProvenance { .. }), "{:?}", refused[0]);
 
     let record = check_file(&path, &declared()).unwrap().provenance(&origin());
     record.write_beside(&path).unwrap();
-    let (ok, refused) = check_directory(&[path.clone()], &locked);
+    let (ok, refused) = check_directory(std::slice::from_ref(&path), &locked);
     assert!(refused.is_empty(), "{refused:?}");
     assert_eq!(ok[0].sha256(), record.sha256);
 
@@ -339,7 +339,7 @@ fn publish_dir_takes_a_file_whose_record_matches_the_lock_and_its_bytes() {
     let mut other = record.clone();
     other.aur.commit = "f".repeat(40);
     other.write_beside(&path).unwrap();
-    let (_, refused) = check_directory(&[path.clone()], &locked);
+    let (_, refused) = check_directory(std::slice::from_ref(&path), &locked);
     assert!(refused[0].error.to_string().contains(&format!("was built from AUR commit {}", "f".repeat(40))));
     assert_eq!(refused[0].pkgbase.as_deref(), Some("tool"));
 
@@ -347,7 +347,7 @@ fn publish_dir_takes_a_file_whose_record_matches_the_lock_and_its_bytes() {
     let mut other = record.clone();
     other.sha256 = "0".repeat(64);
     other.write_beside(&path).unwrap();
-    let (_, refused) = check_directory(&[path.clone()], &locked);
+    let (_, refused) = check_directory(std::slice::from_ref(&path), &locked);
     assert!(matches!(refused[0].error, PackageError::Provenance { .. }), "{:?}", refused[0]);
 
     // A pkgbase the lock does not hold.
