@@ -28,19 +28,20 @@ alive() {
 }
 
 left=$(alive)
-# kill(-1, SIGKILL) by a process of that user signals all of them at once, and the kernel lets
-# none of them fork past it (kill(2)); bash's kill takes pid -1, dash's does not.
-setpriv --reuid=builder --regid=builder --clear-groups -- bash -c 'kill -KILL -1' 2>/dev/null || true
-i=0
-while [ "$(alive)" -gt 0 ]; do
-  i=$((i + 1))
-  if [ "$i" -gt 100 ]; then
-    echo "==> repoctl: processes of the build user survived SIGKILL; not collecting packages" >&2
-    exit 1
-  fi
-  sleep 0.05
-done
+# None left: none can appear (only a process of builder makes another one; nothing else runs).
 if [ "$left" -gt 0 ]; then
+  # kill(-1, SIGKILL) by a process of that user signals all of them at once, and the kernel
+  # lets none of them fork past it (kill(2)); bash's kill takes pid -1, dash's does not.
+  setpriv --reuid=builder --regid=builder --clear-groups -- bash -c 'kill -KILL -1' 2>/dev/null || true
+  i=0
+  while [ "$(alive)" -gt 0 ]; do
+    i=$((i + 1))
+    if [ "$i" -gt 100 ]; then
+      echo "==> repoctl: processes of the build user survived SIGKILL; not collecting packages" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
   echo "==> repoctl: stopped $left process(es) of the build user that outlived makepkg"
 fi
 

@@ -310,7 +310,7 @@ async fn collect(
 
     // 8. On the host: every file's .PKGINFO against the locked commit, in this build's own
     // scratch space; then the files move beside the other builds' packages.
-    let checked = check_packages(job, made, log).await?;
+    let checked = timed("checking the packages", check_packages(job, made, log)).await?;
     let mut moved = Vec::with_capacity(checked.len());
     for package in checked {
         moved.push(package.move_into(job.packages_dir).map_err(|e| BuildError::Packages(vec![e]))?);
