@@ -104,9 +104,9 @@ fn locked(config: &Config, entry: &crate::lock::Entry) -> Locked {
     Locked { declared, commit: entry.commit.clone(), files: entry.files.clone() }
 }
 
-/// Says every refusal, and records each refused pkgbase in `results` as a failure of kind
-/// `package-check` (so the status object does not call a shard's build of it published).
-/// Returns whether anything was refused.
+/// Says every refusal, and records each refused pkgbase that repoctl.lock holds in `results`
+/// as a failure of kind `package-check` (so the status object does not call a shard's build of
+/// it published). Returns whether anything was refused.
 fn refuse(
     refused: &[Refusal],
     lock: &crate::lock::Lock,
@@ -119,19 +119,19 @@ fn refuse(
     for r in refused {
         let why = crate::cause::chain(&r.error).join(": ");
         printer.error(&format!("refused: {why}"));
-        let Some(base) = &r.pkgbase else { continue };
-        let entry = lock.entries.get(base);
+        // A pkgbase the lock does not hold is not one of this repository's: nothing to record.
+        let Some(entry) = r.pkgbase.as_ref().and_then(|base| lock.entries.get(base)) else { continue };
         let status = PackageStatus {
             result: BuildResult::Failed,
             kind: Some(crate::build::FailureKind::PackageCheck.label().to_string()),
             reason: Some(crate::ui::sanitize_line(&why)),
-            version: entry.map(|e| e.version.clone()),
-            commit: entry.map(|e| e.commit.clone()),
+            version: Some(entry.version.clone()),
+            commit: Some(entry.commit.clone()),
             time: now.clone(),
             run: run_id.to_string(),
             built: None,
         };
-        results.insert(base.clone(), status);
+        results.insert(entry.name.clone(), status);
     }
     !refused.is_empty()
 }
