@@ -44,6 +44,9 @@ pub enum Error {
     Lock(#[from] crate::lock::LockError),
     #[error(transparent)]
     Provenance(#[from] crate::provenance::ProvenanceError),
+    /// A checked package file changed or could not be copied ([`crate::trust::PackageError`]).
+    #[error(transparent)]
+    Package(#[from] crate::trust::PackageError),
     #[error("{context}")]
     Io {
         context: String,
@@ -105,6 +108,11 @@ impl Error {
                 crate::env::DEFAULT_AUR
             )),
             Error::Lock(e) => Some(e.hint().to_string()),
+            Error::Package(crate::trust::PackageError::Changed { .. })
+            | Error::Publish(crate::publish::PublishError::Package(crate::trust::PackageError::Changed { .. })) => Some(
+                "a package file changed in the work directory after repoctl checked it; find what writes there, then build again"
+                    .into(),
+            ),
             Error::Publish(crate::publish::PublishError::Remote { .. }) => Some(
                 "check the bucket, the endpoint and the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)".into(),
             ),

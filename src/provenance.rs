@@ -134,19 +134,26 @@ impl Origin {
         let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
         std::io::copy(&mut fs_err::File::open(pkg).map_err(io)?, &mut hasher).map_err(io)?;
         let digest = sha2::Digest::finalize(hasher);
-        Ok(Provenance {
+        Ok(self.record_checked(&file, pkgname, version, &format!("{digest:x}")))
+    }
+
+    /// The provenance of the package file named `file`, of `pkgname` at `version`, whose bytes
+    /// have the SHA-256 `sha256` (lowercase hex): what a check of the file found
+    /// (`crate::trust::CheckedPackage::provenance`), so that the file is not read again.
+    pub fn record_checked(&self, file: &str, pkgname: &str, version: &str, sha256: &str) -> Provenance {
+        Provenance {
             format: FORMAT,
             pkgname: pkgname.to_string(),
             pkgbase: self.pkgbase.clone(),
             version: version.to_string(),
-            sha256: format!("{digest:x}"),
-            file,
+            sha256: sha256.to_string(),
+            file: file.to_string(),
             aur: self.aur.clone(),
             lock: self.lock.clone(),
             builder: self.builder.clone(),
             built_at: self.built_at.clone(),
             repoctl: format!("repoctl {}", env!("CARGO_PKG_VERSION")),
-        })
+        }
     }
 }
 

@@ -20,9 +20,5 @@ else
   : > "$conf"
 fi
 makepkg --noconfirm --nosign --force "$@"
-# What makepkg made is what is in PKGDEST: a fresh container's /repoctl/out starts empty, and
-# makepkg writes nothing else there. A second `makepkg --packagelist` would say the same after
-# sourcing the PKGBUILD once more (it names what makepkg *may* make: a PKGBASE-debug package
-# with OPTIONS=(debug strip) whether or not there were symbols to split off), at the cost of
-# a second makepkg start. repoctl checks every file listed before it takes it.
-find /repoctl/out -maxdepth 1 -type f -name '*.pkg.tar*' ! -name '*.sig' > /repoctl/out/.packagelist
+# What makepkg made is collected by collect.sh, as root, once every process of this user is
+# stopped; repoctl checks each file's .PKGINFO against the lock before it takes it.

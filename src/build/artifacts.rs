@@ -189,25 +189,6 @@ pub fn extract_packages(tar: &Utf8Path, dest_dir: &Utf8Path) -> Result<Vec<Utf8P
     Ok(packages)
 }
 
-/// Moves checked package files into `dir`, refusing to replace one already there (another
-/// pkgbase of this run made a file of the same name).
-pub fn move_into(files: &[Utf8PathBuf], dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, ArtifactError> {
-    fs_err::create_dir_all(dir).map_err(io(dir))?;
-    let mut moved = Vec::with_capacity(files.len());
-    for f in files {
-        let dest = dir.join(f.file_name().unwrap_or_default());
-        if dest.exists() {
-            return Err(ArtifactError::Refused {
-                what: "a file another build of this run made",
-                entry: dest.to_string(),
-            });
-        }
-        fs_err::rename(f, &dest).map_err(io(&dest))?;
-        moved.push(dest);
-    }
-    Ok(moved)
-}
-
 fn check_path(raw: &str) -> Result<(), ArtifactError> {
     if raw.starts_with('/') {
         return Err(ArtifactError::Refused { what: "an absolute path", entry: raw.to_string() });

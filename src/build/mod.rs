@@ -20,6 +20,7 @@ pub use run_image::{
 use crate::aur::{GitClone, GitError, SrcInfo};
 use crate::docker::Docker;
 use crate::plan::{Action, Plan, Step};
+use crate::trust::CheckedPackage;
 use crate::trust::tree::{LockedTree, TreeError};
 use crate::ui::mermaid::Span;
 use crate::ui::{Phase, Reporter};
@@ -66,8 +67,8 @@ pub enum Outcome {
     /// `files` go to the repository; `debug_files` (makepkg's `PKGBASE-debug`, made only when
     /// the package has `debug: true`) to the `NAME-debug` repository.
     Built {
-        files: Vec<Utf8PathBuf>,
-        debug_files: Vec<Utf8PathBuf>,
+        files: Vec<CheckedPackage>,
+        debug_files: Vec<CheckedPackage>,
         version: String,
         /// Where each of `files` and `debug_files` came from, as written beside it
         /// (`FILE.provenance.json`), in that order.
@@ -79,6 +80,8 @@ pub enum Outcome {
         error: String,
         log: Utf8PathBuf,
         tail: Vec<String>,
+        /// With [`FailureKind::VersionMismatch`]: the version the PKGBUILD made.
+        made: Option<String>,
     },
     Skipped {
         reason: String,
@@ -114,8 +117,13 @@ pub enum FailureKind {
     CopyOut,
     /// Docker refused or lost the container.
     Container,
-    /// The PKGBUILD made another version than the `.SRCINFO` says, not newer than the published one.
+    /// The PKGBUILD made another version than the locked `.SRCINFO` says (and nothing else is
+    /// wrong with its packages): not published, and not built again until the AUR changes it.
     VersionMismatch,
+    /// A package file it made does not match the locked commit: a pkgname the `.SRCINFO` does
+    /// not declare, another pkgbase, arch or version, a name makepkg would not give it, or not
+    /// a package ([`crate::trust::check_build`]). Nothing of it is published.
+    PackageCheck,
     /// The build task itself ended abnormally, or a local file could not be written.
     Internal,
 }
@@ -136,6 +144,7 @@ impl FailureKind {
             FailureKind::CopyOut => "copy-out",
             FailureKind::Container => "container",
             FailureKind::VersionMismatch => "version-mismatch",
+            FailureKind::PackageCheck => "package-check",
             FailureKind::Internal => "internal",
         }
     }
@@ -146,15 +155,17 @@ impl FailureKind {
 pub struct Failure {
     pub kind: FailureKind,
     pub error: String,
+    /// With [`FailureKind::VersionMismatch`]: the version the PKGBUILD made.
+    pub made: Option<String>,
 }
 
 impl Failure {
     fn new(kind: FailureKind, error: &(dyn std::error::Error + 'static)) -> Failure {
-        Failure { kind, error: with_causes(error) }
+        Failure { kind, error: with_causes(error), made: None }
     }
 
     fn text(kind: FailureKind, error: impl Into<String>) -> Failure {
-        Failure { kind, error: error.into() }
+        Failure { kind, error: error.into(), made: None }
     }
 }
 
@@ -170,13 +181,21 @@ impl From<package::BuildError> for Failure {
             E::Docker(_) => FailureKind::Container,
             E::Artifact(_) => FailureKind::CopyOut,
             E::Phase { phase: "installing dependencies", .. } => FailureKind::Dependencies,
+            E::Phase { phase: package::COLLECTING, .. } => FailureKind::CopyOut,
             E::Phase { .. } => FailureKind::Makepkg,
             E::Signatures { .. } => FailureKind::SourceSignature,
             E::KeyLinks(_) => FailureKind::Tree,
             E::Timeout(_) => FailureKind::Timeout,
-            E::Log { .. } => FailureKind::Internal,
+            E::Log { .. } | E::Task(_) => FailureKind::Internal,
+            E::Packages(_) if e.made_version().is_some() => FailureKind::VersionMismatch,
+            E::Packages(_) => FailureKind::PackageCheck,
         };
-        Failure::new(kind, &e)
+        let made = e.made_version().map(str::to_string);
+        let mut failure = Failure::new(kind, &e);
+        if made.is_some() {
+            failure.error.push_str(", and it is not built again until the AUR changes it");
+        }
+        Failure { made, ..failure }
     }
 }
 
@@ -276,6 +295,7 @@ pub async fn run(ctx: Arc<BuildContext>, plan: Arc<Plan>) -> Vec<PackageResult> 
                     error: "the build task ended abnormally".into(),
                     log: ctx.dirs.logs.join(format!("{}.log", step.pkgbase)),
                     tail: Vec::new(),
+                    made: None,
                 };
                 PackageResult::not_run(step.pkgbase.clone(), outcome)
             })
@@ -324,7 +344,7 @@ impl Scheduler {
         if let Outcome::Built { files, .. } = &result.outcome
             && let Ok(mut b) = self.built.lock()
         {
-            b.insert(result.pkgbase.clone(), files.clone());
+            b.insert(result.pkgbase.clone(), files.iter().map(|f| f.path().to_owned()).collect());
         }
         self.results.insert(result.pkgbase.clone(), result);
     }
@@ -390,11 +410,11 @@ async fn build_one(
     let log = ctx.dirs.logs.join(format!("{base}.log"));
     let outcome = match try_build(ctx, plan, step, built, &log, &clock).await {
         Ok(outcome) => outcome,
-        Err(Failure { kind, error }) => {
+        Err(Failure { kind, error, made }) => {
             let before = if log.exists() { "\n" } else { "" };
             append_log(&log, &format!("{before}repoctl: {error}\n"));
             let error = error.lines().map(crate::ui::sanitize_line).collect::<Vec<_>>().join("\n");
-            Outcome::Failed { kind, tail: log_tail(&log, 20), error, log: log.clone() }
+            Outcome::Failed { kind, tail: log_tail(&log, 20), error, log: log.clone(), made }
         }
     };
     let phases = clock.phases.into_inner().unwrap_or_default();
@@ -450,6 +470,8 @@ async fn try_build(
         local_packages,
         nocheck: step.nocheck,
         debug: step.debug,
+        vcs: step.vcs,
+        arch: &ctx.arch,
         limits: step.limits,
         network: step.network,
         pgp_keys: &step.pgp_keys,
@@ -463,12 +485,14 @@ async fn try_build(
     let result = package::build(&ctx.docker, &job, reporter).await;
     // Archives of up to gigabytes: gone whether the build worked or not (the log stays).
     let _ = fs_err::remove_dir_all(&scratch);
-    let files = result?;
-    let (debug_files, files) = separate_debug(files, step, &srcinfo.pkgnames, log);
-    let made = files.iter().chain(&debug_files).cloned().collect();
-    let provenance = provenance::record(ctx, plan, step, made, log).await?;
-    // What was built, which for a VCS package is pkgver()'s answer, not the .SRCINFO's.
-    let version = files.iter().find_map(|f| version_of_file(f.file_name()?)).unwrap_or(srcinfo.version);
+    let checked = result?;
+    // Checked (crate::trust): makepkg's PKGBASE-debug only when `debug` is on for the package.
+    let (debug_files, files): (Vec<CheckedPackage>, Vec<CheckedPackage>) =
+        checked.into_iter().partition(CheckedPackage::is_debug);
+    let made: Vec<CheckedPackage> = files.iter().chain(&debug_files).cloned().collect();
+    let provenance = provenance::record(ctx, plan, step, &made, log)?;
+    // What was built: one version (checked), which for a VCS package is pkgver()'s answer.
+    let version = files.first().map_or(srcinfo.version, |f| f.version().to_string());
     Ok(Outcome::Built { files, debug_files, version, provenance })
 }
 
@@ -508,31 +532,6 @@ fn tree_failure(e: &GitError) -> FailureKind {
         } => FailureKind::Tree,
         _ => FailureKind::Fetch,
     }
-}
-
-/// Splits makepkg's `PKGBASE-debug` package off the others. Without `debug: true` (where
-/// makepkg ran with `!debug`, so only a PKGBUILD's own `options=(debug)` makes one) it is left
-/// out, and the build log says so: the repository holds the pkgnames the PKGBUILD declares.
-fn separate_debug(
-    files: Vec<Utf8PathBuf>,
-    step: &Step,
-    declared: &[String],
-    log: &Utf8Path,
-) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
-    let (debug, main): (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) = files
-        .into_iter()
-        .partition(|f| crate::alpm::is_debug_package(f.file_name().unwrap_or_default(), &step.pkgbase, declared));
-    if step.debug || debug.is_empty() {
-        return (debug, main);
-    }
-    for file in &debug {
-        let _ = fs_err::remove_file(file);
-        append_log(
-            log,
-            &format!("==> repoctl: left out {file}: a debug package, and `debug` is off for this package\n"),
-        );
-    }
-    (Vec::new(), main)
 }
 
 /// Appends `text` to the build log `log` (made if missing). A log that cannot be written loses
@@ -599,6 +598,8 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
         local_packages,
         nocheck: step.nocheck,
         debug: false,
+        vcs: step.vcs,
+        arch: &ctx.arch,
         limits: step.limits,
         network: step.network,
         pgp_keys: &step.pgp_keys,
@@ -614,21 +615,6 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
     result.map_err(|e| format!("{}; log: {log}", with_causes(&e)))
 }
 
-/// `pkgver-pkgrel` (with any epoch) from `NAME-[EPOCH:]PKGVER-PKGREL-ARCH.pkg.tar.EXT`.
-fn version_of_file(name: &str) -> Option<String> {
-    crate::alpm::package_file_parts(name).map(|(_, version)| version.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn versions_are_read_from_package_file_names() {
-        assert_eq!(super::version_of_file("tool-git-r2.abc1234-1-any.pkg.tar.zst").as_deref(), Some("r2.abc1234-1"));
-        assert_eq!(super::version_of_file("a-b-1:2.0-3-x86_64.pkg.tar.xz").as_deref(), Some("1:2.0-3"));
-        assert_eq!(super::version_of_file("nonsense.pkg.tar.zst"), None);
-    }
-}
-
 #[cfg(test)]
 mod timing_tests {
     use super::*;
@@ -639,7 +625,13 @@ mod timing_tests {
     fn a_builds_phases_become_bars_that_cover_its_time() {
         let run = Instant::now();
         let ms = Duration::from_millis;
-        let outcome = Outcome::Failed { kind: FailureKind::Makepkg, error: "x".into(), log: "l".into(), tail: vec![] };
+        let outcome = Outcome::Failed {
+            kind: FailureKind::Makepkg,
+            error: "x".into(),
+            log: "l".into(),
+            tail: vec![],
+            made: None,
+        };
         let result = PackageResult {
             pkgbase: "lib+foo".into(),
             outcome,

@@ -6,6 +6,7 @@ use crate::aur::SrcInfo;
 use crate::config::{Network, PgpKey};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use crate::trust::tree::LockedTree;
+use crate::trust::{CheckedPackage, Declared, PackageError};
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::io::Write;
@@ -22,6 +23,10 @@ pub struct BuildJob<'a> {
     pub nocheck: bool,
     /// makepkg's `debug` option: false runs it with `!debug` (no debug package is made).
     pub debug: bool,
+    /// A VCS package: its pkgver() decides the pkgver of what it makes.
+    pub vcs: bool,
+    /// repo.yaml's `arch`, which the packages' `.PKGINFO` must say (or `any`).
+    pub arch: &'a str,
     pub limits: crate::config::Limits,
     /// `offline-build`: sources are fetched first, then the container loses its network.
     pub network: Network,
@@ -59,13 +64,37 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    /// What the build made does not match the locked commit ([`crate::trust::check_build`]):
+    /// every file refused, and why.
+    #[error("{}", packages_refused(.0))]
+    Packages(Vec<PackageError>),
+    #[error("{0}")]
+    Task(String),
+}
+
+fn packages_refused(problems: &[PackageError]) -> String {
+    let all: Vec<String> = problems.iter().map(|p| crate::cause::chain(p).join(": ")).collect();
+    format!("not published: {}", all.join("; "))
+}
+
+impl BuildError {
+    /// The version the build made, when the only thing wrong with its packages is that it is
+    /// not the locked `.SRCINFO`'s (`FailureKind::VersionMismatch`).
+    pub fn made_version(&self) -> Option<&str> {
+        let BuildError::Packages(problems) = self else { return None };
+        let versions: Vec<Option<&str>> = problems.iter().map(PackageError::only_version).collect();
+        match versions.first() {
+            Some(Some(first)) if versions.iter().all(|v| *v == Some(*first)) => Some(first),
+            _ => None,
+        }
+    }
 }
 
 pub async fn build(
     docker: &Docker,
     job: &BuildJob<'_>,
     reporter: &dyn Reporter,
-) -> Result<Vec<Utf8PathBuf>, BuildError> {
+) -> Result<Vec<CheckedPackage>, BuildError> {
     let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
     fs_err::create_dir_all(job.scratch).map_err(log_err)?;
     let mut log = CappedLog::create(job.log_path).map_err(log_err)?;
@@ -222,7 +251,7 @@ async fn run_in(
     keys: &BuildKeys,
     reporter: &dyn Reporter,
     log: &mut CappedLog,
-) -> Result<Vec<Utf8PathBuf>, BuildError> {
+) -> Result<Vec<CheckedPackage>, BuildError> {
     // 2. The PKGBUILD, the packages it may need from this run, the key files it may need.
     timed("copying the inputs in", upload_inputs(container, job, keys)).await?;
 
@@ -250,7 +279,7 @@ async fn run_in(
         makepkg_args.push("--holdver".to_string());
     }
 
-    // 6. As the unprivileged builder: makepkg, then copy out what it reported.
+    // 6. As the unprivileged builder: makepkg.
     reporter.phase(job.pkgbase, Phase::Building);
     let mode = if job.debug { "debug" } else { "nodebug" };
     let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/build.sh".to_string(), mode.to_string()];
@@ -259,13 +288,92 @@ async fn run_in(
         cmd.push("--nocheck".into());
     }
     makepkg_phase(container, "makepkg", cmd, &missing, job.capabilities, log).await?;
+    collect(container, job, reporter, log).await
+}
 
+/// Steps 7 and 8 of a build, after makepkg: the package files it made, checked against the
+/// locked commit, in `job.packages_dir`.
+async fn collect(
+    container: &crate::docker::Container,
+    job: &BuildJob<'_>,
+    reporter: &dyn Reporter,
+    log: &mut CappedLog,
+) -> Result<Vec<CheckedPackage>, BuildError> {
+    // 7. As root: every process of the builder stopped, then what makepkg made moved where
+    // the builder cannot write, and copied out.
     reporter.phase(job.pkgbase, Phase::Collecting);
+    let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/collect.sh".to_string()];
+    exec_phase(container, COLLECTING, cmd, "root", log).await?;
     let out_tar = job.scratch.join("out.tar");
-    timed("copying the packages out", container.download_tar("/repoctl/out", &out_tar, MAX_ARTIFACT_BYTES)).await?;
-    // Checked in this build's own scratch space, then moved beside the other builds' packages.
-    let checked = artifacts::extract_packages(&out_tar, &job.scratch.join("out"))?;
-    Ok(artifacts::move_into(&checked, job.packages_dir)?)
+    let copy = container.download_tar("/repoctl/collected", &out_tar, MAX_ARTIFACT_BYTES);
+    timed("copying the packages out", copy).await?;
+    let made = artifacts::extract_packages(&out_tar, &job.scratch.join("out"))?;
+
+    // 8. On the host: every file's .PKGINFO against the locked commit, in this build's own
+    // scratch space; then the files move beside the other builds' packages.
+    let checked = timed("checking the packages", check_packages(job, made, log)).await?;
+    let mut moved = Vec::with_capacity(checked.len());
+    for package in checked {
+        moved.push(package.move_into(job.packages_dir).map_err(|e| BuildError::Packages(vec![e]))?);
+    }
+    Ok(moved)
+}
+
+/// The phase that stops the builder's processes and collects the packages (collect.sh).
+pub(super) const COLLECTING: &str = "collecting the packages";
+
+/// Checks what the build made against the locked commit ([`crate::trust::check_build`]), on a
+/// blocking thread (it reads every byte). Without `debug`, makepkg's `PKGBASE-debug` package
+/// (made when the PKGBUILD's own `options=(debug)` asks for one) is left out first, and the log
+/// says so: the repository holds the pkgnames the PKGBUILD declares. Errors: a file refused.
+async fn check_packages(
+    job: &BuildJob<'_>,
+    made: Vec<Utf8PathBuf>,
+    log: &mut CappedLog,
+) -> Result<Vec<CheckedPackage>, BuildError> {
+    let declared = Declared {
+        pkgbase: job.pkgbase.to_string(),
+        pkgnames: job.srcinfo.pkgnames.clone(),
+        version: job.srcinfo.version.clone(),
+        arch: job.arch.to_string(),
+        vcs: job.vcs,
+        debug: job.debug,
+    };
+    let (debug, files): (Vec<_>, Vec<_>) = made.into_iter().partition(|f| {
+        crate::alpm::is_debug_package(f.file_name().unwrap_or_default(), job.pkgbase, &declared.pkgnames)
+    });
+    if !job.debug {
+        for file in &debug {
+            let _ = fs_err::remove_file(file);
+            let name = file.file_name().unwrap_or_default();
+            let _ = writeln!(log, "==> repoctl: left out {name}: a debug package, and `debug` is off for this package");
+        }
+    }
+    let files: Vec<Utf8PathBuf> = if job.debug { files.into_iter().chain(debug).collect() } else { files };
+    let checked = tokio::task::spawn_blocking(move || crate::trust::check_build(&files, &declared))
+        .await
+        .map_err(|e| BuildError::Task(format!("checking the packages ended abnormally: {e}")))?;
+    match checked {
+        Ok(checked) => {
+            for c in &checked {
+                let _ = writeln!(
+                    log,
+                    "==> repoctl: checked {} ({} {}, SHA-256 {})",
+                    c.file_name(),
+                    c.pkgname(),
+                    c.version(),
+                    c.sha256()
+                );
+            }
+            Ok(checked)
+        }
+        Err(problems) => {
+            for p in &problems {
+                let _ = writeln!(log, "==> repoctl: refused: {}", crate::cause::chain(p).join(": "));
+            }
+            Err(BuildError::Packages(problems))
+        }
+    }
 }
 
 /// Imports `keys` into the builder's keyring (nothing to do without any); returns the expected

@@ -4,25 +4,29 @@
 use super::{BuildContext, Failure, FailureKind, append_log};
 use crate::plan::{Plan, Step};
 use crate::provenance::{AurSource, LockRef, Origin, Provenance};
-use camino::{Utf8Path, Utf8PathBuf};
+use crate::trust::CheckedPackage;
+use camino::Utf8Path;
 
-/// Writes the provenance of `files`, the package files `step` made, beside each one
+/// Writes the provenance of `files`, the checked package files `step` made, beside each one
 /// (`FILE.provenance.json`), and one line per file in the build log `log`. Returns the records.
-/// Errors fail the build, so that no file is published without the provenance it was built
-/// with: the plan has no locked commit or lock digest for it (kind `lock`), or a file cannot
-/// be read or its record written (kind `internal`).
-pub(super) async fn record(
+/// Each record states what the check read (name, pkgname, version, SHA-256): the file is not
+/// read again. Errors fail the build, so that no file is published without the provenance it
+/// was built with: the plan has no locked commit or lock digest for it (kind `lock`), or a
+/// record cannot be written (kind `internal`).
+pub(super) fn record(
     ctx: &BuildContext,
     plan: &Plan,
     step: &Step,
-    files: Vec<Utf8PathBuf>,
+    files: &[CheckedPackage],
     log: &Utf8Path,
 ) -> Result<Vec<Provenance>, Failure> {
     let origin = origin(ctx, plan, step)?;
-    // Hashing a package of gigabytes is not work for the runtime's threads.
-    let records = tokio::task::spawn_blocking(move || write_beside_each(&origin, &files))
-        .await
-        .map_err(|e| Failure::text(FailureKind::Internal, format!("recording provenance ended abnormally: {e}")))??;
+    let mut records = Vec::with_capacity(files.len());
+    for file in files {
+        let record = file.provenance(&origin);
+        record.write_beside(file.path()).map_err(|e| Failure::new(FailureKind::Internal, &e))?;
+        records.push(record);
+    }
     let lines: String = records.iter().map(|r| format!("==> repoctl: provenance: {}\n", r.line(false))).collect();
     append_log(log, &lines);
     Ok(records)
@@ -43,15 +47,4 @@ fn origin(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Origin, Failur
         builder: ctx.builder.clone(),
         built_at: crate::lock::rfc3339(jiff::Timestamp::now().as_second()),
     })
-}
-
-fn write_beside_each(origin: &Origin, files: &[Utf8PathBuf]) -> Result<Vec<Provenance>, Failure> {
-    files
-        .iter()
-        .map(|file| {
-            let record = origin.record(file).map_err(|e| Failure::new(FailureKind::Internal, &e))?;
-            record.write_beside(file).map_err(|e| Failure::new(FailureKind::Internal, &e))?;
-            Ok(record)
-        })
-        .collect()
 }

@@ -9,6 +9,7 @@ use crate::error::{Error, ExitStatus};
 use crate::plan::Plan;
 use crate::publish::{Change, Target};
 use crate::repo::RepoTool;
+use crate::trust::CheckedPackage;
 use crate::ui::mermaid::{Span, gantt};
 use crate::ui::{
     Printer, Reporter, SummaryRow, markdown_provenance, markdown_summary, render_provenance, render_summary,
@@ -147,9 +148,9 @@ impl<'a> Run<'a> {
         // The publish's repo-add container starts while the builds run, not after them.
         let tool = (!self.no_publish).then(|| RepoTool::started_ahead(docker.clone(), image.to_string()));
         // 3. Builds, stopped cleanly by Ctrl-C or SIGTERM.
-        let mut results = super::or_interrupt(docker, crate::build::run(ctx, plan.clone())).await?;
+        let results = super::or_interrupt(docker, crate::build::run(ctx, plan.clone())).await?;
         self.printer.finish();
-        check_versions(&plan, &mut results, &self.dirs, self.printer);
+        record_mismatches(&plan, &results, &self.dirs, self.printer);
         // A VCS package just built has just been asked: its next check waits its vcs_interval.
         let built_vcs = results.iter().filter(|r| plan.step(&r.pkgbase).is_some_and(|s| s.vcs));
         let built_vcs = built_vcs.filter_map(|r| match &r.outcome {
@@ -159,14 +160,14 @@ impl<'a> Run<'a> {
         super::shared::record_vcs_checks(&built_vcs.collect(), &self.dirs.work, self.printer);
         // 4. Publish what was built, unless asked not to.
         let built = BuiltFiles::of(&results);
-        self.deliver(tool, &plan, &built).await?;
+        let refused = self.deliver(tool, &plan, &built).await?;
         self.record(&plan, &results).await?;
         // 5. The summary, and the exit code it implies.
         let mut spans = self.timeline.spans();
         spans.extend(results.iter().flat_map(|r| r.spans(self.timeline.started)));
         let chart = gantt(&format!("repoctl build: {}", self.target.describe()), self.timeline.unix_ms, &spans);
         summarize(self.config, &plan, &results, &*self.target, &self.dirs, &chart, self.printer);
-        Ok(self.status(results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }))))
+        Ok(self.status(refused || results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }))))
     }
 
     /// Records the run's results: after a publish, in the status object (with the page);
@@ -220,8 +221,9 @@ impl<'a> Run<'a> {
     }
 
     /// Publishes what was built with `tool` (None with `--no-publish`), or with `--no-publish`
-    /// leaves it (copied to `--out DIR`).
-    async fn deliver(&self, tool: Option<RepoTool>, plan: &Plan, built: &BuiltFiles) -> Result<(), Error> {
+    /// leaves it (copied to `--out DIR`). Returns whether the publish refused a file (the
+    /// database holds its pkgname newer: another run published meanwhile).
+    async fn deliver(&self, tool: Option<RepoTool>, plan: &Plan, built: &BuiltFiles) -> Result<bool, Error> {
         let began = Instant::now();
         if self.no_publish {
             let printer = self.printer;
@@ -237,26 +239,27 @@ impl<'a> Run<'a> {
         } else if let Some(tool) =
             tool.filter(|_| !built.files.is_empty() || !self.removals.is_empty() || self.signer.is_some())
         {
-            self.publish_built(&tool, plan, built).await?;
+            let refused = self.publish_built(&tool, plan, built).await?;
             self.timeline.record("publish", began);
+            return Ok(refused);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Publishes what a run built: into `NAME`, with the plan's removals and the pkgnames
     /// rebuilt pkgbases no longer make; then debug packages into `NAME-debug`, which loses the
     /// entries of pkgbases that no longer want one (read from `NAME-debug` itself, so an
     /// earlier run that stopped between the two publishes is caught up).
-    async fn publish_built(&self, tool: &RepoTool, plan: &Plan, built: &BuiltFiles) -> Result<(), Error> {
+    async fn publish_built(&self, tool: &RepoTool, plan: &Plan, built: &BuiltFiles) -> Result<bool, Error> {
         let (config, target, remote) = (self.config, &*self.target, &self.remote);
         let mut remove = self.removals.clone();
         remove.extend(crate::plan::superseded(&remote.entries, &built.pkgnames, plan));
         let debug_name = crate::repo::debug_repo_name(&config.name);
         let debug_db = crate::publish::read_remote(target, &debug_name, &self.dirs.run.join("debug-current")).await?;
-        let debug_made = built.debug.iter().filter_map(|f| crate::alpm::package_file_parts(f.file_name()?));
-        let debug_made: Vec<String> = debug_made.map(|(name, _)| name.to_string()).collect();
+        let debug_made: Vec<String> = built.debug.iter().map(|f| f.pkgname().to_string()).collect();
         let debug_remove =
             crate::plan::debug_removals(&debug_db.entries, &remote.entries, plan, &built.pkgnames, &debug_made);
+        let mut refused = false;
         for (repo, add, remove) in [(&config.name, &built.files, remove), (&debug_name, &built.debug, debug_remove)] {
             let change = Change { repo, add, remove: &remove, signer: self.signer.as_ref() };
             let dir = self.dirs.run.join("publish").join(repo);
@@ -269,8 +272,12 @@ impl<'a> Run<'a> {
                     report.deleted
                 ));
             }
+            for downgrade in &report.refused {
+                self.printer.error(&format!("refused: {downgrade}"));
+            }
+            refused |= !report.refused.is_empty();
         }
-        Ok(())
+        Ok(refused)
     }
 
     /// With `sign:` and nothing to build: signatures missing or stale in `NAME` or
@@ -313,42 +320,32 @@ fn report_problems(config: &Config, plan: &Plan, printer: &Printer) -> bool {
     !diags.0.is_empty()
 }
 
-/// A build whose package files have another version than the AUR's `.SRCINFO` said (its
-/// pkgrel bumped in `.SRCINFO` only, say) is reported. When what it made is not newer than
-/// the published version it is not published (same version, other file) and fails; either
-/// way the mismatch is kept in the work directory so the next plan does not rebuild the same
-/// AUR commit ([`crate::plan::Mismatch`]). VCS packages are exempt: their pkgver() decides.
-fn check_versions(plan: &Plan, results: &mut [PackageResult], dirs: &RunDirs, printer: &Printer) {
+/// Keeps, in the work directory, the builds whose PKGBUILD made another version than the
+/// locked `.SRCINFO` says (its pkgrel bumped in `.SRCINFO` only, say): they failed
+/// (`version-mismatch`, nothing published), and the next plan does not rebuild the same AUR
+/// commit ([`crate::plan::Mismatch`]). A pkgbase built now is forgotten. VCS packages are
+/// exempt: their pkgver() decides.
+fn record_mismatches(plan: &Plan, results: &[PackageResult], dirs: &RunDirs, printer: &Printer) {
+    use crate::build::FailureKind;
     let work = &dirs.work;
-    use crate::alpm::compare_versions;
-    use crate::plan::Mismatch;
     let mut changes = std::collections::BTreeMap::new();
-    for r in results.iter_mut() {
+    for r in results {
         let Some(step) = plan.step(&r.pkgbase) else { continue };
-        let Outcome::Built { version, .. } = &r.outcome else { continue };
-        let (Some(said), Some(lm)) = (&step.aur_version, step.last_modified) else { continue };
-        if step.vcs || compare_versions(version, said).is_eq() {
-            changes.insert(r.pkgbase.clone(), None);
-            continue;
+        match &r.outcome {
+            Outcome::Built { .. } => {
+                changes.insert(r.pkgbase.clone(), None);
+            }
+            Outcome::Failed { kind: FailureKind::VersionMismatch, made: Some(made), .. } if !step.vcs => {
+                let (Some(said), Some(lm)) = (&step.aur_version, step.last_modified) else { continue };
+                let mismatch = crate::plan::Mismatch {
+                    last_modified: lm,
+                    srcinfo_version: said.clone(),
+                    built_version: made.clone(),
+                };
+                changes.insert(r.pkgbase.clone(), Some(mismatch));
+            }
+            _ => {}
         }
-        let mismatch = Mismatch { last_modified: lm, srcinfo_version: said.clone(), built_version: version.clone() };
-        let newer = step.repo_version.as_deref().is_none_or(|repo| compare_versions(version, repo).is_gt());
-        let what = format!("{}: the AUR's .SRCINFO says {said}, but its PKGBUILD made {version}", r.pkgbase);
-        if newer {
-            printer.warn(&format!("{what}; published as built"));
-        } else {
-            let log = dirs.logs.join(format!("{}.log", r.pkgbase));
-            r.outcome = Outcome::Failed {
-                kind: crate::build::FailureKind::VersionMismatch,
-                error: format!(
-                    "{what}, which the repository already has: not published, and not built again until the AUR changes {}",
-                    r.pkgbase
-                ),
-                tail: crate::build::log_tail(&log, 20),
-                log,
-            };
-        }
-        changes.insert(r.pkgbase.clone(), Some(mismatch));
     }
     let known = crate::plan::read_mismatches(work);
     changes.retain(|base, m| m.is_some() || known.contains_key(base));
@@ -398,10 +395,11 @@ impl Timeline {
     }
 }
 
-/// The package files a run made, split by the repository they go to.
+/// The package files a run made (each checked against the lock), split by the repository they
+/// go to.
 struct BuiltFiles {
-    files: Vec<Utf8PathBuf>,
-    debug: Vec<Utf8PathBuf>,
+    files: Vec<CheckedPackage>,
+    debug: Vec<CheckedPackage>,
     /// pkgbase -> the pkgnames of its new packages (debug packages not included).
     pkgnames: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -411,8 +409,7 @@ impl BuiltFiles {
         let mut built = BuiltFiles { files: Vec::new(), debug: Vec::new(), pkgnames: Default::default() };
         for r in results {
             if let Outcome::Built { files, debug_files, .. } = &r.outcome {
-                let names = files.iter().filter_map(|f| crate::alpm::package_file_parts(f.file_name()?));
-                built.pkgnames.insert(r.pkgbase.clone(), names.map(|(name, _)| name.to_string()).collect());
+                built.pkgnames.insert(r.pkgbase.clone(), files.iter().map(|f| f.pkgname().to_string()).collect());
                 built.files.extend(files.iter().cloned());
                 built.debug.extend(debug_files.iter().cloned());
             }
@@ -422,12 +419,15 @@ impl BuiltFiles {
 }
 
 /// `--out DIR`: the built package files with their signatures and provenance, copied for
-/// another machine (`repoctl publish DIR` uploads what it finds beside each file).
-fn copy_out(files: &[Utf8PathBuf], out: &Utf8Path) -> Result<(), Error> {
+/// another machine (`repoctl publish DIR` checks each file against its provenance record and
+/// repoctl.lock). Each copy is checked to have the bytes that were checked at the build.
+fn copy_out(files: &[CheckedPackage], out: &Utf8Path) -> Result<(), Error> {
     fs_err::create_dir_all(out).map_err(Error::io(format!("cannot create {out}")))?;
     for file in files {
-        let companions = crate::repo::tool_signature(file).into_iter().chain(crate::provenance::sidecar_of(file));
-        for from in std::iter::once(file.clone()).chain(companions) {
+        file.copy_into(out)?;
+        let companions =
+            crate::repo::tool_signature(file.path()).into_iter().chain(crate::provenance::sidecar_of(file.path()));
+        for from in companions {
             let Some(name) = from.file_name() else { continue };
             fs_err::copy(&from, out.join(name)).map_err(Error::io(format!("cannot copy {from} to {out}")))?;
         }
@@ -467,7 +467,7 @@ fn summarize(
         }
     }
     for r in results {
-        if let Outcome::Failed { kind, tail, log, error } = &r.outcome {
+        if let Outcome::Failed { kind, tail, log, error, .. } = &r.outcome {
             printer.out(&format!("--- {} failed; last lines of {log}:\n{}\n", r.pkgbase, tail.join("\n")));
             if printer.github() {
                 // On the repo.yaml line that asked for it, when the package is listed there.

@@ -1,12 +1,18 @@
 //! `repoctl publish DIR`: add package files built elsewhere (a shard, `build --no-publish`).
+//! Every file is checked as a build checks what it made, against its provenance record and
+//! repoctl.lock ([`crate::trust::check_directory`]): what the lock does not vouch for is
+//! refused and named, and the rest is published.
 use super::shared::{DEBUG_SUBDIR, prepare_image};
 use crate::build::RunDirs;
+use crate::config::Config;
 use crate::docker::Docker;
 use crate::error::{Error, ExitStatus};
 use crate::publish::Change;
 use crate::repo::RepoTool;
+use crate::trust::{CheckedPackage, Declared, Locked, Refusal};
 use crate::ui::{Printer, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
+use std::collections::BTreeMap;
 
 pub async fn publish(
     config_path: &Utf8Path,
@@ -16,23 +22,34 @@ pub async fn publish(
 ) -> Result<ExitStatus, Error> {
     let config = super::load_config(config_path)?;
     let signer = super::signer(&config)?;
-    let packages = package_files(dir)?;
-    if packages.is_empty() {
+    // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.
+    let mut files = package_files(dir)?;
+    let debug_dir = dir.join(DEBUG_SUBDIR);
+    if debug_dir.is_dir() {
+        files.extend(package_files(&debug_dir)?);
+    }
+    if files.is_empty() {
         return Err(Error::Usage(format!("{dir} holds no package files (*.pkg.tar.*)")));
     }
     // The shards' results files, read (and refused when damaged) before anything is written.
-    let results = super::results::read_results_files(dir)?;
-    let work = super::work_dir(&config, work_dir);
+    let mut results = super::results::read_results_files(dir)?;
+    let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
+    let (checked, refused) = check_files(&config, &lock, files).await?;
     let run_id = super::new_run_id();
+    let mut failed = refuse(&refused, &lock, &run_id, &mut results, printer);
+    let (debug, packages): (Vec<CheckedPackage>, Vec<CheckedPackage>) =
+        checked.into_iter().partition(CheckedPackage::is_debug);
+    if packages.is_empty() && debug.is_empty() {
+        printer.error(&format!("nothing in {dir} can be published"));
+        return Ok(ExitStatus::PackagesFailed);
+    }
+    let work = super::work_dir(&config, work_dir);
     let dirs =
         RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let target = crate::publish::open_target(&config).await?;
     let docker = Docker::connect(&run_id).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
     let tool = RepoTool::new(docker.clone(), image);
-    // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.
-    let debug_dir = dir.join(DEBUG_SUBDIR);
-    let debug = if debug_dir.is_dir() { package_files(&debug_dir)? } else { Vec::new() };
     let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
     let publishing = publish_repos(&*target, &tool, &repos, signer.as_ref(), &dirs, printer);
     // With no results to record, the status object may be current already: it is read while
@@ -44,8 +61,9 @@ pub async fn publish(
             false => None,
         }
     };
-    let (unchanged, status) = tokio::join!(publishing, status_read);
-    let unchanged = unchanged?;
+    let (published, status) = tokio::join!(publishing, status_read);
+    let (unchanged, downgrades) = published?;
+    failed |= !downgrades.is_empty();
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
     // Nothing new in the database and no results: the status object and page may be current.
@@ -53,37 +71,106 @@ pub async fn publish(
     let recorded =
         super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status: status.as_ref() };
     super::results::describe(&config, &*target, recorded, &scratch, printer).await;
-    Ok(ExitStatus::Success)
+    Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+}
+
+/// Checks `files` against their provenance records and `lock` on a blocking thread (it reads
+/// every byte): the files accepted, and the refusals. Errors: the check ended abnormally.
+async fn check_files(
+    config: &Config,
+    lock: &crate::lock::Lock,
+    files: Vec<Utf8PathBuf>,
+) -> Result<(Vec<CheckedPackage>, Vec<Refusal>), Error> {
+    let locked: BTreeMap<String, Locked> = lock.entries.values().map(|e| (e.name.clone(), locked(config, e))).collect();
+    tokio::task::spawn_blocking(move || crate::trust::check_directory(&files, &|base| locked.get(base).cloned()))
+        .await
+        .map_err(|e| Error::Usage(format!("checking the package files ended abnormally: {e}")))
+}
+
+/// What repoctl.lock's `entry` lets in, with repo.yaml's settings for its pkgbase (its entry's,
+/// found by pkgbase or by one of its pkgnames, else the builder's), as a build would check it.
+fn locked(config: &Config, entry: &crate::lock::Entry) -> Locked {
+    let listed = config.packages.iter().find(|p| p.name == entry.name || entry.pkgnames.contains(&p.name));
+    let vcs =
+        listed.map_or_else(|| crate::config::VCS_SUFFIXES.iter().any(|s| entry.name.ends_with(s)), |p| p.is_vcs());
+    let declared = Declared {
+        pkgbase: entry.name.clone(),
+        pkgnames: entry.pkgnames.clone(),
+        version: entry.version.clone(),
+        arch: config.arch.clone(),
+        vcs,
+        debug: listed.and_then(|p| p.debug).unwrap_or(config.builder.debug),
+    };
+    Locked { declared, commit: entry.commit.clone(), files: entry.files.clone() }
+}
+
+/// Says every refusal, and records each refused pkgbase that repoctl.lock holds in `results`
+/// as a failure of kind `package-check` (so the status object does not call a shard's build of
+/// it published). Returns whether anything was refused.
+fn refuse(
+    refused: &[Refusal],
+    lock: &crate::lock::Lock,
+    run_id: &str,
+    results: &mut super::results::Results,
+    printer: &Printer,
+) -> bool {
+    use crate::publish::status::{BuildResult, PackageStatus};
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    for r in refused {
+        let why = crate::cause::chain(&r.error).join(": ");
+        printer.error(&format!("refused: {why}"));
+        // A pkgbase the lock does not hold is not one of this repository's: nothing to record.
+        let Some(entry) = r.pkgbase.as_ref().and_then(|base| lock.entries.get(base)) else { continue };
+        let status = PackageStatus {
+            result: BuildResult::Failed,
+            kind: Some(crate::build::FailureKind::PackageCheck.label().to_string()),
+            reason: Some(crate::ui::sanitize_line(&why)),
+            version: Some(entry.version.clone()),
+            commit: Some(entry.commit.clone()),
+            time: now.clone(),
+            run: run_id.to_string(),
+            built: None,
+        };
+        results.insert(entry.name.clone(), status);
+    }
+    !refused.is_empty()
 }
 
 /// Publishes each repository's package files (`repos`: NAME, then NAME-debug; one without
-/// files is left alone), saying what each publish wrote. Returns NAME's database as read when
-/// that publish changed nothing ([`crate::publish::PublishReport::unchanged`]). Errors: a
-/// publish fails or is interrupted.
+/// files is left alone), saying what each publish wrote and what it refused to add (a file
+/// older than the database's: [`crate::publish::Downgrade`]). Returns NAME's database as read
+/// when that publish changed nothing ([`crate::publish::PublishReport::unchanged`]), and the
+/// refusals. Errors: a publish fails or is interrupted.
 async fn publish_repos(
     target: &dyn crate::publish::Target,
     tool: &RepoTool,
-    repos: &[(String, Vec<Utf8PathBuf>); 2],
+    repos: &[(String, Vec<CheckedPackage>); 2],
     signer: Option<&crate::sign::Signer>,
     dirs: &RunDirs,
     printer: &Printer,
-) -> Result<Option<crate::publish::RemoteRepo>, Error> {
+) -> Result<(Option<crate::publish::RemoteRepo>, Vec<crate::publish::Downgrade>), Error> {
     let mut unchanged = None;
+    let mut refused = Vec::new();
     for (i, (repo, add)) in repos.iter().enumerate().filter(|(_, (_, add))| !add.is_empty()) {
         let change = Change { repo, add, remove: &[], signer };
         let dir = dirs.run.join("publish").join(repo);
         let report = super::publish_or_interrupt(target, tool, &change, &dir, printer).await?;
+        for downgrade in &report.refused {
+            printer.error(&format!("refused: {downgrade}"));
+        }
+        let left_out = |p: &&CheckedPackage| report.refused.iter().any(|d| d.pkgbase == p.pkgbase());
         printer.step(&format!(
             "published {} package file(s) to {repo} at {} ({} object(s) written)",
-            add.len(),
+            add.iter().filter(|p| !left_out(p)).count(),
             target.describe(),
             report.uploaded
         ));
         if i == 0 {
             unchanged = report.unchanged;
         }
+        refused.extend(report.refused);
     }
-    Ok(unchanged)
+    Ok((unchanged, refused))
 }
 
 /// `*.pkg.tar.*` files in `dir`, signatures excluded (they travel with their package).

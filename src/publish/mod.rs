@@ -22,6 +22,7 @@ pub use s3::S3Target;
 use crate::alpm::{RepoEntry, read_sync_db};
 use crate::config::{Config, TargetConfig};
 use crate::repo::{DbFiles, DbNames, RepoTool};
+use crate::trust::CheckedPackage;
 use crate::ui::Reporter;
 use async_trait::async_trait;
 use camino::{Utf8Path, Utf8PathBuf};
@@ -61,6 +62,9 @@ pub enum PublishError {
     Conflict { name: String, target: String, attempts: u32 },
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
+    /// A package file changed after it was checked, or cannot be read or signed.
+    #[error(transparent)]
+    Package(#[from] crate::trust::PackageError),
     #[error("cannot lock {path} for publishing")]
     Lock {
         path: Utf8PathBuf,
@@ -324,7 +328,8 @@ fn database_digest(remote: &RemoteRepo) -> Result<Option<String>, PublishError> 
 /// What a publish changes.
 pub struct Change<'a> {
     pub repo: &'a str,
-    pub add: &'a [Utf8PathBuf],
+    /// Package files to add: only files checked against the lock ([`crate::trust`]) can be.
+    pub add: &'a [CheckedPackage],
     /// pkgnames to drop from the database.
     pub remove: &'a [String],
     /// Signs the package files and every new database, when repo.yaml has `sign:`.
@@ -341,6 +346,42 @@ pub struct PublishReport {
     /// published already): what [`Description::read`] takes, so that describing an unchanged
     /// repository costs no second read.
     pub unchanged: Option<RemoteRepo>,
+    /// Package files not added because the database holds their pkgname at a newer version,
+    /// or at the same version in another file: repo-add would have replaced it. Every other
+    /// file of their pkgbase was left out too.
+    pub refused: Vec<Downgrade>,
+}
+
+/// A package file a publish did not add: repo-add would have downgraded (or replaced at the
+/// same version) the pkgname the live database holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downgrade {
+    pub file: String,
+    pub pkgname: String,
+    pub pkgbase: String,
+    pub version: String,
+    /// The live database's entry: its version and file.
+    pub published: String,
+    pub published_file: String,
+}
+
+impl std::fmt::Display for Downgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (file, name, version, published) = (&self.file, &self.pkgname, &self.version, &self.published);
+        match crate::alpm::compare_versions(version, published) {
+            std::cmp::Ordering::Less => {
+                write!(
+                    f,
+                    "{file} is {name} {version}, older than the published {published}: not added (repo-add would downgrade it)"
+                )
+            }
+            _ => write!(
+                f,
+                "{file} is {name} {version}, which is published already as {}: not added",
+                self.published_file
+            ),
+        }
+    }
 }
 
 /// Applies `change` to the published repository in the order that keeps it consistent:
@@ -362,7 +403,7 @@ pub async fn publish(
     reporter: &dyn Reporter,
 ) -> Result<PublishReport, PublishError> {
     let _lock = target.lock().await?;
-    sign_package_files(change, reporter)?;
+    verify_package_files(change, reporter)?;
     let mut publish = Publish::new(target, tool, change, reporter);
     for attempt in 1..=MAX_PUBLISH_ATTEMPTS {
         match publish.attempt(&work.join(format!("attempt-{attempt}"))).await? {
@@ -373,17 +414,20 @@ pub async fn publish(
     Err(PublishError::Conflict { name: publish.names.db, target: target.describe(), attempts: MAX_PUBLISH_ATTEMPTS })
 }
 
-/// Signs the package files `change` adds, in place (`FILE.sig` beside each), when it has a
-/// signer. Runs before repo-add, which embeds each `.sig` in the database (%PGPSIG%). A `.sig`
+/// Checks that every package file `change` adds still has the bytes that were checked against
+/// the lock, and when it has a signer, signs exactly those bytes (`FILE.sig` beside each, read
+/// once). Runs before repo-add, which embeds each `.sig` in the database (%PGPSIG%). A `.sig`
 /// that came with the file (a shard, an earlier run) is replaced: only this key counts.
-/// Errors: the key cannot sign, or a file cannot be read or its signature written.
-fn sign_package_files(change: &Change<'_>, reporter: &dyn Reporter) -> Result<(), PublishError> {
-    let Some(signer) = change.signer else { return Ok(()) };
+/// Errors: a file changed since its check, cannot be read, or the key cannot sign.
+fn verify_package_files(change: &Change<'_>, reporter: &dyn Reporter) -> Result<(), PublishError> {
+    let Some(signer) = change.signer else {
+        return change.add.iter().try_for_each(|pkg| pkg.verify().map_err(PublishError::from));
+    };
     if !change.add.is_empty() {
         reporter.step(&format!("signing {} package file(s) with {}", change.add.len(), signer.fingerprint()));
     }
     for pkg in change.add {
-        signer.sign_file(pkg)?;
+        pkg.sign(signer)?;
     }
     Ok(())
 }
@@ -404,6 +448,8 @@ struct Edit {
     remove: Vec<String>,
     /// Published packages signed now: already on the target, only their `.sig` goes up.
     resigned: Vec<Utf8PathBuf>,
+    /// What the change would add that the database holds newer ([`effective_change`]).
+    refused: Vec<Downgrade>,
 }
 
 /// The detached signatures of a new database pair (`NAME.db.tar.zst.sig`, `NAME.files.tar.zst.sig`).
@@ -437,6 +483,7 @@ impl<'a> Publish<'a> {
     async fn attempt(&mut self, dir: &Utf8Path) -> Result<Attempt, PublishError> {
         let remote = read_remote(self.target, self.change.repo, &dir.join("current")).await?;
         let edit = self.edit_for(&remote, dir).await?;
+        self.report.refused = edit.refused.clone();
         if edit.add.is_empty() && edit.remove.is_empty() {
             self.sign_unchanged_databases(&remote).await?;
             self.report.unchanged = Some(remote);
@@ -464,7 +511,7 @@ impl<'a> Publish<'a> {
     /// packages that have no signature yet, downloaded into `dir/resign` and signed now
     /// ([`sign_published`]) when the change has a signer. Errors: a download or signing fails.
     async fn edit_for(&self, remote: &RemoteRepo, dir: &Utf8Path) -> Result<Edit, PublishError> {
-        let (mut add, remove) = effective_change(self.change, &remote.entries, self.reporter);
+        let (mut add, remove, refused) = effective_change(self.change, &remote.entries, self.reporter);
         // Packages published before signing was turned on: signed now, in place.
         let resigned = match self.change.signer {
             Some(signer) => {
@@ -474,7 +521,7 @@ impl<'a> Publish<'a> {
             None => Vec::new(),
         };
         add.extend(resigned.iter().cloned());
-        Ok(Edit { add, remove, resigned })
+        Ok(Edit { add, remove, resigned, refused })
     }
 
     /// With nothing to change, makes `NAME.db.sig` and `NAME.files.sig` match the live
@@ -674,7 +721,7 @@ async fn sign_published(
     dir: &Utf8Path,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Utf8PathBuf>, PublishError> {
-    let adding: BTreeSet<&str> = change.add.iter().filter_map(|p| p.file_name()).collect();
+    let adding: BTreeSet<&str> = change.add.iter().map(|p| p.file_name()).collect();
     let unsigned: Vec<&RepoEntry> = current
         .iter()
         .filter(|e| !e.signed && !adding.contains(e.filename.as_str()) && !change.remove.contains(&e.name))
@@ -782,29 +829,63 @@ async fn sign_live(
 }
 
 /// What a change really does to the database as it is now (another run may have changed it
-/// since the plan was made).
+/// since the plan was made): the package files for repo-add, the pkgnames for repo-remove, and
+/// what is refused.
 ///
 /// - A file name the database already lists is not uploaded again: package files are served
 ///   as immutable, and different bytes under a published name break every cache and the
 ///   checksum pacman verifies. Bump pkgrel to replace a package.
+/// - A file whose pkgname the database holds at a newer version (by vercmp), or at the same
+///   version in another file, is refused: repo-add would downgrade it (a lock moved back, a
+///   shard built from an older lock, a run that lost a race). Its pkgbase's other files are
+///   left out with it, so that a pkgbase is never half updated.
 /// - A pkgname that is not in the database is not removed (repo-remove would fail on it).
 fn effective_change(
     change: &Change<'_>,
     current: &[RepoEntry],
     reporter: &dyn Reporter,
-) -> (Vec<Utf8PathBuf>, Vec<String>) {
+) -> (Vec<Utf8PathBuf>, Vec<String>, Vec<Downgrade>) {
+    let refused = downgrades(change.add, current);
+    let refused_bases: BTreeSet<&str> = refused.iter().map(|d| d.pkgbase.as_str()).collect();
     let published: BTreeSet<&str> = current.iter().map(|e| e.filename.as_str()).collect();
-    let (add, kept): (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) =
-        change.add.iter().cloned().partition(|p| !published.contains(p.file_name().unwrap_or_default()));
-    for p in kept {
-        reporter.step(&format!(
-            "not replacing {}: already published (bump pkgrel to publish a different build)",
-            p.file_name().unwrap_or_default()
-        ));
+    let mut add = Vec::new();
+    for p in change.add.iter().filter(|p| !refused_bases.contains(p.pkgbase())) {
+        if published.contains(p.file_name()) {
+            reporter.step(&format!(
+                "not replacing {}: already published (bump pkgrel to publish a different build)",
+                p.file_name()
+            ));
+        } else {
+            add.push(p.path().to_owned());
+        }
     }
     let names: BTreeSet<&str> = current.iter().map(|e| e.name.as_str()).collect();
     let remove = change.remove.iter().filter(|n| names.contains(n.as_str())).cloned().collect();
-    (add, remove)
+    (add, remove, refused)
+}
+
+/// The files of `add` that the live database (`current`) holds newer, or at the same version
+/// under another file name.
+fn downgrades(add: &[CheckedPackage], current: &[RepoEntry]) -> Vec<Downgrade> {
+    let live: std::collections::BTreeMap<&str, &RepoEntry> = current.iter().map(|e| (e.name.as_str(), e)).collect();
+    add.iter()
+        .filter_map(|p| {
+            let entry = live.get(p.pkgname())?;
+            let older = match crate::alpm::compare_versions(p.version(), &entry.version) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Equal => entry.filename != p.file_name(),
+                std::cmp::Ordering::Greater => false,
+            };
+            older.then(|| Downgrade {
+                file: p.file_name().to_string(),
+                pkgname: p.pkgname().to_string(),
+                pkgbase: p.pkgbase().to_string(),
+                version: p.version().to_string(),
+                published: entry.version.clone(),
+                published_file: entry.filename.clone(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -827,7 +908,12 @@ mod tests {
         let bare = file("bare-1-1-any.pkg.tar.zst");
         let old_sig = file("old-1-1-any.pkg.tar.zst.sig");
         file("old-1-1-any.pkg.tar.zst.provenance.json");
-        let edit = Edit { add: vec![new.clone(), old.clone(), bare.clone()], remove: Vec::new(), resigned: vec![old] };
+        let edit = Edit {
+            add: vec![new.clone(), old.clone(), bare.clone()],
+            remove: Vec::new(),
+            resigned: vec![old],
+            refused: Vec::new(),
+        };
         let uploads = package_uploads(&edit, &BTreeSet::new());
         assert_eq!(uploads, [new.clone(), new_sig, new_provenance.clone(), old_sig, bare]);
         let uploaded = BTreeSet::from([new, new_provenance]);

@@ -17,5 +17,14 @@
 //!
 //! A leaf: it imports only other leaves (ALPM formats, signatures), so that `build` and
 //! `publish` can both require its types.
+//!
+//! Its checks, one submodule each:
+//! - [`tree`]: a commit read from its git objects, as [`tree::LockedTree`] once it matches the
+//!   lock's `files` (issue 23, items 2 and 3);
+//! - [`package`]: package files against the locked `.SRCINFO`, as [`CheckedPackage`] (issue
+//!   23, item 1), for builds and for `repoctl publish DIR`.
 pub mod git;
+pub mod package;
 pub mod tree;
+
+pub use package::{CheckedPackage, Declared, Locked, PackageError, Refusal, check_build, check_directory, check_file};

@@ -180,9 +180,13 @@ fn no_publish_then_publish_into_a_local_directory() {
     assert_eq!(built.len(), 1, "only hello was asked for: {built:?}");
     assert_eq!(records.len(), 1, "{records:?}");
     assert!(records[0].to_string_lossy().ends_with(".provenance.json"), "{records:?}");
+    // The file and its record, as `build --out` copies them: publish DIR takes no file
+    // without the record that ties it to repoctl.lock (tests/integration/pkginfo.rs).
     let shard = dir.join("shard");
     std::fs::create_dir(&shard).unwrap();
-    std::fs::copy(&built[0], shard.as_std_path().join(built[0].file_name().unwrap())).unwrap();
+    for file in [&built[0], &records[0]] {
+        std::fs::copy(file, shard.as_std_path().join(file.file_name().unwrap())).unwrap();
+    }
 
     let out = repoctl(&["publish", "--config", config.as_str(), shard.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

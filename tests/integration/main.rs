@@ -14,6 +14,7 @@ mod mermaid;
 mod network;
 mod official;
 mod pgp;
+mod pkginfo;
 mod provenance;
 mod publishing;
 mod release;

@@ -347,19 +347,28 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
     database("many");
     let expected: Vec<(String, String)> = pkgnames.iter().map(|n| (n.clone(), "1-1".to_string())).collect();
     assert_eq!(listed(&pacman), expected);
+    // Two more repositories at version 1, published while the lock still holds it (publish
+    // DIR takes only files built from the commit repoctl.lock locks).
+    let race = config_for("many-race");
+    publish(&race, &v1);
+    let small = config_for("many-one");
+    publish_one(&small, &v1);
 
-    // Version 2 of eight of them: replaced in the database, the old files deleted.
+    // Version 2 of eight of them: replaced in the database, the old files deleted. Each file
+    // goes with its provenance record.
     let v2 = build(2);
     let eight = dir.join("eight");
     std::fs::create_dir_all(&eight).unwrap();
+    let copy = |from: &Utf8Path, to: &Utf8Path, file: &str| {
+        for name in [file.to_string(), format!("{file}.provenance.json")] {
+            std::fs::copy(from.join(&name), to.join(&name)).unwrap();
+        }
+    };
     for n in &pkgnames[..8] {
-        let file = format!("{n}-2-1-any.pkg.tar.zst");
-        std::fs::copy(v2.join(&file), eight.join(&file)).unwrap();
+        copy(&v2, &eight, &format!("{n}-2-1-any.pkg.tar.zst"));
     }
     // A run that lost the race for NAME.db had already replaced NAME.files with its own
     // entries (the same eight at version 2): planted here from a second bucket.
-    let race = config_for("many-race");
-    publish(&race, &v1);
     publish(&race, &eight);
     for key in ["many.files", "many.files.tar.zst"] {
         s3.put("many", key, s3.get("many-race", key));
@@ -370,9 +379,7 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
     // the new entry, repo-add would have nested it inside the stale one.
     let one = dir.join("one");
     std::fs::create_dir_all(&one).unwrap();
-    std::fs::copy(eight.join("many-01-2-1-any.pkg.tar.zst"), one.join("many-01-2-1-any.pkg.tar.zst")).unwrap();
-    let small = config_for("many-one");
-    publish_one(&small, &v1);
+    copy(&eight, &one, "many-01-2-1-any.pkg.tar.zst");
     for key in ["many.files", "many.files.tar.zst"] {
         s3.put("many-one", key, s3.get("many-race", key));
     }
