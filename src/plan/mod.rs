@@ -316,9 +316,6 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
     let u = input.universe;
     let listed = listed_pkgbases(input);
     let (edges, mut problems) = dependency_edges(input, &listed);
-    for (base, problem) in conflicting_entries(input) {
-        problems.entry(base).or_default().push(problem);
-    }
     let everything = graph::reachable(&listed.keys().cloned().collect(), &edges);
     let roots: BTreeSet<String> = if input.only.is_empty() {
         listed.keys().cloned().collect()
@@ -330,6 +327,9 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         repo_by_base.entry(e.base.as_str()).or_default().push(e);
     }
     let wanted = graph::reachable(&roots, &edges);
+    for (base, problem) in conflicting_entries(input).into_iter().chain(made_twice(u, &wanted, config_file(input))) {
+        problems.entry(base).or_default().push(problem);
+    }
     let graph::Ordered { order, cycles } = graph::order(&wanted, &edges);
     let dependants = dependants_of(&wanted, &edges);
     let via_provides = satisfied_through_provides(u);
@@ -443,6 +443,32 @@ fn conflicting_entries(input: &Inputs) -> Vec<(String, Problem)> {
     found
 }
 
+/// pkgbases of the plan (`wanted`) that make one pkgname, each with its problem: the AUR makes a
+/// pkgname in one pkgbase, but a lock can hold one pkgbase at a commit from before the pkgname
+/// moved to another. A repository holds one package of a name (repo-add keeps one entry), so
+/// which one to publish would be a guess, and publishing both is refused.
+fn made_twice(u: &Universe, wanted: &BTreeSet<String>, file: &str) -> Vec<(String, Problem)> {
+    let mut makers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for base in wanted.iter().filter(|b| !u.broken.contains_key(*b)) {
+        for name in u.srcinfo.get(base).into_iter().flat_map(|s| &s.pkgnames) {
+            makers.entry(name).or_default().insert(base);
+        }
+    }
+    let mut found = Vec::new();
+    for (name, bases) in makers.into_iter().filter(|(_, b)| b.len() > 1) {
+        let all = bases.iter().copied().collect::<Vec<_>>().join(", ");
+        for base in bases {
+            let message = format!("`{name}` is made by more than one pkgbase of the plan: {all}");
+            let hint = format!(
+                "a repository holds one package of a name: run `repoctl update` to lock {all} at commits of the AUR \
+                 that agree, or keep one of them in {file}"
+            );
+            found.push((base.to_string(), Problem::new(message, hint)));
+        }
+    }
+    found
+}
+
 /// The pkgbase of a name given on the command line: a listed package or an AUR dependency of
 /// one (so that a shard of `plan --shards` can name every pkgbase it builds).
 fn pkgbase_in_repo(name: &str, input: &Inputs, everything: &BTreeSet<String>) -> Result<String, PlanError> {
@@ -488,29 +514,44 @@ fn dependency_edges(
                     }
                 }
                 Some(Satisfier::Official { .. }) => {}
-                Some(Satisfier::Ambiguous { candidates }) => {
-                    problems.entry(base.clone()).or_default().push(Problem::new(
-                        format!(
-                            "{base} needs `{dep}`: no package has that name, and several AUR packages provide it: {}",
-                            candidates.join(", ")
-                        ),
-                        format!("list the one to use in {}, e.g. `- {}`", config_file(input), candidates[0]),
-                    ))
-                }
-                Some(Satisfier::Missing) | None => problems.entry(base.clone()).or_default().push(Problem::new(
-                    format!(
-                        "{base} needs `{dep}`, and no official, AUR or published package has that name or provides it"
-                    ),
-                    format!(
-                        "check the name on the AUR page of {base}; if an AUR package provides it under another name, \
-                         list that package in {}",
-                        config_file(input)
-                    ),
-                )),
+                other => problems.entry(base.clone()).or_default().push(unsatisfied(base, &dep, other, input)),
             }
         }
     }
     (edges, problems)
+}
+
+/// The problem of `base`, whose dependency `dep` nothing satisfies (`satisfier`: why).
+fn unsatisfied(base: &str, dep: &str, satisfier: Option<&Satisfier>, input: &Inputs) -> Problem {
+    let file = config_file(input);
+    match satisfier {
+        Some(Satisfier::Ambiguous { candidates }) => Problem::new(
+            format!(
+                "{base} needs `{dep}`: no package has that name, and several AUR packages provide it: {}",
+                candidates.join(", ")
+            ),
+            format!("list the one to use in {file}, e.g. `- {}`", candidates[0]),
+        ),
+        Some(Satisfier::Refused { pkgname, version, from }) => {
+            let (whose, fix) = if from == "AUR" {
+                let fix = format!("once the AUR has a {pkgname} that satisfies it, `repoctl update` locks it");
+                ("the AUR's".to_string(), fix)
+            } else {
+                (format!("{from}'s"), format!("wait for the official repositories to update {pkgname}"))
+            };
+            Problem::new(
+                format!("{base} needs `{dep}`, but {whose} {pkgname} is {version}, and nothing else provides it"),
+                format!("{fix}; or ask the AUR maintainer of {base} about the requirement"),
+            )
+        }
+        _ => Problem::new(
+            format!("{base} needs `{dep}`, and no official, AUR or published package has that name or provides it"),
+            format!(
+                "check the name on the AUR page of {base}; if an AUR package provides it under another name, list \
+                 that package in {file}"
+            ),
+        ),
+    }
 }
 
 /// pkgbase -> the wanted pkgbases that need it directly.

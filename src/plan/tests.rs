@@ -6,6 +6,7 @@ use crate::official::OfficialRepos;
 use crate::official::testing::sync_db;
 
 mod cycles;
+mod kinds;
 
 /// One pkgname of the AUR: (pkgname, pkgbase, version, depends).
 type Pkg = (String, String, String, Vec<String>);
