@@ -327,7 +327,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         repo_by_base.entry(e.base.as_str()).or_default().push(e);
     }
     let wanted = graph::reachable(&roots, &edges);
-    for (base, problem) in conflicting_entries(input).into_iter().chain(made_twice(u, &wanted, config_file(input))) {
+    for (base, problem) in conflicting_entries(input).into_iter().chain(made_twice(input, &wanted)) {
         problems.entry(base).or_default().push(problem);
     }
     let graph::Ordered { order, cycles } = graph::order(&wanted, &edges);
@@ -443,13 +443,16 @@ fn conflicting_entries(input: &Inputs) -> Vec<(String, Problem)> {
     found
 }
 
-/// pkgbases of the plan (`wanted`) that make one pkgname, each with its problem: the AUR makes a
-/// pkgname in one pkgbase, but a lock can hold one pkgbase at a commit from before the pkgname
-/// moved to another. A repository holds one package of a name (repo-add keeps one entry), so
-/// which one to publish would be a guess, and publishing both is refused.
-fn made_twice(u: &Universe, wanted: &BTreeSet<String>, file: &str) -> Vec<(String, Problem)> {
+/// Locked pkgbases of the plan (`wanted`) that make one pkgname, each with its problem: the AUR
+/// makes a pkgname in one pkgbase, but a lock can hold one pkgbase at a commit from before the
+/// pkgname moved to another. A repository holds one package of a name (repo-add keeps one
+/// entry), so which one to publish would be a guess, and publishing both is refused. (A pkgbase
+/// not locked is not built, so it conflicts with nothing yet.)
+fn made_twice(input: &Inputs, wanted: &BTreeSet<String>) -> Vec<(String, Problem)> {
+    let (u, file) = (input.universe, config_file(input));
     let mut makers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for base in wanted.iter().filter(|b| !u.broken.contains_key(*b)) {
+    let locked = wanted.iter().filter(|b| input.lock.entries.contains_key(*b) && !u.broken.contains_key(*b));
+    for base in locked {
         for name in u.srcinfo.get(base).into_iter().flat_map(|s| &s.pkgnames) {
             makers.entry(name).or_default().insert(base);
         }

@@ -6,9 +6,9 @@ fn diagnostics(listed: &[&str], p: &Plan) -> Vec<String> {
     crate::commands::plan_diagnostics(&config(listed), p).0.iter().map(|d| d.to_string()).collect()
 }
 
-/// The plan of `listed` with `pins` (pkgbase -> commit) locked, every other pkgbase locked at
-/// the AUR's head.
-fn plan_pinned(listed: &[&str], aur: &MemoryAur, pins: &[(&str, &str)]) -> Plan {
+/// The plan of `listed` with `pins` (pkgbase -> commit) locked, every other pkgbase but
+/// `unlocked` locked at the AUR's head.
+fn plan_pinned(listed: &[&str], aur: &MemoryAur, pins: &[(&str, &str)], unlocked: &[&str]) -> Plan {
     let c = config(listed);
     let names: Vec<(String, bool)> = c.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
     let pinned: BTreeMap<String, String> = pins.iter().map(|(b, c)| (b.to_string(), c.to_string())).collect();
@@ -21,6 +21,7 @@ fn plan_pinned(listed: &[&str], aur: &MemoryAur, pins: &[(&str, &str)]) -> Plan 
         let version = u.srcinfo.get(base).map_or("1-1", |s| s.version.as_str());
         lock.entries.insert(base.clone(), lock_entry(base, version, commit));
     }
+    lock.entries.retain(|base, _| !unlocked.contains(&base.as_str()));
     make(&Inputs { config: &c, universe: &u, repo: &[], only: &[], mismatches: &BTreeMap::new(), lock: &lock }).unwrap()
 }
 
@@ -103,7 +104,7 @@ fn two_pkgbases_making_one_pkgname_are_a_problem_of_both() {
     let old = "c".repeat(40);
     aur.commits.insert(old.clone(), split(&["foo", "foo-extra"]));
     let listed = ["foo", "foo-split", "other"];
-    let p = plan_pinned(&listed, &aur, &[("foo-split", &old)]);
+    let p = plan_pinned(&listed, &aur, &[("foo-split", &old)], &[]);
     assert_eq!(actions(&p), [a("foo", Action::Blocked), a("foo-split", Action::Blocked), a("other", Action::Build)]);
     for base in ["foo", "foo-split"] {
         let problems = &p.step(base).unwrap().problems;
@@ -114,6 +115,9 @@ fn two_pkgbases_making_one_pkgname_are_a_problem_of_both() {
     }
     let diags = diagnostics(&listed, &p);
     assert_eq!(diags.len(), 2, "{diags:#?}");
+    // A pkgbase that is not locked is not built: it conflicts with nothing yet.
+    let p = plan_pinned(&listed, &aur, &[("foo-split", &old)], &["foo"]);
+    assert_eq!(actions(&p), [a("foo", Action::Skip), a("foo-split", Action::Build), a("other", Action::Build)]);
 }
 
 /// A .SRCINFO that alpm-srcinfo refuses, in one pkgbase only, listed or not.
@@ -135,7 +139,7 @@ fn a_broken_srcinfo_fails_its_pkgbase_and_what_needs_it_only() {
 #[test]
 fn a_locked_commit_the_aur_lost_fails_its_pkgbase_only() {
     let aur = MemoryAur::new(&[srcinfo("app", "1-1", &[]), srcinfo("other", "1-1", &[])]);
-    let p = plan_pinned(&["app", "other"], &aur, &[("app", &"b".repeat(40))]);
+    let p = plan_pinned(&["app", "other"], &aur, &[("app", &"b".repeat(40))], &[]);
     assert_eq!(actions(&p), [a("app", Action::Blocked), a("other", Action::Build)]);
     assert!(p.step("app").unwrap().problems[0].message.contains("no commit"), "{:?}", p.step("app"));
 }
@@ -155,6 +159,6 @@ fn the_new_kinds_of_problem_read_as_pinned() {
     let old = "c".repeat(40);
     aur.commits.insert(old.clone(), split.to_string());
     let listed = ["app", "foo", "foo-split"];
-    let p = plan_pinned(&listed, &aur, &[("foo-split", &old)]);
+    let p = plan_pinned(&listed, &aur, &[("foo-split", &old)], &[]);
     insta::assert_snapshot!("new_kinds_diagnostics", diagnostics(&listed, &p).join("\n"));
 }
