@@ -130,7 +130,8 @@ impl Error {
                 return;
             }
             Error::Interrupted => {
-                printer.error("interrupted; containers removed, nothing was published");
+                printer
+                    .error("interrupted; containers removed; the repository is as its last committed publish left it");
                 return;
             }
             _ => {}

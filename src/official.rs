@@ -108,6 +108,12 @@ impl OfficialRepos {
         )
     }
 
+    /// The package of pkgname `name` pacman would see first (repository order), whatever its
+    /// version.
+    pub fn package(&self, name: &str) -> Option<&OfficialPackage> {
+        self.candidates(&self.by_name, name).next()
+    }
+
     /// The packages `index` lists under `name`, in pacman's order.
     fn candidates<'a>(
         &'a self,

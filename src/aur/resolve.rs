@@ -7,7 +7,9 @@
 //! image's sync databases); an AUR pkgbase already known that provides it (a listed one wins
 //! over others); a pkgname only the published repository still has (gone from the AUR: kept);
 //! else the AUR's `search by=provides`, whose single candidate is taken. Several candidates
-//! and none listed is [`Satisfier::Ambiguous`]; nothing at all is [`Satisfier::Missing`].
+//! and none listed is [`Satisfier::Ambiguous`]; nothing at all is [`Satisfier::Missing`], or
+//! [`Satisfier::Refused`] when a package of that name is there at a version the requirement
+//! refuses (libalpm's `alpm_depcmp`: a package satisfies by its name *and* version).
 //! Requests: one RPC `info` per [`super::RPC_BATCH`] new names per round, one `search` per
 //! name nothing else satisfies, one `.SRCINFO` per pkgbase whose LastModified changed.
 use super::store::{SrcInfoStore, StoreError, Want};
@@ -32,6 +34,10 @@ pub enum Satisfier {
     Published { pkgbase: String, pkgname: String },
     /// Several AUR pkgbases provide it, and none is listed in repo.yaml.
     Ambiguous { candidates: Vec<String> },
+    /// A package has the name it asks for, at a version its requirement refuses (`lib>=3`, and
+    /// the AUR's `lib` is 2-1 at the locked commit), and nothing else satisfies it: makepkg
+    /// would refuse it in the build. `from`: `AUR`, or the official repository's name.
+    Refused { pkgname: String, version: String, from: String },
     /// Nothing official, in the AUR or in the repository satisfies it.
     Missing,
 }
@@ -161,18 +167,25 @@ struct Knowledge<'a> {
 fn decide(dep: &str, k: &Knowledge) -> Decision {
     let rel = Relation::parse(dep);
     let name = rel.name.as_str();
+    // A package of that name whose version the requirement refuses, if nothing else satisfies.
+    let mut refused = None;
     if let Some(base) = k.universe.pkgbase_of(name) {
-        return Decision::Done(Satisfier::Aur {
-            pkgbase: base.to_string(),
-            pkgname: name.to_string(),
-            via_provides: false,
-        });
+        match k.universe.srcinfo.get(base).map(|s| s.version.as_str()) {
+            Some(v) if !rel.satisfied_by_package(name, v) => refused = Some(refusal(name, v, "AUR")),
+            _ => {
+                let (pkgbase, pkgname) = (base.to_string(), name.to_string());
+                return Decision::Done(Satisfier::Aur { pkgbase, pkgname, via_provides: false });
+            }
+        }
     }
     if !k.asked.contains(name) {
         return Decision::Ask(name.to_string());
     }
     if let Some(p) = k.official.satisfier(dep) {
         return Decision::Done(Satisfier::Official { repo: p.repo.clone(), pkgname: p.name.clone() });
+    }
+    if let Some(p) = k.official.package(name).filter(|_| refused.is_none()) {
+        refused = Some(refusal(name, &p.version, &p.repo));
     }
     let mut providers = k.universe.providers(&rel);
     let bases: BTreeSet<&str> = providers.iter().map(|(b, _)| *b).collect();
@@ -194,8 +207,11 @@ fn decide(dep: &str, k: &Knowledge) -> Decision {
         _ => {}
     }
     let published = k.published.iter().find(|e| rel.satisfied_by_package(&e.name, &e.version));
+    // A kept package's published %DEPENDS% keep what they name, whatever its version; but not
+    // in place of an AUR or official package whose version was refused.
     let published = published.or_else(|| {
-        k.published.iter().find(|e| e.name == name || e.provides.iter().any(|v| rel.satisfied_by_provision(v)))
+        let by_name = |e: &&RepoEntry| e.name == name && refused.is_none();
+        k.published.iter().find(|e| by_name(e) || e.provides.iter().any(|v| rel.satisfied_by_provision(v)))
     });
     if let Some(e) = published {
         return Decision::Done(Satisfier::Published { pkgbase: e.base.clone(), pkgname: e.name.clone() });
@@ -203,7 +219,11 @@ fn decide(dep: &str, k: &Knowledge) -> Decision {
     if !k.searched.contains(name) {
         return Decision::Search(name.to_string());
     }
-    Decision::Done(Satisfier::Missing)
+    Decision::Done(refused.unwrap_or(Satisfier::Missing))
+}
+
+fn refusal(pkgname: &str, version: &str, from: &str) -> Satisfier {
+    Satisfier::Refused { pkgname: pkgname.to_string(), version: version.to_string(), from: from.to_string() }
 }
 
 /// Listed pkgbases whose first repo.yaml entry has `nocheck` (the entry the plan uses).

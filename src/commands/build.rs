@@ -33,7 +33,7 @@ pub async fn build(
         // Nothing to build, but signatures may be missing (signing just turned on) or stale (a
         // run that lost a race): checked with a few reads, repaired if needed.
         run.sign_only().await?;
-        run.describe_unchanged().await;
+        run.describe_unchanged(None).await?;
         printer.out(&nothing_to_do(&plan, ""));
         return Ok(run.status(false));
     }
@@ -141,7 +141,7 @@ impl<'a> Run<'a> {
         }
         let plan = Arc::new(plan);
         if plan.to_build().next().is_none() && self.removals.is_empty() {
-            self.describe_unchanged().await;
+            self.describe_unchanged(Some(docker)).await?;
             self.printer.out(&nothing_to_do(&plan, " (VCS packages included)"));
             return Ok(self.status(false));
         }
@@ -161,7 +161,7 @@ impl<'a> Run<'a> {
         // 4. Publish what was built, unless asked not to.
         let built = BuiltFiles::of(&results);
         let refused = self.deliver(tool, &plan, &built).await?;
-        self.record(&plan, &results).await?;
+        self.record(docker, &plan, &results).await?;
         // 5. The summary, and the exit code it implies.
         let mut spans = self.timeline.spans();
         spans.extend(results.iter().flat_map(|r| r.spans(self.timeline.started)));
@@ -172,8 +172,8 @@ impl<'a> Run<'a> {
 
     /// Records the run's results: after a publish, in the status object (with the page);
     /// with `--no-publish --out DIR`, in `DIR` for `repoctl publish DIR`. Errors: the results
-    /// file cannot be written.
-    async fn record(&self, plan: &Plan, results: &[PackageResult]) -> Result<(), Error> {
+    /// file cannot be written; interrupted (the run's containers are then removed).
+    async fn record(&self, docker: &Docker, plan: &Plan, results: &[PackageResult]) -> Result<(), Error> {
         let entries = super::results::status_entries(plan, results, &self.run_id);
         match (self.no_publish, self.out) {
             (true, Some(out)) => super::results::write_results_file(out, &self.run_id, &entries),
@@ -189,8 +189,7 @@ impl<'a> Run<'a> {
                     read: None,
                     status: None,
                 };
-                super::results::describe(config, target, recorded, &scratch, self.printer).await;
-                Ok(())
+                super::results::describe(config, target, recorded, &scratch, Some(docker), self.printer).await
             }
         }
     }
@@ -198,10 +197,11 @@ impl<'a> Run<'a> {
     /// With nothing to build: the status object and the page are written again only when they
     /// do not describe the database the plan read with today's page inputs (signing just turned
     /// on or off, another public URL, a repository published before repoctl wrote them). A
-    /// no-op nightly reads the status object and writes nothing.
-    async fn describe_unchanged(&self) {
+    /// no-op nightly reads the status object and writes nothing. `docker`: the run's, when it
+    /// has containers to remove on Ctrl-C.
+    async fn describe_unchanged(&self, docker: Option<&Docker>) -> Result<(), Error> {
         if self.no_publish {
-            return;
+            return Ok(());
         }
         let scratch = self.dirs.run.join("describe");
         let none = super::results::Results::new();
@@ -212,7 +212,7 @@ impl<'a> Run<'a> {
             read: Some(&self.remote),
             status: None,
         };
-        super::results::describe(self.config, &*self.target, recorded, &scratch, self.printer).await;
+        super::results::describe(self.config, &*self.target, recorded, &scratch, docker, self.printer).await
     }
 
     /// What every build of the run shares, the published dependency files fetched.

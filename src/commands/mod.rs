@@ -132,7 +132,9 @@ pub(crate) async fn resolve(
 
 /// The problems of a plan as diagnostics on repo.yaml lines: a listed package's on its own
 /// entry; an AUR dependency's on the entry of the first listed package that needs it
-/// (directly or not), naming every one that does. Sorted by line.
+/// (directly or not), naming every one that does. A dependency cycle is said once per line:
+/// on the entry of each listed member, or, when no member is listed, where its first
+/// dependant is, naming its members. Sorted by line.
 pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::Diagnostics {
     // Each entry's pkgbase, found once (an entry names a pkgbase or one of its pkgnames).
     let mut base_of: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
@@ -143,31 +145,56 @@ pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::D
         }
     }
     let mut diags = Vec::new();
+    let mut said = std::collections::HashSet::new();
     for step in plan.with_problems() {
         let needing = needed_by_transitively(plan, &step.pkgbase);
-        let at: Vec<&crate::config::PackageConfig> = config
-            .packages
-            .iter()
-            .filter(|p| base_of.get(p.name.as_str()).is_some_and(|b| needing.contains(b)))
-            .collect();
+        let entries = config.packages.iter();
+        let at: Vec<&crate::config::PackageConfig> =
+            entries.filter(|p| base_of.get(p.name.as_str()).is_some_and(|b| needing.contains(b))).collect();
+        let own = at.iter().find(|p| step.listed && base_of.get(p.name.as_str()) == Some(&step.pkgbase.as_str()));
         for problem in &step.problems {
-            let mut text = problem.message.clone();
-            if !step.listed {
-                let roots: Vec<&str> = at.iter().map(|p| p.name.as_str()).collect();
-                text.push_str(&format!(" ({} is an AUR dependency of {})", step.pkgbase, roots.join(", ")));
+            let Some((pos, text)) = locate(plan, step, problem, own.copied(), &at) else { continue };
+            if said.insert((pos.line, pos.col, text.clone())) {
+                diags.push((pos, config.diagnostic_at(pos, text).hint(problem.hint.clone())));
             }
-            let pos = at.first().map_or_else(crate::config::Pos::default, |p| p.pos);
-            diags.push((pos, config.diagnostic_at(pos, text).hint(problem.hint.clone())));
         }
     }
     diags.sort_by_key(|(pos, _)| (pos.line, pos.col));
     crate::config::Diagnostics(diags.into_iter().map(|(_, d)| d).collect())
 }
 
+/// Where a problem of `step` is said, and in which words ([`plan_diagnostics`]): on `own`, its
+/// entry when it is listed; else on the first of `at`, the entries that need it, naming them.
+/// None: a cycle that a listed member's entry tells.
+fn locate(
+    plan: &Plan,
+    step: &crate::plan::Step,
+    problem: &crate::plan::Problem,
+    own: Option<&crate::config::PackageConfig>,
+    at: &[&crate::config::PackageConfig],
+) -> Option<(crate::config::Pos, String)> {
+    if let Some(entry) = own {
+        return Some((entry.pos, problem.message.clone()));
+    }
+    let roots: Vec<&str> = at.iter().map(|p| p.name.as_str()).collect();
+    let pos = at.first().map_or_else(crate::config::Pos::default, |p| p.pos);
+    if problem.is_cycle() {
+        let members: std::collections::BTreeSet<&str> = step.cycle.iter().map(String::as_str).collect();
+        if members.iter().any(|m| plan.step(m).is_some_and(|s| s.listed)) {
+            return None;
+        }
+        let members = members.into_iter().collect::<Vec<_>>().join(", ");
+        return Some((pos, format!("{} ({members}: AUR dependencies of {})", problem.message, roots.join(", "))));
+    }
+    Some((pos, format!("{} ({} is an AUR dependency of {})", problem.message, step.pkgbase, roots.join(", "))))
+}
+
 /// The plan's warnings (a dependency gone from the AUR, kept), and one line for every
 /// pkgbase repoctl.lock does not hold yet.
 pub(crate) fn print_warnings(plan: &Plan, printer: &Printer) {
-    for warning in plan.packages.iter().flat_map(|s| &s.warnings) {
+    // A cycle's members share their warning: said once.
+    let mut said = std::collections::HashSet::new();
+    for warning in plan.packages.iter().flat_map(|s| &s.warnings).filter(|w| said.insert(*w)) {
         printer.warn(warning);
     }
     let unlocked: Vec<&str> = plan.not_locked().map(|s| s.pkgbase.as_str()).collect();

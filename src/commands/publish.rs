@@ -70,7 +70,7 @@ pub async fn publish(
     let read = unchanged.as_ref();
     let recorded =
         super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status: status.as_ref() };
-    super::results::describe(&config, &*target, recorded, &scratch, printer).await;
+    super::results::describe(&config, &*target, recorded, &scratch, Some(&docker), printer).await?;
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
 }
 

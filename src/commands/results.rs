@@ -93,14 +93,17 @@ pub(crate) struct Recorded<'a> {
 /// After publishing `repo`: records the run's results in the status object and writes the page
 /// ([`crate::publish::describe_repository`]), unless both are current already. A problem is a
 /// warning, not a failure: the database is committed and whole, and the next publish writes
-/// both again.
+/// both again. Ctrl-C or SIGTERM (while another publisher holds a local directory's lock, say)
+/// stops it: then the run's containers, when it has `docker`, are removed
+/// ([`super::or_interrupt`]), and the error is [`Error::Interrupted`], its only one.
 pub(crate) async fn describe(
     config: &crate::config::Config,
     target: &dyn Target,
     recorded: Recorded<'_>,
     scratch: &Utf8Path,
+    docker: Option<&crate::docker::Docker>,
     printer: &Printer,
-) {
+) -> Result<(), Error> {
     let key = config.sign.as_ref().map(|s| s.key.to_string());
     let aur = crate::aur::location();
     let description = Description {
@@ -113,7 +116,15 @@ pub(crate) async fn describe(
         read: recorded.read,
         status: recorded.status,
     };
-    match crate::publish::describe_repository(target, &description, scratch).await {
+    let describing = crate::publish::describe_repository(target, &description, scratch, printer);
+    let described = match docker {
+        Some(docker) => super::or_interrupt(docker, describing).await?,
+        None => tokio::select! {
+            described = describing => described,
+            () = super::interrupted() => return Err(Error::Interrupted),
+        },
+    };
+    match described {
         Ok(described) if described.unchanged => printer.info(&format!(
             "{} and {} are current: nothing written",
             crate::publish::status::object_name(&config.name),
@@ -136,4 +147,5 @@ pub(crate) async fn describe(
             crate::cause::chain(&e).join(": ")
         )),
     }
+    Ok(())
 }

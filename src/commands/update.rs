@@ -526,10 +526,10 @@ fn still_named(entry: &Entry, universe: &Universe, config: &Config) -> bool {
     let names: BTreeSet<&str> =
         std::iter::once(entry.name.as_str()).chain(entry.pkgnames.iter().map(String::as_str)).collect();
     let listed = config.packages.iter().any(|p| names.contains(p.name.as_str()));
-    let needed = universe
-        .satisfiers
-        .iter()
-        .any(|(dep, s)| matches!(s, crate::aur::Satisfier::Missing) && names.contains(crate::alpm::dep_name(dep)));
+    let needed = universe.satisfiers.iter().any(|(dep, s)| {
+        matches!(s, crate::aur::Satisfier::Missing | crate::aur::Satisfier::Refused { .. })
+            && names.contains(crate::alpm::dep_name(dep))
+    });
     listed || needed
 }
 

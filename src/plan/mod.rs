@@ -1,12 +1,12 @@
 //! What a run will do, as plain data: which pkgbases to build, skip or remove, and in which
 //! order. [`make`] is a pure function of repo.yaml, the AUR's answers and the repository's
 //! current sync database, so it can be printed (`repoctl plan`) and tested with tables.
+mod cycles;
 mod graph;
 mod mismatch;
 mod reason;
 mod vcs;
 
-pub use graph::CycleError;
 pub use mismatch::{read_mismatches, update_mismatches};
 pub use reason::Reason;
 pub use vcs::{VcsCheck, defer_vcs_checks, read_vcs_checks, record_vcs_checks};
@@ -101,6 +101,10 @@ pub struct Step {
     /// What a person should know and need not act on (a dependency gone from the AUR, kept).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The dependency cycle it is in, as a closed walk along the dependencies through every
+    /// member (`[a, b, c, a]`); empty when it is in none. In `plan --json`: `cycle`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cycle: Vec<String>,
     /// The AUR commit that is built: the lock's (None: not locked, or gone from the AUR).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
@@ -115,11 +119,20 @@ pub struct Step {
 pub struct Problem {
     pub message: String,
     pub hint: String,
+    /// The problem is the dependency cycle of [`Step::cycle`], which its members share.
+    #[serde(skip)]
+    cycle: bool,
 }
 
 impl Problem {
     fn new(message: impl Into<String>, hint: impl Into<String>) -> Problem {
-        Problem { message: message.into(), hint: hint.into() }
+        Problem { message: message.into(), hint: hint.into(), cycle: false }
+    }
+
+    /// Whether this is the step's dependency cycle ([`Step::cycle`]): every member has the
+    /// same one, word for word.
+    pub fn is_cycle(&self) -> bool {
+        self.cycle
     }
 }
 
@@ -225,7 +238,8 @@ impl Plan {
     pub fn vcs_candidates(&self) -> impl Iterator<Item = &Step> {
         self.packages
             .iter()
-            .filter(|s| s.vcs && s.action == Action::Skip && s.repo_version.is_some() && !vcs::deferred(s))
+            .filter(|s| s.vcs && s.action == Action::Skip && s.repo_version.is_some() && s.cycle.is_empty())
+            .filter(|s| !vcs::deferred(s))
     }
 
     /// The published package files that this plan's builds and VCS checks install, by
@@ -261,12 +275,12 @@ impl Plan {
     }
 }
 
+/// What stops a plan from being made at all. Problems of single packages (a dependency
+/// cycle among them) are never errors: they are the [`Step::problems`] of those packages.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error("{name} is not listed in repo.yaml, nor an AUR dependency of a listed package")]
     NotListed { name: String },
-    #[error(transparent)]
-    Cycle(#[from] CycleError),
 }
 
 /// What the plan is made from.
@@ -302,9 +316,6 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
     let u = input.universe;
     let listed = listed_pkgbases(input);
     let (edges, mut problems) = dependency_edges(input, &listed);
-    for (base, problem) in conflicting_entries(input) {
-        problems.entry(base).or_default().push(problem);
-    }
     let everything = graph::reachable(&listed.keys().cloned().collect(), &edges);
     let roots: BTreeSet<String> = if input.only.is_empty() {
         listed.keys().cloned().collect()
@@ -316,7 +327,10 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         repo_by_base.entry(e.base.as_str()).or_default().push(e);
     }
     let wanted = graph::reachable(&roots, &edges);
-    let order = graph::topological(&wanted, &edges)?;
+    for (base, problem) in conflicting_entries(input).into_iter().chain(made_twice(input, &wanted)) {
+        problems.entry(base).or_default().push(problem);
+    }
+    let graph::Ordered { order, cycles } = graph::order(&wanted, &edges);
     let dependants = dependants_of(&wanted, &edges);
     let via_provides = satisfied_through_provides(u);
 
@@ -341,6 +355,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         step.problems.extend(problems.remove(base).unwrap_or_default());
         steps.push(step);
     }
+    cycles::mark_cycles(&mut steps, &cycles, config_file(input));
     block_dependants(&mut steps);
     if input.only.is_empty() {
         let made: BTreeSet<&str> = wanted
@@ -428,6 +443,35 @@ fn conflicting_entries(input: &Inputs) -> Vec<(String, Problem)> {
     found
 }
 
+/// Locked pkgbases of the plan (`wanted`) that make one pkgname, each with its problem: the AUR
+/// makes a pkgname in one pkgbase, but a lock can hold one pkgbase at a commit from before the
+/// pkgname moved to another. A repository holds one package of a name (repo-add keeps one
+/// entry), so which one to publish would be a guess, and publishing both is refused. (A pkgbase
+/// not locked is not built, so it conflicts with nothing yet.)
+fn made_twice(input: &Inputs, wanted: &BTreeSet<String>) -> Vec<(String, Problem)> {
+    let (u, file) = (input.universe, config_file(input));
+    let mut makers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let locked = wanted.iter().filter(|b| input.lock.entries.contains_key(*b) && !u.broken.contains_key(*b));
+    for base in locked {
+        for name in u.srcinfo.get(base).into_iter().flat_map(|s| &s.pkgnames) {
+            makers.entry(name).or_default().insert(base);
+        }
+    }
+    let mut found = Vec::new();
+    for (name, bases) in makers.into_iter().filter(|(_, b)| b.len() > 1) {
+        let all = bases.iter().copied().collect::<Vec<_>>().join(", ");
+        for base in bases {
+            let message = format!("`{name}` is made by more than one pkgbase of the plan: {all}");
+            let hint = format!(
+                "a repository holds one package of a name: run `repoctl update` to lock {all} at commits of the AUR \
+                 that agree, or keep one of them in {file}"
+            );
+            found.push((base.to_string(), Problem::new(message, hint)));
+        }
+    }
+    found
+}
+
 /// The pkgbase of a name given on the command line: a listed package or an AUR dependency of
 /// one (so that a shard of `plan --shards` can name every pkgbase it builds).
 fn pkgbase_in_repo(name: &str, input: &Inputs, everything: &BTreeSet<String>) -> Result<String, PlanError> {
@@ -473,29 +517,44 @@ fn dependency_edges(
                     }
                 }
                 Some(Satisfier::Official { .. }) => {}
-                Some(Satisfier::Ambiguous { candidates }) => {
-                    problems.entry(base.clone()).or_default().push(Problem::new(
-                        format!(
-                            "{base} needs `{dep}`: no package has that name, and several AUR packages provide it: {}",
-                            candidates.join(", ")
-                        ),
-                        format!("list the one to use in {}, e.g. `- {}`", config_file(input), candidates[0]),
-                    ))
-                }
-                Some(Satisfier::Missing) | None => problems.entry(base.clone()).or_default().push(Problem::new(
-                    format!(
-                        "{base} needs `{dep}`, and no official, AUR or published package has that name or provides it"
-                    ),
-                    format!(
-                        "check the name on the AUR page of {base}; if an AUR package provides it under another name, \
-                         list that package in {}",
-                        config_file(input)
-                    ),
-                )),
+                other => problems.entry(base.clone()).or_default().push(unsatisfied(base, &dep, other, input)),
             }
         }
     }
     (edges, problems)
+}
+
+/// The problem of `base`, whose dependency `dep` nothing satisfies (`satisfier`: why).
+fn unsatisfied(base: &str, dep: &str, satisfier: Option<&Satisfier>, input: &Inputs) -> Problem {
+    let file = config_file(input);
+    match satisfier {
+        Some(Satisfier::Ambiguous { candidates }) => Problem::new(
+            format!(
+                "{base} needs `{dep}`: no package has that name, and several AUR packages provide it: {}",
+                candidates.join(", ")
+            ),
+            format!("list the one to use in {file}, e.g. `- {}`", candidates[0]),
+        ),
+        Some(Satisfier::Refused { pkgname, version, from }) => {
+            let (whose, fix) = if from == "AUR" {
+                let fix = format!("once the AUR has a {pkgname} that satisfies it, `repoctl update` locks it");
+                ("the AUR's".to_string(), fix)
+            } else {
+                (format!("{from}'s"), format!("wait for the official repositories to update {pkgname}"))
+            };
+            Problem::new(
+                format!("{base} needs `{dep}`, but {whose} {pkgname} is {version}, and nothing else provides it"),
+                format!("{fix}; or ask the AUR maintainer of {base} about the requirement"),
+            )
+        }
+        _ => Problem::new(
+            format!("{base} needs `{dep}`, and no official, AUR or published package has that name or provides it"),
+            format!(
+                "check the name on the AUR page of {base}; if an AUR package provides it under another name, list \
+                 that package in {file}"
+            ),
+        ),
+    }
 }
 
 /// pkgbase -> the wanted pkgbases that need it directly.
@@ -599,12 +658,15 @@ fn apply_lock(step: &mut Step, entry: Option<&crate::lock::Entry>) {
 }
 
 /// A step that cannot be built (it has problems, or is not locked) and has no published
-/// version blocks the steps that need it, in build order.
+/// version blocks the steps that need it, in build order (a cycle's members come before
+/// whatever needs them).
 fn block_dependants(steps: &mut [Step]) {
     let mut blocked: BTreeSet<String> = BTreeSet::new();
     let mut unlocked: BTreeSet<String> = BTreeSet::new();
     for step in steps.iter_mut() {
-        let blockers: Vec<String> = step.depends_on.iter().filter(|d| blocked.contains(*d)).cloned().collect();
+        // A member of a cycle has the cycle as its problem, not each other member.
+        let blocker = |d: &&String| blocked.contains(*d) && !step.cycle.contains(d);
+        let blockers: Vec<String> = step.depends_on.iter().filter(blocker).cloned().collect();
         let not_locked: Vec<String> = step.depends_on.iter().filter(|d| unlocked.contains(*d)).cloned().collect();
         if !not_locked.is_empty() && step.reason != Reason::NotLocked {
             step.problems.push(Problem::new(
@@ -682,6 +744,7 @@ fn keep_step(
         provides_for: Vec::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
+        cycle: Vec::new(),
         commit: None,
         files_hash: None,
     }
@@ -797,6 +860,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             provides_for: Vec::new(),
             problems: Vec::new(),
             warnings: Vec::new(),
+            cycle: Vec::new(),
             commit: None,
             files_hash: None,
         })

@@ -5,6 +5,9 @@ use crate::aur::memory::{MemoryAur, resolve_now, srcinfo};
 use crate::official::OfficialRepos;
 use crate::official::testing::sync_db;
 
+mod cycles;
+mod kinds;
+
 /// One pkgname of the AUR: (pkgname, pkgbase, version, depends).
 type Pkg = (String, String, String, Vec<String>);
 
@@ -195,14 +198,6 @@ fn unknown_packages_are_problems_of_their_own_and_the_rest_is_planned() {
     let ghost = p.step("ghost").unwrap();
     assert!(ghost.problems[0].message.contains("not found in the AUR"), "{:?}", ghost.problems);
     assert!(p.step("real").unwrap().problems.is_empty());
-}
-
-#[test]
-fn a_dependency_cycle_names_the_cycle() {
-    let pkgs = vec![aur("x", "x", "1-1", &["y"]), aur("y", "y", "1-1", &["z"]), aur("z", "z", "1-1", &["x"])];
-    let err = plan(&["x"], pkgs, &[], &[]).unwrap_err();
-    let text = err.to_string();
-    assert!(text.contains("dependency cycle: x -> y -> z -> x"), "{text}");
 }
 
 #[test]
@@ -437,15 +432,6 @@ fn a_listed_provider_is_built_before_what_needs_it() {
     ];
     let p = plan_srcinfo(&["app", "libthing-git"], &texts, &[]);
     assert!(p.step("app").unwrap().problems[0].message.contains("libthing>=1.0"));
-}
-
-#[test]
-fn nocheck_leaves_checkdepends_out_of_the_graph() {
-    let texts = [srcinfo("app", "1-1", &["checkdepends = testkit"]), srcinfo("testkit", "1-1", &["depends = app"])];
-    let cycle = plan_config(&config(&["app"]), &MemoryAur::new(&texts), &[], &[]).unwrap_err();
-    assert!(cycle.to_string().contains("dependency cycle"), "{cycle}");
-    let p = plan_config(&config(&["{name: app, nocheck: true}"]), &MemoryAur::new(&texts), &[], &[]).unwrap();
-    assert_eq!(actions(&p), [a("app", Action::Build)]);
 }
 
 #[test]

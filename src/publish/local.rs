@@ -1,7 +1,9 @@
 //! A repository in a local directory, for trying repoctl on a laptop; pacman reads it with
 //! `Server = file:///path`. Every write goes to a temporary file renamed into place, so a
 //! reader never sees half a file. Publishers take turns through a lock file (`.repoctl.lock`,
-//! flock), and the database is replaced only if it still has the content that was read.
+//! flock), held while the database is committed and while the status object and the page that
+//! describe it are written; the database is replaced only if it still has the content that was
+//! read.
 //! Names with `+` need nothing here (unlike S3, see `s3::aws_path_alias`): pacman reads a
 //! `file://` server's paths literally.
 use super::{PublishError, Target};
@@ -29,6 +31,12 @@ impl LocalTarget {
         Ok(self.dir.join(name))
     }
 }
+
+/// The first pause between two tries of a lock another publisher holds ([`LocalTarget`]'s
+/// `lock`); each pause doubles, up to [`LOCK_POLL_MAX`], so the lock is taken at most that
+/// long after it is let go.
+const LOCK_POLL_MIN: std::time::Duration = std::time::Duration::from_millis(10);
+const LOCK_POLL_MAX: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A version token for a local file: its content's hash.
 fn content_version(bytes: &[u8]) -> String {
@@ -101,6 +109,12 @@ impl Target for LocalTarget {
         Ok(true)
     }
 
+    /// flock(2) on `DIR/.repoctl.lock`, exclusive. Asked for without blocking, again and again
+    /// (every [`LOCK_POLL_MIN`], slowing to [`LOCK_POLL_MAX`]) rather than waited for on a
+    /// blocking thread: a blocked flock cannot be called off, and the runtime waits for its
+    /// blocking threads before the process exits, so Ctrl-C while another publisher held the
+    /// lock hung until that one finished (issue 24). Dropping the future closes the file:
+    /// nothing stays locked.
     async fn lock(&self) -> Result<Option<Box<dyn std::any::Any + Send>>, PublishError> {
         fs_err::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let path = self.dir.join(".repoctl.lock");
@@ -110,12 +124,16 @@ impl Target for LocalTarget {
             .write(true)
             .open(&path)
             .map_err(|source| PublishError::Lock { path: path.clone(), source })?;
-        // Blocking wait for another publisher: on a blocking thread, not the runtime's.
-        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
-            .await
-            .map_err(|e| PublishError::Lock { path: path.clone(), source: std::io::Error::other(e) })?
-            .map_err(|source| PublishError::Lock { path: path.clone(), source })?;
-        Ok(Some(Box::new(file)))
+        let mut pause = LOCK_POLL_MIN;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(Box::new(file))),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(source)) => return Err(PublishError::Lock { path, source }),
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LOCK_POLL_MAX);
+        }
     }
 
     async fn delete(&self, name: &str) -> Result<(), PublishError> {

@@ -146,6 +146,25 @@ pub trait Target: Send + Sync {
     }
 }
 
+/// How long a publish waits for another publisher's lock ([`Target::lock`]) before it says so.
+const LOCK_WAIT_SAID_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// [`Target::lock`], saying so when another publisher has held it for
+/// [`LOCK_WAIT_SAID_AFTER`] already. Cancelled (Ctrl-C), it holds nothing.
+pub async fn lock(
+    target: &dyn Target,
+    reporter: &dyn Reporter,
+) -> Result<Option<Box<dyn std::any::Any + Send>>, PublishError> {
+    let locking = target.lock();
+    tokio::pin!(locking);
+    tokio::select! {
+        guard = &mut locking => return guard,
+        () = tokio::time::sleep(LOCK_WAIT_SAID_AFTER) => {}
+    }
+    reporter.step(&format!("waiting for another publisher to finish with {}", target.describe()));
+    locking.await
+}
+
 /// How many times a publish re-reads the database and re-applies its change after another
 /// run replaced the database under it.
 pub const MAX_PUBLISH_ATTEMPTS: u32 = 8;
@@ -247,7 +266,9 @@ pub struct Described {
 
 /// After a publish has committed: reads the live `NAME.db`, then writes the status object that
 /// describes it ([`status::write`]), then the page ([`page::render`]), in that order, both
-/// after the database; `scratch` is for local copies.
+/// after the database; `scratch` is for local copies. All three under the target's lock
+/// ([`lock`], as a publish takes it): another publisher cannot commit a database between the
+/// read and the writes, so the two objects describe the database that is live (issue 24).
 ///
 /// A run with nothing to record (no results, nothing removed) that read the database already
 /// ([`Description::read`]) first reads the status object: when it describes that database and
@@ -258,12 +279,14 @@ pub async fn describe_repository(
     target: &dyn Target,
     description: &Description<'_>,
     scratch: &Utf8Path,
+    reporter: &dyn Reporter,
 ) -> Result<Described, PublishError> {
     let page_key = page::inputs_key(&target.public_url(), description.signing_key, description.aur);
     if let Some(current) = already_described(target, description, &page_key).await? {
         let packages = description.read.map_or(0, |r| r.entries.len());
         return Ok(Described { status: current, replaced: None, packages, unchanged: true });
     }
+    let _lock = lock(target, reporter).await?;
     let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     let update = status::Update {
@@ -402,7 +425,7 @@ pub async fn publish(
     work: &Utf8Path,
     reporter: &dyn Reporter,
 ) -> Result<PublishReport, PublishError> {
-    let _lock = target.lock().await?;
+    let _lock = lock(target, reporter).await?;
     verify_package_files(change, reporter)?;
     let mut publish = Publish::new(target, tool, change, reporter);
     for attempt in 1..=MAX_PUBLISH_ATTEMPTS {

@@ -370,3 +370,42 @@ fn a_dropped_pkgname_leaves_and_a_srcinfo_pkgbuild_disagreement_is_not_retried()
     );
     assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
+
+/// Issue 24: three packages that need each other in a ring (ring-b through makedepends) beside
+/// an unrelated one. `check` and `plan` exit 2 naming the cycle, every member in order, on the
+/// line of each listed member; `build` says the same, builds and publishes the unrelated
+/// package (pacman installs it), publishes nothing of the ring, and exits 1.
+#[test]
+fn a_dependency_cycle_fails_its_members_and_the_rest_is_published() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::new(&[("greet", "greet"), ("ring-a", "ring-a"), ("ring-b", "ring-b"), ("ring-c", "ring-c")]);
+    // Lines 8, 9 and 10.
+    bed.packages("rings", "  - greet\n  - ring-a\n  - ring-c\n");
+    let cycle = "dependency cycle: ring-a -> ring-b -> ring-c -> ring-a";
+    // The diagnostics as a person reads them, with repo.yaml's path as its name.
+    let diagnostics = |out: &Output| -> String {
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(bed.config.as_str(), "repo.yaml");
+        let lines = stderr.lines().filter(|l| l.starts_with("repo.yaml:") || l.starts_with("  hint:"));
+        lines.collect::<Vec<_>>().join("\n")
+    };
+    let mut said = Vec::new();
+    for command in ["check", "plan", "build"] {
+        let out = bed.run(command, &[]);
+        let code = if command == "build" { 1 } else { 2 };
+        assert_eq!(out.status.code(), Some(code), "{command}: {}", text(&out));
+        let diags = diagnostics(&out);
+        for line in [9, 10] {
+            assert!(diags.contains(&format!("repo.yaml:{line}:5: {cycle}")), "{command}: line {line}:\n{}", text(&out));
+        }
+        said.push(diags);
+    }
+    assert_eq!(said[0], said[1], "check and plan say it alike");
+    assert_eq!(said[0], said[2], "check and build say it alike");
+    insta::assert_snapshot!("cycle_diagnostics", said[0]);
+    let pacman = bed.pacman("rings");
+    assert_eq!(sorted_names(&pacman.list("rings")), ["greet"]);
+    let out = pacman.run(&["-S", "--noconfirm", "greet"]);
+    assert!(out.status.success(), "pacman -S greet failed:\n{}", text(&out));
+    assert!(!bed.files().iter().any(|f| f.starts_with("ring-")), "{:?}", bed.files());
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
