@@ -9,7 +9,11 @@
 //!
 //! - a build tree made only from the locked commit's git objects (issue 23, items 2 and 3);
 //! - a package file whose `.PKGINFO` matches the locked `.SRCINFO` (issue 23, item 1);
-//! - database bytes that this run verified or committed (issue 24, item 1).
+//! - database bytes that this run verified or committed (issue 24, item 1): [`signed`], the
+//!   live sync database a publish builds on ([`signed::TrustedDb`]), the published files a
+//!   build installs ([`signed::FetchedPackage`]) and what `sign --adopt` takes over.
 //!
 //! A leaf: it imports only other leaves (ALPM formats, signatures), so that `build` and
 //! `publish` can both require its types.
+
+pub mod signed;
