@@ -3,8 +3,9 @@ use super::shared::{DEBUG_SUBDIR, prepare_image};
 use crate::build::RunDirs;
 use crate::docker::Docker;
 use crate::error::{Error, ExitStatus};
-use crate::publish::Change;
+use crate::publish::{Change, Refused};
 use crate::repo::RepoTool;
+use crate::trust::signed::History;
 use crate::ui::{Printer, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -28,13 +29,18 @@ pub async fn publish(
         RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let target = crate::publish::open_target(&config).await?;
     let docker = Docker::connect(&run_id).await?;
-    let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
-    let tool = RepoTool::new(docker.clone(), image);
+    // The store's conditional writes are checked (once per work directory) while the image is
+    // made: a store that ignores them is refused before anything is written.
+    let probe = crate::publish::check_conditional_writes(&*target, &work);
+    let (image, probed) = tokio::join!(prepare_image(&docker, &config.builder.image, &dirs.logs, printer), probe);
+    probed?;
+    let tool = RepoTool::new(docker.clone(), image?);
+    let history = History::in_work_dir(&work);
     // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.
     let debug_dir = dir.join(DEBUG_SUBDIR);
     let debug = if debug_dir.is_dir() { package_files(&debug_dir)? } else { Vec::new() };
     let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
-    let publishing = publish_repos(&*target, &tool, &repos, signer.as_ref(), &dirs, printer);
+    let publishing = publish_repos(&*target, &tool, &repos, (signer.as_ref(), &history), &dirs, printer);
     // With no results to record, the status object may be current already: it is read while
     // the packages are published, so a re-publish with nothing new waits for one round trip
     // fewer. A failed read is left to the describe step to repeat and report.
@@ -44,8 +50,10 @@ pub async fn publish(
             false => None,
         }
     };
-    let (unchanged, status) = tokio::join!(publishing, status_read);
-    let unchanged = unchanged?;
+    let (published, status) = tokio::join!(publishing, status_read);
+    let (unchanged, refused) = published?;
+    let mut results = results;
+    record_refused(&mut results, &refused, &run_id);
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
     // Nothing new in the database and no results: the status object and page may be current.
@@ -53,24 +61,54 @@ pub async fn publish(
     let recorded =
         super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status: status.as_ref() };
     super::results::describe(&config, &*target, recorded, &scratch, printer).await;
-    Ok(ExitStatus::Success)
+    for r in &refused {
+        printer.error(&format!(
+            "{} was not published: {} (if no other run is publishing, delete {} and its .sig and .provenance.json, then publish again)",
+            r.pkgbase, r.reason, r.file
+        ));
+    }
+    Ok(if refused.is_empty() { ExitStatus::Success } else { ExitStatus::PackagesFailed })
+}
+
+/// Records the pkgbases a publish left out ([`Refused`]) as failed in `results`, the status
+/// object's entries this run writes (run `run_id`).
+fn record_refused(results: &mut super::results::Results, refused: &[Refused], run_id: &str) {
+    use crate::publish::status::{BuildResult, PackageStatus};
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    for r in refused {
+        let entry = results.entry(r.pkgbase.clone()).or_insert_with(|| PackageStatus {
+            result: BuildResult::Failed,
+            kind: None,
+            reason: None,
+            version: None,
+            commit: None,
+            time: now.clone(),
+            run: run_id.to_string(),
+            built: None,
+        });
+        entry.result = BuildResult::Failed;
+        entry.kind = Some(crate::build::FailureKind::Publish.label().to_string());
+        entry.reason = Some(format!("built, but not published: {}", r.reason));
+    }
 }
 
 /// Publishes each repository's package files (`repos`: NAME, then NAME-debug; one without
-/// files is left alone), saying what each publish wrote. Returns NAME's database as read when
-/// that publish changed nothing ([`crate::publish::PublishReport::unchanged`]). Errors: a
-/// publish fails or is interrupted.
+/// files is left alone) with `keys` (the signer, if any, and the work directory's history),
+/// saying what each publish wrote. Returns NAME's database as read when that publish changed
+/// nothing ([`crate::publish::PublishReport::unchanged`]), and the package files the publishes
+/// left out. Errors: a publish fails or is interrupted.
 async fn publish_repos(
     target: &dyn crate::publish::Target,
     tool: &RepoTool,
     repos: &[(String, Vec<Utf8PathBuf>); 2],
-    signer: Option<&crate::sign::Signer>,
+    keys: (Option<&crate::sign::Signer>, &History),
     dirs: &RunDirs,
     printer: &Printer,
-) -> Result<Option<crate::publish::RemoteRepo>, Error> {
-    let mut unchanged = None;
+) -> Result<(Option<crate::publish::RemoteRepo>, Vec<Refused>), Error> {
+    let (mut unchanged, mut refused) = (None, Vec::new());
+    let (signer, history) = keys;
     for (i, (repo, add)) in repos.iter().enumerate().filter(|(_, (_, add))| !add.is_empty()) {
-        let change = Change { repo, add, remove: &[], signer };
+        let change = Change { repo, add, remove: &[], signer, history };
         let dir = dirs.run.join("publish").join(repo);
         let report = super::publish_or_interrupt(target, tool, &change, &dir, printer).await?;
         printer.step(&format!(
@@ -79,11 +117,12 @@ async fn publish_repos(
             target.describe(),
             report.uploaded
         ));
+        refused.extend(report.refused);
         if i == 0 {
             unchanged = report.unchanged;
         }
     }
-    Ok(unchanged)
+    Ok((unchanged, refused))
 }
 
 /// `*.pkg.tar.*` files in `dir`, signatures excluded (they travel with their package).
