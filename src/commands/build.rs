@@ -112,7 +112,7 @@ impl<'a> Run<'a> {
             tokio::join!(super::make_plan(config, &*target, &aur, &work, only, &scratch, printer), probe);
         let planned = planned?;
         probed?;
-        let history = History::in_work_dir(&work);
+        let history = crate::publish::history(&*target, &work);
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
         let plan = planned.plan;

@@ -35,7 +35,7 @@ pub async fn publish(
     let (image, probed) = tokio::join!(prepare_image(&docker, &config.builder.image, &dirs.logs, printer), probe);
     probed?;
     let tool = RepoTool::new(docker.clone(), image?);
-    let history = History::in_work_dir(&work);
+    let history = crate::publish::history(&*target, &work);
     // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.
     let debug_dir = dir.join(DEBUG_SUBDIR);
     let debug = if debug_dir.is_dir() { package_files(&debug_dir)? } else { Vec::new() };

@@ -7,7 +7,6 @@ use crate::docker::Docker;
 use crate::error::{Error, ExitStatus};
 use crate::publish::{Adoption, Target};
 use crate::repo::RepoTool;
-use crate::trust::signed::History;
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -29,7 +28,7 @@ pub async fn sign(
     let dirs =
         RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let target = crate::publish::open_target(&config).await?;
-    let history = History::in_work_dir(&work);
+    let history = crate::publish::history(&*target, &work);
     let tool = match dry_run {
         true => None,
         false => Some(repo_tool(&config, &*target, &work, &run_id, &dirs, printer).await?),

@@ -138,6 +138,11 @@ pub async fn republish_signature(
     Ok(1)
 }
 
+/// The databases this work directory (`work`) committed to `target` ([`History`]).
+pub fn history(target: &dyn Target, work: &Utf8Path) -> History {
+    History::in_work_dir(work, &target.probe_key().unwrap_or_else(|| target.describe()))
+}
+
 /// Makes sure `target` refuses conditional writes whose condition fails, asking it once per
 /// work directory `work` (`WORK/conditional-writes.json` remembers each target that passed):
 /// the commit protocol rests on them. Errors: [`PublishError::NoConditionalWrites`] naming

@@ -20,7 +20,9 @@ mod s3;
 pub mod status;
 
 pub use adopt::{Adoption, adopt};
-pub use live::{Live, check_conditional_writes, read_files_db, read_trusted, republish_signature, trust_remote};
+pub use live::{
+    Live, check_conditional_writes, history, read_files_db, read_trusted, republish_signature, trust_remote,
+};
 pub use local::LocalTarget;
 pub use s3::S3Target;
 

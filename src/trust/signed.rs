@@ -345,11 +345,15 @@ pub fn sign_adopted(signer: &Signer, file: &AdoptedFile) -> Result<Utf8PathBuf, 
     signer.sign_file(&file.path)
 }
 
-/// The databases this work directory committed, per database object name, oldest first
-/// (`WORK/databases.json`): what lets [`verify`] refuse a database it replaced itself.
+/// The databases this work directory committed to one target, per database object name, oldest
+/// first (`WORK/databases.json`, keyed by target and name): what lets [`verify`] refuse a
+/// database it replaced itself.
 #[derive(Debug, Clone)]
 pub struct History {
     path: Option<Utf8PathBuf>,
+    /// Names the target (`s3://bucket/prefix at URL`, a directory): two buckets holding
+    /// repositories of one name have histories of their own.
+    target: String,
 }
 
 /// One database a run of this work directory committed.
@@ -365,14 +369,18 @@ struct Committed {
 const HISTORY_LENGTH: usize = 200;
 
 impl History {
-    /// The history kept in `work` (the work directory).
-    pub fn in_work_dir(work: &Utf8Path) -> History {
-        History { path: Some(work.join("databases.json")) }
+    /// The history of the target `target` kept in `work` (the work directory).
+    pub fn in_work_dir(work: &Utf8Path, target: &str) -> History {
+        History { path: Some(work.join("databases.json")), target: target.to_string() }
     }
 
     /// A history that remembers nothing (`build --no-publish`, tests).
     pub fn none() -> History {
-        History { path: None }
+        History { path: None, target: String::new() }
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{} {name}", self.target)
     }
 
     fn load(&self) -> BTreeMap<String, Vec<Committed>> {
@@ -385,7 +393,7 @@ impl History {
     /// committed and then replaced by a later commit of its own.
     fn replaced(&self, name: &str, digest: &str) -> Option<(String, String)> {
         let all = self.load();
-        let list = all.get(name)?;
+        let list = all.get(&self.key(name))?;
         let i = list.iter().position(|c| c.digest == digest)?;
         let last = list.len().checked_sub(1)?;
         (i < last && list[last].digest != digest).then(|| (list[i].time.clone(), list[i + 1].time.clone()))
@@ -395,7 +403,7 @@ impl History {
     pub fn record(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
         let Some(path) = &self.path else { return Ok(()) };
         let mut all = self.load();
-        let list = all.entry(name.to_string()).or_default();
+        let list = all.entry(self.key(name)).or_default();
         list.push(Committed {
             digest: digest_of(bytes),
             time: jiff::Timestamp::now().round(jiff::Unit::Second).map_or_else(|_| String::new(), |t| t.to_string()),

@@ -92,7 +92,7 @@ fn every_entry_must_carry_a_signature_by_the_key() {
 fn a_database_this_work_directory_replaced_is_refused_as_a_rollback() {
     let signer = signer();
     let (_t, dir) = tmp();
-    let history = History::in_work_dir(&dir);
+    let history = History::in_work_dir(&dir, "s3://bucket");
     let old = database(&[("hello", b"1", Some(&signer))]);
     let new = database(&[("hello", b"2", Some(&signer))]);
     let (old_sig, new_sig) = (signer.sign_bytes(&old).unwrap(), signer.sign_bytes(&new).unwrap());
@@ -104,6 +104,8 @@ fn a_database_this_work_directory_replaced_is_refused_as_a_rollback() {
     assert!(matches!(err, Untrusted::RolledBack { .. }), "{err}");
     assert!(verify("r.db", Some(&new), found(&new_sig), &signer, &history).is_ok());
     assert!(verify("other.db", Some(&old), found(&old_sig), &signer, &history).is_ok(), "per repository");
+    let elsewhere = History::in_work_dir(&dir, "s3://another-bucket");
+    assert!(verify("r.db", Some(&old), found(&old_sig), &signer, &elsewhere).is_ok(), "per target");
 }
 
 #[test]
