@@ -250,6 +250,16 @@ fn a_bucket_writer_without_the_key_gets_nothing_signed() {
         s3.put(BUCKET, name, bytes.clone());
     }
 
+    // A run that stopped between signed.db and signed.db.sig leaves a stale signature: the
+    // next run verifies the database by the signature the key made for it before its commit,
+    // and puts that back; it signs nothing.
+    s3.put(BUCKET, "signed.db.sig", first[1].clone());
+    let out = build(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("replaced by the signature this key made for it before its commit"), "{}", text(&out));
+    let by_digest = format!("signed.db.{}.sig", sha256(&newest[0]));
+    assert_eq!(s3.get(BUCKET, "signed.db.sig"), s3.get(BUCKET, &by_digest));
+
     // A dependency swapped in the bucket for another build of the same version (a valid
     // package, other bytes): foo-app's build does not install it.
     let other = dir.join("other-libfoo");
