@@ -137,6 +137,28 @@ pub enum Command {
         dir: Utf8PathBuf,
     },
 
+    /// Turn signing on for a repository that was published unsigned (once, on purpose).
+    ///
+    /// `build` and `publish` never sign what the bucket holds: in a signed repository (repo.yaml
+    /// has `sign:`) they refuse a live database that does not verify under the key, and say so.
+    /// `sign --adopt` is the one-time act that takes over a repository as it is: it downloads
+    /// every package file NAME.db (and NAME-debug.db) lists and checks it against its entry's
+    /// %SHA256SUM% (one mismatch stops it before anything is written), signs the files whose
+    /// entries have no valid signature by the key, re-adds every file with repo-add so the
+    /// signatures are embedded, and commits the signed database with the usual conditional
+    /// write. It prints what it signed. Run it only on a repository you know nobody else wrote
+    /// to: what it checks is that the files are the ones the database names, not who made them.
+    /// Needs REPOCTL_SIGNING_KEY and Docker (repo-add runs in the builder image).
+    Sign {
+        /// Take over the repository as it is now (required: signing what repoctl did not build
+        /// is never implicit).
+        #[arg(long, required = true)]
+        adopt: bool,
+        /// Check every file and list what would be signed; write nothing (no Docker needed).
+        #[arg(long)]
+        dry_run: bool,
+    },
+
     /// Show where a published package came from: its AUR commit, lock and builder image.
     ///
     /// Reads the target's database for the package's current file, then that file's

@@ -59,6 +59,29 @@ pub enum Error {
     Interrupted,
 }
 
+/// How to recover when the live database does not verify (issue 24): what to restore, or
+/// when taking the repository over with `sign --adopt` is right.
+fn untrusted_hint(untrusted: &crate::trust::signed::Untrusted) -> String {
+    use crate::trust::signed::Untrusted;
+    let restore = "restore it and its .sig from a copy this key signed (bucket versioning, a backup)";
+    let adopt = "`repoctl sign --adopt` takes the repository over as it is, once you know every package in it \
+                 is yours (`--dry-run` lists what it would sign)";
+    match untrusted {
+        Untrusted::Unsigned { name, .. } => format!(
+            "if the repository was published before `sign:` was set, sign it once: {adopt}; if it was signed, \
+             someone who cannot sign replaced {name}: {restore}"
+        ),
+        Untrusted::BadSignature { .. } | Untrusted::UnsignedEntries { .. } => format!(
+            "someone who can write the bucket but not sign changed it, or it was signed with another key: {restore}; \
+             or {adopt}"
+        ),
+        Untrusted::RolledBack { .. } => "restore the newest database (bucket versioning); if you put this one back \
+             yourself on purpose, remove the later entries of it from databases.json in the work directory"
+            .into(),
+        Untrusted::Db { .. } => format!("the object is not a sync database: {restore}"),
+    }
+}
+
 impl Error {
     pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
         let context = context.into();
@@ -111,6 +134,19 @@ impl Error {
             Error::Package(crate::trust::PackageError::Changed { .. })
             | Error::Publish(crate::publish::PublishError::Package(crate::trust::PackageError::Changed { .. })) => Some(
                 "a package file changed in the work directory after repoctl checked it; find what writes there, then build again"
+                    .into(),
+            ),
+            Error::Publish(crate::publish::PublishError::Untrusted(untrusted)) => Some(untrusted_hint(untrusted)),
+            Error::Publish(crate::publish::PublishError::NoConditionalWrites { .. }) => Some(
+                "repoctl commits a database only if nobody replaced it meanwhile, which needs a store that refuses \
+                 a PUT whose If-Match or If-None-Match fails (AWS S3 does; for MinIO, R2, Garage or Ceph check that \
+                 the version and settings in use support conditional writes); until then publish to another store \
+                 or to a local directory (`local:` in repo.yaml)"
+                    .into(),
+            ),
+            Error::Publish(crate::publish::PublishError::Adopt { .. }) => Some(
+                "nothing was written; a file that does not match its entry is not what the database promises: \
+                 rebuild that package (or delete its entry with repo-remove), then run `repoctl sign --adopt` again"
                     .into(),
             ),
             Error::Publish(crate::publish::PublishError::Remote { .. }) => Some(

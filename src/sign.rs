@@ -139,11 +139,37 @@ impl Signer {
 
     /// Whether `sig` is a valid signature of `data` by this key.
     pub fn verify(&self, data: &[u8], sig: &[u8]) -> bool {
+        self.verify_reader(data, sig)
+    }
+
+    /// Whether `sig` (a binary detached signature) is a valid signature by this key of what
+    /// `data` yields, read to its end in the hash's own blocks: a package file of any size is
+    /// checked without being held in memory. A read error is a failed check.
+    pub fn verify_reader(&self, data: impl std::io::Read, sig: &[u8]) -> bool {
         let Ok(sig) = DetachedSignature::from_bytes(sig) else { return false };
         match self.part {
-            Part::Primary => sig.verify(self.key.primary_key.public_key(), data).is_ok(),
-            Part::Subkey(i) => sig.verify(self.key.secret_subkeys[i].key.public_key(), data).is_ok(),
+            Part::Primary => sig.signature.verify(self.key.primary_key.public_key(), data).is_ok(),
+            Part::Subkey(i) => sig.signature.verify(self.key.secret_subkeys[i].key.public_key(), data).is_ok(),
         }
+    }
+
+    /// Whether `sig` parses as one binary detached signature whose issuer (the issuer
+    /// fingerprint subpacket, or the issuer key ID where only that is given, RFC 9580 5.2.3.12
+    /// and 5.2.3.35) is this key. Says who claims to have signed, not that the signature is
+    /// valid over anything: that needs the signed bytes ([`Signer::verify_reader`]).
+    pub fn is_issuer_of(&self, sig: &[u8]) -> bool {
+        let Ok(sig) = DetachedSignature::from_bytes(sig) else { return false };
+        let (fingerprint, key_id) = match self.part {
+            Part::Primary => (self.key.primary_key.fingerprint(), self.key.primary_key.legacy_key_id()),
+            Part::Subkey(i) => {
+                (self.key.secret_subkeys[i].key.fingerprint(), self.key.secret_subkeys[i].key.legacy_key_id())
+            }
+        };
+        let fingerprints = sig.signature.issuer_fingerprint();
+        if !fingerprints.is_empty() {
+            return fingerprints.contains(&&fingerprint);
+        }
+        sig.signature.issuer_key_id().contains(&&key_id)
     }
 
     /// Writes `path.sig`, a detached signature of the file, and returns its path.

@@ -21,6 +21,10 @@ pub struct RepoEntry {
     /// Whether the database carries the package's signature (`%PGPSIG%`).
     #[serde(skip)]
     pub signed: bool,
+    /// `%PGPSIG%` as written: the package's detached signature, base64 (repo-add's
+    /// `base64 -w0` of the `.sig` file), when the database carries one.
+    #[serde(skip)]
+    pub pgpsig: Option<String>,
     /// `%DEPENDS%`: what it needs installed, as dependency strings. A package gone from the
     /// AUR is planned from these (its `.SRCINFO` is gone with it).
     #[serde(skip)]
@@ -91,7 +95,7 @@ pub(crate) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read 
 }
 
 /// Reads `%NAME%`, `%BASE%`, `%VERSION%`, `%FILENAME%`, `%PROVIDES%`, `%DEPENDS%`, `%PGPSIG%`
-/// (whether there is one), `%SHA256SUM%`, `%DESC%`, `%CSIZE%` and `%BUILDDATE%` from a desc
+/// (its base64 text), `%SHA256SUM%`, `%DESC%`, `%CSIZE%` and `%BUILDDATE%` from a desc
 /// file: a `%KEY%` line, then one value
 /// per line up to a blank line (libalpm's `sync_db_read`).
 fn parse_desc(text: &str) -> Result<RepoEntry, String> {
@@ -126,6 +130,7 @@ fn parse_desc(text: &str) -> Result<RepoEntry, String> {
         filename,
         name,
         signed: get("PGPSIG").is_ok(),
+        pgpsig: get("PGPSIG").ok(),
         depends: list("DEPENDS"),
         provides: list("PROVIDES"),
         sha256: get("SHA256SUM").ok().map(|h| h.to_ascii_lowercase()),
@@ -214,7 +219,9 @@ mod tests {
     #[test]
     fn an_embedded_signature_marks_the_entry_signed() {
         let signed = format!("{DESC}%PGPSIG%\niHUEABYIAB0WIQRQa9SRk8ynZDdiEJkZgHVFffJlbwUCaQ==\n\n");
-        assert!(read_sync_db(&tar_with(&[("x/desc", &signed)])).unwrap()[0].signed);
+        let entry = &read_sync_db(&tar_with(&[("x/desc", &signed)])).unwrap()[0];
+        assert!(entry.signed);
+        assert_eq!(entry.pgpsig.as_deref(), Some("iHUEABYIAB0WIQRQa9SRk8ynZDdiEJkZgHVFffJlbwUCaQ=="));
         assert!(!read_sync_db(&tar_with(&[("x/desc", DESC)])).unwrap()[0].signed);
     }
 }

@@ -126,6 +126,9 @@ pub enum FailureKind {
     PackageCheck,
     /// The build task itself ended abnormally, or a local file could not be written.
     Internal,
+    /// Built, but not published: another object already has a file's name with other bytes
+    /// (another run's build of the same version), and nothing vouches for it (issue 24).
+    Publish,
 }
 
 impl FailureKind {
@@ -146,6 +149,7 @@ impl FailureKind {
             FailureKind::VersionMismatch => "version-mismatch",
             FailureKind::PackageCheck => "package-check",
             FailureKind::Internal => "internal",
+            FailureKind::Publish => "publish",
         }
     }
 }
@@ -256,7 +260,9 @@ pub struct BuildContext {
     /// Where to fetch dependencies that are already published.
     /// Package files of published pkgbases the builds need ([`Plan::published_dependencies`]),
     /// fetched by the caller before the builds start; an `Err` says why a pkgbase's could not be.
-    pub published: BTreeMap<String, Result<Vec<Utf8PathBuf>, String>>,
+    /// Each was checked against the live database's entry ([`crate::trust::signed::FetchedPackage`]: its
+    /// `%SHA256SUM%`, and its signature in a signed repository) before a build installs it.
+    pub published: BTreeMap<String, Result<Vec<crate::trust::signed::FetchedPackage>, String>>,
     pub jobs: usize,
     pub reporter: Arc<dyn Reporter>,
     /// Where repo.yaml's `pgp_keys` fingerprints are received from (None: gpg's default).
@@ -559,7 +565,7 @@ async fn dependency_files(
             continue;
         }
         match ctx.published.get(&dep) {
-            Some(Ok(f)) => files.extend(f.iter().cloned()),
+            Some(Ok(f)) => files.extend(f.iter().map(|p| p.path().to_owned())),
             Some(Err(why)) => return Err(Failure::text(FailureKind::DependencyFiles, why.clone())),
             None => {}
         }

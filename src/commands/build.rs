@@ -1,15 +1,16 @@
 //! `repoctl build`: plan, build in containers, publish, summarize.
 use super::render::{markdown_plan, render_plan};
-use super::shared::{DEBUG_SUBDIR, build_context, prepare_image, refresh_image};
+use super::shared::{DEBUG_SUBDIR, Published, build_context, prepare_image, refresh_image};
 use crate::aur::AurClient;
 use crate::build::{BuildContext, Outcome, PackageResult, RunDirs};
 use crate::config::Config;
 use crate::docker::Docker;
 use crate::error::{Error, ExitStatus};
 use crate::plan::Plan;
-use crate::publish::{Change, Target};
+use crate::publish::{Change, Refused, Target};
 use crate::repo::RepoTool;
 use crate::trust::CheckedPackage;
+use crate::trust::signed::{History, TrustedDb};
 use crate::ui::mermaid::{Span, gantt};
 use crate::ui::{
     Printer, Reporter, SummaryRow, markdown_provenance, markdown_summary, render_provenance, render_summary,
@@ -30,9 +31,9 @@ pub async fn build(
     let config = super::load_config(config_path)?;
     let (run, plan) = Run::plan(&config, work_dir, only, no_publish, out, printer).await?;
     if plan.to_build().next().is_none() && run.removals.is_empty() && plan.vcs_candidates().next().is_none() {
-        // Nothing to build, but signatures may be missing (signing just turned on) or stale (a
-        // run that lost a race): checked with a few reads, repaired if needed.
-        run.sign_only().await?;
+        // Nothing to build. The live databases verified (Run::plan); a `NAME.db.sig` left stale
+        // by a run that stopped or lost a race is put back from the key's own signature of them.
+        run.republish_signatures().await?;
         run.describe_unchanged(None).await?;
         printer.out(&nothing_to_do(&plan, ""));
         return Ok(run.status(false));
@@ -59,6 +60,13 @@ struct Run<'a> {
     aur: AurClient,
     target: Arc<dyn Target>,
     remote: crate::publish::RemoteRepo,
+    /// The live `NAME.db` as the plan read it, trusted: verified under the key when the
+    /// repository is signed ([`crate::publish::trust_remote`]), before anything is built on it.
+    trusted: TrustedDb,
+    /// `NAME-debug.db`, verified alike, when the repository is signed.
+    debug_trusted: Option<TrustedDb>,
+    /// The databases this work directory committed ([`History`]).
+    history: History,
     /// pkgnames the plan takes out of the repository.
     removals: Vec<String>,
     /// Shards (`--no-publish`) never need the key; a publishing run checks it before building.
@@ -93,7 +101,21 @@ impl<'a> Run<'a> {
         let aur = AurClient::from_env()?;
         let target = crate::publish::open_target(config).await?;
         let scratch = dirs.run.join("current");
-        let planned = super::make_plan(config, &*target, &aur, &work, only, &scratch, printer).await?;
+        // A store that would let two publishers overwrite each other is refused before anything
+        // is built (asked once per work directory, while the plan is made).
+        let probe = async {
+            match no_publish {
+                true => Ok(()),
+                false => crate::publish::check_conditional_writes(&*target, &work).await,
+            }
+        };
+        let (planned, probed) =
+            tokio::join!(super::make_plan(config, &*target, &aur, &work, only, &scratch, printer), probe);
+        let planned = planned?;
+        probed?;
+        let history = crate::publish::history(&*target, &work);
+        let (trusted, debug_trusted) =
+            trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
         let plan = planned.plan;
         printer.info(render_plan(&plan).trim_end());
         printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
@@ -107,6 +129,9 @@ impl<'a> Run<'a> {
             aur,
             target,
             remote: planned.remote,
+            trusted,
+            debug_trusted,
+            history,
             removals,
             signer,
             no_publish,
@@ -148,7 +173,7 @@ impl<'a> Run<'a> {
         // The publish's repo-add container starts while the builds run, not after them.
         let tool = (!self.no_publish).then(|| RepoTool::started_ahead(docker.clone(), image.to_string()));
         // 3. Builds, stopped cleanly by Ctrl-C or SIGTERM.
-        let results = super::or_interrupt(docker, crate::build::run(ctx, plan.clone())).await?;
+        let mut results = super::or_interrupt(docker, crate::build::run(ctx, plan.clone())).await?;
         self.printer.finish();
         record_mismatches(&plan, &results, &self.dirs, self.printer);
         // A VCS package just built has just been asked: its next check waits its vcs_interval.
@@ -158,16 +183,18 @@ impl<'a> Run<'a> {
             _ => None,
         });
         super::shared::record_vcs_checks(&built_vcs.collect(), &self.dirs.work, self.printer);
-        // 4. Publish what was built, unless asked not to.
+        // 4. Publish what was built, unless asked not to. A pkgbase whose file name another
+        // run's bytes hold was not published: it failed.
         let built = BuiltFiles::of(&results);
         let refused = self.deliver(tool, &plan, &built).await?;
+        fail_refused(&mut results, &refused, &self.dirs);
         self.record(docker, &plan, &results).await?;
         // 5. The summary, and the exit code it implies.
         let mut spans = self.timeline.spans();
         spans.extend(results.iter().flat_map(|r| r.spans(self.timeline.started)));
         let chart = gantt(&format!("repoctl build: {}", self.target.describe()), self.timeline.unix_ms, &spans);
         summarize(self.config, &plan, &results, &*self.target, &self.dirs, &chart, self.printer);
-        Ok(self.status(refused || results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }))))
+        Ok(self.status(!refused.is_empty() || results.iter().any(|r| !matches!(r.outcome, Outcome::Built { .. }))))
     }
 
     /// Records the run's results: after a publish, in the status object (with the page);
@@ -215,15 +242,17 @@ impl<'a> Run<'a> {
         super::results::describe(self.config, &*self.target, recorded, &scratch, docker, self.printer).await
     }
 
-    /// What every build of the run shares, the published dependency files fetched.
+    /// What every build of the run shares, the published dependency files fetched and checked
+    /// against the trusted database.
     async fn context(&self, docker: &Docker, run_image: &str, plan: &Plan) -> Result<BuildContext, Error> {
-        build_context(self.config, docker, run_image, &self.dirs, &self.aur, &*self.target, plan, self.printer).await
+        let published = Published { target: &*self.target, trusted: &self.trusted, signer: self.signer.as_ref() };
+        build_context(self.config, docker, run_image, &self.dirs, &self.aur, &published, plan, self.printer).await
     }
 
     /// Publishes what was built with `tool` (None with `--no-publish`), or with `--no-publish`
-    /// leaves it (copied to `--out DIR`). Returns whether the publish refused a file (the
-    /// database holds its pkgname newer: another run published meanwhile).
-    async fn deliver(&self, tool: Option<RepoTool>, plan: &Plan, built: &BuiltFiles) -> Result<bool, Error> {
+    /// leaves it (copied to `--out DIR`). Returns the package files a publish left out
+    /// ([`Refused`]: names that hold other bytes, and files the database holds newer).
+    async fn deliver(&self, tool: Option<RepoTool>, plan: &Plan, built: &BuiltFiles) -> Result<Vec<Refused>, Error> {
         let began = Instant::now();
         if self.no_publish {
             let printer = self.printer;
@@ -236,21 +265,20 @@ impl<'a> Run<'a> {
                 printer.info(&format!("copied {} package file(s) to {out}", built.files.len() + built.debug.len()));
                 self.timeline.record("copy to --out", began);
             }
-        } else if let Some(tool) =
-            tool.filter(|_| !built.files.is_empty() || !self.removals.is_empty() || self.signer.is_some())
-        {
+        } else if let Some(tool) = tool.filter(|_| !built.files.is_empty() || !self.removals.is_empty()) {
             let refused = self.publish_built(&tool, plan, built).await?;
             self.timeline.record("publish", began);
             return Ok(refused);
         }
-        Ok(false)
+        Ok(Vec::new())
     }
 
     /// Publishes what a run built: into `NAME`, with the plan's removals and the pkgnames
     /// rebuilt pkgbases no longer make; then debug packages into `NAME-debug`, which loses the
     /// entries of pkgbases that no longer want one (read from `NAME-debug` itself, so an
-    /// earlier run that stopped between the two publishes is caught up).
-    async fn publish_built(&self, tool: &RepoTool, plan: &Plan, built: &BuiltFiles) -> Result<bool, Error> {
+    /// earlier run that stopped between the two publishes is caught up). Returns the package
+    /// files the publishes left out.
+    async fn publish_built(&self, tool: &RepoTool, plan: &Plan, built: &BuiltFiles) -> Result<Vec<Refused>, Error> {
         let (config, target, remote) = (self.config, &*self.target, &self.remote);
         let mut remove = self.removals.clone();
         remove.extend(crate::plan::superseded(&remote.entries, &built.pkgnames, plan));
@@ -259,11 +287,12 @@ impl<'a> Run<'a> {
         let debug_made: Vec<String> = built.debug.iter().map(|f| f.pkgname().to_string()).collect();
         let debug_remove =
             crate::plan::debug_removals(&debug_db.entries, &remote.entries, plan, &built.pkgnames, &debug_made);
-        let mut refused = false;
+        let mut refused = Vec::new();
         for (repo, add, remove) in [(&config.name, &built.files, remove), (&debug_name, &built.debug, debug_remove)] {
-            let change = Change { repo, add, remove: &remove, signer: self.signer.as_ref() };
+            let change = Change { repo, add, remove: &remove, signer: self.signer.as_ref(), history: &self.history };
             let dir = self.dirs.run.join("publish").join(repo);
             let report = super::publish_or_interrupt(target, tool, &change, &dir, self.printer).await?;
+            refused.extend(report.refused.iter().cloned());
             if report.uploaded + report.deleted > 0 || repo == &config.name {
                 self.printer.step(&format!(
                     "published {repo} to {}: {} object(s) written, {} package file(s) deleted",
@@ -272,40 +301,65 @@ impl<'a> Run<'a> {
                     report.deleted
                 ));
             }
-            for downgrade in &report.refused {
+            for downgrade in &report.downgrades {
                 self.printer.error(&format!("refused: {downgrade}"));
+                refused.push(Refused::from(downgrade));
             }
-            refused |= !report.refused.is_empty();
         }
         Ok(refused)
     }
 
-    /// With `sign:` and nothing to build: signatures missing or stale in `NAME` or
-    /// `NAME-debug` are repaired (repo-add runs only when a published package's signature must
-    /// be embedded).
-    async fn sign_only(&self) -> Result<(), Error> {
-        let Some(signer) = &self.signer else { return Ok(()) };
-        let (config, target, printer) = (self.config, &*self.target, self.printer);
-        let docker = Docker::connect(&self.run_id).await?;
-        // NAME-debug too, when there is one (one more small read when there is not).
-        let debug_name = crate::repo::debug_repo_name(&config.name);
-        let debug = crate::publish::read_remote(target, &debug_name, &self.dirs.run.join("debug-current")).await?;
-        let image = if self.remote.entries.iter().chain(&debug.entries).any(|e| !e.signed) {
-            prepare_image(&docker, &config.builder.image, &self.dirs.logs, printer).await?
-        } else {
-            config.builder.image.clone()
-        };
-        let tool = RepoTool::new(docker.clone(), image);
-        let mut uploaded = 0;
-        for repo in [&config.name, &debug_name] {
-            let change = Change { repo, add: &[], remove: &[], signer: Some(signer) };
-            let dir = self.dirs.run.join("publish").join(repo);
-            uploaded += super::publish_or_interrupt(target, &tool, &change, &dir, printer).await?.uploaded;
-        }
-        if uploaded > 0 {
-            printer.step(&format!("signatures repaired: {uploaded} object(s) written to {}", target.describe()));
+    /// With nothing to build: a `NAME.db.sig` (or `NAME-debug.db.sig`) that does not verify the
+    /// live database, which verified by the signature the key made for it before its commit, is
+    /// replaced by that signature ([`crate::publish::republish_signature`]). Nothing is signed.
+    async fn republish_signatures(&self) -> Result<(), Error> {
+        let debug_name = crate::repo::debug_repo_name(&self.config.name);
+        let repos = std::iter::once((&self.config.name, &self.trusted))
+            .chain(self.debug_trusted.as_ref().map(|t| (&debug_name, t)));
+        for (repo, trusted) in repos {
+            let scratch = self.dirs.run.join("republish").join(repo);
+            if crate::publish::republish_signature(&*self.target, repo, trusted, &scratch).await? > 0 {
+                self.printer.step(&format!(
+                    "{repo}.db.sig did not verify {repo}.db: replaced by the signature this key made for it before its commit"
+                ));
+            }
         }
         Ok(())
+    }
+}
+
+/// The live databases a run builds on, trusted ([`crate::publish::trust_remote`]): `NAME.db` as
+/// the plan read it (`remote`), and, in a signed repository (`signer`), `NAME-debug.db` read now
+/// into the run directory. Errors: one does not verify (nothing is built or written), or the
+/// target fails.
+async fn trust_live(
+    config: &Config,
+    target: &dyn Target,
+    remote: &crate::publish::RemoteRepo,
+    signer: Option<&crate::sign::Signer>,
+    history: &History,
+    dirs: &RunDirs,
+) -> Result<(TrustedDb, Option<TrustedDb>), Error> {
+    let trusted = crate::publish::trust_remote(target, &config.name, remote, signer, history).await?;
+    let Some(signer) = signer else { return Ok((trusted, None)) };
+    let debug_name = crate::repo::debug_repo_name(&config.name);
+    let dir = dirs.run.join("debug-trusted");
+    let debug = crate::publish::read_trusted(target, &debug_name, Some(signer), history, &dir).await?;
+    Ok((trusted, Some(debug.trusted)))
+}
+
+/// Marks the build results of pkgbases a publish left out ([`Refused`]) as failed
+/// ([`crate::build::FailureKind::Publish`]): built, but not in the repository.
+fn fail_refused(results: &mut [PackageResult], refused: &[Refused], dirs: &RunDirs) {
+    for r in results.iter_mut() {
+        let Some(why) = refused.iter().find(|f| f.pkgbase == r.pkgbase) else { continue };
+        r.outcome = Outcome::Failed {
+            kind: crate::build::FailureKind::Publish,
+            error: format!("built, but not published: {}", why.reason),
+            tail: Vec::new(),
+            log: dirs.logs.join(format!("{}.log", r.pkgbase)),
+            made: None,
+        };
     }
 }
 

@@ -12,6 +12,7 @@ pub mod render;
 mod results;
 pub mod review;
 mod shared;
+mod sign;
 mod status;
 mod update;
 
@@ -37,6 +38,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             build::build(&config_path, work_dir, &packages, no_publish, out.as_deref(), printer).await
         }
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
+        Command::Sign { adopt: _, dry_run } => sign::sign(&config_path, work_dir, dry_run, printer).await,
         Command::Provenance { package, json } => provenance::provenance(&config_path, &package, json, printer).await,
         Command::Status { json } => status::status(&config_path, work_dir, json, printer).await,
         Command::Review { base, json } => review::review(&config_path, &base, work_dir, json, printer).await,

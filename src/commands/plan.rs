@@ -31,8 +31,17 @@ pub async fn plan(
     let (_tmp, scratch) = super::scratch_dir()?;
     let mut planned = super::make_plan(&config, &*target, &aur, &work, only, &scratch, printer).await?;
     if probe_vcs {
-        planned.plan =
-            super::shared::probe_vcs(&config, planned.plan, &planned.sync_dbs, &*target, &aur, &work, printer).await?;
+        planned.plan = super::shared::probe_vcs(
+            &config,
+            planned.plan,
+            &planned.sync_dbs,
+            &*target,
+            &planned.remote,
+            &aur,
+            &work,
+            printer,
+        )
+        .await?;
     }
     let shards = shards.map(|n| planned.plan.shards(n));
     if json {

@@ -7,8 +7,9 @@ use crate::build::RunDirs;
 use crate::config::Config;
 use crate::docker::Docker;
 use crate::error::{Error, ExitStatus};
-use crate::publish::Change;
+use crate::publish::{Change, Refused};
 use crate::repo::RepoTool;
+use crate::trust::signed::History;
 use crate::trust::{CheckedPackage, Declared, Locked, Refusal};
 use crate::ui::{Printer, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -47,11 +48,10 @@ pub async fn publish(
     let dirs =
         RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let target = crate::publish::open_target(&config).await?;
-    let docker = Docker::connect(&run_id).await?;
-    let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
-    let tool = RepoTool::new(docker.clone(), image);
+    let (docker, tool) = repo_tool(&config, &*target, (&work, &run_id), &dirs, printer).await?;
+    let history = crate::publish::history(&*target, &work);
     let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
-    let publishing = publish_repos(&*target, &tool, &repos, signer.as_ref(), &dirs, printer);
+    let publishing = publish_repos(&*target, &tool, &repos, (signer.as_ref(), &history), &dirs, printer);
     // With no results to record, the status object may be current already: it is read while
     // the packages are published, so a re-publish with nothing new waits for one round trip
     // fewer. A failed read is left to the describe step to repeat and report.
@@ -62,8 +62,9 @@ pub async fn publish(
         }
     };
     let (published, status) = tokio::join!(publishing, status_read);
-    let (unchanged, downgrades) = published?;
-    failed |= !downgrades.is_empty();
+    let (unchanged, left_out) = published?;
+    record_refused(&mut results, &left_out, &run_id);
+    failed |= !left_out.is_empty();
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
     // Nothing new in the database and no results: the status object and page may be current.
@@ -71,7 +72,36 @@ pub async fn publish(
     let recorded =
         super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status: status.as_ref() };
     super::results::describe(&config, &*target, recorded, &scratch, Some(&docker), printer).await?;
+    say_taken(&left_out, printer);
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+}
+
+/// The repo-add tool of run `run_id`, in the builder image (`dirs` holds its log), made while
+/// the store's conditional writes are checked (once per work directory `work`): a store that
+/// ignores them is refused before anything is written. Errors: Docker, the image, the probe.
+async fn repo_tool(
+    config: &Config,
+    target: &dyn crate::publish::Target,
+    (work, run_id): (&Utf8Path, &str),
+    dirs: &RunDirs,
+    printer: &Printer,
+) -> Result<(Docker, RepoTool), Error> {
+    let docker = Docker::connect(run_id).await?;
+    let probe = crate::publish::check_conditional_writes(target, work);
+    let (image, probed) = tokio::join!(prepare_image(&docker, &config.builder.image, &dirs.logs, printer), probe);
+    probed?;
+    let tool = RepoTool::new(docker.clone(), image?);
+    Ok((docker, tool))
+}
+
+/// Says what to do about each package file left out because its name holds other bytes.
+fn say_taken(left_out: &[Refused], printer: &Printer) {
+    for r in left_out.iter().filter(|r| r.taken) {
+        printer.error(&format!(
+            "{} was not published: {} (if no other run is publishing, delete {} and its .sig and .provenance.json, then publish again)",
+            r.pkgbase, r.reason, r.file
+        ));
+    }
 }
 
 /// Checks `files` against their provenance records and `lock` on a blocking thread (it reads
@@ -136,29 +166,56 @@ fn refuse(
     !refused.is_empty()
 }
 
+/// Records the pkgbases a publish left out ([`Refused`]) as failed in `results`, the status
+/// object's entries this run writes (run `run_id`).
+fn record_refused(results: &mut super::results::Results, refused: &[Refused], run_id: &str) {
+    use crate::publish::status::{BuildResult, PackageStatus};
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    for r in refused {
+        let entry = results.entry(r.pkgbase.clone()).or_insert_with(|| PackageStatus {
+            result: BuildResult::Failed,
+            kind: None,
+            reason: None,
+            version: None,
+            commit: None,
+            time: now.clone(),
+            run: run_id.to_string(),
+            built: None,
+        });
+        entry.result = BuildResult::Failed;
+        entry.kind = Some(crate::build::FailureKind::Publish.label().to_string());
+        entry.reason = Some(format!("built, but not published: {}", r.reason));
+    }
+}
+
 /// Publishes each repository's package files (`repos`: NAME, then NAME-debug; one without
-/// files is left alone), saying what each publish wrote and what it refused to add (a file
-/// older than the database's: [`crate::publish::Downgrade`]). Returns NAME's database as read
-/// when that publish changed nothing ([`crate::publish::PublishReport::unchanged`]), and the
-/// refusals. Errors: a publish fails or is interrupted.
+/// files is left alone) with `keys` (the signer, if any, and the work directory's history),
+/// saying what each publish wrote and what it refused to add (a file older than the
+/// database's: [`crate::publish::Downgrade`]). Returns NAME's database as read when that
+/// publish changed nothing ([`crate::publish::PublishReport::unchanged`]), and the package
+/// files the publishes left out ([`Refused`]: the database holds them newer, or their names
+/// hold other bytes). Errors: a publish fails or is interrupted.
 async fn publish_repos(
     target: &dyn crate::publish::Target,
     tool: &RepoTool,
     repos: &[(String, Vec<CheckedPackage>); 2],
-    signer: Option<&crate::sign::Signer>,
+    keys: (Option<&crate::sign::Signer>, &History),
     dirs: &RunDirs,
     printer: &Printer,
-) -> Result<(Option<crate::publish::RemoteRepo>, Vec<crate::publish::Downgrade>), Error> {
-    let mut unchanged = None;
-    let mut refused = Vec::new();
+) -> Result<(Option<crate::publish::RemoteRepo>, Vec<Refused>), Error> {
+    let (mut unchanged, mut refused) = (None, Vec::new());
+    let (signer, history) = keys;
     for (i, (repo, add)) in repos.iter().enumerate().filter(|(_, (_, add))| !add.is_empty()) {
-        let change = Change { repo, add, remove: &[], signer };
+        let change = Change { repo, add, remove: &[], signer, history };
         let dir = dirs.run.join("publish").join(repo);
         let report = super::publish_or_interrupt(target, tool, &change, &dir, printer).await?;
-        for downgrade in &report.refused {
+        for downgrade in &report.downgrades {
             printer.error(&format!("refused: {downgrade}"));
         }
-        let left_out = |p: &&CheckedPackage| report.refused.iter().any(|d| d.pkgbase == p.pkgbase());
+        let left_out = |p: &&CheckedPackage| {
+            report.downgrades.iter().any(|d| d.pkgbase == p.pkgbase())
+                || report.refused.iter().any(|r| r.pkgbase == p.pkgbase())
+        };
         printer.step(&format!(
             "published {} package file(s) to {repo} at {} ({} object(s) written)",
             add.iter().filter(|p| !left_out(p)).count(),
@@ -168,6 +225,7 @@ async fn publish_repos(
         if i == 0 {
             unchanged = report.unchanged;
         }
+        refused.extend(report.downgrades.iter().map(Refused::from));
         refused.extend(report.refused);
     }
     Ok((unchanged, refused))

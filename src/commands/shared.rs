@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::plan::Plan;
 use crate::publish::Target;
 use crate::ui::{Printer, Reporter};
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 use futures_util::StreamExt;
 use std::sync::Arc;
 
@@ -79,8 +79,17 @@ pub(super) async fn refresh_image(
     })
 }
 
+/// Where a run's published dependencies come from: the target, the live database they are
+/// checked against, and the key to check their signatures with (signed repositories).
+pub(super) struct Published<'a> {
+    pub target: &'a dyn Target,
+    pub trusted: &'a crate::trust::signed::TrustedDb,
+    pub signer: Option<&'a crate::sign::Signer>,
+}
+
 /// What every build and VCS check of a run shares, the published package files they install
-/// fetched first. Errors: the daemon cannot say what `run_image` is.
+/// fetched first and checked against `published`'s database. Errors: the daemon cannot say
+/// what `run_image` is.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn build_context(
     config: &Config,
@@ -88,7 +97,7 @@ pub(super) async fn build_context(
     run_image: &str,
     dirs: &RunDirs,
     aur: &AurClient,
-    target: &dyn Target,
+    published: &Published<'_>,
     plan: &Plan,
     printer: &Printer,
 ) -> Result<BuildContext, Error> {
@@ -100,7 +109,7 @@ pub(super) async fn build_context(
         arch: config.arch.clone(),
         dirs: dirs.clone(),
         git_url: Box::new(move |base| aur.git_url(base)),
-        published: fetch_published(plan, target, dirs, printer).await,
+        published: fetch_published(plan, published, dirs, printer).await,
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
         keyserver: config.builder.keyserver.clone(),
@@ -124,14 +133,16 @@ async fn builder_identity(
 }
 
 /// Downloads the published package files the plan's builds and VCS checks install
-/// ([`Plan::published_dependencies`]) into the run's `deps` directory. A file that cannot be
-/// fetched fails only the builds that need it.
+/// ([`Plan::published_dependencies`]) into the run's `deps` directory, each checked against its
+/// entry in the live database ([`crate::trust::signed::TrustedDb::check_fetched`]). A file that
+/// cannot be fetched, or is not the file its entry describes, fails only the builds that need
+/// it.
 async fn fetch_published(
     plan: &Plan,
-    target: &dyn Target,
+    published: &Published<'_>,
     dirs: &RunDirs,
     printer: &Printer,
-) -> std::collections::BTreeMap<String, Result<Vec<Utf8PathBuf>, String>> {
+) -> std::collections::BTreeMap<String, Result<Vec<crate::trust::signed::FetchedPackage>, String>> {
     let needed = plan.published_dependencies();
     if !needed.is_empty() {
         printer.step(&format!("fetching the published packages of {} dependency pkgbase(s)", needed.len()));
@@ -142,7 +153,7 @@ async fn fetch_published(
         .map(|(base, files)| async move {
             let mut paths = Vec::new();
             for file in &files {
-                match download_one(target, dir, file).await {
+                match download_one(published, dir, file).await {
                     Ok(path) => paths.push(path),
                     Err(why) => return (base, Err(why)),
                 }
@@ -157,27 +168,36 @@ async fn fetch_published(
 /// Published dependency pkgbases fetched at once.
 const DOWNLOADS_IN_FLIGHT: usize = 8;
 
-/// One published file into `dir`: to a temporary name, then renamed, so a download cut short
-/// never leaves a partial file under the real name.
-async fn download_one(target: &dyn Target, dir: &Utf8Path, file: &str) -> Result<Utf8PathBuf, String> {
+/// One published file into `dir`: to a temporary name, renamed once whole, then checked
+/// against its entry; a file that does not match is removed.
+async fn download_one(
+    published: &Published<'_>,
+    dir: &Utf8Path,
+    file: &str,
+) -> Result<crate::trust::signed::FetchedPackage, String> {
     fs_err::create_dir_all(dir).map_err(|e| e.to_string())?;
     let (part, dest) = (dir.join(format!(".{file}.part")), dir.join(file));
-    target.download(file, &part).await.map_err(|e| {
+    published.target.download(file, &part).await.map_err(|e| {
         format!("cannot fetch dependency {file} from the repository: {}", crate::build::with_causes(&e))
     })?;
     fs_err::rename(&part, &dest).map_err(|e| e.to_string())?;
-    Ok(dest)
+    published.trusted.check_fetched(file, &dest, published.signer).map_err(|why| {
+        let _ = fs_err::remove_file(&dest);
+        format!("the published dependency {file} is not what the repository's database describes: {why}")
+    })
 }
 
 /// `plan --probe-vcs`: the VCS packages the plan skips are asked for their pkgver() in
 /// containers of this run's image (as `build` does before building), and the answers applied
 /// to the plan. Builds nothing, publishes nothing; the run's image is released afterwards.
 /// `sync_dbs`: the sync databases the plan read ([`super::Planned::sync_dbs`]).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn probe_vcs(
     config: &Config,
     plan: Plan,
     sync_dbs: &crate::build::SyncDbs,
     target: &dyn Target,
+    remote: &crate::publish::RemoteRepo,
     aur: &AurClient,
     work: &Utf8Path,
     printer: &Printer,
@@ -196,7 +216,12 @@ pub(super) async fn probe_vcs(
         for step in plan.vcs_candidates() {
             docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
         }
-        let ctx = build_context(config, &docker, &run_image.id, &dirs, aur, target, &plan, printer).await?;
+        // Nothing is published from here: the database is taken as read, without the key.
+        let trusted =
+            crate::publish::trust_remote(target, &config.name, remote, None, &crate::trust::signed::History::none())
+                .await?;
+        let published = Published { target, trusted: &trusted, signer: None };
+        let ctx = build_context(config, &docker, &run_image.id, &dirs, aur, &published, &plan, printer).await?;
         super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await
     }
     .await;

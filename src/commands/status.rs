@@ -64,7 +64,7 @@ pub struct Verdict {
     pub blocked: usize,
     pub not_locked: usize,
     pub to_remove: usize,
-    /// With `sign:`, published packages without a signature (the next build signs them).
+    /// With `sign:`, published packages without a signature (`repoctl sign --adopt` signs them).
     pub unsigned: usize,
     /// pkgbases whose AUR version is newer than the locked one: not drift (the lock is what a
     /// person let in), but `repoctl update` has something to show.
@@ -292,7 +292,11 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!("to remove: {} {} (no longer listed or needed)\n", r.pkgname, r.version));
     }
     if report.signing {
-        let sig = if report.database_signature { "signed" } else { "NOT signed (the next build signs it)" };
+        let sig = if report.database_signature {
+            "signed"
+        } else {
+            "NOT signed (`build` refuses it: run `repoctl sign --adopt`)"
+        };
         out.push_str(&format!("database: {sig}\n"));
     }
     match &report.status_object {

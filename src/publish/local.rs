@@ -1,12 +1,13 @@
 //! A repository in a local directory, for trying repoctl on a laptop; pacman reads it with
 //! `Server = file:///path`. Every write goes to a temporary file renamed into place, so a
-//! reader never sees half a file. Publishers take turns through a lock file (`.repoctl.lock`,
-//! flock), held while the database is committed and while the status object and the page that
-//! describe it are written; the database is replaced only if it still has the content that was
-//! read.
+//! reader never sees half a file; a package file and its companions are created with a hard
+//! link, which never replaces a file that is there (issue 24, item 2). Publishers take turns
+//! through a lock file (`.repoctl.lock`, flock), held while the database is committed and while
+//! the status object and the page that describe it are written; the database is replaced only
+//! if it still has the content that was read.
 //! Names with `+` need nothing here (unlike S3, see `s3::aws_path_alias`): pacman reads a
 //! `file://` server's paths literally.
-use super::{PublishError, Target};
+use super::{Created, PublishError, Target};
 use async_trait::async_trait;
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -88,6 +89,27 @@ impl Target for LocalTarget {
         Ok(())
     }
 
+    /// Copies `src` to a temporary name, then hard-links it to `name`: link(2) fails with
+    /// EEXIST rather than replace a file, so of two publishers writing one name, one creates
+    /// it and the other finds it. What is there is then compared by content.
+    async fn create(&self, name: &str, src: &Utf8Path) -> Result<Created, PublishError> {
+        let path = self.path(name)?;
+        fs_err::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let tmp = self.dir.join(format!(".{name}.part-{}", std::process::id()));
+        fs_err::copy(src, &tmp).map_err(io(&tmp))?;
+        let linked = fs_err::hard_link(&tmp, &path);
+        let _ = fs_err::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(Created::New),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let there = content_version(&fs_err::read(&path).map_err(io(&path))?);
+                let ours = content_version(&fs_err::read(src).map_err(io(src))?);
+                Ok(if there == ours { Created::Same } else { Created::Other })
+            }
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
     async fn fetch_versioned(&self, name: &str, limit: u64) -> Result<Option<(Vec<u8>, String)>, PublishError> {
         Ok(self.fetch(name, limit).await?.map(|bytes| {
             let version = content_version(&bytes);
@@ -156,5 +178,22 @@ mod tests {
         assert_eq!(target.public_url(), "file:///srv/my%20repos/x86_64");
         let relative = LocalTarget::new("repo".into()).public_url();
         assert!(relative.starts_with("file:///") && relative.ends_with("/repo"), "{relative}");
+    }
+
+    #[tokio::test]
+    async fn a_package_file_is_created_once_and_never_replaced_with_other_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf()).unwrap();
+        let target = LocalTarget::new(dir.join("repo"));
+        let (ours, theirs) = (dir.join("ours"), dir.join("theirs"));
+        fs_err::write(&ours, b"built here").unwrap();
+        fs_err::write(&theirs, b"built elsewhere").unwrap();
+        let name = "a-1-1-any.pkg.tar.zst";
+        assert_eq!(target.create(name, &ours).await.unwrap(), Created::New);
+        assert_eq!(target.create(name, &ours).await.unwrap(), Created::Same);
+        assert_eq!(target.create(name, &theirs).await.unwrap(), Created::Other);
+        assert_eq!(fs_err::read(dir.join("repo").join(name)).unwrap(), b"built here");
+        let left: Vec<_> = fs_err::read_dir(dir.join("repo")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
     }
 }

@@ -11,11 +11,18 @@
 //! A package file's companions, its signature (`FILE.sig`) and its provenance
 //! (`FILE.provenance.json`, [`crate::provenance`]), go up with it and are deleted with it: no
 //! database ever references a file whose companions are not there yet, and none outlives it.
+mod adopt;
+mod live;
 mod local;
+mod packages;
 pub mod page;
 mod s3;
 pub mod status;
 
+pub use adopt::{Adoption, adopt};
+pub use live::{
+    Live, check_conditional_writes, history, read_files_db, read_trusted, republish_signature, trust_remote,
+};
 pub use local::LocalTarget;
 pub use s3::S3Target;
 
@@ -23,11 +30,12 @@ use crate::alpm::{RepoEntry, read_sync_db};
 use crate::config::{Config, TargetConfig};
 use crate::repo::{DbFiles, DbNames, RepoTool};
 use crate::trust::CheckedPackage;
+use crate::trust::signed::{History, TrustedDb};
 use crate::ui::Reporter;
 use async_trait::async_trait;
 use camino::{Utf8Path, Utf8PathBuf};
 use futures_util::StreamExt;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// A sync database larger than this is refused when read from the target.
@@ -71,6 +79,24 @@ pub enum PublishError {
         #[source]
         source: std::io::Error,
     },
+    /// The live database cannot be built on (issue 24): nothing was written.
+    #[error("the published repository cannot be trusted; nothing was written")]
+    Untrusted(#[from] crate::trust::signed::Untrusted),
+    #[error("{target} does not refuse conditional writes whose condition fails: it ignored {missing}")]
+    NoConditionalWrites { target: String, missing: String },
+    #[error("{name} at {target} cannot be adopted: {problems}")]
+    Adopt { name: String, target: String, problems: String },
+}
+
+/// What [`Target::create`] found under the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// Nothing was there: the object is this file now.
+    New,
+    /// An object with the same bytes was there already (nothing was written).
+    Same,
+    /// An object with other bytes is there; it was left as it is.
+    Other,
 }
 
 /// What an object is, which decides its Content-Type and Cache-Control.
@@ -125,6 +151,10 @@ pub trait Target: Send + Sync {
     async fn download(&self, name: &str, dest: &Utf8Path) -> Result<(), PublishError>;
     /// Creates or replaces an object with a local file's content.
     async fn upload(&self, name: &str, src: &Utf8Path) -> Result<(), PublishError>;
+    /// Creates an object with a local file's content only where there is none: never over
+    /// another object (S3: `If-None-Match: *`; a directory: a hard link). Says what it found.
+    /// How package files and their companions are written (issue 24, item 2).
+    async fn create(&self, name: &str, src: &Utf8Path) -> Result<Created, PublishError>;
     /// Deletes an object; deleting one that does not exist is not an error.
     async fn delete(&self, name: &str) -> Result<(), PublishError>;
     /// An object's bytes and a token for its version (S3: the ETag), or None when it does not
@@ -138,6 +168,18 @@ pub trait Target: Send + Sync {
     /// reads for a name with `+`). Returns the objects written; `scratch` is for downloads.
     async fn repair(&self, _names: &[String], _scratch: &Utf8Path) -> Result<usize, PublishError> {
         Ok(0)
+    }
+    /// What names this target in the work directory's record of targets whose conditional
+    /// writes were checked ([`check_conditional_writes`]); None when there is nothing to check
+    /// (a directory: its lock file takes their place).
+    fn probe_key(&self) -> Option<String> {
+        None
+    }
+    /// Checks that the target refuses a create over an existing object (`If-None-Match: *`)
+    /// and a write naming another version (`If-Match`), writing and deleting an object of its
+    /// own. Errors: [`PublishError::NoConditionalWrites`] naming what it ignored.
+    async fn probe_conditional_writes(&self) -> Result<(), PublishError> {
+        Ok(())
     }
     /// Keeps other repoctl processes from publishing here while the guard lives, where the
     /// target has no conditional writes of its own (a local directory: a lock file).
@@ -203,25 +245,6 @@ pub async fn read_remote(target: &dyn Target, repo: &str, dir: &Utf8Path) -> Res
     let db_path = dir.join(&names.db_archive);
     fs_err::write(&db_path, &db).map_err(io(&db_path))?;
     Ok(RemoteRepo { entries, db: Some(db_path), version: Some(version) })
-}
-
-/// The published database pair, `NAME.files` fetched now, beside the `NAME.db` that
-/// [`read_remote`] read (and after it: writers replace `NAME.files` before `NAME.db`, so it is
-/// at least as new). None for a new repository.
-pub async fn read_files_db(
-    target: &dyn Target,
-    repo: &str,
-    remote: &RemoteRepo,
-) -> Result<Option<DbFiles>, PublishError> {
-    let Some(db) = &remote.db else { return Ok(None) };
-    let names = DbNames::new(repo);
-    let files = db.with_file_name(&names.files_archive);
-    match target.fetch(&names.files, MAX_DB_FETCH).await? {
-        Some(bytes) => fs_err::write(&files, bytes).map_err(io(&files))?,
-        // A files database lost or never made: start one from the package list instead.
-        None => fs_err::copy(db, &files).map(drop).map_err(io(&files))?,
-    }
-    Ok(Some(DbFiles { db: db.clone(), files }))
 }
 
 fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> PublishError + use<> {
@@ -355,8 +378,34 @@ pub struct Change<'a> {
     pub add: &'a [CheckedPackage],
     /// pkgnames to drop from the database.
     pub remove: &'a [String],
-    /// Signs the package files and every new database, when repo.yaml has `sign:`.
+    /// Signs the package files and every new database, when repo.yaml has `sign:`; the live
+    /// database must then verify under its key before anything is built on it.
     pub signer: Option<&'a crate::sign::Signer>,
+    /// The databases this work directory committed: each commit is recorded, and one it
+    /// replaced is refused when found live again ([`History`]).
+    pub history: &'a History,
+}
+
+/// A package file a publish did not commit: its name holds other bytes on the target (another
+/// run's build of the same version), which no database lists and, in a signed repository, no
+/// signature by the key vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The package file's name.
+    pub file: String,
+    /// Its pkgbase (every file of it is left out, so that a split package is never half new).
+    pub pkgbase: String,
+    /// One line: why.
+    pub reason: String,
+    /// True when its name holds other bytes on the target; false when the live database holds
+    /// its pkgname newer ([`Downgrade`]).
+    pub taken: bool,
+}
+
+impl From<&Downgrade> for Refused {
+    fn from(d: &Downgrade) -> Refused {
+        Refused { file: d.file.clone(), pkgbase: d.pkgbase.clone(), reason: d.to_string(), taken: false }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -372,7 +421,9 @@ pub struct PublishReport {
     /// Package files not added because the database holds their pkgname at a newer version,
     /// or at the same version in another file: repo-add would have replaced it. Every other
     /// file of their pkgbase was left out too.
-    pub refused: Vec<Downgrade>,
+    pub downgrades: Vec<Downgrade>,
+    /// Package files left out because their names hold other bytes ([`Refused`]).
+    pub refused: Vec<Refused>,
 }
 
 /// A package file a publish did not add: repo-add would have downgraded (or replaced at the
@@ -409,15 +460,24 @@ impl std::fmt::Display for Downgrade {
 
 /// Applies `change` to the published repository in the order that keeps it consistent:
 ///
+/// 0. the live database read and trusted ([`read_trusted`]: in a signed repository it must
+///    verify under the key, or nothing is written);
 /// 1. package files (with their signatures and provenance), which nothing references yet,
-///    uploaded while repo-add writes the new database;
-/// 2. the database archives and `NAME.files`;
-/// 3. `NAME.db`, the commit point, with a conditional write on the version this attempt read;
-/// 4. only then, deletion of files the new database no longer references.
+///    created (never over other bytes: [`Target::create`]) while repo-add writes the new
+///    database;
+/// 2. the database archives and `NAME.files`, signed, with the signatures under their digest
+///    names ([`crate::trust::signed::digest_signature_name`]);
+/// 3. `NAME.db`, the commit point, with a conditional write on the version this attempt read,
+///    then `NAME.db.sig`;
+/// 4. only then, deletion of files no database references any more, the live database read
+///    again just before.
 ///
 /// When another run replaced `NAME.db` in between, the write in 3 is refused: the database is
 /// read again, this change re-applied to it (repo-add / repo-remove), and the steps repeated,
-/// up to [`MAX_PUBLISH_ATTEMPTS`] times. Two runs publishing at once both end up in it.
+/// up to [`MAX_PUBLISH_ATTEMPTS`] times. Two runs publishing at once both end up in it. When a
+/// package file's name holds other bytes (step 1), the next attempt takes the live object
+/// where the database lists it or the key's signature vouches for it, and otherwise leaves that
+/// pkgbase out ([`PublishReport::refused`]).
 pub async fn publish(
     target: &dyn Target,
     tool: &RepoTool,
@@ -430,8 +490,9 @@ pub async fn publish(
     let mut publish = Publish::new(target, tool, change, reporter);
     for attempt in 1..=MAX_PUBLISH_ATTEMPTS {
         match publish.attempt(&work.join(format!("attempt-{attempt}"))).await? {
-            Attempt::Done => return Ok(publish.report),
+            Attempt::Done => return Ok(publish.finish()),
             Attempt::Refused => publish.back_off(attempt).await,
+            Attempt::Taken => {}
         }
     }
     Err(PublishError::Conflict { name: publish.names.db, target: target.describe(), attempts: MAX_PUBLISH_ATTEMPTS })
@@ -441,6 +502,8 @@ pub async fn publish(
 /// the lock, and when it has a signer, signs exactly those bytes (`FILE.sig` beside each, read
 /// once). Runs before repo-add, which embeds each `.sig` in the database (%PGPSIG%). A `.sig`
 /// that came with the file (a shard, an earlier run) is replaced: only this key counts.
+/// The one place a publish signs package files (`sign --adopt` signs what it checked:
+/// [`crate::trust::signed::sign_adopted`]).
 /// Errors: a file changed since its check, cannot be read, or the key cannot sign.
 fn verify_package_files(change: &Change<'_>, reporter: &dyn Reporter) -> Result<(), PublishError> {
     let Some(signer) = change.signer else {
@@ -461,18 +524,29 @@ enum Attempt {
     Done,
     /// Another run replaced `NAME.db` after this attempt read it: nothing was committed.
     Refused,
+    /// A package file's name held other bytes: nothing was committed; the next attempt decides
+    /// what to do with it ([`Publish::settle_taken`]).
+    Taken,
 }
 
 /// What one attempt changes, against the database it read.
 struct Edit {
-    /// Package files for repo-add: this change's new ones and the re-signed published ones.
+    /// Package files for repo-add: this change's new ones, and live objects taken as they are.
     add: Vec<Utf8PathBuf>,
     /// pkgnames for repo-remove.
     remove: Vec<String>,
-    /// Published packages signed now: already on the target, only their `.sig` goes up.
-    resigned: Vec<Utf8PathBuf>,
-    /// What the change would add that the database holds newer ([`effective_change`]).
-    refused: Vec<Downgrade>,
+    /// Package files already on the target, as they are there (downloaded): only a missing or
+    /// invalid `.sig` goes up.
+    live: Vec<Utf8PathBuf>,
+    /// The new database is made from `add` alone, not from the live one (`sign --adopt`, which
+    /// re-adds every file it checked).
+    fresh: bool,
+}
+
+impl Edit {
+    fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
 }
 
 /// The detached signatures of a new database pair (`NAME.db.tar.zst.sig`, `NAME.files.tar.zst.sig`).
@@ -490,93 +564,150 @@ struct Publish<'a> {
     reporter: &'a dyn Reporter,
     names: DbNames,
     report: PublishReport,
-    /// Package files and signatures uploaded by this or an earlier attempt.
-    uploaded: BTreeSet<Utf8PathBuf>,
+    /// Package files placed on the target (created, or found there with the same bytes) by
+    /// this or an earlier attempt, with their companions.
+    placed: BTreeSet<Utf8PathBuf>,
+    /// This change's package files whose names hold other bytes, found by an attempt.
+    taken: BTreeSet<Utf8PathBuf>,
+    /// Live objects taken in their place: local name -> the downloaded copy.
+    adopted: BTreeMap<Utf8PathBuf, Utf8PathBuf>,
+    /// pkgbase of each package file name, from the last database repo-add wrote.
+    bases: BTreeMap<String, String>,
 }
 
 impl<'a> Publish<'a> {
     fn new(target: &'a dyn Target, tool: &'a RepoTool, change: &'a Change<'a>, reporter: &'a dyn Reporter) -> Self {
-        let names = DbNames::new(change.repo);
-        Publish { target, tool, change, reporter, names, report: PublishReport::default(), uploaded: BTreeSet::new() }
+        Publish {
+            target,
+            tool,
+            change,
+            reporter,
+            names: DbNames::new(change.repo),
+            report: PublishReport::default(),
+            placed: BTreeSet::new(),
+            taken: BTreeSet::new(),
+            adopted: BTreeMap::new(),
+            bases: BTreeMap::new(),
+        }
+    }
+
+    fn finish(self) -> PublishReport {
+        self.report
     }
 
     /// One pass of the commit protocol over the database as it is now, working in `dir`.
     /// Returns [`Attempt::Refused`] when the commit point (step 3) found `NAME.db` replaced;
     /// any other failure is an error, and the published repository is still consistent.
     async fn attempt(&mut self, dir: &Utf8Path) -> Result<Attempt, PublishError> {
-        let remote = read_remote(self.target, self.change.repo, &dir.join("current")).await?;
-        let edit = self.edit_for(&remote, dir).await?;
-        self.report.refused = edit.refused.clone();
-        if edit.add.is_empty() && edit.remove.is_empty() {
-            self.sign_unchanged_databases(&remote).await?;
-            self.report.unchanged = Some(remote);
+        let (change, history) = (self.change, self.change.history);
+        let live = read_trusted(self.target, change.repo, change.signer, history, &dir.join("current")).await?;
+        let edit = self.edit_for(&live.trusted, dir).await?;
+        if edit.is_empty() {
+            self.report.uploaded += republish_signature(self.target, change.repo, &live.trusted, dir).await?;
+            self.report.unchanged = Some(live.remote);
             return Ok(Attempt::Done);
         }
+        self.commit_edit(&live, &edit, dir).await
+    }
+
+    /// Steps 1 to 4 of [`publish`] for `edit` on `live`, working in `dir`. Errors: the target,
+    /// the repo tools or signing; the published repository is consistent whatever fails.
+    async fn commit_edit(&mut self, live: &Live, edit: &Edit, dir: &Utf8Path) -> Result<Attempt, PublishError> {
         // 1. Package files while repo-add writes the new database pair.
-        let new = self.upload_packages_while_updating_database(&remote, &edit, dir).await?;
+        let (new, taken) = self.upload_packages_while_updating_database(live, edit, dir).await?;
         let new_db = read_file(&new.db)?;
         let new_entries = read_sync_db(&new_db)?;
-        let sigs = self.sign_databases(&new)?;
+        self.bases.extend(new_entries.iter().map(|e| (e.filename.clone(), e.base.clone())));
+        if !taken.is_empty() {
+            self.taken.extend(taken);
+            return Ok(Attempt::Taken);
+        }
+        let sigs = self.sign_databases(&live.trusted, &new)?;
         // 2. The archives and the files database.
         self.upload_database_archives(&new, sigs.as_ref()).await?;
         // 3. The commit point.
-        if !self.commit_database(&new, &remote).await? {
+        if !self.commit_database(&new, &live.remote).await? {
             return Ok(Attempt::Refused);
         }
+        if let Err(e) = self.change.history.record(&self.names.db, &new_db) {
+            tracing::warn!("cannot record the committed {} in the work directory: {e}", self.names.db);
+        }
         // 3b. The database's signature, 3c. what older runs left out, 4. deletion.
-        self.publish_database_signature(&new_db, sigs.as_ref()).await?;
+        self.publish_database_signature(sigs.as_ref()).await?;
         self.repair_live_files(&new_entries, dir).await?;
-        self.delete_unreferenced(&remote, &new_entries).await?;
+        self.delete_unreferenced(live, &new, &new_entries, dir).await?;
         Ok(Attempt::Done)
     }
 
-    /// What this attempt really changes in `remote` ([`effective_change`]), plus the published
-    /// packages that have no signature yet, downloaded into `dir/resign` and signed now
-    /// ([`sign_published`]) when the change has a signer. Errors: a download or signing fails.
-    async fn edit_for(&self, remote: &RemoteRepo, dir: &Utf8Path) -> Result<Edit, PublishError> {
-        let (mut add, remove, refused) = effective_change(self.change, &remote.entries, self.reporter);
-        // Packages published before signing was turned on: signed now, in place.
-        let resigned = match self.change.signer {
-            Some(signer) => {
-                sign_published(self.target, self.change, &remote.entries, signer, &dir.join("resign"), self.reporter)
-                    .await?
-            }
-            None => Vec::new(),
-        };
-        add.extend(resigned.iter().cloned());
-        Ok(Edit { add, remove, resigned, refused })
+    /// What this attempt really changes in `trusted` ([`effective_change`]), after the files
+    /// whose names held other bytes are settled ([`Publish::settle_taken`]). Errors: the target.
+    async fn edit_for(&mut self, trusted: &TrustedDb, dir: &Utf8Path) -> Result<Edit, PublishError> {
+        self.settle_taken(trusted, dir).await?;
+        self.report.downgrades = downgrades(self.change.add, trusted.entries());
+        let downgraded = self.report.downgrades.iter().map(|d| d.pkgbase.as_str());
+        let refused: BTreeSet<&str> =
+            self.report.refused.iter().map(|r| r.pkgbase.as_str()).chain(downgraded).collect();
+        let wanted: Vec<Utf8PathBuf> = self
+            .change
+            .add
+            .iter()
+            .filter(|p| !refused.contains(p.pkgbase()))
+            .map(|p| self.adopted.get(p.path()).unwrap_or(&p.path().to_owned()).clone())
+            .collect();
+        let (add, remove) = effective_change(&wanted, self.change.remove, trusted.entries(), self.reporter);
+        let live = add.iter().filter(|p| self.adopted.values().any(|a| a == *p)).cloned().collect();
+        Ok(Edit { add, remove, live, fresh: false })
     }
 
-    /// With nothing to change, makes `NAME.db.sig` and `NAME.files.sig` match the live
-    /// databases when the change has a signer: the signature may be missing (signing just
-    /// turned on) or stale (a run that lost a race). Counts what it writes in the report.
-    /// Errors: reading or writing the target, or signing.
-    async fn sign_unchanged_databases(&mut self, remote: &RemoteRepo) -> Result<(), PublishError> {
-        let Some(signer) = self.change.signer else { return Ok(()) };
-        let Some(files) = read_files_db(self.target, self.change.repo, remote).await? else { return Ok(()) };
-        for (name, path) in [(&self.names.db, &files.db), (&self.names.files, &files.files)] {
-            self.report.uploaded += sign_live(self.target, name, signer, read_file(path)?, self.reporter).await?;
+    /// The files an earlier attempt found taken (their names hold other bytes): when the live
+    /// database lists the name, [`effective_change`] keeps its entry; else, in a signed
+    /// repository, the live object is taken when its `.sig` is a valid signature of it by the
+    /// key ([`packages::take_live`], into `dir/live`); else its pkgbase is refused. Errors: the
+    /// target.
+    async fn settle_taken(&mut self, trusted: &TrustedDb, dir: &Utf8Path) -> Result<(), PublishError> {
+        let listed: BTreeSet<&str> = trusted.entries().iter().map(|e| e.filename.as_str()).collect();
+        for file in std::mem::take(&mut self.taken) {
+            let name = file.file_name().unwrap_or_default().to_string();
+            if listed.contains(name.as_str()) || self.adopted.contains_key(&file) {
+                continue;
+            }
+            if let Some(signer) = self.change.signer
+                && let Some(copy) = packages::take_live(self.target, &name, signer, &dir.join("live")).await?
+            {
+                self.reporter.step(&format!(
+                    "{name} is already on {} with other bytes, signed by this key: publishing that build instead of this run's",
+                    self.target.describe()
+                ));
+                self.adopted.insert(file, copy);
+                continue;
+            }
+            let pkgbase = self.bases.get(&name).cloned().unwrap_or_else(|| name.clone());
+            let reason = format!(
+                "{name} is already on {} with other bytes that no database lists{}: another run is publishing the same version, or one stopped before its commit",
+                self.target.describe(),
+                if self.change.signer.is_some() { " and no signature by this key vouches for" } else { "" }
+            );
+            self.reporter.step(&format!("not publishing {pkgbase}: {reason}"));
+            self.report.refused.push(Refused { file: name, pkgbase, reason, taken: true });
         }
         Ok(())
     }
 
-    /// Step 1: uploads the package files of `edit` and their companions (signature,
-    /// provenance) that no attempt uploaded yet
-    /// (nothing references them, so they go up while repo-add works: the two take about as
-    /// long as each other), and meanwhile applies `edit` to `remote` with repo-add /
-    /// repo-remove into `dir/next`. Returns the new database pair. Errors: an upload (which
-    /// wins over a repo-add error), reading the files database, or the repo tools.
+    /// Step 1: places the package files of `edit` on the target ([`packages::place_all`]:
+    /// created, each before its companions, never over other bytes) while applying `edit` to
+    /// `live` with repo-add / repo-remove into `dir/next`. Returns the new database pair and the
+    /// files whose names held other bytes. Errors: an upload (which wins over a repo-add
+    /// error), reading the files database, or the repo tools.
     async fn upload_packages_while_updating_database(
         &mut self,
-        remote: &RemoteRepo,
+        live: &Live,
         edit: &Edit,
         dir: &Utf8Path,
-    ) -> Result<DbFiles, PublishError> {
-        let uploads = package_uploads(edit, &self.uploaded);
-        if !uploads.is_empty() {
-            self.reporter.step(&format!("uploading {} package file(s) to {}", uploads.len(), self.target.describe()));
+    ) -> Result<(DbFiles, Vec<Utf8PathBuf>), PublishError> {
+        let pending: Vec<&Utf8PathBuf> = edit.add.iter().filter(|p| !self.placed.contains(*p)).collect();
+        if !pending.is_empty() {
+            self.reporter.step(&format!("uploading {} package file(s) to {}", pending.len(), self.target.describe()));
         }
-        let files = uploads.into_iter().map(|file| (file.file_name().unwrap_or_default().to_string(), file));
         let processes = crate::repo::repo_add_processes(&edit.add);
         if processes > 1 {
             self.reporter.step(&format!(
@@ -585,29 +716,37 @@ impl<'a> Publish<'a> {
                 self.names.db
             ));
         }
-        let (target, tool, repo, next) = (self.target, self.tool, self.change.repo, dir.join("next"));
+        let (target, tool, repo, signer, next) =
+            (self.target, self.tool, self.change.repo, self.change.signer, dir.join("next"));
         let update = async {
-            let current = read_files_db(target, repo, remote).await?;
+            let current = match edit.fresh {
+                true => None,
+                false => read_files_db(target, repo, live, signer).await?,
+            };
             Ok::<_, PublishError>(tool.update(repo, current.as_ref(), &edit.add, &edit.remove, &next).await?)
         };
-        let (new, done) = tokio::join!(update, upload_all(target, files));
-        for file in done? {
-            self.uploaded.insert(file);
-            self.report.uploaded += 1;
-        }
-        new
+        let placing = packages::place_all(target, &pending, &edit.live, signer);
+        let (new, placed) = tokio::join!(update, placing);
+        let placed = placed?;
+        self.report.uploaded += placed.written;
+        self.placed.extend(placed.placed);
+        Ok((new?, placed.taken))
     }
 
-    /// Signs the new database pair when the change has a signer; None otherwise. The
-    /// signatures are written beside the archives. Errors: the key cannot sign.
-    fn sign_databases(&self, new: &DbFiles) -> Result<Option<DbSignatures>, PublishError> {
+    /// Signs the new database pair, made from `base`, when the change has a signer
+    /// ([`crate::trust::signed::sign_database`]); None otherwise. The signatures are written
+    /// beside the archives. Errors: the key cannot sign.
+    fn sign_databases(&self, base: &TrustedDb, new: &DbFiles) -> Result<Option<DbSignatures>, PublishError> {
         let Some(signer) = self.change.signer else { return Ok(None) };
-        Ok(Some(DbSignatures { db: signer.sign_file(&new.db)?, files: signer.sign_file(&new.files)? }))
+        let sign = |path| crate::trust::signed::sign_database(signer, base, path);
+        Ok(Some(DbSignatures { db: sign(&new.db)?, files: sign(&new.files)? }))
     }
 
     /// Step 2: uploads the archives (`NAME.db.tar.zst`, `NAME.files.tar.zst`), `NAME.files`
-    /// (real copies, not links) and, when signed, their signatures. Nothing pacman reads
-    /// first changes yet. Counts what it writes in the report. Errors: an upload fails.
+    /// (real copies, not links) and, when signed, their signatures, and the signatures of
+    /// `NAME.db` and `NAME.files` under their digest names: a reader that finds `NAME.db.sig`
+    /// stale after the commit still finds one that verifies. Nothing pacman reads first
+    /// changes yet. Counts what it writes in the report. Errors: an upload fails.
     async fn upload_database_archives(
         &mut self,
         new: &DbFiles,
@@ -621,9 +760,14 @@ impl<'a> Publish<'a> {
             (names.files.clone(), new.files.clone()),
         ];
         if let Some(sigs) = sigs {
+            let by_digest = |object: &str, path: &Utf8Path| -> Result<String, PublishError> {
+                Ok(crate::trust::signed::digest_signature_name(object, &read_file(path)?))
+            };
             objects.push((format!("{}.sig", names.db_archive), sigs.db.clone()));
             objects.push((format!("{}.sig", names.files_archive), sigs.files.clone()));
             objects.push((format!("{}.sig", names.files), sigs.files.clone()));
+            objects.push((by_digest(&names.db, &new.db)?, sigs.db.clone()));
+            objects.push((by_digest(&names.files, &new.files)?, sigs.files.clone()));
         }
         self.report.uploaded += upload_all(self.target, objects.into_iter()).await?.len();
         Ok(())
@@ -652,24 +796,21 @@ impl<'a> Publish<'a> {
         tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt) + jitter)).await;
     }
 
-    /// Step 3b: `NAME.db.sig` follows the database it signs (`new_db`, as committed), then is
-    /// settled against a run that committed right after ([`settle_db_signature`]). Between
-    /// the two writes a client may see the new database with the old signature and must retry
-    /// `pacman -Sy`: two objects cannot change at once. An unsigned repository loses its stale
-    /// signatures instead. Counts what it writes in the report. Errors: the target or signing.
-    async fn publish_database_signature(
-        &mut self,
-        new_db: &[u8],
-        sigs: Option<&DbSignatures>,
-    ) -> Result<(), PublishError> {
+    /// Step 3b: `NAME.db.sig` follows the database it signs (as committed). Between the two
+    /// writes a client may see the new database with the old signature and must retry `pacman
+    /// -Sy`: two objects cannot change at once. A run that commits right after this one may see
+    /// its signature overwritten by this late one: readers then verify by the signature under
+    /// the digest name, and the next run puts it back as `NAME.db.sig`
+    /// ([`republish_signature`]); nothing else is signed. An unsigned repository loses its
+    /// stale signatures instead. Counts what it writes in the report. Errors: the target.
+    async fn publish_database_signature(&mut self, sigs: Option<&DbSignatures>) -> Result<(), PublishError> {
         let names = &self.names;
-        match (self.change.signer, sigs) {
-            (Some(signer), Some(sigs)) => {
+        match sigs {
+            Some(sigs) => {
                 self.target.upload(&format!("{}.sig", names.db), &sigs.db).await?;
                 self.report.uploaded += 1;
-                self.report.uploaded += settle_db_signature(self.target, names, signer, new_db, self.reporter).await?;
             }
-            _ => {
+            None => {
                 let sigs =
                     [&names.db, &names.files, &names.db_archive, &names.files_archive].map(|n| format!("{n}.sig"));
                 delete_all(self.target, sigs).await?;
@@ -690,18 +831,48 @@ impl<'a> Publish<'a> {
     }
 
     /// Step 4, only after the commit: deletes the package files (with their companions:
-    /// [`companions`]) that `remote` listed and the new database (`new_entries`) no longer
-    /// does. Counts the package files in the report. Errors: a deletion fails.
+    /// [`companions`]) that `live` listed and the new database (`new`, whose entries are
+    /// `new_entries`) no longer does, less those the database lists now, read again just before
+    /// (another run may have committed one that lists them again); then the signatures under
+    /// the digest names of the database pair this commit replaced. Counts the package files in
+    /// the report. Errors: a read or a deletion fails.
     async fn delete_unreferenced(
         &mut self,
-        remote: &RemoteRepo,
+        live: &Live,
+        new: &DbFiles,
         new_entries: &[RepoEntry],
+        dir: &Utf8Path,
     ) -> Result<(), PublishError> {
-        let live: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
-        let stale: BTreeSet<&str> =
-            remote.entries.iter().map(|e| e.filename.as_str()).filter(|f| !live.contains(f)).collect();
+        let listed: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
+        let mut stale: BTreeSet<String> = live.trusted.entries().iter().map(|e| e.filename.clone()).collect();
+        stale.retain(|f| !listed.contains(f.as_str()));
+        if !stale.is_empty() {
+            let now = read_remote(self.target, self.change.repo, &dir.join("before-deleting")).await?;
+            stale.retain(|f| !now.entries.iter().any(|e| e.filename == *f));
+        }
         self.report.deleted += stale.len();
-        delete_all(self.target, stale.iter().flat_map(|f| with_companions(f))).await
+        let mut names: Vec<String> = stale.iter().flat_map(|f| with_companions(f)).collect();
+        names.extend(self.replaced_digest_signatures(live, new)?);
+        delete_all(self.target, names).await
+    }
+
+    /// The signatures under the digest names of the database pair `live` read, which this
+    /// commit replaced with `new` (none in an unsigned repository; never one `new` has too).
+    /// Errors: the local copies cannot be read.
+    fn replaced_digest_signatures(&self, live: &Live, new: &DbFiles) -> Result<Vec<String>, PublishError> {
+        use crate::trust::signed::digest_signature_name;
+        let (Some(_), Some(db)) = (self.change.signer, &live.remote.db) else { return Ok(Vec::new()) };
+        let (names, files) = (&self.names, db.with_file_name(&self.names.files_archive));
+        let ours = [
+            digest_signature_name(&names.db, &read_file(&new.db)?),
+            digest_signature_name(&names.files, &read_file(&new.files)?),
+        ];
+        let mut old = vec![digest_signature_name(&names.db, &read_file(db)?)];
+        if let Ok(bytes) = fs_err::read(&files) {
+            old.push(digest_signature_name(&names.files, &bytes));
+        }
+        old.retain(|n| !ours.contains(n));
+        Ok(old)
     }
 }
 
@@ -718,54 +889,9 @@ fn with_companions(file: &str) -> [String; 3] {
     [file.to_string(), sig, provenance]
 }
 
-/// The local files step 1 uploads for `edit`: each package file with its `.sig` and its
-/// provenance object when they are beside it (only the `.sig` of a re-signed package, which is
-/// already published with whatever provenance it has), less what `uploaded` holds.
-fn package_uploads(edit: &Edit, uploaded: &BTreeSet<Utf8PathBuf>) -> Vec<Utf8PathBuf> {
-    edit.add
-        .iter()
-        .flat_map(|p| {
-            let new = !edit.resigned.contains(p);
-            let provenance = new.then(|| crate::provenance::sidecar_of(p)).flatten();
-            new.then(|| p.clone()).into_iter().chain(crate::repo::tool_signature(p)).chain(provenance)
-        })
-        .filter(|p| !uploaded.contains(p))
-        .collect()
-}
-
-/// Published packages that the database lists without a signature (the repository was
-/// unsigned until now), downloaded and signed, so that repo-add embeds the signature and the
-/// `.sig` is uploaded beside them. Packages this change adds or removes are left to it.
-async fn sign_published(
-    target: &dyn Target,
-    change: &Change<'_>,
-    current: &[RepoEntry],
-    signer: &crate::sign::Signer,
-    dir: &Utf8Path,
-    reporter: &dyn Reporter,
-) -> Result<Vec<Utf8PathBuf>, PublishError> {
-    let adding: BTreeSet<&str> = change.add.iter().map(|p| p.file_name()).collect();
-    let unsigned: Vec<&RepoEntry> = current
-        .iter()
-        .filter(|e| !e.signed && !adding.contains(e.filename.as_str()) && !change.remove.contains(&e.name))
-        .collect();
-    if unsigned.is_empty() {
-        return Ok(Vec::new());
-    }
-    reporter.step(&format!("signing {} published package(s) that have no signature yet", unsigned.len()));
-    fs_err::create_dir_all(dir).map_err(|source| PublishError::Io { path: dir.to_owned(), source })?;
-    let mut files = Vec::new();
-    for entry in unsigned {
-        let path = dir.join(&entry.filename);
-        target.download(&entry.filename, &path).await?;
-        signer.sign_file(&path)?;
-        files.push(path);
-    }
-    Ok(files)
-}
-
 /// Uploads `(name, local file)` pairs side by side, [`PARALLEL_UPLOADS`] at a time, each
-/// streamed from disk so memory stays flat. Returns the files uploaded; the first error wins.
+/// streamed from disk so memory stays flat, replacing what is there (databases and their
+/// signatures). Returns the files uploaded; the first error wins.
 async fn upload_all(
     target: &dyn Target,
     files: impl Iterator<Item = (String, Utf8PathBuf)>,
@@ -796,99 +922,38 @@ fn read_file(path: &Utf8Path) -> Result<Vec<u8>, PublishError> {
     fs_err::read(path).map_err(|source| PublishError::Io { path: path.to_owned(), source })
 }
 
-/// How many times a publish re-signs a database that another run replaced right after this
-/// run's commit.
-const MAX_SIGNATURE_SETTLES: u32 = 5;
-
-/// After this run wrote `NAME.db` and `NAME.db.sig`: if another run committed in between, its
-/// signature upload may have raced ours, so the live database is read again and signed until
-/// the signature matches it. Returns the objects written.
-async fn settle_db_signature(
-    target: &dyn Target,
-    names: &DbNames,
-    signer: &crate::sign::Signer,
-    ours: &[u8],
-    reporter: &dyn Reporter,
-) -> Result<usize, PublishError> {
-    let mut written = 0;
-    let mut signed = ours.to_vec();
-    for _ in 0..MAX_SIGNATURE_SETTLES {
-        let Some(live) = target.fetch(&names.db, MAX_DB_FETCH).await? else { return Ok(written) };
-        if live == signed {
-            return Ok(written);
-        }
-        reporter.step(&format!("{} changed after this run's commit; signing the live database", names.db));
-        written += sign_live(target, &names.db, signer, live.clone(), reporter).await?;
-        signed = live;
-    }
-    Ok(written)
-}
-
-/// Makes `NAME.sig` a valid signature of `db` (the live content of `name`), uploading one only
-/// when the published signature is missing or does not verify. Returns the objects written.
-async fn sign_live(
-    target: &dyn Target,
-    name: &str,
-    signer: &crate::sign::Signer,
-    db: Vec<u8>,
-    reporter: &dyn Reporter,
-) -> Result<usize, PublishError> {
-    let sig_name = format!("{name}.sig");
-    if let Some(sig) = target.fetch(&sig_name, 64 * 1024).await?
-        && signer.verify(&db, &sig)
-    {
-        return Ok(0);
-    }
-    let sig = signer
-        .sign_bytes(&db)
-        .map_err(|message| crate::sign::SignError::CannotSign { key: signer.fingerprint().clone(), message })?;
-    let tmp = tempfile::NamedTempFile::new().map_err(|source| PublishError::Io { path: "tempfile".into(), source })?;
-    let path = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf())
-        .unwrap_or_else(|p| p.to_string_lossy().into_owned().into());
-    fs_err::write(&path, sig).map_err(|source| PublishError::Io { path: path.clone(), source })?;
-    reporter.step(&format!("signing {name} with {}", signer.fingerprint()));
-    target.upload(&sig_name, &path).await?;
-    Ok(1)
-}
-
-/// What a change really does to the database as it is now (another run may have changed it
-/// since the plan was made): the package files for repo-add, the pkgnames for repo-remove, and
-/// what is refused.
+/// What a change really does to the database as it is now (`current`; another run may have
+/// changed it since the plan was made), given the package files it wants to add (`add`, the
+/// files [`downgrades`] did not refuse) and the pkgnames it removes (`remove`).
 ///
 /// - A file name the database already lists is not uploaded again: package files are served
 ///   as immutable, and different bytes under a published name break every cache and the
 ///   checksum pacman verifies. Bump pkgrel to replace a package.
-/// - A file whose pkgname the database holds at a newer version (by vercmp), or at the same
-///   version in another file, is refused: repo-add would downgrade it (a lock moved back, a
-///   shard built from an older lock, a run that lost a race). Its pkgbase's other files are
-///   left out with it, so that a pkgbase is never half updated.
 /// - A pkgname that is not in the database is not removed (repo-remove would fail on it).
 fn effective_change(
-    change: &Change<'_>,
+    add: &[Utf8PathBuf],
+    remove: &[String],
     current: &[RepoEntry],
     reporter: &dyn Reporter,
-) -> (Vec<Utf8PathBuf>, Vec<String>, Vec<Downgrade>) {
-    let refused = downgrades(change.add, current);
-    let refused_bases: BTreeSet<&str> = refused.iter().map(|d| d.pkgbase.as_str()).collect();
+) -> (Vec<Utf8PathBuf>, Vec<String>) {
     let published: BTreeSet<&str> = current.iter().map(|e| e.filename.as_str()).collect();
-    let mut add = Vec::new();
-    for p in change.add.iter().filter(|p| !refused_bases.contains(p.pkgbase())) {
-        if published.contains(p.file_name()) {
-            reporter.step(&format!(
-                "not replacing {}: already published (bump pkgrel to publish a different build)",
-                p.file_name()
-            ));
-        } else {
-            add.push(p.path().to_owned());
-        }
+    let (add, kept): (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) =
+        add.iter().cloned().partition(|p| !published.contains(p.file_name().unwrap_or_default()));
+    for p in kept {
+        reporter.step(&format!(
+            "not replacing {}: already published (bump pkgrel to publish a different build)",
+            p.file_name().unwrap_or_default()
+        ));
     }
     let names: BTreeSet<&str> = current.iter().map(|e| e.name.as_str()).collect();
-    let remove = change.remove.iter().filter(|n| names.contains(n.as_str())).cloned().collect();
-    (add, remove, refused)
+    let remove = remove.iter().filter(|n| names.contains(n.as_str())).cloned().collect();
+    (add, remove)
 }
 
-/// The files of `add` that the live database (`current`) holds newer, or at the same version
-/// under another file name.
+/// The files of `add` that the live database (`current`) holds newer (by vercmp), or at the
+/// same version under another file name: repo-add would downgrade them (a lock moved back, a
+/// shard built from an older lock, a run that lost a race), so they are refused, and their
+/// pkgbase's other files with them, so that a pkgbase is never half updated.
 fn downgrades(add: &[CheckedPackage], current: &[RepoEntry]) -> Vec<Downgrade> {
     let live: std::collections::BTreeMap<&str, &RepoEntry> = current.iter().map(|e| (e.name.as_str(), e)).collect();
     add.iter()
@@ -914,34 +979,6 @@ fn downgrades(add: &[CheckedPackage], current: &[RepoEntry]) -> Vec<Downgrade> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_package_file_goes_up_with_its_companions_and_a_resigned_one_with_its_signature_only() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf()).unwrap();
-        let file = |name: &str| {
-            let path = dir.join(name);
-            fs_err::write(&path, b"x").unwrap();
-            path
-        };
-        let new = file("new-1-1-any.pkg.tar.zst");
-        let (new_sig, new_provenance) =
-            (file("new-1-1-any.pkg.tar.zst.sig"), file("new-1-1-any.pkg.tar.zst.provenance.json"));
-        let old = file("old-1-1-any.pkg.tar.zst");
-        let bare = file("bare-1-1-any.pkg.tar.zst");
-        let old_sig = file("old-1-1-any.pkg.tar.zst.sig");
-        file("old-1-1-any.pkg.tar.zst.provenance.json");
-        let edit = Edit {
-            add: vec![new.clone(), old.clone(), bare.clone()],
-            remove: Vec::new(),
-            resigned: vec![old],
-            refused: Vec::new(),
-        };
-        let uploads = package_uploads(&edit, &BTreeSet::new());
-        assert_eq!(uploads, [new.clone(), new_sig, new_provenance.clone(), old_sig, bare]);
-        let uploaded = BTreeSet::from([new, new_provenance]);
-        assert_eq!(package_uploads(&edit, &uploaded).len(), 3, "what an earlier attempt uploaded is not sent again");
-    }
 
     #[test]
     fn a_package_file_lives_and_dies_with_its_signature_and_provenance() {

@@ -12,7 +12,7 @@
 //!
 //! Names with `+` (issue #11): AWS reads `+` in a request path as a space, so every such object
 //! also lives under the key AWS looks up ([`aws_path_alias`]), written and deleted with it.
-use super::{ObjectKind, PublishError, Target};
+use super::{Created, ObjectKind, PublishError, Target};
 use crate::config::S3Config;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -85,27 +85,26 @@ fn part_size(size: u64, threshold: u64) -> u64 {
     PART_SIZE.min(threshold).max(MIN_PART_SIZE).max(size.div_ceil(MAX_PARTS))
 }
 
-/// A local file's SHA-256, lowercase hex, read in 1 MiB blocks on a blocking thread.
+/// A local file's SHA-256, lowercase hex, read on a blocking thread.
 async fn sha256_file(path: &Utf8Path) -> Result<String, PublishError> {
     let owned = path.to_owned();
     let io = |source| PublishError::Io { path: path.to_owned(), source };
-    tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-        use sha2::Digest;
-        use std::io::Read;
-        let mut file = fs_err::File::open(&owned)?;
-        let mut hasher = sha2::Sha256::new();
-        let mut buf = vec![0u8; MIB as usize];
-        loop {
-            match file.read(&mut buf)? {
-                0 => break,
-                n => hasher.update(&buf[..n]),
-            }
-        }
-        Ok(format!("{:x}", hasher.finalize()))
-    })
-    .await
-    .map_err(|e| io(std::io::Error::other(e)))?
-    .map_err(io)
+    tokio::task::spawn_blocking(move || crate::trust::signed::sha256_of_file(&owned))
+        .await
+        .map_err(|e| io(std::io::Error::other(e)))?
+        .map_err(io)
+}
+
+/// What a write asks of the object already under its key (S3's conditional writes:
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>).
+#[derive(Debug, Clone, Copy)]
+enum Condition<'a> {
+    /// Replace whatever is there.
+    None,
+    /// `If-None-Match: *`: only if there is no object.
+    Absent,
+    /// `If-Match: ETAG`: only if the object is at this version.
+    Version(&'a str),
 }
 
 /// The key AWS S3 looks up when a client asks for `name` with an unescaped URL, when that is
@@ -126,6 +125,21 @@ fn aws_path_alias(name: &str) -> Option<String> {
 fn object_names(name: &str) -> impl Iterator<Item = String> {
     std::iter::once(name.to_string()).chain(aws_path_alias(name))
 }
+
+/// Whether a write was refused because its condition did not hold: 412 Precondition Failed,
+/// or 409 ConditionalRequestConflict (a concurrent conditional write to the same key).
+fn is_precondition_failure(response: Option<&aws_sdk_s3::config::http::HttpResponse>) -> bool {
+    response.is_some_and(|r| matches!(r.status().as_u16(), 412 | 409))
+}
+
+/// The object the conditional-write probe writes and deletes: repoctl's own name, which no
+/// package, database or page can have (they never start with a dot).
+fn probe_name() -> String {
+    format!(".repoctl-probe-{:016x}", rand::random::<u64>())
+}
+
+/// An ETag no object has: what the probe's `If-Match` names.
+const NO_SUCH_ETAG: &str = "\"00000000000000000000000000000000\"";
 
 /// A local file about to be uploaded.
 struct Source<'a> {
@@ -214,7 +228,15 @@ impl S3Target {
         }
     }
 
-    async fn upload_single(&self, name: &str, source: &Source<'_>) -> Result<(), PublishError> {
+    /// One PutObject of the whole file, with its SHA-256 as `x-amz-meta-sha256`. Returns false,
+    /// having written nothing, when `condition` does not hold (412; 409 when a concurrent
+    /// conditional write to the key is in progress).
+    async fn upload_single(
+        &self,
+        name: &str,
+        source: &Source<'_>,
+        condition: Condition<'_>,
+    ) -> Result<bool, PublishError> {
         let body =
             ByteStream::from_path(source.path).await.map_err(|e| self.remote("reading local file for", name, e))?;
         let kind = ObjectKind::of(name);
@@ -227,17 +249,27 @@ impl S3Target {
             .content_type(ObjectKind::content_type(name))
             .cache_control(kind.cache_control())
             .metadata(SHA256_META, &source.sha256);
+        put = match condition {
+            Condition::None => put,
+            Condition::Absent => put.if_none_match("*"),
+            Condition::Version(etag) => put.if_match(etag),
+        };
         if let Some(acl) = &self.acl {
             put = put.acl(acl.clone());
         }
-        put.send().await.map_err(|e| self.remote("uploading", name, e))?;
-        Ok(())
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_precondition_failure(err.raw_response()) => Ok(false),
+            Err(err) => Err(self.remote("uploading", name, err)),
+        }
     }
 
     /// CreateMultipartUpload, the parts (streamed from disk, [`PARTS_IN_FLIGHT`] at a time),
     /// CompleteMultipartUpload; AbortMultipartUpload when anything fails, or when the upload is
     /// dropped half-way (Ctrl-C).
-    async fn upload_multipart(&self, name: &str, source: &Source<'_>) -> Result<(), PublishError> {
+    /// With `absent`, the completion carries `If-None-Match: *`: Ok(false) (the upload
+    /// aborted) when an object appeared under the key meanwhile.
+    async fn upload_multipart(&self, name: &str, source: &Source<'_>, absent: bool) -> Result<bool, PublishError> {
         let key = self.key(name);
         let mut create = self
             .client
@@ -262,10 +294,10 @@ impl S3Target {
         };
         let guard = AbortOnDrop { client: self.client.clone(), bucket: self.bucket.clone(), key, upload_id };
         let result = match self.upload_parts(name, source, &guard.key, &guard.upload_id).await {
-            Ok(parts) => self.complete(name, source, &guard, parts).await,
+            Ok(parts) => self.complete(name, source, &guard, parts, absent).await,
             Err(e) => Err(e),
         };
-        if result.is_err() {
+        if !matches!(result, Ok(true)) {
             // Parts already sent are stored (and billed) until the upload is aborted.
             guard.abort().await;
         }
@@ -273,31 +305,35 @@ impl S3Target {
         result
     }
 
-    /// CompleteMultipartUpload. When its answer is an error, the object itself decides: the
-    /// server may have completed the upload and the answer been lost on the way back (or be
-    /// unreadable: moto 5.2 answers with the wrong XML root element, getmoto/moto#10055).
+    /// CompleteMultipartUpload (with `If-None-Match: *` when `absent`). When its answer is an
+    /// error, the object itself decides: the server may have completed the upload and the
+    /// answer been lost on the way back (or be unreadable: moto 5.2 answers with the wrong XML
+    /// root element, getmoto/moto#10055). Ok(false): the condition did not hold.
     async fn complete(
         &self,
         name: &str,
         source: &Source<'_>,
         upload: &AbortOnDrop,
         parts: Vec<CompletedPart>,
-    ) -> Result<(), PublishError> {
-        let sent = self
+        absent: bool,
+    ) -> Result<bool, PublishError> {
+        let mut complete = self
             .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(&upload.key)
             .upload_id(&upload.upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(()),
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build());
+        if absent {
+            complete = complete.if_none_match("*");
+        }
+        match complete.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if absent && is_precondition_failure(err.raw_response()) => Ok(false),
             Err(err) => {
                 if self.holds(name, source).await.unwrap_or(false) {
                     tracing::debug!(name, error = %DisplayErrorContext(&err), "completion answer unusable, object is complete");
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(self.remote("completing the multipart upload of", name, err))
             }
@@ -352,18 +388,54 @@ impl S3Target {
     }
 
     /// One object of [`Target::upload`]: skipped when it already holds these bytes, else sent
-    /// whole or in parts.
+    /// whole or in parts, replacing what is there.
     async fn upload_object(&self, name: &str, source: &Source<'_>) -> Result<(), PublishError> {
-        // Package file names are unique: the same name with the same bytes is already done.
         if ObjectKind::of(name) == ObjectKind::Immutable && self.holds(name, source).await? {
             tracing::debug!(name, target = %self.describe(), "already uploaded with the same content; not sent again");
             return Ok(());
         }
         if source.size > self.multipart_threshold {
-            self.upload_multipart(name, source).await
+            self.upload_multipart(name, source, false).await.map(drop)
         } else {
-            self.upload_single(name, source).await
+            self.upload_single(name, source, Condition::None).await.map(drop)
         }
+    }
+
+    /// One object of [`Target::create`]. A HEAD first (what was there decides, and a file
+    /// published already costs no upload), then a write with `If-None-Match: *`; when that is
+    /// refused, another writer got there in between and the object it wrote decides.
+    async fn create_object(&self, name: &str, source: &Source<'_>) -> Result<Created, PublishError> {
+        if let Some(found) = self.compare(name, source).await? {
+            return Ok(found);
+        }
+        let written = if source.size > self.multipart_threshold {
+            self.upload_multipart(name, source, true).await?
+        } else {
+            self.upload_single(name, source, Condition::Absent).await?
+        };
+        if written {
+            return Ok(Created::New);
+        }
+        // Refused: an object appeared (or a concurrent conditional write is still going on: 409,
+        // and whatever it leaves is not ours either).
+        Ok(self.compare(name, source).await?.unwrap_or(Created::Other))
+    }
+
+    /// What the object under `name` is to `source`: None when there is none; Same when it has
+    /// the same size and `x-amz-meta-sha256`; Other otherwise (an object without that metadata
+    /// was not written by repoctl and counts as other bytes).
+    async fn compare(&self, name: &str, source: &Source<'_>) -> Result<Option<Created>, PublishError> {
+        Ok(self.head(name).await?.map(|head| {
+            let same = head.content_length().is_some_and(|l| u64::try_from(l).ok() == Some(source.size))
+                && head.metadata().and_then(|m| m.get(SHA256_META)).is_some_and(|h| *h == source.sha256);
+            if same { Created::Same } else { Created::Other }
+        }))
+    }
+
+    /// A local file about to be written, hashed.
+    async fn source<'a>(&self, src: &'a Utf8Path) -> Result<Source<'a>, PublishError> {
+        let size = fs_err::metadata(src).map_err(|source| PublishError::Io { path: src.to_owned(), source })?.len();
+        Ok(Source { path: src, size, sha256: sha256_file(src).await? })
     }
 
     async fn get(
@@ -378,6 +450,30 @@ impl S3Target {
                 if not_found { Ok(None) } else { Err(self.remote("reading", name, err)) }
             }
         }
+    }
+}
+
+impl S3Target {
+    /// The probe of [`Target::probe_conditional_writes`] on `name`, written from `source`:
+    /// creates it, then asks for a create over it and a write with a wrong ETag, both of which
+    /// must be refused. Returns what the store let through.
+    async fn probe_with(&self, name: &str, source: &Source<'_>) -> Result<Vec<&'static str>, PublishError> {
+        if !self.upload_single(name, source, Condition::Absent).await? {
+            return Err(PublishError::Remote {
+                op: "probing conditional writes with",
+                name: name.to_string(),
+                target: self.describe(),
+                source: crate::cause::said("the probe object exists already"),
+            });
+        }
+        let mut missing = Vec::new();
+        if self.upload_single(name, source, Condition::Absent).await? {
+            missing.push("If-None-Match: * (a create over an existing object was accepted)");
+        }
+        if self.upload_single(name, source, Condition::Version(NO_SUCH_ETAG)).await? {
+            missing.push("If-Match (a write naming another ETag was accepted)");
+        }
+        Ok(missing)
     }
 }
 
@@ -399,6 +495,32 @@ impl Target for S3Target {
         Ok(self.fetch_versioned(name, limit).await?.map(|(bytes, _)| bytes))
     }
 
+    fn probe_key(&self) -> Option<String> {
+        Some(format!("{} at {}", self.describe(), self.public_url))
+    }
+
+    async fn probe_conditional_writes(&self) -> Result<(), PublishError> {
+        let name = probe_name();
+        let tmp =
+            tempfile::NamedTempFile::new().map_err(|source| PublishError::Io { path: "tempfile".into(), source })?;
+        let path = Utf8Path::from_path(tmp.path()).ok_or_else(|| PublishError::Io {
+            path: tmp.path().to_string_lossy().into_owned().into(),
+            source: std::io::Error::other("not UTF-8"),
+        })?;
+        fs_err::write(path, b"repoctl checks that this store refuses conditional writes whose condition fails\n")
+            .map_err(|source| PublishError::Io { path: path.to_owned(), source })?;
+        let source = self.source(path).await?;
+        let probed = self.probe_with(&name, &source).await;
+        // The probe object goes whatever the answer was.
+        let deleted = self.delete(&name).await;
+        let missing = probed?;
+        deleted?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(PublishError::NoConditionalWrites { target: self.describe(), missing: missing.join("; ") })
+    }
+
     async fn fetch_versioned(&self, name: &str, limit: u64) -> Result<Option<(Vec<u8>, String)>, PublishError> {
         let Some(out) = self.get(name).await? else { return Ok(None) };
         if out.content_length().is_some_and(|l| l < 0 || l as u64 > limit) {
@@ -417,32 +539,25 @@ impl Target for S3Target {
     }
 
     async fn upload_if(&self, name: &str, src: &Utf8Path, expected: Option<&str>) -> Result<bool, PublishError> {
-        // Only `NAME.db` is written this way, and repository names have no `+`: no alias.
+        // Only databases and the status object are written this way, and repository names have
+        // no `+`: no alias.
         debug_assert!(aws_path_alias(name).is_none(), "{name}: a conditional write cannot cover an alias");
-        let body = ByteStream::from_path(src).await.map_err(|e| self.remote("reading local file for", name, e))?;
-        let kind = ObjectKind::of(name);
-        let mut put = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.key(name))
-            .body(body)
-            .content_type(ObjectKind::content_type(name))
-            .cache_control(kind.cache_control());
-        put = match expected {
-            Some(etag) => put.if_match(etag),
-            None => put.if_none_match("*"),
-        };
-        if let Some(acl) = &self.acl {
-            put = put.acl(acl.clone());
+        let condition = expected.map_or(Condition::Absent, Condition::Version);
+        self.upload_single(name, &self.source(src).await?, condition).await
+    }
+
+    async fn create(&self, name: &str, src: &Utf8Path) -> Result<Created, PublishError> {
+        let source = self.source(src).await?;
+        let mut created = Created::Same;
+        for object in object_names(name) {
+            match self.create_object(&object, &source).await? {
+                // The name (or the key AWS reads it from) holds other bytes: not ours to use.
+                Created::Other => return Ok(Created::Other),
+                Created::New => created = Created::New,
+                Created::Same => {}
+            }
         }
-        match put.send().await {
-            Ok(_) => Ok(true),
-            // 412: the object is not at that version any more; 409: a concurrent conditional
-            // write to the same key is in progress.
-            Err(err) if err.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 412 | 409)) => Ok(false),
-            Err(err) => Err(self.remote("uploading", name, err)),
-        }
+        Ok(created)
     }
 
     async fn download(&self, name: &str, dest: &Utf8Path) -> Result<(), PublishError> {
@@ -464,8 +579,7 @@ impl Target for S3Target {
     }
 
     async fn upload(&self, name: &str, src: &Utf8Path) -> Result<(), PublishError> {
-        let size = fs_err::metadata(src).map_err(|source| PublishError::Io { path: src.to_owned(), source })?.len();
-        let source = Source { path: src, size, sha256: sha256_file(src).await? };
+        let source = self.source(src).await?;
         for object in object_names(name) {
             self.upload_object(&object, &source).await?;
         }
@@ -483,10 +597,11 @@ impl Target for S3Target {
             fs_err::create_dir_all(scratch).map_err(|source| PublishError::Io { path: scratch.to_owned(), source })?;
             let local = scratch.join(format!("alias-{repaired}"));
             self.download(name, &local).await?;
-            let size =
-                fs_err::metadata(&local).map_err(|source| PublishError::Io { path: local.clone(), source })?.len();
-            let source = Source { path: &local, size, sha256: sha256_file(&local).await? };
-            self.upload_object(&alias, &source).await?;
+            let source = self.source(&local).await?;
+            // Never over other bytes: a reader of the alias must get what the database describes.
+            if self.create_object(&alias, &source).await? == Created::Other {
+                tracing::warn!(name, alias, "the AWS path alias holds other bytes; left as it is");
+            }
             let _ = fs_err::remove_file(&local);
             repaired += 1;
         }

@@ -108,10 +108,16 @@ fn debug_packages_go_to_their_own_repository_and_leave_with_their_package() {
     let symbols = std::fs::read_dir(debug.installed_file("usr/lib/debug/usr/bin")).map(|d| d.count()).unwrap_or(0);
     assert!(symbols > 0, "hello-c-debug holds no debug symbols for /usr/bin");
 
-    // Signing turned on with nothing to build: NAME-debug is signed as NAME is, and a machine
-    // that requires signatures trusts it and installs from it.
+    // Signing turned on: `build` refuses the unsigned repository until `sign --adopt` takes it
+    // over; then NAME-debug is signed as NAME is, and a machine that requires signatures trusts
+    // it and installs from it.
     let sign = format!("sign:\n  key: {}\n", key.fingerprint);
     write(&sign, "  - name: hello\n    debug: true\n  - name: hello-c\n    debug: true\n");
+    let out = repoctl_in(&home, &["build"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = repoctl_in(&home, &["sign", "--adopt"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dbg-debug: every package file matches"), "{}", text(&out));
     let out = repoctl_in(&home, &["build"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let strict = Pacman::signed("dbg-debug", &format!("file://{repo}"), &key.public_key, &key.fingerprint);

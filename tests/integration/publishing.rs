@@ -368,10 +368,13 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
         copy(&v2, &eight, &format!("{n}-2-1-any.pkg.tar.zst"));
     }
     // A run that lost the race for NAME.db had already replaced NAME.files with its own
-    // entries (the same eight at version 2): planted here from a second bucket.
+    // entries (the same eight at version 2), and its signatures: planted here from a second
+    // bucket.
     publish(&race, &eight);
-    for key in ["many.files", "many.files.tar.zst"] {
-        s3.put("many", key, s3.get("many-race", key));
+    let files_objects =
+        |bucket: &str| -> Vec<String> { s3.keys(bucket).into_iter().filter(|k| k.starts_with("many.files")).collect() };
+    for key in files_objects("many-race") {
+        s3.put("many", &key, s3.get("many-race", &key));
     }
     publish(&config, &eight);
     database("many");
@@ -380,8 +383,8 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
     let one = dir.join("one");
     std::fs::create_dir_all(&one).unwrap();
     copy(&eight, &one, "many-01-2-1-any.pkg.tar.zst");
-    for key in ["many.files", "many.files.tar.zst"] {
-        s3.put("many-one", key, s3.get("many-race", key));
+    for key in files_objects("many-race") {
+        s3.put("many-one", &key, s3.get("many-race", &key));
     }
     publish_one(&small, &one);
     database("many-one");
@@ -396,4 +399,108 @@ sign:\n  key: {fingerprint}\npackages:\n  - many\n",
     assert!(!keys.iter().any(|k| k.starts_with("many-01-1-1")), "the replaced file is still there: {keys:?}");
     assert!(keys.iter().any(|k| k == "many-10-1-1-any.pkg.tar.zst.sig"), "{keys:?}");
     assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
+
+/// Every entry of the bucket's `conc.db` against its object: (file, whether the object's
+/// SHA-256 is the entry's `%SHA256SUM%`).
+fn entries_match_objects(s3: &S3, bucket: &str) -> Vec<(String, bool)> {
+    use sha2::Digest;
+    let entries = repoctl::alpm::read_sync_db(&s3.get(bucket, "conc.db")).expect("the published database is readable");
+    entries
+        .into_iter()
+        .map(|e| {
+            let there = format!("{:x}", sha2::Sha256::digest(s3.get(bucket, &e.filename)));
+            let matches = e.sha256.as_deref() == Some(there.as_str());
+            (e.filename, matches)
+        })
+        .collect()
+}
+
+/// Two machines build the same locked version (the nightly and a manual run): makepkg's
+/// BUILDDATE makes the bytes differ under the same file name. The race is made to happen in
+/// the order that broke repositories: run B reads the database, its upload of the file is held
+/// (s3_faults_proxy.py), run A uploads the same name and commits, then B's upload goes on. The
+/// object the committed database describes is never replaced. And in a signed repository, a
+/// file a stopped publish left under the name is taken when the key's signature vouches for it.
+#[test]
+fn two_builds_of_one_version_never_leave_a_database_describing_other_bytes() {
+    let Some(_docker) = docker() else { return };
+    let s3 = S3::start();
+    let aur = Aur::start();
+    aur.push_fixture("hello");
+    let (_t, dir) = tempdir();
+    let mut env = s3.env();
+    env.push(("AUR_LOCATION", aur.url.clone()));
+    s3.create_bucket("prep");
+    let prep = s3_config(&dir, &s3, "prep");
+    let file = "hello-1.0-1-x86_64.pkg.tar.zst";
+    for run in ["a", "b"] {
+        let mut e = env.clone();
+        e.push(("REPOCTL_WORK_DIR", dir.join(format!("work-{run}")).to_string()));
+        let out_dir = dir.join(format!("out-{run}"));
+        let out =
+            repoctl(&["build", "--config", prep.as_str(), "--no-publish", "--out", out_dir.as_str(), "hello"], &e);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let bytes = |run: &str| std::fs::read(dir.join(format!("out-{run}")).join(file)).unwrap();
+    assert_ne!(bytes("a"), bytes("b"), "two builds made the same bytes");
+
+    s3.create_bucket("race");
+    let signal = dir.join("signal");
+    std::fs::create_dir_all(&signal).unwrap();
+    let held = crate::support::S3Faults::holding_put(&s3.endpoint, file, signal);
+    let direct = s3_config(&dir, &s3, "race");
+    let through = dir.join("race-held.yaml");
+    let text_of = std::fs::read_to_string(&direct).unwrap().replace(&s3.endpoint, &held.url);
+    std::fs::write(&through, text_of).unwrap();
+    let mut e = env.clone();
+    e.push(("REPOCTL_WORK_DIR", dir.join("pub-b").to_string()));
+    let b = spawn_repoctl(&["publish", "--config", through.as_str(), dir.join("out-b").as_str()], &e);
+    assert!(held.wait_held(std::time::Duration::from_secs(300)), "run B never uploaded {file}");
+    let mut e = env.clone();
+    e.push(("REPOCTL_WORK_DIR", dir.join("pub-a").to_string()));
+    let a = repoctl(&["publish", "--config", direct.as_str(), dir.join("out-a").as_str()], &e);
+    assert_eq!(a.status.code(), Some(0), "{}", text(&a));
+    held.release();
+    let b = b.wait_with_output().unwrap();
+    eprintln!("run B:\n{}", text(&b));
+    let matched = entries_match_objects(&s3, "race");
+    assert!(matched.iter().all(|(_, ok)| *ok), "a database entry describes other bytes than its object: {matched:?}");
+    assert_eq!(s3.get("race", file), bytes("a"), "the committed file was replaced");
+    assert_eq!(b.status.code(), Some(0), "run B: the version is published (run A's build): {}", text(&b));
+    let pacman = Pacman::new("conc", &format!("{}/race", s3.endpoint));
+    let install = pacman.run(&["-Sy", "--noconfirm", "hello"]);
+    assert!(install.status.success(), "{}", text(&install));
+
+    // Signed: a publish stopped after it uploaded run A's file and signature, before its commit.
+    // Run B's publish of its own build takes run A's, which the key's signature vouches for.
+    let key = SigningKey::fixture();
+    env.push(key.env());
+    let signed_config = |bucket: &str| {
+        s3.create_bucket(bucket);
+        let path = dir.join(format!("{bucket}.yaml"));
+        let text = std::fs::read_to_string(s3_config(&dir, &s3, bucket)).unwrap();
+        std::fs::write(&path, text.replace("packages:", &format!("sign:\n  key: {}\npackages:", key.fingerprint)))
+            .unwrap();
+        path
+    };
+    let mut e = env.clone();
+    e.push(("REPOCTL_WORK_DIR", dir.join("pub-signed-a").to_string()));
+    // Publishing A somewhere signs out-a's file in place (out-a/FILE.sig).
+    let out = repoctl(&["publish", "--config", signed_config("elsewhere").as_str(), dir.join("out-a").as_str()], &e);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stopped = signed_config("stopped");
+    s3.put("stopped", file, bytes("a"));
+    s3.put("stopped", &format!("{file}.sig"), std::fs::read(dir.join("out-a").join(format!("{file}.sig"))).unwrap());
+    let mut e = env.clone();
+    e.push(("REPOCTL_WORK_DIR", dir.join("pub-signed-b").to_string()));
+    let out = repoctl(&["publish", "--config", stopped.as_str(), dir.join("out-b").as_str()], &e);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("signed by this key: publishing that build"), "{}", text(&out));
+    let matched = entries_match_objects(&s3, "stopped");
+    assert_eq!(matched, [(file.to_string(), true)]);
+    assert_eq!(s3.get("stopped", file), bytes("a"));
+    let strict = Pacman::signed("conc", &format!("{}/stopped", s3.endpoint), &key.public_key, &key.fingerprint);
+    let install = strict.run(&["-Sy", "--noconfirm", "hello"]);
+    assert!(install.status.success(), "{}", text(&install));
 }

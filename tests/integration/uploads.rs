@@ -92,12 +92,34 @@ fn publishing_again_after_an_interrupted_publish_does_not_send_the_package_files
     let package = build_fixture(&dir, &s3, "hello");
     let key = package.file_name().unwrap();
     s3.create_bucket("rerun");
-    // Something else already sits under the package's name: it is replaced, not trusted.
+    // Something else already sits under the package's name, which no database lists (another
+    // run's build of the same version, or a stray): it is neither replaced nor trusted. The
+    // package is not published, the publish says why and exits 1.
     s3.put("rerun", key, b"not the package".to_vec());
+    let config = config(&dir, &s3, "rerun", "hello");
+    let mut env = s3.env();
+    env.push(("REPOCTL_WORK_DIR", dir.join("work-rerun").to_string()));
+    let out = repoctl(&["publish", "--config", config.as_str(), package.parent().unwrap().as_str()], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains(&format!("hello was not published: {key} is already on")) && said.contains("delete"),
+        "{said}"
+    );
+    assert_eq!(s3.get("rerun", key), b"not the package", "the object under the name was replaced");
+    assert!(s3.head("rerun", &format!("{REPO}.db")).is_none(), "a database was committed");
+    // Deleted as the message says: published.
+    s3.delete("rerun", key);
     publish(&dir, &s3, "rerun", "hello", package.parent().unwrap(), &[]);
     let first = s3.head("rerun", key).expect("package file uploaded");
     assert_eq!(first.size as u64, std::fs::metadata(&package).unwrap().len());
     let first_db = s3.head("rerun", &format!("{REPO}.db")).expect("database published");
+    // The database carries its SHA-256 like every other object.
+    let db_sha256 = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(s3.get("rerun", &format!("{REPO}.db"))))
+    };
+    assert_eq!(first_db.sha256.as_deref(), Some(db_sha256.as_str()), "{REPO}.db's x-amz-meta-sha256");
 
     // An interrupted publish: the package file went up, the database never did.
     for name in ["db", "db.tar.zst", "files", "files.tar.zst"] {
@@ -113,4 +135,56 @@ fn publishing_again_after_an_interrupted_publish_does_not_send_the_package_files
     assert_ne!(db.last_modified, first_db.last_modified, "the database was not written again");
     let pacman = install(&s3, "rerun", "hello");
     assert!(pacman.installed_file("/usr/share/hello/greeting.txt").exists());
+}
+
+/// A store that ignores conditional writes would let two publishers overwrite each other's
+/// database and then delete files the surviving one lists. The probe finds it (here: moto
+/// behind a proxy that drops `If-Match` and `If-None-Match`), and the target is refused before
+/// anything is written, its probe object included; the same bucket reached directly passes,
+/// once per work directory.
+#[test]
+fn a_store_that_ignores_conditional_writes_is_refused_before_anything_is_written() {
+    let Some(_docker) = docker() else { return };
+    let s3 = S3::start();
+    let loose = crate::support::S3Faults::ignoring_conditions(&s3.endpoint);
+    let (_t, dir) = tempdir();
+    s3.create_bucket("loose");
+    let packages = dir.join("packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    std::fs::write(packages.join("hello-1.0-1-any.pkg.tar.zst"), b"never read").unwrap();
+    let config = dir.join("loose.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "name: {REPO}\ns3:\n  bucket: loose\n  endpoint: {}\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n",
+            loose.url
+        ),
+    )
+    .unwrap();
+    let mut env = s3.env();
+    let work = dir.join("work");
+    env.push(("REPOCTL_WORK_DIR", work.to_string()));
+    let out = repoctl(&["publish", "--config", config.as_str(), packages.as_str()], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not refuse conditional writes")
+            && stderr.contains("If-None-Match: *")
+            && stderr.contains("If-Match"),
+        "{stderr}"
+    );
+    assert_eq!(s3.keys("loose"), Vec::<String>::new(), "something was written");
+    assert!(!work.join("conditional-writes.json").exists(), "a refused store was remembered");
+
+    // moto itself refuses them: the probe passes, is remembered, and leaves nothing behind.
+    let direct = dir.join("direct.yaml");
+    std::fs::write(&direct, std::fs::read_to_string(&config).unwrap().replace(&loose.url, &s3.endpoint)).unwrap();
+    let mut env = s3.env();
+    env.push(("REPOCTL_WORK_DIR", work.to_string()));
+    let out = repoctl(&["publish", "--config", direct.as_str(), packages.as_str()], &env);
+    // The file is no package: repo-add refuses it, after the probe.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let remembered = std::fs::read_to_string(work.join("conditional-writes.json")).expect("remembered");
+    assert!(remembered.contains("s3://loose"), "{remembered}");
+    assert!(!s3.keys("loose").iter().any(|k| k.contains("repoctl-probe")), "{:?}", s3.keys("loose"));
 }

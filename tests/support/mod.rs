@@ -14,6 +14,7 @@ mod mermaid;
 mod pacman;
 mod process;
 mod s3;
+mod s3_faults;
 mod signing;
 
 pub use aur::{Aur, copy_tree};
@@ -24,4 +25,5 @@ pub use mermaid::{mermaid_available, mermaid_blocks, read_mermaid};
 pub use pacman::Pacman;
 pub use process::{lock_heads, repo_root, repoctl, repoctl_as_is, repoctl_command, tempdir, text};
 pub use s3::S3;
+pub use s3_faults::S3Faults;
 pub use signing::SigningKey;

@@ -1,0 +1,158 @@
+//! Package files and their companions on the target (issue 24, item 2): created, never written
+//! over other bytes. A database a run committed describes each of its files by `%SHA256SUM%`;
+//! a second run that built the same version (makepkg's BUILDDATE makes the bytes differ) and
+//! replaced the object would leave that database describing bytes that are gone, and pacman
+//! refusing the package. So a package file is created only where its name is free
+//! ([`Target::create`]), and its companions only once the file there is this run's bytes.
+use super::{Created, PARALLEL_UPLOADS, PublishError, Target};
+use crate::sign::Signer;
+use camino::{Utf8Path, Utf8PathBuf};
+use futures_util::StreamExt;
+
+/// A detached signature larger than this is not read (real ones are a few hundred bytes).
+const MAX_SIGNATURE: u64 = 64 * 1024;
+
+/// What [`place_all`] did.
+#[derive(Debug, Default)]
+pub(super) struct Placement {
+    /// Objects written.
+    pub written: usize,
+    /// Package files whose names now hold their bytes, with their companions.
+    pub placed: Vec<Utf8PathBuf>,
+    /// Package files whose names hold other bytes: nothing of theirs was written.
+    pub taken: Vec<Utf8PathBuf>,
+}
+
+/// How one package file went.
+enum Placed {
+    /// The name holds these bytes (created now, or found), and the companions are up; the
+    /// objects written.
+    Up(usize),
+    /// The name holds other bytes.
+    Taken,
+}
+
+/// Places `files` on the target, [`PARALLEL_UPLOADS`] at a time, each before its companions
+/// ([`place_one`]); those in `live` are the live objects themselves (downloaded), and only a
+/// missing or invalid `.sig` of theirs goes up. Errors: the first the target gives.
+pub(super) async fn place_all(
+    target: &dyn Target,
+    files: &[&Utf8PathBuf],
+    live: &[Utf8PathBuf],
+    signer: Option<&Signer>,
+) -> Result<Placement, PublishError> {
+    let done: Vec<Result<(Utf8PathBuf, Placed), PublishError>> = futures_util::stream::iter(files)
+        .map(|file| async move {
+            let placed = place_one(target, file, live.contains(file), signer).await?;
+            Ok(((*file).clone(), placed))
+        })
+        .buffer_unordered(PARALLEL_UPLOADS)
+        .collect()
+        .await;
+    let mut placement = Placement::default();
+    for one in done {
+        match one? {
+            (file, Placed::Up(written)) => {
+                placement.written += written;
+                placement.placed.push(file);
+            }
+            (file, Placed::Taken) => placement.taken.push(file),
+        }
+    }
+    Ok(placement)
+}
+
+/// One package file (`file`; `live`: it is the live object already), then its `.sig`
+/// ([`place_signature`]) and its provenance record ([`place_provenance`]) when they are
+/// beside it. Errors: the target.
+async fn place_one(
+    target: &dyn Target,
+    file: &Utf8Path,
+    live: bool,
+    signer: Option<&Signer>,
+) -> Result<Placed, PublishError> {
+    let name = file.file_name().unwrap_or_default();
+    let created = if live { Created::Same } else { target.create(name, file).await? };
+    let mut written = match created {
+        Created::Other => return Ok(Placed::Taken),
+        Created::New => 1,
+        Created::Same => 0,
+    };
+    if let Some(sig) = crate::repo::tool_signature(file) {
+        written += place_signature(target, name, file, &sig, signer).await?;
+    }
+    if let Some(record) = crate::provenance::sidecar_of(file).filter(|_| !live) {
+        written += place_provenance(target, &record, created == Created::New).await?;
+    }
+    Ok(Placed::Up(written))
+}
+
+/// `NAME.sig` for the package file `file` (on the target as `name`), from `sig`. One there
+/// already that is a valid signature of the file by the key stays (it is as good as this one,
+/// and a database may embed it); one that is not (another key's, another build's, a stray) is a
+/// signature of nothing the repository holds, and this valid one replaces it. Returns the
+/// objects written. Errors: the target.
+async fn place_signature(
+    target: &dyn Target,
+    name: &str,
+    file: &Utf8Path,
+    sig: &Utf8Path,
+    signer: Option<&Signer>,
+) -> Result<usize, PublishError> {
+    let sig_name = format!("{name}.sig");
+    match target.create(&sig_name, sig).await? {
+        Created::New => return Ok(1),
+        Created::Same => return Ok(0),
+        Created::Other => {}
+    }
+    if let Some(signer) = signer
+        && let Some(there) = target.fetch(&sig_name, MAX_SIGNATURE).await?
+        && verifies(signer, file, &there)
+    {
+        return Ok(0);
+    }
+    target.upload(&sig_name, sig).await?;
+    Ok(1)
+}
+
+/// The provenance record `record` of a package file. One there already with other bytes is
+/// replaced only when this run just `created` the file: then it described another build that
+/// no database lists. Returns the objects written. Errors: the target.
+async fn place_provenance(target: &dyn Target, record: &Utf8Path, created: bool) -> Result<usize, PublishError> {
+    let name = record.file_name().unwrap_or_default();
+    match target.create(name, record).await? {
+        Created::New => Ok(1),
+        Created::Same => Ok(0),
+        Created::Other if created => target.upload(name, record).await.map(|()| 1),
+        Created::Other => Ok(0),
+    }
+}
+
+/// Whether `sig` is a valid signature of the file at `path` by the key.
+fn verifies(signer: &Signer, path: &Utf8Path, sig: &[u8]) -> bool {
+    fs_err::File::open(path).is_ok_and(|f| signer.verify_reader(std::io::BufReader::new(f), sig))
+}
+
+/// The live object `name` (a package file whose name held other bytes than this run's), taken
+/// as it is when its `.sig` on the target is a valid signature of it by the key: repoctl signs
+/// only what it built or checked, so that is another repoctl run's build of the same version.
+/// Downloaded into `dir` with its `.sig` beside it; None when it is not signed by the key.
+/// Errors: the target.
+pub(super) async fn take_live(
+    target: &dyn Target,
+    name: &str,
+    signer: &Signer,
+    dir: &Utf8Path,
+) -> Result<Option<Utf8PathBuf>, PublishError> {
+    let Some(sig) = target.fetch(&format!("{name}.sig"), MAX_SIGNATURE).await? else { return Ok(None) };
+    fs_err::create_dir_all(dir).map_err(|source| PublishError::Io { path: dir.to_owned(), source })?;
+    let path = dir.join(name);
+    target.download(name, &path).await?;
+    if !verifies(signer, &path, &sig) {
+        let _ = fs_err::remove_file(&path);
+        return Ok(None);
+    }
+    let sig_path = Utf8PathBuf::from(format!("{path}.sig"));
+    fs_err::write(&sig_path, sig).map_err(|source| PublishError::Io { path: sig_path.clone(), source })?;
+    Ok(Some(path))
+}

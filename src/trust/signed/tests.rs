@@ -1,0 +1,155 @@
+use super::*;
+
+const SECRET: &str = include_str!("../../../tests/fixtures/signing/secret-key.asc");
+const PRIMARY: &str = include_str!("../../../tests/fixtures/signing/fingerprint");
+
+fn signer() -> Signer {
+    Signer::new(SECRET, &Fingerprint::parse(PRIMARY).unwrap(), "").unwrap()
+}
+
+/// A sync database with one entry per (pkgname, file bytes, signature of them or not).
+fn database(packages: &[(&str, &[u8], Option<&Signer>)]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, bytes, signer) in packages {
+        let mut desc = format!(
+            "%FILENAME%\n{name}-1.0-1-any.pkg.tar.zst\n\n%NAME%\n{name}\n\n%VERSION%\n1.0-1\n\n%SHA256SUM%\n{:x}\n\n",
+            sha2::Sha256::digest(bytes)
+        );
+        if let Some(signer) = signer {
+            let sig = signer.sign_bytes(bytes).unwrap();
+            desc.push_str(&format!("%PGPSIG%\n{}\n\n", base64::engine::general_purpose::STANDARD.encode(sig)));
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_size(desc.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, format!("{name}-1.0-1/desc"), desc.as_bytes()).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+fn tmp() -> (tempfile::TempDir, Utf8PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf()).unwrap();
+    (tmp, dir)
+}
+
+#[test]
+fn a_database_verifies_by_its_signature_and_a_changed_one_does_not() {
+    let signer = signer();
+    let db = database(&[("hello", b"hello package", Some(&signer))]);
+    let sig = signer.sign_bytes(&db).unwrap();
+    let found = Found { sig: Some(&sig), digest_sig: None };
+    let trusted = verify("r.db", Some(&db), found, &signer, &History::none()).expect("verifies");
+    assert_eq!(trusted.entries().len(), 1);
+    assert_eq!(trusted.digest(), Some(digest_of(&db).as_str()));
+    assert!(trusted.signature_to_republish().is_none());
+
+    // An intruder's entry, written as repo-add writes it, under the old signature.
+    let tampered = database(&[("hello", b"intruder's package", None)]);
+    let err = verify("r.db", Some(&tampered), found, &signer, &History::none()).unwrap_err();
+    assert!(matches!(err, Untrusted::BadSignature { .. }), "{err}");
+    assert!(err.to_string().contains("r.db does not verify under key"), "{err}");
+    let err = verify("r.db", Some(&tampered), Found::default(), &signer, &History::none()).unwrap_err();
+    assert!(matches!(err, Untrusted::Unsigned { .. }), "{err}");
+    assert!(verify("r.db", None, Found::default(), &signer, &History::none()).unwrap().entries().is_empty());
+}
+
+#[test]
+fn a_stale_database_signature_is_replaced_only_by_one_the_key_made_for_these_bytes() {
+    let signer = signer();
+    let older = database(&[("hello", b"1", Some(&signer))]);
+    let db = database(&[("hello", b"2", Some(&signer))]);
+    let stale = signer.sign_bytes(&older).unwrap();
+    let by_digest = signer.sign_bytes(&db).unwrap();
+    let found = Found { sig: Some(&stale), digest_sig: Some(&by_digest) };
+    let trusted = verify("r.db", Some(&db), found, &signer, &History::none()).unwrap();
+    assert_eq!(trusted.signature_to_republish(), Some(by_digest.as_slice()));
+    // The digest name is per content.
+    assert_ne!(digest_signature_name("r.db", &db), digest_signature_name("r.db", &older));
+    assert!(
+        digest_signature_name("r.db", &db).starts_with("r.db.") && digest_signature_name("r.db", &db).ends_with(".sig")
+    );
+    let found = Found { sig: Some(&stale), digest_sig: Some(&stale) };
+    assert!(verify("r.db", Some(&db), found, &signer, &History::none()).is_err());
+}
+
+#[test]
+fn every_entry_must_carry_a_signature_by_the_key() {
+    let signer = signer();
+    let db = database(&[("hello", b"a", Some(&signer)), ("intruder", b"b", None)]);
+    let sig = signer.sign_bytes(&db).unwrap();
+    let found = Found { sig: Some(&sig), digest_sig: None };
+    let err = verify("r.db", Some(&db), found, &signer, &History::none()).unwrap_err();
+    assert!(
+        err.to_string().contains("1 package(s) without a signature") && err.to_string().contains("intruder-1.0-1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_database_this_work_directory_replaced_is_refused_as_a_rollback() {
+    let signer = signer();
+    let (_t, dir) = tmp();
+    let history = History::in_work_dir(&dir, "s3://bucket");
+    let old = database(&[("hello", b"1", Some(&signer))]);
+    let new = database(&[("hello", b"2", Some(&signer))]);
+    let (old_sig, new_sig) = (signer.sign_bytes(&old).unwrap(), signer.sign_bytes(&new).unwrap());
+    history.record("r.db", &old).unwrap();
+    let found = |sig| Found { sig: Some(sig), digest_sig: None };
+    assert!(verify("r.db", Some(&old), found(&old_sig), &signer, &history).is_ok(), "the newest one it committed");
+    history.record("r.db", &new).unwrap();
+    let err = verify("r.db", Some(&old), found(&old_sig), &signer, &history).unwrap_err();
+    assert!(matches!(err, Untrusted::RolledBack { .. }), "{err}");
+    assert!(verify("r.db", Some(&new), found(&new_sig), &signer, &history).is_ok());
+    assert!(verify("other.db", Some(&old), found(&old_sig), &signer, &history).is_ok(), "per repository");
+    let elsewhere = History::in_work_dir(&dir, "s3://another-bucket");
+    assert!(verify("r.db", Some(&old), found(&old_sig), &signer, &elsewhere).is_ok(), "per target");
+}
+
+#[test]
+fn a_fetched_dependency_must_be_the_file_its_entry_describes() {
+    let signer = signer();
+    let (_t, dir) = tmp();
+    let db = database(&[("hello", b"hello package", Some(&signer))]);
+    let sig = signer.sign_bytes(&db).unwrap();
+    let trusted =
+        verify("r.db", Some(&db), Found { sig: Some(&sig), digest_sig: None }, &signer, &History::none()).unwrap();
+    let path = dir.join("hello-1.0-1-any.pkg.tar.zst");
+    fs_err::write(&path, b"hello package").unwrap();
+    let fetched = trusted.check_fetched("hello-1.0-1-any.pkg.tar.zst", &path, Some(&signer)).unwrap();
+    assert_eq!(fetched.path(), path);
+    fs_err::write(&path, b"swapped package").unwrap();
+    let err = trusted.check_fetched("hello-1.0-1-any.pkg.tar.zst", &path, Some(&signer)).unwrap_err();
+    assert!(err.contains("SHA-256") && err.contains("hello-1.0-1-any.pkg.tar.zst"), "{err}");
+    // Unsigned: the checksum is still checked.
+    let plain = as_read("r.db", Some(&database(&[("hello", b"hello package", None)]))).unwrap();
+    assert!(plain.check_fetched("hello-1.0-1-any.pkg.tar.zst", &path, None).is_err());
+    fs_err::write(&path, b"hello package").unwrap();
+    assert!(plain.check_fetched("hello-1.0-1-any.pkg.tar.zst", &path, None).is_ok());
+    assert!(plain.check_fetched("gone-1-1-any.pkg.tar.zst", &path, None).is_err());
+}
+
+#[test]
+fn adoption_checks_every_file_and_knows_which_are_signed_already() {
+    let signer = signer();
+    let (_t, dir) = tmp();
+    let db = database(&[("a", b"file a", Some(&signer)), ("b", b"file b", None)]);
+    let entries = read_sync_db(&db).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        fs_err::write(&path, bytes).unwrap();
+        path
+    };
+    let a = check_published(&entries[0], &write("a", b"file a"), &signer).unwrap();
+    let b = check_published(&entries[1], &write("b", b"file b"), &signer).unwrap();
+    assert!(a.is_signed() && !b.is_signed());
+    let err = check_published(&entries[1], &write("b2", b"file B"), &signer).unwrap_err();
+    assert!(err.contains("b-1.0-1-any.pkg.tar.zst"), "{err}");
+    assert!(adopt("r.db", &db, std::slice::from_ref(&a), &signer).is_err(), "b was not checked");
+    let adopted = adopt("r.db", &db, &[a, b.clone()], &signer).unwrap();
+    assert_eq!(adopted.entries().len(), 2);
+    let sig = sign_adopted(&signer, &b).unwrap();
+    assert!(signer.verify(b"file b", &fs_err::read(sig).unwrap()));
+}
