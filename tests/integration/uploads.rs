@@ -148,10 +148,11 @@ fn a_store_that_ignores_conditional_writes_is_refused_before_anything_is_written
     let s3 = S3::start();
     let loose = crate::support::S3Faults::ignoring_conditions(&s3.endpoint);
     let (_t, dir) = tempdir();
+    // A real package with its provenance, as a shard leaves it: publish DIR checks its files
+    // against the lock before it reaches the store.
+    let package = build_fixture(&dir, &s3, "hello");
+    let packages = package.parent().unwrap().to_owned();
     s3.create_bucket("loose");
-    let packages = dir.join("packages");
-    std::fs::create_dir_all(&packages).unwrap();
-    std::fs::write(packages.join("hello-1.0-1-any.pkg.tar.zst"), b"never read").unwrap();
     let config = dir.join("loose.yaml");
     std::fs::write(
         &config,
@@ -182,8 +183,8 @@ fn a_store_that_ignores_conditional_writes_is_refused_before_anything_is_written
     let mut env = s3.env();
     env.push(("REPOCTL_WORK_DIR", work.to_string()));
     let out = repoctl(&["publish", "--config", direct.as_str(), packages.as_str()], &env);
-    // The file is no package: repo-add refuses it, after the probe.
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(s3.keys("loose").contains(&format!("{REPO}.db")), "{:?}", s3.keys("loose"));
     let remembered = std::fs::read_to_string(work.join("conditional-writes.json")).expect("remembered");
     assert!(remembered.contains("s3://loose"), "{remembered}");
     assert!(!s3.keys("loose").iter().any(|k| k.contains("repoctl-probe")), "{:?}", s3.keys("loose"));
