@@ -84,6 +84,11 @@ impl Error {
             Error::Docker(DockerError::NoImage(_)) => {
                 Some("set builder.image in repo.yaml to an image the daemon has or can pull".into())
             }
+            Error::Docker(DockerError::Guard(_)) => Some(
+                "build containers get their routes from ip(8) in the builder image: use an image with \
+                 iproute2 (archlinux:base-devel has it, from `base`); README \"The builder image\" says what is blocked"
+                    .into(),
+            ),
             Error::Official(OfficialError::Docker(DockerError::Connect(_))) => Some(
                 "start the Docker daemon, or point DOCKER_HOST at one: plan and check read the official \
                  repositories' sync databases through the builder image"

@@ -238,6 +238,8 @@ pub struct BuildContext {
     pub keyserver: Option<String>,
     /// The image every build of the run starts from, as provenance records it.
     pub builder: crate::provenance::Builder,
+    /// The network every build container of the run is attached to.
+    pub build_network: Arc<crate::docker::BuildNetwork>,
 }
 
 /// Builds every `build` step of the plan; returns one result per such step, in plan order.
@@ -446,6 +448,7 @@ async fn try_build(
         debug: step.debug,
         limits: step.limits,
         network: step.network,
+        build_network: &ctx.build_network,
         pgp_keys: &step.pgp_keys,
         capabilities: &step.capabilities,
         keyserver: ctx.keyserver.as_deref(),
@@ -580,6 +583,7 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
         debug: false,
         limits: step.limits,
         network: step.network,
+        build_network: &ctx.build_network,
         pgp_keys: &step.pgp_keys,
         capabilities: &step.capabilities,
         keyserver: ctx.keyserver.as_deref(),

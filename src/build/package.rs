@@ -4,10 +4,11 @@ use super::artifacts::{self, ArtifactError, MAX_ARTIFACT_BYTES};
 use super::keys::{self, BuildKeys};
 use crate::aur::SrcInfo;
 use crate::config::{Network, PgpKey};
-use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
+use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec, VolumeMount};
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::io::Write;
+use std::sync::Arc;
 use tracing::Instrument;
 
 /// Everything one build needs.
@@ -23,6 +24,9 @@ pub struct BuildJob<'a> {
     pub limits: crate::config::Limits,
     /// `offline-build`: sources are fetched first, then the container loses its network.
     pub network: Network,
+    /// The run's build network, which keeps the build off link-local addresses and this
+    /// machine's own.
+    pub build_network: &'a Arc<crate::docker::BuildNetwork>,
     /// repo.yaml's keys for this package, besides the checkout's keys/pgp.
     pub pgp_keys: &'a [PgpKey],
     /// Added to this build's containers only (repo.yaml's `capabilities` for the package).
@@ -180,10 +184,11 @@ fn container_spec(job: &BuildJob<'_>) -> ContainerSpec {
         nano_cpus: job.limits.cpus.map(|c| (c * 1e9) as i64),
         pids_limit: Some(4096),
         volumes: vec![
-            (super::image::PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string()),
-            (source_cache_volume(job.pkgbase), "/repoctl/srcdest".to_string()),
+            VolumeMount::writable(super::image::PACMAN_CACHE_VOLUME, "/var/cache/pacman/pkg"),
+            VolumeMount::writable(&source_cache_volume(job.pkgbase), "/repoctl/srcdest"),
         ],
         extra_capabilities: job.capabilities.to_vec(),
+        build_network: Some(job.build_network.clone()),
     }
 }
 

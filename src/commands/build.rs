@@ -38,7 +38,7 @@ pub async fn build(
     }
     // 2. Docker and the builder image, made once and reused; then this run's image: the synced
     // image, brought up to date only when the mirrors changed since it was.
-    let docker = Docker::connect(&run.run_id).await?;
+    let docker = Docker::connect(&run.run_id, &run.dirs.work).await?;
     let logs = &run.dirs.logs;
     let image = run.timeline.time("builder image", prepare_image(&docker, &config.builder.image, logs, printer));
     let image = image.await?;
@@ -279,7 +279,7 @@ impl<'a> Run<'a> {
     async fn sign_only(&self) -> Result<(), Error> {
         let Some(signer) = &self.signer else { return Ok(()) };
         let (config, target, printer) = (self.config, &*self.target, self.printer);
-        let docker = Docker::connect(&self.run_id).await?;
+        let docker = Docker::connect(&self.run_id, &self.dirs.work).await?;
         // NAME-debug too, when there is one (one more small read when there is not).
         let debug_name = crate::repo::debug_repo_name(&config.name);
         let debug = crate::publish::read_remote(target, &debug_name, &self.dirs.run.join("debug-current")).await?;

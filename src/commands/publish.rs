@@ -27,7 +27,7 @@ pub async fn publish(
     let dirs =
         RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let target = crate::publish::open_target(&config).await?;
-    let docker = Docker::connect(&run_id).await?;
+    let docker = Docker::connect(&run_id, &work).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
     let tool = RepoTool::new(docker.clone(), image);
     // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.

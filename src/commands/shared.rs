@@ -94,17 +94,23 @@ pub(super) async fn build_context(
 ) -> Result<BuildContext, Error> {
     let builder = builder_identity(docker, config, run_image).await?;
     let aur = aur.clone();
+    // The network is made while the published dependencies download.
+    let network = docker.create_build_network(run_image, &config.builder.allow_host);
+    let (network, published) = tokio::join!(network, fetch_published(plan, target, dirs, printer));
+    let network = network?;
+    tracing::info!("{}", network.describe());
     Ok(BuildContext {
         docker: docker.clone(),
         image: run_image.to_string(),
         arch: config.arch.clone(),
         dirs: dirs.clone(),
         git_url: Box::new(move |base| aur.git_url(base)),
-        published: fetch_published(plan, target, dirs, printer).await,
+        published,
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
         keyserver: config.builder.keyserver.clone(),
         builder,
+        build_network: Arc::new(network),
     })
 }
 
@@ -188,7 +194,7 @@ pub(super) async fn probe_vcs(
     let run_id = super::new_run_id();
     let dirs =
         RunDirs::new(work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
-    let docker = Docker::connect(&run_id).await?;
+    let docker = Docker::connect(&run_id, work).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
     let refresh = refresh_image(&docker, &image, Some(sync_dbs), &dirs.logs, printer);
     let run_image = super::or_interrupt(&docker, refresh).await??;

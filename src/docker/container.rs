@@ -1,5 +1,6 @@
 //! One container's life: create, start, copy in, exec, copy out, remove.
 use super::capability::{Capability, KEPT_CAPABILITIES};
+use super::network::BuildNetwork;
 use super::{Docker, DockerError, api};
 use crate::cause::said;
 use bollard::exec::{CreateExecOptions, StartExecResults};
@@ -21,11 +22,36 @@ pub struct ContainerSpec {
     pub memory_bytes: Option<i64>,
     pub nano_cpus: Option<i64>,
     pub pids_limit: Option<i64>,
-    /// Named volumes (made with [`Docker::ensure_volume`]) and where they are mounted.
-    pub volumes: Vec<(String, String)>,
+    /// Named volumes (made with [`Docker::ensure_volume`]) and how they are mounted.
+    pub volumes: Vec<VolumeMount>,
     /// Added to [`KEPT_CAPABILITIES`] for this container only: a package's grant from repo.yaml,
     /// given to its build containers and never to repo-add's or the image refresh's.
     pub extra_capabilities: Vec<Capability>,
+    /// None: Docker's default bridge. Some: the run's build network, where the container is
+    /// kept off link-local addresses and this machine's own ([`super::network`]); it is
+    /// returned only once those routes are set.
+    pub build_network: Option<std::sync::Arc<BuildNetwork>>,
+}
+
+/// A named volume mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeMount {
+    pub volume: String,
+    /// Where it appears in the container.
+    pub target: String,
+    /// Mounted read-only: nothing in the container, root included, can write it (a container
+    /// cannot change its mounts; remounting needs CAP_SYS_ADMIN, which no container holds).
+    pub read_only: bool,
+}
+
+impl VolumeMount {
+    pub fn writable(volume: &str, target: &str) -> VolumeMount {
+        VolumeMount { volume: volume.to_string(), target: target.to_string(), read_only: false }
+    }
+
+    pub fn read_only(volume: &str, target: &str) -> VolumeMount {
+        VolumeMount { read_only: true, ..VolumeMount::writable(volume, target) }
+    }
 }
 
 /// One command run inside a running container.
@@ -56,10 +82,11 @@ impl Docker {
             mounts: (!spec.volumes.is_empty()).then(|| {
                 spec.volumes
                     .iter()
-                    .map(|(volume, target)| bollard::models::Mount {
-                        source: Some(volume.clone()),
-                        target: Some(target.clone()),
+                    .map(|m| bollard::models::Mount {
+                        source: Some(m.volume.clone()),
+                        target: Some(m.target.clone()),
                         typ: Some(bollard::models::MountType::VOLUME),
+                        read_only: Some(m.read_only),
                         ..Default::default()
                     })
                     .collect()
@@ -74,6 +101,7 @@ impl Docker {
             // A container whose repoctl died (SIGKILL, power loss) goes away on its own once its
             // bounded idle loop ends.
             auto_remove: Some(true),
+            network_mode: spec.build_network.as_ref().map(|n| n.name().to_string()),
             ..Default::default()
         };
         let body = ContainerCreateBody {
@@ -96,13 +124,20 @@ impl Docker {
             container.remove().await?;
             return Err(api("start container")(e));
         }
+        // On the build network: its routes before anything runs in it.
+        if let Some(network) = &spec.build_network
+            && let Err(e) = self.guard(&container.id, network).await
+        {
+            container.remove().await?;
+            return Err(e);
+        }
         Ok(container)
     }
 }
 
 impl Docker {
     /// A name no other container of this run has: `repoctl-RUN-SERIAL-PURPOSE`.
-    fn container_name(&self, purpose: &str) -> String {
+    pub(super) fn container_name(&self, purpose: &str) -> String {
         static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("repoctl-{}-{serial}-{}", self.run_id, sanitize(purpose))
@@ -437,7 +472,8 @@ fn cap_add(extra: &[Capability]) -> Vec<String> {
     KEPT_CAPABILITIES.iter().copied().chain(extra).map(str::to_string).collect()
 }
 
-fn sanitize(s: &str) -> String {
+/// `s` as a Docker object name may hold it: `[A-Za-z0-9_.-]`, at most 60 characters.
+pub(super) fn sanitize(s: &str) -> String {
     let cleaned: String = s
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })

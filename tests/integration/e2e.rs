@@ -377,8 +377,8 @@ fn vcs_packages_are_rebuilt_when_upstream_moves() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let (_t, dir) = tempdir();
-    // Upstream: a git repository served over dumb HTTP on the Docker bridge, where build
-    // containers can reach it.
+    // Upstream: a git repository served over dumb HTTP on the Docker bridge's gateway, which
+    // build containers reach because repo.yaml allows it (`allow_host`).
     let gateway = crate::support::bridge_gateway();
     let served = dir.join("served");
     std::fs::create_dir_all(&served).unwrap();
@@ -428,8 +428,11 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     aur.push_dir("tool-git", &pkg);
 
     let config = dir.join("repo.yaml");
-    std::fs::write(&config, format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - tool-git\n"))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\n  allow_host: [{gateway}]\npackages:\n  - tool-git\n"),
+    )
+    .unwrap();
     let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work-dir").to_string())];
     let volume = repoctl::build::source_cache_volume("tool-git");
     let _ = Command::new("docker").args(["volume", "rm", "-f", &volume]).output();

@@ -4,7 +4,12 @@
 use super::process::text;
 use std::process::Command;
 
-pub const TESTBED_IMAGE: &str = "repoctl-testbed:latest";
+/// The offline test image (images/testbed/build.sh). `REPOCTL_TESTBED_IMAGE` at compile time
+/// names another tag, to try a changed recipe without retagging the one every checkout uses.
+pub const TESTBED_IMAGE: &str = match option_env!("REPOCTL_TESTBED_IMAGE") {
+    Some(image) => image,
+    None => "repoctl-testbed:latest",
+};
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
@@ -40,7 +45,7 @@ impl Drop for DockerGuard {
         }
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         let superseded = rt.block_on(async {
-            let docker = repoctl::docker::Docker::connect("probe").await.ok()?;
+            let docker = repoctl::docker::Docker::connect("probe", camino::Utf8Path::new("/nonexistent")).await.ok()?;
             let mut removed = Vec::new();
             for id in docker.superseded_images().await.ok()? {
                 // Held by a run (its pin): not a leak. Otherwise removed, and it was one.
@@ -81,7 +86,8 @@ pub fn pins() -> Vec<(String, String)> {
 pub fn superseded_images() -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let docker = repoctl::docker::Docker::connect("probe").await.expect("docker");
+        let docker =
+            repoctl::docker::Docker::connect("probe", camino::Utf8Path::new("/nonexistent")).await.expect("docker");
         docker.superseded_images().await.expect("list images")
     })
 }
@@ -112,7 +118,7 @@ pub fn docker() -> Option<DockerGuard> {
 fn docker_problem() -> Option<String> {
     let rt = tokio::runtime::Runtime::new().ok()?;
     rt.block_on(async {
-        let docker = match repoctl::docker::Docker::connect("probe").await {
+        let docker = match repoctl::docker::Docker::connect("probe", camino::Utf8Path::new("/nonexistent")).await {
             Ok(d) => d,
             Err(e) => return Some(format!("no Docker daemon answers ({e})")),
         };
@@ -128,7 +134,8 @@ fn docker_problem() -> Option<String> {
 pub fn repoctl_containers() -> usize {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let docker = repoctl::docker::Docker::connect("probe").await.expect("docker");
+        let docker =
+            repoctl::docker::Docker::connect("probe", camino::Utf8Path::new("/nonexistent")).await.expect("docker");
         docker.count_labelled().await.expect("list containers")
     })
 }
