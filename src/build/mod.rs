@@ -7,15 +7,16 @@ mod keys;
 mod package;
 mod provenance;
 mod run_image;
+mod sources;
 
 pub use artifacts::{ArtifactError, extract_packages};
 pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image};
 pub use package::log_tail;
-pub use package::source_cache_volume;
 pub use run_image::{
     MAX_GENERATION, RunImage, RunImageChoice, RunImageSource, SyncDbs, SyncedLabels, choose_run_image, decide,
     make_run_image, parse_sync_dbs, release_run_image, remove_superseded, render_sync_dbs, synced_image_tag,
 };
+pub use sources::source_cache_volume;
 
 use crate::aur::{SrcInfo, checkout_commit, fetch_pkgbase, files_at};
 use crate::docker::Docker;
@@ -164,7 +165,7 @@ impl From<package::BuildError> for Failure {
         let kind = match &e {
             E::Docker(_) => FailureKind::Container,
             E::Artifact(_) => FailureKind::CopyOut,
-            E::Phase { phase: "installing dependencies", .. } => FailureKind::Dependencies,
+            E::Phase { phase: "installing dependencies" | "downloading dependencies", .. } => FailureKind::Dependencies,
             E::Phase { .. } => FailureKind::Makepkg,
             E::Signatures { .. } => FailureKind::SourceSignature,
             E::Timeout(_) => FailureKind::Timeout,
@@ -454,6 +455,7 @@ async fn try_build(
         keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,
+        work_dir: ctx.docker.work_dir(),
         packages_dir: &ctx.dirs.packages,
         log_path: log,
     };
@@ -589,6 +591,7 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
         keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,
+        work_dir: ctx.docker.work_dir(),
         packages_dir: &ctx.dirs.packages,
         log_path: &log,
     };

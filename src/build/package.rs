@@ -2,9 +2,10 @@
 //! whatever happens; the full log is written to a file as it comes.
 use super::artifacts::{self, ArtifactError, MAX_ARTIFACT_BYTES};
 use super::keys::{self, BuildKeys};
+use super::sources::{Sources, fetch_sources, install_dependencies};
 use crate::aur::SrcInfo;
 use crate::config::{Network, PgpKey};
-use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec, VolumeMount};
+use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::io::Write;
@@ -36,6 +37,8 @@ pub struct BuildJob<'a> {
     pub image: &'a str,
     /// Scratch space for this build's archives.
     pub scratch: &'a Utf8Path,
+    /// The work directory's label ([`crate::docker::work_dir_label`]): its source caches are its own.
+    pub work_dir: &'a str,
     /// Where the package files go.
     pub packages_dir: &'a Utf8Path,
     pub log_path: &'a Utf8Path,
@@ -70,41 +73,29 @@ pub async fn build(
     fs_err::create_dir_all(job.scratch).map_err(log_err)?;
     let mut log = CappedLog::create(job.log_path).map_err(log_err)?;
 
-    // 1. A fresh container from the builder image.
-    reporter.phase(job.pkgbase, Phase::Starting);
-    let spec = container_spec(job);
-    // 2-6 inside it, within the time limit; 7. it is removed whatever happened, a timeout
+    // All within the time limit; each container is removed whatever happened, a timeout
     // included (the exec is abandoned and the container, with everything in it, removed).
+    let sources = Sources::for_job(job);
+    let work = async {
+        // 1. With AUR packages to install: the sources first, in a container of their own.
+        if sources == Sources::Fetched {
+            fetch_sources(docker, job, &container_spec(job, Sources::InBuild), Some(reporter), &mut log).await?;
+        }
+        // 2. A fresh container from the builder image; 3-7 inside it.
+        reporter.phase(job.pkgbase, Phase::Starting);
+        let spec = container_spec(job, sources);
+        docker
+            .with_container(&spec, async |container| run_in(docker, container, job, sources, reporter, &mut log).await)
+            .await
+    };
     let timeout = job.limits.timeout;
-    docker
-        .with_container(&spec, async |container| {
-            match tokio::time::timeout(timeout, run_in(container, job, reporter, &mut log)).await {
-                Ok(result) => result,
-                Err(_) => {
-                    let _ = writeln!(log, "\n==> repoctl: stopped after the build timeout of {}", human(timeout));
-                    Err(BuildError::Timeout(timeout))
-                }
-            }
-        })
-        .instrument(tracing::debug_span!("build", pkgbase = job.pkgbase))
-        .await
-}
-
-/// The Docker volume that keeps one pkgbase's downloaded sources (makepkg's SRCDEST) between
-/// runs. One per pkgbase, so one package's build cannot touch another's sources.
-pub fn source_cache_volume(pkgbase: &str) -> String {
-    // pkgbase may hold '@' and '+', which volume names may not.
-    let safe: String = pkgbase
-        .chars()
-        .map(|c| match c {
-            '@' => 'A',
-            '+' => 'P',
-            c => c,
-        })
-        .collect();
-    // The hash keeps `a+b` and `aPb` apart.
-    let hash = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(pkgbase.as_bytes()));
-    format!("repoctl-src-{safe}-{}", &hash[..6])
+    match tokio::time::timeout(timeout, work).instrument(tracing::debug_span!("build", pkgbase = job.pkgbase)).await {
+        Ok(result) => result,
+        Err(_) => {
+            let _ = writeln!(log, "\n==> repoctl: stopped after the build timeout of {}", human(timeout));
+            Err(BuildError::Timeout(timeout))
+        }
+    }
 }
 
 fn signature_problem(missing: &[String]) -> String {
@@ -137,34 +128,39 @@ fn human(d: std::time::Duration) -> String {
 
 /// For a VCS package: the version its pkgver() reports for the current upstream, found in a
 /// fresh container with the same dependencies, limits and source cache as a build, building
-/// nothing. The fetched sources stay in the source cache for the build that may follow.
+/// nothing (its sources fetched apart first when it installs AUR packages, as a build's are).
+/// The fetched sources stay in the source cache for the build that may follow.
 pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<String, BuildError> {
     let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
     fs_err::create_dir_all(job.scratch).map_err(log_err)?;
     let mut log = CappedLog::create(job.log_path).map_err(log_err)?;
-    let spec = container_spec(job);
-    let timeout = job.limits.timeout;
-    docker
-        .with_container(&spec, async |container| {
-            let probe = async {
+    let sources = Sources::for_job(job);
+    let probe = async {
+        if sources == Sources::Fetched {
+            fetch_sources(docker, job, &container_spec(job, Sources::InBuild), None, &mut log).await?;
+        }
+        let spec = container_spec(job, sources);
+        docker
+            .with_container(&spec, async |container| {
                 let keys = BuildKeys::gather(job.checkout, job.srcinfo, job.pgp_keys);
                 upload_inputs(container, job, &keys).await?;
-                let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
-                cmd.extend(job.srcinfo.needs(job.nocheck));
-                exec_phase(container, "installing dependencies", cmd, "root", &mut log).await?;
+                install_dependencies(docker, container, job, job.srcinfo.needs(job.nocheck), &mut log).await?;
                 let missing = import_keys(container, &keys, job.keyserver, &mut log).await?;
-                let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
+                let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
+                if sources == Sources::Fetched {
+                    cmd.push("--holdver".to_string());
+                }
                 let output = makepkg_phase(container, "pkgver()", cmd, &missing, job.capabilities, &mut log).await?;
                 upstream_srcinfo_version(&String::from_utf8_lossy(&output))
                     .ok_or(BuildError::Phase { phase: "pkgver()", code: -1 })
-            };
-            match tokio::time::timeout(timeout, probe).await {
-                Ok(result) => result,
-                Err(_) => Err(BuildError::Timeout(timeout)),
-            }
-        })
-        .instrument(tracing::debug_span!("pkgver", pkgbase = job.pkgbase))
-        .await
+            })
+            .await
+    };
+    let timeout = job.limits.timeout;
+    match tokio::time::timeout(timeout, probe).instrument(tracing::debug_span!("pkgver", pkgbase = job.pkgbase)).await {
+        Ok(result) => result,
+        Err(_) => Err(BuildError::Timeout(timeout)),
+    }
 }
 
 /// The version in the `.SRCINFO` vcs.sh prints between its markers after pkgver() ran (the
@@ -176,24 +172,21 @@ fn upstream_srcinfo_version(output: &str) -> Option<String> {
     crate::aur::srcinfo_version(&output[begin..end]).ok()
 }
 
-fn container_spec(job: &BuildJob<'_>) -> ContainerSpec {
+fn container_spec(job: &BuildJob<'_>, sources: Sources) -> ContainerSpec {
     ContainerSpec {
         image: job.image.to_string(),
         purpose: format!("build-{}", job.pkgbase),
         memory_bytes: job.limits.memory_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
         nano_cpus: job.limits.cpus.map(|c| (c * 1e9) as i64),
         pids_limit: Some(4096),
-        volumes: vec![
-            VolumeMount::writable(super::image::PACMAN_CACHE_VOLUME, "/var/cache/pacman/pkg"),
-            VolumeMount::writable(&source_cache_volume(job.pkgbase), "/repoctl/srcdest"),
-        ],
+        volumes: super::sources::mounts(job, sources),
         extra_capabilities: job.capabilities.to_vec(),
         build_network: Some(job.build_network.clone()),
     }
 }
 
 /// The PKGBUILD, the packages it may need from this run, and the key files to import.
-async fn upload_inputs(
+pub(super) async fn upload_inputs(
     container: &crate::docker::Container,
     job: &BuildJob<'_>,
     keys: &BuildKeys,
@@ -221,40 +214,45 @@ async fn upload_inputs(
 }
 
 async fn run_in(
+    docker: &Docker,
     container: &crate::docker::Container,
     job: &BuildJob<'_>,
+    sources: Sources,
     reporter: &dyn Reporter,
     log: &mut CappedLog,
 ) -> Result<Vec<Utf8PathBuf>, BuildError> {
-    // 2. The PKGBUILD, the packages it may need from this run, the key files it may need.
+    // 3. The PKGBUILD, the packages it may need from this run, the key files it may need.
     let keys = BuildKeys::gather(job.checkout, job.srcinfo, job.pgp_keys);
     timed("copying the inputs in", upload_inputs(container, job, &keys)).await?;
 
-    // 3. As root: dependencies, through pacman.
+    // 4. As root: dependencies, through pacman.
     reporter.phase(job.pkgbase, Phase::Dependencies);
-    let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
-    cmd.extend(job.srcinfo.needs(job.nocheck));
-    exec_phase(container, "installing dependencies", cmd, "root", log).await?;
+    install_dependencies(docker, container, job, job.srcinfo.needs(job.nocheck), log).await?;
 
-    // 4. As the builder: public keys for the sources' signatures, into its keyring.
+    // 5. As the builder: public keys for the sources' signatures, into its keyring.
     if !keys.is_empty() {
         reporter.phase(job.pkgbase, Phase::Keys);
     }
     let missing = import_keys(container, &keys, job.keyserver, log).await?;
 
-    // 5. With `offline-build`: fetch and verify the sources, then cut the network off.
+    // 6. With `offline-build`: the sources fetched and verified with the network (here, unless
+    // a container of their own did), then the network cut off. Fetched sources stay as they
+    // are: makepkg does not update VCS sources with --holdver (the source cache may be read-only).
     let mut makepkg_args = Vec::new();
-    if job.network == Network::OfflineBuild {
+    if job.network == Network::OfflineBuild && sources == Sources::InBuild {
         reporter.phase(job.pkgbase, Phase::Sources);
         let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/fetch.sh".to_string()];
         makepkg_phase(container, "fetching sources", cmd, &missing, job.capabilities, log).await?;
+    }
+    if job.network == Network::OfflineBuild {
         let networks = container.disconnect_networks().await?;
         let _ = writeln!(log, "==> repoctl: network off for the build (disconnected from: {})", networks.join(", "));
-        // VCS sources stay as fetched: makepkg does not try to update them without a network.
+    }
+    if job.network == Network::OfflineBuild || sources == Sources::Fetched {
         makepkg_args.push("--holdver".to_string());
     }
 
-    // 6. As the unprivileged builder: makepkg, then copy out what it reported.
+    // 7. As the unprivileged builder: makepkg, then copy out what it reported.
     reporter.phase(job.pkgbase, Phase::Building);
     let mode = if job.debug { "debug" } else { "nodebug" };
     let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/build.sh".to_string(), mode.to_string()];
@@ -274,7 +272,7 @@ async fn run_in(
 
 /// Imports `keys` into the builder's keyring (nothing to do without any); returns the expected
 /// keys the keyring still lacks, which a failed signature check is then blamed on.
-async fn import_keys(
+pub(super) async fn import_keys(
     container: &crate::docker::Container,
     keys: &BuildKeys,
     keyserver: Option<&str>,
@@ -327,7 +325,7 @@ fn as_builder(cmd: Vec<String>, caps: &[crate::docker::Capability]) -> (Vec<Stri
 
 /// A phase that runs makepkg (which checks signatures): a failed check is reported as such,
 /// naming the keys that were missing.
-async fn makepkg_phase(
+pub(super) async fn makepkg_phase(
     container: &crate::docker::Container,
     phase: &'static str,
     cmd: Vec<String>,
@@ -344,7 +342,7 @@ async fn makepkg_phase(
     }
 }
 
-async fn exec_phase(
+pub(super) async fn exec_phase(
     container: &crate::docker::Container,
     phase: &'static str,
     cmd: Vec<String>,
@@ -365,7 +363,7 @@ async fn timed<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
 
 /// Like [`exec_phase`], also returning the exit code and what the command printed (its last
 /// 64 KiB), whatever the exit code.
-async fn exec_logged(
+pub(super) async fn exec_logged(
     container: &crate::docker::Container,
     phase: &'static str,
     cmd: Vec<String>,
@@ -444,14 +442,6 @@ pub fn log_tail(path: &Utf8Path, n: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod vcs_tests {
-    /// A volume's name must not change between releases: it is where a pkgbase's downloaded
-    /// sources wait for the next run. The hash's first byte is 0x30 then 0x02 (zero-padded).
-    #[test]
-    fn a_source_cache_volume_is_named_after_its_pkgbase_and_its_hash() {
-        assert_eq!(super::source_cache_volume("a+b"), "repoctl-src-aPb-300273");
-        assert_eq!(super::source_cache_volume("aPb"), "repoctl-src-aPb-30aa5d");
-    }
-
     #[test]
     fn the_upstream_version_is_read_from_the_last_srcinfo_block() {
         let srcinfo =

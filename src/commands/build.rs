@@ -552,7 +552,9 @@ async fn source_caches(docker: &Docker, plan: &Plan) -> Result<(), crate::docker
     let steps = plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs);
     let made: Vec<_> = futures_util::stream::iter(steps)
         .map(|step| async move {
-            docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await
+            docker
+                .ensure_volume(&crate::build::source_cache_volume(docker.work_dir(), &step.pkgbase), "source-cache")
+                .await
         })
         .buffer_unordered(8)
         .collect()

@@ -200,7 +200,9 @@ pub(super) async fn probe_vcs(
     let run_image = super::or_interrupt(&docker, refresh).await??;
     let probes = async {
         for step in plan.vcs_candidates() {
-            docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
+            docker
+                .ensure_volume(&crate::build::source_cache_volume(docker.work_dir(), &step.pkgbase), "source-cache")
+                .await?;
         }
         let ctx = build_context(config, &docker, &run_image.id, &dirs, aur, target, &plan, printer).await?;
         super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await

@@ -343,7 +343,8 @@ fn sources_are_cached_between_runs_and_run_images_do_not_pile_up() {
     std::fs::write(&config, format!("name: cached\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - cache-probe\n"))
         .unwrap();
     let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
-    let volume = repoctl::build::source_cache_volume("cache-probe");
+    let volume =
+        repoctl::build::source_cache_volume(&repoctl::docker::work_dir_label(&dir.join("work")), "cache-probe");
     let _ = std::process::Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
     let mut counts = Vec::new();
     for run in 0..2 {
@@ -434,7 +435,8 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     )
     .unwrap();
     let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work-dir").to_string())];
-    let volume = repoctl::build::source_cache_volume("tool-git");
+    let volume =
+        repoctl::build::source_cache_volume(&repoctl::docker::work_dir_label(&dir.join("work-dir")), "tool-git");
     let _ = Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
     let pacman = Pacman::new("vcs", &format!("file://{}", dir.join("repo")));
     let head = |n: u32| format!("r{n}.{}-1", sh(&dir.join("work"), "git rev-parse --short=7 HEAD"));

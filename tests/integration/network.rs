@@ -63,7 +63,8 @@ package() {{\n  install -Dm644 upstream/DATA \"$pkgdir/usr/share/netprobe/DATA\"
     .unwrap();
     sh(&pkg, "chmod -R a+rwX . && su nobody -s /bin/sh -c 'makepkg --printsrcinfo' > .SRCINFO");
     aur.push_dir("netprobe", &pkg);
-    let volume = repoctl::build::source_cache_volume("netprobe");
+    let volume =
+        repoctl::build::source_cache_volume(&repoctl::docker::work_dir_label(&dir.join("work-dir")), "netprobe");
     let _ = Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
 
     let config = dir.join("repo.yaml");

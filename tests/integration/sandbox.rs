@@ -516,3 +516,257 @@ fn container_name(id: &str) -> String {
     let out = std::process::Command::new("docker").args(["inspect", "-f", "{{.Name}}", id]).output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// A dependency's install scriptlet runs as root in its dependant's build container (issue 23,
+/// item 4). This one (`evil-dep`) writes into every cache it can find there, the dependant's
+/// source cache (makepkg's SRCDEST, a volume kept between runs) and the pacman package cache
+/// shared by every build on the machine, and leaves a process behind that keeps trying while
+/// the dependant builds. The dependant (`victim-git`) downloads a file whose checksum is SKIP
+/// and clones a git upstream, as VCS packages do: what it packages is what upstream served, in
+/// its first build and in the later ones that a pkgver() check starts when upstream moves,
+/// which take the file from the source cache; neither cache holds a trace of the scriptlet.
+#[test]
+fn a_dependencys_scriptlet_cannot_touch_its_dependants_sources_or_the_pacman_cache() {
+    let Some(_docker) = docker() else { return };
+    let (_t, dir) = tempdir();
+    let upstream = Upstream::serve(&dir);
+    let aur = Aur::start();
+    push_pkgbuild(&aur, &dir, "evil-dep", EVIL_DEP, Some(("evil.install", EVIL_INSTALL)));
+    let victim = VICTIM.replace("@URL@", &upstream.url).replace("@GIT@", &upstream.git);
+    push_pkgbuild(&aur, &dir, "victim-git", &victim, None);
+    let config = dir.join("repo.yaml");
+    let yaml = format!(
+        "name: tamper\nbuilder:\n  image: {TESTBED_IMAGE}\n  allow_host: [{}]\npackages:\n  - victim-git\n",
+        upstream.host
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let work = dir.join("work");
+    let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", work.to_string())];
+    let caches = Caches::of(&work);
+    let build = |what: &str, data: &str| {
+        let out = repoctl(&["build", "--config", config.as_str()], &env);
+        assert_eq!(out.status.code(), Some(0), "{what}: {}\n{}", text(&out), build_logs(&work, "victim-git"));
+        assert!(text(&out).contains("victim-git: built"), "{what}: victim-git was not built: {}", text(&out));
+        let packaged = installed(&dir, "tamper");
+        assert_eq!(
+            packaged,
+            ("what upstream serves\n".to_string(), format!("{data}\n")),
+            "{what} packaged a tampered file"
+        );
+    };
+
+    build("the first build", "first");
+    // Upstream moves, twice: each run checks pkgver() (a VCS package the AUR calls up to date),
+    // then builds, the file taken from the source cache and the git mirror updated there; the
+    // scriptlet runs in every container that installs evil-dep.
+    upstream.commit("second");
+    build("a later build", "second");
+    upstream.commit("third");
+    build("the build after that", "third");
+
+    let (sources, packages) = (caches.list_sources(), caches.list_pacman_cache());
+    assert!(!sources.contains("TAMPERED"), "the scriptlet wrote into victim-git's source cache:\n{sources}");
+    assert!(sources.contains("data.txt") && sources.contains("up"), "the source cache lacks the downloads:\n{sources}");
+    assert!(!packages.contains("TAMPERED"), "the scriptlet wrote into the shared pacman cache:\n{packages}");
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
+
+const EVIL_DEP: &str = r#"pkgname=evil-dep
+pkgver=1.0
+pkgrel=1
+pkgdesc='An AUR dependency whose install scriptlet tampers with what it finds'
+arch=('any')
+license=('MIT')
+install=evil.install
+
+package() {
+  install -d "$pkgdir/usr/share/evil-dep"
+}
+"#;
+
+const EVIL_INSTALL: &str = r#"tamper() {
+  for d in /repoctl/srcdest /repoctl/srcdest-cache /var/cache/pacman/pkg /var/cache/pacman/shared; do
+    echo tampered > "$d/TAMPERED" 2>/dev/null
+    [ -f "$d/data.txt" ] && echo tampered > "$d/data.txt" 2>/dev/null
+    for repo in "$d"/*/; do
+      [ -d "$repo" ] && echo tampered > "$repo/TAMPERED" 2>/dev/null
+    done
+  done
+  return 0
+}
+
+post_install() {
+  tamper
+  # Left behind: it keeps trying while the dependant builds.
+  (i=0; while [ $i -lt 240 ]; do tamper; sleep 0.25; i=$((i + 1)); done) > /dev/null 2>&1 &
+}
+"#;
+
+const VICTIM: &str = r#"pkgname=victim-git
+pkgver=r0
+pkgrel=1
+pkgdesc='Depends on evil-dep; packages a file it downloads, unchecked, and a git upstream'
+arch=('any')
+license=('MIT')
+depends=('evil-dep')
+makedepends=('git')
+source=("data.txt::@URL@" "up::git+@GIT@#branch=main")
+sha256sums=('SKIP' 'SKIP')
+
+pkgver() {
+  cd up
+  printf 'r%s' "$(git rev-list --count HEAD)"
+}
+
+build() {
+  sleep 3
+}
+
+package() {
+  install -Dm644 data.txt "$pkgdir/usr/share/victim/data.txt"
+  install -Dm644 up/DATA "$pkgdir/usr/share/victim/DATA"
+}
+"#;
+
+/// An upstream on this machine, served over HTTP where build containers reach it (the Docker
+/// bridge's gateway, which repo.yaml then allows): a file and a git repository (dumb HTTP).
+struct Upstream {
+    host: String,
+    /// The file's URL.
+    url: String,
+    /// The git repository's URL.
+    git: String,
+    work: camino::Utf8PathBuf,
+    served: camino::Utf8PathBuf,
+    _http: Killed,
+}
+
+impl Upstream {
+    fn serve(dir: &camino::Utf8Path) -> Upstream {
+        let served = dir.join("upstream");
+        std::fs::create_dir_all(&served).unwrap();
+        std::fs::write(served.join("data.txt"), "what upstream serves\n").unwrap();
+        let host = crate::support::bridge_gateway();
+        let port = std::net::TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port();
+        let http = std::process::Command::new("python3")
+            .args(["-m", "http.server", "--bind", "0.0.0.0", &port.to_string(), "--directory", served.as_str()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let work = dir.join("upstream-work");
+        sh(
+            dir,
+            &format!("git init -q --bare --initial-branch=main {served}/up.git && git clone -q {served}/up.git {work}"),
+        );
+        let (url, git) = (format!("http://{host}:{port}/data.txt"), format!("http://{host}:{port}/up.git"));
+        let upstream = Upstream { host, url, git, work, served, _http: Killed(http) };
+        upstream.commit("first");
+        upstream
+    }
+
+    /// A commit whose DATA holds `data`, pushed and served.
+    fn commit(&self, data: &str) {
+        sh(
+            &self.work,
+            &format!(
+                "echo {data} > DATA && git add DATA && git -c user.name=u -c user.email=u@example.org commit -q -m {data} \
+                 && git push -q origin HEAD:main && git -C {}/up.git update-server-info",
+                self.served
+            ),
+        );
+    }
+}
+
+fn sh(dir: &camino::Utf8Path, script: &str) {
+    let out = std::process::Command::new("sh").arg("-c").arg(script).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "{script}: {}", text(&out));
+}
+
+/// Every run's build log of `pkgbase` under the work directory `work`, for a failure message.
+fn build_logs(work: &camino::Utf8Path, pkgbase: &str) -> String {
+    let runs = std::fs::read_dir(work.join("runs")).map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default();
+    let logs = runs.iter().filter_map(|r| std::fs::read_to_string(r.path().join(format!("logs/{pkgbase}.log"))).ok());
+    logs.map(|l| format!("--- {pkgbase}.log\n{l}")).collect()
+}
+
+/// Pushes a pkgbase made of `pkgbuild` (and one more file) to `aur`, with its `.SRCINFO`.
+fn push_pkgbuild(aur: &Aur, dir: &camino::Utf8Path, pkgbase: &str, pkgbuild: &str, extra: Option<(&str, &str)>) {
+    let pkg = dir.join("pkgbuilds").join(pkgbase);
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("PKGBUILD"), pkgbuild).unwrap();
+    if let Some((name, body)) = extra {
+        std::fs::write(pkg.join(name), body).unwrap();
+    }
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("chmod -R a+rwX . && su nobody -s /bin/sh -c 'makepkg --printsrcinfo' > .SRCINFO")
+        .current_dir(&pkg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    aur.push_dir(pkgbase, &pkg);
+}
+
+/// `usr/share/victim/data.txt` and `DATA` of victim-git as the repository `repo` (in DIR/repo)
+/// serves it now.
+fn installed(dir: &camino::Utf8Path, repo: &str) -> (String, String) {
+    let pacman = Pacman::new(repo, &format!("file://{}", dir.join("repo")));
+    let install = pacman.run(&["-Sy", "--noconfirm", "victim-git"]);
+    assert!(install.status.success(), "{}", text(&install));
+    let read =
+        |file: &str| std::fs::read_to_string(pacman.installed_file(&format!("usr/share/victim/{file}"))).unwrap();
+    (read("data.txt"), read("DATA"))
+}
+
+/// The caches the test looks into: victim's source cache volume (removed when the test ends)
+/// and the shared pacman cache (the scriptlet's marks removed from it, if it left any).
+struct Caches {
+    sources: String,
+}
+
+impl Caches {
+    fn of(work: &camino::Utf8Path) -> Caches {
+        std::fs::create_dir_all(work).unwrap();
+        let label = repoctl::docker::work_dir_label(work);
+        Caches { sources: repoctl::build::source_cache_volume(&label, "victim-git") }
+    }
+
+    fn list(volume: &str) -> String {
+        let out = std::process::Command::new("docker")
+            .args(["run", "--rm", "--network", "none", "-v", &format!("{volume}:/v:ro"), TESTBED_IMAGE])
+            .args(["sh", "-c", "cd /v && find . -maxdepth 3 && cat data.txt 2>/dev/null; true"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn list_sources(&self) -> String {
+        Caches::list(&self.sources)
+    }
+
+    fn list_pacman_cache(&self) -> String {
+        Caches::list(repoctl::build::PACMAN_CACHE_VOLUME)
+    }
+}
+
+impl Drop for Caches {
+    fn drop(&mut self) {
+        let cache = format!("{}:/v", repoctl::build::PACMAN_CACHE_VOLUME);
+        let _ = std::process::Command::new("docker")
+            .args(["run", "--rm", "--network", "none", "-v", &cache, TESTBED_IMAGE, "rm", "-f", "/v/TAMPERED"])
+            .output();
+        let _ = std::process::Command::new("docker").args(["volume", "rm", "-f", &self.sources]).output();
+    }
+}
+
+/// A child process killed when the test ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

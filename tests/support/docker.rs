@@ -56,8 +56,29 @@ impl Drop for DockerGuard {
             Some(removed)
         });
         leaked.extend(superseded.unwrap_or_default());
+        remove_orphaned_source_caches();
         if !leaked.is_empty() && !std::thread::panicking() {
             panic!("left behind by a run: {leaked:?} (repoctl warned on stderr if the daemon refused a removal)");
+        }
+    }
+}
+
+/// Source cache volumes are one per pkgbase and work directory: those of the tests' work
+/// directories (under the system temp directory) that are gone would pile up run after run.
+/// Not a leak (a user's stay for the next run); removed quietly, and only when unused.
+fn remove_orphaned_source_caches() {
+    let format = format!("{{{{.Name}}}} {{{{.Label \"{}\"}}}}", repoctl::docker::LABEL_WORK_DIR);
+    let filter = format!("label={}=source-cache", repoctl::docker::LABEL_PURPOSE);
+    let Ok(out) = Command::new("docker").args(["volume", "ls", "--filter", &filter, "--format", &format]).output()
+    else {
+        return;
+    };
+    let temp = std::fs::canonicalize(std::env::temp_dir()).unwrap_or_else(|_| std::env::temp_dir());
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((volume, work)) = line.split_once(' ') else { continue };
+        let work = std::path::Path::new(work);
+        if work.starts_with(&temp) && !work.exists() {
+            let _ = Command::new("docker").args(["volume", "rm", volume]).output();
         }
     }
 }
