@@ -8,7 +8,9 @@
 #     into /repoctl/cache-out (`REPOCTL-CACHE-OUT N` says how many) for repoctl to copy into the
 #     shared cache, which this container only reads.
 #   prepare.sh install DEPS...   installs them (their install scriptlets run now), then hands the
-#     build directories to `builder`; the source cache only where it is writable.
+#     build directories to `builder` (and links a read-only source cache into SRCDEST).
+#     `download` does this itself when nothing is missing, and says `REPOCTL-READY`: then no
+#     package is installed, and repoctl skips `install`.
 # DEPS: dependency strings (depends, makedepends, checkdepends), or `--vcs`: the VCS clients the
 # sources of /repoctl/src/.SRCINFO need (makepkg.conf's VCSCLIENTS), for a container that fetches
 # sources and installs nothing from the AUR.
@@ -31,6 +33,19 @@ vcs_clients() {
       [ "${client%%::*}" = "$p" ] && echo "${client#*::}"
     done
   done
+}
+
+# The build directories to `builder`. makepkg's SRCDEST: the pkgbase's source cache (a volume
+# kept between runs) is mounted there, or, in a build that installs AUR packages, read-only at
+# /repoctl/srcdest-cache: its sources were fetched in a container of their own, and makepkg,
+# which wants a writable SRCDEST, finds them through links in a directory of this container's.
+hand_over() {
+  chown -R builder:builder /repoctl/src /repoctl/out
+  if [ -d /repoctl/srcdest-cache ]; then
+    mkdir -p /repoctl/srcdest
+    find /repoctl/srcdest-cache -mindepth 1 -maxdepth 1 -exec ln -s {} /repoctl/srcdest/ \;
+  fi
+  chown builder:builder /repoctl/srcdest
 }
 
 if [ "${1:-}" = --vcs ]; then
@@ -70,6 +85,10 @@ case $mode in
       done
     fi
     echo "REPOCTL-CACHE-OUT $(find /repoctl/cache-out -type f | wc -l)"
+    if [ -z "$missing" ]; then
+      hand_over
+      echo "REPOCTL-READY"
+    fi
     ;;
   install)
     missing=$( [ "$#" -eq 0 ] || pacman -T "$@" || true)
@@ -78,16 +97,7 @@ case $mode in
       # shellcheck disable=SC2086
       pacman -S --noconfirm --needed --asdeps $cachedirs $missing
     fi
-    chown -R builder:builder /repoctl/src /repoctl/out
-    # makepkg's SRCDEST. The pkgbase's source cache (a volume kept between runs) is mounted there,
-    # or, in a build that installs AUR packages, read-only at /repoctl/srcdest-cache: its sources
-    # were fetched in a container of their own, and makepkg, which wants a writable SRCDEST,
-    # finds them through links in a directory of this container's.
-    if [ -d /repoctl/srcdest-cache ]; then
-      mkdir -p /repoctl/srcdest
-      find /repoctl/srcdest-cache -mindepth 1 -maxdepth 1 -exec ln -s {} /repoctl/srcdest/ \;
-    fi
-    chown builder:builder /repoctl/srcdest
+    hand_over
     ;;
   *)
     echo "prepare.sh: unknown mode $mode" >&2

@@ -370,6 +370,19 @@ pub(super) async fn exec_logged(
     user: &str,
     log: &mut CappedLog,
 ) -> Result<(i64, Vec<u8>), BuildError> {
+    exec_logged_as(container, phase, cmd, user, log, true).await
+}
+
+/// [`exec_logged`], with `guarded` false for a command that runs no package's code and may
+/// start before the build network's routes are set ([`crate::docker::Container::exec_unguarded`]).
+pub(super) async fn exec_logged_as(
+    container: &crate::docker::Container,
+    phase: &'static str,
+    cmd: Vec<String>,
+    user: &str,
+    log: &mut CappedLog,
+    guarded: bool,
+) -> Result<(i64, Vec<u8>), BuildError> {
     const MAX: usize = 64 << 10;
     let _ = writeln!(log, "==> repoctl: {phase} (as {user})");
     let spec = ExecSpec { cmd, user, env: vec!["LC_ALL=C.UTF-8".into()], workdir: Some("/repoctl") };
@@ -381,7 +394,11 @@ pub(super) async fn exec_logged(
             captured.drain(..captured.len() - MAX);
         }
     };
-    let code = timed(phase, container.exec(&spec, &mut sink)).await?;
+    let code = if guarded {
+        timed(phase, container.exec(&spec, &mut sink)).await?
+    } else {
+        timed(phase, container.exec_unguarded(&spec, &mut sink)).await?
+    };
     Ok((code, captured))
 }
 

@@ -21,7 +21,7 @@
 //! there, its programs may run there), so it can change that build; not what the caches keep
 //! for later builds and other packages.
 use super::keys::BuildKeys;
-use super::package::{BuildError, BuildJob, CappedLog, exec_logged, exec_phase, import_keys, makepkg_phase};
+use super::package::{BuildError, BuildJob, CappedLog, exec_logged_as, exec_phase, import_keys, makepkg_phase};
 use crate::docker::{Container, ContainerSpec, Docker, ExecSpec, VolumeMount};
 use crate::ui::{Phase, Reporter};
 use std::io::Write;
@@ -117,7 +117,8 @@ pub async fn fetch_sources(
 
 /// prepare.sh in `container` (fresh: nothing has run in it): downloads what `deps` need
 /// (`pacman -Sw`), keeps what came from the official mirrors in the shared cache
-/// ([`keep_downloads`]), then installs (their scriptlets run then). Errors: as a build's.
+/// ([`keep_downloads`]), then installs (their scriptlets run then), unless nothing was missing.
+/// Errors: as a build's.
 pub async fn install_dependencies(
     docker: &Docker,
     container: &Container,
@@ -130,17 +131,24 @@ pub async fn install_dependencies(
         cmd.extend(deps.iter().cloned());
         cmd
     };
-    let (code, output) = exec_logged(container, "downloading dependencies", prepare("download"), "root", log).await?;
+    // Runs no package's code (repo-add, `pacman -Sw`): it need not wait for the build
+    // network's routes, which are set meanwhile.
+    let download = prepare("download");
+    let (code, output) = exec_logged_as(container, "downloading dependencies", download, "root", log, false).await?;
     if code != 0 {
         return Err(BuildError::Phase { phase: "downloading dependencies", code });
     }
-    let fetched = String::from_utf8_lossy(&output);
-    let fetched = fetched.lines().rev().find_map(|l| l.strip_prefix("REPOCTL-CACHE-OUT ")?.trim().parse::<u32>().ok());
+    let said = String::from_utf8_lossy(&output);
+    let fetched = said.lines().rev().find_map(|l| l.strip_prefix("REPOCTL-CACHE-OUT ")?.trim().parse::<u32>().ok());
     if fetched.unwrap_or(0) > 0
         && let Err(e) = keep_downloads(docker, container, job).await
     {
         // A cache that did not grow costs a download next time, not this build.
         let _ = writeln!(log, "==> repoctl: the downloaded packages were not kept in the shared cache: {e}");
+    }
+    // Nothing was missing: prepare.sh handed the directories over itself; nothing to install.
+    if said.lines().any(|l| l == "REPOCTL-READY") {
+        return Ok(());
     }
     exec_phase(container, "installing dependencies", prepare("install"), "root", log).await
 }

@@ -4,7 +4,7 @@
 use crate::aur::AurClient;
 use crate::build::{BuildContext, RunDirs};
 use crate::config::Config;
-use crate::docker::Docker;
+use crate::docker::{BuildNetwork, Docker};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::publish::Target;
@@ -80,12 +80,13 @@ pub(super) async fn refresh_image(
 }
 
 /// What every build and VCS check of a run shares, the published package files they install
-/// fetched first. Errors: the daemon cannot say what `run_image` is.
+/// fetched first; its builds go on `network`. Errors: the daemon cannot say what `run_image` is.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn build_context(
     config: &Config,
     docker: &Docker,
     run_image: &str,
+    network: BuildNetwork,
     dirs: &RunDirs,
     aur: &AurClient,
     target: &dyn Target,
@@ -94,11 +95,7 @@ pub(super) async fn build_context(
 ) -> Result<BuildContext, Error> {
     let builder = builder_identity(docker, config, run_image).await?;
     let aur = aur.clone();
-    // The network is made while the published dependencies download.
-    let network = docker.create_build_network(run_image, &config.builder.allow_host);
-    let (network, published) = tokio::join!(network, fetch_published(plan, target, dirs, printer));
-    let network = network?;
-    tracing::info!("{}", network.describe());
+    let published = fetch_published(plan, target, dirs, printer).await;
     Ok(BuildContext {
         docker: docker.clone(),
         image: run_image.to_string(),
@@ -175,6 +172,34 @@ async fn download_one(target: &dyn Target, dir: &Utf8Path, file: &str) -> Result
     Ok(dest)
 }
 
+/// This run's image (`refresh`, [`refresh_image`], stopped by Ctrl-C) and, made meanwhile, its
+/// build network ([`Docker::create_build_network`], probed with the builder image `image`).
+/// When either fails, the other is let go of. Errors: either's.
+pub(super) async fn run_image_and_network(
+    config: &Config,
+    docker: &Docker,
+    image: &str,
+    refresh: impl std::future::Future<Output = Result<crate::build::RunImage, Error>>,
+    printer: &Printer,
+) -> Result<(BuildNetwork, crate::build::RunImage), Error> {
+    let network = docker.create_build_network(image, &config.builder.allow_host);
+    let (network, run_image) = tokio::join!(network, super::or_interrupt(docker, refresh));
+    match (network, run_image) {
+        (Ok(network), Ok(Ok(run_image))) => {
+            tracing::info!("{}", network.describe());
+            Ok((network, run_image))
+        }
+        (network, Ok(Ok(run_image))) => {
+            super::release_run_image(docker, run_image, printer).await;
+            Err(network.err().map(Error::from).unwrap_or(Error::Interrupted))
+        }
+        (_, Ok(Err(e)) | Err(e)) => {
+            let _ = docker.remove_run_networks().await;
+            Err(e)
+        }
+    }
+}
+
 /// `plan --probe-vcs`: the VCS packages the plan skips are asked for their pkgver() in
 /// containers of this run's image (as `build` does before building), and the answers applied
 /// to the plan. Builds nothing, publishes nothing; the run's image is released afterwards.
@@ -197,15 +222,17 @@ pub(super) async fn probe_vcs(
     let docker = Docker::connect(&run_id, work).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
     let refresh = refresh_image(&docker, &image, Some(sync_dbs), &dirs.logs, printer);
-    let run_image = super::or_interrupt(&docker, refresh).await??;
+    let (network, run_image) = run_image_and_network(config, &docker, &image, refresh, printer).await?;
     let probes = async {
         for step in plan.vcs_candidates() {
             docker
                 .ensure_volume(&crate::build::source_cache_volume(docker.work_dir(), &step.pkgbase), "source-cache")
                 .await?;
         }
-        let ctx = build_context(config, &docker, &run_image.id, &dirs, aur, target, &plan, printer).await?;
-        super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await
+        let ctx = build_context(config, &docker, &run_image.id, network, &dirs, aur, target, &plan, printer).await?;
+        let probed = super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await;
+        docker.remove_run_networks_soon();
+        probed
     }
     .await;
     super::release_run_image(&docker, run_image, printer).await;

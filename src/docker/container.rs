@@ -28,8 +28,8 @@ pub struct ContainerSpec {
     /// given to its build containers and never to repo-add's or the image refresh's.
     pub extra_capabilities: Vec<Capability>,
     /// None: Docker's default bridge. Some: the run's build network, where the container is
-    /// kept off link-local addresses and this machine's own ([`super::network`]); it is
-    /// returned only once those routes are set.
+    /// kept off link-local addresses and this machine's own ([`super::network`]); its commands
+    /// run once those routes are set.
     pub build_network: Option<std::sync::Arc<BuildNetwork>>,
 }
 
@@ -69,6 +69,16 @@ pub struct Container {
     docker: Docker,
     id: String,
     removed: bool,
+    /// On the build network: its routes being set ([`Docker::guard`]), which every
+    /// [`Container::exec`] waits for (and fails without); None elsewhere.
+    guard: Option<tokio::sync::Mutex<Guard>>,
+}
+
+/// Where the routes of a container on the build network are.
+enum Guard {
+    Setting(tokio::task::JoinHandle<Result<(), DockerError>>),
+    Set,
+    Failed(String),
 }
 
 impl Docker {
@@ -119,17 +129,17 @@ impl Docker {
         };
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = self.client.create_container(Some(options), body).await.map_err(api("create container"))?;
-        let container = Container { docker: self.clone(), id: created.id, removed: false };
+        let mut container = Container { docker: self.clone(), id: created.id, removed: false, guard: None };
         if let Err(e) = self.client.start_container(&container.id, None).await {
             container.remove().await?;
             return Err(api("start container")(e));
         }
-        // On the build network: its routes before anything runs in it.
-        if let Some(network) = &spec.build_network
-            && let Err(e) = self.guard(&container.id, network).await
-        {
-            container.remove().await?;
-            return Err(e);
+        // On the build network: its routes are set while files are copied in; no command runs
+        // in it before they are ([`Container::exec`]).
+        if let Some(network) = spec.build_network.clone() {
+            let (docker, id, image) = (self.clone(), container.id.clone(), spec.image.clone());
+            let setting = tokio::spawn(async move { docker.guard(&id, &image, &network).await });
+            container.guard = Some(tokio::sync::Mutex::new(Guard::Setting(setting)));
         }
         Ok(container)
     }
@@ -199,9 +209,15 @@ pub struct Pin {
     pub labels: std::collections::HashMap<String, String>,
 }
 
-/// Removals of containers whose work is done, still going ([`Docker::with_container`]).
+/// Removals of containers whose work is done, still going ([`Docker::with_container`]), and of
+/// networks ([`Docker::remove_run_networks_soon`]).
 static REMOVALS: std::sync::Mutex<Vec<tokio::task::JoinHandle<Result<(), DockerError>>>> =
     std::sync::Mutex::new(Vec::new());
+
+/// Leaves `removal` going; [`finish_removals`] waits for it.
+pub(super) fn remove_in_background_task(removal: tokio::task::JoinHandle<Result<(), DockerError>>) {
+    REMOVALS.lock().unwrap_or_else(|p| p.into_inner()).push(removal);
+}
 
 /// Waits for every container removal [`Docker::with_container`] left going, and returns the
 /// errors of those that failed (each leaves a labelled container that `repoctl clean`
@@ -382,8 +398,38 @@ impl Container {
         Ok(names)
     }
 
-    /// Runs a command to completion, passing its output to `out`; returns its exit code.
+    /// Waits until the build network's routes are set in this container (at once elsewhere).
+    /// Errors: they could not be set; then nothing may run in it.
+    async fn guarded(&self) -> Result<(), DockerError> {
+        let Some(guard) = &self.guard else { return Ok(()) };
+        let mut state = guard.lock().await;
+        if let Guard::Setting(task) = &mut *state {
+            *state = match task.await {
+                Ok(Ok(())) => Guard::Set,
+                Ok(Err(e)) => Guard::Failed(crate::cause::chain(&e).join(": ")),
+                Err(e) => Guard::Failed(e.to_string()),
+            };
+        }
+        match &*state {
+            Guard::Failed(why) => Err(DockerError::Guard(why.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs a command to completion, passing its output to `out`; returns its exit code. On the
+    /// build network, once its routes are set.
     pub async fn exec(&self, spec: &ExecSpec<'_>, out: &mut (dyn FnMut(&[u8]) + Send)) -> Result<i64, DockerError> {
+        self.guarded().await?;
+        self.exec_unguarded(spec, out).await
+    }
+
+    /// [`Container::exec`] without waiting for the build network's routes: only for a command
+    /// that runs no package's code (prepare.sh's download step: repo-add, `pacman -Sw`).
+    pub async fn exec_unguarded(
+        &self,
+        spec: &ExecSpec<'_>,
+        out: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<i64, DockerError> {
         let options = CreateExecOptions {
             cmd: Some(spec.cmd.clone()),
             user: Some(spec.user.to_string()),

@@ -5,9 +5,10 @@
 //! credentials, which are the bucket's) nor this machine's own addresses.
 //!
 //! repoctl talks only to the Docker API: it cannot add firewall rules on the host. It sets
-//! routes inside each build container's own network namespace instead, before anything runs
-//! there: a short-lived helper container that shares the namespace and holds `NET_ADMIN` (the
-//! build container never does) adds `unreachable` routes (netguard.sh), then is removed. The
+//! routes inside each build container's own network namespace instead, before any package's
+//! code runs there (`super::Container::exec` waits for them): a short-lived helper container
+//! that shares the namespace and holds `NET_ADMIN` (the build container never does) adds
+//! `unreachable` routes (netguard.sh), then is removed. The
 //! default route through the bridge's gateway keeps working; only packets *to* the blocked
 //! addresses are refused ("No route to host"). Containers on the network cannot reach each
 //! other either (`enable_icc=false`), and Docker keeps bridge networks apart.
@@ -32,14 +33,12 @@ command -v ip >/dev/null || { echo 'REPOCTL-NO-IP'; exit 3; }";
 /// Link-local IPv4 addresses (RFC 3927): the cloud's metadata endpoints live there.
 const LINK_LOCAL_V4: &str = "169.254.0.0/16";
 
-/// A run's build network ([`Docker::create_build_network`]): only that function makes one, and a
-/// container created on it ([`super::ContainerSpec::build_network`]) is returned only once the
-/// guard's routes are in place.
+/// A run's build network ([`Docker::create_build_network`]): only that function makes one, and
+/// no command runs in a container created on it ([`super::ContainerSpec::build_network`]) before
+/// the guard's routes are in place, but for [`super::Container::exec_unguarded`]'s.
 #[derive(Debug)]
 pub struct BuildNetwork {
     name: String,
-    /// The image the guard runs in (the run's image: it has ip(8), checked when the network was made).
-    image: String,
     /// This machine's IPv4 addresses when the network was made, its gateway on it included.
     host: Vec<Ipv4Addr>,
     /// The resolvers Docker's embedded DNS forwards to, from inside the build's namespace.
@@ -71,8 +70,9 @@ impl BuildNetwork {
 
 impl Docker {
     /// Creates this run's build network, labelled as its containers are ([`Docker::labels`]),
-    /// and learns from one container of `image` in the host's network namespace what the guard
-    /// must block: this machine's IPv4 addresses, and the resolvers that must stay reachable.
+    /// and learns from one container of `image` (the builder image, or an image made from it) in
+    /// the host's network namespace what the guard must block: this machine's IPv4 addresses,
+    /// and the resolvers that must stay reachable.
     /// `allow`: addresses the guard leaves reachable (repo.yaml's `builder.allow_host`).
     /// Remove it with [`Docker::remove_run_networks`] once the run's containers are gone.
     /// Errors: the daemon refuses, or `image` has no ip(8) (the network is removed again).
@@ -91,7 +91,7 @@ impl Docker {
         let made = async {
             let (mut host, resolvers) = probed?;
             host.extend(self.gateways(Some(&id)).await?);
-            Ok(BuildNetwork { name, image: image.to_string(), host: dedup(host), resolvers, allow: allow.to_vec() })
+            Ok(BuildNetwork { name, host: dedup(host), resolvers, allow: allow.to_vec() })
         };
         match made.await {
             Ok(network) => Ok(network),
@@ -129,18 +129,19 @@ impl Docker {
     }
 
     /// Sets the guard's routes in the network namespace of `container` (created on `network`,
-    /// started, nothing run in it yet): a helper container of the network's image that joins the
-    /// namespace with `NET_ADMIN`, runs netguard.sh and is removed. The gateways of Docker
-    /// networks made since the network was are blocked too. Errors: the daemon refuses, or the
-    /// script fails (its output is in the error).
-    pub(super) async fn guard(&self, container: &str, network: &BuildNetwork) -> Result<(), DockerError> {
+    /// started, nothing of a package's run in it yet): a helper container of `image` (the
+    /// container's own, which has ip(8) as the builder image has) that joins the namespace with
+    /// `NET_ADMIN`, runs netguard.sh and is removed. The gateways of Docker networks made since
+    /// the network was are blocked too. Errors: the daemon refuses, or the script fails (its
+    /// output is in the error).
+    pub(super) async fn guard(&self, container: &str, image: &str, network: &BuildNetwork) -> Result<(), DockerError> {
         let mut host = network.host.clone();
         host.extend(self.gateways(None).await?);
         let routes = routes(&dedup(host), &network.resolvers, &network.allow);
         let mut cmd = vec!["sh".to_string(), "-c".to_string(), NETGUARD.to_string(), "netguard".to_string()];
         cmd.extend(routes);
         let mode = format!("container:{container}");
-        let (code, output) = self.run_once("netguard", &network.image, &mode, &["NET_ADMIN"], cmd).await?;
+        let (code, output) = self.run_once("netguard", image, &mode, &["NET_ADMIN"], cmd).await?;
         match code {
             0 => Ok(()),
             code => {
@@ -176,9 +177,17 @@ impl Docker {
             ..Default::default()
         };
         let options = CreateContainerOptionsBuilder::default().name(&self.container_name(purpose)).build();
+        let t = std::time::Instant::now();
         let id = self.client.create_container(Some(options), body).await.map_err(api("create container"))?.id;
+        let created = t.elapsed().as_secs_f64();
         let ran = self.start_and_wait(&id).await;
+        let waited = t.elapsed().as_secs_f64();
         let removed = self.remove_container(&id).await;
+        tracing::debug!(
+            "{purpose}: created {created:.3} s, ran {:.3} s, removed {:.3} s",
+            waited - created,
+            t.elapsed().as_secs_f64() - waited
+        );
         let ran = ran?;
         removed.map(|()| ran)
     }
@@ -213,6 +222,24 @@ impl Docker {
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 403 | 409, .. }) => Ok(false),
             Err(e) => Err(api("remove network")(e)),
         }
+    }
+
+    /// Removes this run's networks in the background, once the containers still connected to them
+    /// are gone (their removals were started; up to a minute): call when the run's builds are
+    /// done, so that the removal goes on while the run publishes. [`super::finish_removals`]
+    /// waits for it and reports a failure.
+    pub fn remove_run_networks_soon(&self) {
+        let docker = self.clone();
+        let removal = tokio::spawn(async move {
+            for _ in 0..600 {
+                if docker.remove_run_networks().await? == 0 {
+                    return Ok(());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(DockerError::Limit(format!("a network of run {} was still in use after a minute", docker.run_id)))
+        });
+        super::container::remove_in_background_task(removal);
     }
 
     /// Removes this run's networks (call once its containers are gone); returns how many stay
