@@ -106,7 +106,7 @@ pub struct BuilderConfig {
     pub keyserver: Option<String>,
     /// Addresses of this machine that build containers may reach (`allow_host`: a cache or a
     /// mirror it serves); by default they reach none of its addresses and no link-local one
-    /// (`crate::docker::BuildNetwork`). Never link-local, loopback or unspecified.
+    /// (`crate::docker::BuildNetwork`). IPv4 only; never link-local, loopback or unspecified.
     pub allow_host: Vec<std::net::IpAddr>,
     /// Also publish debug packages (makepkg's `debug` option) into NAME-debug; a package entry
     /// can override it. Default false: makepkg runs with `!debug`.

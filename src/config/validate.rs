@@ -382,9 +382,9 @@ impl Validator<'_> {
         }
     }
 
-    /// `allow_host:`: single IPv4 or IPv6 addresses. Link-local ones (the cloud's metadata
-    /// endpoints: 169.254.169.254, fd00:ec2::254 on EC2) are refused, as are loopback and
-    /// unspecified ones, which name the container itself.
+    /// `allow_host:`: single IPv4 addresses (build containers have no IPv6). Link-local ones
+    /// (the cloud's metadata endpoints: 169.254.169.254, fd00:ec2::254 on EC2) are refused, as
+    /// are loopback and unspecified ones, which name the container itself.
     fn allow_host(&mut self, addresses: Option<&[Spanned<String>]>) -> Vec<std::net::IpAddr> {
         let mut allowed = Vec::new();
         for a in addresses.unwrap_or_default() {
@@ -397,6 +397,7 @@ fd00:ec2::254) hands out the machine's credentials"
                 Ok(ip) if ip.is_loopback() || ip.is_unspecified() => {
                     "this names the build container itself; write an address of this machine on a network"
                 }
+                Ok(std::net::IpAddr::V6(_)) => "build containers have no IPv6; write an IPv4 address of this machine",
                 Ok(ip) => {
                     allowed.push(ip);
                     continue;
@@ -1021,14 +1022,14 @@ container keeps CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETUID, SETGID, SETFCAP, SY
     }
 
     #[test]
-    fn allow_host_takes_addresses_but_never_link_local_ones() {
+    fn allow_host_takes_ipv4_addresses_but_never_link_local_ones() {
         let ok =
-            parse(Utf8Path::new("r.yaml"), b"name: r\nbuilder:\n  allow_host: [172.17.0.1, 'fd00::2']\npackages: []\n");
-        let want: Vec<std::net::IpAddr> = vec!["172.17.0.1".parse().unwrap(), "fd00::2".parse().unwrap()];
+            parse(Utf8Path::new("r.yaml"), b"name: r\nbuilder:\n  allow_host: [172.17.0.1, 10.0.0.5]\npackages: []\n");
+        let want: Vec<std::net::IpAddr> = vec!["172.17.0.1".parse().unwrap(), "10.0.0.5".parse().unwrap()];
         assert_eq!(ok.unwrap().builder.allow_host, want);
         let yaml =
             b"name: r\nbuilder:\n  allow_host:\n    - 169.254.169.254\n    - fd00:ec2::254\n    - fe80::1\n    - \
-127.0.0.1\n    - example.org\npackages: []\n";
+127.0.0.1\n    - example.org\n    - 'fd00::2'\npackages: []\n";
         let err = parse(Utf8Path::new("r.yaml"), yaml).unwrap_err();
         let lines: Vec<String> =
             err.0.iter().map(|d| d.to_string().lines().next().unwrap_or_default().to_string()).collect();
@@ -1039,6 +1040,7 @@ container keeps CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETUID, SETGID, SETFCAP, SY
             at(6, "fe80::1"),
             at(7, "127.0.0.1"),
             at(8, "example.org"),
+            at(9, "fd00::2"),
         ];
         assert_eq!(lines, want);
     }

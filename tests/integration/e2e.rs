@@ -485,7 +485,9 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     // run stops before Docker (not "VCS packages included"), and the plan says why.
     let published = head(2);
     commit(3);
-    let yaml = format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\n  vcs_interval: 1d\npackages:\n  - tool-git\n");
+    let yaml = format!(
+        "name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\n  vcs_interval: 1d\n  allow_host: [{gateway}]\npackages:\n  - tool-git\n"
+    );
     std::fs::write(&config, &yaml).unwrap();
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
