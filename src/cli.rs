@@ -216,20 +216,25 @@ pub enum Command {
         force: bool,
     },
 
-    /// Remove what earlier runs left in Docker, found by repoctl's labels.
+    /// Remove what earlier runs of this work directory left in Docker, found by repoctl's labels.
     ///
-    /// Containers of runs that are over, pins included (a run still going on this machine is left
-    /// alone unless --all); synced builder images that a newer one replaced and no run holds;
-    /// per-run images (`repoctl-builder:run-*`) of older repoctl versions. The caches (the synced
-    /// image `repoctl-builder:synced-*`, pacman packages, sources) stay unless --caches.
+    /// Containers and networks of runs that are over, pins included; synced builder images that
+    /// a newer one replaced and no run holds. The caches (the synced image
+    /// `repoctl-builder:synced-*`, pacman packages, sources) stay unless --caches. Only what runs
+    /// of this work directory (--work-dir, default .repoctl beside --config) made is looked at,
+    /// unless --all-work-dirs. What a run that is still going uses is never removed, whatever the
+    /// flags: its process is checked on this machine (a run on another host sharing the daemon
+    /// counts as going).
     Clean {
         /// Also remove the caches: the cache volumes and the synced builder images that no run
         /// holds (the next build upgrades the builder image and downloads again).
         #[arg(long)]
         caches: bool,
-        /// Also remove containers of runs that still seem to be going.
+        /// Every repoctl resource in the daemon, of every work directory and of older repoctl
+        /// versions (`repoctl-builder:run-*` images, resources without a work directory label);
+        /// live runs' are still spared.
         #[arg(long)]
-        all: bool,
+        all_work_dirs: bool,
         /// Only list what would be removed.
         #[arg(long)]
         dry_run: bool,

@@ -110,6 +110,11 @@ impl Error {
             Error::Docker(DockerError::NoImage(_)) => {
                 Some("set builder.image in repo.yaml to an image the daemon has or can pull".into())
             }
+            Error::Docker(DockerError::Guard(_)) => Some(
+                "build containers get their routes from ip(8) in the builder image: use an image with \
+                 iproute2 (archlinux:base-devel has it, from `base`); README \"The builder image\" says what is blocked"
+                    .into(),
+            ),
             Error::Official(OfficialError::Docker(DockerError::Connect(_))) => Some(
                 "start the Docker daemon, or point DOCKER_HOST at one: plan and check read the official \
                  repositories' sync databases through the builder image"
@@ -136,22 +141,7 @@ impl Error {
                 "a package file changed in the work directory after repoctl checked it; find what writes there, then build again"
                     .into(),
             ),
-            Error::Publish(crate::publish::PublishError::Untrusted(untrusted)) => Some(untrusted_hint(untrusted)),
-            Error::Publish(crate::publish::PublishError::NoConditionalWrites { .. }) => Some(
-                "repoctl commits a database only if nobody replaced it meanwhile, which needs a store that refuses \
-                 a PUT whose If-Match or If-None-Match fails (AWS S3 does; for MinIO, R2, Garage or Ceph check that \
-                 the version and settings in use support conditional writes); until then publish to another store \
-                 or to a local directory (`local:` in repo.yaml)"
-                    .into(),
-            ),
-            Error::Publish(crate::publish::PublishError::Adopt { .. }) => Some(
-                "nothing was written; a file that does not match its entry is not what the database promises: \
-                 rebuild that package (or delete its entry with repo-remove), then run `repoctl sign --adopt` again"
-                    .into(),
-            ),
-            Error::Publish(crate::publish::PublishError::Remote { .. }) => Some(
-                "check the bucket, the endpoint and the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)".into(),
-            ),
+            Error::Publish(e) => publish_hint(e),
             _ => None,
         }
     }
@@ -176,5 +166,29 @@ impl Error {
         if let Some(hint) = self.hint() {
             printer.info(&format!("  hint: {hint}"));
         }
+    }
+}
+
+/// The hint for a publish that failed as `e` (None: its message says it all).
+fn publish_hint(e: &crate::publish::PublishError) -> Option<String> {
+    use crate::publish::PublishError;
+    match e {
+        PublishError::Untrusted(untrusted) => Some(untrusted_hint(untrusted)),
+        PublishError::NoConditionalWrites { .. } => Some(
+            "repoctl commits a database only if nobody replaced it meanwhile, which needs a store that refuses \
+             a PUT whose If-Match or If-None-Match fails (AWS S3 does; for MinIO, R2, Garage or Ceph check that \
+             the version and settings in use support conditional writes); until then publish to another store \
+             or to a local directory (`local:` in repo.yaml)"
+                .into(),
+        ),
+        PublishError::Adopt { .. } => Some(
+            "nothing was written; a file that does not match its entry is not what the database promises: \
+             rebuild that package (or delete its entry with repo-remove), then run `repoctl sign --adopt` again"
+                .into(),
+        ),
+        PublishError::Remote { .. } => {
+            Some("check the bucket, the endpoint and the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)".into())
+        }
+        _ => None,
     }
 }

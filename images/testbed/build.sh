@@ -30,7 +30,7 @@ trap 'rm -rf "$work"' EXIT
 # what archlinux:base-devel has that repoctl's builds use is listed by name. passwd gives
 # useradd, login/util-linux give su, libc6-dev the C headers, debugedit makes debug packages.
 mmdebstrap --quiet --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
-  --include=makepkg,pacman-package-manager,libarchive-tools,fakeroot,git,ca-certificates,file,xz-utils,zstd,binutils,gzip,bzip2,gnupg,debugedit,gcc,libc6-dev,make,patch,curl,passwd,login,util-linux \
+  --include=makepkg,pacman-package-manager,libarchive-tools,fakeroot,git,ca-certificates,file,xz-utils,zstd,binutils,gzip,bzip2,gnupg,debugedit,gcc,libc6-dev,make,patch,curl,passwd,login,util-linux,iproute2 \
   --customize-hook="sh '$here/customize.sh' \"\$1\" '$here'" \
   sid "$work/rootfs.tar" http://deb.debian.org/debian
 

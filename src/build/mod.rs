@@ -7,15 +7,16 @@ mod keys;
 mod package;
 mod provenance;
 mod run_image;
+mod sources;
 
 pub use artifacts::{ArtifactError, extract_packages};
 pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image};
 pub use package::log_tail;
-pub use package::source_cache_volume;
 pub use run_image::{
     MAX_GENERATION, RunImage, RunImageChoice, RunImageSource, SyncDbs, SyncedLabels, choose_run_image, decide,
     make_run_image, parse_sync_dbs, release_run_image, remove_superseded, render_sync_dbs, synced_image_tag,
 };
+pub use sources::source_cache_volume;
 
 use crate::aur::{GitClone, GitError, SrcInfo};
 use crate::docker::Docker;
@@ -184,7 +185,7 @@ impl From<package::BuildError> for Failure {
         let kind = match &e {
             E::Docker(_) => FailureKind::Container,
             E::Artifact(_) => FailureKind::CopyOut,
-            E::Phase { phase: "installing dependencies", .. } => FailureKind::Dependencies,
+            E::Phase { phase: "installing dependencies" | "downloading dependencies", .. } => FailureKind::Dependencies,
             E::Phase { phase: package::COLLECTING, .. } => FailureKind::CopyOut,
             E::Phase { .. } => FailureKind::Makepkg,
             E::Signatures { .. } => FailureKind::SourceSignature,
@@ -269,6 +270,8 @@ pub struct BuildContext {
     pub keyserver: Option<String>,
     /// The image every build of the run starts from, as provenance records it.
     pub builder: crate::provenance::Builder,
+    /// The network every build container of the run is attached to.
+    pub build_network: Arc<crate::docker::BuildNetwork>,
 }
 
 /// Builds every `build` step of the plan; returns one result per such step, in plan order.
@@ -480,11 +483,13 @@ async fn try_build(
         arch: &ctx.arch,
         limits: step.limits,
         network: step.network,
+        build_network: &ctx.build_network,
         pgp_keys: &step.pgp_keys,
         capabilities: &step.capabilities,
         keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,
+        work_dir: ctx.docker.work_dir(),
         packages_dir: &ctx.dirs.packages,
         log_path: log,
     };
@@ -608,11 +613,13 @@ async fn upstream_of(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Str
         arch: &ctx.arch,
         limits: step.limits,
         network: step.network,
+        build_network: &ctx.build_network,
         pgp_keys: &step.pgp_keys,
         capabilities: &step.capabilities,
         keyserver: ctx.keyserver.as_deref(),
         image: &ctx.image,
         scratch: &scratch,
+        work_dir: ctx.docker.work_dir(),
         packages_dir: &ctx.dirs.packages,
         log_path: &log,
     };

@@ -2,6 +2,7 @@
 //! whatever happens; the full log is written to a file as it comes.
 use super::artifacts::{self, ArtifactError, MAX_ARTIFACT_BYTES};
 use super::keys::{self, BuildKeys};
+use super::sources::{Sources, fetch_sources, install_dependencies};
 use crate::aur::SrcInfo;
 use crate::config::{Network, PgpKey};
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
@@ -10,6 +11,7 @@ use crate::trust::{CheckedPackage, Declared, PackageError};
 use crate::ui::{Phase, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::io::Write;
+use std::sync::Arc;
 use tracing::Instrument;
 
 /// Everything one build needs.
@@ -30,6 +32,9 @@ pub struct BuildJob<'a> {
     pub limits: crate::config::Limits,
     /// `offline-build`: sources are fetched first, then the container loses its network.
     pub network: Network,
+    /// The run's build network, which keeps the build off link-local addresses and this
+    /// machine's own.
+    pub build_network: &'a Arc<crate::docker::BuildNetwork>,
     /// repo.yaml's keys for this package, besides the tree's keys/pgp.
     pub pgp_keys: &'a [PgpKey],
     /// Added to this build's containers only (repo.yaml's `capabilities` for the package).
@@ -39,6 +44,8 @@ pub struct BuildJob<'a> {
     pub image: &'a str,
     /// Scratch space for this build's archives.
     pub scratch: &'a Utf8Path,
+    /// The work directory's label ([`crate::docker::work_dir_label`]): its source caches are its own.
+    pub work_dir: &'a str,
     /// Where the package files go.
     pub packages_dir: &'a Utf8Path,
     pub log_path: &'a Utf8Path,
@@ -101,41 +108,32 @@ pub async fn build(
     // The key files to import, from the locked tree (a symlinked one fails the build here).
     let keys = BuildKeys::gather(job.tree, job.srcinfo, job.pgp_keys)?;
 
-    // 1. A fresh container from the builder image.
-    reporter.phase(job.pkgbase, Phase::Starting);
-    let spec = container_spec(job);
-    // 2-6 inside it, within the time limit; 7. it is removed whatever happened, a timeout
+    // All within the time limit; each container is removed whatever happened, a timeout
     // included (the exec is abandoned and the container, with everything in it, removed).
+    let sources = Sources::for_job(job);
+    let work = async {
+        // 1. With AUR packages to install: the sources first, in a container of their own.
+        if sources == Sources::Fetched {
+            let spec = container_spec(job, Sources::InBuild);
+            fetch_sources(docker, job, &keys, &spec, Some(reporter), &mut log).await?;
+        }
+        // 2. A fresh container from the builder image; 3-7 inside it.
+        reporter.phase(job.pkgbase, Phase::Starting);
+        let spec = container_spec(job, sources);
+        docker
+            .with_container(&spec, async |container| {
+                run_in(docker, container, job, (&keys, sources), reporter, &mut log).await
+            })
+            .await
+    };
     let timeout = job.limits.timeout;
-    docker
-        .with_container(&spec, async |container| {
-            match tokio::time::timeout(timeout, run_in(container, job, &keys, reporter, &mut log)).await {
-                Ok(result) => result,
-                Err(_) => {
-                    let _ = writeln!(log, "\n==> repoctl: stopped after the build timeout of {}", human(timeout));
-                    Err(BuildError::Timeout(timeout))
-                }
-            }
-        })
-        .instrument(tracing::debug_span!("build", pkgbase = job.pkgbase))
-        .await
-}
-
-/// The Docker volume that keeps one pkgbase's downloaded sources (makepkg's SRCDEST) between
-/// runs. One per pkgbase, so one package's build cannot touch another's sources.
-pub fn source_cache_volume(pkgbase: &str) -> String {
-    // pkgbase may hold '@' and '+', which volume names may not.
-    let safe: String = pkgbase
-        .chars()
-        .map(|c| match c {
-            '@' => 'A',
-            '+' => 'P',
-            c => c,
-        })
-        .collect();
-    // The hash keeps `a+b` and `aPb` apart.
-    let hash = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(pkgbase.as_bytes()));
-    format!("repoctl-src-{safe}-{}", &hash[..6])
+    match tokio::time::timeout(timeout, work).instrument(tracing::debug_span!("build", pkgbase = job.pkgbase)).await {
+        Ok(result) => result,
+        Err(_) => {
+            let _ = writeln!(log, "\n==> repoctl: stopped after the build timeout of {}", human(timeout));
+            Err(BuildError::Timeout(timeout))
+        }
+    }
 }
 
 fn signature_problem(missing: &[String]) -> String {
@@ -168,34 +166,39 @@ fn human(d: std::time::Duration) -> String {
 
 /// For a VCS package: the version its pkgver() reports for the current upstream, found in a
 /// fresh container with the same dependencies, limits and source cache as a build, building
-/// nothing. The fetched sources stay in the source cache for the build that may follow.
+/// nothing (its sources fetched apart first when it installs AUR packages, as a build's are).
+/// The fetched sources stay in the source cache for the build that may follow.
 pub async fn upstream_version(docker: &Docker, job: &BuildJob<'_>) -> Result<String, BuildError> {
     let log_err = |source| BuildError::Log { path: job.log_path.to_owned(), source };
     fs_err::create_dir_all(job.scratch).map_err(log_err)?;
     let mut log = CappedLog::create(job.log_path).map_err(log_err)?;
     let keys = BuildKeys::gather(job.tree, job.srcinfo, job.pgp_keys)?;
-    let spec = container_spec(job);
-    let timeout = job.limits.timeout;
-    docker
-        .with_container(&spec, async |container| {
-            let probe = async {
+    let sources = Sources::for_job(job);
+    let probe = async {
+        if sources == Sources::Fetched {
+            fetch_sources(docker, job, &keys, &container_spec(job, Sources::InBuild), None, &mut log).await?;
+        }
+        let spec = container_spec(job, sources);
+        docker
+            .with_container(&spec, async |container| {
                 upload_inputs(container, job, &keys).await?;
-                let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
-                cmd.extend(job.srcinfo.needs(job.nocheck));
-                exec_phase(container, "installing dependencies", cmd, "root", &mut log).await?;
+                install_dependencies(docker, container, job, job.srcinfo.needs(job.nocheck), &mut log).await?;
                 let missing = import_keys(container, &keys, job.keyserver, &mut log).await?;
-                let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
+                let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/vcs.sh".to_string()];
+                if sources == Sources::Fetched {
+                    cmd.push("--holdver".to_string());
+                }
                 let output = makepkg_phase(container, "pkgver()", cmd, &missing, job.capabilities, &mut log).await?;
                 upstream_srcinfo_version(&String::from_utf8_lossy(&output))
                     .ok_or(BuildError::Phase { phase: "pkgver()", code: -1 })
-            };
-            match tokio::time::timeout(timeout, probe).await {
-                Ok(result) => result,
-                Err(_) => Err(BuildError::Timeout(timeout)),
-            }
-        })
-        .instrument(tracing::debug_span!("pkgver", pkgbase = job.pkgbase))
-        .await
+            })
+            .await
+    };
+    let timeout = job.limits.timeout;
+    match tokio::time::timeout(timeout, probe).instrument(tracing::debug_span!("pkgver", pkgbase = job.pkgbase)).await {
+        Ok(result) => result,
+        Err(_) => Err(BuildError::Timeout(timeout)),
+    }
 }
 
 /// The version in the `.SRCINFO` vcs.sh prints between its markers after pkgver() ran (the
@@ -207,24 +210,22 @@ fn upstream_srcinfo_version(output: &str) -> Option<String> {
     crate::aur::srcinfo_version(&output[begin..end]).ok()
 }
 
-fn container_spec(job: &BuildJob<'_>) -> ContainerSpec {
+fn container_spec(job: &BuildJob<'_>, sources: Sources) -> ContainerSpec {
     ContainerSpec {
         image: job.image.to_string(),
         purpose: format!("build-{}", job.pkgbase),
         memory_bytes: job.limits.memory_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
         nano_cpus: job.limits.cpus.map(|c| (c * 1e9) as i64),
         pids_limit: Some(4096),
-        volumes: vec![
-            (super::image::PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string()),
-            (source_cache_volume(job.pkgbase), "/repoctl/srcdest".to_string()),
-        ],
+        volumes: super::sources::mounts(job, sources),
         extra_capabilities: job.capabilities.to_vec(),
+        build_network: Some(job.build_network.clone()),
     }
 }
 
 /// The locked commit's files (the PKGBUILD and what it uses, from the verified blobs), the
 /// packages it may need from this run, and the key files to import.
-async fn upload_inputs(
+pub(super) async fn upload_inputs(
     container: &crate::docker::Container,
     job: &BuildJob<'_>,
     keys: &BuildKeys,
@@ -246,40 +247,44 @@ async fn upload_inputs(
 }
 
 async fn run_in(
+    docker: &Docker,
     container: &crate::docker::Container,
     job: &BuildJob<'_>,
-    keys: &BuildKeys,
+    (keys, sources): (&BuildKeys, Sources),
     reporter: &dyn Reporter,
     log: &mut CappedLog,
 ) -> Result<Vec<CheckedPackage>, BuildError> {
-    // 2. The PKGBUILD, the packages it may need from this run, the key files it may need.
+    // 3. The PKGBUILD, the packages it may need from this run, the key files it may need.
     timed("copying the inputs in", upload_inputs(container, job, keys)).await?;
 
-    // 3. As root: dependencies, through pacman.
+    // 4. As root: dependencies, through pacman.
     reporter.phase(job.pkgbase, Phase::Dependencies);
-    let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/prepare.sh".to_string()];
-    cmd.extend(job.srcinfo.needs(job.nocheck));
-    exec_phase(container, "installing dependencies", cmd, "root", log).await?;
+    install_dependencies(docker, container, job, job.srcinfo.needs(job.nocheck), log).await?;
 
-    // 4. As the builder: public keys for the sources' signatures, into its keyring.
+    // 5. As the builder: public keys for the sources' signatures, into its keyring.
     if !keys.is_empty() {
         reporter.phase(job.pkgbase, Phase::Keys);
     }
     let missing = import_keys(container, keys, job.keyserver, log).await?;
 
-    // 5. With `offline-build`: fetch and verify the sources, then cut the network off.
+    // 6. With `offline-build`: the sources fetched and verified with the network (here, unless
+    // a container of their own did), then the network cut off. Fetched sources stay as they
+    // are: makepkg does not update VCS sources with --holdver (the source cache may be read-only).
     let mut makepkg_args = Vec::new();
-    if job.network == Network::OfflineBuild {
+    if job.network == Network::OfflineBuild && sources == Sources::InBuild {
         reporter.phase(job.pkgbase, Phase::Sources);
         let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/fetch.sh".to_string()];
         makepkg_phase(container, "fetching sources", cmd, &missing, job.capabilities, log).await?;
+    }
+    if job.network == Network::OfflineBuild {
         let networks = container.disconnect_networks().await?;
         let _ = writeln!(log, "==> repoctl: network off for the build (disconnected from: {})", networks.join(", "));
-        // VCS sources stay as fetched: makepkg does not try to update them without a network.
+    }
+    if job.network == Network::OfflineBuild || sources == Sources::Fetched {
         makepkg_args.push("--holdver".to_string());
     }
 
-    // 6. As the unprivileged builder: makepkg.
+    // 7. As the unprivileged builder: makepkg.
     reporter.phase(job.pkgbase, Phase::Building);
     let mode = if job.debug { "debug" } else { "nodebug" };
     let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/build.sh".to_string(), mode.to_string()];
@@ -291,7 +296,7 @@ async fn run_in(
     collect(container, job, reporter, log).await
 }
 
-/// Steps 7 and 8 of a build, after makepkg: the package files it made, checked against the
+/// Steps 8 and 9 of a build, after makepkg: the package files it made, checked against the
 /// locked commit, in `job.packages_dir`.
 async fn collect(
     container: &crate::docker::Container,
@@ -299,7 +304,7 @@ async fn collect(
     reporter: &dyn Reporter,
     log: &mut CappedLog,
 ) -> Result<Vec<CheckedPackage>, BuildError> {
-    // 7. As root: every process of the builder stopped, then what makepkg made moved where
+    // 8. As root: every process of the builder stopped, then what makepkg made moved where
     // the builder cannot write, and copied out.
     reporter.phase(job.pkgbase, Phase::Collecting);
     let cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/collect.sh".to_string()];
@@ -309,7 +314,7 @@ async fn collect(
     timed("copying the packages out", copy).await?;
     let made = artifacts::extract_packages(&out_tar, &job.scratch.join("out"))?;
 
-    // 8. On the host: every file's .PKGINFO against the locked commit, in this build's own
+    // 9. On the host: every file's .PKGINFO against the locked commit, in this build's own
     // scratch space; then the files move beside the other builds' packages.
     let checked = timed("checking the packages", check_packages(job, made, log)).await?;
     let mut moved = Vec::with_capacity(checked.len());
@@ -378,7 +383,7 @@ async fn check_packages(
 
 /// Imports `keys` into the builder's keyring (nothing to do without any); returns the expected
 /// keys the keyring still lacks, which a failed signature check is then blamed on.
-async fn import_keys(
+pub(super) async fn import_keys(
     container: &crate::docker::Container,
     keys: &BuildKeys,
     keyserver: Option<&str>,
@@ -431,7 +436,7 @@ fn as_builder(cmd: Vec<String>, caps: &[crate::docker::Capability]) -> (Vec<Stri
 
 /// A phase that runs makepkg (which checks signatures): a failed check is reported as such,
 /// naming the keys that were missing.
-async fn makepkg_phase(
+pub(super) async fn makepkg_phase(
     container: &crate::docker::Container,
     phase: &'static str,
     cmd: Vec<String>,
@@ -448,7 +453,7 @@ async fn makepkg_phase(
     }
 }
 
-async fn exec_phase(
+pub(super) async fn exec_phase(
     container: &crate::docker::Container,
     phase: &'static str,
     cmd: Vec<String>,
@@ -469,12 +474,25 @@ async fn timed<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
 
 /// Like [`exec_phase`], also returning the exit code and what the command printed (its last
 /// 64 KiB), whatever the exit code.
-async fn exec_logged(
+pub(super) async fn exec_logged(
     container: &crate::docker::Container,
     phase: &'static str,
     cmd: Vec<String>,
     user: &str,
     log: &mut CappedLog,
+) -> Result<(i64, Vec<u8>), BuildError> {
+    exec_logged_as(container, phase, cmd, user, log, true).await
+}
+
+/// [`exec_logged`], with `guarded` false for a command that runs no package's code and may
+/// start before the build network's routes are set ([`crate::docker::Container::exec_unguarded`]).
+pub(super) async fn exec_logged_as(
+    container: &crate::docker::Container,
+    phase: &'static str,
+    cmd: Vec<String>,
+    user: &str,
+    log: &mut CappedLog,
+    guarded: bool,
 ) -> Result<(i64, Vec<u8>), BuildError> {
     const MAX: usize = 64 << 10;
     let _ = writeln!(log, "==> repoctl: {phase} (as {user})");
@@ -487,7 +505,11 @@ async fn exec_logged(
             captured.drain(..captured.len() - MAX);
         }
     };
-    let code = timed(phase, container.exec(&spec, &mut sink)).await?;
+    let code = if guarded {
+        timed(phase, container.exec(&spec, &mut sink)).await?
+    } else {
+        timed(phase, container.exec_unguarded(&spec, &mut sink)).await?
+    };
     Ok((code, captured))
 }
 
@@ -548,14 +570,6 @@ pub fn log_tail(path: &Utf8Path, n: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod vcs_tests {
-    /// A volume's name must not change between releases: it is where a pkgbase's downloaded
-    /// sources wait for the next run. The hash's first byte is 0x30 then 0x02 (zero-padded).
-    #[test]
-    fn a_source_cache_volume_is_named_after_its_pkgbase_and_its_hash() {
-        assert_eq!(super::source_cache_volume("a+b"), "repoctl-src-aPb-300273");
-        assert_eq!(super::source_cache_volume("aPb"), "repoctl-src-aPb-30aa5d");
-    }
-
     #[test]
     fn the_upstream_version_is_read_from_the_last_srcinfo_block() {
         let srcinfo =

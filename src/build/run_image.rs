@@ -11,7 +11,9 @@
 //! the same packages whatever a concurrent run does to the tag, and the daemon refuses to remove
 //! an image a run still holds. A superseded synced image is removed by whoever lets go of it last
 //! ([`release_run_image`]).
-use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec, LABEL_SYNC_DBS, LABEL_SYNC_GENERATION, Pin};
+use crate::docker::{
+    ContainerSpec, Docker, DockerError, ExecSpec, LABEL_SYNC_DBS, LABEL_SYNC_GENERATION, Pin, VolumeMount,
+};
 use std::collections::HashMap;
 
 use super::image::PACMAN_CACHE_VOLUME;
@@ -216,9 +218,11 @@ async fn upgrade(
         memory_bytes: None,
         nano_cpus: None,
         pids_limit: Some(1024),
-        volumes: vec![(PACMAN_CACHE_VOLUME.to_string(), "/var/cache/pacman/pkg".to_string())],
+        volumes: vec![VolumeMount::writable(PACMAN_CACHE_VOLUME, "/var/cache/pacman/pkg")],
         // No package's grant: this container runs no PKGBUILD.
         extra_capabilities: Vec::new(),
+        // Runs no AUR code: on Docker's default bridge, as the mirrors' downloads need.
+        build_network: None,
     };
     let failed = |what: String| DockerError::Api { op: "refresh the builder image", source: crate::cause::said(what) };
     let script = |name: &str| ExecSpec {

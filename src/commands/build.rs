@@ -1,6 +1,6 @@
 //! `repoctl build`: plan, build in containers, publish, summarize.
 use super::render::{markdown_plan, render_plan};
-use super::shared::{DEBUG_SUBDIR, Published, build_context, prepare_image, refresh_image};
+use super::shared::{DEBUG_SUBDIR, Published, build_context, prepare_image, refresh_image, run_image_and_network};
 use crate::aur::AurClient;
 use crate::build::{BuildContext, Outcome, PackageResult, RunDirs};
 use crate::config::Config;
@@ -40,13 +40,15 @@ pub async fn build(
     }
     // 2. Docker and the builder image, made once and reused; then this run's image: the synced
     // image, brought up to date only when the mirrors changed since it was.
-    let docker = Docker::connect(&run.run_id).await?;
+    let docker = Docker::connect(&run.run_id, &run.dirs.work).await?;
     let logs = &run.dirs.logs;
     let image = run.timeline.time("builder image", prepare_image(&docker, &config.builder.image, logs, printer));
     let image = image.await?;
-    let refresh = super::or_interrupt(&docker, refresh_image(&docker, &image, Some(&run.sync_dbs), logs, printer));
-    let run_image = run.timeline.time("image refresh", refresh).await??;
-    let result = run.execute(&docker, &image, &run_image.id, plan).await;
+    // This run's image, and the network its builds go on, made meanwhile.
+    let refresh = refresh_image(&docker, &image, Some(&run.sync_dbs), logs, printer);
+    let made = run_image_and_network(&config, &docker, &image, refresh, printer);
+    let (network, run_image) = run.timeline.time("image refresh", made).await?;
+    let result = run.execute(&docker, &image, &run_image.id, network, plan).await;
     // The run lets go of its image whatever happened; the synced image stays for the next run.
     super::release_run_image(&docker, run_image, printer).await;
     result
@@ -150,9 +152,17 @@ impl<'a> Run<'a> {
     }
 
     /// VCS checks, builds, publishing (or `--out`), the summary.
-    async fn execute(&self, docker: &Docker, image: &str, run_image: &str, plan: Plan) -> Result<ExitStatus, Error> {
+    async fn execute(
+        &self,
+        docker: &Docker,
+        image: &str,
+        run_image: &str,
+        network: crate::docker::BuildNetwork,
+        plan: Plan,
+    ) -> Result<ExitStatus, Error> {
         source_caches(docker, &plan).await?;
-        let ctx = Arc::new(self.timeline.time("published dependencies", self.context(docker, run_image, &plan)).await?);
+        let context = self.context(docker, run_image, network, &plan);
+        let ctx = Arc::new(self.timeline.time("published dependencies", context).await?);
         // VCS packages the AUR calls up to date may still have moved upstream.
         let probed = Instant::now();
         let probes = super::or_interrupt(docker, crate::build::probe_vcs(&ctx, &plan)).await?;
@@ -174,6 +184,8 @@ impl<'a> Run<'a> {
         let tool = (!self.no_publish).then(|| RepoTool::started_ahead(docker.clone(), image.to_string()));
         // 3. Builds, stopped cleanly by Ctrl-C or SIGTERM.
         let mut results = super::or_interrupt(docker, crate::build::run(ctx, plan.clone())).await?;
+        // The build network goes while the run publishes.
+        docker.remove_run_networks_soon();
         self.printer.finish();
         record_mismatches(&plan, &results, &self.dirs, self.printer);
         // A VCS package just built has just been asked: its next check waits its vcs_interval.
@@ -242,11 +254,18 @@ impl<'a> Run<'a> {
         super::results::describe(self.config, &*self.target, recorded, &scratch, docker, self.printer).await
     }
 
-    /// What every build of the run shares, the published dependency files fetched and checked
-    /// against the trusted database.
-    async fn context(&self, docker: &Docker, run_image: &str, plan: &Plan) -> Result<BuildContext, Error> {
+    /// What every build of the run shares: the published dependency files fetched and checked
+    /// against the trusted database; its builds go on `network`.
+    async fn context(
+        &self,
+        docker: &Docker,
+        run_image: &str,
+        network: crate::docker::BuildNetwork,
+        plan: &Plan,
+    ) -> Result<BuildContext, Error> {
         let published = Published { target: &*self.target, trusted: &self.trusted, signer: self.signer.as_ref() };
-        build_context(self.config, docker, run_image, &self.dirs, &self.aur, &published, plan, self.printer).await
+        let (config, dirs, printer) = (self.config, &self.dirs, self.printer);
+        build_context(config, docker, run_image, network, dirs, &self.aur, &published, plan, printer).await
     }
 
     /// Publishes what was built with `tool` (None with `--no-publish`), or with `--no-publish`
@@ -606,7 +625,9 @@ async fn source_caches(docker: &Docker, plan: &Plan) -> Result<(), crate::docker
     let steps = plan.packages.iter().filter(|s| s.action == crate::plan::Action::Build || s.vcs);
     let made: Vec<_> = futures_util::stream::iter(steps)
         .map(|step| async move {
-            docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await
+            docker
+                .ensure_volume(&crate::build::source_cache_volume(docker.work_dir(), &step.pkgbase), "source-cache")
+                .await
         })
         .buffer_unordered(8)
         .collect()

@@ -1,37 +1,57 @@
-//! `repoctl clean`: remove what earlier runs left in the Docker daemon (found by label): the
-//! containers (pins included) of runs that are over, superseded synced images that no run holds,
-//! run images of older versions, and with `--caches` the synced images and cache volumes.
-use crate::docker::Docker;
+//! `repoctl clean`: remove what earlier runs of this work directory left in the Docker daemon
+//! (found by label): the containers (pins included) and networks of runs that are over,
+//! superseded synced images that no run holds, and with `--caches` the synced images and cache
+//! volumes. `--all-work-dirs` looks at every work directory's resources, and at those of older
+//! repoctl versions, which name none. A run that is still going keeps everything it uses,
+//! whatever the flags (issue 24, item 6).
+use crate::docker::{Docker, Leftover, Scope};
 use crate::error::{Error, ExitStatus};
 use crate::ui::Printer;
+use camino::Utf8Path;
 
-pub async fn clean(caches: bool, all: bool, dry_run: bool, printer: &Printer) -> Result<ExitStatus, Error> {
-    let docker = Docker::connect("clean").await?;
-    let mut leftovers = docker.leftovers(caches).await?;
-    // A run still going on this machine keeps its containers, unless --all.
-    leftovers.retain(|l| all || !l.run.as_deref().is_some_and(run_is_alive));
-    if leftovers.is_empty() {
-        printer.out("nothing to clean");
-        return Ok(ExitStatus::Success);
-    }
+/// What to clean: `caches` adds the cache volumes and synced images; `all_work_dirs` widens the
+/// scope from the work directory `work` to every repoctl resource in the daemon; `dry_run`
+/// only lists. Errors: the daemon cannot be reached or refuses a removal.
+pub async fn clean(
+    work: &Utf8Path,
+    caches: bool,
+    all_work_dirs: bool,
+    dry_run: bool,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
+    let docker = Docker::connect(&super::new_run_id(), work).await?;
+    let scope = if all_work_dirs { Scope::Everywhere } else { Scope::WorkDir(docker.work_dir()) };
+    let survey = docker.survey(scope, caches).await?;
+    let (live, leftovers): (Vec<Leftover>, Vec<Leftover>) = survey.leftovers.into_iter().partition(|l| l.live);
     for l in &leftovers {
-        let run = l.run.as_deref().map(|r| format!(" (run {r})")).unwrap_or_default();
         if dry_run {
-            printer.out(&format!("would remove {} {}{run}", l.kind, l.id));
+            printer.out(&format!("would remove {}", describe(l)));
         } else if docker.remove_leftover(l).await? {
-            printer.out(&format!("removed {} {}{run}", l.kind, l.id));
+            printer.out(&format!("removed {}", describe(l)));
         } else {
-            printer.out(&format!("kept {} {}: a run still uses it", l.kind, l.id));
+            printer.out(&format!("kept {}: something still uses it", describe(l)));
         }
+    }
+    for l in &live {
+        printer.out(&format!("left alone {}: its run is still going", describe(l)));
+    }
+    if leftovers.is_empty() {
+        printer.out(&match scope {
+            Scope::WorkDir(dir) => format!("nothing to clean for {dir}"),
+            Scope::Everywhere => "nothing to clean".to_string(),
+        });
+    }
+    if survey.out_of_scope > 0 {
+        printer.info(&format!(
+            "{} resource(s) of other work directories or older repoctl versions not looked at \
+(--all-work-dirs includes them)",
+            survey.out_of_scope
+        ));
     }
     Ok(ExitStatus::Success)
 }
 
-/// Run IDs are `<unix seconds>-<pid>`: the run is alive when that process is a repoctl here.
-fn run_is_alive(run: &str) -> bool {
-    let Some(pid) = run.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()) else { return false };
-    if pid == std::process::id() {
-        return false;
-    }
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "repoctl")
+fn describe(l: &Leftover) -> String {
+    let run = l.run.as_deref().map(|r| format!(" (run {r})")).unwrap_or_default();
+    format!("{} {}{run}", l.kind, l.id)
 }

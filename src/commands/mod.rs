@@ -47,7 +47,10 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             update::update(&config_path, work_dir, options, printer).await
         }
         Command::Init { dir, force } => init::init(&dir, force, printer),
-        Command::Clean { caches, all, dry_run } => clean::clean(caches, all, dry_run, printer).await,
+        Command::Clean { caches, all_work_dirs, dry_run } => {
+            let work = work_dir_beside(&config_path, work_dir);
+            clean::clean(&work, caches, all_work_dirs, dry_run, printer).await
+        }
         Command::Schema => {
             printer.out(crate::config::JSON_SCHEMA);
             Ok(ExitStatus::Success)
@@ -87,7 +90,12 @@ pub(crate) fn signer(config: &Config) -> Result<Option<crate::sign::Signer>, Err
 
 /// `--work-dir`, or `.repoctl` beside repo.yaml.
 pub(crate) fn work_dir(config: &Config, given: Option<Utf8PathBuf>) -> Utf8PathBuf {
-    given.unwrap_or_else(|| config.path.parent().unwrap_or(Utf8Path::new(".")).join(".repoctl"))
+    work_dir_beside(&config.path, given)
+}
+
+/// `--work-dir`, or `.repoctl` beside the config file `config_path` (which need not be read).
+fn work_dir_beside(config_path: &Utf8Path, given: Option<Utf8PathBuf>) -> Utf8PathBuf {
+    given.unwrap_or_else(|| config_path.parent().unwrap_or(Utf8Path::new(".")).join(".repoctl"))
 }
 
 /// A run's identity: in container names, labels and the run directory.
@@ -104,7 +112,7 @@ pub(crate) async fn official_repos(
     work: &Utf8Path,
     printer: &Printer,
 ) -> Result<crate::official::OfficialRepos, Error> {
-    let docker = crate::docker::Docker::connect(&new_run_id()).await?;
+    let docker = crate::docker::Docker::connect(&new_run_id(), work).await?;
     let image = shared::prepare_image(&docker, &config.builder.image, &work.join("logs"), printer).await?;
     Ok(crate::official::load(&docker, &image, &work.join("official")).await?)
 }
@@ -326,13 +334,23 @@ pub(crate) async fn release_run_image(
     printer: &Printer,
 ) {
     let id = run_image.id.clone();
-    // A container still being removed holds the image: wait for them first.
+    // A container still being removed holds the image and its network: wait for them first.
     warn_unremoved(crate::docker::finish_removals().await, printer);
-    if let Err(e) = crate::build::release_run_image(docker, run_image).await {
+    let (released, networks) =
+        tokio::join!(crate::build::release_run_image(docker, run_image), docker.remove_run_networks());
+    if let Err(e) = released {
         printer.warn(&format!(
             "could not let go of this run's image {id}: {}; `repoctl clean` removes what is left",
             crate::cause::chain(&e).join(": ")
         ));
+    }
+    match networks {
+        Ok(0) => {}
+        Ok(n) => printer.warn(&format!("{n} network(s) of this run are still in use; `repoctl clean` removes them")),
+        Err(e) => printer.warn(&format!(
+            "could not remove this run's network: {}; `repoctl clean` removes it",
+            crate::cause::chain(&e).join(": ")
+        )),
     }
 }
 

@@ -86,7 +86,7 @@ async fn repo_tool(
     dirs: &RunDirs,
     printer: &Printer,
 ) -> Result<(Docker, RepoTool), Error> {
-    let docker = Docker::connect(run_id).await?;
+    let docker = Docker::connect(run_id, work).await?;
     let probe = crate::publish::check_conditional_writes(target, work);
     let (image, probed) = tokio::join!(prepare_image(&docker, &config.builder.image, &dirs.logs, printer), probe);
     probed?;

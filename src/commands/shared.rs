@@ -4,7 +4,7 @@
 use crate::aur::AurClient;
 use crate::build::{BuildContext, RunDirs};
 use crate::config::Config;
-use crate::docker::Docker;
+use crate::docker::{BuildNetwork, Docker};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::publish::Target;
@@ -88,13 +88,14 @@ pub(super) struct Published<'a> {
 }
 
 /// What every build and VCS check of a run shares, the published package files they install
-/// fetched first and checked against `published`'s database. Errors: the daemon cannot say
-/// what `run_image` is.
+/// fetched first and checked against `published`'s database; its builds go on `network`.
+/// Errors: the daemon cannot say what `run_image` is.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn build_context(
     config: &Config,
     docker: &Docker,
     run_image: &str,
+    network: BuildNetwork,
     dirs: &RunDirs,
     aur: &AurClient,
     published: &Published<'_>,
@@ -103,17 +104,19 @@ pub(super) async fn build_context(
 ) -> Result<BuildContext, Error> {
     let builder = builder_identity(docker, config, run_image).await?;
     let aur = aur.clone();
+    let published = fetch_published(plan, published, dirs, printer).await;
     Ok(BuildContext {
         docker: docker.clone(),
         image: run_image.to_string(),
         arch: config.arch.clone(),
         dirs: dirs.clone(),
         git_url: Box::new(move |base| aur.git_url(base)),
-        published: fetch_published(plan, published, dirs, printer).await,
+        published,
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
         keyserver: config.builder.keyserver.clone(),
         builder,
+        build_network: Arc::new(network),
     })
 }
 
@@ -187,6 +190,34 @@ async fn download_one(
     })
 }
 
+/// This run's image (`refresh`, [`refresh_image`], stopped by Ctrl-C) and, made meanwhile, its
+/// build network ([`Docker::create_build_network`], probed with the builder image `image`).
+/// When either fails, the other is let go of. Errors: either's.
+pub(super) async fn run_image_and_network(
+    config: &Config,
+    docker: &Docker,
+    image: &str,
+    refresh: impl std::future::Future<Output = Result<crate::build::RunImage, Error>>,
+    printer: &Printer,
+) -> Result<(BuildNetwork, crate::build::RunImage), Error> {
+    let network = docker.create_build_network(image, &config.builder.allow_host);
+    let (network, run_image) = tokio::join!(network, super::or_interrupt(docker, refresh));
+    match (network, run_image) {
+        (Ok(network), Ok(Ok(run_image))) => {
+            tracing::info!("{}", network.describe());
+            Ok((network, run_image))
+        }
+        (network, Ok(Ok(run_image))) => {
+            super::release_run_image(docker, run_image, printer).await;
+            Err(network.err().map(Error::from).unwrap_or(Error::Interrupted))
+        }
+        (_, Ok(Err(e)) | Err(e)) => {
+            let _ = docker.remove_run_networks().await;
+            Err(e)
+        }
+    }
+}
+
 /// `plan --probe-vcs`: the VCS packages the plan skips are asked for their pkgver() in
 /// containers of this run's image (as `build` does before building), and the answers applied
 /// to the plan. Builds nothing, publishes nothing; the run's image is released afterwards.
@@ -208,21 +239,26 @@ pub(super) async fn probe_vcs(
     let run_id = super::new_run_id();
     let dirs =
         RunDirs::new(work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
-    let docker = Docker::connect(&run_id).await?;
+    let docker = Docker::connect(&run_id, work).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
     let refresh = refresh_image(&docker, &image, Some(sync_dbs), &dirs.logs, printer);
-    let run_image = super::or_interrupt(&docker, refresh).await??;
+    let (network, run_image) = run_image_and_network(config, &docker, &image, refresh, printer).await?;
     let probes = async {
         for step in plan.vcs_candidates() {
-            docker.ensure_volume(&crate::build::source_cache_volume(&step.pkgbase), "source-cache").await?;
+            docker
+                .ensure_volume(&crate::build::source_cache_volume(docker.work_dir(), &step.pkgbase), "source-cache")
+                .await?;
         }
         // Nothing is published from here: the database is taken as read, without the key.
         let trusted =
             crate::publish::trust_remote(target, &config.name, remote, None, &crate::trust::signed::History::none())
                 .await?;
         let published = Published { target, trusted: &trusted, signer: None };
-        let ctx = build_context(config, &docker, &run_image.id, &dirs, aur, &published, &plan, printer).await?;
-        super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await
+        let ctx =
+            build_context(config, &docker, &run_image.id, network, &dirs, aur, &published, &plan, printer).await?;
+        let probed = super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await;
+        docker.remove_run_networks_soon();
+        probed
     }
     .await;
     super::release_run_image(&docker, run_image, printer).await;

@@ -73,7 +73,7 @@ async fn repo_tool(
     printer: &Printer,
 ) -> Result<RepoTool, Error> {
     crate::publish::check_conditional_writes(target, work).await?;
-    let docker = Docker::connect(run_id).await?;
+    let docker = Docker::connect(run_id, work).await?;
     let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
     Ok(RepoTool::new(docker, image))
 }

@@ -104,6 +104,10 @@ pub struct BuilderConfig {
     pub network: Network,
     /// Where `pgp_keys` fingerprints are received from (default: gpg's own keyserver).
     pub keyserver: Option<String>,
+    /// Addresses of this machine that build containers may reach (`allow_host`: a cache or a
+    /// mirror it serves); by default they reach none of its addresses and no link-local one
+    /// (`crate::docker::BuildNetwork`). IPv4 only; never link-local, loopback or unspecified.
+    pub allow_host: Vec<std::net::IpAddr>,
     /// Also publish debug packages (makepkg's `debug` option) into NAME-debug; a package entry
     /// can override it. Default false: makepkg runs with `!debug`.
     pub debug: bool,

@@ -78,6 +78,8 @@ pub struct RawBuilder {
     #[serde(default)]
     pub keyserver: Option<Spanned<String>>,
     #[serde(default)]
+    pub allow_host: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
     pub vcs_interval: Option<Spanned<String>>,
     #[serde(default)]
     pub debug: Option<bool>,

@@ -376,9 +376,36 @@ impl Validator<'_> {
             limits: overrides.over(Limits::default()),
             network: network.unwrap_or_default(),
             keyserver: keyserver.map(|k| k.value.clone()),
+            allow_host: raw.as_ref().map(|b| self.allow_host(b.allow_host.as_deref())).unwrap_or_default(),
             debug: raw.as_ref().and_then(|b| b.debug).unwrap_or(false),
             vcs_interval: raw.as_ref().and_then(|b| self.vcs_interval(b.vcs_interval.as_ref())).unwrap_or_default(),
         }
+    }
+
+    /// `allow_host:`: single IPv4 addresses (build containers have no IPv6). Link-local ones
+    /// (the cloud's metadata endpoints: 169.254.169.254, fd00:ec2::254 on EC2) are refused, as
+    /// are loopback and unspecified ones, which name the container itself.
+    fn allow_host(&mut self, addresses: Option<&[Spanned<String>]>) -> Vec<std::net::IpAddr> {
+        let mut allowed = Vec::new();
+        for a in addresses.unwrap_or_default() {
+            let refused = match a.value.trim().parse::<std::net::IpAddr>() {
+                Err(_) => "write one IP address per entry, such as 172.17.0.1 (no name, no prefix length)",
+                Ok(ip) if is_link_local(&ip) => {
+                    "link-local addresses stay unreachable: the cloud's metadata endpoint (169.254.169.254, \
+fd00:ec2::254) hands out the machine's credentials"
+                }
+                Ok(ip) if ip.is_loopback() || ip.is_unspecified() => {
+                    "this names the build container itself; write an address of this machine on a network"
+                }
+                Ok(std::net::IpAddr::V6(_)) => "build containers have no IPv6; write an IPv4 address of this machine",
+                Ok(ip) => {
+                    allowed.push(ip);
+                    continue;
+                }
+            };
+            self.problem(a.referenced, format!("`allow_host` cannot allow `{}`", a.value), refused);
+        }
+        allowed
     }
 
     /// `vcs_interval:`: a duration with a unit (`0s` checks every run).
@@ -685,6 +712,17 @@ pub(crate) fn check_package_name(name: &str) -> Result<(), String> {
     name.parse::<alpm_types::Name>().map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// Link-local: 169.254.0.0/16 (RFC 3927), fe80::/10 (RFC 4291), and EC2's IPv6 metadata
+/// endpoint fd00:ec2::254, which serves the same credentials as 169.254.169.254.
+fn is_link_local(ip: &std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => {
+            (v6.segments()[0] & 0xffc0) == 0xfe80 || *v6 == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -981,6 +1019,30 @@ container keeps CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETUID, SETGID, SETFCAP, SY
             capability_problems("\n      - IPC_LOCK\n      - SYS_NICE\n      - CAP_IPC_LOCK"),
             [format!("repo.yaml:7:9: capability `IPC_LOCK` is listed twice (first on line 5){twice}")]
         );
+    }
+
+    #[test]
+    fn allow_host_takes_ipv4_addresses_but_never_link_local_ones() {
+        let ok =
+            parse(Utf8Path::new("r.yaml"), b"name: r\nbuilder:\n  allow_host: [172.17.0.1, 10.0.0.5]\npackages: []\n");
+        let want: Vec<std::net::IpAddr> = vec!["172.17.0.1".parse().unwrap(), "10.0.0.5".parse().unwrap()];
+        assert_eq!(ok.unwrap().builder.allow_host, want);
+        let yaml =
+            b"name: r\nbuilder:\n  allow_host:\n    - 169.254.169.254\n    - fd00:ec2::254\n    - fe80::1\n    - \
+127.0.0.1\n    - example.org\n    - 'fd00::2'\npackages: []\n";
+        let err = parse(Utf8Path::new("r.yaml"), yaml).unwrap_err();
+        let lines: Vec<String> =
+            err.0.iter().map(|d| d.to_string().lines().next().unwrap_or_default().to_string()).collect();
+        let at = |line: usize, what: &str| format!("r.yaml:{line}:7: `allow_host` cannot allow `{what}`");
+        let want = [
+            at(4, "169.254.169.254"),
+            at(5, "fd00:ec2::254"),
+            at(6, "fe80::1"),
+            at(7, "127.0.0.1"),
+            at(8, "example.org"),
+            at(9, "fd00::2"),
+        ];
+        assert_eq!(lines, want);
     }
 
     #[test]

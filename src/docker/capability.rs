@@ -20,6 +20,8 @@ pub const KEPT_CAPABILITIES: &[&str] =
 /// - `SYS_PTRACE`: debuggers, sanitizers and profilers in check(); Docker's seccomp profile
 ///   also opens a few more ptrace-related system calls (kcmp() and kin) with it;
 /// - `NET_RAW`: raw and packet sockets (ping in test suites); Docker granted it by default.
+///   Packet sockets send frames past the build network's routes (`super::network`): a package
+///   granted it can reach what those routes keep the others from.
 ///
 /// A grant is in the bounding set of every process of the container and effective for the root
 /// steps (installing dependencies, their scriptlets). Docker gives a process started as a

@@ -1,5 +1,6 @@
 //! One container's life: create, start, copy in, exec, copy out, remove.
 use super::capability::{Capability, KEPT_CAPABILITIES};
+use super::network::BuildNetwork;
 use super::{Docker, DockerError, api};
 use crate::cause::said;
 use bollard::exec::{CreateExecOptions, StartExecResults};
@@ -21,11 +22,36 @@ pub struct ContainerSpec {
     pub memory_bytes: Option<i64>,
     pub nano_cpus: Option<i64>,
     pub pids_limit: Option<i64>,
-    /// Named volumes (made with [`Docker::ensure_volume`]) and where they are mounted.
-    pub volumes: Vec<(String, String)>,
+    /// Named volumes (made with [`Docker::ensure_volume`]) and how they are mounted.
+    pub volumes: Vec<VolumeMount>,
     /// Added to [`KEPT_CAPABILITIES`] for this container only: a package's grant from repo.yaml,
     /// given to its build containers and never to repo-add's or the image refresh's.
     pub extra_capabilities: Vec<Capability>,
+    /// None: Docker's default bridge. Some: the run's build network, where the container is
+    /// kept off link-local addresses and this machine's own ([`super::network`]); its commands
+    /// run once those routes are set.
+    pub build_network: Option<std::sync::Arc<BuildNetwork>>,
+}
+
+/// A named volume mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeMount {
+    pub volume: String,
+    /// Where it appears in the container.
+    pub target: String,
+    /// Mounted read-only: nothing in the container, root included, can write it (a container
+    /// cannot change its mounts; remounting needs CAP_SYS_ADMIN, which no container holds).
+    pub read_only: bool,
+}
+
+impl VolumeMount {
+    pub fn writable(volume: &str, target: &str) -> VolumeMount {
+        VolumeMount { volume: volume.to_string(), target: target.to_string(), read_only: false }
+    }
+
+    pub fn read_only(volume: &str, target: &str) -> VolumeMount {
+        VolumeMount { read_only: true, ..VolumeMount::writable(volume, target) }
+    }
 }
 
 /// One command run inside a running container.
@@ -43,6 +69,16 @@ pub struct Container {
     docker: Docker,
     id: String,
     removed: bool,
+    /// On the build network: its routes being set ([`Docker::guard`]), which every
+    /// [`Container::exec`] waits for (and fails without); None elsewhere.
+    guard: Option<tokio::sync::Mutex<Guard>>,
+}
+
+/// Where the routes of a container on the build network are.
+enum Guard {
+    Setting(tokio::task::JoinHandle<Result<(), DockerError>>),
+    Set,
+    Failed(String),
 }
 
 impl Docker {
@@ -56,10 +92,11 @@ impl Docker {
             mounts: (!spec.volumes.is_empty()).then(|| {
                 spec.volumes
                     .iter()
-                    .map(|(volume, target)| bollard::models::Mount {
-                        source: Some(volume.clone()),
-                        target: Some(target.clone()),
+                    .map(|m| bollard::models::Mount {
+                        source: Some(m.volume.clone()),
+                        target: Some(m.target.clone()),
                         typ: Some(bollard::models::MountType::VOLUME),
+                        read_only: Some(m.read_only),
                         ..Default::default()
                     })
                     .collect()
@@ -74,6 +111,7 @@ impl Docker {
             // A container whose repoctl died (SIGKILL, power loss) goes away on its own once its
             // bounded idle loop ends.
             auto_remove: Some(true),
+            network_mode: spec.build_network.as_ref().map(|n| n.name().to_string()),
             ..Default::default()
         };
         let body = ContainerCreateBody {
@@ -91,10 +129,17 @@ impl Docker {
         };
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = self.client.create_container(Some(options), body).await.map_err(api("create container"))?;
-        let container = Container { docker: self.clone(), id: created.id, removed: false };
+        let mut container = Container { docker: self.clone(), id: created.id, removed: false, guard: None };
         if let Err(e) = self.client.start_container(&container.id, None).await {
             container.remove().await?;
             return Err(api("start container")(e));
+        }
+        // On the build network: its routes are set while files are copied in; no command runs
+        // in it before they are ([`Container::exec`]).
+        if let Some(network) = spec.build_network.clone() {
+            let (docker, id, image) = (self.clone(), container.id.clone(), spec.image.clone());
+            let setting = tokio::spawn(async move { docker.guard(&id, &image, &network).await });
+            container.guard = Some(tokio::sync::Mutex::new(Guard::Setting(setting)));
         }
         Ok(container)
     }
@@ -102,7 +147,7 @@ impl Docker {
 
 impl Docker {
     /// A name no other container of this run has: `repoctl-RUN-SERIAL-PURPOSE`.
-    fn container_name(&self, purpose: &str) -> String {
+    pub(super) fn container_name(&self, purpose: &str) -> String {
         static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("repoctl-{}-{serial}-{}", self.run_id, sanitize(purpose))
@@ -164,9 +209,15 @@ pub struct Pin {
     pub labels: std::collections::HashMap<String, String>,
 }
 
-/// Removals of containers whose work is done, still going ([`Docker::with_container`]).
+/// Removals of containers whose work is done, still going ([`Docker::with_container`]), and of
+/// networks ([`Docker::remove_run_networks_soon`]).
 static REMOVALS: std::sync::Mutex<Vec<tokio::task::JoinHandle<Result<(), DockerError>>>> =
     std::sync::Mutex::new(Vec::new());
+
+/// Leaves `removal` going; [`finish_removals`] waits for it.
+pub(super) fn remove_in_background_task(removal: tokio::task::JoinHandle<Result<(), DockerError>>) {
+    REMOVALS.lock().unwrap_or_else(|p| p.into_inner()).push(removal);
+}
 
 /// Waits for every container removal [`Docker::with_container`] left going, and returns the
 /// errors of those that failed (each leaves a labelled container that `repoctl clean`
@@ -347,8 +398,38 @@ impl Container {
         Ok(names)
     }
 
-    /// Runs a command to completion, passing its output to `out`; returns its exit code.
+    /// Waits until the build network's routes are set in this container (at once elsewhere).
+    /// Errors: they could not be set; then nothing may run in it.
+    async fn guarded(&self) -> Result<(), DockerError> {
+        let Some(guard) = &self.guard else { return Ok(()) };
+        let mut state = guard.lock().await;
+        if let Guard::Setting(task) = &mut *state {
+            *state = match task.await {
+                Ok(Ok(())) => Guard::Set,
+                Ok(Err(e)) => Guard::Failed(crate::cause::chain(&e).join(": ")),
+                Err(e) => Guard::Failed(e.to_string()),
+            };
+        }
+        match &*state {
+            Guard::Failed(why) => Err(DockerError::Guard(why.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs a command to completion, passing its output to `out`; returns its exit code. On the
+    /// build network, once its routes are set.
     pub async fn exec(&self, spec: &ExecSpec<'_>, out: &mut (dyn FnMut(&[u8]) + Send)) -> Result<i64, DockerError> {
+        self.guarded().await?;
+        self.exec_unguarded(spec, out).await
+    }
+
+    /// [`Container::exec`] without waiting for the build network's routes: only for a command
+    /// that runs no package's code (prepare.sh's download step: repo-add, `pacman -Sw`).
+    pub async fn exec_unguarded(
+        &self,
+        spec: &ExecSpec<'_>,
+        out: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<i64, DockerError> {
         let options = CreateExecOptions {
             cmd: Some(spec.cmd.clone()),
             user: Some(spec.user.to_string()),
@@ -437,7 +518,8 @@ fn cap_add(extra: &[Capability]) -> Vec<String> {
     KEPT_CAPABILITIES.iter().copied().chain(extra).map(str::to_string).collect()
 }
 
-fn sanitize(s: &str) -> String {
+/// `s` as a Docker object name may hold it: `[A-Za-z0-9_.-]`, at most 60 characters.
+pub(super) fn sanitize(s: &str) -> String {
     let cleaned: String = s
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })

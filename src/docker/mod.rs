@@ -2,12 +2,21 @@
 //! operation; bollard's types stay in here.
 //!
 //! Every container carries the labels of [`Docker::labels`], so a run's containers can be found and
-//! removed after a crash or Ctrl-C (`repoctl clean`), and none outlives its run.
+//! removed after a crash or Ctrl-C (`repoctl clean`), and none outlives its run. Every
+//! container, volume, image and network also names the work directory and the process of the
+//! run that made it ([`owner`]): `repoctl clean` works on one work directory's resources and
+//! never on a live run's.
 mod capability;
 mod container;
+mod leftover;
+mod network;
+mod owner;
 
 pub use capability::{Capability, CapabilityError, GRANTABLE_CAPABILITIES, KEPT_CAPABILITIES};
-pub use container::{Ahead, AheadWork, Container, ContainerSpec, ExecSpec, Pin, finish_removals};
+pub use container::{Ahead, AheadWork, Container, ContainerSpec, ExecSpec, Pin, VolumeMount, finish_removals};
+pub use leftover::{Leftover, SUPERSEDED, SYNCED, Scope, Survey};
+pub use network::BuildNetwork;
+pub use owner::{LABEL_PROCESS, LABEL_WORK_DIR, Liveness, Process, work_dir_label};
 
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -46,6 +55,10 @@ pub enum DockerError {
     NoImage(String),
     #[error("{0}")]
     Limit(String),
+    /// Build containers could not be kept off link-local addresses and this machine's own
+    /// ([`network`]): no build runs without that.
+    #[error("cannot keep build containers off this machine's addresses: {0}")]
+    Guard(String),
 }
 
 /// How long [`Docker::remove_image`] keeps trying while the daemon refuses for a reason that
@@ -56,33 +69,58 @@ pub(crate) fn api(op: &'static str) -> impl Fn(bollard::errors::Error) -> Docker
     move |e| DockerError::Api { op, source: Box::new(e) }
 }
 
-/// A connection to the daemon, tied to one run of repoctl.
+/// A connection to the daemon, tied to one run of repoctl and its work directory.
 #[derive(Clone)]
 pub struct Docker {
     client: bollard::Docker,
     run_id: String,
+    /// [`LABEL_WORK_DIR`]'s value for this run.
+    work_dir: String,
+    /// [`LABEL_PROCESS`]'s value for this process (None where /proc cannot say).
+    process: Option<String>,
 }
 
 impl Docker {
-    /// Connects through DOCKER_HOST or the local socket and agrees on an API version.
-    pub async fn connect(run_id: &str) -> Result<Docker, DockerError> {
+    /// Connects through DOCKER_HOST or the local socket and agrees on an API version. What this
+    /// connection creates is labelled with `run_id`, the work directory `work_dir` and this
+    /// process.
+    pub async fn connect(run_id: &str, work_dir: &camino::Utf8Path) -> Result<Docker, DockerError> {
         let client = bollard::Docker::connect_with_local_defaults().map_err(|e| DockerError::Connect(Box::new(e)))?;
         let client = client.negotiate_version().await.map_err(|e| DockerError::Connect(Box::new(e)))?;
         client.ping().await.map_err(|e| DockerError::Connect(Box::new(e)))?;
-        Ok(Docker { client, run_id: run_id.to_string() })
+        let process = Process::current().map(|p| p.label());
+        Ok(Docker { client, run_id: run_id.to_string(), work_dir: work_dir_label(work_dir), process })
     }
 
     pub fn run_id(&self) -> &str {
         &self.run_id
     }
 
-    /// Labels every container of this run carries.
+    /// The work directory this connection's resources are labelled with ([`work_dir_label`]).
+    pub fn work_dir(&self) -> &str {
+        &self.work_dir
+    }
+
+    /// Labels every container (and network) of this run carries: [`Docker::owner_labels`], the
+    /// run and the purpose.
     pub fn labels(&self, purpose: &str) -> HashMap<String, String> {
-        HashMap::from([
+        let mut labels = self.owner_labels();
+        labels.insert(LABEL_RUN.to_string(), self.run_id.clone());
+        labels.insert(LABEL_PURPOSE.to_string(), purpose.to_string());
+        labels
+    }
+
+    /// Labels of everything repoctl creates, caches that outlive the run included: repoctl's
+    /// mark, the work directory and the process that made it.
+    pub fn owner_labels(&self) -> HashMap<String, String> {
+        let mut labels = HashMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
-            (LABEL_RUN.to_string(), self.run_id.clone()),
-            (LABEL_PURPOSE.to_string(), purpose.to_string()),
-        ])
+            (LABEL_WORK_DIR.to_string(), self.work_dir.clone()),
+        ]);
+        if let Some(process) = &self.process {
+            labels.insert(LABEL_PROCESS.to_string(), process.clone());
+        }
+        labels
     }
 
     /// The image's ID, or None when it is not present.
@@ -102,7 +140,7 @@ impl Docker {
         buildargs: &HashMap<String, String>,
         log: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), DockerError> {
-        let labels = HashMap::from([(LABEL_MANAGED.to_string(), "true".to_string())]);
+        let labels = self.owner_labels();
         let options = BuildImageOptionsBuilder::default()
             .dockerfile("Dockerfile")
             .t(tag)
@@ -140,9 +178,9 @@ impl Docker {
         Ok(found.into_iter().filter_map(|c| c.id).collect())
     }
 
-    /// Removes every container carrying repoctl's label (all runs, or one), returning how many.
-    pub async fn remove_labelled(&self, run_id: Option<&str>) -> Result<usize, DockerError> {
-        let ids = self.list_labelled(run_id).await?;
+    /// Removes every container of the run `run_id`, returning how many.
+    async fn remove_run_containers(&self, run_id: &str) -> Result<usize, DockerError> {
+        let ids = self.list_labelled(Some(run_id)).await?;
         for id in &ids {
             self.remove_container(id).await?;
         }
@@ -151,12 +189,13 @@ impl Docker {
 
     /// Removes every container of this run that is still there (Ctrl-C, timeouts), and waits
     /// until the daemon lists none: a removal another task started (409, "in progress") is not
-    /// done yet, and a container must not outlive the process that made it.
+    /// done yet, and a container must not outlive the process that made it. Then its networks.
     pub async fn remove_all_of_run(&self) -> Result<usize, DockerError> {
         let mut removed = 0;
         for _ in 0..40 {
-            let n = self.remove_labelled(Some(&self.run_id)).await?;
+            let n = self.remove_run_containers(&self.run_id).await?;
             if n == 0 {
+                self.remove_run_networks().await?;
                 return Ok(removed);
             }
             removed += n;
@@ -164,6 +203,7 @@ impl Docker {
         }
         let left = self.list_labelled(Some(&self.run_id)).await?.len();
         if left == 0 {
+            self.remove_run_networks().await?;
             Ok(removed)
         } else {
             Err(DockerError::Limit(format!("{left} container(s) of run {} could not be removed", self.run_id)))
@@ -220,83 +260,12 @@ impl Docker {
     }
 }
 
-/// [`Leftover::kind`] of a synced image that a newer one replaced.
-pub const SUPERSEDED: &str = "superseded image";
-/// [`Leftover::kind`] of a current synced image (a cache, removed on request), by its tag.
-pub const SYNCED: &str = "synced image";
-
-/// Something repoctl left in the daemon: a container of a run that is over, a synced image
-/// superseded by a newer one (or a run image of an older repoctl), or (on request) a cache
-/// volume.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Leftover {
-    pub kind: &'static str,
-    /// What to remove it by: container ID, image tag or ID, volume name.
-    pub id: String,
-    /// The run it belongs to, when it belongs to one.
-    pub run: Option<String>,
-}
-
 impl Docker {
-    /// Containers carrying repoctl's label, superseded synced images ([`Docker::superseded_images`]),
-    /// run images of older repoctl versions (`repoctl-builder:run-*`), and with `caches`, the
-    /// current synced images and the volumes.
-    pub async fn leftovers(&self, caches: bool) -> Result<Vec<Leftover>, DockerError> {
-        let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_MANAGED}=true")])]);
-        let mut found = Vec::new();
-        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        for c in self.client.list_containers(Some(options)).await.map_err(api("list containers"))? {
-            let run = c.labels.as_ref().and_then(|l| l.get(LABEL_RUN).cloned());
-            if let Some(id) = c.id {
-                found.push(Leftover { kind: "container", id, run });
-            }
-        }
-        let options = bollard::query_parameters::ListImagesOptionsBuilder::default().filters(&filters).build();
-        for image in self.client.list_images(Some(options)).await.map_err(api("list images"))? {
-            for tag in image.repo_tags {
-                if let Some(run) = tag.strip_prefix("repoctl-builder:run-") {
-                    found.push(Leftover { kind: "image", run: Some(run.to_string()), id: tag });
-                }
-            }
-        }
-        for id in self.superseded_images().await? {
-            found.push(Leftover { kind: SUPERSEDED, id, run: None });
-        }
-        if caches {
-            found.extend(self.synced_images().await?.into_iter().map(|id| Leftover { kind: SYNCED, id, run: None }));
-            let options = bollard::query_parameters::ListVolumesOptionsBuilder::default().filters(&filters).build();
-            let volumes = self.client.list_volumes(Some(options)).await.map_err(api("list volumes"))?;
-            for v in volumes.volumes.unwrap_or_default() {
-                found.push(Leftover { kind: "volume", id: v.name, run: None });
-            }
-        }
-        Ok(found)
-    }
-
-    /// Removes a leftover; Ok(false) when it is a superseded image that a run still holds
-    /// ([`Docker::remove_image_unless_used`]), which stays.
-    pub async fn remove_leftover(&self, leftover: &Leftover) -> Result<bool, DockerError> {
-        match leftover.kind {
-            "container" => self.remove_container(&leftover.id).await.map(|()| true),
-            "image" => self.remove_image(&leftover.id).await.map(|()| true),
-            SUPERSEDED | SYNCED => self.remove_image_unless_used(&leftover.id).await,
-            _ => match self
-                .client
-                .remove_volume(&leftover.id, None::<bollard::query_parameters::RemoveVolumeOptions>)
-                .await
-            {
-                Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(true),
-                Err(e) => Err(api("remove volume")(e)),
-            },
-        }
-    }
-
     /// Creates the named volume if it is not there yet (caches that outlive runs).
     pub async fn ensure_volume(&self, name: &str, purpose: &str) -> Result<(), DockerError> {
-        let labels = HashMap::from([
-            (LABEL_MANAGED.to_string(), "true".to_string()),
-            (LABEL_PURPOSE.to_string(), purpose.to_string()),
-        ]);
+        // A volume that is already there keeps the labels of whoever made it.
+        let mut labels = self.owner_labels();
+        labels.insert(LABEL_PURPOSE.to_string(), purpose.to_string());
         let request = bollard::models::VolumeCreateRequest {
             name: Some(name.to_string()),
             labels: Some(labels),

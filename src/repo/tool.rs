@@ -137,6 +137,7 @@ impl RepoTool {
             volumes: Vec::new(),
             // No package's grant: this container runs no PKGBUILD.
             extra_capabilities: Vec::new(),
+            build_network: None,
         }
     }
 }

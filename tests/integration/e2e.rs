@@ -347,7 +347,8 @@ fn sources_are_cached_between_runs_and_run_images_do_not_pile_up() {
     std::fs::write(&config, format!("name: cached\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - cache-probe\n"))
         .unwrap();
     let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work").to_string())];
-    let volume = repoctl::build::source_cache_volume("cache-probe");
+    let volume =
+        repoctl::build::source_cache_volume(&repoctl::docker::work_dir_label(&dir.join("work")), "cache-probe");
     let _ = std::process::Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
     let mut counts = Vec::new();
     for run in 0..2 {
@@ -381,8 +382,8 @@ fn vcs_packages_are_rebuilt_when_upstream_moves() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let (_t, dir) = tempdir();
-    // Upstream: a git repository served over dumb HTTP on the Docker bridge, where build
-    // containers can reach it.
+    // Upstream: a git repository served over dumb HTTP on the Docker bridge's gateway, which
+    // build containers reach because repo.yaml allows it (`allow_host`).
     let gateway = crate::support::bridge_gateway();
     let served = dir.join("served");
     std::fs::create_dir_all(&served).unwrap();
@@ -432,10 +433,14 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     aur.push_dir("tool-git", &pkg);
 
     let config = dir.join("repo.yaml");
-    std::fs::write(&config, format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - tool-git\n"))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\n  allow_host: [{gateway}]\npackages:\n  - tool-git\n"),
+    )
+    .unwrap();
     let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work-dir").to_string())];
-    let volume = repoctl::build::source_cache_volume("tool-git");
+    let volume =
+        repoctl::build::source_cache_volume(&repoctl::docker::work_dir_label(&dir.join("work-dir")), "tool-git");
     let _ = Command::new("docker").args(["volume", "rm", "-f", &volume]).output();
     let pacman = Pacman::new("vcs", &format!("file://{}", dir.join("repo")));
     let head = |n: u32| format!("r{n}.{}-1", sh(&dir.join("work"), "git rev-parse --short=7 HEAD"));
@@ -484,7 +489,9 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     // run stops before Docker (not "VCS packages included"), and the plan says why.
     let published = head(2);
     commit(3);
-    let yaml = format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\n  vcs_interval: 1d\npackages:\n  - tool-git\n");
+    let yaml = format!(
+        "name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\n  vcs_interval: 1d\n  allow_host: [{gateway}]\npackages:\n  - tool-git\n"
+    );
     std::fs::write(&config, &yaml).unwrap();
     let out = repoctl(&["build", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

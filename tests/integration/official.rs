@@ -35,7 +35,7 @@ fn the_builder_images_sync_databases_say_what_official_packages_satisfy() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let since = now_secs() - 1;
     let (builder, cold, warm, stamp_after_cold, stamp_after_warm) = rt.block_on(async {
-        let docker = repoctl::docker::Docker::connect(&run_id).await.unwrap();
+        let docker = repoctl::docker::Docker::connect(&run_id, &dir).await.unwrap();
         let mut log = |line: &str| eprint!("{line}");
         let builder = repoctl::build::ensure_builder_image(&docker, TESTBED_IMAGE, &mut log).await.unwrap();
         let start = std::time::Instant::now();
@@ -70,7 +70,7 @@ fn the_builder_images_sync_databases_say_what_official_packages_satisfy() {
     let other = stamp_after_cold.replace(&builder, "repoctl-builder:another");
     std::fs::write(cache.join("stamp"), other).unwrap();
     rt.block_on(async {
-        let docker = repoctl::docker::Docker::connect(&run_id).await.unwrap();
+        let docker = repoctl::docker::Docker::connect(&run_id, &dir).await.unwrap();
         repoctl::official::load(&docker, &builder, &cache).await.unwrap();
     });
     assert_eq!(mine(since), 2, "another image's cache was used");

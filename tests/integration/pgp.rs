@@ -148,7 +148,7 @@ fn a_fingerprint_in_pgp_keys_is_received_from_the_keyserver() {
     std::fs::write(
         &config,
         format!(
-            "name: signed\nbuilder:\n  image: {TESTBED_IMAGE}\n  keyserver: hkp://{gateway}:{port}\npackages:\n  - name: signed-source\n    pgp_keys: ['{SIGNER}']\n"
+            "name: signed\nbuilder:\n  image: {TESTBED_IMAGE}\n  keyserver: hkp://{gateway}:{port}\n  allow_host: [{gateway}]\npackages:\n  - name: signed-source\n    pgp_keys: ['{SIGNER}']\n"
         ),
     )
     .unwrap();

@@ -4,7 +4,12 @@
 use super::process::text;
 use std::process::Command;
 
-pub const TESTBED_IMAGE: &str = "repoctl-testbed:latest";
+/// The offline test image (images/testbed/build.sh). `REPOCTL_TESTBED_IMAGE` at compile time
+/// names another tag, to try a changed recipe without retagging the one every checkout uses.
+pub const TESTBED_IMAGE: &str = match option_env!("REPOCTL_TESTBED_IMAGE") {
+    Some(image) => image,
+    None => "repoctl-testbed:latest",
+};
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
@@ -40,7 +45,7 @@ impl Drop for DockerGuard {
         }
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         let superseded = rt.block_on(async {
-            let docker = repoctl::docker::Docker::connect("probe").await.ok()?;
+            let docker = repoctl::docker::Docker::connect("probe", camino::Utf8Path::new("/nonexistent")).await.ok()?;
             let mut removed = Vec::new();
             for id in docker.superseded_images().await.ok()? {
                 // Held by a run (its pin): not a leak. Otherwise removed, and it was one.
@@ -51,8 +56,29 @@ impl Drop for DockerGuard {
             Some(removed)
         });
         leaked.extend(superseded.unwrap_or_default());
+        remove_orphaned_source_caches();
         if !leaked.is_empty() && !std::thread::panicking() {
             panic!("left behind by a run: {leaked:?} (repoctl warned on stderr if the daemon refused a removal)");
+        }
+    }
+}
+
+/// Source cache volumes are one per pkgbase and work directory: those of the tests' work
+/// directories (under the system temp directory) that are gone would pile up run after run.
+/// Not a leak (a user's stay for the next run); removed quietly, and only when unused.
+fn remove_orphaned_source_caches() {
+    let format = format!("{{{{.Name}}}} {{{{.Label \"{}\"}}}}", repoctl::docker::LABEL_WORK_DIR);
+    let filter = format!("label={}=source-cache", repoctl::docker::LABEL_PURPOSE);
+    let Ok(out) = Command::new("docker").args(["volume", "ls", "--filter", &filter, "--format", &format]).output()
+    else {
+        return;
+    };
+    let temp = std::fs::canonicalize(std::env::temp_dir()).unwrap_or_else(|_| std::env::temp_dir());
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((volume, work)) = line.split_once(' ') else { continue };
+        let work = std::path::Path::new(work);
+        if work.starts_with(&temp) && !work.exists() {
+            let _ = Command::new("docker").args(["volume", "rm", volume]).output();
         }
     }
 }
@@ -81,7 +107,8 @@ pub fn pins() -> Vec<(String, String)> {
 pub fn superseded_images() -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let docker = repoctl::docker::Docker::connect("probe").await.expect("docker");
+        let docker =
+            repoctl::docker::Docker::connect("probe", camino::Utf8Path::new("/nonexistent")).await.expect("docker");
         docker.superseded_images().await.expect("list images")
     })
 }
@@ -112,7 +139,7 @@ pub fn docker() -> Option<DockerGuard> {
 fn docker_problem() -> Option<String> {
     let rt = tokio::runtime::Runtime::new().ok()?;
     rt.block_on(async {
-        let docker = match repoctl::docker::Docker::connect("probe").await {
+        let docker = match repoctl::docker::Docker::connect("probe", camino::Utf8Path::new("/nonexistent")).await {
             Ok(d) => d,
             Err(e) => return Some(format!("no Docker daemon answers ({e})")),
         };
@@ -128,7 +155,8 @@ fn docker_problem() -> Option<String> {
 pub fn repoctl_containers() -> usize {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let docker = repoctl::docker::Docker::connect("probe").await.expect("docker");
+        let docker =
+            repoctl::docker::Docker::connect("probe", camino::Utf8Path::new("/nonexistent")).await.expect("docker");
         docker.count_labelled().await.expect("list containers")
     })
 }
