@@ -34,6 +34,8 @@ pub async fn run(cli: cli::Cli) -> ExitStatus {
     let status = commands::dispatch(cli, &printer).await;
     // Containers whose work was done may still be being removed; none is left to the exit.
     commands::warn_unremoved(docker::finish_removals().await, &printer);
+    // Then whatever of this process's runs a path left: none outlives the process.
+    commands::warn_unremoved(docker::sweep_runs().await, &printer);
     printer.finish();
     match status {
         Ok(status) => status,

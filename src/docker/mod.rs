@@ -69,6 +69,37 @@ pub(crate) fn api(op: &'static str) -> impl Fn(bollard::errors::Error) -> Docker
     move |e| DockerError::Api { op, source: Box::new(e) }
 }
 
+/// Every run this process connected for ([`Docker::connect`]), for [`sweep_runs`].
+static CONNECTED: std::sync::Mutex<Vec<Docker>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes whatever containers and build networks of this process's runs are still in the daemon
+/// when a command ends, and returns the errors of the removals that failed. Every path is meant
+/// to remove its own (a pin with the run's image, a container with its work); this is the one
+/// place that makes "no container outlives the process that made it" hold whatever path a
+/// command took (an error between pinning an image and using it, a future dropped by a
+/// `select!`, a removal the daemon refused once). Two list calls per run when nothing is left.
+pub async fn sweep_runs() -> Vec<DockerError> {
+    let connected: Vec<Docker> = std::mem::take(&mut *CONNECTED.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut errors = Vec::new();
+    for docker in connected {
+        match docker.list_labelled(Some(&docker.run_id)).await {
+            Ok(left) if left.is_empty() => {
+                if let Err(e) = docker.remove_run_networks().await {
+                    errors.push(e);
+                }
+            }
+            Ok(left) => {
+                tracing::info!("removing {} container(s) of run {} left at its end", left.len(), docker.run_id);
+                if let Err(e) = docker.remove_all_of_run().await {
+                    errors.push(e);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    errors
+}
+
 /// A connection to the daemon, tied to one run of repoctl and its work directory.
 #[derive(Clone)]
 pub struct Docker {
@@ -89,7 +120,12 @@ impl Docker {
         let client = client.negotiate_version().await.map_err(|e| DockerError::Connect(Box::new(e)))?;
         client.ping().await.map_err(|e| DockerError::Connect(Box::new(e)))?;
         let process = Process::current().map(|p| p.label());
-        Ok(Docker { client, run_id: run_id.to_string(), work_dir: work_dir_label(work_dir), process })
+        let docker = Docker { client, run_id: run_id.to_string(), work_dir: work_dir_label(work_dir), process };
+        let mut connected = CONNECTED.lock().unwrap_or_else(|p| p.into_inner());
+        if !connected.iter().any(|d| d.run_id == docker.run_id) {
+            connected.push(docker.clone());
+        }
+        Ok(docker)
     }
 
     pub fn run_id(&self) -> &str {
@@ -211,14 +247,27 @@ impl Docker {
     }
 
     /// Removes a container (forced, with its anonymous volumes) and returns once it is gone.
+    /// A 500 (the daemon could not unmount or delete the container's layer yet, "device or
+    /// resource busy") is asked again, up to 3 times, a quarter of a second apart.
     async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
-        let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-        match self.client.remove_container(id, Some(options)).await {
-            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-            // 409: another removal is in progress (a run killed while removing it in the
-            // background, or two removers): done only when the container is gone.
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => self.gone(id).await,
-            Err(e) => Err(api("remove container")(e)),
+        let mut tries = 0;
+        loop {
+            let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+            match self.client.remove_container(id, Some(options)).await {
+                Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                    return Ok(());
+                }
+                // 409: another removal is in progress (a run killed while removing it in the
+                // background, or two removers): done only when the container is gone.
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
+                    return self.gone(id).await;
+                }
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 500, .. }) if tries < 3 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(api("remove container")(e)),
+            }
         }
     }
 

@@ -308,7 +308,7 @@ fn builds_run_within_their_time_memory_and_cpu_limits() {
         &config,
         format!(
             "name: limited\nbuilder:\n  image: {TESTBED_IMAGE}\n  jobs: 2\n  memory: 1GiB\n  timeout: 20m\n\
-packages:\n  - name: slow\n    timeout: 8s\n  - name: limits-probe\n    memory: 768MiB\n    cpus: 0.5\n"
+packages:\n  - name: slow\n    timeout: 20s\n  - name: limits-probe\n    memory: 768MiB\n    cpus: 0.5\n"
         ),
     )
     .unwrap();
@@ -318,7 +318,7 @@ packages:\n  - name: slow\n    timeout: 8s\n  - name: limits-probe\n    memory: 
     assert_eq!(out.status.code(), Some(1), "{all}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let slow = stdout.lines().find(|l| l.starts_with("slow ")).unwrap_or_default();
-    assert!(slow.contains("FAILED") && slow.contains("timeout of 8s"), "{all}");
+    assert!(slow.contains("FAILED") && slow.contains("timeout of 20s"), "{all}");
     assert!(stdout.contains("waiting forever..."), "the log tail of the stopped build is shown: {all}");
     assert_eq!(repoctl_containers(), 0, "the timed-out build's container was left behind");
 

@@ -443,9 +443,16 @@ fn clean_never_touches_a_live_runs_containers_even_machine_wide() {
         assert!(started.elapsed() < Duration::from_secs(180), "the build never started");
         std::thread::sleep(Duration::from_millis(250));
     }
-    // Not the guard's helpers: they come and go by themselves.
-    let all_before: Vec<String> =
-        labelled("ps", "-aq", &owner).into_iter().filter(|id| !container_name(id).contains("-netguard")).collect();
+    // The run's long-lived containers: its pin, the build and repo-add's (started ahead). Not
+    // those that come and go by themselves meanwhile (the guard's helpers, the sources' fetch,
+    // the pacman cache's copy): one of those may be gone by the time `clean` looks, for no fault
+    // of `clean`'s.
+    let long_lived = |id: &String| {
+        let name = container_name(id);
+        ["-pin", "-build-slow", "-repo-add"].iter().any(|purpose| name.ends_with(purpose))
+    };
+    let all_before: Vec<String> = labelled("ps", "-aq", &owner).into_iter().filter(long_lived).collect();
+    assert!(all_before.iter().any(|id| container_name(id).ends_with("-pin")), "the run pinned no image");
     let networks_before = labelled("network ls", "-q", &owner);
     assert!(!networks_before.is_empty(), "the run has no network");
 
