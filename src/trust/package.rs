@@ -630,7 +630,13 @@ fn pkginfo_text(reader: impl Read) -> Result<String, String> {
     for entry in entries {
         let mut entry = entry.map_err(|e| format!("not a tar archive ({e})"))?;
         let path = entry.path().map_err(|e| format!("an entry's name is unreadable ({e})"))?;
-        if !is_pkginfo(&path.to_string_lossy()) {
+        let name = path.to_string_lossy();
+        if is_under_pkginfo(&name) {
+            // `bsdtar -xOqf FILE .PKGINFO`, how repo-add reads it, takes the first entry the
+            // pattern matches, and a pattern matches a directory's entries too.
+            return Err(format!("it holds `{name}`, which repo-add would read as its .PKGINFO"));
+        }
+        if !is_pkginfo(&name) {
             continue;
         }
         if found.is_some() {
@@ -649,16 +655,79 @@ fn pkginfo_text(reader: impl Read) -> Result<String, String> {
 /// Whether a tar entry's name is the package's `.PKGINFO` however it is spelt (`./.PKGINFO`,
 /// `/.PKGINFO`): libarchive, which repo-add and pacman read packages with, matches them all.
 fn is_pkginfo(name: &str) -> bool {
+    without_dot_slashes(name) == ".PKGINFO"
+}
+
+/// Whether a tar entry's name is inside a `.PKGINFO` directory (`.PKGINFO/x`, however spelt):
+/// bsdtar's pattern `.PKGINFO` matches it too, so repo-add could read it instead of the file.
+fn is_under_pkginfo(name: &str) -> bool {
+    without_dot_slashes(name).starts_with(".PKGINFO/")
+}
+
+/// `name` without its leading `/` and `./` components.
+fn without_dot_slashes(name: &str) -> &str {
     let mut rest = name.trim_start_matches('/');
     while let Some(r) = rest.strip_prefix("./") {
         rest = r.trim_start_matches('/');
     }
-    rest == ".PKGINFO"
+    rest
+}
+
+/// The keys a `.PKGINFO` may hold (alpm-pkginfo(5), versions 1 and 2), and so the only ones
+/// repoctl lets through. repo-add (pacman 7.1, `db_write_entry`) reads each line with
+/// `IFS=' =' read -r var val` and then runs `declare "$var=$val"`: any other key would set a
+/// variable of repo-add's own (`pkgfile`, `pgpsig`, `tmpdir`) while it writes the entry.
+const PKGINFO_KEYS: &[&str] = &[
+    "pkgname",
+    "pkgbase",
+    "xdata",
+    "pkgver",
+    "pkgdesc",
+    "url",
+    "builddate",
+    "packager",
+    "size",
+    "arch",
+    "license",
+    "replaces",
+    "group",
+    "conflict",
+    "provides",
+    "backup",
+    "depend",
+    "optdepend",
+    "makedepend",
+    "checkdepend",
+];
+
+/// One line of `.PKGINFO` text as its key and value, read so that repoctl, repo-add and
+/// libalpm cannot disagree on it: exactly `KEY = VALUE` (`KEY =` for an empty value), as
+/// makepkg writes it (`write_kv_pair`), with KEY one of [`PKGINFO_KEYS`], and no carriage
+/// return, tab or leading space (repo-add splits on spaces and `=`, libalpm on the first `=`,
+/// Rust's `lines` drops a `\r`). None for a comment (`#` first) or an empty line.
+fn pkginfo_line(line: &str) -> Result<Option<(&str, &str)>, String> {
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    // Debug's escaping: the line is the package's text, shown with its control characters escaped.
+    let shown = format!("{line:?}");
+    if line.contains(['\r', '\t']) || line.starts_with(' ') {
+        return Err(format!("has the line {shown}, with a carriage return, tab or leading space"));
+    }
+    let (key, value) = match line.split_once(" = ") {
+        Some(kv) => kv,
+        None => (line.strip_suffix(" =").ok_or_else(|| format!("has the line {shown}, not `key = value`"))?, ""),
+    };
+    if !PKGINFO_KEYS.contains(&key) {
+        return Err(format!("has the line {shown}, whose key is not one alpm-pkginfo(5) defines"));
+    }
+    Ok(Some((key, value)))
 }
 
 /// The fields of `.PKGINFO` text the check needs (alpm-pkginfo(5): `key = value` lines,
-/// `#` comments; split at the first `=` and trimmed, as libalpm's `parse_descfile` does), each
-/// validated with alpm-types. A key given twice is refused: repo-add's and pacman's readers
+/// `#` comments), each validated with alpm-types. Every line must be one [`pkginfo_line`]
+/// accepts, so that repo-add, which writes the database entry from the same text, reads what
+/// this check read. A key given twice is refused: repo-add's and pacman's readers
 /// keep the last one, and no makepkg writes one twice.
 ///
 /// Written here rather than with the ALPM project's alpm-pkginfo crate: its 0.7 refuses two
@@ -666,10 +735,9 @@ fn is_pkginfo(name: &str) -> bool {
 /// `url`) and the packager `Unknown Packager` (no PACKAGER set, as in build containers).
 pub fn parse_pkginfo(text: &str) -> Result<PkgInfo, String> {
     let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let Some((key, value)) = line.split_once('=') else { continue };
-        let key = key.trim();
-        if ["pkgname", "pkgbase", "pkgver", "arch"].contains(&key) && fields.insert(key, value.trim()).is_some() {
+    for line in text.split('\n') {
+        let Some((key, value)) = pkginfo_line(line)? else { continue };
+        if ["pkgname", "pkgbase", "pkgver", "arch"].contains(&key) && fields.insert(key, value).is_some() {
             return Err(format!("gives `{key}` twice"));
         }
     }

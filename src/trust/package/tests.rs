@@ -187,6 +187,40 @@ fn pkginfo_is_read_as_makepkg_writes_it() {
     assert!(parse_pkginfo(&PKGINFO.replace("pkgname = tool", "pkgname = ../tool")).is_err());
 }
 
+/// Lines repo-add reads otherwise than a `key = value` split does (red-team review): it splits
+/// on spaces and `=` and then `declare`s the key as a variable. Each is refused, naming it.
+#[test]
+fn pkginfo_lines_repo_add_would_read_otherwise_are_refused() {
+    for (line, why) in [
+        ("pkgname sudo", "not `key = value`"),
+        ("pkgver 99-1", "not `key = value`"),
+        ("replaces sudo", "not `key = value`"),
+        ("pkgname=sudo", "not `key = value`"),
+        ("INCLUDE_SIGS = 0", "not one alpm-pkginfo(5) defines"),
+        ("pkgfile = other-1-1-x86_64.pkg.tar.zst", "not one alpm-pkginfo(5) defines"),
+        ("tmpdir = /tmp/x", "not one alpm-pkginfo(5) defines"),
+        (" pkgname = sudo", "leading space"),
+        ("pkgname\t= sudo", "tab"),
+        ("pkgdesc = x\r", "carriage return"),
+    ] {
+        let text = format!("{PKGINFO}{line}\n");
+        let err = parse_pkginfo(&text).unwrap_err();
+        assert!(err.contains(why), "{line:?}: {err}");
+    }
+    // What makepkg writes for an empty value, with or without the trailing space.
+    assert!(parse_pkginfo(&PKGINFO.replace("url = \n", "url =\n")).is_ok());
+}
+
+#[test]
+fn an_entry_under_a_pkginfo_directory_is_refused() {
+    for name in [".PKGINFO/x", "./.PKGINFO/x"] {
+        assert!(is_under_pkginfo(name), "{name}");
+    }
+    for name in [".PKGINFO", "usr/.PKGINFO/x", ".PKGINFOx/y"] {
+        assert!(!is_under_pkginfo(name), "{name}");
+    }
+}
+
 #[test]
 fn pkginfo_entries_are_found_however_they_are_spelt() {
     for name in [".PKGINFO", "./.PKGINFO", "/.PKGINFO", "././.PKGINFO", ".//.PKGINFO"] {
