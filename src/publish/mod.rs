@@ -672,7 +672,7 @@ impl<'a> Publish<'a> {
                 continue;
             }
             if let Some(signer) = self.change.signer
-                && let Some(copy) = packages::take_live(self.target, &name, signer, &dir.join("live")).await?
+                && let Some(copy) = packages::take_live(self.target, &name, &file, signer, &dir.join("live")).await?
             {
                 self.reporter.step(&format!(
                     "{name} is already on {} with other bytes, signed by this key: publishing that build instead of this run's",
@@ -685,7 +685,11 @@ impl<'a> Publish<'a> {
             let reason = format!(
                 "{name} is already on {} with other bytes that no database lists{}: another run is publishing the same version, or one stopped before its commit",
                 self.target.describe(),
-                if self.change.signer.is_some() { " and no signature by this key vouches for" } else { "" }
+                if self.change.signer.is_some() {
+                    " and that are not a build of this PKGBUILD signed by this key"
+                } else {
+                    ""
+                }
             );
             self.reporter.step(&format!("not publishing {pkgbase}: {reason}"));
             self.report.refused.push(Refused { file: name, pkgbase, reason, taken: true });

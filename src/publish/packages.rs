@@ -133,14 +133,17 @@ fn verifies(signer: &Signer, path: &Utf8Path, sig: &[u8]) -> bool {
     fs_err::File::open(path).is_ok_and(|f| signer.verify_reader(std::io::BufReader::new(f), sig))
 }
 
-/// The live object `name` (a package file whose name held other bytes than this run's), taken
-/// as it is when its `.sig` on the target is a valid signature of it by the key: repoctl signs
-/// only what it built or checked, so that is another repoctl run's build of the same version.
-/// Downloaded into `dir` with its `.sig` beside it; None when it is not signed by the key.
-/// Errors: the target.
+/// The live object `name` (a package file whose name held other bytes than this run's build
+/// `ours`), taken as it is when its `.sig` on the target is a valid signature of it by the key
+/// (repoctl signs only what it built or checked, so that is a repoctl build of the same
+/// version) and makepkg made it from the same PKGBUILD as `ours`
+/// ([`crate::trust::package::same_pkgbuild`]): an older signed build of the same version from
+/// another commit, put back in the bucket, is not taken. Downloaded into `dir` with its `.sig`
+/// beside it; None when it is not taken. Errors: the target.
 pub(super) async fn take_live(
     target: &dyn Target,
     name: &str,
+    ours: &Utf8Path,
     signer: &Signer,
     dir: &Utf8Path,
 ) -> Result<Option<Utf8PathBuf>, PublishError> {
@@ -148,7 +151,11 @@ pub(super) async fn take_live(
     fs_err::create_dir_all(dir).map_err(|source| PublishError::Io { path: dir.to_owned(), source })?;
     let path = dir.join(name);
     target.download(name, &path).await?;
-    if !verifies(signer, &path, &sig) {
+    let same = crate::trust::package::same_pkgbuild(&path, ours);
+    if !verifies(signer, &path, &sig) || !matches!(same, Ok(true)) {
+        if let Err(why) = same {
+            tracing::warn!("not taking the live {name}: {why}");
+        }
         let _ = fs_err::remove_file(&path);
         return Ok(None);
     }

@@ -606,6 +606,37 @@ fn read_package(path: &Utf8Path, file_name: &str) -> Result<ReadPackage, Package
     Ok(ReadPackage { info, compression, sha256: format!("{:x}", hashing.hasher.finalize()) })
 }
 
+/// Whether the zstd package files `a` and `b` were made from the same PKGBUILD: makepkg writes
+/// the SHA-256 of the PKGBUILD it ran into `.BUILDINFO` (`pkgbuild_sha256sum`, BUILDINFO(5)),
+/// inside the bytes the package's signature covers. The PKGBUILD holds the checksums of every
+/// source but `SKIP`ped ones, so two builds of one version from different commits differ here.
+/// Errors: a file unreadable, not zstd tar, or without one `pkgbuild_sha256sum`.
+pub fn same_pkgbuild(a: &Utf8Path, b: &Utf8Path) -> Result<bool, String> {
+    Ok(pkgbuild_sha256(a)? == pkgbuild_sha256(b)?)
+}
+
+/// The `pkgbuild_sha256sum` of the zstd package file `path`'s `.BUILDINFO`.
+fn pkgbuild_sha256(path: &Utf8Path) -> Result<String, String> {
+    let file = fs_err::File::open(path).map_err(|e| e.to_string())?;
+    let decoder = zstd::stream::read::Decoder::new(std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
+    let mut archive = tar::Archive::new(decoder);
+    for entry in archive.entries().map_err(|e| format!("{path}: not a tar archive ({e})"))? {
+        let entry = entry.map_err(|e| format!("{path}: not a tar archive ({e})"))?;
+        let name = entry.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned();
+        if without_dot_slashes(&name) != ".BUILDINFO" || entry.size() > MAX_PKGINFO_BYTES {
+            continue;
+        }
+        let mut text = String::new();
+        std::io::BufReader::new(entry).read_to_string(&mut text).map_err(|e| e.to_string())?;
+        let mut sums = text.split('\n').filter_map(|l| l.strip_prefix("pkgbuild_sha256sum = "));
+        return match (sums.next(), sums.next()) {
+            (Some(sum), None) => Ok(sum.to_string()),
+            _ => Err(format!("{path}: its .BUILDINFO has not exactly one pkgbuild_sha256sum")),
+        };
+    }
+    Err(format!("{path}: it holds no .BUILDINFO"))
+}
+
 /// A reader that hashes every byte it passes on.
 struct Hashing<R> {
     inner: R,

@@ -412,3 +412,37 @@ fn publish_dir_refuses_two_files_of_one_pkgname() {
     );
     assert_eq!(refused[0].pkgbase.as_deref(), Some("tool"));
 }
+
+/// Red-team finding F2: a signed build of the same file name from another PKGBUILD (an older
+/// commit of the same version, put back in the bucket) is told apart by its `.BUILDINFO`.
+#[test]
+fn two_builds_are_of_one_pkgbuild_only_when_their_buildinfo_says_so() {
+    let (_t, dir) = tempdir();
+    let buildinfo = |sum: &str| format!("format = 2\npkgname = tool\npkgbuild_sha256sum = {sum}\npkgver = 2.0-1\n");
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    for sub in ["ours", "same", "other", "none"] {
+        fs_err::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let ours = package(
+        &dir.join("ours"),
+        "tool-2.0-1-x86_64.pkg.tar.zst",
+        &[(".PKGINFO", PKGINFO), (".BUILDINFO", &buildinfo(&a))],
+        true,
+    );
+    let same = package(
+        &dir.join("same"),
+        "tool-2.0-1-x86_64.pkg.tar.zst",
+        &[(".PKGINFO", PKGINFO), (".BUILDINFO", &buildinfo(&a))],
+        true,
+    );
+    let other = package(
+        &dir.join("other"),
+        "tool-2.0-1-x86_64.pkg.tar.zst",
+        &[(".PKGINFO", PKGINFO), (".BUILDINFO", &buildinfo(&b))],
+        true,
+    );
+    let none = package(&dir.join("none"), "tool-2.0-1-x86_64.pkg.tar.zst", &[(".PKGINFO", PKGINFO)], true);
+    assert_eq!(same_pkgbuild(&same, &ours), Ok(true));
+    assert_eq!(same_pkgbuild(&other, &ours), Ok(false));
+    assert!(same_pkgbuild(&none, &ours).unwrap_err().contains("no .BUILDINFO"));
+}
