@@ -8,7 +8,9 @@
 #   - check-jsonschema and zizmor from PyPI: the workflows' schema check and security audit;
 #   - mermaidx from PyPI: Mermaid's own parser (its real mermaid.js in QuickJS), which reads back
 #     the charts repoctl writes into Markdown (tests/support/mermaid_read.py);
-#   - the offline Arch-compatible builder image repoctl-testbed:latest (images/testbed).
+#   - the offline Arch-compatible builder image repoctl-testbed:latest (images/testbed), and its
+#     variants repoctl-testbed:prev and :next, whose official [extra] differs as Arch's does from
+#     one week to the next (images/testbed/variants).
 # Idempotent: what is already there is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,3 +63,4 @@ done
 
 docker info >/dev/null 2>&1 || { echo "testbed: no Docker daemon answers (docker info)" >&2; exit 1; }
 images/testbed/build.sh
+bash images/testbed/variants/build.sh

@@ -19,8 +19,10 @@ use std::collections::HashMap;
 
 mod cache;
 mod image;
+pub mod installable;
 mod mirror;
 
+pub use installable::Unsatisfied;
 pub use mirror::MirrorError;
 
 /// One package of an official repository.
@@ -98,7 +100,16 @@ impl OfficialRepos {
     /// provider (`_alpm_resolvedep` skips the pkgname in its provider pass). None when nothing
     /// official does.
     pub fn satisfier(&self, dep: &str) -> Option<&OfficialPackage> {
-        let relation = Relation::parse(dep);
+        self.satisfier_of(&Relation::parse(dep))
+    }
+
+    /// Whether something official satisfies `relation` ([`satisfier`](Self::satisfier)).
+    pub fn satisfies(&self, relation: &Relation) -> bool {
+        self.satisfier_of(relation).is_some()
+    }
+
+    /// [`satisfier`](Self::satisfier) of a parsed dependency.
+    fn satisfier_of(&self, relation: &Relation) -> Option<&OfficialPackage> {
         let name = &relation.name;
         self.candidates(&self.by_name, name).find(|p| relation.satisfied_by_package(&p.name, &p.version)).or_else(
             || {

@@ -82,6 +82,10 @@ struct Run<'a> {
     timeline: Timeline,
     /// The official sync databases the plan read ([`super::Planned::sync_dbs`]).
     sync_dbs: Vec<(String, String)>,
+    /// The official repositories the plan read: the publish gate's ([`Change::official`]).
+    official: crate::official::OfficialRepos,
+    /// Set when the publish gate kept a package this run would have removed (exit 1).
+    kept_by_gate: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Run<'a> {
@@ -113,15 +117,14 @@ impl<'a> Run<'a> {
         };
         let (planned, probed) =
             tokio::join!(super::make_plan(config, &*target, &aur, &work, only, &scratch, printer), probe);
-        let planned = planned?;
-        probed?;
+        let (planned, ()) = (planned?, probed?);
         let history = crate::publish::history(&*target, &work);
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
         let plan = planned.plan;
         printer.info(render_plan(&plan).trim_end());
         printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
-        let problems = report_problems(config, &plan, printer);
+        let problems = report_problems(config, &plan, &planned.uninstallable, printer);
         let removals = plan.to_remove().flat_map(|s| s.pkgnames.clone()).collect();
         timeline.record("plan", timeline.started);
         let run = Run {
@@ -142,13 +145,16 @@ impl<'a> Run<'a> {
             printer,
             timeline,
             sync_dbs: planned.sync_dbs,
+            official: planned.official,
+            kept_by_gate: Default::default(),
         };
         Ok((run, plan))
     }
 
     /// The exit status: packages failed, or the plan had problems, or all is well.
     fn status(&self, failed: bool) -> ExitStatus {
-        if failed || self.problems { ExitStatus::PackagesFailed } else { ExitStatus::Success }
+        let kept = self.kept_by_gate.load(std::sync::atomic::Ordering::Relaxed);
+        if failed || self.problems || kept { ExitStatus::PackagesFailed } else { ExitStatus::Success }
     }
 
     /// VCS checks, builds, publishing (or `--out`), the summary.
@@ -227,6 +233,7 @@ impl<'a> Run<'a> {
                     forget: &forget,
                     read: None,
                     status: None,
+                    official: Some(&self.official),
                 };
                 super::results::describe(config, target, recorded, &scratch, Some(docker), self.printer).await
             }
@@ -250,6 +257,7 @@ impl<'a> Run<'a> {
             forget: &[],
             read: Some(&self.remote),
             status: None,
+            official: Some(&self.official),
         };
         super::results::describe(self.config, &*self.target, recorded, &scratch, docker, self.printer).await
     }
@@ -308,7 +316,8 @@ impl<'a> Run<'a> {
             crate::plan::debug_removals(&debug_db.entries, &remote.entries, plan, &built.pkgnames, &debug_made);
         let mut refused = Vec::new();
         for (repo, add, remove) in [(&config.name, &built.files, remove), (&debug_name, &built.debug, debug_remove)] {
-            let change = Change { repo, add, remove: &remove, signer: self.signer.as_ref(), history: &self.history };
+            let (signer, history, official) = (self.signer.as_ref(), &self.history, &self.official);
+            let change = Change { repo, add, remove: &remove, signer, history, official };
             let dir = self.dirs.run.join("publish").join(repo);
             let report = super::publish_or_interrupt(target, tool, &change, &dir, self.printer).await?;
             refused.extend(report.refused.iter().cloned());
@@ -323,6 +332,14 @@ impl<'a> Run<'a> {
             for downgrade in &report.downgrades {
                 self.printer.error(&format!("refused: {downgrade}"));
                 refused.push(Refused::from(downgrade));
+            }
+            // The gate's refusals: an addition is among `refused` (its build fails); a removal
+            // it refused keeps the package, and the run exits 1.
+            for strand in &report.stranded {
+                self.printer.error(&format!("refused by the installability check: {strand}"));
+                if matches!(strand.culprit, crate::publish::gate::Culprit::Remove { .. }) {
+                    self.kept_by_gate.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             }
         }
         Ok(refused)
@@ -383,14 +400,21 @@ fn fail_refused(results: &mut [PackageResult], refused: &[Refused], dirs: &RunDi
 }
 
 /// Prints the plan's problems on the repo.yaml lines they concern (annotations in GitHub
-/// Actions) and its warnings; true when there is a problem.
-fn report_problems(config: &Config, plan: &Plan, printer: &Printer) -> bool {
+/// Actions), then the published packages that no longer install (`uninstallable`, issue 26:
+/// [`super::uninstallable_diagnostics`]), then its warnings; true when there is a problem.
+fn report_problems(
+    config: &Config,
+    plan: &Plan,
+    uninstallable: &[crate::official::Unsatisfied],
+    printer: &Printer,
+) -> bool {
     super::print_warnings(plan, printer);
-    let diags = super::plan_diagnostics(config, plan);
-    for diag in &diags.0 {
+    let mut diags = super::plan_diagnostics(config, plan).0;
+    diags.extend(super::uninstallable_diagnostics(config, plan, uninstallable).0);
+    for diag in &diags {
         printer.diagnostic(diag);
     }
-    !diags.0.is_empty()
+    !diags.is_empty()
 }
 
 /// Keeps, in the work directory, the builds whose PKGBUILD made another version than the

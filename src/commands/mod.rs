@@ -173,6 +173,51 @@ pub(crate) fn plan_diagnostics(config: &Config, plan: &Plan) -> crate::config::D
     crate::config::Diagnostics(diags.into_iter().map(|(_, d)| d).collect())
 }
 
+/// The published packages that `unsatisfied` names (a dependency no repository provides, issue
+/// 26) as diagnostics on repo.yaml lines: a listed pkgbase's on its own entry, an AUR
+/// dependency's on the first listed entry that needs it. Left out: a pkgbase this run builds or
+/// removes (the publish gate checks what it publishes, [`crate::publish::gate`]), and a
+/// dependency whose name a package this run builds carries (it may be what satisfies it). An
+/// unlisted pkgbase the plan no longer knows is said at the file's start. Sorted by line.
+pub(crate) fn uninstallable_diagnostics(
+    config: &Config,
+    plan: &Plan,
+    unsatisfied: &[crate::official::Unsatisfied],
+) -> crate::config::Diagnostics {
+    use crate::plan::Action;
+    let built: std::collections::HashSet<&str> =
+        plan.to_build().flat_map(|s| s.pkgnames.iter().map(String::as_str)).collect();
+    let mut diags = Vec::new();
+    for u in unsatisfied {
+        let step = plan.step(&u.pkgbase);
+        if step.is_some_and(|s| matches!(s.action, Action::Build | Action::Remove))
+            || built.contains(crate::alpm::dep_name(&u.dependency))
+        {
+            continue;
+        }
+        let needing = needed_by_transitively(plan, &u.pkgbase);
+        let names = |p: &crate::config::PackageConfig| {
+            let base = plan.packages.iter().find(|s| s.listed && (s.pkgbase == p.name || s.pkgnames.contains(&p.name)));
+            base.map(|s| s.pkgbase.clone()).unwrap_or_else(|| p.name.clone())
+        };
+        let own = config.packages.iter().find(|p| names(p) == u.pkgbase);
+        let entry = own.or_else(|| config.packages.iter().find(|p| needing.contains(names(p).as_str())));
+        let pos = entry.map_or_else(crate::config::Pos::default, |p| p.pos);
+        let dependant = match (own, entry) {
+            (None, Some(p)) => format!(" ({} is an AUR dependency of {})", u.pkgbase, p.name),
+            _ => String::new(),
+        };
+        let hint = format!(
+            "the official repositories dropped {dep} or changed its version; rebuilding {base} cannot help unless its PKGBUILD changes: ask its maintainer, or add a package that provides {dep}",
+            dep = u.dependency,
+            base = u.pkgbase
+        );
+        diags.push((pos, config.diagnostic_at(pos, format!("uninstallable: {u}{dependant}")).hint(hint)));
+    }
+    diags.sort_by_key(|(pos, _)| (pos.line, pos.col));
+    crate::config::Diagnostics(diags.into_iter().map(|(_, d)| d).collect())
+}
+
 /// Where a problem of `step` is said, and in which words ([`plan_diagnostics`]): on `own`, its
 /// entry when it is listed; else on the first of `at`, the entries that need it, naming them.
 /// None: a cycle that a listed member's entry tells.
@@ -248,6 +293,11 @@ pub(crate) struct Planned {
     /// The official sync databases the plan read, for the run's image to be compared with
     /// ([`crate::build::choose_run_image`]).
     pub sync_dbs: Vec<(String, String)>,
+    /// The official repositories the plan read: what publishing checks installability against.
+    pub official: crate::official::OfficialRepos,
+    /// The published packages' dependencies that neither the official repositories nor the
+    /// repository itself satisfy now (issue 26): an official package dropped, a soname bumped.
+    pub uninstallable: Vec<crate::official::Unsatisfied>,
 }
 
 pub(crate) async fn make_plan(
@@ -274,7 +324,8 @@ pub(crate) async fn make_plan(
     })?;
     let now = jiff::Timestamp::now().as_second();
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
-    Ok(Planned { plan, remote, universe, sync_dbs: official.sync_db_digests().to_vec() })
+    let uninstallable = crate::official::installable::unsatisfied(&remote.entries, &official);
+    Ok(Planned { plan, remote, universe, sync_dbs: official.sync_db_digests().to_vec(), official, uninstallable })
 }
 
 /// Applies `change` to the published repository ([`crate::publish::publish`]), stopped cleanly

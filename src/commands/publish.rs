@@ -50,8 +50,9 @@ pub async fn publish(
     let target = crate::publish::open_target(&config).await?;
     let (docker, tool) = repo_tool(&config, &*target, (&work, &run_id), &dirs, printer).await?;
     let history = crate::publish::history(&*target, &work);
+    let official = super::official_repos(&config, &work, printer).await?; // the gate's (issue 26)
     let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
-    let publishing = publish_repos(&*target, &tool, &repos, (signer.as_ref(), &history), &dirs, printer);
+    let publishing = publish_repos(&*target, &tool, &repos, (signer.as_ref(), &history, &official), &dirs, printer);
     // With no results to record, the status object may be current already: it is read while
     // the packages are published, so a re-publish with nothing new waits for one round trip
     // fewer. A failed read is left to the describe step to repeat and report.
@@ -68,9 +69,8 @@ pub async fn publish(
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
     // Nothing new in the database and no results: the status object and page may be current.
-    let read = unchanged.as_ref();
-    let recorded =
-        super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status: status.as_ref() };
+    let (read, status, official) = (unchanged.as_ref(), status.as_ref(), Some(&official));
+    let recorded = super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status, official };
     super::results::describe(&config, &*target, recorded, &scratch, Some(&docker), printer).await?;
     say_taken(&left_out, printer);
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
@@ -199,18 +199,21 @@ async fn publish_repos(
     target: &dyn crate::publish::Target,
     tool: &RepoTool,
     repos: &[(String, Vec<CheckedPackage>); 2],
-    keys: (Option<&crate::sign::Signer>, &History),
+    keys: (Option<&crate::sign::Signer>, &History, &crate::official::OfficialRepos),
     dirs: &RunDirs,
     printer: &Printer,
 ) -> Result<(Option<crate::publish::RemoteRepo>, Vec<Refused>), Error> {
     let (mut unchanged, mut refused) = (None, Vec::new());
-    let (signer, history) = keys;
+    let (signer, history, official) = keys;
     for (i, (repo, add)) in repos.iter().enumerate().filter(|(_, (_, add))| !add.is_empty()) {
-        let change = Change { repo, add, remove: &[], signer, history };
+        let change = Change { repo, add, remove: &[], signer, history, official };
         let dir = dirs.run.join("publish").join(repo);
         let report = super::publish_or_interrupt(target, tool, &change, &dir, printer).await?;
         for downgrade in &report.downgrades {
             printer.error(&format!("refused: {downgrade}"));
+        }
+        for strand in &report.stranded {
+            printer.error(&format!("refused by the installability check: {strand}"));
         }
         let left_out = |p: &&CheckedPackage| {
             report.downgrades.iter().any(|d| d.pkgbase == p.pkgbase())

@@ -88,6 +88,8 @@ pub(crate) struct Recorded<'a> {
     pub read: Option<&'a crate::publish::RemoteRepo>,
     /// The status object as read alongside `read` ([`crate::publish::Description::status`]).
     pub status: Option<&'a Option<crate::publish::status::RepoStatus>>,
+    /// Today's official repositories, when the command read them ([`Description::official`]).
+    pub official: Option<&'a crate::official::OfficialRepos>,
 }
 
 /// After publishing `repo`: records the run's results in the status object and writes the page
@@ -115,6 +117,7 @@ pub(crate) async fn describe(
         aur: &aur,
         read: recorded.read,
         status: recorded.status,
+        official: recorded.official,
     };
     let describing = crate::publish::describe_repository(target, &description, scratch, printer);
     let described = match docker {

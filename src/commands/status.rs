@@ -64,6 +64,8 @@ pub struct Verdict {
     pub blocked: usize,
     pub not_locked: usize,
     pub to_remove: usize,
+    /// Published packages with a dependency no repository provides ([`Report::uninstallable`]).
+    pub uninstallable: usize,
     /// With `sign:`, published packages without a signature (`repoctl sign --adopt` signs them).
     pub unsigned: usize,
     /// pkgbases whose AUR version is newer than the locked one: not drift (the lock is what a
@@ -91,6 +93,9 @@ pub struct Report {
     pub status_current: bool,
     pub packages: Vec<Row>,
     pub remove: Vec<Removal>,
+    /// Each published package's dependency that neither today's official sync databases nor
+    /// the repository itself satisfy (issue 26): `pacman -S` refuses that package.
+    pub uninstallable: Vec<crate::official::Unsatisfied>,
 }
 
 pub async fn status(
@@ -124,6 +129,7 @@ pub async fn status(
         entries: &planned.remote.entries,
         database: live_db.as_deref().map(crate::publish::status::database_digest),
         status: status_object.as_ref(),
+        uninstallable: &planned.uninstallable,
     };
     let report = report(&inputs, &planned.plan, &planned.universe);
     if json {
@@ -145,6 +151,8 @@ pub struct Inputs<'a> {
     /// [`crate::publish::status::database_digest`] of the live `NAME.db` (None: there is none).
     pub database: Option<String>,
     pub status: Option<&'a RepoStatus>,
+    /// The published packages' unsatisfied dependencies ([`crate::official::installable`]).
+    pub uninstallable: &'a [crate::official::Unsatisfied],
 }
 
 /// The report: a pure function of the plan, the AUR's answers and what the target holds.
@@ -165,6 +173,7 @@ pub fn report(inputs: &Inputs, plan: &Plan, universe: &Universe) -> Report {
         blocked: count(State::Blocked),
         not_locked: count(State::NotLocked),
         to_remove: remove.len(),
+        uninstallable: inputs.uninstallable.iter().map(|u| &u.pkgname).collect::<std::collections::BTreeSet<_>>().len(),
         unsigned,
         aur_newer: packages.iter().filter(|r| aur_is_newer(r)).count(),
         text: String::new(),
@@ -182,6 +191,7 @@ pub fn report(inputs: &Inputs, plan: &Plan, universe: &Universe) -> Report {
         status_current: inputs.status.is_some_and(|s| s.database == inputs.database),
         packages,
         remove,
+        uninstallable: inputs.uninstallable.to_vec(),
     }
 }
 
@@ -249,6 +259,7 @@ fn drift(v: &Verdict) -> Vec<String> {
         (v.blocked, "blocked"),
         (v.not_locked, "not locked"),
         (v.to_remove, "to remove"),
+        (v.uninstallable, "uninstallable"),
         (v.unsigned, "unsigned"),
     ]
     .iter()
@@ -291,6 +302,7 @@ pub fn render(report: &Report) -> String {
     for r in &report.remove {
         out.push_str(&format!("to remove: {} {} (no longer listed or needed)\n", r.pkgname, r.version));
     }
+    out.push_str(&uninstallable_lines(&report.uninstallable));
     if report.signing {
         let sig = if report.database_signature {
             "signed"
@@ -312,6 +324,19 @@ pub fn render(report: &Report) -> String {
     out.push_str(&report.verdict.text);
     out.push('\n');
     out
+}
+
+/// One line per dependency no repository provides, with its hint.
+fn uninstallable_lines(missing: &[crate::official::Unsatisfied]) -> String {
+    missing
+        .iter()
+        .map(|u| {
+            format!(
+                "uninstallable: {} ({}) depends on {}, which no repository provides (hint: the official repositories dropped it or changed its version; a rebuild of {} cannot help unless its PKGBUILD changes)\n",
+                u.pkgname, u.version, u.dependency, u.pkgbase
+            )
+        })
+        .collect()
 }
 
 /// `built 1.0-1 at TIME`, `failed (makepkg) 1.1-1 at TIME: reason`.

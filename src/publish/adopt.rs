@@ -65,7 +65,10 @@ pub async fn adopt(
     for file in &unsigned {
         signed::sign_adopted(signer, file)?;
     }
-    let change = Change { repo, add: &[], remove: &[], signer: Some(signer), history };
+    // Every file re-added as it is: the set of packages does not change, so the gate has
+    // nothing to look at and no official repositories are needed.
+    let official = crate::official::OfficialRepos::default();
+    let change = Change { repo, add: &[], remove: &[], signer: Some(signer), history, official: &official };
     let mut publish = Publish::new(target, tool, &change, reporter);
     let every: Vec<Utf8PathBuf> = files.iter().map(|f| f.path().to_owned()).collect();
     let edit = Edit { add: every.clone(), remove: Vec::new(), live: every, fresh: true };

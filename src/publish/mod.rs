@@ -12,6 +12,7 @@
 //! (`FILE.provenance.json`, [`crate::provenance`]), go up with it and are deleted with it: no
 //! database ever references a file whose companions are not there yet, and none outlives it.
 mod adopt;
+pub mod gate;
 mod live;
 mod local;
 mod packages;
@@ -274,6 +275,9 @@ pub struct Description<'a> {
     /// with `read`; never newer than `read` can be trusted to be, so a status object read before
     /// a concurrent publish only makes the objects look out of date, and they are written.
     pub status: Option<&'a Option<status::RepoStatus>>,
+    /// Today's official repositories, when the caller read them: the page names the packages
+    /// that do not install ([`page::Page::uninstallable`]). None: it names none.
+    pub official: Option<&'a crate::official::OfficialRepos>,
 }
 
 /// What [`describe_repository`] wrote.
@@ -304,13 +308,21 @@ pub async fn describe_repository(
     scratch: &Utf8Path,
     reporter: &dyn Reporter,
 ) -> Result<Described, PublishError> {
-    let page_key = page::inputs_key(&target.public_url(), description.signing_key, description.aur);
+    let missing = |entries: &[RepoEntry]| {
+        description.official.map(|o| crate::official::installable::unsatisfied(entries, o)).unwrap_or_default()
+    };
+    let key = |uninstallable: &[crate::official::Unsatisfied]| {
+        page::inputs_key(&target.public_url(), description.signing_key, description.aur, uninstallable)
+    };
+    let page_key = key(&description.read.map(|r| missing(&r.entries)).unwrap_or_default());
     if let Some(current) = already_described(target, description, &page_key).await? {
         let packages = description.read.map_or(0, |r| r.entries.len());
         return Ok(Described { status: current, replaced: None, packages, unchanged: true });
     }
     let _lock = lock(target, reporter).await?;
     let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
+    let uninstallable = missing(&remote.entries);
+    let page_key = key(&uninstallable);
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     let update = status::Update {
         repo: description.repo,
@@ -329,6 +341,7 @@ pub async fn describe_repository(
         entries: &remote.entries,
         status: Some(&written),
         generated: &now,
+        uninstallable: &uninstallable,
     });
     let path = scratch.join(page::PAGE);
     fs_err::write(&path, html).map_err(io(&path))?;
@@ -384,6 +397,10 @@ pub struct Change<'a> {
     /// The databases this work directory committed: each commit is recorded, and one it
     /// replaced is refused when found live again ([`History`]).
     pub history: &'a History,
+    /// Today's official repositories: the publish gate ([`gate`]) refuses the parts of the
+    /// change that would leave a package depending on something neither they nor the
+    /// repository provide.
+    pub official: &'a crate::official::OfficialRepos,
 }
 
 /// A package file a publish did not commit: its name holds other bytes on the target (another
@@ -422,8 +439,12 @@ pub struct PublishReport {
     /// or at the same version in another file: repo-add would have replaced it. Every other
     /// file of their pkgbase was left out too.
     pub downgrades: Vec<Downgrade>,
-    /// Package files left out because their names hold other bytes ([`Refused`]).
+    /// Package files left out because their names hold other bytes ([`Refused`]), or because
+    /// the gate refused their pkgbase ([`gate::Culprit::Add`]).
     pub refused: Vec<Refused>,
+    /// The parts of the change the publish gate refused ([`gate`]): each addition is in
+    /// `refused` too; each removal it refused left that package in the repository.
+    pub stranded: Vec<gate::Strand>,
 }
 
 /// A package file a publish did not add: repo-add would have downgraded (or replaced at the
@@ -591,7 +612,19 @@ impl<'a> Publish<'a> {
         }
     }
 
-    fn finish(self) -> PublishReport {
+    /// The report, with each pkgbase the gate refused among the refused files.
+    fn finish(mut self) -> PublishReport {
+        for strand in &self.report.stranded {
+            let gate::Culprit::Add { pkgbase } = &strand.culprit else { continue };
+            let file = self.change.add.iter().find(|p| p.pkgbase() == pkgbase).map(|p| p.file_name().to_string());
+            let reason = strand.to_string();
+            self.report.refused.push(Refused {
+                file: file.unwrap_or_default(),
+                pkgbase: pkgbase.clone(),
+                reason,
+                taken: false,
+            });
+        }
         self.report
     }
 
@@ -647,14 +680,17 @@ impl<'a> Publish<'a> {
         let downgraded = self.report.downgrades.iter().map(|d| d.pkgbase.as_str());
         let refused: BTreeSet<&str> =
             self.report.refused.iter().map(|r| r.pkgbase.as_str()).chain(downgraded).collect();
-        let wanted: Vec<Utf8PathBuf> = self
-            .change
-            .add
-            .iter()
-            .filter(|p| !refused.contains(p.pkgbase()))
-            .map(|p| self.adopted.get(p.path()).unwrap_or(&p.path().to_owned()).clone())
-            .collect();
-        let (add, remove) = effective_change(&wanted, self.change.remove, trusted.entries(), self.reporter);
+        let candidates: Vec<&CheckedPackage> =
+            self.change.add.iter().filter(|p| !refused.contains(p.pkgbase())).collect();
+        // The gate: nothing this change strands goes in (issue 26).
+        let (admitted, strands) = gate::admit(trusted.entries(), candidates, self.change.remove, self.change.official);
+        for strand in strands.iter().filter(|s| !self.report.stranded.contains(s)) {
+            self.reporter.step(&strand.to_string());
+        }
+        self.report.stranded = strands;
+        let wanted: Vec<Utf8PathBuf> =
+            admitted.add().iter().map(|p| self.adopted.get(p.path()).unwrap_or(&p.path().to_owned()).clone()).collect();
+        let (add, remove) = effective_change(&wanted, admitted.remove(), trusted.entries(), self.reporter);
         let live = add.iter().filter(|p| self.adopted.values().any(|a| a == *p)).cloned().collect();
         Ok(Edit { add, remove, live, fresh: false })
     }

@@ -8,20 +8,29 @@
 //! The page is written after the database it describes, through the same [`super::Target`].
 use super::status::RepoStatus;
 use crate::alpm::RepoEntry;
+use crate::official::Unsatisfied;
 use crate::ui::escape::html as escape;
 
 /// The page's object name, beside `NAME.db`.
 pub const PAGE: &str = "index.html";
 
 /// `sha256:` and hex of what the page is made from besides the database's entries and the
-/// status object: the public URL, the signing key, the AUR address and repoctl's version (a
-/// new repoctl may render it otherwise). Recorded as [`super::status::RepoStatus::page`].
-pub fn inputs_key(server: &str, signing_key: Option<&str>, aur: &str) -> String {
+/// status object: the public URL, the signing key, the AUR address, repoctl's version (a
+/// new repoctl may render it otherwise) and the packages that do not install
+/// ([`Page::uninstallable`]: the official repositories change under an unchanged database).
+/// Recorded as [`super::status::RepoStatus::page`].
+pub fn inputs_key(server: &str, signing_key: Option<&str>, aur: &str, uninstallable: &[Unsatisfied]) -> String {
     use sha2::Digest;
     let mut hash = sha2::Sha256::new();
     for part in ["page-1", env!("CARGO_PKG_VERSION"), server, signing_key.unwrap_or(""), aur] {
         hash.update(part.as_bytes());
         hash.update(b"\0");
+    }
+    for u in uninstallable {
+        for part in [&u.pkgname, &u.version, &u.dependency] {
+            hash.update(part.as_bytes());
+            hash.update(b"\0");
+        }
     }
     format!("sha256:{:x}", hash.finalize())
 }
@@ -44,6 +53,9 @@ pub struct Page<'a> {
     pub status: Option<&'a RepoStatus>,
     /// When the page was made: RFC 3339, UTC.
     pub generated: &'a str,
+    /// The packages that do not install: a dependency neither the official repositories nor
+    /// this one provide (issue 26). Shown above the table.
+    pub uninstallable: &'a [Unsatisfied],
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}\
@@ -73,7 +85,7 @@ pub fn render(page: &Page) -> String {
 <title>{repo}: a pacman repository</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
 <h1>{repo}</h1>\n<p>A pacman repository of AUR packages built by repoctl. {count} package(s); \
 page made {generated}.</p>\n<h2>Using it</h2>\n{usage}\
-<h2>Packages</h2>\n<p><label>Filter: <input id=\"filter\" type=\"search\" placeholder=\"name, version, description\"></label> \
+{uninstallable}<h2>Packages</h2>\n<p><label>Filter: <input id=\"filter\" type=\"search\" placeholder=\"name, version, description\"></label> \
 <span id=\"shown\">{count}</span> shown</p>\n\
 <table id=\"packages\">\n<thead><tr><th>Package</th><th>Version</th><th>Description</th><th>Size</th>\
 <th>Built</th><th>AUR</th><th>AUR commit</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n\
@@ -81,6 +93,28 @@ page made {generated}.</p>\n<h2>Using it</h2>\n{usage}\
         count = entries.len(),
         generated = escape(page.generated),
         usage = usage(page),
+        uninstallable = uninstallable(page.uninstallable),
+    )
+}
+
+/// The "Not installable" section: one line per missing dependency; nothing when there is none.
+fn uninstallable(missing: &[Unsatisfied]) -> String {
+    if missing.is_empty() {
+        return String::new();
+    }
+    let items: String = missing
+        .iter()
+        .map(|u| {
+            format!(
+                "<li><code>{}</code> {} depends on <code>{}</code>, which no repository provides</li>\n",
+                escape(&u.pkgname),
+                escape(&u.version),
+                escape(&u.dependency)
+            )
+        })
+        .collect();
+    format!(
+        "<h2>Not installable</h2>\n<p>pacman cannot install these: a dependency is in neither the official repositories nor this one.</p>\n<ul id=\"uninstallable\">\n{items}</ul>\n"
     )
 }
 
@@ -175,6 +209,7 @@ mod tests {
             entries: &entries,
             status: None,
             generated: "2026-11-30T00:00:00Z",
+            uninstallable: &[],
         };
         let html = render(&page);
         assert_eq!(html.matches("<script>").count(), 1, "only the page's own script:\n{html}");
@@ -195,6 +230,7 @@ mod tests {
             entries: &[],
             status: None,
             generated: "now",
+            uninstallable: &[],
         };
         let html = render(&page);
         assert!(html.contains("[r]\nSigLevel = Required DatabaseRequired\nServer = file:///srv/r</pre>"), "{html}");
@@ -206,5 +242,29 @@ mod tests {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(1536), "1.5 KiB");
         assert_eq!(human_size(5 * 1024 * 1024 * 1024), "5.0 GiB");
+    }
+
+    #[test]
+    fn a_package_that_does_not_install_is_named_with_its_missing_dependency() {
+        let missing = [Unsatisfied {
+            pkgname: "usestool".into(),
+            pkgbase: "usestool".into(),
+            version: "1.0-1".into(),
+            dependency: "old<tool>".into(),
+        }];
+        let page = Page {
+            repo: "r",
+            server: "file:///srv/r",
+            signing_key: None,
+            aur: "https://aur.archlinux.org",
+            entries: &[],
+            status: None,
+            generated: "now",
+            uninstallable: &missing,
+        };
+        let html = render(&page);
+        assert!(html.contains("<li><code>usestool</code> 1.0-1 depends on <code>old&lt;tool&gt;</code>"), "{html}");
+        let key = |u: &[Unsatisfied]| inputs_key("file:///srv/r", None, "https://aur.archlinux.org", u);
+        assert_ne!(key(&missing), key(&[]), "a change in what installs rewrites the page");
     }
 }

@@ -62,6 +62,10 @@ pub struct PkgInfo {
     /// `pkgver`: `[epoch:]pkgver-pkgrel`.
     pub version: String,
     pub arch: String,
+    /// `depend` lines, in order: what the package needs installed (dependency strings).
+    pub depends: Vec<String>,
+    /// `provides` lines, in order: `name` or `name=version`.
+    pub provides: Vec<String>,
 }
 
 /// How a package file's bytes are compressed, told by their first bytes (as libarchive tells).
@@ -218,6 +222,10 @@ pub struct CheckedPackage {
     /// Lowercase hex, as the sync database's `%SHA256SUM%`.
     sha256: String,
     debug: bool,
+    /// `.PKGINFO`'s `depend` and `provides`: what the publish gate checks
+    /// ([`crate::publish::gate`]).
+    depends: Vec<String>,
+    provides: Vec<String>,
 }
 
 impl CheckedPackage {
@@ -251,6 +259,16 @@ impl CheckedPackage {
     /// SHA-256 of the bytes that were checked, lowercase hex.
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// Its `.PKGINFO` `depend` lines: dependency strings (alpm-package-relation(7)).
+    pub fn depends(&self) -> &[String] {
+        &self.depends
+    }
+
+    /// Its `.PKGINFO` `provides` lines: `name` or `name=version`.
+    pub fn provides(&self) -> &[String] {
+        &self.provides
     }
 
     /// The `PKGBASE-debug` package makepkg splits off (it goes to the `NAME-debug` repository).
@@ -342,6 +360,8 @@ pub fn check_file(path: &Utf8Path, declared: &Declared) -> Result<CheckedPackage
         arch: read.info.arch,
         sha256: read.sha256,
         debug,
+        depends: read.info.depends,
+        provides: read.info.provides,
     })
 }
 
@@ -766,8 +786,14 @@ fn pkginfo_line(line: &str) -> Result<Option<(&str, &str)>, String> {
 /// `url`) and the packager `Unknown Packager` (no PACKAGER set, as in build containers).
 pub fn parse_pkginfo(text: &str) -> Result<PkgInfo, String> {
     let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
+    let (mut depends, mut provides) = (Vec::new(), Vec::new());
     for line in text.split('\n') {
         let Some((key, value)) = pkginfo_line(line)? else { continue };
+        match key {
+            "depend" => depends.push(value.to_string()),
+            "provides" => provides.push(value.to_string()),
+            _ => {}
+        }
         if ["pkgname", "pkgbase", "pkgver", "arch"].contains(&key) && fields.insert(key, value).is_some() {
             return Err(format!("gives `{key}` twice"));
         }
@@ -779,7 +805,14 @@ pub fn parse_pkginfo(text: &str) -> Result<PkgInfo, String> {
     }
     version.parse::<alpm_types::FullVersion>().map_err(|e| format!("has pkgver `{version}`: {e}"))?;
     arch.parse::<alpm_types::Architecture>().map_err(|e| format!("has arch `{arch}`: {e}"))?;
-    Ok(PkgInfo { pkgname: pkgname.into(), pkgbase: pkgbase.into(), version: version.into(), arch: arch.into() })
+    Ok(PkgInfo {
+        pkgname: pkgname.into(),
+        pkgbase: pkgbase.into(),
+        version: version.into(),
+        arch: arch.into(),
+        depends,
+        provides,
+    })
 }
 
 #[cfg(test)]

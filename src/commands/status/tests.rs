@@ -92,6 +92,7 @@ fn report_of(listed: &[&str], aur: &[(&str, &str)], locked: &[(&str, &str)], rep
         entries: repo,
         database: Some("sha256:live".into()),
         status: Some(&status),
+        uninstallable: &crate::official::installable::unsatisfied(repo, &official),
     };
     report(&inputs, &plan, &universe)
 }
@@ -157,6 +158,7 @@ fn the_json_report_has_the_documented_fields() {
             "status_current",
             "status_object",
             "target",
+            "uninstallable",
             "verdict"
         ]
     );
@@ -179,4 +181,18 @@ fn a_blocked_package_says_why() {
     assert!(helo.why.iter().any(|w| w.contains("AUR") && w.contains("hint:")), "{:?}", helo.why);
     assert!(render(&report).contains("helo: "), "{}", render(&report));
     assert!(!report.verdict.in_sync);
+}
+
+#[test]
+fn a_published_package_whose_dependency_nothing_provides_is_not_in_sync() {
+    let mut hello = entry("hello", "1.0-1", true);
+    hello.depends = vec!["oldtool".into(), "libfoo>=2".into()];
+    let repo = [hello, entry("libfoo", "2.1-1", true)];
+    let aur = [("hello", "1.0-1"), ("libfoo", "2.1-1")];
+    let report = report_of(&["hello", "libfoo"], &aur, &aur, &repo);
+    assert!(!report.verdict.in_sync, "{report:#?}");
+    assert_eq!(report.verdict.text, "1 uninstallable");
+    assert_eq!(report.uninstallable.len(), 1, "libfoo>=2 is satisfied by the repository's libfoo 2.1-1");
+    let text = render(&report);
+    assert!(text.contains("uninstallable: hello (1.0-1) depends on oldtool, which no repository provides"), "{text}");
 }

@@ -12,7 +12,14 @@ fn declared() -> Declared {
 }
 
 fn info(pkgname: &str, pkgbase: &str, version: &str, arch: &str) -> PkgInfo {
-    PkgInfo { pkgname: pkgname.into(), pkgbase: pkgbase.into(), version: version.into(), arch: arch.into() }
+    PkgInfo {
+        pkgname: pkgname.into(),
+        pkgbase: pkgbase.into(),
+        version: version.into(),
+        arch: arch.into(),
+        depends: Vec::new(),
+        provides: Vec::new(),
+    }
 }
 
 /// The pure comparison, one row per rule: (what the .PKGINFO says, the file's name, its
@@ -177,7 +184,14 @@ size = 0\narch = x86_64\nlicense = MIT\ndepend = glibc\n";
 
 #[test]
 fn pkginfo_is_read_as_makepkg_writes_it() {
-    assert_eq!(parse_pkginfo(PKGINFO).unwrap(), info("tool", "tool", "2.0-1", "x86_64"));
+    let with_relations = PkgInfo { depends: vec!["glibc".into()], ..info("tool", "tool", "2.0-1", "x86_64") };
+    assert_eq!(parse_pkginfo(PKGINFO).unwrap(), with_relations);
+    let provides = format!("{PKGINFO}provides = libtool.so=1-64\ndepend = libstand.so=2-64\n");
+    let read = parse_pkginfo(&provides).unwrap();
+    assert_eq!(
+        (read.depends, read.provides),
+        (vec!["glibc".into(), "libstand.so=2-64".into()], vec!["libtool.so=1-64".into()])
+    );
     let twice = format!("{PKGINFO}pkgname = libfoo\n");
     assert_eq!(parse_pkginfo(&twice).unwrap_err(), "gives `pkgname` twice");
     let no_base = PKGINFO.replace("pkgbase = tool\n", "");
