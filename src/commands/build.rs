@@ -42,7 +42,7 @@ pub async fn build(
     // image, brought up to date only when the mirrors changed since it was.
     let docker = Docker::connect(&run.run_id, &run.dirs.work).await?;
     let logs = &run.dirs.logs;
-    let image = run.timeline.time("builder image", prepare_image(&docker, &config.builder.image, logs, printer));
+    let image = run.timeline.time("builder image", prepare_image(&docker, &config, logs, printer));
     let image = image.await?;
     // This run's image, and the network its builds go on, made meanwhile.
     let refresh = refresh_image(&docker, &image, Some(&run.sync_dbs), logs, printer);

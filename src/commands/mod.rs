@@ -113,7 +113,7 @@ pub(crate) async fn official_repos(
     printer: &Printer,
 ) -> Result<crate::official::OfficialRepos, Error> {
     let docker = crate::docker::Docker::connect(&new_run_id(), work).await?;
-    let image = shared::prepare_image(&docker, &config.builder.image, &work.join("logs"), printer).await?;
+    let image = shared::prepare_image(&docker, config, &work.join("logs"), printer).await?;
     Ok(crate::official::load(&docker, &image, &work.join("official")).await?)
 }
 

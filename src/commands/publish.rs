@@ -88,7 +88,7 @@ async fn repo_tool(
 ) -> Result<(Docker, RepoTool), Error> {
     let docker = Docker::connect(run_id, work).await?;
     let probe = crate::publish::check_conditional_writes(target, work);
-    let (image, probed) = tokio::join!(prepare_image(&docker, &config.builder.image, &dirs.logs, printer), probe);
+    let (image, probed) = tokio::join!(prepare_image(&docker, config, &dirs.logs, printer), probe);
     probed?;
     let tool = RepoTool::new(docker.clone(), image?);
     Ok((docker, tool))

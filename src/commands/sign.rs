@@ -74,7 +74,7 @@ async fn repo_tool(
 ) -> Result<RepoTool, Error> {
     crate::publish::check_conditional_writes(target, work).await?;
     let docker = Docker::connect(run_id, work).await?;
-    let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
+    let image = prepare_image(&docker, config, &dirs.logs, printer).await?;
     Ok(RepoTool::new(docker, image))
 }
 
