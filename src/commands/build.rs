@@ -239,7 +239,9 @@ impl<'a> Run<'a> {
     /// no-op nightly reads the status object and writes nothing. `docker`: the run's, when it
     /// has containers to remove on Ctrl-C.
     async fn describe_unchanged(&self, docker: Option<&Docker>) -> Result<(), Error> {
-        if self.no_publish {
+        // Nothing published yet: no page or status object describing a repository without a
+        // database (pacman could not read it).
+        if self.no_publish || self.remote.db.is_none() {
             return Ok(());
         }
         let scratch = self.dirs.run.join("describe");
@@ -636,10 +638,31 @@ async fn source_caches(docker: &Docker, plan: &Plan) -> Result<(), crate::docker
 }
 
 /// The line `build` ends with when it builds nothing (`also`: what else it looked at): up to
-/// date, or, when the plan blocked some packages (their problems printed above), how many.
+/// date; or what is not locked and the command that locks it; or, when the plan blocked some
+/// packages (their problems printed above), how many.
 fn nothing_to_do(plan: &Plan, also: &str) -> String {
-    match plan.with_problems().count() {
-        0 => format!("nothing to do: the repository is up to date{also}"),
-        n => format!("nothing to build: {n} package(s) blocked (see above), the rest up to date{also}"),
+    let unlocked: Vec<&str> = plan.not_locked().map(|s| s.pkgbase.as_str()).collect();
+    let blocked = plan.with_problems().count();
+    if unlocked.is_empty() && blocked == 0 {
+        return format!("nothing to do: the repository is up to date{also}");
     }
+    let mut parts = Vec::new();
+    if !unlocked.is_empty() {
+        parts.push(format!("{} package(s) not locked in repoctl.lock ({})", unlocked.len(), unlocked.join(", ")));
+    }
+    if blocked > 0 {
+        parts.push(format!("{blocked} package(s) blocked (see above)"));
+    }
+    // As before unlocked packages were said: blocked ones alone leave "the rest up to date".
+    if unlocked.is_empty() || plan.packages.len() > unlocked.len() + blocked {
+        parts.push("the rest up to date".into());
+    }
+    let mut line = format!("nothing to build: {}{also}", parts.join(", "));
+    if !unlocked.is_empty() {
+        line.push_str(
+            "\n  hint: `repoctl update` locks them at the AUR's current commits, after showing what each lets in; \
+             then run `repoctl build`",
+        );
+    }
+    line
 }
