@@ -198,9 +198,14 @@ pub enum Command {
     /// commit a build would use. Also appended to the GitHub job summary. Needs Docker, as
     /// `check` does.
     Review {
-        /// The repo.yaml before the change (a missing file means "everything is new").
+        /// The repo.yaml before the change. A missing file is an error, unless
+        /// --base-may-be-missing.
         #[arg(long, value_name = "PATH")]
         base: Utf8PathBuf,
+        /// A missing BASE is a repo.yaml with no packages: every entry is reviewed as added (a
+        /// pull request that creates repo.yaml).
+        #[arg(long)]
+        base_may_be_missing: bool,
         /// Print JSON; `.build` lists the names to pass to `repoctl build --no-publish`.
         #[arg(long)]
         json: bool,

@@ -41,7 +41,10 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
         Command::Sign { adopt: _, dry_run } => sign::sign(&config_path, work_dir, dry_run, printer).await,
         Command::Provenance { package, json } => provenance::provenance(&config_path, &package, json, printer).await,
         Command::Status { json } => status::status(&config_path, work_dir, json, printer).await,
-        Command::Review { base, json } => review::review(&config_path, &base, work_dir, json, printer).await,
+        Command::Review { base, base_may_be_missing, json } => {
+            let base = review::Base { path: &base, may_be_missing: base_may_be_missing };
+            review::review(&config_path, base, work_dir, json, printer).await
+        }
         Command::Update { packages, check, accept, auto, json, markdown, since } => {
             let options = update::Options { packages, check, accept, auto, json, markdown, since };
             update::update(&config_path, work_dir, options, printer).await

@@ -373,6 +373,23 @@ fn review_shows_what_an_added_package_lets_in() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let review: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!((&review["build"], &review["removed"]), (&serde_json::json!([]), &serde_json::json!(["foo-app"])));
+
+    // Issue 29: a mistyped --base is an error, not a review of everything as added.
+    let missing = dir.join("mising.yaml");
+    let out = repoctl(&["review", "--config", config.as_str(), "--base", missing.as_str(), "--json"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("--base {missing} does not exist")) && err.contains("--base-may-be-missing"),
+        "{err}"
+    );
+    // Asked for (a pull request that creates repo.yaml): every entry is added.
+    let args = ["review", "--config", config.as_str(), "--base", missing.as_str(), "--base-may-be-missing", "--json"];
+    let out = repoctl(&args, &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let review: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(review["build"], serde_json::json!(["hello", "foo-app"]), "{review}");
 }
 
 /// The flow of templates/workflows/repoctl-sharded.yml, run locally: plan in shards, build each
