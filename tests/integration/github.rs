@@ -298,7 +298,7 @@ fn plan_writes_a_markdown_table_to_the_job_summary() {
     let out = repoctl(&["plan", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let md = std::fs::read_to_string(&summary).expect("the job summary was written");
-    assert!(md.contains("| Package | Action | AUR version | Repository version | Reason |"), "{md}");
+    assert!(md.contains("| Package | Action | Locked version | Repository version | Reason |"), "{md}");
     for base in ["hello", "libfoo", "foo-app"] {
         assert!(md.contains(&format!("| `{base}` | build |")), "{base} missing from the summary:\n{md}");
     }
