@@ -212,13 +212,18 @@ pub enum Command {
     },
 
     /// Start a repository: write a starter repo.yaml, its JSON Schema and the GitHub
-    /// workflows (nightly build, pull-request review) into DIR.
+    /// workflows (nightly build, pull-request review) into DIR, and `.repoctl/` into its
+    /// .gitignore.
     Init {
         #[arg(default_value = ".", value_name = "DIR")]
         dir: Utf8PathBuf,
         /// Overwrite files that already exist.
         #[arg(long)]
         force: bool,
+        /// A repository in a directory of this machine (`local:`), built by hand: no S3, no
+        /// workflows.
+        #[arg(long)]
+        local: bool,
     },
 
     /// Remove what earlier runs of this work directory left in Docker, found by repoctl's labels.

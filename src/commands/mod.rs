@@ -49,7 +49,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             let options = update::Options { packages, check, accept, auto, json, markdown, since };
             update::update(&config_path, work_dir, options, printer).await
         }
-        Command::Init { dir, force } => init::init(&dir, force, printer),
+        Command::Init { dir, force, local } => init::init(&dir, force, local, printer),
         Command::Clean { caches, all_work_dirs, dry_run } => {
             let work = work_dir_beside(&config_path, work_dir);
             clean::clean(&work, caches, all_work_dirs, dry_run, printer).await

@@ -181,6 +181,42 @@ fn the_templates_keep_credentials_and_caches_away_from_aur_code() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Issue 29: `init --local` is a starter for trying repoctl on one machine: a local target, no
+/// workflows, next steps without AWS; every init keeps the work directory out of git.
+#[test]
+fn init_local_writes_a_local_starter_and_keeps_the_work_directory_out_of_git() {
+    let (_t, dir) = tempdir();
+    let out = repoctl(&["init", "--local", dir.as_str()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let starter = std::fs::read_to_string(dir.join("repo.yaml")).unwrap();
+    assert!(
+        starter.contains("\nlocal:\n  path: ./repo") && !starter.lines().any(|l| l.starts_with("s3:")),
+        "{starter}"
+    );
+    assert!(dir.join("repo.schema.json").is_file() && !dir.join(".github").exists());
+    let next = String::from_utf8_lossy(&out.stdout);
+    assert!(!next.contains("AWS") && next.contains(&format!("Server = file://{dir}/repo")), "{next}");
+    assert!(next.contains("repoctl update") && next.contains("repoctl build"), "{next}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".gitignore"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>(),
+        ["/.repoctl/", "/repo/"]
+    );
+
+    // An S3 starter beside a .gitignore of one's own: the line is added once, nothing replaced.
+    let (_t2, other) = tempdir();
+    std::fs::write(other.join(".gitignore"), "target").unwrap();
+    for _ in 0..2 {
+        let out = repoctl(&["init", "--force", other.as_str()], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let ignored = std::fs::read_to_string(other.join(".gitignore")).unwrap();
+    assert_eq!(ignored, "target\n# repoctl: caches, build logs and packages (the work directory)\n/.repoctl/\n");
+}
+
 #[test]
 fn init_writes_a_starter_that_the_schema_and_the_loader_accept() {
     let (_t, dir) = tempdir();
