@@ -166,7 +166,8 @@ pub enum Command {
     /// when the package is not published or has no provenance: it was published before
     /// repoctl recorded provenance, or by `repoctl publish` of a file that came without one.
     Provenance {
-        /// A pkgname, or a package file name as the database lists it.
+        /// A pkgname, a pkgbase (each of its pkgnames), or a package file (its name as the
+        /// database lists it, or a path to it).
         #[arg(value_name = "PKG|FILE")]
         package: String,
         /// Print the provenance object (JSON) as published.
