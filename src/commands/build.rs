@@ -118,7 +118,7 @@ impl<'a> Run<'a> {
         let history = crate::publish::history(&*target, &work);
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
-        let plan = planned.plan;
+        let plan = if no_publish { planned.plan } else { keep_published(planned.plan, printer) };
         printer.info(render_plan(&plan).trim_end());
         printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
         let problems = report_problems(config, &plan, printer);
@@ -347,6 +347,28 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
+}
+
+/// `plan` without the rebuilds `build PKG` asks of packages already published at their locked
+/// version (not VCS ones, whose upstream may have moved): a publish never replaces a package
+/// file with other bytes, so such a rebuild could only be refused after it ran. Each is said.
+/// With `--no-publish` (a trial build) the rebuild stands: nothing is replaced.
+fn keep_published(mut plan: Plan, printer: &Printer) -> Plan {
+    use crate::plan::{Action, Reason};
+    for step in plan.packages.iter_mut().filter(|s| s.action == Action::Build && !s.vcs) {
+        if !matches!(&step.reason, Reason::Requested(why) if **why == Reason::UpToDate) {
+            continue;
+        }
+        step.action = Action::Skip;
+        step.reason = Reason::UpToDate;
+        let version = step.repo_version.as_deref().unwrap_or("-");
+        printer.info(&format!(
+            "{}: {version} is published, the version repoctl.lock names: not rebuilt (a published file is never \
+             replaced; `repoctl update {}` moves the lock when the AUR has a newer commit)",
+            step.pkgbase, step.pkgbase
+        ));
+    }
+    plan
 }
 
 /// The live databases a run builds on, trusted ([`crate::publish::trust_remote`]): `NAME.db` as

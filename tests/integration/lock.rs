@@ -120,6 +120,14 @@ fn build_publishes_the_locked_commit_until_update_shows_and_takes_the_new_one() 
     assert!(bed.lock().contains("name = \"hello\""), "{}", bed.lock());
     bed.build();
     assert_eq!(bed.published(), [("hello".to_string(), "1.0-1".to_string())]);
+    // Issue 29: naming a package published at its locked version says so and builds nothing
+    // (it was rebuilt, refused at the publish and still reported "built").
+    let out = bed.run_as_is("build", &["hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("hello: 1.0-1 is published, the version repoctl.lock names: not rebuilt"), "{said}");
+    assert!(said.contains("nothing to do: the repository is up to date"), "{said}");
+    assert!(!said.contains("file(s)") && !said.contains("from AUR commit"), "nothing is reported built: {said}");
 
     // A new commit lands in the AUR: build still publishes the locked one.
     bed.push_hello("2.0", "hello from a newer commit", 5);
