@@ -34,7 +34,7 @@ pub async fn build(
         // Nothing to build. The live databases verified (Run::plan); a `NAME.db.sig` left stale
         // by a run that stopped or lost a race is put back from the key's own signature of them.
         run.republish_signatures().await?;
-        run.describe_unchanged(None).await?;
+        run.describe_unchanged(&plan, None).await?;
         printer.out(&nothing_to_do(&plan, ""));
         return Ok(run.status(false));
     }
@@ -71,6 +71,8 @@ struct Run<'a> {
     history: History,
     /// pkgnames the plan takes out of the repository.
     removals: Vec<String>,
+    /// `build PKG…`: the plan holds those and what they need, not every pkgbase.
+    partial: bool,
     /// Shards (`--no-publish`) never need the key; a publishing run checks it before building.
     signer: Option<crate::sign::Signer>,
     no_publish: bool,
@@ -135,6 +137,7 @@ impl<'a> Run<'a> {
             debug_trusted,
             history,
             removals,
+            partial: !only.is_empty(),
             signer,
             no_publish,
             out,
@@ -176,7 +179,7 @@ impl<'a> Run<'a> {
         }
         let plan = Arc::new(plan);
         if plan.to_build().next().is_none() && self.removals.is_empty() {
-            self.describe_unchanged(Some(docker)).await?;
+            self.describe_unchanged(&plan, Some(docker)).await?;
             self.printer.out(&nothing_to_do(&plan, " (VCS packages included)"));
             return Ok(self.status(false));
         }
@@ -219,12 +222,14 @@ impl<'a> Run<'a> {
             (true, None) => Ok(()),
             (false, _) => {
                 let forget: Vec<String> = plan.to_remove().map(|s| s.pkgbase.clone()).collect();
+                let known = known_pkgbases(plan, self.partial);
                 let scratch = self.dirs.run.join("describe");
                 let (config, target) = (self.config, &*self.target);
                 let recorded = super::results::Recorded {
                     run_id: &self.run_id,
                     results: &entries,
                     forget: &forget,
+                    known: known.as_deref(),
                     read: None,
                     status: None,
                 };
@@ -238,7 +243,7 @@ impl<'a> Run<'a> {
     /// on or off, another public URL, a repository published before repoctl wrote them). A
     /// no-op nightly reads the status object and writes nothing. `docker`: the run's, when it
     /// has containers to remove on Ctrl-C.
-    async fn describe_unchanged(&self, docker: Option<&Docker>) -> Result<(), Error> {
+    async fn describe_unchanged(&self, plan: &Plan, docker: Option<&Docker>) -> Result<(), Error> {
         // Nothing published yet: no page or status object describing a repository without a
         // database (pacman could not read it).
         if self.no_publish || self.remote.db.is_none() {
@@ -246,10 +251,12 @@ impl<'a> Run<'a> {
         }
         let scratch = self.dirs.run.join("describe");
         let none = super::results::Results::new();
+        let known = known_pkgbases(plan, self.partial);
         let recorded = super::results::Recorded {
             run_id: &self.run_id,
             results: &none,
             forget: &[],
+            known: known.as_deref(),
             read: Some(&self.remote),
             status: None,
         };
@@ -347,6 +354,12 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
+}
+
+/// Every pkgbase of `plan`: what the status object keeps entries of, besides what is published.
+/// None for a partial plan (`build PKG…`), which does not know them all.
+fn known_pkgbases(plan: &Plan, partial: bool) -> Option<Vec<String>> {
+    (!partial).then(|| plan.packages.iter().map(|s| s.pkgbase.clone()).collect())
 }
 
 /// `plan` without the rebuilds `build PKG` asks of packages already published at their locked

@@ -68,9 +68,8 @@ pub async fn publish(
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
     // Nothing new in the database and no results: the status object and page may be current.
-    let read = unchanged.as_ref();
-    let recorded =
-        super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status: status.as_ref() };
+    let plain = super::results::Recorded::without_plan(&run_id, &results);
+    let recorded = super::results::Recorded { read: unchanged.as_ref(), status: status.as_ref(), ..plain };
     super::results::describe(&config, &*target, recorded, &scratch, Some(&docker), printer).await?;
     say_taken(&left_out, printer);
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })

@@ -55,8 +55,7 @@ pub async fn sign(
     if adopted_any && !dry_run {
         // The page says the repository is signed now, and how to trust the key.
         let none = super::results::Results::new();
-        let recorded =
-            super::results::Recorded { run_id: &run_id, results: &none, forget: &[], read: None, status: None };
+        let recorded = super::results::Recorded::without_plan(&run_id, &none);
         super::results::describe(&config, &*target, recorded, &dirs.run.join("describe"), None, printer).await?;
     }
     Ok(ExitStatus::Success)

@@ -122,6 +122,14 @@ builder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - libfoo\n",
     assert_eq!(object["packages"]["hello"]["result"], "built");
     assert_ne!(object["packages"]["hello"]["run"], object["run"]["id"], "{object}");
     assert_eq!(object["packages"]["broken"]["result"], "failed");
+
+    // 4. Issue 29: broken, never published, leaves repo.yaml: its entry leaves the status object.
+    std::fs::write(&config, &yaml).unwrap();
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let object: serde_json::Value = serde_json::from_slice(&s3.get(BUCKET, "repo/st.status.json")).unwrap();
+    assert!(object["packages"].get("broken").is_none(), "{object}");
+    assert_eq!(object["packages"]["hello"]["result"], "built", "{object}");
 }
 
 /// The published page in chromium: every package of the database (as Debian's pacman lists it)
