@@ -20,7 +20,7 @@ read -r _ port <&3
 export AUR_LOCATION="http://127.0.0.1:$port"
 
 echo "demo: building repoctl (the first time takes a few minutes)"
-cargo build --locked --quiet
+cargo build --locked   # not --quiet: the first build takes minutes, and silence looks like a hang
 # Lock the AUR's commits (a person reviews this report before committing the lock), then
 # build exactly those commits.
 cargo run --locked --quiet -- update --config examples/demo/repo.yaml
