@@ -9,8 +9,9 @@ bash scripts/testbed.sh
 aur=$(mktemp -d)
 server=
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$aur"' EXIT
-# One fixed date: the same fixtures make the same commits, so examples/demo/repoctl.lock (the
-# lock `repoctl update` writes below) stays what is committed.
+# One fixed date: the same fixtures make the same commits, so every run locks the same ones.
+# examples/demo/repoctl.lock is not committed: the first run shows `repoctl update`'s review of
+# every package it locks, the step a person takes before anything is built.
 for fixture in tests/fixtures/aur/*/; do
   FIXTURE_DATE=@1767225600 bash scripts/push-fixture.sh "$aur" "$(basename "$fixture")" "$fixture"
 done
@@ -20,7 +21,7 @@ read -r _ port <&3
 export AUR_LOCATION="http://127.0.0.1:$port"
 
 echo "demo: building repoctl (the first time takes a few minutes)"
-cargo build --locked --quiet
+cargo build --locked   # not --quiet: the first build takes minutes, and silence looks like a hang
 # Lock the AUR's commits (a person reviews this report before committing the lock), then
 # build exactly those commits.
 cargo run --locked --quiet -- update --config examples/demo/repo.yaml
@@ -40,3 +41,6 @@ else
   echo "  [demo]  Server = file://$PWD/demo-repo"
 fi
 rm -rf "$conf"
+echo
+echo "The fixture AUR stopped with this script: to run plan, status or update on examples/demo,"
+echo "serve one and set AUR_LOCATION as README.md's \"Trying it by hand, offline\" shows."

@@ -166,7 +166,8 @@ pub enum Command {
     /// when the package is not published or has no provenance: it was published before
     /// repoctl recorded provenance, or by `repoctl publish` of a file that came without one.
     Provenance {
-        /// A pkgname, or a package file name as the database lists it.
+        /// A pkgname, a pkgbase (each of its pkgnames), or a package file (its name as the
+        /// database lists it, or a path to it).
         #[arg(value_name = "PKG|FILE")]
         package: String,
         /// Print the provenance object (JSON) as published.
@@ -198,22 +199,32 @@ pub enum Command {
     /// commit a build would use. Also appended to the GitHub job summary. Needs Docker, as
     /// `check` does.
     Review {
-        /// The repo.yaml before the change (a missing file means "everything is new").
+        /// The repo.yaml before the change. A missing file is an error, unless
+        /// --base-may-be-missing.
         #[arg(long, value_name = "PATH")]
         base: Utf8PathBuf,
+        /// A missing BASE is a repo.yaml with no packages: every entry is reviewed as added (a
+        /// pull request that creates repo.yaml).
+        #[arg(long)]
+        base_may_be_missing: bool,
         /// Print JSON; `.build` lists the names to pass to `repoctl build --no-publish`.
         #[arg(long)]
         json: bool,
     },
 
     /// Start a repository: write a starter repo.yaml, its JSON Schema and the GitHub
-    /// workflows (nightly build, pull-request review) into DIR.
+    /// workflows (nightly build, pull-request review) into DIR, and `.repoctl/` into its
+    /// .gitignore.
     Init {
         #[arg(default_value = ".", value_name = "DIR")]
         dir: Utf8PathBuf,
         /// Overwrite files that already exist.
         #[arg(long)]
         force: bool,
+        /// A repository in a directory of this machine (`local:`), built by hand: no S3, no
+        /// workflows.
+        #[arg(long)]
+        local: bool,
     },
 
     /// Remove what earlier runs of this work directory left in Docker, found by repoctl's labels.

@@ -101,6 +101,13 @@ impl Error {
         use crate::docker::DockerError;
         use crate::official::OfficialError;
         match self {
+            Error::Config(crate::config::LoadError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Some("`repoctl init` writes a starter repo.yaml here (`repoctl init --help`); or pass the repository \
+                      description with --config PATH (default ./repo.yaml)"
+                    .into())
+            }
             Error::Config(crate::config::LoadError::Read { .. }) => {
                 Some("pass the repository description with --config PATH (default ./repo.yaml)".into())
             }
@@ -190,5 +197,23 @@ fn publish_hint(e: &crate::publish::PublishError) -> Option<String> {
             Some("check the bucket, the endpoint and the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)".into())
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_error(kind: std::io::ErrorKind) -> Error {
+        let source = std::io::Error::from(kind);
+        Error::Config(crate::config::LoadError::Read { path: "repo.yaml".into(), source })
+    }
+
+    #[test]
+    fn a_missing_repo_yaml_suggests_init() {
+        let hint = read_error(std::io::ErrorKind::NotFound).hint().unwrap();
+        assert!(hint.starts_with("`repoctl init` writes a starter repo.yaml here"), "{hint}");
+        let hint = read_error(std::io::ErrorKind::PermissionDenied).hint().unwrap();
+        assert!(!hint.contains("init"), "{hint}");
     }
 }

@@ -34,7 +34,7 @@ pub async fn build(
         // Nothing to build. The live databases verified (Run::plan); a `NAME.db.sig` left stale
         // by a run that stopped or lost a race is put back from the key's own signature of them.
         run.republish_signatures().await?;
-        run.describe_unchanged(None).await?;
+        run.describe_unchanged(&plan, None).await?;
         printer.out(&nothing_to_do(&plan, ""));
         return Ok(run.status(false));
     }
@@ -42,7 +42,7 @@ pub async fn build(
     // image, brought up to date only when the mirrors changed since it was.
     let docker = Docker::connect(&run.run_id, &run.dirs.work).await?;
     let logs = &run.dirs.logs;
-    let image = run.timeline.time("builder image", prepare_image(&docker, &config.builder.image, logs, printer));
+    let image = run.timeline.time("builder image", prepare_image(&docker, &config, logs, printer));
     let image = image.await?;
     // This run's image, and the network its builds go on, made meanwhile.
     let refresh = refresh_image(&docker, &image, Some(&run.sync_dbs), logs, printer);
@@ -71,6 +71,8 @@ struct Run<'a> {
     history: History,
     /// pkgnames the plan takes out of the repository.
     removals: Vec<String>,
+    /// `build PKG…`: the plan holds those and what they need, not every pkgbase.
+    partial: bool,
     /// Shards (`--no-publish`) never need the key; a publishing run checks it before building.
     signer: Option<crate::sign::Signer>,
     no_publish: bool,
@@ -121,7 +123,7 @@ impl<'a> Run<'a> {
         let history = crate::publish::history(&*target, &work);
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
-        let plan = planned.plan;
+        let plan = if no_publish { planned.plan } else { keep_published(planned.plan, printer) };
         printer.info(render_plan(&plan).trim_end());
         printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
         let problems = report_problems(config, &plan, &planned.uninstallable, printer);
@@ -138,6 +140,7 @@ impl<'a> Run<'a> {
             debug_trusted,
             history,
             removals,
+            partial: !only.is_empty(),
             signer,
             no_publish,
             out,
@@ -182,7 +185,7 @@ impl<'a> Run<'a> {
         }
         let plan = Arc::new(plan);
         if plan.to_build().next().is_none() && self.removals.is_empty() {
-            self.describe_unchanged(Some(docker)).await?;
+            self.describe_unchanged(&plan, Some(docker)).await?;
             self.printer.out(&nothing_to_do(&plan, " (VCS packages included)"));
             return Ok(self.status(false));
         }
@@ -225,12 +228,14 @@ impl<'a> Run<'a> {
             (true, None) => Ok(()),
             (false, _) => {
                 let forget: Vec<String> = plan.to_remove().map(|s| s.pkgbase.clone()).collect();
+                let known = known_pkgbases(plan, self.partial);
                 let scratch = self.dirs.run.join("describe");
                 let (config, target) = (self.config, &*self.target);
                 let recorded = super::results::Recorded {
                     run_id: &self.run_id,
                     results: &entries,
                     forget: &forget,
+                    known: known.as_deref(),
                     read: None,
                     status: None,
                     official: Some(&self.official),
@@ -245,16 +250,20 @@ impl<'a> Run<'a> {
     /// on or off, another public URL, a repository published before repoctl wrote them). A
     /// no-op nightly reads the status object and writes nothing. `docker`: the run's, when it
     /// has containers to remove on Ctrl-C.
-    async fn describe_unchanged(&self, docker: Option<&Docker>) -> Result<(), Error> {
-        if self.no_publish {
+    async fn describe_unchanged(&self, plan: &Plan, docker: Option<&Docker>) -> Result<(), Error> {
+        // Nothing published yet: no page or status object describing a repository without a
+        // database (pacman could not read it).
+        if self.no_publish || self.remote.db.is_none() {
             return Ok(());
         }
         let scratch = self.dirs.run.join("describe");
         let none = super::results::Results::new();
+        let known = known_pkgbases(plan, self.partial);
         let recorded = super::results::Recorded {
             run_id: &self.run_id,
             results: &none,
             forget: &[],
+            known: known.as_deref(),
             read: Some(&self.remote),
             status: None,
             official: Some(&self.official),
@@ -362,6 +371,34 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
+}
+
+/// Every pkgbase of `plan`: what the status object keeps entries of, besides what is published.
+/// None for a partial plan (`build PKG…`), which does not know them all.
+fn known_pkgbases(plan: &Plan, partial: bool) -> Option<Vec<String>> {
+    (!partial).then(|| plan.packages.iter().map(|s| s.pkgbase.clone()).collect())
+}
+
+/// `plan` without the rebuilds `build PKG` asks of packages already published at their locked
+/// version (not VCS ones, whose upstream may have moved): a publish never replaces a package
+/// file with other bytes, so such a rebuild could only be refused after it ran. Each is said.
+/// With `--no-publish` (a trial build) the rebuild stands: nothing is replaced.
+fn keep_published(mut plan: Plan, printer: &Printer) -> Plan {
+    use crate::plan::{Action, Reason};
+    for step in plan.packages.iter_mut().filter(|s| s.action == Action::Build && !s.vcs) {
+        if !matches!(&step.reason, Reason::Requested(why) if **why == Reason::UpToDate) {
+            continue;
+        }
+        step.action = Action::Skip;
+        step.reason = Reason::UpToDate;
+        let version = step.repo_version.as_deref().unwrap_or("-");
+        printer.info(&format!(
+            "{}: {version} is published, the version repoctl.lock names: not rebuilt (a published file is never \
+             replaced; `repoctl update {}` moves the lock when the AUR has a newer commit)",
+            step.pkgbase, step.pkgbase
+        ));
+    }
+    plan
 }
 
 /// The live databases a run builds on, trusted ([`crate::publish::trust_remote`]): `NAME.db` as
@@ -660,10 +697,31 @@ async fn source_caches(docker: &Docker, plan: &Plan) -> Result<(), crate::docker
 }
 
 /// The line `build` ends with when it builds nothing (`also`: what else it looked at): up to
-/// date, or, when the plan blocked some packages (their problems printed above), how many.
+/// date; or what is not locked and the command that locks it; or, when the plan blocked some
+/// packages (their problems printed above), how many.
 fn nothing_to_do(plan: &Plan, also: &str) -> String {
-    match plan.with_problems().count() {
-        0 => format!("nothing to do: the repository is up to date{also}"),
-        n => format!("nothing to build: {n} package(s) blocked (see above), the rest up to date{also}"),
+    let unlocked: Vec<&str> = plan.not_locked().map(|s| s.pkgbase.as_str()).collect();
+    let blocked = plan.with_problems().count();
+    if unlocked.is_empty() && blocked == 0 {
+        return format!("nothing to do: the repository is up to date{also}");
     }
+    let mut parts = Vec::new();
+    if !unlocked.is_empty() {
+        parts.push(format!("{} package(s) not locked in repoctl.lock ({})", unlocked.len(), unlocked.join(", ")));
+    }
+    if blocked > 0 {
+        parts.push(format!("{blocked} package(s) blocked (see above)"));
+    }
+    // As before unlocked packages were said: blocked ones alone leave "the rest up to date".
+    if unlocked.is_empty() || plan.packages.len() > unlocked.len() + blocked {
+        parts.push("the rest up to date".into());
+    }
+    let mut line = format!("nothing to build: {}{also}", parts.join(", "));
+    if !unlocked.is_empty() {
+        line.push_str(
+            "\n  hint: `repoctl update` locks them at the AUR's current commits, after showing what each lets in; \
+             then run `repoctl build`",
+        );
+    }
+    line
 }

@@ -41,12 +41,15 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
         Command::Sign { adopt: _, dry_run } => sign::sign(&config_path, work_dir, dry_run, printer).await,
         Command::Provenance { package, json } => provenance::provenance(&config_path, &package, json, printer).await,
         Command::Status { json } => status::status(&config_path, work_dir, json, printer).await,
-        Command::Review { base, json } => review::review(&config_path, &base, work_dir, json, printer).await,
+        Command::Review { base, base_may_be_missing, json } => {
+            let base = review::Base { path: &base, may_be_missing: base_may_be_missing };
+            review::review(&config_path, base, work_dir, json, printer).await
+        }
         Command::Update { packages, check, accept, auto, json, markdown, since } => {
             let options = update::Options { packages, check, accept, auto, json, markdown, since };
             update::update(&config_path, work_dir, options, printer).await
         }
-        Command::Init { dir, force } => init::init(&dir, force, printer),
+        Command::Init { dir, force, local } => init::init(&dir, force, local, printer),
         Command::Clean { caches, all_work_dirs, dry_run } => {
             let work = work_dir_beside(&config_path, work_dir);
             clean::clean(&work, caches, all_work_dirs, dry_run, printer).await
@@ -113,7 +116,7 @@ pub(crate) async fn official_repos(
     printer: &Printer,
 ) -> Result<crate::official::OfficialRepos, Error> {
     let docker = crate::docker::Docker::connect(&new_run_id(), work).await?;
-    let image = shared::prepare_image(&docker, &config.builder.image, &work.join("logs"), printer).await?;
+    let image = shared::prepare_image(&docker, config, &work.join("logs"), printer).await?;
     Ok(crate::official::load(&docker, &image, &work.join("official")).await?)
 }
 

@@ -10,12 +10,14 @@ use crate::publish::Target;
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
 
-/// Prints the provenance of `package` (a pkgname, or a package file name as the database
-/// lists it), looked up in `NAME`, then `NAME-debug`: a few lines, or with `json` the object as
-/// published. Exit 1, said on stderr, when the package is not published, or has no provenance
-/// (published before repoctl recorded it, or by `repoctl publish` of a file without one), or
-/// its record does not describe the file the database lists. Errors: repo.yaml, the target,
-/// or a record that is not a provenance object.
+/// Prints the provenance of `package` (a pkgname; a package file name as the database lists
+/// it, or a path to such a file; or a pkgbase: each of its pkgnames), looked up in `NAME`,
+/// then `NAME-debug`: a few lines each, or with `json` each object as published (several, for
+/// a split pkgbase, one after another: a JSON stream as `jq` reads it). Exit 1, said on stderr,
+/// when the package is not published, or one has no provenance (published before repoctl
+/// recorded it, or by `repoctl publish` of a file without one), or its record does not describe
+/// the file the database lists. Errors: repo.yaml, the target, or a record that is not a
+/// provenance object.
 pub async fn provenance(
     config_path: &Utf8Path,
     package: &str,
@@ -28,47 +30,78 @@ pub async fn provenance(
     let scratch = Utf8PathBuf::from_path_buf(scratch.path().to_path_buf())
         .unwrap_or_else(|p| p.to_string_lossy().into_owned().into());
     let repos = [config.name.clone(), crate::repo::debug_repo_name(&config.name)];
-    let Some((repo, entry)) = find_published(&*target, &repos, package, &scratch).await? else {
+    let found = find_published(&*target, &repos, package, &scratch).await?;
+    if found.is_empty() {
         printer.error(&format!("{package} is not published in {} at {}", config.name, target.describe()));
         return Ok(ExitStatus::PackagesFailed);
-    };
+    }
+    let mut status = ExitStatus::Success;
+    for (repo, entry) in &found {
+        if !show(&*target, repo, entry, json, printer).await? {
+            status = ExitStatus::PackagesFailed;
+        }
+    }
+    Ok(status)
+}
+
+/// Prints the provenance of the published `entry` of `repo`; false (said on stderr) when it has
+/// none or its record describes another file.
+async fn show(
+    target: &dyn Target,
+    repo: &str,
+    entry: &RepoEntry,
+    json: bool,
+    printer: &Printer,
+) -> Result<bool, Error> {
     let name = sidecar_name(&entry.filename);
     let Some(bytes) = target.fetch(&name, MAX_BYTES).await? else {
         printer.error(&format!(
             "{} {} ({}) has no provenance: it was published before repoctl recorded provenance, or by `repoctl publish` of a file without its .provenance.json; the next build of a new version will have one",
             entry.name, entry.version, entry.filename
         ));
-        return Ok(ExitStatus::PackagesFailed);
+        return Ok(false);
     };
     let record = Provenance::parse(&name, &bytes)?;
-    if let Some(why) = disagreement(&record, &entry) {
+    if let Some(why) = disagreement(&record, entry) {
         printer.error(&format!("{name} at {} is not the provenance of the published file: {why}", target.describe()));
-        return Ok(ExitStatus::PackagesFailed);
+        return Ok(false);
     }
     if json {
         printer.out(&String::from_utf8_lossy(&bytes));
     } else {
-        printer.out(&crate::ui::escape::terminal(&describe(&record, &repo, &target.describe())));
+        printer.out(&crate::ui::escape::terminal(&describe(&record, repo, &target.describe())));
     }
-    Ok(ExitStatus::Success)
+    Ok(true)
 }
 
-/// The first of `repos` whose database lists `package` (a pkgname or a file name), with its
-/// entry; None when none does. Each database is read into `scratch`.
+/// The entries of the first of `repos` whose database lists `package` ([`matching`]); none when
+/// no database does. Each database is read into `scratch`.
 async fn find_published(
     target: &dyn Target,
     repos: &[String],
     package: &str,
     scratch: &Utf8Path,
-) -> Result<Option<(String, RepoEntry)>, Error> {
+) -> Result<Vec<(String, RepoEntry)>, Error> {
     for repo in repos {
         let remote = crate::publish::read_remote(target, repo, &scratch.join(repo)).await?;
-        let found = remote.entries.into_iter().find(|e| e.name == package || e.filename == package);
-        if let Some(entry) = found {
-            return Ok(Some((repo.clone(), entry)));
+        let found = matching(remote.entries, package);
+        if !found.is_empty() {
+            return Ok(found.into_iter().map(|e| (repo.clone(), e)).collect());
         }
     }
-    Ok(None)
+    Ok(Vec::new())
+}
+
+/// The entries `package` names: the pkgname, or the package file (a path names its file name);
+/// when none is, every pkgname of the pkgbase `package`.
+fn matching(entries: Vec<RepoEntry>, package: &str) -> Vec<RepoEntry> {
+    let file = Utf8Path::new(package).file_name().unwrap_or(package);
+    let (named, others): (Vec<RepoEntry>, Vec<RepoEntry>) =
+        entries.into_iter().partition(|e| e.name == package || e.filename == file);
+    if !named.is_empty() {
+        return named;
+    }
+    others.into_iter().filter(|e| e.base == package).collect()
 }
 
 /// Why `record` does not describe the file `entry` lists (another name, other bytes), or None.
@@ -102,4 +135,31 @@ fn describe(record: &Provenance, repo: &str, target: &str) -> String {
         record.built_at,
         record.repoctl,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, base: &str) -> RepoEntry {
+        let filename = format!("{name}-1-1-any.pkg.tar.zst");
+        RepoEntry { name: name.into(), base: base.into(), version: "1-1".into(), filename, ..Default::default() }
+    }
+
+    fn names(found: Vec<RepoEntry>) -> Vec<String> {
+        found.into_iter().map(|e| e.name).collect()
+    }
+
+    #[test]
+    fn a_package_is_named_by_pkgname_file_path_or_pkgbase() {
+        let db = || vec![entry("split-a", "split"), entry("split-b", "split"), entry("split", "other")];
+        assert_eq!(names(matching(db(), "split-b")), ["split-b"]);
+        assert_eq!(names(matching(db(), "split-a-1-1-any.pkg.tar.zst")), ["split-a"]);
+        assert_eq!(names(matching(db(), "./out/split-a-1-1-any.pkg.tar.zst")), ["split-a"]);
+        assert_eq!(names(matching(db(), "/srv/repo/split-b-1-1-any.pkg.tar.zst")), ["split-b"]);
+        // A pkgname wins over a pkgbase of the same name; a pkgbase names each of its pkgnames.
+        assert_eq!(names(matching(db(), "split")), ["split"]);
+        assert_eq!(names(matching(db()[..2].to_vec(), "split")), ["split-a", "split-b"]);
+        assert!(matching(db(), "nothing").is_empty());
+    }
 }

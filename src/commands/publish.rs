@@ -69,8 +69,13 @@ pub async fn publish(
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
     // Nothing new in the database and no results: the status object and page may be current.
-    let (read, status, official) = (unchanged.as_ref(), status.as_ref(), Some(&official));
-    let recorded = super::results::Recorded { run_id: &run_id, results: &results, forget: &[], read, status, official };
+    let plain = super::results::Recorded::without_plan(&run_id, &results);
+    let recorded = super::results::Recorded {
+        read: unchanged.as_ref(),
+        status: status.as_ref(),
+        official: Some(&official),
+        ..plain
+    };
     super::results::describe(&config, &*target, recorded, &scratch, Some(&docker), printer).await?;
     say_taken(&left_out, printer);
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
@@ -88,7 +93,7 @@ async fn repo_tool(
 ) -> Result<(Docker, RepoTool), Error> {
     let docker = Docker::connect(run_id, work).await?;
     let probe = crate::publish::check_conditional_writes(target, work);
-    let (image, probed) = tokio::join!(prepare_image(&docker, &config.builder.image, &dirs.logs, printer), probe);
+    let (image, probed) = tokio::join!(prepare_image(&docker, config, &dirs.logs, printer), probe);
     probed?;
     let tool = RepoTool::new(docker.clone(), image?);
     Ok((docker, tool))

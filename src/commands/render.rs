@@ -29,6 +29,12 @@ fn reason_cell(s: &Step) -> String {
     reason
 }
 
+/// The version the lock gives `s` (the `.SRCINFO` at its locked commit): what `build` builds.
+/// None for a pkgbase the lock does not name, whose AUR version nothing would build.
+fn locked_version(s: &Step) -> Option<&str> {
+    (s.reason != crate::plan::Reason::NotLocked).then_some(s.aur_version.as_deref()).flatten()
+}
+
 pub fn render_plan(plan: &Plan) -> String {
     if plan.packages.is_empty() {
         return "nothing to do: repo.yaml lists no packages\n".into();
@@ -40,7 +46,7 @@ pub fn render_plan(plan: &Plan) -> String {
             vec![
                 package_cell(s),
                 s.action.to_string(),
-                s.aur_version.clone().unwrap_or_else(|| "-".into()),
+                locked_version(s).unwrap_or("-").to_string(),
                 s.repo_version.clone().unwrap_or_else(|| "-".into()),
                 reason_cell(s),
             ]
@@ -58,7 +64,7 @@ pub fn render_plan(plan: &Plan) -> String {
     };
     format!(
         "{}\n{} to build, {} up to date, {} to remove{blocked}{unlocked}\n",
-        table(&["PKGBASE", "ACTION", "AUR", "REPOSITORY", "REASON"], &rows).trim_end(),
+        table(&["PKGBASE", "ACTION", "LOCKED", "REPOSITORY", "REASON"], &rows).trim_end(),
         count(Action::Build),
         count(Action::Skip) - not_locked,
         count(Action::Remove)
@@ -76,7 +82,7 @@ pub fn markdown_plan(plan: &Plan, title: &str) -> String {
             vec![
                 format!("{}{}", markdown_code_span(&s.pkgbase), markdown_text(rest)),
                 markdown_cell(&s.action.to_string()),
-                markdown_cell(s.aur_version.as_deref().unwrap_or_default()),
+                markdown_cell(locked_version(s).unwrap_or_default()),
                 markdown_cell(s.repo_version.as_deref().unwrap_or_default()),
                 markdown_cell(&reason_cell(s)),
             ]
@@ -87,6 +93,9 @@ pub fn markdown_plan(plan: &Plan, title: &str) -> String {
     }
     format!(
         "### {title}\n\n{}",
-        crate::ui::github::markdown_table(&["Package", "Action", "AUR version", "Repository version", "Reason"], &rows)
+        crate::ui::github::markdown_table(
+            &["Package", "Action", "Locked version", "Repository version", "Reason"],
+            &rows
+        )
     )
 }

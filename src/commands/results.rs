@@ -83,6 +83,9 @@ pub(crate) struct Recorded<'a> {
     pub results: &'a Results,
     /// The pkgbases removed.
     pub forget: &'a [String],
+    /// The pkgbases the run's plan knows, None without a plan
+    /// ([`crate::publish::status::Update::known`]).
+    pub known: Option<&'a [String]>,
     /// The live database as the run read it, when it published nothing
     /// ([`crate::publish::Description::read`]).
     pub read: Option<&'a crate::publish::RemoteRepo>,
@@ -90,6 +93,14 @@ pub(crate) struct Recorded<'a> {
     pub status: Option<&'a Option<crate::publish::status::RepoStatus>>,
     /// Today's official repositories, when the command read them ([`Description::official`]).
     pub official: Option<&'a crate::official::OfficialRepos>,
+}
+
+impl<'a> Recorded<'a> {
+    /// What a run without a plan records (`publish DIR`, `sign`): `results`, nothing removed,
+    /// no entry dropped for want of a plan, no database read beforehand.
+    pub fn without_plan(run_id: &'a str, results: &'a Results) -> Self {
+        Recorded { run_id, results, forget: &[], known: None, read: None, status: None, official: None }
+    }
 }
 
 /// After publishing `repo`: records the run's results in the status object and writes the page
@@ -113,6 +124,7 @@ pub(crate) async fn describe(
         run_id: recorded.run_id,
         results: recorded.results,
         forget: recorded.forget,
+        known: recorded.known,
         signing_key: key.as_deref(),
         aur: &aur,
         read: recorded.read,

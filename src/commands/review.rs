@@ -57,9 +57,16 @@ pub struct Review {
     pub removed: Vec<String>,
 }
 
+/// `--base PATH`: the repo.yaml before the change.
+pub struct Base<'a> {
+    pub path: &'a Utf8Path,
+    /// `--base-may-be-missing`: a missing file is read as a repo.yaml with no packages.
+    pub may_be_missing: bool,
+}
+
 pub async fn review(
     config_path: &Utf8Path,
-    base_path: &Utf8Path,
+    base_path: Base<'_>,
     work_dir: Option<Utf8PathBuf>,
     json: bool,
     printer: &Printer,
@@ -116,13 +123,21 @@ pub async fn review(
     Ok(ExitStatus::Success)
 }
 
-/// The entries of BASE. A pull request that creates repo.yaml has no base version: then every
-/// entry is new, and the output says so (a mistyped `--base` path would read the same).
-fn load_base(base_path: &Utf8Path, config: &Config, printer: &Printer) -> Result<Vec<PackageConfig>, Error> {
-    if base_path.exists() {
-        return Ok(super::load_config(base_path)?.packages);
+/// The entries of BASE. A pull request that creates repo.yaml has no base version: with
+/// `--base-may-be-missing` every entry is then new, and the output says so. Without it a missing
+/// file is an error: a mistyped path would otherwise review everything as added and pass.
+fn load_base(base: Base<'_>, config: &Config, printer: &Printer) -> Result<Vec<PackageConfig>, Error> {
+    let path = base.path;
+    if path.exists() {
+        return Ok(super::load_config(path)?.packages);
     }
-    printer.info(&format!("{base_path} does not exist: every entry of {} is reviewed as added", config.path));
+    if !base.may_be_missing {
+        return Err(Error::Usage(format!(
+            "--base {path} does not exist\n  hint: name the repo.yaml before the change; when there was none (a pull \
+             request that creates repo.yaml), add --base-may-be-missing to review every entry as added"
+        )));
+    }
+    printer.info(&format!("{path} does not exist: every entry of {} is reviewed as added", config.path));
     Ok(Vec::new())
 }
 

@@ -16,14 +16,17 @@ use std::sync::Arc;
 /// Where `build --out DIR` puts debug packages, and where `repoctl publish DIR` looks for them.
 pub(super) const DEBUG_SUBDIR: &str = "debug";
 
-/// The builder image made from `base` (built once, then reused). When it has to be built,
-/// that is said, and its build is logged to `LOGS/builder-image.log`. Returns its tag.
+/// The builder image made from `builder.image` (built once, then reused). When it has to be
+/// built, that is said, and its build is logged to `LOGS/builder-image.log`. Returns its tag.
+/// Errors: an image the daemon neither has nor can pull is a problem at `builder.image`'s line
+/// (or, when repo.yaml leaves the default, at the file's start, saying so).
 pub(super) async fn prepare_image(
     docker: &Docker,
-    base: &str,
+    config: &Config,
     logs: &Utf8Path,
     printer: &Printer,
 ) -> Result<String, Error> {
+    let base = config.builder.image.as_str();
     let log_path = logs.join("builder-image.log");
     // Opened at the first line: a run that reuses the image keeps the last build's log.
     let mut log: Option<std::io::Result<fs_err::File>> = None;
@@ -45,8 +48,27 @@ pub(super) async fn prepare_image(
         if wrote_log {
             printer.info(&format!("  (image build log: {log_path})"));
         }
-        e.into()
+        match e {
+            crate::docker::DockerError::NoImage(what) => missing_image(config, &what).into(),
+            e => e.into(),
+        }
     })
+}
+
+/// The problem of a builder image that is neither here nor pullable (`what`: the image and why).
+fn missing_image(config: &Config, what: &str) -> crate::config::Diagnostics {
+    use crate::config::{Diagnostic, Diagnostics, Pos};
+    let message = format!("builder image {what} is not present and cannot be pulled here");
+    let diagnostic = match config.builder.image_pos {
+        Some(pos) => Diagnostic::new(&config.path, pos, message)
+            .hint("name an image the Docker daemon has (`docker image ls`) or can pull, such as archlinux:base-devel"),
+        None => Diagnostic::new(&config.path, Pos { line: 1, col: 1 }, message).hint(format!(
+            "repo.yaml sets no `builder.image`, so the default {} is used: let the daemon pull it (network, registry \
+             mirror), or set `builder.image` to an image it has",
+            crate::config::DEFAULT_IMAGE
+        )),
+    };
+    Diagnostics(vec![diagnostic])
 }
 
 /// This run's image ([`crate::build::choose_run_image`]): the synced image as it is when it saw
@@ -240,7 +262,7 @@ pub(super) async fn probe_vcs(
     let dirs =
         RunDirs::new(work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let docker = Docker::connect(&run_id, work).await?;
-    let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
+    let image = prepare_image(&docker, config, &dirs.logs, printer).await?;
     let refresh = refresh_image(&docker, &image, Some(sync_dbs), &dirs.logs, printer);
     let (network, run_image) = run_image_and_network(config, &docker, &image, refresh, printer).await?;
     let probes = async {

@@ -55,14 +55,7 @@ pub async fn sign(
     if adopted_any && !dry_run {
         // The page says the repository is signed now, and how to trust the key.
         let none = super::results::Results::new();
-        let recorded = super::results::Recorded {
-            run_id: &run_id,
-            results: &none,
-            forget: &[],
-            read: None,
-            status: None,
-            official: None,
-        };
+        let recorded = super::results::Recorded::without_plan(&run_id, &none);
         super::results::describe(&config, &*target, recorded, &dirs.run.join("describe"), None, printer).await?;
     }
     Ok(ExitStatus::Success)
@@ -80,7 +73,7 @@ async fn repo_tool(
 ) -> Result<RepoTool, Error> {
     crate::publish::check_conditional_writes(target, work).await?;
     let docker = Docker::connect(run_id, work).await?;
-    let image = prepare_image(&docker, &config.builder.image, &dirs.logs, printer).await?;
+    let image = prepare_image(&docker, config, &dirs.logs, printer).await?;
     Ok(RepoTool::new(docker, image))
 }
 

@@ -97,6 +97,8 @@ pub struct S3Config {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuilderConfig {
     pub image: String,
+    /// Where `builder.image` is written; None when repo.yaml leaves the default.
+    pub image_pos: Option<Pos>,
     pub jobs: u32,
     /// Defaults for every build; a package entry can override each.
     pub limits: Limits,

@@ -22,11 +22,83 @@ const REFERENCE: &str = "see \"Configuration reference\" in the README";
 
 pub(super) fn parse(path: &Utf8Path, bytes: &[u8]) -> Result<Config, Diagnostics> {
     let text = as_text(path, bytes).map_err(|d| Diagnostics(vec![d]))?;
-    let raw: RawConfig = serde_saphyr::from_str_with_options(text, yaml_options())
-        .map_err(|e| Diagnostics(vec![yaml_error(path, text, &e)]))?;
-    let mut v = Validator { path, problems: Vec::new() };
-    let config = v.config(raw);
-    if v.problems.is_empty() { Ok(config) } else { Err(Diagnostics(v.problems)) }
+    let mut problems = Vec::new();
+    // The text parsed now: `text`, then `text` with each refused key's lines blanked out.
+    let mut current = text.to_string();
+    // The last line blanked out: an error at or before it may be one the blanking made.
+    let mut blanked: Option<u64> = None;
+    loop {
+        let err = match serde_saphyr::from_str_with_options::<RawConfig>(&current, yaml_options()) {
+            Ok(raw) => {
+                let mut v = Validator { path, problems: Vec::new() };
+                let config = v.config(raw);
+                if v.problems.is_empty() && problems.is_empty() {
+                    return Ok(config);
+                }
+                problems.extend(v.problems);
+                break;
+            }
+            Err(err) => err,
+        };
+        let diagnostic = yaml_error(path, &current, &err);
+        let line = diagnostic.pos.line;
+        if blanked.is_some() && (blanked >= Some(line) || diagnostic.message.starts_with("missing field")) {
+            break;
+        }
+        problems.push(diagnostic);
+        match recoverable(&err).then(|| blank_out(&current, line)).flatten() {
+            Some(next) if problems.len() < MAX_SALVAGED => (current, blanked) = (next, Some(line)),
+            _ => break,
+        }
+    }
+    Err(Diagnostics(problems))
+}
+
+/// At most this many problems are gathered by parsing again around refused keys.
+const MAX_SALVAGED: usize = 50;
+
+/// Whether parsing can go on past `err` by dropping the key it is at: a value of the wrong type,
+/// an unknown or repeated key. A syntax error, a limit or a missing key ends the parse (what
+/// follows a syntax error cannot be read reliably).
+fn recoverable(err: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::Error as E;
+    match err.without_snippet() {
+        E::DuplicateMappingKey { .. }
+        | E::InvalidScalar { .. }
+        | E::InvalidBooleanStrict { .. }
+        | E::NullIntoString { .. }
+        | E::SerdeInvalidType { .. }
+        | E::SerdeInvalidValue { .. }
+        | E::SerdeInvalidLength { .. }
+        | E::SerdeUnknownField { .. }
+        | E::SerdeUnknownVariant { .. } => true,
+        E::Message { msg, .. } => !msg.starts_with("missing field"),
+        _ => false,
+    }
+}
+
+/// `text` with line `line` (1-based) and the more indented lines under it made empty, so a
+/// second parse reads past a refused key and reports the problems after it too (`--help`
+/// promises every problem at once). Line numbers stay as they were. Written by hand: the YAML
+/// parser stops at its first error and has no recovery. None when there is no such line.
+fn blank_out(text: &str, line: u64) -> Option<String> {
+    let index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let lines: Vec<&str> = text.split('\n').collect();
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let depth = indent(lines.get(index)?);
+    let mut out: Vec<&str> = lines[..index].to_vec();
+    out.push("");
+    let mut rest = lines[index + 1..].iter();
+    for l in rest.by_ref() {
+        let nested = l.trim().is_empty() || l.trim_start().starts_with('#') || indent(l) > depth;
+        if !nested {
+            out.push(l);
+            break;
+        }
+        out.push("");
+    }
+    out.extend(rest);
+    Some(out.join("\n"))
 }
 
 /// Limits that turn alias bombs and giant documents into a quick error.
@@ -72,6 +144,9 @@ fn pos_of(bytes: &[u8], offset: usize) -> Pos {
 
 fn yaml_error(path: &Utf8Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
     let pos = err.location().map(loc_pos).filter(|p| p.line > 0).unwrap_or(Pos { line: 1, col: 1 });
+    if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = err.without_snippet() {
+        return duplicate_key(path, text, pos, key.as_deref());
+    }
     let message = plain_words(strip_location(&err.to_string()));
     // A missing top-level key belongs to the document, not to whatever line the parser was on.
     let pos = if ["`name`", "`packages`"].iter().any(|k| message == format!("missing field {k}")) {
@@ -81,6 +156,43 @@ fn yaml_error(path: &Utf8Path, text: &str, err: &serde_saphyr::Error) -> Diagnos
     };
     let hint = yaml_hint(&message, text);
     Diagnostic::new(path, pos, message).hint(hint)
+}
+
+/// A key written twice in one mapping. serde-saphyr's own message tells the programmer to set
+/// an option; the person editing repo.yaml needs the key, both places and what to do.
+fn duplicate_key(path: &Utf8Path, text: &str, pos: Pos, key: Option<&str>) -> Diagnostic {
+    let Some(key) = key else {
+        return Diagnostic::new(path, pos, "a key is written twice in the same mapping")
+            .hint("keep one of the two: a mapping holds each key once");
+    };
+    let first = first_occurrence(text, pos, key).map(|l| format!(" (first on line {l})")).unwrap_or_default();
+    Diagnostic::new(path, pos, format!("`{key}` is set twice in the same mapping{first}"))
+        .hint(format!("keep one `{key}:` and delete the other; YAML does not merge them"))
+}
+
+/// The line of the first `key:` of the mapping `pos` is in: looking up from `pos` at the same
+/// column, until a line less indented or the start of the sequence item (None when not found,
+/// as in a flow mapping `{a: 1, a: 2}`).
+fn first_occurrence(text: &str, pos: Pos, key: &str) -> Option<u64> {
+    let col = usize::try_from(pos.col).ok()?.checked_sub(1)?;
+    let before = usize::try_from(pos.line).ok()?.checked_sub(1)?;
+    let lines: Vec<&str> = text.lines().take(before).collect();
+    for (i, l) in lines.iter().enumerate().rev() {
+        if l.trim().is_empty() || l.trim_start().starts_with('#') {
+            continue;
+        }
+        let (head, at) = (l.get(..col)?, l.get(col..)?);
+        if !head.chars().all(|c| c == ' ' || c == '-') {
+            return None;
+        }
+        if at.strip_prefix(key).is_some_and(|after| after.trim_start().starts_with(':')) {
+            return Some(i as u64 + 1);
+        }
+        if head.contains('-') {
+            return None;
+        }
+    }
+    None
 }
 
 /// serde-saphyr appends " at line N, column M"; the position is printed in front instead.
@@ -372,6 +484,7 @@ impl Validator<'_> {
         }
         BuilderConfig {
             image: image.map_or_else(|| DEFAULT_IMAGE.to_string(), |i| i.value.clone()),
+            image_pos: image.map(|i| loc_pos(i.referenced)),
             jobs: jobs.map_or(DEFAULT_JOBS, |j| j.value),
             limits: overrides.over(Limits::default()),
             network: network.unwrap_or_default(),
@@ -1053,6 +1166,53 @@ container keeps CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETUID, SETGID, SETFCAP, SY
         let err = parse(Utf8Path::new("r.yaml"), b"name: r\nbuilder:\n  keyserver: keys.example.org\npackages: []\n")
             .unwrap_err();
         assert_eq!(err.0[0].to_string().lines().next(), Some("r.yaml:3:14: invalid keyserver `keys.example.org`"));
+    }
+
+    fn problems_of(yaml: &str) -> Vec<String> {
+        let err = crate::config::parse(Utf8Path::new("repo.yaml"), yaml.as_bytes()).unwrap_err();
+        err.0.iter().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn a_repeated_key_names_the_key_both_lines_and_the_fix() {
+        let problems = problems_of("name: r\nbuilder:\n  jobs: 2\n  image: a:b\n  jobs: 3\nname: s\npackages: [a]\n");
+        assert_eq!(
+            problems,
+            [
+                "repo.yaml:5:3: `jobs` is set twice in the same mapping (first on line 3)\n  hint: keep one `jobs:` and \
+delete the other; YAML does not merge them",
+                "repo.yaml:6:1: `name` is set twice in the same mapping (first on line 1)\n  hint: keep one `name:` and \
+delete the other; YAML does not merge them",
+            ]
+        );
+        assert!(!problems.concat().contains("DuplicateKeyPolicy"));
+        let items = problems_of("name: r\npackages:\n  - name: a\n  - name: b\n    nocheck: true\n    name: c\n");
+        assert_eq!(
+            items[0].lines().next(),
+            Some("repo.yaml:6:5: `name` is set twice in the same mapping (first on line 4)")
+        );
+    }
+
+    #[test]
+    fn problems_of_every_kind_are_reported_at_once() {
+        // A wrong type, an unknown key and a repeated key no longer hide the rest of the file.
+        let yaml = "name: my repo\nbuilder:\n  jobs: many\n  imgae: x\n  timeout: forever\n  image: a\n  image: b\npackages:\n  - hello\n  - {name: b, debug: 3}\n  - hello\n";
+        let lines: Vec<String> = problems_of(yaml).iter().map(|p| p.lines().next().unwrap().to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "repo.yaml:1:7: invalid repository name `my repo`",
+                "repo.yaml:3:9: expected a whole number",
+                "repo.yaml:4:3: unknown field `imgae`, expected one of image, jobs, timeout, memory, cpus, network, \
+keyserver, allow_host, vcs_interval, debug",
+                "repo.yaml:5:12: invalid timeout `forever`",
+                "repo.yaml:7:3: `image` is set twice in the same mapping (first on line 6)",
+                "repo.yaml:10:22: expected true or false",
+                "repo.yaml:11:5: package `hello` is listed twice (first on line 9)",
+            ]
+        );
+        // A syntax error still ends the parse: what follows it cannot be read reliably.
+        assert_eq!(problems_of("name: r\npackages:\n  - [unclosed\n  - Bad_Name\n").len(), 1);
     }
 
     #[test]

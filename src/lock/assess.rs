@@ -296,7 +296,10 @@ fn host(entry: &str) -> Option<String> {
 }
 
 /// A PKGBUILD split into its functions (name -> header and body lines, trailing whitespace
-/// dropped) and the lines outside them.
+/// dropped) and the lines outside them. Whitespace-only lines are left out of both: a blank
+/// line added or removed changes no command, and flagging it would hold a version-only update
+/// (`trust.auto`) for nothing (issue 29). Inside a multi-line string it changes the string,
+/// which no command runs as code by itself.
 #[derive(Debug, Default, PartialEq)]
 struct Pkgbuild {
     functions: BTreeMap<String, String>,
@@ -304,7 +307,7 @@ struct Pkgbuild {
 }
 
 fn split_functions(text: &str) -> Pkgbuild {
-    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
     let mut pkgbuild = Pkgbuild::default();
     let mut i = 0;
     while i < lines.len() {
@@ -763,7 +766,7 @@ if true; then echo ${pkgver}; fi\n}\n_helper() { make -C \"$srcdir\"; }\nfoo=1\n
         let names: Vec<&String> = pkgbuild.functions.keys().collect();
         assert_eq!(names, ["_helper", "build", "package_foo-cli"]);
         assert_eq!(pkgbuild.functions["build"], "build()\n{\n  echo '}' \"{\" # }\n  make\n}\n");
-        assert_eq!(pkgbuild.outside, ["pkgname=foo", "", "foo=1"]);
+        assert_eq!(pkgbuild.outside, ["pkgname=foo", "foo=1"]);
         assert_eq!(function_name("arch=('x86_64')"), None);
         assert_eq!(function_name("  check() {").unwrap(), "check");
     }
@@ -851,6 +854,19 @@ pkgname = foo
         assert!(version_only(&old, &new));
         let rebuild = edit(edit(old.clone(), PKGBUILD, "pkgrel=1", "pkgrel=2"), SRCINFO, "pkgrel = 1", "pkgrel = 2");
         assert!(version_only(&old, &rebuild));
+    }
+
+    #[test]
+    fn blank_lines_added_or_removed_are_version_only() {
+        // Issue 29: one blank line held a version-only update as "changed outside its functions".
+        let old = foo("1.2.0", SUM_A);
+        let spaced = edit(foo("1.3.0", SUM_B), PKGBUILD, "license=('MIT')\n", "license=('MIT')\n\n  \t\n");
+        let spaced = edit(spaced, PKGBUILD, "  cargo fetch", "\n  cargo fetch");
+        let spaced = edit(spaced, PKGBUILD, "\nprepare()", "prepare()");
+        assert_eq!(assess(Some(&old), &spaced), []);
+        assert!(version_only(&old, &spaced));
+        let code = edit(foo("1.3.0", SUM_B), PKGBUILD, "license=('MIT')\n", "license=('MIT')\n\n:\n");
+        assert_eq!(assess(Some(&old), &code), [Flag::PkgbuildChanged]);
     }
 
     #[test]

@@ -262,6 +262,8 @@ pub struct Description<'a> {
     pub results: &'a std::collections::BTreeMap<String, status::PackageStatus>,
     /// pkgbases this run removed from the repository.
     pub forget: &'a [String],
+    /// The pkgbases the run's plan knows ([`status::Update::known`]).
+    pub known: Option<&'a [String]>,
     /// The signing key's fingerprint (uppercase hex, as repo.yaml's `sign.key`), when the
     /// repository is signed.
     pub signing_key: Option<&'a str>,
@@ -331,6 +333,8 @@ pub async fn describe_repository(
         results: description.results,
         forget: description.forget,
         page: Some(page_key),
+        known: description.known,
+        published: remote.entries.iter().map(|e| e.base.clone()).collect(),
     };
     let (written, replaced) = status::write(target, &update, scratch).await?;
     let html = page::render(&page::Page {
@@ -365,6 +369,8 @@ async fn already_described(
         results: description.results,
         forget: description.forget,
         page: Some(page_key.to_string()),
+        known: description.known,
+        published: read.entries.iter().map(|e| e.base.clone()).collect(),
     };
     if !probe.is_empty() {
         return Ok(None);

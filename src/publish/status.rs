@@ -193,6 +193,13 @@ pub struct Update<'a> {
     pub forget: &'a [String],
     /// [`RepoStatus::page`] of the page written after this object.
     pub page: Option<String>,
+    /// The pkgbases the run's plan knows (listed, their AUR dependencies, and what the
+    /// repository holds); None when the run made no plan (`publish DIR`, `sign`). With it, an
+    /// entry of a pkgbase neither known nor in [`Self::published`] is dropped: a package taken
+    /// out of repo.yaml before it was ever published (issue 29) has nothing to describe.
+    pub known: Option<&'a [String]>,
+    /// The pkgbases the live database lists.
+    pub published: std::collections::BTreeSet<String>,
 }
 
 impl Update<'_> {
@@ -202,9 +209,16 @@ impl Update<'_> {
     }
 
     /// Whether `current`, the object on the target, already says everything this update
-    /// would: nothing to record, and it describes the same database and page inputs.
+    /// would: nothing to record or drop, and it describes the same database and page inputs.
     pub fn already_in(&self, current: &RepoStatus) -> bool {
-        self.is_empty() && current.database == self.database && current.page == self.page
+        let nothing_stale = current.packages.keys().all(|base| self.keeps(base));
+        self.is_empty() && nothing_stale && current.database == self.database && current.page == self.page
+    }
+
+    /// Whether the entry of `base` stays (see [`Self::known`]).
+    pub fn keeps(&self, base: &str) -> bool {
+        let known = self.known.is_none_or(|known| known.iter().any(|k| k == base));
+        known || self.published.contains(base) || self.results.contains_key(base)
     }
 }
 
@@ -238,6 +252,7 @@ pub async fn write(
             update.forget,
         );
         merged.page = update.page.clone();
+        merged.packages.retain(|base, _| update.keeps(base));
         let text = serde_json::to_string_pretty(&merged).map_err(|e| io(std::io::Error::other(e)))?;
         fs_err::write(&local, text + "\n").map_err(io)?;
         if target.upload_if(&name, &local, version.as_deref()).await? {
@@ -286,6 +301,33 @@ mod tests {
         assert_eq!(two.packages["libfoo"], one.packages["libfoo"], "untouched entries are kept as they were");
         assert!(!two.packages.contains_key("gone"), "a removed pkgbase is forgotten");
         assert_eq!(two.run.id, "2");
+    }
+
+    #[test]
+    fn an_entry_the_plan_does_not_know_and_the_database_does_not_list_is_dropped() {
+        // Issue 29: `broken` failed, was never published, and left repo.yaml: its entry goes.
+        fn update<'a>(results: &'a BTreeMap<String, PackageStatus>, known: Option<&'a [String]>) -> Update<'a> {
+            let published = ["hello".to_string(), "gone-from-aur".to_string()].into();
+            let database = Some("sha256:00".into());
+            Update { repo: "r", run: run("3"), database, results, forget: &[], page: None, known, published }
+        }
+        let results = BTreeMap::new();
+        let known = ["hello".to_string(), "libfoo".to_string()];
+        let with_plan = update(&results, Some(&known));
+        for (base, kept) in [("hello", true), ("libfoo", true), ("gone-from-aur", true), ("broken", false)] {
+            assert_eq!(with_plan.keeps(base), kept, "{base}");
+        }
+        let current = RepoStatus::merge(
+            None,
+            "r",
+            run("2"),
+            Some("sha256:00".into()),
+            &BTreeMap::from([("broken".to_string(), entry(BuildResult::Failed, "1-1", "eee"))]),
+            &[],
+        );
+        assert!(!with_plan.already_in(&current), "a stale entry is a reason to write the object");
+        let without_plan = update(&results, None);
+        assert!(without_plan.keeps("broken") && without_plan.already_in(&current), "publish DIR knows no plan");
     }
 
     #[test]

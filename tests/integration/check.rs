@@ -68,6 +68,12 @@ fn cases(endpoint: &str) -> Vec<Case> {
             line: 1,
             needle: "My Repo",
         },
+        Case {
+            what: "duplicate key",
+            yaml: format!("{h}packages: [hello]\nname: other\n").into_bytes(),
+            line: 6,
+            needle: "`name` is set twice in the same mapping (first on line 1)",
+        },
         Case { what: "alias bomb", yaml: bomb.into_bytes(), line: 2, needle: "" },
         Case {
             what: "binary garbage",
@@ -138,4 +144,51 @@ fn unknown_aur_packages_are_named_on_their_line() {
     .unwrap();
     let out = repoctl(&["check", "--config", path.as_str()], &[("AUR_LOCATION", aur.url.clone())]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// Issue 29: every problem of the file at once, whatever its kind (a wrong type no longer hides
+/// an invalid name or a repeated key).
+#[test]
+fn problems_of_several_kinds_are_reported_in_one_run() {
+    let (_t, dir) = tempdir();
+    let path = dir.join("repo.yaml");
+    std::fs::write(&path, "name: My Repo\nbuilder:\n  jobs: many\npackages: [hello]\npackages: [other]\n").unwrap();
+    let out = repoctl(&["check", "--config", path.as_str()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let located: Vec<&str> = stderr.lines().filter(|l| l.starts_with(path.as_str())).collect();
+    assert_eq!(located.len(), 3, "{stderr}");
+    assert!(located[0].starts_with(&format!("{path}:1:7: invalid repository name")), "{stderr}");
+    assert!(located[1].starts_with(&format!("{path}:3:9: ")), "{stderr}");
+    assert!(located[2].starts_with(&format!("{path}:5:1: `packages` is set twice")), "{stderr}");
+    assert!(!stderr.contains("DuplicateKeyPolicy"), "{stderr}");
+}
+
+/// Issue 29: a new user running repoctl where there is no repo.yaml is told how to make one.
+#[test]
+fn a_missing_repo_yaml_points_at_init() {
+    let (_t, dir) = tempdir();
+    let out = repoctl(&["check", "--config", dir.join("repo.yaml").as_str()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hint: `repoctl init` writes a starter repo.yaml"), "{stderr}");
+}
+
+/// Issue 29: a builder image the daemon has not and cannot pull is a problem at its line.
+#[test]
+fn a_builder_image_that_is_not_there_is_named_on_its_line() {
+    let Some(_docker) = docker() else { return };
+    let aur = Aur::start();
+    aur.push_fixture("hello");
+    let (_t, dir) = tempdir();
+    let path = dir.join("repo.yaml");
+    // A registry name that does not resolve: the pull fails at once, online or not.
+    let image = "registry.invalid/repoctl-no-such-image:1";
+    std::fs::write(&path, format!("name: myrepo\nbuilder:\n  image: {image}\npackages:\n  - hello\n")).unwrap();
+    let out = repoctl(&["check", "--config", path.as_str()], &[("AUR_LOCATION", aur.url.clone())]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let at = format!("{path}:3:10: builder image {image} (");
+    assert!(stderr.lines().any(|l| l.starts_with(&at)), "{stderr}");
+    assert!(stderr.contains("is not present and cannot be pulled here\n  hint: name an image"), "{stderr}");
 }

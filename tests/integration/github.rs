@@ -181,6 +181,42 @@ fn the_templates_keep_credentials_and_caches_away_from_aur_code() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Issue 29: `init --local` is a starter for trying repoctl on one machine: a local target, no
+/// workflows, next steps without AWS; every init keeps the work directory out of git.
+#[test]
+fn init_local_writes_a_local_starter_and_keeps_the_work_directory_out_of_git() {
+    let (_t, dir) = tempdir();
+    let out = repoctl(&["init", "--local", dir.as_str()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let starter = std::fs::read_to_string(dir.join("repo.yaml")).unwrap();
+    assert!(
+        starter.contains("\nlocal:\n  path: ./repo") && !starter.lines().any(|l| l.starts_with("s3:")),
+        "{starter}"
+    );
+    assert!(dir.join("repo.schema.json").is_file() && !dir.join(".github").exists());
+    let next = String::from_utf8_lossy(&out.stdout);
+    assert!(!next.contains("AWS") && next.contains(&format!("Server = file://{dir}/repo")), "{next}");
+    assert!(next.contains("repoctl update") && next.contains("repoctl build"), "{next}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".gitignore"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>(),
+        ["/.repoctl/", "/repo/"]
+    );
+
+    // An S3 starter beside a .gitignore of one's own: the line is added once, nothing replaced.
+    let (_t2, other) = tempdir();
+    std::fs::write(other.join(".gitignore"), "target").unwrap();
+    for _ in 0..2 {
+        let out = repoctl(&["init", "--force", other.as_str()], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let ignored = std::fs::read_to_string(other.join(".gitignore")).unwrap();
+    assert_eq!(ignored, "target\n# repoctl: caches, build logs and packages (the work directory)\n/.repoctl/\n");
+}
+
 #[test]
 fn init_writes_a_starter_that_the_schema_and_the_loader_accept() {
     let (_t, dir) = tempdir();
@@ -298,7 +334,7 @@ fn plan_writes_a_markdown_table_to_the_job_summary() {
     let out = repoctl(&["plan", "--config", config.as_str()], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let md = std::fs::read_to_string(&summary).expect("the job summary was written");
-    assert!(md.contains("| Package | Action | AUR version | Repository version | Reason |"), "{md}");
+    assert!(md.contains("| Package | Action | Locked version | Repository version | Reason |"), "{md}");
     for base in ["hello", "libfoo", "foo-app"] {
         assert!(md.contains(&format!("| `{base}` | build |")), "{base} missing from the summary:\n{md}");
     }
@@ -373,6 +409,23 @@ fn review_shows_what_an_added_package_lets_in() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let review: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!((&review["build"], &review["removed"]), (&serde_json::json!([]), &serde_json::json!(["foo-app"])));
+
+    // Issue 29: a mistyped --base is an error, not a review of everything as added.
+    let missing = dir.join("mising.yaml");
+    let out = repoctl(&["review", "--config", config.as_str(), "--base", missing.as_str(), "--json"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("--base {missing} does not exist")) && err.contains("--base-may-be-missing"),
+        "{err}"
+    );
+    // Asked for (a pull request that creates repo.yaml): every entry is added.
+    let args = ["review", "--config", config.as_str(), "--base", missing.as_str(), "--base-may-be-missing", "--json"];
+    let out = repoctl(&args, &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let review: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(review["build"], serde_json::json!(["hello", "foo-app"]), "{review}");
 }
 
 /// The flow of templates/workflows/repoctl-sharded.yml, run locally: plan in shards, build each

@@ -99,6 +99,20 @@ fn build_publishes_the_locked_commit_until_update_shows_and_takes_the_new_one() 
     let out = bed.run_as_is("plan", &["--json"]);
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     assert_eq!(plan["packages"][0]["reason"], "not locked: run repoctl update", "{plan:#}");
+    // Issue 29: `build` says so and what to run, and writes no page for a repository that has
+    // no database.
+    let out = bed.run_as_is("build", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("nothing to build: 1 package(s) not locked in repoctl.lock (hello)\n"), "{}", text(&out));
+    assert!(said.contains("hint: `repoctl update` locks them") && !said.contains("up to date"), "{}", text(&out));
+    let written: Vec<String> = std::fs::read_dir(bed.repo())
+        .into_iter()
+        .flatten()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    assert!(written.is_empty(), "nothing is published, so nothing describes it: {written:?}");
 
     let report = bed.update(&[]);
     assert_eq!(package(&report, "hello")["status"], "added", "{report:#}");
@@ -106,6 +120,14 @@ fn build_publishes_the_locked_commit_until_update_shows_and_takes_the_new_one() 
     assert!(bed.lock().contains("name = \"hello\""), "{}", bed.lock());
     bed.build();
     assert_eq!(bed.published(), [("hello".to_string(), "1.0-1".to_string())]);
+    // Issue 29: naming a package published at its locked version says so and builds nothing
+    // (it was rebuilt, refused at the publish and still reported "built").
+    let out = bed.run_as_is("build", &["hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("hello: 1.0-1 is published, the version repoctl.lock names: not rebuilt"), "{said}");
+    assert!(said.contains("nothing to do: the repository is up to date"), "{said}");
+    assert!(!said.contains("file(s)") && !said.contains("from AUR commit"), "nothing is reported built: {said}");
 
     // A new commit lands in the AUR: build still publishes the locked one.
     bed.push_hello("2.0", "hello from a newer commit", 5);

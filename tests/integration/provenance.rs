@@ -170,4 +170,8 @@ fn build_out_carries_the_provenance_and_publish_dir_uploads_it() {
     assert_eq!(published, carried);
     let answer = repo.ok(&["provenance", "hello"]);
     assert!(answer.contains(repo.lock().entries["hello"].commit.as_str()), "{answer}");
+    // Issue 29: the path of a package file names it too.
+    let path = out_dir.join(V1);
+    let json: Value = serde_json::from_str(&repo.ok(&["provenance", "--json", path.as_str()])).expect("JSON");
+    assert_eq!(json["file"], V1, "{json}");
 }

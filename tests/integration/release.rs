@@ -128,6 +128,15 @@ fn the_manual_page_names_every_subcommand_and_renders_cleanly() {
     let page = String::from_utf8_lossy(&out.stdout).into_owned();
     let version = format!("repoctl {} (", env!("CARGO_PKG_VERSION"));
     assert!(page.contains(".TH repoctl 1") && page.contains(&version), "{page}");
+    // Issue 29: what a command line cannot say, in man-pages(7) order before VERSION.
+    let sections =
+        [".SH REPO.YAML", ".SH \"EXIT STATUS\"", ".SH ENVIRONMENT", ".SH FILES", ".SH EXAMPLES", ".SH VERSION"];
+    let at: Vec<usize> =
+        sections.iter().map(|s| page.find(s).unwrap_or_else(|| panic!("no {s} in:\n{page}"))).collect();
+    assert!(at.is_sorted(), "{sections:?} at {at:?}");
+    for key in ["builder.image", "trust.auto", "packages[].nocheck", "REPOCTL_SIGNING_KEY", "repoctl.lock"] {
+        assert!(page.contains(&format!("\\fB{}\\fR\n", key.replace('-', "\\-"))), "{key} in:\n{page}");
+    }
     let names = subcommands();
     assert!(names.len() >= 12, "{names:?}");
     for name in &names {

@@ -1,7 +1,7 @@
 //! `repoctl status`, the status object and the repository page, against a bucket on moto: a
 //! repository in sync, then one package drifting (a newer AUR version locked, not built) and
 //! one failing; the page loaded in a real browser (chromium), its filter driven by `?q=`.
-use crate::support::browser::dump_dom;
+use crate::support::browser::{dump_dom, dump_dom_at};
 use crate::support::{Aur, Bed, Pacman, S3, TESTBED_IMAGE, docker, repo_root, repoctl, tempdir, text};
 use camino::Utf8Path;
 
@@ -122,6 +122,14 @@ builder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n  - libfoo\n",
     assert_eq!(object["packages"]["hello"]["result"], "built");
     assert_ne!(object["packages"]["hello"]["run"], object["run"]["id"], "{object}");
     assert_eq!(object["packages"]["broken"]["result"], "failed");
+
+    // 4. Issue 29: broken, never published, leaves repo.yaml: its entry leaves the status object.
+    std::fs::write(&config, &yaml).unwrap();
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let object: serde_json::Value = serde_json::from_slice(&s3.get(BUCKET, "repo/st.status.json")).unwrap();
+    assert!(object["packages"].get("broken").is_none(), "{object}");
+    assert_eq!(object["packages"]["hello"]["result"], "built", "{object}");
 }
 
 /// The published page in chromium: every package of the database (as Debian's pacman lists it)
@@ -194,4 +202,70 @@ fn a_shards_results_reach_the_status_object_through_publish() {
     let out = bed.run("status", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().last(), Some("1 failed"), "{}", text(&out));
+}
+
+/// What the probe appended to a page reports, as `data-` attributes of its body: whether the
+/// page is wider than the window, and the cells (other than descriptions) whose text runs over
+/// more than one line.
+const PROBE: &str = "<script>(function(){var b=document.body;\
+b.dataset.overflow=document.documentElement.scrollWidth>window.innerWidth?'yes':'no';\
+var broken=[];document.querySelectorAll('#packages td').forEach(function(td){if(td.cellIndex===2)return;\
+var r=document.createRange();r.selectNodeContents(td);var tops={};\
+Array.prototype.forEach.call(r.getClientRects(),function(x){tops[Math.round(x.top)]=1;});\
+if(Object.keys(tops).length>1)broken.push(td.textContent);});b.dataset.broken=broken.join('|');})();</script>";
+
+/// Issue 29: at 800 px the table overflowed and names and dates broke mid-word; on a phone
+/// (390 px, checked in chromium) the page must not be wider than the screen either.
+#[test]
+fn the_page_fits_a_phone_and_keeps_names_and_dates_whole() {
+    use repoctl::alpm::RepoEntry;
+    use repoctl::publish::status::{BuildResult, PackageStatus, RepoStatus, RunRef};
+    let entry = |name: &str| RepoEntry {
+        name: name.into(),
+        base: name.into(),
+        version: "1:2.34.5.r1234.g0123abc-12".into(),
+        filename: format!("{name}-1:2.34.5.r1234.g0123abc-12-x86_64.pkg.tar.zst"),
+        desc: Some("A long description of what the package does, in several words that wrap normally".into()),
+        csize: Some(123_456_789),
+        build_date: Some(1_764_460_800),
+        ..RepoEntry::default()
+    };
+    let entries = [entry("python-very-long-package-name-git"), entry("lib32-another-rather-long-name")];
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let results = entries
+        .iter()
+        .map(|e| {
+            let built = PackageStatus {
+                result: BuildResult::Built,
+                kind: None,
+                reason: None,
+                version: Some(e.version.clone()),
+                commit: Some(commit.into()),
+                time: "2026-12-07T00:00:00Z".into(),
+                run: "1".into(),
+                built: None,
+            };
+            (e.base.clone(), built)
+        })
+        .collect();
+    let run = RunRef { id: "1".into(), time: "2026-12-07T00:00:00Z".into() };
+    let status = RepoStatus::merge(None, "r", run, None, &results, &[]);
+    let html = repoctl::publish::page::render(&repoctl::publish::page::Page {
+        repo: "r",
+        server: "https://bucket.s3.eu-west-2.amazonaws.com/repo/x86_64",
+        signing_key: None,
+        aur: "https://aur.archlinux.org",
+        entries: &entries,
+        status: Some(&status),
+        uninstallable: &[],
+        generated: "2026-12-07T00:00:00Z",
+    });
+    let (_t, dir) = tempdir();
+    let page = dir.join("index.html");
+    std::fs::write(&page, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
+    for width in [390, 800, 1280] {
+        let dom = dump_dom_at(&page, "", (width, 900));
+        assert!(dom.contains("data-overflow=\"no\""), "wider than a {width} px window:\n{dom}");
+        assert!(dom.contains("data-broken=\"\""), "cells broken over lines at {width} px:\n{dom}");
+    }
 }

@@ -8,10 +8,16 @@ use std::process::{Command, Stdio};
 /// The DOM of `file://PATH?query` after load, as chromium serializes it. Panics when chromium
 /// is missing (scripts/testbed.sh installs it) or fails.
 pub fn dump_dom(page: &Utf8Path, query: &str) -> String {
+    dump_dom_at(page, query, (1280, 900))
+}
+
+/// [`dump_dom`] in a window of `(width, height)` CSS pixels: a phone is 390 wide.
+pub fn dump_dom_at(page: &Utf8Path, query: &str, (width, height): (u32, u32)) -> String {
     let url = if query.is_empty() { format!("file://{page}") } else { format!("file://{page}?{query}") };
     let profile = tempfile::tempdir().expect("a browser profile directory");
     let out = Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars"])
+        .arg(format!("--window-size={width},{height}"))
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(["--dump-dom", &url])
         .stdin(Stdio::null())
