@@ -111,12 +111,8 @@ impl<'a> Run<'a> {
         let scratch = dirs.run.join("current");
         // A store that would let two publishers overwrite each other is refused before anything
         // is built (asked once per work directory, while the plan is made).
-        let probe = async {
-            match no_publish {
-                true => Ok(()),
-                false => crate::publish::check_conditional_writes(&*target, &work).await,
-            }
-        };
+        let probe =
+            async { if no_publish { Ok(()) } else { crate::publish::check_conditional_writes(&*target, &work).await } };
         let (planned, probed) =
             tokio::join!(super::make_plan(config, &*target, &aur, &work, only, &scratch, printer), probe);
         let (planned, ()) = (planned?, probed?);

@@ -23,15 +23,7 @@ pub async fn publish(
 ) -> Result<ExitStatus, Error> {
     let config = super::load_config(config_path)?;
     let signer = super::signer(&config)?;
-    // `build --out DIR` puts debug packages in DIR/debug: they go to the NAME-debug repository.
-    let mut files = package_files(dir)?;
-    let debug_dir = dir.join(DEBUG_SUBDIR);
-    if debug_dir.is_dir() {
-        files.extend(package_files(&debug_dir)?);
-    }
-    if files.is_empty() {
-        return Err(Error::Usage(format!("{dir} holds no package files (*.pkg.tar.*)")));
-    }
+    let files = dir_package_files(dir)?;
     // The shards' results files, read (and refused when damaged) before anything is written.
     let mut results = super::results::read_results_files(dir)?;
     let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
@@ -79,6 +71,20 @@ pub async fn publish(
     super::results::describe(&config, &*target, recorded, &scratch, Some(&docker), printer).await?;
     say_taken(&left_out, printer);
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+}
+
+/// The package files of `dir` and of its `debug` subdirectory (`build --out DIR` puts debug
+/// packages there: they go to the NAME-debug repository). Errors: none there, or unreadable.
+fn dir_package_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, Error> {
+    let mut files = package_files(dir)?;
+    let debug_dir = dir.join(DEBUG_SUBDIR);
+    if debug_dir.is_dir() {
+        files.extend(package_files(&debug_dir)?);
+    }
+    if files.is_empty() {
+        return Err(Error::Usage(format!("{dir} holds no package files (*.pkg.tar.*)")));
+    }
+    Ok(files)
 }
 
 /// The repo-add tool of run `run_id`, in the builder image (`dirs` holds its log), made while
