@@ -82,6 +82,8 @@ struct Run<'a> {
     timeline: Timeline,
     /// The official sync databases the plan read ([`super::Planned::sync_dbs`]).
     sync_dbs: Vec<(String, String)>,
+    /// The status object as the plan read it, alongside `remote` ([`super::Planned::status`]).
+    status_object: Option<crate::publish::status::RepoStatus>,
 }
 
 impl<'a> Run<'a> {
@@ -142,6 +144,7 @@ impl<'a> Run<'a> {
             printer,
             timeline,
             sync_dbs: planned.sync_dbs,
+            status_object: planned.status,
         };
         Ok((run, plan))
     }
@@ -249,7 +252,7 @@ impl<'a> Run<'a> {
             results: &none,
             forget: &[],
             read: Some(&self.remote),
-            status: None,
+            status: Some(&self.status_object),
         };
         super::results::describe(self.config, &*self.target, recorded, &scratch, docker, self.printer).await
     }

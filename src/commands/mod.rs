@@ -24,6 +24,7 @@ use crate::plan::{Inputs, Plan};
 use crate::publish::{RemoteRepo, Target};
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
+use std::collections::BTreeMap;
 
 pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> {
     let config_path = cli.global.config.clone();
@@ -248,6 +249,20 @@ pub(crate) struct Planned {
     /// The official sync databases the plan read, for the run's image to be compared with
     /// ([`crate::build::choose_run_image`]).
     pub sync_dbs: Vec<(String, String)>,
+    /// The status object, read alongside the database ([`crate::publish::status::read`]):
+    /// None when there is none or it is unusable, and then why in `status_unusable`. `plan`
+    /// takes the builds' recorded durations from it ([`recorded_durations`]), `status` its
+    /// rows, and a `build` with nothing to do compares it with the database, so that no
+    /// command reads it twice.
+    pub status: Option<crate::publish::status::RepoStatus>,
+    pub status_unusable: Option<String>,
+}
+
+/// pkgbase -> how long its last successful build took, in seconds, as `status` recorded it
+/// (issue 28): what `plan --shards` expects its next build to take.
+pub(crate) fn recorded_durations(status: Option<&crate::publish::status::RepoStatus>) -> BTreeMap<String, u64> {
+    let packages = status.into_iter().flat_map(|s| &s.packages);
+    packages.filter_map(|(base, p)| Some((base.clone(), p.built.as_ref()?.duration_secs?))).collect()
 }
 
 pub(crate) async fn make_plan(
@@ -259,7 +274,11 @@ pub(crate) async fn make_plan(
     scratch: &Utf8Path,
     printer: &Printer,
 ) -> Result<Planned, Error> {
-    let remote = crate::publish::read_remote(target, &config.name, scratch).await?;
+    let (remote, status) = tokio::join!(
+        crate::publish::read_remote(target, &config.name, scratch),
+        crate::publish::status::read(target, &config.name)
+    );
+    let (remote, (status, status_unusable)) = (remote?, status?);
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
     let universe = resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins()).await?;
@@ -274,7 +293,7 @@ pub(crate) async fn make_plan(
     })?;
     let now = jiff::Timestamp::now().as_second();
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
-    Ok(Planned { plan, remote, universe, sync_dbs: official.sync_db_digests().to_vec() })
+    Ok(Planned { plan, remote, universe, sync_dbs: official.sync_db_digests().to_vec(), status, status_unusable })
 }
 
 /// Applies `change` to the published repository ([`crate::publish::publish`]), stopped cleanly

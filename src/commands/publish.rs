@@ -159,6 +159,7 @@ fn refuse(
             commit: Some(entry.commit.clone()),
             time: now.clone(),
             run: run_id.to_string(),
+            duration_secs: None,
             built: None,
         };
         results.insert(entry.name.clone(), status);
@@ -180,6 +181,7 @@ fn record_refused(results: &mut super::results::Results, refused: &[Refused], ru
             commit: None,
             time: now.clone(),
             run: run_id.to_string(),
+            duration_secs: None,
             built: None,
         });
         entry.result = BuildResult::Failed;
