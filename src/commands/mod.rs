@@ -5,7 +5,7 @@ mod clean;
 mod completions;
 pub mod init;
 mod man;
-mod plan;
+pub(crate) mod plan;
 mod provenance;
 mod publish;
 pub mod render;
@@ -31,8 +31,20 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
     let work_dir = cli.global.work_dir.clone();
     match cli.command {
         Command::Check => check::check(&config_path, work_dir, printer).await,
-        Command::Plan { json, shards, probe_vcs, packages } => {
-            let options = plan::Options { json, shards: shards.map(usize::from), probe_vcs };
+        Command::Plan { json, shards, budget, probe_vcs, packages } => {
+            let shards = match (shards, budget) {
+                (None, _) => None,
+                (Some(crate::cli::Shards::Count(n)), budget) => Some(plan::Sharding::Count(usize::from(n), budget)),
+                (Some(crate::cli::Shards::Auto), Some(budget)) => Some(plan::Sharding::Within(budget)),
+                (Some(crate::cli::Shards::Auto), None) => {
+                    return Err(Error::Usage(
+                        "--shards auto needs --budget DURATION (the wall time the builds should fit in, \
+                         such as 50m): it picks the fewest shards expected to finish within it"
+                            .into(),
+                    ));
+                }
+            };
+            let options = plan::Options { json, shards, probe_vcs };
             plan::plan(&config_path, work_dir, options, &packages, printer).await
         }
         Command::Build { packages, no_publish, out } => {
