@@ -27,3 +27,4 @@ mod status;
 mod tree;
 mod uploads;
 mod versions;
+mod waves;
