@@ -12,7 +12,7 @@
 //! Prints one `key: value` line per measurement, and exits 1 when a bar is missed.
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use repoctl::plan::waves::{Builds, Split, human, split, whole_components};
+use repoctl::plan::waves::{Builds, Split, fit, human, split, whole_components};
 use std::time::Instant;
 
 /// What `plan` may take for the whole split, and how far above the lower bound it may be.
@@ -57,6 +57,19 @@ fn main() {
     );
     println!("count-based (before): {} ({:.3} x lower bound)", human(count_based.makespan_secs), ratio(&count_based));
     println!("plan time (split): {plan_secs:.3} s");
+    // `--shards auto --budget B` with B the planned makespan rounded up to the half hour: the
+    // fewest shards that fit, and what finding them costs (it tries each N from total/B up).
+    let budget = planned.makespan_secs.div_ceil(1800) * 1800;
+    let started = Instant::now();
+    match fit(&builds, budget, 256) {
+        Ok((n, s)) => println!(
+            "auto, budget {}: {n} shard(s), {} expected, found in {:.3} s",
+            human(budget),
+            human(s.makespan_secs),
+            started.elapsed().as_secs_f64()
+        ),
+        Err(e) => println!("auto, budget {}: {e}", human(budget)),
+    }
     let met = ratio(&planned) <= MAKESPAN_BAR && plan_secs < PLAN_BAR_SECS;
     println!(
         "bar: makespan <= {MAKESPAN_BAR} x lower bound, plan < {PLAN_BAR_SECS} s: {}",
