@@ -62,10 +62,19 @@ pub enum Command {
         /// Print one JSON object, packages in build order.
         #[arg(long)]
         json: bool,
-        /// Also split the builds into at most N shards for separate machines (`shards` in the
-        /// JSON): a package and the AUR packages it needs are always in the same shard.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-        shards: Option<u16>,
+        /// Also split the builds for separate machines, at most N (1-256) at once. Shards are
+        /// balanced by each build's expected time (its last successful build's, from the status
+        /// object; 10m when none was recorded). A library many builds need is built in a wave of
+        /// its own and its dependants spread over the next wave's shards (`waves` in the JSON);
+        /// `shards` keeps every dependency group whole in one wave. `auto`: the fewest shards
+        /// expected to finish within --budget.
+        #[arg(long, value_name = "N|auto", value_parser = parse_shards)]
+        shards: Option<Shards>,
+        /// The wall time the builds should take (`50m`, `5h30m`): with `--shards auto`, the
+        /// fewest shards whose waves are expected to fit; with `--shards N`, a check. Exits 2,
+        /// printing no plan, when nothing up to 256 shards fits (GitHub stops a job after 6h).
+        #[arg(long, value_name = "DURATION", value_parser = parse_budget, requires = "shards")]
+        budget: Option<u64>,
         /// Ask VCS packages (`-git`, ...) the AUR calls up to date for their pkgver() in
         /// containers, as `build` does, and show the answer: upstream moved means build. As in
         /// `build`, a package checked less than its `vcs_interval` ago is not asked again (set
@@ -277,4 +286,29 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<Utf8PathBuf>,
     },
+}
+
+/// `--shards`: a number of shards, or `auto` (the fewest that fit `--budget`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shards {
+    Count(u16),
+    Auto,
+}
+
+fn parse_shards(s: &str) -> Result<Shards, String> {
+    if s == "auto" {
+        return Ok(Shards::Auto);
+    }
+    match s.parse::<u16>() {
+        Ok(n @ 1..=256) => Ok(Shards::Count(n)),
+        _ => Err(format!("`{s}` is neither a number of shards from 1 to 256 nor `auto`")),
+    }
+}
+
+/// `--budget`: whole seconds, from `50m`, `5h30m`, `90s` or a bare number of seconds.
+fn parse_budget(s: &str) -> Result<u64, String> {
+    match crate::config::parse_duration(s) {
+        Some(d) if d.as_secs() > 0 => Ok(d.as_secs()),
+        _ => Err(format!("`{s}` is not a duration such as 50m or 5h30m")),
+    }
 }

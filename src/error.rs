@@ -53,6 +53,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `plan --budget`: no number of shards is expected to finish in time.
+    #[error(transparent)]
+    Budget(#[from] crate::plan::waves::NoFit),
     #[error("{0}")]
     Usage(String),
     #[error("interrupted")]
@@ -149,6 +152,7 @@ impl Error {
                     .into(),
             ),
             Error::Publish(e) => publish_hint(e),
+            Error::Budget(e) => Some(e.hint()),
             _ => None,
         }
     }

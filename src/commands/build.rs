@@ -88,6 +88,8 @@ struct Run<'a> {
     official: crate::official::OfficialRepos,
     /// Set when the publish gate kept a package this run would have removed (exit 1).
     kept_by_gate: std::sync::atomic::AtomicBool,
+    /// The status object as the plan read it, alongside `remote` ([`super::Planned::status`]).
+    status_object: Option<crate::publish::status::RepoStatus>,
 }
 
 impl<'a> Run<'a> {
@@ -146,6 +148,7 @@ impl<'a> Run<'a> {
             sync_dbs: planned.sync_dbs,
             official: planned.official,
             kept_by_gate: Default::default(),
+            status_object: planned.status,
         };
         Ok((run, plan))
     }
@@ -261,7 +264,7 @@ impl<'a> Run<'a> {
             forget: &[],
             known: known.as_deref(),
             read: Some(&self.remote),
-            status: None,
+            status: Some(&self.status_object),
             official: Some(&self.official),
         };
         super::results::describe(self.config, &*self.target, recorded, &scratch, docker, self.printer).await

@@ -5,7 +5,7 @@ mod clean;
 mod completions;
 pub mod init;
 mod man;
-mod plan;
+pub(crate) mod plan;
 mod provenance;
 mod publish;
 pub mod render;
@@ -24,14 +24,27 @@ use crate::plan::{Inputs, Plan};
 use crate::publish::{RemoteRepo, Target};
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
+use std::collections::BTreeMap;
 
 pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> {
     let config_path = cli.global.config.clone();
     let work_dir = cli.global.work_dir.clone();
     match cli.command {
         Command::Check => check::check(&config_path, work_dir, printer).await,
-        Command::Plan { json, shards, probe_vcs, packages } => {
-            let options = plan::Options { json, shards: shards.map(usize::from), probe_vcs };
+        Command::Plan { json, shards, budget, probe_vcs, packages } => {
+            let shards = match (shards, budget) {
+                (None, _) => None,
+                (Some(crate::cli::Shards::Count(n)), budget) => Some(plan::Sharding::Count(usize::from(n), budget)),
+                (Some(crate::cli::Shards::Auto), Some(budget)) => Some(plan::Sharding::Within(budget)),
+                (Some(crate::cli::Shards::Auto), None) => {
+                    return Err(Error::Usage(
+                        "--shards auto needs --budget DURATION (the wall time the builds should fit in, \
+                         such as 50m): it picks the fewest shards expected to finish within it"
+                            .into(),
+                    ));
+                }
+            };
+            let options = plan::Options { json, shards, probe_vcs };
             plan::plan(&config_path, work_dir, options, &packages, printer).await
         }
         Command::Build { packages, no_publish, out } => {
@@ -301,6 +314,20 @@ pub(crate) struct Planned {
     /// The published packages' dependencies that neither the official repositories nor the
     /// repository itself satisfy now (issue 26): an official package dropped, a soname bumped.
     pub uninstallable: Vec<crate::official::Unsatisfied>,
+    /// The status object, read alongside the database ([`crate::publish::status::read`]):
+    /// None when there is none or it is unusable, and then why in `status_unusable`. `plan`
+    /// takes the builds' recorded durations from it ([`recorded_durations`]), `status` its
+    /// rows, and a `build` with nothing to do compares it with the database, so that no
+    /// command reads it twice.
+    pub status: Option<crate::publish::status::RepoStatus>,
+    pub status_unusable: Option<String>,
+}
+
+/// pkgbase -> how long its last successful build took, in seconds, as `status` recorded it
+/// (issue 28): what `plan --shards` expects its next build to take.
+pub(crate) fn recorded_durations(status: Option<&crate::publish::status::RepoStatus>) -> BTreeMap<String, u64> {
+    let packages = status.into_iter().flat_map(|s| &s.packages);
+    packages.filter_map(|(base, p)| Some((base.clone(), p.built.as_ref()?.duration_secs?))).collect()
 }
 
 pub(crate) async fn make_plan(
@@ -312,7 +339,11 @@ pub(crate) async fn make_plan(
     scratch: &Utf8Path,
     printer: &Printer,
 ) -> Result<Planned, Error> {
-    let remote = crate::publish::read_remote(target, &config.name, scratch).await?;
+    let (remote, status) = tokio::join!(
+        crate::publish::read_remote(target, &config.name, scratch),
+        crate::publish::status::read(target, &config.name)
+    );
+    let (remote, (status, status_unusable)) = (remote?, status?);
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
     let universe = resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins()).await?;
@@ -328,7 +359,8 @@ pub(crate) async fn make_plan(
     let now = jiff::Timestamp::now().as_second();
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
     let uninstallable = crate::official::installable::unsatisfied(&remote.entries, &official);
-    Ok(Planned { plan, remote, universe, sync_dbs: official.sync_db_digests().to_vec(), official, uninstallable })
+    let sync_dbs = official.sync_db_digests().to_vec();
+    Ok(Planned { plan, remote, universe, sync_dbs, official, uninstallable, status, status_unusable })
 }
 
 /// Applies `change` to the published repository ([`crate::publish::publish`]), stopped cleanly

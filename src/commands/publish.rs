@@ -170,6 +170,7 @@ fn refuse(
             commit: Some(entry.commit.clone()),
             time: now.clone(),
             run: run_id.to_string(),
+            duration_secs: None,
             built: None,
         };
         results.insert(entry.name.clone(), status);
@@ -191,6 +192,7 @@ fn record_refused(results: &mut super::results::Results, refused: &[Refused], ru
             commit: None,
             time: now.clone(),
             run: run_id.to_string(),
+            duration_secs: None,
             built: None,
         });
         entry.result = BuildResult::Failed;

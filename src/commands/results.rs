@@ -34,8 +34,19 @@ pub(crate) fn status_entries(plan: &Plan, results: &[PackageResult], run_id: &st
             Outcome::Skipped { reason } => (BuildResult::Skipped, None, Some(one_line(reason)), attempted),
         };
         let commit = step.and_then(|s| s.commit.clone());
-        let entry =
-            PackageStatus { result, kind, reason, version, commit, time: now.clone(), run: run_id.into(), built: None };
+        // What the next `plan --shards` expects this pkgbase to take (issue 28); a skip ran nothing.
+        let duration_secs = (result != BuildResult::Skipped).then_some(r.duration.as_secs());
+        let entry = PackageStatus {
+            result,
+            kind,
+            reason,
+            version,
+            commit,
+            time: now.clone(),
+            run: run_id.into(),
+            duration_secs,
+            built: None,
+        };
         entries.insert(r.pkgbase.clone(), entry);
     }
     entries

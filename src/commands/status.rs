@@ -111,7 +111,7 @@ pub async fn status(
     // Nothing of this outlives the command: the database is read into a temporary directory.
     let (_tmp, scratch) = super::scratch_dir()?;
     let planned = super::make_plan(&config, &*target, &aur, &work, &[], &scratch, printer).await?;
-    let (status_object, unusable) = crate::publish::status::read(&*target, &config.name).await?;
+    let (status_object, unusable) = (planned.status.clone(), planned.status_unusable.clone());
     if let Some(why) = unusable {
         printer.warn(&format!("ignoring the status object: {why}"));
     }

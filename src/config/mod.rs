@@ -7,7 +7,7 @@ mod schema;
 mod validate;
 
 pub use crate::diagnostic::{Diagnostic, Diagnostics, Pos};
-pub(crate) use validate::check_package_name;
+pub(crate) use validate::{check_package_name, parse_duration};
 
 use crate::pgp::Fingerprint;
 use camino::{Utf8Path, Utf8PathBuf};

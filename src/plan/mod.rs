@@ -6,6 +6,7 @@ mod graph;
 mod mismatch;
 mod reason;
 mod vcs;
+pub mod waves;
 
 pub use mismatch::{read_mismatches, update_mismatches};
 pub use reason::Reason;
@@ -112,6 +113,13 @@ pub struct Step {
     /// the build).
     #[serde(skip)]
     pub files_hash: Option<String>,
+    /// For a build, once [`Plan::expect_durations`] ran (`plan`): how long it is expected to
+    /// take, in seconds, and where that comes from. In `plan --json`: `expected_secs` and
+    /// `expected_from` (`last-build` or `default`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_from: Option<waves::ExpectedFrom>,
 }
 
 /// Something about one package that a person must fix: what is wrong, and how to fix it.
@@ -180,57 +188,6 @@ impl Plan {
 
     pub fn step(&self, pkgbase: &str) -> Option<&Step> {
         self.index.get(pkgbase).map(|&i| &self.packages[i])
-    }
-
-    /// The builds split into at most `n` shards that can run on separate machines: pkgbases
-    /// that depend on each other (directly or through other builds) stay in one shard, in build
-    /// order; the largest groups are placed first, each on the least loaded shard. Empty shards
-    /// are left out, so there are none when nothing is to be built.
-    pub fn shards(&self, n: usize) -> Vec<Vec<String>> {
-        let builds: Vec<&Step> = self.to_build().collect();
-        let pos: HashMap<&str, usize> = builds.iter().enumerate().map(|(i, s)| (s.pkgbase.as_str(), i)).collect();
-        // Union-find over builds joined by depends_on.
-        let mut parent: Vec<usize> = (0..builds.len()).collect();
-        fn find(parent: &mut [usize], mut i: usize) -> usize {
-            while parent[i] != i {
-                parent[i] = parent[parent[i]];
-                i = parent[i];
-            }
-            i
-        }
-        for (i, step) in builds.iter().enumerate() {
-            for dep in &step.depends_on {
-                if let Some(&j) = pos.get(dep.as_str()) {
-                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                    parent[a] = b;
-                }
-            }
-        }
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        let mut group_of: HashMap<usize, usize> = HashMap::new();
-        for i in 0..builds.len() {
-            let root = find(&mut parent, i);
-            let g = *group_of.entry(root).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[g].push(i);
-        }
-        // Largest first; ties keep build order, so the result is stable.
-        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
-        let mut shards: Vec<Vec<usize>> = vec![Vec::new(); n.max(1)];
-        for group in groups {
-            let lightest = (0..shards.len()).min_by_key(|&k| shards[k].len()).unwrap_or(0);
-            shards[lightest].extend(group);
-        }
-        shards
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .map(|mut s| {
-                s.sort_unstable();
-                s.into_iter().map(|i| builds[i].pkgbase.clone()).collect()
-            })
-            .collect()
     }
 
     /// VCS packages the AUR calls up to date, whose upstream may have moved and whose check is
@@ -747,6 +704,8 @@ fn keep_step(
         cycle: Vec::new(),
         commit: None,
         files_hash: None,
+        expected_secs: None,
+        expected_from: None,
     }
 }
 
@@ -863,6 +822,8 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             cycle: Vec::new(),
             commit: None,
             files_hash: None,
+            expected_secs: None,
+            expected_from: None,
         })
         .collect()
 }

@@ -7,6 +7,7 @@ use crate::official::testing::sync_db;
 
 mod cycles;
 mod kinds;
+mod waves;
 
 /// One pkgname of the AUR: (pkgname, pkgbase, version, depends).
 type Pkg = (String, String, String, Vec<String>);

@@ -105,6 +105,11 @@ pub struct PackageStatus {
     pub time: String,
     /// The id of the run that built it ([`RunRef::id`]).
     pub run: String,
+    /// How long this attempt's build took, in whole seconds (from its first phase to its end,
+    /// as the run's summary table says); None for a package that was skipped, or written by a
+    /// repoctl that did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u64>,
     /// The last successful build, kept when later attempts fail: what the published version
     /// most likely is (None: never built by a repoctl that wrote this object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,6 +123,11 @@ pub struct Built {
     pub commit: Option<String>,
     /// RFC 3339, UTC.
     pub time: String,
+    /// How long it took, in whole seconds ([`PackageStatus::duration_secs`]): what `plan
+    /// --shards` expects its next build to take (issue 28). None: written by a repoctl that did
+    /// not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +168,7 @@ impl RepoStatus {
                     version,
                     commit: new.commit.clone(),
                     time: new.time.clone(),
+                    duration_secs: new.duration_secs,
                 });
             } else {
                 new.built = packages.get(base).and_then(|old| old.built.clone());
@@ -275,6 +286,7 @@ mod tests {
             commit: Some(commit.into()),
             time: "2026-11-30T01:00:00Z".into(),
             run: "2".into(),
+            duration_secs: Some(90),
             built: None,
         }
     }
@@ -298,6 +310,7 @@ mod tests {
         assert_eq!((hello.result, hello.version.as_deref()), (BuildResult::Failed, Some("1.1-1")));
         let built = hello.built.as_ref().unwrap();
         assert_eq!((built.version.as_str(), built.commit.as_deref()), ("1.0-1", Some("aaa")));
+        assert_eq!(built.duration_secs, Some(90), "the last successful build's duration is kept across a failure");
         assert_eq!(two.packages["libfoo"], one.packages["libfoo"], "untouched entries are kept as they were");
         assert!(!two.packages.contains_key("gone"), "a removed pkgbase is forgotten");
         assert_eq!(two.run.id, "2");

@@ -28,3 +28,4 @@ mod status;
 mod tree;
 mod uploads;
 mod versions;
+mod waves;

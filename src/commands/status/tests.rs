@@ -24,6 +24,7 @@ fn last(result: BuildResult, version: &str, reason: Option<&str>) -> PackageStat
         commit: Some("1".repeat(40)),
         time: "2026-11-30T01:02:03Z".into(),
         run: "1764464523-42".into(),
+        duration_secs: None,
         built: None,
     }
 }
