@@ -261,7 +261,8 @@ fn a_bucket_writer_without_the_key_gets_nothing_signed() {
     assert_eq!(s3.get(BUCKET, "signed.db.sig"), s3.get(BUCKET, &by_digest));
 
     // A dependency swapped in the bucket for another build of the same version (a valid
-    // package, other bytes): foo-app's build does not install it.
+    // package, other bytes): foo-app's build does not install it. (`build foo-app` alone no
+    // longer rebuilds a package published at its locked version; a trial build with --out does.)
     let other = dir.join("other-libfoo");
     let mut e = env.clone();
     e.push(("REPOCTL_WORK_DIR", dir.join("work-other").to_string()));
@@ -271,7 +272,8 @@ fn a_bucket_writer_without_the_key_gets_nothing_signed() {
     let swapped = std::fs::read(other.join(libfoo)).unwrap();
     assert_ne!(swapped, s3.get(BUCKET, libfoo), "two builds made the same bytes");
     s3.put(BUCKET, libfoo, swapped);
-    let out = build(&["foo-app"]);
+    let trial = dir.join("trial");
+    let out = build(&["--no-publish", "--out", trial.as_str(), "foo-app"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
     assert!(said.contains(&format!("the published dependency {libfoo} is not what")), "{said}");
