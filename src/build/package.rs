@@ -147,21 +147,9 @@ the key under the package's `pgp_keys` in repo.yaml",
     }
 }
 
-/// `1h30m`, `45s`: a duration as repo.yaml writes it.
+/// `1h30m`, `45s`: a duration as repo.yaml writes it ([`crate::config::human_duration`]).
 fn human(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if sec > 0 || out.is_empty() {
-        out.push_str(&format!("{sec}s"));
-    }
-    out
+    crate::config::human_duration(d.as_secs())
 }
 
 /// For a VCS package: the version its pkgver() reports for the current upstream, found in a

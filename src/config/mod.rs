@@ -7,6 +7,7 @@ mod schema;
 mod validate;
 
 pub use crate::diagnostic::{Diagnostic, Diagnostics, Pos};
+pub use validate::human_duration;
 pub(crate) use validate::{check_package_name, parse_duration};
 
 use crate::pgp::Fingerprint;

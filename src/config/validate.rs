@@ -765,6 +765,23 @@ fn valid_aur_user(name: &str) -> bool {
 /// Docker refuses less than 6 MiB; pacman and makepkg need far more than that.
 const MIN_MEMORY: u64 = 64 << 20;
 
+/// `1h30m`, `45s`, `0s`: `secs` seconds written as [`parse_duration`] reads them (repo.yaml's
+/// timeouts, `--budget`).
+pub fn human_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
 /// `90s`, `45m`, `2h`, `1h30m`, `1d`; a bare number is seconds.
 pub(crate) fn parse_duration(s: &str) -> Option<std::time::Duration> {
     let s = s.trim();

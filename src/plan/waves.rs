@@ -375,20 +375,9 @@ impl NoFit {
     }
 }
 
-/// `1h30m`, `45s`, `0s`: seconds written as `--budget` and repo.yaml read them.
+/// `1h30m`, `45s`, `0s` ([`crate::config::human_duration`]).
 pub fn human(secs: u64) -> String {
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 || out.is_empty() {
-        out.push_str(&format!("{s}s"));
-    }
-    out
+    crate::config::human_duration(secs)
 }
 
 /// Where a build's expected duration comes from.

@@ -287,10 +287,8 @@ impl CheckedPackage {
     /// Checks that the file still has the bytes that were checked, reading it in blocks.
     /// Errors: unreadable, or other bytes now.
     pub fn verify(&self) -> Result<(), PackageError> {
-        let io = |source| PackageError::Io { path: self.path.clone(), source };
-        let mut hasher = sha2::Sha256::new();
-        std::io::copy(&mut fs_err::File::open(&self.path).map_err(io)?, &mut hasher).map_err(io)?;
-        self.same_hash(&format!("{:x}", hasher.finalize()))
+        let found = super::signed::sha256_of_file(&self.path);
+        self.same_hash(&found.map_err(|source| PackageError::Io { path: self.path.clone(), source })?)
     }
 
     fn same_hash(&self, found: &str) -> Result<(), PackageError> {
