@@ -43,7 +43,10 @@ impl Relation {
         match (&self.requirement, version) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(req), Some(v)) => v.parse::<Version>().map(|v| req.is_satisfied_by(&v)).unwrap_or(false),
+            (Some(req), Some(v)) if super::version::comparable(v) && super::version::comparable(&req.to_string()) => {
+                v.parse::<Version>().map(|v| req.is_satisfied_by(&v)).unwrap_or(false)
+            }
+            (Some(_), Some(_)) => false,
         }
     }
 }

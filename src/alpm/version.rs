@@ -5,7 +5,8 @@ use std::cmp::Ordering;
 /// Compares two `[epoch:]pkgver[-pkgrel]` strings as pacman's vercmp does. A string that
 /// alpm-types cannot parse sorts below every valid one, so it is rebuilt rather than trusted.
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
-    match (a.parse::<Version>(), b.parse::<Version>()) {
+    let parse = |v: &str| if comparable(v) { v.parse::<Version>().map_err(|_| ()) } else { Err(()) };
+    match (parse(a), parse(b)) {
         (Ok(mut a), Ok(mut b)) => {
             // pacman compares pkgrel only when both sides have one (`1.5` == `1.5-1`);
             // alpm-types orders a missing pkgrel first.
@@ -27,6 +28,14 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// Whether alpm-types can compare `version` without panicking: its vercmp parses each run of
+/// digits as a `usize` with `expect` (alpm-types 0.13, `version/comparison.rs`), so a run of 20
+/// digits or more, which an AUR commit can put in its pkgver, would abort the whole run.
+/// Such a version is handled as one alpm-types cannot parse.
+pub fn comparable(version: &str) -> bool {
+    version.split(|c: char| !c.is_ascii_digit()).all(|run| run.len() < 20)
+}
+
 /// The pkgver of an `[epoch:]pkgver[-pkgrel]` string (`r7.abc` of `2:r7.abc-1`), what a
 /// PKGBUILD's pkgver() prints; None when alpm-types cannot parse it.
 pub fn pkgver_of(version: &str) -> Option<String> {
@@ -36,6 +45,16 @@ pub fn pkgver_of(version: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::{compare_versions, pkgver_of};
+
+    /// An AUR commit's pkgver with a 20-digit part used to abort repoctl inside alpm-types.
+    #[test]
+    fn a_version_with_a_twenty_digit_part_is_compared_without_panicking() {
+        use std::cmp::Ordering;
+        let huge = "99999999999999999999999-1";
+        assert_eq!(compare_versions(huge, "1.0-1"), Ordering::Less);
+        assert_eq!(compare_versions("1.0-1", huge), Ordering::Greater);
+        assert_eq!(compare_versions("9999999999999999999-1", "1-1"), Ordering::Greater);
+    }
 
     #[test]
     fn the_pkgver_is_the_version_without_epoch_and_pkgrel() {
