@@ -197,6 +197,12 @@ fn publish_hint(e: &crate::publish::PublishError) -> Option<String> {
              rebuild that package (or delete its entry with repo-remove), then run `repoctl sign --adopt` again"
                 .into(),
         ),
+        PublishError::UnexpectedEntry(_) => Some(
+            "repo-add, in the builder image, wrote an entry that no checked package file says: the image's \
+             repo-add reads a package otherwise than repoctl (a changed or tampered builder image?); nothing was \
+             uploaded or signed. Check `builder.image`, then run again"
+                .into(),
+        ),
         PublishError::Remote { .. } => {
             Some("check the bucket, the endpoint and the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)".into())
         }

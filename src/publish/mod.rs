@@ -87,6 +87,9 @@ pub enum PublishError {
     NoConditionalWrites { target: String, missing: String },
     #[error("{name} at {target} cannot be adopted: {problems}")]
     Adopt { name: String, target: String, problems: String },
+    /// repo-add wrote a database that does not say what this run checked: nothing was written.
+    #[error("the new database does not say what was checked, so nothing was published")]
+    UnexpectedEntry(#[from] crate::trust::signed::UnexpectedEntry),
 }
 
 /// What [`Target::create`] found under the name.
@@ -582,6 +585,12 @@ struct DbSignatures {
     files: Utf8PathBuf,
 }
 
+/// The new database pair, each archive checked against what the run checked.
+struct CheckedDbFiles {
+    db: crate::trust::signed::CheckedDatabase,
+    files: crate::trust::signed::CheckedDatabase,
+}
+
 /// One publish in progress: what it changes and where, and what it has written so far, which
 /// is kept across attempts (a package file uploaded by a refused attempt is not uploaded again).
 struct Publish<'a> {
@@ -661,7 +670,8 @@ impl<'a> Publish<'a> {
             self.taken.extend(taken);
             return Ok(Attempt::Taken);
         }
-        let sigs = self.sign_databases(&live.trusted, &new)?;
+        let checked = self.check_new_databases(&live.trusted, edit, &new)?;
+        let sigs = self.sign_databases(&live.trusted, &checked)?;
         // 2. The archives and the files database.
         self.upload_database_archives(&new, sigs.as_ref()).await?;
         // 3. The commit point.
@@ -782,10 +792,40 @@ impl<'a> Publish<'a> {
     /// Signs the new database pair, made from `base`, when the change has a signer
     /// ([`crate::trust::signed::sign_database`]); None otherwise. The signatures are written
     /// beside the archives. Errors: the key cannot sign.
-    fn sign_databases(&self, base: &TrustedDb, new: &DbFiles) -> Result<Option<DbSignatures>, PublishError> {
+    fn sign_databases(&self, base: &TrustedDb, new: &CheckedDbFiles) -> Result<Option<DbSignatures>, PublishError> {
         let Some(signer) = self.change.signer else { return Ok(None) };
-        let sign = |path| crate::trust::signed::sign_database(signer, base, path);
+        let sign = |db| crate::trust::signed::sign_database(signer, base, db);
         Ok(Some(DbSignatures { db: sign(&new.db)?, files: sign(&new.files)? }))
+    }
+
+    /// Checks the new database pair repo-add wrote for `edit` on `base` against what this run
+    /// checked ([`crate::trust::signed::check_new_database`]), signed or not: nothing is
+    /// uploaded or signed that does not say exactly that. A file of `edit` is a checked
+    /// package of the change, or the live build of the same version taken in its place
+    /// (`adopted`, whose bytes are hashed here). Errors: an entry that neither `base` nor the
+    /// checked packages account for (nothing was written), or a file cannot be read.
+    fn check_new_databases(
+        &self,
+        base: &TrustedDb,
+        edit: &Edit,
+        new: &DbFiles,
+    ) -> Result<CheckedDbFiles, PublishError> {
+        use crate::trust::signed::{Added, check_new_database, sha256_of_file};
+        let mut added = Vec::new();
+        for pkg in self.change.add {
+            let (path, sha256) = match self.adopted.get(pkg.path()) {
+                Some(copy) => {
+                    let sha = sha256_of_file(copy).map_err(|source| PublishError::Io { path: copy.clone(), source })?;
+                    (copy.clone(), sha)
+                }
+                None => (pkg.path().to_owned(), pkg.sha256().to_string()),
+            };
+            if edit.add.contains(&path) {
+                added.push(Added { package: pkg, file_name: pkg.file_name().to_string(), sha256 });
+            }
+        }
+        let check = |path| check_new_database(base, &added, edit.fresh, path).map_err(PublishError::from);
+        Ok(CheckedDbFiles { db: check(&new.db)?, files: check(&new.files)? })
     }
 
     /// Step 2: uploads the archives (`NAME.db.tar.zst`, `NAME.files.tar.zst`), `NAME.files`
