@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what repoctl's tests and demo need on a Debian 12 machine with Docker running:
 #   - Debian packages: mmdebstrap (to make the test image), pacman and makepkg (pacman is the
-#     independent client that installs from the published repository), git, zstd; groff, zsh
+#     independent client that installs from the published repository), git, zstd; jq (the
+#     sharded workflow template's scripts, run by tests/integration/waves.rs); groff, zsh
 #     and fish (the manual page and completion scripts `repoctl man` / `completions` print);
 #     chromium (a headless browser that loads the repository page, index.html);
 #   - moto[server] from PyPI: a real S3 server on loopback;
@@ -20,7 +21,7 @@ sudo=""
 
 need_apt=()
 for pair in mmdebstrap:mmdebstrap pacman:pacman-package-manager makepkg:makepkg bsdtar:libarchive-tools \
-            git:git zstd:zstd groff:groff-base zsh:zsh fish:fish chromium:chromium; do
+            git:git jq:jq zstd:zstd groff:groff-base zsh:zsh fish:fish chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 if ((${#need_apt[@]})); then

@@ -102,6 +102,13 @@ pub enum Command {
         /// `repoctl publish DIR` on another machine.
         #[arg(long, value_name = "DIR", requires = "no_publish")]
         out: Option<Utf8PathBuf>,
+        /// With --no-publish: the package files earlier waves built (their --out
+        /// directories, merged), for a wave of `plan --shards` (`"waves"`). Each is checked as
+        /// `publish DIR` checks it, against its provenance record and repoctl.lock; a pkgbase
+        /// found there is not built again, and its files are installed into its dependants'
+        /// containers. Exits 2, building nothing, when a file there is refused.
+        #[arg(long, value_name = "DIR", requires = "no_publish")]
+        earlier_waves: Option<Utf8PathBuf>,
     },
 
     /// Move repoctl.lock to the AUR's newest commits, and show what that lets in.

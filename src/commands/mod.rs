@@ -47,8 +47,9 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             let options = plan::Options { json, shards, probe_vcs };
             plan::plan(&config_path, work_dir, options, &packages, printer).await
         }
-        Command::Build { packages, no_publish, out } => {
-            build::build(&config_path, work_dir, &packages, no_publish, out.as_deref(), printer).await
+        Command::Build { packages, no_publish, out, earlier_waves } => {
+            let options = build::Options { only: &packages, no_publish, out: out.as_deref(), earlier_waves };
+            build::build(&config_path, work_dir, options, printer).await
         }
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
         Command::Sign { adopt: _, dry_run } => sign::sign(&config_path, work_dir, dry_run, printer).await,

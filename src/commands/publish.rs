@@ -75,7 +75,7 @@ pub async fn publish(
 
 /// The package files of `dir` and of its `debug` subdirectory (`build --out DIR` puts debug
 /// packages there: they go to the NAME-debug repository). Errors: none there, or unreadable.
-fn dir_package_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, Error> {
+pub(super) fn dir_package_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, Error> {
     let mut files = package_files(dir)?;
     let debug_dir = dir.join(DEBUG_SUBDIR);
     if debug_dir.is_dir() {
@@ -117,7 +117,7 @@ fn say_taken(left_out: &[Refused], printer: &Printer) {
 
 /// Checks `files` against their provenance records and `lock` on a blocking thread (it reads
 /// every byte): the files accepted, and the refusals. Errors: the check ended abnormally.
-async fn check_files(
+pub(super) async fn check_files(
     config: &Config,
     lock: &crate::lock::Lock,
     files: Vec<Utf8PathBuf>,

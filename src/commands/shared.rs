@@ -134,6 +134,7 @@ pub(super) async fn build_context(
         dirs: dirs.clone(),
         git_url: Box::new(move |base| aur.git_url(base)),
         published,
+        earlier: Default::default(),
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
         keyserver: config.builder.keyserver.clone(),
