@@ -189,6 +189,8 @@ pub enum PackageError {
     Changed { file: String, checked: String, found: String },
     #[error("{path} already exists")]
     Exists { path: Utf8PathBuf },
+    #[error("{file} was made from another PKGBUILD than this run's build of it (its .BUILDINFO says so)")]
+    OtherPkgbuild { file: String },
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
 }
@@ -335,6 +337,43 @@ impl CheckedPackage {
         fs_err::copy(&self.path, &dest).map_err(|source| PackageError::Io { path: dest.clone(), source })?;
         CheckedPackage { path: dest.clone(), ..self.clone() }.verify()?;
         Ok(dest)
+    }
+
+    /// Checks `other`, another build of this very file (the live object of the same name a
+    /// publish found where this one was to go), as this one was checked: its `.PKGINFO` must
+    /// say this file's pkgname, pkgbase, version and arch (so its name is this one's, and its
+    /// bytes zstd), and makepkg must have made it from the same PKGBUILD ([`same_pkgbuild`]).
+    /// The result carries `other`'s own `depend` and `provides`, for the publish gate. It
+    /// parses `other`: call it only once its signature verified. Errors: as [`check_file`], or
+    /// [`PackageError::OtherPkgbuild`].
+    pub fn check_rebuild(&self, other: &Utf8Path) -> Result<CheckedPackage, PackageError> {
+        let declared = Declared {
+            pkgbase: self.pkgbase.clone(),
+            pkgnames: if self.debug { Vec::new() } else { vec![self.pkgname.clone()] },
+            version: self.version.clone(),
+            arch: self.arch.clone(),
+            vcs: false,
+            debug: self.debug,
+        };
+        let checked = check_file(other, &declared)?;
+        let file = checked.file_name.clone();
+        if checked.file_name != self.file_name {
+            let mismatches = vec![Mismatch::FileName { found: file.clone(), expected: self.file_name.clone() }];
+            let info = PkgInfo {
+                pkgname: checked.pkgname,
+                pkgbase: checked.pkgbase,
+                version: checked.version,
+                arch: checked.arch,
+                depends: checked.depends,
+                provides: checked.provides,
+            };
+            return Err(PackageError::Mismatch { file, info: Box::new(info), mismatches });
+        }
+        match same_pkgbuild(other, &self.path) {
+            Ok(true) => Ok(checked),
+            Ok(false) => Err(PackageError::OtherPkgbuild { file }),
+            Err(why) => Err(PackageError::NotAPackage { file, why }),
+        }
     }
 
     /// The file's provenance record: `origin` (what its build shares) and what was checked
