@@ -151,8 +151,9 @@ pub trait Target: Send + Sync {
     fn public_url(&self) -> String;
     /// An object's bytes, or None when it does not exist.
     async fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, PublishError>;
-    /// Writes an object to a local file.
-    async fn download(&self, name: &str, dest: &Utf8Path) -> Result<(), PublishError>;
+    /// Writes an object of at most `limit` bytes to a local file. Errors:
+    /// [`PublishError::TooLarge`] when it is larger (what was written of it stays in `dest`).
+    async fn download(&self, name: &str, dest: &Utf8Path, limit: u64) -> Result<(), PublishError>;
     /// Creates or replaces an object with a local file's content.
     async fn upload(&self, name: &str, src: &Utf8Path) -> Result<(), PublishError>;
     /// Creates an object with a local file's content only where there is none: never over
@@ -605,8 +606,9 @@ struct Publish<'a> {
     placed: BTreeSet<Utf8PathBuf>,
     /// This change's package files whose names hold other bytes, found by an attempt.
     taken: BTreeSet<Utf8PathBuf>,
-    /// Live objects taken in their place: local name -> the downloaded copy.
-    adopted: BTreeMap<Utf8PathBuf, Utf8PathBuf>,
+    /// Live objects taken in their place: local name -> the downloaded copy, checked
+    /// ([`packages::take_live`]).
+    adopted: BTreeMap<Utf8PathBuf, CheckedPackage>,
     /// pkgbase of each package file name, from the last database repo-add wrote.
     bases: BTreeMap<String, String>,
 }
@@ -696,18 +698,24 @@ impl<'a> Publish<'a> {
         let downgraded = self.report.downgrades.iter().map(|d| d.pkgbase.as_str());
         let refused: BTreeSet<&str> =
             self.report.refused.iter().map(|r| r.pkgbase.as_str()).chain(downgraded).collect();
-        let candidates: Vec<&CheckedPackage> =
-            self.change.add.iter().filter(|p| !refused.contains(p.pkgbase())).collect();
+        // A file taken from the target stands in for this run's build: the gate reads its own
+        // `.PKGINFO` (the two builds may differ in what makepkg found to depend on).
+        let candidates: Vec<&CheckedPackage> = self
+            .change
+            .add
+            .iter()
+            .filter(|p| !refused.contains(p.pkgbase()))
+            .map(|p| self.adopted.get(p.path()).unwrap_or(p))
+            .collect();
         // The gate: nothing this change strands goes in (issue 26).
         let (admitted, strands) = gate::admit(trusted.entries(), candidates, self.change.remove, self.change.official);
         for strand in strands.iter().filter(|s| !self.report.stranded.contains(s)) {
             self.reporter.step(&strand.to_string());
         }
         self.report.stranded = strands;
-        let wanted: Vec<Utf8PathBuf> =
-            admitted.add().iter().map(|p| self.adopted.get(p.path()).unwrap_or(&p.path().to_owned()).clone()).collect();
+        let wanted: Vec<Utf8PathBuf> = admitted.add().iter().map(|p| p.path().to_owned()).collect();
         let (add, remove) = effective_change(&wanted, admitted.remove(), trusted.entries(), self.reporter);
-        let live = add.iter().filter(|p| self.adopted.values().any(|a| a == *p)).cloned().collect();
+        let live = add.iter().filter(|p| self.adopted.values().any(|a| a.path() == *p)).cloned().collect();
         Ok(Edit { add, remove, live, fresh: false })
     }
 
@@ -723,8 +731,9 @@ impl<'a> Publish<'a> {
             if listed.contains(name.as_str()) || self.adopted.contains_key(&file) {
                 continue;
             }
-            if let Some(signer) = self.change.signer
-                && let Some(copy) = packages::take_live(self.target, &name, &file, signer, &dir.join("live")).await?
+            let ours = self.change.add.iter().find(|p| p.path() == file);
+            if let (Some(signer), Some(ours)) = (self.change.signer, ours)
+                && let Some(copy) = packages::take_live(self.target, ours, signer, &dir.join("live")).await?
             {
                 self.reporter.step(&format!(
                     "{name} is already on {} with other bytes, signed by this key: publishing that build instead of this run's",
