@@ -139,12 +139,7 @@ impl<'a> Run<'a> {
         let history = crate::publish::history(&*target, &work);
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
-        let plan = if no_publish { planned.plan } else { keep_published(planned.plan, printer) };
-        let mut taken = BTreeMap::new();
-        let plan = match earlier {
-            Some((dir, files)) => take_earlier_waves(plan, files, &mut taken, dir, printer),
-            None => plan,
-        };
+        let (plan, taken) = what_to_build(planned.plan, no_publish, earlier, printer);
         printer.info(render_plan(&plan).trim_end());
         printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
         let problems = report_problems(config, &plan, &planned.uninstallable, printer);
@@ -399,6 +394,24 @@ impl<'a> Run<'a> {
 
 /// Every pkgbase of `plan`: what the status object keeps entries of, besides what is published.
 /// None for a partial plan (`build PKG…`), which does not know them all.
+/// The plan as this run builds it: without the rebuilds of published versions
+/// ([`keep_published`], unless `no_publish`), and without what an earlier wave built
+/// ([`take_earlier_waves`], whose files are returned by pkgbase).
+fn what_to_build(
+    plan: Plan,
+    no_publish: bool,
+    earlier: Option<(&Utf8PathBuf, BTreeMap<String, Vec<CheckedPackage>>)>,
+    printer: &Printer,
+) -> (Plan, BTreeMap<String, Vec<CheckedPackage>>) {
+    let plan = if no_publish { plan } else { keep_published(plan, printer) };
+    let mut taken = BTreeMap::new();
+    let plan = match earlier {
+        Some((dir, files)) => take_earlier_waves(plan, files, &mut taken, dir, printer),
+        None => plan,
+    };
+    (plan, taken)
+}
+
 /// `--earlier-waves DIR` (issue 28): the package files of `dir` (and its `debug` subdirectory),
 /// checked as `publish DIR` checks them ([`super::publish::check_files`]: each against its
 /// provenance record and repoctl.lock), by pkgbase; debug packages are left out (nothing

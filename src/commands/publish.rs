@@ -123,9 +123,13 @@ pub(super) async fn check_files(
     files: Vec<Utf8PathBuf>,
 ) -> Result<(Vec<CheckedPackage>, Vec<Refusal>), Error> {
     let locked: BTreeMap<String, Locked> = lock.entries.values().map(|e| (e.name.clone(), locked(config, e))).collect();
-    tokio::task::spawn_blocking(move || crate::trust::check_directory(&files, &|base| locked.get(base).cloned()))
-        .await
-        .map_err(|e| Error::Usage(format!("checking the package files ended abnormally: {e}")))
+    let (started, count) = (std::time::Instant::now(), files.len());
+    let checked =
+        tokio::task::spawn_blocking(move || crate::trust::check_directory(&files, &|base| locked.get(base).cloned()))
+            .await
+            .map_err(|e| Error::Usage(format!("checking the package files ended abnormally: {e}")));
+    tracing::debug!("checking {count} package file(s): {:.3} s", started.elapsed().as_secs_f64());
+    checked
 }
 
 /// What repoctl.lock's `entry` lets in, with repo.yaml's settings for its pkgbase (its entry's,

@@ -810,29 +810,20 @@ impl<'a> Publish<'a> {
     /// Checks the new database pair repo-add wrote for `edit` on `base` against what this run
     /// checked ([`crate::trust::signed::check_new_database`]), signed or not: nothing is
     /// uploaded or signed that does not say exactly that. A file of `edit` is a checked
-    /// package of the change, or the live build of the same version taken in its place
-    /// (`adopted`, whose bytes are hashed here). Errors: an entry that neither `base` nor the
-    /// checked packages account for (nothing was written), or a file cannot be read.
+    /// package of the change, or the live build of the same version taken in its place and
+    /// checked in turn (`adopted`). Errors: an entry that neither `base` nor the checked
+    /// packages account for (nothing was written).
     fn check_new_databases(
         &self,
         base: &TrustedDb,
         edit: &Edit,
         new: &DbFiles,
     ) -> Result<CheckedDbFiles, PublishError> {
-        use crate::trust::signed::{Added, check_new_database, sha256_of_file};
-        let mut added = Vec::new();
-        for pkg in self.change.add {
-            let (path, sha256) = match self.adopted.get(pkg.path()) {
-                Some(copy) => {
-                    let sha = sha256_of_file(copy).map_err(|source| PublishError::Io { path: copy.clone(), source })?;
-                    (copy.clone(), sha)
-                }
-                None => (pkg.path().to_owned(), pkg.sha256().to_string()),
-            };
-            if edit.add.contains(&path) {
-                added.push(Added { package: pkg, file_name: pkg.file_name().to_string(), sha256 });
-            }
-        }
+        use crate::trust::signed::check_new_database;
+        let added: Vec<&CheckedPackage> = (self.change.add.iter())
+            .map(|p| self.adopted.get(p.path()).unwrap_or(p))
+            .filter(|p| edit.add.iter().any(|f| f == p.path()))
+            .collect();
         let check = |path| check_new_database(base, &added, edit.fresh, path).map_err(PublishError::from);
         Ok(CheckedDbFiles { db: check(&new.db)?, files: check(&new.files)? })
     }

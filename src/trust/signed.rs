@@ -267,15 +267,6 @@ fn embedded_signature_verifies(entry: &RepoEntry, path: &Utf8Path, signer: &Sign
     fs_err::File::open(path).is_ok_and(|file| signer.verify_reader(std::io::BufReader::new(file), &sig))
 }
 
-/// A package a publish adds: its checked contents, and the SHA-256 (lowercase hex) of the file
-/// added, which differs from the check's when the publish takes the live build of the same
-/// version instead (`publish::packages::take_live`).
-pub struct Added<'a> {
-    pub package: &'a crate::trust::CheckedPackage,
-    pub file_name: String,
-    pub sha256: String,
-}
-
 /// A new database archive (`NAME.db.tar.zst` or `NAME.files.tar.zst`, as repo-add wrote it)
 /// whose entries say exactly what the publish meant ([`check_new_database`]). Only that check
 /// makes one, and [`sign_database`] signs nothing else.
@@ -305,14 +296,14 @@ pub struct UnexpectedEntry {
 /// also be `base`'s with another `%PGPSIG%`.
 pub fn check_new_database(
     base: &TrustedDb,
-    added: &[Added<'_>],
+    added: &[&crate::trust::CheckedPackage],
     resigned: bool,
     path: &Utf8Path,
 ) -> Result<CheckedDatabase, UnexpectedEntry> {
     let fail = |why: String| UnexpectedEntry { path: path.to_owned(), why };
     let bytes = fs_err::read(path).map_err(|e| fail(format!("cannot be read: {e}")))?;
     let entries = read_sync_db(&bytes).map_err(|e| fail(format!("cannot be read: {e}")))?;
-    let by_file: BTreeMap<&str, &Added> = added.iter().map(|a| (a.file_name.as_str(), a)).collect();
+    let by_file: BTreeMap<&str, &crate::trust::CheckedPackage> = added.iter().map(|p| (p.file_name(), *p)).collect();
     for entry in &entries {
         let unsigned = |e: &RepoEntry| RepoEntry { signed: false, pgpsig: None, ..e.clone() };
         if base.entries.contains(entry) || (resigned && base.entries.iter().any(|b| unsigned(b) == unsigned(entry))) {
@@ -328,20 +319,19 @@ pub fn check_new_database(
             return Err(fail(format!("the entry for {} has another {field} than the checked package", entry.filename)));
         }
     }
-    if let Some(missing) = added.iter().find(|a| !entries.iter().any(|e| e.filename == a.file_name)) {
-        return Err(fail(format!("no entry for {}, which this run added", missing.file_name)));
+    if let Some(missing) = added.iter().find(|p| !entries.iter().any(|e| e.filename == p.file_name())) {
+        return Err(fail(format!("no entry for {}, which this run added", missing.file_name())));
     }
     Ok(CheckedDatabase { path: path.to_owned() })
 }
 
-/// The first field of `entry` that is not what the checked package `add` says (None: none).
-fn entry_mismatch(entry: &RepoEntry, add: &Added<'_>) -> Option<&'static str> {
-    let p = add.package;
+/// The first field of `entry` that is not what the checked package `p` says (None: none).
+fn entry_mismatch(entry: &RepoEntry, p: &crate::trust::CheckedPackage) -> Option<&'static str> {
     [
         ("pkgname", entry.name == p.pkgname()),
         ("pkgbase", entry.base == p.pkgbase()),
         ("version", entry.version == p.version()),
-        ("%SHA256SUM%", entry.sha256.as_deref() == Some(add.sha256.as_str())),
+        ("%SHA256SUM%", entry.sha256.as_deref() == Some(p.sha256())),
         ("%DEPENDS%", entry.depends == p.depends()),
         ("%PROVIDES%", entry.provides == p.provides()),
     ]

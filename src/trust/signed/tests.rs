@@ -218,7 +218,7 @@ fn a_new_database_must_say_exactly_what_was_checked() {
         hello.filename,
         hello.sha256.clone().unwrap()
     );
-    let added = [Added { package: &pkg, file_name: pkg.file_name().into(), sha256: pkg.sha256().into() }];
+    let added = [&pkg];
     let kept = ("hello-1.0-1".to_string(), hello_desc.clone());
 
     let good = db_archive(&dir, "good.db", &[kept.clone(), tool_desc(&pkg, |d| d)]);
