@@ -245,9 +245,10 @@ fn publish_guide(e: &crate::publish::PublishError) -> &'static str {
         PublishError::Lock { .. } | PublishError::Io { .. } => {
             "docs/src/troubleshooting.md#a-file-cannot-be-read-or-written"
         }
-        PublishError::Remote { .. } | PublishError::TooLarge { .. } | PublishError::Conflict { .. } | PublishError::Db(_) => {
-            "docs/src/troubleshooting.md#the-bucket-cannot-be-read-or-written"
-        }
+        PublishError::Remote { .. }
+        | PublishError::TooLarge { .. }
+        | PublishError::Conflict { .. }
+        | PublishError::Db(_) => "docs/src/troubleshooting.md#the-bucket-cannot-be-read-or-written",
     }
 }
 

@@ -301,7 +301,10 @@ fn the_readme_starts_with_the_demo_and_the_test_command() {
          bash scripts/testbed.sh && cargo test --locked   # run the tests against real Docker, S3 and pacman\n"
     );
     let ci = read(".ci/run");
-    assert!(ci.contains("\nbash scripts/testbed.sh\ncargo test --locked\n"), ".ci/run no longer runs the README's test command:\n{ci}");
+    assert!(
+        ci.contains("\nbash scripts/testbed.sh\ncargo test --locked\n"),
+        ".ci/run no longer runs the README's test command:\n{ci}"
+    );
 }
 
 /// `repoctl …` invocations in the guide's and the README's shell blocks and inline code: the
@@ -311,8 +314,11 @@ fn invocations() -> Vec<(String, String, Vec<String>)> {
     sources.push(("README.md".into(), read("README.md")));
     let mut found = Vec::new();
     for (rel, text) in sources {
-        let mut snippets: Vec<String> =
-            code_blocks(&text).into_iter().filter(|(info, ..)| info == "sh").flat_map(|(_, b, _)| lines_of(&b)).collect();
+        let mut snippets: Vec<String> = code_blocks(&text)
+            .into_iter()
+            .filter(|(info, ..)| info == "sh")
+            .flat_map(|(_, b, _)| lines_of(&b))
+            .collect();
         // Inline code that is a command line, not prose quoted from a message.
         snippets.extend(text.split('`').skip(1).step_by(2).filter(|s| s.starts_with("repoctl ")).map(str::to_string));
         for snippet in snippets {
@@ -366,9 +372,8 @@ fn every_command_and_option_the_guide_shows_exists() {
 
 /// Whether help text lists `option` (followed by a space, `=`, `,` or the end of its line).
 fn mentions(help: &str, option: &str) -> bool {
-    help.match_indices(option).any(|(i, _)| {
-        help[i + option.len()..].chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-'))
-    })
+    help.match_indices(option)
+        .any(|(i, _)| help[i + option.len()..].chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-')))
 }
 
 /// Every failure kind a build can end with (`FailureKind::label` in src/build/mod.rs) has a
@@ -463,7 +468,8 @@ fn value_text(schema: &Value, node: &Value) -> String {
 /// Schema text as Markdown shows it: `<` and `>` outside code spans are text, not HTML tags.
 fn as_text(description: &str) -> String {
     let parts = description.split('`').enumerate();
-    let parts = parts.map(|(i, p)| if i % 2 == 0 { p.replace('<', "&lt;").replace('>', "&gt;") } else { p.to_string() });
+    let parts =
+        parts.map(|(i, p)| if i % 2 == 0 { p.replace('<', "&lt;").replace('>', "&gt;") } else { p.to_string() });
     parts.collect::<Vec<_>>().join("`")
 }
 
@@ -485,7 +491,12 @@ fn keys_page(schema: &Value) -> String {
             let example = example.as_str().map_or_else(|| example.to_string(), str::to_string);
             what.push_str(&format!(" Example: `{example}`."));
         }
-        let cells = [format!("`{key}`"), value_text(schema, &node), (if required { "yes" } else { "no" }).into(), as_text(&what)];
+        let cells = [
+            format!("`{key}`"),
+            value_text(schema, &node),
+            (if required { "yes" } else { "no" }).into(),
+            as_text(&what),
+        ];
         let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|").replace('\n', " ")).collect();
         page.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
