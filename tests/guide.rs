@@ -334,8 +334,9 @@ fn invocations() -> Vec<(String, String, Vec<String>)> {
     found
 }
 
+/// A shell block's lines without their comments.
 fn lines_of(block: &str) -> Vec<String> {
-    block.lines().map(str::to_string).collect()
+    block.lines().filter(|l| !l.starts_with('#')).map(|l| l.split(" #").next().unwrap_or("").to_string()).collect()
 }
 
 /// `--json`, `[--out`, `--shards=N` -> the option's name.
