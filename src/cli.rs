@@ -203,7 +203,7 @@ pub enum Command {
     /// environment is unusable. Needs Docker, as `plan` does (the official repositories are
     /// read through the builder image).
     Status {
-        /// Print one JSON object (its shape is in the README).
+        /// Print one JSON object (its shape: docs/src/operating/status.md#status---json in the user guide).
         #[arg(long)]
         json: bool,
     },
