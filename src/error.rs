@@ -242,7 +242,9 @@ fn publish_guide(e: &crate::publish::PublishError) -> &'static str {
         PublishError::Sign(_) => "docs/src/troubleshooting.md#the-signing-key-is-refused",
         PublishError::Package(e) => package_guide(e),
         PublishError::RepoTool(_) => "docs/src/troubleshooting.md#repo-add-or-repo-remove-failed",
-        PublishError::UnexpectedEntry(_) => "docs/src/troubleshooting.md#the-new-database-does-not-say-what-was-checked",
+        PublishError::UnexpectedEntry(_) => {
+            "docs/src/troubleshooting.md#the-new-database-does-not-say-what-was-checked"
+        }
         PublishError::Lock { .. } | PublishError::Io { .. } => {
             "docs/src/troubleshooting.md#a-file-cannot-be-read-or-written"
         }

@@ -206,8 +206,12 @@ async fn download_one(
     // %CSIZE% of its entry in the verified database: a larger object is not that file.
     let entry = published.trusted.entries().iter().find(|e| e.filename == file);
     let limit = entry.and_then(|e| e.csize).unwrap_or(crate::trust::package::MAX_UNPACKED_BYTES);
-    published.target.download(file, &part, limit).await.map_err(|e| {
-        format!("cannot fetch dependency {file} from the repository: {}", crate::build::with_causes(&e))
+    published.target.download(file, &part, limit).await.map_err(|e| match e {
+        crate::publish::PublishError::TooLarge { .. } => format!(
+            "the published dependency {file} is not what the repository's database describes: the object is larger \
+             than its entry's %CSIZE% ({limit} bytes)"
+        ),
+        e => format!("cannot fetch dependency {file} from the repository: {}", crate::build::with_causes(&e)),
     })?;
     fs_err::rename(&part, &dest).map_err(|e| e.to_string())?;
     published.trusted.check_fetched(file, &dest, published.signer).map_err(|why| {

@@ -48,18 +48,22 @@ impl Source {
     }
 }
 
-/// The `NAME-VERSION` directories a database archive holds.
-pub fn entry_dirs(path: &Utf8Path) -> Result<BTreeSet<String>, MergeError> {
+/// The `NAME-VERSION` directories a database archive holds, each with the bytes of its `desc`
+/// (empty when it has none).
+pub fn entry_descs(path: &Utf8Path) -> Result<BTreeMap<String, Vec<u8>>, MergeError> {
     let read = |source| MergeError::Read { path: path.to_owned(), source };
     let bytes = fs_err::read(path).map_err(read)?;
     let mut limited = decompressor(&bytes).map_err(read)?.take(MAX_ARCHIVE_BYTES);
     let mut archive = tar::Archive::new(crate::alpm::TarGuard::new(&mut limited, u64::MAX));
-    let mut dirs = BTreeSet::new();
+    let mut dirs = BTreeMap::new();
     for entry in archive.entries().map_err(read)? {
-        let entry = entry.map_err(read)?;
+        let mut entry = entry.map_err(read)?;
         let path = entry.path().map_err(read)?.to_string_lossy().into_owned();
-        if let Some(dir) = path.split('/').next().filter(|d| !d.is_empty()) {
-            dirs.insert(dir.to_string());
+        let Some(dir) = path.split('/').next().filter(|d| !d.is_empty()) else { continue };
+        let desc: &mut Vec<u8> = dirs.entry(dir.to_string()).or_default();
+        if path.strip_prefix(dir) == Some("/desc") {
+            // A desc is a few KiB; 1 MiB bounds what a hostile archive makes this hold.
+            (&mut entry).take(1 << 20).read_to_end(desc).map_err(read)?;
         }
     }
     Ok(dirs)
@@ -314,7 +318,7 @@ mod tests {
         assert!(matches!(err, MergeError::Duplicate { .. }), "{err}");
         let kept = Source { path: stale.clone(), only: Some(BTreeSet::new()) };
         merge_archives(&[kept, Source::all(&part)], &out).unwrap();
-        assert_eq!(entry_dirs(&out).unwrap(), BTreeSet::from(["foo-2-1".to_string()]));
-        assert_eq!(entry_dirs(&stale).unwrap().len(), 2);
+        assert_eq!(entry_descs(&out).unwrap().into_keys().collect::<Vec<_>>(), ["foo-2-1"]);
+        assert_eq!(entry_descs(&stale).unwrap().len(), 2);
     }
 }

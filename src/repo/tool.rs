@@ -1,7 +1,7 @@
 //! `repo-add` and `repo-remove`, run in a builder container on a copy of the current
 //! database: the host needs no pacman, and the database is written by pacman's own tools.
 use super::DbNames;
-use super::merge::{MergeError, Source, entry_dirs, merge_archives};
+use super::merge::{MergeError, Source, entry_descs, merge_archives};
 use crate::alpm::{RepoEntry, package_file_parts, read_sync_db};
 use crate::docker::{Ahead, Container, ContainerSpec, Docker, DockerError, ExecSpec};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -308,18 +308,31 @@ fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> RepoToolError + use<> {
 /// split, and repo-add nests the new entry inside it with `cp -a`); an entry only in NAME.db
 /// is taken from it, without a file list until that package is published again. Usually they
 /// agree, and NAME.files (the biggest object) is used as it is.
+///
+/// NAME.db decides what an entry says too: one whose `desc` differs between the two (that run's
+/// build of the same version, or its signature of it) is taken from NAME.db, so that the pair
+/// a publish writes says the same of every package (`trust::signed::check_new_database`
+/// holds both to the verified NAME.db).
 fn reconcile_files(cur: &DbFiles, names: &DbNames, out_dir: &Utf8Path) -> Result<DbFiles, RepoToolError> {
-    let (listed, present) = (entry_dirs(&cur.db)?, entry_dirs(&cur.files)?);
+    let (listed, present) = (entry_descs(&cur.db)?, entry_descs(&cur.files)?);
     if listed == present {
         return Ok(cur.clone());
     }
-    let missing: BTreeSet<String> = listed.difference(&present).cloned().collect();
+    let missing: BTreeSet<String> =
+        listed.iter().filter(|(dir, desc)| present.get(*dir) != Some(*desc)).map(|(dir, _)| dir.clone()).collect();
     if !missing.is_empty() {
-        tracing::warn!("{} lacks {} entries of {}: taken without file lists", names.files, missing.len(), names.db);
+        tracing::warn!(
+            "{} lacks {} entries of {} or says otherwise of them: taken from {} without file lists",
+            names.files,
+            missing.len(),
+            names.db,
+            names.db
+        );
     }
+    let kept: BTreeSet<String> = listed.into_keys().filter(|dir| !missing.contains(dir)).collect();
     let files = out_dir.join(format!("current-{}", names.files_archive));
     let sources =
-        [Source { path: cur.files.clone(), only: Some(listed) }, Source { path: cur.db.clone(), only: Some(missing) }];
+        [Source { path: cur.files.clone(), only: Some(kept) }, Source { path: cur.db.clone(), only: Some(missing) }];
     merge_archives(&sources, &files)?;
     Ok(DbFiles { db: cur.db.clone(), files })
 }

@@ -51,7 +51,7 @@ impl Setup {
         }
         let config = dir.join("repo.yaml");
         let mut yaml = format!(
-            "name: waves\ns3:\n  bucket: {BUCKET}\n  prefix: repo\n  endpoint: {}\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n",
+            "name: waves\ns3:\n  bucket: {BUCKET}\n  prefix: repo\n  endpoint: {}\n  acl: public-read\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n",
             s3.endpoint
         );
         for l in listed {
