@@ -9,7 +9,7 @@ use crate::plan::Plan;
 use crate::publish::status::{BuildResult, PackageStatus};
 use crate::publish::{Description, Target};
 use crate::ui::{Printer, Reporter};
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::BTreeMap;
 
 /// pkgbase -> status entry.
@@ -46,6 +46,8 @@ pub(crate) fn status_entries(plan: &Plan, results: &[PackageResult], run_id: &st
             run: run_id.into(),
             duration_secs,
             built: None,
+            log: None,
+            logs: Vec::new(),
         };
         entries.insert(r.pkgbase.clone(), entry);
     }
@@ -104,13 +106,18 @@ pub(crate) struct Recorded<'a> {
     pub status: Option<&'a Option<crate::publish::status::RepoStatus>>,
     /// Today's official repositories, when the command read them ([`Description::official`]).
     pub official: Option<&'a crate::official::OfficialRepos>,
+    /// pkgbase -> this run's local build log ([`Description::logs`]).
+    pub logs: &'a BTreeMap<String, Utf8PathBuf>,
 }
+
+/// No build logs: a run that built nothing here (`publish DIR`, `sign`, nothing to build).
+pub(crate) const NO_LOGS: &BTreeMap<String, Utf8PathBuf> = &BTreeMap::new();
 
 impl<'a> Recorded<'a> {
     /// What a run without a plan records (`publish DIR`, `sign`): `results`, nothing removed,
     /// no entry dropped for want of a plan, no database read beforehand.
     pub fn without_plan(run_id: &'a str, results: &'a Results) -> Self {
-        Recorded { run_id, results, forget: &[], known: None, read: None, status: None, official: None }
+        Recorded { run_id, results, forget: &[], known: None, read: None, status: None, official: None, logs: NO_LOGS }
     }
 }
 
@@ -141,6 +148,8 @@ pub(crate) async fn describe(
         read: recorded.read,
         status: recorded.status,
         official: recorded.official,
+        logs: recorded.logs,
+        keep_logs: usize::try_from(config.logs.keep).unwrap_or(usize::MAX),
     };
     let describing = crate::publish::describe_repository(target, &description, scratch, printer);
     let described = match docker {
@@ -161,9 +170,10 @@ pub(crate) async fn describe(
                 printer.warn(&format!("replaced an unusable status object: {why}"));
             }
             printer.step(&format!(
-                "wrote {} and {} ({} package(s)) to {}",
+                "wrote {}, {} and {} ({} package(s)) to {}",
                 crate::publish::status::object_name(&config.name),
                 crate::publish::page::PAGE,
+                crate::publish::feed::object_name(&config.name),
                 described.packages,
                 target.describe()
             ));
