@@ -10,7 +10,7 @@ const BUCKET: &str = "status-bucket";
 const HOSTILE_DESC: &str = r#"<script>document.body.dataset.pwned="yes"</script> & "friends""#;
 
 /// tests/fixtures/aur/NAME copied into `dir` with each line edited by `edit`.
-fn fixture_with(name: &str, dir: &Utf8Path, edit: impl Fn(&str) -> String) {
+pub(crate) fn fixture_with(name: &str, dir: &Utf8Path, edit: impl Fn(&str) -> String) {
     let fixture = repo_root().join("tests/fixtures/aur").join(name);
     for f in ["PKGBUILD", ".SRCINFO"] {
         let body = std::fs::read_to_string(fixture.join(f)).unwrap();
@@ -245,6 +245,8 @@ fn the_page_fits_a_phone_and_keeps_names_and_dates_whole() {
                 run: "1".into(),
                 built: None,
                 duration_secs: None,
+                log: None,
+                logs: Vec::new(),
             };
             (e.base.clone(), built)
         })
