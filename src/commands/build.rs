@@ -249,7 +249,9 @@ impl<'a> Run<'a> {
                 let known = known_pkgbases(plan, self.partial);
                 let scratch = self.dirs.run.join("describe");
                 let (config, target) = (self.config, &*self.target);
-                let logs = run_logs(results, &self.dirs);
+                let mut entries = entries;
+                entries.extend(super::results::blocked_entries(plan, &self.run_id));
+                let logs = run_logs(&entries, &self.dirs);
                 let recorded = super::results::Recorded {
                     run_id: &self.run_id,
                     results: &entries,
@@ -395,21 +397,20 @@ impl<'a> Run<'a> {
     }
 }
 
-/// pkgbase -> its build log in this run (`runs/RUN/logs/PKGBASE.log`), for every result: what
-/// is published beside the repository ([`crate::publish::logs`]). A package that was not built
-/// (a dependency failed) gets a log of one line that says why, which is what the user saw of
-/// it. A log that cannot be written is left out (the status object then names none).
-fn run_logs(results: &[PackageResult], dirs: &RunDirs) -> std::collections::BTreeMap<String, Utf8PathBuf> {
+/// pkgbase -> its build log in this run (`runs/RUN/logs/PKGBASE.log`), for every status entry
+/// the run records: what is published beside the repository ([`crate::publish::logs`]). A
+/// package that was not built (a dependency failed, or the plan blocked it) gets a log of one
+/// line that says why, which is what the user saw of it. A log that cannot be written is left
+/// out (the status object then names none).
+fn run_logs(entries: &super::results::Results, dirs: &RunDirs) -> std::collections::BTreeMap<String, Utf8PathBuf> {
     let mut logs = std::collections::BTreeMap::new();
-    for r in results {
-        let log = dirs.logs.join(format!("{}.log", r.pkgbase));
-        if let Outcome::Skipped { reason } = &r.outcome
-            && !log.exists()
-        {
-            let _ = fs_err::write(&log, format!("==> repoctl: {} was not built: {reason}\n", r.pkgbase));
+    for (base, entry) in entries {
+        let log = dirs.logs.join(format!("{base}.log"));
+        if let Some(reason) = entry.reason.as_ref().filter(|_| !log.exists()) {
+            let _ = fs_err::write(&log, format!("==> repoctl: {base} was not built: {reason}\n"));
         }
         if log.is_file() {
-            logs.insert(r.pkgbase.clone(), log);
+            logs.insert(base.clone(), log);
         }
     }
     logs

@@ -54,6 +54,34 @@ pub(crate) fn status_entries(plan: &Plan, results: &[PackageResult], run_id: &st
     entries
 }
 
+/// The status entries of the plan's steps that cannot be built ([`crate::plan::Action::Blocked`]:
+/// a dependency nothing provides, a cycle, a dependency that is blocked or not locked):
+/// skipped, of kind `blocked`, with their problems as the reason, so that the page and the
+/// status object list them with the failures.
+pub(crate) fn blocked_entries(plan: &Plan, run_id: &str) -> Results {
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    let blocked = plan.packages.iter().filter(|s| s.action == crate::plan::Action::Blocked);
+    blocked
+        .map(|step| {
+            let problems: Vec<&str> = step.problems.iter().map(|p| p.message.as_str()).collect();
+            let entry = PackageStatus {
+                result: BuildResult::Skipped,
+                kind: Some("blocked".to_string()),
+                reason: Some(one_line(&format!("cannot be built: {}", problems.join("; ")))),
+                version: step.aur_version.clone(),
+                commit: step.commit.clone(),
+                time: now.clone(),
+                run: run_id.into(),
+                duration_secs: None,
+                built: None,
+                log: None,
+                logs: Vec::new(),
+            };
+            (step.pkgbase.clone(), entry)
+        })
+        .collect()
+}
+
 /// The first line of `text`, made safe to print ([`crate::ui::sanitize_line`]).
 fn one_line(text: &str) -> String {
     crate::ui::sanitize_line(text.lines().next().unwrap_or_default().trim())

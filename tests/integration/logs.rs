@@ -1,6 +1,7 @@
 //! Build logs beside the repository and the Atom feed (issue 29), against a bucket on moto with
-//! real builds: a package that builds, one that fails (printing a GitHub stop-commands token)
-//! and one that cannot be built because it depends on the failing one. The page and the logs
+//! real builds: a package that builds, one that fails (printing a GitHub stop-commands token),
+//! one that cannot be built because it depends on the failing one, and one the plan blocks (it
+//! depends on what no repository provides). The page and the logs
 //! are opened in Debian's chromium over HTTP from the bucket, as a visitor opens them, so the
 //! gzip-encoded logs are decoded by a real browser; the feed is read by feedparser.
 use crate::status::fixture_with;
@@ -47,11 +48,19 @@ fn logs_are_published_beside_the_repository_linked_from_the_page_and_kept_n_per_
         false => l.to_string(),
     });
     aur.push_dir("broken", &broken);
+    // orphan depends on what no repository provides: the plan blocks it.
+    let (_o, orphan) = tempdir();
+    fixture_with("hello", &orphan, |l| match l {
+        "license=('MIT')" => format!("{l}\ndepends=('no-such-dependency')"),
+        "\tlicense = MIT" => format!("{l}\n\tdepends = no-such-dependency"),
+        l => l.replace("hello", "orphan"),
+    });
+    aur.push_dir("orphan", &orphan);
     let (_t, dir) = tempdir();
     let config = dir.join("repo.yaml");
     let yaml = format!(
         "name: lg\ns3:\n  bucket: {BUCKET}\n  prefix: repo\n  endpoint: {}\n  acl: public-read\n\
-builder:\n  image: {TESTBED_IMAGE}\nlogs:\n  keep: 1\npackages:\n  - hello\n  - broken\n  - needs-broken\n",
+builder:\n  image: {TESTBED_IMAGE}\nlogs:\n  keep: 1\npackages:\n  - hello\n  - broken\n  - needs-broken\n  - orphan\n",
         s3.endpoint
     );
     std::fs::write(&config, &yaml).unwrap();
@@ -69,6 +78,11 @@ builder:\n  image: {TESTBED_IMAGE}\nlogs:\n  keep: 1\npackages:\n  - hello\n  - 
     let broken_log = first[1][0].trim_start_matches("repo/");
     assert_eq!(object["packages"]["broken"]["log"], broken_log, "{object}");
     assert_eq!(object["packages"]["broken"]["logs"], serde_json::json!([broken_log]), "{object}");
+    assert_eq!(
+        (object["packages"]["orphan"]["result"].as_str(), object["packages"]["orphan"]["kind"].as_str()),
+        (Some("skipped"), Some("blocked")),
+        "{object}"
+    );
     check_page(&s3, first[0][0].trim_start_matches("repo/"), broken_log);
     check_feed(&s3, &dir, &aur.url, first[0][0].trim_start_matches("repo/"));
 
@@ -117,6 +131,9 @@ fn check_page(s3: &S3, hello_log: &str, broken_log: &str) {
     assert!(broken.contains("makepkg failed with exit code"), "{failures}");
     assert!(broken.contains(&format!("<a href=\"{broken_log}\">log</a>")), "{failures}");
     assert!(row("needs-broken").contains("its dependency broken failed to build"), "{failures}");
+    let orphan = row("orphan");
+    assert!(orphan.contains("<td>skipped (blocked)</td>") && orphan.contains("no-such-dependency"), "{failures}");
+    assert!(orphan.contains("<a href=\"logs/orphan/"), "{failures}");
     assert!(row("hello").is_empty(), "hello was built: {failures}");
     let packages = dom.split("<table id=\"packages\">").nth(1).unwrap_or_default();
     assert!(packages.contains(&format!("<a href=\"{hello_log}\">log</a>")), "{packages}");
@@ -152,4 +169,28 @@ fn check_feed(s3: &S3, dir: &Utf8Path, aur: &str, hello_log: &str) {
     let base = format!("{}/{BUCKET}/repo", s3.endpoint);
     assert!(links.contains(&("alternate", &format!("{base}/{hello_log}"))), "{feed}");
     assert!(links.iter().any(|(rel, href)| *rel == "related" && href.starts_with(&format!("{aur}/cgit/"))), "{feed}");
+}
+
+/// A local directory holds a log as plain text (a web server sends it as it is: gzip there
+/// would reach the browser as binary data), linked from the page by a relative link that
+/// resolves to it, and the feed beside the page.
+#[test]
+fn a_local_directory_holds_its_logs_as_plain_text_beside_the_page() {
+    let Some(_docker) = docker() else { return };
+    let bed = crate::support::Bed::empty();
+    bed.aur.push_fixture("hello");
+    let yaml = format!("name: loc\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n");
+    std::fs::write(&bed.config, yaml).unwrap();
+    let out = bed.run("build", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let repo = bed.repo();
+    let object: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo.join("loc.status.json")).unwrap()).unwrap();
+    let log = object["packages"]["hello"]["log"].as_str().expect("hello's log").to_string();
+    let text = std::fs::read_to_string(repo.join(&log)).expect("the log, as UTF-8 text");
+    assert!(text.starts_with("==> repoctl: ") && text.contains("Finished making"), "{text}");
+    let dom = crate::support::browser::dump_dom(&repo.join("index.html"), "");
+    assert!(dom.contains(&format!("<a href=\"{log}\">log</a>")), "{dom}");
+    assert!(!dom.contains("<table id=\"failures\">"), "nothing failed: {dom}");
+    assert!(repo.join("loc.atom").is_file());
 }
