@@ -3,10 +3,11 @@
 //! archives, then the names pacman downloads, and only then deletion of what no database
 //! references any more.
 //!
-//! After the database, what describes it: the status object (`NAME.status.json`, [`status`])
-//! and the repository page (`index.html`, [`page`]), written by [`describe_repository`]. A
-//! crash before them leaves the previous ones, describing an older database; pacman never
-//! reads them.
+//! After the database, what describes it: the run's build logs (`logs/PKGBASE/RUN.log`,
+//! [`logs`]), the status object (`NAME.status.json`, [`status`]), the repository page
+//! (`index.html`, [`page`]) and the Atom feed (`NAME.atom`, [`feed`]), written by
+//! [`describe_repository`]. A crash before them leaves the previous ones, describing an older
+//! database; pacman never reads them.
 //!
 //! A package file's companions, its signature (`FILE.sig`) and its provenance
 //! (`FILE.provenance.json`, [`crate::provenance`]), go up with it and are deleted with it: no

@@ -1,7 +1,9 @@
 //! The repository page (issue 15): `index.html` beside the sync database, one self-contained
 //! file (inline CSS and script, nothing fetched from elsewhere) that tells a visitor what the
 //! repository is and how to use it: its name, the pacman.conf lines (the target's public URL,
-//! the `SigLevel` that fits its signing), and a table of its packages with a filter.
+//! the `SigLevel` that fits its signing), the builds that failed or did not run with their
+//! reasons and logs (issue 29), and a table of its packages, each linking its last build log,
+//! with a filter.
 //!
 //! Every string that comes from a package (pkgdesc, names, versions: text written by AUR
 //! maintainers) is escaped ([`crate::ui::escape::html`]); the script reads the table, not data spliced into it.

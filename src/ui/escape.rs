@@ -211,40 +211,58 @@ pub fn xml(text: &str) -> String {
 /// PROPS::DATA`), or when it holds `##[` anywhere (the legacy `##[NAME PROPS]DATA`); it splits
 /// lines at `\n`, `\r\n` and a lone `\r`.
 ///
-/// - `stop-commands` (either form) and the line that resumes its token are replaced by a note:
-///   the token is not published.
+/// - `stop-commands` (either form) and the line that resumes its token are replaced by a note,
+///   and a token of [`MIN_SCRUBBED_TOKEN`] characters or more is replaced wherever else it is
+///   (before its command too): the token is not published.
 /// - Any other line starting with `::` gets `[workflow command, not run] ` before it.
 /// - `##[` becomes `##\[` wherever it is.
 ///
 /// Every other byte, line breaks included, is kept as it was.
 pub fn published_log(text: &str) -> String {
+    let tokens = stop_tokens(text);
     let mut out = String::with_capacity(text.len() + 64);
-    let mut tokens: Vec<String> = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
         let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
         let (line, after) = rest.split_at(end);
         let brk = if after.starts_with("\r\n") { 2 } else { after.len().min(1) };
-        out.push_str(&neutral_line(line, &mut tokens));
+        out.push_str(&neutral_line(line, &tokens));
         out.push_str(&after[..brk]);
         rest = &after[brk..];
     }
     out
 }
 
-/// One line of [`published_log`]; `tokens` are the stop-commands tokens seen so far.
-fn neutral_line(line: &str, tokens: &mut Vec<String>) -> String {
+/// A stop-commands token shorter than this is removed with its command lines only: replacing
+/// every `e` of a log for a token `e` would destroy the log, and says nothing worth hiding.
+pub const MIN_SCRUBBED_TOKEN: usize = 8;
+
+/// The tokens of every `stop-commands` command in `text` (the runner's lines, as
+/// [`published_log`] splits them), trimmed, empty ones left out.
+fn stop_tokens(text: &str) -> Vec<String> {
+    text.split(['\n', '\r'])
+        .filter_map(command)
+        .filter(|(name, _)| name.eq_ignore_ascii_case("stop-commands"))
+        .map(|(_, data)| data.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// One line of [`published_log`]; `tokens` are the log's stop-commands tokens.
+fn neutral_line(line: &str, tokens: &[String]) -> String {
     const NOT_RUN: &str = "[workflow command, not run] ";
-    if let Some((name, data)) = command(line) {
+    if let Some((name, _)) = command(line) {
         if name.eq_ignore_ascii_case("stop-commands") {
-            tokens.push(data.trim().to_string());
             return "==> repoctl: removed a stop-commands workflow command and its token".to_string();
         }
-        if tokens.iter().any(|t| !t.is_empty() && t.eq_ignore_ascii_case(name)) {
+        if tokens.iter().any(|t| t.eq_ignore_ascii_case(name)) {
             return "==> repoctl: removed the line that ends a stop-commands block (its token)".to_string();
         }
     }
-    let line = line.replace("##[", "##\\[");
+    let mut line = line.replace("##[", "##\\[");
+    for token in tokens.iter().filter(|t| t.chars().count() >= MIN_SCRUBBED_TOKEN) {
+        line = line.replace(token.as_str(), "[stop-commands token removed]");
+    }
     if line.trim_start().starts_with("::") { format!("{NOT_RUN}{line}") } else { line }
 }
 
@@ -308,10 +326,10 @@ mod tests {
 
     #[test]
     fn workflow_commands_are_inert_and_stop_tokens_are_not_published() {
-        let log = "compiling\n::stop-commands::SeCrEt-42\n::error::injected\n  ::SeCrEt-42::\n\
-tail ##[warning]legacy\r::add-mask::x\r\nok\n##[stop-commands]other\nend";
+        let log = "echo SeCrEt-42-long before\ncompiling\n::stop-commands::SeCrEt-42-long\n::error::injected\n  ::SeCrEt-42-long::\n\
+tail ##[warning]legacy\r::add-mask::x\r\nok\n##[stop-commands]other\nother is short\nend";
         let out = published_log(log);
-        assert!(!out.contains("SeCrEt-42") && !out.contains("other"), "{out}");
+        assert!(!out.contains("SeCrEt-42-long"), "{out}");
         for line in out.split(['\n', '\r']) {
             assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "a command survives: {line:?}");
         }
