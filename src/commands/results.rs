@@ -118,6 +118,18 @@ pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
     Ok(all)
 }
 
+/// The published log of each pkgbase this run (`run_id`) did not build, as a link a person can
+/// open or paste into an issue: `==> PKGBASE not built: log at URL`.
+fn say_failed_logs(status: &crate::publish::status::RepoStatus, run_id: &str, server: &str, printer: &Printer) {
+    use crate::publish::status::BuildResult;
+    for (base, entry) in &status.packages {
+        let Some(log) = entry.log.as_ref().filter(|_| entry.run == run_id && entry.result != BuildResult::Built) else {
+            continue;
+        };
+        printer.step(&format!("{base} not built: log at {server}/{}", crate::publish::logs::href(log)));
+    }
+}
+
 /// What a run records after publishing (see [`describe`]).
 pub(crate) struct Recorded<'a> {
     pub run_id: &'a str,
@@ -205,6 +217,7 @@ pub(crate) async fn describe(
                 described.packages,
                 target.describe()
             ));
+            say_failed_logs(&described.status, recorded.run_id, &target.public_url(), printer);
         }
         Err(e) => printer.warn(&format!(
             "the repository is published, but its status object and page were not written: {}",

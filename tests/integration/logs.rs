@@ -83,6 +83,8 @@ builder:\n  image: {TESTBED_IMAGE}\nlogs:\n  keep: 1\npackages:\n  - hello\n  - 
         (Some("skipped"), Some("blocked")),
         "{object}"
     );
+    let said = format!("==> broken not built: log at {}/{BUCKET}/repo/{broken_log}", s3.endpoint);
+    assert!(text(&out).contains(&said), "the run names the published log:\n{}", text(&out));
     check_page(&s3, first[0][0].trim_start_matches("repo/"), broken_log);
     check_feed(&s3, &dir, &aur.url, first[0][0].trim_start_matches("repo/"));
 
