@@ -22,6 +22,18 @@ pub(crate) fn fixture_with(name: &str, dir: &Utf8Path, edit: impl Fn(&str) -> St
     }
 }
 
+/// A run's id: `SECS-PID`, or `SECS-RANDOM-PID` (12 hex digits between) since run ids are unique.
+fn is_run_id(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('-').collect();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    let hex = |s: &str| s.len() == 12 && s.bytes().all(|c| c.is_ascii_hexdigit());
+    match parts.as_slice() {
+        [secs, pid] => secs.len() == 10 && digits(secs) && digits(pid),
+        [secs, random, pid] => secs.len() == 10 && digits(secs) && hex(random) && digits(pid),
+        _ => false,
+    }
+}
+
 /// Volatile parts of `status` output made stable: times, run ids, the moto port.
 fn stable(text: &str, endpoint: &str) -> String {
     let text = text.replace(endpoint, "http://S3");
@@ -31,9 +43,7 @@ fn stable(text: &str, endpoint: &str) -> String {
             let tail = &word[core.len()..];
             if core.len() == 20 && core.as_bytes()[10] == b'T' && core.ends_with('Z') {
                 format!("[TIME]{tail}")
-            } else if core.split_once('-').is_some_and(|(a, b)| {
-                a.len() == 10 && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
-            }) {
+            } else if is_run_id(core) {
                 format!("[RUN]{tail}")
             } else {
                 word.to_string()
