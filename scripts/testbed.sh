@@ -12,6 +12,7 @@
 #   - check-jsonschema and zizmor from PyPI: the workflows' schema check and security audit;
 #   - mermaidx from PyPI: Mermaid's own parser (its real mermaid.js in QuickJS), which reads back
 #     the charts repoctl writes into Markdown (tests/support/mermaid_read.py);
+#   - feedparser from PyPI: reads the Atom feed repoctl publishes (tests/support/feed_read.py);
 #   - the offline Arch-compatible builder image repoctl-testbed:latest (images/testbed), and its
 #     variants repoctl-testbed:prev and :next, whose official [extra] differs as Arch's does from
 #     one week to the next (images/testbed/variants).
@@ -79,6 +80,14 @@ if ! python3 -c "import sys, mermaidx; sys.exit(mermaidx.__version__ != '$mermai
     || python3 -m pip install --quiet --break-system-packages "mermaidx==$mermaidx"
 fi
 python3 -c "import mermaidx" || { echo "testbed: python3 cannot import mermaidx after installing" >&2; exit 1; }
+# Pinned: the feed test reads its version and bozo flag.
+feedparser=6.0.14
+if ! python3 -c "import sys, feedparser; sys.exit(feedparser.__version__ != '$feedparser')" 2>/dev/null; then
+  echo "testbed: installing feedparser==$feedparser"
+  python3 -m pip install --quiet "feedparser==$feedparser" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "feedparser==$feedparser"
+fi
+python3 -c "import feedparser" || { echo "testbed: python3 cannot import feedparser after installing" >&2; exit 1; }
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 for pair in "${py_tools[@]}"; do
   command -v "${pair#*:}" >/dev/null || { echo "testbed: ${pair#*:} is not on PATH after installing" >&2; exit 1; }

@@ -11,7 +11,7 @@ mod sources;
 
 pub use artifacts::{ArtifactError, extract_packages};
 pub use image::{PACMAN_CACHE_VOLUME, ensure_builder_image};
-pub use package::log_tail;
+pub use package::{MAX_LOG_BYTES, log_tail};
 pub use run_image::{
     MAX_GENERATION, RunImage, RunImageChoice, RunImageSource, SyncDbs, SyncedLabels, choose_run_image, decide,
     make_run_image, parse_sync_dbs, release_run_image, remove_superseded, render_sync_dbs, synced_image_tag,

@@ -249,6 +249,9 @@ impl<'a> Run<'a> {
                 let known = known_pkgbases(plan, self.partial);
                 let scratch = self.dirs.run.join("describe");
                 let (config, target) = (self.config, &*self.target);
+                let mut entries = entries;
+                entries.extend(super::results::blocked_entries(plan, &self.run_id));
+                let logs = run_logs(&entries, &self.dirs);
                 let recorded = super::results::Recorded {
                     run_id: &self.run_id,
                     results: &entries,
@@ -257,6 +260,7 @@ impl<'a> Run<'a> {
                     read: None,
                     status: None,
                     official: Some(&self.official),
+                    logs: &logs,
                 };
                 super::results::describe(config, target, recorded, &scratch, Some(docker), self.printer).await
             }
@@ -285,6 +289,7 @@ impl<'a> Run<'a> {
             read: Some(&self.remote),
             status: Some(&self.status_object),
             official: Some(&self.official),
+            logs: super::results::NO_LOGS,
         };
         super::results::describe(self.config, &*self.target, recorded, &scratch, docker, self.printer).await
     }
@@ -390,6 +395,25 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
+}
+
+/// pkgbase -> its build log in this run (`runs/RUN/logs/PKGBASE.log`), for every status entry
+/// the run records: what is published beside the repository ([`crate::publish::logs`]). A
+/// package that was not built (a dependency failed, or the plan blocked it) gets a log of one
+/// line that says why, which is what the user saw of it. A log that cannot be written is left
+/// out (the status object then names none).
+fn run_logs(entries: &super::results::Results, dirs: &RunDirs) -> std::collections::BTreeMap<String, Utf8PathBuf> {
+    let mut logs = std::collections::BTreeMap::new();
+    for (base, entry) in entries {
+        let log = dirs.logs.join(format!("{base}.log"));
+        if let Some(reason) = entry.reason.as_ref().filter(|_| !log.exists()) {
+            let _ = fs_err::write(&log, format!("==> repoctl: {base} was not built: {reason}\n"));
+        }
+        if log.is_file() {
+            logs.insert(base.clone(), log);
+        }
+    }
+    logs
 }
 
 /// Every pkgbase of `plan`: what the status object keeps entries of, besides what is published.

@@ -176,6 +176,8 @@ fn refuse(
             run: run_id.to_string(),
             duration_secs: None,
             built: None,
+            log: None,
+            logs: Vec::new(),
         };
         results.insert(entry.name.clone(), status);
     }
@@ -198,6 +200,8 @@ fn record_refused(results: &mut super::results::Results, refused: &[Refused], ru
             run: run_id.to_string(),
             duration_secs: None,
             built: None,
+            log: None,
+            logs: Vec::new(),
         });
         entry.result = BuildResult::Failed;
         entry.kind = Some(crate::build::FailureKind::Publish.label().to_string());

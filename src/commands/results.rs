@@ -9,7 +9,7 @@ use crate::plan::Plan;
 use crate::publish::status::{BuildResult, PackageStatus};
 use crate::publish::{Description, Target};
 use crate::ui::{Printer, Reporter};
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::BTreeMap;
 
 /// pkgbase -> status entry.
@@ -46,10 +46,40 @@ pub(crate) fn status_entries(plan: &Plan, results: &[PackageResult], run_id: &st
             run: run_id.into(),
             duration_secs,
             built: None,
+            log: None,
+            logs: Vec::new(),
         };
         entries.insert(r.pkgbase.clone(), entry);
     }
     entries
+}
+
+/// The status entries of the plan's steps that cannot be built ([`crate::plan::Action::Blocked`]:
+/// a dependency nothing provides, a cycle, a dependency that is blocked or not locked):
+/// skipped, of kind `blocked`, with their problems as the reason, so that the page and the
+/// status object list them with the failures.
+pub(crate) fn blocked_entries(plan: &Plan, run_id: &str) -> Results {
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    let blocked = plan.packages.iter().filter(|s| s.action == crate::plan::Action::Blocked);
+    blocked
+        .map(|step| {
+            let problems: Vec<&str> = step.problems.iter().map(|p| p.message.as_str()).collect();
+            let entry = PackageStatus {
+                result: BuildResult::Skipped,
+                kind: Some("blocked".to_string()),
+                reason: Some(one_line(&format!("cannot be built: {}", problems.join("; ")))),
+                version: step.aur_version.clone(),
+                commit: step.commit.clone(),
+                time: now.clone(),
+                run: run_id.into(),
+                duration_secs: None,
+                built: None,
+                log: None,
+                logs: Vec::new(),
+            };
+            (step.pkgbase.clone(), entry)
+        })
+        .collect()
 }
 
 /// The first line of `text`, made safe to print ([`crate::ui::sanitize_line`]).
@@ -88,6 +118,18 @@ pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
     Ok(all)
 }
 
+/// The published log of each pkgbase this run (`run_id`) did not build, as a link a person can
+/// open or paste into an issue: `==> PKGBASE not built: log at URL`.
+fn say_failed_logs(status: &crate::publish::status::RepoStatus, run_id: &str, server: &str, printer: &Printer) {
+    use crate::publish::status::BuildResult;
+    for (base, entry) in &status.packages {
+        let Some(log) = entry.log.as_ref().filter(|_| entry.run == run_id && entry.result != BuildResult::Built) else {
+            continue;
+        };
+        printer.step(&format!("{base} not built: log at {server}/{}", crate::publish::logs::href(log)));
+    }
+}
+
 /// What a run records after publishing (see [`describe`]).
 pub(crate) struct Recorded<'a> {
     pub run_id: &'a str,
@@ -104,13 +146,18 @@ pub(crate) struct Recorded<'a> {
     pub status: Option<&'a Option<crate::publish::status::RepoStatus>>,
     /// Today's official repositories, when the command read them ([`Description::official`]).
     pub official: Option<&'a crate::official::OfficialRepos>,
+    /// pkgbase -> this run's local build log ([`Description::logs`]).
+    pub logs: &'a BTreeMap<String, Utf8PathBuf>,
 }
+
+/// No build logs: a run that built nothing here (`publish DIR`, `sign`, nothing to build).
+pub(crate) const NO_LOGS: &BTreeMap<String, Utf8PathBuf> = &BTreeMap::new();
 
 impl<'a> Recorded<'a> {
     /// What a run without a plan records (`publish DIR`, `sign`): `results`, nothing removed,
     /// no entry dropped for want of a plan, no database read beforehand.
     pub fn without_plan(run_id: &'a str, results: &'a Results) -> Self {
-        Recorded { run_id, results, forget: &[], known: None, read: None, status: None, official: None }
+        Recorded { run_id, results, forget: &[], known: None, read: None, status: None, official: None, logs: NO_LOGS }
     }
 }
 
@@ -141,6 +188,8 @@ pub(crate) async fn describe(
         read: recorded.read,
         status: recorded.status,
         official: recorded.official,
+        logs: recorded.logs,
+        keep_logs: usize::try_from(config.logs.keep).unwrap_or(usize::MAX),
     };
     let describing = crate::publish::describe_repository(target, &description, scratch, printer);
     let described = match docker {
@@ -161,12 +210,14 @@ pub(crate) async fn describe(
                 printer.warn(&format!("replaced an unusable status object: {why}"));
             }
             printer.step(&format!(
-                "wrote {} and {} ({} package(s)) to {}",
+                "wrote {}, {} and {} ({} package(s)) to {}",
                 crate::publish::status::object_name(&config.name),
                 crate::publish::page::PAGE,
+                crate::publish::feed::object_name(&config.name),
                 described.packages,
                 target.describe()
             ));
+            say_failed_logs(&described.status, recorded.run_id, &target.public_url(), printer);
         }
         Err(e) => printer.warn(&format!(
             "the repository is published, but its status object and page were not written: {}",

@@ -40,7 +40,28 @@ pub struct Config {
     pub sign: Option<SignConfig>,
     /// What `repoctl update` may let into the lock without a person's `--accept`.
     pub trust: TrustConfig,
+    /// What happens to build logs published beside the repository (issue 29).
+    pub logs: LogsConfig,
     pub packages: Vec<PackageConfig>,
+}
+
+/// `logs:` in repo.yaml: each build's log is published as `logs/PKGBASE/RUN.log` beside the
+/// repository ([`crate::publish::logs`]), and the last `keep` of each pkgbase are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogsConfig {
+    /// How many logs of one pkgbase stay published, newest first (1 to [`MAX_LOGS_KEPT`]).
+    pub keep: u32,
+}
+
+/// Logs kept per pkgbase when repo.yaml says nothing.
+pub const DEFAULT_LOGS_KEPT: u32 = 10;
+/// The most `logs.keep` may be: the status object lists every kept log.
+pub const MAX_LOGS_KEPT: u32 = 1000;
+
+impl Default for LogsConfig {
+    fn default() -> LogsConfig {
+        LogsConfig { keep: DEFAULT_LOGS_KEPT }
+    }
 }
 
 /// `trust:` in repo.yaml: the policy `repoctl update` applies before it moves the lock

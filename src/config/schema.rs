@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub sign: Option<Spanned<RawSign>>,
     #[serde(default)]
     pub trust: Option<Spanned<RawTrust>>,
+    #[serde(default)]
+    pub logs: Option<Spanned<RawLogs>>,
     pub packages: Spanned<Vec<Spanned<RawPackage>>>,
 }
 
@@ -52,6 +54,13 @@ pub struct RawTrust {
     pub maintainers: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub auto: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogs {
+    #[serde(default)]
+    pub keep: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

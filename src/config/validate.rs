@@ -1,6 +1,6 @@
 //! From bytes to a validated [`Config`]: every rule repo.yaml must follow, each broken rule a
 //! [`Diagnostic`] at the offending value.
-use super::schema::{RawBuilder, RawConfig, RawLocal, RawPackage, RawS3, RawSign, RawTrust};
+use super::schema::{RawBuilder, RawConfig, RawLocal, RawLogs, RawPackage, RawS3, RawSign, RawTrust};
 use super::*;
 use crate::docker::{Capability, CapabilityError, GRANTABLE_CAPABILITIES, KEPT_CAPABILITIES};
 use serde_saphyr::{Location, Spanned};
@@ -16,7 +16,7 @@ const CANNED_ACLS: &[&str] = &[
     "bucket-owner-read",
     "bucket-owner-full-control",
 ];
-const TOP_LEVEL_KEYS: &[&str] = &["name", "arch", "s3", "local", "builder", "sign", "trust", "packages"];
+const TOP_LEVEL_KEYS: &[&str] = &["name", "arch", "s3", "local", "builder", "sign", "trust", "logs", "packages"];
 const MAX_JOBS: u32 = 64;
 const REFERENCE: &str = "see the user guide, docs/src/reference/repo-yaml.md";
 
@@ -289,8 +289,25 @@ impl Validator<'_> {
         let builder = self.builder(raw.builder);
         let sign = raw.sign.and_then(|s| self.sign(s.value));
         let trust = raw.trust.map(|t| self.trust(t.value)).unwrap_or_default();
+        let logs = raw.logs.map(|l| self.logs(l.value)).unwrap_or_default();
         let packages = self.packages(raw.packages);
-        Config { path: self.path.to_owned(), name, arch, target, builder, sign, trust, packages }
+        Config { path: self.path.to_owned(), name, arch, target, builder, sign, trust, logs, packages }
+    }
+
+    /// `logs:`: how many build logs of each pkgbase stay published (1 to [`MAX_LOGS_KEPT`]).
+    fn logs(&mut self, raw: RawLogs) -> LogsConfig {
+        let mut logs = LogsConfig::default();
+        if let Some(keep) = &raw.keep {
+            match keep.value {
+                1..=MAX_LOGS_KEPT => logs.keep = keep.value,
+                other => self.problem(
+                    keep.referenced,
+                    format!("`keep` is {other}: at least one log of each pkgbase stays published"),
+                    format!("write a number from 1 to {MAX_LOGS_KEPT} (default {DEFAULT_LOGS_KEPT})"),
+                ),
+            }
+        }
+        logs
     }
 
     /// `trust:`: a duration, AUR user names, and one of [`AutoUpdate::NAMES`].
@@ -1273,6 +1290,10 @@ keyserver, allow_host, vcs_interval, debug",
         assert_eq!(
             schema_keys(&schema, "/properties/trust/properties"),
             accepted_keys::<super::super::schema::RawTrust>(bogus)
+        );
+        assert_eq!(
+            schema_keys(&schema, "/properties/logs/properties"),
+            accepted_keys::<super::super::schema::RawLogs>(bogus)
         );
         assert_eq!(
             schema_keys(&schema, "/properties/packages/items/oneOf/1/properties"),

@@ -20,16 +20,29 @@ impl LocalTarget {
         LocalTarget { dir }
     }
 
+    /// Where the object `name` is: a file name, or plain names joined by `/` (a build log's
+    /// `logs/PKGBASE/RUN.log`), none empty or starting with `.` (so never `..`, nor a
+    /// temporary `.NAME.part-PID`). Errors: any other name.
     fn path(&self, name: &str) -> Result<Utf8PathBuf, PublishError> {
-        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        if !name.split('/').all(|part| !part.is_empty() && !part.starts_with('.')) {
             return Err(PublishError::Remote {
                 op: "refusing",
                 name: name.to_string(),
                 target: self.describe(),
-                source: crate::cause::said("not a plain file name"),
+                source: crate::cause::said("not a plain file name, nor plain names joined by /"),
             });
         }
         Ok(self.dir.join(name))
+    }
+
+    /// [`Self::path`] of `name` with its directory made, and a temporary name beside it for
+    /// the write in progress (`.FILE.part-PID`). Errors: the name, or the directory.
+    fn writing(&self, name: &str) -> Result<(Utf8PathBuf, Utf8PathBuf), PublishError> {
+        let path = self.path(name)?;
+        let dir = path.parent().unwrap_or(&self.dir).to_owned();
+        fs_err::create_dir_all(&dir).map_err(io(&dir))?;
+        let tmp = dir.join(format!(".{}.part-{}", path.file_name().unwrap_or(name), std::process::id()));
+        Ok((path, tmp))
     }
 }
 
@@ -87,9 +100,7 @@ impl Target for LocalTarget {
     }
 
     async fn upload(&self, name: &str, src: &Utf8Path) -> Result<(), PublishError> {
-        let path = self.path(name)?;
-        fs_err::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let tmp = self.dir.join(format!(".{name}.part-{}", std::process::id()));
+        let (path, tmp) = self.writing(name)?;
         fs_err::copy(src, &tmp).map_err(io(&tmp))?;
         fs_err::rename(&tmp, &path).map_err(io(&path))?;
         Ok(())
@@ -99,9 +110,7 @@ impl Target for LocalTarget {
     /// EEXIST rather than replace a file, so of two publishers writing one name, one creates
     /// it and the other finds it. What is there is then compared by content.
     async fn create(&self, name: &str, src: &Utf8Path) -> Result<Created, PublishError> {
-        let path = self.path(name)?;
-        fs_err::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let tmp = self.dir.join(format!(".{name}.part-{}", std::process::id()));
+        let (path, tmp) = self.writing(name)?;
         fs_err::copy(src, &tmp).map_err(io(&tmp))?;
         let linked = fs_err::hard_link(&tmp, &path);
         let _ = fs_err::remove_file(&tmp);
@@ -164,13 +173,22 @@ impl Target for LocalTarget {
         }
     }
 
+    /// Removes the file; a name in a folder (`logs/PKGBASE/RUN.log`) also takes its folders
+    /// with it when that leaves them empty (a removed pkgbase leaves no `logs/PKGBASE/`).
     async fn delete(&self, name: &str) -> Result<(), PublishError> {
         let path = self.path(name)?;
         match fs_err::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(&path)(e)),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
         }
+        // remove_dir(2) fails on a folder that is not empty: that one stays, as do its parents.
+        for dir in path.ancestors().skip(1).take_while(|d| *d != self.dir) {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -201,5 +219,25 @@ mod tests {
         assert_eq!(fs_err::read(dir.join("repo").join(name)).unwrap(), b"built here");
         let left: Vec<_> = fs_err::read_dir(dir.join("repo")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
+    }
+
+    #[tokio::test]
+    async fn a_log_is_written_in_its_folder_and_the_folder_goes_with_the_last_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf()).unwrap();
+        let target = LocalTarget::new(dir.join("repo"));
+        let text = dir.join("text");
+        fs_err::write(&text, "==> repoctl: makepkg\n").unwrap();
+        for run in ["1", "2"] {
+            target.upload_log(&format!("logs/lib+foo/{run}.log"), &text).await.unwrap();
+        }
+        assert_eq!(fs_err::read_to_string(dir.join("repo/logs/lib+foo/1.log")).unwrap(), "==> repoctl: makepkg\n");
+        target.delete("logs/lib+foo/1.log").await.unwrap();
+        assert!(dir.join("repo/logs/lib+foo").is_dir(), "2.log is still there");
+        target.delete("logs/lib+foo/2.log").await.unwrap();
+        assert!(!dir.join("repo/logs").exists() && dir.join("repo").is_dir());
+        for bad in ["logs/../x.log", "logs//x.log", "/etc/passwd", "logs/.x.part-1"] {
+            assert!(target.upload(bad, &text).await.is_err(), "{bad}");
+        }
     }
 }

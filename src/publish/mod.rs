@@ -3,18 +3,21 @@
 //! archives, then the names pacman downloads, and only then deletion of what no database
 //! references any more.
 //!
-//! After the database, what describes it: the status object (`NAME.status.json`, [`status`])
-//! and the repository page (`index.html`, [`page`]), written by [`describe_repository`]. A
-//! crash before them leaves the previous ones, describing an older database; pacman never
-//! reads them.
+//! After the database, what describes it: the run's build logs (`logs/PKGBASE/RUN.log`,
+//! [`logs`]), the status object (`NAME.status.json`, [`status`]), the repository page
+//! (`index.html`, [`page`]) and the Atom feed (`NAME.atom`, [`feed`]), written by
+//! [`describe_repository`]. A crash before them leaves the previous ones, describing an older
+//! database; pacman never reads them.
 //!
 //! A package file's companions, its signature (`FILE.sig`) and its provenance
 //! (`FILE.provenance.json`, [`crate::provenance`]), go up with it and are deleted with it: no
 //! database ever references a file whose companions are not there yet, and none outlives it.
 mod adopt;
+pub mod feed;
 pub mod gate;
 mod live;
 mod local;
+pub mod logs;
 mod packages;
 pub mod page;
 mod s3;
@@ -114,8 +117,14 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
+    /// Package files and their companions, and build logs ([`logs`]: one name per run).
     pub fn of(name: &str) -> ObjectKind {
-        if name.contains(".pkg.tar") { ObjectKind::Immutable } else { ObjectKind::Database }
+        if name.contains(".pkg.tar") || is_log(name) { ObjectKind::Immutable } else { ObjectKind::Database }
+    }
+
+    /// `gzip` for a build log on S3 ([`Target::upload_log`]); None for every other object.
+    pub fn content_encoding(name: &str) -> Option<&'static str> {
+        is_log(name).then_some("gzip")
     }
 
     /// Package files and databases are opaque archives to HTTP; signatures and provenance say
@@ -128,6 +137,11 @@ impl ObjectKind {
             "application/json"
         } else if name.ends_with(".html") {
             "text/html; charset=utf-8"
+        } else if is_log(name) {
+            "text/plain; charset=utf-8"
+        } else if name.ends_with(".atom") {
+            // RFC 4287, section 7.
+            "application/atom+xml"
         } else {
             "application/octet-stream"
         }
@@ -139,6 +153,11 @@ impl ObjectKind {
             ObjectKind::Database => "no-cache",
         }
     }
+}
+
+/// Whether `name` is a build log (`logs/PKGBASE/RUN.log`).
+fn is_log(name: &str) -> bool {
+    name.starts_with("logs/") && name.ends_with(".log")
 }
 
 /// Where a repository is published. Names are file names relative to the repository root.
@@ -160,6 +179,13 @@ pub trait Target: Send + Sync {
     /// another object (S3: `If-None-Match: *`; a directory: a hard link). Says what it found.
     /// How package files and their companions are written (issue 24, item 2).
     async fn create(&self, name: &str, src: &Utf8Path) -> Result<Created, PublishError>;
+    /// Creates or replaces the build log `name` ([`logs`]) with the text in the local file
+    /// `text`, stored as a browser reads it from this target: here, as it is (a directory is
+    /// served as files: a web server would not say a gzip file is gzip-encoded). S3 stores it
+    /// gzip-compressed with `Content-Encoding: gzip`.
+    async fn upload_log(&self, name: &str, text: &Utf8Path) -> Result<(), PublishError> {
+        self.upload(name, text).await
+    }
     /// Deletes an object; deleting one that does not exist is not an error.
     async fn delete(&self, name: &str) -> Result<(), PublishError>;
     /// An object's bytes and a token for its version (S3: the ETag), or None when it does not
@@ -284,6 +310,11 @@ pub struct Description<'a> {
     /// Today's official repositories, when the caller read them: the page names the packages
     /// that do not install ([`page::Page::uninstallable`]). None: it names none.
     pub official: Option<&'a crate::official::OfficialRepos>,
+    /// pkgbase -> this run's local build log of it, published as `logs/PKGBASE/RUN.log`
+    /// ([`logs`]); a pkgbase of `results` without one gets no log.
+    pub logs: &'a BTreeMap<String, Utf8PathBuf>,
+    /// How many logs of each pkgbase stay published (repo.yaml's `logs.keep`).
+    pub keep_logs: usize,
 }
 
 /// What [`describe_repository`] wrote.
@@ -297,15 +328,17 @@ pub struct Described {
     pub unchanged: bool,
 }
 
-/// After a publish has committed: reads the live `NAME.db`, then writes the status object that
-/// describes it ([`status::write`]), then the page ([`page::render`]), in that order, both
-/// after the database; `scratch` is for local copies. All three under the target's lock
-/// ([`lock`], as a publish takes it): another publisher cannot commit a database between the
-/// read and the writes, so the two objects describe the database that is live (issue 24).
+/// After a publish has committed: reads the live `NAME.db`, then publishes this run's build
+/// logs ([`logs`]: new names, which nothing refers to yet), then writes the status object that
+/// describes it ([`status::write`]), then the page ([`page::render`]) and the feed
+/// ([`feed::render`]), in that order, all after the database, and last deletes the logs the
+/// status object no longer lists (`logs.keep`); `scratch` is for local copies. All under the
+/// target's lock ([`lock`], as a publish takes it): another publisher cannot commit a database
+/// between the read and the writes, so the objects describe the database that is live (issue 24).
 ///
 /// A run with nothing to record (no results, nothing removed) that read the database already
 /// ([`Description::read`]) first reads the status object: when it describes that database and
-/// was written with the same page inputs ([`page::inputs_key`]), both objects are current and
+/// was written with the same page inputs ([`page::inputs_key`]), the objects are current and
 /// nothing is written ([`Described::unchanged`]): a no-op nightly costs one GET here.
 /// Errors: the target fails, or a local file cannot be written.
 pub async fn describe_repository(
@@ -328,33 +361,100 @@ pub async fn describe_repository(
     let _lock = lock(target, reporter).await?;
     let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
     let uninstallable = missing(&remote.entries);
-    let page_key = key(&uninstallable);
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    let results = publish_logs(target, description, scratch).await?;
     let update = status::Update {
         repo: description.repo,
         run: status::RunRef { id: description.run_id.to_string(), time: now.clone() },
         database: database_digest(&remote)?,
-        results: description.results,
+        results: &results,
         forget: description.forget,
-        page: Some(page_key),
+        page: Some(key(&uninstallable)),
         known: description.known,
         published: remote.entries.iter().map(|e| e.base.clone()).collect(),
+        keep_logs: description.keep_logs,
+        published_now: published_now(&remote.entries, &results, &now),
     };
-    let (written, replaced) = status::write(target, &update, scratch).await?;
+    let written = status::write(target, &update, scratch).await?;
     let html = page::render(&page::Page {
         repo: description.repo,
         server: &target.public_url(),
         signing_key: description.signing_key,
         aur: description.aur,
         entries: &remote.entries,
-        status: Some(&written),
+        status: Some(&written.status),
         generated: &now,
         uninstallable: &uninstallable,
     });
-    let path = scratch.join(page::PAGE);
-    fs_err::write(&path, html).map_err(io(&path))?;
-    target.upload(page::PAGE, &path).await?;
-    Ok(Described { status: written, replaced, packages: remote.entries.len(), unchanged: false })
+    upload_text(target, page::PAGE, &html, scratch).await?;
+    write_feed(target, description, &written.status, &now, scratch).await?;
+    delete_all(target, written.dropped_logs).await?;
+    let packages = remote.entries.len();
+    Ok(Described { status: written.status, replaced: written.replaced, packages, unchanged: false })
+}
+
+/// This run's results, each with its build log published ([`logs::publish`], from
+/// [`Description::logs`]) and named in [`status::PackageStatus::log`]. Errors: the target, or
+/// a local file.
+async fn publish_logs(
+    target: &dyn Target,
+    description: &Description<'_>,
+    scratch: &Utf8Path,
+) -> Result<BTreeMap<String, status::PackageStatus>, PublishError> {
+    let mut results = description.results.clone();
+    for (base, entry) in results.iter_mut() {
+        let Some(local) = description.logs.get(base).filter(|l| l.is_file()) else { continue };
+        entry.log = Some(logs::publish(target, base, description.run_id, local, scratch).await?);
+    }
+    Ok(results)
+}
+
+/// The pkgname versions of `live` (the database just committed) that this run's `results`
+/// built: one feed entry each ([`feed::Published`]), published at `now`.
+fn published_now(
+    live: &[RepoEntry],
+    results: &BTreeMap<String, status::PackageStatus>,
+    now: &str,
+) -> Vec<feed::Published> {
+    let built = |e: &&RepoEntry| {
+        results
+            .get(&e.base)
+            .filter(|r| r.result == status::BuildResult::Built && r.version.as_ref() == Some(&e.version))
+    };
+    live.iter()
+        .filter_map(|e| built(&e).map(|r| (e, r)))
+        .map(|(e, r)| feed::Published {
+            pkgname: e.name.clone(),
+            version: e.version.clone(),
+            pkgbase: e.base.clone(),
+            file: e.filename.clone(),
+            commit: r.commit.clone(),
+            log: r.log.clone(),
+            time: now.to_string(),
+        })
+        .collect()
+}
+
+/// Writes `NAME.atom` ([`feed::render`]) from what `status` records. Errors: the target, or
+/// the local copy.
+async fn write_feed(
+    target: &dyn Target,
+    description: &Description<'_>,
+    status: &status::RepoStatus,
+    now: &str,
+    scratch: &Utf8Path,
+) -> Result<(), PublishError> {
+    let server = target.public_url();
+    let (repo, aur, entries) = (description.repo, description.aur, &status.feed);
+    let text = feed::render(&feed::Feed { repo, server: &server, aur, generated: now, entries });
+    upload_text(target, &feed::object_name(repo), &text, scratch).await
+}
+
+/// Writes `text` to `scratch/NAME` and uploads it as `name` (replacing what is there).
+async fn upload_text(target: &dyn Target, name: &str, text: &str, scratch: &Utf8Path) -> Result<(), PublishError> {
+    let path = scratch.join(name);
+    fs_err::write(&path, text).map_err(io(&path))?;
+    target.upload(name, &path).await
 }
 
 /// The status object on the target when it already says everything `description` would (see
@@ -375,6 +475,8 @@ async fn already_described(
         page: Some(page_key.to_string()),
         known: description.known,
         published: read.entries.iter().map(|e| e.base.clone()).collect(),
+        keep_logs: description.keep_logs,
+        published_now: Vec::new(),
     };
     if !probe.is_empty() {
         return Ok(None);
@@ -1075,5 +1177,15 @@ mod tests {
         assert_eq!(ObjectKind::of("a-1-1-any.pkg.tar.zst.provenance.json"), ObjectKind::Immutable);
         assert_eq!(ObjectKind::content_type("a-1-1-any.pkg.tar.zst.provenance.json"), "application/json");
         assert_eq!(ObjectKind::content_type("a-1-1-any.pkg.tar.zst.sig"), "application/pgp-signature");
+    }
+
+    #[test]
+    fn a_build_log_is_gzip_encoded_text_kept_forever_under_its_run() {
+        let log = logs::object_name("lib+foo", "1764460800-42");
+        assert_eq!(ObjectKind::content_type(&log), "text/plain; charset=utf-8");
+        assert_eq!(ObjectKind::content_encoding(&log), Some("gzip"));
+        assert_eq!(ObjectKind::of(&log), ObjectKind::Immutable);
+        assert_eq!(ObjectKind::content_encoding("index.html"), None);
+        assert_eq!(ObjectKind::content_type("r.atom"), "application/atom+xml");
     }
 }

@@ -1,12 +1,14 @@
 //! The repository page (issue 15): `index.html` beside the sync database, one self-contained
 //! file (inline CSS and script, nothing fetched from elsewhere) that tells a visitor what the
 //! repository is and how to use it: its name, the pacman.conf lines (the target's public URL,
-//! the `SigLevel` that fits its signing), and a table of its packages with a filter.
+//! the `SigLevel` that fits its signing), the builds that failed or did not run with their
+//! reasons and logs (issue 29), and a table of its packages, each linking its last build log,
+//! with a filter.
 //!
 //! Every string that comes from a package (pkgdesc, names, versions: text written by AUR
 //! maintainers) is escaped ([`crate::ui::escape::html`]); the script reads the table, not data spliced into it.
 //! The page is written after the database it describes, through the same [`super::Target`].
-use super::status::RepoStatus;
+use super::status::{BuildResult, PackageStatus, RepoStatus};
 use crate::alpm::RepoEntry;
 use crate::official::Unsatisfied;
 use crate::ui::escape::html as escape;
@@ -22,8 +24,9 @@ pub const PAGE: &str = "index.html";
 pub fn inputs_key(server: &str, signing_key: Option<&str>, aur: &str, uninstallable: &[Unsatisfied]) -> String {
     use sha2::Digest;
     let mut hash = sha2::Sha256::new();
-    // "page-2": the layout that fits a phone; a repository described by an older page gets it.
-    for part in ["page-2", env!("CARGO_PKG_VERSION"), server, signing_key.unwrap_or(""), aur] {
+    // "page-3": build logs and failed builds (issue 29); a repository described by an older
+    // page gets them.
+    for part in ["page-3", env!("CARGO_PKG_VERSION"), server, signing_key.unwrap_or(""), aur] {
         hash.update(part.as_bytes());
         hash.update(b"\0");
     }
@@ -90,16 +93,60 @@ pub fn render(page: &Page) -> String {
 <title>{repo}: a pacman repository</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
 <h1>{repo}</h1>\n<p>A pacman repository of AUR packages built by repoctl. {count} package(s); \
 page made {generated}.</p>\n<h2>Using it</h2>\n{usage}\
-{uninstallable}<h2>Packages</h2>\n<p><label>Filter: <input id=\"filter\" type=\"search\" placeholder=\"name, version, description\"></label> \
+{uninstallable}{failures}<h2>Packages</h2>\n<p><label>Filter: <input id=\"filter\" type=\"search\" placeholder=\"name, version, description\"></label> \
 <span id=\"shown\">{count}</span> shown</p>\n\
 <div class=\"wide\"><table id=\"packages\">\n<thead><tr><th>Package</th><th>Version</th><th>Description</th><th>Size</th>\
-<th>Built</th><th>AUR</th><th>AUR commit</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table></div>\n\
+<th>Built</th><th>AUR</th><th>AUR commit</th><th>Log</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table></div>\n\
 <script>{SCRIPT}</script>\n</body>\n</html>\n",
         count = entries.len(),
         generated = escape(page.generated),
         usage = usage(page),
         uninstallable = uninstallable(page.uninstallable),
+        failures = failures(page.status),
     )
+}
+
+/// The "Not built" section: each pkgbase whose last build failed or was skipped (a dependency
+/// failed; kind `blocked`: the plan could not build it), with its reason and build log, from
+/// the status object; nothing when there is none.
+fn failures(status: Option<&RepoStatus>) -> String {
+    let failed: Vec<(&String, &PackageStatus)> =
+        status.iter().flat_map(|s| &s.packages).filter(|(_, p)| p.result != BuildResult::Built).collect();
+    if failed.is_empty() {
+        return String::new();
+    }
+    let rows: String = failed
+        .iter()
+        .map(|(base, p)| {
+            let result = match &p.kind {
+                Some(kind) => format!("{} ({kind})", p.result.as_str()),
+                None => p.result.as_str().to_string(),
+            };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                escape(base),
+                escape(&result),
+                escape(p.version.as_deref().unwrap_or("-")),
+                escape(p.reason.as_deref().unwrap_or("-")),
+                escape(&p.time),
+                log_link(p.log.as_deref()),
+            )
+        })
+        .collect();
+    format!(
+        "<h2>Not built</h2>\n<p>The last build of these failed, or did not run because a dependency failed or the plan \
+blocked it; a published version, if any, stays in the table below.</p>\n<div class=\"wide\"><table id=\"failures\">\n\
+<thead><tr><th>Package</th><th>Result</th><th>Version</th><th>Reason</th><th>When</th><th>Log</th></tr></thead>\n\
+<tbody>\n{rows}</tbody>\n</table></div>\n"
+    )
+}
+
+/// A link to a published build log ([`super::logs`]), relative to the page; `-` without one.
+fn log_link(log: Option<&str>) -> String {
+    match log {
+        Some(log) => format!("<a href=\"{}\">log</a>", escape(&super::logs::href(log))),
+        None => "-".to_string(),
+    }
 }
 
 /// The "Not installable" section: one line per missing dependency; nothing when there is none.
@@ -155,8 +202,9 @@ fn row(entry: &RepoEntry, status: Option<&RepoStatus>, aur: &str) -> String {
         false => "-".to_string(),
     };
     let commit = commit_of(entry, status).map_or_else(|| "-".to_string(), |c| format!("<code>{}</code>", escape(c)));
+    let log = log_link(status.and_then(|s| s.packages.get(&entry.base)?.logs.first()).map(String::as_str));
     format!(
-        "<tr><td>{name}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{aur}</td><td>{commit}</td></tr>\n",
+        "<tr><td>{name}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{aur}</td><td>{commit}</td><td>{log}</td></tr>\n",
         escape(&entry.version),
         escape(entry.desc.as_deref().unwrap_or("")),
         entry.csize.map_or_else(|| "-".to_string(), human_size),
@@ -271,5 +319,53 @@ mod tests {
         assert!(html.contains("<li><code>usestool</code> 1.0-1 depends on <code>old&lt;tool&gt;</code>"), "{html}");
         let key = |u: &[Unsatisfied]| inputs_key("file:///srv/r", None, "https://aur.archlinux.org", u);
         assert_ne!(key(&missing), key(&[]), "a change in what installs rewrites the page");
+    }
+
+    #[test]
+    fn failed_and_skipped_builds_are_listed_with_their_reason_and_log_and_rows_link_logs() {
+        use crate::publish::status::{BuildResult, PackageStatus, RunRef};
+        let status_of = |result: BuildResult, reason: &str, log: &str| PackageStatus {
+            result,
+            kind: (result == BuildResult::Failed).then(|| "makepkg".into()),
+            reason: Some(reason.into()),
+            version: Some("1.0-1".into()),
+            commit: None,
+            time: "2026-12-07T06:00:00Z".into(),
+            run: "1764460800-42".into(),
+            duration_secs: None,
+            built: None,
+            log: Some(log.into()),
+            logs: vec![log.into()],
+        };
+        let hostile = "evil<img src=x onerror=alert(1)>";
+        let results = std::collections::BTreeMap::from([
+            (
+                "lib+foo".to_string(),
+                status_of(BuildResult::Failed, "makepkg failed with exit code 4", "logs/lib+foo/1.log"),
+            ),
+            (
+                hostile.to_string(),
+                status_of(BuildResult::Skipped, "its dependency <b>x</b> failed", "logs/evil\"/1.log"),
+            ),
+            ("hello".to_string(), status_of(BuildResult::Built, "-", "logs/hello/1.log")),
+        ]);
+        let run = RunRef { id: "1764460800-42".into(), time: "2026-12-07T06:00:00Z".into() };
+        let status = RepoStatus::merge(None, "r", run, None, &results, &[]);
+        let entries = [entry("hello", "greets")];
+        let page = Page {
+            repo: "r",
+            server: "file:///srv/r",
+            signing_key: None,
+            aur: "https://aur.archlinux.org",
+            entries: &entries,
+            status: Some(&status),
+            generated: "now",
+            uninstallable: &[],
+        };
+        let html = render(&page);
+        assert!(!html.contains("<img") && !html.contains("<b>"), "{html}");
+        assert!(html.contains("<td><a href=\"logs/hello/1.log\">log</a></td></tr>"), "the row links its log: {html}");
+        let section = html.split("<h2>Not built</h2>").nth(1).and_then(|s| s.split("<h2>").next()).unwrap_or_default();
+        insta::assert_snapshot!("page_not_built", section);
     }
 }

@@ -19,7 +19,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ObjectCannedAcl};
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
 
@@ -247,6 +247,7 @@ impl S3Target {
             .key(self.key(name))
             .body(body)
             .content_type(ObjectKind::content_type(name))
+            .set_content_encoding(ObjectKind::content_encoding(name).map(str::to_string))
             .cache_control(kind.cache_control())
             .metadata(SHA256_META, &source.sha256);
         put = match condition {
@@ -277,6 +278,7 @@ impl S3Target {
             .bucket(&self.bucket)
             .key(&key)
             .content_type(ObjectKind::content_type(name))
+            .set_content_encoding(ObjectKind::content_encoding(name).map(str::to_string))
             .cache_control(ObjectKind::of(name).cache_control())
             .metadata(SHA256_META, &source.sha256)
             .checksum_algorithm(ChecksumAlgorithm::Crc32);
@@ -587,6 +589,18 @@ impl Target for S3Target {
         file.flush().await.map_err(io)
     }
 
+    /// The log gzip-compressed beside `text` (`TEXT.gz`), then uploaded: its objects carry
+    /// `Content-Encoding: gzip` ([`ObjectKind::content_encoding`]), which browsers decode.
+    async fn upload_log(&self, name: &str, text: &Utf8Path) -> Result<(), PublishError> {
+        let gz = Utf8PathBuf::from(format!("{text}.gz"));
+        let (from, to) = (text.to_owned(), gz.clone());
+        tokio::task::spawn_blocking(move || gzip(&from, &to))
+            .await
+            .map_err(|e| PublishError::Io { path: gz.clone(), source: std::io::Error::other(e) })?
+            .map_err(|source| PublishError::Io { path: gz.clone(), source })?;
+        self.upload(name, &gz).await
+    }
+
     async fn upload(&self, name: &str, src: &Utf8Path) -> Result<(), PublishError> {
         let source = self.source(src).await?;
         for object in object_names(name) {
@@ -630,6 +644,15 @@ impl Target for S3Target {
         }
         Ok(())
     }
+}
+
+/// `from` gzip-compressed into `to` (RFC 1952, flate2's default level).
+fn gzip(from: &Utf8Path, to: &Utf8Path) -> std::io::Result<()> {
+    let mut input = fs_err::File::open(from)?;
+    let mut encoder = flate2::write::GzEncoder::new(fs_err::File::create(to)?, flate2::Compression::default());
+    std::io::copy(&mut input, &mut encoder)?;
+    encoder.finish()?;
+    Ok(())
 }
 
 /// An unfinished multipart upload, aborted unless [`AbortOnDrop::disarm`] was called: dropped

@@ -56,6 +56,11 @@ pub struct RepoStatus {
     /// None: written by a repoctl that did not record it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
+    /// The pkgname versions published, newest first, at most [`super::feed::MAX_ENTRIES`]:
+    /// what the Atom feed (`NAME.atom`, [`super::feed`]) lists. Empty: written by a repoctl
+    /// that did not record them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feed: Vec<super::feed::Published>,
 }
 
 /// A run of `repoctl build` (or `publish`).
@@ -114,6 +119,15 @@ pub struct PackageStatus {
     /// most likely is (None: never built by a repoctl that wrote this object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub built: Option<Built>,
+    /// This attempt's build log as published ([`super::logs::object_name`]:
+    /// `logs/PKGBASE/RUN.log`, relative to the repository); None when none was (a shard's
+    /// results, an older repoctl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// Every published log of this pkgbase, newest first, at most repo.yaml's `logs.keep`: a
+    /// log no entry lists is deleted ([`write`] says which).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
 }
 
 /// A successful build, remembered across failures.
@@ -150,8 +164,9 @@ impl RepoStatus {
     }
 
     /// `previous` (None: no object yet) with this run's results: each pkgbase in `results`
-    /// replaced (a failure keeps the previous [`PackageStatus::built`]), those in `forget`
-    /// (removed from the repository) dropped, every other entry kept as it was.
+    /// replaced (a failure keeps the previous [`PackageStatus::built`]; its new log, if any,
+    /// goes before the previous [`PackageStatus::logs`]), those in `forget` (removed from the
+    /// repository) dropped, every other entry kept as it was.
     pub fn merge(
         previous: Option<RepoStatus>,
         repo: &str,
@@ -173,10 +188,26 @@ impl RepoStatus {
             } else {
                 new.built = packages.get(base).and_then(|old| old.built.clone());
             }
+            let older = packages.get(base).map(|old| old.logs.clone()).unwrap_or_default();
+            new.logs =
+                new.log.iter().cloned().chain(older.into_iter().filter(|l| Some(l) != new.log.as_ref())).collect();
             packages.insert(base.clone(), new);
         }
         packages.retain(|base, _| !forget.contains(base));
-        RepoStatus { format: FORMAT, repo: repo.to_string(), run, database, packages, page: None }
+        let feed = Vec::new();
+        RepoStatus { format: FORMAT, repo: repo.to_string(), run, database, packages, page: None, feed }
+    }
+
+    /// Every published log the entries list ([`PackageStatus::logs`]).
+    pub fn logs(&self) -> std::collections::BTreeSet<&str> {
+        self.packages.values().flat_map(|p| p.logs.iter().map(String::as_str)).collect()
+    }
+
+    /// Keeps the newest `keep` logs of each pkgbase.
+    fn trim_logs(&mut self, keep: usize) {
+        for entry in self.packages.values_mut() {
+            entry.logs.truncate(keep);
+        }
     }
 }
 
@@ -211,18 +242,23 @@ pub struct Update<'a> {
     pub known: Option<&'a [String]>,
     /// The pkgbases the live database lists.
     pub published: std::collections::BTreeSet<String>,
+    /// How many logs of each pkgbase stay listed (repo.yaml's `logs.keep`).
+    pub keep_logs: usize,
+    /// The pkgname versions this run published, for the feed ([`RepoStatus::feed`]).
+    pub published_now: Vec<super::feed::Published>,
 }
 
 impl Update<'_> {
     /// Whether the run has nothing to record: no results and nothing removed.
     pub fn is_empty(&self) -> bool {
-        self.results.is_empty() && self.forget.is_empty()
+        self.results.is_empty() && self.forget.is_empty() && self.published_now.is_empty()
     }
 
     /// Whether `current`, the object on the target, already says everything this update
     /// would: nothing to record or drop, and it describes the same database and page inputs.
     pub fn already_in(&self, current: &RepoStatus) -> bool {
-        let nothing_stale = current.packages.keys().all(|base| self.keeps(base));
+        let nothing_stale = current.packages.keys().all(|base| self.keeps(base))
+            && current.packages.values().all(|p| p.logs.len() <= self.keep_logs);
         self.is_empty() && nothing_stale && current.database == self.database && current.page == self.page
     }
 
@@ -233,15 +269,21 @@ impl Update<'_> {
     }
 }
 
-/// Read-merge-write of `NAME.status.json` ([`RepoStatus::merge`]), conditional on the version
-/// read and repeated when another run wrote in between; `scratch` holds the local copy
-/// uploaded. Returns the object written and, when the one read was unusable, why (it was
-/// replaced). Errors: the target fails, or it kept changing for [`MAX_WRITE_ATTEMPTS`] reads.
-pub async fn write(
-    target: &dyn Target,
-    update: &Update<'_>,
-    scratch: &Utf8Path,
-) -> Result<(RepoStatus, Option<String>), PublishError> {
+/// What [`write`] wrote.
+pub struct Written {
+    pub status: RepoStatus,
+    /// Why the object read was unusable (it was replaced), when it was.
+    pub replaced: Option<String>,
+    /// The logs the object read listed and the one written does not ([`PackageStatus::logs`]):
+    /// to delete once nothing else that is written refers to them.
+    pub dropped_logs: Vec<String>,
+}
+
+/// Read-merge-write of `NAME.status.json` ([`RepoStatus::merge`], each pkgbase's logs trimmed to
+/// [`Update::keep_logs`], this run's publications added to the feed), conditional on the
+/// version read and repeated when another run wrote in between; `scratch` holds the local
+/// copy uploaded. Errors: the target fails, or it kept changing for [`MAX_WRITE_ATTEMPTS`] reads.
+pub async fn write(target: &dyn Target, update: &Update<'_>, scratch: &Utf8Path) -> Result<Written, PublishError> {
     let name = object_name(update.repo);
     let io = |source| PublishError::Io { path: scratch.to_owned(), source };
     fs_err::create_dir_all(scratch).map_err(io)?;
@@ -249,28 +291,40 @@ pub async fn write(
     for _ in 0..MAX_WRITE_ATTEMPTS {
         let read = target.fetch_versioned(&name, MAX_BYTES).await?;
         let version = read.as_ref().map(|(_, v)| v.clone());
-        let (previous, unusable) = match read.map(|(bytes, _)| RepoStatus::parse(&name, &bytes)) {
+        let (previous, replaced) = match read.map(|(bytes, _)| RepoStatus::parse(&name, &bytes)) {
             None => (None, None),
             Some(Ok(status)) => (Some(status), None),
             Some(Err(e)) => (None, Some(e.to_string())),
         };
-        let mut merged = RepoStatus::merge(
-            previous,
-            update.repo,
-            update.run.clone(),
-            update.database.clone(),
-            update.results,
-            update.forget,
-        );
-        merged.page = update.page.clone();
-        merged.packages.retain(|base, _| update.keeps(base));
+        let (merged, dropped_logs) = merged(previous, update);
         let text = serde_json::to_string_pretty(&merged).map_err(|e| io(std::io::Error::other(e)))?;
         fs_err::write(&local, text + "\n").map_err(io)?;
         if target.upload_if(&name, &local, version.as_deref()).await? {
-            return Ok((merged, unusable));
+            return Ok(Written { status: merged, replaced, dropped_logs });
         }
     }
     Err(PublishError::Conflict { name, target: target.describe(), attempts: MAX_WRITE_ATTEMPTS })
+}
+
+/// `previous` with `update` applied (see [`write`]), and the logs it no longer lists.
+fn merged(previous: Option<RepoStatus>, update: &Update<'_>) -> (RepoStatus, Vec<String>) {
+    let before: Vec<String> = previous.iter().flat_map(|p| p.logs()).map(str::to_string).collect();
+    let feed = previous.as_ref().map(|p| p.feed.clone()).unwrap_or_default();
+    let mut merged = RepoStatus::merge(
+        previous,
+        update.repo,
+        update.run.clone(),
+        update.database.clone(),
+        update.results,
+        update.forget,
+    );
+    merged.page = update.page.clone();
+    merged.packages.retain(|base, _| update.keeps(base));
+    merged.trim_logs(update.keep_logs);
+    merged.feed = super::feed::add(feed, &update.published_now);
+    let kept = merged.logs();
+    let dropped = before.into_iter().filter(|l| !kept.contains(l.as_str())).collect();
+    (merged, dropped)
 }
 
 #[cfg(test)]
@@ -288,6 +342,8 @@ mod tests {
             run: "2".into(),
             duration_secs: Some(90),
             built: None,
+            log: None,
+            logs: Vec::new(),
         }
     }
 
@@ -322,7 +378,19 @@ mod tests {
         fn update<'a>(results: &'a BTreeMap<String, PackageStatus>, known: Option<&'a [String]>) -> Update<'a> {
             let published = ["hello".to_string(), "gone-from-aur".to_string()].into();
             let database = Some("sha256:00".into());
-            Update { repo: "r", run: run("3"), database, results, forget: &[], page: None, known, published }
+            let (keep_logs, published_now) = (10, Vec::new());
+            Update {
+                repo: "r",
+                run: run("3"),
+                database,
+                results,
+                forget: &[],
+                page: None,
+                known,
+                published,
+                keep_logs,
+                published_now,
+            }
         }
         let results = BTreeMap::new();
         let known = ["hello".to_string(), "libfoo".to_string()];
@@ -353,5 +421,50 @@ mod tests {
         let err = RepoStatus::parse("r.status.json", other.as_bytes()).unwrap_err();
         assert_eq!(err.to_string(), "r.status.json is not a status object of format 1: format 2");
         assert!(RepoStatus::parse("r.status.json", b"<html>").is_err());
+    }
+
+    /// [`merged`] of `previous` with `results`, `forget` and `logs.keep` of 2.
+    fn apply(
+        previous: Option<RepoStatus>,
+        results: &BTreeMap<String, PackageStatus>,
+        forget: &[String],
+    ) -> (RepoStatus, Vec<String>) {
+        let (published, published_now) = (Default::default(), Vec::new());
+        let (database, page, known) = (None, None, None);
+        let update = Update {
+            repo: "r",
+            run: run("n"),
+            database,
+            results,
+            forget,
+            page,
+            known,
+            published,
+            keep_logs: 2,
+            published_now,
+        };
+        merged(previous, &update)
+    }
+
+    #[test]
+    fn a_pkgbase_keeps_its_newest_logs_and_the_rest_are_dropped() {
+        let with_log = |run_id: &str| {
+            let mut e = entry(BuildResult::Failed, "1-1", "aaa");
+            e.log = Some(format!("logs/hello/{run_id}.log"));
+            e
+        };
+        let mut current: Option<RepoStatus> = None;
+        let mut dropped = Vec::new();
+        for run_id in ["1", "2", "3"] {
+            let results = BTreeMap::from([("hello".to_string(), with_log(run_id))]);
+            let (next, gone) = apply(current.take(), &results, &[]);
+            current = Some(next);
+            dropped.extend(gone);
+        }
+        let status = current.unwrap();
+        assert_eq!(status.packages["hello"].logs, ["logs/hello/3.log", "logs/hello/2.log"]);
+        assert_eq!(dropped, ["logs/hello/1.log"], "the oldest beyond keep is dropped");
+        let (_, gone) = apply(Some(status), &BTreeMap::new(), &["hello".to_string()]);
+        assert_eq!(gone, ["logs/hello/2.log", "logs/hello/3.log"], "a removed pkgbase's logs go with it");
     }
 }

@@ -7,8 +7,10 @@
 //!   a paragraph or a table cell: pull-request bodies, job summaries, comments;
 //! - [`markdown_code_span`] and [`markdown_code_block`]: text shown as code in Markdown;
 //! - [`html`]: HTML content and quoted attribute values (the repository page);
+//! - [`xml`]: XML character data and quoted attribute values (the Atom feed);
 //! - [`terminal`]: text printed on a terminal or in a CI log;
-//! - [`json`]: JSON printed on a terminal (`--json`), still the same JSON.
+//! - [`json`]: JSON printed on a terminal (`--json`), still the same JSON;
+//! - [`published_log`]: a build log published as a text file (its workflow commands inert).
 //!
 //! In every medium, control characters (C0 but tab and newline, DEL, C1) and the invisible
 //! format characters that reorder or hide text (bidi embeddings, overrides and isolates
@@ -193,6 +195,89 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars>) {
     }
 }
 
+/// Text for XML 1.0 character data and quoted attribute values (the Atom feed): as [`html`]
+/// (the five predefined entities' characters as references, invisible characters shown as
+/// `\u{..}`, which covers every C0 control XML 1.0 forbids even as a reference), and U+FFFE and
+/// U+FFFF, which are not XML characters either (XML 1.0, section 2.2), shown the same way.
+pub fn xml(text: &str) -> String {
+    html(text).replace('\u{FFFE}', "\\u{fffe}").replace('\u{FFFF}', "\\u{ffff}")
+}
+
+/// A build log as published beside the repository ([`crate::publish::logs`]), with every GitHub
+/// Actions workflow command in it made inert, so that printing
+/// the published log in a workflow (`curl URL | tail`) cannot annotate, mask, set outputs or
+/// stop the runner reading commands. The runner (actions/runner, `ActionCommand.cs`) reads a
+/// line as a command when, with leading whitespace trimmed, it starts with `::` (`::NAME
+/// PROPS::DATA`), or when it holds `##[` anywhere (the legacy `##[NAME PROPS]DATA`); it splits
+/// lines at `\n`, `\r\n` and a lone `\r`.
+///
+/// - `stop-commands` (either form) and the line that resumes its token are replaced by a note,
+///   and a token of [`MIN_SCRUBBED_TOKEN`] characters or more is replaced wherever else it is
+///   (before its command too): the token is not published.
+/// - Any other line starting with `::` gets `[workflow command, not run] ` before it.
+/// - `##[` becomes `##\[` wherever it is.
+///
+/// Every other byte, line breaks included, is kept as it was.
+pub fn published_log(text: &str) -> String {
+    let tokens = stop_tokens(text);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+        let (line, after) = rest.split_at(end);
+        let brk = if after.starts_with("\r\n") { 2 } else { after.len().min(1) };
+        out.push_str(&neutral_line(line, &tokens));
+        out.push_str(&after[..brk]);
+        rest = &after[brk..];
+    }
+    out
+}
+
+/// A stop-commands token shorter than this is removed with its command lines only: replacing
+/// every `e` of a log for a token `e` would destroy the log, and says nothing worth hiding.
+pub const MIN_SCRUBBED_TOKEN: usize = 8;
+
+/// The tokens of every `stop-commands` command in `text` (the runner's lines, as
+/// [`published_log`] splits them), trimmed, empty ones left out.
+fn stop_tokens(text: &str) -> Vec<String> {
+    text.split(['\n', '\r'])
+        .filter_map(command)
+        .filter(|(name, _)| name.eq_ignore_ascii_case("stop-commands"))
+        .map(|(_, data)| data.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// One line of [`published_log`]; `tokens` are the log's stop-commands tokens.
+fn neutral_line(line: &str, tokens: &[String]) -> String {
+    const NOT_RUN: &str = "[workflow command, not run] ";
+    if let Some((name, _)) = command(line) {
+        if name.eq_ignore_ascii_case("stop-commands") {
+            return "==> repoctl: removed a stop-commands workflow command and its token".to_string();
+        }
+        if tokens.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+            return "==> repoctl: removed the line that ends a stop-commands block (its token)".to_string();
+        }
+    }
+    let mut line = line.replace("##[", "##\\[");
+    for token in tokens.iter().filter(|t| t.chars().count() >= MIN_SCRUBBED_TOKEN) {
+        line = line.replace(token.as_str(), "[stop-commands token removed]");
+    }
+    if line.trim_start().starts_with("::") { format!("{NOT_RUN}{line}") } else { line }
+}
+
+/// The command name and data of a line the runner would read as a workflow command (either
+/// form; see [`published_log`]), whether or not the runner knows the name.
+fn command(line: &str) -> Option<(&str, &str)> {
+    if let Some(body) = line.trim_start().strip_prefix("::") {
+        let (info, data) = body.split_once("::")?;
+        return Some((info.split(' ').next().unwrap_or(info), data));
+    }
+    let body = &line[line.find("##[")? + 3..];
+    let (info, data) = body.split_once(']')?;
+    Some((info.split(' ').next().unwrap_or(info), data))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +322,23 @@ mod tests {
         assert_eq!(log_line("std::vector<int>\r"), "std::vector<int>");
         assert_eq!(log_line("\u{1b}[2K::set-env name=A::1"), ": :set-env name=A::1");
         assert_eq!(log_line("a\u{202e}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn workflow_commands_are_inert_and_stop_tokens_are_not_published() {
+        let log = "echo SeCrEt-42-long before\ncompiling\n::stop-commands::SeCrEt-42-long\n::error::injected\n  ::SeCrEt-42-long::\n\
+tail ##[warning]legacy\r::add-mask::x\r\nok\n##[stop-commands]other\nother is short\nend";
+        let out = published_log(log);
+        assert!(!out.contains("SeCrEt-42-long"), "{out}");
+        for line in out.split(['\n', '\r']) {
+            assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "a command survives: {line:?}");
+        }
+        insta::assert_snapshot!("neutralised_log", out.replace('\r', "\\r"));
+    }
+
+    #[test]
+    fn text_without_commands_is_kept_byte_for_byte() {
+        let log = "==> repoctl: makepkg (as builder)\r\n100%\rdone: a::b ## [x]\n\n\u{1b}[31mred\u{1b}[0m";
+        assert_eq!(published_log(log), log);
     }
 }

@@ -13,6 +13,7 @@ mod guide_path;
 mod installable;
 mod local_lock;
 mod lock;
+mod logs;
 mod mermaid;
 mod network;
 mod official;

@@ -10,7 +10,7 @@ const BUCKET: &str = "status-bucket";
 const HOSTILE_DESC: &str = r#"<script>document.body.dataset.pwned="yes"</script> & "friends""#;
 
 /// tests/fixtures/aur/NAME copied into `dir` with each line edited by `edit`.
-fn fixture_with(name: &str, dir: &Utf8Path, edit: impl Fn(&str) -> String) {
+pub(crate) fn fixture_with(name: &str, dir: &Utf8Path, edit: impl Fn(&str) -> String) {
     let fixture = repo_root().join("tests/fixtures/aur").join(name);
     for f in ["PKGBUILD", ".SRCINFO"] {
         let body = std::fs::read_to_string(fixture.join(f)).unwrap();
@@ -19,6 +19,18 @@ fn fixture_with(name: &str, dir: &Utf8Path, edit: impl Fn(&str) -> String) {
     }
     if fixture.join("greeting.txt").is_file() {
         std::fs::copy(fixture.join("greeting.txt"), dir.join("greeting.txt")).unwrap();
+    }
+}
+
+/// A run's id: `SECS-PID`, or `SECS-RANDOM-PID` (12 hex digits between) since run ids are unique.
+fn is_run_id(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('-').collect();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    let hex = |s: &str| s.len() == 12 && s.bytes().all(|c| c.is_ascii_hexdigit());
+    match parts.as_slice() {
+        [secs, pid] => secs.len() == 10 && digits(secs) && digits(pid),
+        [secs, random, pid] => secs.len() == 10 && digits(secs) && hex(random) && digits(pid),
+        _ => false,
     }
 }
 
@@ -31,9 +43,7 @@ fn stable(text: &str, endpoint: &str) -> String {
             let tail = &word[core.len()..];
             if core.len() == 20 && core.as_bytes()[10] == b'T' && core.ends_with('Z') {
                 format!("[TIME]{tail}")
-            } else if core.split_once('-').is_some_and(|(a, b)| {
-                a.len() == 10 && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
-            }) {
+            } else if is_run_id(core) {
                 format!("[RUN]{tail}")
             } else {
                 word.to_string()
@@ -245,6 +255,8 @@ fn the_page_fits_a_phone_and_keeps_names_and_dates_whole() {
                 run: "1".into(),
                 built: None,
                 duration_secs: None,
+                log: None,
+                logs: Vec::new(),
             };
             (e.base.clone(), built)
         })

@@ -76,6 +76,7 @@ impl S3 {
                 last_modified: out.last_modified().map(|t| t.to_string()).unwrap_or_default(),
                 content_type: out.content_type().unwrap_or_default().to_string(),
                 cache_control: out.cache_control().unwrap_or_default().to_string(),
+                content_encoding: out.content_encoding().unwrap_or_default().to_string(),
                 sha256: out.metadata().and_then(|m| m.get("sha256")).cloned(),
             })
         })
@@ -139,6 +140,8 @@ pub struct ObjectInfo {
     pub last_modified: String,
     pub content_type: String,
     pub cache_control: String,
+    /// `Content-Encoding` (empty when none).
+    pub content_encoding: String,
     /// `x-amz-meta-sha256`.
     pub sha256: Option<String>,
 }

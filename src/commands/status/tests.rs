@@ -26,6 +26,8 @@ fn last(result: BuildResult, version: &str, reason: Option<&str>) -> PackageStat
         run: "1764464523-42".into(),
         duration_secs: None,
         built: None,
+        log: None,
+        logs: Vec::new(),
     }
 }
 
@@ -84,6 +86,7 @@ fn report_of(listed: &[&str], aur: &[(&str, &str)], locked: &[(&str, &str)], rep
             ("broken".into(), last(BuildResult::Failed, "1.0-1", Some("makepkg exited with status 4"))),
         ]),
         page: None,
+        feed: Vec::new(),
     };
     let inputs = Inputs {
         repo: "r",
