@@ -107,7 +107,7 @@ struct Run<'a> {
     /// The status object as the plan read it, alongside `remote` ([`super::Planned::status`]).
     status_object: Option<crate::publish::status::RepoStatus>,
     /// `--earlier-waves`: the checked files of the pkgbases the plan takes from there.
-    earlier: std::collections::BTreeMap<String, Vec<CheckedPackage>>,
+    earlier: EarlierWaves,
 }
 
 impl<'a> Run<'a> {
@@ -115,7 +115,7 @@ impl<'a> Run<'a> {
     async fn plan(
         config: &'a Config,
         work_dir: Option<Utf8PathBuf>,
-        (only, earlier): (&[String], Option<(&Utf8PathBuf, BTreeMap<String, Vec<CheckedPackage>>)>),
+        (only, earlier): (&[String], Option<(&Utf8PathBuf, EarlierWaves)>),
         no_publish: bool,
         out: Option<&'a Utf8Path>,
         printer: &'a Printer,
@@ -424,9 +424,9 @@ fn run_logs(entries: &super::results::Results, dirs: &RunDirs) -> std::collectio
 fn what_to_build(
     plan: Plan,
     no_publish: bool,
-    earlier: Option<(&Utf8PathBuf, BTreeMap<String, Vec<CheckedPackage>>)>,
+    earlier: Option<(&Utf8PathBuf, EarlierWaves)>,
     printer: &Printer,
-) -> (Plan, BTreeMap<String, Vec<CheckedPackage>>) {
+) -> (Plan, EarlierWaves) {
     let plan = if no_publish { plan } else { keep_published(plan, printer) };
     let mut taken = BTreeMap::new();
     let plan = match earlier {
@@ -436,16 +436,15 @@ fn what_to_build(
     (plan, taken)
 }
 
+/// Package files earlier waves built, checked, by pkgbase ([`checked_earlier_waves`]).
+type EarlierWaves = BTreeMap<String, Vec<CheckedPackage>>;
+
 /// `--earlier-waves DIR` (issue 28): the package files of `dir` (and its `debug` subdirectory),
 /// checked as `publish DIR` checks them ([`super::publish::check_files`]: each against its
 /// provenance record and repoctl.lock), by pkgbase; debug packages are left out (nothing
 /// installs them). Errors (exit 2, nothing built): `dir` holds no package files, or one is
 /// refused — a wave's files that the lock does not vouch for are not installed into a build.
-async fn checked_earlier_waves(
-    config: &Config,
-    dir: &Utf8Path,
-    printer: &Printer,
-) -> Result<BTreeMap<String, Vec<CheckedPackage>>, Error> {
+async fn checked_earlier_waves(config: &Config, dir: &Utf8Path, printer: &Printer) -> Result<EarlierWaves, Error> {
     let files = super::publish::dir_package_files(dir)?;
     let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
     let (checked, refused) = super::publish::check_files(config, &lock, files).await?;
@@ -459,7 +458,7 @@ async fn checked_earlier_waves(
             refused.len()
         )));
     }
-    let mut by_base: BTreeMap<String, Vec<CheckedPackage>> = BTreeMap::new();
+    let mut by_base: EarlierWaves = BTreeMap::new();
     for package in checked.into_iter().filter(|p| !p.is_debug()) {
         by_base.entry(package.pkgbase().to_string()).or_default().push(package);
     }
@@ -471,8 +470,8 @@ async fn checked_earlier_waves(
 /// The check already bound the files to the lock's version (a VCS package's to its pkgver()).
 fn take_earlier_waves(
     mut plan: Plan,
-    mut files: BTreeMap<String, Vec<CheckedPackage>>,
-    taken: &mut BTreeMap<String, Vec<CheckedPackage>>,
+    mut files: EarlierWaves,
+    taken: &mut EarlierWaves,
     dir: &Utf8Path,
     printer: &Printer,
 ) -> Plan {

@@ -225,7 +225,8 @@ fn a_new_database_must_say_exactly_what_was_checked() {
     let checked = check_new_database(&base, &added, false, &good).expect("what was checked");
     assert_eq!(checked.path(), good);
 
-    let rows: [(fn(String) -> String, &str); 5] = [
+    type Edit = fn(String) -> String;
+    let rows: [(Edit, &str); 5] = [
         (|d| d.replace("%NAME%\ntool", "%NAME%\nsudo"), "another pkgname"),
         (|d| d.replace("%VERSION%\n2.0-1", "%VERSION%\n9.0-1"), "another version"),
         (|d| d.replace("%DEPENDS%\nglibc", "%DEPENDS%\nglibc\nevil"), "another %DEPENDS%"),
