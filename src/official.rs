@@ -51,6 +51,10 @@ pub struct OfficialRepos {
     /// (repository, SHA-256 of its sync database file as pacman downloaded it, lowercase hex),
     /// in pacman.conf order.
     digests: Vec<(String, String)>,
+    /// The library file names the repositories' `.files` databases hold
+    /// ([`crate::alpm::soname::library_names_in_files_db`]): the sonames they provide. None when
+    /// a repository's `.files` is not at hand (then no soname is called gone).
+    libraries: Option<std::collections::BTreeSet<String>>,
 }
 
 impl OfficialRepos {
@@ -65,6 +69,35 @@ impl OfficialRepos {
     fn index<'a>(dbs: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<OfficialRepos, (String, DbError)> {
         let mut official = OfficialRepos::default();
         for (repo, bytes) in dbs {
+            official.add_repo(repo, bytes)?;
+        }
+        Ok(official)
+    }
+
+    /// Adds the library names of each repository's `.files` database (`files`: repository and
+    /// bytes, None where there is none), all or nothing. Errors: a `.files` that is unreadable.
+    fn with_files<'a>(
+        mut self,
+        files: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+    ) -> Result<OfficialRepos, (String, DbError)> {
+        let mut libraries = std::collections::BTreeSet::new();
+        for (repo, bytes) in files {
+            let Some(bytes) = bytes else { return Ok(self) };
+            libraries.extend(crate::alpm::soname::library_names_in_files_db(bytes).map_err(|e| (repo.to_string(), e))?);
+        }
+        self.libraries = Some(libraries);
+        Ok(self)
+    }
+
+    /// Whether an official package holds a library file named `soname` (None: the `.files`
+    /// databases are not at hand, so it is not known).
+    pub fn has_library(&self, soname: &str) -> Option<bool> {
+        self.libraries.as_ref().map(|l| l.contains(soname))
+    }
+
+    fn add_repo(&mut self, repo: &str, bytes: &[u8]) -> Result<(), (String, DbError)> {
+        let official = self;
+        {
             let mut packages = read_sync_db(bytes).map_err(|e| (repo.to_string(), e))?;
             packages.sort_by(|a, b| a.name.cmp(&b.name));
             official.repos.push(repo.to_string());
@@ -78,7 +111,7 @@ impl OfficialRepos {
                 });
             }
         }
-        Ok(official)
+        Ok(())
     }
 
     fn add(&mut self, package: OfficialPackage) {
@@ -144,6 +177,13 @@ impl OfficialRepos {
     /// repositories, so `pacman -Syu` would change nothing between them.
     pub fn sync_db_digests(&self) -> &[(String, String)] {
         &self.digests
+    }
+
+    /// These repositories with `names` as the library file names of their `.files` databases.
+    #[cfg(test)]
+    pub(crate) fn with_libraries(mut self, names: &[&str]) -> OfficialRepos {
+        self.libraries = Some(names.iter().map(|n| n.to_string()).collect());
+        self
     }
 
     /// How many packages all the repositories hold together.
@@ -216,6 +256,9 @@ struct SyncDb {
     modified: Option<i64>,
     /// The database file as a server sent it (`REPO.db`, any compression).
     bytes: Vec<u8>,
+    /// Its `.files` database (`REPO.files`, as `pacman -Fy` downloads it), when it is known
+    /// to be of the same state as `bytes`; None otherwise (a mirror replaced the `.db`).
+    files: Option<Vec<u8>>,
 }
 
 /// Where a repository's database can come from, judged by the scheme of its servers.
@@ -330,7 +373,8 @@ async fn refresh(cached: Vec<SyncDb>) -> Result<(Vec<SyncDb>, Vec<String>), Offi
         .map(|(db, answer)| match answer {
             Some(mirror::Answer::Changed { bytes, modified }) => {
                 replaced.push(db.repo.clone());
-                SyncDb { bytes, modified: Some(modified), ..db }
+                // The `.files` kept is of the old database: not used any more.
+                SyncDb { bytes, modified: Some(modified), files: None, ..db }
             }
             Some(mirror::Answer::Unchanged) | None => db,
         })
@@ -341,6 +385,7 @@ async fn refresh(cached: Vec<SyncDb>) -> Result<(Vec<SyncDb>, Vec<String>), Offi
 /// [`OfficialRepos::index`] of `dbs`, naming the repository whose database failed.
 fn index_dbs(dbs: &[SyncDb]) -> Result<OfficialRepos, OfficialError> {
     OfficialRepos::index(dbs.iter().map(|db| (db.repo.as_str(), db.bytes.as_slice())))
+        .and_then(|o| o.with_files(dbs.iter().map(|db| (db.repo.as_str(), db.files.as_deref()))))
         .map_err(|(repo, source)| OfficialError::Db { repo, source })
 }
 

@@ -19,17 +19,24 @@ use camino::{Utf8Path, Utf8PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
+/// What `build` is asked to build: only these packages (empty: all), and these rebuilt with a
+/// dotted pkgrel (`--rebuild`).
+pub struct What<'a> {
+    pub only: &'a [String],
+    pub rebuild: &'a [String],
+}
+
 pub async fn build(
     config_path: &Utf8Path,
     work_dir: Option<Utf8PathBuf>,
-    only: &[String],
+    what: &What<'_>,
     no_publish: bool,
     out: Option<&Utf8Path>,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
     // 1. What to do.
     let config = super::load_config(config_path)?;
-    let (run, plan) = Run::plan(&config, work_dir, only, no_publish, out, printer).await?;
+    let (run, plan) = Run::plan(&config, work_dir, what, no_publish, out, printer).await?;
     if plan.to_build().next().is_none() && run.removals.is_empty() && plan.vcs_candidates().next().is_none() {
         // Nothing to build. The live databases verified (Run::plan); a `NAME.db.sig` left stale
         // by a run that stopped or lost a race is put back from the key's own signature of them.
@@ -97,12 +104,12 @@ impl<'a> Run<'a> {
     async fn plan(
         config: &'a Config,
         work_dir: Option<Utf8PathBuf>,
-        only: &[String],
+        what: &What<'_>,
         no_publish: bool,
         out: Option<&'a Utf8Path>,
         printer: &'a Printer,
     ) -> Result<(Run<'a>, Plan), Error> {
-        let timeline = Timeline::start();
+        let (timeline, only) = (Timeline::start(), what.only);
         let signer = if no_publish { None } else { super::signer(config)? };
         let work = super::work_dir(config, work_dir);
         let run_id = super::new_run_id();
@@ -122,6 +129,7 @@ impl<'a> Run<'a> {
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
         let plan = if no_publish { planned.plan } else { keep_published(planned.plan, printer) };
+        let plan = rebuild_requested(plan, what.rebuild, printer);
         printer.info(render_plan(&plan).trim_end());
         printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
         let problems = report_problems(config, &plan, &planned.uninstallable, printer);
@@ -395,6 +403,18 @@ fn keep_published(mut plan: Plan, printer: &Printer) -> Plan {
             "{}: {version} is published, the version repoctl.lock names: not rebuilt (a published file is never \
              replaced; `repoctl update {}` moves the lock when the AUR has a newer commit)",
             step.pkgbase, step.pkgbase
+        ));
+    }
+    plan
+}
+
+/// `plan` with the packages `--rebuild` names rebuilt with a dotted pkgrel
+/// ([`crate::plan::rebuild_requested`]); each it cannot rebuild so is said, with why.
+fn rebuild_requested(plan: Plan, names: &[String], printer: &Printer) -> Plan {
+    let (plan, refused) = crate::plan::rebuild_requested(plan, names);
+    for (name, why) in refused {
+        printer.warn(&format!(
+            "--rebuild {name}: not rebuilt, {why}; only a published package at its locked version is rebuilt so"
         ));
     }
     plan

@@ -47,8 +47,9 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             let options = plan::Options { json, shards, probe_vcs };
             plan::plan(&config_path, work_dir, options, &packages, printer).await
         }
-        Command::Build { packages, no_publish, out } => {
-            build::build(&config_path, work_dir, &packages, no_publish, out.as_deref(), printer).await
+        Command::Build { packages, no_publish, out, rebuild } => {
+            let what = build::What { only: &packages, rebuild: &rebuild };
+            build::build(&config_path, work_dir, &what, no_publish, out.as_deref(), printer).await
         }
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
         Command::Sign { adopt: _, dry_run } => sign::sign(&config_path, work_dir, dry_run, printer).await,
@@ -330,6 +331,31 @@ pub(crate) fn recorded_durations(status: Option<&crate::publish::status::RepoSta
     packages.filter_map(|(base, p)| Some((base.clone(), p.built.as_ref()?.duration_secs?))).collect()
 }
 
+/// pkgbase -> the sonames its published packages need that nothing provides now (issue 26,
+/// [`crate::official::installable::gone_sonames`]), from the linkage the status object
+/// recorded with each one's last build. A build recorded against the official databases
+/// `official_digest` names (the ones read now) is left out: what it needs was gone when it was
+/// built, so building it again would not bring it back.
+fn gone_sonames(
+    status: Option<&crate::publish::status::RepoStatus>,
+    entries: &[crate::alpm::RepoEntry],
+    official: &crate::official::OfficialRepos,
+    official_digest: &str,
+) -> BTreeMap<String, Vec<String>> {
+    use crate::official::installable::Recorded;
+    let mut recorded = Vec::new();
+    for (pkgbase, entry) in status.into_iter().flat_map(|s| &s.packages) {
+        let Some(built) = &entry.built else { continue };
+        let Some(linkage) = built.linkage.as_ref().filter(|l| l.official.as_deref() != Some(official_digest)) else {
+            continue;
+        };
+        for (pkgname, linkage) in &linkage.packages {
+            recorded.push(Recorded { pkgbase, pkgname, version: &built.version, linkage });
+        }
+    }
+    crate::official::installable::gone_sonames(&recorded, entries, official)
+}
+
 pub(crate) async fn make_plan(
     config: &Config,
     target: &dyn Target,
@@ -358,6 +384,11 @@ pub(crate) async fn make_plan(
     })?;
     let now = jiff::Timestamp::now().as_second();
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
+    // Issue 26: a published package linking a soname nothing provides any more is rebuilt.
+    let official_digest = crate::plan::official_digest(official.sync_db_digests());
+    let gone = gone_sonames(status.as_ref(), &remote.entries, &official, &official_digest);
+    let mut plan = crate::plan::rebuild_gone_sonames(plan, &gone);
+    plan.official = Some(official_digest);
     let uninstallable = crate::official::installable::unsatisfied(&remote.entries, &official);
     let sync_dbs = official.sync_db_digests().to_vec();
     Ok(Planned { plan, remote, universe, sync_dbs, official, uninstallable, status, status_unusable })

@@ -141,6 +141,7 @@ fn locked(config: &Config, entry: &crate::lock::Entry) -> Locked {
         arch: config.arch.clone(),
         vcs,
         debug: listed.and_then(|p| p.debug).unwrap_or(config.builder.debug),
+        bump: None,
     };
     Locked { declared, commit: entry.commit.clone(), files: entry.files.clone() }
 }
@@ -172,6 +173,7 @@ fn refuse(
             run: run_id.to_string(),
             duration_secs: None,
             built: None,
+            linkage: None,
         };
         results.insert(entry.name.clone(), status);
     }
@@ -194,6 +196,7 @@ fn record_refused(results: &mut super::results::Results, refused: &[Refused], ru
             run: run_id.to_string(),
             duration_secs: None,
             built: None,
+            linkage: None,
         });
         entry.result = BuildResult::Failed;
         entry.kind = Some(crate::build::FailureKind::Publish.label().to_string());

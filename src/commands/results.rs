@@ -6,7 +6,7 @@
 use crate::build::{Outcome, PackageResult};
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::publish::status::{BuildResult, PackageStatus};
+use crate::publish::status::{BuildLinkage, BuildResult, PackageStatus};
 use crate::publish::{Description, Target};
 use crate::ui::{Printer, Reporter};
 use camino::Utf8Path;
@@ -46,10 +46,21 @@ pub(crate) fn status_entries(plan: &Plan, results: &[PackageResult], run_id: &st
             run: run_id.into(),
             duration_secs,
             built: None,
+            linkage: linkage_of(plan, step, &r.outcome),
         };
         entries.insert(r.pkgbase.clone(), entry);
     }
     entries
+}
+
+/// What a build's packages need and provide (issue 26), from the files it made, with the
+/// official databases its plan read and why it was rebuilt, when it was; None for anything
+/// but a build.
+fn linkage_of(plan: &Plan, step: Option<&crate::plan::Step>, outcome: &Outcome) -> Option<BuildLinkage> {
+    let Outcome::Built { files, .. } = outcome else { return None };
+    let packages = files.iter().map(|f| (f.pkgname().to_string(), f.linkage().clone())).collect();
+    let rebuild = step.and_then(|s| s.rebuild.as_ref()).map(|r| format!("rebuild: {}", r.why));
+    Some(BuildLinkage { packages, official: plan.official.clone(), rebuild })
 }
 
 /// The first line of `text`, made safe to print ([`crate::ui::sanitize_line`]).

@@ -41,7 +41,8 @@ pub(super) fn read(cache_dir: &Utf8Path, builder_image: &str) -> Option<Vec<Sync
     let mut dbs = Vec::new();
     for repo in stamp.repos {
         let bytes = fs_err::read(cache_dir.join(format!("{}.db", repo.name))).ok()?;
-        dbs.push(SyncDb { repo: repo.name, servers: repo.servers, modified: repo.modified, bytes });
+        let files = fs_err::read(cache_dir.join(format!("{}.files", repo.name))).ok();
+        dbs.push(SyncDb { repo: repo.name, servers: repo.servers, modified: repo.modified, bytes, files });
     }
     Some(dbs)
 }
@@ -61,6 +62,14 @@ pub(super) fn store(
     }
     for db in dbs.iter().filter(|db| rewrite(db)) {
         write_atomically(&cache_dir.join(format!("{}.db", db.repo)), &db.bytes)?;
+        let files = cache_dir.join(format!("{}.files", db.repo));
+        match &db.files {
+            Some(bytes) => write_atomically(&files, bytes)?,
+            None => match fs_err::remove_file(&files) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_at(&files)(e)),
+                _ => {}
+            },
+        }
     }
     let repos = dbs
         .iter()

@@ -142,12 +142,14 @@ fn the_copied_out_archive_unpacks_in_the_listed_order_with_servers_and_times() {
                 servers: vec![server("https://a.example/extra"), server("https://b.example/extra")],
                 modified: Some(1_800_000_100),
                 bytes: b"E".to_vec(),
+                files: None,
             },
             SyncDb {
                 repo: "core".into(),
                 servers: vec![server("https://a.example/core/os/x86_64")],
                 modified: Some(1_800_000_000),
                 bytes: b"C".to_vec(),
+                files: None,
             },
         ]
     );
@@ -203,7 +205,7 @@ fn utf8_tempdir() -> (tempfile::TempDir, Utf8PathBuf) {
 }
 
 fn db(repo: &str, servers: &[&str], modified: Option<i64>, bytes: Vec<u8>) -> SyncDb {
-    SyncDb { repo: repo.into(), servers: servers.iter().map(|s| s.to_string()).collect(), modified, bytes }
+    SyncDb { repo: repo.into(), servers: servers.iter().map(|s| s.to_string()).collect(), modified, bytes, files: None }
 }
 
 /// The inode of a file: a new one whenever the cache rewrites it (a rename).

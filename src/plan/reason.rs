@@ -64,6 +64,12 @@ pub enum Reason {
     /// It cannot be built: the messages of its problems.
     Blocked(Vec<String>),
     NoLongerNeeded,
+    /// The locked commit again, with a dotted pkgrel (issue 26): `version` is what it makes,
+    /// `why` the cause (`libstand.so.1 is gone`, `requested with --rebuild`).
+    Rebuild {
+        version: String,
+        why: String,
+    },
 }
 
 impl Reason {
@@ -112,6 +118,7 @@ impl fmt::Display for Reason {
             Reason::NotLocked => f.write_str("not locked: run repoctl update"),
             Reason::Blocked(why) => write!(f, "cannot be built: {}", why.join("; ")),
             Reason::NoLongerNeeded => f.write_str("no longer listed in repo.yaml nor needed by a listed package"),
+            Reason::Rebuild { version, why } => write!(f, "rebuild: {why} ({version})"),
         }
     }
 }

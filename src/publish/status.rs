@@ -114,6 +114,27 @@ pub struct PackageStatus {
     /// most likely is (None: never built by a repoctl that wrote this object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub built: Option<Built>,
+    /// For a build: what its packages need and provide (issue 26). None for a failure or a
+    /// skip, or written by a repoctl that did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linkage: Option<BuildLinkage>,
+}
+
+/// What one build's packages need and provide, recorded when they were built (issue 26), so
+/// that every later run checks them against today's official repositories without downloading
+/// a package: a soname they need that nothing provides any more makes the plan rebuild them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BuildLinkage {
+    /// pkgname -> its `.PKGINFO` depends and provides, and its ELF files' sonames.
+    pub packages: BTreeMap<String, crate::alpm::soname::Linkage>,
+    /// The official sync databases the build's plan read (`crate::plan::Plan::official`:
+    /// `sha256:` and hex over each repository's name and database digest). A soname found gone
+    /// while they are still these was already gone when it was built, and a rebuild would not
+    /// bring it back: it is not rebuilt again.
+    pub official: Option<String>,
+    /// Why it was rebuilt with a dotted pkgrel (`rebuild: libstand.so.1 is gone`), when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<String>,
 }
 
 /// A successful build, remembered across failures.
@@ -128,6 +149,9 @@ pub struct Built {
     /// not record it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_secs: Option<u64>,
+    /// [`PackageStatus::linkage`] of that build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linkage: Option<BuildLinkage>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +193,7 @@ impl RepoStatus {
                     commit: new.commit.clone(),
                     time: new.time.clone(),
                     duration_secs: new.duration_secs,
+                    linkage: new.linkage.clone(),
                 });
             } else {
                 new.built = packages.get(base).and_then(|old| old.built.clone());
@@ -288,6 +313,7 @@ mod tests {
             run: "2".into(),
             duration_secs: Some(90),
             built: None,
+            linkage: None,
         }
     }
 

@@ -26,6 +26,7 @@ fn last(result: BuildResult, version: &str, reason: Option<&str>) -> PackageStat
         run: "1764464523-42".into(),
         duration_secs: None,
         built: None,
+        linkage: None,
     }
 }
 

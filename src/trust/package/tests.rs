@@ -8,6 +8,7 @@ fn declared() -> Declared {
         arch: "x86_64".into(),
         vcs: false,
         debug: false,
+        bump: None,
     }
 }
 
@@ -358,6 +359,7 @@ fn origin() -> Origin {
         lock: crate::provenance::LockRef { sha256: format!("sha256:{}", "b".repeat(64)) },
         builder: crate::provenance::Builder { image: "i".into(), digest: "d".into(), base_digest: None },
         built_at: "2026-12-06T00:00:00Z".into(),
+        rebuild: None,
     }
 }
 
