@@ -229,7 +229,7 @@ impl<'a> Run<'a> {
     /// with `--no-publish --out DIR`, in `DIR` for `repoctl publish DIR`. Errors: the results
     /// file cannot be written; interrupted (the run's containers are then removed).
     async fn record(&self, docker: &Docker, plan: &Plan, results: &[PackageResult]) -> Result<(), Error> {
-        let entries = super::results::status_entries(plan, results, &self.run_id);
+        let entries = super::results::status_entries(plan, results, &self.run_id, &self.official);
         match (self.no_publish, self.out) {
             (true, Some(out)) => super::results::write_results_file(out, &self.run_id, &entries),
             (true, None) => Ok(()),

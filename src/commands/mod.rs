@@ -331,26 +331,24 @@ pub(crate) fn recorded_durations(status: Option<&crate::publish::status::RepoSta
     packages.filter_map(|(base, p)| Some((base.clone(), p.built.as_ref()?.duration_secs?))).collect()
 }
 
-/// pkgbase -> the sonames its published packages need that nothing provides now (issue 26,
+/// pkgbase -> the sonames its published packages need that an official package provided when
+/// they were built and nothing provides now (issue 26,
 /// [`crate::official::installable::gone_sonames`]), from the linkage the status object
-/// recorded with each one's last build. A build recorded against the official databases
-/// `official_digest` names (the ones read now) is left out: what it needs was gone when it was
-/// built, so building it again would not bring it back.
+/// recorded with each one's last build.
 fn gone_sonames(
     status: Option<&crate::publish::status::RepoStatus>,
     entries: &[crate::alpm::RepoEntry],
     official: &crate::official::OfficialRepos,
-    official_digest: &str,
 ) -> BTreeMap<String, Vec<String>> {
     use crate::official::installable::Recorded;
     let mut recorded = Vec::new();
     for (pkgbase, entry) in status.into_iter().flat_map(|s| &s.packages) {
-        let Some(built) = &entry.built else { continue };
-        let Some(linkage) = built.linkage.as_ref().filter(|l| l.official.as_deref() != Some(official_digest)) else {
+        let Some((built, linkage)) = entry.built.as_ref().and_then(|b| Some((b, b.linkage.as_ref()?))) else {
             continue;
         };
-        for (pkgname, linkage) in &linkage.packages {
-            recorded.push(Recorded { pkgbase, pkgname, version: &built.version, linkage });
+        for (pkgname, package) in &linkage.packages {
+            let (version, official_then) = (built.version.as_str(), linkage.official_sonames.as_slice());
+            recorded.push(Recorded { pkgbase, pkgname, version, linkage: package, official_then });
         }
     }
     crate::official::installable::gone_sonames(&recorded, entries, official)
@@ -386,7 +384,7 @@ pub(crate) async fn make_plan(
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
     // Issue 26: a published package linking a soname nothing provides any more is rebuilt.
     let official_digest = crate::plan::official_digest(official.sync_db_digests());
-    let gone = gone_sonames(status.as_ref(), &remote.entries, &official, &official_digest);
+    let gone = gone_sonames(status.as_ref(), &remote.entries, &official);
     let mut plan = crate::plan::rebuild_gone_sonames(plan, &gone);
     plan.official = Some(official_digest);
     let uninstallable = crate::official::installable::unsatisfied(&remote.entries, &official);

@@ -103,11 +103,15 @@ pub struct Recorded<'a> {
     /// The version it was recorded for (`[epoch:]pkgver-pkgrel`).
     pub version: &'a str,
     pub linkage: &'a crate::alpm::soname::Linkage,
+    /// The needed sonames an official package provided when it was built, sorted: only these
+    /// can be gone.
+    pub official_then: &'a [String],
 }
 
-/// pkgbase -> the sonames its published packages need that neither an official package (a
-/// library file of that name in the `.files` databases) nor a package of the repository
-/// (`entries`, by the sonames recorded for it) provides now, sorted. Only records of the
+/// pkgbase -> the sonames its published packages need, that an official package provided when
+/// it was built ([`Recorded::official_then`]), and that neither an official package (a library
+/// file of that name in the `.files` databases) nor a package of the repository (`entries`,
+/// by the sonames recorded for it) provides now, sorted. Only records of the
 /// version `entries` publishes count; empty when the official `.files` databases are not at
 /// hand ([`OfficialRepos::has_library`]). Pure and in memory.
 pub fn gone_sonames(
@@ -123,7 +127,8 @@ pub fn gone_sonames(
     let mut gone: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
     for r in current {
         for soname in &r.linkage.needs_sonames {
-            if !in_repo.contains(soname.as_str()) && official.has_library(soname) == Some(false) {
+            let was_official = r.official_then.binary_search(soname).is_ok();
+            if was_official && !in_repo.contains(soname.as_str()) && official.has_library(soname) == Some(false) {
                 gone.entry(r.pkgbase.to_string()).or_default().push(soname.clone());
             }
         }
@@ -179,14 +184,16 @@ mod tests {
         let repo = [entry("app", "1.0-1", &[], &[]), entry("lib", "1-1", &[], &[]), entry("old", "2-1", &[], &[])];
         let needs =
             |n: &[&str]| Linkage { needs_sonames: n.iter().map(|s| s.to_string()).collect(), ..Linkage::default() };
-        let app = needs(&["libc.so.6", "libstand.so.1", "libown.so.3"]);
+        let app = needs(&["libc.so.6", "libstand.so.1", "libown.so.3", "libbase.so.1"]);
+        // libbase.so.1 was never in an official package (the base system's): never judged.
+        let then = ["libc.so.6".to_string(), "libgone.so.1".into(), "libown.so.3".into(), "libstand.so.1".into()];
         let lib = Linkage { provides_sonames: vec!["libown.so.3".into()], ..Linkage::default() };
         let stale = needs(&["libgone.so.1"]);
         let recorded = [
-            Recorded { pkgbase: "app", pkgname: "app", version: "1.0-1", linkage: &app },
-            Recorded { pkgbase: "lib", pkgname: "lib", version: "1-1", linkage: &lib },
+            Recorded { pkgbase: "app", pkgname: "app", version: "1.0-1", linkage: &app, official_then: &then },
+            Recorded { pkgbase: "lib", pkgname: "lib", version: "1-1", linkage: &lib, official_then: &then },
             // Recorded for another version than the one published: not used.
-            Recorded { pkgbase: "old", pkgname: "old", version: "1-1", linkage: &stale },
+            Recorded { pkgbase: "old", pkgname: "old", version: "1-1", linkage: &stale, official_then: &then },
         ];
         let gone = gone_sonames(&recorded, &repo, &official);
         assert_eq!(gone, std::collections::BTreeMap::from([("app".to_string(), vec!["libstand.so.1".to_string()])]));

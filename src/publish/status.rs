@@ -128,10 +128,15 @@ pub struct BuildLinkage {
     /// pkgname -> its `.PKGINFO` depends and provides, and its ELF files' sonames.
     pub packages: BTreeMap<String, crate::alpm::soname::Linkage>,
     /// The official sync databases the build's plan read (`crate::plan::Plan::official`:
-    /// `sha256:` and hex over each repository's name and database digest). A soname found gone
-    /// while they are still these was already gone when it was built, and a rebuild would not
-    /// bring it back: it is not rebuilt again.
+    /// `sha256:` and hex over each repository's name and database digest).
     pub official: Option<String>,
+    /// The sonames its packages need that an official package held a library file of when it
+    /// was built (in the `.files` databases its plan read), sorted. Only these can be found
+    /// gone later: a soname no official package listed then (a library of the base system
+    /// outside any package, or one the `.files` databases were not at hand for) is never
+    /// judged, and a rebuild that still needs a gone soname is not rebuilt again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub official_sonames: Vec<String>,
     /// Why it was rebuilt with a dotted pkgrel (`rebuild: libstand.so.1 is gone`), when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rebuild: Option<String>,
