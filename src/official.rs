@@ -367,7 +367,7 @@ async fn refresh(cached: Vec<SyncDb>) -> Result<(Vec<SyncDb>, Vec<String>), Offi
     }))
     .await?;
     let mut replaced = Vec::new();
-    let dbs = cached
+    let dbs: Vec<SyncDb> = cached
         .into_iter()
         .zip(answers)
         .map(|(db, answer)| match answer {
@@ -379,7 +379,36 @@ async fn refresh(cached: Vec<SyncDb>) -> Result<(Vec<SyncDb>, Vec<String>), Offi
             Some(mirror::Answer::Unchanged) | None => db,
         })
         .collect();
+    let dbs = match &mirrors {
+        Some(mirrors) => refresh_files(mirrors, dbs, &replaced).await,
+        None => dbs,
+    };
     Ok((dbs, replaced))
+}
+
+/// The `.files` database of each repository in `replaced` (its `.db` just changed on its
+/// servers), downloaded again (issue 26): the kept one is of the old state. A repository whose
+/// servers do not give it keeps none, which turns the soname check off (said at debug level),
+/// never the run.
+async fn refresh_files(mirrors: &mirror::Mirrors, dbs: Vec<SyncDb>, replaced: &[String]) -> Vec<SyncDb> {
+    let answers = futures_util::future::join_all(dbs.iter().map(async |db| {
+        if !replaced.contains(&db.repo) {
+            return None;
+        }
+        match mirrors.check_file(&db.repo, &db.servers, "files", None).await {
+            Ok(mirror::Answer::Changed { bytes, .. }) => Some(bytes),
+            Ok(mirror::Answer::Unchanged) => None,
+            Err(e) => {
+                tracing::debug!("[{}]: no .files database ({e}); the soname check is off", db.repo);
+                None
+            }
+        }
+    }))
+    .await;
+    dbs.into_iter()
+        .zip(answers)
+        .map(|(db, files)| if replaced.contains(&db.repo) { SyncDb { files, ..db } } else { db })
+        .collect()
 }
 
 /// [`OfficialRepos::index`] of `dbs`, naming the repository whose database failed.

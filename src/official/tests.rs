@@ -190,8 +190,12 @@ fn a_repository_is_checked_where_its_servers_are() {
 #[test]
 fn urls_and_dates_are_pacmans() {
     // alpm_db_update: SERVER/REPO.db, the server's one trailing slash removed.
-    assert_eq!(mirror::db_url("https://m/core/os/x86_64", "core"), "https://m/core/os/x86_64/core.db");
-    assert_eq!(mirror::db_url("https://m/core/os/x86_64/", "core"), "https://m/core/os/x86_64/core.db");
+    assert_eq!(mirror::repo_file_url("https://m/core/os/x86_64", "core", "db"), "https://m/core/os/x86_64/core.db");
+    assert_eq!(mirror::repo_file_url("https://m/core/os/x86_64/", "core", "db"), "https://m/core/os/x86_64/core.db");
+    assert_eq!(
+        mirror::repo_file_url("https://m/core/os/x86_64", "core", "files"),
+        "https://m/core/os/x86_64/core.files"
+    );
     // RFC 9110's IMF-fixdate, both ways.
     assert_eq!(mirror::http_date(784_111_777).as_deref(), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
     assert_eq!(mirror::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
