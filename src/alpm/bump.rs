@@ -40,6 +40,18 @@ impl PkgrelBump {
         Some(PkgrelBump { version, pkgrel })
     }
 
+    /// `version` as a bump of `locked`, when it is one: `locked`'s `[epoch:]pkgver-N` with
+    /// pkgrel `N.M` (M a positive integer). What a shard's provenance record says it rebuilt is
+    /// accepted by `publish DIR` only in this shape.
+    pub fn of(locked: &str, version: &str) -> Option<PkgrelBump> {
+        let (head, rel) = locked.rsplit_once('-')?;
+        let minor = version.strip_prefix(head)?.strip_prefix('-')?.strip_prefix(rel)?.strip_prefix('.')?;
+        let valid = rel.bytes().all(|b| b.is_ascii_digit()) && !rel.is_empty();
+        let minor: u64 = minor.parse().ok().filter(|m| *m > 0 && valid && !minor.starts_with('0'))?;
+        let pkgrel = format!("{rel}.{minor}");
+        Some(PkgrelBump { version: format!("{head}-{pkgrel}"), pkgrel })
+    }
+
     /// `[epoch:]pkgver-N.M`: the version the rebuilt packages must have.
     pub fn version(&self) -> &str {
         &self.version
@@ -84,5 +96,13 @@ mod tests {
         assert_eq!(next("1.0-1", Some("1.0-2")), None);
         // A dotted AUR pkgrel is the AUR's own.
         assert_eq!(next("1.0-1.5", Some("1.0-1.5")), None);
+    }
+
+    #[test]
+    fn only_a_dotted_pkgrel_of_the_locked_version_is_a_bump() {
+        assert_eq!(PkgrelBump::of("1.0-1", "1.0-1.3").map(|b| b.pkgrel().to_string()).as_deref(), Some("1.3"));
+        for not in ["1.0-1", "1.0-2", "1.0-1.0", "1.0-1.01", "1.1-1.1", "1.0-11.1", "1.0-1.x", "1:1.0-1.1"] {
+            assert_eq!(PkgrelBump::of("1.0-1", not), None, "{not}");
+        }
     }
 }

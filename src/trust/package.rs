@@ -502,7 +502,12 @@ fn check_with_provenance(file: &Utf8Path, locked: &dyn Fn(&str) -> Option<Locked
         );
         return Err(refuse(base, PackageError::NotTheLock { file: name, what }));
     }
-    let checked = check_file(file, &lock.declared).map_err(|e| refuse(base, e))?;
+    // A rebuild (issue 26) is accepted at the dotted bump of the locked version its record
+    // names, and at nothing else.
+    let bump =
+        record.rebuild.as_ref().and_then(|_| crate::alpm::PkgrelBump::of(&lock.declared.version, &record.version));
+    let declared = Declared { bump, ..lock.declared.clone() };
+    let checked = check_file(file, &declared).map_err(|e| refuse(base, e))?;
     let said = (&record.file, &record.pkgname, &record.version, &record.sha256);
     if said != (&checked.file_name, &checked.pkgname, &checked.version, &checked.sha256) {
         let why = format!(
