@@ -74,19 +74,16 @@ impl OfficialRepos {
         Ok(official)
     }
 
-    /// Adds the library names of each repository's `.files` database (`files`: repository and
-    /// bytes, None where there is none), all or nothing. Errors: a `.files` that is unreadable.
-    fn with_files<'a>(
-        mut self,
-        files: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
-    ) -> Result<OfficialRepos, (String, DbError)> {
+    /// Adds the library names of every repository's `.files` database (None where one is not
+    /// at hand: then none are known).
+    fn with_libraries_of<'a>(mut self, each: impl IntoIterator<Item = Option<&'a Libraries>>) -> OfficialRepos {
         let mut libraries = std::collections::BTreeSet::new();
-        for (repo, bytes) in files {
-            let Some(bytes) = bytes else { return Ok(self) };
-            libraries.extend(crate::alpm::soname::library_names_in_files_db(bytes).map_err(|e| (repo.to_string(), e))?);
+        for names in each {
+            let Some(names) = names else { return self };
+            libraries.extend(names.iter().cloned());
         }
         self.libraries = Some(libraries);
-        Ok(self)
+        self
     }
 
     /// Whether an official package holds a library file named `soname` (None: the `.files`
@@ -256,9 +253,22 @@ struct SyncDb {
     modified: Option<i64>,
     /// The database file as a server sent it (`REPO.db`, any compression).
     bytes: Vec<u8>,
-    /// Its `.files` database (`REPO.files`, as `pacman -Fy` downloads it), when it is known
-    /// to be of the same state as `bytes`; None otherwise (a mirror replaced the `.db`).
-    files: Option<Vec<u8>>,
+    /// The library file names of its `.files` database (`REPO.files`, as `pacman -Fy`
+    /// downloads it: [`crate::alpm::soname::library_names_in_files_db`]), when that is of the
+    /// same state as `bytes`; None otherwise. Kept in the cache as `REPO.libraries`, so that a
+    /// run whose databases did not change does not read tens of MiB of file lists again.
+    libraries: Option<Libraries>,
+}
+
+/// Library file names, sorted.
+type Libraries = std::collections::BTreeSet<String>;
+
+/// The library names of a `.files` database's bytes; None (said at debug level) when they are
+/// not one: the soname check is then off, never the run.
+fn libraries_of(repo: &str, files: &[u8]) -> Option<Libraries> {
+    crate::alpm::soname::library_names_in_files_db(files)
+        .inspect_err(|e| tracing::debug!("[{repo}]: the .files database is unreadable ({e}); the soname check is off"))
+        .ok()
 }
 
 /// Where a repository's database can come from, judged by the scheme of its servers.
@@ -374,7 +384,7 @@ async fn refresh(cached: Vec<SyncDb>) -> Result<(Vec<SyncDb>, Vec<String>), Offi
             Some(mirror::Answer::Changed { bytes, modified }) => {
                 replaced.push(db.repo.clone());
                 // The `.files` kept is of the old database: not used any more.
-                SyncDb { bytes, modified: Some(modified), files: None, ..db }
+                SyncDb { bytes, modified: Some(modified), libraries: None, ..db }
             }
             Some(mirror::Answer::Unchanged) | None => db,
         })
@@ -396,7 +406,7 @@ async fn refresh_files(mirrors: &mirror::Mirrors, dbs: Vec<SyncDb>, replaced: &[
             return None;
         }
         match mirrors.check_file(&db.repo, &db.servers, "files", None).await {
-            Ok(mirror::Answer::Changed { bytes, .. }) => Some(bytes),
+            Ok(mirror::Answer::Changed { bytes, .. }) => libraries_of(&db.repo, &bytes),
             Ok(mirror::Answer::Unchanged) => None,
             Err(e) => {
                 tracing::debug!("[{}]: no .files database ({e}); the soname check is off", db.repo);
@@ -407,14 +417,14 @@ async fn refresh_files(mirrors: &mirror::Mirrors, dbs: Vec<SyncDb>, replaced: &[
     .await;
     dbs.into_iter()
         .zip(answers)
-        .map(|(db, files)| if replaced.contains(&db.repo) { SyncDb { files, ..db } } else { db })
+        .map(|(db, libraries)| if replaced.contains(&db.repo) { SyncDb { libraries, ..db } } else { db })
         .collect()
 }
 
 /// [`OfficialRepos::index`] of `dbs`, naming the repository whose database failed.
 fn index_dbs(dbs: &[SyncDb]) -> Result<OfficialRepos, OfficialError> {
     OfficialRepos::index(dbs.iter().map(|db| (db.repo.as_str(), db.bytes.as_slice())))
-        .and_then(|o| o.with_files(dbs.iter().map(|db| (db.repo.as_str(), db.files.as_deref()))))
+        .map(|o| o.with_libraries_of(dbs.iter().map(|db| db.libraries.as_ref())))
         .map_err(|(repo, source)| OfficialError::Db { repo, source })
 }
 

@@ -86,6 +86,12 @@ impl SonameScan {
             Ok(elf) => elf,
             Err(e) => return self.unread.push(format!("{path}: not a readable ELF file ({e})")),
         };
+        for name in elf.libraries.iter().chain(&elf.soname) {
+            if !plain_name(name) {
+                self.unread.push(format!("{path}: a soname that is not a plain file name ({name:?})"));
+                return;
+            }
+        }
         self.needed.extend(elf.libraries.iter().map(|l| l.to_string()));
         if let Some(soname) = elf.soname {
             self.own.insert(soname.to_string());
@@ -107,6 +113,13 @@ impl SonameScan {
             unread: self.unread,
         }
     }
+}
+
+/// Whether `name` can be a soname that repoctl records and prints: 1 to 255 printable ASCII
+/// characters other than `/` (the text comes from a package a PKGBUILD made, so it is
+/// untrusted; a terminal escape or a path is not a library a repository provides).
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/')
 }
 
 /// The soname a library file name stands for, when the name is one (`libfoo.so`,

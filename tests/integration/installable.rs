@@ -181,6 +181,9 @@ fn a_package_linking_a_bumped_soname_is_rebuilt_with_a_dotted_pkgrel() {
     assert!(record.contains("\"rebuild\": \"rebuild: libstand.so.1 is gone\""), "{record}");
     let status = std::fs::read_to_string(bed.repo().join("sonames.status.json")).unwrap();
     assert!(status.contains("libstand.so.2"), "the new linkage is recorded: {status}");
+    let shown = bed.run("status", &[]);
+    assert!(text(&shown).contains("built 1.0-1.1 at"), "{}", text(&shown));
+    assert!(text(&shown).contains(": rebuild: libstand.so.1 is gone"), "{}", text(&shown));
 
     // Nothing gone any more: nothing to do.
     let again = bed.run("build", &["--no-progress"]);

@@ -53,6 +53,14 @@ fn broken_or_huge_elf_files_are_listed_not_fatal() {
 }
 
 #[test]
+fn sonames_are_plain_file_names() {
+    assert!(plain_name("libc.so.6") && plain_name("ld-linux-x86-64.so.2"));
+    for not in ["", "\u{1b}[31mlibc.so.6", "../lib/libx.so.1", "lib x.so", &"a".repeat(256)] {
+        assert!(!plain_name(not), "{not:?}");
+    }
+}
+
+#[test]
 fn library_names_are_soname_shaped() {
     for yes in ["libfoo.so", "libfoo.so.1", "libfoo.so.1.2.3", "ld-linux-x86-64.so.2"] {
         assert!(is_library_name(yes), "{yes}");
