@@ -92,21 +92,20 @@ impl OfficialRepos {
         self.libraries.as_ref().map(|l| l.contains(soname))
     }
 
+    /// Adds the repository `repo` from its sync database `bytes`, its packages by pkgname (the
+    /// order of libalpm's package cache). Errors: the database does not parse.
     fn add_repo(&mut self, repo: &str, bytes: &[u8]) -> Result<(), (String, DbError)> {
-        let official = self;
-        {
-            let mut packages = read_sync_db(bytes).map_err(|e| (repo.to_string(), e))?;
-            packages.sort_by(|a, b| a.name.cmp(&b.name));
-            official.repos.push(repo.to_string());
-            official.digests.push((repo.to_string(), format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(bytes))));
-            for p in packages {
-                official.add(OfficialPackage {
-                    repo: repo.to_string(),
-                    name: p.name,
-                    version: p.version,
-                    provides: p.provides,
-                });
-            }
+        let mut packages = read_sync_db(bytes).map_err(|e| (repo.to_string(), e))?;
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
+        self.repos.push(repo.to_string());
+        self.digests.push((repo.to_string(), format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(bytes))));
+        for p in packages {
+            self.add(OfficialPackage {
+                repo: repo.to_string(),
+                name: p.name,
+                version: p.version,
+                provides: p.provides,
+            });
         }
         Ok(())
     }

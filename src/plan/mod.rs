@@ -123,7 +123,8 @@ pub struct Step {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_from: Option<waves::ExpectedFrom>,
     /// A rebuild of the published, locked commit with a dotted pkgrel (issue 26): the version
-    /// it makes and why. In `plan --json`: `rebuild`, `{"version", "why"}`.
+    /// it makes and why. In `plan --json`: `rebuild`, `{"bump": {"version": "1.0-1.1",
+    /// "pkgrel": "1.1"}, "why": "libstand.so.1 is gone"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebuild: Option<Rebuild>,
 }
