@@ -652,7 +652,10 @@ fn summary_rows(plan: &Plan, results: &[PackageResult]) -> Vec<SummaryRow> {
         .map(|r| {
             let (status, version, detail) = match &r.outcome {
                 Outcome::Built { version, files, .. } => {
-                    ("built".to_string(), version.clone(), format!("{} file(s)", files.len()))
+                    // A rebuild with a dotted pkgrel says why (issue 26).
+                    let rebuild = plan.step(&r.pkgbase).and_then(|s| s.rebuild.as_ref());
+                    let why = rebuild.map(|b| format!("; rebuild: {}", b.why)).unwrap_or_default();
+                    ("built".to_string(), version.clone(), format!("{} file(s){why}", files.len()))
                 }
                 Outcome::Failed { kind, error, log, .. } => {
                     (format!("FAILED ({})", kind.label()), "-".into(), format!("{error}; log: {log}"))

@@ -171,7 +171,8 @@ fn a_package_linking_a_bumped_soname_is_rebuilt_with_a_dotted_pkgrel() {
     let built = bed.run("build", &["--no-progress"]);
     let said = text(&built);
     assert_eq!(built.status.code(), Some(0), "{said}");
-    assert!(said.contains("rebuild: libstand.so.1 is gone"), "{said}");
+    assert!(said.contains("rebuild: libstand.so.1 is gone (1.0-1.1)"), "the plan says why: {said}");
+    assert!(said.contains("file(s); rebuild: libstand.so.1 is gone"), "the run's summary says why: {said}");
     let listed = bed.pacman("sonames").list("sonames");
     assert!(listed.contains(&("standapp".to_string(), "1.0-1.1".to_string())), "{listed:?}");
     let needs = installed_needs(&bed);
