@@ -86,26 +86,6 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 
 machine() { echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), load $(cut -d' ' -f1-3 /proc/loadavg)"; }
 
-# make_packages DIR PREFIX COUNT SIZE: COUNT real pacman packages PREFIX-01... in DIR, each with
-# an incompressible payload of SIZE (head -c syntax: 2M, 300M), made by the host's makepkg as
-# nobody from one split PKGBUILD.
-make_packages() {
-  local dir=$1 prefix=$2 count=$3 size=$4 build="$tmp/make-$2" i names=()
-  mkdir -p "$build" "$dir"
-  chmod 777 "$build"
-  for i in $(seq -w 1 "$count"); do names+=("$prefix-$i"); done
-  {
-    echo "pkgname=(${names[*]})"
-    echo "pkgver=1.0 pkgrel=1 arch=('any') license=('MIT')"
-    echo "_payload() { install -d \"\$pkgdir/usr/share/\$1\"; head -c $size /dev/urandom > \"\$pkgdir/usr/share/\$1/payload\"; }"
-    for n in "${names[@]}"; do echo "package_$n() { _payload $n; }"; done
-  } > "$build/PKGBUILD"
-  (cd "$build" && su nobody -s /bin/sh -c 'PKGEXT=.pkg.tar.zst makepkg -f --nodeps --noconfirm' > "$build/makepkg.log" 2>&1) \
-    || { tail -20 "$build/makepkg.log" >&2; return 1; }
-  mv "$build"/*.pkg.tar.zst "$dir/"
-  rm -rf "$build"
-}
-
 # start_wan [RTT_MS] [MBIT]: bench/wan_proxy.py in front of moto (start_s3 first): sets WAN_URL
 # and an s3cmd config for it in $tmp/s3cfg-wan.
 start_wan() {

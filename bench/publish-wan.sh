@@ -2,20 +2,46 @@
 # Publishing over a simulated WAN link (issue #4), against the workflow it replaces:
 #   baseline: `repo-add` (Debian's, on the host), then
 #             `s3cmd sync --follow-symlinks --acl-public` of the directory;
-#   repoctl:  `repoctl publish DIR` (repo-add in a container, uploads, conditional commit).
+#   repoctl:  `repoctl publish DIR` (every file checked against its provenance record and
+#             repoctl.lock, repo-add in a container, uploads, conditional commit).
 # The link is bench/wan_proxy.py in front of moto: 30 ms round trip, 200 Mbit/s per connection.
 # Measures, 3 runs each from a fresh bucket (medians):
 #   1. publishing 40 packages of 2 MB (incompressible payloads);
 #   2. publishing the same directory again (nothing new) against `s3cmd sync`'s no-op;
 #   3. repoctl's peak memory (max RSS) publishing three 300 MB packages (moto direct).
+# The packages are what `repoctl publish DIR` accepts since issue #23: made by
+# `repoctl build --no-publish --out DIR` from locked split pkgbases on the AUR stand-in (blob:
+# blob-01..40, huge: huge-1..3), with their provenance records; that build is outside the
+# timings. The baseline publishes the same package files.
 # Needs: scripts/testbed.sh (image, moto, makepkg), s3cmd (installed from Debian if missing).
 source "$(dirname "$0")/lib.sh"
 command -v s3cmd > /dev/null || { apt-get install -y -qq s3cmd > /dev/null || sudo apt-get install -y -qq s3cmd > /dev/null; }
 bin=$(repoctl_bin)
+start_aur
 start_s3
 start_wan 30 200
-make_packages "$tmp/pkgs" blob 40 2M
-echo "40 packages: $(du -sh "$tmp/pkgs" | cut -f1)" >&2
+
+# split_pkgbase NAME PREFIX COUNT SIZE: pushes pkgbase NAME to the AUR stand-in, whose COUNT split
+# packages PREFIX-01... each hold an incompressible payload of SIZE (head -c syntax).
+split_pkgbase() {
+  local name=$1 prefix=$2 count=$3 size=$4 dir="$tmp/src-$1" i names=()
+  for i in $(seq -w 1 "$count"); do names+=("$prefix-$i"); done
+  mkdir -p "$dir"
+  {
+    echo "pkgbase=$name"
+    echo "pkgname=(${names[*]})"
+    echo "pkgver=1.0"
+    echo "pkgrel=1"
+    echo "arch=('any')"
+    echo "license=('MIT')"
+    echo "_payload() { install -d \"\$pkgdir/usr/share/\$1\"; head -c $size /dev/urandom > \"\$pkgdir/usr/share/\$1/payload\"; }"
+    for n in "${names[@]}"; do echo "package_$n() { _payload $n; }"; done
+  } > "$dir/PKGBUILD"
+  push_pkgbase "$name" "$dir"
+  printf '%s\n' "${names[@]}"
+}
+listed=$( { split_pkgbase blob blob 40 2M; split_pkgbase huge huge 3 300M; } | paste -sd, -)
+export AUR_LOCATION=$AUR_URL
 
 config() { # config BUCKET ENDPOINT
   cat <<YAML
@@ -26,7 +52,7 @@ s3:
   acl: public-read
 builder:
   image: repoctl-testbed:latest
-packages: [blob-01]
+packages: [$listed]
 YAML
 }
 
@@ -42,16 +68,26 @@ baseline_publish() { # baseline_publish DIR BUCKET
   s3cmd -c "$tmp/s3cfg-wan" sync -q --follow-symlinks --acl-public "$1/" "s3://$2/"
 }
 
-# Warm-up, outside the timings: makes the builder image repo-add runs in.
+# Outside the timings: lock both pkgbases (repoctl.lock, beside every config in $tmp), build
+# them once into $tmp/out, and publish once (which makes the builder image repo-add runs in).
 make_bucket warm
-repoctl_publish warm "$S3_URL" "$tmp/pkgs" > "$tmp/warm.log" 2>&1 || { cat "$tmp/warm.log" >&2; exit 1; }
+config warm "$S3_URL" > "$tmp/warm.yaml"
+REPOCTL_WORK_DIR=$tmp/work-warm "$bin" update --config "$tmp/warm.yaml" > "$tmp/warm.log" 2>&1 \
+  && REPOCTL_WORK_DIR=$tmp/work-warm "$bin" build --no-progress --config "$tmp/warm.yaml" --no-publish --out "$tmp/out" \
+    >> "$tmp/warm.log" 2>&1 || { cat "$tmp/warm.log" >&2; exit 1; }
+mkdir -p "$tmp/pkgs" "$tmp/huge"
+mv "$tmp/out"/blob-* "$tmp/pkgs/"
+mv "$tmp/out"/huge-* "$tmp/huge/"
+[ "$(ls "$tmp/pkgs"/*.pkg.tar.zst | wc -l)" = 40 ] || { echo "expected 40 blob packages" >&2; ls -la "$tmp/out" "$tmp/pkgs" >&2; exit 1; }
+echo "40 packages: $(du -shc "$tmp/pkgs"/*.pkg.tar.zst | tail -1 | cut -f1)" >&2
+repoctl_publish warm "$S3_URL" "$tmp/pkgs" >> "$tmp/warm.log" 2>&1 || { cat "$tmp/warm.log" >&2; exit 1; }
 
 rc=() bl=() rc_noop=() bl_noop=()
 for n in 1 2 3; do
   make_bucket "rc$n"
   rc+=("$(seconds repoctl_publish "rc$n" "$WAN_URL" "$tmp/pkgs")")
   make_bucket "bl$n"
-  mkdir -p "$tmp/bl$n" && cp -l "$tmp/pkgs"/* "$tmp/bl$n/"
+  mkdir -p "$tmp/bl$n" && cp -l "$tmp/pkgs"/*.pkg.tar.zst "$tmp/bl$n/"
   bl+=("$(seconds baseline_publish "$tmp/bl$n" "bl$n")")
 done
 for n in 1 2 3; do
@@ -60,7 +96,6 @@ for n in 1 2 3; do
 done
 
 rm -rf "$tmp/pkgs" "$tmp"/bl?
-make_packages "$tmp/huge" huge 3 300M
 make_bucket mem
 repoctl_publish mem "$S3_URL" "$tmp/huge" /usr/bin/time -v -o "$tmp/time-v" > "$tmp/mem.log" 2>&1 \
   || { cat "$tmp/mem.log" >&2; exit 1; }

@@ -4,7 +4,7 @@
 # the new repository holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/testbed.sh
+bash scripts/testbed.sh --demo
 
 aur=$(mktemp -d)
 server=
@@ -43,4 +43,4 @@ fi
 rm -rf "$conf"
 echo
 echo "The fixture AUR stopped with this script: to run plan, status or update on examples/demo,"
-echo "serve one and set AUR_LOCATION as README.md's \"Trying it by hand, offline\" shows."
+echo "serve one and set AUR_LOCATION as README.md (and docs/src/getting-started.md) shows."

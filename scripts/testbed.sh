@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what repoctl's tests and demo need on a Debian 12 machine with Docker running:
 #   - Debian packages: mmdebstrap (to make the test image), pacman and makepkg (pacman is the
-#     independent client that installs from the published repository), git, zstd; groff, zsh
+#     independent client that installs from the published repository), git, zstd; jq (the
+#     sharded workflow template's scripts, run by tests/integration/waves.rs); groff, zsh
 #     and fish (the manual page and completion scripts `repoctl man` / `completions` print);
-#     chromium (a headless browser that loads the repository page, index.html);
+#     chromium (a headless browser that loads the repository page, index.html); linkchecker
+#     (checks the links of the user guide, docs/, once built);
+#   - mdbook, which builds the user guide (tests/guide.rs): Debian's package where the release
+#     has one (trixie and later), else built once from crates.io, pinned, into ~/.cargo/bin;
 #   - moto[server] from PyPI: a real S3 server on loopback;
 #   - check-jsonschema and zizmor from PyPI: the workflows' schema check and security audit;
 #   - mermaidx from PyPI: Mermaid's own parser (its real mermaid.js in QuickJS), which reads back
@@ -11,7 +15,8 @@
 #   - the offline Arch-compatible builder image repoctl-testbed:latest (images/testbed), and its
 #     variants repoctl-testbed:prev and :next, whose official [extra] differs as Arch's does from
 #     one week to the next (images/testbed/variants).
-# Idempotent: what is already there is left alone.
+# Idempotent: what is already there is left alone. `--demo` (scripts/demo.sh) leaves out mdbook,
+# which only the tests use and which takes minutes to build where Debian has no package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +25,7 @@ sudo=""
 
 need_apt=()
 for pair in mmdebstrap:mmdebstrap pacman:pacman-package-manager makepkg:makepkg bsdtar:libarchive-tools \
-            git:git zstd:zstd groff:groff-base zsh:zsh fish:fish chromium:chromium; do
+            git:git jq:jq zstd:zstd groff:groff-base zsh:zsh fish:fish chromium:chromium linkchecker:linkchecker; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 if ((${#need_apt[@]})); then
@@ -28,6 +33,24 @@ if ((${#need_apt[@]})); then
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+
+# mdbook: Debian packages it from trixie on (0.4.48; sid 0.5.4); bookworm has none, so there it
+# is built from crates.io (a few minutes, once), without the serve and watch features the test
+# does not use. tests/guide.rs finds it on PATH or in ~/.cargo/bin.
+mdbook_version=0.5.4
+demo=false
+[ "${1:-}" = "--demo" ] && demo=true
+if ! $demo && ! command -v mdbook >/dev/null 2>&1 && ! [ -x "$HOME/.cargo/bin/mdbook" ]; then
+  if apt-cache policy mdbook 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    echo "testbed: installing mdbook (Debian)"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mdbook >/dev/null
+  else
+    echo "testbed: building mdbook $mdbook_version from crates.io (this release of Debian has no package)"
+    cargo install --locked --quiet mdbook --version "$mdbook_version" --no-default-features --features search
+  fi
+fi
+$demo || { command -v mdbook || ls "$HOME/.cargo/bin/mdbook"; } >/dev/null 2>&1 \
+  || { echo "testbed: mdbook is not on PATH nor in ~/.cargo/bin after installing" >&2; exit 1; }
 
 if ! command -v moto_server >/dev/null 2>&1; then
   echo "testbed: installing moto[server]"

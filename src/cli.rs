@@ -102,6 +102,13 @@ pub enum Command {
         /// `repoctl publish DIR` on another machine.
         #[arg(long, value_name = "DIR", requires = "no_publish")]
         out: Option<Utf8PathBuf>,
+        /// With --no-publish: the package files earlier waves built (their --out
+        /// directories, merged), for a wave of `plan --shards` (`"waves"`). Each is checked as
+        /// `publish DIR` checks it, against its provenance record and repoctl.lock; a pkgbase
+        /// found there is not built again, and its files are installed into its dependants'
+        /// containers. Exits 2, building nothing, when a file there is refused.
+        #[arg(long, value_name = "DIR", requires = "no_publish")]
+        earlier_waves: Option<Utf8PathBuf>,
         /// Rebuild PKG (pkgname or pkgbase) from its locked commit with the next dotted pkgrel
         /// (1 -> 1.1 -> 1.2), as repoctl does by itself when a library it links is gone;
         /// repeatable. The AUR's next pkgrel (2) is still newer.
@@ -201,7 +208,7 @@ pub enum Command {
     /// environment is unusable. Needs Docker, as `plan` does (the official repositories are
     /// read through the builder image).
     Status {
-        /// Print one JSON object (its shape is in the README).
+        /// Print one JSON object (its shape: docs/src/operating/status.md#status---json in the user guide).
         #[arg(long)]
         json: bool,
     },

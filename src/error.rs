@@ -122,7 +122,8 @@ impl Error {
             }
             Error::Docker(DockerError::Guard(_)) => Some(
                 "build containers get their routes from ip(8) in the builder image: use an image with \
-                 iproute2 (archlinux:base-devel has it, from `base`); README \"The builder image\" says what is blocked"
+                 iproute2 (archlinux:base-devel has it, from `base`); the user guide's docs/src/builder-image.md#the-build-network \
+                 says what is blocked"
                     .into(),
             ),
             Error::Official(OfficialError::Docker(DockerError::Connect(_))) => Some(
@@ -177,6 +178,80 @@ impl Error {
         if let Some(hint) = self.hint() {
             printer.info(&format!("  hint: {hint}"));
         }
+        printer.info(&format!("  guide: {}", self.guide()));
+    }
+
+    /// The section of the user guide's troubleshooting chapter (docs/, an mdBook) that covers
+    /// this kind of error. tests/guide.rs checks that every section named here exists.
+    fn guide(&self) -> &'static str {
+        use crate::official::OfficialError;
+        match self {
+            Error::Config(crate::config::LoadError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                "docs/src/troubleshooting.md#no-repoyaml"
+            }
+            Error::Config(crate::config::LoadError::Read { .. }) | Error::Io { .. } => {
+                "docs/src/troubleshooting.md#a-file-cannot-be-read-or-written"
+            }
+            Error::Config(crate::config::LoadError::Invalid(_)) | Error::Diagnostics(_) => {
+                "docs/src/troubleshooting.md#a-problem-in-repoyaml"
+            }
+            Error::Aur(_) => "docs/src/troubleshooting.md#the-aur-cannot-be-reached",
+            Error::Plan(_) | Error::Usage(_) => "docs/src/troubleshooting.md#a-command-line-mistake",
+            Error::Docker(e) | Error::Official(OfficialError::Docker(e)) => docker_guide(e),
+            Error::Official(_) => "docs/src/troubleshooting.md#the-official-repositories-cannot-be-read",
+            Error::Publish(e) => publish_guide(e),
+            Error::Lock(crate::lock::LockError::Invalid { .. }) => "docs/src/troubleshooting.md#repoctllock-is-invalid",
+            Error::Lock(_) => "docs/src/troubleshooting.md#a-file-cannot-be-read-or-written",
+            Error::Provenance(_) => "docs/src/troubleshooting.md#no-provenance-record",
+            Error::Package(e) => package_guide(e),
+            Error::Budget(_) => "docs/src/troubleshooting.md#no-split-fits-the-budget",
+            Error::Interrupted => "docs/src/troubleshooting.md#interrupted",
+        }
+    }
+}
+
+/// The guide's section for a Docker error (the daemon, the builder image, the build network).
+fn docker_guide(e: &crate::docker::DockerError) -> &'static str {
+    use crate::docker::DockerError;
+    match e {
+        DockerError::NoImage(_) => "docs/src/troubleshooting.md#the-builder-image-is-missing",
+        DockerError::Guard(_) => "docs/src/troubleshooting.md#the-builder-image-has-no-ip8",
+        _ => "docs/src/troubleshooting.md#docker-does-not-answer",
+    }
+}
+
+/// The guide's section for a package file that failed a check or changed after it.
+fn package_guide(e: &crate::trust::PackageError) -> &'static str {
+    match e {
+        crate::trust::PackageError::Changed { .. } => {
+            "docs/src/troubleshooting.md#a-package-file-changed-in-the-work-directory"
+        }
+        _ => "docs/src/troubleshooting.md#a-package-failed-to-build",
+    }
+}
+
+/// The guide's section for a publish that failed as `e`.
+fn publish_guide(e: &crate::publish::PublishError) -> &'static str {
+    use crate::publish::PublishError;
+    match e {
+        PublishError::Untrusted(_) => "docs/src/troubleshooting.md#the-live-database-does-not-verify",
+        PublishError::NoConditionalWrites { .. } => "docs/src/troubleshooting.md#the-store-ignores-conditional-writes",
+        PublishError::Adopt { .. } => "docs/src/troubleshooting.md#sign---adopt-stops",
+        PublishError::Sign(_) => "docs/src/troubleshooting.md#the-signing-key-is-refused",
+        PublishError::Package(e) => package_guide(e),
+        PublishError::RepoTool(_) => "docs/src/troubleshooting.md#repo-add-or-repo-remove-failed",
+        PublishError::UnexpectedEntry(_) => {
+            "docs/src/troubleshooting.md#the-new-database-does-not-say-what-was-checked"
+        }
+        PublishError::Lock { .. } | PublishError::Io { .. } => {
+            "docs/src/troubleshooting.md#a-file-cannot-be-read-or-written"
+        }
+        PublishError::Remote { .. }
+        | PublishError::TooLarge { .. }
+        | PublishError::Conflict { .. }
+        | PublishError::Db(_) => "docs/src/troubleshooting.md#the-bucket-cannot-be-read-or-written",
     }
 }
 
@@ -195,6 +270,12 @@ fn publish_hint(e: &crate::publish::PublishError) -> Option<String> {
         PublishError::Adopt { .. } => Some(
             "nothing was written; a file that does not match its entry is not what the database promises: \
              rebuild that package (or delete its entry with repo-remove), then run `repoctl sign --adopt` again"
+                .into(),
+        ),
+        PublishError::UnexpectedEntry(_) => Some(
+            "repo-add, in the builder image, wrote an entry that no checked package file says: the image's \
+             repo-add reads a package otherwise than repoctl (a changed or tampered builder image?); nothing was \
+             uploaded or signed. Check `builder.image`, then run again"
                 .into(),
         ),
         PublishError::Remote { .. } => {

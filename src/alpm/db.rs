@@ -62,7 +62,7 @@ pub enum DbError {
 pub fn read_sync_db(bytes: &[u8]) -> Result<Vec<RepoEntry>, DbError> {
     let reader = decompressor(bytes).map_err(DbError::Archive)?;
     let mut limited = reader.take(MAX_DB_BYTES + 1);
-    let mut archive = tar::Archive::new(&mut limited);
+    let mut archive = tar::Archive::new(super::TarGuard::new(&mut limited, u64::MAX));
     let mut entries = Vec::new();
     for item in archive.entries().map_err(DbError::Archive)? {
         let mut item = item.map_err(|e| {
@@ -85,7 +85,7 @@ pub fn read_sync_db(bytes: &[u8]) -> Result<Vec<RepoEntry>, DbError> {
 pub(crate) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read + 'a>> {
     Ok(match bytes {
         [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(bytes)),
-        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Box::new(xz2::read::XzDecoder::new(bytes)),
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Box::new(super::xz_decoder(bytes, false)?),
         [0x28, 0xb5, 0x2f, 0xfd, ..] => Box::new(zstd::stream::read::Decoder::new(bytes)?),
         [b'B', b'Z', b'h', ..] => {
             return Err(std::io::Error::other("bzip2-compressed databases are not supported; use zstd, xz or gzip"));

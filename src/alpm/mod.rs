@@ -13,6 +13,7 @@ mod db;
 mod filename;
 mod relation;
 pub mod soname;
+mod tar_guard;
 mod version;
 
 pub use bump::PkgrelBump;
@@ -20,4 +21,5 @@ pub(crate) use db::decompressor;
 pub use db::{DbError, RepoEntry, read_sync_db};
 pub use filename::{is_debug_package, is_package_file, package_file_parts};
 pub use relation::{Relation, dep_name, provided_name};
+pub use tar_guard::{MAX_EXTENSION_BYTES, TarGuard, xz_decoder};
 pub use version::{compare_versions, pkgver_of};

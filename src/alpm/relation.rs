@@ -2,24 +2,90 @@
 //! a package satisfies a dependency by its pkgname and version, or through one of its
 //! `provides`; a provision without a version never satisfies a versioned dependency).
 //!
-//! The format is alpm-package-relation(7) (`name`, `name>=1.2`, `name=1:2.0-3`), parsed with
-//! alpm-types; a string alpm-types refuses is taken by its name alone, so a malformed version
-//! in someone's PKGBUILD is a missed constraint, never a lost dependency.
-use alpm_types::{PackageRelation, Version, VersionRequirement};
+//! The format is alpm-package-relation(7) (`name`, `name>=1.2`, `name=1:2.0-3`), read the way
+//! libalpm reads it (`alpm_dep_from_string`, lib/libalpm/deps.c, pacman 7.1), for `depend`
+//! and `provides` alike, so that what the publish gate calls installable is what pacman
+//! installs:
+//! - a description after `: ` (optdepends' form) is not part of the relation;
+//! - the operator is found by looking for `<` anywhere first (`<=` or `<`), then `>` (`>=` or
+//!   `>`), then `=`: so `foo=1<2` is the name `foo=1` below version 2;
+//! - nothing is trimmed: `foo >= 1` names the package `foo ` (with the space), which no
+//!   package is.
+//!
+//! A version alpm-types cannot parse (or compare: [`super::version::comparable`]) makes the
+//! relation its name alone, so a malformed version in someone's PKGBUILD is a missed
+//! constraint, never a lost dependency.
+use super::version::compare_versions;
+use std::cmp::Ordering;
+
+/// A version comparison operator (libalpm's `alpm_depmod_t` but `ANY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ge,
+    Le,
+    Gt,
+    Lt,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ge => ">=",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Lt => "<",
+        }
+    }
+
+    /// Whether `ordering` (a version against the required one) meets it (`dep_vercmp`).
+    fn admits(self, ordering: Ordering) -> bool {
+        match self {
+            Op::Eq => ordering == Ordering::Equal,
+            Op::Ge => ordering != Ordering::Less,
+            Op::Le => ordering != Ordering::Greater,
+            Op::Gt => ordering == Ordering::Greater,
+            Op::Lt => ordering == Ordering::Less,
+        }
+    }
+}
+
+/// `text` split as `alpm_dep_from_string` splits it: the name, and the operator with the
+/// version after it when there is one (see the module header).
+fn split(text: &str) -> (&str, Option<(Op, &str)>) {
+    let text = text.split_once(": ").map_or(text, |(relation, _description)| relation);
+    let found = if let Some(i) = text.find('<') {
+        Some(if text[i + 1..].starts_with('=') { (i, Op::Le, 2) } else { (i, Op::Lt, 1) })
+    } else if let Some(i) = text.find('>') {
+        Some(if text[i + 1..].starts_with('=') { (i, Op::Ge, 2) } else { (i, Op::Gt, 1) })
+    } else {
+        text.find('=').map(|i| (i, Op::Eq, 1))
+    };
+    match found {
+        Some((i, op, len)) => (&text[..i], Some((op, &text[i + len..]))),
+        None => (text, None),
+    }
+}
+
+/// Whether pacman's vercmp can be asked about `version` here ([`compare_versions`] orders
+/// what alpm-types cannot parse below everything).
+fn valid_version(version: &str) -> bool {
+    super::version::comparable(version) && version.parse::<alpm_types::Version>().is_ok()
+}
 
 /// A parsed dependency string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relation {
     pub name: String,
-    requirement: Option<VersionRequirement>,
+    requirement: Option<(Op, String)>,
 }
 
 impl Relation {
     pub fn parse(text: &str) -> Relation {
-        match text.parse::<PackageRelation>() {
-            Ok(rel) => Relation { name: rel.name.to_string(), requirement: rel.version_requirement },
-            Err(_) => Relation { name: dep_name(text).to_string(), requirement: None },
-        }
+        let (name, requirement) = split(text);
+        let requirement = requirement.filter(|(_, v)| valid_version(v)).map(|(op, v)| (op, v.to_string()));
+        Relation { name: name.to_string(), requirement }
     }
 
     /// Whether it has a version constraint.
@@ -27,45 +93,51 @@ impl Relation {
         self.requirement.is_some()
     }
 
-    /// Whether the package `name` at `version` (`[epoch:]pkgver[-pkgrel]`) satisfies it by name.
+    /// Whether the package `name` at `version` (`[epoch:]pkgver[-pkgrel]`) satisfies it by name
+    /// (`_alpm_depcmp_literal`).
     pub fn satisfied_by_package(&self, name: &str, version: &str) -> bool {
-        name == self.name && self.version_ok(Some(version))
+        name == self.name && self.version_ok(version)
     }
 
-    /// Whether a `provides` string (`foo`, `foo=1.2`) satisfies it: an unversioned provision
-    /// satisfies only an unversioned dependency (libalpm `_alpm_depcmp_provides`).
+    /// Whether a `provides` string (`foo`, `foo=1.2`) satisfies it (`_alpm_depcmp_provides`):
+    /// any provision of the name satisfies an unversioned dependency; a versioned one only a
+    /// provision with `=` and a version that meets it.
     pub fn satisfied_by_provision(&self, provision: &str) -> bool {
-        let version = provision.split_once('=').map(|(_, v)| v.trim());
-        provided_name(provision) == self.name && self.version_ok(version)
+        let (name, provided) = split(provision);
+        if name != self.name {
+            return false;
+        }
+        match (&self.requirement, provided) {
+            (None, _) => true,
+            (Some(_), Some((Op::Eq, version))) => self.version_ok(version),
+            (Some(_), _) => false,
+        }
     }
 
-    fn version_ok(&self, version: Option<&str>) -> bool {
-        match (&self.requirement, version) {
-            (None, _) => true,
-            (Some(_), None) => false,
-            (Some(req), Some(v)) if super::version::comparable(v) && super::version::comparable(&req.to_string()) => {
-                v.parse::<Version>().map(|v| req.is_satisfied_by(&v)).unwrap_or(false)
-            }
-            (Some(_), Some(_)) => false,
+    fn version_ok(&self, version: &str) -> bool {
+        match &self.requirement {
+            None => true,
+            Some((op, required)) => valid_version(version) && op.admits(compare_versions(version, required)),
         }
     }
 }
 
-/// The package name in a dependency string: `foo>=1.2` -> `foo`.
+/// The package name in a dependency string: `foo>=1.2` -> `foo` (as libalpm reads it: see the
+/// module header).
 pub fn dep_name(dep: &str) -> &str {
-    dep.split(['<', '>', '=']).next().unwrap_or(dep).trim()
+    split(dep).0
 }
 
-/// The name a `provides` entry provides: `foo` of `foo=1.2` (PKGBUILD(5): provisions carry at
-/// most an `=version`).
+/// The name a `provides` entry provides: `foo` of `foo=1.2` (libalpm reads provisions as
+/// dependency strings).
 pub fn provided_name(provision: &str) -> &str {
-    provision.split_once('=').map_or(provision, |(name, _)| name).trim()
+    split(provision).0
 }
 
 impl std::fmt::Display for Relation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.requirement {
-            Some(req) => write!(f, "{}{req}", self.name),
+            Some((op, version)) => write!(f, "{}{}{version}", self.name, op.as_str()),
             None => f.write_str(&self.name),
         }
     }
@@ -73,7 +145,7 @@ impl std::fmt::Display for Relation {
 
 #[cfg(test)]
 mod tests {
-    use super::{Relation, dep_name};
+    use super::{Relation, dep_name, provided_name};
 
     #[test]
     fn packages_satisfy_by_name_and_version() {
@@ -100,6 +172,31 @@ mod tests {
         let dep = Relation::parse("foo>=");
         assert_eq!(dep.name, "foo");
         assert!(dep.satisfied_by_provision("foo"));
+    }
+
+    /// Red-team finding: the gate read relations unlike libalpm's `alpm_dep_from_string`.
+    /// Each case is what pacman 7.1 reads: no trimming, `<` then `>` then `=`, `: ` ends it.
+    #[test]
+    fn relations_are_read_as_libalpm_reads_them() {
+        assert_eq!(dep_name("foo >= 1"), "foo ", "no trimming: a name no package has");
+        assert!(!Relation::parse("foo >= 1").satisfied_by_package("foo", "1-1"));
+        assert!(!Relation::parse(" foo").satisfied_by_provision("foo"));
+        assert_eq!(dep_name("foo=1<2"), "foo=1", "`<` is looked for first");
+        assert_eq!(dep_name("foo=1>2"), "foo=1", "then `>`");
+        assert_eq!(Relation::parse("foo>=1").to_string(), "foo>=1");
+        assert_eq!(Relation::parse("foo>1").to_string(), "foo>1");
+        assert_eq!(Relation::parse("foo<=1").to_string(), "foo<=1");
+        assert_eq!(Relation::parse("foo: for the bar plugin").to_string(), "foo");
+        assert_eq!(Relation::parse("foo>=2: newer").to_string(), "foo>=2");
+        assert_eq!(provided_name("foo>=1"), "foo");
+        // A provision with another operator than `=` satisfies only unversioned dependencies.
+        assert!(Relation::parse("foo").satisfied_by_provision("foo>=1"));
+        assert!(!Relation::parse("foo>=1").satisfied_by_provision("foo>=1"));
+        assert!(!Relation::parse("foo>=1").satisfied_by_provision("foo=1 "), "`1 ` is no version");
+        // vercmp: a requirement without pkgrel ignores the package's.
+        assert!(Relation::parse("foo<1.5").satisfied_by_package("foo", "1.4-9"));
+        assert!(!Relation::parse("foo>1.5").satisfied_by_package("foo", "1.5-9"));
+        assert!(Relation::parse("foo>1.5-1").satisfied_by_package("foo", "1.5-2"));
     }
 
     #[test]

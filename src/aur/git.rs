@@ -59,8 +59,8 @@ pub enum GitError {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Commit {
     pub id: String,
-    /// Committer date, seconds since the Unix epoch (the pusher sets it: see the README's
-    /// trust model before relying on it).
+    /// Committer date, seconds since the Unix epoch (the pusher sets it: see the guide's
+    /// docs/src/trust/trust-model.md#trust-in-repoyaml before relying on it).
     pub time: i64,
     pub author: String,
     pub subject: String,

@@ -135,7 +135,8 @@ pub fn tar_files(files: &[Utf8PathBuf], prefix: &str, dest: &Utf8Path) -> Result
 pub fn extract_packages(tar: &Utf8Path, dest_dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, ArtifactError> {
     fs_err::create_dir_all(dest_dir).map_err(io(dest_dir))?;
     let file = fs_err::File::open(tar).map_err(io(tar))?;
-    let mut archive = tar::Archive::new(file);
+    // The file names in it are the build's: its pax and long-name headers are bounded too.
+    let mut archive = tar::Archive::new(crate::alpm::TarGuard::new(std::io::BufReader::new(file), u64::MAX));
     let mut reported: Option<Vec<String>> = None;
     let mut extracted: Vec<Utf8PathBuf> = Vec::new();
     for entry in archive.entries().map_err(io(tar))? {

@@ -264,6 +264,10 @@ pub struct BuildContext {
     /// Each was checked against the live database's entry ([`crate::trust::signed::FetchedPackage`]: its
     /// `%SHA256SUM%`, and its signature in a signed repository) before a build installs it.
     pub published: BTreeMap<String, Result<Vec<crate::trust::signed::FetchedPackage>, String>>,
+    /// `build --earlier-waves DIR`: package files of pkgbases earlier waves built, by pkgbase,
+    /// each checked against its provenance record and repoctl.lock; the plan does not build
+    /// them, and dependants install them ([`dependency_files`]).
+    pub earlier: BTreeMap<String, Vec<crate::trust::CheckedPackage>>,
     pub jobs: usize,
     pub reporter: Arc<dyn Reporter>,
     /// Where repo.yaml's `pgp_keys` fingerprints are received from (None: gpg's default).
@@ -523,9 +527,11 @@ async fn checkout(ctx: &BuildContext, step: &Step) -> Result<(LockedTree, SrcInf
     let clone = GitClone::open(&url, &ctx.dirs.aur_cache.join(base), &waiting)
         .await
         .map_err(|e| Failure::new(FailureKind::Fetch, &e))?;
+    let started = std::time::Instant::now(); // -vv: the tree's cost (bench/small.sh PHASES=1)
     let tree = clone.tree_in_history(commit).await.map_err(|e| Failure::new(tree_failure(&e), &e))?;
     drop(clone);
     let tree = tree.verify(base, hash).map_err(|e| Failure::new(FailureKind::Lock, &e))?;
+    tracing::debug!(pkgbase = %base, "reading and checking the locked tree: {:.3} s", started.elapsed().as_secs_f64());
     let srcinfo = SrcInfo::of_tree(tree.tree(), &ctx.arch).map_err(|e| Failure::new(FailureKind::Srcinfo, &e))?;
     if srcinfo.pkgbase != *base {
         let why = format!(".SRCINFO at {commit} names pkgbase {}, not {base}", srcinfo.pkgbase);
@@ -556,8 +562,8 @@ fn append_log(log: &Utf8Path, text: &str) {
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
 }
 
-/// Package files of every AUR pkgbase `base` needs: built in this run, or published (fetched
-/// by the caller: [`BuildContext::published`]).
+/// Package files of every AUR pkgbase `base` needs: built in this run, built by an earlier wave
+/// ([`BuildContext::earlier`]), or published (fetched by the caller: [`BuildContext::published`]).
 async fn dependency_files(
     ctx: &BuildContext,
     plan: &Plan,
@@ -568,6 +574,10 @@ async fn dependency_files(
     for dep in plan.closure(base) {
         if let Some(f) = built.lock().ok().and_then(|b| b.get(&dep).cloned()) {
             files.extend(f);
+            continue;
+        }
+        if let Some(f) = ctx.earlier.get(&dep) {
+            files.extend(f.iter().map(|p| p.path().to_owned()));
             continue;
         }
         match ctx.published.get(&dep) {

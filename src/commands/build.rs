@@ -16,27 +16,38 @@ use crate::ui::{
     Printer, Reporter, SummaryRow, markdown_provenance, markdown_summary, render_provenance, render_summary,
 };
 use camino::{Utf8Path, Utf8PathBuf};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
-/// What `build` is asked to build: only these packages (empty: all), and these rebuilt with a
-/// dotted pkgrel (`--rebuild`).
-pub struct What<'a> {
+/// `repoctl build`'s arguments besides the config and work directory.
+pub struct Options<'a> {
+    /// `build PKG…`: only these (pkgnames or pkgbases) and what they need.
     pub only: &'a [String],
+    pub no_publish: bool,
+    /// `--out DIR` (with `no_publish`).
+    pub out: Option<&'a Utf8Path>,
+    /// `--earlier-waves DIR` (with `no_publish`): [`earlier_waves`].
+    pub earlier_waves: Option<Utf8PathBuf>,
+    /// `--rebuild PKG…`: rebuilt from the locked commit with a dotted pkgrel (issue 26).
     pub rebuild: &'a [String],
 }
 
 pub async fn build(
     config_path: &Utf8Path,
     work_dir: Option<Utf8PathBuf>,
-    what: &What<'_>,
-    no_publish: bool,
-    out: Option<&Utf8Path>,
+    options: Options<'_>,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
     // 1. What to do.
     let config = super::load_config(config_path)?;
-    let (run, plan) = Run::plan(&config, work_dir, what, no_publish, out, printer).await?;
+    let Options { only, no_publish, out, earlier_waves: earlier_dir, rebuild } = options;
+    // A wave's inputs are checked before anything else is read: a refused file stops the shard.
+    let earlier = match &earlier_dir {
+        Some(dir) => Some((dir, checked_earlier_waves(&config, dir, printer).await?)),
+        None => None,
+    };
+    let (run, plan) = Run::plan(&config, work_dir, (only, earlier, rebuild), no_publish, out, printer).await?;
     if plan.to_build().next().is_none() && run.removals.is_empty() && plan.vcs_candidates().next().is_none() {
         // Nothing to build. The live databases verified (Run::plan); a `NAME.db.sig` left stale
         // by a run that stopped or lost a race is put back from the key's own signature of them.
@@ -97,6 +108,8 @@ struct Run<'a> {
     kept_by_gate: std::sync::atomic::AtomicBool,
     /// The status object as the plan read it, alongside `remote` ([`super::Planned::status`]).
     status_object: Option<crate::publish::status::RepoStatus>,
+    /// `--earlier-waves`: the checked files of the pkgbases the plan takes from there.
+    earlier: std::collections::BTreeMap<String, Vec<CheckedPackage>>,
 }
 
 impl<'a> Run<'a> {
@@ -104,12 +117,12 @@ impl<'a> Run<'a> {
     async fn plan(
         config: &'a Config,
         work_dir: Option<Utf8PathBuf>,
-        what: &What<'_>,
+        (only, earlier, rebuild): (&[String], Option<(&Utf8PathBuf, BTreeMap<String, Vec<CheckedPackage>>)>, &[String]),
         no_publish: bool,
         out: Option<&'a Utf8Path>,
         printer: &'a Printer,
     ) -> Result<(Run<'a>, Plan), Error> {
-        let (timeline, only) = (Timeline::start(), what.only);
+        let timeline = Timeline::start();
         let signer = if no_publish { None } else { super::signer(config)? };
         let work = super::work_dir(config, work_dir);
         let run_id = super::new_run_id();
@@ -128,8 +141,8 @@ impl<'a> Run<'a> {
         let history = crate::publish::history(&*target, &work);
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
-        let plan = if no_publish { planned.plan } else { keep_published(planned.plan, printer) };
-        let plan = rebuild_requested(plan, what.rebuild, printer);
+        let (plan, taken) = what_to_build(planned.plan, no_publish, earlier, printer);
+        let plan = rebuild_requested(plan, rebuild, printer);
         printer.info(render_plan(&plan).trim_end());
         printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
         let problems = report_problems(config, &plan, &planned.uninstallable, printer);
@@ -157,6 +170,7 @@ impl<'a> Run<'a> {
             official: planned.official,
             kept_by_gate: Default::default(),
             status_object: planned.status,
+            earlier: taken,
         };
         Ok((run, plan))
     }
@@ -289,7 +303,8 @@ impl<'a> Run<'a> {
     ) -> Result<BuildContext, Error> {
         let published = Published { target: &*self.target, trusted: &self.trusted, signer: self.signer.as_ref() };
         let (config, dirs, printer) = (self.config, &self.dirs, self.printer);
-        build_context(config, docker, run_image, network, dirs, &self.aur, &published, plan, printer).await
+        let context = build_context(config, docker, run_image, network, dirs, &self.aur, &published, plan, printer);
+        Ok(BuildContext { earlier: self.earlier.clone(), ..context.await? })
     }
 
     /// Publishes what was built with `tool` (None with `--no-publish`), or with `--no-publish`
@@ -382,6 +397,78 @@ impl<'a> Run<'a> {
 
 /// Every pkgbase of `plan`: what the status object keeps entries of, besides what is published.
 /// None for a partial plan (`build PKG…`), which does not know them all.
+/// The plan as this run builds it: without the rebuilds of published versions
+/// ([`keep_published`], unless `no_publish`), and without what an earlier wave built
+/// ([`take_earlier_waves`], whose files are returned by pkgbase).
+fn what_to_build(
+    plan: Plan,
+    no_publish: bool,
+    earlier: Option<(&Utf8PathBuf, BTreeMap<String, Vec<CheckedPackage>>)>,
+    printer: &Printer,
+) -> (Plan, BTreeMap<String, Vec<CheckedPackage>>) {
+    let plan = if no_publish { plan } else { keep_published(plan, printer) };
+    let mut taken = BTreeMap::new();
+    let plan = match earlier {
+        Some((dir, files)) => take_earlier_waves(plan, files, &mut taken, dir, printer),
+        None => plan,
+    };
+    (plan, taken)
+}
+
+/// `--earlier-waves DIR` (issue 28): the package files of `dir` (and its `debug` subdirectory),
+/// checked as `publish DIR` checks them ([`super::publish::check_files`]: each against its
+/// provenance record and repoctl.lock), by pkgbase; debug packages are left out (nothing
+/// installs them). Errors (exit 2, nothing built): `dir` holds no package files, or one is
+/// refused — a wave's files that the lock does not vouch for are not installed into a build.
+async fn checked_earlier_waves(
+    config: &Config,
+    dir: &Utf8Path,
+    printer: &Printer,
+) -> Result<BTreeMap<String, Vec<CheckedPackage>>, Error> {
+    let files = super::publish::dir_package_files(dir)?;
+    let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
+    let (checked, refused) = super::publish::check_files(config, &lock, files).await?;
+    if !refused.is_empty() {
+        for r in &refused {
+            printer.error(&format!("refused: {}", crate::cause::chain(&r.error).join(": ")));
+        }
+        return Err(Error::Usage(format!(
+            "{} file(s) in {dir} (--earlier-waves) do not match repoctl.lock: nothing is built on them; \
+             were the earlier waves built from another commit of this repository?",
+            refused.len()
+        )));
+    }
+    let mut by_base: BTreeMap<String, Vec<CheckedPackage>> = BTreeMap::new();
+    for package in checked.into_iter().filter(|p| !p.is_debug()) {
+        by_base.entry(package.pkgbase().to_string()).or_default().push(package);
+    }
+    Ok(by_base)
+}
+
+/// `plan` with each build of a pkgbase that an earlier wave built (`files`, from `dir`) skipped
+/// ([`crate::plan::Reason::EarlierWave`]) and said; those pkgbases' files go into `taken`.
+/// The check already bound the files to the lock's version (a VCS package's to its pkgver()).
+fn take_earlier_waves(
+    mut plan: Plan,
+    mut files: BTreeMap<String, Vec<CheckedPackage>>,
+    taken: &mut BTreeMap<String, Vec<CheckedPackage>>,
+    dir: &Utf8Path,
+    printer: &Printer,
+) -> Plan {
+    use crate::plan::{Action, Reason};
+    for step in plan.packages.iter_mut().filter(|s| s.action == Action::Build) {
+        let Some(found) = files.remove(&step.pkgbase) else { continue };
+        let version = found.first().map_or_else(String::new, |p| p.version().to_string());
+        printer.info(&format!("{}: {version} built by an earlier wave ({dir}): not built again", step.pkgbase));
+        step.action = Action::Skip;
+        step.reason = Reason::EarlierWave { version };
+        // Its dependants install these files, not the published ones.
+        step.published_files.clear();
+        taken.insert(step.pkgbase.clone(), found);
+    }
+    plan
+}
+
 fn known_pkgbases(plan: &Plan, partial: bool) -> Option<Vec<String>> {
     (!partial).then(|| plan.packages.iter().map(|s| s.pkgbase.clone()).collect())
 }

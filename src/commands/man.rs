@@ -57,7 +57,7 @@ fn item(term: &str, text: &str) -> String {
     format!(".TP\n\\fB{}\\fR\n{}\n", roff_text(term), roff_text(text))
 }
 
-/// REPO.YAML, EXIT STATUS, ENVIRONMENT, FILES and EXAMPLES, as roff.
+/// REPO.YAML, EXIT STATUS, ENVIRONMENT, FILES, EXAMPLES and SEE ALSO, as roff.
 fn extra_sections() -> String {
     let mut out =
         String::from(".SH REPO.YAML\nThe keys repo.yaml may hold, from its JSON Schema (\\fBrepoctl schema\\fR):\n");
@@ -103,7 +103,13 @@ fn extra_sections() -> String {
     out.push_str(&roff_text(
         "repoctl init --local myrepo && cd myrepo   # a repository in ./repo\nrepoctl check\nrepoctl update        # review what each package lets in; it writes repoctl.lock\nrepoctl build\nrepoctl status\nrepoctl provenance PKG",
     ));
-    out.push_str("\n.fi\n");
+    out.push_str("\n.fi\n.SH \"SEE ALSO\"\n");
+    out.push_str(&roff_text(
+        "The user guide, docs/ in repoctl's source (an mdBook: mdbook build docs): getting started, every repo.yaml \
+         key, the trust model, the GitHub workflows, operating a repository, and a troubleshooting section for each \
+         kind of error, which every error names on its guide: line.",
+    ));
+    out.push('\n');
     out
 }
 

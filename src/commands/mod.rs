@@ -47,9 +47,10 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             let options = plan::Options { json, shards, probe_vcs };
             plan::plan(&config_path, work_dir, options, &packages, printer).await
         }
-        Command::Build { packages, no_publish, out, rebuild } => {
-            let what = build::What { only: &packages, rebuild: &rebuild };
-            build::build(&config_path, work_dir, &what, no_publish, out.as_deref(), printer).await
+        Command::Build { packages, no_publish, out, earlier_waves, rebuild } => {
+            let options =
+                build::Options { only: &packages, no_publish, out: out.as_deref(), earlier_waves, rebuild: &rebuild };
+            build::build(&config_path, work_dir, options, printer).await
         }
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
         Command::Sign { adopt: _, dry_run } => sign::sign(&config_path, work_dir, dry_run, printer).await,
@@ -115,10 +116,15 @@ fn work_dir_beside(config_path: &Utf8Path, given: Option<Utf8PathBuf>) -> Utf8Pa
     given.unwrap_or_else(|| config_path.parent().unwrap_or(Utf8Path::new(".")).join(".repoctl"))
 }
 
-/// A run's identity: in container names, labels and the run directory.
+/// A run's identity: in container names, labels and the run directory. `SECS-RANDOM-PID`:
+/// seconds since the epoch (runs sort by start), 48 random bits as 12 hex digits, and the
+/// process ID last (where the Docker cleanup reads it for resources without a process
+/// label). The random part keeps two runs apart that start in the same second with the same
+/// PID: two CI runners or containers in their own PID namespaces sharing one Docker daemon,
+/// where a shared ID would let one run's cleanup remove the other's containers.
 pub(crate) fn new_run_id() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    format!("{secs}-{}", std::process::id())
+    format!("{secs}-{:012x}-{}", rand::random::<u64>() >> 16, std::process::id())
 }
 
 /// The official repositories as the builder image's pacman.conf names them, current: read once
@@ -500,5 +506,22 @@ pub(crate) async fn interrupted() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Red-team finding: `SECS-PID` run IDs collide across PID namespaces. Ids made in one
+    /// second by one process differ, and end with the PID (what older resources' liveness reads).
+    #[test]
+    fn run_ids_made_at_once_by_one_process_differ() {
+        let ids: std::collections::BTreeSet<String> = (0..1000).map(|_| super::new_run_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            let parts: Vec<&str> = id.split('-').collect();
+            assert_eq!(parts.len(), 3, "{id}");
+            assert!(parts[0].parse::<u64>().is_ok() && parts[1].len() == 12, "{id}");
+            assert_eq!(parts[2], std::process::id().to_string(), "{id}");
+        }
     }
 }

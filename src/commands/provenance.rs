@@ -3,12 +3,58 @@
 //! (`FILE.provenance.json`, written by the build that made it) says which AUR commit, lock and
 //! builder image made it. The record is checked against the database's entry before it is
 //! shown: a record that describes other bytes is no answer.
+//!
+//! The record is not signed; the database is, in a signed repository, and it is verified under
+//! the key before its entries are believed when the key is at hand (`REPOCTL_SIGNING_KEY`, as
+//! for `build`). Without it the answer says that the database was not verified: then the
+//! record is as trustworthy as the bucket. What is printed is escaped for the terminal
+//! ([`crate::ui::escape`]), JSON included.
 use crate::alpm::RepoEntry;
 use crate::error::{Error, ExitStatus};
 use crate::provenance::{MAX_BYTES, Provenance, sidecar_name};
 use crate::publish::Target;
+use crate::sign::Signer;
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
+
+/// How far the database the record was checked against can be believed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DbTrust {
+    /// Verified under the key repo.yaml's `sign.key` names.
+    Verified(crate::pgp::Fingerprint),
+    /// The repository has no `sign:`.
+    Unsigned,
+    /// Signed, but no key to verify it with in the environment.
+    NotVerified(crate::pgp::Fingerprint),
+}
+
+impl DbTrust {
+    /// One line: whether what the database says was verified.
+    fn describe(&self, db: &str) -> String {
+        match self {
+            DbTrust::Verified(key) => format!("{db} verified under key {key}"),
+            DbTrust::Unsigned => {
+                format!("{db} NOT VERIFIED: the repository is unsigned (as trustworthy as the bucket)")
+            }
+            DbTrust::NotVerified(key) => format!(
+                "{db} NOT VERIFIED: no key in {} to check its signature by {key} with (as trustworthy as the bucket)",
+                crate::env::SIGNING_KEY
+            ),
+        }
+    }
+}
+
+/// The key to verify the database with, when repo.yaml has `sign:` and the environment holds
+/// it ([`super::signer`]); None when there is no `sign:` or no key (`DbTrust` says which).
+/// Errors: a key is given but is not the configured one or cannot be used.
+fn signer_for(config: &crate::config::Config) -> Result<(Option<Signer>, DbTrust), Error> {
+    let Some(sign) = &config.sign else { return Ok((None, DbTrust::Unsigned)) };
+    let given = std::env::var(crate::env::SIGNING_KEY).is_ok_and(|k| !k.trim().is_empty());
+    if !given {
+        return Ok((None, DbTrust::NotVerified(sign.key.clone())));
+    }
+    Ok((super::signer(config)?, DbTrust::Verified(sign.key.clone())))
+}
 
 /// Prints the provenance of `package` (a pkgname; a package file name as the database lists
 /// it, or a path to such a file; or a pkgbase: each of its pkgnames), looked up in `NAME`,
@@ -30,14 +76,19 @@ pub async fn provenance(
     let scratch = Utf8PathBuf::from_path_buf(scratch.path().to_path_buf())
         .unwrap_or_else(|p| p.to_string_lossy().into_owned().into());
     let repos = [config.name.clone(), crate::repo::debug_repo_name(&config.name)];
-    let found = find_published(&*target, &repos, package, &scratch).await?;
+    let (signer, trust) = signer_for(&config)?;
+    let found = find_published(&*target, &repos, package, signer.as_ref(), &scratch).await?;
     if found.is_empty() {
         printer.error(&format!("{package} is not published in {} at {}", config.name, target.describe()));
         return Ok(ExitStatus::PackagesFailed);
     }
+    if !matches!(trust, DbTrust::Verified(_)) {
+        printer.warn(&trust.describe(&format!("the database of {}", config.name)));
+    }
     let mut status = ExitStatus::Success;
     for (repo, entry) in &found {
-        if !show(&*target, repo, entry, json, printer).await? {
+        let db = crate::repo::DbNames::new(repo).db;
+        if !show(&*target, (repo, &trust.describe(&db)), entry, json, printer).await? {
             status = ExitStatus::PackagesFailed;
         }
     }
@@ -48,7 +99,7 @@ pub async fn provenance(
 /// none or its record describes another file.
 async fn show(
     target: &dyn Target,
-    repo: &str,
+    (repo, db_trust): (&str, &str),
     entry: &RepoEntry,
     json: bool,
     printer: &Printer,
@@ -67,24 +118,37 @@ async fn show(
         return Ok(false);
     }
     if json {
-        printer.out(&String::from_utf8_lossy(&bytes));
+        printer.out(&crate::ui::escape::json(&String::from_utf8_lossy(&bytes)));
     } else {
-        printer.out(&crate::ui::escape::terminal(&describe(&record, repo, &target.describe())));
+        let text = format!("{}\n  database: {db_trust}", describe(&record, repo, &target.describe()));
+        printer.out(&crate::ui::escape::terminal(&text));
     }
     Ok(true)
 }
 
 /// The entries of the first of `repos` whose database lists `package` ([`matching`]); none when
-/// no database does. Each database is read into `scratch`.
+/// no database does. Each database is read into `scratch`, and verified under `signer`'s key
+/// when there is one ([`crate::publish::read_trusted`]). Errors: the target, or a database
+/// that does not verify.
 async fn find_published(
     target: &dyn Target,
     repos: &[String],
     package: &str,
+    signer: Option<&Signer>,
     scratch: &Utf8Path,
 ) -> Result<Vec<(String, RepoEntry)>, Error> {
+    let history = crate::trust::signed::History::none();
     for repo in repos {
-        let remote = crate::publish::read_remote(target, repo, &scratch.join(repo)).await?;
-        let found = matching(remote.entries, package);
+        let dir = scratch.join(repo);
+        let entries = match signer {
+            Some(signer) => crate::publish::read_trusted(target, repo, Some(signer), &history, &dir)
+                .await?
+                .trusted
+                .entries()
+                .to_vec(),
+            None => crate::publish::read_remote(target, repo, &dir).await?.entries,
+        };
+        let found = matching(entries, package);
         if !found.is_empty() {
             return Ok(found.into_iter().map(|e| (repo.clone(), e)).collect());
         }

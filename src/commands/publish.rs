@@ -75,7 +75,7 @@ pub async fn publish(
 
 /// The package files of `dir` and of its `debug` subdirectory (`build --out DIR` puts debug
 /// packages there: they go to the NAME-debug repository). Errors: none there, or unreadable.
-fn dir_package_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, Error> {
+pub(super) fn dir_package_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, Error> {
     let mut files = package_files(dir)?;
     let debug_dir = dir.join(DEBUG_SUBDIR);
     if debug_dir.is_dir() {
@@ -117,15 +117,19 @@ fn say_taken(left_out: &[Refused], printer: &Printer) {
 
 /// Checks `files` against their provenance records and `lock` on a blocking thread (it reads
 /// every byte): the files accepted, and the refusals. Errors: the check ended abnormally.
-async fn check_files(
+pub(super) async fn check_files(
     config: &Config,
     lock: &crate::lock::Lock,
     files: Vec<Utf8PathBuf>,
 ) -> Result<(Vec<CheckedPackage>, Vec<Refusal>), Error> {
     let locked: BTreeMap<String, Locked> = lock.entries.values().map(|e| (e.name.clone(), locked(config, e))).collect();
-    tokio::task::spawn_blocking(move || crate::trust::check_directory(&files, &|base| locked.get(base).cloned()))
-        .await
-        .map_err(|e| Error::Usage(format!("checking the package files ended abnormally: {e}")))
+    let (started, count) = (std::time::Instant::now(), files.len());
+    let checked =
+        tokio::task::spawn_blocking(move || crate::trust::check_directory(&files, &|base| locked.get(base).cloned()))
+            .await
+            .map_err(|e| Error::Usage(format!("checking the package files ended abnormally: {e}")));
+    tracing::debug!("checking {count} package file(s): {:.3} s", started.elapsed().as_secs_f64());
+    checked
 }
 
 /// What repoctl.lock's `entry` lets in, with repo.yaml's settings for its pkgbase (its entry's,

@@ -134,6 +134,7 @@ pub(super) async fn build_context(
         dirs: dirs.clone(),
         git_url: Box::new(move |base| aur.git_url(base)),
         published,
+        earlier: Default::default(),
         jobs: config.builder.jobs as usize,
         reporter: Arc::new(printer.clone()),
         keyserver: config.builder.keyserver.clone(),
@@ -202,7 +203,10 @@ async fn download_one(
 ) -> Result<crate::trust::signed::FetchedPackage, String> {
     fs_err::create_dir_all(dir).map_err(|e| e.to_string())?;
     let (part, dest) = (dir.join(format!(".{file}.part")), dir.join(file));
-    published.target.download(file, &part).await.map_err(|e| {
+    // %CSIZE% of its entry in the verified database: a larger object is not that file.
+    let entry = published.trusted.entries().iter().find(|e| e.filename == file);
+    let limit = entry.and_then(|e| e.csize).unwrap_or(crate::trust::package::MAX_UNPACKED_BYTES);
+    published.target.download(file, &part, limit).await.map_err(|e| {
         format!("cannot fetch dependency {file} from the repository: {}", crate::build::with_causes(&e))
     })?;
     fs_err::rename(&part, &dest).map_err(|e| e.to_string())?;

@@ -265,8 +265,9 @@ fn closure_of(
 }
 
 /// `selected` (empty: every pkgbase) and the AUR dependencies of its pkgbases that the lock
-/// does not hold yet: `repoctl update PKG`, the README's way to add a package, locks what PKG
-/// needs, or the build that follows blocks on it. Locked dependencies stay where they are.
+/// does not hold yet: `repoctl update PKG`, the guide's way to add a package
+/// (docs/src/getting-started.md#adding-a-package), locks what PKG needs, or the build that
+/// follows blocks on it. Locked dependencies stay where they are.
 fn with_new_dependencies(selected: BTreeSet<String>, plan: &crate::plan::Plan, old: &Lock) -> BTreeSet<String> {
     let new: Vec<String> =
         selected.iter().flat_map(|base| plan.closure(base)).filter(|dep| !old.entries.contains_key(dep)).collect();

@@ -44,7 +44,7 @@ pub struct Config {
 }
 
 /// `trust:` in repo.yaml: the policy `repoctl update` applies before it moves the lock
-/// (issue 14; the README's trust model).
+/// (issue 14; docs/src/trust/trust-model.md).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TrustConfig {
     /// A commit that reached the AUR less than this long ago is not taken yet (default 0).

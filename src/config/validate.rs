@@ -18,7 +18,7 @@ const CANNED_ACLS: &[&str] = &[
 ];
 const TOP_LEVEL_KEYS: &[&str] = &["name", "arch", "s3", "local", "builder", "sign", "trust", "packages"];
 const MAX_JOBS: u32 = 64;
-const REFERENCE: &str = "see \"Configuration reference\" in the README";
+const REFERENCE: &str = "see the user guide, docs/src/reference/repo-yaml.md";
 
 pub(super) fn parse(path: &Utf8Path, bytes: &[u8]) -> Result<Config, Diagnostics> {
     let text = as_text(path, bytes).map_err(|d| Diagnostics(vec![d]))?;
@@ -743,7 +743,7 @@ fn capability_hint(error: &CapabilityError) -> String {
         }
         CapabilityError::Refused(_) => format!(
             "a package may be granted only {allowed}; the others reach past the container (mounts, kernel \
-modules, the network, host files); see \"The builder image\" in the README"
+modules, the network, host files); see the user guide, docs/src/builder-image.md#capabilities"
         ),
         CapabilityError::AlreadyKept(_) => {
             format!("remove it: every build container keeps {}", KEPT_CAPABILITIES.join(", "))
@@ -1078,7 +1078,7 @@ mod tests {
         assert!(config.builder.debug);
         assert_eq!((config.packages[0].debug, config.packages[1].debug), (None, Some(false)));
         assert!(!parse(Utf8Path::new("r.yaml"), b"name: r\npackages: [a]\n").unwrap().builder.debug);
-        let hint = "\n  hint: check the value's type; see \"Configuration reference\" in the README";
+        let hint = "\n  hint: check the value's type; see the user guide, docs/src/reference/repo-yaml.md";
         for (yaml, at) in [
             ("name: r\nbuilder:\n  debug: 3\npackages: [a]\n", "3:10"),
             ("name: r\npackages:\n  - {name: a, debug: 3}\n", "3:22"),
@@ -1131,8 +1131,8 @@ in upper case"
             capability_problems("[NET_RAW, CAP_SYS_ADMIN]"),
             [format!(
                 "repo.yaml:4:29: capability `SYS_ADMIN` is never granted to a build\n  hint: a package may be granted \
-only {allowed}; the others reach past the container (mounts, kernel modules, the network, host files); see \"The \
-builder image\" in the README"
+only {allowed}; the others reach past the container (mounts, kernel modules, the network, host files); see the user \
+guide, docs/src/builder-image.md#capabilities"
             )]
         );
         assert_eq!(

@@ -82,7 +82,7 @@ pub async fn sweep_runs() -> Vec<DockerError> {
     let connected: Vec<Docker> = std::mem::take(&mut *CONNECTED.lock().unwrap_or_else(|p| p.into_inner()));
     let mut errors = Vec::new();
     for docker in connected {
-        match docker.list_labelled(Some(&docker.run_id)).await {
+        match docker.list_labelled(true).await {
             Ok(left) if left.is_empty() => {
                 if let Err(e) = docker.remove_run_networks().await {
                     errors.push(e);
@@ -202,21 +202,32 @@ impl Docker {
         }
     }
 
-    /// IDs of containers carrying repoctl's label: every run's, or one run's.
-    async fn list_labelled(&self, run_id: Option<&str>) -> Result<Vec<String>, DockerError> {
-        let label = match run_id {
-            Some(run) => format!("{LABEL_RUN}={run}"),
-            None => format!("{LABEL_MANAGED}=true"),
-        };
-        let filters = HashMap::from([("label".to_string(), vec![label])]);
+    /// The label filters that select this run's containers and networks (the daemon ANDs
+    /// them): its run ID and, where /proc could say, this process ([`LABEL_PROCESS`]). Two
+    /// processes in different PID namespaces sharing a daemon (two CI runners, two
+    /// containers) could once make the same run ID; the process label keeps one from removing
+    /// the other's containers even then.
+    pub(crate) fn run_filters(&self) -> Vec<String> {
+        let mut filters = vec![format!("{LABEL_RUN}={}", self.run_id)];
+        if let Some(process) = &self.process {
+            filters.push(format!("{LABEL_PROCESS}={process}"));
+        }
+        filters
+    }
+
+    /// IDs of containers carrying repoctl's label: this run's ([`Docker::run_filters`]), or
+    /// every run's.
+    async fn list_labelled(&self, this_run: bool) -> Result<Vec<String>, DockerError> {
+        let labels = if this_run { self.run_filters() } else { vec![format!("{LABEL_MANAGED}=true")] };
+        let filters = HashMap::from([("label".to_string(), labels)]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
         let found = self.client.list_containers(Some(options)).await.map_err(api("list containers"))?;
         Ok(found.into_iter().filter_map(|c| c.id).collect())
     }
 
-    /// Removes every container of the run `run_id`, returning how many.
-    async fn remove_run_containers(&self, run_id: &str) -> Result<usize, DockerError> {
-        let ids = self.list_labelled(Some(run_id)).await?;
+    /// Removes every container of this run, returning how many.
+    async fn remove_run_containers(&self) -> Result<usize, DockerError> {
+        let ids = self.list_labelled(true).await?;
         for id in &ids {
             self.remove_container(id).await?;
         }
@@ -229,7 +240,7 @@ impl Docker {
     pub async fn remove_all_of_run(&self) -> Result<usize, DockerError> {
         let mut removed = 0;
         for _ in 0..40 {
-            let n = self.remove_run_containers(&self.run_id).await?;
+            let n = self.remove_run_containers().await?;
             if n == 0 {
                 self.remove_run_networks().await?;
                 return Ok(removed);
@@ -237,7 +248,7 @@ impl Docker {
             removed += n;
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
-        let left = self.list_labelled(Some(&self.run_id)).await?.len();
+        let left = self.list_labelled(true).await?.len();
         if left == 0 {
             self.remove_run_networks().await?;
             Ok(removed)
@@ -405,6 +416,6 @@ impl Docker {
 
     /// How many containers carry repoctl's label, from any run.
     pub async fn count_labelled(&self) -> Result<usize, DockerError> {
-        Ok(self.list_labelled(None).await?.len())
+        Ok(self.list_labelled(false).await?.len())
     }
 }

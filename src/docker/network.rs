@@ -245,7 +245,7 @@ impl Docker {
     /// Removes this run's networks (call once its containers are gone); returns how many stay
     /// because a container is still connected (`repoctl clean` removes them later).
     pub async fn remove_run_networks(&self) -> Result<usize, DockerError> {
-        let filters = HashMap::from([("label".to_string(), vec![format!("{}={}", super::LABEL_RUN, self.run_id)])]);
+        let filters = HashMap::from([("label".to_string(), self.run_filters())]);
         let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
         let networks = self.client.list_networks(Some(options)).await.map_err(api("list networks"))?;
         let mut kept = 0;

@@ -82,7 +82,7 @@ impl Process {
 
 /// Whether the run that made a resource with these labels is still going. From
 /// [`LABEL_PROCESS`]; for resources of older repoctl versions, which lack it, from the run ID
-/// (`SECS-PID`: alive when that pid is a process named `repoctl` here). A resource that
+/// (`SECS-RANDOM-PID`, `SECS-PID` before: alive when that pid is a process named `repoctl` here). A resource that
 /// names neither belongs to no run and is [`Liveness::Over`].
 pub fn liveness(labels: &HashMap<String, String>) -> Liveness {
     if let Some(process) = labels.get(LABEL_PROCESS) {

@@ -90,7 +90,7 @@ pub enum Flag {
     /// `*sums` changed while the literal source lists did not: the same URLs give other files.
     ChecksumsWithoutSources,
     /// A pkgver of the new commit that does not look like a version of it (the table in
-    /// `lock/assess/versions.rs` and the README's trust model): a commit id that a URL template
+    /// `lock/assess/versions.rs` and docs/src/trust/trust-model.md#trust-in-repoyaml): a commit id that a URL template
     /// can name (GitHub serves a fork's commits through the parent's URL), a branch name, a
     /// word. `why` says which.
     NotAVersion { pkgver: String, why: String },

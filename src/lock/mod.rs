@@ -3,7 +3,7 @@
 //! it in (version, pkgnames, maintainers, the commit's date, a hash of its files). `build`
 //! builds exactly those commits; only `repoctl update` moves them, and shows what it lets in.
 //!
-//! Format: TOML, as Cargo.lock (the README says why): one `[[pkgbase]]` table per pkgbase,
+//! Format: TOML, as Cargo.lock (docs/src/trust/trust-model.md#what-is-locked says why): one `[[pkgbase]]` table per pkgbase,
 //! sorted by name, so a change to the lock is a small, line-oriented diff in a pull request.
 pub mod assess;
 pub mod diff;

@@ -4,9 +4,10 @@
 //! (`libfoo.so=1-64`) moved on, leaves a published package that `pacman -S` refuses, although
 //! nothing in the AUR changed.
 //!
-//! Satisfaction is libalpm's `alpm_depcmp`, through [`Relation`] (alpm-types' version
-//! requirements and vercmp, never a string compare): a package by its pkgname and version, or
-//! any `provides` entry; an unversioned provision never satisfies a versioned dependency. Which
+//! Satisfaction is libalpm's, through [`Relation`] (relations read as `alpm_dep_from_string`
+//! reads them, vercmp, never a string compare): a package by its pkgname and version, or a
+//! `provides` entry of a package of another pkgname (`resolvedep`); an unversioned provision
+//! never satisfies a versioned dependency. Which
 //! of several satisfiers pacman would pick does not matter here: one is enough to install.
 use super::OfficialRepos;
 use crate::alpm::{Relation, RepoEntry, provided_name};
@@ -55,15 +56,17 @@ impl<'a> RepoIndex<'a> {
         index
     }
 
-    /// The packages of the repository that satisfy `relation` (by pkgname and version, or a
-    /// provision).
+    /// The packages of the repository that satisfy `relation` as `pacman -S` resolves it
+    /// (libalpm's `resolvedep`): by pkgname and version, or a provision of a package of
+    /// another pkgname. A package is never its own provider: `lib` 10 providing `lib=12` does
+    /// not satisfy `lib>=11` (the provider pass skips the dependency's own name).
     pub fn satisfiers<'b>(&'b self, relation: &'b Relation) -> impl Iterator<Item = &'a RepoEntry> + 'b {
         let named = self.by_name.get(relation.name.as_str()).into_iter().flatten();
         let named = named.map(|&i| &self.entries[i]).filter(|e| relation.satisfied_by_package(&e.name, &e.version));
         let providing = self.by_provision.get(relation.name.as_str()).into_iter().flatten();
         let providing = providing
             .map(|&i| &self.entries[i])
-            .filter(|e| e.provides.iter().any(|p| relation.satisfied_by_provision(p)));
+            .filter(|e| e.name != relation.name && e.provides.iter().any(|p| relation.satisfied_by_provision(p)));
         named.chain(providing)
     }
 }
@@ -213,8 +216,14 @@ mod tests {
         // vercmp, not string order: 10 > 9.
         let repo = [entry("app", "1-1", &["lib>=9"], &[]), entry("lib", "10-1", &[], &[])];
         assert_eq!(unsatisfied(&repo, &official), []);
-        let repo = [entry("app", "1-1", &["lib>=11"], &[]), entry("lib", "10-1", &[], &["lib=12"])];
+        let repo = [entry("app", "1-1", &["lib>=11"], &[]), entry("lib-ng", "10-1", &[], &["lib=12"])];
         assert_eq!(unsatisfied(&repo, &official), [], "a provision satisfies a versioned dependency");
+        // Red-team finding: libalpm's resolvedep never takes a package as its own provider.
+        let repo = [entry("app", "1-1", &["lib>=11"], &[]), entry("lib", "10-1", &[], &["lib=12"])];
+        assert_eq!(unsatisfied(&repo, &official).len(), 1, "lib 10 providing lib=12 is not lib>=11");
+        // Nor are relations trimmed: `lib >=1` names the package `lib `.
+        let repo = [entry("app", "1-1", &["lib >=1"], &[]), entry("lib", "10-1", &[], &[])];
+        assert_eq!(unsatisfied(&repo, &official).len(), 1);
         let repo = [entry("app", "1-1", &["virtual>=1"], &[]), entry("impl", "1-1", &[], &["virtual"])];
         assert_eq!(unsatisfied(&repo, &official).len(), 1, "an unversioned provision does not");
     }

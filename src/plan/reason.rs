@@ -63,6 +63,11 @@ pub enum Reason {
     NotLocked,
     /// It cannot be built: the messages of its problems.
     Blocked(Vec<String>),
+    /// `build --earlier-waves DIR`: an earlier wave built it (`version`); its files there are
+    /// installed into its dependants' containers.
+    EarlierWave {
+        version: String,
+    },
     NoLongerNeeded,
     /// The locked commit again, with a dotted pkgrel (issue 26): `version` is what it makes,
     /// `why` the cause (`libstand.so.1 is gone`, `requested with --rebuild`).
@@ -117,6 +122,7 @@ impl fmt::Display for Reason {
             Reason::NotFound => f.write_str("not found in the AUR"),
             Reason::NotLocked => f.write_str("not locked: run repoctl update"),
             Reason::Blocked(why) => write!(f, "cannot be built: {}", why.join("; ")),
+            Reason::EarlierWave { version } => write!(f, "{version} built by an earlier wave: installed from there"),
             Reason::NoLongerNeeded => f.write_str("no longer listed in repo.yaml nor needed by a listed package"),
             Reason::Rebuild { version, why } => write!(f, "rebuild: {why} ({version})"),
         }

@@ -30,6 +30,13 @@ pub const DEFAULT_BUILD_SECS: u64 = 600;
 /// GitHub-hosted runners). A split only uses a wave more when it saves more than this.
 pub const WAVE_OVERHEAD_SECS: u64 = 120;
 
+/// The longest a build is expected to take: 6 hours, the limit GitHub Actions puts on a job on
+/// a GitHub-hosted runner (`jobs.<id>.timeout-minutes` defaults to 360), so no recorded build
+/// took longer. A longer `duration_secs` read from the status object (which whoever can write
+/// the bucket can edit) is taken as this ([`Plan::expect_durations`]): one damaged or forged
+/// number cannot make a plan ask for every shard there is.
+pub const MAX_BUILD_SECS: u64 = 6 * 60 * 60;
+
 /// The builds of a run, in build order: each one's expected duration and the earlier builds
 /// it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +74,7 @@ impl Builds {
 
     /// The sum of every build's expected duration, in seconds.
     pub fn total_secs(&self) -> u64 {
-        self.secs.iter().sum()
+        self.secs.iter().fold(0, |total, &s| total.saturating_add(s))
     }
 
     /// The longest chain of builds that need each other, in seconds: no split can finish sooner.
@@ -75,7 +82,7 @@ impl Builds {
         let mut finish = vec![0u64; self.len()];
         for i in 0..self.len() {
             let start = self.deps[i].iter().map(|&j| finish[j]).max().unwrap_or(0);
-            finish[i] = start + self.secs[i];
+            finish[i] = start.saturating_add(self.secs[i]);
         }
         finish.into_iter().max().unwrap_or(0)
     }
@@ -126,10 +133,11 @@ pub struct Split {
 impl Split {
     /// The makespan of `waves` with the durations of `builds` ([`Split::makespan_secs`]).
     pub fn of(builds: &Builds, waves: Vec<Vec<Vec<usize>>>) -> Split {
-        let heights = waves.iter().map(|w| w.iter().map(|s| s.iter().map(|&i| builds.secs[i]).sum::<u64>()));
-        let sum: u64 = heights.map(|h| h.max().unwrap_or(0)).sum();
-        let overhead = WAVE_OVERHEAD_SECS * waves.len().saturating_sub(1) as u64;
-        Split { waves, makespan_secs: sum + overhead }
+        let add = |a: u64, b: u64| a.saturating_add(b);
+        let heights = waves.iter().map(|w| w.iter().map(|s| s.iter().map(|&i| builds.secs[i]).fold(0, add)));
+        let sum: u64 = heights.map(|h| h.max().unwrap_or(0)).fold(0, add);
+        let overhead = WAVE_OVERHEAD_SECS.saturating_mul(waves.len().saturating_sub(1) as u64);
+        Split { waves, makespan_secs: sum.saturating_add(overhead) }
     }
 }
 
@@ -172,7 +180,7 @@ pub fn layered(builds: &Builds, shards: usize, threshold: u64) -> Split {
     let comp = builds.components();
     let mut comp_secs = vec![0u64; builds.len()];
     for i in 0..builds.len() {
-        comp_secs[comp[i]] += builds.secs[i];
+        comp_secs[comp[i]] = comp_secs[comp[i]].saturating_add(builds.secs[i]);
     }
     let mut dependants = vec![0usize; builds.len()];
     for d in builds.deps.iter().flatten() {
@@ -225,7 +233,7 @@ impl Units {
                 units.secs.push(0);
             }
             units.members[id[k]].push(i);
-            units.secs[id[k]] += builds.secs[i];
+            units.secs[id[k]] = units.secs[id[k]].saturating_add(builds.secs[i]);
             units.unit_of[i] = id[k];
         }
         units
@@ -279,8 +287,9 @@ impl Slots {
     /// Puts `unit` on the least loaded shard of `wave` (ties: the lowest shard).
     fn place_in(&mut self, wave: usize, unit: usize, secs: u64) {
         let Some(Reverse((load, shard))) = self.loads[wave].pop() else { return };
-        self.loads[wave].push(Reverse((load + secs, shard)));
-        self.heights[wave] = self.heights[wave].max(load + secs);
+        let load = load.saturating_add(secs);
+        self.loads[wave].push(Reverse((load, shard)));
+        self.heights[wave] = self.heights[wave].max(load);
         self.placed[wave][shard].push(unit);
     }
 
@@ -355,7 +364,7 @@ pub struct NoFit {
 impl NoFit {
     /// What to do about it: the budget that would fit, and where the expectations come from.
     pub fn hint(&self) -> String {
-        let needed = self.critical_path_secs.max(self.makespan_secs).div_ceil(60) * 60;
+        let needed = self.critical_path_secs.max(self.makespan_secs).div_ceil(60).saturating_mul(60);
         format!(
             "raise --budget to {} or more, or build part of the packages per run (`repoctl build PKG...`); \
              a build is expected to take as long as its last successful build (`expected_secs` in `plan --json`)",
@@ -416,10 +425,11 @@ pub struct Schedule {
 
 impl Plan {
     /// Sets every build's expected duration ([`Step::expected_secs`]): `recorded`'s (pkgbase ->
-    /// seconds its last successful build took), else [`DEFAULT_BUILD_SECS`]. Other steps get none.
+    /// seconds its last successful build took; at most [`MAX_BUILD_SECS`]), else
+    /// [`DEFAULT_BUILD_SECS`]. Other steps get none.
     pub fn expect_durations(&mut self, recorded: &BTreeMap<String, u64>) {
         for step in &mut self.packages {
-            let known = recorded.get(&step.pkgbase).copied();
+            let known = recorded.get(&step.pkgbase).map(|&secs| secs.min(MAX_BUILD_SECS));
             (step.expected_secs, step.expected_from) = match (step.action, known) {
                 (super::Action::Build, Some(secs)) => (Some(secs), Some(ExpectedFrom::LastBuild)),
                 (super::Action::Build, None) => (Some(DEFAULT_BUILD_SECS), Some(ExpectedFrom::Default)),

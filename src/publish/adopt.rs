@@ -98,7 +98,10 @@ async fn check_files(
     let checked: Vec<Result<Result<AdoptedFile, String>, PublishError>> = futures_util::stream::iter(entries)
         .map(|entry| async move {
             let path = dir.join(&entry.filename);
-            target.download(&entry.filename, &path).await?;
+            // %CSIZE%: the database says how large the file is; one larger is not it.
+            target
+                .download(&entry.filename, &path, entry.csize.unwrap_or(crate::trust::package::MAX_UNPACKED_BYTES))
+                .await?;
             Ok(signed::check_published(entry, &path, signer))
         })
         .buffer_unordered(PARALLEL_UPLOADS)

@@ -74,9 +74,15 @@ impl Target for LocalTarget {
         }
     }
 
-    async fn download(&self, name: &str, dest: &Utf8Path) -> Result<(), PublishError> {
+    async fn download(&self, name: &str, dest: &Utf8Path, limit: u64) -> Result<(), PublishError> {
+        use std::io::Read as _;
         let path = self.path(name)?;
-        fs_err::copy(&path, dest).map_err(io(&path))?;
+        let mut from = fs_err::File::open(&path).map_err(io(&path))?.take(limit.saturating_add(1));
+        let mut to = fs_err::File::create(dest).map_err(io(dest))?;
+        let copied = std::io::copy(&mut from, &mut to).map_err(io(dest))?;
+        if copied > limit {
+            return Err(PublishError::TooLarge { name: name.to_string(), target: self.describe(), limit });
+        }
         Ok(())
     }
 

@@ -87,6 +87,9 @@ pub enum PublishError {
     NoConditionalWrites { target: String, missing: String },
     #[error("{name} at {target} cannot be adopted: {problems}")]
     Adopt { name: String, target: String, problems: String },
+    /// repo-add wrote a database that does not say what this run checked: nothing was written.
+    #[error("the new database does not say what was checked, so nothing was published")]
+    UnexpectedEntry(#[from] crate::trust::signed::UnexpectedEntry),
 }
 
 /// What [`Target::create`] found under the name.
@@ -148,8 +151,9 @@ pub trait Target: Send + Sync {
     fn public_url(&self) -> String;
     /// An object's bytes, or None when it does not exist.
     async fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, PublishError>;
-    /// Writes an object to a local file.
-    async fn download(&self, name: &str, dest: &Utf8Path) -> Result<(), PublishError>;
+    /// Writes an object of at most `limit` bytes to a local file. Errors:
+    /// [`PublishError::TooLarge`] when it is larger (what was written of it stays in `dest`).
+    async fn download(&self, name: &str, dest: &Utf8Path, limit: u64) -> Result<(), PublishError>;
     /// Creates or replaces an object with a local file's content.
     async fn upload(&self, name: &str, src: &Utf8Path) -> Result<(), PublishError>;
     /// Creates an object with a local file's content only where there is none: never over
@@ -582,6 +586,12 @@ struct DbSignatures {
     files: Utf8PathBuf,
 }
 
+/// The new database pair, each archive checked against what the run checked.
+struct CheckedDbFiles {
+    db: crate::trust::signed::CheckedDatabase,
+    files: crate::trust::signed::CheckedDatabase,
+}
+
 /// One publish in progress: what it changes and where, and what it has written so far, which
 /// is kept across attempts (a package file uploaded by a refused attempt is not uploaded again).
 struct Publish<'a> {
@@ -596,8 +606,9 @@ struct Publish<'a> {
     placed: BTreeSet<Utf8PathBuf>,
     /// This change's package files whose names hold other bytes, found by an attempt.
     taken: BTreeSet<Utf8PathBuf>,
-    /// Live objects taken in their place: local name -> the downloaded copy.
-    adopted: BTreeMap<Utf8PathBuf, Utf8PathBuf>,
+    /// Live objects taken in their place: local name -> the downloaded copy, checked
+    /// ([`packages::take_live`]).
+    adopted: BTreeMap<Utf8PathBuf, CheckedPackage>,
     /// pkgbase of each package file name, from the last database repo-add wrote.
     bases: BTreeMap<String, String>,
 }
@@ -661,7 +672,8 @@ impl<'a> Publish<'a> {
             self.taken.extend(taken);
             return Ok(Attempt::Taken);
         }
-        let sigs = self.sign_databases(&live.trusted, &new)?;
+        let checked = self.check_new_databases(&live.trusted, edit, &new)?;
+        let sigs = self.sign_databases(&live.trusted, &checked)?;
         // 2. The archives and the files database.
         self.upload_database_archives(&new, sigs.as_ref()).await?;
         // 3. The commit point.
@@ -686,18 +698,24 @@ impl<'a> Publish<'a> {
         let downgraded = self.report.downgrades.iter().map(|d| d.pkgbase.as_str());
         let refused: BTreeSet<&str> =
             self.report.refused.iter().map(|r| r.pkgbase.as_str()).chain(downgraded).collect();
-        let candidates: Vec<&CheckedPackage> =
-            self.change.add.iter().filter(|p| !refused.contains(p.pkgbase())).collect();
+        // A file taken from the target stands in for this run's build: the gate reads its own
+        // `.PKGINFO` (the two builds may differ in what makepkg found to depend on).
+        let candidates: Vec<&CheckedPackage> = self
+            .change
+            .add
+            .iter()
+            .filter(|p| !refused.contains(p.pkgbase()))
+            .map(|p| self.adopted.get(p.path()).unwrap_or(p))
+            .collect();
         // The gate: nothing this change strands goes in (issue 26).
         let (admitted, strands) = gate::admit(trusted.entries(), candidates, self.change.remove, self.change.official);
         for strand in strands.iter().filter(|s| !self.report.stranded.contains(s)) {
             self.reporter.step(&strand.to_string());
         }
         self.report.stranded = strands;
-        let wanted: Vec<Utf8PathBuf> =
-            admitted.add().iter().map(|p| self.adopted.get(p.path()).unwrap_or(&p.path().to_owned()).clone()).collect();
+        let wanted: Vec<Utf8PathBuf> = admitted.add().iter().map(|p| p.path().to_owned()).collect();
         let (add, remove) = effective_change(&wanted, admitted.remove(), trusted.entries(), self.reporter);
-        let live = add.iter().filter(|p| self.adopted.values().any(|a| a == *p)).cloned().collect();
+        let live = add.iter().filter(|p| self.adopted.values().any(|a| a.path() == *p)).cloned().collect();
         Ok(Edit { add, remove, live, fresh: false })
     }
 
@@ -713,8 +731,9 @@ impl<'a> Publish<'a> {
             if listed.contains(name.as_str()) || self.adopted.contains_key(&file) {
                 continue;
             }
-            if let Some(signer) = self.change.signer
-                && let Some(copy) = packages::take_live(self.target, &name, &file, signer, &dir.join("live")).await?
+            let ours = self.change.add.iter().find(|p| p.path() == file);
+            if let (Some(signer), Some(ours)) = (self.change.signer, ours)
+                && let Some(copy) = packages::take_live(self.target, ours, signer, &dir.join("live")).await?
             {
                 self.reporter.step(&format!(
                     "{name} is already on {} with other bytes, signed by this key: publishing that build instead of this run's",
@@ -782,10 +801,31 @@ impl<'a> Publish<'a> {
     /// Signs the new database pair, made from `base`, when the change has a signer
     /// ([`crate::trust::signed::sign_database`]); None otherwise. The signatures are written
     /// beside the archives. Errors: the key cannot sign.
-    fn sign_databases(&self, base: &TrustedDb, new: &DbFiles) -> Result<Option<DbSignatures>, PublishError> {
+    fn sign_databases(&self, base: &TrustedDb, new: &CheckedDbFiles) -> Result<Option<DbSignatures>, PublishError> {
         let Some(signer) = self.change.signer else { return Ok(None) };
-        let sign = |path| crate::trust::signed::sign_database(signer, base, path);
+        let sign = |db| crate::trust::signed::sign_database(signer, base, db);
         Ok(Some(DbSignatures { db: sign(&new.db)?, files: sign(&new.files)? }))
+    }
+
+    /// Checks the new database pair repo-add wrote for `edit` on `base` against what this run
+    /// checked ([`crate::trust::signed::check_new_database`]), signed or not: nothing is
+    /// uploaded or signed that does not say exactly that. A file of `edit` is a checked
+    /// package of the change, or the live build of the same version taken in its place and
+    /// checked in turn (`adopted`). Errors: an entry that neither `base` nor the checked
+    /// packages account for (nothing was written).
+    fn check_new_databases(
+        &self,
+        base: &TrustedDb,
+        edit: &Edit,
+        new: &DbFiles,
+    ) -> Result<CheckedDbFiles, PublishError> {
+        use crate::trust::signed::check_new_database;
+        let added: Vec<&CheckedPackage> = (self.change.add.iter())
+            .map(|p| self.adopted.get(p.path()).unwrap_or(p))
+            .filter(|p| edit.add.iter().any(|f| f == p.path()))
+            .collect();
+        let check = |path| check_new_database(base, &added, edit.fresh, path).map_err(PublishError::from);
+        Ok(CheckedDbFiles { db: check(&new.db)?, files: check(&new.files)? })
     }
 
     /// Step 2: uploads the archives (`NAME.db.tar.zst`, `NAME.files.tar.zst`), `NAME.files`

@@ -6,6 +6,7 @@
 //! ([`Target::create`]), and its companions only once the file there is this run's bytes.
 use super::{Created, PARALLEL_UPLOADS, PublishError, Target};
 use crate::sign::Signer;
+use crate::trust::CheckedPackage;
 use camino::{Utf8Path, Utf8PathBuf};
 use futures_util::StreamExt;
 
@@ -133,33 +134,57 @@ fn verifies(signer: &Signer, path: &Utf8Path, sig: &[u8]) -> bool {
     fs_err::File::open(path).is_ok_and(|f| signer.verify_reader(std::io::BufReader::new(f), sig))
 }
 
+/// How large a live build of the same file as `ours` may be for [`take_live`] to download
+/// it: twice this run's build, plus 64 MiB. Two builds of one PKGBUILD differ by timestamps
+/// and build paths, not by orders of magnitude; no database lists the live object, so there is
+/// no `%CSIZE%` to go by.
+fn rebuild_limit(ours: &CheckedPackage) -> u64 {
+    let size = fs_err::metadata(ours.path()).map_or(0, |m| m.len());
+    size.saturating_mul(2).saturating_add(64 << 20)
+}
+
 /// The live object `name` (a package file whose name held other bytes than this run's build
-/// `ours`), taken as it is when its `.sig` on the target is a valid signature of it by the key
-/// (repoctl signs only what it built or checked, so that is a repoctl build of the same
-/// version) and makepkg made it from the same PKGBUILD as `ours`
-/// ([`crate::trust::package::same_pkgbuild`]): an older signed build of the same version from
-/// another commit, put back in the bucket, is not taken. Downloaded into `dir` with its `.sig`
-/// beside it; None when it is not taken. Errors: the target.
+/// `ours`), taken as it is when, in this order:
+/// 1. it is at most [`rebuild_limit`] bytes (downloaded into `dir`, its `.sig` beside it);
+/// 2. its `.sig` on the target is a valid signature of it by the key (repoctl signs only what
+///    it built or checked, so that is a repoctl build of the same version), checked before
+///    any of its bytes are parsed;
+/// 3. its `.PKGINFO` says what `ours` says and makepkg made it from the same PKGBUILD
+///    ([`CheckedPackage::check_rebuild`]): an older signed build of the same version from
+///    another commit, put back in the bucket, is not taken.
+///
+/// Returns it checked, with its own `.PKGINFO`'s relations for the publish gate; None when it
+/// is not taken (the reason is logged). Errors: the target.
 pub(super) async fn take_live(
     target: &dyn Target,
-    name: &str,
-    ours: &Utf8Path,
+    ours: &CheckedPackage,
     signer: &Signer,
     dir: &Utf8Path,
-) -> Result<Option<Utf8PathBuf>, PublishError> {
+) -> Result<Option<CheckedPackage>, PublishError> {
+    let name = ours.file_name();
     let Some(sig) = target.fetch(&format!("{name}.sig"), MAX_SIGNATURE).await? else { return Ok(None) };
     fs_err::create_dir_all(dir).map_err(|source| PublishError::Io { path: dir.to_owned(), source })?;
     let path = dir.join(name);
-    target.download(name, &path).await?;
-    let same = crate::trust::package::same_pkgbuild(&path, ours);
-    if !verifies(signer, &path, &sig) || !matches!(same, Ok(true)) {
-        if let Err(why) = same {
-            tracing::warn!("not taking the live {name}: {why}");
-        }
+    let not_taken = |why: String| {
+        tracing::warn!("not taking the live {name}: {why}");
         let _ = fs_err::remove_file(&path);
-        return Ok(None);
+        Ok(None)
+    };
+    match target.download(name, &path, rebuild_limit(ours)).await {
+        Err(e @ PublishError::TooLarge { .. }) => return not_taken(e.to_string()),
+        other => other?,
     }
+    if !verifies(signer, &path, &sig) {
+        return not_taken(format!("its .sig is not a signature of it by key {}", signer.fingerprint()));
+    }
+    let checked = match ours.check_rebuild(&path) {
+        Ok(checked) => checked,
+        Err(e) => return not_taken(crate::cause::chain(&e).join(": ")),
+    };
     let sig_path = Utf8PathBuf::from(format!("{path}.sig"));
     fs_err::write(&sig_path, sig).map_err(|source| PublishError::Io { path: sig_path.clone(), source })?;
-    Ok(Some(path))
+    Ok(Some(checked))
 }
+
+#[cfg(test)]
+mod tests;

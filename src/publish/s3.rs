@@ -560,7 +560,7 @@ impl Target for S3Target {
         Ok(created)
     }
 
-    async fn download(&self, name: &str, dest: &Utf8Path) -> Result<(), PublishError> {
+    async fn download(&self, name: &str, dest: &Utf8Path, limit: u64) -> Result<(), PublishError> {
         let io = |source| PublishError::Io { path: dest.to_owned(), source };
         let Some(out) = self.get(name).await? else {
             return Err(PublishError::Remote {
@@ -570,9 +570,18 @@ impl Target for S3Target {
                 source: crate::cause::said("not found"),
             });
         };
+        let too_large = || PublishError::TooLarge { name: name.to_string(), target: self.describe(), limit };
+        if out.content_length().is_some_and(|l| l < 0 || l as u64 > limit) {
+            return Err(too_large());
+        }
         let mut body = out.body;
         let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+        let mut written: u64 = 0;
         while let Some(chunk) = body.try_next().await.map_err(|e| self.remote("reading", name, e))? {
+            written = written.saturating_add(chunk.len() as u64);
+            if written > limit {
+                return Err(too_large());
+            }
             file.write_all(&chunk).await.map_err(io)?;
         }
         file.flush().await.map_err(io)
@@ -596,7 +605,8 @@ impl Target for S3Target {
             }
             fs_err::create_dir_all(scratch).map_err(|source| PublishError::Io { path: scratch.to_owned(), source })?;
             let local = scratch.join(format!("alias-{repaired}"));
-            self.download(name, &local).await?;
+            // The name is one the verified live database lists: its size is what was published.
+            self.download(name, &local, u64::MAX).await?;
             let source = self.source(&local).await?;
             // Never over other bytes: a reader of the alias must get what the database describes.
             if self.create_object(&alias, &source).await? == Created::Other {

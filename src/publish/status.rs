@@ -61,7 +61,7 @@ pub struct RepoStatus {
 /// A run of `repoctl build` (or `publish`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RunRef {
-    /// The run's id (`SECONDS-PID`, as in the work directory's `runs/`).
+    /// The run's id (`SECONDS-RANDOM-PID`, `SECONDS-PID` before; as in the work directory's `runs/`).
     pub id: String,
     /// When it wrote the object: RFC 3339, UTC.
     pub time: String,

@@ -53,7 +53,7 @@ pub fn entry_dirs(path: &Utf8Path) -> Result<BTreeSet<String>, MergeError> {
     let read = |source| MergeError::Read { path: path.to_owned(), source };
     let bytes = fs_err::read(path).map_err(read)?;
     let mut limited = decompressor(&bytes).map_err(read)?.take(MAX_ARCHIVE_BYTES);
-    let mut archive = tar::Archive::new(&mut limited);
+    let mut archive = tar::Archive::new(crate::alpm::TarGuard::new(&mut limited, u64::MAX));
     let mut dirs = BTreeSet::new();
     for entry in archive.entries().map_err(read)? {
         let entry = entry.map_err(read)?;
@@ -104,7 +104,7 @@ impl<'a> Union<'a> {
         let read = |source| MergeError::Read { path: input.clone(), source };
         let bytes = fs_err::read(input).map_err(read)?;
         let mut limited = decompressor(&bytes).map_err(read)?.take(MAX_ARCHIVE_BYTES + 1);
-        let mut archive = tar::Archive::new(&mut limited);
+        let mut archive = tar::Archive::new(crate::alpm::TarGuard::new(&mut limited, u64::MAX));
         let mut seen_here = BTreeSet::new();
         for entry in archive.entries().map_err(read)? {
             let mut entry = entry.map_err(read)?;

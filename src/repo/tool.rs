@@ -475,7 +475,8 @@ pub fn signature_of(pkg: &Utf8Path) -> Option<Utf8PathBuf> {
 /// Extracts the regular file `name` from a tar that `docker cp` made of that one file.
 fn extract_one(tar: &Utf8Path, name: &str, out_dir: &Utf8Path) -> Result<Utf8PathBuf, RepoToolError> {
     let io = |source| RepoToolError::Io { path: tar.to_owned(), source };
-    let mut archive = tar::Archive::new(fs_err::File::open(tar).map_err(io)?);
+    let file = std::io::BufReader::new(fs_err::File::open(tar).map_err(io)?);
+    let mut archive = tar::Archive::new(crate::alpm::TarGuard::new(file, u64::MAX));
     let dest = out_dir.join(name);
     for entry in archive.entries().map_err(io)? {
         let mut entry = entry.map_err(io)?;

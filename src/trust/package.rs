@@ -34,6 +34,12 @@ use std::io::Read;
 /// A `.PKGINFO` larger than this is refused (makepkg's are a few KiB).
 const MAX_PKGINFO_BYTES: u64 = 1024 * 1024;
 
+/// A package whose tar stream is longer than this uncompressed is refused: it bounds the time
+/// a compression bomb (a few KiB of zstd that decompress to terabytes) costs, at about a
+/// minute of decompression. The largest packages in the AUR's binary-repackaging corner
+/// (game data, SDKs) are a few tens of GiB installed.
+pub const MAX_UNPACKED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+
 /// The extension of every package file repoctl builds (images/builder/build.sh's `PKGEXT`).
 pub const PKGEXT: &str = ".pkg.tar.zst";
 
@@ -188,6 +194,8 @@ pub enum PackageError {
     Changed { file: String, checked: String, found: String },
     #[error("{path} already exists")]
     Exists { path: Utf8PathBuf },
+    #[error("{file} was made from another PKGBUILD than this run's build of it (its .BUILDINFO says so)")]
+    OtherPkgbuild { file: String },
     #[error(transparent)]
     Sign(#[from] crate::sign::SignError),
 }
@@ -340,6 +348,45 @@ impl CheckedPackage {
         fs_err::copy(&self.path, &dest).map_err(|source| PackageError::Io { path: dest.clone(), source })?;
         CheckedPackage { path: dest.clone(), ..self.clone() }.verify()?;
         Ok(dest)
+    }
+
+    /// Checks `other`, another build of this very file (the live object of the same name a
+    /// publish found where this one was to go), as this one was checked: its `.PKGINFO` must
+    /// say this file's pkgname, pkgbase, version and arch (so its name is this one's, and its
+    /// bytes zstd), and makepkg must have made it from the same PKGBUILD ([`same_pkgbuild`]).
+    /// The result carries `other`'s own `depend` and `provides`, for the publish gate. It
+    /// parses `other`: call it only once its signature verified. Errors: as [`check_file`], or
+    /// [`PackageError::OtherPkgbuild`].
+    pub fn check_rebuild(&self, other: &Utf8Path) -> Result<CheckedPackage, PackageError> {
+        let declared = Declared {
+            pkgbase: self.pkgbase.clone(),
+            pkgnames: if self.debug { Vec::new() } else { vec![self.pkgname.clone()] },
+            version: self.version.clone(),
+            arch: self.arch.clone(),
+            vcs: false,
+            debug: self.debug,
+            // This file's version, dotted pkgrel or not, is the one the other must have.
+            bump: None,
+        };
+        let checked = check_file(other, &declared)?;
+        let file = checked.file_name.clone();
+        if checked.file_name != self.file_name {
+            let mismatches = vec![Mismatch::FileName { found: file.clone(), expected: self.file_name.clone() }];
+            let info = PkgInfo {
+                pkgname: checked.pkgname,
+                pkgbase: checked.pkgbase,
+                version: checked.version,
+                arch: checked.arch,
+                depends: checked.linkage.depends,
+                provides: checked.linkage.provides,
+            };
+            return Err(PackageError::Mismatch { file, info: Box::new(info), mismatches });
+        }
+        match same_pkgbuild(other, &self.path) {
+            Ok(true) => Ok(checked),
+            Ok(false) => Err(PackageError::OtherPkgbuild { file }),
+            Err(why) => Err(PackageError::NotAPackage { file, why }),
+        }
     }
 
     /// The file's provenance record: `origin` (what its build shares) and what was checked
@@ -635,7 +682,7 @@ fn read_package(path: &Utf8Path, file_name: &str) -> Result<ReadPackage, Package
     let mut scan = SonameScan::default();
     let text = match compression {
         Compression::Zstd => pkginfo_text(zstd::stream::read::Decoder::new(stream).map_err(io)?, &mut scan),
-        Compression::Xz => pkginfo_text(xz2::read::XzDecoder::new_multi_decoder(stream), &mut scan),
+        Compression::Xz => pkginfo_text(crate::alpm::xz_decoder(stream, true).map_err(io)?, &mut scan),
         Compression::Gzip => pkginfo_text(flate2::read::MultiGzDecoder::new(stream), &mut scan),
         Compression::None => pkginfo_text(stream, &mut scan),
     }
@@ -658,7 +705,7 @@ pub fn same_pkgbuild(a: &Utf8Path, b: &Utf8Path) -> Result<bool, String> {
 fn pkgbuild_sha256(path: &Utf8Path) -> Result<String, String> {
     let file = fs_err::File::open(path).map_err(|e| e.to_string())?;
     let decoder = zstd::stream::read::Decoder::new(std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
-    let mut archive = tar::Archive::new(decoder);
+    let mut archive = tar::Archive::new(crate::alpm::TarGuard::new(decoder, MAX_UNPACKED_BYTES));
     for entry in archive.entries().map_err(|e| format!("{path}: not a tar archive ({e})"))? {
         let entry = entry.map_err(|e| format!("{path}: not a tar archive ({e})"))?;
         let name = entry.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned();
@@ -696,7 +743,7 @@ impl<R: Read> Read for Hashing<R> {
 /// package's metadata (`.BUILDINFO`, `.MTREE`, ...) goes through `scan`, which reads the
 /// sonames of ELF files (bounded, [`crate::alpm::soname::MAX_ELF_BYTES`]).
 fn pkginfo_text(reader: impl Read, scan: &mut SonameScan) -> Result<String, String> {
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(crate::alpm::TarGuard::new(reader, MAX_UNPACKED_BYTES));
     let mut found: Option<String> = None;
     let entries = archive.entries().map_err(|e| format!("not a tar archive ({e})"))?;
     for entry in entries {

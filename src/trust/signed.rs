@@ -267,14 +267,93 @@ fn embedded_signature_verifies(entry: &RepoEntry, path: &Utf8Path, signer: &Sign
     fs_err::File::open(path).is_ok_and(|file| signer.verify_reader(std::io::BufReader::new(file), &sig))
 }
 
-/// Signs a database (`path`: `NAME.db.tar.zst` or `NAME.files.tar.zst` as repo-add wrote it)
-/// that a publish made from `base`, the live database it verified, and this run's own
-/// packages; writes and returns `PATH.sig`. The only way repoctl signs a database: it needs the
-/// [`TrustedDb`] it was built on. Errors: the key cannot sign, or a file cannot be read or
+/// A new database archive (`NAME.db.tar.zst` or `NAME.files.tar.zst`, as repo-add wrote it)
+/// whose entries say exactly what the publish meant ([`check_new_database`]). Only that check
+/// makes one, and [`sign_database`] signs nothing else.
+#[derive(Debug)]
+pub struct CheckedDatabase {
+    path: Utf8PathBuf,
+}
+
+/// A new database entry that neither the verified base nor the checked additions account for.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {why}")]
+pub struct UnexpectedEntry {
+    pub path: Utf8PathBuf,
+    pub why: String,
+}
+
+/// Checks the new database archive at `path` that a publish made from `base` (the live database
+/// it verified) and `added`: every entry must be one of `base`'s, byte for byte as parsed
+/// ([`RepoEntry`] equality), or describe one of `added` (the file name, pkgname, pkgbase,
+/// version, `%SHA256SUM%`, `%DEPENDS%` and `%PROVIDES%` of its checked `.PKGINFO`), and every
+/// file of `added` must have its entry. So what repo-add wrote is compared with what repoctl
+/// checked before a key signs it or a commit publishes it (issue 23 item 1 and issue 24 item 1:
+/// a `.PKGINFO` repo-add reads otherwise than `trust::package` does cannot change what is
+/// served). Errors: the archive cannot be read, or an entry is unexpected (named).
+///
+/// `resigned` (`sign --adopt`, which re-adds every file of `base` to sign it): an entry may
+/// also be `base`'s with another `%PGPSIG%`.
+pub fn check_new_database(
+    base: &TrustedDb,
+    added: &[&crate::trust::CheckedPackage],
+    resigned: bool,
+    path: &Utf8Path,
+) -> Result<CheckedDatabase, UnexpectedEntry> {
+    let fail = |why: String| UnexpectedEntry { path: path.to_owned(), why };
+    let bytes = fs_err::read(path).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let entries = read_sync_db(&bytes).map_err(|e| fail(format!("cannot be read: {e}")))?;
+    let by_file: BTreeMap<&str, &crate::trust::CheckedPackage> = added.iter().map(|p| (p.file_name(), *p)).collect();
+    for entry in &entries {
+        let unsigned = |e: &RepoEntry| RepoEntry { signed: false, pgpsig: None, ..e.clone() };
+        if base.entries.contains(entry) || (resigned && base.entries.iter().any(|b| unsigned(b) == unsigned(entry))) {
+            continue;
+        }
+        let Some(add) = by_file.get(entry.filename.as_str()) else {
+            return Err(fail(format!(
+                "the entry for {} ({} {}) is neither in the verified database nor one of this run's checked packages",
+                entry.filename, entry.name, entry.version
+            )));
+        };
+        if let Some(field) = entry_mismatch(entry, add) {
+            return Err(fail(format!("the entry for {} has another {field} than the checked package", entry.filename)));
+        }
+    }
+    if let Some(missing) = added.iter().find(|p| !entries.iter().any(|e| e.filename == p.file_name())) {
+        return Err(fail(format!("no entry for {}, which this run added", missing.file_name())));
+    }
+    Ok(CheckedDatabase { path: path.to_owned() })
+}
+
+/// The first field of `entry` that is not what the checked package `p` says (None: none).
+fn entry_mismatch(entry: &RepoEntry, p: &crate::trust::CheckedPackage) -> Option<&'static str> {
+    [
+        ("pkgname", entry.name == p.pkgname()),
+        ("pkgbase", entry.base == p.pkgbase()),
+        ("version", entry.version == p.version()),
+        ("%SHA256SUM%", entry.sha256.as_deref() == Some(p.sha256())),
+        ("%DEPENDS%", entry.depends == p.depends()),
+        ("%PROVIDES%", entry.provides == p.provides()),
+    ]
+    .into_iter()
+    .find_map(|(field, same)| (!same).then_some(field))
+}
+
+impl CheckedDatabase {
+    /// The archive checked.
+    pub fn path(&self) -> &Utf8Path {
+        &self.path
+    }
+}
+
+/// Signs a database checked by [`check_new_database`] (a publish made it from `base`, the live
+/// database it verified, and this run's own checked packages); writes and returns `PATH.sig`.
+/// The only way repoctl signs a database: it needs the [`TrustedDb`] it was built on and the
+/// check's [`CheckedDatabase`]. Errors: the key cannot sign, or a file cannot be read or
 /// written.
-pub fn sign_database(signer: &Signer, base: &TrustedDb, path: &Utf8Path) -> Result<Utf8PathBuf, SignError> {
+pub fn sign_database(signer: &Signer, base: &TrustedDb, db: &CheckedDatabase) -> Result<Utf8PathBuf, SignError> {
     debug_assert!(base.key.is_some() || base.via == Via::New, "a signed publish built on an unsigned database");
-    signer.sign_file(path)
+    signer.sign_file(&db.path)
 }
 
 /// A published package file that `sign --adopt` downloaded and checked against its entry's

@@ -7,7 +7,8 @@
 //!   a paragraph or a table cell: pull-request bodies, job summaries, comments;
 //! - [`markdown_code_span`] and [`markdown_code_block`]: text shown as code in Markdown;
 //! - [`html`]: HTML content and quoted attribute values (the repository page);
-//! - [`terminal`]: text printed on a terminal or in a CI log.
+//! - [`terminal`]: text printed on a terminal or in a CI log;
+//! - [`json`]: JSON printed on a terminal (`--json`), still the same JSON.
 //!
 //! In every medium, control characters (C0 but tab and newline, DEL, C1) and the invisible
 //! format characters that reorder or hide text (bidi embeddings, overrides and isolates
@@ -34,6 +35,29 @@ pub fn terminal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if invisible(c) { out.push_str(&shown(c)) } else { out.push(c) }
+    }
+    out
+}
+
+/// JSON text (a document serde_json accepted) for a terminal, still the same JSON: every
+/// invisible character is written as a `\uXXXX` escape, which a JSON reader decodes to the
+/// same character. JSON (RFC 8259, 7) lets C1 controls and the bidi and zero-width characters
+/// stand raw inside strings, and only there can they be (its structure is ASCII); raw C0
+/// controls cannot be in a string at all, so a carriage return is whitespace between tokens,
+/// and is dropped.
+pub fn json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\r' => {}
+            c if invisible(c) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
     }
     out
 }
@@ -190,6 +214,18 @@ mod tests {
             "ok\\u{1b}[2K\\u{1b}[1A\\u{d}\\u{7}\\u{9b}\\u{2066}\tend\n"
         );
         assert_eq!(html("<a href='x'>&\"\u{202e}"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\\u{202e}");
+    }
+
+    /// Red-team finding: `provenance --json` printed C1 controls and bidi characters raw,
+    /// which JSON allows inside strings. They come out as `\uXXXX`: the same JSON, nothing raw.
+    #[test]
+    fn json_keeps_its_meaning_and_shows_no_invisible_character() {
+        let raw = "{\r\n  \"file\": \"a\u{9b}2K\u{202e}b\u{feff}\",\n  \"n\": \"\\u001b\\\\\"}";
+        let value: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let shown = json(raw);
+        assert_eq!(shown, "{\n  \"file\": \"a\\u009b2K\\u202eb\\ufeff\",\n  \"n\": \"\\u001b\\\\\"}");
+        assert!(!shown.chars().any(|c| invisible(c) && c != '\n'), "{shown:?}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&shown).unwrap(), value);
     }
 
     #[test]

@@ -409,7 +409,7 @@ fn co_maintainers_are_held_as_maintainers_are() {
     assert_eq!(package(&report, "hello")["status"], "updated", "{report:#}");
 }
 
-/// Issue 25 item 6: the README's way to add a package (list it, `repoctl update PKG`, commit
+/// Issue 25 item 6: the guide's way to add a package (list it, `repoctl update PKG`, commit
 /// both) locks its new AUR dependencies too, so the build that follows builds it.
 #[test]
 fn update_of_one_package_locks_its_new_aur_dependencies() {

@@ -9,6 +9,7 @@ mod aws_paths;
 mod check;
 mod e2e;
 mod github;
+mod guide_path;
 mod installable;
 mod local_lock;
 mod lock;

@@ -175,3 +175,79 @@ fn build_out_carries_the_provenance_and_publish_dir_uploads_it() {
     let json: Value = serde_json::from_str(&repo.ok(&["provenance", "--json", path.as_str()])).expect("JSON");
     assert_eq!(json["file"], V1, "{json}");
 }
+
+/// A sync database (an uncompressed tar, as libalpm also reads) with one entry: `file`, whose
+/// bytes have the SHA-256 `sha256`.
+fn one_entry_db(file: &str, sha256: &str) -> Vec<u8> {
+    let desc = format!(
+        "%FILENAME%\n{file}\n\n%NAME%\nhello\n\n%BASE%\nhello\n\n%VERSION%\n1.0-1\n\n%SHA256SUM%\n{sha256}\n\n"
+    );
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(desc.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "hello-1.0-1/desc", desc.as_bytes()).unwrap();
+    tar.into_inner().unwrap()
+}
+
+/// Red-team finding: `provenance` read the database without verifying it in a signed
+/// repository, and `--json` printed the record's C1 controls and bidi characters raw. Someone
+/// who can write the bucket but not sign puts a database and a record there (no build needed):
+/// with the key at hand the database is refused; without it the answer says it is not
+/// verified; and nothing printed holds a raw control or bidi character.
+#[test]
+fn provenance_verifies_a_signed_database_and_prints_no_control_characters() {
+    let s3 = S3::start();
+    s3.create_bucket("planted");
+    let (_t, dir) = tempdir();
+    let key = crate::support::SigningKey::fixture();
+    let config = dir.join("repo.yaml");
+    let yaml = format!(
+        "name: prov\ns3:\n  bucket: planted\n  endpoint: {}\nsign:\n  key: {}\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n",
+        s3.endpoint, key.fingerprint
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let package = b"not really a package".to_vec();
+    let sha256 = sha256_hex(&package);
+    s3.put("planted", V1, package);
+    s3.put("planted", "prov.db", one_entry_db(V1, &sha256));
+    let record = serde_json::json!({
+        "format": 1, "pkgname": "hello", "pkgbase": "hello", "version": "1.0-1", "file": V1, "sha256": sha256,
+        "aur": {"url": "https://aur.archlinux.org/hello.git", "commit": "a".repeat(40), "files": "tree-sha256:00"},
+        "lock": {"sha256": "sha256:00"},
+        "builder": {"image": "evil\u{9b}2K\u{202e}gpj.exe", "digest": "sha256:00"},
+        "built_at": "2026-12-07T00:00:00Z", "repoctl": "repoctl 0\u{1b}[2K",
+    });
+    // serde_json writes C1 and bidi characters raw, as a planted record would hold them.
+    s3.put("planted", &format!("{V1}.provenance.json"), serde_json::to_vec_pretty(&record).unwrap());
+    let mut env = s3.env();
+    env.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));
+    let run = |args: &[&str], env: &[(&'static str, String)]| {
+        let mut all = args.to_vec();
+        all.extend(["--config", config.as_str()]);
+        repoctl(&all, env)
+    };
+    let raw = |s: &str| s.chars().any(|c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c));
+
+    for args in [&["provenance", "hello"][..], &["provenance", "--json", "hello"]] {
+        let out = run(args, &env);
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(stderr.contains("NOT VERIFIED: no key in REPOCTL_SIGNING_KEY"), "{stderr}");
+        assert!(!raw(&stdout) && !raw(&stderr), "raw control or bidi characters: {stdout:?}");
+        if args.contains(&"--json") {
+            let shown: Value = serde_json::from_str(&stdout).expect("still JSON");
+            assert_eq!(shown, record, "the same JSON, escaped");
+        } else {
+            assert!(stdout.contains("evil\\u{9b}2K\\u{202e}gpj.exe"), "{stdout}");
+            assert!(stdout.contains("database: prov.db NOT VERIFIED"), "{stdout}");
+        }
+    }
+
+    env.push(key.env());
+    let out = run(&["provenance", "hello"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("prov.db is not signed"), "{}", text(&out));
+    assert!(out.stdout.is_empty(), "nothing of the unverified database is printed: {}", text(&out));
+}

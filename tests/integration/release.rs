@@ -129,8 +129,15 @@ fn the_manual_page_names_every_subcommand_and_renders_cleanly() {
     let version = format!("repoctl {} (", env!("CARGO_PKG_VERSION"));
     assert!(page.contains(".TH repoctl 1") && page.contains(&version), "{page}");
     // Issue 29: what a command line cannot say, in man-pages(7) order before VERSION.
-    let sections =
-        [".SH REPO.YAML", ".SH \"EXIT STATUS\"", ".SH ENVIRONMENT", ".SH FILES", ".SH EXAMPLES", ".SH VERSION"];
+    let sections = [
+        ".SH REPO.YAML",
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH EXAMPLES",
+        ".SH \"SEE ALSO\"",
+        ".SH VERSION",
+    ];
     let at: Vec<usize> =
         sections.iter().map(|s| page.find(s).unwrap_or_else(|| panic!("no {s} in:\n{page}"))).collect();
     assert!(at.is_sorted(), "{sections:?} at {at:?}");
@@ -366,11 +373,12 @@ fn the_install_action_the_pkgbuild_and_the_readme_name_the_same_repository() {
     let (_, env) = install_step();
     assert!(env.contains(&("REPOCTL_REPOSITORY".to_string(), repo.clone())), "{env:?}");
     assert!(read("packaging/arch/PKGBUILD").contains(&format!("url='https://github.com/{repo}'")));
-    let readme = read("README.md");
-    assert!(
-        readme.contains(&format!("https://github.com/{repo}")),
-        "the README's Install section names another address"
-    );
+    for page in ["README.md", "docs/src/install.md"] {
+        assert!(
+            read(page).contains(&format!("https://github.com/{repo}")),
+            "{page}'s install steps name another address"
+        );
+    }
 }
 
 /// .github/workflows/release.yml makes what the install action downloads: on a `v*` tag, one

@@ -777,3 +777,41 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// Red-team finding: run IDs were `SECS-PID`, which two processes in separate PID namespaces
+/// sharing one daemon (two CI runners, two containers) can both make, and the sweep at a run's
+/// end removed every container labelled with its run ID. Run IDs now have a random part; and a
+/// container of another process under the same run ID survives the sweep, while this
+/// process's own is removed.
+#[test]
+fn the_end_of_run_sweep_removes_only_this_processs_containers_of_its_run_id() {
+    use std::process::Command;
+    let Some(_docker) = docker() else { return };
+    let (_t, dir) = tempdir();
+    // An old-style run ID, which the other process made too.
+    let run_id = format!("1700000000-{}", std::process::id());
+    let create = |process: &str| {
+        let label = |k: &str, v: &str| format!("{k}={v}");
+        let out = Command::new("docker")
+            .args(["create", "--label", &label(repoctl::docker::LABEL_MANAGED, "true")])
+            .args(["--label", &label(repoctl::docker::LABEL_RUN, &run_id)])
+            .args(["--label", &label(repoctl::docker::LABEL_PROCESS, process)])
+            .args([TESTBED_IMAGE, "true"])
+            .output()
+            .expect("docker create");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let exists = |id: &str| Command::new("docker").args(["inspect", id]).output().unwrap().status.success();
+    let theirs = create("host=another-namespace boot=x pid=1 start=1");
+    let ours = create(&repoctl::docker::Process::current().expect("Linux /proc").label());
+    let errors = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        repoctl::docker::Docker::connect(&run_id, &dir).await.expect("docker");
+        repoctl::docker::sweep_runs().await
+    });
+    let (theirs_left, ours_left) = (exists(&theirs), exists(&ours));
+    let _ = Command::new("docker").args(["rm", "-f", &theirs, &ours]).output();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(theirs_left, "the sweep removed another process's container of the same run ID");
+    assert!(!ours_left, "the sweep left this process's own container");
+}

@@ -3,7 +3,7 @@
 //! over the next wave's shards; slow pkgbases, slow by the durations the status object recorded
 //! for their last builds, land on different shards; `--shards auto --budget` picks the fewest
 //! shards that fit, and says why when none does.
-use crate::support::{Aur, S3, TESTBED_IMAGE, docker, repoctl, tempdir, text};
+use crate::support::{Aur, Pacman, S3, TESTBED_IMAGE, docker, repo_root, repoctl, repoctl_containers, tempdir, text};
 use camino::Utf8Path;
 
 const BUCKET: &str = "waves-bucket";
@@ -188,4 +188,154 @@ fn slow_pkgbases_are_spread_by_their_recorded_durations_and_the_budget_picks_the
         ) && stderr.contains("raise --budget to 2h or more"),
         "{stderr}"
     );
+}
+
+/// A job's step of templates/workflows/repoctl-sharded.yml: the `run` script of the step of job
+/// `job` whose name starts with `name`.
+fn template_step(job: &str, name: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join("templates/workflows/repoctl-sharded.yml")).unwrap();
+    let workflow: serde_json::Value = serde_saphyr::from_str(&text).expect("workflow YAML");
+    let steps = workflow["jobs"][job]["steps"].as_array().unwrap_or_else(|| panic!("no job {job}"));
+    let step = steps.iter().find(|s| s["name"].as_str().is_some_and(|n| n.starts_with(name)));
+    step.and_then(|s| s["run"].as_str()).unwrap_or_else(|| panic!("no step {name} in {job}")).to_string()
+}
+
+/// Runs `script` as a GitHub-hosted runner runs a `run` step (`bash --noprofile --norc -eo
+/// pipefail`), in the checkout `cwd`, with repoctl on PATH and `env`.
+fn run_step(script: &str, cwd: &Utf8Path, env: &[(&str, String)]) -> std::process::Output {
+    let bin = cwd.join(".bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_repoctl"), bin.join("repoctl"));
+    let path = format!("{bin}:{}", std::env::var("PATH").unwrap_or_default());
+    let mut cmd = std::process::Command::new("bash");
+    cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script]).current_dir(cwd);
+    cmd.env("PATH", path).env("NO_COLOR", "1").env_remove("RUST_LOG").env_remove("GITHUB_ACTIONS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run bash")
+}
+
+/// A runner's checkout of the repository: repo.yaml and repoctl.lock, as committed.
+fn checkout(setup: &Setup, dir: &Utf8Path) -> Vec<(&'static str, String)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let source = setup.config.parent().unwrap();
+    for f in ["repo.yaml", "repoctl.lock"] {
+        std::fs::copy(source.join(f), dir.join(f)).unwrap();
+    }
+    let mut env: Vec<_> = setup.env.iter().filter(|(k, _)| *k != "REPOCTL_WORK_DIR").cloned().collect();
+    env.push(("REPOCTL_WORK_DIR", dir.join(".repoctl").to_string()));
+    env
+}
+
+/// Copies every file of each of `dirs` into `into` (actions/download-artifact's
+/// `merge-multiple: true`).
+fn merge(dirs: &[camino::Utf8PathBuf], into: &Utf8Path) {
+    std::fs::create_dir_all(into).unwrap();
+    for dir in dirs {
+        for entry in walk(dir) {
+            let dest = into.join(entry.strip_prefix(dir).unwrap());
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(&entry, dest).unwrap();
+        }
+    }
+}
+
+fn walk(dir: &Utf8Path) -> Vec<camino::Utf8PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = camino::Utf8PathBuf::try_from(entry.path()).unwrap();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}
+
+/// Issue 28 items 3 and 4: the sharded template's own scripts, run as GitHub runs them, one
+/// checkout and work directory per runner. Its plan step (with a budget of 25m, which this
+/// repository needs two waves of four shards to meet) hands out the waves; wave 2's shards
+/// install the library wave 1 built, checked against repoctl.lock, without building it again;
+/// the publish step adds everything at once and pacman installs a dependant. A library file
+/// changed on its way between the waves stops the shard before anything is built.
+#[test]
+fn the_sharded_template_runs_its_waves_and_a_later_wave_installs_what_an_earlier_one_built() {
+    let Some(_docker) = docker() else { return };
+    let apps = ["app1", "app2", "app3", "app4"];
+    let mut pkgbases: Vec<(&str, &[&str])> = vec![("libwave", &[]), ("hello", &[])];
+    pkgbases.extend(apps.iter().map(|a| (*a, &["libwave"][..])));
+    let mut listed = apps.to_vec();
+    listed.push("hello");
+    let setup = Setup::new(&listed, &pkgbases);
+    let root = setup.config.parent().unwrap().to_owned();
+
+    let planner = root.join("runner-plan");
+    let env = checkout(&setup, &planner);
+    let outputs = planner.join("github-output");
+    let mut env_plan = env.clone();
+    env_plan.push(("GITHUB_OUTPUT", outputs.to_string()));
+    let script = template_step("plan", "Plan").replace("--budget 300m", "--budget 25m");
+    let out = run_step(&script, &planner, &env_plan);
+    assert_eq!(out.status.code(), Some(0), "the plan step: {}", text(&out));
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    let wave = |k: usize| -> Vec<String> {
+        let line = outputs.lines().find_map(|l| l.strip_prefix(&format!("wave{k}="))).expect("wave output");
+        serde_json::from_str(line).expect("a JSON list of shards")
+    };
+    assert!(wave(1).iter().any(|s| s == "libwave"), "the library is built in wave 1: {outputs}");
+    let second: Vec<String> = wave(2).iter().flat_map(|s| s.split(' ').map(String::from).collect::<Vec<_>>()).collect();
+    assert!(apps.iter().all(|a| second.iter().any(|b| b == a)), "the dependants are in wave 2: {outputs}");
+    assert!(wave(3).is_empty(), "{outputs}");
+
+    let build = |k: usize| template_step(&format!("wave{k}"), "Build this shard");
+    let mut artifacts = Vec::new();
+    for k in [1, 2] {
+        let earlier = artifacts.clone();
+        for (i, packages) in wave(k).iter().enumerate() {
+            let runner = root.join(format!("runner-{k}-{i}"));
+            let mut env = checkout(&setup, &runner);
+            env.push(("PACKAGES", packages.clone()));
+            merge(&earlier, &runner.join("earlier"));
+            let out = run_step(&build(k), &runner, &env);
+            assert_eq!(out.status.code(), Some(0), "wave {k} shard {i} ({packages}): {}", text(&out));
+            if k == 2 {
+                let said = String::from_utf8_lossy(&out.stderr);
+                assert!(said.contains("libwave: 1.0-1 built by an earlier wave"), "{said}");
+                let built: Vec<String> =
+                    walk(&runner.join("dist")).iter().map(|f| f.file_name().unwrap().into()).collect();
+                assert!(!built.iter().any(|f| f.starts_with("libwave-")), "wave 2 built libwave again: {built:?}");
+            }
+            artifacts.push(runner.join("dist"));
+        }
+    }
+
+    let publisher = root.join("runner-publish");
+    let env = checkout(&setup, &publisher);
+    merge(&artifacts, &publisher.join("dist"));
+    let out = run_step(&template_step("publish", "Publish"), &publisher, &env);
+    assert_eq!(out.status.code(), Some(0), "the publish step: {}", text(&out));
+    let pacman = Pacman::new("waves", &format!("{}/{BUCKET}/repo", setup.s3.endpoint));
+    let mut names: Vec<String> = pacman.list("waves").into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    assert_eq!(names, ["app1", "app2", "app3", "app4", "hello", "libwave"]);
+    let install = pacman.run(&["-S", "--noconfirm", "app3"]);
+    assert!(install.status.success(), "pacman -S app3:\n{}", text(&install));
+
+    // The library, changed between the waves: refused by name, and nothing is built.
+    let runner = root.join("runner-tampered");
+    let mut env = checkout(&setup, &runner);
+    env.push(("PACKAGES", "app1".into()));
+    merge(&artifacts[..2], &runner.join("earlier"));
+    let lib = walk(&runner.join("earlier"))
+        .into_iter()
+        .find(|f| f.as_str().ends_with(".pkg.tar.zst") && f.file_name().unwrap().starts_with("libwave-"))
+        .expect("libwave's file");
+    let mut bytes = std::fs::read(&lib).unwrap();
+    bytes.extend_from_slice(b"\0");
+    std::fs::write(&lib, bytes).unwrap();
+    let out = run_step(&build(2), &runner, &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("refused: ") && said.contains(lib.file_name().unwrap()), "{said}");
+    assert!(said.contains("do not match repoctl.lock: nothing is built on them"), "{said}");
+    assert!(!runner.join("dist").exists(), "the shard built something");
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
 }

@@ -16,7 +16,7 @@ impl Pacman {
 
     /// A machine that trusts only `public_key` (armored) and requires signed packages and
     /// databases: `SigLevel = Required DatabaseRequired`, the key added with pacman-key and
-    /// locally signed, as the README tells users to do.
+    /// locally signed, as the user guide tells users to do.
     pub fn signed(repo: &str, server: &str, public_key: &Utf8Path, fingerprint: &str) -> Pacman {
         let pacman = Pacman::with_siglevel(repo, server, "Required DatabaseRequired");
         let gpgdir = pacman.dir.join("gnupg");

@@ -2,7 +2,8 @@
 //! dependency components split into waves, and the dependency order every split keeps.
 use super::*;
 use crate::plan::waves::{
-    Builds, DEFAULT_BUILD_SECS, ExpectedFrom, Split, WAVE_OVERHEAD_SECS, fit, layered, split, whole_components,
+    Builds, DEFAULT_BUILD_SECS, ExpectedFrom, MAX_BUILD_SECS, Split, WAVE_OVERHEAD_SECS, fit, layered, split,
+    whole_components,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -176,6 +177,31 @@ fn a_plans_builds_expect_their_last_recorded_duration_or_the_default() {
     let within = p.schedule_within(7200, 256).unwrap();
     assert_eq!(within.max_shards, 2);
     assert!(p.schedule_within(3600, 256).is_err(), "tool alone takes two hours");
+}
+
+/// Red-team finding: `duration_secs` comes from the status object in the bucket. A huge one
+/// (u64::MAX) overflowed the sums here, and made `--shards auto` ask for every shard there is;
+/// it is read as at most [`MAX_BUILD_SECS`] (6 h, GitHub's job limit).
+#[test]
+fn a_recorded_duration_is_read_as_at_most_six_hours_and_sums_saturate() {
+    let pkgs = vec![aur("app", "app", "1-1", &["lib"]), aur("lib", "lib", "1-1", &[]), aur("tool", "tool", "1-1", &[])];
+    let mut p = plan(&["app", "tool"], pkgs, &[], &[]).unwrap();
+    let recorded = BTreeMap::from([("lib".to_string(), u64::MAX), ("app".to_string(), u64::MAX - 1)]);
+    p.expect_durations(&recorded);
+    assert_eq!(p.step("lib").unwrap().expected_secs, Some(MAX_BUILD_SECS));
+    let schedule = p.schedule(4);
+    assert_eq!(schedule.critical_path_secs, 2 * MAX_BUILD_SECS, "lib then app");
+    let within = p.schedule_within(12 * 3600, 256).unwrap();
+    assert_eq!(within.max_shards, 2, "lib then app on one runner, tool on another: {within:?}");
+
+    // Builds made directly (bench, tests) with overflowing durations saturate instead of panicking.
+    let b = builds(&[u64::MAX, u64::MAX, 1], &[&[], &[0], &[]]);
+    assert_eq!((b.total_secs(), b.critical_path_secs()), (u64::MAX, u64::MAX));
+    for shards in [1, 2, 3] {
+        assert_eq!(split(&b, shards).makespan_secs, u64::MAX);
+        assert_eq!(layered(&b, shards, 0).makespan_secs, u64::MAX);
+    }
+    assert!(fit(&b, 3600, 256).unwrap_err().hint().contains("raise --budget"));
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use std::io::Write as _;
 
 fn declared() -> Declared {
     Declared {
@@ -488,4 +489,32 @@ fn a_rebuild_is_accepted_at_its_planned_dotted_pkgrel_only() {
     not_a_rebuild.write_beside(&path).unwrap();
     let (_, refused) = check_directory(&[path], &locked);
     assert!(refused[0].error.to_string().contains("version 2.0-1.1"), "{:?}", refused[0]);
+}
+
+/// Red-team finding (memory bomb): a package whose tar stream holds a pax extended header
+/// claiming 256 MiB (here followed by 256 MiB of zeros, a few KiB of zstd) made the `tar` crate
+/// read all of it into memory before the check saw an entry. It is refused when its header is
+/// read ([`crate::alpm::TarGuard`]), by the check and by the `.BUILDINFO` reader alike.
+#[test]
+fn a_package_with_an_oversized_pax_header_is_refused_before_its_body_is_read() {
+    let (_t, dir) = tempdir();
+    let size: u64 = 256 << 20;
+    let mut header = tar::Header::new_ustar();
+    header.set_path("././@PaxHeader").unwrap();
+    header.set_entry_type(tar::EntryType::XHeader);
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let path = dir.join("tool-2.0-1-x86_64.pkg.tar.zst");
+    let mut encoder = zstd::Encoder::new(fs_err::File::create(&path).unwrap(), 1).unwrap();
+    encoder.write_all(header.as_bytes()).unwrap();
+    std::io::copy(&mut std::io::repeat(0).take(size + 1024), &mut encoder).unwrap();
+    encoder.finish().unwrap();
+    assert!(fs_err::metadata(&path).unwrap().len() < 1 << 20, "the bomb is small");
+
+    let err = check_file(&path, &declared()).unwrap_err();
+    assert!(matches!(err, PackageError::NotAPackage { .. }), "{err:?}");
+    assert!(err.to_string().contains("pax extended header of 268435456 bytes, more than 1048576"), "{err}");
+    let err = same_pkgbuild(&path, &path).unwrap_err();
+    assert!(err.contains("pax extended header of 268435456 bytes"), "{err}");
 }

@@ -153,3 +153,109 @@ fn adoption_checks_every_file_and_knows_which_are_signed_already() {
     let sig = sign_adopted(&signer, &b).unwrap();
     assert!(signer.verify(b"file b", &fs_err::read(sig).unwrap()));
 }
+
+/// A package file `tool-2.0-1-x86_64.pkg.tar.zst` in `dir`, checked as a build checks it.
+fn checked_tool(dir: &Utf8Path) -> crate::trust::CheckedPackage {
+    let pkginfo = "pkgname = tool\npkgbase = tool\npkgver = 2.0-1\nbuilddate = 1796596697\nsize = 0\n\
+                   arch = x86_64\nlicense = MIT\ndepend = glibc\nprovides = tool-bin\n";
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(pkginfo.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, ".PKGINFO", pkginfo.as_bytes()).unwrap();
+    let path = dir.join("tool-2.0-1-x86_64.pkg.tar.zst");
+    fs_err::write(&path, zstd::encode_all(tar.into_inner().unwrap().as_slice(), 3).unwrap()).unwrap();
+    let declared = crate::trust::Declared {
+        pkgbase: "tool".into(),
+        pkgnames: vec!["tool".into()],
+        version: "2.0-1".into(),
+        arch: "x86_64".into(),
+        vcs: false,
+        debug: false,
+        bump: None,
+    };
+    crate::trust::check_file(&path, &declared).unwrap()
+}
+
+/// A sync database archive in `dir/name` of `descs` (entry directory, desc text).
+fn db_archive(dir: &Utf8Path, name: &str, descs: &[(String, String)]) -> Utf8PathBuf {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (entry, desc) in descs {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(desc.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, format!("{entry}/desc"), desc.as_bytes()).unwrap();
+    }
+    let path = dir.join(name);
+    fs_err::write(&path, builder.into_inner().unwrap()).unwrap();
+    path
+}
+
+/// The desc repo-add writes for the checked `tool`, with `edit` applied to its text.
+fn tool_desc(pkg: &crate::trust::CheckedPackage, edit: fn(String) -> String) -> (String, String) {
+    let desc = format!(
+        "%FILENAME%\n{}\n\n%NAME%\ntool\n\n%BASE%\ntool\n\n%VERSION%\n2.0-1\n\n%SHA256SUM%\n{}\n\n\
+         %DEPENDS%\nglibc\n\n%PROVIDES%\ntool-bin\n\n",
+        pkg.file_name(),
+        pkg.sha256()
+    );
+    ("tool-2.0-1".into(), edit(desc))
+}
+
+/// Issue 23 item 1 / issue 24 item 1, the red-team's F1: what repo-add wrote is compared with
+/// what repoctl checked before anything signs or commits it. Each row is one way the new
+/// database could say something else.
+#[test]
+fn a_new_database_must_say_exactly_what_was_checked() {
+    let (_t, dir) = tmp();
+    let pkg = checked_tool(&dir);
+    let base_bytes = database(&[("hello", b"hello package", None)]);
+    let base = as_read("r.db", Some(&base_bytes)).unwrap();
+    let hello = base.entries()[0].clone();
+    let hello_desc = format!(
+        "%FILENAME%\n{}\n\n%NAME%\nhello\n\n%VERSION%\n1.0-1\n\n%SHA256SUM%\n{}\n\n",
+        hello.filename,
+        hello.sha256.clone().unwrap()
+    );
+    let added = [&pkg];
+    let kept = ("hello-1.0-1".to_string(), hello_desc.clone());
+
+    let good = db_archive(&dir, "good.db", &[kept.clone(), tool_desc(&pkg, |d| d)]);
+    let checked = check_new_database(&base, &added, false, &good).expect("what was checked");
+    assert_eq!(checked.path(), good);
+
+    let rows: [(fn(String) -> String, &str); 5] = [
+        (|d| d.replace("%NAME%\ntool", "%NAME%\nsudo"), "another pkgname"),
+        (|d| d.replace("%VERSION%\n2.0-1", "%VERSION%\n9.0-1"), "another version"),
+        (|d| d.replace("%DEPENDS%\nglibc", "%DEPENDS%\nglibc\nevil"), "another %DEPENDS%"),
+        (|d| d.replace("%PROVIDES%\ntool-bin", "%PROVIDES%\nsudo"), "another %PROVIDES%"),
+        (|d| d.replace("%SHA256SUM%\n", "%SHA256SUM%\n0"), "another %SHA256SUM%"),
+    ];
+    for (edit, why) in rows {
+        let db = db_archive(&dir, "bad.db", &[kept.clone(), tool_desc(&pkg, edit)]);
+        let err = check_new_database(&base, &added, false, &db).unwrap_err().to_string();
+        assert!(err.contains(why), "{why}: {err}");
+    }
+    // An entry nobody checked, and a base entry changed.
+    let intruder = (
+        "sudo-9-1".to_string(),
+        "%FILENAME%\nsudo-9-1-x86_64.pkg.tar.zst\n\n%NAME%\nsudo\n\n%VERSION%\n9-1\n\n".into(),
+    );
+    let db = db_archive(&dir, "bad.db", &[kept.clone(), tool_desc(&pkg, |d| d), intruder]);
+    let err = check_new_database(&base, &added, false, &db).unwrap_err().to_string();
+    assert!(err.contains("sudo-9-1-x86_64.pkg.tar.zst (sudo 9-1) is neither in the verified database"), "{err}");
+    let changed = ("hello-1.0-1".to_string(), hello_desc.replace("%VERSION%\n1.0-1", "%VERSION%\n1.0-2"));
+    let db = db_archive(&dir, "bad.db", &[changed, tool_desc(&pkg, |d| d)]);
+    assert!(check_new_database(&base, &added, false, &db).is_err());
+    // An added file left out of the database.
+    let db = db_archive(&dir, "bad.db", std::slice::from_ref(&kept));
+    let err = check_new_database(&base, &added, false, &db).unwrap_err().to_string();
+    assert!(err.contains("no entry for tool-2.0-1-x86_64.pkg.tar.zst"), "{err}");
+    // `sign --adopt`: the base's entries, now with a signature; nothing else.
+    let signed = ("hello-1.0-1".to_string(), format!("{hello_desc}%PGPSIG%\nAAAA\n\n"));
+    let db = db_archive(&dir, "adopted.db", std::slice::from_ref(&signed));
+    assert!(check_new_database(&base, &[], false, &db).is_err(), "a new signature is a change");
+    check_new_database(&base, &[], true, &db).expect("re-signed");
+}
