@@ -20,6 +20,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
+/// `--earlier-waves DIR` and the package files checked there, by pkgbase ([`earlier_waves`]).
+type EarlierWaves<'a> = Option<(&'a Utf8PathBuf, BTreeMap<String, Vec<CheckedPackage>>)>;
+
 /// `repoctl build`'s arguments besides the config and work directory.
 pub struct Options<'a> {
     /// `build PKG…`: only these (pkgnames or pkgbases) and what they need.
@@ -117,7 +120,7 @@ impl<'a> Run<'a> {
     async fn plan(
         config: &'a Config,
         work_dir: Option<Utf8PathBuf>,
-        (only, earlier, rebuild): (&[String], Option<(&Utf8PathBuf, BTreeMap<String, Vec<CheckedPackage>>)>, &[String]),
+        (only, earlier, rebuild): (&[String], EarlierWaves<'_>, &[String]),
         no_publish: bool,
         out: Option<&'a Utf8Path>,
         printer: &'a Printer,
