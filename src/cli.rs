@@ -109,6 +109,11 @@ pub enum Command {
         /// containers. Exits 2, building nothing, when a file there is refused.
         #[arg(long, value_name = "DIR", requires = "no_publish")]
         earlier_waves: Option<Utf8PathBuf>,
+        /// Rebuild PKG (pkgname or pkgbase) from its locked commit with the next dotted pkgrel
+        /// (1 -> 1.1 -> 1.2), as repoctl does by itself when a library it links is gone;
+        /// repeatable. The AUR's next pkgrel (2) is still newer.
+        #[arg(long, value_name = "PKG")]
+        rebuild: Vec<String>,
     },
 
     /// Move repoctl.lock to the AUR's newest commits, and show what that lets in.

@@ -51,6 +51,10 @@ pub struct OfficialRepos {
     /// (repository, SHA-256 of its sync database file as pacman downloaded it, lowercase hex),
     /// in pacman.conf order.
     digests: Vec<(String, String)>,
+    /// The library file names the repositories' `.files` databases hold
+    /// ([`crate::alpm::soname::library_names_in_files_db`]): the sonames they provide. None when
+    /// a repository's `.files` is not at hand (then no soname is called gone).
+    libraries: Option<std::collections::BTreeSet<String>>,
 }
 
 impl OfficialRepos {
@@ -65,20 +69,45 @@ impl OfficialRepos {
     fn index<'a>(dbs: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<OfficialRepos, (String, DbError)> {
         let mut official = OfficialRepos::default();
         for (repo, bytes) in dbs {
-            let mut packages = read_sync_db(bytes).map_err(|e| (repo.to_string(), e))?;
-            packages.sort_by(|a, b| a.name.cmp(&b.name));
-            official.repos.push(repo.to_string());
-            official.digests.push((repo.to_string(), format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(bytes))));
-            for p in packages {
-                official.add(OfficialPackage {
-                    repo: repo.to_string(),
-                    name: p.name,
-                    version: p.version,
-                    provides: p.provides,
-                });
-            }
+            official.add_repo(repo, bytes)?;
         }
         Ok(official)
+    }
+
+    /// Adds the library names of every repository's `.files` database (None where one is not
+    /// at hand: then none are known).
+    fn with_libraries_of<'a>(mut self, each: impl IntoIterator<Item = Option<&'a Libraries>>) -> OfficialRepos {
+        let mut libraries = std::collections::BTreeSet::new();
+        for names in each {
+            let Some(names) = names else { return self };
+            libraries.extend(names.iter().cloned());
+        }
+        self.libraries = Some(libraries);
+        self
+    }
+
+    /// Whether an official package holds a library file named `soname` (None: the `.files`
+    /// databases are not at hand, so it is not known).
+    pub fn has_library(&self, soname: &str) -> Option<bool> {
+        self.libraries.as_ref().map(|l| l.contains(soname))
+    }
+
+    /// Adds the repository `repo` from its sync database `bytes`, its packages by pkgname (the
+    /// order of libalpm's package cache). Errors: the database does not parse.
+    fn add_repo(&mut self, repo: &str, bytes: &[u8]) -> Result<(), (String, DbError)> {
+        let mut packages = read_sync_db(bytes).map_err(|e| (repo.to_string(), e))?;
+        packages.sort_by(|a, b| a.name.cmp(&b.name));
+        self.repos.push(repo.to_string());
+        self.digests.push((repo.to_string(), format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(bytes))));
+        for p in packages {
+            self.add(OfficialPackage {
+                repo: repo.to_string(),
+                name: p.name,
+                version: p.version,
+                provides: p.provides,
+            });
+        }
+        Ok(())
     }
 
     fn add(&mut self, package: OfficialPackage) {
@@ -144,6 +173,13 @@ impl OfficialRepos {
     /// repositories, so `pacman -Syu` would change nothing between them.
     pub fn sync_db_digests(&self) -> &[(String, String)] {
         &self.digests
+    }
+
+    /// These repositories with `names` as the library file names of their `.files` databases.
+    #[cfg(test)]
+    pub(crate) fn with_libraries(mut self, names: &[&str]) -> OfficialRepos {
+        self.libraries = Some(names.iter().map(|n| n.to_string()).collect());
+        self
     }
 
     /// How many packages all the repositories hold together.
@@ -216,6 +252,22 @@ struct SyncDb {
     modified: Option<i64>,
     /// The database file as a server sent it (`REPO.db`, any compression).
     bytes: Vec<u8>,
+    /// The library file names of its `.files` database (`REPO.files`, as `pacman -Fy`
+    /// downloads it: [`crate::alpm::soname::library_names_in_files_db`]), when that is of the
+    /// same state as `bytes`; None otherwise. Kept in the cache as `REPO.libraries`, so that a
+    /// run whose databases did not change does not read tens of MiB of file lists again.
+    libraries: Option<Libraries>,
+}
+
+/// Library file names, sorted.
+type Libraries = std::collections::BTreeSet<String>;
+
+/// The library names of a `.files` database's bytes; None (said at debug level) when they are
+/// not one: the soname check is then off, never the run.
+fn libraries_of(repo: &str, files: &[u8]) -> Option<Libraries> {
+    crate::alpm::soname::library_names_in_files_db(files)
+        .inspect_err(|e| tracing::debug!("[{repo}]: the .files database is unreadable ({e}); the soname check is off"))
+        .ok()
 }
 
 /// Where a repository's database can come from, judged by the scheme of its servers.
@@ -324,23 +376,54 @@ async fn refresh(cached: Vec<SyncDb>) -> Result<(Vec<SyncDb>, Vec<String>), Offi
     }))
     .await?;
     let mut replaced = Vec::new();
-    let dbs = cached
+    let dbs: Vec<SyncDb> = cached
         .into_iter()
         .zip(answers)
         .map(|(db, answer)| match answer {
             Some(mirror::Answer::Changed { bytes, modified }) => {
                 replaced.push(db.repo.clone());
-                SyncDb { bytes, modified: Some(modified), ..db }
+                // The `.files` kept is of the old database: not used any more.
+                SyncDb { bytes, modified: Some(modified), libraries: None, ..db }
             }
             Some(mirror::Answer::Unchanged) | None => db,
         })
         .collect();
+    let dbs = match &mirrors {
+        Some(mirrors) => refresh_files(mirrors, dbs, &replaced).await,
+        None => dbs,
+    };
     Ok((dbs, replaced))
+}
+
+/// The `.files` database of each repository in `replaced` (its `.db` just changed on its
+/// servers), downloaded again (issue 26): the kept one is of the old state. A repository whose
+/// servers do not give it keeps none, which turns the soname check off (said at debug level),
+/// never the run.
+async fn refresh_files(mirrors: &mirror::Mirrors, dbs: Vec<SyncDb>, replaced: &[String]) -> Vec<SyncDb> {
+    let answers = futures_util::future::join_all(dbs.iter().map(async |db| {
+        if !replaced.contains(&db.repo) {
+            return None;
+        }
+        match mirrors.check_file(&db.repo, &db.servers, "files", None).await {
+            Ok(mirror::Answer::Changed { bytes, .. }) => libraries_of(&db.repo, &bytes),
+            Ok(mirror::Answer::Unchanged) => None,
+            Err(e) => {
+                tracing::debug!("[{}]: no .files database ({e}); the soname check is off", db.repo);
+                None
+            }
+        }
+    }))
+    .await;
+    dbs.into_iter()
+        .zip(answers)
+        .map(|(db, libraries)| if replaced.contains(&db.repo) { SyncDb { libraries, ..db } } else { db })
+        .collect()
 }
 
 /// [`OfficialRepos::index`] of `dbs`, naming the repository whose database failed.
 fn index_dbs(dbs: &[SyncDb]) -> Result<OfficialRepos, OfficialError> {
     OfficialRepos::index(dbs.iter().map(|db| (db.repo.as_str(), db.bytes.as_slice())))
+        .map(|o| o.with_libraries_of(dbs.iter().map(|db| db.libraries.as_ref())))
         .map_err(|(repo, source)| OfficialError::Db { repo, source })
 }
 

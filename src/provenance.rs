@@ -53,6 +53,14 @@ pub struct Provenance {
     pub built_at: String,
     /// The repoctl that built it: `repoctl VERSION`.
     pub repoctl: String,
+    /// Why it is a rebuild of the locked commit with a dotted pkgrel (issue 26: `rebuild:
+    /// libstand.so.1 is gone`), when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<String>,
+    /// What it needs and provides (`.PKGINFO` depends and provides, its ELF files' sonames),
+    /// read when it was checked; None in a record written before issue 26.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linkage: Option<crate::alpm::soname::Linkage>,
 }
 
 /// The AUR commit a package was built from, as repoctl.lock names it.
@@ -98,6 +106,8 @@ pub struct Origin {
     pub builder: Builder,
     /// RFC 3339, UTC.
     pub built_at: String,
+    /// [`Provenance::rebuild`].
+    pub rebuild: Option<String>,
 }
 
 /// A provenance object that cannot be used.
@@ -153,6 +163,8 @@ impl Origin {
             builder: self.builder.clone(),
             built_at: self.built_at.clone(),
             repoctl: format!("repoctl {}", env!("CARGO_PKG_VERSION")),
+            rebuild: self.rebuild.clone(),
+            linkage: None,
         }
     }
 }
@@ -233,6 +245,7 @@ mod tests {
                 base_digest: Some(format!("sha256:{}", "d".repeat(64))),
             },
             built_at: "2026-11-29T21:00:00Z".into(),
+            rebuild: None,
         }
     }
 

@@ -8,12 +8,15 @@
 //! entry, a package file name, a dependency string, the version order. What repoctl decides
 //! about its own repository (the debug repository's name, the names it gives the database
 //! files) stays in [`crate::repo`].
+mod bump;
 mod db;
 mod filename;
 mod relation;
+pub mod soname;
 mod tar_guard;
 mod version;
 
+pub use bump::PkgrelBump;
 pub(crate) use db::decompressor;
 pub use db::{DbError, RepoEntry, read_sync_db};
 pub use filename::{is_debug_package, is_package_file, package_file_parts};

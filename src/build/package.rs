@@ -27,6 +27,9 @@ pub struct BuildJob<'a> {
     pub debug: bool,
     /// A VCS package: its pkgver() decides the pkgver of what it makes.
     pub vcs: bool,
+    /// A rebuild with a dotted pkgrel (issue 26): the PKGBUILD's pkgrel is set to it, and the
+    /// packages must have its version.
+    pub bump: Option<&'a crate::alpm::PkgrelBump>,
     /// repo.yaml's `arch`, which the packages' `.PKGINFO` must say (or `any`).
     pub arch: &'a str,
     pub limits: crate::config::Limits,
@@ -272,7 +275,10 @@ async fn run_in(
         makepkg_args.push("--holdver".to_string());
     }
 
-    // 7. As the unprivileged builder: makepkg.
+    // 7. As the unprivileged builder: makepkg (a rebuild's pkgrel set in the PKGBUILD first).
+    if let Some(bump) = job.bump {
+        set_pkgrel(container, bump, log).await?;
+    }
     reporter.phase(job.pkgbase, Phase::Building);
     let mode = if job.debug { "debug" } else { "nodebug" };
     let mut cmd = vec!["sh".to_string(), "/usr/local/lib/repoctl/build.sh".to_string(), mode.to_string()];
@@ -312,6 +318,24 @@ async fn collect(
     Ok(moved)
 }
 
+/// Sets the container's copy of the PKGBUILD to make `bump`'s pkgrel: a line `pkgrel=N.M`
+/// appended, which makepkg reads last when it sources the PKGBUILD (PKGBUILD(5): pkgrel is
+/// `integer[.integer]`, and a package function cannot override it). The locked tree on the
+/// host is untouched; the check afterwards accepts exactly `bump`'s version
+/// ([`Declared::bump`]). makepkg's `update_pkgver` may still reset it to 1 when a VCS
+/// package's pkgver() moves, as for any build.
+async fn set_pkgrel(
+    container: &crate::docker::Container,
+    bump: &crate::alpm::PkgrelBump,
+    log: &mut CappedLog,
+) -> Result<(), BuildError> {
+    let _ = writeln!(log, "==> repoctl: rebuild with pkgrel={} ({})", bump.pkgrel(), bump.version());
+    let script =
+        r#"printf '\n# repoctl: a rebuild of the locked commit (issue 26)\npkgrel=%s\n' "$1" >> /repoctl/src/PKGBUILD"#;
+    let cmd = ["sh", "-c", script, "sh", bump.pkgrel()].map(String::from).to_vec();
+    exec_phase(container, "setting the rebuild's pkgrel", cmd, "root", log).await
+}
+
 /// The phase that stops the builder's processes and collects the packages (collect.sh).
 pub(super) const COLLECTING: &str = "collecting the packages";
 
@@ -331,6 +355,7 @@ async fn check_packages(
         arch: job.arch.to_string(),
         vcs: job.vcs,
         debug: job.debug,
+        bump: job.bump.cloned(),
     };
     let (debug, files): (Vec<_>, Vec<_>) = made.into_iter().partition(|f| {
         crate::alpm::is_debug_package(f.file_name().unwrap_or_default(), job.pkgbase, &declared.pkgnames)

@@ -46,5 +46,6 @@ fn origin(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Origin, Failur
         lock: LockRef { sha256: lock.clone() },
         builder: ctx.builder.clone(),
         built_at: crate::lock::rfc3339(jiff::Timestamp::now().as_second()),
+        rebuild: step.rebuild.as_ref().map(|r| format!("rebuild: {}", r.why)),
     })
 }

@@ -20,6 +20,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
+/// `--earlier-waves DIR` and the package files checked there, by pkgbase ([`earlier_waves`]).
+type EarlierWaves<'a> = Option<(&'a Utf8PathBuf, EarlierFiles)>;
+
 /// `repoctl build`'s arguments besides the config and work directory.
 pub struct Options<'a> {
     /// `build PKG…`: only these (pkgnames or pkgbases) and what they need.
@@ -29,6 +32,8 @@ pub struct Options<'a> {
     pub out: Option<&'a Utf8Path>,
     /// `--earlier-waves DIR` (with `no_publish`): [`earlier_waves`].
     pub earlier_waves: Option<Utf8PathBuf>,
+    /// `--rebuild PKG…`: rebuilt from the locked commit with a dotted pkgrel (issue 26).
+    pub rebuild: &'a [String],
 }
 
 pub async fn build(
@@ -39,13 +44,13 @@ pub async fn build(
 ) -> Result<ExitStatus, Error> {
     // 1. What to do.
     let config = super::load_config(config_path)?;
-    let Options { only, no_publish, out, earlier_waves: earlier_dir } = options;
+    let Options { only, no_publish, out, earlier_waves: earlier_dir, rebuild } = options;
     // A wave's inputs are checked before anything else is read: a refused file stops the shard.
     let earlier = match &earlier_dir {
         Some(dir) => Some((dir, checked_earlier_waves(&config, dir, printer).await?)),
         None => None,
     };
-    let (run, plan) = Run::plan(&config, work_dir, (only, earlier), no_publish, out, printer).await?;
+    let (run, plan) = Run::plan(&config, work_dir, (only, earlier, rebuild), no_publish, out, printer).await?;
     if plan.to_build().next().is_none() && run.removals.is_empty() && plan.vcs_candidates().next().is_none() {
         // Nothing to build. The live databases verified (Run::plan); a `NAME.db.sig` left stale
         // by a run that stopped or lost a race is put back from the key's own signature of them.
@@ -107,7 +112,7 @@ struct Run<'a> {
     /// The status object as the plan read it, alongside `remote` ([`super::Planned::status`]).
     status_object: Option<crate::publish::status::RepoStatus>,
     /// `--earlier-waves`: the checked files of the pkgbases the plan takes from there.
-    earlier: EarlierWaves,
+    earlier: EarlierFiles,
 }
 
 impl<'a> Run<'a> {
@@ -115,7 +120,7 @@ impl<'a> Run<'a> {
     async fn plan(
         config: &'a Config,
         work_dir: Option<Utf8PathBuf>,
-        (only, earlier): (&[String], Option<(&Utf8PathBuf, EarlierWaves)>),
+        (only, earlier, rebuild): (&[String], EarlierWaves<'_>, &[String]),
         no_publish: bool,
         out: Option<&'a Utf8Path>,
         printer: &'a Printer,
@@ -140,6 +145,7 @@ impl<'a> Run<'a> {
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
         let (plan, taken) = what_to_build(planned.plan, no_publish, earlier, printer);
+        let plan = rebuild_requested(plan, rebuild, printer);
         printer.info(render_plan(&plan).trim_end());
         printer.step_summary(&markdown_plan(&plan, &format!("repoctl plan: {}", config.name)));
         let problems = report_problems(config, &plan, &planned.uninstallable, printer);
@@ -240,7 +246,7 @@ impl<'a> Run<'a> {
     /// with `--no-publish --out DIR`, in `DIR` for `repoctl publish DIR`. Errors: the results
     /// file cannot be written; interrupted (the run's containers are then removed).
     async fn record(&self, docker: &Docker, plan: &Plan, results: &[PackageResult]) -> Result<(), Error> {
-        let entries = super::results::status_entries(plan, results, &self.run_id);
+        let entries = super::results::status_entries(plan, results, &self.run_id, &self.official);
         match (self.no_publish, self.out) {
             (true, Some(out)) => super::results::write_results_file(out, &self.run_id, &entries),
             (true, None) => Ok(()),
@@ -421,12 +427,7 @@ fn run_logs(entries: &super::results::Results, dirs: &RunDirs) -> std::collectio
 /// The plan as this run builds it: without the rebuilds of published versions
 /// ([`keep_published`], unless `no_publish`), and without what an earlier wave built
 /// ([`take_earlier_waves`], whose files are returned by pkgbase).
-fn what_to_build(
-    plan: Plan,
-    no_publish: bool,
-    earlier: Option<(&Utf8PathBuf, EarlierWaves)>,
-    printer: &Printer,
-) -> (Plan, EarlierWaves) {
+fn what_to_build(plan: Plan, no_publish: bool, earlier: EarlierWaves<'_>, printer: &Printer) -> (Plan, EarlierFiles) {
     let plan = if no_publish { plan } else { keep_published(plan, printer) };
     let mut taken = BTreeMap::new();
     let plan = match earlier {
@@ -437,14 +438,14 @@ fn what_to_build(
 }
 
 /// Package files earlier waves built, checked, by pkgbase ([`checked_earlier_waves`]).
-type EarlierWaves = BTreeMap<String, Vec<CheckedPackage>>;
+type EarlierFiles = BTreeMap<String, Vec<CheckedPackage>>;
 
 /// `--earlier-waves DIR` (issue 28): the package files of `dir` (and its `debug` subdirectory),
 /// checked as `publish DIR` checks them ([`super::publish::check_files`]: each against its
 /// provenance record and repoctl.lock), by pkgbase; debug packages are left out (nothing
 /// installs them). Errors (exit 2, nothing built): `dir` holds no package files, or one is
 /// refused — a wave's files that the lock does not vouch for are not installed into a build.
-async fn checked_earlier_waves(config: &Config, dir: &Utf8Path, printer: &Printer) -> Result<EarlierWaves, Error> {
+async fn checked_earlier_waves(config: &Config, dir: &Utf8Path, printer: &Printer) -> Result<EarlierFiles, Error> {
     let files = super::publish::dir_package_files(dir)?;
     let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
     let (checked, refused) = super::publish::check_files(config, &lock, files).await?;
@@ -458,7 +459,7 @@ async fn checked_earlier_waves(config: &Config, dir: &Utf8Path, printer: &Printe
             refused.len()
         )));
     }
-    let mut by_base: EarlierWaves = BTreeMap::new();
+    let mut by_base: EarlierFiles = BTreeMap::new();
     for package in checked.into_iter().filter(|p| !p.is_debug()) {
         by_base.entry(package.pkgbase().to_string()).or_default().push(package);
     }
@@ -470,8 +471,8 @@ async fn checked_earlier_waves(config: &Config, dir: &Utf8Path, printer: &Printe
 /// The check already bound the files to the lock's version (a VCS package's to its pkgver()).
 fn take_earlier_waves(
     mut plan: Plan,
-    mut files: EarlierWaves,
-    taken: &mut EarlierWaves,
+    mut files: EarlierFiles,
+    taken: &mut EarlierFiles,
     dir: &Utf8Path,
     printer: &Printer,
 ) -> Plan {
@@ -510,6 +511,18 @@ fn keep_published(mut plan: Plan, printer: &Printer) -> Plan {
             "{}: {version} is published, the version repoctl.lock names: not rebuilt (a published file is never \
              replaced; `repoctl update {}` moves the lock when the AUR has a newer commit)",
             step.pkgbase, step.pkgbase
+        ));
+    }
+    plan
+}
+
+/// `plan` with the packages `--rebuild` names rebuilt with a dotted pkgrel
+/// ([`crate::plan::rebuild_requested`]); each it cannot rebuild so is said, with why.
+fn rebuild_requested(plan: Plan, names: &[String], printer: &Printer) -> Plan {
+    let (plan, refused) = crate::plan::rebuild_requested(plan, names);
+    for (name, why) in refused {
+        printer.warn(&format!(
+            "--rebuild {name}: not rebuilt, {why}; only a published package at its locked version is rebuilt so"
         ));
     }
     plan
@@ -747,7 +760,10 @@ fn summary_rows(plan: &Plan, results: &[PackageResult]) -> Vec<SummaryRow> {
         .map(|r| {
             let (status, version, detail) = match &r.outcome {
                 Outcome::Built { version, files, .. } => {
-                    ("built".to_string(), version.clone(), format!("{} file(s)", files.len()))
+                    // A rebuild with a dotted pkgrel says why (issue 26).
+                    let rebuild = plan.step(&r.pkgbase).and_then(|s| s.rebuild.as_ref());
+                    let why = rebuild.map(|b| format!("; rebuild: {}", b.why)).unwrap_or_default();
+                    ("built".to_string(), version.clone(), format!("{} file(s){why}", files.len()))
                 }
                 Outcome::Failed { kind, error, log, .. } => {
                     (format!("FAILED ({})", kind.label()), "-".into(), format!("{error}; log: {log}"))

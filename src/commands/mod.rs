@@ -47,8 +47,9 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             let options = plan::Options { json, shards, probe_vcs };
             plan::plan(&config_path, work_dir, options, &packages, printer).await
         }
-        Command::Build { packages, no_publish, out, earlier_waves } => {
-            let options = build::Options { only: &packages, no_publish, out: out.as_deref(), earlier_waves };
+        Command::Build { packages, no_publish, out, earlier_waves, rebuild } => {
+            let options =
+                build::Options { only: &packages, no_publish, out: out.as_deref(), earlier_waves, rebuild: &rebuild };
             build::build(&config_path, work_dir, options, printer).await
         }
         Command::Publish { dir } => publish::publish(&config_path, work_dir, &dir, printer).await,
@@ -336,6 +337,29 @@ pub(crate) fn recorded_durations(status: Option<&crate::publish::status::RepoSta
     packages.filter_map(|(base, p)| Some((base.clone(), p.built.as_ref()?.duration_secs?))).collect()
 }
 
+/// pkgbase -> the sonames its published packages need that an official package provided when
+/// they were built and nothing provides now (issue 26,
+/// [`crate::official::installable::gone_sonames`]), from the linkage the status object
+/// recorded with each one's last build.
+fn gone_sonames(
+    status: Option<&crate::publish::status::RepoStatus>,
+    entries: &[crate::alpm::RepoEntry],
+    official: &crate::official::OfficialRepos,
+) -> BTreeMap<String, Vec<String>> {
+    use crate::official::installable::Recorded;
+    let mut recorded = Vec::new();
+    for (pkgbase, entry) in status.into_iter().flat_map(|s| &s.packages) {
+        let Some((built, linkage)) = entry.built.as_ref().and_then(|b| Some((b, b.linkage.as_ref()?))) else {
+            continue;
+        };
+        for (pkgname, package) in &linkage.packages {
+            let (version, official_then) = (built.version.as_str(), linkage.official_sonames.as_slice());
+            recorded.push(Recorded { pkgbase, pkgname, version, linkage: package, official_then });
+        }
+    }
+    crate::official::installable::gone_sonames(&recorded, entries, official)
+}
+
 pub(crate) async fn make_plan(
     config: &Config,
     target: &dyn Target,
@@ -364,6 +388,11 @@ pub(crate) async fn make_plan(
     })?;
     let now = jiff::Timestamp::now().as_second();
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
+    // Issue 26: a published package linking a soname nothing provides any more is rebuilt.
+    let official_digest = crate::plan::official_digest(official.sync_db_digests());
+    let gone = gone_sonames(status.as_ref(), &remote.entries, &official);
+    let mut plan = crate::plan::rebuild_gone_sonames(plan, &gone);
+    plan.official = Some(official_digest);
     let uninstallable = crate::official::installable::unsatisfied(&remote.entries, &official);
     let sync_dbs = official.sync_db_digests().to_vec();
     Ok(Planned { plan, remote, universe, sync_dbs, official, uninstallable, status, status_unusable })

@@ -145,6 +145,7 @@ fn locked(config: &Config, entry: &crate::lock::Entry) -> Locked {
         arch: config.arch.clone(),
         vcs,
         debug: listed.and_then(|p| p.debug).unwrap_or(config.builder.debug),
+        bump: None,
     };
     Locked { declared, commit: entry.commit.clone(), files: entry.files.clone() }
 }
@@ -178,6 +179,7 @@ fn refuse(
             built: None,
             log: None,
             logs: Vec::new(),
+            linkage: None,
         };
         results.insert(entry.name.clone(), status);
     }
@@ -202,6 +204,7 @@ fn record_refused(results: &mut super::results::Results, refused: &[Refused], ru
             built: None,
             log: None,
             logs: Vec::new(),
+            linkage: None,
         });
         entry.result = BuildResult::Failed;
         entry.kind = Some(crate::build::FailureKind::Publish.label().to_string());

@@ -6,7 +6,7 @@
 use crate::build::{Outcome, PackageResult};
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::publish::status::{BuildResult, PackageStatus};
+use crate::publish::status::{BuildLinkage, BuildResult, PackageStatus};
 use crate::publish::{Description, Target};
 use crate::ui::{Printer, Reporter};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -20,7 +20,12 @@ const RESULTS_PREFIX: &str = "repoctl-results-";
 
 /// The status entries of a run's results: the version made (built) or attempted (the plan's
 /// AUR version), the locked commit, and for a failure its kind and the first line of its error.
-pub(crate) fn status_entries(plan: &Plan, results: &[PackageResult], run_id: &str) -> Results {
+pub(crate) fn status_entries(
+    plan: &Plan,
+    results: &[PackageResult],
+    run_id: &str,
+    official: &crate::official::OfficialRepos,
+) -> Results {
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     let mut entries = Results::new();
     for r in results {
@@ -48,6 +53,7 @@ pub(crate) fn status_entries(plan: &Plan, results: &[PackageResult], run_id: &st
             built: None,
             log: None,
             logs: Vec::new(),
+            linkage: linkage_of(plan, step, &r.outcome, official),
         };
         entries.insert(r.pkgbase.clone(), entry);
     }
@@ -76,10 +82,30 @@ pub(crate) fn blocked_entries(plan: &Plan, run_id: &str) -> Results {
                 built: None,
                 log: None,
                 logs: Vec::new(),
+                linkage: None,
             };
             (step.pkgbase.clone(), entry)
         })
         .collect()
+}
+
+/// What a build's packages need and provide (issue 26), from the files it made, with the
+/// official databases its plan read (`official`), the needed sonames they held, and why it was
+/// rebuilt, when it was; None for anything but a build.
+fn linkage_of(
+    plan: &Plan,
+    step: Option<&crate::plan::Step>,
+    outcome: &Outcome,
+    official: &crate::official::OfficialRepos,
+) -> Option<BuildLinkage> {
+    let Outcome::Built { files, .. } = outcome else { return None };
+    let packages: BTreeMap<String, _> = files.iter().map(|f| (f.pkgname().to_string(), f.linkage().clone())).collect();
+    let needed = packages.values().flat_map(|l| &l.needs_sonames);
+    let mut official_sonames: Vec<String> = needed.filter(|s| official.has_library(s) == Some(true)).cloned().collect();
+    official_sonames.sort();
+    official_sonames.dedup();
+    let rebuild = step.and_then(|s| s.rebuild.as_ref()).map(|r| format!("rebuild: {}", r.why));
+    Some(BuildLinkage { packages, official: plan.official.clone(), official_sonames, rebuild })
 }
 
 /// The first line of `text`, made safe to print ([`crate::ui::sanitize_line`]).

@@ -339,11 +339,13 @@ fn uninstallable_lines(missing: &[crate::official::Unsatisfied]) -> String {
         .collect()
 }
 
-/// `built 1.0-1 at TIME`, `failed (makepkg) 1.1-1 at TIME: reason`.
+/// `built 1.0-1 at TIME`, `failed (makepkg) 1.1-1 at TIME: reason`, `built 1.0-1.1 at TIME:
+/// rebuild: libstand.so.1 is gone`.
 fn last_build(last: &PackageStatus) -> String {
     let kind = last.kind.as_ref().map(|k| format!(" ({k})")).unwrap_or_default();
     let version = last.version.as_deref().unwrap_or("-");
-    let reason = last.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+    let rebuild = last.linkage.as_ref().and_then(|l| l.rebuild.as_ref());
+    let reason = last.reason.as_ref().or(rebuild).map(|r| format!(": {r}")).unwrap_or_default();
     format!("{}{kind} {version} at {}{reason}", last.result.as_str(), last.time)
 }
 

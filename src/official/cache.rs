@@ -1,5 +1,6 @@
 //! The copy of a builder image's sync databases in `WORK/official`: `<repo>.db` as a server
-//! sent it, and `stamp`, which says for which builder image and where each came from.
+//! sent it, `<repo>.libraries` (the library names of its `.files` database, one a line, when
+//! known: issue 26), and `stamp`, which says for which builder image and where each came from.
 use super::{OfficialError, SyncDb, io_at, safe_repo_name};
 use camino::Utf8Path;
 
@@ -41,7 +42,10 @@ pub(super) fn read(cache_dir: &Utf8Path, builder_image: &str) -> Option<Vec<Sync
     let mut dbs = Vec::new();
     for repo in stamp.repos {
         let bytes = fs_err::read(cache_dir.join(format!("{}.db", repo.name))).ok()?;
-        dbs.push(SyncDb { repo: repo.name, servers: repo.servers, modified: repo.modified, bytes });
+        let libraries = fs_err::read_to_string(cache_dir.join(format!("{}.libraries", repo.name)))
+            .ok()
+            .map(|text| text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect());
+        dbs.push(SyncDb { repo: repo.name, servers: repo.servers, modified: repo.modified, bytes, libraries });
     }
     Some(dbs)
 }
@@ -61,6 +65,18 @@ pub(super) fn store(
     }
     for db in dbs.iter().filter(|db| rewrite(db)) {
         write_atomically(&cache_dir.join(format!("{}.db", db.repo)), &db.bytes)?;
+        // `REPO.libraries`: the library names of its `.files` database, one a line.
+        let libraries = cache_dir.join(format!("{}.libraries", db.repo));
+        match &db.libraries {
+            Some(names) => {
+                let text: String = names.iter().map(|n| format!("{n}\n")).collect();
+                write_atomically(&libraries, text.as_bytes())?
+            }
+            None => match fs_err::remove_file(&libraries) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_at(&libraries)(e)),
+                _ => {}
+            },
+        }
     }
     let repos = dbs
         .iter()

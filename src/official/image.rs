@@ -92,6 +92,7 @@ pub(super) fn unpack(tar: &[u8]) -> Result<Vec<SyncDb>, OfficialError> {
                 servers: servers.remove(repo).unwrap_or_default(),
                 modified: i64::try_from(db.mtime).ok().filter(|&t| t > 0),
                 bytes: db.body,
+                libraries: files.remove(&format!("{repo}.files")).and_then(|f| super::libraries_of(repo, &f.body)),
             })
         })
         .collect()

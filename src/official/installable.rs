@@ -98,6 +98,51 @@ pub fn satisfied(dep: &str, index: &RepoIndex, official: &OfficialRepos) -> bool
     index.satisfiers(&relation).next().is_some() || official.satisfies(&relation)
 }
 
+/// One published package's recorded linkage ([`crate::alpm::soname::Linkage`]), as the
+/// status object keeps it beside its build.
+pub struct Recorded<'a> {
+    pub pkgbase: &'a str,
+    pub pkgname: &'a str,
+    /// The version it was recorded for (`[epoch:]pkgver-pkgrel`).
+    pub version: &'a str,
+    pub linkage: &'a crate::alpm::soname::Linkage,
+    /// The needed sonames an official package provided when it was built, sorted: only these
+    /// can be gone.
+    pub official_then: &'a [String],
+}
+
+/// pkgbase -> the sonames its published packages need, that an official package provided when
+/// it was built ([`Recorded::official_then`]), and that neither an official package (a library
+/// file of that name in the `.files` databases) nor a package of the repository (`entries`,
+/// by the sonames recorded for it) provides now, sorted. Only records of the
+/// version `entries` publishes count; empty when the official `.files` databases are not at
+/// hand ([`OfficialRepos::has_library`]). Pure and in memory.
+pub fn gone_sonames(
+    recorded: &[Recorded],
+    entries: &[RepoEntry],
+    official: &OfficialRepos,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let published: HashMap<&str, &str> = entries.iter().map(|e| (e.name.as_str(), e.version.as_str())).collect();
+    let current: Vec<&Recorded> =
+        recorded.iter().filter(|r| published.get(r.pkgname).is_some_and(|v| *v == r.version)).collect();
+    let in_repo: std::collections::HashSet<&str> =
+        current.iter().flat_map(|r| &r.linkage.provides_sonames).map(String::as_str).collect();
+    let mut gone: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for r in current {
+        for soname in &r.linkage.needs_sonames {
+            let was_official = r.official_then.binary_search(soname).is_ok();
+            if was_official && !in_repo.contains(soname.as_str()) && official.has_library(soname) == Some(false) {
+                gone.entry(r.pkgbase.to_string()).or_default().push(soname.clone());
+            }
+        }
+    }
+    for sonames in gone.values_mut() {
+        sonames.sort();
+        sonames.dedup();
+    }
+    gone
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +178,30 @@ mod tests {
             missing,
             [("linked".to_string(), "libstand.so=1-64".to_string()), ("tool".into(), "oldtool".into())]
         );
+    }
+
+    #[test]
+    fn a_needed_soname_neither_official_nor_the_repository_provides_is_gone() {
+        use crate::alpm::soname::Linkage;
+        let official = official(&[]).with_libraries(&["libc.so.6", "libstand.so.2"]);
+        let repo = [entry("app", "1.0-1", &[], &[]), entry("lib", "1-1", &[], &[]), entry("old", "2-1", &[], &[])];
+        let needs =
+            |n: &[&str]| Linkage { needs_sonames: n.iter().map(|s| s.to_string()).collect(), ..Linkage::default() };
+        let app = needs(&["libc.so.6", "libstand.so.1", "libown.so.3", "libbase.so.1"]);
+        // libbase.so.1 was never in an official package (the base system's): never judged.
+        let then = ["libc.so.6".to_string(), "libgone.so.1".into(), "libown.so.3".into(), "libstand.so.1".into()];
+        let lib = Linkage { provides_sonames: vec!["libown.so.3".into()], ..Linkage::default() };
+        let stale = needs(&["libgone.so.1"]);
+        let recorded = [
+            Recorded { pkgbase: "app", pkgname: "app", version: "1.0-1", linkage: &app, official_then: &then },
+            Recorded { pkgbase: "lib", pkgname: "lib", version: "1-1", linkage: &lib, official_then: &then },
+            // Recorded for another version than the one published: not used.
+            Recorded { pkgbase: "old", pkgname: "old", version: "1-1", linkage: &stale, official_then: &then },
+        ];
+        let gone = gone_sonames(&recorded, &repo, &official);
+        assert_eq!(gone, std::collections::BTreeMap::from([("app".to_string(), vec!["libstand.so.1".to_string()])]));
+        // Without the .files databases nothing is called gone.
+        assert!(gone_sonames(&recorded, &repo, &super::super::OfficialRepos::default()).is_empty());
     }
 
     #[test]

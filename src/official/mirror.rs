@@ -70,9 +70,21 @@ impl Mirrors {
         servers: &[String],
         since: Option<i64>,
     ) -> Result<Answer, OfficialError> {
+        self.check_file(repo, servers, "db", since).await
+    }
+
+    /// As [`check`](Self::check), for `SERVER/REPO.EXT`: `db`, or `files` (the `.files`
+    /// database `pacman -Fy` downloads beside it, issue 26).
+    pub(super) async fn check_file(
+        &self,
+        repo: &str,
+        servers: &[String],
+        ext: &str,
+        since: Option<i64>,
+    ) -> Result<Answer, OfficialError> {
         let mut failures = Vec::new();
         for server in servers {
-            match self.get(&db_url(server, repo), since).await {
+            match self.get(&repo_file_url(server, repo, ext), since).await {
                 Ok(answer) => return Ok(answer),
                 Err(e) => {
                     tracing::debug!("[{repo}]: {}", reason(&e));
@@ -122,8 +134,9 @@ impl Mirrors {
 
 /// `SERVER/REPO.db`, as `alpm_db_update` builds it: the server with one trailing `/` removed
 /// (db.c's `sanitize_url`), `/`, the repository name and `.db` (the sync database extension).
-pub(super) fn db_url(server: &str, repo: &str) -> String {
-    format!("{}/{repo}.db", server.strip_suffix('/').unwrap_or(server))
+/// `SERVER/REPO.files` likewise.
+pub(super) fn repo_file_url(server: &str, repo: &str, ext: &str) -> String {
+    format!("{}/{repo}.{ext}", server.strip_suffix('/').unwrap_or(server))
 }
 
 /// Unix seconds as an HTTP date (RFC 9110 IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`).

@@ -142,12 +142,14 @@ fn the_copied_out_archive_unpacks_in_the_listed_order_with_servers_and_times() {
                 servers: vec![server("https://a.example/extra"), server("https://b.example/extra")],
                 modified: Some(1_800_000_100),
                 bytes: b"E".to_vec(),
+                libraries: None,
             },
             SyncDb {
                 repo: "core".into(),
                 servers: vec![server("https://a.example/core/os/x86_64")],
                 modified: Some(1_800_000_000),
                 bytes: b"C".to_vec(),
+                libraries: None,
             },
         ]
     );
@@ -188,8 +190,12 @@ fn a_repository_is_checked_where_its_servers_are() {
 #[test]
 fn urls_and_dates_are_pacmans() {
     // alpm_db_update: SERVER/REPO.db, the server's one trailing slash removed.
-    assert_eq!(mirror::db_url("https://m/core/os/x86_64", "core"), "https://m/core/os/x86_64/core.db");
-    assert_eq!(mirror::db_url("https://m/core/os/x86_64/", "core"), "https://m/core/os/x86_64/core.db");
+    assert_eq!(mirror::repo_file_url("https://m/core/os/x86_64", "core", "db"), "https://m/core/os/x86_64/core.db");
+    assert_eq!(mirror::repo_file_url("https://m/core/os/x86_64/", "core", "db"), "https://m/core/os/x86_64/core.db");
+    assert_eq!(
+        mirror::repo_file_url("https://m/core/os/x86_64", "core", "files"),
+        "https://m/core/os/x86_64/core.files"
+    );
     // RFC 9110's IMF-fixdate, both ways.
     assert_eq!(mirror::http_date(784_111_777).as_deref(), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
     assert_eq!(mirror::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
@@ -203,7 +209,13 @@ fn utf8_tempdir() -> (tempfile::TempDir, Utf8PathBuf) {
 }
 
 fn db(repo: &str, servers: &[&str], modified: Option<i64>, bytes: Vec<u8>) -> SyncDb {
-    SyncDb { repo: repo.into(), servers: servers.iter().map(|s| s.to_string()).collect(), modified, bytes }
+    SyncDb {
+        repo: repo.into(),
+        servers: servers.iter().map(|s| s.to_string()).collect(),
+        modified,
+        bytes,
+        libraries: None,
+    }
 }
 
 /// The inode of a file: a new one whenever the cache rewrites it (a rename).
@@ -360,4 +372,43 @@ async fn every_server_failing_is_an_error_naming_the_repository_and_servers() {
     serve(&www.join("core/os/x86_64/core.db"), b"not a database", 1_800_000_000);
     let err = from_cache(&dir, "img:a").await.unwrap_err();
     assert!(matches!(err, OfficialError::Db { ref repo, .. } if repo == "core"), "{err}");
+}
+
+/// Issue 26: the library names of a `.files` database are kept as `REPO.libraries`, dropped
+/// with a replaced database, and only all repositories' together say what is official.
+#[test]
+fn the_library_names_of_a_files_database_are_cached_beside_it() {
+    let (_t, dir) = utf8_tempdir();
+    let mut core = db("core", &["file:///srv/core"], Some(1), sync_db(&[("glibc", "2-1", &[])]));
+    core.libraries = Some(["libc.so.6".to_string()].into());
+    cache::store(&dir, "img", std::slice::from_ref(&core), &|_| true).unwrap();
+    let read = cache::read(&dir, "img").unwrap();
+    assert_eq!(read[0].libraries, core.libraries);
+    let official = index_dbs(&read).unwrap();
+    assert_eq!((official.has_library("libc.so.6"), official.has_library("libstand.so.1")), (Some(true), Some(false)));
+
+    let extra = db("extra", &["file:///srv/extra"], Some(1), sync_db(&[]));
+    assert_eq!(index_dbs(&[core.clone(), extra]).unwrap().has_library("libc.so.6"), None, "[extra] has none");
+    cache::store(&dir, "img", &[SyncDb { libraries: None, ..core }], &|_| true).unwrap();
+    assert_eq!(cache::read(&dir, "img").unwrap()[0].libraries, None, "a replaced database's names are dropped");
+}
+
+#[test]
+fn the_copied_out_files_database_gives_the_library_names() {
+    let files = "%FILES%\nusr/lib/libstand.so.2\nusr/include/stand.h\n";
+    let mut inner = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(files.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    inner.append_data(&mut header, "libstand-2-1/files", files.as_bytes()).unwrap();
+    let inner = String::from_utf8(inner.into_inner().unwrap()).unwrap();
+    let tar = copied_out(&[
+        ("extra.db", "E", 1),
+        ("extra.files", &inner, 1),
+        ("repos", "extra\n", 1),
+        ("servers", "extra file:///srv/extra\n", 1),
+    ]);
+    let dbs = image::unpack(&tar).unwrap();
+    assert_eq!(dbs[0].libraries, Some(["libstand.so.2".to_string()].into()));
 }

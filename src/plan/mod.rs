@@ -5,11 +5,13 @@ mod cycles;
 mod graph;
 mod mismatch;
 mod reason;
+mod rebuild;
 mod vcs;
 pub mod waves;
 
 pub use mismatch::{read_mismatches, update_mismatches};
 pub use reason::Reason;
+pub use rebuild::{Rebuild, official_digest, rebuild_gone_sonames, rebuild_requested};
 pub use vcs::{VcsCheck, defer_vcs_checks, read_vcs_checks, record_vcs_checks};
 
 use crate::alpm::{RepoEntry, compare_versions};
@@ -120,6 +122,11 @@ pub struct Step {
     pub expected_secs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_from: Option<waves::ExpectedFrom>,
+    /// A rebuild of the published, locked commit with a dotted pkgrel (issue 26): the version
+    /// it makes and why. In `plan --json`: `rebuild`, `{"bump": {"version": "1.0-1.1",
+    /// "pkgrel": "1.1"}, "why": "libstand.so.1 is gone"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<Rebuild>,
 }
 
 /// Something about one package that a person must fix: what is wrong, and how to fix it.
@@ -160,12 +167,16 @@ pub struct Plan {
     /// it builds records as its provenance (None: a plan made without one, in tests).
     #[serde(skip)]
     pub lock_digest: Option<String>,
+    /// The official sync databases the plan read, as one digest ([`official_digest`]), which
+    /// every build records (a soname found gone while they are the same is not rebuilt again).
+    #[serde(skip)]
+    pub official: Option<String>,
 }
 
 impl Plan {
     pub fn new(packages: Vec<Step>) -> Plan {
         let index = packages.iter().enumerate().map(|(i, s)| (s.pkgbase.clone(), i)).collect();
-        Plan { packages, index, moved: BTreeSet::new(), lock_digest: None }
+        Plan { packages, index, moved: BTreeSet::new(), lock_digest: None, official: None }
     }
 
     pub fn to_build(&self) -> impl Iterator<Item = &Step> {
@@ -706,6 +717,7 @@ fn keep_step(
         files_hash: None,
         expected_secs: None,
         expected_from: None,
+        rebuild: None,
     }
 }
 
@@ -824,6 +836,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             files_hash: None,
             expected_secs: None,
             expected_from: None,
+            rebuild: None,
         })
         .collect()
 }

@@ -69,6 +69,12 @@ pub enum Reason {
         version: String,
     },
     NoLongerNeeded,
+    /// The locked commit again, with a dotted pkgrel (issue 26): `version` is what it makes,
+    /// `why` the cause (`libstand.so.1 is gone`, `requested with --rebuild`).
+    Rebuild {
+        version: String,
+        why: String,
+    },
 }
 
 impl Reason {
@@ -118,6 +124,7 @@ impl fmt::Display for Reason {
             Reason::Blocked(why) => write!(f, "cannot be built: {}", why.join("; ")),
             Reason::EarlierWave { version } => write!(f, "{version} built by an earlier wave: installed from there"),
             Reason::NoLongerNeeded => f.write_str("no longer listed in repo.yaml nor needed by a listed package"),
+            Reason::Rebuild { version, why } => write!(f, "rebuild: {why} ({version})"),
         }
     }
 }

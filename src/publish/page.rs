@@ -336,6 +336,7 @@ mod tests {
             built: None,
             log: Some(log.into()),
             logs: vec![log.into()],
+            linkage: None,
         };
         let hostile = "evil<img src=x onerror=alert(1)>";
         let results = std::collections::BTreeMap::from([

@@ -128,6 +128,32 @@ pub struct PackageStatus {
     /// log no entry lists is deleted ([`write`] says which).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<String>,
+    /// For a build: what its packages need and provide (issue 26). None for a failure or a
+    /// skip, or written by a repoctl that did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linkage: Option<BuildLinkage>,
+}
+
+/// What one build's packages need and provide, recorded when they were built (issue 26), so
+/// that every later run checks them against today's official repositories without downloading
+/// a package: a soname they need that nothing provides any more makes the plan rebuild them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BuildLinkage {
+    /// pkgname -> its `.PKGINFO` depends and provides, and its ELF files' sonames.
+    pub packages: BTreeMap<String, crate::alpm::soname::Linkage>,
+    /// The official sync databases the build's plan read (`crate::plan::Plan::official`:
+    /// `sha256:` and hex over each repository's name and database digest).
+    pub official: Option<String>,
+    /// The sonames its packages need that an official package held a library file of when it
+    /// was built (in the `.files` databases its plan read), sorted. Only these can be found
+    /// gone later: a soname no official package listed then (a library of the base system
+    /// outside any package, or one the `.files` databases were not at hand for) is never
+    /// judged, and a rebuild that still needs a gone soname is not rebuilt again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub official_sonames: Vec<String>,
+    /// Why it was rebuilt with a dotted pkgrel (`rebuild: libstand.so.1 is gone`), when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<String>,
 }
 
 /// A successful build, remembered across failures.
@@ -142,6 +168,9 @@ pub struct Built {
     /// not record it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_secs: Option<u64>,
+    /// [`PackageStatus::linkage`] of that build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linkage: Option<BuildLinkage>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +213,7 @@ impl RepoStatus {
                     commit: new.commit.clone(),
                     time: new.time.clone(),
                     duration_secs: new.duration_secs,
+                    linkage: new.linkage.clone(),
                 });
             } else {
                 new.built = packages.get(base).and_then(|old| old.built.clone());
@@ -344,6 +374,7 @@ mod tests {
             built: None,
             log: None,
             logs: Vec::new(),
+            linkage: None,
         }
     }
 

@@ -24,6 +24,7 @@
 //! `repoctl publish DIR` checks the same, and that each file's provenance record
 //! (`FILE.provenance.json`) names the commit and files hash repoctl.lock holds for its pkgbase
 //! and the file's bytes: [`check_directory`].
+use crate::alpm::soname::{Linkage, SonameScan};
 use crate::provenance::{Origin, Provenance};
 use camino::{Utf8Path, Utf8PathBuf};
 use sha2::Digest;
@@ -57,6 +58,10 @@ pub struct Declared {
     pub vcs: bool,
     /// `debug` is on for the pkgbase: `PKGBASE-debug` is accepted.
     pub debug: bool,
+    /// A rebuild of the locked commit with a dotted pkgrel (issue 26): then the packages must
+    /// be exactly its version, and the locked `.SRCINFO`'s is refused (a VCS package's pkgver
+    /// may still differ, with pkgrel 1, as makepkg's `update_pkgver` resets it).
+    pub bump: Option<crate::alpm::PkgrelBump>,
 }
 
 /// The fields of a `.PKGINFO` the check reads (alpm-pkginfo(5)), each one a valid alpm-types
@@ -230,10 +235,10 @@ pub struct CheckedPackage {
     /// Lowercase hex, as the sync database's `%SHA256SUM%`.
     sha256: String,
     debug: bool,
-    /// `.PKGINFO`'s `depend` and `provides`: what the publish gate checks
-    /// ([`crate::publish::gate`]).
-    depends: Vec<String>,
-    provides: Vec<String>,
+    /// `.PKGINFO`'s `depend` and `provides` (what the publish gate checks,
+    /// [`crate::publish::gate`]) and the sonames its ELF files need and provide, read in the
+    /// same pass.
+    linkage: Linkage,
 }
 
 impl CheckedPackage {
@@ -271,12 +276,18 @@ impl CheckedPackage {
 
     /// Its `.PKGINFO` `depend` lines: dependency strings (alpm-package-relation(7)).
     pub fn depends(&self) -> &[String] {
-        &self.depends
+        &self.linkage.depends
     }
 
     /// Its `.PKGINFO` `provides` lines: `name` or `name=version`.
     pub fn provides(&self) -> &[String] {
-        &self.provides
+        &self.linkage.provides
+    }
+
+    /// What it needs and provides: `.PKGINFO`'s depends and provides, and its ELF files'
+    /// sonames ([`crate::alpm::soname`]), as read when it was checked.
+    pub fn linkage(&self) -> &Linkage {
+        &self.linkage
     }
 
     /// The `PKGBASE-debug` package makepkg splits off (it goes to the `NAME-debug` repository).
@@ -354,6 +365,8 @@ impl CheckedPackage {
             arch: self.arch.clone(),
             vcs: false,
             debug: self.debug,
+            // This file's version, dotted pkgrel or not, is the one the other must have.
+            bump: None,
         };
         let checked = check_file(other, &declared)?;
         let file = checked.file_name.clone();
@@ -364,8 +377,8 @@ impl CheckedPackage {
                 pkgbase: checked.pkgbase,
                 version: checked.version,
                 arch: checked.arch,
-                depends: checked.depends,
-                provides: checked.provides,
+                depends: checked.linkage.depends,
+                provides: checked.linkage.provides,
             };
             return Err(PackageError::Mismatch { file, info: Box::new(info), mismatches });
         }
@@ -379,7 +392,8 @@ impl CheckedPackage {
     /// The file's provenance record: `origin` (what its build shares) and what was checked
     /// here (pkgname, version, name, SHA-256), without reading the file again.
     pub fn provenance(&self, origin: &Origin) -> Provenance {
-        origin.record_checked(&self.file_name, &self.pkgname, &self.version, &self.sha256)
+        let record = origin.record_checked(&self.file_name, &self.pkgname, &self.version, &self.sha256);
+        Provenance { linkage: Some(self.linkage.clone()), ..record }
     }
 }
 
@@ -394,6 +408,7 @@ pub fn check_file(path: &Utf8Path, declared: &Declared) -> Result<CheckedPackage
         return Err(PackageError::Mismatch { file: file_name, info: Box::new(read.info), mismatches });
     }
     let debug = is_debug_name(&read.info.pkgname, declared);
+    let linkage = read.scan.finish(read.info.depends, read.info.provides);
     Ok(CheckedPackage {
         path: path.to_owned(),
         file_name,
@@ -403,8 +418,7 @@ pub fn check_file(path: &Utf8Path, declared: &Declared) -> Result<CheckedPackage
         arch: read.info.arch,
         sha256: read.sha256,
         debug,
-        depends: read.info.depends,
-        provides: read.info.provides,
+        linkage,
     })
 }
 
@@ -535,7 +549,12 @@ fn check_with_provenance(file: &Utf8Path, locked: &dyn Fn(&str) -> Option<Locked
         );
         return Err(refuse(base, PackageError::NotTheLock { file: name, what }));
     }
-    let checked = check_file(file, &lock.declared).map_err(|e| refuse(base, e))?;
+    // A rebuild (issue 26) is accepted at the dotted bump of the locked version its record
+    // names, and at nothing else.
+    let bump =
+        record.rebuild.as_ref().and_then(|_| crate::alpm::PkgrelBump::of(&lock.declared.version, &record.version));
+    let declared = Declared { bump, ..lock.declared.clone() };
+    let checked = check_file(file, &declared).map_err(|e| refuse(base, e))?;
     let said = (&record.file, &record.pkgname, &record.version, &record.sha256);
     if said != (&checked.file_name, &checked.pkgname, &checked.version, &checked.sha256) {
         let why = format!(
@@ -599,8 +618,9 @@ pub fn compare(info: &PkgInfo, file_name: &str, compression: Compression, declar
     if info.arch != declared.arch && info.arch != "any" {
         found.push(Mismatch::Arch { found: info.arch.clone(), expected: declared.arch.clone() });
     }
-    if !version_allowed(&info.version, &declared.version, declared.vcs) {
-        let (found_version, locked) = (info.version.clone(), declared.version.clone());
+    let wanted = declared.bump.as_ref().map_or(declared.version.as_str(), |b| b.version());
+    if !version_allowed(&info.version, wanted, declared.vcs) {
+        let (found_version, locked) = (info.version.clone(), wanted.to_string());
         found.push(Mismatch::Version { found: found_version, locked, vcs: declared.vcs });
     }
     let expected = format!("{}-{}-{}{PKGEXT}", info.pkgname, info.version, info.arch);
@@ -634,6 +654,8 @@ fn version_allowed(found: &str, locked: &str, vcs: bool) -> bool {
 /// What one pass over a package file found.
 struct ReadPackage {
     info: PkgInfo,
+    /// The sonames of its ELF files, read in the same pass.
+    scan: SonameScan,
     compression: Compression,
     sha256: String,
 }
@@ -657,16 +679,17 @@ fn read_package(path: &Utf8Path, file_name: &str) -> Result<ReadPackage, Package
         _ => Compression::None,
     };
     let stream = std::io::Cursor::new(magic).chain(&mut hashing);
+    let mut scan = SonameScan::default();
     let text = match compression {
-        Compression::Zstd => pkginfo_text(zstd::stream::read::Decoder::new(stream).map_err(io)?),
-        Compression::Xz => pkginfo_text(crate::alpm::xz_decoder(stream, true).map_err(io)?),
-        Compression::Gzip => pkginfo_text(flate2::read::MultiGzDecoder::new(stream)),
-        Compression::None => pkginfo_text(stream),
+        Compression::Zstd => pkginfo_text(zstd::stream::read::Decoder::new(stream).map_err(io)?, &mut scan),
+        Compression::Xz => pkginfo_text(crate::alpm::xz_decoder(stream, true).map_err(io)?, &mut scan),
+        Compression::Gzip => pkginfo_text(flate2::read::MultiGzDecoder::new(stream), &mut scan),
+        Compression::None => pkginfo_text(stream, &mut scan),
     }
     .map_err(not)?;
     std::io::copy(&mut hashing, &mut std::io::sink()).map_err(io)?;
     let info = parse_pkginfo(&text).map_err(|why| not(format!("its .PKGINFO {why}")))?;
-    Ok(ReadPackage { info, compression, sha256: format!("{:x}", hashing.hasher.finalize()) })
+    Ok(ReadPackage { info, scan, compression, sha256: format!("{:x}", hashing.hasher.finalize()) })
 }
 
 /// Whether the zstd package files `a` and `b` were made from the same PKGBUILD: makepkg writes
@@ -716,8 +739,10 @@ impl<R: Read> Read for Hashing<R> {
 
 /// The text of the one `.PKGINFO` entry of the tar stream `reader` (read to its end), or why
 /// there is none: not a tar archive, no `.PKGINFO`, more than one (repo-add reads the first,
-/// pacman every one), not a regular file, or larger than 1 MiB.
-fn pkginfo_text(reader: impl Read) -> Result<String, String> {
+/// pacman every one), not a regular file, or larger than 1 MiB. Every other entry but the
+/// package's metadata (`.BUILDINFO`, `.MTREE`, ...) goes through `scan`, which reads the
+/// sonames of ELF files (bounded, [`crate::alpm::soname::MAX_ELF_BYTES`]).
+fn pkginfo_text(reader: impl Read, scan: &mut SonameScan) -> Result<String, String> {
     let mut archive = tar::Archive::new(crate::alpm::TarGuard::new(reader, MAX_UNPACKED_BYTES));
     let mut found: Option<String> = None;
     let entries = archive.entries().map_err(|e| format!("not a tar archive ({e})"))?;
@@ -731,6 +756,11 @@ fn pkginfo_text(reader: impl Read) -> Result<String, String> {
             return Err(format!("it holds `{name}`, which repo-add would read as its .PKGINFO"));
         }
         if !is_pkginfo(&name) {
+            let name = name.into_owned();
+            if !without_dot_slashes(&name).starts_with('.') {
+                let (regular, size) = (entry.header().entry_type().is_file(), entry.size());
+                scan.entry(&name, regular, size, &mut entry).map_err(|e| format!("`{name}` is unreadable ({e})"))?;
+            }
             continue;
         }
         if found.is_some() {

@@ -108,3 +108,93 @@ fn a_dropped_official_dependency_fails_status_and_the_gate_keeps_what_a_dependan
     assert!(line.is_some_and(|l| l.contains("repo.yaml:7:")), "{said}");
     assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
+
+/// A C package that links the official libstand (`cc -lstand`, depends on libstand), as
+/// `standapp` 1.0-1 in the AUR.
+fn push_standapp(bed: &Bed, dir: &Utf8Path) {
+    let src = dir.join("standapp");
+    std::fs::create_dir_all(&src).unwrap();
+    let pkgbuild = r#"pkgname=standapp
+pkgver=1.0
+pkgrel=1
+pkgdesc='links libstand (issue 26)'
+arch=('x86_64')
+license=('MIT')
+depends=('libstand')
+build() {
+  printf '#include <stand.h>\nint main(void) { return stand_version() == 0; }\n' > main.c
+  cc -o standapp main.c -lstand
+}
+package() {
+  install -Dm755 standapp "$pkgdir/usr/bin/standapp"
+}
+"#;
+    let srcinfo = "pkgbase = standapp\n\tpkgdesc = links libstand (issue 26)\n\tpkgver = 1.0\n\tpkgrel = 1\n\
+\tarch = x86_64\n\tlicense = MIT\n\tdepends = libstand\n\npkgname = standapp\n";
+    std::fs::write(src.join("PKGBUILD"), pkgbuild).unwrap();
+    std::fs::write(src.join(".SRCINFO"), srcinfo).unwrap();
+    bed.aur.push_dir("standapp", &src);
+}
+
+/// The sonames `/usr/bin/standapp` needs, as Debian's pacman installed it from the published
+/// repository (`-dd`: libstand is official, and this pacman knows only the published one).
+fn installed_needs(bed: &Bed) -> Vec<String> {
+    let pacman = bed.pacman("sonames");
+    let installed = pacman.run(&["-Sydd", "--noconfirm", "standapp"]);
+    assert!(installed.status.success(), "{}", text(&installed));
+    let bytes = std::fs::read(pacman.installed_file("/usr/bin/standapp")).unwrap();
+    let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+    elf.libraries.iter().map(|l| l.to_string()).collect()
+}
+
+#[test]
+fn a_package_linking_a_bumped_soname_is_rebuilt_with_a_dotted_pkgrel() {
+    let Some(_docker) = docker() else { return };
+    let tag = Tag(format!("repoctl-testbed:it-sonames-{}", std::process::id()));
+    tag.point_at("repoctl-testbed:prev");
+    let bed = Bed::empty();
+    let (_s, sources) = crate::support::tempdir();
+    push_standapp(&bed, &sources);
+    let yaml =
+        format!("name: sonames\nlocal:\n  path: ./repo\nbuilder:\n  image: {}\npackages:\n  - standapp\n", tag.0);
+    std::fs::write(&bed.config, yaml).unwrap();
+
+    // Week 1: built against libstand.so.1.
+    let built = bed.run("build", &["--no-progress"]);
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+    assert!(installed_needs(&bed).contains(&"libstand.so.1".to_string()));
+
+    // Week 2: the same tag, libstand bumped to libstand.so.2; the AUR commit is unchanged.
+    tag.point_at("repoctl-testbed:next");
+    let plan = bed.run("plan", &[]);
+    assert!(text(&plan).contains("rebuild: libstand.so.1 is gone (1.0-1.1)"), "{}", text(&plan));
+    let built = bed.run("build", &["--no-progress"]);
+    let said = text(&built);
+    assert_eq!(built.status.code(), Some(0), "{said}");
+    assert!(said.contains("rebuild: libstand.so.1 is gone (1.0-1.1)"), "the plan says why: {said}");
+    assert!(said.contains("file(s); rebuild: libstand.so.1 is gone"), "the run's summary says why: {said}");
+    let listed = bed.pacman("sonames").list("sonames");
+    assert!(listed.contains(&("standapp".to_string(), "1.0-1.1".to_string())), "{listed:?}");
+    let needs = installed_needs(&bed);
+    assert!(needs.contains(&"libstand.so.2".to_string()) && !needs.contains(&"libstand.so.1".to_string()), "{needs:?}");
+    let record = bed.repo().join("standapp-1.0-1.1-x86_64.pkg.tar.zst.provenance.json");
+    let record = std::fs::read_to_string(&record).unwrap();
+    assert!(record.contains("\"rebuild\": \"rebuild: libstand.so.1 is gone\""), "{record}");
+    let status = std::fs::read_to_string(bed.repo().join("sonames.status.json")).unwrap();
+    assert!(status.contains("libstand.so.2"), "the new linkage is recorded: {status}");
+    let shown = bed.run("status", &[]);
+    assert!(text(&shown).contains("built 1.0-1.1 at"), "{}", text(&shown));
+    assert!(text(&shown).contains(": rebuild: libstand.so.1 is gone"), "{}", text(&shown));
+
+    // Nothing gone any more: nothing to do.
+    let again = bed.run("build", &["--no-progress"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("nothing to do"), "{}", text(&again));
+
+    // By hand: the next dot.
+    let forced = bed.run("build", &["--no-progress", "--rebuild", "standapp"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced));
+    let listed = bed.pacman("sonames").list("sonames");
+    assert!(listed.contains(&("standapp".to_string(), "1.0-1.2".to_string())), "{listed:?}");
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}

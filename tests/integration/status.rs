@@ -254,6 +254,7 @@ fn the_page_fits_a_phone_and_keeps_names_and_dates_whole() {
                 time: "2026-12-07T00:00:00Z".into(),
                 run: "1".into(),
                 built: None,
+                linkage: None,
                 duration_secs: None,
                 log: None,
                 logs: Vec::new(),

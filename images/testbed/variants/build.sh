@@ -2,16 +2,18 @@
 # Builds two variants of the test image whose official repositories differ the way Arch's do from
 # one week to the next (issue 26): `repoctl-testbed:prev` and `repoctl-testbed:next`, both made
 # from repoctl-testbed:latest by adding stand-in packages to its file:// [extra]:
-#   - prev: libstand 1-1 (provides libstand.so=1-64, a versioned soname as Arch writes them) and
-#           oldtool 1.0-1;
-#   - next: libstand 2-1 (provides libstand.so=2-64: the library bumped) and no oldtool (dropped).
+#   - prev: libstand 1-1 (a real shared library, DT_SONAME libstand.so.1, with stand.h; provides
+#           libstand.so=1-64, a versioned soname as Arch writes them) and oldtool 1.0-1;
+#   - next: libstand 2-1 (libstand.so.2, provides libstand.so=2-64: the library bumped) and no
+#           oldtool (dropped).
 # A test points one tag of its own at prev, then at next (`docker tag`): the image ID changes, the
 # tag does not, as for a runner that pulls archlinux:base-devel every night.
 #
 # Each variant is labelled with a hash of this directory's files and of the base image's ID, so it
 # is rebuilt when either changes and kept otherwise. Needs a Docker daemon and the base image;
-# works offline (the packages are .PKGINFO-only archives made with the image's bsdtar, and the
-# databases are written by its own repo-add 7.1, as images/testbed/standin.sh does).
+# works offline (the packages are archives made with the image's bsdtar, libstand compiled with
+# its gcc, and the databases, .files included, are written by its own repo-add 7.1, as
+# images/testbed/standin.sh does).
 #
 # Usage: images/testbed/variants/build.sh [BASE_IMAGE]
 set -euo pipefail

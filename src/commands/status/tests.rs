@@ -28,6 +28,7 @@ fn last(result: BuildResult, version: &str, reason: Option<&str>) -> PackageStat
         built: None,
         log: None,
         logs: Vec::new(),
+        linkage: None,
     }
 }
 

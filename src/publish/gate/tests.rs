@@ -36,6 +36,7 @@ fn package(
         arch: "x86_64".into(),
         vcs: false,
         debug: false,
+        bump: None,
     };
     crate::trust::check_file(&path, &declared).unwrap()
 }

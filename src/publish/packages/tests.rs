@@ -13,7 +13,7 @@ fn signer() -> Signer {
 
 fn declared() -> Declared {
     let (pkgbase, version, arch) = ("tool".into(), "2.0-1".into(), "x86_64".into());
-    Declared { pkgbase, pkgnames: vec!["tool".into()], version, arch, vcs: false, debug: false }
+    Declared { pkgbase, pkgnames: vec!["tool".into()], version, arch, vcs: false, debug: false, bump: None }
 }
 
 const PKGINFO: &str = "pkgname = tool\npkgbase = tool\npkgver = 2.0-1\narch = x86_64\nsize = 0\ndepend = glibc\n";

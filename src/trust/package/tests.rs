@@ -9,6 +9,7 @@ fn declared() -> Declared {
         arch: "x86_64".into(),
         vcs: false,
         debug: false,
+        bump: None,
     }
 }
 
@@ -359,6 +360,7 @@ fn origin() -> Origin {
         lock: crate::provenance::LockRef { sha256: format!("sha256:{}", "b".repeat(64)) },
         builder: crate::provenance::Builder { image: "i".into(), digest: "d".into(), base_digest: None },
         built_at: "2026-12-06T00:00:00Z".into(),
+        rebuild: None,
     }
 }
 
@@ -460,6 +462,33 @@ fn two_builds_are_of_one_pkgbuild_only_when_their_buildinfo_says_so() {
     assert_eq!(same_pkgbuild(&same, &ours), Ok(true));
     assert_eq!(same_pkgbuild(&other, &ours), Ok(false));
     assert!(same_pkgbuild(&none, &ours).unwrap_err().contains("no .BUILDINFO"));
+}
+
+/// Issue 26: a rebuild's check accepts exactly the planned dotted pkgrel, and `publish DIR`
+/// takes one only when its record says it is a rebuild, at a dotted bump of the locked version.
+#[test]
+fn a_rebuild_is_accepted_at_its_planned_dotted_pkgrel_only() {
+    let (_t, dir) = tempdir();
+    let rebuilt = PKGINFO.replace("2.0-1", "2.0-1.1");
+    let path = package(&dir, "tool-2.0-1.1-x86_64.pkg.tar.zst", &[(".PKGINFO", &rebuilt)], true);
+    let bump = crate::alpm::PkgrelBump::next("2.0-1", Some("2.0-1"));
+    let planned = Declared { bump: bump.clone(), ..declared() };
+    assert!(check_file(&path, &declared()).is_err(), "the locked version's check refuses 2.0-1.1");
+    let record = check_file(&path, &planned).unwrap().provenance(&Origin { rebuild: Some("why".into()), ..origin() });
+    let further = Declared { bump: crate::alpm::PkgrelBump::next("2.0-1", Some("2.0-1.1")), ..declared() };
+    assert!(check_file(&path, &further).is_err(), "a bump to 2.0-1.2 refuses 2.0-1.1");
+    let locked_file = package(&dir, "tool-2.0-1-x86_64.pkg.tar.zst", &[(".PKGINFO", PKGINFO)], true);
+    assert!(check_file(&locked_file, &planned).is_err(), "a rebuild refuses the locked version");
+
+    record.write_beside(&path).unwrap();
+    let (ok, refused) = check_directory(std::slice::from_ref(&path), &locked);
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(ok[0].version(), "2.0-1.1");
+    let mut not_a_rebuild = record;
+    not_a_rebuild.rebuild = None;
+    not_a_rebuild.write_beside(&path).unwrap();
+    let (_, refused) = check_directory(&[path], &locked);
+    assert!(refused[0].error.to_string().contains("version 2.0-1.1"), "{:?}", refused[0]);
 }
 
 /// Red-team finding (memory bomb): a package whose tar stream holds a pax extended header

@@ -173,6 +173,7 @@ fn checked_tool(dir: &Utf8Path) -> crate::trust::CheckedPackage {
         arch: "x86_64".into(),
         vcs: false,
         debug: false,
+        bump: None,
     };
     crate::trust::check_file(&path, &declared).unwrap()
 }
