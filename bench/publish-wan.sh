@@ -95,6 +95,7 @@ for n in 1 2 3; do
   bl_noop+=("$(seconds s3cmd -c "$tmp/s3cfg-wan" sync -q --follow-symlinks --acl-public "$tmp/bl1/" "s3://bl1/")")
 done
 
+if [ -n "${PHASES:-}" ]; then cp -a "$tmp/pkgs" "$tmp/phases-pkgs"; fi
 rm -rf "$tmp/pkgs" "$tmp"/bl?
 make_bucket mem
 repoctl_publish mem "$S3_URL" "$tmp/huge" /usr/bin/time -v -o "$tmp/time-v" > "$tmp/mem.log" 2>&1 \
@@ -109,3 +110,15 @@ python3 -c "print(f'  ratio {$r/$b:.2f} (target <= 0.40)')"
 echo "re-publish, nothing new: repoctl median $rn s (${rc_noop[*]}); s3cmd sync median $bn s (${bl_noop[*]})"
 python3 -c "print(f'  ratio {$rn/$bn:.2f} (target <= 0.50)')"
 python3 -c "print(f'publish 3 x 300 MB: max RSS {$rss_kib/1024:.1f} MiB (target < 150 MiB)')"
+if [ -n "${PHASES:-}" ]; then
+  # PHASES=1: a publish to a fresh bucket and a no-op re-publish over the link with -vv, each
+  # stderr line prefixed with the seconds since the run started.
+  stamp() { python3 -uc 'import sys, time
+t = time.time()
+for line in sys.stdin: print(f"{time.time() - t:7.3f} {line}", end="")'; }
+  echo "--- PHASES: publish to a fresh bucket"
+  make_bucket phases
+  repoctl_publish phases "$WAN_URL" "$tmp/phases-pkgs" env RUST_LOG=repoctl=debug 2>&1 >/dev/null | stamp
+  echo "--- PHASES: re-publish, nothing new"
+  repoctl_publish phases "$WAN_URL" "$tmp/phases-pkgs" env RUST_LOG=repoctl=debug 2>&1 >/dev/null | stamp
+fi
