@@ -135,7 +135,11 @@ pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
         let text = fs_err::read(&path).map_err(Error::io(format!("cannot read {path}")))?;
         let results: Results = serde_json::from_slice(&text)
             .map_err(|e| Error::Usage(format!("{path} is not a repoctl results file: {e}")))?;
-        for (base, new) in results {
+        for (base, mut new) in results {
+            // A shard publishes no log: a log name in its file is not one of ours, and a name
+            // the status object lists is deleted when dropped (a results file is AUR code's
+            // output, the publish job holds the credentials).
+            (new.log, new.logs) = (None, Vec::new());
             if all.get(&base).is_none_or(|old| old.time <= new.time) {
                 all.insert(base, new);
             }

@@ -25,6 +25,16 @@ pub const DIR: &str = "logs";
 /// room for the marker that says so).
 const MAX_PUBLISHED_BYTES: u64 = crate::build::MAX_LOG_BYTES + 4096;
 
+/// Whether `name` is a log's object name as [`object_name`] makes one: `logs/`, one segment,
+/// `/`, one segment ending in `.log`, neither empty, `.` nor `..`. Only such names are ever
+/// deleted as dropped logs: a name in a status object or a shard's results file comes from
+/// outside, and `NAME.db` or a package file must never be taken for a log.
+pub fn is_log_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('/').collect();
+    let segment = |s: &str| !s.is_empty() && s != "." && s != "..";
+    matches!(parts.as_slice(), [dir, base, file] if *dir == DIR && segment(base) && segment(file) && file.ends_with(".log") && file.len() > 4)
+}
+
 /// `logs/PKGBASE/RUN.log`: the object name of `pkgbase`'s log of run `run_id`.
 pub fn object_name(pkgbase: &str, run_id: &str) -> String {
     format!("{DIR}/{pkgbase}/{run_id}.log")
@@ -76,5 +86,26 @@ mod tests {
         assert_eq!(object_name("lib+foo", "1764460800-42"), "logs/lib+foo/1764460800-42.log");
         assert_eq!(href("logs/lib+foo/1-2.log"), "logs/lib%2Bfoo/1-2.log");
         assert_eq!(href("logs/a@b \"x\"/1.log"), "logs/a%40b%20%22x%22/1.log");
+    }
+
+    /// The attacker review's F2: a shard's results file (or a status object) naming `NAME.db` or a
+    /// package file as a log must not get it deleted when the log is dropped.
+    #[test]
+    fn only_log_names_are_log_names() {
+        assert!(is_log_name(&object_name("lib+foo", "1764460800-ab12-42")));
+        for name in [
+            "NAME.db",
+            "foo-1-1-any.pkg.tar.zst",
+            "logs/foo.log",
+            "logs/../NAME.db",
+            "logs/foo/../../NAME.db",
+            "logs/../x.log",
+            "logs/foo/.log",
+            "logs/foo/bar/x.log",
+            "other/foo/x.log",
+            "logs/foo/x.txt",
+        ] {
+            assert!(!is_log_name(name), "{name}");
+        }
     }
 }

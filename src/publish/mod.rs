@@ -388,7 +388,8 @@ pub async fn describe_repository(
     });
     upload_text(target, page::PAGE, &html, scratch).await?;
     write_feed(target, description, &written.status, &now, scratch).await?;
-    delete_all(target, written.dropped_logs).await?;
+    let dropped: Vec<String> = written.dropped_logs.into_iter().filter(|n| logs::is_log_name(n)).collect();
+    delete_all(target, dropped).await?;
     let packages = remote.entries.len();
     Ok(Described { status: written.status, replaced: written.replaced, packages, unchanged: false })
 }

@@ -549,11 +549,18 @@ fn check_with_provenance(file: &Utf8Path, locked: &dyn Fn(&str) -> Option<Locked
         );
         return Err(refuse(base, PackageError::NotTheLock { file: name, what }));
     }
-    // A rebuild (issue 26) is accepted at the dotted bump of the locked version its record
-    // names, and at nothing else.
-    let bump =
-        record.rebuild.as_ref().and_then(|_| crate::alpm::PkgrelBump::of(&lock.declared.version, &record.version));
-    let declared = Declared { bump, ..lock.declared.clone() };
+    // A rebuild made elsewhere (issue 26) is not taken: its record's own word is all that says
+    // the rebuild was due and which bump it is, and a shard runs AUR code. Taken, any shard
+    // could replace any published package with a "rebuild" (the attacker review's F1).
+    if record.rebuild.is_some() {
+        let why = format!(
+            "it is a rebuild with a dotted pkgrel ({}) made elsewhere, and publish DIR cannot tell that the rebuild \
+             was due: run `repoctl build --rebuild {}` where the repository is published",
+            record.version, record.pkgbase
+        );
+        return Err(refuse(base, PackageError::Provenance { file: name, why }));
+    }
+    let declared = lock.declared.clone();
     let checked = check_file(file, &declared).map_err(|e| refuse(base, e))?;
     let said = (&record.file, &record.pkgname, &record.version, &record.sha256);
     if said != (&checked.file_name, &checked.pkgname, &checked.version, &checked.sha256) {
@@ -619,7 +626,13 @@ pub fn compare(info: &PkgInfo, file_name: &str, compression: Compression, declar
         found.push(Mismatch::Arch { found: info.arch.clone(), expected: declared.arch.clone() });
     }
     let wanted = declared.bump.as_ref().map_or(declared.version.as_str(), |b| b.version());
-    if !version_allowed(&info.version, wanted, declared.vcs) {
+    // A rebuild's version is the planned string itself: `1.0-01.1` compares equal to `1.0-1.1`
+    // but is another file, after which no bump is ever newer.
+    let allowed = match &declared.bump {
+        Some(bump) => info.version == bump.version(),
+        None => version_allowed(&info.version, wanted, declared.vcs),
+    };
+    if !allowed {
         let (found_version, locked) = (info.version.clone(), wanted.to_string());
         found.push(Mismatch::Version { found: found_version, locked, vcs: declared.vcs });
     }

@@ -464,8 +464,9 @@ fn two_builds_are_of_one_pkgbuild_only_when_their_buildinfo_says_so() {
     assert!(same_pkgbuild(&none, &ours).unwrap_err().contains("no .BUILDINFO"));
 }
 
-/// Issue 26: a rebuild's check accepts exactly the planned dotted pkgrel, and `publish DIR`
-/// takes one only when its record says it is a rebuild, at a dotted bump of the locked version.
+/// Issue 26: a rebuild's check accepts exactly the planned dotted pkgrel, spelt as planned;
+/// `publish DIR` takes no rebuild made elsewhere (the attacker review's F1: a shard's record
+/// would be all that says it was due).
 #[test]
 fn a_rebuild_is_accepted_at_its_planned_dotted_pkgrel_only() {
     let (_t, dir) = tempdir();
@@ -480,10 +481,19 @@ fn a_rebuild_is_accepted_at_its_planned_dotted_pkgrel_only() {
     let locked_file = package(&dir, "tool-2.0-1-x86_64.pkg.tar.zst", &[(".PKGINFO", PKGINFO)], true);
     assert!(check_file(&locked_file, &planned).is_err(), "a rebuild refuses the locked version");
 
+    // A rebuild made elsewhere is refused by publish DIR: nothing but its record says it was due.
     record.write_beside(&path).unwrap();
     let (ok, refused) = check_directory(std::slice::from_ref(&path), &locked);
-    assert!(refused.is_empty(), "{refused:?}");
-    assert_eq!(ok[0].version(), "2.0-1.1");
+    assert!(ok.is_empty(), "{ok:?}");
+    assert!(
+        refused[0].error.to_string().contains("is a rebuild with a dotted pkgrel (2.0-1.1) made elsewhere"),
+        "{:?}",
+        refused[0]
+    );
+    // A pkgrel spelt otherwise than planned is another file: refused.
+    let spelt = PKGINFO.replace("2.0-1", "2.0-01.1");
+    let odd = package(&dir, "tool-2.0-01.1-x86_64.pkg.tar.zst", &[(".PKGINFO", &spelt)], true);
+    assert!(check_file(&odd, &planned).is_err(), "2.0-01.1 is not the planned 2.0-1.1");
     let mut not_a_rebuild = record;
     not_a_rebuild.rebuild = None;
     not_a_rebuild.write_beside(&path).unwrap();
