@@ -27,22 +27,38 @@ pub async fn publish(
     // The shards' results files, read (and refused when damaged) before anything is written.
     let mut results = super::results::read_results_files(dir)?;
     let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
-    let (checked, refused) = check_files(&config, &lock, files).await?;
     let run_id = super::new_run_id();
-    let mut failed = refuse(&refused, &lock, &run_id, &mut results, printer);
-    let (debug, packages): (Vec<CheckedPackage>, Vec<CheckedPackage>) =
-        checked.into_iter().partition(CheckedPackage::is_debug);
-    if packages.is_empty() && debug.is_empty() {
-        printer.error(&format!("nothing in {dir} can be published"));
-        return Ok(ExitStatus::PackagesFailed);
-    }
     let work = super::work_dir(&config, work_dir);
     let dirs =
         RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
     let target = crate::publish::open_target(&config).await?;
-    let (docker, tool) = repo_tool(&config, &*target, (&work, &run_id), &dirs, printer).await?;
     let history = crate::publish::history(&*target, &work);
-    let official = super::official_repos(&config, &work, printer).await?; // the gate's (issue 26)
+    // The live databases are read while Docker, the builder image and the official
+    // repositories (the gate's, issue 26) are made ready, so a publish of new files waits for
+    // no extra round trip; the files they list are then left out unchecked (a no-op re-publish
+    // reads no package file).
+    let listed_dir = dirs.run.join("listed");
+    let (listed, tool, official) = tokio::join!(
+        listed_files(&*target, &config.name, &files, (signer.as_ref(), &history), &listed_dir),
+        repo_tool(&config, &*target, (&work, &run_id), &dirs, printer),
+        super::official_repos(&config, &work, printer),
+    );
+    let (listed, (docker, tool), official) = (listed?, tool?, official?);
+    let (files, already) = leave_out_listed(files, &listed);
+    for file in &already {
+        printer.step(&format!(
+            "not replacing {}: already published (bump pkgrel to publish a different build)",
+            file.file_name().unwrap_or_default()
+        ));
+    }
+    let (checked, refused) = check_files(&config, &lock, files).await?;
+    let mut failed = refuse(&refused, &lock, &run_id, &mut results, printer);
+    let (debug, packages): (Vec<CheckedPackage>, Vec<CheckedPackage>) =
+        checked.into_iter().partition(CheckedPackage::is_debug);
+    if packages.is_empty() && debug.is_empty() && already.is_empty() {
+        printer.error(&format!("nothing in {dir} can be published"));
+        return Ok(ExitStatus::PackagesFailed);
+    }
     let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
     let publishing = publish_repos(&*target, &tool, &repos, (signer.as_ref(), &history, &official), &dirs, printer);
     // With no results to record, the status object may be current already: it is read while
@@ -58,6 +74,11 @@ pub async fn publish(
     let (unchanged, left_out) = published?;
     record_refused(&mut results, &left_out, &run_id);
     failed |= !left_out.is_empty();
+    // Nothing was published to NAME: the database read above is still the one to describe.
+    let unchanged = match repos[0].1.is_empty() {
+        true => Some(listed.main),
+        false => unchanged,
+    };
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
     // Nothing new in the database and no results: the status object and page may be current.
@@ -103,6 +124,58 @@ async fn repo_tool(
     probed?;
     let tool = RepoTool::new(docker.clone(), image?);
     Ok((docker, tool))
+}
+
+/// The live databases a publish of `files` adds to, read and trusted as a publish reads them
+/// ([`crate::publish::read_trusted`], into `dir`): NAME's, and NAME-debug's when `files` has
+/// any in the `debug` subdirectory.
+struct Listed {
+    main: crate::publish::RemoteRepo,
+    debug: Option<crate::publish::RemoteRepo>,
+}
+
+/// Reads [`Listed`] for `files`. `keys`: the signer, if any, and the work directory's history,
+/// which a database must verify against. Errors: the target, or a database that does not verify.
+async fn listed_files(
+    target: &dyn crate::publish::Target,
+    repo: &str,
+    files: &[Utf8PathBuf],
+    keys: (Option<&crate::sign::Signer>, &History),
+    dir: &Utf8Path,
+) -> Result<Listed, Error> {
+    let (signer, history) = keys;
+    let has_debug = files.iter().any(|f| is_in_debug_dir(f));
+    let debug_repo = crate::repo::debug_repo_name(repo);
+    let (main_dir, debug_dir) = (dir.join(repo), dir.join(&debug_repo));
+    let main = crate::publish::read_trusted(target, repo, signer, history, &main_dir);
+    let debug = async {
+        match has_debug {
+            true => crate::publish::read_trusted(target, &debug_repo, signer, history, &debug_dir).await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let (main, debug) = tokio::try_join!(main, debug)?;
+    Ok(Listed { main: main.remote, debug: debug.map(|d| d.remote) })
+}
+
+/// Whether `file` is in a `build --out` directory's `debug` subdirectory (NAME-debug's files).
+fn is_in_debug_dir(file: &Utf8Path) -> bool {
+    file.parent().and_then(Utf8Path::file_name) == Some(DEBUG_SUBDIR)
+}
+
+/// Splits `files` into those to check and publish, and those whose file names the live
+/// database they go to already lists: a publish never replaces a listed file (the same name is
+/// the same pkgname and version; a different build needs a higher pkgrel), so those are left
+/// as they are, and their bytes are neither read nor checked. Both in `files`' order.
+fn leave_out_listed(files: Vec<Utf8PathBuf>, listed: &Listed) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
+    let names = |remote: Option<&crate::publish::RemoteRepo>| -> std::collections::BTreeSet<String> {
+        remote.map(|r| r.entries.iter().map(|e| e.filename.clone()).collect()).unwrap_or_default()
+    };
+    let (main, debug) = (names(Some(&listed.main)), names(listed.debug.as_ref()));
+    files.into_iter().partition(|f| {
+        let name = f.file_name().unwrap_or_default();
+        !if is_in_debug_dir(f) { debug.contains(name) } else { main.contains(name) }
+    })
 }
 
 /// Says what to do about each package file left out because its name holds other bytes.

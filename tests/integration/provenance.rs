@@ -168,6 +168,17 @@ fn build_out_carries_the_provenance_and_publish_dir_uploads_it() {
     repo.ok(&["publish", out_dir.as_str()]);
     let published = std::fs::read(dir.join("repo").join(format!("{V1}.provenance.json"))).expect("published");
     assert_eq!(published, carried);
+    // Publishing the directory again: the file the database lists is left as it is, unread
+    // (here its local copy no longer even matches its record), not refused nor marked failed.
+    let served = std::fs::read(dir.join("repo").join(V1)).unwrap();
+    let mut local = std::fs::OpenOptions::new().append(true).open(out_dir.join(V1)).unwrap();
+    std::io::Write::write_all(&mut local, b"changed after it was published").unwrap();
+    let again = repo.run(&["publish", out_dir.as_str()]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains(&format!("not replacing {V1}: already published")), "{}", text(&again));
+    assert_eq!(std::fs::read(dir.join("repo").join(V1)).unwrap(), served, "the published file is unchanged");
+    let status = std::fs::read_to_string(dir.join("repo").join("prov.status.json")).unwrap();
+    assert!(!status.contains("package-check"), "nothing is recorded as failed: {status}");
     let answer = repo.ok(&["provenance", "hello"]);
     assert!(answer.contains(repo.lock().entries["hello"].commit.as_str()), "{answer}");
     // Issue 29: the path of a package file names it too.
