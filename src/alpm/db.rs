@@ -45,6 +45,15 @@ pub struct RepoEntry {
     /// `%BUILDDATE%`: when makepkg built it, in seconds since the Unix epoch.
     #[serde(skip)]
     pub build_date: Option<i64>,
+    /// `%ARCH%`: the package's architecture (`x86_64`, `any`).
+    #[serde(skip)]
+    pub arch: Option<String>,
+    /// `%CONFLICTS%`: what it cannot be installed with, as dependency strings.
+    #[serde(skip)]
+    pub conflicts: Vec<String>,
+    /// `%REPLACES%`: what pacman replaces with it on `-Su`.
+    #[serde(skip)]
+    pub replaces: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +104,8 @@ pub(crate) fn decompressor<'a>(bytes: &'a [u8]) -> std::io::Result<Box<dyn Read 
 }
 
 /// Reads `%NAME%`, `%BASE%`, `%VERSION%`, `%FILENAME%`, `%PROVIDES%`, `%DEPENDS%`, `%PGPSIG%`
-/// (its base64 text), `%SHA256SUM%`, `%DESC%`, `%CSIZE%` and `%BUILDDATE%` from a desc
+/// (its base64 text), `%SHA256SUM%`, `%DESC%`, `%CSIZE%`, `%BUILDDATE%`, `%ARCH%`,
+/// `%CONFLICTS%` and `%REPLACES%` from a desc
 /// file: a `%KEY%` line, then one value
 /// per line up to a blank line (libalpm's `sync_db_read`).
 fn parse_desc(text: &str) -> Result<RepoEntry, String> {
@@ -137,6 +147,9 @@ fn parse_desc(text: &str) -> Result<RepoEntry, String> {
         desc: get("DESC").ok(),
         csize: get("CSIZE").ok().and_then(|n| n.parse().ok()),
         build_date: get("BUILDDATE").ok().and_then(|n| n.parse().ok()),
+        arch: get("ARCH").ok(),
+        conflicts: list("CONFLICTS"),
+        replaces: list("REPLACES"),
     })
 }
 

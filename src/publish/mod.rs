@@ -927,7 +927,7 @@ impl<'a> Publish<'a> {
             .map(|p| self.adopted.get(p.path()).unwrap_or(p))
             .filter(|p| edit.add.iter().any(|f| f == p.path()))
             .collect();
-        let check = |path| check_new_database(base, &added, edit.fresh, path).map_err(PublishError::from);
+        let check = |path| check_new_database(base, &added, &edit.remove, edit.fresh, path).map_err(PublishError::from);
         Ok(CheckedDbFiles { db: check(&new.db)?, files: check(&new.files)? })
     }
 

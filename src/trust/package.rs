@@ -77,6 +77,10 @@ pub struct PkgInfo {
     pub depends: Vec<String>,
     /// `provides` lines, in order: `name` or `name=version`.
     pub provides: Vec<String>,
+    /// `conflict` lines, in order (repo-add's `%CONFLICTS%`).
+    pub conflicts: Vec<String>,
+    /// `replaces` lines, in order (repo-add's `%REPLACES%`).
+    pub replaces: Vec<String>,
 }
 
 /// How a package file's bytes are compressed, told by their first bytes (as libarchive tells).
@@ -234,6 +238,11 @@ pub struct CheckedPackage {
     arch: String,
     /// Lowercase hex, as the sync database's `%SHA256SUM%`.
     sha256: String,
+    /// The file's size in bytes, as the sync database's `%CSIZE%`.
+    size: u64,
+    /// `.PKGINFO`'s `conflict` and `replaces` lines, as `%CONFLICTS%` and `%REPLACES%`.
+    conflicts: Vec<String>,
+    replaces: Vec<String>,
     debug: bool,
     /// `.PKGINFO`'s `depend` and `provides` (what the publish gate checks,
     /// [`crate::publish::gate`]) and the sonames its ELF files need and provide, read in the
@@ -282,6 +291,21 @@ impl CheckedPackage {
     /// Its `.PKGINFO` `provides` lines: `name` or `name=version`.
     pub fn provides(&self) -> &[String] {
         &self.linkage.provides
+    }
+
+    /// The size of the bytes that were checked, in bytes (`%CSIZE%`).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Its `.PKGINFO` `conflict` lines (`%CONFLICTS%`).
+    pub fn conflicts(&self) -> &[String] {
+        &self.conflicts
+    }
+
+    /// Its `.PKGINFO` `replaces` lines (`%REPLACES%`).
+    pub fn replaces(&self) -> &[String] {
+        &self.replaces
     }
 
     /// What it needs and provides: `.PKGINFO`'s depends and provides, and its ELF files'
@@ -379,6 +403,8 @@ impl CheckedPackage {
                 arch: checked.arch,
                 depends: checked.linkage.depends,
                 provides: checked.linkage.provides,
+                conflicts: checked.conflicts,
+                replaces: checked.replaces,
             };
             return Err(PackageError::Mismatch { file, info: Box::new(info), mismatches });
         }
@@ -410,6 +436,9 @@ pub fn check_file(path: &Utf8Path, declared: &Declared) -> Result<CheckedPackage
     let debug = is_debug_name(&read.info.pkgname, declared);
     let linkage = read.scan.finish(read.info.depends, read.info.provides);
     Ok(CheckedPackage {
+        size: read.size,
+        conflicts: read.info.conflicts,
+        replaces: read.info.replaces,
         path: path.to_owned(),
         file_name,
         pkgname: read.info.pkgname,
@@ -671,6 +700,8 @@ struct ReadPackage {
     scan: SonameScan,
     compression: Compression,
     sha256: String,
+    /// Every byte of the file, counted as they were hashed.
+    size: u64,
 }
 
 /// Reads `path` once: the compression from its first bytes, its only `.PKGINFO` through the
@@ -680,8 +711,11 @@ struct ReadPackage {
 fn read_package(path: &Utf8Path, file_name: &str) -> Result<ReadPackage, PackageError> {
     let io = |source| PackageError::Io { path: path.to_owned(), source };
     let not = |why: String| PackageError::NotAPackage { file: file_name.to_string(), why };
-    let mut hashing =
-        Hashing { inner: std::io::BufReader::new(fs_err::File::open(path).map_err(io)?), hasher: sha2::Sha256::new() };
+    let mut hashing = Hashing {
+        inner: std::io::BufReader::new(fs_err::File::open(path).map_err(io)?),
+        hasher: sha2::Sha256::new(),
+        bytes: 0,
+    };
     let mut magic = Vec::with_capacity(6);
     (&mut hashing).take(6).read_to_end(&mut magic).map_err(io)?;
     let compression = match magic.as_slice() {
@@ -702,7 +736,8 @@ fn read_package(path: &Utf8Path, file_name: &str) -> Result<ReadPackage, Package
     .map_err(not)?;
     std::io::copy(&mut hashing, &mut std::io::sink()).map_err(io)?;
     let info = parse_pkginfo(&text).map_err(|why| not(format!("its .PKGINFO {why}")))?;
-    Ok(ReadPackage { info, scan, compression, sha256: format!("{:x}", hashing.hasher.finalize()) })
+    let size = hashing.bytes;
+    Ok(ReadPackage { info, scan, compression, sha256: format!("{:x}", hashing.hasher.finalize()), size })
 }
 
 /// Whether the zstd package files `a` and `b` were made from the same PKGBUILD: makepkg writes
@@ -740,12 +775,15 @@ fn pkgbuild_sha256(path: &Utf8Path) -> Result<String, String> {
 struct Hashing<R> {
     inner: R,
     hasher: sha2::Sha256,
+    /// Bytes read so far.
+    bytes: u64,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
         Ok(n)
     }
 }
@@ -872,12 +910,14 @@ fn pkginfo_line(line: &str) -> Result<Option<(&str, &str)>, String> {
 /// `url`) and the packager `Unknown Packager` (no PACKAGER set, as in build containers).
 pub fn parse_pkginfo(text: &str) -> Result<PkgInfo, String> {
     let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
-    let (mut depends, mut provides) = (Vec::new(), Vec::new());
+    let (mut depends, mut provides, mut conflicts, mut replaces) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for line in text.split('\n') {
         let Some((key, value)) = pkginfo_line(line)? else { continue };
         match key {
             "depend" => depends.push(value.to_string()),
             "provides" => provides.push(value.to_string()),
+            "conflict" => conflicts.push(value.to_string()),
+            "replaces" => replaces.push(value.to_string()),
             _ => {}
         }
         if ["pkgname", "pkgbase", "pkgver", "arch"].contains(&key) && fields.insert(key, value).is_some() {
@@ -898,6 +938,8 @@ pub fn parse_pkginfo(text: &str) -> Result<PkgInfo, String> {
         arch: arch.into(),
         depends,
         provides,
+        conflicts,
+        replaces,
     })
 }
 

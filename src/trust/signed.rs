@@ -284,10 +284,13 @@ pub struct UnexpectedEntry {
 }
 
 /// Checks the new database archive at `path` that a publish made from `base` (the live database
-/// it verified) and `added`: every entry must be one of `base`'s, byte for byte as parsed
-/// ([`RepoEntry`] equality), or describe one of `added` (the file name, pkgname, pkgbase,
-/// version, `%SHA256SUM%`, `%DEPENDS%` and `%PROVIDES%` of its checked `.PKGINFO`), and every
-/// file of `added` must have its entry. So what repo-add wrote is compared with what repoctl
+/// it verified), `added` and `removed` (pkgnames): every entry must be one of `base`'s, byte
+/// for byte as parsed ([`RepoEntry`] equality), or describe one of `added` (the file name,
+/// pkgname, pkgbase, version, `%ARCH%`, `%CSIZE%`, `%SHA256SUM%`, `%DEPENDS%`, `%PROVIDES%`,
+/// `%CONFLICTS%` and `%REPLACES%` of its checked file and `.PKGINFO`); every file of `added`
+/// must have its entry; and every entry of `base` must still be there unless its pkgname is
+/// in `removed` or one of `added` (repo-add replaces that one), so the set of entries is
+/// exactly what the publish meant. So what repo-add wrote is compared with what repoctl
 /// checked before a key signs it or a commit publishes it (issue 23 item 1 and issue 24 item 1:
 /// a `.PKGINFO` repo-add reads otherwise than `trust::package` does cannot change what is
 /// served). Errors: the archive cannot be read, or an entry is unexpected (named).
@@ -297,6 +300,7 @@ pub struct UnexpectedEntry {
 pub fn check_new_database(
     base: &TrustedDb,
     added: &[&crate::trust::CheckedPackage],
+    removed: &[String],
     resigned: bool,
     path: &Utf8Path,
 ) -> Result<CheckedDatabase, UnexpectedEntry> {
@@ -322,6 +326,14 @@ pub fn check_new_database(
     if let Some(missing) = added.iter().find(|p| !entries.iter().any(|e| e.filename == p.file_name())) {
         return Err(fail(format!("no entry for {}, which this run added", missing.file_name())));
     }
+    let replaced = |b: &RepoEntry| removed.contains(&b.name) || added.iter().any(|p| p.pkgname() == b.name);
+    let kept = |b: &RepoEntry| entries.iter().any(|e| e.filename == b.filename && e.name == b.name);
+    if let Some(dropped) = base.entries.iter().find(|b| !replaced(b) && !kept(b)) {
+        return Err(fail(format!(
+            "the entry for {} ({} {}) is gone, though this run neither removed nor replaced it",
+            dropped.filename, dropped.name, dropped.version
+        )));
+    }
     Ok(CheckedDatabase { path: path.to_owned() })
 }
 
@@ -331,9 +343,13 @@ fn entry_mismatch(entry: &RepoEntry, p: &crate::trust::CheckedPackage) -> Option
         ("pkgname", entry.name == p.pkgname()),
         ("pkgbase", entry.base == p.pkgbase()),
         ("version", entry.version == p.version()),
+        ("%ARCH%", entry.arch.as_deref() == Some(p.arch())),
+        ("%CSIZE%", entry.csize == Some(p.size())),
         ("%SHA256SUM%", entry.sha256.as_deref() == Some(p.sha256())),
         ("%DEPENDS%", entry.depends == p.depends()),
         ("%PROVIDES%", entry.provides == p.provides()),
+        ("%CONFLICTS%", entry.conflicts == p.conflicts()),
+        ("%REPLACES%", entry.replaces == p.replaces()),
     ]
     .into_iter()
     .find_map(|(field, same)| (!same).then_some(field))

@@ -21,6 +21,8 @@ fn info(pkgname: &str, pkgbase: &str, version: &str, arch: &str) -> PkgInfo {
         arch: arch.into(),
         depends: Vec::new(),
         provides: Vec::new(),
+        conflicts: Vec::new(),
+        replaces: Vec::new(),
     }
 }
 

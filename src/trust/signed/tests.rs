@@ -157,7 +157,8 @@ fn adoption_checks_every_file_and_knows_which_are_signed_already() {
 /// A package file `tool-2.0-1-x86_64.pkg.tar.zst` in `dir`, checked as a build checks it.
 fn checked_tool(dir: &Utf8Path) -> crate::trust::CheckedPackage {
     let pkginfo = "pkgname = tool\npkgbase = tool\npkgver = 2.0-1\nbuilddate = 1796596697\nsize = 0\n\
-                   arch = x86_64\nlicense = MIT\ndepend = glibc\nprovides = tool-bin\n";
+                   arch = x86_64\nlicense = MIT\nreplaces = tool-old\nconflict = tool-old\ndepend = glibc\n\
+                   provides = tool-bin\n";
     let mut tar = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
     header.set_size(pkginfo.len() as u64);
@@ -196,9 +197,11 @@ fn db_archive(dir: &Utf8Path, name: &str, descs: &[(String, String)]) -> Utf8Pat
 /// The desc repo-add writes for the checked `tool`, with `edit` applied to its text.
 fn tool_desc(pkg: &crate::trust::CheckedPackage, edit: fn(String) -> String) -> (String, String) {
     let desc = format!(
-        "%FILENAME%\n{}\n\n%NAME%\ntool\n\n%BASE%\ntool\n\n%VERSION%\n2.0-1\n\n%SHA256SUM%\n{}\n\n\
+        "%FILENAME%\n{}\n\n%NAME%\ntool\n\n%BASE%\ntool\n\n%VERSION%\n2.0-1\n\n%CSIZE%\n{}\n\n\
+         %SHA256SUM%\n{}\n\n%ARCH%\nx86_64\n\n%REPLACES%\ntool-old\n\n%CONFLICTS%\ntool-old\n\n\
          %DEPENDS%\nglibc\n\n%PROVIDES%\ntool-bin\n\n",
         pkg.file_name(),
+        pkg.size(),
         pkg.sha256()
     );
     ("tool-2.0-1".into(), edit(desc))
@@ -223,20 +226,25 @@ fn a_new_database_must_say_exactly_what_was_checked() {
     let kept = ("hello-1.0-1".to_string(), hello_desc.clone());
 
     let good = db_archive(&dir, "good.db", &[kept.clone(), tool_desc(&pkg, |d| d)]);
-    let checked = check_new_database(&base, &added, false, &good).expect("what was checked");
+    let checked = check_new_database(&base, &added, &[], false, &good).expect("what was checked");
     assert_eq!(checked.path(), good);
 
     type Edit = fn(String) -> String;
-    let rows: [(Edit, &str); 5] = [
+    let rows: [(Edit, &str); 9] = [
         (|d| d.replace("%NAME%\ntool", "%NAME%\nsudo"), "another pkgname"),
         (|d| d.replace("%VERSION%\n2.0-1", "%VERSION%\n9.0-1"), "another version"),
         (|d| d.replace("%DEPENDS%\nglibc", "%DEPENDS%\nglibc\nevil"), "another %DEPENDS%"),
         (|d| d.replace("%PROVIDES%\ntool-bin", "%PROVIDES%\nsudo"), "another %PROVIDES%"),
         (|d| d.replace("%SHA256SUM%\n", "%SHA256SUM%\n0"), "another %SHA256SUM%"),
+        // The red-team's F6: what pacman reads to replace, refuse or size a package.
+        (|d| d.replace("%ARCH%\nx86_64", "%ARCH%\nany"), "another %ARCH%"),
+        (|d| d.replace("%CSIZE%\n", "%CSIZE%\n9"), "another %CSIZE%"),
+        (|d| d.replace("%REPLACES%\ntool-old", "%REPLACES%\ntool-old\nsudo"), "another %REPLACES%"),
+        (|d| d.replace("%CONFLICTS%\ntool-old\n\n", ""), "another %CONFLICTS%"),
     ];
     for (edit, why) in rows {
         let db = db_archive(&dir, "bad.db", &[kept.clone(), tool_desc(&pkg, edit)]);
-        let err = check_new_database(&base, &added, false, &db).unwrap_err().to_string();
+        let err = check_new_database(&base, &added, &[], false, &db).unwrap_err().to_string();
         assert!(err.contains(why), "{why}: {err}");
     }
     // An entry nobody checked, and a base entry changed.
@@ -245,18 +253,23 @@ fn a_new_database_must_say_exactly_what_was_checked() {
         "%FILENAME%\nsudo-9-1-x86_64.pkg.tar.zst\n\n%NAME%\nsudo\n\n%VERSION%\n9-1\n\n".into(),
     );
     let db = db_archive(&dir, "bad.db", &[kept.clone(), tool_desc(&pkg, |d| d), intruder]);
-    let err = check_new_database(&base, &added, false, &db).unwrap_err().to_string();
+    let err = check_new_database(&base, &added, &[], false, &db).unwrap_err().to_string();
     assert!(err.contains("sudo-9-1-x86_64.pkg.tar.zst (sudo 9-1) is neither in the verified database"), "{err}");
     let changed = ("hello-1.0-1".to_string(), hello_desc.replace("%VERSION%\n1.0-1", "%VERSION%\n1.0-2"));
     let db = db_archive(&dir, "bad.db", &[changed, tool_desc(&pkg, |d| d)]);
-    assert!(check_new_database(&base, &added, false, &db).is_err());
+    assert!(check_new_database(&base, &added, &[], false, &db).is_err());
+    // A base entry dropped, though the run neither removed nor replaced it; and removed.
+    let db = db_archive(&dir, "bad.db", &[tool_desc(&pkg, |d| d)]);
+    let err = check_new_database(&base, &added, &[], false, &db).unwrap_err().to_string();
+    assert!(err.contains(&format!("the entry for {} (hello 1.0-1) is gone", hello.filename)), "{err}");
+    check_new_database(&base, &added, &["hello".to_string()], false, &db).expect("hello removed");
     // An added file left out of the database.
     let db = db_archive(&dir, "bad.db", std::slice::from_ref(&kept));
-    let err = check_new_database(&base, &added, false, &db).unwrap_err().to_string();
+    let err = check_new_database(&base, &added, &[], false, &db).unwrap_err().to_string();
     assert!(err.contains("no entry for tool-2.0-1-x86_64.pkg.tar.zst"), "{err}");
     // `sign --adopt`: the base's entries, now with a signature; nothing else.
     let signed = ("hello-1.0-1".to_string(), format!("{hello_desc}%PGPSIG%\nAAAA\n\n"));
     let db = db_archive(&dir, "adopted.db", std::slice::from_ref(&signed));
-    assert!(check_new_database(&base, &[], false, &db).is_err(), "a new signature is a change");
-    check_new_database(&base, &[], true, &db).expect("re-signed");
+    assert!(check_new_database(&base, &[], &[], false, &db).is_err(), "a new signature is a change");
+    check_new_database(&base, &[], &[], true, &db).expect("re-signed");
 }
