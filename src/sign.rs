@@ -36,7 +36,8 @@ pub enum SignError {
     },
 }
 
-/// Which part of the secret key signs: the primary key or one subkey.
+/// Which part of the key signs: the primary key or one subkey (by its index).
+#[derive(Debug, Clone, Copy)]
 enum Part {
     Primary,
     Subkey(usize),
@@ -47,6 +48,101 @@ pub struct Signer {
     part: Part,
     passphrase: Password,
     fingerprint: Fingerprint,
+    /// The same key's public part: what checks signatures.
+    public: PublicKey,
+}
+
+/// The public part of the repository's key (its primary key or one subkey, named by
+/// fingerprint): what checks a database's or package's signature. A run that holds the secret
+/// key takes it from the [`Signer`] ([`Signer::public`]); one that must not (a shard's
+/// `build --no-publish`, `provenance`) reads it from repo.yaml's `sign.public_key` file
+/// ([`PublicKey::from_armored`]).
+#[derive(Clone)]
+pub struct PublicKey {
+    key: SignedPublicKey,
+    part: Part,
+    fingerprint: Fingerprint,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicKey").field("fingerprint", &self.fingerprint).finish_non_exhaustive()
+    }
+}
+
+impl PublicKey {
+    /// The key `fingerprint` (a primary key or a subkey) from an ASCII-armored public key
+    /// (`gpg --armor --export`). Errors: not such a key (a message), or the key is not there.
+    pub fn from_armored(armored: &str, fingerprint: &Fingerprint) -> Result<PublicKey, String> {
+        if armored.len() > MAX_KEY_BYTES {
+            return Err(format!("larger than {MAX_KEY_BYTES} bytes"));
+        }
+        let (key, _) = SignedPublicKey::from_string(armored).map_err(|e| e.to_string())?;
+        let part = find_part(
+            key.primary_key.fingerprint(),
+            key.public_subkeys.iter().map(|s| s.key.fingerprint()),
+            fingerprint,
+        )
+        .map_err(|have| format!("it holds {have}, not {fingerprint}"))?;
+        Ok(PublicKey { key, part, fingerprint: fingerprint.clone() })
+    }
+
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    /// Whether `sig` is a valid signature of `data` by this key.
+    pub fn verify(&self, data: &[u8], sig: &[u8]) -> bool {
+        self.verify_reader(data, sig)
+    }
+
+    /// Whether `sig` (a binary detached signature) is a valid signature by this key of what
+    /// `data` yields, read to its end in the hash's own blocks: a package file of any size is
+    /// checked without being held in memory. A read error is a failed check.
+    pub fn verify_reader(&self, data: impl std::io::Read, sig: &[u8]) -> bool {
+        let Ok(sig) = DetachedSignature::from_bytes(sig) else { return false };
+        match self.part {
+            Part::Primary => sig.signature.verify(&self.key.primary_key, data).is_ok(),
+            Part::Subkey(i) => sig.signature.verify(&self.key.public_subkeys[i].key, data).is_ok(),
+        }
+    }
+
+    /// Whether `sig` parses as one binary detached signature whose issuer (the issuer
+    /// fingerprint subpacket, or the issuer key ID where only that is given, RFC 9580 5.2.3.12
+    /// and 5.2.3.35) is this key. Says who claims to have signed, not that the signature is
+    /// valid over anything: that needs the signed bytes ([`PublicKey::verify_reader`]).
+    pub fn is_issuer_of(&self, sig: &[u8]) -> bool {
+        let Ok(sig) = DetachedSignature::from_bytes(sig) else { return false };
+        let (fingerprint, key_id) = match self.part {
+            Part::Primary => (self.key.primary_key.fingerprint(), self.key.primary_key.legacy_key_id()),
+            Part::Subkey(i) => {
+                (self.key.public_subkeys[i].key.fingerprint(), self.key.public_subkeys[i].key.legacy_key_id())
+            }
+        };
+        let fingerprints = sig.signature.issuer_fingerprint();
+        if !fingerprints.is_empty() {
+            return fingerprints.contains(&&fingerprint);
+        }
+        sig.signature.issuer_key_id().contains(&&key_id)
+    }
+}
+
+/// Which of a key's parts (`primary`, then `subkeys` in order) is `want`; else the
+/// fingerprints it has, comma-separated.
+fn find_part(
+    primary: pgp::types::Fingerprint,
+    subkeys: impl Iterator<Item = pgp::types::Fingerprint>,
+    want: &Fingerprint,
+) -> Result<Part, String> {
+    let is_wanted = |f: &pgp::types::Fingerprint| Fingerprint::of_key(f).as_ref() == Some(want);
+    if is_wanted(&primary) {
+        return Ok(Part::Primary);
+    }
+    let subkeys: Vec<pgp::types::Fingerprint> = subkeys.collect();
+    if let Some(i) = subkeys.iter().position(is_wanted) {
+        return Ok(Part::Subkey(i));
+    }
+    Err(std::iter::once(&primary).chain(&subkeys).map(|f| format!("{f:X}")).collect::<Vec<_>>().join(", "))
 }
 
 impl std::fmt::Debug for Signer {
@@ -78,20 +174,12 @@ impl Signer {
         let (key, _) =
             SignedSecretKey::from_string(armored).map_err(|e| SignError::BadKey { var, message: e.to_string() })?;
         let want = fingerprint.clone();
-        let hex = |f: pgp::types::Fingerprint| format!("{f:X}");
-        let is_wanted = |f: pgp::types::Fingerprint| Fingerprint::of_key(&f).as_ref() == Some(&want);
-        let part = if is_wanted(key.primary_key.fingerprint()) {
-            Part::Primary
-        } else if let Some(i) = key.secret_subkeys.iter().position(|s| is_wanted(s.key.fingerprint())) {
-            Part::Subkey(i)
-        } else {
-            let have = std::iter::once(hex(key.primary_key.fingerprint()))
-                .chain(key.secret_subkeys.iter().map(|s| hex(s.key.fingerprint())))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(SignError::WrongKey { var, want, have });
-        };
-        let signer = Signer { key, part, passphrase: Password::from(passphrase), fingerprint: want };
+        let part =
+            find_part(key.primary_key.fingerprint(), key.secret_subkeys.iter().map(|s| s.key.fingerprint()), &want)
+                .map_err(|have| SignError::WrongKey { var, want: want.clone(), have })?;
+        // `to_public_key` keeps the subkeys in their order, so `part` names the same one.
+        let public = PublicKey { key: key.to_public_key(), part, fingerprint: want.clone() };
+        let signer = Signer { key, part, passphrase: Password::from(passphrase), fingerprint: want, public };
         // A wrong passphrase or a key that cannot sign shows here, before any build.
         let probe = signer
             .sign_bytes(b"repoctl")
@@ -107,6 +195,11 @@ impl Signer {
 
     pub fn fingerprint(&self) -> &Fingerprint {
         &self.fingerprint
+    }
+
+    /// The key's public part, which checks signatures.
+    pub fn public(&self) -> &PublicKey {
+        &self.public
     }
 
     /// The public key, armored: what users import into pacman's keyring.
@@ -137,39 +230,9 @@ impl Signer {
         sig.and_then(|s| s.to_bytes()).map_err(|e| e.to_string())
     }
 
-    /// Whether `sig` is a valid signature of `data` by this key.
+    /// Whether `sig` is a valid signature of `data` by this key ([`PublicKey::verify`]).
     pub fn verify(&self, data: &[u8], sig: &[u8]) -> bool {
-        self.verify_reader(data, sig)
-    }
-
-    /// Whether `sig` (a binary detached signature) is a valid signature by this key of what
-    /// `data` yields, read to its end in the hash's own blocks: a package file of any size is
-    /// checked without being held in memory. A read error is a failed check.
-    pub fn verify_reader(&self, data: impl std::io::Read, sig: &[u8]) -> bool {
-        let Ok(sig) = DetachedSignature::from_bytes(sig) else { return false };
-        match self.part {
-            Part::Primary => sig.signature.verify(self.key.primary_key.public_key(), data).is_ok(),
-            Part::Subkey(i) => sig.signature.verify(self.key.secret_subkeys[i].key.public_key(), data).is_ok(),
-        }
-    }
-
-    /// Whether `sig` parses as one binary detached signature whose issuer (the issuer
-    /// fingerprint subpacket, or the issuer key ID where only that is given, RFC 9580 5.2.3.12
-    /// and 5.2.3.35) is this key. Says who claims to have signed, not that the signature is
-    /// valid over anything: that needs the signed bytes ([`Signer::verify_reader`]).
-    pub fn is_issuer_of(&self, sig: &[u8]) -> bool {
-        let Ok(sig) = DetachedSignature::from_bytes(sig) else { return false };
-        let (fingerprint, key_id) = match self.part {
-            Part::Primary => (self.key.primary_key.fingerprint(), self.key.primary_key.legacy_key_id()),
-            Part::Subkey(i) => {
-                (self.key.secret_subkeys[i].key.fingerprint(), self.key.secret_subkeys[i].key.legacy_key_id())
-            }
-        };
-        let fingerprints = sig.signature.issuer_fingerprint();
-        if !fingerprints.is_empty() {
-            return fingerprints.contains(&&fingerprint);
-        }
-        sig.signature.issuer_key_id().contains(&&key_id)
+        self.public.verify(data, sig)
     }
 
     /// Writes `path.sig`, a detached signature of the file, and returns its path.
@@ -217,6 +280,25 @@ mod tests {
         let err = Signer::new(SECRET, &fpr("0123456789ABCDEF0123456789ABCDEF01234567"), "").unwrap_err();
         let text = err.to_string();
         assert!(text.contains(PRIMARY.trim()) && text.contains(SUBKEY.trim()), "{text}");
+    }
+
+    /// The red-team's F4: a run without the secret key checks signatures with the public part
+    /// repo.yaml names, exactly as the signer would, for the primary key and for a subkey.
+    #[test]
+    fn the_public_part_checks_what_the_secret_key_signed() {
+        const PUBLIC: &str = include_str!("../tests/fixtures/signing/public-key.asc");
+        for key in [fpr(PRIMARY), fpr(SUBKEY)] {
+            let sig = Signer::new(SECRET, &key, "").unwrap().sign_bytes(b"NAME.db bytes").unwrap();
+            let public = PublicKey::from_armored(PUBLIC, &key).expect("the fixture's public key");
+            assert!(public.verify(b"NAME.db bytes", &sig), "{key}");
+            assert!(!public.verify(b"NAME.db bytez", &sig), "a swapped byte must not verify");
+            assert!(public.is_issuer_of(&sig));
+        }
+        let primary = Signer::new(SECRET, &fpr(PRIMARY), "").unwrap().sign_bytes(b"x").unwrap();
+        assert!(!PublicKey::from_armored(PUBLIC, &fpr(SUBKEY)).unwrap().verify(b"x", &primary), "another part");
+        let err = PublicKey::from_armored(PUBLIC, &fpr("0123456789ABCDEF0123456789ABCDEF01234567")).unwrap_err();
+        assert!(err.contains(PRIMARY.trim()) && err.contains(SUBKEY.trim()), "{err}");
+        assert!(PublicKey::from_armored("not a key", &fpr(PRIMARY)).is_err());
     }
 
     #[test]

@@ -198,6 +198,7 @@ mod tests {
                     filename: "hello-a-1.0-1-any.pkg.tar.zst".into(),
                     signed: false,
                     csize: Some(1072),
+                    arch: Some("any".into()),
                     ..RepoEntry::default()
                 }]
             );

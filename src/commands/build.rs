@@ -96,6 +96,9 @@ struct Run<'a> {
     partial: bool,
     /// Shards (`--no-publish`) never need the key; a publishing run checks it before building.
     signer: Option<crate::sign::Signer>,
+    /// The public part of the repository's key ([`super::public_key`]): what the live
+    /// databases and the published dependencies were verified with.
+    public: Option<crate::sign::PublicKey>,
     no_publish: bool,
     out: Option<&'a Utf8Path>,
     /// Whether the plan has problems (those packages fail, exit 1).
@@ -127,6 +130,10 @@ impl<'a> Run<'a> {
     ) -> Result<(Run<'a>, Plan), Error> {
         let timeline = Timeline::start();
         let signer = if no_publish { None } else { super::signer(config)? };
+        // What verifies the published database, and the dependencies the builds install from
+        // it: the signer's key, or without one (`--no-publish`: a shard holds no secret key)
+        // its public part, which a signed repository must then name (`sign.public_key`).
+        let public = super::public_key(config, signer.as_ref())?;
         let work = super::work_dir(config, work_dir);
         let run_id = super::new_run_id();
         let dirs =
@@ -143,7 +150,7 @@ impl<'a> Run<'a> {
         let (planned, ()) = (planned?, probed?);
         let history = crate::publish::history(&*target, &work);
         let (trusted, debug_trusted) =
-            trust_live(config, &*target, &planned.remote, signer.as_ref(), &history, &dirs).await?;
+            trust_live(config, &*target, &planned.remote, public.as_ref(), &history, &dirs).await?;
         let (plan, taken) = what_to_build(planned.plan, no_publish, earlier, printer);
         let plan = rebuild_requested(plan, rebuild, printer);
         printer.info(render_plan(&plan).trim_end());
@@ -164,6 +171,7 @@ impl<'a> Run<'a> {
             removals,
             partial: !only.is_empty(),
             signer,
+            public,
             no_publish,
             out,
             problems,
@@ -309,7 +317,7 @@ impl<'a> Run<'a> {
         network: crate::docker::BuildNetwork,
         plan: &Plan,
     ) -> Result<BuildContext, Error> {
-        let published = Published { target: &*self.target, trusted: &self.trusted, signer: self.signer.as_ref() };
+        let published = Published { target: &*self.target, trusted: &self.trusted, key: self.public.as_ref() };
         let (config, dirs, printer) = (self.config, &self.dirs, self.printer);
         let context = build_context(config, docker, run_image, network, dirs, &self.aur, &published, plan, printer);
         Ok(BuildContext { earlier: self.earlier.clone(), ..context.await? })
@@ -529,22 +537,22 @@ fn rebuild_requested(plan: Plan, names: &[String], printer: &Printer) -> Plan {
 }
 
 /// The live databases a run builds on, trusted ([`crate::publish::trust_remote`]): `NAME.db` as
-/// the plan read it (`remote`), and, in a signed repository (`signer`), `NAME-debug.db` read now
-/// into the run directory. Errors: one does not verify (nothing is built or written), or the
+/// the plan read it (`remote`), and, in a signed repository (`key`, its key's public part),
+/// `NAME-debug.db` read now into the run directory. Errors: one does not verify (nothing is built or written), or the
 /// target fails.
 async fn trust_live(
     config: &Config,
     target: &dyn Target,
     remote: &crate::publish::RemoteRepo,
-    signer: Option<&crate::sign::Signer>,
+    key: Option<&crate::sign::PublicKey>,
     history: &History,
     dirs: &RunDirs,
 ) -> Result<(TrustedDb, Option<TrustedDb>), Error> {
-    let trusted = crate::publish::trust_remote(target, &config.name, remote, signer, history).await?;
-    let Some(signer) = signer else { return Ok((trusted, None)) };
+    let trusted = crate::publish::trust_remote(target, &config.name, remote, key, history).await?;
+    let Some(key) = key else { return Ok((trusted, None)) };
     let debug_name = crate::repo::debug_repo_name(&config.name);
     let dir = dirs.run.join("debug-trusted");
-    let debug = crate::publish::read_trusted(target, &debug_name, Some(signer), history, &dir).await?;
+    let debug = crate::publish::read_trusted(target, &debug_name, Some(key), history, &dir).await?;
     Ok((trusted, Some(debug.trusted)))
 }
 

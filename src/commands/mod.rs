@@ -106,6 +106,42 @@ pub(crate) fn signer(config: &Config) -> Result<Option<crate::sign::Signer>, Err
     })
 }
 
+/// The public part of the repository's key, for a run that verifies the published database
+/// but may not sign (a shard's `build --no-publish`, `provenance`): from `given` when the run
+/// has one, else from repo.yaml's `sign.public_key` file, else from the secret key in the
+/// environment when it is there. None for an unsigned repository. Errors: a signed repository
+/// with none of the three (a diagnostic at `sign.key` saying to add `sign.public_key`), or a
+/// `sign.public_key` file that does not hold the key `sign.key` names.
+pub(crate) fn public_key(
+    config: &Config,
+    given: Option<&crate::sign::Signer>,
+) -> Result<Option<crate::sign::PublicKey>, Error> {
+    let Some(sign) = &config.sign else { return Ok(None) };
+    if let Some(signer) = given {
+        return Ok(Some(signer.public().clone()));
+    }
+    if let Some(file) = &sign.public_key {
+        return crate::sign::PublicKey::from_armored(&file.armored, &sign.key).map(Some).map_err(|why| {
+            let message = format!("key file `{}` is not the public part of key {}: {why}", file.path, sign.key);
+            let hint = format!("export it again with `gpg --armor --export {} > {}`", sign.key, file.path);
+            Error::Diagnostics(crate::config::Diagnostics(vec![config.diagnostic_at(file.pos, message).hint(hint)]))
+        });
+    }
+    if std::env::var(crate::env::SIGNING_KEY).is_ok_and(|k| !k.trim().is_empty()) {
+        return Ok(signer(config)?.map(|s| s.public().clone()));
+    }
+    let message = format!(
+        "the repository is signed with key {}, but this run has neither the secret key ({}) nor its public part to verify the published database with",
+        sign.key,
+        crate::env::SIGNING_KEY
+    );
+    let hint = format!(
+        "commit the public key (`gpg --armor --export {} > keys/{}.asc`) and add `public_key: keys/{}.asc` under `sign:`",
+        sign.key, config.name, config.name
+    );
+    Err(Error::Diagnostics(crate::config::Diagnostics(vec![config.diagnostic_at(sign.pos, message).hint(hint)])))
+}
+
 /// `--work-dir`, or `.repoctl` beside repo.yaml.
 pub(crate) fn work_dir(config: &Config, given: Option<Utf8PathBuf>) -> Utf8PathBuf {
     work_dir_beside(&config.path, given)

@@ -13,7 +13,7 @@ use crate::alpm::RepoEntry;
 use crate::error::{Error, ExitStatus};
 use crate::provenance::{MAX_BYTES, Provenance, sidecar_name};
 use crate::publish::Target;
-use crate::sign::Signer;
+use crate::sign::PublicKey;
 use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -37,23 +37,24 @@ impl DbTrust {
                 format!("{db} NOT VERIFIED: the repository is unsigned (as trustworthy as the bucket)")
             }
             DbTrust::NotVerified(key) => format!(
-                "{db} NOT VERIFIED: no key in {} to check its signature by {key} with (as trustworthy as the bucket)",
+                "{db} NOT VERIFIED: neither {} nor sign.public_key gives the key {key} to check its signature with (as trustworthy as the bucket)",
                 crate::env::SIGNING_KEY
             ),
         }
     }
 }
 
-/// The key to verify the database with, when repo.yaml has `sign:` and the environment holds
-/// it ([`super::signer`]); None when there is no `sign:` or no key (`DbTrust` says which).
-/// Errors: a key is given but is not the configured one or cannot be used.
-fn signer_for(config: &crate::config::Config) -> Result<(Option<Signer>, DbTrust), Error> {
+/// The key to verify the database with, when repo.yaml has `sign:` and either names its public
+/// part (`sign.public_key`) or the environment holds the secret key ([`super::public_key`]);
+/// None when there is no `sign:` or no key (`DbTrust` says which). Errors: a key is given but
+/// is not the configured one or cannot be used.
+fn key_for(config: &crate::config::Config) -> Result<(Option<PublicKey>, DbTrust), Error> {
     let Some(sign) = &config.sign else { return Ok((None, DbTrust::Unsigned)) };
     let given = std::env::var(crate::env::SIGNING_KEY).is_ok_and(|k| !k.trim().is_empty());
-    if !given {
+    if !given && sign.public_key.is_none() {
         return Ok((None, DbTrust::NotVerified(sign.key.clone())));
     }
-    Ok((super::signer(config)?, DbTrust::Verified(sign.key.clone())))
+    Ok((super::public_key(config, None)?, DbTrust::Verified(sign.key.clone())))
 }
 
 /// Prints the provenance of `package` (a pkgname; a package file name as the database lists
@@ -76,8 +77,8 @@ pub async fn provenance(
     let scratch = Utf8PathBuf::from_path_buf(scratch.path().to_path_buf())
         .unwrap_or_else(|p| p.to_string_lossy().into_owned().into());
     let repos = [config.name.clone(), crate::repo::debug_repo_name(&config.name)];
-    let (signer, trust) = signer_for(&config)?;
-    let found = find_published(&*target, &repos, package, signer.as_ref(), &scratch).await?;
+    let (key, trust) = key_for(&config)?;
+    let found = find_published(&*target, &repos, package, key.as_ref(), &scratch).await?;
     if found.is_empty() {
         printer.error(&format!("{package} is not published in {} at {}", config.name, target.describe()));
         return Ok(ExitStatus::PackagesFailed);
@@ -127,25 +128,23 @@ async fn show(
 }
 
 /// The entries of the first of `repos` whose database lists `package` ([`matching`]); none when
-/// no database does. Each database is read into `scratch`, and verified under `signer`'s key
+/// no database does. Each database is read into `scratch`, and verified under `key`
 /// when there is one ([`crate::publish::read_trusted`]). Errors: the target, or a database
 /// that does not verify.
 async fn find_published(
     target: &dyn Target,
     repos: &[String],
     package: &str,
-    signer: Option<&Signer>,
+    key: Option<&PublicKey>,
     scratch: &Utf8Path,
 ) -> Result<Vec<(String, RepoEntry)>, Error> {
     let history = crate::trust::signed::History::none();
     for repo in repos {
         let dir = scratch.join(repo);
-        let entries = match signer {
-            Some(signer) => crate::publish::read_trusted(target, repo, Some(signer), &history, &dir)
-                .await?
-                .trusted
-                .entries()
-                .to_vec(),
+        let entries = match key {
+            Some(key) => {
+                crate::publish::read_trusted(target, repo, Some(key), &history, &dir).await?.trusted.entries().to_vec()
+            }
             None => crate::publish::read_remote(target, repo, &dir).await?.entries,
         };
         let found = matching(entries, package);

@@ -144,6 +144,7 @@ async fn listed_files(
     dir: &Utf8Path,
 ) -> Result<Listed, Error> {
     let (signer, history) = keys;
+    let signer = signer.map(crate::sign::Signer::public);
     let has_debug = files.iter().any(|f| is_in_debug_dir(f));
     let debug_repo = crate::repo::debug_repo_name(repo);
     let (main_dir, debug_dir) = (dir.join(repo), dir.join(&debug_repo));

@@ -106,7 +106,8 @@ pub(super) async fn refresh_image(
 pub(super) struct Published<'a> {
     pub target: &'a dyn Target,
     pub trusted: &'a crate::trust::signed::TrustedDb,
-    pub signer: Option<&'a crate::sign::Signer>,
+    /// The key's public part in a signed repository.
+    pub key: Option<&'a crate::sign::PublicKey>,
 }
 
 /// What every build and VCS check of a run shares, the published package files they install
@@ -214,7 +215,7 @@ async fn download_one(
         e => format!("cannot fetch dependency {file} from the repository: {}", crate::build::with_causes(&e)),
     })?;
     fs_err::rename(&part, &dest).map_err(|e| e.to_string())?;
-    published.trusted.check_fetched(file, &dest, published.signer).map_err(|why| {
+    published.trusted.check_fetched(file, &dest, published.key).map_err(|why| {
         let _ = fs_err::remove_file(&dest);
         format!("the published dependency {file} is not what the repository's database describes: {why}")
     })
@@ -279,11 +280,12 @@ pub(super) async fn probe_vcs(
                 .ensure_volume(&crate::build::source_cache_volume(docker.work_dir(), &step.pkgbase), "source-cache")
                 .await?;
         }
-        // Nothing is published from here: the database is taken as read, without the key.
-        let trusted =
-            crate::publish::trust_remote(target, &config.name, remote, None, &crate::trust::signed::History::none())
-                .await?;
-        let published = Published { target, trusted: &trusted, signer: None };
+        // Nothing is published from here, but the probes install published dependencies: the
+        // database is verified when the key's public part is at hand, else taken as read.
+        let key = super::public_key(config, None).ok().flatten();
+        let history = crate::trust::signed::History::none();
+        let trusted = crate::publish::trust_remote(target, &config.name, remote, key.as_ref(), &history).await?;
+        let published = Published { target, trusted: &trusted, key: key.as_ref() };
         let ctx =
             build_context(config, &docker, &run_image.id, network, &dirs, aur, &published, &plan, printer).await?;
         let probed = super::or_interrupt(&docker, crate::build::probe_vcs(&ctx, &plan)).await;

@@ -95,6 +95,21 @@ pub struct SignConfig {
     /// The signing key's fingerprint (primary key or signing subkey).
     pub key: Fingerprint,
     pub pos: Pos,
+    /// `sign.public_key`: the key's public part, from an armored file in the repository
+    /// (`gpg --armor --export`), read and checked to be a public key when repo.yaml was
+    /// loaded. What a run without the secret key (a shard's `build --no-publish`,
+    /// `provenance`) verifies the published database with; that it holds `key` is checked
+    /// where it is used ([`crate::sign::PublicKey::from_armored`]).
+    pub public_key: Option<PublicKeyFile>,
+}
+
+/// An armored public key file named in repo.yaml, as read when it was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKeyFile {
+    pub path: Utf8PathBuf,
+    pub armored: String,
+    /// Where repo.yaml names it.
+    pub pos: Pos,
 }
 
 #[derive(Debug, Clone, PartialEq)]

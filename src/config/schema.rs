@@ -43,6 +43,8 @@ pub struct RawS3 {
 #[serde(deny_unknown_fields)]
 pub struct RawSign {
     pub key: Spanned<String>,
+    #[serde(default)]
+    pub public_key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -342,11 +342,26 @@ impl Validator<'_> {
         trust
     }
 
+    /// `sign.public_key`: an armored public key file relative to repo.yaml; None (and a
+    /// problem) when it cannot be read or is not a public key.
+    fn public_key_file(&mut self, file: &Spanned<String>) -> Option<crate::config::PublicKeyFile> {
+        let base = self.path.parent().unwrap_or(Utf8Path::new("."));
+        let path = normalize(&base.join(file.value.trim()));
+        match read_key_file(&path) {
+            Ok((armored, _)) => Some(crate::config::PublicKeyFile { path, armored, pos: loc_pos(file.referenced) }),
+            Err((message, hint)) => {
+                self.problem(file.referenced, format!("key file `{}`: {message}", file.value), hint);
+                None
+            }
+        }
+    }
+
     /// `sign.key`; None (and a problem) when it is not a full fingerprint.
     fn sign(&mut self, sign: RawSign) -> Option<SignConfig> {
         let key = &sign.key;
+        let public_key = sign.public_key.as_ref().and_then(|file| self.public_key_file(file));
         match Fingerprint::parse(&key.value) {
-            Ok(fingerprint) => Some(SignConfig { key: fingerprint, pos: loc_pos(key.referenced) }),
+            Ok(fingerprint) => Some(SignConfig { key: fingerprint, pos: loc_pos(key.referenced), public_key }),
             Err(_) => {
                 self.problem(
                     key.referenced,
@@ -1040,6 +1055,35 @@ mod tests {
                 [format!("`{written}` is not a key fingerprint"), format!("`{written}` is not a full key fingerprint")],
                 "{digits} digits"
             );
+        }
+    }
+
+    /// `sign.public_key` (the red-team's F4): a public key file beside repo.yaml, read when
+    /// repo.yaml is loaded; a missing file or a secret key is an error at its line.
+    #[test]
+    fn sign_public_key_is_a_checked_public_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
+        let public = include_str!("../../tests/fixtures/signing/public-key.asc");
+        std::fs::create_dir(root.join("keys")).unwrap();
+        std::fs::write(root.join("keys/r.asc"), public).unwrap();
+        std::fs::write(root.join("keys/secret.asc"), public.replace("PUBLIC", "PRIVATE")).unwrap();
+        let path = root.join("repo.yaml");
+        let yaml = |file: &str| {
+            format!(
+                "name: r\nsign:\n  key: 9AFB7BB20A2C795ABA9CDA8777867A0A09675111\n  public_key: {file}\npackages: [a]\n"
+            )
+        };
+        let sign = parse(&path, yaml("keys/r.asc").as_bytes()).unwrap().sign.unwrap();
+        let file = sign.public_key.expect("the public key file");
+        assert_eq!((file.path.as_path(), file.armored.as_str()), (root.join("keys/r.asc").as_path(), public));
+        for (file, says) in [
+            ("keys/missing.asc", format!("{path}:4:15: key file `keys/missing.asc`: cannot read")),
+            ("keys/secret.asc", format!("{path}:4:15: key file `keys/secret.asc`: it holds a secret key")),
+        ] {
+            let problems: Vec<String> =
+                parse(&path, yaml(file).as_bytes()).unwrap_err().0.iter().map(|d| d.to_string()).collect();
+            assert!(problems.len() == 1 && problems[0].starts_with(&says), "{problems:#?}");
         }
     }
 

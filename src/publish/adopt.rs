@@ -54,7 +54,7 @@ pub async fn adopt(
         names.db
     ));
     let files = check_files(target, &remote.entries, signer, &names.db, &dir.join("files")).await?;
-    let trusted = signed::adopt(&names.db, &read_file(&db)?, &files, signer)?;
+    let trusted = signed::adopt(&names.db, &read_file(&db)?, &files, signer.public())?;
     let unsigned: Vec<&AdoptedFile> = files.iter().filter(|f| !f.is_signed()).collect();
     let mut adoption = Adoption {
         signed: unsigned.iter().map(|f| f.filename().to_string()).collect(),
@@ -102,7 +102,7 @@ async fn check_files(
             target
                 .download(&entry.filename, &path, entry.csize.unwrap_or(crate::trust::package::MAX_UNPACKED_BYTES))
                 .await?;
-            Ok(signed::check_published(entry, &path, signer))
+            Ok(signed::check_published(entry, &path, signer.public()))
         })
         .buffer_unordered(PARALLEL_UPLOADS)
         .collect()

@@ -5,7 +5,7 @@
 //! refuses conditional writes whose condition fails (issue 24, item 3).
 use super::{MAX_DB_FETCH, PublishError, RemoteRepo, Target, io, read_file, read_remote};
 use crate::repo::{DbFiles, DbNames};
-use crate::sign::Signer;
+use crate::sign::PublicKey;
 use crate::trust::signed::{self, Found, History, TrustedDb};
 use camino::Utf8Path;
 
@@ -30,7 +30,7 @@ pub struct Live {
 pub async fn read_trusted(
     target: &dyn Target,
     repo: &str,
-    signer: Option<&Signer>,
+    signer: Option<&PublicKey>,
     history: &History,
     dir: &Utf8Path,
 ) -> Result<Live, PublishError> {
@@ -63,7 +63,7 @@ pub async fn trust_remote(
     target: &dyn Target,
     repo: &str,
     remote: &RemoteRepo,
-    signer: Option<&Signer>,
+    signer: Option<&PublicKey>,
     history: &History,
 ) -> Result<TrustedDb, PublishError> {
     let names = DbNames::new(repo);
@@ -80,7 +80,7 @@ async fn signatures_of(
     target: &dyn Target,
     object: &str,
     bytes: &[u8],
-    signer: &Signer,
+    signer: &PublicKey,
 ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), PublishError> {
     let sig = target.fetch(&format!("{object}.sig"), MAX_SIGNATURE).await?;
     if signed::signature_verifies(bytes, sig.as_deref(), signer) {
@@ -98,7 +98,7 @@ pub async fn read_files_db(
     target: &dyn Target,
     repo: &str,
     live: &Live,
-    signer: Option<&Signer>,
+    signer: Option<&PublicKey>,
 ) -> Result<Option<DbFiles>, PublishError> {
     let Some(db) = &live.remote.db else { return Ok(None) };
     let names = DbNames::new(repo);

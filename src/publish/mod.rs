@@ -753,7 +753,14 @@ impl<'a> Publish<'a> {
     /// any other failure is an error, and the published repository is still consistent.
     async fn attempt(&mut self, dir: &Utf8Path) -> Result<Attempt, PublishError> {
         let (change, history) = (self.change, self.change.history);
-        let live = read_trusted(self.target, change.repo, change.signer, history, &dir.join("current")).await?;
+        let live = read_trusted(
+            self.target,
+            change.repo,
+            change.signer.map(crate::sign::Signer::public),
+            history,
+            &dir.join("current"),
+        )
+        .await?;
         let edit = self.edit_for(&live.trusted, dir).await?;
         if edit.is_empty() {
             self.report.uploaded += republish_signature(self.target, change.repo, &live.trusted, dir).await?;
@@ -889,7 +896,7 @@ impl<'a> Publish<'a> {
         let update = async {
             let current = match edit.fresh {
                 true => None,
-                false => read_files_db(target, repo, live, signer).await?,
+                false => read_files_db(target, repo, live, signer.map(crate::sign::Signer::public)).await?,
             };
             Ok::<_, PublishError>(tool.update(repo, current.as_ref(), &edit.add, &edit.remove, &next).await?)
         };

@@ -131,7 +131,7 @@ async fn place_provenance(target: &dyn Target, record: &Utf8Path, created: bool)
 
 /// Whether `sig` is a valid signature of the file at `path` by the key.
 fn verifies(signer: &Signer, path: &Utf8Path, sig: &[u8]) -> bool {
-    fs_err::File::open(path).is_ok_and(|f| signer.verify_reader(std::io::BufReader::new(f), sig))
+    fs_err::File::open(path).is_ok_and(|f| signer.public().verify_reader(std::io::BufReader::new(f), sig))
 }
 
 /// How large a live build of the same file as `ours` may be for [`take_live`] to download

@@ -25,7 +25,7 @@
 //! packages behind the lock and rebuilds them).
 use crate::alpm::{DbError, RepoEntry, read_sync_db};
 use crate::pgp::Fingerprint;
-use crate::sign::{SignError, Signer};
+use crate::sign::{PublicKey, SignError, Signer};
 use base64::Engine;
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::BTreeMap;
@@ -114,7 +114,7 @@ impl TrustedDb {
         &self,
         file: &str,
         path: &Utf8Path,
-        signer: Option<&Signer>,
+        public: Option<&PublicKey>,
     ) -> Result<FetchedPackage, String> {
         let entry = self.entries.iter().find(|e| e.filename == file);
         let entry = entry.ok_or_else(|| format!("{file} is not in {}", self.name))?;
@@ -125,8 +125,8 @@ impl TrustedDb {
             return Err(format!("{file} as fetched has SHA-256 {have}, but {} says {want}", self.name));
         }
         if let Some(key) = &self.key {
-            let signer = signer.ok_or_else(|| format!("{file}: no key {key} to check its signature with"))?;
-            if !embedded_signature_verifies(entry, path, signer) {
+            let public = public.ok_or_else(|| format!("{file}: no key {key} to check its signature with"))?;
+            if !embedded_signature_verifies(entry, path, public) {
                 return Err(format!("{file}'s signature in {} does not verify it under key {key}", self.name));
             }
         }
@@ -171,8 +171,8 @@ pub fn digest_signature_name(object: &str, bytes: &[u8]) -> String {
 }
 
 /// Whether `sig` (the bytes of `OBJECT.sig`, if any) is a valid signature of `bytes` by the key.
-pub fn signature_verifies(bytes: &[u8], sig: Option<&[u8]>, signer: &Signer) -> bool {
-    sig.is_some_and(|sig| signer.verify(bytes, sig))
+pub fn signature_verifies(bytes: &[u8], sig: Option<&[u8]>, key: &PublicKey) -> bool {
+    sig.is_some_and(|sig| key.verify(bytes, sig))
 }
 
 /// The signatures found for a live database object (`OBJECT.sig`, and the one under its digest
@@ -198,7 +198,7 @@ pub fn verify(
     name: &str,
     db: Option<&[u8]>,
     found: Found<'_>,
-    signer: &Signer,
+    signer: &PublicKey,
     history: &History,
 ) -> Result<TrustedDb, Untrusted> {
     let key = signer.fingerprint().clone();
@@ -219,13 +219,13 @@ pub fn verify(
 
 /// A database object other than `NAME.db` (`NAME.files`) that a publish builds on: its bytes
 /// must verify under the key like `NAME.db`'s ([`Found`]). Errors: [`Untrusted`].
-pub fn verify_files(name: &str, bytes: &[u8], found: Found<'_>, signer: &Signer) -> Result<(), Untrusted> {
+pub fn verify_files(name: &str, bytes: &[u8], found: Found<'_>, signer: &PublicKey) -> Result<(), Untrusted> {
     verify_object(name, bytes, found, signer).map(drop)
 }
 
 /// How `bytes` (the object `name`) verify: by `OBJECT.sig`, else by the signature under its
 /// digest. Errors: neither exists, or neither verifies.
-fn verify_object(name: &str, bytes: &[u8], found: Found<'_>, signer: &Signer) -> Result<Via, Untrusted> {
+fn verify_object(name: &str, bytes: &[u8], found: Found<'_>, signer: &PublicKey) -> Result<Via, Untrusted> {
     let key = signer.fingerprint().clone();
     if signature_verifies(bytes, found.sig, signer) {
         return Ok(Via::Signature);
@@ -257,12 +257,12 @@ fn embedded_signature(entry: &RepoEntry) -> Option<Vec<u8>> {
 /// Whether the entry carries a signature made by the key. The signed bytes (the package file)
 /// are not at hand: the database's own signature vouches for the entry, this for its
 /// `%PGPSIG%` being the key's and not another's.
-fn entry_is_signed_by(entry: &RepoEntry, signer: &Signer) -> bool {
+fn entry_is_signed_by(entry: &RepoEntry, signer: &PublicKey) -> bool {
     embedded_signature(entry).is_some_and(|sig| signer.is_issuer_of(&sig))
 }
 
 /// Whether the entry's `%PGPSIG%` is a valid signature of the file at `path` by the key.
-fn embedded_signature_verifies(entry: &RepoEntry, path: &Utf8Path, signer: &Signer) -> bool {
+fn embedded_signature_verifies(entry: &RepoEntry, path: &Utf8Path, signer: &PublicKey) -> bool {
     let Some(sig) = embedded_signature(entry) else { return false };
     fs_err::File::open(path).is_ok_and(|file| signer.verify_reader(std::io::BufReader::new(file), &sig))
 }
@@ -402,7 +402,7 @@ impl AdoptedFile {
 /// be `%SHA256SUM%`. When `%PGPSIG%` is already a valid signature of it by the key, that
 /// signature is written beside it (`PATH.sig`) for repo-add to embed again. Errors: one line
 /// naming the file and what does not match.
-pub fn check_published(entry: &RepoEntry, path: &Utf8Path, signer: &Signer) -> Result<AdoptedFile, String> {
+pub fn check_published(entry: &RepoEntry, path: &Utf8Path, signer: &PublicKey) -> Result<AdoptedFile, String> {
     let file = &entry.filename;
     let want = entry.sha256.as_deref().ok_or_else(|| format!("{file}: its entry has no %SHA256SUM%"))?;
     let have = sha256_of_file(path).map_err(|e| format!("{file}: cannot read {path}: {e}"))?;
@@ -420,7 +420,7 @@ pub fn check_published(entry: &RepoEntry, path: &Utf8Path, signer: &Signer) -> R
 /// The database `name` (`db`: its bytes) as `sign --adopt` takes it over: trusted because every
 /// entry's package file was checked (`files`, [`check_published`]). Errors: an entry has no
 /// checked file, or the database cannot be read.
-pub fn adopt(name: &str, db: &[u8], files: &[AdoptedFile], signer: &Signer) -> Result<TrustedDb, Untrusted> {
+pub fn adopt(name: &str, db: &[u8], files: &[AdoptedFile], signer: &PublicKey) -> Result<TrustedDb, Untrusted> {
     let key = signer.fingerprint().clone();
     let adopted = trusted(name, Some(db), Some(key.clone()), Via::Adopted)?;
     let checked: std::collections::BTreeSet<&str> = files.iter().map(|f| f.filename.as_str()).collect();

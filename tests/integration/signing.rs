@@ -283,3 +283,83 @@ fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     format!("{:x}", sha2::Sha256::digest(bytes))
 }
+
+/// The red-team's F4: a shard builds with `build --no-publish` and holds no secret key, yet
+/// its builds install published dependencies from the bucket. It verifies the database with
+/// the key's public part (`sign.public_key`), or stops: someone who can write the bucket
+/// cannot slip a dependency of theirs into a build whose package the publisher then signs.
+#[test]
+fn a_shard_without_the_secret_key_builds_only_on_a_database_the_public_key_verifies() {
+    let Some(_docker) = docker() else { return };
+    let s3 = S3::start();
+    s3.create_bucket(BUCKET);
+    let aur = Aur::start();
+    for p in ["hello", "libfoo", "foo-app"] {
+        aur.push_fixture(p);
+    }
+    let (_t, dir) = tempdir();
+    let key = crate::support::SigningKey::fixture();
+    let mut shard_env = s3.env();
+    shard_env.push(("AUR_LOCATION", aur.url.clone()));
+    shard_env.push(("REPOCTL_WORK_DIR", dir.join("work-shard").to_string()));
+    let mut env = shard_env.clone();
+    env.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));
+    env.push(key.env());
+    let config = write_config(&dir, &s3, Some(&key.fingerprint), &["hello", "libfoo", "foo-app"]);
+    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (db, libfoo) = (s3.get(BUCKET, "signed.db"), "libfoo-2.1-1-any.pkg.tar.zst");
+    let published_libfoo = s3.get(BUCKET, libfoo);
+
+    // The bucket writer's libfoo (another build of the same version) and a database listing it.
+    let other = dir.join("other-libfoo");
+    let mut e = env.clone();
+    e.push(("REPOCTL_WORK_DIR", dir.join("work-other").to_string()));
+    let out = repoctl(&["build", "--config", config.as_str(), "--no-publish", "--out", other.as_str(), "libfoo"], &e);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let tampered = repo_add_on_host(&dir, &db, &other.join(libfoo));
+    s3.put(BUCKET, libfoo, std::fs::read(other.join(libfoo)).unwrap());
+    for name in ["signed.db", "signed.db.tar.zst"] {
+        s3.put(BUCKET, name, tampered.clone());
+    }
+
+    // The shard's repo.yaml, beside the same repoctl.lock.
+    let shard = dir.join("shard.yaml");
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&shard, &yaml).unwrap();
+    let trial = dir.join("trial");
+    let shard_build = || {
+        repoctl(&["build", "--config", shard.as_str(), "--no-publish", "--out", trial.as_str(), "foo-app"], &shard_env)
+    };
+    let before = s3.objects(BUCKET);
+    let out = shard_build();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("neither the secret key (REPOCTL_SIGNING_KEY) nor its public part"), "{said}");
+    assert!(said.contains("add `public_key: keys/signed.asc` under `sign:`"), "{said}");
+
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    std::fs::write(dir.join("keys/signed.asc"), fixture("public-key.asc")).unwrap();
+    let with_key = yaml.replace(
+        &format!("  key: {}\n", key.fingerprint),
+        &format!("  key: {}\n  public_key: keys/signed.asc\n", key.fingerprint),
+    );
+    std::fs::write(&shard, with_key).unwrap();
+    let out = shard_build();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("signed.db does not verify under key"), "{}", text(&out));
+    let built = |dir: &camino::Utf8Path| {
+        std::fs::read_dir(dir).map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("foo-app-")))
+    };
+    assert!(!built(&trial).unwrap_or(false), "nothing is built on a database the key does not verify");
+    assert_eq!(s3.objects(BUCKET), before, "a shard writes nothing to the bucket");
+
+    // The database and libfoo put back: the shard verifies it with the public key and builds.
+    s3.put(BUCKET, libfoo, published_libfoo);
+    for name in ["signed.db", "signed.db.tar.zst"] {
+        s3.put(BUCKET, name, db.clone());
+    }
+    let out = shard_build();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(built(&trial).unwrap(), "{}", text(&out));
+}

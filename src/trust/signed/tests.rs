@@ -41,19 +41,19 @@ fn a_database_verifies_by_its_signature_and_a_changed_one_does_not() {
     let db = database(&[("hello", b"hello package", Some(&signer))]);
     let sig = signer.sign_bytes(&db).unwrap();
     let found = Found { sig: Some(&sig), digest_sig: None };
-    let trusted = verify("r.db", Some(&db), found, &signer, &History::none()).expect("verifies");
+    let trusted = verify("r.db", Some(&db), found, signer.public(), &History::none()).expect("verifies");
     assert_eq!(trusted.entries().len(), 1);
     assert_eq!(trusted.digest(), Some(digest_of(&db).as_str()));
     assert!(trusted.signature_to_republish().is_none());
 
     // An intruder's entry, written as repo-add writes it, under the old signature.
     let tampered = database(&[("hello", b"intruder's package", None)]);
-    let err = verify("r.db", Some(&tampered), found, &signer, &History::none()).unwrap_err();
+    let err = verify("r.db", Some(&tampered), found, signer.public(), &History::none()).unwrap_err();
     assert!(matches!(err, Untrusted::BadSignature { .. }), "{err}");
     assert!(err.to_string().contains("r.db does not verify under key"), "{err}");
-    let err = verify("r.db", Some(&tampered), Found::default(), &signer, &History::none()).unwrap_err();
+    let err = verify("r.db", Some(&tampered), Found::default(), signer.public(), &History::none()).unwrap_err();
     assert!(matches!(err, Untrusted::Unsigned { .. }), "{err}");
-    assert!(verify("r.db", None, Found::default(), &signer, &History::none()).unwrap().entries().is_empty());
+    assert!(verify("r.db", None, Found::default(), signer.public(), &History::none()).unwrap().entries().is_empty());
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn a_stale_database_signature_is_replaced_only_by_one_the_key_made_for_these_byt
     let stale = signer.sign_bytes(&older).unwrap();
     let by_digest = signer.sign_bytes(&db).unwrap();
     let found = Found { sig: Some(&stale), digest_sig: Some(&by_digest) };
-    let trusted = verify("r.db", Some(&db), found, &signer, &History::none()).unwrap();
+    let trusted = verify("r.db", Some(&db), found, signer.public(), &History::none()).unwrap();
     assert_eq!(trusted.signature_to_republish(), Some(by_digest.as_slice()));
     // The digest name is per content.
     assert_ne!(digest_signature_name("r.db", &db), digest_signature_name("r.db", &older));
@@ -72,7 +72,7 @@ fn a_stale_database_signature_is_replaced_only_by_one_the_key_made_for_these_byt
         digest_signature_name("r.db", &db).starts_with("r.db.") && digest_signature_name("r.db", &db).ends_with(".sig")
     );
     let found = Found { sig: Some(&stale), digest_sig: Some(&stale) };
-    assert!(verify("r.db", Some(&db), found, &signer, &History::none()).is_err());
+    assert!(verify("r.db", Some(&db), found, signer.public(), &History::none()).is_err());
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn every_entry_must_carry_a_signature_by_the_key() {
     let db = database(&[("hello", b"a", Some(&signer)), ("intruder", b"b", None)]);
     let sig = signer.sign_bytes(&db).unwrap();
     let found = Found { sig: Some(&sig), digest_sig: None };
-    let err = verify("r.db", Some(&db), found, &signer, &History::none()).unwrap_err();
+    let err = verify("r.db", Some(&db), found, signer.public(), &History::none()).unwrap_err();
     assert!(
         err.to_string().contains("1 package(s) without a signature") && err.to_string().contains("intruder-1.0-1"),
         "{err}"
@@ -98,14 +98,17 @@ fn a_database_this_work_directory_replaced_is_refused_as_a_rollback() {
     let (old_sig, new_sig) = (signer.sign_bytes(&old).unwrap(), signer.sign_bytes(&new).unwrap());
     history.record("r.db", &old).unwrap();
     let found = |sig| Found { sig: Some(sig), digest_sig: None };
-    assert!(verify("r.db", Some(&old), found(&old_sig), &signer, &history).is_ok(), "the newest one it committed");
+    assert!(
+        verify("r.db", Some(&old), found(&old_sig), signer.public(), &history).is_ok(),
+        "the newest one it committed"
+    );
     history.record("r.db", &new).unwrap();
-    let err = verify("r.db", Some(&old), found(&old_sig), &signer, &history).unwrap_err();
+    let err = verify("r.db", Some(&old), found(&old_sig), signer.public(), &history).unwrap_err();
     assert!(matches!(err, Untrusted::RolledBack { .. }), "{err}");
-    assert!(verify("r.db", Some(&new), found(&new_sig), &signer, &history).is_ok());
-    assert!(verify("other.db", Some(&old), found(&old_sig), &signer, &history).is_ok(), "per repository");
+    assert!(verify("r.db", Some(&new), found(&new_sig), signer.public(), &history).is_ok());
+    assert!(verify("other.db", Some(&old), found(&old_sig), signer.public(), &history).is_ok(), "per repository");
     let elsewhere = History::in_work_dir(&dir, "s3://another-bucket");
-    assert!(verify("r.db", Some(&old), found(&old_sig), &signer, &elsewhere).is_ok(), "per target");
+    assert!(verify("r.db", Some(&old), found(&old_sig), signer.public(), &elsewhere).is_ok(), "per target");
 }
 
 #[test]
@@ -115,13 +118,14 @@ fn a_fetched_dependency_must_be_the_file_its_entry_describes() {
     let db = database(&[("hello", b"hello package", Some(&signer))]);
     let sig = signer.sign_bytes(&db).unwrap();
     let trusted =
-        verify("r.db", Some(&db), Found { sig: Some(&sig), digest_sig: None }, &signer, &History::none()).unwrap();
+        verify("r.db", Some(&db), Found { sig: Some(&sig), digest_sig: None }, signer.public(), &History::none())
+            .unwrap();
     let path = dir.join("hello-1.0-1-any.pkg.tar.zst");
     fs_err::write(&path, b"hello package").unwrap();
-    let fetched = trusted.check_fetched("hello-1.0-1-any.pkg.tar.zst", &path, Some(&signer)).unwrap();
+    let fetched = trusted.check_fetched("hello-1.0-1-any.pkg.tar.zst", &path, Some(signer.public())).unwrap();
     assert_eq!(fetched.path(), path);
     fs_err::write(&path, b"swapped package").unwrap();
-    let err = trusted.check_fetched("hello-1.0-1-any.pkg.tar.zst", &path, Some(&signer)).unwrap_err();
+    let err = trusted.check_fetched("hello-1.0-1-any.pkg.tar.zst", &path, Some(signer.public())).unwrap_err();
     assert!(err.contains("SHA-256") && err.contains("hello-1.0-1-any.pkg.tar.zst"), "{err}");
     // Unsigned: the checksum is still checked.
     let plain = as_read("r.db", Some(&database(&[("hello", b"hello package", None)]))).unwrap();
@@ -142,13 +146,13 @@ fn adoption_checks_every_file_and_knows_which_are_signed_already() {
         fs_err::write(&path, bytes).unwrap();
         path
     };
-    let a = check_published(&entries[0], &write("a", b"file a"), &signer).unwrap();
-    let b = check_published(&entries[1], &write("b", b"file b"), &signer).unwrap();
+    let a = check_published(&entries[0], &write("a", b"file a"), signer.public()).unwrap();
+    let b = check_published(&entries[1], &write("b", b"file b"), signer.public()).unwrap();
     assert!(a.is_signed() && !b.is_signed());
-    let err = check_published(&entries[1], &write("b2", b"file B"), &signer).unwrap_err();
+    let err = check_published(&entries[1], &write("b2", b"file B"), signer.public()).unwrap_err();
     assert!(err.contains("b-1.0-1-any.pkg.tar.zst"), "{err}");
-    assert!(adopt("r.db", &db, std::slice::from_ref(&a), &signer).is_err(), "b was not checked");
-    let adopted = adopt("r.db", &db, &[a, b.clone()], &signer).unwrap();
+    assert!(adopt("r.db", &db, std::slice::from_ref(&a), signer.public()).is_err(), "b was not checked");
+    let adopted = adopt("r.db", &db, &[a, b.clone()], signer.public()).unwrap();
     assert_eq!(adopted.entries().len(), 2);
     let sig = sign_adopted(&signer, &b).unwrap();
     assert!(signer.verify(b"file b", &fs_err::read(sig).unwrap()));
