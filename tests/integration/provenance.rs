@@ -245,7 +245,7 @@ fn provenance_verifies_a_signed_database_and_prints_no_control_characters() {
         let out = run(args, &env);
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        assert!(stderr.contains("NOT VERIFIED: no key in REPOCTL_SIGNING_KEY"), "{stderr}");
+        assert!(stderr.contains("NOT VERIFIED: neither REPOCTL_SIGNING_KEY nor sign.public_key"), "{stderr}");
         assert!(!raw(&stdout) && !raw(&stderr), "raw control or bidi characters: {stdout:?}");
         if args.contains(&"--json") {
             let shown: Value = serde_json::from_str(&stdout).expect("still JSON");
@@ -261,4 +261,15 @@ fn provenance_verifies_a_signed_database_and_prints_no_control_characters() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("prov.db is not signed"), "{}", text(&out));
     assert!(out.stdout.is_empty(), "nothing of the unverified database is printed: {}", text(&out));
+
+    // The key's public part alone (sign.public_key, the red-team's F4) refuses it as well.
+    env.pop();
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    std::fs::copy(repo_root().join("tests/fixtures/signing/public-key.asc"), dir.join("keys/prov.asc")).unwrap();
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    let with_public = yaml.replace("sign:\n", "sign:\n  public_key: keys/prov.asc\n");
+    std::fs::write(&config, with_public).unwrap();
+    let out = run(&["provenance", "hello"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("prov.db is not signed"), "{}", text(&out));
 }
