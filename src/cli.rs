@@ -152,6 +152,18 @@ pub enum Command {
         since: Option<Utf8PathBuf>,
     },
 
+    /// List AUR packages in repo.yaml and lock them, with the AUR packages they need.
+    ///
+    /// Appends each PKG (a pkgname or pkgbase) to repo.yaml's `packages:` list, keeping the
+    /// file's comments and style, then runs `repoctl update PKG…`: the same report of what
+    /// that lets in, with the same flags, cooldown and holds. When the update fails (a name the
+    /// AUR does not have), repo.yaml is put back as it was. Example: `repoctl add paru`.
+    Add {
+        /// The packages to add (pkgname or pkgbase).
+        #[arg(value_name = "PKG", required = true)]
+        packages: Vec<String>,
+    },
+
     /// Add the package files in DIR (with their .sig files) to the repository and upload them.
     Publish {
         /// A directory holding *.pkg.tar.* files, such as the output of `build --no-publish`.

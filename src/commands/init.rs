@@ -88,17 +88,17 @@ fn next_steps(dir: &Utf8Path, local: bool) -> String {
     let config = dir.join("repo.yaml");
     if !local {
         return format!(
-            "next: edit {config}, run `repoctl check`, then `repoctl update` and read its report (only the AUR \
-             commits it writes to repoctl.lock are built); set the repository variables AWS_ROLE_ARN and \
+            "next: add packages with `repoctl add PKG` (or edit {config}, then run `repoctl update`) and read \
+             the report (only the AUR commits it writes to repoctl.lock are built); set the repository variables AWS_ROLE_ARN and \
              AWS_REGION (and the secret REPOCTL_SIGNING_KEY if you sign), then commit repoctl.lock with the rest"
         );
     }
     let absolute = std::path::absolute(dir.join("repo"))
         .map_or_else(|_| dir.join("repo").to_string(), |p| p.to_string_lossy().into_owned());
     format!(
-        "next: list AUR packages under `packages:` in {config}, then\n  \
+        "next: in {dir},\n  \
+         repoctl add PKG   # lists PKG in repo.yaml, shows what it lets in, and locks it in repoctl.lock\n  \
          repoctl check     # repo.yaml, and that the AUR has every package\n  \
-         repoctl update    # shows what each package lets in, and locks its AUR commit in repoctl.lock\n  \
          repoctl build     # builds the locked commits in containers, writes the repository to {dir}/repo\n\
          pacman reads it with (in /etc/pacman.conf):\n  [myrepo]\n  SigLevel = Optional TrustAll\n  \
          Server = file://{absolute}",

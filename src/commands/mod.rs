@@ -1,4 +1,5 @@
 //! One module per subcommand, each an async fn over plain values returning an exit status.
+mod add;
 mod build;
 mod check;
 mod clean;
@@ -64,6 +65,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
             let options = update::Options { packages, check, accept, auto, json, markdown, since };
             update::update(&config_path, work_dir, options, printer).await
         }
+        Command::Add { packages } => add::add(&config_path, work_dir, &packages, printer).await,
         Command::Init { dir, force, local } => init::init(&dir, force, local, printer),
         Command::Clean { caches, all_work_dirs, dry_run } => {
             let work = work_dir_beside(&config_path, work_dir);

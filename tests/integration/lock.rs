@@ -327,6 +327,46 @@ fn a_listed_name_the_aur_does_not_have_fails_update_on_its_line() {
     assert!(!bed.lock().contains("helo\""), "{}", bed.lock());
 }
 
+/// Issue 29 ("Tried as a new user would"): `repoctl add PKG` lists the package in repo.yaml,
+/// keeping the file as the user wrote it, and locks it with the AUR package it needs, after the
+/// usual report; then `build` publishes both and pacman installs it. A name the AUR does not
+/// have changes nothing.
+#[test]
+fn add_lists_a_package_and_locks_it_with_its_aur_dependencies() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.push_hello("1.0", "hello", 10);
+    for p in ["libfoo", "foo-app"] {
+        bed.aur.push_fixture(p);
+    }
+    bed.write_config(&["hello"], "");
+    let before = std::fs::read_to_string(&bed.config).unwrap() + "# my own note\n";
+    std::fs::write(&bed.config, &before).unwrap();
+    bed.update(&[]);
+
+    let out = bed.run_as_is("add", &["foo-app"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("added foo-app to") && said.contains("libfoo"), "the report names the dependency: {said}");
+    let after = std::fs::read_to_string(&bed.config).unwrap();
+    assert_eq!(after, before.replace("  - hello\n", "  - hello\n  - foo-app\n"), "only the entry is added");
+    for base in ["hello", "libfoo", "foo-app"] {
+        assert!(bed.lock().contains(&format!("name = \"{base}\"")), "{base} locked:\n{}", bed.lock());
+    }
+    bed.build();
+    let names: Vec<String> = bed.published().into_iter().map(|(name, _)| name).collect();
+    assert!(names.contains(&"foo-app".to_string()) && names.contains(&"libfoo".to_string()), "{names:?}");
+
+    let lock = bed.lock();
+    for (args, says) in [(&["helo"][..], "helo is not on the AUR"), (&["hello"][..], "hello is already listed at")] {
+        let out = bed.run_as_is("add", args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains(says), "{}", text(&out));
+        assert_eq!(std::fs::read_to_string(&bed.config).unwrap(), after, "repo.yaml unchanged");
+        assert_eq!(bed.lock(), lock, "repoctl.lock unchanged");
+    }
+}
+
 /// Issue 25 item 4: a commit pushed while `update` runs (after it asked the RPC, before it
 /// fetched) with a backdated commit date cools down from when the AUR received it. The
 /// stand-in pushes it when the fetch starts and, as aurweb does, reports the push's time as
