@@ -196,7 +196,7 @@ fn init_local_writes_a_local_starter_and_keeps_the_work_directory_out_of_git() {
     assert!(dir.join("repo.schema.json").is_file() && !dir.join(".github").exists());
     let next = String::from_utf8_lossy(&out.stdout);
     assert!(!next.contains("AWS") && next.contains(&format!("Server = file://{dir}/repo")), "{next}");
-    assert!(next.contains("repoctl update") && next.contains("repoctl build"), "{next}");
+    assert!(next.contains("repoctl add PKG") && next.contains("repoctl build"), "{next}");
     assert_eq!(
         std::fs::read_to_string(dir.join(".gitignore"))
             .unwrap()
