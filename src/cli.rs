@@ -27,6 +27,95 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Subcommands that read no repo.yaml and no work directory: the global `--config`,
+/// `--work-dir` and `--no-progress` mean nothing to them, so their help, manual page and
+/// completions do not offer them ([`command`]) and giving one is an error ([`parse`]) rather
+/// than silently ignored (issue 29, new-user item).
+pub const WITHOUT_CONFIG: &[&str] = &["init", "schema", "completions", "man"];
+
+/// The global options [`WITHOUT_CONFIG`] takes none of: (clap id, as written).
+const CONFIG_OPTIONS: &[(&str, &str)] =
+    &[("config", "--config"), ("work_dir", "--work-dir"), ("no_progress", "--no-progress")];
+
+/// repoctl's command line as clap describes it (help, `man`, `completions`), with the global
+/// options hidden from the subcommands that ignore them ([`WITHOUT_CONFIG`]).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    // A subcommand's own argument of a global one's id stops clap propagating the global one
+    // to it: each gets a hidden stand-in that [`parse`] refuses.
+    for name in WITHOUT_CONFIG {
+        cmd = cmd.mut_subcommand(name, |sub| {
+            CONFIG_OPTIONS.iter().fold(sub, |sub, (id, flag)| {
+                let arg = clap::Arg::new(id).long(flag.trim_start_matches('-')).hide(true);
+                sub.arg(if *id == "no_progress" { arg.action(clap::ArgAction::SetTrue) } else { arg.num_args(1) })
+            })
+        });
+    }
+    cmd
+}
+
+/// Parses the process's arguments ([`parse_from`]); on a mistake, prints clap's error and
+/// exits 2.
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// Parses `args` (the program's name first) with [`command`]. Errors: clap's, and a global
+/// option given to a subcommand of [`WITHOUT_CONFIG`].
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::FromArgMatches;
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    if let Some((name, sub)) = matches.subcommand()
+        && WITHOUT_CONFIG.contains(&name)
+    {
+        let given = |id: &str| {
+            [&matches, sub].iter().any(|m| {
+                m.try_get_raw(id).is_ok_and(|v| v.is_some())
+                    && m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+            })
+        };
+        if let Some((_, flag)) = CONFIG_OPTIONS.iter().find(|(id, _)| given(id)) {
+            return Err(cmd.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("{flag} does nothing for `repoctl {name}`, which reads no repo.yaml and no work directory"),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 29, new-user item: `schema`, `man`, `completions` and `init` neither offer nor
+    /// silently ignore `--config`, `--work-dir` and `--no-progress`.
+    #[test]
+    fn commands_without_a_config_neither_offer_nor_ignore_the_global_options() {
+        let help_of = |name: &str| {
+            let mut cmd = super::command();
+            cmd.build();
+            cmd.find_subcommand_mut(name).unwrap().render_help().to_string()
+        };
+        for name in super::WITHOUT_CONFIG {
+            let help = help_of(name);
+            assert!(!help.contains("--config") && !help.contains("--work-dir"), "{name}: {help}");
+        }
+        let build = help_of("build");
+        assert!(build.contains("--config") && build.contains("--work-dir"), "{build}");
+        for args in [&["repoctl", "schema", "--config", "x.yaml"][..], &["repoctl", "--work-dir", "w", "man"]] {
+            let err = super::parse_from(args).unwrap_err().to_string();
+            assert!(err.contains("does nothing for `repoctl"), "{args:?}: {err}");
+        }
+        assert!(super::parse_from(["repoctl", "schema"]).is_ok());
+        assert!(super::parse_from(["repoctl", "--config", "x.yaml", "build"]).is_ok());
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The repository description to use.
@@ -155,7 +244,7 @@ pub enum Command {
     /// List AUR packages in repo.yaml and lock them, with the AUR packages they need.
     ///
     /// Appends each PKG (a pkgname or pkgbase) to repo.yaml's `packages:` list, keeping the
-    /// file's comments and style, then runs `repoctl update PKG…`: the same report of what
+    /// file's comments and style, then runs `repoctl update PKG...`: the same report of what
     /// that lets in, with the same flags, cooldown and holds. When the update fails (a name the
     /// AUR does not have), repo.yaml is put back as it was. Example: `repoctl add paru`.
     Add {

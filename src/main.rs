@@ -1,8 +1,6 @@
 //! The `repoctl` binary: parse arguments, run, map the outcome to an exit code.
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = repoctl::cli::Cli::parse();
+    let cli = repoctl::cli::parse();
     repoctl::logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -5,7 +5,6 @@
 use crate::error::{Error, ExitStatus};
 use crate::ui::Printer;
 use camino::Utf8Path;
-use clap::CommandFactory;
 
 /// Without `out_dir`: prints repoctl(1) on stdout. With it: writes repoctl.1 and one page per
 /// subcommand (`repoctl-build.1`, ...; the pages repoctl(1) refers to) into that directory,
@@ -14,7 +13,7 @@ use clap::CommandFactory;
 /// Errors: [`Error::Io`] naming the directory when a page cannot be written.
 pub fn man(out_dir: Option<&Utf8Path>, printer: &Printer) -> Result<ExitStatus, Error> {
     // As clap_mangen::generate_to does: no `help` subcommand page, global flags propagated.
-    let mut command = crate::cli::Cli::command().disable_help_subcommand(true);
+    let mut command = crate::cli::command().disable_help_subcommand(true);
     command.build();
     let page = main_page(command.clone())?;
     match out_dir {
