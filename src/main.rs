@@ -1,5 +1,10 @@
 //! The `repoctl` binary: parse arguments, run, map the outcome to an exit code.
 fn main() -> std::process::ExitCode {
+    if let Some(config) = std::env::var_os(repoctl::commands::completions::PACKAGES_VAR) {
+        let config = camino::Utf8PathBuf::from(config.to_string_lossy().into_owned());
+        print!("{}", repoctl::commands::completions::package_names(&config));
+        return std::process::ExitCode::SUCCESS;
+    }
     let cli = repoctl::cli::parse();
     repoctl::logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -20,35 +20,8 @@ pub async fn add(
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
     let config = super::load_config(config_path)?;
-    for name in names {
-        if let Err(why) = crate::config::check_package_name(name) {
-            return Err(Error::Usage(format!("`{name}` is not a package name: {why}")));
-        }
-        if let Some(listed) = config.package(name) {
-            return Err(Error::Usage(format!(
-                "{name} is already listed at {}:{}; `repoctl update {name}` moves its lock",
-                config.path, listed.pos.line
-            )));
-        }
-    }
-    let mut unique: Vec<String> = Vec::new();
-    for name in names {
-        if !unique.contains(name) {
-            unique.push(name.clone());
-        }
-    }
-    // A name the AUR does not have is said now, before repo.yaml changes.
-    let aur = crate::aur::AurClient::from_env()?;
-    let (found, _) = aur.info(&unique).await?;
-    let missing: Vec<&str> = unique.iter().filter(|n| !found.contains_key(*n)).map(String::as_str).collect();
-    if !missing.is_empty() {
-        let verb = if missing.len() == 1 { "is" } else { "are" };
-        return Err(Error::Usage(format!(
-            "{} {verb} not on the AUR at {}: nothing was added (check the spelling; a split package is added by one of its pkgnames)",
-            missing.join(", "),
-            aur.base()
-        )));
-    }
+    let unique = new_names(&config, names)?;
+    on_the_aur(&unique).await?;
     let text = fs_err::read_to_string(&config.path).map_err(Error::io(format!("cannot read {}", config.path)))?;
     let edited = with_packages(&text, &config, &unique).ok_or_else(|| {
         Error::Usage(format!(
@@ -75,6 +48,43 @@ pub async fn add(
             Err(e)
         }
     }
+}
+
+/// `names`, each once, in order. Errors: one is not a package name, or repo.yaml lists it.
+fn new_names(config: &Config, names: &[String]) -> Result<Vec<String>, Error> {
+    let mut unique: Vec<String> = Vec::new();
+    for name in names {
+        if let Err(why) = crate::config::check_package_name(name) {
+            return Err(Error::Usage(format!("`{name}` is not a package name: {why}")));
+        }
+        if let Some(listed) = config.package(name) {
+            return Err(Error::Usage(format!(
+                "{name} is already listed at {}:{}; `repoctl update {name}` moves its lock",
+                config.path, listed.pos.line
+            )));
+        }
+        if !unique.contains(name) {
+            unique.push(name.clone());
+        }
+    }
+    Ok(unique)
+}
+
+/// Asks the AUR for `names` (pkgnames), so that a name it does not have is said before
+/// repo.yaml changes. Errors: one is missing (named), or the AUR cannot be asked.
+async fn on_the_aur(names: &[String]) -> Result<(), Error> {
+    let aur = crate::aur::AurClient::from_env()?;
+    let (found, _) = aur.info(names).await?;
+    let missing: Vec<&str> = names.iter().filter(|n| !found.contains_key(*n)).map(String::as_str).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let verb = if missing.len() == 1 { "is" } else { "are" };
+    Err(Error::Usage(format!(
+        "{} {verb} not on the AUR at {}: nothing was added (check the spelling; a split package is added by one of its pkgnames)",
+        missing.join(", "),
+        aur.base()
+    )))
 }
 
 fn names_word(names: &[String]) -> &'static str {

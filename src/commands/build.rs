@@ -129,11 +129,7 @@ impl<'a> Run<'a> {
         printer: &'a Printer,
     ) -> Result<(Run<'a>, Plan), Error> {
         let timeline = Timeline::start();
-        let signer = if no_publish { None } else { super::signer(config)? };
-        // What verifies the published database, and the dependencies the builds install from
-        // it: the signer's key, or without one (`--no-publish`: a shard holds no secret key)
-        // its public part, which a signed repository must then name (`sign.public_key`).
-        let public = super::public_key(config, signer.as_ref())?;
+        let (signer, public) = keys(config, no_publish)?;
         let work = super::work_dir(config, work_dir);
         let run_id = super::new_run_id();
         let dirs =
@@ -141,13 +137,7 @@ impl<'a> Run<'a> {
         let aur = AurClient::from_env()?;
         let target = crate::publish::open_target(config).await?;
         let scratch = dirs.run.join("current");
-        // A store that would let two publishers overwrite each other is refused before anything
-        // is built (asked once per work directory, while the plan is made).
-        let probe =
-            async { if no_publish { Ok(()) } else { crate::publish::check_conditional_writes(&*target, &work).await } };
-        let (planned, probed) =
-            tokio::join!(super::make_plan(config, &*target, &aur, &work, only, &scratch, printer), probe);
-        let (planned, ()) = (planned?, probed?);
+        let planned = plan_and_probe(config, (&*target, &aur), &work, only, no_publish, &scratch, printer).await?;
         let history = crate::publish::history(&*target, &work);
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, public.as_ref(), &history, &dirs).await?;
@@ -534,6 +524,39 @@ fn rebuild_requested(plan: Plan, names: &[String], printer: &Printer) -> Plan {
         ));
     }
     plan
+}
+
+/// The plan ([`super::make_plan`]), made while the store's conditional writes are checked: a
+/// store that would let two publishers overwrite each other is refused before anything is
+/// built (asked once per work directory; not with `--no-publish`, which writes nothing).
+async fn plan_and_probe(
+    config: &Config,
+    (target, aur): (&dyn Target, &AurClient),
+    work: &Utf8Path,
+    only: &[String],
+    no_publish: bool,
+    scratch: &Utf8Path,
+    printer: &Printer,
+) -> Result<super::Planned, Error> {
+    let probe =
+        async { if no_publish { Ok(()) } else { crate::publish::check_conditional_writes(target, work).await } };
+    let (planned, probed) = tokio::join!(super::make_plan(config, target, aur, work, only, scratch, printer), probe);
+    probed?;
+    planned
+}
+
+/// The run's signer (none with `--no-publish`), and what verifies the published database and
+/// the dependencies the builds install from it: the signer's key, or without one (a shard
+/// holds no secret key) its public part, which a signed repository must then name
+/// (`sign.public_key`, [`super::public_key`]). Errors: as [`super::signer`] and
+/// [`super::public_key`].
+fn keys(
+    config: &Config,
+    no_publish: bool,
+) -> Result<(Option<crate::sign::Signer>, Option<crate::sign::PublicKey>), Error> {
+    let signer = if no_publish { None } else { super::signer(config)? };
+    let public = super::public_key(config, signer.as_ref())?;
+    Ok((signer, public))
 }
 
 /// The live databases a run builds on, trusted ([`crate::publish::trust_remote`]): `NAME.db` as

@@ -3,7 +3,7 @@ mod add;
 mod build;
 mod check;
 mod clean;
-mod completions;
+pub mod completions;
 pub mod init;
 mod man;
 pub(crate) mod plan;

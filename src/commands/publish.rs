@@ -27,24 +27,8 @@ pub async fn publish(
     // The shards' results files, read (and refused when damaged) before anything is written.
     let mut results = super::results::read_results_files(dir)?;
     let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
-    let run_id = super::new_run_id();
-    let work = super::work_dir(&config, work_dir);
-    let dirs =
-        RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
-    let target = crate::publish::open_target(&config).await?;
-    let history = crate::publish::history(&*target, &work);
-    // The live databases are read while Docker, the builder image and the official
-    // repositories (the gate's, issue 26) are made ready, so a publish of new files waits for
-    // no extra round trip; the files they list are then left out unchecked (a no-op re-publish
-    // reads no package file).
-    let listed_dir = dirs.run.join("listed");
-    let (listed, tool, official) = tokio::join!(
-        listed_files(&*target, &config.name, &files, (signer.as_ref(), &history), &listed_dir),
-        repo_tool(&config, &*target, (&work, &run_id), &dirs, printer),
-        super::official_repos(&config, &work, printer),
-    );
-    let (listed, (docker, tool), official) = (listed?, tool?, official?);
-    let (files, already) = leave_out_listed(files, &listed);
+    let setup = set_up(&config, work_dir, signer.as_ref(), &files, printer).await?;
+    let (files, already) = leave_out_listed(files, &setup.listed);
     for file in &already {
         printer.step(&format!(
             "not replacing {}: already published (bump pkgrel to publish a different build)",
@@ -52,7 +36,7 @@ pub async fn publish(
         ));
     }
     let (checked, refused) = check_files(&config, &lock, files).await?;
-    let mut failed = refuse(&refused, &lock, &run_id, &mut results, printer);
+    let mut failed = refuse(&refused, &lock, &setup.run_id, &mut results, printer);
     let (debug, packages): (Vec<CheckedPackage>, Vec<CheckedPackage>) =
         checked.into_iter().partition(CheckedPackage::is_debug);
     if packages.is_empty() && debug.is_empty() && already.is_empty() {
@@ -60,6 +44,7 @@ pub async fn publish(
         return Ok(ExitStatus::PackagesFailed);
     }
     let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
+    let Setup { run_id, dirs, target, history, listed, docker, tool, official } = setup;
     let publishing = publish_repos(&*target, &tool, &repos, (signer.as_ref(), &history, &official), &dirs, printer);
     // With no results to record, the status object may be current already: it is read while
     // the packages are published, so a re-publish with nothing new waits for one round trip
@@ -75,13 +60,9 @@ pub async fn publish(
     record_refused(&mut results, &left_out, &run_id);
     failed |= !left_out.is_empty();
     // Nothing was published to NAME: the database read above is still the one to describe.
-    let unchanged = match repos[0].1.is_empty() {
-        true => Some(listed.main),
-        false => unchanged,
-    };
-    // What the shards' builds did, then the page, after the database.
-    let scratch = dirs.run.join("describe");
-    // Nothing new in the database and no results: the status object and page may be current.
+    let unchanged = if repos[0].1.is_empty() { Some(listed.main) } else { unchanged };
+    // What the shards' builds did, then the page, after the database. Nothing new in the
+    // database and no results: the status object and page may be current.
     let plain = super::results::Recorded::without_plan(&run_id, &results);
     let recorded = super::results::Recorded {
         read: unchanged.as_ref(),
@@ -89,9 +70,52 @@ pub async fn publish(
         official: Some(&official),
         ..plain
     };
+    let scratch = dirs.run.join("describe");
     super::results::describe(&config, &*target, recorded, &scratch, Some(&docker), printer).await?;
     say_taken(&left_out, printer);
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+}
+
+/// What a publish of a directory works with, made ready at once.
+struct Setup {
+    run_id: String,
+    dirs: RunDirs,
+    target: std::sync::Arc<dyn crate::publish::Target>,
+    history: History,
+    /// The live databases, read before any package file is.
+    listed: Listed,
+    docker: Docker,
+    tool: RepoTool,
+    /// The official repositories, for the publish gate (issue 26) and the page.
+    official: crate::official::OfficialRepos,
+}
+
+/// Makes the run's directories and reads the live databases `files` go to while Docker, the
+/// builder image and the official repositories (the gate's, issue 26) are made ready, so a
+/// publish of new files waits for no extra round trip and a no-op re-publish reads no
+/// package file ([`leave_out_listed`]). Errors: the target, Docker, a database that does not
+/// verify, the official repositories.
+async fn set_up(
+    config: &Config,
+    work_dir: Option<Utf8PathBuf>,
+    signer: Option<&crate::sign::Signer>,
+    files: &[Utf8PathBuf],
+    printer: &Printer,
+) -> Result<Setup, Error> {
+    let run_id = super::new_run_id();
+    let work = super::work_dir(config, work_dir);
+    let dirs =
+        RunDirs::new(&work, &run_id).map_err(Error::io(format!("cannot create the run directory under {work}")))?;
+    let target = crate::publish::open_target(config).await?;
+    let history = crate::publish::history(&*target, &work);
+    let listed_dir = dirs.run.join("listed");
+    let (listed, tool, official) = tokio::join!(
+        listed_files(&*target, &config.name, files, (signer, &history), &listed_dir),
+        repo_tool(config, &*target, (&work, &run_id), &dirs, printer),
+        super::official_repos(config, &work, printer),
+    );
+    let (listed, (docker, tool), official) = (listed?, tool?, official?);
+    Ok(Setup { run_id, dirs, target, history, listed, docker, tool, official })
 }
 
 /// The package files of `dir` and of its `debug` subdirectory (`build --out DIR` puts debug

@@ -90,6 +90,27 @@ fn bash_completion_completes_subcommands_and_flags() {
     assert_eq!(flags.lines().skip(1).collect::<Vec<_>>(), ["--no-publish", "--no-progress"], "{flags}");
     let shells = complete("repoctl completions z");
     assert_eq!(shells.lines().skip(1).collect::<Vec<_>>(), ["zsh"], "{shells}");
+
+    // Issue 29, new-user item: package names from repo.yaml (and repoctl.lock) where a PKG
+    // goes, for the --config the command line names; none where a path goes.
+    let yaml = dir.join("my.yaml");
+    std::fs::write(&yaml, "name: r\nlocal:\n  path: ./repo\npackages: [foo-app, foo-bar, hello]\n").unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_repoctl")).parent().unwrap().display().to_string();
+    let complete_in_path = |words: &str| -> Vec<String> {
+        let program = format!(
+            "export PATH={bin}:$PATH; source {script}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _repoctl repoctl \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let out = Command::new("bash").args(["--norc", "-c", &program]).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect()
+    };
+    assert_eq!(complete_in_path(&format!("repoctl --config {yaml} build foo")), ["foo-app", "foo-bar"]);
+    assert_eq!(complete_in_path(&format!("repoctl -c {yaml} update --accept h")), ["hello"]);
+    let paths = complete_in_path(&format!("repoctl --config {yaml} build --out foo"));
+    assert!(!paths.iter().any(|p| p == "foo-app"), "a path goes after --out: {paths:?}");
+    assert!(complete_in_path(&format!("repoctl --config {yaml} schema foo")).is_empty());
 }
 
 #[test]
