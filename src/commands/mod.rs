@@ -149,10 +149,11 @@ pub(crate) async fn resolve(
     published: &[crate::alpm::RepoEntry],
     srcinfo_dir: Option<&Utf8Path>,
     pinned: &std::collections::BTreeMap<String, String>,
+    local: &[crate::aur::LocalPackage],
 ) -> Result<Universe, Error> {
     let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
     let store = SrcInfoStore::new(srcinfo_dir);
-    let query = Query { listed: &listed, arch: &config.arch, official, published, pinned };
+    let query = Query { listed: &listed, arch: &config.arch, official, published, pinned, local };
     let universe = crate::aur::resolve(&Live { aur, store: &store }, &query).await?;
     tracing::info!(
         "{} .SRCINFO file(s) fetched, {} RPC request(s), {} official package(s) known",
@@ -161,6 +162,57 @@ pub(crate) async fn resolve(
         official.len()
     );
     Ok(universe)
+}
+
+/// repo.yaml's `path:` entries (issue 27), each with the digest of its directory's files now
+/// and the `.SRCINFO` `makepkg --printsrcinfo` makes of them: kept under the work directory by
+/// that digest, else made in a builder container ([`crate::build::local`]; Docker is reached
+/// only then). A directory that cannot be read, or a PKGBUILD that does not source, is that
+/// package's problem (`Err`), not the run's. Errors: Docker or the builder image.
+pub(crate) async fn local_packages(
+    config: &Config,
+    work: &Utf8Path,
+    printer: &Printer,
+) -> Result<Vec<crate::aur::LocalPackage>, Error> {
+    use crate::ui::Reporter as _;
+    let mut docker: Option<(crate::docker::Docker, String)> = None;
+    let mut out = Vec::new();
+    for p in &config.packages {
+        let Some(local) = p.local_path() else { continue };
+        let tree = match crate::trust::tree::read_dir(&local.dir) {
+            Ok(tree) => tree,
+            Err(e) => {
+                let srcinfo = Err(crate::cause::chain(&e).join(": "));
+                out.push(crate::aur::LocalPackage { name: p.name.clone(), digest: String::new(), srcinfo });
+                continue;
+            }
+        };
+        let digest = tree.digest();
+        let text = match crate::build::local::cached_srcinfo(work, &digest) {
+            Some(text) => Ok(text),
+            None => {
+                if docker.is_none() {
+                    let d = crate::docker::Docker::connect(&new_run_id(), work).await?;
+                    let image = shared::prepare_image(&d, config, &work.join("logs"), printer).await?;
+                    docker = Some((d, image));
+                }
+                let (d, image) = docker.as_ref().expect("connected just above");
+                printer.step(&format!(
+                    "making the .SRCINFO of `{}` in a container (makepkg --printsrcinfo)",
+                    local.written
+                ));
+                crate::build::local::local_srcinfo(d, image, work, &local.written, &tree)
+                    .await
+                    .map_err(|e| crate::cause::chain(&e).join(": "))
+            }
+        };
+        let srcinfo = text.and_then(|t| {
+            crate::aur::SrcInfo::parse(&t, &config.arch)
+                .map_err(|e| format!("the .SRCINFO made from `{}` cannot be read: {e}", local.written))
+        });
+        out.push(crate::aur::LocalPackage { name: p.name.clone(), digest, srcinfo });
+    }
+    Ok(out)
 }
 
 /// The problems of a plan as diagnostics on repo.yaml lines: a listed package's on its own
@@ -376,7 +428,9 @@ pub(crate) async fn make_plan(
     let (remote, (status, status_unusable)) = (remote?, status?);
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
-    let universe = resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins()).await?;
+    let local = local_packages(config, work, printer).await?;
+    let universe =
+        resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
     let mismatches = crate::plan::read_mismatches(work);
     let plan = crate::plan::make(&Inputs {
         config,

@@ -3,6 +3,7 @@ use super::*;
 fn entry(name: &str) -> Entry {
     Entry {
         name: name.into(),
+        path: None,
         commit: "0123456789abcdef0123456789abcdef01234567".into(),
         version: "1:2.0-3".into(),
         pkgnames: vec![name.into(), format!("{name}-doc")],
