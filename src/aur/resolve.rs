@@ -80,6 +80,9 @@ pub struct LocalPackage {
     /// [`crate::trust::tree::Tree::digest`] of the directory's files.
     pub digest: String,
     pub srcinfo: Result<SrcInfo, String>,
+    /// Why `repoctl update` holds it at the lock's files, whose `.SRCINFO` `srcinfo` then is:
+    /// the one made of its files now could not be.
+    pub held: Option<String>,
 }
 
 impl Universe {

@@ -183,7 +183,7 @@ pub(crate) async fn local_packages(
             Ok(tree) => tree,
             Err(e) => {
                 let srcinfo = Err(crate::cause::chain(&e).join(": "));
-                out.push(crate::aur::LocalPackage { name: p.name.clone(), digest: String::new(), srcinfo });
+                out.push(crate::aur::LocalPackage { name: p.name.clone(), digest: String::new(), srcinfo, held: None });
                 continue;
             }
         };
@@ -210,7 +210,7 @@ pub(crate) async fn local_packages(
             crate::aur::SrcInfo::parse(&t, &config.arch)
                 .map_err(|e| format!("the .SRCINFO made from `{}` cannot be read: {e}", local.written))
         });
-        out.push(crate::aur::LocalPackage { name: p.name.clone(), digest, srcinfo });
+        out.push(crate::aur::LocalPackage { name: p.name.clone(), digest, srcinfo, held: None });
     }
     Ok(out)
 }

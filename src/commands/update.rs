@@ -78,7 +78,7 @@ pub async fn update(
         Some(base) => (since(&ctx, &Lock::read(base)?, &old).await?, None, Diagnostics(Vec::new())),
         None => {
             let official = super::official_repos(&config, &work, printer).await?;
-            let local = super::local_packages(&config, &work, printer).await?;
+            let local = held_at_lock(super::local_packages(&config, &work, printer).await?, &old, &work, &config.arch);
             let (report, new, problems) = moved(&mut ctx, &old, (&official, &local), &work, &options).await?;
             (report, Some(new), problems)
         }
@@ -158,11 +158,23 @@ async fn moved(
             .collect();
         let (todo_local, todo): (Vec<&String>, Vec<&String>) =
             todo.into_iter().partition(|b| universe.local.contains_key(*b));
-        examined.extend(todo_local.into_iter().map(|b| (b.clone(), examine_local(ctx.config, b, old, &universe))));
+        let held_local = |b: &String| {
+            local
+                .iter()
+                .find(|l| l.held.is_some() && universe.listed.get(&l.name) == Some(b))
+                .and_then(|l| l.held.clone())
+        };
+        examined.extend(todo_local.into_iter().map(|b| {
+            let found = match held_local(b) {
+                Some(why) => unreadable(b, old.entries.get(b), why),
+                None => examine_local(ctx.config, b, old, &universe),
+            };
+            (b.clone(), found)
+        }));
         examined.extend(examine_all(ctx, &todo, old, &universe).await);
         let held: BTreeMap<String, String> = examined
             .iter()
-            .filter(|(b, e)| closure.contains(*b) && e.entry.is_none())
+            .filter(|(b, e)| closure.contains(*b) && e.entry.is_none() && !universe.local.contains_key(*b))
             .filter_map(|(b, _)| old.entries.get(b).map(|o| (b.clone(), o.commit.clone())))
             .collect();
         if held == pins {
@@ -296,6 +308,29 @@ fn names_to_bases(names: &[String], universe: &Universe, lock: &Lock) -> BTreeSe
 struct Examined {
     report: PackageReport,
     entry: Option<Entry>,
+}
+
+/// `path:` packages whose `.SRCINFO` cannot be made now (the PKGBUILD does not source) are held
+/// at the lock, as an AUR package that cannot be read is: resolved with the `.SRCINFO` made of
+/// the locked files (kept by their digest), so that what they needed stays locked too, and
+/// marked with why. One never locked, or whose locked `.SRCINFO` is gone, stays broken.
+fn held_at_lock(
+    local: Vec<crate::aur::LocalPackage>,
+    old: &Lock,
+    work: &Utf8Path,
+    arch: &str,
+) -> Vec<crate::aur::LocalPackage> {
+    local
+        .into_iter()
+        .map(|l| {
+            let Err(why) = &l.srcinfo else { return l };
+            let Some(entry) = old.entries.get(&l.name).filter(|e| e.is_local()) else { return l };
+            let text = crate::build::local::cached_srcinfo(work, &entry.files);
+            let Some(info) = text.and_then(|t| crate::aur::SrcInfo::parse(&t, arch).ok()) else { return l };
+            let held = Some(why.clone());
+            crate::aur::LocalPackage { name: l.name, digest: entry.files.clone(), srcinfo: Ok(info), held }
+        })
+        .collect()
 }
 
 /// Step 2 for a `path:` package (issue 27): the lock entry of its directory's files now. No
@@ -538,6 +573,12 @@ fn conclude(
     }
     let unreached: Vec<(&String, &Entry)> = old.entries.iter().filter(|(b, _)| !new.entries.contains_key(*b)).collect();
     for (base, entry) in unreached {
+        // A `path:` package whose PKGBUILD does not source (issue 27): held where it was.
+        if let Some(why) = universe.broken.get(base).filter(|_| universe.local.contains_key(base)) {
+            new.entries.insert(base.clone(), entry.clone());
+            packages.push(unreadable(base, Some(entry), why.clone()).report);
+            continue;
+        }
         let keep = !selected.is_empty() && !selected.contains(base);
         let deleted = !universe.srcinfo.contains_key(base) && still_named(entry, universe, config);
         if keep || deleted {

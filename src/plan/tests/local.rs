@@ -14,7 +14,8 @@ fn setup() -> (tempfile::TempDir, Config, MemoryAur, Vec<crate::aur::LocalPackag
     // The AUR has a `lib` too, at a higher version: the listed directory wins.
     let aur = MemoryAur::new(&texts(&[aur("app", "app", "1.0-1", &["lib"]), aur("lib", "lib", "9.0-1", &[])]));
     let info = crate::aur::SrcInfo::parse(&srcinfo("lib", "2.0-1", &[]), "x86_64").unwrap();
-    let local = vec![crate::aur::LocalPackage { name: "lib".into(), digest: digest('1'), srcinfo: Ok(info) }];
+    let local =
+        vec![crate::aur::LocalPackage { name: "lib".into(), digest: digest('1'), srcinfo: Ok(info), held: None }];
     (dir, config, aur, local)
 }
 
