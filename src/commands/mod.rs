@@ -206,13 +206,24 @@ pub(crate) async fn local_packages(
                     .map_err(|e| crate::cause::chain(&e).join(": "))
             }
         };
-        let srcinfo = text.and_then(|t| {
-            crate::aur::SrcInfo::parse(&t, &config.arch)
-                .map_err(|e| format!("the .SRCINFO made from `{}` cannot be read: {e}", local.written))
-        });
+        let srcinfo = text.and_then(|t| local_srcinfo_of(&p.name, &local.written, &t, &config.arch));
         out.push(crate::aur::LocalPackage { name: p.name.clone(), digest, srcinfo, held: None });
     }
     Ok(out)
+}
+
+/// The `.SRCINFO` made from the `path:` entry `name`'s directory `written`, which must make the
+/// pkgbase `name`: the entry's name is how the lock, `update PKG` and the build find it.
+fn local_srcinfo_of(name: &str, written: &str, text: &str, arch: &str) -> Result<crate::aur::SrcInfo, String> {
+    let info = crate::aur::SrcInfo::parse(text, arch)
+        .map_err(|e| format!("the .SRCINFO made from `{written}` cannot be read: {e}"))?;
+    if info.pkgbase != name {
+        return Err(format!(
+            "the PKGBUILD in `{written}` makes pkgbase {}, not {name}: add `name: {}` to its entry",
+            info.pkgbase, info.pkgbase
+        ));
+    }
+    Ok(info)
 }
 
 /// The problems of a plan as diagnostics on repo.yaml lines: a listed package's on its own
@@ -577,5 +588,20 @@ mod tests {
             assert!(parts[0].parse::<u64>().is_ok() && parts[1].len() == 12, "{id}");
             assert_eq!(parts[2], std::process::id().to_string(), "{id}");
         }
+    }
+
+    /// A `path:` entry named after its directory must make that pkgbase; else it says which
+    /// name to write.
+    #[test]
+    fn a_path_entrys_name_is_its_pkgbase() {
+        let text = crate::aur::memory::srcinfo("mytool", "1.0-1", &[]);
+        assert_eq!(super::local_srcinfo_of("mytool", "pkgbuilds/mytool", &text, "x86_64").unwrap().pkgbase, "mytool");
+        let err = super::local_srcinfo_of("tool", "pkgbuilds/tool", &text, "x86_64").unwrap_err();
+        assert_eq!(
+            err,
+            "the PKGBUILD in `pkgbuilds/tool` makes pkgbase mytool, not tool: add `name: mytool` to its entry"
+        );
+        let err = super::local_srcinfo_of("mytool", "pkgbuilds/mytool", "garbage", "x86_64").unwrap_err();
+        assert!(err.starts_with("the .SRCINFO made from `pkgbuilds/mytool` cannot be read: "), "{err}");
     }
 }

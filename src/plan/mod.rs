@@ -472,7 +472,7 @@ fn dependency_edges(
     let mut problems: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
     for (base, why) in &u.broken {
         let hint = if u.local.contains_key(base) {
-            "fix the PKGBUILD in its directory: `makepkg --printsrcinfo` must succeed there"
+            "fix the PKGBUILD in its directory, or the entry: `makepkg --printsrcinfo` must succeed there and make the entry's pkgbase"
         } else {
             "tell its AUR maintainer (its .SRCINFO must match its PKGBUILD); it is built again once fixed"
         };

@@ -110,5 +110,8 @@ fn a_pkgbuild_that_does_not_source_is_that_packages_problem() {
     let plan = plan_with(&config, &u, local_entry(&digest('1')));
     let lib = plan.step("lib").unwrap();
     assert_eq!(lib.action, Action::Blocked);
-    assert_eq!(lib.problems[0].hint, "fix the PKGBUILD in its directory: `makepkg --printsrcinfo` must succeed there");
+    assert_eq!(
+        lib.problems[0].hint,
+        "fix the PKGBUILD in its directory, or the entry: `makepkg --printsrcinfo` must succeed there and make the entry's pkgbase"
+    );
 }
