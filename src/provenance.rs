@@ -73,6 +73,10 @@ pub struct AurSource {
     /// The lock's hash of that commit's files (`crate::trust::tree::Tree::digest`): `tree-sha256:`
     /// and hex (`sha256:` for a lock written before issue 23).
     pub files: String,
+    /// A `path:` package's directory, relative to repo.yaml (issue 27): then `url` and `commit`
+    /// are empty and `files` is the digest of the directory's files the lock records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The lock a package was built under.
@@ -207,11 +211,14 @@ impl Provenance {
     /// (the object holds them whole).
     pub fn line(&self, short: bool) -> String {
         let cut = |s: &str| if short { abbreviate(s) } else { s.to_string() };
+        let from = match &self.aur.path {
+            Some(path) => format!("directory {path}"),
+            None => format!("AUR commit {}", cut(&self.aur.commit)),
+        };
         format!(
-            "{} {} from AUR commit {} (files {}, lock {}), builder image {}",
+            "{} {} from {from} (files {}, lock {}), builder image {}",
             self.pkgname,
             self.version,
-            cut(&self.aur.commit),
             cut(&self.aur.files),
             cut(&self.lock.sha256),
             cut(&self.builder.digest)
@@ -237,6 +244,7 @@ mod tests {
                 url: "https://aur.archlinux.org/foo.git".into(),
                 commit: "0123456789abcdef0123456789abcdef01234567".into(),
                 files: format!("sha256:{}", "a".repeat(64)),
+                path: None,
             },
             lock: LockRef { sha256: format!("sha256:{}", "b".repeat(64)) },
             builder: Builder {

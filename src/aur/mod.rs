@@ -13,7 +13,7 @@ mod srcinfo;
 mod store;
 
 pub use git::{Commit, GitClone, GitError};
-pub use resolve::{Live, Query, Satisfier, Source, Universe, resolve};
+pub use resolve::{Live, LocalPackage, Query, Satisfier, Source, Universe, resolve};
 pub use srcinfo::{SrcInfo, SrcInfoError, SrcPackage, srcinfo_version};
 pub use store::SrcInfoStore;
 pub use store::{StoreError, Want};

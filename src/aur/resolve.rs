@@ -65,11 +65,32 @@ pub struct Universe {
     by_pkgname: BTreeMap<String, String>,
     /// Provided name -> the pkgbases whose `.SRCINFO` provide it, in pkgbase order.
     by_provision: BTreeMap<String, BTreeSet<String>>,
+    /// pkgbases of `path:` entries (issue 27) -> the digest of their directory's files now
+    /// ([`crate::trust::tree::Tree::digest`]). Their pkgnames are never asked of the AUR: a
+    /// listed `path:` package wins over an AUR package of the same name.
+    pub local: BTreeMap<String, String>,
+}
+
+/// A `path:` entry of repo.yaml for resolution (issue 27): the `.SRCINFO` made from its
+/// directory's files now, or why there is none.
+#[derive(Debug, Clone)]
+pub struct LocalPackage {
+    /// The entry's name (its `name:`, else its directory's name).
+    pub name: String,
+    /// [`crate::trust::tree::Tree::digest`] of the directory's files.
+    pub digest: String,
+    pub srcinfo: Result<SrcInfo, String>,
+    /// Why `repoctl update` holds it at the lock's files, whose `.SRCINFO` `srcinfo` then is:
+    /// the one made of its files now could not be.
+    pub held: Option<String>,
 }
 
 impl Universe {
     /// The pkgbase that makes `pkgname`, from the RPC or a `.SRCINFO`.
     pub fn pkgbase_of(&self, pkgname: &str) -> Option<&str> {
+        if let Some(base) = self.by_pkgname.get(pkgname).filter(|b| self.local.contains_key(*b)) {
+            return Some(base);
+        }
         match self.packages.get(pkgname) {
             Some(p) => Some(&p.pkgbase),
             None => self.by_pkgname.get(pkgname).map(String::as_str),
@@ -80,7 +101,10 @@ impl Universe {
     /// names up on every round, so they are not searched for across every `.SRCINFO`.
     fn add_srcinfo(&mut self, info: SrcInfo) {
         for p in &info.packages {
-            self.by_pkgname.insert(p.name.clone(), info.pkgbase.clone());
+            // A `path:` package keeps its pkgnames whatever an AUR pkgbase also makes.
+            if self.by_pkgname.get(&p.name).is_none_or(|b| !self.local.contains_key(b)) {
+                self.by_pkgname.insert(p.name.clone(), info.pkgbase.clone());
+            }
             for provision in &p.provides {
                 let bases = self.by_provision.entry(crate::alpm::provided_name(provision).to_string()).or_default();
                 bases.insert(info.pkgbase.clone());
@@ -113,6 +137,8 @@ pub struct Query<'a> {
     pub published: &'a [RepoEntry],
     /// pkgbase -> the commit whose `.SRCINFO` is used (the lock's); others are read at HEAD.
     pub pinned: &'a BTreeMap<String, String>,
+    /// repo.yaml's `path:` entries, with their `.SRCINFO` (issue 27).
+    pub local: &'a [LocalPackage],
 }
 
 /// Where AUR answers come from: [`Live`] (the RPC, cgit and the [`SrcInfoStore`]), or, in
@@ -316,7 +342,9 @@ impl<S: Source> Resolver<'_, S> {
     /// Round 0: the listed names, as pkgnames, else as pkgbases; fills `u.listed` and
     /// `u.unknown`.
     async fn listed(&mut self, query: &Query<'_>) -> Result<(), AurError> {
-        let names: Vec<String> = query.listed.iter().map(|(n, _)| n.clone()).collect();
+        self.local(query.local);
+        let names: Vec<String> =
+            query.listed.iter().filter(|(n, _)| !self.u.listed.contains_key(n)).map(|(n, _)| n.clone()).collect();
         self.ask(&names).await?;
         let mut by_base: Vec<String> = names.iter().filter(|n| !self.u.packages.contains_key(*n)).cloned().collect();
         by_base.dedup();
@@ -339,6 +367,26 @@ impl<S: Source> Resolver<'_, S> {
             }
         }
         Ok(())
+    }
+
+    /// The `path:` entries: listed, known, and their pkgnames taken as asked (the AUR is not
+    /// asked about them). One whose `.SRCINFO` could not be made is broken, under its name.
+    fn local(&mut self, local: &[LocalPackage]) {
+        for l in local {
+            match &l.srcinfo {
+                Ok(info) => {
+                    self.u.local.insert(info.pkgbase.clone(), l.digest.clone());
+                    self.asked.extend(info.pkgnames.iter().cloned());
+                    self.u.listed.insert(l.name.clone(), info.pkgbase.clone());
+                    self.u.add_srcinfo(info.clone());
+                }
+                Err(why) => {
+                    self.u.local.insert(l.name.clone(), l.digest.clone());
+                    self.u.broken.insert(l.name.clone(), why.clone());
+                    self.u.listed.insert(l.name.clone(), l.name.clone());
+                }
+            }
+        }
     }
 
     /// Whether `name` is a pkgbase of the AUR: its pkgnames, from a kept .SRCINFO when there

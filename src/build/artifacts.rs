@@ -1,7 +1,7 @@
 //! Files in and out of build containers, as tar archives. What comes out is untrusted: only
 //! regular files whose names makepkg reported are taken; links, devices, absolute and `..`
 //! paths are refused.
-use crate::trust::tree::{LockedTree, Mode};
+use crate::trust::tree::{LockedTree, Mode, Tree};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -36,10 +36,21 @@ fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> ArtifactError + '_ {
 /// may follow them in the container; repoctl never does on the host). Modification times are
 /// now, as a checkout would make them.
 pub fn tar_tree(tree: &LockedTree, prefix: &str, dest: &Utf8Path) -> Result<(), ArtifactError> {
+    tar_entries(tree.tree(), prefix, dest)
+}
+
+/// [`tar_tree`] of a tree not checked against the lock: only for `makepkg --printsrcinfo` on a
+/// `path:` package's directory ([`super::local`]), which builds and publishes nothing and whose
+/// answer is what `update` then locks beside the directory's digest.
+pub(super) fn tar_unlocked_tree(tree: &Tree, prefix: &str, dest: &Utf8Path) -> Result<(), ArtifactError> {
+    tar_entries(tree, prefix, dest)
+}
+
+fn tar_entries(tree: &Tree, prefix: &str, dest: &Utf8Path) -> Result<(), ArtifactError> {
     use std::os::unix::ffi::OsStrExt;
     let file = fs_err::File::create(dest).map_err(io(dest))?;
     let mut builder = tar::Builder::new(file);
-    let entries = tree.tree().entries();
+    let entries = tree.entries();
     let mut dirs: BTreeSet<&str> = BTreeSet::from([""]);
     for e in entries {
         let mut path = e.path();

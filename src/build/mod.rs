@@ -4,6 +4,7 @@
 mod artifacts;
 mod image;
 mod keys;
+pub mod local;
 mod package;
 mod provenance;
 mod run_image;
@@ -518,6 +519,9 @@ async fn try_build(
 /// everything the build uses afterwards is this tree, in memory, which no other command can
 /// change.
 async fn checkout(ctx: &BuildContext, step: &Step) -> Result<(LockedTree, SrcInfo), Failure> {
+    if let Some(local) = &step.local {
+        return checkout_local(ctx, step, local);
+    }
     let base = &step.pkgbase;
     let url = (ctx.git_url)(base);
     let (Some(commit), Some(hash)) = (&step.commit, &step.files_hash) else {
@@ -535,6 +539,45 @@ async fn checkout(ctx: &BuildContext, step: &Step) -> Result<(LockedTree, SrcInf
     let srcinfo = SrcInfo::of_tree(tree.tree(), &ctx.arch).map_err(|e| Failure::new(FailureKind::Srcinfo, &e))?;
     if srcinfo.pkgbase != *base {
         let why = format!(".SRCINFO at {commit} names pkgbase {}, not {base}", srcinfo.pkgbase);
+        return Err(Failure::text(FailureKind::Srcinfo, why));
+    }
+    Ok((tree, srcinfo))
+}
+
+/// A `path:` package's files (issue 27), read from its directory and checked against the lock
+/// ([`crate::trust::tree::Tree::verify`]: a directory changed since `repoctl update` is not
+/// built), and the `.SRCINFO` made of exactly those files ([`local::local_srcinfo`], kept by
+/// their digest when the run was planned). Like [`checkout`], everything the build uses
+/// afterwards is this tree, in memory.
+fn checkout_local(
+    ctx: &BuildContext,
+    step: &Step,
+    local: &crate::config::LocalPath,
+) -> Result<(LockedTree, SrcInfo), Failure> {
+    let base = &step.pkgbase;
+    let Some(hash) = &step.files_hash else {
+        return Err(Failure::text(FailureKind::Lock, format!("{base} is not locked: run `repoctl update`")));
+    };
+    let tree = crate::trust::tree::read_dir(&local.dir).map_err(|e| Failure::new(FailureKind::Tree, &e))?;
+    let tree = tree.verify(base, hash).map_err(|e| {
+        let found = match &e {
+            crate::trust::tree::Mismatch::Digest { found, .. } => found.as_str(),
+            crate::trust::tree::Mismatch::Incomplete { .. } => "another format",
+        };
+        let why = format!(
+            "the files of `{}` hash to {found}, but repoctl.lock says {hash}: the directory changed since \
+`repoctl update`; run `repoctl update {base}`, review the change and commit repoctl.lock",
+            local.written
+        );
+        Failure::text(FailureKind::Lock, why)
+    })?;
+    let text = local::cached_srcinfo(&ctx.dirs.work, hash).ok_or_else(|| {
+        let why = format!("no .SRCINFO was made from the locked files of `{}`: run `repoctl plan`", local.written);
+        Failure::text(FailureKind::Srcinfo, why)
+    })?;
+    let srcinfo = SrcInfo::parse(&text, &ctx.arch).map_err(|e| Failure::text(FailureKind::Srcinfo, e))?;
+    if srcinfo.pkgbase != *base {
+        let why = format!("the PKGBUILD in `{}` makes pkgbase {}, not {base}", local.written, srcinfo.pkgbase);
         return Err(Failure::text(FailureKind::Srcinfo, why));
     }
     Ok((tree, srcinfo))

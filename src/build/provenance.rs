@@ -36,13 +36,20 @@ pub(super) fn record(
 /// step, the plan's lock digest, the run's builder image, and now as the build time.
 fn origin(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Origin, Failure> {
     let base = &step.pkgbase;
-    let (Some(commit), Some(files), Some(lock)) = (&step.commit, &step.files_hash, &plan.lock_digest) else {
+    let local = step.local.as_ref().map(|l| l.written.clone());
+    let commit = if local.is_some() { Some(String::new()) } else { step.commit.clone() };
+    let (Some(commit), Some(files), Some(lock)) = (commit, &step.files_hash, &plan.lock_digest) else {
         let why = format!("{base} has no locked commit and lock digest to record as its provenance");
         return Err(Failure::text(FailureKind::Lock, why));
     };
     Ok(Origin {
         pkgbase: base.clone(),
-        aur: AurSource { url: (ctx.git_url)(base), commit: commit.clone(), files: files.clone() },
+        aur: AurSource {
+            url: if local.is_some() { String::new() } else { (ctx.git_url)(base) },
+            commit,
+            files: files.clone(),
+            path: local,
+        },
         lock: LockRef { sha256: lock.clone() },
         builder: ctx.builder.clone(),
         built_at: crate::lock::rfc3339(jiff::Timestamp::now().as_second()),

@@ -187,10 +187,11 @@ pub(crate) async fn resolve(
     published: &[crate::alpm::RepoEntry],
     srcinfo_dir: Option<&Utf8Path>,
     pinned: &std::collections::BTreeMap<String, String>,
+    local: &[crate::aur::LocalPackage],
 ) -> Result<Universe, Error> {
     let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
     let store = SrcInfoStore::new(srcinfo_dir);
-    let query = Query { listed: &listed, arch: &config.arch, official, published, pinned };
+    let query = Query { listed: &listed, arch: &config.arch, official, published, pinned, local };
     let universe = crate::aur::resolve(&Live { aur, store: &store }, &query).await?;
     tracing::info!(
         "{} .SRCINFO file(s) fetched, {} RPC request(s), {} official package(s) known",
@@ -199,6 +200,68 @@ pub(crate) async fn resolve(
         official.len()
     );
     Ok(universe)
+}
+
+/// repo.yaml's `path:` entries (issue 27), each with the digest of its directory's files now
+/// and the `.SRCINFO` `makepkg --printsrcinfo` makes of them: kept under the work directory by
+/// that digest, else made in a builder container ([`crate::build::local`]; Docker is reached
+/// only then). A directory that cannot be read, or a PKGBUILD that does not source, is that
+/// package's problem (`Err`), not the run's. Errors: Docker or the builder image.
+pub(crate) async fn local_packages(
+    config: &Config,
+    work: &Utf8Path,
+    printer: &Printer,
+) -> Result<Vec<crate::aur::LocalPackage>, Error> {
+    use crate::ui::Reporter as _;
+    let mut docker: Option<(crate::docker::Docker, String)> = None;
+    let mut out = Vec::new();
+    for p in &config.packages {
+        let Some(local) = p.local_path() else { continue };
+        let tree = match crate::trust::tree::read_dir(&local.dir) {
+            Ok(tree) => tree,
+            Err(e) => {
+                let srcinfo = Err(crate::cause::chain(&e).join(": "));
+                out.push(crate::aur::LocalPackage { name: p.name.clone(), digest: String::new(), srcinfo, held: None });
+                continue;
+            }
+        };
+        let digest = tree.digest();
+        let text = match crate::build::local::cached_srcinfo(work, &digest) {
+            Some(text) => Ok(text),
+            None => {
+                if docker.is_none() {
+                    let d = crate::docker::Docker::connect(&new_run_id(), work).await?;
+                    let image = shared::prepare_image(&d, config, &work.join("logs"), printer).await?;
+                    docker = Some((d, image));
+                }
+                let (d, image) = docker.as_ref().expect("connected just above");
+                printer.step(&format!(
+                    "making the .SRCINFO of `{}` in a container (makepkg --printsrcinfo)",
+                    local.written
+                ));
+                crate::build::local::local_srcinfo(d, image, work, &local.written, &tree)
+                    .await
+                    .map_err(|e| crate::cause::chain(&e).join(": "))
+            }
+        };
+        let srcinfo = text.and_then(|t| local_srcinfo_of(&p.name, &local.written, &t, &config.arch));
+        out.push(crate::aur::LocalPackage { name: p.name.clone(), digest, srcinfo, held: None });
+    }
+    Ok(out)
+}
+
+/// The `.SRCINFO` made from the `path:` entry `name`'s directory `written`, which must make the
+/// pkgbase `name`: the entry's name is how the lock, `update PKG` and the build find it.
+fn local_srcinfo_of(name: &str, written: &str, text: &str, arch: &str) -> Result<crate::aur::SrcInfo, String> {
+    let info = crate::aur::SrcInfo::parse(text, arch)
+        .map_err(|e| format!("the .SRCINFO made from `{written}` cannot be read: {e}"))?;
+    if info.pkgbase != name {
+        return Err(format!(
+            "the PKGBUILD in `{written}` makes pkgbase {}, not {name}: add `name: {}` to its entry",
+            info.pkgbase, info.pkgbase
+        ));
+    }
+    Ok(info)
 }
 
 /// The problems of a plan as diagnostics on repo.yaml lines: a listed package's on its own
@@ -414,7 +477,9 @@ pub(crate) async fn make_plan(
     let (remote, (status, status_unusable)) = (remote?, status?);
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
-    let universe = resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins()).await?;
+    let local = local_packages(config, work, printer).await?;
+    let universe =
+        resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
     let mismatches = crate::plan::read_mismatches(work);
     let plan = crate::plan::make(&Inputs {
         config,
@@ -561,5 +626,20 @@ mod tests {
             assert!(parts[0].parse::<u64>().is_ok() && parts[1].len() == 12, "{id}");
             assert_eq!(parts[2], std::process::id().to_string(), "{id}");
         }
+    }
+
+    /// A `path:` entry named after its directory must make that pkgbase; else it says which
+    /// name to write.
+    #[test]
+    fn a_path_entrys_name_is_its_pkgbase() {
+        let text = crate::aur::memory::srcinfo("mytool", "1.0-1", &[]);
+        assert_eq!(super::local_srcinfo_of("mytool", "pkgbuilds/mytool", &text, "x86_64").unwrap().pkgbase, "mytool");
+        let err = super::local_srcinfo_of("tool", "pkgbuilds/tool", &text, "x86_64").unwrap_err();
+        assert_eq!(
+            err,
+            "the PKGBUILD in `pkgbuilds/tool` makes pkgbase mytool, not tool: add `name: mytool` to its entry"
+        );
+        let err = super::local_srcinfo_of("mytool", "pkgbuilds/mytool", "garbage", "x86_64").unwrap_err();
+        assert!(err.starts_with("the .SRCINFO made from `pkgbuilds/mytool` cannot be read: "), "{err}");
     }
 }

@@ -182,15 +182,17 @@ fn disagreement(record: &Provenance, entry: &RepoEntry) -> Option<String> {
 fn describe(record: &Provenance, repo: &str, target: &str) -> String {
     let builder = &record.builder;
     let base = builder.base_digest.as_deref().map(|d| format!(", base image {d}")).unwrap_or_default();
+    let source = match &record.aur.path {
+        Some(path) => format!("path:     {path} (beside repo.yaml)"),
+        None => format!("AUR:      {} at commit {}", record.aur.url, record.aur.commit),
+    };
     format!(
-        "{} {} ({} in {repo} at {target})\n  sha256:   {}\n  pkgbase:  {}\n  AUR:      {} at commit {}\n  files:    {}\n  lock:     {}\n  builder:  {}: run image {}{base}\n  built:    {} by {}",
+        "{} {} ({} in {repo} at {target})\n  sha256:   {}\n  pkgbase:  {}\n  {source}\n  files:    {}\n  lock:     {}\n  builder:  {}: run image {}{base}\n  built:    {} by {}",
         record.pkgname,
         record.version,
         record.file,
         record.sha256,
         record.pkgbase,
-        record.aur.url,
-        record.aur.commit,
         record.aur.files,
         record.lock.sha256,
         builder.image,

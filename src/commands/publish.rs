@@ -270,7 +270,7 @@ fn refuse(
             kind: Some(crate::build::FailureKind::PackageCheck.label().to_string()),
             reason: Some(crate::ui::sanitize_line(&why)),
             version: Some(entry.version.clone()),
-            commit: Some(entry.commit.clone()),
+            commit: (!entry.is_local()).then(|| entry.commit.clone()),
             time: now.clone(),
             run: run_id.to_string(),
             duration_secs: None,

@@ -80,7 +80,9 @@ pub async fn review(
     let official = super::official_repos(&config, &work, printer).await?;
     // The pull request's lock: what its `build` would build.
     let lock = super::read_lock(&config)?;
-    let universe = super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo")), &lock.pins()).await?;
+    let local = super::local_packages(&config, &work, printer).await?;
+    let universe =
+        super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
     let no_mismatches = Default::default();
     let inputs = |only: &[String]| -> Result<crate::plan::Plan, crate::plan::PlanError> {
         crate::plan::make(&Inputs {
@@ -170,6 +172,24 @@ async fn describe(
     let info = universe.packages.values().find(|p| p.pkgbase == pkgbase);
     // What a build would use: the locked commit; a pkgbase not locked yet is shown at the
     // AUR's head (and marked so).
+    // A `path:` package (issue 27) is the pull request's own files: its PKGBUILD is beside
+    // repo.yaml, and the lock names it by its files' digest.
+    if let Some(local) = &step.local {
+        let files = lock.entries.get(pkgbase).map(|e| e.files.clone()).unwrap_or_default();
+        let digest = files.strip_prefix(crate::trust::tree::DIGEST_PREFIX).unwrap_or(&files).to_string();
+        return Ok(Reviewed {
+            pkgbase: pkgbase.to_string(),
+            pkgnames: step.pkgnames.clone(),
+            version: step.aur_version.clone().unwrap_or_default(),
+            chosen_through_provides: step.provides_for.clone(),
+            maintainer: None,
+            last_modified: 0,
+            pkgbuild_url: format!("{}/PKGBUILD", local.written),
+            locked: lock.entries.contains_key(pkgbase),
+            commit: digest,
+            depends_on: step.depends_on.clone(),
+        });
+    }
     let commit = match lock.entries.get(pkgbase) {
         Some(entry) => entry.commit.clone(),
         None => {

@@ -205,7 +205,7 @@ fn row(step: &Step, inputs: &Inputs, universe: &Universe) -> Row {
         pkgnames: step.pkgnames.clone(),
         state: state(step, last.as_ref()),
         published: step.repo_version.clone(),
-        locked: step.commit.as_ref().and(step.aur_version.clone()),
+        locked: step.files_hash.as_ref().and(step.aur_version.clone()),
         aur: aur.map(|p| p.version.clone()),
         signed: (!published.is_empty()).then(|| published.iter().all(|e| e.signed)),
         last,

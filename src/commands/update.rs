@@ -78,7 +78,8 @@ pub async fn update(
         Some(base) => (since(&ctx, &Lock::read(base)?, &old).await?, None, Diagnostics(Vec::new())),
         None => {
             let official = super::official_repos(&config, &work, printer).await?;
-            let (report, new, problems) = moved(&mut ctx, &old, &official, &work, &options).await?;
+            let local = held_at_lock(super::local_packages(&config, &work, printer).await?, &old, &work, &config.arch);
+            let (report, new, problems) = moved(&mut ctx, &old, (&official, &local), &work, &options).await?;
             (report, Some(new), problems)
         }
     };
@@ -139,14 +140,15 @@ fn show(report: &Report, options: &Options, color: bool, printer: &Printer) -> R
 async fn moved(
     ctx: &mut Ctx<'_>,
     old: &Lock,
-    official: &crate::official::OfficialRepos,
+    (official, local): (&crate::official::OfficialRepos, &[crate::aur::LocalPackage]),
     work: &Utf8Path,
     options: &Options,
 ) -> Result<(Report, Lock, Diagnostics), Error> {
     let mut pins: BTreeMap<String, String> = BTreeMap::new();
     let mut examined: BTreeMap<String, Examined> = BTreeMap::new();
     for _ in 0..MAX_ROUNDS {
-        let universe = super::resolve(ctx.config, &ctx.aur, official, &[], Some(&work.join("srcinfo")), &pins).await?;
+        let srcinfo = work.join("srcinfo");
+        let universe = super::resolve(ctx.config, &ctx.aur, official, &[], Some(&srcinfo), &pins, local).await?;
         let (closure, problems, plan) = closure_of(ctx.config, &universe, old)?;
         ctx.accepted = names_to_bases(&options.accept, &universe, old);
         let selected = with_new_dependencies(names_to_bases(&options.packages, &universe, old), &plan, old);
@@ -154,10 +156,25 @@ async fn moved(
             .iter()
             .filter(|b| !examined.contains_key(*b) && (selected.is_empty() || selected.contains(*b)))
             .collect();
+        let (todo_local, todo): (Vec<&String>, Vec<&String>) =
+            todo.into_iter().partition(|b| universe.local.contains_key(*b));
+        let held_local = |b: &String| {
+            local
+                .iter()
+                .find(|l| l.held.is_some() && universe.listed.get(&l.name) == Some(b))
+                .and_then(|l| l.held.clone())
+        };
+        examined.extend(todo_local.into_iter().map(|b| {
+            let found = match held_local(b) {
+                Some(why) => unreadable(b, old.entries.get(b), why),
+                None => examine_local(ctx.config, b, old, &universe),
+            };
+            (b.clone(), found)
+        }));
         examined.extend(examine_all(ctx, &todo, old, &universe).await);
         let held: BTreeMap<String, String> = examined
             .iter()
-            .filter(|(b, e)| closure.contains(*b) && e.entry.is_none())
+            .filter(|(b, e)| closure.contains(*b) && e.entry.is_none() && !universe.local.contains_key(*b))
             .filter_map(|(b, _)| old.entries.get(b).map(|o| (b.clone(), o.commit.clone())))
             .collect();
         if held == pins {
@@ -291,6 +308,58 @@ fn names_to_bases(names: &[String], universe: &Universe, lock: &Lock) -> BTreeSe
 struct Examined {
     report: PackageReport,
     entry: Option<Entry>,
+}
+
+/// `path:` packages whose `.SRCINFO` cannot be made now (the PKGBUILD does not source) are held
+/// at the lock, as an AUR package that cannot be read is: resolved with the `.SRCINFO` made of
+/// the locked files (kept by their digest), so that what they needed stays locked too, and
+/// marked with why. One never locked, or whose locked `.SRCINFO` is gone, stays broken.
+fn held_at_lock(
+    local: Vec<crate::aur::LocalPackage>,
+    old: &Lock,
+    work: &Utf8Path,
+    arch: &str,
+) -> Vec<crate::aur::LocalPackage> {
+    local
+        .into_iter()
+        .map(|l| {
+            let Err(why) = &l.srcinfo else { return l };
+            let Some(entry) = old.entries.get(&l.name).filter(|e| e.is_local()) else { return l };
+            let text = crate::build::local::cached_srcinfo(work, &entry.files);
+            let Some(info) = text.and_then(|t| crate::aur::SrcInfo::parse(&t, arch).ok()) else { return l };
+            let held = Some(why.clone());
+            crate::aur::LocalPackage { name: l.name, digest: entry.files.clone(), srcinfo: Ok(info), held }
+        })
+        .collect()
+}
+
+/// Step 2 for a `path:` package (issue 27): the lock entry of its directory's files now. No
+/// policy holds it (its changes are reviewed as the repository's own, in its pull requests),
+/// no AUR is asked, and no diff is shown: the pull request that changed the directory shows it.
+fn examine_local(config: &Config, base: &str, old: &Lock, universe: &Universe) -> Examined {
+    let old = old.entries.get(base);
+    let entry_of = |p: &&crate::config::PackageConfig| universe.listed.get(&p.name).is_some_and(|b| b == base);
+    let local = config.packages.iter().filter(entry_of).find_map(|p| p.local_path());
+    let (Some(local), Some(info), Some(digest)) = (local, universe.srcinfo.get(base), universe.local.get(base)) else {
+        return unreadable(base, old, format!("{base} is not a readable `path:` package"));
+    };
+    let entry = Entry {
+        name: base.to_string(),
+        path: Some(local.written.clone()),
+        commit: String::new(),
+        version: info.version.clone(),
+        pkgnames: info.pkgnames.clone(),
+        maintainer: None,
+        comaintainers: Vec::new(),
+        committed: String::new(),
+        files: digest.clone(),
+    };
+    let status = match old {
+        Some(o) if *o == entry => Status::Unchanged,
+        Some(_) => Status::Updated,
+        None => Status::Added,
+    };
+    Examined { report: package_report(base, status, old, Some(&entry)), entry: Some(entry) }
 }
 
 /// The locked commit's files as the review compares them.
@@ -440,6 +509,7 @@ fn new_entry(
         crate::aur::SrcInfo::of_tree(tree, &ctx.config.arch).map_err(|e| Error::Usage(format!("{base}: {e}")))?;
     Ok(Entry {
         name: base.to_string(),
+        path: None,
         commit: tree.commit().to_string(),
         version: info.version,
         pkgnames: info.pkgnames,
@@ -464,9 +534,12 @@ fn package_report(base: &str, status: Status, from: Option<&Entry>, to: Option<&
     }
 }
 
+/// One side of a report; a `path:` package's "commit" is its files' digest (hex), which is
+/// what locks it.
 fn side(e: &Entry) -> Side {
+    let files = e.files.strip_prefix(crate::trust::tree::DIGEST_PREFIX).unwrap_or(&e.files);
     Side {
-        commit: e.commit.clone(),
+        commit: if e.is_local() { files.to_string() } else { e.commit.clone() },
         version: e.version.clone(),
         maintainer: e.maintainer.clone(),
         committed: e.committed.clone(),
@@ -500,6 +573,12 @@ fn conclude(
     }
     let unreached: Vec<(&String, &Entry)> = old.entries.iter().filter(|(b, _)| !new.entries.contains_key(*b)).collect();
     for (base, entry) in unreached {
+        // A `path:` package whose PKGBUILD does not source (issue 27): held where it was.
+        if let Some(why) = universe.broken.get(base).filter(|_| universe.local.contains_key(base)) {
+            new.entries.insert(base.clone(), entry.clone());
+            packages.push(unreadable(base, Some(entry), why.clone()).report);
+            continue;
+        }
         let keep = !selected.is_empty() && !selected.contains(base);
         let deleted = !universe.srcinfo.contains_key(base) && still_named(entry, universe, config);
         if keep || deleted {
@@ -550,6 +629,12 @@ async fn since(ctx: &Ctx<'_>, base: &Lock, current: &Lock) -> Result<Report, Err
             packages.push(package_report(name, Status::Dropped, from, None));
             continue;
         };
+        if to.is_local() {
+            // Its files are in the pull request's own diff; there is no AUR history to read.
+            let status = if from.is_some() { Status::Updated } else { Status::Added };
+            packages.push(package_report(name, status, from, Some(to)));
+            continue;
+        }
         packages.push(lock_change(ctx, from, to).await?);
     }
     Ok(Report { changed: !packages.is_empty(), packages, unchanged, rehashed: 0 })

@@ -253,14 +253,45 @@ pub struct PackageConfig {
     /// Added to this package's build containers (never to its AUR dependencies' nor to
     /// repo-add's), each one of [`crate::docker::GRANTABLE_CAPABILITIES`], no duplicates.
     pub capabilities: Vec<crate::docker::Capability>,
+    /// Where its PKGBUILD comes from: the AUR, or a directory beside repo.yaml (issue 27).
+    pub source: PackageSource,
     /// Where the entry stands in repo.yaml, for messages about it.
     pub pos: Pos,
+}
+
+/// Where a listed package's PKGBUILD comes from (issue 27; docs/src/reference/repo-yaml.md).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PackageSource {
+    /// The AUR: `name:` is a pkgname or pkgbase, locked by commit.
+    #[default]
+    Aur,
+    /// `path:`: a directory of this repository, locked by a digest of its files.
+    Path(LocalPath),
+}
+
+/// A `path:` entry's directory, checked when repo.yaml was loaded: it is inside repo.yaml's
+/// directory (symbolic links resolved) and holds a PKGBUILD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalPath {
+    /// The directory as repoctl reads it: repo.yaml's directory joined with `written`.
+    pub dir: Utf8PathBuf,
+    /// As repo.yaml writes it, normalized (`pkgbuilds/mytool`, `/`-separated, no `.` or `..`):
+    /// what repoctl.lock and provenance record.
+    pub written: String,
 }
 
 /// Name suffixes of VCS packages, whose AUR version says nothing about upstream.
 pub const VCS_SUFFIXES: &[&str] = &["-git", "-hg", "-svn", "-bzr", "-fossil", "-darcs"];
 
 impl PackageConfig {
+    /// The `path:` directory of a local package; None for an AUR package.
+    pub fn local_path(&self) -> Option<&LocalPath> {
+        match &self.source {
+            PackageSource::Path(local) => Some(local),
+            PackageSource::Aur => None,
+        }
+    }
+
     /// Whether the upstream version is checked with pkgver() before deciding to skip.
     pub fn is_vcs(&self) -> bool {
         self.vcs.unwrap_or_else(|| VCS_SUFFIXES.iter().any(|s| self.name.ends_with(s)))

@@ -96,10 +96,14 @@ pub struct RawBuilder {
     pub debug: Option<bool>,
 }
 
-/// A package entry: either a bare name or a mapping with `name` and per-package settings.
+/// A package entry: either a bare name or a mapping with `name` (or `path`, issue 27) and
+/// per-package settings.
 #[derive(Debug)]
 pub struct RawPackage {
-    pub name: Spanned<String>,
+    /// None only in a mapping that has `path:` (or neither, which the validator refuses).
+    pub name: Option<Spanned<String>>,
+    /// `path:`: a PKGBUILD directory beside repo.yaml instead of an AUR package.
+    pub path: Option<Spanned<String>>,
     pub settings: RawPackageSettings,
 }
 
@@ -134,7 +138,10 @@ pub struct RawPackageSettings {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPackageLong {
-    name: Spanned<String>,
+    #[serde(default)]
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    path: Option<Spanned<String>>,
     #[serde(default)]
     nocheck: bool,
     #[serde(default)]
@@ -170,7 +177,8 @@ impl<'de> Deserialize<'de> for RawPackage {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawPackage, E> {
                 let unknown = serde_saphyr::Location::UNKNOWN;
                 Ok(RawPackage {
-                    name: Spanned::new(v.to_owned(), unknown, unknown),
+                    name: Some(Spanned::new(v.to_owned(), unknown, unknown)),
+                    path: None,
                     settings: RawPackageSettings::default(),
                 })
             }
@@ -189,7 +197,7 @@ impl<'de> Deserialize<'de> for RawPackage {
                     debug: long.debug,
                     capabilities: long.capabilities,
                 };
-                Ok(RawPackage { name: long.name, settings })
+                Ok(RawPackage { name: long.name, path: long.path, settings })
             }
         }
         deserializer.deserialize_any(PackageVisitor)

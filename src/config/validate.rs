@@ -693,11 +693,26 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
         let mut seen: HashMap<String, Pos> = HashMap::new();
         let mut out = Vec::new();
         for entry in packages.value {
-            let name = &entry.value.name;
+            let source = match &entry.value.path {
+                Some(path) => match self.local_path(path) {
+                    Some(local) => PackageSource::Path(local),
+                    None => continue,
+                },
+                None => PackageSource::Aur,
+            };
+            let Some(name) = self.entry_name(&entry, &source) else { continue };
             let loc = if name.referenced == Location::UNKNOWN { entry.referenced } else { name.referenced };
             let pos = loc_pos(loc);
             if let Err(why) = check_package_name(&name.value) {
-                self.problem(loc, format!("invalid package name `{}`: {why}", name.value), PACKAGE_NAME_RULE);
+                let hint = match (&source, &entry.value.name) {
+                    (PackageSource::Path(_), None) => {
+                        format!(
+                            "the entry is named after its directory: add `name:` with the PKGBUILD's pkgbase ({PACKAGE_NAME_RULE})"
+                        )
+                    }
+                    _ => PACKAGE_NAME_RULE.to_string(),
+                };
+                self.problem(loc, format!("invalid package name `{}`: {why}", name.value), hint);
                 continue;
             }
             if let Some(first) = seen.get(&name.value) {
@@ -725,10 +740,86 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
                 pgp_keys,
                 debug: settings.debug,
                 capabilities,
+                source,
                 pos,
             });
         }
         out
+    }
+
+    /// The entry's name: `name:`, or for a `path:` entry without one, the directory's last
+    /// component (at the `path:` value). None, and a problem, for a mapping with neither.
+    fn entry_name(&mut self, entry: &Spanned<RawPackage>, source: &PackageSource) -> Option<Spanned<String>> {
+        if let Some(name) = &entry.value.name {
+            return Some(name.clone());
+        }
+        match (source, &entry.value.path) {
+            (PackageSource::Path(local), Some(path)) => {
+                let base = local.written.rsplit('/').next().unwrap_or(&local.written).to_string();
+                Some(Spanned::new(base, path.referenced, path.defined))
+            }
+            _ => {
+                self.problem(
+                    entry.referenced,
+                    "a package entry needs `name:` (an AUR package) or `path:` (a PKGBUILD directory)",
+                    format!("add `name: PKGNAME`, or `path: DIR` for a directory beside repo.yaml; {REFERENCE}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `path:`: a directory holding a PKGBUILD, relative to repo.yaml and inside its directory
+    /// (the repository that holds repo.yaml, whose pull requests review it; symbolic links that
+    /// lead out of it are refused too). None, and a problem, otherwise.
+    fn local_path(&mut self, path: &Spanned<String>) -> Option<LocalPath> {
+        let base = self.path.parent().filter(|p| !p.as_str().is_empty()).unwrap_or(Utf8Path::new("."));
+        let v = path.value.trim();
+        let written = normalize(Utf8Path::new(v));
+        let outside = || {
+            format!(
+                "a `path:` package lives in the repository that holds repo.yaml, where its pull requests review it: move \
+the directory under {base} and write its path relative to repo.yaml"
+            )
+        };
+        if v.is_empty() {
+            self.problem(path.referenced, "`path` is empty", "name the PKGBUILD's directory, relative to repo.yaml");
+            return None;
+        }
+        if written.is_absolute() || written.starts_with("..") || written.as_str() == "." {
+            self.problem(path.referenced, format!("`{v}` is outside the repository"), outside());
+            return None;
+        }
+        let dir = normalize(&base.join(&written));
+        if !dir.is_dir() {
+            self.problem(
+                path.referenced,
+                format!("directory `{v}` does not exist"),
+                format!("create it with a PKGBUILD in it, or fix the path: it is relative to repo.yaml ({base})"),
+            );
+            return None;
+        }
+        let inside = match (base.canonicalize_utf8(), dir.canonicalize_utf8()) {
+            (Ok(b), Ok(d)) => d.starts_with(&b) && d != b,
+            _ => false,
+        };
+        if !inside {
+            self.problem(
+                path.referenced,
+                format!("`{v}` is outside the repository (through a symbolic link)"),
+                outside(),
+            );
+            return None;
+        }
+        if !dir.join("PKGBUILD").is_file() {
+            self.problem(
+                path.referenced,
+                format!("directory `{v}` has no PKGBUILD"),
+                "a `path:` package is a directory with a PKGBUILD (and the files it uses), as in an AUR repository",
+            );
+            return None;
+        }
+        Some(LocalPath { dir, written: written.as_str().to_string() })
     }
 }
 
@@ -1366,5 +1457,55 @@ mod snapshots {
         let diags = crate::config::parse("repo.yaml".into(), text.as_bytes()).unwrap_err();
         let text: Vec<String> = diags.0.iter().map(|d| d.to_string()).collect();
         insta::assert_snapshot!("config_errors", text.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod local_paths {
+    use super::*;
+
+    /// A repository with `pkgbuilds/mytool/PKGBUILD`, `pkgbuilds/empty/` and a link leading out.
+    fn repository() -> (tempfile::TempDir, Utf8PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
+        fs_err::create_dir_all(root.join("pkgbuilds/mytool")).unwrap();
+        fs_err::create_dir_all(root.join("pkgbuilds/empty")).unwrap();
+        fs_err::write(root.join("pkgbuilds/mytool/PKGBUILD"), "pkgname=mytool\n").unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("pkgbuilds/escape")).unwrap();
+        (dir, root)
+    }
+
+    fn problems(root: &Utf8Path, packages: &str) -> String {
+        let yaml = format!("name: r\npackages:\n{packages}");
+        let err = parse(&root.join("repo.yaml"), yaml.as_bytes()).unwrap_err();
+        let text = err.0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+        text.replace(root.as_str(), "[REPO]")
+    }
+
+    #[test]
+    fn a_path_entry_is_named_after_its_directory_and_resolved_beside_repo_yaml() {
+        let (_dir, root) = repository();
+        let yaml = "name: r\npackages:\n  - path: pkgbuilds/mytool\n  - name: other\n    path: ./pkgbuilds/../pkgbuilds/mytool/\n";
+        let config = parse(&root.join("repo.yaml"), yaml.as_bytes()).unwrap();
+        assert_eq!(config.packages[0].name, "mytool");
+        let local = config.packages[0].local_path().unwrap();
+        assert_eq!((local.written.as_str(), local.dir.clone()), ("pkgbuilds/mytool", root.join("pkgbuilds/mytool")));
+        assert_eq!(config.packages[1].name, "other");
+        assert_eq!(config.packages[1].local_path().unwrap().written, "pkgbuilds/mytool");
+        assert_eq!(
+            parse(&root.join("repo.yaml"), b"name: r\npackages: [yay]\n").unwrap().packages[0].source,
+            PackageSource::Aur
+        );
+    }
+
+    /// The issue's bad inputs, each at its line and column with its hint.
+    #[test]
+    fn bad_path_entries_are_pinned() {
+        let (_dir, root) = repository();
+        let text = problems(
+            &root,
+            "  - path: pkgbuilds/missing\n  - path: ../elsewhere\n  - path: /srv/pkgbuilds/x\n  - path: pkgbuilds/escape\n  - path: pkgbuilds/empty\n  - path: ''\n  - {nocheck: true}\n  - path: pkgbuilds/mytool\n  - mytool\n",
+        );
+        insta::assert_snapshot!("bad_path_entries", text);
     }
 }

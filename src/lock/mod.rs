@@ -29,7 +29,14 @@ const HEADER: &str = "# repoctl.lock: the AUR commits repoctl may build, one [[p
 pub struct Entry {
     /// The pkgbase (its AUR git repository's name).
     pub name: String,
-    /// The AUR git commit (40 hex digits) that is built.
+    /// A `path:` package's directory (issue 27), relative to repo.yaml as
+    /// [`crate::config::LocalPath::written`]; absent for an AUR package. Such an entry has no
+    /// commit, no commit date and no maintainer: `files` alone locks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The AUR git commit (40 hex digits) that is built; empty (and absent from the file) for
+    /// a `path:` package.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub commit: String,
     /// `[epoch:]pkgver-pkgrel` of that commit's `.SRCINFO`.
     pub version: String,
@@ -39,7 +46,8 @@ pub struct Entry {
     pub maintainer: Option<String>,
     #[serde(default)]
     pub comaintainers: Vec<String>,
-    /// The commit's committer date, RFC 3339 (UTC).
+    /// The commit's committer date, RFC 3339 (UTC); empty (absent) for a `path:` package.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub committed: String,
     /// The hash of the commit's files: [`crate::trust::tree::Tree::digest`], `tree-sha256:`
     /// and 64 hex digits (`sha256:` in locks written before issue 23, which
@@ -148,9 +156,9 @@ impl Lock {
         fs_err::rename(&tmp, path).map_err(err)
     }
 
-    /// pkgbase -> locked commit, for resolution.
+    /// pkgbase -> locked commit, for resolution (AUR entries only: a `path:` entry has none).
     pub fn pins(&self) -> BTreeMap<String, String> {
-        self.entries.values().map(|e| (e.name.clone(), e.commit.clone())).collect()
+        self.entries.values().filter(|e| !e.is_local()).map(|e| (e.name.clone(), e.commit.clone())).collect()
     }
 
     /// SHA-256 of the lock's text (`sha256:` + hex), which provenance records.
@@ -163,7 +171,15 @@ impl Entry {
     /// Names, commit and hash are well formed (they become paths and git arguments).
     fn check(&self) -> Result<(), String> {
         crate::config::check_package_name(&self.name)?;
-        if self.commit.len() != 40 || !self.commit.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        if let Some(path) = &self.path {
+            let plain =
+                !path.is_empty() && !path.starts_with('/') && path.split('/').all(|c| !matches!(c, "" | "." | ".."));
+            if !plain || !self.commit.is_empty() {
+                return Err(format!("path `{path}` is not a plain relative path without a commit"));
+            }
+        } else if self.commit.len() != 40
+            || !self.commit.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
             return Err(format!("commit `{}` is not 40 lowercase hex digits", self.commit));
         }
         let prefixes = [crate::trust::tree::DIGEST_PREFIX, crate::trust::tree::LEGACY_PREFIX];
@@ -172,6 +188,11 @@ impl Entry {
             return Err(format!("files `{}` is not `tree-sha256:` and 64 hex digits", self.files));
         }
         self.pkgnames.iter().try_for_each(|n| crate::config::check_package_name(n))
+    }
+
+    /// Whether this is a `path:` package's entry, locked by the digest of its directory.
+    pub fn is_local(&self) -> bool {
+        self.path.is_some()
     }
 
     /// The commit, abbreviated as git shows it (12 digits).

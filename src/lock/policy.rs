@@ -158,6 +158,7 @@ mod tests {
     fn entry(maintainer: Option<&str>) -> Entry {
         Entry {
             name: "foo".into(),
+            path: None,
             commit: "a".repeat(40),
             version: "1-1".into(),
             pkgnames: vec!["foo".into()],

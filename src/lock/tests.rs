@@ -3,6 +3,7 @@ use super::*;
 fn entry(name: &str) -> Entry {
     Entry {
         name: name.into(),
+        path: None,
         commit: "0123456789abcdef0123456789abcdef01234567".into(),
         version: "1:2.0-3".into(),
         pkgnames: vec![name.into(), format!("{name}-doc")],
@@ -75,4 +76,42 @@ fn times_are_rfc3339_in_utc() {
     assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
     assert_eq!(parse_rfc3339("2023-11-14T22:13:20Z"), Some(1_700_000_000));
     assert_eq!(parse_rfc3339("yesterday"), None);
+}
+
+/// A `path:` package's entry (issue 27): `path` and `files`, no commit, no date, no
+/// maintainer; it reads back, is left out of the pins resolution reads commits from, and a path
+/// that leaves repo.yaml's directory or an entry with both a path and a commit is refused.
+#[test]
+fn a_path_entry_has_no_commit_and_reads_back() {
+    let mut lock = Lock::default();
+    let local = Entry {
+        path: Some("pkgbuilds/mytool".into()),
+        commit: String::new(),
+        committed: String::new(),
+        maintainer: None,
+        comaintainers: vec![],
+        ..entry("mytool")
+    };
+    lock.entries.insert("mytool".into(), local.clone());
+    lock.entries.insert("foo".into(), entry("foo"));
+    let text = lock.to_text();
+    assert!(
+        text.contains(&format!(
+            "name = \"mytool\"\npath = \"pkgbuilds/mytool\"\nversion = \"1:2.0-3\"\npkgnames = [\"mytool\", \"mytool-doc\"]\ncomaintainers = []\nfiles = \"{}\"\n",
+            local.files
+        )),
+        "{text}"
+    );
+    assert_eq!(Lock::parse("repoctl.lock".into(), &text).unwrap(), lock);
+    assert_eq!(lock.pins().keys().collect::<Vec<_>>(), ["foo"], "a path: entry has no commit to pin");
+    for (path, commit) in [
+        ("../elsewhere", ""),
+        ("/srv/x", ""),
+        ("a//b", ""),
+        ("pkgbuilds/mytool", "0123456789abcdef0123456789abcdef01234567"),
+    ] {
+        let bad = text.replace("path = \"pkgbuilds/mytool\"", &format!("path = \"{path}\"\ncommit = \"{commit}\""));
+        let err = Lock::parse("repoctl.lock".into(), &bad).unwrap_err();
+        assert!(err.to_string().contains("is not a plain relative path without a commit"), "{path}: {err}");
+    }
 }

@@ -127,6 +127,14 @@ pub struct Step {
     /// "pkgrel": "1.1"}, "why": "libstand.so.1 is gone"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebuild: Option<Rebuild>,
+    /// A `path:` package's directory (issue 27): built from its files, checked against the
+    /// lock's `files`, instead of an AUR commit. In `plan --json`: `path`, as repo.yaml writes it.
+    #[serde(rename = "path", skip_serializing_if = "Option::is_none", serialize_with = "local_written")]
+    pub local: Option<crate::config::LocalPath>,
+}
+
+fn local_written<S: serde::Serializer>(local: &Option<crate::config::LocalPath>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(local.as_ref().map_or("", |l| l.written.as_str()))
 }
 
 /// Something about one package that a person must fix: what is wrong, and how to fix it.
@@ -314,6 +322,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         }
         if known {
             apply_lock(&mut step, input.lock.entries.get(base));
+            lock_kind_problems(&mut step, input.lock.entries.get(base), u.local.get(base), config_file(input));
         }
         step.provides_for = provides_for(base, u, &dependants, &via_provides);
         step.needed_by = dependants.get(base).cloned().unwrap_or_default();
@@ -363,6 +372,7 @@ fn configure(step: &mut Step, entry: Option<&crate::config::PackageConfig>, inpu
     step.pgp_keys = entry.map(|p| p.pgp_keys.clone()).unwrap_or_default();
     step.debug = entry.and_then(|p| p.debug).unwrap_or(builder.debug);
     step.capabilities = entry.map(|p| p.capabilities.clone()).unwrap_or_default();
+    step.local = entry.and_then(|p| p.local_path().cloned());
 }
 
 /// Listed pkgbase -> its repo.yaml entry. A listed name the AUR does not know stands for
@@ -461,7 +471,11 @@ fn dependency_edges(
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut problems: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
     for (base, why) in &u.broken {
-        let hint = "tell its AUR maintainer (its .SRCINFO must match its PKGBUILD); it is built again once fixed";
+        let hint = if u.local.contains_key(base) {
+            "fix the PKGBUILD in its directory, or the entry: `makepkg --printsrcinfo` must succeed there and make the entry's pkgbase"
+        } else {
+            "tell its AUR maintainer (its .SRCINFO must match its PKGBUILD); it is built again once fixed"
+        };
         problems.entry(base.clone()).or_default().push(Problem::new(why.clone(), hint));
     }
     // A pkgbase gone from the AUR but published needs what its published packages depend on.
@@ -614,7 +628,8 @@ fn gone_from_aur(step: &mut Step, listed: bool, dependants: &BTreeMap<String, Ve
 fn apply_lock(step: &mut Step, entry: Option<&crate::lock::Entry>) {
     match entry {
         Some(e) => {
-            step.commit = Some(e.commit.clone());
+            // A `path:` package's entry has no commit: its `files` alone locks it.
+            step.commit = (!e.is_local()).then(|| e.commit.clone());
             step.files_hash = Some(e.files.clone());
         }
         None => {
@@ -622,6 +637,35 @@ fn apply_lock(step: &mut Step, entry: Option<&crate::lock::Entry>) {
             step.reason = Reason::NotLocked;
             step.vcs = false;
         }
+    }
+}
+
+/// A lock entry of the other kind than repo.yaml's entry (an AUR commit for a `path:` package,
+/// or the reverse), or a `path:` package whose directory's files (`now`, their digest) are not
+/// the ones the lock records: not built until `repoctl update` locks what is there (issue 27).
+fn lock_kind_problems(step: &mut Step, entry: Option<&crate::lock::Entry>, now: Option<&String>, file: &str) {
+    let Some(e) = entry else { return };
+    let base = step.pkgbase.clone();
+    let update = format!("run `repoctl update {base}`, review what it shows and commit repoctl.lock");
+    match (now, &e.path, &step.local) {
+        (Some(now), Some(_), Some(local)) if *now != e.files => step.problems.push(Problem::new(
+            format!(
+                "the files of `{}` changed since repoctl.lock was written ({} there, {now} now)",
+                local.written, e.files
+            ),
+            update,
+        )),
+        (Some(_), None, _) => step.problems.push(Problem::new(
+            format!("repoctl.lock holds {base} as an AUR commit, but {file} lists it as a `path:` package"),
+            update,
+        )),
+        (None, Some(path), _) => step.problems.push(Problem::new(
+            format!(
+                "repoctl.lock holds {base} as the directory `{path}`, but {file} does not list it as a `path:` package"
+            ),
+            update,
+        )),
+        _ => {}
     }
 }
 
@@ -718,6 +762,7 @@ fn keep_step(
         expected_secs: None,
         expected_from: None,
         rebuild: None,
+        local: None,
     }
 }
 
@@ -837,6 +882,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             expected_secs: None,
             expected_from: None,
             rebuild: None,
+            local: None,
         })
         .collect()
 }

@@ -63,7 +63,8 @@ pub fn rebuild_requested(mut plan: Plan, names: &[String]) -> (Plan, Vec<(String
 /// pkgbase whose version can be bumped. Returns whether it did.
 fn rebuild(step: &mut Step, why: String) -> bool {
     let skipped = step.action == Action::Skip && step.cycle.is_empty() && step.problems.is_empty();
-    let (Some(locked), Some(_)) = (step.aur_version.as_deref(), step.commit.as_ref()) else { return false };
+    // Locked: an AUR commit, or a `path:` package's files (issue 27), which have no commit.
+    let (Some(locked), Some(_)) = (step.aur_version.as_deref(), step.files_hash.as_ref()) else { return false };
     if !skipped || step.repo_version.is_none() {
         return false;
     }
@@ -93,6 +94,7 @@ mod tests {
         step.aur_version = Some(aur.into());
         step.repo_version = Some(repo.into());
         step.commit = Some("a".repeat(40));
+        step.files_hash = Some(format!("tree-sha256:{}", "0".repeat(64)));
         step
     }
 
@@ -119,6 +121,7 @@ mod tests {
         newer.reason = Reason::AurNewer { aur: "1.0-2".into(), repo: "1.0-1.1".into() };
         let mut unlocked = skipped("lib", "1-1", "1-1");
         unlocked.commit = None;
+        unlocked.files_hash = None;
         let plan = Plan::new(vec![newer, unlocked]);
         let gone = BTreeMap::from([("app".to_string(), vec!["libstand.so.1".to_string()])]);
         let plan = rebuild_gone_sonames(plan, &gone);

@@ -7,6 +7,7 @@ use crate::official::testing::sync_db;
 
 mod cycles;
 mod kinds;
+mod local;
 mod waves;
 
 /// One pkgname of the AUR: (pkgname, pkgbase, version, depends).
@@ -78,6 +79,7 @@ fn universe(config: &Config, aur: &MemoryAur, repo: &[RepoEntry]) -> Universe {
         official: &official,
         published: repo,
         pinned: &Default::default(),
+        local: &[],
     };
     resolve_now(aur, &query)
 }
@@ -103,6 +105,7 @@ fn commit_of(base: &str) -> String {
 
 fn lock_entry(base: &str, version: &str, commit: &str) -> crate::lock::Entry {
     crate::lock::Entry {
+        path: None,
         name: base.into(),
         commit: commit.into(),
         version: version.into(),
@@ -638,6 +641,7 @@ fn an_unreachable_aur_is_an_error_not_an_unknown_package() {
         official: &official,
         published: &[],
         pinned: &Default::default(),
+        local: &[],
     };
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let err = rt.block_on(crate::aur::resolve(&aur, &query)).unwrap_err();
@@ -680,8 +684,14 @@ fn only_locked_commits_are_built_and_the_rest_waits_for_repoctl_update() {
     lock.entries.insert("app".into(), lock_entry("app", "1.0-1", &old));
     let official = official();
     let pinned = lock.pins();
-    let query =
-        crate::aur::Query { listed: &listed, arch: &c.arch, official: &official, published: &[], pinned: &pinned };
+    let query = crate::aur::Query {
+        listed: &listed,
+        arch: &c.arch,
+        official: &official,
+        published: &[],
+        pinned: &pinned,
+        local: &[],
+    };
     let u = resolve_now(&aur, &query);
     let p = make(&Inputs { config: &c, universe: &u, repo: &[], only: &[], mismatches: &BTreeMap::new(), lock: &lock })
         .unwrap();

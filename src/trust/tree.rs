@@ -256,6 +256,70 @@ pub async fn read(git_dir: &Utf8Path, commit: &str) -> Result<Tree, TreeError> {
     Ok(Tree { commit: commit.to_string(), entries })
 }
 
+/// A `path:` package's directory (issue 27) that cannot be read, or holds what repoctl refuses.
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    #[error("cannot read {path}")]
+    Io {
+        path: camino::Utf8PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{dir} holds `{path}`, which repoctl refuses: {why}")]
+    Refused { dir: camino::Utf8PathBuf, path: String, why: String },
+    #[error("the files of {dir} hold more than {} MiB", MAX_TREE_BYTES >> 20)]
+    TooLarge { dir: camino::Utf8PathBuf },
+}
+
+/// Every entry of the directory `dir` on this machine (a `path:` package's, issue 27), as a
+/// [`Tree`] with an empty commit id, hashed by [`Tree::digest`] as a commit's would be: regular
+/// files (mode [`Mode::Executable`] when the owner may execute them), symbolic links as their
+/// target (never followed), subdirectories walked; paths from `dir`, `/`-separated. Errors: a
+/// path that is not UTF-8 or has a `.git` component, another kind of file (a FIFO, a socket),
+/// more than [`MAX_TREE_BYTES`], or an I/O error.
+pub fn read_dir(dir: &Utf8Path) -> Result<Tree, DirError> {
+    let mut entries = Vec::new();
+    let mut total = 0u64;
+    walk(dir, dir, &mut entries, &mut total)?;
+    entries.sort_by(|a: &Entry, b: &Entry| a.path.cmp(&b.path));
+    Ok(Tree { commit: String::new(), entries })
+}
+
+fn walk(root: &Utf8Path, dir: &Utf8Path, entries: &mut Vec<Entry>, total: &mut u64) -> Result<(), DirError> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    fn io(path: &Utf8Path) -> impl Fn(std::io::Error) -> DirError + '_ {
+        move |source| DirError::Io { path: path.to_owned(), source }
+    }
+    for item in fs_err::read_dir(dir).map_err(io(dir))? {
+        let item = item.map_err(io(dir))?;
+        let refused = |path: String, why: &str| DirError::Refused { dir: root.to_owned(), path, why: why.to_string() };
+        let path = camino::Utf8PathBuf::from_path_buf(item.path())
+            .map_err(|p| refused(p.to_string_lossy().into_owned(), "its path is not UTF-8"))?;
+        let relative = path.strip_prefix(root).map_or_else(|_| path.to_string(), |p| p.as_str().to_string());
+        check_path(&relative).map_err(|why| refused(relative.clone(), why))?;
+        let meta = fs_err::symlink_metadata(&path).map_err(io(&path))?;
+        let (mode, content) = if meta.file_type().is_symlink() {
+            let target = fs_err::read_link(&path).map_err(io(&path))?;
+            (Mode::Symlink, target.as_os_str().as_bytes().to_vec())
+        } else if meta.is_dir() {
+            walk(root, &path, entries, total)?;
+            continue;
+        } else if meta.is_file() {
+            *total += meta.len();
+            if *total > MAX_TREE_BYTES {
+                return Err(DirError::TooLarge { dir: root.to_owned() });
+            }
+            let exec = meta.permissions().mode() & 0o100 != 0;
+            (if exec { Mode::Executable } else { Mode::File }, fs_err::read(&path).map_err(io(&path))?)
+        } else {
+            return Err(refused(relative, "it is neither a file, a directory nor a symbolic link"));
+        };
+        entries.push(Entry { mode, path: relative, content });
+    }
+    Ok(())
+}
+
 /// One line of `git ls-tree -r -z -l`.
 struct Listed {
     mode: Mode,

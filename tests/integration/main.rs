@@ -26,6 +26,7 @@ mod run_image;
 mod sandbox;
 mod scale;
 mod signing;
+mod sources;
 mod status;
 mod tree;
 mod uploads;

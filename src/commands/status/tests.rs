@@ -51,12 +51,19 @@ fn report_of(listed: &[&str], aur: &[(&str, &str)], locked: &[(&str, &str)], rep
     }
     let official = crate::official::OfficialRepos::from_sync_dbs(&[]).unwrap();
     let names: Vec<(String, bool)> = listed.iter().map(|n| (n.to_string(), false)).collect();
-    let query =
-        crate::aur::Query { listed: &names, arch: "x86_64", official: &official, published: repo, pinned: &pinned };
+    let query = crate::aur::Query {
+        listed: &names,
+        arch: "x86_64",
+        official: &official,
+        published: repo,
+        pinned: &pinned,
+        local: &[],
+    };
     let universe = resolve_now(&memory, &query);
     let mut lock = crate::lock::Lock::default();
     for (base, version) in locked {
         let entry = crate::lock::Entry {
+            path: None,
             name: base.to_string(),
             commit: commit(base),
             version: version.to_string(),

@@ -13,8 +13,14 @@ fn plan_pinned(listed: &[&str], aur: &MemoryAur, pins: &[(&str, &str)], unlocked
     let names: Vec<(String, bool)> = c.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
     let pinned: BTreeMap<String, String> = pins.iter().map(|(b, c)| (b.to_string(), c.to_string())).collect();
     let official = official();
-    let query =
-        crate::aur::Query { listed: &names, arch: &c.arch, official: &official, published: &[], pinned: &pinned };
+    let query = crate::aur::Query {
+        listed: &names,
+        arch: &c.arch,
+        official: &official,
+        published: &[],
+        pinned: &pinned,
+        local: &[],
+    };
     let u = resolve_now(aur, &query);
     let mut lock = lock_all(&u);
     for (base, commit) in &pinned {

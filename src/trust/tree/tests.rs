@@ -180,3 +180,39 @@ async fn a_commit_is_read_with_every_entry_and_no_attribute_applied() {
     assert!(err.to_string().contains("holds a submodule at `vendor`"), "{err}");
     assert!(matches!(read(&work.join(".git"), &"0".repeat(40)).await, Err(TreeError::Git { .. })));
 }
+
+/// A `path:` package's directory (issue 27) is read as a commit of the same files would be:
+/// the same entries, modes and digest; a FIFO and a `.git` directory are refused.
+#[tokio::test]
+async fn a_directory_reads_and_hashes_as_a_commit_of_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = camino::Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
+    let sh = |script: &str| {
+        let out = std::process::Command::new("sh").arg("-c").arg(script).current_dir(&work).output().unwrap();
+        assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    sh("mkdir -p pkg/keys/pgp && printf 'pkgname=x\\n' > pkg/PKGBUILD && echo key > pkg/keys/pgp/A.asc \
+        && echo run > pkg/run.sh && chmod +x pkg/run.sh && ln -s ../PKGBUILD pkg/keys/link");
+    let from_dir = read_dir(&work.join("pkg")).unwrap();
+    assert_eq!(from_dir.commit(), "");
+    let got: Vec<(Mode, &str)> = from_dir.entries().iter().map(|e| (e.mode(), e.path())).collect();
+    assert_eq!(
+        got,
+        [
+            (Mode::File, "PKGBUILD"),
+            (Mode::Symlink, "keys/link"),
+            (Mode::File, "keys/pgp/A.asc"),
+            (Mode::Executable, "run.sh")
+        ]
+    );
+    sh("cd pkg && git init -q . && git add -A && git -c user.name=t -c user.email=t@t commit -qm one");
+    let commit = sh("cd pkg && git rev-parse HEAD").trim().to_string();
+    let from_git = read(&work.join("pkg/.git"), &commit).await.unwrap();
+    assert_eq!(from_git.digest(), read_dir(&work.join("pkg/keys")).map(|_| from_dir.digest()).unwrap());
+    let err = read_dir(&work.join("pkg")).unwrap_err();
+    assert!(err.to_string().contains("`.git"), "a .git directory is refused: {err}");
+    sh("rm -rf pkg/.git && mkfifo pkg/fifo");
+    let err = read_dir(&work.join("pkg")).unwrap_err();
+    assert!(err.to_string().contains("neither a file, a directory nor a symbolic link"), "{err}");
+}
