@@ -934,7 +934,14 @@ impl<'a> Publish<'a> {
             .map(|p| self.adopted.get(p.path()).unwrap_or(p))
             .filter(|p| edit.add.iter().any(|f| f == p.path()))
             .collect();
-        let check = |path| check_new_database(base, &added, &edit.remove, edit.fresh, path).map_err(PublishError::from);
+        // `sign --adopt` re-signs every live file: each new %PGPSIG% must verify its copy.
+        let resigned =
+            (edit.fresh).then_some(self.change.signer).flatten().map(|signer| crate::trust::signed::Resigned {
+                key: signer.public(),
+                files: edit.live.iter().map(|p| (p.file_name().unwrap_or_default().to_string(), p.as_path())).collect(),
+            });
+        let check =
+            |path| check_new_database(base, &added, &edit.remove, resigned.as_ref(), path).map_err(PublishError::from);
         Ok(CheckedDbFiles { db: check(&new.db)?, files: check(&new.files)? })
     }
 

@@ -296,12 +296,13 @@ pub struct UnexpectedEntry {
 /// served). Errors: the archive cannot be read, or an entry is unexpected (named).
 ///
 /// `resigned` (`sign --adopt`, which re-adds every file of `base` to sign it): an entry may
-/// also be `base`'s with another `%PGPSIG%`.
+/// also be `base`'s with another `%PGPSIG%`, which must then be a valid signature of its file
+/// by the key ([`Resigned`]).
 pub fn check_new_database(
     base: &TrustedDb,
     added: &[&crate::trust::CheckedPackage],
     removed: &[String],
-    resigned: bool,
+    resigned: Option<&Resigned<'_>>,
     path: &Utf8Path,
 ) -> Result<CheckedDatabase, UnexpectedEntry> {
     let fail = |why: String| UnexpectedEntry { path: path.to_owned(), why };
@@ -310,7 +311,18 @@ pub fn check_new_database(
     let by_file: BTreeMap<&str, &crate::trust::CheckedPackage> = added.iter().map(|p| (p.file_name(), *p)).collect();
     for entry in &entries {
         let unsigned = |e: &RepoEntry| RepoEntry { signed: false, pgpsig: None, ..e.clone() };
-        if base.entries.contains(entry) || (resigned && base.entries.iter().any(|b| unsigned(b) == unsigned(entry))) {
+        if base.entries.contains(entry) {
+            continue;
+        }
+        if let Some(resigned) = resigned
+            && base.entries.iter().any(|b| unsigned(b) == unsigned(entry))
+        {
+            if !resigned.verifies(entry) {
+                return Err(fail(format!(
+                    "the entry for {} carries a %PGPSIG% that is not the key's signature of the file",
+                    entry.filename
+                )));
+            }
             continue;
         }
         let Some(add) = by_file.get(entry.filename.as_str()) else {
@@ -335,6 +347,20 @@ pub fn check_new_database(
         )));
     }
     Ok(CheckedDatabase { path: path.to_owned() })
+}
+
+/// What `sign --adopt` re-signs: the key, and the downloaded copy of each package file by the
+/// name its entry gives ([`AdoptedFile`]s, checked against their entries).
+pub struct Resigned<'a> {
+    pub key: &'a PublicKey,
+    pub files: BTreeMap<String, &'a Utf8Path>,
+}
+
+impl Resigned<'_> {
+    /// Whether `entry`'s `%PGPSIG%` is a valid signature by the key of its file's copy.
+    fn verifies(&self, entry: &RepoEntry) -> bool {
+        self.files.get(&entry.filename).is_some_and(|path| embedded_signature_verifies(entry, path, self.key))
+    }
 }
 
 /// The first field of `entry` that is not what the checked package `p` says (None: none).

@@ -230,7 +230,7 @@ fn a_new_database_must_say_exactly_what_was_checked() {
     let kept = ("hello-1.0-1".to_string(), hello_desc.clone());
 
     let good = db_archive(&dir, "good.db", &[kept.clone(), tool_desc(&pkg, |d| d)]);
-    let checked = check_new_database(&base, &added, &[], false, &good).expect("what was checked");
+    let checked = check_new_database(&base, &added, &[], None, &good).expect("what was checked");
     assert_eq!(checked.path(), good);
 
     type Edit = fn(String) -> String;
@@ -248,7 +248,7 @@ fn a_new_database_must_say_exactly_what_was_checked() {
     ];
     for (edit, why) in rows {
         let db = db_archive(&dir, "bad.db", &[kept.clone(), tool_desc(&pkg, edit)]);
-        let err = check_new_database(&base, &added, &[], false, &db).unwrap_err().to_string();
+        let err = check_new_database(&base, &added, &[], None, &db).unwrap_err().to_string();
         assert!(err.contains(why), "{why}: {err}");
     }
     // An entry nobody checked, and a base entry changed.
@@ -257,23 +257,36 @@ fn a_new_database_must_say_exactly_what_was_checked() {
         "%FILENAME%\nsudo-9-1-x86_64.pkg.tar.zst\n\n%NAME%\nsudo\n\n%VERSION%\n9-1\n\n".into(),
     );
     let db = db_archive(&dir, "bad.db", &[kept.clone(), tool_desc(&pkg, |d| d), intruder]);
-    let err = check_new_database(&base, &added, &[], false, &db).unwrap_err().to_string();
+    let err = check_new_database(&base, &added, &[], None, &db).unwrap_err().to_string();
     assert!(err.contains("sudo-9-1-x86_64.pkg.tar.zst (sudo 9-1) is neither in the verified database"), "{err}");
     let changed = ("hello-1.0-1".to_string(), hello_desc.replace("%VERSION%\n1.0-1", "%VERSION%\n1.0-2"));
     let db = db_archive(&dir, "bad.db", &[changed, tool_desc(&pkg, |d| d)]);
-    assert!(check_new_database(&base, &added, &[], false, &db).is_err());
+    assert!(check_new_database(&base, &added, &[], None, &db).is_err());
     // A base entry dropped, though the run neither removed nor replaced it; and removed.
     let db = db_archive(&dir, "bad.db", &[tool_desc(&pkg, |d| d)]);
-    let err = check_new_database(&base, &added, &[], false, &db).unwrap_err().to_string();
+    let err = check_new_database(&base, &added, &[], None, &db).unwrap_err().to_string();
     assert!(err.contains(&format!("the entry for {} (hello 1.0-1) is gone", hello.filename)), "{err}");
-    check_new_database(&base, &added, &["hello".to_string()], false, &db).expect("hello removed");
+    check_new_database(&base, &added, &["hello".to_string()], None, &db).expect("hello removed");
     // An added file left out of the database.
     let db = db_archive(&dir, "bad.db", std::slice::from_ref(&kept));
-    let err = check_new_database(&base, &added, &[], false, &db).unwrap_err().to_string();
+    let err = check_new_database(&base, &added, &[], None, &db).unwrap_err().to_string();
     assert!(err.contains("no entry for tool-2.0-1-x86_64.pkg.tar.zst"), "{err}");
-    // `sign --adopt`: the base's entries, now with a signature; nothing else.
-    let signed = ("hello-1.0-1".to_string(), format!("{hello_desc}%PGPSIG%\nAAAA\n\n"));
+    // `sign --adopt`: the base's entries, now with the key's signature of the file; nothing else
+    // (the red-team's F6: any %PGPSIG% was accepted).
+    let signer = signer();
+    let copy = dir.join(&hello.filename);
+    fs_err::write(&copy, b"hello package").unwrap();
+    let resigned = Resigned { key: signer.public(), files: [(hello.filename.clone(), copy.as_path())].into() };
+    let sig = base64::engine::general_purpose::STANDARD.encode(signer.sign_bytes(b"hello package").unwrap());
+    let signed = ("hello-1.0-1".to_string(), format!("{hello_desc}%PGPSIG%\n{sig}\n\n"));
     let db = db_archive(&dir, "adopted.db", std::slice::from_ref(&signed));
-    assert!(check_new_database(&base, &[], &[], false, &db).is_err(), "a new signature is a change");
-    check_new_database(&base, &[], &[], true, &db).expect("re-signed");
+    assert!(check_new_database(&base, &[], &[], None, &db).is_err(), "a new signature is a change");
+    check_new_database(&base, &[], &[], Some(&resigned), &db).expect("re-signed");
+    let other = base64::engine::general_purpose::STANDARD.encode(signer.sign_bytes(b"other bytes").unwrap());
+    for pgpsig in ["AAAA", other.as_str()] {
+        let forged = ("hello-1.0-1".to_string(), format!("{hello_desc}%PGPSIG%\n{pgpsig}\n\n"));
+        let db = db_archive(&dir, "adopted.db", std::slice::from_ref(&forged));
+        let err = check_new_database(&base, &[], &[], Some(&resigned), &db).unwrap_err().to_string();
+        assert!(err.contains("not the key's signature of the file"), "{pgpsig}: {err}");
+    }
 }
