@@ -179,26 +179,62 @@ fn repo_add_on_host(dir: &camino::Utf8Path, db: &[u8], package: &camino::Utf8Pat
     std::fs::read(&path).unwrap()
 }
 
+/// A signed repository's bed: moto with the bucket, the AUR stand-in with hello, libfoo and
+/// foo-app, a directory, the fixture key, and the environment of a run that holds it
+/// (`plain`: the same without the key).
+struct Signed {
+    s3: S3,
+    _aur: Aur,
+    _t: tempfile::TempDir,
+    dir: camino::Utf8PathBuf,
+    key: crate::support::SigningKey,
+    plain: Vec<(&'static str, String)>,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Signed {
+    fn start() -> Signed {
+        let s3 = S3::start();
+        s3.create_bucket(BUCKET);
+        let aur = Aur::start();
+        for p in ["hello", "libfoo", "foo-app"] {
+            aur.push_fixture(p);
+        }
+        let (t, dir) = tempdir();
+        let key = crate::support::SigningKey::fixture();
+        let mut plain = s3.env();
+        plain.push(("AUR_LOCATION", aur.url.clone()));
+        plain.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));
+        let mut env = plain.clone();
+        env.push(key.env());
+        Signed { s3, _aur: aur, _t: t, dir, key, plain, env }
+    }
+
+    /// Another build of libfoo's locked version (other bytes), as the bucket writer would put
+    /// in: `build --no-publish --out` of `config` in a work directory of its own.
+    fn other_libfoo(&self, config: &camino::Utf8Path) -> camino::Utf8PathBuf {
+        let other = self.dir.join("other-libfoo");
+        let mut e = self.env.clone();
+        e.push(("REPOCTL_WORK_DIR", self.dir.join("work-other").to_string()));
+        let out =
+            repoctl(&["build", "--config", config.as_str(), "--no-publish", "--out", other.as_str(), "libfoo"], &e);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        other.join(LIBFOO)
+    }
+}
+
+const LIBFOO: &str = "libfoo-2.1-1-any.pkg.tar.zst";
+
 #[test]
 fn a_bucket_writer_without_the_key_gets_nothing_signed() {
     let Some(_docker) = docker() else { return };
-    let s3 = S3::start();
-    s3.create_bucket(BUCKET);
-    let aur = Aur::start();
-    for p in ["hello", "libfoo", "foo-app"] {
-        aur.push_fixture(p);
-    }
-    let (_t, dir) = tempdir();
-    let key = crate::support::SigningKey::fixture();
-    let mut env = s3.env();
-    env.push(("AUR_LOCATION", aur.url.clone()));
-    env.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));
-    env.push(key.env());
-    let config = write_config(&dir, &s3, Some(&key.fingerprint), &["hello", "libfoo"]);
+    let bed = Signed::start();
+    let (s3, dir, key, env) = (&bed.s3, &bed.dir, &bed.key, &bed.env);
+    let config = write_config(dir, s3, Some(&key.fingerprint), &["hello", "libfoo"]);
     let build = |args: &[&str]| {
         let mut all = vec!["build", "--config", config.as_str()];
         all.extend(args);
-        repoctl(&all, &env)
+        repoctl(&all, env)
     };
     let out = build(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -263,13 +299,8 @@ fn a_bucket_writer_without_the_key_gets_nothing_signed() {
     // A dependency swapped in the bucket for another build of the same version (a valid
     // package, other bytes): foo-app's build does not install it. (`build foo-app` alone no
     // longer rebuilds a package published at its locked version; a trial build with --out does.)
-    let other = dir.join("other-libfoo");
-    let mut e = env.clone();
-    e.push(("REPOCTL_WORK_DIR", dir.join("work-other").to_string()));
-    let out = repoctl(&["build", "--config", config.as_str(), "--no-publish", "--out", other.as_str(), "libfoo"], &e);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let libfoo = "libfoo-2.1-1-any.pkg.tar.zst";
-    let swapped = std::fs::read(other.join(libfoo)).unwrap();
+    let libfoo = LIBFOO;
+    let swapped = std::fs::read(bed.other_libfoo(&config)).unwrap();
     assert_ne!(swapped, s3.get(BUCKET, libfoo), "two builds made the same bytes");
     s3.put(BUCKET, libfoo, swapped);
     let trial = dir.join("trial");
@@ -291,34 +322,20 @@ fn sha256(bytes: &[u8]) -> String {
 #[test]
 fn a_shard_without_the_secret_key_builds_only_on_a_database_the_public_key_verifies() {
     let Some(_docker) = docker() else { return };
-    let s3 = S3::start();
-    s3.create_bucket(BUCKET);
-    let aur = Aur::start();
-    for p in ["hello", "libfoo", "foo-app"] {
-        aur.push_fixture(p);
-    }
-    let (_t, dir) = tempdir();
-    let key = crate::support::SigningKey::fixture();
-    let mut shard_env = s3.env();
-    shard_env.push(("AUR_LOCATION", aur.url.clone()));
+    let bed = Signed::start();
+    let (s3, dir, key) = (&bed.s3, &bed.dir, &bed.key);
+    let mut shard_env = bed.plain.clone();
     shard_env.push(("REPOCTL_WORK_DIR", dir.join("work-shard").to_string()));
-    let mut env = shard_env.clone();
-    env.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));
-    env.push(key.env());
-    let config = write_config(&dir, &s3, Some(&key.fingerprint), &["hello", "libfoo", "foo-app"]);
-    let out = repoctl(&["build", "--config", config.as_str()], &env);
+    let config = write_config(dir, s3, Some(&key.fingerprint), &["hello", "libfoo", "foo-app"]);
+    let out = repoctl(&["build", "--config", config.as_str()], &bed.env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let (db, libfoo) = (s3.get(BUCKET, "signed.db"), "libfoo-2.1-1-any.pkg.tar.zst");
+    let (db, libfoo) = (s3.get(BUCKET, "signed.db"), LIBFOO);
     let published_libfoo = s3.get(BUCKET, libfoo);
 
     // The bucket writer's libfoo (another build of the same version) and a database listing it.
-    let other = dir.join("other-libfoo");
-    let mut e = env.clone();
-    e.push(("REPOCTL_WORK_DIR", dir.join("work-other").to_string()));
-    let out = repoctl(&["build", "--config", config.as_str(), "--no-publish", "--out", other.as_str(), "libfoo"], &e);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let tampered = repo_add_on_host(&dir, &db, &other.join(libfoo));
-    s3.put(BUCKET, libfoo, std::fs::read(other.join(libfoo)).unwrap());
+    let other = bed.other_libfoo(&config);
+    let tampered = repo_add_on_host(dir, &db, &other);
+    s3.put(BUCKET, libfoo, std::fs::read(&other).unwrap());
     for name in ["signed.db", "signed.db.tar.zst"] {
         s3.put(BUCKET, name, tampered.clone());
     }
