@@ -213,6 +213,22 @@ pub enum Command {
         json: bool,
     },
 
+    /// List the publishes the repository keeps, newest first, with what each changed.
+    ///
+    /// Each publish that changed NAME.db kept that database (and NAME.files, with their
+    /// signatures) as a snapshot under `history/ID/` beside the repository, for repo.yaml's
+    /// `snapshots.keep` (default 14d; the newest is always kept); no package file is copied.
+    /// Prints per publish its ID (`YYYYMMDDTHHMMSSZ-` and 8 hex
+    /// digits of the database's SHA-256, so IDs sort by time), when it was committed (UTC), and
+    /// `+ pkgname version` for what it added, `- pkgname version` for what it removed. A
+    /// rollback is a publish too, and says which ID it put back. Reads the target only.
+    History {
+        /// Print one JSON object: `{"repo", "publishes": [{"id", "time", "run", "database",
+        /// "added": [{"pkgname", "version"}], "removed": [...], "rollback_to"?}]}`, newest first.
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Show reviewers what a change to repo.yaml lets in.
     ///
     /// For each package added or changed since the BASE version of repo.yaml: its AUR

@@ -252,6 +252,7 @@ fn publish_guide(e: &crate::publish::PublishError) -> &'static str {
         | PublishError::TooLarge { .. }
         | PublishError::Conflict { .. }
         | PublishError::Db(_) => "docs/src/troubleshooting.md#the-bucket-cannot-be-read-or-written",
+        PublishError::History { .. } => "docs/src/operating/history.md#when-a-snapshot-cannot-be-used",
     }
 }
 
@@ -281,6 +282,7 @@ fn publish_hint(e: &crate::publish::PublishError) -> Option<String> {
         PublishError::Remote { .. } => {
             Some("check the bucket, the endpoint and the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)".into())
         }
+        PublishError::History { .. } => Some("`repoctl history` lists the snapshots that can be rolled back to".into()),
         _ => None,
     }
 }

@@ -3,6 +3,7 @@ mod build;
 mod check;
 mod clean;
 mod completions;
+mod history;
 pub mod init;
 mod man;
 pub(crate) mod plan;
@@ -56,6 +57,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
         Command::Sign { adopt: _, dry_run } => sign::sign(&config_path, work_dir, dry_run, printer).await,
         Command::Provenance { package, json } => provenance::provenance(&config_path, &package, json, printer).await,
         Command::Status { json } => status::status(&config_path, work_dir, json, printer).await,
+        Command::History { json } => history::history(&config_path, json, printer).await,
         Command::Review { base, base_may_be_missing, json } => {
             let base = review::Base { path: &base, may_be_missing: base_may_be_missing };
             review::review(&config_path, base, work_dir, json, printer).await
@@ -434,6 +436,11 @@ pub(crate) async fn interrupt(docker: &crate::docker::Docker) -> Error {
         tracing::warn!("removing superseded synced images after interruption failed: {e}");
     }
     Error::Interrupted
+}
+
+/// How run `run_id` keeps the history of `config`'s repository (repo.yaml's `snapshots`).
+pub(crate) fn snapshots<'a>(config: &Config, run_id: &'a str) -> crate::publish::Snapshots<'a> {
+    crate::publish::Snapshots { run_id, keep: config.snapshots.keep }
 }
 
 /// A temporary directory for what a command reads and drops (removed with the returned guard),

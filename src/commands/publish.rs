@@ -44,7 +44,9 @@ pub async fn publish(
     let history = crate::publish::history(&*target, &work);
     let official = super::official_repos(&config, &work, printer).await?; // the gate's (issue 26)
     let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
-    let publishing = publish_repos(&*target, &tool, &repos, (signer.as_ref(), &history, &official), &dirs, printer);
+    let snapshots = super::snapshots(&config, &run_id);
+    let keys = (signer.as_ref(), &history, &official, snapshots);
+    let publishing = publish_repos(&*target, &tool, &repos, keys, &dirs, printer);
     // With no results to record, the status object may be current already: it is read while
     // the packages are published, so a re-publish with nothing new waits for one round trip
     // fewer. A failed read is left to the describe step to repeat and report.
@@ -213,7 +215,8 @@ fn record_refused(results: &mut super::results::Results, refused: &[Refused], ru
 }
 
 /// Publishes each repository's package files (`repos`: NAME, then NAME-debug; one without
-/// files is left alone) with `keys` (the signer, if any, and the work directory's history),
+/// files is left alone) with `keys` (the signer, if any, the work directory's history, the
+/// official repositories, and how NAME keeps snapshots),
 /// saying what each publish wrote and what it refused to add (a file older than the
 /// database's: [`crate::publish::Downgrade`]). Returns NAME's database as read when that
 /// publish changed nothing ([`crate::publish::PublishReport::unchanged`]), and the package
@@ -223,14 +226,16 @@ async fn publish_repos(
     target: &dyn crate::publish::Target,
     tool: &RepoTool,
     repos: &[(String, Vec<CheckedPackage>); 2],
-    keys: (Option<&crate::sign::Signer>, &History, &crate::official::OfficialRepos),
+    keys: (Option<&crate::sign::Signer>, &History, &crate::official::OfficialRepos, crate::publish::Snapshots<'_>),
     dirs: &RunDirs,
     printer: &Printer,
 ) -> Result<(Option<crate::publish::RemoteRepo>, Vec<Refused>), Error> {
     let (mut unchanged, mut refused) = (None, Vec::new());
-    let (signer, history, official) = keys;
+    let (signer, history, official, snapshots) = keys;
     for (i, (repo, add)) in repos.iter().enumerate().filter(|(_, (_, add))| !add.is_empty()) {
-        let change = Change { repo, add, remove: &[], signer, history, official };
+        // Only NAME keeps history (repos[0]); NAME-debug does not.
+        let snapshots = (i == 0).then_some(snapshots);
+        let change = Change { repo, add, remove: &[], signer, history, official, snapshots };
         let dir = dirs.run.join("publish").join(repo);
         let report = super::publish_or_interrupt(target, tool, &change, &dir, printer).await?;
         for downgrade in &report.downgrades {

@@ -1,0 +1,308 @@
+//! The repository's history (issue 29): every publish that changes `NAME.db` keeps that
+//! database as a DB-only snapshot, so that `repoctl history` can say what changed when, and
+//! `repoctl rollback ID` can put it back ([`super::rollback`]).
+//!
+//! Layout, beside the repository:
+//!
+//! ```text
+//! history/ID/NAME.db         the database pacman read after that publish (NAME.db's bytes)
+//! history/ID/NAME.db.sig     its signature by the repository's key (signed repositories)
+//! history/ID/NAME.files      the files database of the same publish, and NAME.files.sig
+//! history/ID/record.json     what the publish did (Record), written last
+//! ```
+//!
+//! Why this shape:
+//! - **One folder per publish, named by its time.** `ID` is `YYYYMMDDTHHMMSSZ-XXXXXXXX` (UTC,
+//!   then the first 8 hex digits of the database's SHA-256): S3 lists keys in UTF-8 binary
+//!   order, so a listing of `history/` is already oldest first and says each snapshot's age
+//!   without reading it, and expiry is a comparison of names. A publish only ever writes new
+//!   names, so two publishers never race on a shared index; the hash keeps two publishes of the
+//!   same second apart.
+//! - **DB-only.** No package file is copied: a snapshot's database names files at the
+//!   repository's root, which stay there while a kept snapshot references them
+//!   ([`Retention`]). A snapshot costs the size of its databases.
+//! - **The record last.** A folder without `record.json` is a snapshot still being written, or
+//!   one whose publish stopped: [`list`] does not show it, and expiry deletes it.
+//! - **Signatures travel with the bytes.** The snapshot's `NAME.db.sig` is the signature the
+//!   repository's key made for those bytes when they were published: a rollback verifies it
+//!   under the key before anything is trusted, so someone who can write the bucket but not sign
+//!   cannot get a database of their own rolled in. The record itself is not signed: it is only
+//!   shown; a rollback reads what changes from the verified databases.
+use super::{PublishError, Target, io};
+use crate::alpm::RepoEntry;
+use crate::repo::DbNames;
+use camino::{Utf8Path, Utf8PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The folder every snapshot is under, beside `NAME.db`.
+pub const DIR: &str = "history";
+
+/// The format version written in every record's and holds object's `format`.
+pub const FORMAT: u32 = 1;
+
+/// A record or holds object larger than this is refused when read.
+const MAX_RECORD: u64 = 4 * 1024 * 1024;
+
+/// The record's name in a snapshot's folder.
+const RECORD: &str = "record.json";
+
+/// What one publish did, as `history/ID/record.json` holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// The snapshot's id ([`new_id`]).
+    pub id: String,
+    /// When the database was committed: RFC 3339, UTC.
+    pub time: String,
+    /// The run that committed it ([`super::status::RunRef::id`]).
+    pub run: String,
+    /// `sha256:` and hex of the `NAME.db` bytes kept.
+    pub database: String,
+    /// pkgname versions the database lists and the one before it did not.
+    pub added: Vec<PkgVersion>,
+    /// pkgname versions the database before it listed and this one does not.
+    pub removed: Vec<PkgVersion>,
+    /// For a rollback: the id of the snapshot it put back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<String>,
+}
+
+/// One pkgname at one version (`[epoch:]pkgver-pkgrel`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct PkgVersion {
+    pub pkgname: String,
+    pub version: String,
+}
+
+/// The id of a snapshot of `db` committed at `time`: `YYYYMMDDTHHMMSSZ-` and the first 8 hex
+/// digits of the bytes' SHA-256 (see the module's doc for why).
+pub fn new_id(time: jiff::Timestamp, db: &[u8]) -> String {
+    use sha2::Digest;
+    let hash = format!("{:x}", sha2::Sha256::digest(db));
+    format!("{}-{}", time.strftime("%Y%m%dT%H%M%SZ"), &hash[..8])
+}
+
+/// When the snapshot `id` was taken, or None when `id` is not an id [`new_id`] makes: only
+/// such names are ever read or deleted as snapshots (a name comes from a listing of the
+/// bucket, or from the command line).
+pub fn time_of(id: &str) -> Option<jiff::Timestamp> {
+    let (time, hash) = id.split_once('-')?;
+    let hex = hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !hex || time.len() != 16 {
+        return None;
+    }
+    let civil = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", time).ok()?;
+    civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+}
+
+/// `history/ID/NAME`: an object of the snapshot `id`.
+pub fn object(id: &str, name: &str) -> String {
+    format!("{DIR}/{id}/{name}")
+}
+
+/// Every object a snapshot of `repo` may hold.
+fn objects(repo: &str, id: &str) -> Vec<String> {
+    let names = DbNames::new(repo);
+    [names.db.clone(), format!("{}.sig", names.db), names.files.clone(), format!("{}.sig", names.files)]
+        .into_iter()
+        .chain([RECORD.to_string()])
+        .map(|n| object(id, &n))
+        .collect()
+}
+
+/// What changed from `old` to `new` by pkgname version: (added, removed), each sorted.
+pub fn changes(old: &[RepoEntry], new: &[RepoEntry]) -> (Vec<PkgVersion>, Vec<PkgVersion>) {
+    let set = |entries: &[RepoEntry]| -> BTreeSet<PkgVersion> {
+        entries.iter().map(|e| PkgVersion { pkgname: e.name.clone(), version: e.version.clone() }).collect()
+    };
+    let (old, new) = (set(old), set(new));
+    (new.difference(&old).cloned().collect(), old.difference(&new).cloned().collect())
+}
+
+/// The database pair a snapshot keeps, as local files, with their signatures when signed.
+pub struct Kept<'a> {
+    pub db: &'a Utf8Path,
+    pub files: &'a Utf8Path,
+    /// (`NAME.db`'s signature, `NAME.files`'s signature).
+    pub sigs: Option<(&'a Utf8Path, &'a Utf8Path)>,
+}
+
+/// Writes the snapshot `record.id` of `repo`: the databases and their signatures, then the
+/// record (`scratch` holds its local copy). Errors: the target, or the local copy.
+pub async fn keep(
+    target: &dyn Target,
+    repo: &str,
+    record: &Record,
+    kept: &Kept<'_>,
+    scratch: &Utf8Path,
+) -> Result<(), PublishError> {
+    let names = DbNames::new(repo);
+    let mut objects = vec![(names.db.clone(), kept.db), (names.files.clone(), kept.files)];
+    if let Some((db, files)) = kept.sigs {
+        objects.push((format!("{}.sig", names.db), db));
+        objects.push((format!("{}.sig", names.files), files));
+    }
+    for (name, path) in objects {
+        target.upload(&object(&record.id, &name), path).await?;
+    }
+    fs_err::create_dir_all(scratch).map_err(io(scratch))?;
+    let path = scratch.join(RECORD);
+    let text = serde_json::to_vec_pretty(record).map_err(|e| io(&path)(std::io::Error::other(e)))?;
+    fs_err::write(&path, text).map_err(io(&path))?;
+    target.upload(&object(&record.id, RECORD), &path).await
+}
+
+/// The ids of the snapshots on `target`, oldest first: every folder of `history/` whose name
+/// is an id ([`time_of`]), with whether its record is there (complete).
+async fn ids(target: &dyn Target) -> Result<Vec<(String, bool)>, PublishError> {
+    let mut found: BTreeMap<String, bool> = BTreeMap::new();
+    for name in target.list(&format!("{DIR}/")).await? {
+        let Some((id, file)) = name.strip_prefix(&format!("{DIR}/")).and_then(|r| r.split_once('/')) else {
+            continue;
+        };
+        if time_of(id).is_some() {
+            *found.entry(id.to_string()).or_default() |= file == RECORD;
+        }
+    }
+    Ok(found.into_iter().collect())
+}
+
+/// Reads the record of the snapshot `id`. Errors: the target, or [`PublishError::History`]
+/// when there is none or it is not a record of this format.
+pub async fn record(target: &dyn Target, id: &str) -> Result<Record, PublishError> {
+    let name = object(id, RECORD);
+    let bad = |why: String| PublishError::History { id: id.to_string(), why };
+    let bytes = target.fetch(&name, MAX_RECORD).await?.ok_or_else(|| bad(format!("{name} does not exist")))?;
+    let record: Record = serde_json::from_slice(&bytes).map_err(|e| bad(format!("{name}: {e}")))?;
+    if record.format != FORMAT || record.id != id {
+        return Err(bad(format!("{name} is not a record of format {FORMAT} for {id}")));
+    }
+    Ok(record)
+}
+
+/// Every complete snapshot's record, newest first. A record that cannot be read is left out
+/// and said in the second list (id and why). Errors: the target.
+pub async fn list(target: &dyn Target) -> Result<(Vec<Record>, Vec<String>), PublishError> {
+    let (mut records, mut unreadable) = (Vec::new(), Vec::new());
+    for (id, _) in ids(target).await?.into_iter().rev().filter(|(_, complete)| *complete) {
+        match record(target, &id).await {
+            Ok(record) => records.push(record),
+            Err(PublishError::History { id, why }) => unreadable.push(format!("{id}: {why}")),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((records, unreadable))
+}
+
+/// Which snapshots stay and which go, and what package files the ones that stay reference.
+#[derive(Debug, Default)]
+pub struct Retention {
+    /// Package files the kept snapshots' databases list: not deleted.
+    pub referenced: BTreeSet<String>,
+    /// Package files only expired snapshots listed: deleted unless something else lists them.
+    pub released: BTreeSet<String>,
+    /// The snapshots to delete (after the files).
+    pub expired: Vec<String>,
+}
+
+/// Sorts the snapshots of `repo` into kept (taken less than `keep` before `now`, and always
+/// the newest complete one) and expired (the others, and unfinished ones older than `keep`),
+/// reading the kept ones' databases only when `needed` is true or something expired (the
+/// files they list are then [`Retention::referenced`]). `scratch` is unused space for now.
+/// Errors: the target, or a kept database that cannot be read.
+pub async fn retention(
+    target: &dyn Target,
+    repo: &str,
+    keep: std::time::Duration,
+    now: jiff::Timestamp,
+    needed: bool,
+) -> Result<Retention, PublishError> {
+    let ids = ids(target).await?;
+    let newest = ids.iter().rev().find(|(_, complete)| *complete).map(|(id, _)| id.clone());
+    let cutoff = now.checked_sub(jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX)).ok();
+    let young = |id: &str| match (time_of(id), cutoff) {
+        (Some(t), Some(cutoff)) => t >= cutoff,
+        _ => true,
+    };
+    let (kept, expired): (Vec<_>, Vec<_>) =
+        ids.into_iter().partition(|(id, _)| young(id) || Some(id) == newest.as_ref());
+    let mut retention = Retention { expired: expired.iter().map(|(id, _)| id.clone()).collect(), ..Default::default() };
+    if !needed && retention.expired.is_empty() {
+        return Ok(retention);
+    }
+    let db = DbNames::new(repo).db;
+    for (id, _) in kept.iter().filter(|(_, complete)| *complete) {
+        retention.referenced.extend(files_of(target, &object(id, &db)).await?);
+    }
+    for (id, _) in &expired {
+        retention.released.extend(files_of(target, &object(id, &db)).await?);
+    }
+    retention.released.retain(|f| !retention.referenced.contains(f));
+    Ok(retention)
+}
+
+/// The package files the database `name` lists (none when it is not there).
+async fn files_of(target: &dyn Target, name: &str) -> Result<Vec<String>, PublishError> {
+    let Some(bytes) = target.fetch(name, super::MAX_DB_FETCH).await? else { return Ok(Vec::new()) };
+    Ok(crate::alpm::read_sync_db(&bytes)?.into_iter().map(|e| e.filename).collect())
+}
+
+/// Deletes every object of the snapshots `expired` of `repo`, the record first (so a snapshot
+/// half deleted is an unfinished one, which the next expiry takes). Errors: the target.
+pub async fn delete(target: &dyn Target, repo: &str, expired: &[String]) -> Result<(), PublishError> {
+    for id in expired {
+        let mut names = objects(repo, id);
+        names.rotate_right(1);
+        for name in names {
+            target.delete(&name).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The local copy of a snapshot object `name` of `id`, downloaded into `dir` (None: absent).
+/// Errors: the target, or the local file.
+pub async fn fetch_object(
+    target: &dyn Target,
+    id: &str,
+    name: &str,
+    dir: &Utf8Path,
+) -> Result<Option<Utf8PathBuf>, PublishError> {
+    let Some(bytes) = target.fetch(&object(id, name), super::MAX_DB_FETCH).await? else { return Ok(None) };
+    fs_err::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join(name);
+    fs_err::write(&path, bytes).map_err(io(&path))?;
+    Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_time_and_only_ids_are_ids() {
+        let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        let a = new_id(t("2026-12-07T08:05:09Z"), b"a");
+        let b = new_id(t("2026-12-07T10:00:00Z"), b"b");
+        assert!(a.starts_with("20261207T080509Z-") && a.len() == 25, "{a}");
+        assert!(a < b);
+        assert_eq!(time_of(&a), Some(t("2026-12-07T08:05:09Z")));
+        for bad in ["holds.json", "..", "20261207T080509Z", "20261207T080509Z-ABCDEF12", "20261207T080509Z-abc/../x"] {
+            assert_eq!(time_of(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn changes_are_pkgname_versions_added_and_removed() {
+        let e = |name: &str, version: &str| RepoEntry {
+            name: name.into(),
+            version: version.into(),
+            ..RepoEntry::default()
+        };
+        let (added, removed) = changes(&[e("a", "1-1"), e("b", "1-1")], &[e("a", "2-1"), e("c", "1-1")]);
+        let v = |n: &str, v: &str| PkgVersion { pkgname: n.into(), version: v.into() };
+        assert_eq!(added, [v("a", "2-1"), v("c", "1-1")]);
+        assert_eq!(removed, [v("a", "1-1"), v("b", "1-1")]);
+    }
+}
