@@ -83,20 +83,20 @@ mod tests {
         };
         let records = [
             record(
-                "20261207T100000Z-cafe0001",
+                "20261207T100000.000Z-cafe0001",
                 "2026-12-07T10:00:00Z",
                 vec![v("hello", "1.0-1")],
                 vec![v("hello", "2.0-1")],
-                Some("20261206T020000Z-beef0001"),
+                Some("20261206T020000.000Z-beef0001"),
             ),
             record(
-                "20261207T020000Z-beef0002",
+                "20261207T020000.000Z-beef0002",
                 "2026-12-07T02:00:00Z",
                 vec![v("hello", "2.0-1"), v("lib\u{1b}[2Kfoo", "1:0.1-1")],
                 vec![v("hello", "1.0-1")],
                 None,
             ),
-            record("20261206T020000Z-beef0001", "2026-12-06T02:00:00Z", vec![v("hello", "1.0-1")], vec![], None),
+            record("20261206T020000.000Z-beef0001", "2026-12-06T02:00:00Z", vec![v("hello", "1.0-1")], vec![], None),
         ];
         insta::assert_snapshot!("history_text", render(&records));
     }

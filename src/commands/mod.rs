@@ -12,6 +12,7 @@ mod publish;
 pub mod render;
 mod results;
 pub mod review;
+mod rollback;
 mod shared;
 mod sign;
 mod status;
@@ -58,6 +59,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
         Command::Provenance { package, json } => provenance::provenance(&config_path, &package, json, printer).await,
         Command::Status { json } => status::status(&config_path, work_dir, json, printer).await,
         Command::History { json } => history::history(&config_path, json, printer).await,
+        Command::Rollback { id } => rollback::rollback(&config_path, work_dir, &id, printer).await,
         Command::Review { base, base_may_be_missing, json } => {
             let base = review::Base { path: &base, may_be_missing: base_may_be_missing };
             review::review(&config_path, base, work_dir, json, printer).await
@@ -371,11 +373,12 @@ pub(crate) async fn make_plan(
     scratch: &Utf8Path,
     printer: &Printer,
 ) -> Result<Planned, Error> {
-    let (remote, status) = tokio::join!(
+    let (remote, status, holds) = tokio::join!(
         crate::publish::read_remote(target, &config.name, scratch),
-        crate::publish::status::read(target, &config.name)
+        crate::publish::status::read(target, &config.name),
+        crate::publish::history::read_holds(target)
     );
-    let (remote, (status, status_unusable)) = (remote?, status?);
+    let (remote, (status, status_unusable), holds) = (remote?, status?, holds?);
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
     let universe = resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins()).await?;
@@ -388,6 +391,8 @@ pub(crate) async fn make_plan(
         mismatches: &mismatches,
         lock: &lock,
     })?;
+    // Issue 29: what a rollback took away is not built again while the lock names it.
+    let plan = crate::plan::hold_rolled_back(plan, &holds.holds, only);
     let now = jiff::Timestamp::now().as_second();
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
     // Issue 26: a published package linking a soname nothing provides any more is rebuilt.

@@ -9,11 +9,12 @@
 //! history/ID/NAME.db.sig     its signature by the repository's key (signed repositories)
 //! history/ID/NAME.files      the files database of the same publish, and NAME.files.sig
 //! history/ID/record.json     what the publish did (Record), written last
+//! history/holds.json         pkgbases a rollback holds back (Holds)
 //! ```
 //!
 //! Why this shape:
-//! - **One folder per publish, named by its time.** `ID` is `YYYYMMDDTHHMMSSZ-XXXXXXXX` (UTC,
-//!   then the first 8 hex digits of the database's SHA-256): S3 lists keys in UTF-8 binary
+//! - **One folder per publish, named by its time.** `ID` is `YYYYMMDDTHHMMSS.mmmZ-XXXXXXXX`
+//!   (UTC to the millisecond, then the first 8 hex digits of the database's SHA-256): S3 lists keys in UTF-8 binary
 //!   order, so a listing of `history/` is already oldest first and says each snapshot's age
 //!   without reading it, and expiry is a comparison of names. A publish only ever writes new
 //!   names, so two publishers never race on a shared index; the hash keeps two publishes of the
@@ -75,12 +76,12 @@ pub struct PkgVersion {
     pub version: String,
 }
 
-/// The id of a snapshot of `db` committed at `time`: `YYYYMMDDTHHMMSSZ-` and the first 8 hex
+/// The id of a snapshot of `db` committed at `time`: `YYYYMMDDTHHMMSS.mmmZ-` and the first 8 hex
 /// digits of the bytes' SHA-256 (see the module's doc for why).
 pub fn new_id(time: jiff::Timestamp, db: &[u8]) -> String {
     use sha2::Digest;
     let hash = format!("{:x}", sha2::Sha256::digest(db));
-    format!("{}-{}", time.strftime("%Y%m%dT%H%M%SZ"), &hash[..8])
+    format!("{}-{}", time.strftime("%Y%m%dT%H%M%S%.3fZ"), &hash[..8])
 }
 
 /// When the snapshot `id` was taken, or None when `id` is not an id [`new_id`] makes: only
@@ -89,10 +90,10 @@ pub fn new_id(time: jiff::Timestamp, db: &[u8]) -> String {
 pub fn time_of(id: &str) -> Option<jiff::Timestamp> {
     let (time, hash) = id.split_once('-')?;
     let hex = hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !hex || time.len() != 16 {
+    if !hex || time.len() != 20 || time.as_bytes()[15] != b'.' {
         return None;
     }
-    let civil = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", time).ok()?;
+    let civil = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%S%.fZ", time).ok()?;
     civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
 }
 
@@ -106,7 +107,7 @@ fn objects(repo: &str, id: &str) -> Vec<String> {
     let names = DbNames::new(repo);
     [names.db.clone(), format!("{}.sig", names.db), names.files.clone(), format!("{}.sig", names.files)]
         .into_iter()
-        .chain([RECORD.to_string()])
+        .chain([format!("{RECORD}.sig"), RECORD.to_string()])
         .map(|n| object(id, &n))
         .collect()
 }
@@ -129,12 +130,15 @@ pub struct Kept<'a> {
 }
 
 /// Writes the snapshot `record.id` of `repo`: the databases and their signatures, then the
-/// record (`scratch` holds its local copy). Errors: the target, or the local copy.
+/// record (`scratch` holds its local copy), and when `signer` is given the record's signature
+/// by the key (`record.json.sig`, before the record: what a rollback writes, see
+/// [`vouched_rollback`]). Errors: the target, the key, or the local copy.
 pub async fn keep(
     target: &dyn Target,
     repo: &str,
     record: &Record,
     kept: &Kept<'_>,
+    signer: Option<&crate::sign::Signer>,
     scratch: &Utf8Path,
 ) -> Result<(), PublishError> {
     let names = DbNames::new(repo);
@@ -149,8 +153,51 @@ pub async fn keep(
     fs_err::create_dir_all(scratch).map_err(io(scratch))?;
     let path = scratch.join(RECORD);
     let text = serde_json::to_vec_pretty(record).map_err(|e| io(&path)(std::io::Error::other(e)))?;
-    fs_err::write(&path, text).map_err(io(&path))?;
+    fs_err::write(&path, &text).map_err(io(&path))?;
+    if let Some(signer) = signer {
+        let sig = signer
+            .sign_bytes(&text)
+            .map_err(|message| crate::sign::SignError::CannotSign { key: signer.fingerprint().clone(), message })?;
+        let sig_path = scratch.join(format!("{RECORD}.sig"));
+        fs_err::write(&sig_path, sig).map_err(io(&sig_path))?;
+        target.upload(&object(&record.id, &format!("{RECORD}.sig")), &sig_path).await?;
+    }
     target.upload(&object(&record.id, RECORD), &path).await
+}
+
+/// The newest rollback record that puts back the database `digest`, signed by `signer`'s key
+/// (`record.json.sig`, made by `repoctl rollback`) and made at or after `replaced` (RFC 3339):
+/// a rollback, perhaps on another machine, that a work directory which saw the database
+/// replaced ([`crate::trust::signed::Untrusted::RolledBack`]) may take as on purpose. A record
+/// without a valid signature by the key vouches for nothing: someone who can write the bucket
+/// but not sign cannot put an old database back this way, nor replay an older rollback of it.
+/// Errors: the target.
+pub async fn vouched_rollback(
+    target: &dyn Target,
+    digest: &str,
+    replaced: &str,
+    signer: &crate::sign::Signer,
+) -> Result<Option<Record>, PublishError> {
+    // The work directory rounds its times to the second: a rollback made in the second of the
+    // replacement counts as after it.
+    let slack = jiff::SignedDuration::from_secs(1);
+    let after = replaced.parse::<jiff::Timestamp>().ok().and_then(|t| t.checked_sub(slack).ok());
+    for (id, _) in ids(target).await?.into_iter().rev().filter(|(_, complete)| *complete) {
+        if time_of(&id).zip(after).is_some_and(|(t, after)| t < after) {
+            break;
+        }
+        let (Some(bytes), Some(sig)) = (
+            target.fetch(&object(&id, RECORD), MAX_RECORD).await?,
+            target.fetch(&object(&id, &format!("{RECORD}.sig")), MAX_RECORD).await?,
+        ) else {
+            continue;
+        };
+        let Ok(record) = serde_json::from_slice::<Record>(&bytes) else { continue };
+        if record.id == id && record.rollback_to.is_some() && record.database == digest && signer.verify(&bytes, &sig) {
+            return Ok(Some(record));
+        }
+    }
+    Ok(None)
 }
 
 /// The ids of the snapshots on `target`, oldest first: every folder of `history/` whose name
@@ -261,6 +308,44 @@ pub async fn delete(target: &dyn Target, repo: &str, expired: &[String]) -> Resu
     Ok(())
 }
 
+/// `history/holds.json`: the pkgbases a rollback holds back, so that the next `build` does
+/// not publish again the versions that were rolled away ([`crate::plan::hold_rolled_back`]).
+pub fn holds_object() -> String {
+    format!("{DIR}/holds.json")
+}
+
+/// The holds object's content.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Holds {
+    pub format: u32,
+    /// pkgbase -> why and until when it is held.
+    pub holds: BTreeMap<String, crate::plan::RolledBack>,
+}
+
+/// Reads the holds object (empty when there is none). Errors: the target, or one that is not
+/// of this format (said, not guessed at: holds decide what is built).
+pub async fn read_holds(target: &dyn Target) -> Result<Holds, PublishError> {
+    let name = holds_object();
+    let Some(bytes) = target.fetch(&name, MAX_RECORD).await? else {
+        return Ok(Holds { format: FORMAT, ..Default::default() });
+    };
+    let bad = |why: String| PublishError::History { id: name.clone(), why };
+    let holds: Holds = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    if holds.format != FORMAT {
+        return Err(bad(format!("format {} (this repoctl reads {FORMAT})", holds.format)));
+    }
+    Ok(holds)
+}
+
+/// Writes the holds object from `holds` (`scratch` holds the local copy). Errors: the target.
+pub async fn write_holds(target: &dyn Target, holds: &Holds, scratch: &Utf8Path) -> Result<(), PublishError> {
+    fs_err::create_dir_all(scratch).map_err(io(scratch))?;
+    let path: Utf8PathBuf = scratch.join("holds.json");
+    let text = serde_json::to_vec_pretty(holds).map_err(|e| io(&path)(std::io::Error::other(e)))?;
+    fs_err::write(&path, text).map_err(io(&path))?;
+    target.upload(&holds_object(), &path).await
+}
+
 /// The local copy of a snapshot object `name` of `id`, downloaded into `dir` (None: absent).
 /// Errors: the target, or the local file.
 pub async fn fetch_object(
@@ -283,12 +368,19 @@ mod tests {
     #[test]
     fn ids_sort_by_time_and_only_ids_are_ids() {
         let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
-        let a = new_id(t("2026-12-07T08:05:09Z"), b"a");
-        let b = new_id(t("2026-12-07T10:00:00Z"), b"b");
-        assert!(a.starts_with("20261207T080509Z-") && a.len() == 25, "{a}");
-        assert!(a < b);
-        assert_eq!(time_of(&a), Some(t("2026-12-07T08:05:09Z")));
-        for bad in ["holds.json", "..", "20261207T080509Z", "20261207T080509Z-ABCDEF12", "20261207T080509Z-abc/../x"] {
+        let a = new_id(t("2026-12-07T08:05:09.5Z"), b"z");
+        let b = new_id(t("2026-12-07T08:05:09.512Z"), b"a");
+        assert!(a.starts_with("20261207T080509.500Z-") && a.len() == 29, "{a}");
+        assert!(a < b, "two publishes in one second sort by time, not by hash");
+        assert_eq!(time_of(&a), Some(t("2026-12-07T08:05:09.5Z")));
+        for bad in [
+            "holds.json",
+            "..",
+            "20261207T080509.500Z",
+            "20261207T080509.500Z-ABCDEF12",
+            "20261207T080509Z-abcdef12",
+            "20261207T080509.500Z-abc/../x",
+        ] {
             assert_eq!(time_of(bad), None, "{bad}");
         }
     }

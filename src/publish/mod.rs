@@ -21,6 +21,7 @@ mod local;
 pub mod logs;
 mod packages;
 pub mod page;
+pub mod rollback;
 mod s3;
 pub mod status;
 
@@ -97,6 +98,18 @@ pub enum PublishError {
     /// A snapshot ([`history`]) or the holds object is missing or cannot be used.
     #[error("snapshot {id} cannot be used: {why}")]
     History { id: String, why: String },
+    /// A snapshot's database does not pass the checks a live one must ([`rollback`]): nothing
+    /// was written.
+    #[error("snapshot {id} cannot be trusted; nothing was rolled back")]
+    UntrustedSnapshot {
+        id: String,
+        #[source]
+        source: crate::trust::signed::Untrusted,
+    },
+    /// Another publish committed `NAME.db` while a rollback was preparing: the rollback wrote
+    /// nothing (the other publish is not lost).
+    #[error("{name} at {target} changed while rolling back (another publish committed first); nothing was rolled back")]
+    RollbackRace { name: String, target: String },
 }
 
 /// What [`Target::create`] found under the name.
@@ -1057,7 +1070,7 @@ impl<'a> Publish<'a> {
             rollback_to: None,
         };
         let kept = history::Kept { db: &new.db, files: &new.files, sigs: sigs.map(|s| (&*s.db, &*s.files)) };
-        match history::keep(self.target, self.change.repo, &record, &kept, &dir.join("history")).await {
+        match history::keep(self.target, self.change.repo, &record, &kept, None, &dir.join("history")).await {
             Ok(()) => self.report.uploaded += 1,
             Err(e) => self.reporter.step(&format!(
                 "warning: {} is published, but its snapshot {} was not kept: {}",
