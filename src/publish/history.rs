@@ -385,6 +385,64 @@ mod tests {
         }
     }
 
+    /// Snapshots older than `keep` expire, but for the newest; the files only they list are
+    /// released, those a kept one lists are referenced.
+    #[tokio::test]
+    async fn expired_snapshots_release_the_files_only_they_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8PathBuf::from_path_buf(tmp.path().to_path_buf()).unwrap();
+        let target = super::super::LocalTarget::new(dir.join("repo"));
+        let db = |files: &[&str]| {
+            let mut builder = tar::Builder::new(Vec::new());
+            for f in files {
+                let desc = format!("%FILENAME%\n{f}\n\n%NAME%\n{f}\n\n%VERSION%\n1-1\n\n");
+                let mut header = tar::Header::new_gnu();
+                header.set_size(desc.len() as u64);
+                header.set_mode(0o644);
+                header.set_cksum();
+                builder.append_data(&mut header, format!("{f}-1-1/desc"), desc.as_bytes()).unwrap();
+            }
+            builder.into_inner().unwrap()
+        };
+        let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        let mut ids = Vec::new();
+        for (time, files) in [
+            ("2026-11-01T00:00:00Z", vec!["a", "b"]),
+            ("2026-11-20T00:00:00Z", vec!["b", "c"]),
+            ("2026-12-06T00:00:00Z", vec!["c", "d"]),
+        ] {
+            let bytes = db(&files);
+            let path = dir.join("db");
+            fs_err::write(&path, &bytes).unwrap();
+            let id = new_id(t(time), &bytes);
+            let record = Record {
+                format: FORMAT,
+                id: id.clone(),
+                time: time.into(),
+                run: "run".into(),
+                database: crate::trust::signed::digest_of(&bytes),
+                added: Vec::new(),
+                removed: Vec::new(),
+                rollback_to: None,
+            };
+            let kept = Kept { db: &path, files: &path, sigs: None };
+            keep(&target, "r", &record, &kept, None, &dir.join("scratch")).await.unwrap();
+            ids.push(id);
+        }
+        let week = std::time::Duration::from_secs(7 * 86_400);
+        let r = retention(&target, "r", week, t("2026-12-07T00:00:00Z"), true).await.unwrap();
+        assert_eq!(r.expired, ids[..2]);
+        assert_eq!(r.referenced, ["c", "d"].map(String::from).into());
+        assert_eq!(r.released, ["a", "b"].map(String::from).into());
+        // Long after: the newest stays, whatever its age.
+        let r = retention(&target, "r", week, t("2027-06-01T00:00:00Z"), true).await.unwrap();
+        assert_eq!(r.expired, ids[..2]);
+        delete(&target, "r", &r.expired).await.unwrap();
+        let (records, _) = list(&target).await.unwrap();
+        assert_eq!(records.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids[2..]);
+        assert_eq!(target.list("history/").await.unwrap().len(), 3, "the newest one's db, files and record");
+    }
+
     #[test]
     fn changes_are_pkgname_versions_added_and_removed() {
         let e = |name: &str, version: &str| RepoEntry {

@@ -198,3 +198,78 @@ async fn a_snapshot_whose_package_files_are_gone_is_refused() {
     assert!(matches!(&err, PublishError::History { why, .. } if why.contains("hello-1.0-1-any.pkg.tar.zst")), "{err}");
     assert_eq!(bed.live_db(), live);
 }
+
+/// A target on which another publish commits `NAME.db` just before the rollback's commit.
+struct Racing {
+    inner: LocalTarget,
+    theirs: Vec<u8>,
+}
+
+#[async_trait::async_trait]
+impl Target for Racing {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn public_url(&self) -> String {
+        self.inner.public_url()
+    }
+    async fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, PublishError> {
+        self.inner.fetch(name, limit).await
+    }
+    async fn download(&self, name: &str, dest: &Utf8Path, limit: u64) -> Result<(), PublishError> {
+        self.inner.download(name, dest, limit).await
+    }
+    async fn upload(&self, name: &str, src: &Utf8Path) -> Result<(), PublishError> {
+        self.inner.upload(name, src).await
+    }
+    async fn create(&self, name: &str, src: &Utf8Path) -> Result<super::super::Created, PublishError> {
+        self.inner.create(name, src).await
+    }
+    async fn delete(&self, name: &str) -> Result<(), PublishError> {
+        self.inner.delete(name).await
+    }
+    async fn exists(&self, name: &str) -> Result<bool, PublishError> {
+        self.inner.exists(name).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, PublishError> {
+        self.inner.list(prefix).await
+    }
+    async fn fetch_versioned(&self, name: &str, limit: u64) -> Result<Option<(Vec<u8>, String)>, PublishError> {
+        self.inner.fetch_versioned(name, limit).await
+    }
+    async fn upload_if(&self, name: &str, src: &Utf8Path, expected: Option<&str>) -> Result<bool, PublishError> {
+        if name == "r.db" {
+            let theirs = src.with_file_name("theirs.db");
+            fs_err::write(&theirs, &self.theirs).unwrap();
+            self.inner.upload(name, &theirs).await?;
+        }
+        self.inner.upload_if(name, src, expected).await
+    }
+}
+
+/// A publish that commits while the rollback prepares wins: the rollback writes nothing after
+/// its refused commit and says so, and the publish's database, files database and holds stay.
+#[tokio::test]
+async fn a_publish_that_commits_first_is_not_lost() {
+    let bed = Bed::new();
+    let old = database("hello", "1.0-1", b"hello 1", Some(&bed.signer));
+    let live = database("hello", "2.0-1", b"hello 2", Some(&bed.signer));
+    let theirs = database("hello", "3.0-1", b"hello 3", Some(&bed.signer));
+    bed.put("hello-1.0-1-any.pkg.tar.zst", b"hello 1").await;
+    bed.snapshot(OLD, &old, None).await;
+    bed.live(&live).await;
+    bed.put("r.files", &theirs).await;
+    let racing = Racing { inner: LocalTarget::new(bed.dir.join("repo")), theirs: theirs.clone() };
+    let history = History::none();
+    let lock = lock_at("2.0-1");
+    let request =
+        Request { repo: "r", id: OLD, signer: Some(&bed.signer), history: &history, lock: &lock, run_id: "r" };
+    let err = super::rollback(&racing, &request, &bed.dir.join("work-race"), &Quiet).await.unwrap_err();
+    assert!(matches!(err, PublishError::RollbackRace { .. }), "{err}");
+    assert!(err.to_string().contains("changed while rolling back"), "{err}");
+    assert_eq!(bed.live_db(), theirs, "the other publish's database stays");
+    assert_eq!(fs_err::read(bed.dir.join("repo/r.files")).unwrap(), theirs, "and its files database");
+    assert!(history::read_holds(&bed.target).await.unwrap().holds.is_empty(), "nothing is held");
+    let (records, _) = history::list(&bed.target).await.unwrap();
+    assert!(records.iter().all(|r| r.rollback_to.is_none()), "no rollback is recorded: {records:?}");
+}
