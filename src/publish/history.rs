@@ -10,6 +10,9 @@
 //! history/ID/NAME.files      the files database of the same publish, and NAME.files.sig
 //! history/ID/record.json     what the publish did (Record), written last
 //! history/holds.json         pkgbases a rollback holds back (Holds)
+//! NAME-YYYYMMDD.db           the day's last snapshot as a repository of its own (and .sig,
+//!                            .files, .files.sig), at the root beside NAME.db: pacman reads
+//!                            `[NAME-YYYYMMDD]` at the same Server (keep_daily)
 //! ```
 //!
 //! Why this shape:
@@ -242,6 +245,52 @@ pub async fn list(target: &dyn Target) -> Result<(Vec<Record>, Vec<String>), Pub
     Ok((records, unreadable))
 }
 
+/// `NAME-YYYYMMDD`: the repository pacman reads the last snapshot of a UTC day as, at the same
+/// `Server` address (`[NAME-YYYYMMDD]` in pacman.conf), from the day of the snapshot `id`
+/// (None: not an id).
+pub fn daily_repo(repo: &str, id: &str) -> Option<String> {
+    time_of(id)?;
+    Some(format!("{repo}-{}", &id[..8]))
+}
+
+/// The objects of the daily repository `daily` ([`daily_repo`]) at the repository's root:
+/// `DAILY.db`, `DAILY.files` and their signatures. Its entries name the shared package files.
+fn daily_objects(daily: &str) -> [String; 4] {
+    [format!("{daily}.db"), format!("{daily}.db.sig"), format!("{daily}.files"), format!("{daily}.files.sig")]
+}
+
+/// Makes the snapshot `id` of `repo` (its databases `kept`) the daily repository of its UTC
+/// day ([`daily_repo`]), replacing an earlier snapshot of that day: the last of each day is the
+/// one pacman reads. The signatures are the ones kept (a name-independent signature of the
+/// same bytes). Errors: the target.
+pub async fn keep_daily(target: &dyn Target, repo: &str, id: &str, kept: &Kept<'_>) -> Result<(), PublishError> {
+    let Some(daily) = daily_repo(repo, id) else { return Ok(()) };
+    let [db, db_sig, files, files_sig] = daily_objects(&daily);
+    target.upload(&files, kept.files).await?;
+    match kept.sigs {
+        Some((d, f)) => {
+            target.upload(&files_sig, f).await?;
+            target.upload(&db, kept.db).await?;
+            target.upload(&db_sig, d).await
+        }
+        None => target.upload(&db, kept.db).await,
+    }
+}
+
+/// The daily repositories of `repo` that are on the target (`NAME-YYYYMMDD`), newest first:
+/// one per UTC day of a snapshot whose `DAILY.db` exists. Errors: the target.
+pub async fn dailies(target: &dyn Target, repo: &str) -> Result<Vec<String>, PublishError> {
+    let days: BTreeSet<String> =
+        ids(target).await?.into_iter().filter_map(|(id, complete)| complete.then(|| daily_repo(repo, &id))?).collect();
+    let mut found = Vec::new();
+    for daily in days.into_iter().rev() {
+        if target.exists(&format!("{daily}.db")).await? {
+            found.push(daily);
+        }
+    }
+    Ok(found)
+}
+
 /// Which snapshots stay and which go, and what package files the ones that stay reference.
 #[derive(Debug, Default)]
 pub struct Retention {
@@ -251,6 +300,9 @@ pub struct Retention {
     pub released: BTreeSet<String>,
     /// The snapshots to delete (after the files).
     pub expired: Vec<String>,
+    /// The daily repositories ([`daily_repo`]) of days no kept snapshot is of: deleted with the
+    /// expired snapshots.
+    pub expired_dailies: Vec<String>,
 }
 
 /// Sorts the snapshots of `repo` into kept (taken less than `keep` before `now`, and always
@@ -274,7 +326,13 @@ pub async fn retention(
     };
     let (kept, expired): (Vec<_>, Vec<_>) =
         ids.into_iter().partition(|(id, _)| young(id) || Some(id) == newest.as_ref());
-    let mut retention = Retention { expired: expired.iter().map(|(id, _)| id.clone()).collect(), ..Default::default() };
+    let kept_days: BTreeSet<String> = kept.iter().filter_map(|(id, _)| daily_repo(repo, id)).collect();
+    let expired_days: BTreeSet<String> = expired.iter().filter_map(|(id, _)| daily_repo(repo, id)).collect();
+    let mut retention = Retention {
+        expired: expired.iter().map(|(id, _)| id.clone()).collect(),
+        expired_dailies: expired_days.difference(&kept_days).cloned().collect(),
+        ..Default::default()
+    };
     if !needed && retention.expired.is_empty() {
         return Ok(retention);
     }
@@ -293,6 +351,17 @@ pub async fn retention(
 async fn files_of(target: &dyn Target, name: &str) -> Result<Vec<String>, PublishError> {
     let Some(bytes) = target.fetch(name, super::MAX_DB_FETCH).await? else { return Ok(Vec::new()) };
     Ok(crate::alpm::read_sync_db(&bytes)?.into_iter().map(|e| e.filename).collect())
+}
+
+/// Deletes the daily repositories `dailies` ([`daily_repo`]), `DAILY.db` first (what pacman
+/// reads first). Errors: the target.
+pub async fn delete_dailies(target: &dyn Target, dailies: &[String]) -> Result<(), PublishError> {
+    for daily in dailies {
+        for name in daily_objects(daily) {
+            target.delete(&name).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Deletes every object of the snapshots `expired` of `repo`, the record first (so a snapshot
@@ -434,6 +503,7 @@ mod tests {
         assert_eq!(r.expired, ids[..2]);
         assert_eq!(r.referenced, ["c", "d"].map(String::from).into());
         assert_eq!(r.released, ["a", "b"].map(String::from).into());
+        assert_eq!(r.expired_dailies, ["r-20261101", "r-20261120"], "the daily repositories of days left with none");
         // Long after: the newest stays, whatever its age.
         let r = retention(&target, "r", week, t("2027-06-01T00:00:00Z"), true).await.unwrap();
         assert_eq!(r.expired, ids[..2]);

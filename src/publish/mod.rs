@@ -384,6 +384,7 @@ pub async fn describe_repository(
     let _lock = lock(target, reporter).await?;
     let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
     let uninstallable = missing(&remote.entries);
+    let dailies = history::dailies(target, description.repo).await?;
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     let results = publish_logs(target, description, scratch).await?;
     let update = status::Update {
@@ -408,6 +409,7 @@ pub async fn describe_repository(
         status: Some(&written.status),
         generated: &now,
         uninstallable: &uninstallable,
+        dailies: &dailies,
     });
     upload_text(target, page::PAGE, &html, scratch).await?;
     write_feed(target, description, &written.status, &now, scratch).await?;
@@ -1046,7 +1048,8 @@ impl<'a> Publish<'a> {
 
     /// Step 3c: keeps the database pair just committed (`new`: its `NAME.db` bytes and entries
     /// in `db`) as a snapshot ([`history::keep`]), with what it added and removed compared with
-    /// `live`, when the change keeps history. A failure is said, not returned: the database is
+    /// `live`, and as its UTC day's repository ([`history::keep_daily`]), when the change keeps
+    /// history. A failure is said, not returned: the database is
     /// committed, and a snapshot missing only shortens the history.
     async fn keep_snapshot(
         &mut self,
@@ -1070,7 +1073,11 @@ impl<'a> Publish<'a> {
             rollback_to: None,
         };
         let kept = history::Kept { db: &new.db, files: &new.files, sigs: sigs.map(|s| (&*s.db, &*s.files)) };
-        match history::keep(self.target, self.change.repo, &record, &kept, None, &dir.join("history")).await {
+        let kept_too = async {
+            history::keep(self.target, self.change.repo, &record, &kept, None, &dir.join("history")).await?;
+            history::keep_daily(self.target, self.change.repo, &record.id, &kept).await
+        };
+        match kept_too.await {
             Ok(()) => self.report.uploaded += 1,
             Err(e) => self.reporter.step(&format!(
                 "warning: {} is published, but its snapshot {} was not kept: {}",
@@ -1127,6 +1134,7 @@ impl<'a> Publish<'a> {
         let mut names: Vec<String> = stale.iter().flat_map(|f| with_companions(f)).collect();
         names.extend(self.replaced_digest_signatures(live, new)?);
         delete_all(self.target, names).await?;
+        history::delete_dailies(self.target, &retention.expired_dailies).await?;
         history::delete(self.target, self.change.repo, &retention.expired).await
     }
 

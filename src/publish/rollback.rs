@@ -240,7 +240,11 @@ async fn keep_rollback(
     };
     let sigs = snapshot.sigs.as_ref().map(|(d, f)| (d.as_path(), f.as_path()));
     let kept = Kept { db: &snapshot.db, files: &snapshot.files, sigs };
-    match history::keep(target, request.repo, &record, &kept, request.signer, &dir.join("history")).await {
+    let kept_too = async {
+        history::keep(target, request.repo, &record, &kept, request.signer, &dir.join("history")).await?;
+        history::keep_daily(target, request.repo, &record.id, &kept).await
+    };
+    match kept_too.await {
         Ok(()) => Some(record.id),
         Err(e) => {
             reporter.step(&format!(

@@ -70,6 +70,14 @@ builder:\n  image: {TESTBED_IMAGE}\nsign:\n  key: {}\nsnapshots:\n  keep: 14d\np
     assert!(older < newer, "ids sort by time: {older} {newer}");
     let listed = text(&run(&["history"], 0));
     assert!(listed.contains(&format!("{newer}  ")) && listed.contains("  + hello 2.0-1\n  - hello 1.0-1"), "{listed}");
+    // The day's last publish is a repository of its own at the same server, signed: pacman
+    // reads `[hist-YYYYMMDD]`; the page lists it.
+    let daily = format!("hist-{}", &newer[..8]);
+    let server = format!("{}/{BUCKET}/repo", s3.endpoint);
+    let pinned = Pacman::signed(&daily, &server, &key.public_key, &key.fingerprint);
+    assert_eq!(pinned.list(&daily), [("hello".to_string(), "2.0-1".to_string())]);
+    let page = String::from_utf8(s3.get(BUCKET, "repo/index.html")).unwrap();
+    assert!(page.contains(&format!("<li><code>[{daily}]</code></li>")), "{page}");
     // hello 1.0's file is no longer in hist.db, but a kept snapshot lists it: it stays.
     assert!(s3.head(BUCKET, "repo/hello-1.0-1-x86_64.pkg.tar.zst").is_some(), "{:?}", s3.keys(BUCKET));
 
@@ -111,13 +119,14 @@ builder:\n  image: {TESTBED_IMAGE}\nsign:\n  key: {}\nsnapshots:\n  keep: 14d\np
     assert!(said.contains(&format!("back to {older}")) && said.contains("  + hello 1.0-1\n  - hello 2.0-1"), "{said}");
     assert!(said.contains("hello: repoctl.lock names 2.0-1") && said.contains("`repoctl update hello`"), "{said}");
     assert_eq!(s3.get(BUCKET, "repo/hist.db"), s3.get(BUCKET, &format!("repo/history/{older}/hist.db")));
-    let server = format!("{}/{BUCKET}/repo", s3.endpoint);
     let pacman = Pacman::signed("hist", &server, &key.public_key, &key.fingerprint);
     assert_eq!(pacman.list("hist"), [("hello".to_string(), "1.0-1".to_string())]);
     let install = pacman.run(&["-S", "--noconfirm", "hello"]);
     assert!(install.status.success(), "{}", text(&install));
     let greeting = std::fs::read_to_string(pacman.installed_file("/usr/share/hello/greeting.txt")).unwrap();
     assert_eq!(greeting, "hello 1.0\n");
+    // The rollback is the day's last publish now.
+    assert_eq!(pinned.list(&daily), [("hello".to_string(), "1.0-1".to_string())]);
     let status: serde_json::Value = serde_json::from_slice(&s3.get(BUCKET, "repo/hist.status.json")).unwrap();
     assert_eq!(status["database"].as_str(), Some(sha256(&s3.get(BUCKET, "repo/hist.db")).as_str()), "{status}");
     let page = String::from_utf8(s3.get(BUCKET, "repo/index.html")).unwrap();
