@@ -384,7 +384,10 @@ pub async fn describe_repository(
     let _lock = lock(target, reporter).await?;
     let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
     let uninstallable = missing(&remote.entries);
-    let dailies = history::dailies(target, description.repo).await?;
+    let dailies = history::dailies(target, description.repo).await.unwrap_or_else(|e| {
+        tracing::warn!("the daily snapshots cannot be listed, the page names none: {e}");
+        Vec::new()
+    });
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     let results = publish_logs(target, description, scratch).await?;
     let update = status::Update {
@@ -1120,7 +1123,18 @@ impl<'a> Publish<'a> {
         let retention = match self.change.snapshots {
             Some(s) => {
                 let (now, needed) = (jiff::Timestamp::now(), !stale.is_empty());
-                history::retention(self.target, self.change.repo, s.keep, now, needed).await?
+                match history::retention(self.target, self.change.repo, s.keep, now, needed).await {
+                    Ok(retention) => retention,
+                    // Which files a snapshot still lists is unknown: none is deleted.
+                    Err(e) => {
+                        self.reporter.step(&format!(
+                            "warning: the history cannot be read ({}), so no package file is deleted this time (S3: allow s3:ListBucket on the prefix)",
+                            crate::cause::chain(&e).join(": ")
+                        ));
+                        stale.clear();
+                        history::Retention::default()
+                    }
+                }
             }
             None => history::Retention::default(),
         };
