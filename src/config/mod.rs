@@ -52,7 +52,7 @@ pub struct Config {
 /// kept `keep` long (the newest always), and the package files kept snapshots list with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotsConfig {
-    /// How long a snapshot is kept (default [`DEFAULT_SNAPSHOTS_KEPT`]).
+    /// How long a snapshot is kept (default [`DEFAULT_SNAPSHOTS_KEPT`]); zero: no history.
     pub keep: std::time::Duration,
 }
 

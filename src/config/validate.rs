@@ -296,14 +296,15 @@ impl Validator<'_> {
         Config { path: self.path.to_owned(), name, arch, target, builder, sign, trust, logs, snapshots, packages }
     }
 
-    /// `snapshots:`: how long each publish's snapshot is kept, a duration of at least an hour.
+    /// `snapshots:`: how long each publish's snapshot is kept, a duration of at least an hour,
+    /// or 0: no history (none is kept, and those there are expire).
     fn snapshots(&mut self, raw: RawSnapshots) -> SnapshotsConfig {
         let mut snapshots = SnapshotsConfig::default();
-        let hint = "write a duration such as 14d, 36h or 1d12h (default 14d)";
+        let hint = "write a duration such as 14d, 36h or 1d12h (default 14d), or 0 for no history";
         if let Some(keep) = &raw.keep
             && let Some(d) = self.duration_with_unit("keep", keep, hint)
         {
-            if d < Duration::from_secs(3_600) {
+            if !d.is_zero() && d < Duration::from_secs(3_600) {
                 self.problem(
                     keep.referenced,
                     format!("`keep` is `{}`: a snapshot kept less than an hour cannot be rolled back to", keep.value),
@@ -967,6 +968,7 @@ mod tests {
             "{}",
             problems("two weeks")
         );
+        assert_eq!(parse("repo.yaml".into(), yaml("0").as_bytes()).unwrap().snapshots.keep, std::time::Duration::ZERO);
     }
 
     #[test]

@@ -306,7 +306,7 @@ pub struct Retention {
 }
 
 /// Sorts the snapshots of `repo` into kept (taken less than `keep` before `now`, and always
-/// the newest complete one) and expired (the others, and unfinished ones older than `keep`),
+/// the newest complete one; none when `keep` is zero: no history) and expired (the others, and unfinished ones older than `keep`),
 /// reading the kept ones' databases only when `needed` is true or something expired (the
 /// files they list are then [`Retention::referenced`]). `scratch` is unused space for now.
 /// Errors: the target, or a kept database that cannot be read.
@@ -324,8 +324,9 @@ pub async fn retention(
         (Some(t), Some(cutoff)) => t >= cutoff,
         _ => true,
     };
+    let off = keep.is_zero();
     let (kept, expired): (Vec<_>, Vec<_>) =
-        ids.into_iter().partition(|(id, _)| young(id) || Some(id) == newest.as_ref());
+        ids.into_iter().partition(|(id, _)| !off && (young(id) || Some(id) == newest.as_ref()));
     let kept_days: BTreeSet<String> = kept.iter().filter_map(|(id, _)| daily_repo(repo, id)).collect();
     let expired_days: BTreeSet<String> = expired.iter().filter_map(|(id, _)| daily_repo(repo, id)).collect();
     let mut retention = Retention {
@@ -504,6 +505,9 @@ mod tests {
         assert_eq!(r.referenced, ["c", "d"].map(String::from).into());
         assert_eq!(r.released, ["a", "b"].map(String::from).into());
         assert_eq!(r.expired_dailies, ["r-20261101", "r-20261120"], "the daily repositories of days left with none");
+        // No history (`keep: 0`): every snapshot expires, the newest too.
+        let off = retention(&target, "r", std::time::Duration::ZERO, t("2026-12-07T00:00:00Z"), true).await.unwrap();
+        assert_eq!((off.expired, off.referenced.len()), (ids.clone(), 0));
         // Long after: the newest stays, whatever its age.
         let r = retention(&target, "r", week, t("2027-06-01T00:00:00Z"), true).await.unwrap();
         assert_eq!(r.expired, ids[..2]);

@@ -552,7 +552,8 @@ pub struct Change<'a> {
 pub struct Snapshots<'a> {
     /// The run's id, recorded with each snapshot ([`history::Record::run`]).
     pub run_id: &'a str,
-    /// How long a snapshot is kept (repo.yaml's `snapshots.keep`); the newest is always kept.
+    /// How long a snapshot is kept (repo.yaml's `snapshots.keep`); the newest is always kept,
+    /// unless this is zero: then none is kept, and those there are expire.
     pub keep: std::time::Duration,
 }
 
@@ -1062,7 +1063,7 @@ impl<'a> Publish<'a> {
         sigs: Option<&DbSignatures>,
         dir: &Utf8Path,
     ) {
-        let Some(snapshots) = self.change.snapshots else { return };
+        let Some(snapshots) = self.change.snapshots.filter(|s| !s.keep.is_zero()) else { return };
         let now = jiff::Timestamp::now();
         let (added, removed) = history::changes(live.trusted.entries(), db.1);
         let record = history::Record {
