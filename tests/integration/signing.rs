@@ -19,7 +19,7 @@ fn write_config(dir: &camino::Utf8Path, s3: &S3, fingerprint: Option<&str>, pack
         &path,
         format!(
             "name: signed\ns3:\n  bucket: {BUCKET}\n  endpoint: {}\n  acl: public-read\nbuilder:\n  image: {TESTBED_IMAGE}\n\
-{sign}packages:\n{list}",
+{sign}snapshots:\n  keep: 0\npackages:\n{list}",
             s3.endpoint
         ),
     )
