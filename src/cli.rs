@@ -314,6 +314,42 @@ pub enum Command {
         json: bool,
     },
 
+    /// List the publishes the repository keeps, newest first, with what each changed.
+    ///
+    /// Each publish that changed NAME.db kept that database (and NAME.files, with their
+    /// signatures) as a snapshot under `history/ID/` beside the repository, for repo.yaml's
+    /// `snapshots.keep` (default 14d; the newest is always kept); no package file is copied.
+    /// Prints per publish its ID (what `repoctl rollback` takes: `YYYYMMDDTHHMMSS.mmmZ-` and 8 hex
+    /// digits of the database's SHA-256, so IDs sort by time), when it was committed (UTC), and
+    /// `+ pkgname version` for what it added, `- pkgname version` for what it removed. A
+    /// rollback is a publish too, and says which ID it put back. Reads the target only.
+    History {
+        /// Print one JSON object: `{"repo", "publishes": [{"id", "time", "run", "database",
+        /// "added": [{"pkgname", "version"}], "removed": [...], "rollback_to"?}]}`, newest first.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Put NAME.db, NAME.files, their signatures, the status object and the page back as they
+    /// were after an earlier publish.
+    ///
+    /// Takes the snapshot ID (`repoctl history` lists them) and checks it as a live database is
+    /// checked: in a signed repository (repo.yaml has `sign:`, REPOCTL_SIGNING_KEY holds the key)
+    /// its NAME.db and NAME.files must verify under the key by the signatures kept with them, and
+    /// every entry must carry a package signature by the key, so that nobody who can write the
+    /// bucket but cannot sign can have a database of their own rolled in. Every package file it
+    /// lists must still be there. Then NAME.db is replaced with the same conditional write a
+    /// publish commits with: when another publish committed meanwhile, nothing is rolled back
+    /// and it says so (run `repoctl history` and decide again). The pkgbases whose versions it
+    /// changes are held: `build` does not publish the lock's version of them again until their
+    /// lock entries move (`repoctl update PKG`), or until `repoctl build PKG` names them. Exits 0
+    /// when rolled back (or already there), 2 when refused.
+    Rollback {
+        /// The snapshot to put back, as `repoctl history` prints it (`20261207T020000.000Z-1a2b3c4d`).
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+
     /// Show reviewers what a change to repo.yaml lets in.
     ///
     /// For each package added or changed since the BASE version of repo.yaml: its AUR

@@ -78,8 +78,9 @@ fn untrusted_hint(untrusted: &crate::trust::signed::Untrusted) -> String {
             "someone who can write the bucket but not sign changed it, or it was signed with another key: {restore}; \
              or {adopt}"
         ),
-        Untrusted::RolledBack { .. } => "restore the newest database (bucket versioning); if you put this one back \
-             yourself on purpose, remove the later entries of it from databases.json in the work directory"
+        Untrusted::RolledBack { .. } => "restore the newest database, or go back with `repoctl rollback ID` \
+             (`repoctl history` lists them), whose signed record says it was on purpose; if you put this one back \
+             by hand on purpose, remove the later entries of it from databases.json in the work directory"
             .into(),
         Untrusted::Db { .. } => format!("the object is not a sync database: {restore}"),
     }
@@ -252,6 +253,10 @@ fn publish_guide(e: &crate::publish::PublishError) -> &'static str {
         | PublishError::TooLarge { .. }
         | PublishError::Conflict { .. }
         | PublishError::Db(_) => "docs/src/troubleshooting.md#the-bucket-cannot-be-read-or-written",
+        PublishError::History { .. } => "docs/src/operating/history.md#when-a-snapshot-cannot-be-used",
+        PublishError::UntrustedSnapshot { .. } | PublishError::RollbackRace { .. } => {
+            "docs/src/operating/history.md#when-a-rollback-is-refused"
+        }
     }
 }
 
@@ -281,6 +286,17 @@ fn publish_hint(e: &crate::publish::PublishError) -> Option<String> {
         PublishError::Remote { .. } => {
             Some("check the bucket, the endpoint and the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)".into())
         }
+        PublishError::RollbackRace { .. } => Some(
+            "another publish committed while rolling back, and it stays; run `repoctl history` to see it, then \
+             `repoctl rollback ID` again if you still want that state"
+                .into(),
+        ),
+        PublishError::UntrustedSnapshot { .. } => Some(
+            "the snapshot does not verify under the repository's key: someone who cannot sign wrote it, or it was \
+             kept unsigned; roll back to another snapshot (`repoctl history`)"
+                .into(),
+        ),
+        PublishError::History { .. } => Some("`repoctl history` lists the snapshots that can be rolled back to".into()),
         _ => None,
     }
 }

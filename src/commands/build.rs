@@ -354,7 +354,8 @@ impl<'a> Run<'a> {
         let mut refused = Vec::new();
         for (repo, add, remove) in [(&config.name, &built.files, remove), (&debug_name, &built.debug, debug_remove)] {
             let (signer, history, official) = (self.signer.as_ref(), &self.history, &self.official);
-            let change = Change { repo, add, remove: &remove, signer, history, official };
+            let snapshots = (repo == &config.name).then(|| super::snapshots(config, &self.run_id));
+            let change = Change { repo, add, remove: &remove, signer, history, official, snapshots };
             let dir = self.dirs.run.join("publish").join(repo);
             let report = super::publish_or_interrupt(target, tool, &change, &dir, self.printer).await?;
             refused.extend(report.refused.iter().cloned());

@@ -4,6 +4,7 @@ mod build;
 mod check;
 mod clean;
 pub mod completions;
+mod history;
 pub mod init;
 mod man;
 pub(crate) mod plan;
@@ -12,6 +13,7 @@ mod publish;
 pub mod render;
 mod results;
 pub mod review;
+mod rollback;
 mod shared;
 mod sign;
 mod status;
@@ -57,6 +59,8 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus, Error> 
         Command::Sign { adopt: _, dry_run } => sign::sign(&config_path, work_dir, dry_run, printer).await,
         Command::Provenance { package, json } => provenance::provenance(&config_path, &package, json, printer).await,
         Command::Status { json } => status::status(&config_path, work_dir, json, printer).await,
+        Command::History { json } => history::history(&config_path, json, printer).await,
+        Command::Rollback { id } => rollback::rollback(&config_path, work_dir, &id, printer).await,
         Command::Review { base, base_may_be_missing, json } => {
             let base = review::Base { path: &base, may_be_missing: base_may_be_missing };
             review::review(&config_path, base, work_dir, json, printer).await
@@ -470,11 +474,12 @@ pub(crate) async fn make_plan(
     scratch: &Utf8Path,
     printer: &Printer,
 ) -> Result<Planned, Error> {
-    let (remote, status) = tokio::join!(
+    let (remote, status, holds) = tokio::join!(
         crate::publish::read_remote(target, &config.name, scratch),
-        crate::publish::status::read(target, &config.name)
+        crate::publish::status::read(target, &config.name),
+        crate::publish::history::read_holds(target)
     );
-    let (remote, (status, status_unusable)) = (remote?, status?);
+    let (remote, (status, status_unusable), holds) = (remote?, status?, holds?);
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
     let local = local_packages(config, work, printer).await?;
@@ -489,6 +494,8 @@ pub(crate) async fn make_plan(
         mismatches: &mismatches,
         lock: &lock,
     })?;
+    // Issue 29: what a rollback took away is not built again while the lock names it.
+    let plan = crate::plan::hold_rolled_back(plan, &holds.holds, only);
     let now = jiff::Timestamp::now().as_second();
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
     // Issue 26: a published package linking a soname nothing provides any more is rebuilt.
@@ -537,6 +544,11 @@ pub(crate) async fn interrupt(docker: &crate::docker::Docker) -> Error {
         tracing::warn!("removing superseded synced images after interruption failed: {e}");
     }
     Error::Interrupted
+}
+
+/// How run `run_id` keeps the history of `config`'s repository (repo.yaml's `snapshots`).
+pub(crate) fn snapshots<'a>(config: &Config, run_id: &'a str) -> crate::publish::Snapshots<'a> {
+    crate::publish::Snapshots { run_id, keep: config.snapshots.keep }
 }
 
 /// A temporary directory for what a command reads and drops (removed with the returned guard),

@@ -28,13 +28,7 @@ pub async fn publish(
     let mut results = super::results::read_results_files(dir)?;
     let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
     let setup = set_up(&config, work_dir, signer.as_ref(), &files, printer).await?;
-    let (files, already) = leave_out_listed(files, &setup.listed);
-    for file in &already {
-        printer.step(&format!(
-            "not replacing {}: already published (bump pkgrel to publish a different build)",
-            file.file_name().unwrap_or_default()
-        ));
-    }
+    let (files, already) = leave_out_listed(files, &setup.listed, printer);
     let (checked, refused) = check_files(&config, &lock, files).await?;
     let mut failed = refuse(&refused, &lock, &setup.run_id, &mut results, printer);
     let (debug, packages): (Vec<CheckedPackage>, Vec<CheckedPackage>) =
@@ -45,7 +39,9 @@ pub async fn publish(
     }
     let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
     let Setup { run_id, dirs, target, history, listed, docker, tool, official } = setup;
-    let publishing = publish_repos(&*target, &tool, &repos, (signer.as_ref(), &history, &official), &dirs, printer);
+    let snapshots = super::snapshots(&config, &run_id);
+    let keys = (signer.as_ref(), &history, &official, snapshots);
+    let publishing = publish_repos(&*target, &tool, &repos, keys, &dirs, printer);
     // With no results to record, the status object may be current already: it is read while
     // the packages are published, so a re-publish with nothing new waits for one round trip
     // fewer. A failed read is left to the describe step to repeat and report.
@@ -191,16 +187,28 @@ fn is_in_debug_dir(file: &Utf8Path) -> bool {
 /// Splits `files` into those to check and publish, and those whose file names the live
 /// database they go to already lists: a publish never replaces a listed file (the same name is
 /// the same pkgname and version; a different build needs a higher pkgrel), so those are left
-/// as they are, and their bytes are neither read nor checked. Both in `files`' order.
-fn leave_out_listed(files: Vec<Utf8PathBuf>, listed: &Listed) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
+/// as they are, and their bytes are neither read nor checked; each is said on `printer`. Both
+/// in `files`' order.
+fn leave_out_listed(
+    files: Vec<Utf8PathBuf>,
+    listed: &Listed,
+    printer: &Printer,
+) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
     let names = |remote: Option<&crate::publish::RemoteRepo>| -> std::collections::BTreeSet<String> {
         remote.map(|r| r.entries.iter().map(|e| e.filename.clone()).collect()).unwrap_or_default()
     };
     let (main, debug) = (names(Some(&listed.main)), names(listed.debug.as_ref()));
-    files.into_iter().partition(|f| {
+    let (files, already): (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) = files.into_iter().partition(|f| {
         let name = f.file_name().unwrap_or_default();
         !if is_in_debug_dir(f) { debug.contains(name) } else { main.contains(name) }
-    })
+    });
+    for file in &already {
+        printer.step(&format!(
+            "not replacing {}: already published (bump pkgrel to publish a different build)",
+            file.file_name().unwrap_or_default()
+        ));
+    }
+    (files, already)
 }
 
 /// Says what to do about each package file left out because its name holds other bytes.
@@ -311,7 +319,8 @@ fn record_refused(results: &mut super::results::Results, refused: &[Refused], ru
 }
 
 /// Publishes each repository's package files (`repos`: NAME, then NAME-debug; one without
-/// files is left alone) with `keys` (the signer, if any, and the work directory's history),
+/// files is left alone) with `keys` (the signer, if any, the work directory's history, the
+/// official repositories, and how NAME keeps snapshots),
 /// saying what each publish wrote and what it refused to add (a file older than the
 /// database's: [`crate::publish::Downgrade`]). Returns NAME's database as read when that
 /// publish changed nothing ([`crate::publish::PublishReport::unchanged`]), and the package
@@ -321,14 +330,16 @@ async fn publish_repos(
     target: &dyn crate::publish::Target,
     tool: &RepoTool,
     repos: &[(String, Vec<CheckedPackage>); 2],
-    keys: (Option<&crate::sign::Signer>, &History, &crate::official::OfficialRepos),
+    keys: (Option<&crate::sign::Signer>, &History, &crate::official::OfficialRepos, crate::publish::Snapshots<'_>),
     dirs: &RunDirs,
     printer: &Printer,
 ) -> Result<(Option<crate::publish::RemoteRepo>, Vec<Refused>), Error> {
     let (mut unchanged, mut refused) = (None, Vec::new());
-    let (signer, history, official) = keys;
+    let (signer, history, official, snapshots) = keys;
     for (i, (repo, add)) in repos.iter().enumerate().filter(|(_, (_, add))| !add.is_empty()) {
-        let change = Change { repo, add, remove: &[], signer, history, official };
+        // Only NAME keeps history (repos[0]); NAME-debug does not.
+        let snapshots = (i == 0).then_some(snapshots);
+        let change = Change { repo, add, remove: &[], signer, history, official, snapshots };
         let dir = dirs.run.join("publish").join(repo);
         let report = super::publish_or_interrupt(target, tool, &change, &dir, printer).await?;
         for downgrade in &report.downgrades {

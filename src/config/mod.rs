@@ -42,7 +42,27 @@ pub struct Config {
     pub trust: TrustConfig,
     /// What happens to build logs published beside the repository (issue 29).
     pub logs: LogsConfig,
+    /// How long the history's snapshots are kept (issue 29).
+    pub snapshots: SnapshotsConfig,
     pub packages: Vec<PackageConfig>,
+}
+
+/// `snapshots:` in repo.yaml: each publish that changes `NAME.db` keeps it under `history/ID/`
+/// (`crate::publish::history`), for `repoctl history` and `repoctl rollback`; a snapshot is
+/// kept `keep` long (the newest always), and the package files kept snapshots list with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotsConfig {
+    /// How long a snapshot is kept (default [`DEFAULT_SNAPSHOTS_KEPT`]); zero: no history.
+    pub keep: std::time::Duration,
+}
+
+/// How long snapshots are kept when repo.yaml says nothing: 14 days.
+pub const DEFAULT_SNAPSHOTS_KEPT: std::time::Duration = std::time::Duration::from_secs(14 * 86_400);
+
+impl Default for SnapshotsConfig {
+    fn default() -> SnapshotsConfig {
+        SnapshotsConfig { keep: DEFAULT_SNAPSHOTS_KEPT }
+    }
 }
 
 /// `logs:` in repo.yaml: each build's log is published as `logs/PKGBASE/RUN.log` beside the

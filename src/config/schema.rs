@@ -22,6 +22,8 @@ pub struct RawConfig {
     pub trust: Option<Spanned<RawTrust>>,
     #[serde(default)]
     pub logs: Option<Spanned<RawLogs>>,
+    #[serde(default)]
+    pub snapshots: Option<Spanned<RawSnapshots>>,
     pub packages: Spanned<Vec<Spanned<RawPackage>>>,
 }
 
@@ -63,6 +65,13 @@ pub struct RawTrust {
 pub struct RawLogs {
     #[serde(default)]
     pub keep: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSnapshots {
+    #[serde(default)]
+    pub keep: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

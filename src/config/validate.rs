@@ -1,6 +1,6 @@
 //! From bytes to a validated [`Config`]: every rule repo.yaml must follow, each broken rule a
 //! [`Diagnostic`] at the offending value.
-use super::schema::{RawBuilder, RawConfig, RawLocal, RawLogs, RawPackage, RawS3, RawSign, RawTrust};
+use super::schema::{RawBuilder, RawConfig, RawLocal, RawLogs, RawPackage, RawS3, RawSign, RawSnapshots, RawTrust};
 use super::*;
 use crate::docker::{Capability, CapabilityError, GRANTABLE_CAPABILITIES, KEPT_CAPABILITIES};
 use serde_saphyr::{Location, Spanned};
@@ -16,7 +16,8 @@ const CANNED_ACLS: &[&str] = &[
     "bucket-owner-read",
     "bucket-owner-full-control",
 ];
-const TOP_LEVEL_KEYS: &[&str] = &["name", "arch", "s3", "local", "builder", "sign", "trust", "logs", "packages"];
+const TOP_LEVEL_KEYS: &[&str] =
+    &["name", "arch", "s3", "local", "builder", "sign", "trust", "logs", "snapshots", "packages"];
 const MAX_JOBS: u32 = 64;
 const REFERENCE: &str = "see the user guide, docs/src/reference/repo-yaml.md";
 
@@ -290,8 +291,30 @@ impl Validator<'_> {
         let sign = raw.sign.and_then(|s| self.sign(s.value));
         let trust = raw.trust.map(|t| self.trust(t.value)).unwrap_or_default();
         let logs = raw.logs.map(|l| self.logs(l.value)).unwrap_or_default();
+        let snapshots = raw.snapshots.map(|s| self.snapshots(s.value)).unwrap_or_default();
         let packages = self.packages(raw.packages);
-        Config { path: self.path.to_owned(), name, arch, target, builder, sign, trust, logs, packages }
+        Config { path: self.path.to_owned(), name, arch, target, builder, sign, trust, logs, snapshots, packages }
+    }
+
+    /// `snapshots:`: how long each publish's snapshot is kept, a duration of at least an hour,
+    /// or 0: no history (none is kept, and those there are expire).
+    fn snapshots(&mut self, raw: RawSnapshots) -> SnapshotsConfig {
+        let mut snapshots = SnapshotsConfig::default();
+        let hint = "write a duration such as 14d, 36h or 1d12h (default 14d), or 0 for no history";
+        if let Some(keep) = &raw.keep
+            && let Some(d) = self.duration_with_unit("keep", keep, hint)
+        {
+            if !d.is_zero() && d < Duration::from_secs(3_600) {
+                self.problem(
+                    keep.referenced,
+                    format!("`keep` is `{}`: a snapshot kept less than an hour cannot be rolled back to", keep.value),
+                    hint,
+                );
+            } else {
+                snapshots.keep = d;
+            }
+        }
+        snapshots
     }
 
     /// `logs:`: how many build logs of each pkgbase stay published (1 to [`MAX_LOGS_KEPT`]).
@@ -1027,6 +1050,34 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_are_kept_14_days_unless_repo_yaml_says_how_long() {
+        let yaml = |keep: &str| format!("name: r\nsnapshots:\n  keep: {keep}\npackages: [a]\n");
+        let config = parse("repo.yaml".into(), b"name: r\npackages: [a]\n").unwrap();
+        assert_eq!(config.snapshots.keep, std::time::Duration::from_secs(14 * 86_400));
+        let config = parse("repo.yaml".into(), yaml("30d").as_bytes()).unwrap();
+        assert_eq!(config.snapshots.keep, std::time::Duration::from_secs(30 * 86_400));
+        let problems = |keep: &str| {
+            let err = parse("repo.yaml".into(), yaml(keep).as_bytes()).unwrap_err();
+            err.0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+        };
+        assert_eq!(
+            problems("14"),
+            "repo.yaml:3:9: `keep` is `14`, a number without a unit\n  hint: write 14d for 14 day(s), or 14h, 14m, 14s"
+        );
+        assert!(
+            problems("10m").starts_with("repo.yaml:3:9: `keep` is `10m`: a snapshot kept less than an hour"),
+            "{}",
+            problems("10m")
+        );
+        assert!(
+            problems("two weeks").starts_with("repo.yaml:3:9: `keep` is `two weeks`, not a duration"),
+            "{}",
+            problems("two weeks")
+        );
+        assert_eq!(parse("repo.yaml".into(), yaml("0").as_bytes()).unwrap().snapshots.keep, std::time::Duration::ZERO);
+    }
+
+    #[test]
     fn a_vcs_interval_needs_its_unit_and_an_entry_overrides_the_builders() {
         let yaml = |v: &str| {
             format!(
@@ -1429,6 +1480,10 @@ keyserver, allow_host, vcs_interval, debug",
         assert_eq!(
             schema_keys(&schema, "/properties/logs/properties"),
             accepted_keys::<super::super::schema::RawLogs>(bogus)
+        );
+        assert_eq!(
+            schema_keys(&schema, "/properties/snapshots/properties"),
+            accepted_keys::<super::super::schema::RawSnapshots>(bogus)
         );
         assert_eq!(
             schema_keys(&schema, "/properties/packages/items/oneOf/1/properties"),

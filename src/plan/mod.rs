@@ -251,6 +251,44 @@ impl Plan {
     }
 }
 
+/// A pkgbase `repoctl rollback` held back (issue 29): the rollback took away the version the
+/// lock names, and a `build` would publish it again. Stored by the publish layer
+/// (`history/holds.json` beside the repository); the plan only reads it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RolledBack {
+    /// The lock's commit when the rollback ran (40 hex digits): the hold lasts while the lock
+    /// still names it.
+    pub commit: String,
+    /// That commit's version (`[epoch:]pkgver-pkgrel`), as the lock said.
+    pub version: String,
+    /// The snapshot the rollback put back (`crate::publish::history`'s id).
+    pub snapshot: String,
+    /// When: RFC 3339, UTC.
+    pub time: String,
+}
+
+/// `plan` with every step a rollback holds (`holds`: pkgbase -> hold) skipped: a step that
+/// would build the very commit the hold names ([`Step::commit`]), unless it was named on the
+/// command line (`build PKG` asks for it on purpose) or rebuilds with a dotted pkgrel (another
+/// version, `build --rebuild PKG`). Its VCS check is dropped too.
+/// `named`: the packages on the command line (pkgnames or pkgbases).
+pub fn hold_rolled_back(mut plan: Plan, holds: &BTreeMap<String, RolledBack>, named: &[String]) -> Plan {
+    for step in &mut plan.packages {
+        let Some(hold) = holds.get(&step.pkgbase) else { continue };
+        let same_commit = step.commit.as_deref() == Some(hold.commit.as_str());
+        let is_named = named.iter().any(|n| *n == step.pkgbase || step.pkgnames.contains(n));
+        if !same_commit || is_named || matches!(step.reason, Reason::Rebuild { .. }) {
+            continue;
+        }
+        if step.action == Action::Build {
+            step.action = Action::Skip;
+            step.vcs = false;
+            step.reason = Reason::RolledBack { version: hold.version.clone(), snapshot: hold.snapshot.clone() };
+        }
+    }
+    plan
+}
+
 /// What stops a plan from being made at all. Problems of single packages (a dependency
 /// cycle among them) are never errors: they are the [`Step::problems`] of those packages.
 #[derive(Debug, thiserror::Error)]

@@ -75,6 +75,12 @@ pub enum Reason {
         version: String,
         why: String,
     },
+    /// `repoctl rollback` put back the snapshot `snapshot`, and the lock still names the commit
+    /// of `version`, which the rollback took away: not built until the lock entry moves.
+    RolledBack {
+        version: String,
+        snapshot: String,
+    },
 }
 
 impl Reason {
@@ -125,6 +131,10 @@ impl fmt::Display for Reason {
             Reason::EarlierWave { version } => write!(f, "{version} built by an earlier wave: installed from there"),
             Reason::NoLongerNeeded => f.write_str("no longer listed in repo.yaml nor needed by a listed package"),
             Reason::Rebuild { version, why } => write!(f, "rebuild: {why} ({version})"),
+            Reason::RolledBack { version, snapshot } => write!(
+                f,
+                "held since the rollback to {snapshot}: repoctl.lock still names {version}, which it took away (`repoctl update` moves the lock)"
+            ),
         }
     }
 }

@@ -712,3 +712,31 @@ fn only_locked_commits_are_built_and_the_rest_waits_for_repoctl_update() {
     let unlocked: Vec<&str> = p.not_locked().map(|s| s.pkgbase.as_str()).collect();
     assert_eq!(unlocked, ["lib", "new-app"]);
 }
+
+/// Issue 29: a rollback holds what it took away while the lock names the same commit; a lock
+/// entry that moved, or naming the package, lets it build again.
+#[test]
+fn a_rolled_back_pkgbase_is_held_while_the_lock_names_the_same_commit() {
+    let pkgs = || vec![aur("hello", "hello", "2.0-1", &[]), aur("other", "other", "1.0-1", &[])];
+    let repo = [entry("hello", "hello", "1.0-1")];
+    let hold = |commit: &str| RolledBack {
+        commit: commit.into(),
+        version: "2.0-1".into(),
+        snapshot: "20261206T020000.000Z-0000aaaa".into(),
+        time: "2026-12-07T10:00:00Z".into(),
+    };
+    let holds = |commit: &str| BTreeMap::from([("hello".to_string(), hold(commit))]);
+    let held =
+        hold_rolled_back(plan(&["hello", "other"], pkgs(), &repo, &[]).unwrap(), &holds(&commit_of("hello")), &[]);
+    assert_eq!(actions(&held), [a("hello", Action::Skip), a("other", Action::Build)]);
+    assert_eq!(
+        held.step("hello").unwrap().reason.to_string(),
+        "held since the rollback to 20261206T020000.000Z-0000aaaa: repoctl.lock still names 2.0-1, which it took away (`repoctl update` moves the lock)"
+    );
+    let moved = hold_rolled_back(plan(&["hello", "other"], pkgs(), &repo, &[]).unwrap(), &holds(&"f".repeat(40)), &[]);
+    assert_eq!(actions(&moved), [a("hello", Action::Build), a("other", Action::Build)]);
+    let only = ["hello".to_string()];
+    let named =
+        hold_rolled_back(plan(&["hello"], pkgs(), &repo, &["hello"]).unwrap(), &holds(&commit_of("hello")), &only);
+    assert_eq!(named.step("hello").unwrap().action, Action::Build);
+}

@@ -68,7 +68,8 @@ pub async fn adopt(
     // Every file re-added as it is: the set of packages does not change, so the gate has
     // nothing to look at and no official repositories are needed.
     let official = crate::official::OfficialRepos::default();
-    let change = Change { repo, add: &[], remove: &[], signer: Some(signer), history, official: &official };
+    let change =
+        Change { repo, add: &[], remove: &[], signer: Some(signer), history, official: &official, snapshots: None };
     let mut publish = Publish::new(target, tool, &change, reporter);
     let every: Vec<Utf8PathBuf> = files.iter().map(|f| f.path().to_owned()).collect();
     let edit = Edit { add: every.clone(), remove: Vec::new(), live: every, fresh: true };

@@ -58,7 +58,9 @@ async fn changed(target: &dyn Target, repo: &str, remote: &RemoteRepo) -> Result
 
 /// Trusts a database already read: in a signed repository (`signer`), verified under the key
 /// by `NAME.db.sig`, else by the signature stored under its digest (one more read, only then);
-/// taken as read otherwise. Errors: the target, or [`PublishError::Untrusted`].
+/// taken as read otherwise. A database this work directory replaced is taken back only when a
+/// rollback record signed by the key puts it back ([`super::history::vouched_rollback`]).
+/// Errors: the target, or [`PublishError::Untrusted`].
 pub async fn trust_remote(
     target: &dyn Target,
     repo: &str,
@@ -72,7 +74,21 @@ pub async fn trust_remote(
     let Some(bytes) = bytes else { return Ok(signed::verify(&names.db, None, Found::default(), signer, history)?) };
     let (sig, digest_sig) = signatures_of(target, &names.db, &bytes, signer).await?;
     let found = Found { sig: sig.as_deref(), digest_sig: digest_sig.as_deref() };
-    Ok(signed::verify(&names.db, Some(&bytes), found, signer, history)?)
+    match signed::verify(&names.db, Some(&bytes), found, signer, history) {
+        Err(signed::Untrusted::RolledBack { replaced, .. })
+            if super::history::vouched_rollback(target, &signed::digest_of(&bytes), &replaced, signer)
+                .await?
+                .is_some() =>
+        {
+            // `repoctl rollback` put it back on purpose, perhaps from another machine: it is
+            // this work directory's live database from now on.
+            if let Err(e) = history.record(&names.db, &bytes) {
+                tracing::warn!("cannot record the rolled-back {} in the work directory: {e}", names.db);
+            }
+            Ok(signed::verify(&names.db, Some(&bytes), found, signer, history)?)
+        }
+        verified => Ok(verified?),
+    }
 }
 
 /// `OBJECT.sig`, and when that does not verify `bytes`, the signature under their digest name.

@@ -173,6 +173,37 @@ impl Target for LocalTarget {
         }
     }
 
+    async fn exists(&self, name: &str) -> Result<bool, PublishError> {
+        Ok(self.path(name)?.is_file())
+    }
+
+    /// The files under `DIR/PREFIX`, walked, temporary files (`.NAME`) left out.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, PublishError> {
+        let mut names = Vec::new();
+        let mut todo = vec![self.dir.join(prefix.trim_end_matches('/'))];
+        while let Some(dir) = todo.pop() {
+            let entries = match fs_err::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&dir)(e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(io(&dir))?;
+                let Ok(path) = Utf8PathBuf::from_path_buf(entry.path()) else { continue };
+                if path.file_name().is_some_and(|n| n.starts_with('.')) {
+                    continue;
+                }
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    todo.push(path);
+                } else if let Ok(name) = path.strip_prefix(&self.dir) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// Removes the file; a name in a folder (`logs/PKGBASE/RUN.log`) also takes its folders
     /// with it when that leaves them empty (a removed pkgbase leaves no `logs/PKGBASE/`).
     async fn delete(&self, name: &str) -> Result<(), PublishError> {

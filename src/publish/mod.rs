@@ -15,11 +15,13 @@
 mod adopt;
 pub mod feed;
 pub mod gate;
+pub mod history;
 mod live;
 mod local;
 pub mod logs;
 mod packages;
 pub mod page;
+pub mod rollback;
 mod s3;
 pub mod status;
 
@@ -93,6 +95,21 @@ pub enum PublishError {
     /// repo-add wrote a database that does not say what this run checked: nothing was written.
     #[error("the new database does not say what was checked, so nothing was published")]
     UnexpectedEntry(#[from] crate::trust::signed::UnexpectedEntry),
+    /// A snapshot ([`history`]) or the holds object is missing or cannot be used.
+    #[error("snapshot {id} cannot be used: {why}")]
+    History { id: String, why: String },
+    /// A snapshot's database does not pass the checks a live one must ([`rollback`]): nothing
+    /// was written.
+    #[error("snapshot {id} cannot be trusted; nothing was rolled back")]
+    UntrustedSnapshot {
+        id: String,
+        #[source]
+        source: crate::trust::signed::Untrusted,
+    },
+    /// Another publish committed `NAME.db` while a rollback was preparing: the rollback wrote
+    /// nothing (the other publish is not lost).
+    #[error("{name} at {target} changed while rolling back (another publish committed first); nothing was rolled back")]
+    RollbackRace { name: String, target: String },
 }
 
 /// What [`Target::create`] found under the name.
@@ -188,6 +205,12 @@ pub trait Target: Send + Sync {
     }
     /// Deletes an object; deleting one that does not exist is not an error.
     async fn delete(&self, name: &str) -> Result<(), PublishError>;
+    /// Whether an object exists (S3: HeadObject), without reading it.
+    async fn exists(&self, name: &str) -> Result<bool, PublishError>;
+    /// The names of every object under `prefix` (a folder such as `history/`, ending in `/`),
+    /// sorted as bytes: S3 lists keys in UTF-8 binary order, and a directory's walk is sorted
+    /// to match. Errors: the target.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, PublishError>;
     /// An object's bytes and a token for its version (S3: the ETag), or None when it does not
     /// exist.
     async fn fetch_versioned(&self, name: &str, limit: u64) -> Result<Option<(Vec<u8>, String)>, PublishError>;
@@ -361,6 +384,10 @@ pub async fn describe_repository(
     let _lock = lock(target, reporter).await?;
     let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
     let uninstallable = missing(&remote.entries);
+    let dailies = history::dailies(target, description.repo).await.unwrap_or_else(|e| {
+        tracing::warn!("the daily snapshots cannot be listed, the page names none: {e}");
+        Vec::new()
+    });
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     let results = publish_logs(target, description, scratch).await?;
     let update = status::Update {
@@ -385,6 +412,7 @@ pub async fn describe_repository(
         status: Some(&written.status),
         generated: &now,
         uninstallable: &uninstallable,
+        dailies: &dailies,
     });
     upload_text(target, page::PAGE, &html, scratch).await?;
     write_feed(target, description, &written.status, &now, scratch).await?;
@@ -514,6 +542,19 @@ pub struct Change<'a> {
     /// change that would leave a package depending on something neither they nor the
     /// repository provide.
     pub official: &'a crate::official::OfficialRepos,
+    /// Keep a snapshot of each database committed ([`history`]), and the package files kept
+    /// snapshots list; None for a repository without history (`NAME-debug`, `sign --adopt`).
+    pub snapshots: Option<Snapshots<'a>>,
+}
+
+/// How a publish keeps history ([`history`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshots<'a> {
+    /// The run's id, recorded with each snapshot ([`history::Record::run`]).
+    pub run_id: &'a str,
+    /// How long a snapshot is kept (repo.yaml's `snapshots.keep`); the newest is always kept,
+    /// unless this is zero: then none is kept, and those there are expire.
+    pub keep: std::time::Duration,
 }
 
 /// A package file a publish did not commit: its name holds other bytes on the target (another
@@ -793,8 +834,9 @@ impl<'a> Publish<'a> {
         if let Err(e) = self.change.history.record(&self.names.db, &new_db) {
             tracing::warn!("cannot record the committed {} in the work directory: {e}", self.names.db);
         }
-        // 3b. The database's signature, 3c. what older runs left out, 4. deletion.
+        // 3b. The database's signature, 3c. its snapshot, 3d. what older runs left out, 4. deletion.
         self.publish_database_signature(sigs.as_ref()).await?;
+        self.keep_snapshot(live, &new, (&new_db, &new_entries), sigs.as_ref(), dir).await;
         self.repair_live_files(&new_entries, dir).await?;
         self.delete_unreferenced(live, &new, &new_entries, dir).await?;
         Ok(Attempt::Done)
@@ -1022,7 +1064,49 @@ impl<'a> Publish<'a> {
         Ok(())
     }
 
-    /// Step 3c: makes the files the live database (`new_entries`) references, and their
+    /// Step 3c: keeps the database pair just committed (`new`: its `NAME.db` bytes and entries
+    /// in `db`) as a snapshot ([`history::keep`]), with what it added and removed compared with
+    /// `live`, and as its UTC day's repository ([`history::keep_daily`]), when the change keeps
+    /// history. A failure is said, not returned: the database is
+    /// committed, and a snapshot missing only shortens the history.
+    async fn keep_snapshot(
+        &mut self,
+        live: &Live,
+        new: &DbFiles,
+        db: (&[u8], &[RepoEntry]),
+        sigs: Option<&DbSignatures>,
+        dir: &Utf8Path,
+    ) {
+        let Some(snapshots) = self.change.snapshots.filter(|s| !s.keep.is_zero()) else { return };
+        let now = jiff::Timestamp::now();
+        let (added, removed) = history::changes(live.trusted.entries(), db.1);
+        let record = history::Record {
+            format: history::FORMAT,
+            id: history::new_id(now, db.0),
+            time: crate::lock::rfc3339(now.as_second()),
+            run: snapshots.run_id.to_string(),
+            database: crate::trust::signed::digest_of(db.0),
+            added,
+            removed,
+            rollback_to: None,
+        };
+        let kept = history::Kept { db: &new.db, files: &new.files, sigs: sigs.map(|s| (&*s.db, &*s.files)) };
+        let kept_too = async {
+            history::keep(self.target, self.change.repo, &record, &kept, None, &dir.join("history")).await?;
+            history::keep_daily(self.target, self.change.repo, &record.id, &kept).await
+        };
+        match kept_too.await {
+            Ok(()) => self.report.uploaded += 1,
+            Err(e) => self.reporter.step(&format!(
+                "warning: {} is published, but its snapshot {} was not kept: {}",
+                self.names.db,
+                record.id,
+                crate::cause::chain(&e).join(": ")
+            )),
+        }
+    }
+
+    /// Step 3d: makes the files the live database (`new_entries`) references, and their
     /// companions ([`companions`]), reachable however this target's readers spell them, writing
     /// what an older repoctl left out (S3: the key AWS reads for a name with `+`);
     /// `dir/repair` is scratch space. Counts what it writes in the report. Errors: the target
@@ -1035,10 +1119,12 @@ impl<'a> Publish<'a> {
 
     /// Step 4, only after the commit: deletes the package files (with their companions:
     /// [`companions`]) that `live` listed and the new database (`new`, whose entries are
-    /// `new_entries`) no longer does, less those the database lists now, read again just before
-    /// (another run may have committed one that lists them again); then the signatures under
-    /// the digest names of the database pair this commit replaced. Counts the package files in
-    /// the report. Errors: a read or a deletion fails.
+    /// `new_entries`) no longer does, and those only expired snapshots listed
+    /// ([`history::retention`]), less those a kept snapshot lists and those the database lists
+    /// now, read again just before (another run may have committed one that lists them again);
+    /// then the expired snapshots and the signatures under the digest names of the database
+    /// pair this commit replaced. Counts the package files in the report. Errors: a read or a
+    /// deletion fails.
     async fn delete_unreferenced(
         &mut self,
         live: &Live,
@@ -1049,6 +1135,26 @@ impl<'a> Publish<'a> {
         let listed: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
         let mut stale: BTreeSet<String> = live.trusted.entries().iter().map(|e| e.filename.clone()).collect();
         stale.retain(|f| !listed.contains(f.as_str()));
+        let retention = match self.change.snapshots {
+            Some(s) => {
+                let (now, needed) = (jiff::Timestamp::now(), !stale.is_empty());
+                match history::retention(self.target, self.change.repo, s.keep, now, needed).await {
+                    Ok(retention) => retention,
+                    // Which files a snapshot still lists is unknown: none is deleted.
+                    Err(e) => {
+                        self.reporter.step(&format!(
+                            "warning: the history cannot be read ({}), so no package file is deleted this time (S3: allow s3:ListBucket on the prefix)",
+                            crate::cause::chain(&e).join(": ")
+                        ));
+                        stale.clear();
+                        history::Retention::default()
+                    }
+                }
+            }
+            None => history::Retention::default(),
+        };
+        stale.extend(retention.released.iter().cloned());
+        stale.retain(|f| !listed.contains(f.as_str()) && !retention.referenced.contains(f));
         if !stale.is_empty() {
             let now = read_remote(self.target, self.change.repo, &dir.join("before-deleting")).await?;
             stale.retain(|f| !now.entries.iter().any(|e| e.filename == *f));
@@ -1056,7 +1162,9 @@ impl<'a> Publish<'a> {
         self.report.deleted += stale.len();
         let mut names: Vec<String> = stale.iter().flat_map(|f| with_companions(f)).collect();
         names.extend(self.replaced_digest_signatures(live, new)?);
-        delete_all(self.target, names).await
+        delete_all(self.target, names).await?;
+        history::delete_dailies(self.target, &retention.expired_dailies).await?;
+        history::delete(self.target, self.change.repo, &retention.expired).await
     }
 
     /// The signatures under the digest names of the database pair `live` read, which this

@@ -2,8 +2,8 @@
 //! file (inline CSS and script, nothing fetched from elsewhere) that tells a visitor what the
 //! repository is and how to use it: its name, the pacman.conf lines (the target's public URL,
 //! the `SigLevel` that fits its signing), the builds that failed or did not run with their
-//! reasons and logs (issue 29), and a table of its packages, each linking its last build log,
-//! with a filter.
+//! reasons and logs (issue 29), the daily snapshots pacman can read (`[NAME-YYYYMMDD]`), and a
+//! table of its packages, each linking its last build log, with a filter.
 //!
 //! Every string that comes from a package (pkgdesc, names, versions: text written by AUR
 //! maintainers) is escaped ([`crate::ui::escape::html`]); the script reads the table, not data spliced into it.
@@ -24,9 +24,9 @@ pub const PAGE: &str = "index.html";
 pub fn inputs_key(server: &str, signing_key: Option<&str>, aur: &str, uninstallable: &[Unsatisfied]) -> String {
     use sha2::Digest;
     let mut hash = sha2::Sha256::new();
-    // "page-3": build logs and failed builds (issue 29); a repository described by an older
-    // page gets them.
-    for part in ["page-3", env!("CARGO_PKG_VERSION"), server, signing_key.unwrap_or(""), aur] {
+    // "page-4": build logs and failed builds, then daily snapshots (issue 29); a repository
+    // described by an older page gets them.
+    for part in ["page-4", env!("CARGO_PKG_VERSION"), server, signing_key.unwrap_or(""), aur] {
         hash.update(part.as_bytes());
         hash.update(b"\0");
     }
@@ -60,6 +60,9 @@ pub struct Page<'a> {
     /// The packages that do not install: a dependency neither the official repositories nor
     /// this one provide (issue 26). Shown above the table.
     pub uninstallable: &'a [Unsatisfied],
+    /// The daily snapshots pacman can read (`NAME-YYYYMMDD`, newest first,
+    /// [`super::history::daily_repo`]): listed with their pacman.conf sections.
+    pub dailies: &'a [String],
 }
 
 /// The table scrolls inside its box (`.wide`) rather than widening the page; names, versions,
@@ -93,7 +96,7 @@ pub fn render(page: &Page) -> String {
 <title>{repo}: a pacman repository</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
 <h1>{repo}</h1>\n<p>A pacman repository of AUR packages built by repoctl. {count} package(s); \
 page made {generated}.</p>\n<h2>Using it</h2>\n{usage}\
-{uninstallable}{failures}<h2>Packages</h2>\n<p><label>Filter: <input id=\"filter\" type=\"search\" placeholder=\"name, version, description\"></label> \
+{dailies}{uninstallable}{failures}<h2>Packages</h2>\n<p><label>Filter: <input id=\"filter\" type=\"search\" placeholder=\"name, version, description\"></label> \
 <span id=\"shown\">{count}</span> shown</p>\n\
 <div class=\"wide\"><table id=\"packages\">\n<thead><tr><th>Package</th><th>Version</th><th>Description</th><th>Size</th>\
 <th>Built</th><th>AUR</th><th>AUR commit</th><th>Log</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table></div>\n\
@@ -101,6 +104,7 @@ page made {generated}.</p>\n<h2>Using it</h2>\n{usage}\
         count = entries.len(),
         generated = escape(page.generated),
         usage = usage(page),
+        dailies = dailies(page),
         uninstallable = uninstallable(page.uninstallable),
         failures = failures(page.status),
     )
@@ -193,6 +197,24 @@ Get the public key from the maintainer (over a channel you trust), then on each 
     }
 }
 
+/// The "Daily snapshots" section: each day's last publish as a repository of its own at the
+/// same server, for pinning a machine to a day (`[NAME-YYYYMMDD]`); nothing when there is none.
+fn dailies(page: &Page) -> String {
+    if page.dailies.is_empty() {
+        return String::new();
+    }
+    let server = escape(page.server);
+    let siglevel = if page.signing_key.is_some() { "Required DatabaseRequired" } else { "Optional TrustAll" };
+    let items: String = page.dailies.iter().map(|d| format!("<li><code>[{}]</code></li>\n", escape(d))).collect();
+    let first = escape(&page.dailies[0]);
+    format!(
+        "<h3>Daily snapshots</h3>\n<p>The repository as the last publish of each day (UTC) left it, kept as long as \
+its history (<code>repoctl history</code>). To hold a machine at a day, use its section instead of <code>[{repo}]</code>:</p>\n\
+<ul id=\"dailies\">\n{items}</ul>\n<pre>[{first}]\nSigLevel = {siglevel}\nServer = {server}</pre>\n",
+        repo = escape(page.repo)
+    )
+}
+
 /// One package's table row.
 fn row(entry: &RepoEntry, status: Option<&RepoStatus>, aur: &str) -> String {
     let name = escape(&entry.name);
@@ -263,6 +285,7 @@ mod tests {
             status: None,
             generated: "2026-11-30T00:00:00Z",
             uninstallable: &[],
+            dailies: &[],
         };
         let html = render(&page);
         assert_eq!(html.matches("<script>").count(), 1, "only the page's own script:\n{html}");
@@ -284,6 +307,7 @@ mod tests {
             status: None,
             generated: "now",
             uninstallable: &[],
+            dailies: &[],
         };
         let html = render(&page);
         assert!(html.contains("[r]\nSigLevel = Required DatabaseRequired\nServer = file:///srv/r</pre>"), "{html}");
@@ -314,6 +338,7 @@ mod tests {
             status: None,
             generated: "now",
             uninstallable: &missing,
+            dailies: &[],
         };
         let html = render(&page);
         assert!(html.contains("<li><code>usestool</code> 1.0-1 depends on <code>old&lt;tool&gt;</code>"), "{html}");
@@ -362,6 +387,7 @@ mod tests {
             status: Some(&status),
             generated: "now",
             uninstallable: &[],
+            dailies: &[],
         };
         let html = render(&page);
         assert!(!html.contains("<img") && !html.contains("<b>"), "{html}");

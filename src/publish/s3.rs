@@ -632,6 +632,25 @@ impl Target for S3Target {
         Ok(repaired)
     }
 
+    async fn exists(&self, name: &str) -> Result<bool, PublishError> {
+        Ok(self.head(name).await?.is_some())
+    }
+
+    /// ListObjectsV2 under the target's prefix, every page; names relative to the repository.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, PublishError> {
+        let root = self.key("");
+        let mut pages =
+            self.client.list_objects_v2().bucket(&self.bucket).prefix(self.key(prefix)).into_paginator().send();
+        let mut names = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.remote("listing", prefix, e))?;
+            let keys = page.contents().iter().filter_map(|o| o.key());
+            names.extend(keys.filter_map(|k| k.strip_prefix(root.as_str())).map(str::to_string));
+        }
+        names.sort();
+        Ok(names)
+    }
+
     async fn delete(&self, name: &str) -> Result<(), PublishError> {
         for object in object_names(name) {
             self.client

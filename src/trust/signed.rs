@@ -511,11 +511,12 @@ impl History {
     }
 
     /// (when committed, when replaced) if `digest` is a database `name` this work directory
-    /// committed and then replaced by a later commit of its own.
+    /// committed and then replaced by a later commit of its own; its last commit counts (a
+    /// database put back by a rollback and replaced again is refused from that replacement on).
     fn replaced(&self, name: &str, digest: &str) -> Option<(String, String)> {
         let all = self.load();
         let list = all.get(&self.key(name))?;
-        let i = list.iter().position(|c| c.digest == digest)?;
+        let i = list.iter().rposition(|c| c.digest == digest)?;
         let last = list.len().checked_sub(1)?;
         (i < last && list[last].digest != digest).then(|| (list[i].time.clone(), list[i + 1].time.clone()))
     }

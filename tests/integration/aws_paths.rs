@@ -12,7 +12,7 @@ fn write_config(dir: &camino::Utf8Path, s3: &S3, key: &SigningKey, packages: &[&
     let list: String = packages.iter().map(|p| format!("  - {p}\n")).collect();
     let yaml = format!(
         "name: plusrepo\ns3:\n  bucket: {BUCKET}\n  prefix: {PREFIX}\n  endpoint: {}\n  acl: public-read\n\
-builder:\n  image: {TESTBED_IMAGE}\nsign:\n  key: {}\npackages:\n{list}",
+builder:\n  image: {TESTBED_IMAGE}\nsign:\n  key: {}\nsnapshots:\n  keep: 0\npackages:\n{list}",
         s3.endpoint, key.fingerprint
     );
     std::fs::write(&path, yaml).expect("repo.yaml");

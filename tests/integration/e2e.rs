@@ -11,6 +11,7 @@ fn write_config(dir: &camino::Utf8Path, s3: &S3) -> camino::Utf8PathBuf {
         "name: e2erepo\n\
 s3:\n  bucket: {BUCKET}\n  prefix: repo/x86_64\n  endpoint: {}\n  acl: public-read\n\
 builder:\n  image: {TESTBED_IMAGE}\n  jobs: 2\n\
+snapshots:\n  keep: 0          # no history: an old file leaves as soon as no database lists it\n\
 packages:\n  - hello            # plain\n  - foo-app          # needs libfoo, an AUR package not listed here\n  - split-demo       # a split package, named by its pkgbase\n",
         s3.endpoint
     );
@@ -441,7 +442,7 @@ package() {{\n  install -Dm644 tool/VERSION \"$pkgdir/usr/share/tool-git/VERSION
     let config = dir.join("repo.yaml");
     std::fs::write(
         &config,
-        format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\n  allow_host: [{gateway}]\npackages:\n  - tool-git\n"),
+        format!("name: vcs\nbuilder:\n  image: {TESTBED_IMAGE}\n  allow_host: [{gateway}]\nsnapshots:\n  keep: 0\npackages:\n  - tool-git\n"),
     )
     .unwrap();
     let env = [("AUR_LOCATION", aur.url.clone()), ("REPOCTL_WORK_DIR", dir.join("work-dir").to_string())];

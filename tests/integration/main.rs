@@ -10,6 +10,7 @@ mod check;
 mod e2e;
 mod github;
 mod guide_path;
+mod history;
 mod installable;
 mod local_lock;
 mod lock;

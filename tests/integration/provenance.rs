@@ -23,7 +23,9 @@ struct Repo {
 impl Repo {
     fn new(dir: &Utf8Path, aur: &Aur, target: &str, mut env: Vec<(&'static str, String)>) -> Repo {
         let config = dir.join("repo.yaml");
-        let yaml = format!("name: prov\n{target}builder:\n  image: {TESTBED_IMAGE}\npackages:\n  - hello\n");
+        let yaml = format!(
+            "name: prov\n{target}builder:\n  image: {TESTBED_IMAGE}\nsnapshots:\n  keep: 0\npackages:\n  - hello\n"
+        );
         std::fs::write(&config, yaml).unwrap();
         env.push(("AUR_LOCATION", aur.url.clone()));
         env.push(("REPOCTL_WORK_DIR", dir.join("work").to_string()));

@@ -257,7 +257,7 @@ fn a_large_publish_split_across_repo_add_processes_is_one_signed_database() {
             &config,
             format!(
                 "name: many\ns3:\n  bucket: {bucket}\n  endpoint: {}\n  acl: public-read\nbuilder:\n  image: {TESTBED_IMAGE}\n\
-sign:\n  key: {fingerprint}\npackages:\n  - many\n",
+sign:\n  key: {fingerprint}\nsnapshots:\n  keep: 0\npackages:\n  - many\n",
                 s3.endpoint
             ),
         )

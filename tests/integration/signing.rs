@@ -19,7 +19,7 @@ fn write_config(dir: &camino::Utf8Path, s3: &S3, fingerprint: Option<&str>, pack
         &path,
         format!(
             "name: signed\ns3:\n  bucket: {BUCKET}\n  endpoint: {}\n  acl: public-read\nbuilder:\n  image: {TESTBED_IMAGE}\n\
-{sign}packages:\n{list}",
+{sign}snapshots:\n  keep: 0\npackages:\n{list}",
             s3.endpoint
         ),
     )
@@ -244,8 +244,8 @@ fn a_bucket_writer_without_the_key_gets_nothing_signed() {
     assert_eq!(head.sha256.as_deref(), Some(sha256(&first[0]).as_str()), "signed.db's x-amz-meta-sha256");
 
     // Someone who can write the bucket replaces hello's entry with one for their own file.
-    let theirs = intruder_package(&dir);
-    let tampered = repo_add_on_host(&dir, &first[0], &theirs);
+    let theirs = intruder_package(dir);
+    let tampered = repo_add_on_host(dir, &first[0], &theirs);
     let listed = repoctl::alpm::read_sync_db(&tampered).unwrap();
     assert!(listed.iter().any(|e| e.filename == "hello-1.0-2-x86_64.pkg.tar.zst" && !e.signed), "{listed:?}");
     s3.put(BUCKET, "hello-1.0-2-x86_64.pkg.tar.zst", std::fs::read(&theirs).unwrap());
@@ -263,7 +263,7 @@ fn a_bucket_writer_without_the_key_gets_nothing_signed() {
     };
     let says = "signed.db does not verify under key";
     refused(&[], says, "nothing to build");
-    write_config(&dir, &s3, Some(&key.fingerprint), &["hello", "libfoo", "foo-app"]);
+    write_config(dir, s3, Some(&key.fingerprint), &["hello", "libfoo", "foo-app"]);
     refused(&[], says, "something to build");
 
     // The database put back as it was: foo-app is built on it, with libfoo fetched from the

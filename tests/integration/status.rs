@@ -273,6 +273,7 @@ fn the_page_fits_a_phone_and_keeps_names_and_dates_whole() {
         status: Some(&status),
         uninstallable: &[],
         generated: "2026-12-07T00:00:00Z",
+        dailies: &["r-20261207".to_string(), "r-20261206".to_string()],
     });
     let (_t, dir) = tempdir();
     let page = dir.join("index.html");

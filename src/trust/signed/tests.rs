@@ -107,6 +107,12 @@ fn a_database_this_work_directory_replaced_is_refused_as_a_rollback() {
     assert!(matches!(err, Untrusted::RolledBack { .. }), "{err}");
     assert!(verify("r.db", Some(&new), found(&new_sig), signer.public(), &history).is_ok());
     assert!(verify("other.db", Some(&old), found(&old_sig), signer.public(), &history).is_ok(), "per repository");
+    // Put back (a rollback this work directory recorded), then replaced again: refused again.
+    history.record("r.db", &old).unwrap();
+    assert!(verify("r.db", Some(&old), found(&old_sig), signer.public(), &history).is_ok(), "rolled back on purpose");
+    history.record("r.db", &new).unwrap();
+    let err = verify("r.db", Some(&old), found(&old_sig), signer.public(), &history).unwrap_err();
+    assert!(matches!(err, Untrusted::RolledBack { .. }), "{err}");
     let elsewhere = History::in_work_dir(&dir, "s3://another-bucket");
     assert!(verify("r.db", Some(&old), found(&old_sig), signer.public(), &elsewhere).is_ok(), "per target");
 }
