@@ -89,6 +89,51 @@ pub(crate) fn blocked_entries(plan: &Plan, run_id: &str) -> Results {
         .collect()
 }
 
+/// Why a pkgbase that is not locked is not built, as the status object and the page say it.
+pub(crate) const HELD_REASON: &str = "not in repoctl.lock: new, or held by `repoctl update` (cooldown, maintainer change, a patch that does not apply); \
+run `repoctl update` to review it";
+
+/// The status entries of the plan's pkgbases that are held (issue 29): the AUR has them and
+/// repoctl.lock does not ([`Plan::not_locked`]), because `repoctl update` was not run since
+/// they were listed or its trust policy held them. Nothing of them is built until they are
+/// locked; skipped, of kind `held`, with [`HELD_REASON`] and the AUR's version, so that the
+/// page and the status object list them with the failures. (A pkgbase whose lock entry is kept
+/// at an older commit is built at that commit: it is not held here.)
+pub(crate) fn held_entries(plan: &Plan, run_id: &str) -> Results {
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    plan.not_locked()
+        .map(|step| {
+            let entry = PackageStatus {
+                result: BuildResult::Skipped,
+                kind: Some("held".to_string()),
+                reason: Some(HELD_REASON.to_string()),
+                version: step.aur_version.clone(),
+                commit: None,
+                time: now.clone(),
+                run: run_id.into(),
+                duration_secs: None,
+                built: None,
+                log: None,
+                logs: Vec::new(),
+                linkage: None,
+            };
+            (step.pkgbase.clone(), entry)
+        })
+        .collect()
+}
+
+/// The held entries ([`held_entries`]) that `current` (the status object read) does not already
+/// say at the same version: what a run with nothing to build records, so that a nightly whose
+/// held packages are as they were writes nothing.
+pub(crate) fn newly_held(plan: &Plan, run_id: &str, current: Option<&crate::publish::status::RepoStatus>) -> Results {
+    let mut held = held_entries(plan, run_id);
+    held.retain(|base, new| {
+        let old = current.and_then(|c| c.packages.get(base));
+        !old.is_some_and(|old| old.kind == new.kind && old.reason == new.reason && old.version == new.version)
+    });
+    held
+}
+
 /// What a build's packages need and provide (issue 26), from the files it made, with the
 /// official databases its plan read (`official`), the needed sonames they held, and why it was
 /// rebuilt, when it was; None for anything but a build.
@@ -255,4 +300,44 @@ pub(crate) async fn describe(
         )),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::page::{Page, render};
+    use crate::publish::status::{RepoStatus, RunRef};
+
+    #[test]
+    fn a_held_package_is_recorded_with_its_reason_and_listed_on_the_page_once() {
+        // Issue 29: `newpkg` is listed but `repoctl update` held it (or was not run): nothing of
+        // it is built, and the page says so beside the failures.
+        let plan = Plan::new(vec![crate::plan::not_locked_step("newpkg", "2.0-1")]);
+        let held = held_entries(&plan, "1764460800-42");
+        let entry = &held["newpkg"];
+        assert_eq!((entry.result, entry.kind.as_deref()), (BuildResult::Skipped, Some("held")));
+        assert_eq!((entry.version.as_deref(), entry.reason.as_deref()), (Some("2.0-1"), Some(HELD_REASON)));
+        let json = serde_json::to_value(entry).unwrap();
+        assert_eq!((json["result"].as_str(), json["kind"].as_str()), (Some("skipped"), Some("held")), "{json}");
+
+        let run = RunRef { id: "1764460800-42".into(), time: "2026-12-07T06:00:00Z".into() };
+        let mut status = RepoStatus::merge(None, "r", run, None, &held, &[]);
+        status.packages.get_mut("newpkg").unwrap().time = "2026-12-07T06:00:00Z".into();
+        let page = Page {
+            repo: "r",
+            server: "file:///srv/r",
+            signing_key: None,
+            aur: "https://aur.archlinux.org",
+            entries: &[],
+            status: Some(&status),
+            generated: "now",
+            uninstallable: &[],
+        };
+        let html = render(&page);
+        let section = html.split("<h2>Not built</h2>").nth(1).and_then(|s| s.split("<h2>").next()).unwrap_or_default();
+        insta::assert_snapshot!("page_held", section);
+
+        assert!(newly_held(&plan, "2", Some(&status)).is_empty(), "already said: a no-op run writes nothing");
+        assert_eq!(newly_held(&plan, "2", None).len(), 1, "not said yet");
+    }
 }
