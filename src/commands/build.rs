@@ -256,7 +256,10 @@ impl<'a> Run<'a> {
     async fn record(&self, docker: &Docker, plan: &Plan, results: &[PackageResult]) -> Result<(), Error> {
         let entries = super::results::status_entries(plan, results, &self.run_id, &self.official);
         match (self.no_publish, self.out) {
-            (true, Some(out)) => super::results::write_results_file(out, &self.run_id, &entries),
+            (true, Some(out)) => {
+                super::results::write_shard_logs(out, &run_logs(&entries, &self.dirs))?;
+                super::results::write_results_file(out, &self.run_id, &entries)
+            }
             (true, None) => Ok(()),
             (false, _) => {
                 let forget: Vec<String> = plan.to_remove().map(|s| s.pkgbase.clone()).collect();

@@ -1,8 +1,8 @@
 //! A run's build results as the status object records them (issue 15), and the glue that
 //! writes the status object and the repository page after a publish
 //! ([`crate::publish::describe_repository`]). Shared by `build` and `publish`: a shard
-//! (`build --no-publish --out DIR`) leaves its results in `DIR/repoctl-results-RUN.json`, and
-//! `publish DIR` records every such file it finds.
+//! (`build --no-publish --out DIR`) leaves its results in `DIR/repoctl-results-RUN.json` and its
+//! build logs in `DIR/logs/`, and `publish DIR` records every such file it finds.
 use crate::build::{Outcome, PackageResult};
 use crate::error::Error;
 use crate::plan::Plan;
@@ -166,6 +166,39 @@ pub(crate) fn write_results_file(dir: &Utf8Path, run_id: &str, results: &Results
     fs_err::write(&path, text + "\n").map_err(Error::io(format!("cannot write {path}")))
 }
 
+/// The folder of a shard's `--out DIR` its build logs are copied to: `DIR/logs/PKGBASE.log`,
+/// for `publish DIR` to publish as a build publishes them ([`shard_logs`]).
+pub(crate) const SHARD_LOGS: &str = "logs";
+
+/// Copies a shard's build logs (pkgbase -> this run's local log) into `dir` (its `--out DIR`),
+/// as `DIR/logs/PKGBASE.log`. Errors: a log cannot be copied.
+pub(crate) fn write_shard_logs(dir: &Utf8Path, logs: &BTreeMap<String, Utf8PathBuf>) -> Result<(), Error> {
+    let to = dir.join(SHARD_LOGS);
+    fs_err::create_dir_all(&to).map_err(Error::io(format!("cannot create {to}")))?;
+    for (base, log) in logs {
+        let copy = to.join(format!("{base}.log"));
+        fs_err::copy(log, &copy).map_err(Error::io(format!("cannot copy {log} to {copy}")))?;
+    }
+    Ok(())
+}
+
+/// The build logs a shard left in `dir` ([`SHARD_LOGS`]) that `publish DIR` publishes:
+/// pkgbase -> `DIR/logs/PKGBASE.log`, only for a pkgbase that both the shards' `results` and
+/// repoctl.lock (`lock`, whose names are checked pkgbase names) name, and only a regular file
+/// (not a symbolic link, which could point at the publish job's credentials). What is read of
+/// each is bounded by [`crate::publish::logs::publish`].
+pub(crate) fn shard_logs(dir: &Utf8Path, results: &Results, lock: &crate::lock::Lock) -> BTreeMap<String, Utf8PathBuf> {
+    let named = results.keys().filter(|base| lock.entries.contains_key(*base));
+    let named = named.filter(|base| crate::config::check_package_name(base).is_ok());
+    named
+        .filter_map(|base| {
+            let log = dir.join(SHARD_LOGS).join(format!("{base}.log"));
+            let regular = fs_err::symlink_metadata(&log).is_ok_and(|m| m.file_type().is_file());
+            regular.then(|| (base.clone(), log))
+        })
+        .collect()
+}
+
 /// Every shard's results found in `dir` (`repoctl-results-*.json`), merged; a pkgbase in two
 /// files keeps the later build (by time). Errors: a file cannot be read or is not results.
 pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
@@ -181,7 +214,8 @@ pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
         let results: Results = serde_json::from_slice(&text)
             .map_err(|e| Error::Usage(format!("{path} is not a repoctl results file: {e}")))?;
         for (base, mut new) in results {
-            // A shard publishes no log: a log name in its file is not one of ours, and a name
+            // A log name in a shard's file is not one of ours (its logs are published from
+            // `DIR/logs/`, [`shard_logs`], under names this run makes), and a name
             // the status object lists is deleted when dropped (a results file is AUR code's
             // output, the publish job holds the credentials).
             (new.log, new.logs) = (None, Vec::new());
@@ -339,5 +373,37 @@ mod tests {
 
         assert!(newly_held(&plan, "2", Some(&status)).is_empty(), "already said: a no-op run writes nothing");
         assert_eq!(newly_held(&plan, "2", None).len(), 1, "not said yet");
+    }
+
+    #[test]
+    fn a_shard_log_is_published_only_for_a_locked_pkgbase_of_its_results_and_only_as_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let logs = dir.join(SHARD_LOGS);
+        fs_err::create_dir_all(&logs).unwrap();
+        let secret = dir.join("credentials");
+        fs_err::write(&secret, "aws_secret_access_key = x\n").unwrap();
+        for base in ["hello", "unlocked", "unlisted"] {
+            fs_err::write(logs.join(format!("{base}.log")), "==> repoctl: makepkg\n").unwrap();
+        }
+        std::os::unix::fs::symlink(&secret, logs.join("linked.log")).unwrap();
+        let entry = |name: &str| crate::lock::Entry {
+            name: name.into(),
+            commit: "a".repeat(40),
+            version: "1-1".into(),
+            pkgnames: vec![name.into()],
+            maintainer: None,
+            comaintainers: Vec::new(),
+            committed: "2026-12-01T00:00:00Z".into(),
+            files: format!("tree-sha256:{}", "0".repeat(64)),
+        };
+        let lock = crate::lock::Lock {
+            entries: ["hello", "linked", "unlisted", "nolog"].map(|n| (n.to_string(), entry(n))).into(),
+        };
+        let status = held_entries(&Plan::new(vec![crate::plan::not_locked_step("x", "1-1")]), "1")["x"].clone();
+        let results: Results =
+            ["hello", "unlocked", "linked", "nolog", "../credentials"].map(|b| (b.to_string(), status.clone())).into();
+        let found = shard_logs(dir, &results, &lock);
+        assert_eq!(found, BTreeMap::from([("hello".to_string(), logs.join("hello.log"))]), "{found:?}");
     }
 }
