@@ -82,10 +82,9 @@ pub async fn publish(
     // What the shards' builds did, then the page, after the database.
     let scratch = dirs.run.join("describe");
     // Nothing new in the database and no results: the status object and page may be current.
-    let logs = super::results::shard_logs(dir, &results, &lock);
     let plain = super::results::Recorded::without_plan(&run_id, &results);
     let recorded = super::results::Recorded {
-        logs: &logs,
+        logs: &super::results::shard_logs(dir, &results, &lock),
         read: unchanged.as_ref(),
         status: status.as_ref(),
         official: Some(&official),
