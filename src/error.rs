@@ -166,6 +166,8 @@ impl Error {
                 for diag in &d.0 {
                     printer.diagnostic(diag);
                 }
+                // Each diagnostic carries its own hint; the guide's section covers them all.
+                printer.info(&format!("  guide: {}", self.guide()));
                 return;
             }
             Error::Interrupted => {

@@ -27,5 +27,10 @@ chroot "$root" useradd --system --no-create-home --home-dir / --shell /usr/sbin/
 
 # [core] and [extra] stand-ins, then pacman installs from them as on Arch.
 sh "$here/standin.sh" "$root"
-chroot "$root" pacman -Sy --noconfirm debian-base archlinux-keyring
+# Its transaction (the package table, the auto-answered `Proceed with installation? [Y/n]`) is
+# shown only when it fails: on success it is noise in the demo's first run (issue 29). The
+# command and its options are the same either way.
+said=$(chroot "$root" pacman -Sy --noconfirm debian-base archlinux-keyring 2>&1) \
+  || { printf '%s\n' "$said" >&2; exit 1; }
+echo "testbed: pacman installed debian-base and archlinux-keyring from the stand-in [core]"
 rm -rf "$root"/var/cache/pacman/pkg/*

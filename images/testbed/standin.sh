@@ -46,6 +46,11 @@ done
 cp "$work"/pkgs/*.pkg.tar.zst "$mirror/core/os/x86_64/"
 # repo-add runs in the new root: the databases are what pacman 7.1's own tools write.
 chroot "$root" sh -c 'cd /srv/archlinux/core/os/x86_64 && repo-add -q core.db.tar.gz *.pkg.tar.zst'
-chroot "$root" sh -c 'cd /srv/archlinux/extra/os/x86_64 && repo-add -q extra.db.tar.gz'
+# [extra] starts empty: repo-add then warns "No packages remain, creating empty database", which
+# is what is meant here (issue 29: noise in the demo's first run). That line is dropped; anything
+# else repo-add says is shown, and all of it when it fails.
+said=$(chroot "$root" sh -c 'cd /srv/archlinux/extra/os/x86_64 && repo-add -q extra.db.tar.gz' 2>&1) \
+  || { printf '%s\n' "$said" >&2; exit 1; }
+printf '%s\n' "$said" | grep -v 'No packages remain, creating empty database' >&2 || true
 # Readable by the download user, as a mirror is.
 chmod -R a+rX "$mirror"

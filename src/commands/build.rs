@@ -246,7 +246,10 @@ impl<'a> Run<'a> {
     async fn record(&self, docker: &Docker, plan: &Plan, results: &[PackageResult]) -> Result<(), Error> {
         let entries = super::results::status_entries(plan, results, &self.run_id, &self.official);
         match (self.no_publish, self.out) {
-            (true, Some(out)) => super::results::write_results_file(out, &self.run_id, &entries),
+            (true, Some(out)) => {
+                super::results::write_shard_logs(out, &run_logs(&entries, &self.dirs))?;
+                super::results::write_results_file(out, &self.run_id, &entries)
+            }
             (true, None) => Ok(()),
             (false, _) => {
                 let forget: Vec<String> = plan.to_remove().map(|s| s.pkgbase.clone()).collect();
@@ -255,6 +258,7 @@ impl<'a> Run<'a> {
                 let (config, target) = (self.config, &*self.target);
                 let mut entries = entries;
                 entries.extend(super::results::blocked_entries(plan, &self.run_id));
+                entries.extend(super::results::held_entries(plan, &self.run_id));
                 let logs = run_logs(&entries, &self.dirs);
                 let recorded = super::results::Recorded {
                     run_id: &self.run_id,
@@ -273,8 +277,9 @@ impl<'a> Run<'a> {
 
     /// With nothing to build: the status object and the page are written again only when they
     /// do not describe the database the plan read with today's page inputs (signing just turned
-    /// on or off, another public URL, a repository published before repoctl wrote them). A
-    /// no-op nightly reads the status object and writes nothing. `docker`: the run's, when it
+    /// on or off, another public URL, a repository published before repoctl wrote them), or
+    /// when a package is newly held ([`super::results::newly_held`]). A no-op nightly reads the
+    /// status object and writes nothing. `docker`: the run's, when it
     /// has containers to remove on Ctrl-C.
     async fn describe_unchanged(&self, plan: &Plan, docker: Option<&Docker>) -> Result<(), Error> {
         // Nothing published yet: no page or status object describing a repository without a
@@ -283,17 +288,19 @@ impl<'a> Run<'a> {
             return Ok(());
         }
         let scratch = self.dirs.run.join("describe");
-        let none = super::results::Results::new();
+        // Held packages (not locked) are news only when the status object does not say so yet.
+        let held = super::results::newly_held(plan, &self.run_id, self.status_object.as_ref());
+        let logs = run_logs(&held, &self.dirs);
         let known = known_pkgbases(plan, self.partial);
         let recorded = super::results::Recorded {
             run_id: &self.run_id,
-            results: &none,
+            results: &held,
             forget: &[],
             known: known.as_deref(),
             read: Some(&self.remote),
             status: Some(&self.status_object),
             official: Some(&self.official),
-            logs: super::results::NO_LOGS,
+            logs: &logs,
         };
         super::results::describe(self.config, &*self.target, recorded, &scratch, docker, self.printer).await
     }

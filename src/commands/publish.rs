@@ -61,6 +61,7 @@ pub async fn publish(
     // database and no results: the status object and page may be current.
     let plain = super::results::Recorded::without_plan(&run_id, &results);
     let recorded = super::results::Recorded {
+        logs: &super::results::shard_logs(dir, &results, &lock),
         read: unchanged.as_ref(),
         status: status.as_ref(),
         official: Some(&official),

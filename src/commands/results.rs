@@ -1,8 +1,8 @@
 //! A run's build results as the status object records them (issue 15), and the glue that
 //! writes the status object and the repository page after a publish
 //! ([`crate::publish::describe_repository`]). Shared by `build` and `publish`: a shard
-//! (`build --no-publish --out DIR`) leaves its results in `DIR/repoctl-results-RUN.json`, and
-//! `publish DIR` records every such file it finds.
+//! (`build --no-publish --out DIR`) leaves its results in `DIR/repoctl-results-RUN.json` and its
+//! build logs in `DIR/logs/`, and `publish DIR` records every such file it finds.
 use crate::build::{Outcome, PackageResult};
 use crate::error::Error;
 use crate::plan::Plan;
@@ -89,6 +89,51 @@ pub(crate) fn blocked_entries(plan: &Plan, run_id: &str) -> Results {
         .collect()
 }
 
+/// Why a pkgbase that is not locked is not built, as the status object and the page say it.
+pub(crate) const HELD_REASON: &str = "not in repoctl.lock: new, or held by `repoctl update` (cooldown, maintainer change, a patch that does not apply); \
+run `repoctl update` to review it";
+
+/// The status entries of the plan's pkgbases that are held (issue 29): the AUR has them and
+/// repoctl.lock does not ([`Plan::not_locked`]), because `repoctl update` was not run since
+/// they were listed or its trust policy held them. Nothing of them is built until they are
+/// locked; skipped, of kind `held`, with [`HELD_REASON`] and the AUR's version, so that the
+/// page and the status object list them with the failures. (A pkgbase whose lock entry is kept
+/// at an older commit is built at that commit: it is not held here.)
+pub(crate) fn held_entries(plan: &Plan, run_id: &str) -> Results {
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    plan.not_locked()
+        .map(|step| {
+            let entry = PackageStatus {
+                result: BuildResult::Skipped,
+                kind: Some("held".to_string()),
+                reason: Some(HELD_REASON.to_string()),
+                version: step.aur_version.clone(),
+                commit: None,
+                time: now.clone(),
+                run: run_id.into(),
+                duration_secs: None,
+                built: None,
+                log: None,
+                logs: Vec::new(),
+                linkage: None,
+            };
+            (step.pkgbase.clone(), entry)
+        })
+        .collect()
+}
+
+/// The held entries ([`held_entries`]) that `current` (the status object read) does not already
+/// say at the same version: what a run with nothing to build records, so that a nightly whose
+/// held packages are as they were writes nothing.
+pub(crate) fn newly_held(plan: &Plan, run_id: &str, current: Option<&crate::publish::status::RepoStatus>) -> Results {
+    let mut held = held_entries(plan, run_id);
+    held.retain(|base, new| {
+        let old = current.and_then(|c| c.packages.get(base));
+        !old.is_some_and(|old| old.kind == new.kind && old.reason == new.reason && old.version == new.version)
+    });
+    held
+}
+
 /// What a build's packages need and provide (issue 26), from the files it made, with the
 /// official databases its plan read (`official`), the needed sonames they held, and why it was
 /// rebuilt, when it was; None for anything but a build.
@@ -121,6 +166,39 @@ pub(crate) fn write_results_file(dir: &Utf8Path, run_id: &str, results: &Results
     fs_err::write(&path, text + "\n").map_err(Error::io(format!("cannot write {path}")))
 }
 
+/// The folder of a shard's `--out DIR` its build logs are copied to: `DIR/logs/PKGBASE.log`,
+/// for `publish DIR` to publish as a build publishes them ([`shard_logs`]).
+pub(crate) const SHARD_LOGS: &str = "logs";
+
+/// Copies a shard's build logs (pkgbase -> this run's local log) into `dir` (its `--out DIR`),
+/// as `DIR/logs/PKGBASE.log`. Errors: a log cannot be copied.
+pub(crate) fn write_shard_logs(dir: &Utf8Path, logs: &BTreeMap<String, Utf8PathBuf>) -> Result<(), Error> {
+    let to = dir.join(SHARD_LOGS);
+    fs_err::create_dir_all(&to).map_err(Error::io(format!("cannot create {to}")))?;
+    for (base, log) in logs {
+        let copy = to.join(format!("{base}.log"));
+        fs_err::copy(log, &copy).map_err(Error::io(format!("cannot copy {log} to {copy}")))?;
+    }
+    Ok(())
+}
+
+/// The build logs a shard left in `dir` ([`SHARD_LOGS`]) that `publish DIR` publishes:
+/// pkgbase -> `DIR/logs/PKGBASE.log`, only for a pkgbase that both the shards' `results` and
+/// repoctl.lock (`lock`, whose names are checked pkgbase names) name, and only a regular file
+/// (not a symbolic link, which could point at the publish job's credentials). What is read of
+/// each is bounded by [`crate::publish::logs::publish`].
+pub(crate) fn shard_logs(dir: &Utf8Path, results: &Results, lock: &crate::lock::Lock) -> BTreeMap<String, Utf8PathBuf> {
+    let named = results.keys().filter(|base| lock.entries.contains_key(*base));
+    let named = named.filter(|base| crate::config::check_package_name(base).is_ok());
+    named
+        .filter_map(|base| {
+            let log = dir.join(SHARD_LOGS).join(format!("{base}.log"));
+            let regular = fs_err::symlink_metadata(&log).is_ok_and(|m| m.file_type().is_file());
+            regular.then(|| (base.clone(), log))
+        })
+        .collect()
+}
+
 /// Every shard's results found in `dir` (`repoctl-results-*.json`), merged; a pkgbase in two
 /// files keeps the later build (by time). Errors: a file cannot be read or is not results.
 pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
@@ -136,7 +214,8 @@ pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
         let results: Results = serde_json::from_slice(&text)
             .map_err(|e| Error::Usage(format!("{path} is not a repoctl results file: {e}")))?;
         for (base, mut new) in results {
-            // A shard publishes no log: a log name in its file is not one of ours, and a name
+            // A log name in a shard's file is not one of ours (its logs are published from
+            // `DIR/logs/`, [`shard_logs`], under names this run makes), and a name
             // the status object lists is deleted when dropped (a results file is AUR code's
             // output, the publish job holds the credentials).
             (new.log, new.logs) = (None, Vec::new());
@@ -255,4 +334,76 @@ pub(crate) async fn describe(
         )),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::page::{Page, render};
+    use crate::publish::status::{RepoStatus, RunRef};
+
+    #[test]
+    fn a_held_package_is_recorded_with_its_reason_and_listed_on_the_page_once() {
+        // Issue 29: `newpkg` is listed but `repoctl update` held it (or was not run): nothing of
+        // it is built, and the page says so beside the failures.
+        let plan = Plan::new(vec![crate::plan::not_locked_step("newpkg", "2.0-1")]);
+        let held = held_entries(&plan, "1764460800-42");
+        let entry = &held["newpkg"];
+        assert_eq!((entry.result, entry.kind.as_deref()), (BuildResult::Skipped, Some("held")));
+        assert_eq!((entry.version.as_deref(), entry.reason.as_deref()), (Some("2.0-1"), Some(HELD_REASON)));
+        let json = serde_json::to_value(entry).unwrap();
+        assert_eq!((json["result"].as_str(), json["kind"].as_str()), (Some("skipped"), Some("held")), "{json}");
+
+        let run = RunRef { id: "1764460800-42".into(), time: "2026-12-07T06:00:00Z".into() };
+        let mut status = RepoStatus::merge(None, "r", run, None, &held, &[]);
+        status.packages.get_mut("newpkg").unwrap().time = "2026-12-07T06:00:00Z".into();
+        let page = Page {
+            repo: "r",
+            server: "file:///srv/r",
+            signing_key: None,
+            aur: "https://aur.archlinux.org",
+            entries: &[],
+            status: Some(&status),
+            generated: "now",
+            uninstallable: &[],
+        };
+        let html = render(&page);
+        let section = html.split("<h2>Not built</h2>").nth(1).and_then(|s| s.split("<h2>").next()).unwrap_or_default();
+        insta::assert_snapshot!("page_held", section);
+
+        assert!(newly_held(&plan, "2", Some(&status)).is_empty(), "already said: a no-op run writes nothing");
+        assert_eq!(newly_held(&plan, "2", None).len(), 1, "not said yet");
+    }
+
+    #[test]
+    fn a_shard_log_is_published_only_for_a_locked_pkgbase_of_its_results_and_only_as_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let logs = dir.join(SHARD_LOGS);
+        fs_err::create_dir_all(&logs).unwrap();
+        let secret = dir.join("credentials");
+        fs_err::write(&secret, "aws_secret_access_key = x\n").unwrap();
+        for base in ["hello", "unlocked", "unlisted"] {
+            fs_err::write(logs.join(format!("{base}.log")), "==> repoctl: makepkg\n").unwrap();
+        }
+        std::os::unix::fs::symlink(&secret, logs.join("linked.log")).unwrap();
+        let entry = |name: &str| crate::lock::Entry {
+            name: name.into(),
+            commit: "a".repeat(40),
+            version: "1-1".into(),
+            pkgnames: vec![name.into()],
+            maintainer: None,
+            comaintainers: Vec::new(),
+            committed: "2026-12-01T00:00:00Z".into(),
+            files: format!("tree-sha256:{}", "0".repeat(64)),
+        };
+        let lock = crate::lock::Lock {
+            entries: ["hello", "linked", "unlisted", "nolog"].map(|n| (n.to_string(), entry(n))).into(),
+        };
+        let status = held_entries(&Plan::new(vec![crate::plan::not_locked_step("x", "1-1")]), "1")["x"].clone();
+        let results: Results =
+            ["hello", "unlocked", "linked", "nolog", "../credentials"].map(|b| (b.to_string(), status.clone())).into();
+        let found = shard_logs(dir, &results, &lock);
+        assert_eq!(found, BTreeMap::from([("hello".to_string(), logs.join("hello.log"))]), "{found:?}");
+    }
 }

@@ -235,7 +235,10 @@ fn state(step: &Step, last: Option<&PackageStatus>) -> State {
     match step.action {
         Action::Blocked => State::Blocked,
         _ if step.reason == Reason::NotLocked => State::NotLocked,
-        Action::Build if last.is_some_and(|l| l.result != BuildResult::Built) => State::Failed,
+        // Held (not locked when it was recorded) is no failure: locked since, it is just behind.
+        Action::Build if last.is_some_and(|l| l.result != BuildResult::Built && l.kind.as_deref() != Some("held")) => {
+            State::Failed
+        }
         Action::Build => State::Behind,
         _ => State::InSync,
     }

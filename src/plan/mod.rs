@@ -925,5 +925,16 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
         .collect()
 }
 
+/// A step of `pkgbase` that the AUR has at `aur_version` and repoctl.lock does not
+/// ([`Reason::NotLocked`]), for tests outside the plan.
+#[cfg(test)]
+pub(crate) fn not_locked_step(pkgbase: &str, aur_version: &str) -> Step {
+    let entry = RepoEntry { name: pkgbase.into(), base: pkgbase.into(), ..RepoEntry::default() };
+    let mut step = removals(&[entry], &BTreeSet::new(), &BTreeSet::new()).remove(0);
+    (step.aur_version, step.repo_version, step.listed) = (Some(aur_version.into()), None, true);
+    apply_lock(&mut step, None);
+    step
+}
+
 #[cfg(test)]
 mod tests;

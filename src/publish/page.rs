@@ -111,8 +111,9 @@ page made {generated}.</p>\n<h2>Using it</h2>\n{usage}\
 }
 
 /// The "Not built" section: each pkgbase whose last build failed or was skipped (a dependency
-/// failed; kind `blocked`: the plan could not build it), with its reason and build log, from
-/// the status object; nothing when there is none.
+/// failed; kind `blocked`: the plan could not build it; kind `held`: not locked in
+/// repoctl.lock), with its reason and build log, from the status object; nothing when there is
+/// none.
 fn failures(status: Option<&RepoStatus>) -> String {
     let failed: Vec<(&String, &PackageStatus)> =
         status.iter().flat_map(|s| &s.packages).filter(|(_, p)| p.result != BuildResult::Built).collect();
@@ -139,7 +140,7 @@ fn failures(status: Option<&RepoStatus>) -> String {
         .collect();
     format!(
         "<h2>Not built</h2>\n<p>The last build of these failed, or did not run because a dependency failed or the plan \
-blocked it; a published version, if any, stays in the table below.</p>\n<div class=\"wide\"><table id=\"failures\">\n\
+blocked it, or it is held (not locked in repoctl.lock); a published version, if any, stays in the table below.</p>\n<div class=\"wide\"><table id=\"failures\">\n\
 <thead><tr><th>Package</th><th>Result</th><th>Version</th><th>Reason</th><th>When</th><th>Log</th></tr></thead>\n\
 <tbody>\n{rows}</tbody>\n</table></div>\n"
     )

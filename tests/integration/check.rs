@@ -162,6 +162,9 @@ fn problems_of_several_kinds_are_reported_in_one_run() {
     assert!(located[1].starts_with(&format!("{path}:3:9: ")), "{stderr}");
     assert!(located[2].starts_with(&format!("{path}:5:1: `packages` is set twice")), "{stderr}");
     assert!(!stderr.contains("DuplicateKeyPolicy"), "{stderr}");
+    // Issue 29: like every other error, they end with the guide's section (once, after all).
+    let guide: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  guide: ")).collect();
+    assert_eq!(guide, ["  guide: docs/src/troubleshooting.md#a-problem-in-repoyaml"], "{stderr}");
 }
 
 /// Issue 29: a new user running repoctl where there is no repo.yaml is told how to make one.

@@ -177,6 +177,37 @@ fn a_commit_younger_than_min_age_cools_down_and_the_same_commit_older_is_taken()
 }
 
 #[test]
+fn a_held_package_is_listed_on_the_page_and_in_the_status_object_with_its_reason() {
+    // Issue 29: a package `update` holds (here cooling down) is not built; the page and the
+    // status object say so, and a later run with nothing new writes neither again.
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.push_hello("1.0", "hello", 10);
+    bed.write_config(&["hello"], "");
+    bed.update(&[]);
+    bed.build();
+    bed.aur.push_fixture("libfoo");
+    bed.write_config(&["hello", "libfoo"], "  min_age: 3d\n");
+    let report = bed.update(&[]);
+    assert_eq!(package(&report, "libfoo")["held"]["hold"], "cooling-down", "{report:#}");
+
+    bed.build();
+    let status: Value = serde_json::from_slice(&std::fs::read(bed.repo().join("locked.status.json")).unwrap()).unwrap();
+    let libfoo = &status["packages"]["libfoo"];
+    assert_eq!((libfoo["result"].as_str(), libfoo["kind"].as_str()), (Some("skipped"), Some("held")), "{status:#}");
+    assert!(libfoo["reason"].as_str().unwrap_or_default().starts_with("not in repoctl.lock"), "{status:#}");
+    let page = std::fs::read_to_string(bed.repo().join("index.html")).unwrap();
+    let failures =
+        page.split("<table id=\"failures\">").nth(1).unwrap_or_else(|| panic!("no Not built table:\n{page}"));
+    let row = failures.split("<tr>").find(|r| r.starts_with("<td>libfoo</td>")).unwrap_or_default();
+    assert!(row.contains("<td>skipped (held)</td>") && row.contains("run `repoctl update` to review it"), "{failures}");
+    assert!(row.contains("<a href=\"logs/libfoo/"), "the held package links its log: {failures}");
+
+    let out = bed.run_as_is("build", &[]);
+    assert!(text(&out).contains("are current: nothing written"), "held as before: {}", text(&out));
+}
+
+#[test]
 fn a_change_of_maintainer_holds_the_package_until_it_is_accepted() {
     let Some(_docker) = docker() else { return };
     let bed = Bed::empty();

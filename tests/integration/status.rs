@@ -184,6 +184,11 @@ fn rows(dom: &str) -> Vec<(String, bool)> {
 /// The shard path: `build --no-publish --out DIR` leaves its results in DIR, and `publish DIR`
 /// records them (a failure included) in the status object of a local directory, whose page
 /// gives pacman a `file://` server.
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
 #[test]
 fn a_shards_results_reach_the_status_object_through_publish() {
     let Some(_docker) = docker() else { return };
@@ -199,8 +204,18 @@ fn a_shards_results_reach_the_status_object_through_publish() {
     let out = bed.run("build", &["--no-publish", "--out", dist.as_str()]);
     assert_eq!(out.status.code(), Some(1), "broken fails: {}", text(&out));
     assert!(!bed.repo().exists(), "--no-publish wrote the repository");
+    // Issue 29: the shard's logs travel in DIR; a log no locked pkgbase of its results names
+    // (or a link to a secret) is not published.
+    let shard_log = std::fs::read_to_string(dist.join("logs/broken.log")).unwrap_or_default();
+    assert!(shard_log.contains("==> repoctl:"), "the shard's log of broken in DIR: {shard_log:?}");
+    std::fs::write(dist.join("logs/stray.log"), "not a build log\n").unwrap();
+    std::os::unix::fs::symlink(&bed.config, dist.join("logs/linked.log")).unwrap();
     let out = bed.run("publish", &[dist.as_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let published: Vec<String> = std::fs::read_dir(bed.repo().join("logs"))
+        .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    assert_eq!(sorted(published), ["broken", "hello"], "one folder per built pkgbase");
 
     let object: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bed.repo().join("shard.status.json")).unwrap()).unwrap();
@@ -209,6 +224,12 @@ fn a_shards_results_reach_the_status_object_through_publish() {
     assert_eq!(object["packages"]["broken"]["result"], "failed", "{object}");
     let page = std::fs::read_to_string(bed.repo().join("index.html")).unwrap();
     assert!(page.contains(&format!("Server = file://{}</pre>", bed.repo())), "{page}");
+    for base in ["hello", "broken"] {
+        let log = object["packages"][base]["log"].as_str().unwrap_or_else(|| panic!("{base}'s log: {object}"));
+        assert!(page.contains(&format!("<a href=\"{log}\">log</a>")), "the page links {log}: {page}");
+        let text = std::fs::read_to_string(bed.repo().join(log)).unwrap();
+        assert!(text.contains("==> repoctl:"), "{log}: {text}");
+    }
     let out = bed.run("status", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().last(), Some("1 failed"), "{}", text(&out));

@@ -208,3 +208,16 @@ fn a_published_package_whose_dependency_nothing_provides_is_not_in_sync() {
     let text = render(&report);
     assert!(text.contains("uninstallable: hello (1.0-1) depends on oldtool, which no repository provides"), "{text}");
 }
+
+#[test]
+fn a_package_held_when_last_recorded_and_locked_since_is_behind_not_failed() {
+    // Issue 29: `build` records a pkgbase that is not locked as skipped, of kind `held`.
+    let mut step = crate::plan::not_locked_step("fresh", "0.1-1");
+    assert_eq!(state(&step, None), State::NotLocked);
+    (step.action, step.reason) = (Action::Build, Reason::NotInRepository);
+    let mut held = last(BuildResult::Skipped, "0.1-1", Some("not in repoctl.lock"));
+    held.kind = Some("held".into());
+    assert_eq!(state(&step, Some(&held)), State::Behind);
+    held.kind = None;
+    assert_eq!(state(&step, Some(&held)), State::Failed, "skipped for a failed dependency");
+}
