@@ -366,6 +366,7 @@ mod tests {
             status: Some(&status),
             generated: "now",
             uninstallable: &[],
+            dailies: &[],
         };
         let html = render(&page);
         let section = html.split("<h2>Not built</h2>").nth(1).and_then(|s| s.split("<h2>").next()).unwrap_or_default();
@@ -389,6 +390,7 @@ mod tests {
         std::os::unix::fs::symlink(&secret, logs.join("linked.log")).unwrap();
         let entry = |name: &str| crate::lock::Entry {
             name: name.into(),
+            path: None,
             commit: "a".repeat(40),
             version: "1-1".into(),
             pkgnames: vec![name.into()],
