@@ -1,6 +1,10 @@
 //! The `repoctl` binary: parse arguments, run, map the outcome to an exit code.
 fn main() -> std::process::ExitCode {
-    if let Some(config) = std::env::var_os(repoctl::commands::completions::PACKAGES_VAR) {
+    // Only as the completion script asks (the variable and no argument): a variable leaked
+    // into a CI job's environment cannot turn `repoctl build` into a silent success.
+    if let Some(config) = std::env::var_os(repoctl::commands::completions::PACKAGES_VAR)
+        && std::env::args_os().len() == 1
+    {
         let config = camino::Utf8PathBuf::from(config.to_string_lossy().into_owned());
         print!("{}", repoctl::commands::completions::package_names(&config));
         return std::process::ExitCode::SUCCESS;

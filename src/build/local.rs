@@ -7,15 +7,18 @@
 //! unprivileged `builder`, labelled, with no network (cut off before the command runs), no
 //! volume, no secret and no capability beyond the kept ones, and removed whatever happens
 //! ([`crate::docker::Docker::with_container`]). The answer is kept under the work directory
-//! (`srcinfo/local/HEX.SRCINFO`), named by the directory's digest ([`Tree::digest`]): files
+//! (`srcinfo/LOCAL/HEX.SRCINFO`), named by the directory's digest ([`Tree::digest`]): files
 //! that hash the same give the same `.SRCINFO`, so a run whose directories did not change starts
 //! no container.
 use crate::docker::{ContainerSpec, Docker, DockerError, ExecSpec};
 use crate::trust::tree::{DIGEST_PREFIX, Tree};
 use camino::{Utf8Path, Utf8PathBuf};
 
-/// Where generated `.SRCINFO` files are kept, under the work directory.
-pub const LOCAL_SRCINFO_DIR: &str = "srcinfo/local";
+/// Where generated `.SRCINFO` files are kept, under the work directory: beside the AUR's
+/// (`srcinfo/PKGBASE/`, [`crate::aur::store`]) under a name no pkgbase can have (package names
+/// are lower case), so that the AUR store, which prunes its own directory of a pkgbase, can
+/// never touch them (a pkgbase named `local` once could).
+pub const LOCAL_SRCINFO_DIR: &str = "srcinfo/LOCAL";
 /// The most output `makepkg --printsrcinfo` may give (a real `.SRCINFO` is a few KiB).
 const MAX_OUTPUT: usize = 1 << 20;
 /// How long sourcing a PKGBUILD may take.

@@ -51,8 +51,8 @@ _repoctl() {
 }
 "#;
 
-/// With this variable set to a repo.yaml path, `repoctl` prints the package names the shell
-/// completes ([`package_names`]) and exits 0, whatever its arguments: how the bash script asks,
+/// With this variable set to a repo.yaml path and no argument, `repoctl` prints the package
+/// names the shell completes ([`package_names`]) and exits 0: how the bash script asks,
 /// as clap_complete's own dynamic completion asks with `COMPLETE=bash`, so that no hidden
 /// subcommand shows up among the completions.
 pub const PACKAGES_VAR: &str = "REPOCTL_COMPLETE_PACKAGES";

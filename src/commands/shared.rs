@@ -280,9 +280,10 @@ pub(super) async fn probe_vcs(
                 .ensure_volume(&crate::build::source_cache_volume(docker.work_dir(), &step.pkgbase), "source-cache")
                 .await?;
         }
-        // Nothing is published from here, but the probes install published dependencies: the
-        // database is verified when the key's public part is at hand, else taken as read.
-        let key = super::public_key(config, None).ok().flatten();
+        // Nothing is published from here, but the probes install published dependencies: in a
+        // signed repository the database is verified with the key's public part, or the run
+        // stops (`sign.public_key`), as a shard's build does.
+        let key = super::public_key(config, None)?;
         let history = crate::trust::signed::History::none();
         let trusted = crate::publish::trust_remote(target, &config.name, remote, key.as_ref(), &history).await?;
         let published = Published { target, trusted: &trusted, key: key.as_ref() };

@@ -361,6 +361,7 @@ pub fn make(input: &Inputs) -> Result<Plan, PlanError> {
         if known {
             apply_lock(&mut step, input.lock.entries.get(base));
             lock_kind_problems(&mut step, input.lock.entries.get(base), u.local.get(base), config_file(input));
+            local_output_problems(&mut step, input.lock.entries.get(base), u.srcinfo.get(base));
         }
         step.provides_for = provides_for(base, u, &dependants, &via_provides);
         step.needed_by = dependants.get(base).cloned().unwrap_or_default();
@@ -705,6 +706,38 @@ fn lock_kind_problems(step: &mut Step, entry: Option<&crate::lock::Entry>, now: 
         )),
         _ => {}
     }
+}
+
+/// A `path:` package whose locked files now make other pkgnames or another version than the
+/// lock records (attacker review of issue 27, F1). An AUR package's `.SRCINFO` is a file of its
+/// locked tree, fixed by the digest; a `path:` package's is made by running its PKGBUILD
+/// ([`crate::build::local`]), so the same files can say something else on another machine or
+/// day (a PKGBUILD that reads the date, the host, the environment). The build's package check
+/// takes what that `.SRCINFO` declares; so it must be what a person let in.
+fn local_output_problems(step: &mut Step, entry: Option<&crate::lock::Entry>, srcinfo: Option<&crate::aur::SrcInfo>) {
+    let (Some(e), Some(srcinfo), Some(local)) = (entry, srcinfo, &step.local) else { return };
+    if !e.is_local() || step.files_hash.as_deref() != Some(e.files.as_str()) {
+        return;
+    }
+    let sorted = |names: &[String]| {
+        let mut names = names.to_vec();
+        names.sort();
+        names
+    };
+    if srcinfo.version == e.version && sorted(&srcinfo.pkgnames) == sorted(&e.pkgnames) {
+        return;
+    }
+    step.problems.push(Problem::new(
+        format!(
+            "the locked files of `{}` now make {} {}, but repoctl.lock says {} {}: the PKGBUILD's output depends on when or where it runs",
+            local.written,
+            srcinfo.pkgnames.join(" "),
+            srcinfo.version,
+            e.pkgnames.join(" "),
+            e.version
+        ),
+        "make the PKGBUILD's pkgname, pkgver, pkgrel and epoch plain values, then run `repoctl update` and review what it locks",
+    ));
 }
 
 /// A step that cannot be built (it has problems, or is not locked) and has no published

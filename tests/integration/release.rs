@@ -111,6 +111,13 @@ fn bash_completion_completes_subcommands_and_flags() {
     let paths = complete_in_path(&format!("repoctl --config {yaml} build --out foo"));
     assert!(!paths.iter().any(|p| p == "foo-app"), "a path goes after --out: {paths:?}");
     assert!(complete_in_path(&format!("repoctl --config {yaml} schema foo")).is_empty());
+    // The variable alone does not turn a command into a silent success (attacker review F4).
+    let out = Command::new(env!("CARGO_BIN_EXE_repoctl"))
+        .args(["--config", yaml.as_str(), "check"])
+        .env("REPOCTL_COMPLETE_PACKAGES", yaml.as_str())
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("foo-bar"), "{}", text(&out));
 }
 
 #[test]

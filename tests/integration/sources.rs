@@ -49,7 +49,7 @@ fn a_path_package_without_srcinfo_is_locked_built_published_and_installed() {
     let lock = std::fs::read_to_string(bed.dir.join("repoctl.lock")).unwrap();
     assert!(lock.contains("name = \"mytool\"\npath = \"pkgbuilds/mytool\"\nversion = \"1.0-1\""), "{lock}");
     assert!(lock.contains("name = \"greet\"\ncommit = "), "{lock}");
-    let cached = std::fs::read_dir(bed.dir.join("work/srcinfo/local")).unwrap().count();
+    let cached = std::fs::read_dir(bed.dir.join("work/srcinfo/LOCAL")).unwrap().count();
     assert_eq!(cached, 1, "one .SRCINFO made, kept by the directory's digest");
     assert!(!bed.dir.join("pkgbuilds/mytool/.SRCINFO").exists(), "the directory is not written to");
 

@@ -90,6 +90,31 @@ fn a_directory_changed_since_the_lock_is_not_built_and_says_to_update() {
     assert_eq!(plan.step("app").unwrap().action, Action::Blocked, "what needs it waits for it");
 }
 
+/// Attacker review F1: the same locked files whose PKGBUILD now makes another pkgname or
+/// version (it reads the date, the host) is not built: the package check would take them.
+#[test]
+fn locked_files_that_now_make_other_packages_are_not_built() {
+    let (_dir, config, aur, local) = setup();
+    let u = universe_with(&config, &aur, &local);
+    for (pkgnames, version) in [(vec!["lib", "openssl"], "2.0-1"), (vec!["lib"], "2.0-2")] {
+        let entry = crate::lock::Entry {
+            pkgnames: pkgnames.iter().map(|n| n.to_string()).collect(),
+            version: version.into(),
+            ..local_entry(&digest('1'))
+        };
+        let plan = plan_with(&config, &u, entry);
+        let lib = plan.step("lib").unwrap();
+        assert_eq!(lib.action, Action::Blocked, "{pkgnames:?} {version}");
+        assert!(
+            lib.problems[0]
+                .message
+                .starts_with("the locked files of `pkgbuilds/lib` now make lib 2.0-1, but repoctl.lock says"),
+            "{}",
+            lib.problems[0].message
+        );
+    }
+}
+
 #[test]
 fn a_lock_entry_of_the_other_kind_is_a_problem() {
     let (_dir, config, aur, local) = setup();
