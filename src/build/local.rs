@@ -192,7 +192,7 @@ mod tests {
         let hex = "ab".repeat(32);
         assert_eq!(
             cache_path(work, &format!("tree-sha256:{hex}")),
-            Some(Utf8PathBuf::from(format!("/w/srcinfo/local/{hex}.SRCINFO")))
+            Some(Utf8PathBuf::from(format!("/w/srcinfo/LOCAL/{hex}.SRCINFO")))
         );
         assert_eq!(cache_path(work, "tree-sha256:../../etc"), None);
         assert_eq!(cache_path(work, &format!("sha256:{hex}")), None);
