@@ -70,23 +70,36 @@ pub(crate) fn blocked_entries(plan: &Plan, run_id: &str) -> Results {
     blocked
         .map(|step| {
             let problems: Vec<&str> = step.problems.iter().map(|p| p.message.as_str()).collect();
-            let entry = PackageStatus {
-                result: BuildResult::Skipped,
-                kind: Some("blocked".to_string()),
-                reason: Some(one_line(&format!("cannot be built: {}", problems.join("; ")))),
-                version: step.aur_version.clone(),
-                commit: step.commit.clone(),
-                time: now.clone(),
-                run: run_id.into(),
-                duration_secs: None,
-                built: None,
-                log: None,
-                logs: Vec::new(),
-                linkage: None,
-            };
+            let reason = one_line(&format!("cannot be built: {}", problems.join("; ")));
+            let entry = skipped("blocked", reason, step.aur_version.clone(), step.commit.clone(), (&now, run_id));
             (step.pkgbase.clone(), entry)
         })
         .collect()
+}
+
+/// A status entry of a pkgbase this run did not build: skipped, of `kind` (`blocked`, `held`),
+/// for `reason`, at `version` and `commit`, recorded at `now` by run `run_id`.
+fn skipped(
+    kind: &str,
+    reason: String,
+    version: Option<String>,
+    commit: Option<String>,
+    (now, run_id): (&str, &str),
+) -> PackageStatus {
+    PackageStatus {
+        result: BuildResult::Skipped,
+        kind: Some(kind.to_string()),
+        reason: Some(reason),
+        version,
+        commit,
+        time: now.to_string(),
+        run: run_id.into(),
+        duration_secs: None,
+        built: None,
+        log: None,
+        logs: Vec::new(),
+        linkage: None,
+    }
 }
 
 /// Why a pkgbase that is not locked is not built, as the status object and the page say it.
@@ -103,20 +116,7 @@ pub(crate) fn held_entries(plan: &Plan, run_id: &str) -> Results {
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     plan.not_locked()
         .map(|step| {
-            let entry = PackageStatus {
-                result: BuildResult::Skipped,
-                kind: Some("held".to_string()),
-                reason: Some(HELD_REASON.to_string()),
-                version: step.aur_version.clone(),
-                commit: None,
-                time: now.clone(),
-                run: run_id.into(),
-                duration_secs: None,
-                built: None,
-                log: None,
-                logs: Vec::new(),
-                linkage: None,
-            };
+            let entry = skipped("held", HELD_REASON.to_string(), step.aur_version.clone(), None, (&now, run_id));
             (step.pkgbase.clone(), entry)
         })
         .collect()
