@@ -88,7 +88,8 @@ fn debug_packages_go_to_their_own_repository_and_leave_with_their_package() {
         std::fs::write(
             home.join("repo.yaml"),
             format!(
-                "name: dbg\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\n{sign}packages:\n{packages}"
+                // No history: the removed package's files leave as soon as no database lists them.
+                "name: dbg\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\nsnapshots:\n  keep: 0\n{sign}packages:\n{packages}"
             ),
         )
         .unwrap()

@@ -26,7 +26,7 @@ impl Bed {
     /// Writes repo.yaml with `packages` (YAML list items, one a line, indented by two).
     fn packages(&self, name: &str, packages: &str) {
         let yaml = format!(
-            "name: {name}\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\n  jobs: 2\nsnapshots:\n  keep: 0\npackages:\n{packages}"
+            "name: {name}\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\n  jobs: 2\npackages:\n{packages}snapshots:\n  keep: 0\n"
         );
         std::fs::write(&self.config, yaml).unwrap();
     }

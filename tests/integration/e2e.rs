@@ -206,9 +206,11 @@ fn no_publish_then_publish_into_a_local_directory() {
     // Publishing the same shard again changes nothing and writes nothing: not the database,
     // not the status object, not the page (every file keeps its bytes and its time).
     let files = || -> Vec<(String, std::time::SystemTime, Vec<u8>)> {
+        // The files at the top (the history's `history/` and the logs' `logs/` are directories).
         let mut all: Vec<_> = std::fs::read_dir(dir.join("repo"))
             .unwrap()
             .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| {
                 (
                     e.file_name().to_string_lossy().into_owned(),
