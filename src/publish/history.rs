@@ -344,7 +344,9 @@ pub async fn retention(
     for (id, _) in &expired {
         retention.released.extend(files_of(target, &object(id, &db)).await?);
     }
-    retention.released.retain(|f| !retention.referenced.contains(f));
+    // A snapshot is bucket data: only package file names are ever released, so one planted
+    // with the name of a database, a signature or the page cannot make a publish delete it.
+    retention.released.retain(|f| crate::alpm::is_package_file(f) && !retention.referenced.contains(f));
     Ok(retention)
 }
 
@@ -464,7 +466,9 @@ mod tests {
         let target = super::super::LocalTarget::new(dir.join("repo"));
         let db = |files: &[&str]| {
             let mut builder = tar::Builder::new(Vec::new());
-            for f in files {
+            for f in
+                files.iter().map(|f| if f.contains('.') { f.to_string() } else { format!("{f}-1-1-any.pkg.tar.zst") })
+            {
                 let desc = format!("%FILENAME%\n{f}\n\n%NAME%\n{f}\n\n%VERSION%\n1-1\n\n");
                 let mut header = tar::Header::new_gnu();
                 header.set_size(desc.len() as u64);
@@ -477,7 +481,8 @@ mod tests {
         let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
         let mut ids = Vec::new();
         for (time, files) in [
-            ("2026-11-01T00:00:00Z", vec!["a", "b"]),
+            // The oldest also lists the repository's own database, as a planted snapshot could.
+            ("2026-11-01T00:00:00Z", vec!["a", "b", "r.db"]),
             ("2026-11-20T00:00:00Z", vec!["b", "c"]),
             ("2026-12-06T00:00:00Z", vec!["c", "d"]),
         ] {
@@ -502,8 +507,9 @@ mod tests {
         let week = std::time::Duration::from_secs(7 * 86_400);
         let r = retention(&target, "r", week, t("2026-12-07T00:00:00Z"), true).await.unwrap();
         assert_eq!(r.expired, ids[..2]);
-        assert_eq!(r.referenced, ["c", "d"].map(String::from).into());
-        assert_eq!(r.released, ["a", "b"].map(String::from).into());
+        let pkgs = |names: [&str; 2]| names.map(|n| format!("{n}-1-1-any.pkg.tar.zst")).into();
+        assert_eq!(r.referenced, pkgs(["c", "d"]));
+        assert_eq!(r.released, pkgs(["a", "b"]), "r.db is not a package file: never released");
         assert_eq!(r.expired_dailies, ["r-20261101", "r-20261120"], "the daily repositories of days left with none");
         // No history (`keep: 0`): every snapshot expires, the newest too.
         let off = retention(&target, "r", std::time::Duration::ZERO, t("2026-12-07T00:00:00Z"), true).await.unwrap();
