@@ -111,6 +111,7 @@ async fn print_srcinfo(
         volumes: Vec::new(),
         extra_capabilities: Vec::new(),
         build_network: None,
+        tmpfs: Vec::new(),
     };
     docker
         .with_container(&spec, async |container| {

@@ -211,6 +211,7 @@ fn container_spec(job: &BuildJob<'_>, sources: Sources) -> ContainerSpec {
         volumes: super::sources::mounts(job, sources),
         extra_capabilities: job.capabilities.to_vec(),
         build_network: Some(job.build_network.clone()),
+        tmpfs: Vec::new(),
     }
 }
 

@@ -223,6 +223,7 @@ async fn upgrade(
         extra_capabilities: Vec::new(),
         // Runs no AUR code: on Docker's default bridge, as the mirrors' downloads need.
         build_network: None,
+        tmpfs: Vec::new(),
     };
     let failed = |what: String| DockerError::Api { op: "refresh the builder image", source: crate::cause::said(what) };
     let script = |name: &str| ExecSpec {

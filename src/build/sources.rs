@@ -171,6 +171,7 @@ async fn keep_downloads(docker: &Docker, container: &Container, job: &BuildJob<'
         extra_capabilities: Vec::new(),
         // Runs no package's code, and needs no network.
         build_network: None,
+        tmpfs: Vec::new(),
     };
     let script = "set -eu; cd /tmp/cache-out; for f in *; do [ -f \"$f\" ] || continue; \
 cp \"$f\" \"/cache/.$f.$$\"; mv -f \"/cache/.$f.$$\" \"/cache/$f\"; done";

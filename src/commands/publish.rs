@@ -27,8 +27,13 @@ pub async fn publish(
     // The shards' results files, read (and refused when damaged) before anything is written.
     let mut results = super::results::read_results_files(dir)?;
     let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
-    let setup = set_up(&config, work_dir, signer.as_ref(), &files, printer).await?;
+    let setup = set_up(&config, work_dir, signer.as_ref(), (&files, results.is_empty()), printer).await?;
     let (files, already) = leave_out_listed(files, &setup.listed, printer);
+    // Something to add: its repo-add container starts while the files are checked.
+    let tool = match files.is_empty() {
+        true => RepoTool::new(setup.docker.clone(), setup.image.clone()),
+        false => RepoTool::started_ahead(setup.docker.clone(), setup.image.clone()),
+    };
     let (checked, refused) = check_files(&config, &lock, files).await?;
     let mut failed = refuse(&refused, &lock, &setup.run_id, &mut results, printer);
     let (debug, packages): (Vec<CheckedPackage>, Vec<CheckedPackage>) =
@@ -38,21 +43,10 @@ pub async fn publish(
         return Ok(ExitStatus::PackagesFailed);
     }
     let repos = [(config.name.clone(), packages), (crate::repo::debug_repo_name(&config.name), debug)];
-    let Setup { run_id, dirs, target, history, listed, docker, tool, official } = setup;
+    let Setup { run_id, dirs, target, history, listed, docker, official, status, .. } = setup;
     let snapshots = super::snapshots(&config, &run_id);
     let keys = (signer.as_ref(), &history, &official, snapshots);
-    let publishing = publish_repos(&*target, &tool, &repos, keys, &dirs, printer);
-    // With no results to record, the status object may be current already: it is read while
-    // the packages are published, so a re-publish with nothing new waits for one round trip
-    // fewer. A failed read is left to the describe step to repeat and report.
-    let status_read = async {
-        match results.is_empty() {
-            true => crate::publish::status::read(&*target, &config.name).await.ok().map(|(status, _)| status),
-            false => None,
-        }
-    };
-    let (published, status) = tokio::join!(publishing, status_read);
-    let (unchanged, left_out) = published?;
+    let (unchanged, left_out) = publish_repos(&*target, &tool, &repos, keys, &dirs, printer).await?;
     record_refused(&mut results, &left_out, &run_id);
     failed |= !left_out.is_empty();
     // Nothing was published to NAME: the database read above is still the one to describe.
@@ -82,21 +76,27 @@ struct Setup {
     /// The live databases, read before any package file is.
     listed: Listed,
     docker: Docker,
-    tool: RepoTool,
+    /// The builder image repo-add runs in.
+    image: String,
     /// The official repositories, for the publish gate (issue 26) and the page.
     official: crate::official::OfficialRepos,
+    /// The status object, read when the run has no results to record: it may be current
+    /// already, and a re-publish with nothing new then waits for no further round trip. A
+    /// failed read is left to the describe step to repeat and report. Some(None): read, and
+    /// there is none.
+    status: Option<Option<crate::publish::status::RepoStatus>>,
 }
 
-/// Makes the run's directories and reads the live databases `files` go to while Docker, the
-/// builder image and the official repositories (the gate's, issue 26) are made ready, so a
-/// publish of new files waits for no extra round trip and a no-op re-publish reads no
-/// package file ([`leave_out_listed`]). Errors: the target, Docker, a database that does not
-/// verify, the official repositories.
+/// Makes the run's directories and reads the live databases `files` go to (and the status
+/// object, when `no_results`) while Docker, the builder image and the official repositories
+/// (the gate's, issue 26) are made ready, so a publish of new files waits for no extra round
+/// trip and a no-op re-publish reads no package file ([`leave_out_listed`]). Errors: the
+/// target, Docker, a database that does not verify, the official repositories.
 async fn set_up(
     config: &Config,
     work_dir: Option<Utf8PathBuf>,
     signer: Option<&crate::sign::Signer>,
-    files: &[Utf8PathBuf],
+    (files, no_results): (&[Utf8PathBuf], bool),
     printer: &Printer,
 ) -> Result<Setup, Error> {
     let run_id = super::new_run_id();
@@ -106,13 +106,20 @@ async fn set_up(
     let target = crate::publish::open_target(config).await?;
     let history = crate::publish::history(&*target, &work);
     let listed_dir = dirs.run.join("listed");
-    let (listed, tool, official) = tokio::join!(
+    let status = async {
+        match no_results {
+            true => crate::publish::status::read(&*target, &config.name).await.ok().map(|(status, _)| status),
+            false => None,
+        }
+    };
+    let (listed, tool, official, status) = tokio::join!(
         listed_files(&*target, &config.name, files, (signer, &history), &listed_dir),
-        repo_tool(config, &*target, (&work, &run_id), &dirs, printer),
+        repo_image(config, &*target, (&work, &run_id), &dirs, printer),
         super::official_repos(config, &work, printer),
+        status,
     );
-    let (listed, (docker, tool), official) = (listed?, tool?, official?);
-    Ok(Setup { run_id, dirs, target, history, listed, docker, tool, official })
+    let (listed, (docker, image), official) = (listed?, tool?, official?);
+    Ok(Setup { run_id, dirs, target, history, listed, docker, image, official, status })
 }
 
 /// The package files of `dir` and of its `debug` subdirectory (`build --out DIR` puts debug
@@ -129,22 +136,22 @@ pub(super) fn dir_package_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>, Erro
     Ok(files)
 }
 
-/// The repo-add tool of run `run_id`, in the builder image (`dirs` holds its log), made while
-/// the store's conditional writes are checked (once per work directory `work`): a store that
-/// ignores them is refused before anything is written. Errors: Docker, the image, the probe.
-async fn repo_tool(
+/// Docker for run `run_id` and the builder image repo-add runs in (`dirs` holds its log),
+/// made ready while the store's conditional writes are checked (once per work directory
+/// `work`): a store that ignores them is refused before anything is written. Errors: Docker,
+/// the image, the probe.
+async fn repo_image(
     config: &Config,
     target: &dyn crate::publish::Target,
     (work, run_id): (&Utf8Path, &str),
     dirs: &RunDirs,
     printer: &Printer,
-) -> Result<(Docker, RepoTool), Error> {
+) -> Result<(Docker, String), Error> {
     let docker = Docker::connect(run_id, work).await?;
     let probe = crate::publish::check_conditional_writes(target, work);
     let (image, probed) = tokio::join!(prepare_image(&docker, config, &dirs.logs, printer), probe);
     probed?;
-    let tool = RepoTool::new(docker.clone(), image?);
-    Ok((docker, tool))
+    Ok((docker, image?))
 }
 
 /// The live databases a publish of `files` adds to, read and trusted as a publish reads them

@@ -32,6 +32,7 @@ pub(super) async fn fetch(
         // No package's grant: this container runs no PKGBUILD.
         extra_capabilities: Vec::new(),
         build_network: None,
+        tmpfs: Vec::new(),
     };
     let tar = tempfile::Builder::new().prefix(".syncdbs-").suffix(".tar").tempfile_in(cache_dir);
     let tar = tar.map_err(io_at(cache_dir))?;

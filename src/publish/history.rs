@@ -36,6 +36,7 @@ use super::{PublishError, Target, io};
 use crate::alpm::RepoEntry;
 use crate::repo::DbNames;
 use camino::{Utf8Path, Utf8PathBuf};
+use futures_util::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The folder every snapshot is under, beside `NAME.db`.
@@ -150,9 +151,8 @@ pub async fn keep(
         objects.push((format!("{}.sig", names.db), db));
         objects.push((format!("{}.sig", names.files), files));
     }
-    for (name, path) in objects {
-        target.upload(&object(&record.id, &name), path).await?;
-    }
+    let mut objects: Vec<(String, Utf8PathBuf)> =
+        objects.into_iter().map(|(name, path)| (object(&record.id, &name), path.to_owned())).collect();
     fs_err::create_dir_all(scratch).map_err(io(scratch))?;
     let path = scratch.join(RECORD);
     let text = serde_json::to_vec_pretty(record).map_err(|e| io(&path)(std::io::Error::other(e)))?;
@@ -163,8 +163,11 @@ pub async fn keep(
             .map_err(|message| crate::sign::SignError::CannotSign { key: signer.fingerprint().clone(), message })?;
         let sig_path = scratch.join(format!("{RECORD}.sig"));
         fs_err::write(&sig_path, sig).map_err(io(&sig_path))?;
-        target.upload(&object(&record.id, &format!("{RECORD}.sig")), &sig_path).await?;
+        objects.push((object(&record.id, &format!("{RECORD}.sig")), sig_path));
     }
+    // Side by side (one round trip, not five, over a slow link), then the record, which makes
+    // the snapshot complete ([`ids`]).
+    super::upload_all(target, objects.into_iter()).await?;
     target.upload(&object(&record.id, RECORD), &path).await
 }
 
@@ -266,15 +269,15 @@ fn daily_objects(daily: &str) -> [String; 4] {
 pub async fn keep_daily(target: &dyn Target, repo: &str, id: &str, kept: &Kept<'_>) -> Result<(), PublishError> {
     let Some(daily) = daily_repo(repo, id) else { return Ok(()) };
     let [db, db_sig, files, files_sig] = daily_objects(&daily);
-    target.upload(&files, kept.files).await?;
-    match kept.sigs {
-        Some((d, f)) => {
-            target.upload(&files_sig, f).await?;
-            target.upload(&db, kept.db).await?;
-            target.upload(&db_sig, d).await
-        }
-        None => target.upload(&db, kept.db).await,
+    // The files database (and signatures) side by side first, then `DAILY.db`: a client that
+    // finds the new database finds the rest of it.
+    let (mut first, mut last) = (vec![(files, kept.files.to_owned())], vec![(db, kept.db.to_owned())]);
+    if let Some((d, f)) = kept.sigs {
+        first.push((files_sig, f.to_owned()));
+        last.push((db_sig, d.to_owned()));
     }
+    super::upload_all(target, first.into_iter()).await?;
+    super::upload_all(target, last.into_iter()).await.map(drop)
 }
 
 /// The daily repositories of `repo` that are on the target (`NAME-YYYYMMDD`), newest first:
@@ -282,13 +285,13 @@ pub async fn keep_daily(target: &dyn Target, repo: &str, id: &str, kept: &Kept<'
 pub async fn dailies(target: &dyn Target, repo: &str) -> Result<Vec<String>, PublishError> {
     let days: BTreeSet<String> =
         ids(target).await?.into_iter().filter_map(|(id, complete)| complete.then(|| daily_repo(repo, &id))?).collect();
-    let mut found = Vec::new();
-    for daily in days.into_iter().rev() {
-        if target.exists(&format!("{daily}.db")).await? {
-            found.push(daily);
-        }
-    }
-    Ok(found)
+    // One HEAD a day, side by side (a fortnight of them is 14 round trips one after another).
+    let looked: Vec<Result<Option<String>, PublishError>> = futures_util::stream::iter(days.into_iter().rev())
+        .map(|daily| async move { Ok(target.exists(&format!("{daily}.db")).await?.then_some(daily)) })
+        .buffered(super::PARALLEL_UPLOADS)
+        .collect()
+        .await;
+    looked.into_iter().filter_map(Result::transpose).collect()
 }
 
 /// Which snapshots stay and which go, and what package files the ones that stay reference.
@@ -338,16 +341,31 @@ pub async fn retention(
         return Ok(retention);
     }
     let db = DbNames::new(repo).db;
-    for (id, _) in kept.iter().filter(|(_, complete)| *complete) {
-        retention.referenced.extend(files_of(target, &object(id, &db)).await?);
-    }
-    for (id, _) in &expired {
-        retention.released.extend(files_of(target, &object(id, &db)).await?);
-    }
+    let kept = kept.iter().filter(|(_, complete)| *complete).map(|(id, _)| object(id, &db));
+    retention.referenced = files_of_all(target, kept).await?;
+    retention.released = files_of_all(target, expired.iter().map(|(id, _)| object(id, &db))).await?;
     // A snapshot is bucket data: only package file names are ever released, so one planted
     // with the name of a database, a signature or the page cannot make a publish delete it.
     retention.released.retain(|f| crate::alpm::is_package_file(f) && !retention.referenced.contains(f));
     Ok(retention)
+}
+
+/// The package files the databases `names` list, read side by side (a fortnight of nightly
+/// snapshots is a dozen or more GETs). Errors: the target, or a database that cannot be read.
+async fn files_of_all(
+    target: &dyn Target,
+    names: impl Iterator<Item = String>,
+) -> Result<BTreeSet<String>, PublishError> {
+    let read: Vec<Result<Vec<String>, PublishError>> = futures_util::stream::iter(names)
+        .map(|name| async move { files_of(target, &name).await })
+        .buffer_unordered(super::PARALLEL_UPLOADS)
+        .collect()
+        .await;
+    let mut files = BTreeSet::new();
+    for listed in read {
+        files.extend(listed?);
+    }
+    Ok(files)
 }
 
 /// The package files the database `name` lists (none when it is not there).

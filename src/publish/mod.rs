@@ -382,9 +382,13 @@ pub async fn describe_repository(
         return Ok(Described { status: current, replaced: None, packages, unchanged: true });
     }
     let _lock = lock(target, reporter).await?;
-    let remote = read_remote(target, description.repo, &scratch.join("live")).await?;
+    // Side by side: over a slow link each is a round trip or more.
+    let live = scratch.join("live");
+    let (remote, dailies) =
+        tokio::join!(read_remote(target, description.repo, &live), history::dailies(target, description.repo));
+    let remote = remote?;
     let uninstallable = missing(&remote.entries);
-    let dailies = history::dailies(target, description.repo).await.unwrap_or_else(|e| {
+    let dailies = dailies.unwrap_or_else(|e| {
         tracing::warn!("the daily snapshots cannot be listed, the page names none: {e}");
         Vec::new()
     });
@@ -414,8 +418,10 @@ pub async fn describe_repository(
         uninstallable: &uninstallable,
         dailies: &dailies,
     });
-    upload_text(target, page::PAGE, &html, scratch).await?;
-    write_feed(target, description, &written.status, &now, scratch).await?;
+    tokio::try_join!(
+        upload_text(target, page::PAGE, &html, scratch),
+        write_feed(target, description, &written.status, &now, scratch)
+    )?;
     let dropped: Vec<String> = written.dropped_logs.into_iter().filter(|n| logs::is_log_name(n)).collect();
     delete_all(target, dropped).await?;
     let packages = remote.entries.len();
@@ -834,10 +840,14 @@ impl<'a> Publish<'a> {
         if let Err(e) = self.change.history.record(&self.names.db, &new_db) {
             tracing::warn!("cannot record the committed {} in the work directory: {e}", self.names.db);
         }
-        // 3b. The database's signature, 3c. its snapshot, 3d. what older runs left out, 4. deletion.
-        self.publish_database_signature(sigs.as_ref()).await?;
-        self.keep_snapshot(live, &new, (&new_db, &new_entries), sigs.as_ref(), dir).await;
-        self.repair_live_files(&new_entries, dir).await?;
+        // 3b. The database's signature, 3c. its snapshot and 3d. what older runs left out, side
+        // by side (none reads what another writes), then 4. deletion.
+        let (signed, kept, repaired) = tokio::join!(
+            self.publish_database_signature(sigs.as_ref()),
+            self.keep_snapshot(live, &new, (&new_db, &new_entries), sigs.as_ref(), dir),
+            self.repair_live_files(&new_entries, dir),
+        );
+        self.report.uploaded += signed? + kept + repaired?;
         self.delete_unreferenced(live, &new, &new_entries, dir).await?;
         Ok(Attempt::Done)
     }
@@ -1047,37 +1057,37 @@ impl<'a> Publish<'a> {
     /// its signature overwritten by this late one: readers then verify by the signature under
     /// the digest name, and the next run puts it back as `NAME.db.sig`
     /// ([`republish_signature`]); nothing else is signed. An unsigned repository loses its
-    /// stale signatures instead. Counts what it writes in the report. Errors: the target.
-    async fn publish_database_signature(&mut self, sigs: Option<&DbSignatures>) -> Result<(), PublishError> {
+    /// stale signatures instead. Returns how many objects it wrote. Errors: the target.
+    async fn publish_database_signature(&self, sigs: Option<&DbSignatures>) -> Result<usize, PublishError> {
         let names = &self.names;
         match sigs {
             Some(sigs) => {
                 self.target.upload(&format!("{}.sig", names.db), &sigs.db).await?;
-                self.report.uploaded += 1;
+                Ok(1)
             }
             None => {
                 let sigs =
                     [&names.db, &names.files, &names.db_archive, &names.files_archive].map(|n| format!("{n}.sig"));
                 delete_all(self.target, sigs).await?;
+                Ok(0)
             }
         }
-        Ok(())
     }
 
     /// Step 3c: keeps the database pair just committed (`new`: its `NAME.db` bytes and entries
     /// in `db`) as a snapshot ([`history::keep`]), with what it added and removed compared with
     /// `live`, and as its UTC day's repository ([`history::keep_daily`]), when the change keeps
-    /// history. A failure is said, not returned: the database is
+    /// history. Returns 1 when it kept one. A failure is said, not returned: the database is
     /// committed, and a snapshot missing only shortens the history.
     async fn keep_snapshot(
-        &mut self,
+        &self,
         live: &Live,
         new: &DbFiles,
         db: (&[u8], &[RepoEntry]),
         sigs: Option<&DbSignatures>,
         dir: &Utf8Path,
-    ) {
-        let Some(snapshots) = self.change.snapshots.filter(|s| !s.keep.is_zero()) else { return };
+    ) -> usize {
+        let Some(snapshots) = self.change.snapshots.filter(|s| !s.keep.is_zero()) else { return 0 };
         let now = jiff::Timestamp::now();
         let (added, removed) = history::changes(live.trusted.entries(), db.1);
         let record = history::Record {
@@ -1096,25 +1106,27 @@ impl<'a> Publish<'a> {
             history::keep_daily(self.target, self.change.repo, &record.id, &kept).await
         };
         match kept_too.await {
-            Ok(()) => self.report.uploaded += 1,
-            Err(e) => self.reporter.step(&format!(
-                "warning: {} is published, but its snapshot {} was not kept: {}",
-                self.names.db,
-                record.id,
-                crate::cause::chain(&e).join(": ")
-            )),
+            Ok(()) => 1,
+            Err(e) => {
+                self.reporter.step(&format!(
+                    "warning: {} is published, but its snapshot {} was not kept: {}",
+                    self.names.db,
+                    record.id,
+                    crate::cause::chain(&e).join(": ")
+                ));
+                0
+            }
         }
     }
 
     /// Step 3d: makes the files the live database (`new_entries`) references, and their
     /// companions ([`companions`]), reachable however this target's readers spell them, writing
     /// what an older repoctl left out (S3: the key AWS reads for a name with `+`);
-    /// `dir/repair` is scratch space. Counts what it writes in the report. Errors: the target
+    /// `dir/repair` is scratch space. Returns how many objects it wrote. Errors: the target
     /// fails.
-    async fn repair_live_files(&mut self, new_entries: &[RepoEntry], dir: &Utf8Path) -> Result<(), PublishError> {
+    async fn repair_live_files(&self, new_entries: &[RepoEntry], dir: &Utf8Path) -> Result<usize, PublishError> {
         let live_files: Vec<String> = new_entries.iter().flat_map(|e| with_companions(&e.filename)).collect();
-        self.report.uploaded += self.target.repair(&live_files, &dir.join("repair")).await?;
-        Ok(())
+        self.target.repair(&live_files, &dir.join("repair")).await
     }
 
     /// Step 4, only after the commit: deletes the package files (with their companions:
@@ -1203,7 +1215,7 @@ fn with_companions(file: &str) -> [String; 3] {
 /// Uploads `(name, local file)` pairs side by side, [`PARALLEL_UPLOADS`] at a time, each
 /// streamed from disk so memory stays flat, replacing what is there (databases and their
 /// signatures). Returns the files uploaded; the first error wins.
-async fn upload_all(
+pub(super) async fn upload_all(
     target: &dyn Target,
     files: impl Iterator<Item = (String, Utf8PathBuf)>,
 ) -> Result<Vec<Utf8PathBuf>, PublishError> {

@@ -138,6 +138,8 @@ impl RepoTool {
             // No package's grant: this container runs no PKGBUILD.
             extra_capabilities: Vec::new(),
             build_network: None,
+            // repo-add writes each entry's desc and files under `mktemp -d` in /tmp.
+            tmpfs: vec!["/tmp".to_string()],
         }
     }
 }
