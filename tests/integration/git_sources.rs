@@ -1,0 +1,143 @@
+//! `git:` packages (issue 27): a PKGBUILD repository outside the AUR, here a `file://`
+//! repository the test makes with real git commits (the URL must be https:// or file://, and the
+//! test bed's AUR stand-in serves plain http, so it cannot stand for an https:// host). Built,
+//! published and installed with pacman next to the AUR dependency it needs; a new commit is
+//! built only once `repoctl update` reports and locks it; a repository that disappears is
+//! reported like a deleted AUR package while the rest moves on.
+use crate::support::{Bed, TESTBED_IMAGE, docker, repo_root, repoctl_containers, text};
+use camino::Utf8Path;
+use std::process::Command;
+
+const NAME: &str = "gitsrc";
+
+/// Runs git in `repo` with a fixed identity and no user configuration.
+fn git(repo: &Utf8Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-C", repo.as_str()])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Packager")
+        .env("GIT_AUTHOR_EMAIL", "packager@example.org")
+        .env("GIT_COMMITTER_NAME", "Packager")
+        .env("GIT_COMMITTER_EMAIL", "packager@example.org")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?} failed:\n{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Commits `tool2/PKGBUILD` (pkgrel `rel`, needing the AUR's `greet`, no `.SRCINFO`) to the
+/// repository `upstream/`, made on the first call; returns the commit.
+fn commit_tool2(bed: &Bed, rel: u32) -> String {
+    let repo = bed.dir.join("upstream");
+    if !repo.exists() {
+        std::fs::create_dir_all(repo.join("tool2")).unwrap();
+        git(&repo, &["init", "--quiet", "--initial-branch=main"]);
+        std::fs::write(repo.join("README"), "PKGBUILDs of mine\n").unwrap();
+    }
+    let pkgbuild = format!(
+        "pkgname=tool2\npkgver=1.0\npkgrel={rel}\npkgdesc='A package from a git repository'\narch=('any')\n\
+license=('MIT')\ndepends=('greet')\n\npackage() {{\n  install -d \"$pkgdir/usr/share/tool2\"\n  \
+echo \"tool2 $pkgver-$pkgrel\" > \"$pkgdir/usr/share/tool2/version\"\n}}\n"
+    );
+    std::fs::write(repo.join("tool2/PKGBUILD"), pkgbuild).unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "--quiet", "-m", &format!("tool2 1.0-{rel}")]);
+    git(&repo, &["rev-parse", "HEAD"])
+}
+
+fn bed() -> Bed {
+    let bed = Bed::empty();
+    bed.aur.push_dir("greet", &repo_root().join("tests/fixtures/aur-life/greet"));
+    commit_tool2(&bed, 1);
+    let yaml = format!(
+        "name: {NAME}\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - git: file://{}/upstream\n    subdir: tool2\n",
+        bed.dir
+    );
+    std::fs::write(&bed.config, yaml).unwrap();
+    bed
+}
+
+fn installed_version(bed: &Bed) -> String {
+    let pacman = bed.pacman(NAME);
+    let out = pacman.run(&["-Sy", "--noconfirm", "tool2"]);
+    assert!(out.status.success(), "pacman -S tool2 failed:\n{}", text(&out));
+    let version = std::fs::read_to_string(pacman.installed_file("usr/share/tool2/version")).unwrap();
+    assert!(pacman.installed_file("usr/share/greet/version").is_file(), "its AUR dependency greet came with it");
+    version.trim().to_string()
+}
+
+fn lock(bed: &Bed) -> String {
+    std::fs::read_to_string(bed.dir.join("repoctl.lock")).unwrap()
+}
+
+#[test]
+fn a_git_package_is_locked_built_installed_and_moves_only_with_update() {
+    let Some(_docker) = docker() else { return };
+    let bed = bed();
+    let first = git(&bed.dir.join("upstream"), &["rev-parse", "HEAD"]);
+
+    // 1. update locks the repository's commit, its URL and subdir; build, publish, install.
+    let out = bed.run_as_is("update", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let locked = lock(&bed);
+    assert!(locked.contains(&format!("commit = \"{first}\"")), "{locked}");
+    assert!(locked.contains(&format!("url = \"file://{}/upstream\"", bed.dir)), "{locked}");
+    assert!(locked.contains("subdir = \"tool2\""), "{locked}");
+    assert!(locked.contains("name = \"greet\""), "its AUR dependency is locked too:\n{locked}");
+    let out = bed.run_as_is("build", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+    assert_eq!(installed_version(&bed), "tool2 1.0-1");
+    let out = bed.run_as_is("provenance", &["tool2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    let source = format!("git:      file://{}/upstream (subdir tool2) at commit {first}", bed.dir);
+    assert!(said.contains(&source), "{said}");
+
+    // 2. A new commit is not built until update reports and locks it.
+    let second = commit_tool2(&bed, 2);
+    let out = bed.run_as_is("build", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(installed_version(&bed), "tool2 1.0-1", "built before update");
+    let out = bed.run_as_is("update", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(report.contains("tool2") && report.contains("1.0-1") && report.contains("1.0-2"), "{report}");
+    assert!(report.contains("tool2 1.0-2"), "the commit is listed as an AUR commit is:\n{report}");
+    assert!(lock(&bed).contains(&format!("commit = \"{second}\"")), "{}", lock(&bed));
+    let out = bed.run_as_is("build", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(installed_version(&bed), "tool2 1.0-2");
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
+
+/// A repository that disappears is reported like a deleted AUR package: its entry kept, the
+/// rest (greet's new AUR commit) moving on.
+#[test]
+fn a_git_repository_that_disappears_is_reported_like_a_deleted_aur_package() {
+    let Some(_docker) = docker() else { return };
+    let bed = bed();
+    let out = bed.run_as_is("update", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let before = lock(&bed);
+    let tool2_entry = before.split("[[pkgbase]]").find(|e| e.contains("name = \"tool2\"")).unwrap().to_string();
+
+    std::fs::rename(bed.dir.join("upstream"), bed.dir.join("moved-away")).unwrap();
+    let greet2 = bed.dir.join("greet2");
+    crate::support::copy_tree(repo_root().join("tests/fixtures/aur-life/greet").as_std_path(), greet2.as_std_path());
+    for (file, from, to) in [("PKGBUILD", "pkgrel=1", "pkgrel=2"), (".SRCINFO", "pkgrel = 1", "pkgrel = 2")] {
+        let text = std::fs::read_to_string(greet2.join(file)).unwrap().replace(from, to);
+        std::fs::write(greet2.join(file), text).unwrap();
+    }
+    bed.aur.push_dir("greet", &greet2);
+
+    let out = bed.run_as_is("update", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("tool2: DELETED"), "{said}");
+    let after = lock(&bed);
+    assert!(after.contains(&tool2_entry), "tool2 stays at its entry:\n{after}");
+    assert!(after.contains("version = \"1.0-2\""), "greet moved on:\n{after}");
+}
