@@ -224,4 +224,27 @@ mod tests {
         assert!(matches!(ext, Err(GitFailure::Exit(ref e)) if e.contains("not allowed")), "{ext:?}");
         assert!(!std::path::Path::new("/tmp/repoctl-ext-ran").exists());
     }
+
+    /// A `file://` repository (issue 27) is fetched only over [`Transport::File`], and that
+    /// transport fetches nothing else: neither transport opens the other's door.
+    #[tokio::test]
+    async fn each_transport_fetches_over_its_own_protocol_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = camino::Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
+        let (source, clone) = (root.join("source.git"), root.join("clone.git"));
+        for repo in [&source, &clone] {
+            git(None, &["init", "--quiet", "--bare", "--template=", repo.as_str()], b"").await.unwrap();
+        }
+        let blob = git_over(Transport::File, Some(&source), &["hash-object", "-w", "--stdin"], b"x").await.unwrap();
+        let blob = String::from_utf8_lossy(&blob).trim().to_string();
+        git(Some(&source), &["update-ref", "refs/tags/t", &blob], b"").await.unwrap();
+        let url = format!("file://{source}");
+        let fetch = ["fetch", "--quiet", "--no-tags", "--", url.as_str(), "+refs/tags/t:refs/tags/t"];
+        let over_http = git_over(Transport::Http, Some(&clone), &fetch, b"").await;
+        assert!(matches!(over_http, Err(GitFailure::Exit(ref e)) if e.contains("not allowed")), "{over_http:?}");
+        git_over(Transport::File, Some(&clone), &fetch, b"").await.unwrap();
+        let https = ["fetch", "--quiet", "--", "https://127.0.0.1:9/x.git", "HEAD"];
+        let over_file = git_over(Transport::File, Some(&clone), &https, b"").await;
+        assert!(matches!(over_file, Err(GitFailure::Exit(ref e)) if e.contains("not allowed")), "{over_file:?}");
+    }
 }

@@ -12,7 +12,16 @@ const NAME: &str = "gitsrc";
 
 /// Runs git in `repo` with a fixed identity and no user configuration.
 fn git(repo: &Utf8Path, args: &[&str]) -> String {
-    let out = Command::new("git")
+    git_dated(repo, args, None)
+}
+
+/// [`git`] with the commit dates set to `date` (any date git reads: `@SECONDS`).
+fn git_dated(repo: &Utf8Path, args: &[&str], date: Option<&str>) -> String {
+    let mut cmd = Command::new("git");
+    if let Some(date) = date {
+        cmd.env("GIT_AUTHOR_DATE", date).env("GIT_COMMITTER_DATE", date);
+    }
+    let out = cmd
         .args(["-C", repo.as_str()])
         .args(args)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -30,6 +39,10 @@ fn git(repo: &Utf8Path, args: &[&str]) -> String {
 /// Commits `tool2/PKGBUILD` (pkgrel `rel`, needing the AUR's `greet`, no `.SRCINFO`) to the
 /// repository `upstream/`, made on the first call; returns the commit.
 fn commit_tool2(bed: &Bed, rel: u32) -> String {
+    commit_tool2_dated(bed, rel, None)
+}
+
+fn commit_tool2_dated(bed: &Bed, rel: u32, date: Option<&str>) -> String {
     let repo = bed.dir.join("upstream");
     if !repo.exists() {
         std::fs::create_dir_all(repo.join("tool2")).unwrap();
@@ -43,7 +56,7 @@ echo \"tool2 $pkgver-$pkgrel\" > \"$pkgdir/usr/share/tool2/version\"\n}}\n"
     );
     std::fs::write(repo.join("tool2/PKGBUILD"), pkgbuild).unwrap();
     git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "--quiet", "-m", &format!("tool2 1.0-{rel}")]);
+    git_dated(&repo, &["commit", "--quiet", "-m", &format!("tool2 1.0-{rel}")], date);
     git(&repo, &["rev-parse", "HEAD"])
 }
 
@@ -140,4 +153,54 @@ fn a_git_repository_that_disappears_is_reported_like_a_deleted_aur_package() {
     let after = lock(&bed);
     assert!(after.contains(&tool2_entry), "tool2 stays at its entry:\n{after}");
     assert!(after.contains("version = \"1.0-2\""), "greet moved on:\n{after}");
+}
+
+/// `trust.min_age` holds a new commit of a `git:` repository as it holds an AUR commit, from
+/// the commit's date: the lock stays where it was, and the report says until when.
+#[test]
+fn a_new_git_commit_cools_down_like_an_aur_commit() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    bed.aur.push_dir("greet", &repo_root().join("tests/fixtures/aur-life/greet"));
+    let old = format!(
+        "@{}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 30 * 86_400
+    );
+    let first = commit_tool2_dated(&bed, 1, Some(&old));
+    let yaml = format!(
+        "name: {NAME}\nlocal:\n  path: ./repo\nbuilder:\n  image: {TESTBED_IMAGE}\ntrust:\n  min_age: 7d\npackages:\n  - git: file://{}/upstream\n    subdir: tool2\n",
+        bed.dir
+    );
+    std::fs::write(&bed.config, yaml).unwrap();
+    let out = bed.run_as_is("update", &["tool2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(lock(&bed).contains(&format!("commit = \"{first}\"")), "{}", lock(&bed));
+
+    commit_tool2(&bed, 2);
+    let out = bed.run_as_is("update", &["tool2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("tool2") && said.contains("cooling down until"), "{said}");
+    assert!(lock(&bed).contains(&format!("commit = \"{first}\"")), "held at its commit:\n{}", lock(&bed));
+}
+
+/// Bad `git:` entries exit 2 at their line with a hint, before anything runs.
+#[test]
+fn bad_git_entries_exit_2_before_anything_runs() {
+    let bed = Bed::empty();
+    let yaml = format!(
+        "name: {NAME}\npackages:\n  - git: git@example.org:me/pkgbuilds.git\n  - git: https://example.org/me/p.git\n    subdir: ../up\n"
+    );
+    std::fs::write(&bed.config, yaml).unwrap();
+    let out = bed.run_as_is("check", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let config = &bed.config;
+    let url = format!("{config}:3:10: `git@example.org:me/pkgbuilds.git` is not an https:// or file:// URL\n  hint: ");
+    assert!(stderr.contains(&url), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{config}:5:13: `../up` leads out of its directory (`..`)\n  hint: ")),
+        "{stderr}"
+    );
+    assert!(!bed.dir.join("work").exists(), "nothing ran");
 }
