@@ -204,3 +204,30 @@ fn bad_git_entries_exit_2_before_anything_runs() {
     );
     assert!(!bed.dir.join("work").exists(), "nothing ran");
 }
+
+/// A listed `git:` package wins over the AUR's package of the same name, and needs the AUR's
+/// `greet`: the plan takes the repository's tool2 1.0-1, not the AUR's 9.0.
+#[test]
+fn a_git_package_wins_over_the_aur() {
+    let Some(_docker) = docker() else { return };
+    let bed = bed();
+    let aur_tool2 = bed.dir.join("aur-tool2");
+    std::fs::create_dir_all(&aur_tool2).unwrap();
+    let pkgbuild = "pkgname=tool2\npkgver=9.0\npkgrel=1\narch=('any')\nlicense=('MIT')\npackage() { :; }\n";
+    std::fs::write(aur_tool2.join("PKGBUILD"), pkgbuild).unwrap();
+    bed.aur.push_dir("tool2", &aur_tool2);
+    let out = bed.run("plan", &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = plan["packages"].as_array().unwrap();
+    let tool2 = steps.iter().find(|s| s["pkgbase"] == "tool2").unwrap();
+    let url = format!("file://{}/upstream", bed.dir);
+    assert_eq!(
+        (tool2["git"]["url"].as_str(), tool2["git"]["subdir"].as_str(), tool2["aur_version"].as_str()),
+        (Some(url.as_str()), Some("tool2"), Some("1.0-1")),
+        "{tool2}"
+    );
+    let greet = steps.iter().find(|s| s["pkgbase"] == "greet").unwrap();
+    assert_eq!(greet["git"], serde_json::Value::Null);
+    assert_eq!(repoctl_containers(), 0, "containers left behind");
+}
