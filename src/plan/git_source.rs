@@ -2,6 +2,11 @@
 //! repo.yaml names. Such a package is not built until `repoctl update` locks what repo.yaml says.
 use super::{Problem, Step};
 
+/// What to do about a `git:` package that cannot be read: its repository could not be fetched,
+/// holds no such subdir, or its PKGBUILD gives no `.SRCINFO` of the entry's pkgbase.
+pub(super) const BROKEN_HINT: &str = "check that the repository can be fetched from this machine and holds the \
+subdir, and fix its PKGBUILD there or the entry: `makepkg --printsrcinfo` must succeed and make the entry's pkgbase";
+
 /// `e`, the lock's entry of `step`'s pkgbase, against repo.yaml's entry (`file`): a `git:`
 /// package locked as an AUR commit or a directory, the reverse, or another URL or subdir.
 pub(super) fn lock_problems(step: &mut Step, e: &crate::lock::Entry, file: &str) {

@@ -517,7 +517,9 @@ fn dependency_edges(
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut problems: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
     for (base, why) in &u.broken {
-        let hint = if u.local.contains_key(base) {
+        let hint = if listed.get(base).is_some_and(|p| p.git_source().is_some()) {
+            git_source::BROKEN_HINT
+        } else if u.local.contains_key(base) {
             "fix the PKGBUILD in its directory, or the entry: `makepkg --printsrcinfo` must succeed there and make the entry's pkgbase"
         } else {
             "tell its AUR maintainer (its .SRCINFO must match its PKGBUILD); it is built again once fixed"

@@ -231,3 +231,22 @@ fn a_git_package_wins_over_the_aur() {
     assert_eq!(greet["git"], serde_json::Value::Null);
     assert_eq!(repoctl_containers(), 0, "containers left behind");
 }
+
+/// A `git:` repository that cannot be fetched, and was never locked, is that entry's problem,
+/// named on its line with what to check; nothing is locked for it.
+#[test]
+fn an_unreachable_git_repository_is_named_on_its_line() {
+    let Some(_docker) = docker() else { return };
+    let bed = Bed::empty();
+    let yaml =
+        format!("name: {NAME}\nbuilder:\n  image: {TESTBED_IMAGE}\npackages:\n  - git: file://{}/nowhere\n", bed.dir);
+    std::fs::write(&bed.config, yaml).unwrap();
+    let out = bed.run_as_is("check", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:5:", bed.config)) && stderr.contains("does not appear to be a git repository"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: check that the repository can be fetched from this machine"), "{stderr}");
+}
