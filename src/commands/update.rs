@@ -642,9 +642,12 @@ async fn since(ctx: &Ctx<'_>, base: &Lock, current: &Lock) -> Result<Report, Err
             packages.push(package_report(name, Status::Dropped, from, None));
             continue;
         };
-        if to.is_local() || to.git.is_some() {
+        if let Some(source) = &to.git {
+            packages.push(git::lock_change(ctx, from, to, source).await?);
+            continue;
+        }
+        if to.is_local() {
             // Its files are in the pull request's own diff; there is no AUR history to read.
-            // A `git:` package's history is its repository's, not read here (issue 27).
             let status = if from.is_some() { Status::Updated } else { Status::Added };
             packages.push(package_report(name, status, from, Some(to)));
             continue;

@@ -110,6 +110,8 @@ fn a_git_package_is_locked_built_installed_and_moves_only_with_update() {
     assert!(said.contains(&source), "{said}");
 
     // 2. A new commit is not built until update reports and locks it.
+    let first_lock = bed.dir.join("first.lock");
+    std::fs::copy(bed.dir.join("repoctl.lock"), &first_lock).unwrap();
     let second = commit_tool2(&bed, 2);
     let out = bed.run_as_is("build", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -120,6 +122,14 @@ fn a_git_package_is_locked_built_installed_and_moves_only_with_update() {
     assert!(report.contains("tool2") && report.contains("1.0-1") && report.contains("1.0-2"), "{report}");
     assert!(report.contains("tool2 1.0-2"), "the commit is listed as an AUR commit is:\n{report}");
     assert!(lock(&bed).contains(&format!("commit = \"{second}\"")), "{}", lock(&bed));
+    // The pull request's view (`--since`) reads the same commits and diff from the repository.
+    let out = bed.run_as_is("update", &["--since", first_lock.as_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let since = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        since.contains("tool2: updated") && since.contains("tool2 1.0-2") && since.contains("+pkgrel=2"),
+        "{since}"
+    );
     let out = bed.run_as_is("build", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(installed_version(&bed), "tool2 1.0-2");

@@ -226,3 +226,55 @@ fn snapshot(tree: &Tree, made: Option<&str>) -> Snapshot {
     }
     snap
 }
+
+/// `--since BASE` for a `git:` entry: what moving from `from` to `to` lets in, read from the
+/// repository's history as [`super::lock_change`] reads the AUR's (no policy: merging is the
+/// approval). `to`'s files must be what the lock records. Errors: the repository cannot be
+/// fetched, or does not hold `to`'s commit and files.
+pub(super) async fn lock_change(
+    ctx: &Ctx<'_>,
+    from: Option<&Entry>,
+    to: &Entry,
+    source: &GitSource,
+) -> Result<crate::lock::report::PackageReport, Error> {
+    let work = ctx.clones.parent().unwrap_or(&ctx.clones);
+    let waiting = |line: &str| ctx.printer.info(line);
+    let clone = crate::aur::git_source::open(work, source, &waiting).await.map_err(|e| Error::Aur(e.into()))?;
+    let new_tree = crate::aur::git_source::tree_at(&clone, source, &to.commit).await.map_err(Error::Usage)?;
+    let from = from.filter(|f| f.git.as_ref() == Some(source));
+    let before = match from {
+        None => Before::Nothing,
+        Some(f) => match crate::aur::git_source::tree_at(&clone, source, &f.commit).await {
+            Ok(t) => t.verify(&f.name, &f.files).map_or_else(|e| Before::Unverified(e.to_string()), Before::Locked),
+            Err(why) => Before::Unverified(why),
+        },
+    };
+    let commits = clone.log(from.map(|f| f.commit.as_str()), &to.commit, MAX_COMMITS).await.unwrap_or_default();
+    drop(clone);
+    let new_tree = new_tree.verify(&to.name, &to.files).map_err(|e| {
+        Error::Usage(format!(
+            "{e}: the lock was edited by hand; run `repoctl update {}` to lock what it holds",
+            to.name
+        ))
+    })?;
+    // The `.SRCINFO` files made when the commits were locked, when this work directory has them.
+    let made = |t: &Tree| crate::build::local::cached_srcinfo(work, &t.digest());
+    let new = snapshot(new_tree.tree(), made(new_tree.tree()).as_deref());
+    let (flags, version_only) = match (from, &before) {
+        (Some(_), Before::Locked(t)) => {
+            let was = snapshot(t.tree(), made(t.tree()).as_deref());
+            (assess::assess(Some(&was), &new), assess::version_only(&was, &new))
+        }
+        (Some(_), Before::Unverified(why)) => {
+            (assess::assess_unverified(&Snapshot::default(), &new, why.clone()), false)
+        }
+        _ => (assess::assess(None, &new), false),
+    };
+    let status = if from.is_some() { Status::Updated } else { Status::Added };
+    let mut report = package_report(&to.name, status, from, Some(to));
+    report.flags = flags.into_iter().map(FlagLine::from).collect();
+    report.version_only = version_only;
+    report.commits = commits;
+    report.diff = ctx.diff(before.tree(), new_tree.tree());
+    Ok(report)
+}
