@@ -77,6 +77,29 @@ pub struct AurSource {
     /// are empty and `files` is the digest of the directory's files the lock records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// A `git:` package's repository (issue 27): then `url` is its URL too, `commit` the
+    /// commit of that repository, and `files` the digest of the subdir's files there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitOrigin>,
+}
+
+/// A `git:` package's repository in provenance (issue 27), as repo.yaml and repoctl.lock write it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GitOrigin {
+    pub url: String,
+    /// The PKGBUILD's directory inside the repository; absent: its root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdir: Option<String>,
+}
+
+impl GitOrigin {
+    /// `URL` or `URL (subdir DIR)`.
+    pub fn describe(&self) -> String {
+        match &self.subdir {
+            Some(subdir) => format!("{} (subdir {subdir})", self.url),
+            None => self.url.clone(),
+        }
+    }
 }
 
 /// The lock a package was built under.
@@ -211,9 +234,10 @@ impl Provenance {
     /// (the object holds them whole).
     pub fn line(&self, short: bool) -> String {
         let cut = |s: &str| if short { abbreviate(s) } else { s.to_string() };
-        let from = match &self.aur.path {
-            Some(path) => format!("directory {path}"),
-            None => format!("AUR commit {}", cut(&self.aur.commit)),
+        let from = match (&self.aur.path, &self.aur.git) {
+            (Some(path), _) => format!("directory {path}"),
+            (None, Some(git)) => format!("{} at commit {}", git.describe(), cut(&self.aur.commit)),
+            (None, None) => format!("AUR commit {}", cut(&self.aur.commit)),
         };
         format!(
             "{} {} from {from} (files {}, lock {}), builder image {}",
@@ -245,6 +269,7 @@ mod tests {
                 commit: "0123456789abcdef0123456789abcdef01234567".into(),
                 files: format!("sha256:{}", "a".repeat(64)),
                 path: None,
+                git: None,
             },
             lock: LockRef { sha256: format!("sha256:{}", "b".repeat(64)) },
             builder: Builder {

@@ -11,7 +11,7 @@
 //! (`.repoctl/aur/.locks/PKGBASE`) that the [`GitClone`] holds until it is dropped, so a `build`
 //! and an `update` on one work directory take turns. A command that waits says so; waiting
 //! polls, so Ctrl-C stops it at once.
-use crate::trust::git::GitFailure;
+use crate::trust::git::{GitFailure, Transport};
 use crate::trust::tree::{Tree, TreeError};
 use camino::{Utf8Path, Utf8PathBuf};
 use std::time::Duration;
@@ -72,6 +72,7 @@ pub struct GitClone {
     url: String,
     dir: Utf8PathBuf,
     head: String,
+    transport: Transport,
     _lock: fs_err::File,
 }
 
@@ -80,18 +81,29 @@ impl GitClone {
     /// it), then brings it up to date with `url`'s HEAD, made afresh when it is missing, is a
     /// clone of an older repoctl (with a work tree), or cannot be fetched into.
     pub async fn open(url: &str, dir: &Utf8Path, waiting: &(dyn Fn(&str) + Sync)) -> Result<GitClone, GitError> {
+        GitClone::open_over(Transport::Http, url, dir, waiting).await
+    }
+
+    /// [`GitClone::open`] fetching over `transport` only: [`Transport::File`] for a `git:`
+    /// package's `file://` repository (issue 27), never for the AUR.
+    pub async fn open_over(
+        transport: Transport,
+        url: &str,
+        dir: &Utf8Path,
+        waiting: &(dyn Fn(&str) + Sync),
+    ) -> Result<GitClone, GitError> {
         let lock = lock(dir, waiting).await?;
         let existed = dir.join("HEAD").is_file();
-        let head = match fetch(url, dir).await {
+        let head = match fetch(transport, url, dir).await {
             Ok(head) => head,
             Err(err) if existed => {
                 tracing::warn!("refreshing {dir} failed ({err}); cloning afresh");
                 remove_dir(dir)?;
-                fetch(url, dir).await?
+                fetch(transport, url, dir).await?
             }
             Err(err) => return Err(err),
         };
-        Ok(GitClone { url: url.to_string(), dir: dir.to_owned(), head, _lock: lock })
+        Ok(GitClone { url: url.to_string(), dir: dir.to_owned(), head, transport, _lock: lock })
     }
 
     /// The AUR's HEAD commit as fetched (40 hex digits).
@@ -119,7 +131,7 @@ impl GitClone {
     /// [`GitError::NotInHistory`] when the AUR's history does not contain it.
     pub async fn tree_in_history(&self, commit: &str) -> Result<Tree, GitError> {
         let args = ["merge-base", "--is-ancestor", commit, self.head.as_str()];
-        if git(&self.url, Some(&self.dir), &args).await.is_err() {
+        if git(self.transport, &self.url, Some(&self.dir), &args).await.is_err() {
             return Err(GitError::NotInHistory { url: self.url.clone(), commit: commit.to_string() });
         }
         self.tree(commit).await
@@ -132,7 +144,7 @@ impl GitClone {
         let range = from.map_or_else(|| to.to_string(), |f| format!("{f}..{to}"));
         let max = format!("--max-count={limit}");
         let args = ["log", &max, "--no-show-signature", "--format=%H%x1f%ct%x1f%an%x1f%s", &range, "--"];
-        let out = git(&self.url, Some(&self.dir), &args).await?;
+        let out = git(self.transport, &self.url, Some(&self.dir), &args).await?;
         Ok(out
             .lines()
             .filter_map(|l| {
@@ -173,12 +185,13 @@ async fn lock(dir: &Utf8Path, waiting: &(dyn Fn(&str) + Sync)) -> Result<fs_err:
 
 /// Makes `dir` a bare repository with repoctl's own config, then fetches `url`'s HEAD into it;
 /// returns the head commit.
-async fn fetch(url: &str, dir: &Utf8Path) -> Result<String, GitError> {
+async fn fetch(transport: Transport, url: &str, dir: &Utf8Path) -> Result<String, GitError> {
     prepare(url, dir).await?;
     let refspec = format!("+HEAD:{HEAD_REF}");
     let args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, &refspec];
-    git(url, Some(dir), &args).await?;
-    let head = git(url, Some(dir), &["rev-parse", "--verify", &format!("{HEAD_REF}^{{commit}}")]).await?;
+    git(transport, url, Some(dir), &args).await?;
+    let rev = format!("{HEAD_REF}^{{commit}}");
+    let head = git(transport, url, Some(dir), &["rev-parse", "--verify", &rev]).await?;
     Ok(head.trim().to_string())
 }
 
@@ -191,7 +204,8 @@ async fn prepare(url: &str, dir: &Utf8Path) -> Result<(), GitError> {
     if !dir.exists() {
         let io = |source| GitError::Io { path: dir.to_owned(), source };
         fs_err::create_dir_all(dir).map_err(io)?;
-        git(url, None, &["init", "--quiet", "--bare", "--template=", "--object-format=sha1", dir.as_str()]).await?;
+        let init = ["init", "--quiet", "--bare", "--template=", "--object-format=sha1", dir.as_str()];
+        git(Transport::Http, url, None, &init).await?;
     }
     let config = dir.join("config");
     fs_err::write(&config, CONFIG).map_err(|source| GitError::Io { path: config.clone(), source })
@@ -204,8 +218,8 @@ fn remove_dir(dir: &Utf8Path) -> Result<(), GitError> {
     }
 }
 
-async fn git(url: &str, git_dir: Option<&Utf8Path>, args: &[&str]) -> Result<String, GitError> {
-    let out = crate::trust::git::git(git_dir, args, b"").await.map_err(|source| GitError::Failed {
+async fn git(transport: Transport, url: &str, git_dir: Option<&Utf8Path>, args: &[&str]) -> Result<String, GitError> {
+    let out = crate::trust::git::git_over(transport, git_dir, args, b"").await.map_err(|source| GitError::Failed {
         args: args.join(" "),
         url: url.to_string(),
         source,

@@ -6,6 +6,7 @@
 //! (name -> pkgbase, version, maintainer, LastModified); dependencies come from `.SRCINFO`
 //! ([`SrcInfo`]), because the RPC merges every architecture's lists into one.
 mod git;
+pub mod git_source;
 #[cfg(test)]
 pub(crate) mod memory;
 mod resolve;

@@ -2,6 +2,7 @@
 //! up to `builder.jobs` at a time. A failed build is a result, not an early return: its
 //! dependants are skipped with the reason and every other package goes on.
 mod artifacts;
+mod git_checkout;
 mod image;
 mod keys;
 pub mod local;
@@ -521,6 +522,9 @@ async fn try_build(
 async fn checkout(ctx: &BuildContext, step: &Step) -> Result<(LockedTree, SrcInfo), Failure> {
     if let Some(local) = &step.local {
         return checkout_local(ctx, step, local);
+    }
+    if let Some(git) = &step.git {
+        return git_checkout::checkout(ctx, step, git).await;
     }
     let base = &step.pkgbase;
     let url = (ctx.git_url)(base);

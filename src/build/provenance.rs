@@ -45,10 +45,18 @@ fn origin(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Origin, Failur
     Ok(Origin {
         pkgbase: base.clone(),
         aur: AurSource {
-            url: if local.is_some() { String::new() } else { (ctx.git_url)(base) },
+            url: match (&local, &step.git) {
+                (Some(_), _) => String::new(),
+                (None, Some(git)) => git.url.clone(),
+                (None, None) => (ctx.git_url)(base),
+            },
             commit,
             files: files.clone(),
             path: local,
+            git: step
+                .git
+                .as_ref()
+                .map(|g| crate::provenance::GitOrigin { url: g.url.clone(), subdir: g.subdir.clone() }),
         },
         lock: LockRef { sha256: lock.clone() },
         builder: ctx.builder.clone(),

@@ -20,7 +20,7 @@ pub async fn check(
     // The published repository is not read: a dependency only it still has is a problem here.
     // At the locked commits: what `build` would build.
     let lock = super::read_lock(&config)?;
-    let local = super::local_packages(&config, &work, printer).await?;
+    let local = super::git_packages::local_and_git(&config, &work, printer, &lock).await?;
     let universe =
         super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
     let no_mismatches = Default::default();

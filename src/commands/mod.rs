@@ -4,6 +4,7 @@ mod build;
 mod check;
 mod clean;
 pub mod completions;
+mod git_packages;
 mod history;
 pub mod init;
 mod man;
@@ -482,7 +483,7 @@ pub(crate) async fn make_plan(
     let (remote, (status, status_unusable), holds) = (remote?, status?, holds?);
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
-    let local = local_packages(config, work, printer).await?;
+    let local = git_packages::local_and_git(config, work, printer, &lock).await?;
     let universe =
         resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
     let mismatches = crate::plan::read_mismatches(work);

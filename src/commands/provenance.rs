@@ -182,9 +182,10 @@ fn disagreement(record: &Provenance, entry: &RepoEntry) -> Option<String> {
 fn describe(record: &Provenance, repo: &str, target: &str) -> String {
     let builder = &record.builder;
     let base = builder.base_digest.as_deref().map(|d| format!(", base image {d}")).unwrap_or_default();
-    let source = match &record.aur.path {
-        Some(path) => format!("path:     {path} (beside repo.yaml)"),
-        None => format!("AUR:      {} at commit {}", record.aur.url, record.aur.commit),
+    let source = match (&record.aur.path, &record.aur.git) {
+        (Some(path), _) => format!("path:     {path} (beside repo.yaml)"),
+        (None, Some(git)) => format!("git:      {} at commit {}", git.describe(), record.aur.commit),
+        (None, None) => format!("AUR:      {} at commit {}", record.aur.url, record.aur.commit),
     };
     format!(
         "{} {} ({} in {repo} at {target})\n  sha256:   {}\n  pkgbase:  {}\n  {source}\n  files:    {}\n  lock:     {}\n  builder:  {}: run image {}{base}\n  built:    {} by {}",

@@ -391,6 +391,7 @@ mod tests {
         let entry = |name: &str| crate::lock::Entry {
             name: name.into(),
             path: None,
+            git: None,
             commit: "a".repeat(40),
             version: "1-1".into(),
             pkgnames: vec![name.into()],

@@ -80,7 +80,7 @@ pub async fn review(
     let official = super::official_repos(&config, &work, printer).await?;
     // The pull request's lock: what its `build` would build.
     let lock = super::read_lock(&config)?;
-    let local = super::local_packages(&config, &work, printer).await?;
+    let local = super::git_packages::local_and_git(&config, &work, printer, &lock).await?;
     let universe =
         super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
     let no_mismatches = Default::default();
@@ -190,6 +190,9 @@ async fn describe(
             depends_on: step.depends_on.clone(),
         });
     }
+    if let Some(git) = &step.git {
+        return Ok(git_reviewed(step, git, lock));
+    }
     let commit = match lock.entries.get(pkgbase) {
         Some(entry) => entry.commit.clone(),
         None => {
@@ -212,6 +215,25 @@ async fn describe(
         commit,
         depends_on: step.depends_on.clone(),
     })
+}
+
+/// A `git:` package (issue 27): its repository and the locked commit; its history is the
+/// repository's, not the AUR's.
+fn git_reviewed(step: &crate::plan::Step, git: &crate::config::GitSource, lock: &crate::lock::Lock) -> Reviewed {
+    let pkgbase = step.pkgbase.as_str();
+    let subdir = git.subdir.as_ref().map_or(String::new(), |d| format!("{d}/"));
+    Reviewed {
+        pkgbase: pkgbase.to_string(),
+        pkgnames: step.pkgnames.clone(),
+        version: step.aur_version.clone().unwrap_or_default(),
+        chosen_through_provides: step.provides_for.clone(),
+        maintainer: None,
+        last_modified: 0,
+        pkgbuild_url: format!("{}: {subdir}PKGBUILD", git.url),
+        locked: lock.entries.contains_key(pkgbase),
+        commit: lock.entries.get(pkgbase).map(|e| e.commit.clone()).unwrap_or_default(),
+        depends_on: step.depends_on.clone(),
+    }
 }
 
 /// What the review says of a pkgbase the lock does not name.

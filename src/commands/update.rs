@@ -18,6 +18,8 @@ use crate::ui::Printer;
 use camino::{Utf8Path, Utf8PathBuf};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod git;
+
 /// Commits listed per package at most (the diff shows all changes anyway).
 const MAX_COMMITS: usize = 20;
 /// pkgbases fetched and read at once (each a `git fetch` and a few `git` reads).
@@ -52,6 +54,8 @@ struct Ctx<'a> {
     now: i64,
     mode: Mode,
     accepted: BTreeSet<String>,
+    /// repo.yaml's `git:` packages as fetched for this run (issue 27).
+    git: Vec<git::GitHead>,
 }
 
 pub async fn update(
@@ -73,12 +77,16 @@ pub async fn update(
         now: jiff::Timestamp::now().as_second(),
         mode: if options.auto { Mode::Auto } else { Mode::Review },
         accepted: BTreeSet::new(),
+        git: Vec::new(),
     };
     let (report, new, problems) = match &options.since {
         Some(base) => (since(&ctx, &Lock::read(base)?, &old).await?, None, Diagnostics(Vec::new())),
         None => {
             let official = super::official_repos(&config, &work, printer).await?;
-            let local = held_at_lock(super::local_packages(&config, &work, printer).await?, &old, &work, &config.arch);
+            let mut local =
+                held_at_lock(super::local_packages(&config, &work, printer).await?, &old, &work, &config.arch);
+            ctx.git = git::heads(&config, &work, printer, &old).await?;
+            local.extend(ctx.git.iter().map(|h| h.local(&old, &work, &config.arch)));
             let (report, new, problems) = moved(&mut ctx, &old, (&official, &local), &work, &options).await?;
             (report, Some(new), problems)
         }
@@ -165,6 +173,9 @@ async fn moved(
                 .and_then(|l| l.held.clone())
         };
         examined.extend(todo_local.into_iter().map(|b| {
+            if let Some(found) = git::examine(ctx, &ctx.git, b, old.entries.get(b)) {
+                return (b.clone(), found);
+            }
             let found = match held_local(b) {
                 Some(why) => unreadable(b, old.entries.get(b), why),
                 None => examine_local(ctx.config, b, old, &universe),
@@ -346,6 +357,7 @@ fn examine_local(config: &Config, base: &str, old: &Lock, universe: &Universe) -
     let entry = Entry {
         name: base.to_string(),
         path: Some(local.written.clone()),
+        git: None,
         commit: String::new(),
         version: info.version.clone(),
         pkgnames: info.pkgnames.clone(),
@@ -510,6 +522,7 @@ fn new_entry(
     Ok(Entry {
         name: base.to_string(),
         path: None,
+        git: None,
         commit: tree.commit().to_string(),
         version: info.version,
         pkgnames: info.pkgnames,
@@ -629,6 +642,10 @@ async fn since(ctx: &Ctx<'_>, base: &Lock, current: &Lock) -> Result<Report, Err
             packages.push(package_report(name, Status::Dropped, from, None));
             continue;
         };
+        if let Some(source) = &to.git {
+            packages.push(git::lock_change(ctx, from, to, source).await?);
+            continue;
+        }
         if to.is_local() {
             // Its files are in the pull request's own diff; there is no AUR history to read.
             let status = if from.is_some() { Status::Updated } else { Status::Added };

@@ -3,6 +3,7 @@
 //! [`load`] reads, parses and validates the file and returns either a [`Config`] of plain
 //! values or every problem found, each with `file:line:col` and a hint. It never touches
 //! the network; asking the AUR whether packages exist is `repoctl check`'s second step.
+mod git_source;
 mod schema;
 mod validate;
 
@@ -287,6 +288,34 @@ pub enum PackageSource {
     Aur,
     /// `path:`: a directory of this repository, locked by a digest of its files.
     Path(LocalPath),
+    /// `git:`: a PKGBUILD repository outside the AUR, locked by commit (and the digest of the
+    /// subdir's files there).
+    Git(GitSource),
+}
+
+/// A `git:` entry's repository, checked when repo.yaml was loaded: an `https://` or `file://`
+/// URL, and a plain relative `subdir` without `..`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitSource {
+    /// As repo.yaml writes it (trimmed): what repoctl fetches, and what the lock and
+    /// provenance record.
+    pub url: String,
+    /// The PKGBUILD's directory inside the repository, `/`-separated, without `.` or `..`;
+    /// None: the repository's root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdir: Option<String>,
+}
+
+/// Whether `git` holds a URL and subdir repo.yaml would take, and as repo.yaml's loader writes
+/// them back (for repoctl.lock and other files that carry one). Errors: the first problem.
+pub fn check_git_source(git: &GitSource) -> Result<(), String> {
+    let url = git_source::check_url(&git.url).map_err(|r| r.message)?;
+    let subdir = git.subdir.as_deref().map(git_source::check_subdir).transpose().map_err(|r| r.message)?;
+    if url != git.url || subdir != git.subdir {
+        return Err("not written as repo.yaml's loader writes it".into());
+    }
+    Ok(())
 }
 
 /// A `path:` entry's directory, checked when repo.yaml was loaded: it is inside repo.yaml's
@@ -308,7 +337,15 @@ impl PackageConfig {
     pub fn local_path(&self) -> Option<&LocalPath> {
         match &self.source {
             PackageSource::Path(local) => Some(local),
-            PackageSource::Aur => None,
+            PackageSource::Aur | PackageSource::Git(_) => None,
+        }
+    }
+
+    /// The repository of a `git:` package; None for others.
+    pub fn git_source(&self) -> Option<&GitSource> {
+        match &self.source {
+            PackageSource::Git(git) => Some(git),
+            PackageSource::Aur | PackageSource::Path(_) => None,
         }
     }
 

@@ -113,6 +113,9 @@ pub struct RawPackage {
     pub name: Option<Spanned<String>>,
     /// `path:`: a PKGBUILD directory beside repo.yaml instead of an AUR package.
     pub path: Option<Spanned<String>>,
+    /// `git:` and `subdir:`: a PKGBUILD repository outside the AUR (issue 27).
+    pub git: Option<Spanned<String>>,
+    pub subdir: Option<Spanned<String>>,
     pub settings: RawPackageSettings,
 }
 
@@ -152,6 +155,10 @@ struct RawPackageLong {
     #[serde(default)]
     path: Option<Spanned<String>>,
     #[serde(default)]
+    git: Option<Spanned<String>>,
+    #[serde(default)]
+    subdir: Option<Spanned<String>>,
+    #[serde(default)]
     nocheck: bool,
     #[serde(default)]
     timeout: Option<Spanned<String>>,
@@ -188,6 +195,8 @@ impl<'de> Deserialize<'de> for RawPackage {
                 Ok(RawPackage {
                     name: Some(Spanned::new(v.to_owned(), unknown, unknown)),
                     path: None,
+                    git: None,
+                    subdir: None,
                     settings: RawPackageSettings::default(),
                 })
             }
@@ -206,7 +215,7 @@ impl<'de> Deserialize<'de> for RawPackage {
                     debug: long.debug,
                     capabilities: long.capabilities,
                 };
-                Ok(RawPackage { name: long.name, path: long.path, settings })
+                Ok(RawPackage { name: long.name, path: long.path, git: long.git, subdir: long.subdir, settings })
             }
         }
         deserializer.deserialize_any(PackageVisitor)

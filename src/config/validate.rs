@@ -716,19 +716,13 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
         let mut seen: HashMap<String, Pos> = HashMap::new();
         let mut out = Vec::new();
         for entry in packages.value {
-            let source = match &entry.value.path {
-                Some(path) => match self.local_path(path) {
-                    Some(local) => PackageSource::Path(local),
-                    None => continue,
-                },
-                None => PackageSource::Aur,
-            };
+            let Some(source) = self.source(&entry) else { continue };
             let Some(name) = self.entry_name(&entry, &source) else { continue };
             let loc = if name.referenced == Location::UNKNOWN { entry.referenced } else { name.referenced };
             let pos = loc_pos(loc);
             if let Err(why) = check_package_name(&name.value) {
                 let hint = match (&source, &entry.value.name) {
-                    (PackageSource::Path(_), None) => {
+                    (PackageSource::Path(_) | PackageSource::Git(_), None) => {
                         format!(
                             "the entry is named after its directory: add `name:` with the PKGBUILD's pkgbase ({PACKAGE_NAME_RULE})"
                         )
@@ -776,20 +770,66 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
         if let Some(name) = &entry.value.name {
             return Some(name.clone());
         }
-        match (source, &entry.value.path) {
-            (PackageSource::Path(local), Some(path)) => {
+        match (source, &entry.value.path, &entry.value.git) {
+            (PackageSource::Path(local), Some(path), _) => {
                 let base = local.written.rsplit('/').next().unwrap_or(&local.written).to_string();
                 Some(Spanned::new(base, path.referenced, path.defined))
+            }
+            (PackageSource::Git(git), _, Some(url)) => {
+                let at = entry.value.subdir.as_ref().unwrap_or(url);
+                Some(Spanned::new(git.default_name(), at.referenced, at.defined))
             }
             _ => {
                 self.problem(
                     entry.referenced,
-                    "a package entry needs `name:` (an AUR package) or `path:` (a PKGBUILD directory)",
-                    format!("add `name: PKGNAME`, or `path: DIR` for a directory beside repo.yaml; {REFERENCE}"),
+                    "a package entry needs `name:` (an AUR package), `path:` (a PKGBUILD directory) or `git:` (a PKGBUILD repository)",
+                    format!(
+                        "add `name: PKGNAME`, `path: DIR` for a directory beside repo.yaml, or `git: https://...`; {REFERENCE}"
+                    ),
                 );
                 None
             }
         }
+    }
+
+    /// Where the entry's PKGBUILD comes from: `path:`, `git:` (with `subdir:`), else the AUR.
+    /// None, and a problem, when what it says cannot be used.
+    fn source(&mut self, entry: &Spanned<RawPackage>) -> Option<PackageSource> {
+        let raw = &entry.value;
+        if let (Some(_), Some(git)) = (&raw.path, &raw.git) {
+            let hint = "`path:` is a directory of this repository, `git:` another repository: keep one";
+            self.problem(git.referenced, "an entry has both `path:` and `git:`", hint);
+            return None;
+        }
+        if let Some(subdir) = raw.subdir.as_ref().filter(|_| raw.git.is_none()) {
+            let hint = "`subdir:` names a directory inside a `git:` repository; for a directory of this \
+repository, write `path:`";
+            self.problem(subdir.referenced, "`subdir:` without `git:`", hint);
+            return None;
+        }
+        match (&raw.path, &raw.git) {
+            (Some(path), _) => self.local_path(path).map(PackageSource::Path),
+            (None, Some(git)) => self.git_source(git, raw.subdir.as_ref()).map(PackageSource::Git),
+            (None, None) => Some(PackageSource::Aur),
+        }
+    }
+
+    /// `git:` and `subdir:` ([`super::git_source`]); None, and a problem at each bad value.
+    fn git_source(&mut self, url: &Spanned<String>, subdir: Option<&Spanned<String>>) -> Option<GitSource> {
+        let checked_url = super::git_source::check_url(&url.value)
+            .map_err(|r| self.problem(url.referenced, r.message, format!("{}; {REFERENCE}", r.hint)))
+            .ok();
+        let checked_subdir = match subdir {
+            Some(s) => match super::git_source::check_subdir(&s.value) {
+                Ok(v) => Some(Some(v)),
+                Err(r) => {
+                    self.problem(s.referenced, r.message, r.hint);
+                    None
+                }
+            },
+            None => Some(None),
+        };
+        Some(GitSource { url: checked_url?, subdir: checked_subdir? })
     }
 
     /// `path:`: a directory holding a PKGBUILD, relative to repo.yaml and inside its directory

@@ -34,6 +34,11 @@ pub struct Entry {
     /// commit, no commit date and no maintainer: `files` alone locks it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// A `git:` package's repository (issue 27): its URL and subdir as repo.yaml writes them;
+    /// absent for an AUR package. Such an entry has a commit (of that repository) and a commit
+    /// date, no maintainer, and `files` is the digest of the subdir's files at the commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::config::GitSource>,
     /// The AUR git commit (40 hex digits) that is built; empty (and absent from the file) for
     /// a `path:` package.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -156,9 +161,14 @@ impl Lock {
         fs_err::rename(&tmp, path).map_err(err)
     }
 
-    /// pkgbase -> locked commit, for resolution (AUR entries only: a `path:` entry has none).
+    /// pkgbase -> locked commit, for resolution (AUR entries only: a `path:` entry has none,
+    /// a `git:` entry's is not the AUR's).
     pub fn pins(&self) -> BTreeMap<String, String> {
-        self.entries.values().filter(|e| !e.is_local()).map(|e| (e.name.clone(), e.commit.clone())).collect()
+        self.entries
+            .values()
+            .filter(|e| !e.is_local() && e.git.is_none())
+            .map(|e| (e.name.clone(), e.commit.clone()))
+            .collect()
     }
 
     /// SHA-256 of the lock's text (`sha256:` + hex), which provenance records.
@@ -171,6 +181,9 @@ impl Entry {
     /// Names, commit and hash are well formed (they become paths and git arguments).
     fn check(&self) -> Result<(), String> {
         crate::config::check_package_name(&self.name)?;
+        if let Some(git) = &self.git {
+            crate::config::check_git_source(git).map_err(|why| format!("git `{}`: {why}", git.url))?;
+        }
         if let Some(path) = &self.path {
             let plain =
                 !path.is_empty() && !path.starts_with('/') && path.split('/').all(|c| !matches!(c, "" | "." | ".."));

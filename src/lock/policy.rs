@@ -159,6 +159,7 @@ mod tests {
         Entry {
             name: "foo".into(),
             path: None,
+            git: None,
             commit: "a".repeat(40),
             version: "1-1".into(),
             pkgnames: vec!["foo".into()],

@@ -4,6 +4,7 @@ fn entry(name: &str) -> Entry {
     Entry {
         name: name.into(),
         path: None,
+        git: None,
         commit: "0123456789abcdef0123456789abcdef01234567".into(),
         version: "1:2.0-3".into(),
         pkgnames: vec![name.into(), format!("{name}-doc")],
@@ -86,6 +87,7 @@ fn a_path_entry_has_no_commit_and_reads_back() {
     let mut lock = Lock::default();
     let local = Entry {
         path: Some("pkgbuilds/mytool".into()),
+        git: None,
         commit: String::new(),
         committed: String::new(),
         maintainer: None,
@@ -113,5 +115,24 @@ fn a_path_entry_has_no_commit_and_reads_back() {
         let bad = text.replace("path = \"pkgbuilds/mytool\"", &format!("path = \"{path}\"\ncommit = \"{commit}\""));
         let err = Lock::parse("repoctl.lock".into(), &bad).unwrap_err();
         assert!(err.to_string().contains("is not a plain relative path without a commit"), "{path}: {err}");
+    }
+}
+
+/// A `git:` package's entry (issue 27) records its repository beside the commit, reads back,
+/// is not pinned for the AUR, and a URL or subdir repo.yaml would refuse is refused here too.
+#[test]
+fn a_git_entry_records_its_repository_and_reads_back() {
+    let git =
+        crate::config::GitSource { url: "https://example.org/me/pkgbuilds.git".into(), subdir: Some("tool2".into()) };
+    let mut lock = Lock::default();
+    lock.entries
+        .insert("tool2".into(), Entry { git: Some(git), maintainer: None, comaintainers: vec![], ..entry("tool2") });
+    let text = lock.to_text();
+    assert!(text.contains("url = \"https://example.org/me/pkgbuilds.git\"\nsubdir = \"tool2\""), "{text}");
+    assert_eq!(Lock::parse("repoctl.lock".into(), &text).unwrap(), lock);
+    assert!(lock.pins().is_empty());
+    for (from, to) in [("https://example.org/me/pkgbuilds.git", "ssh://example.org/x"), ("\"tool2\"", "\"../x\"")] {
+        let bad = text.replace(from, to);
+        assert!(Lock::parse("repoctl.lock".into(), &bad).is_err(), "{bad}");
     }
 }

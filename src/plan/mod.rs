@@ -2,6 +2,7 @@
 //! order. [`make`] is a pure function of repo.yaml, the AUR's answers and the repository's
 //! current sync database, so it can be printed (`repoctl plan`) and tested with tables.
 mod cycles;
+mod git_source;
 mod graph;
 mod mismatch;
 mod reason;
@@ -131,6 +132,11 @@ pub struct Step {
     /// lock's `files`, instead of an AUR commit. In `plan --json`: `path`, as repo.yaml writes it.
     #[serde(rename = "path", skip_serializing_if = "Option::is_none", serialize_with = "local_written")]
     pub local: Option<crate::config::LocalPath>,
+    /// A `git:` package's repository (issue 27): built from the subdir's files at the locked
+    /// commit of that repository, checked against the lock's `files`, instead of an AUR commit.
+    /// In `plan --json`: `git`, `{"url": "https://...", "subdir": "tool2"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::config::GitSource>,
 }
 
 fn local_written<S: serde::Serializer>(local: &Option<crate::config::LocalPath>, s: S) -> Result<S::Ok, S::Error> {
@@ -412,6 +418,7 @@ fn configure(step: &mut Step, entry: Option<&crate::config::PackageConfig>, inpu
     step.debug = entry.and_then(|p| p.debug).unwrap_or(builder.debug);
     step.capabilities = entry.map(|p| p.capabilities.clone()).unwrap_or_default();
     step.local = entry.and_then(|p| p.local_path().cloned());
+    step.git = entry.and_then(|p| p.git_source().cloned());
 }
 
 /// Listed pkgbase -> its repo.yaml entry. A listed name the AUR does not know stands for
@@ -510,7 +517,9 @@ fn dependency_edges(
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut problems: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
     for (base, why) in &u.broken {
-        let hint = if u.local.contains_key(base) {
+        let hint = if listed.get(base).is_some_and(|p| p.git_source().is_some()) {
+            git_source::BROKEN_HINT
+        } else if u.local.contains_key(base) {
             "fix the PKGBUILD in its directory, or the entry: `makepkg --printsrcinfo` must succeed there and make the entry's pkgbase"
         } else {
             "tell its AUR maintainer (its .SRCINFO must match its PKGBUILD); it is built again once fixed"
@@ -684,6 +693,9 @@ fn apply_lock(step: &mut Step, entry: Option<&crate::lock::Entry>) {
 /// the ones the lock records: not built until `repoctl update` locks what is there (issue 27).
 fn lock_kind_problems(step: &mut Step, entry: Option<&crate::lock::Entry>, now: Option<&String>, file: &str) {
     let Some(e) = entry else { return };
+    if step.git.is_some() || e.git.is_some() {
+        return git_source::lock_problems(step, e, file);
+    }
     let base = step.pkgbase.clone();
     let update = format!("run `repoctl update {base}`, review what it shows and commit repoctl.lock");
     match (now, &e.path, &step.local) {
@@ -715,8 +727,14 @@ fn lock_kind_problems(step: &mut Step, entry: Option<&crate::lock::Entry>, now: 
 /// day (a PKGBUILD that reads the date, the host, the environment). The build's package check
 /// takes what that `.SRCINFO` declares; so it must be what a person let in.
 fn local_output_problems(step: &mut Step, entry: Option<&crate::lock::Entry>, srcinfo: Option<&crate::aur::SrcInfo>) {
-    let (Some(e), Some(srcinfo), Some(local)) = (entry, srcinfo, &step.local) else { return };
-    if !e.is_local() || step.files_hash.as_deref() != Some(e.files.as_str()) {
+    let (Some(e), Some(srcinfo)) = (entry, srcinfo) else { return };
+    // A `git:` package's `.SRCINFO` may be made by running its PKGBUILD too.
+    let written = match (&step.local, &step.git) {
+        (Some(local), _) if e.is_local() => local.written.clone(),
+        (None, Some(git)) if e.git.is_some() => git.describe(),
+        _ => return,
+    };
+    if step.files_hash.as_deref() != Some(e.files.as_str()) {
         return;
     }
     let sorted = |names: &[String]| {
@@ -730,7 +748,7 @@ fn local_output_problems(step: &mut Step, entry: Option<&crate::lock::Entry>, sr
     step.problems.push(Problem::new(
         format!(
             "the locked files of `{}` now make {} {}, but repoctl.lock says {} {}: the PKGBUILD's output depends on when or where it runs",
-            local.written,
+            written,
             srcinfo.pkgnames.join(" "),
             srcinfo.version,
             e.pkgnames.join(" "),
@@ -834,6 +852,7 @@ fn keep_step(
         expected_from: None,
         rebuild: None,
         local: None,
+        git: None,
     }
 }
 
@@ -954,6 +973,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             expected_from: None,
             rebuild: None,
             local: None,
+            git: None,
         })
         .collect()
 }

@@ -106,6 +106,7 @@ fn commit_of(base: &str) -> String {
 fn lock_entry(base: &str, version: &str, commit: &str) -> crate::lock::Entry {
     crate::lock::Entry {
         path: None,
+        git: None,
         name: base.into(),
         commit: commit.into(),
         version: version.into(),

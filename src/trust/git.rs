@@ -16,7 +16,9 @@
 //!
 //! Set here: `LC_ALL=C` (output is parsed), `GIT_TERMINAL_PROMPT=0` (never ask), the low-speed
 //! limit (give up below 1 KiB/s for 60 s), `GIT_ALLOW_PROTOCOL=http:https` (overrides any
-//! `protocol.*.allow`: no `ext::`, `file://` or ssh, from `AUR_LOCATION` or anywhere else),
+//! `protocol.*.allow`: no `ext::`, `file://` or ssh, from `AUR_LOCATION` or anywhere else;
+//! `file` alone, and no network, for a `git:` package's `file://` repository that repo.yaml
+//! names: [`Transport::File`]),
 //! `GIT_NO_REPLACE_OBJECTS=1` (a `refs/replace/` ref cannot swap an object for another) and
 //! `GIT_GRAFT_FILE=/dev/null` (nor can `info/grafts` rewrite history).
 //!
@@ -62,7 +64,6 @@ const SET_ENV: &[(&str, &str)] = &[
     ("GIT_TERMINAL_PROMPT", "0"),
     ("GIT_HTTP_LOW_SPEED_LIMIT", "1024"),
     ("GIT_HTTP_LOW_SPEED_TIME", "60"),
-    ("GIT_ALLOW_PROTOCOL", "http:https"),
     ("GIT_NO_REPLACE_OBJECTS", "1"),
     ("GIT_GRAFT_FILE", "/dev/null"),
 ];
@@ -106,15 +107,46 @@ pub fn allowed_env(
     .collect()
 }
 
+/// The transports a git command may fetch over: `GIT_ALLOW_PROTOCOL`, which overrides every
+/// `protocol.*.allow` setting, the command line's included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `http` and `https` only: the AUR, and a `git:` package's `https://` repository.
+    Http,
+    /// `file` only: a `git:` package's `file://` repository (issue 27), which repo.yaml names
+    /// (never the AUR's location, which the environment may set). No network transport.
+    File,
+}
+
+impl Transport {
+    fn allowed(self) -> &'static str {
+        match self {
+            Transport::Http => "http:https",
+            Transport::File => "file",
+        }
+    }
+}
+
+/// [`git_over`] with [`Transport::Http`].
+pub async fn git(git_dir: Option<&Utf8Path>, args: &[&str], input: &[u8]) -> Result<Vec<u8>, GitFailure> {
+    git_over(Transport::Http, git_dir, args, input).await
+}
+
 /// Runs `git [HARDENING] [--git-dir=GIT_DIR] ARGS` with `input` on its stdin and returns its
-/// stdout. With `git_dir`, git works on that repository and never looks for one in a parent
+/// stdout; it may fetch over `transport` only. With `git_dir`, git works on that repository and never looks for one in a parent
 /// directory (where it could find the user's own checkout). Killed after [`GIT_TIMEOUT`].
 /// Errors: git cannot be started, times out, or exits non-zero ([`GitFailure::Exit`] holds its
 /// stderr).
-pub async fn git(git_dir: Option<&Utf8Path>, args: &[&str], input: &[u8]) -> Result<Vec<u8>, GitFailure> {
+pub async fn git_over(
+    transport: Transport,
+    git_dir: Option<&Utf8Path>,
+    args: &[&str],
+    input: &[u8],
+) -> Result<Vec<u8>, GitFailure> {
     use std::process::Stdio;
     let mut cmd = tokio::process::Command::new("git");
     cmd.env_clear().envs(allowed_env(std::env::vars_os())).envs(SET_ENV.iter().copied());
+    cmd.env("GIT_ALLOW_PROTOCOL", transport.allowed());
     for setting in HARDENING {
         cmd.args(["-c", setting]);
     }
@@ -191,5 +223,28 @@ mod tests {
         let ext = git(Some(&repo), &["fetch", "--quiet", "ext::sh -c touch% /tmp/repoctl-ext-ran", "HEAD"], b"").await;
         assert!(matches!(ext, Err(GitFailure::Exit(ref e)) if e.contains("not allowed")), "{ext:?}");
         assert!(!std::path::Path::new("/tmp/repoctl-ext-ran").exists());
+    }
+
+    /// A `file://` repository (issue 27) is fetched only over [`Transport::File`], and that
+    /// transport fetches nothing else: neither transport opens the other's door.
+    #[tokio::test]
+    async fn each_transport_fetches_over_its_own_protocol_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = camino::Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
+        let (source, clone) = (root.join("source.git"), root.join("clone.git"));
+        for repo in [&source, &clone] {
+            git(None, &["init", "--quiet", "--bare", "--template=", repo.as_str()], b"").await.unwrap();
+        }
+        let blob = git_over(Transport::File, Some(&source), &["hash-object", "-w", "--stdin"], b"x").await.unwrap();
+        let blob = String::from_utf8_lossy(&blob).trim().to_string();
+        git(Some(&source), &["update-ref", "refs/tags/t", &blob], b"").await.unwrap();
+        let url = format!("file://{source}");
+        let fetch = ["fetch", "--quiet", "--no-tags", "--", url.as_str(), "+refs/tags/t:refs/tags/t"];
+        let over_http = git_over(Transport::Http, Some(&clone), &fetch, b"").await;
+        assert!(matches!(over_http, Err(GitFailure::Exit(ref e)) if e.contains("not allowed")), "{over_http:?}");
+        git_over(Transport::File, Some(&clone), &fetch, b"").await.unwrap();
+        let https = ["fetch", "--quiet", "--", "https://127.0.0.1:9/x.git", "HEAD"];
+        let over_file = git_over(Transport::File, Some(&clone), &https, b"").await;
+        assert!(matches!(over_file, Err(GitFailure::Exit(ref e)) if e.contains("not allowed")), "{over_file:?}");
     }
 }

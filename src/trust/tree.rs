@@ -115,6 +115,23 @@ impl Tree {
         self.get(path).filter(|e| e.mode != Mode::Symlink).map(|e| e.content.as_slice())
     }
 
+    /// The entries under the directory `dir` (`/`-separated, relative, no `.` or `..`) with
+    /// `dir/` cut from their paths, at the same commit: a `git:` package's subdir (issue 27),
+    /// whose [`Tree::digest`] is what repoctl.lock records. None when nothing is under `dir`.
+    pub fn subtree(&self, dir: &str) -> Option<Tree> {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let entries: Vec<Entry> = self
+            .entries
+            .iter()
+            .filter_map(|e| {
+                let path = e.path.strip_prefix(&prefix)?;
+                Some(Entry { mode: e.mode, path: path.to_string(), content: e.content.clone() })
+            })
+            .collect();
+        // Cutting one common prefix keeps the byte order of the paths.
+        (!entries.is_empty()).then(|| Tree { commit: self.commit.clone(), entries })
+    }
+
     /// What repoctl.lock records as `files`: `tree-sha256:` and the SHA-256, in lowercase hex,
     /// of every entry in path order, each as its git type (`blob`), a NUL, its mode as git
     /// writes it, a NUL, its path, a NUL, its length in decimal, a NUL, and its bytes. The

@@ -8,6 +8,7 @@ mod aur_standin;
 mod aws_paths;
 mod check;
 mod e2e;
+mod git_sources;
 mod github;
 mod guide_path;
 mod history;

@@ -64,6 +64,7 @@ fn report_of(listed: &[&str], aur: &[(&str, &str)], locked: &[(&str, &str)], rep
     for (base, version) in locked {
         let entry = crate::lock::Entry {
             path: None,
+            git: None,
             name: base.to_string(),
             commit: commit(base),
             version: version.to_string(),

@@ -108,6 +108,7 @@ fn lock_at(version: &str) -> crate::lock::Lock {
     let entry = crate::lock::Entry {
         name: "hello".into(),
         path: None,
+        git: None,
         commit: "c".repeat(40),
         version: version.into(),
         pkgnames: vec!["hello".into()],

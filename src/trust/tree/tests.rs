@@ -216,3 +216,21 @@ async fn a_directory_reads_and_hashes_as_a_commit_of_its_files() {
     let err = read_dir(&work.join("pkg")).unwrap_err();
     assert!(err.to_string().contains("neither a file, a directory nor a symbolic link"), "{err}");
 }
+
+/// A `git:` package's subdir (issue 27) hashes like a repository holding only its files: the
+/// same digest as a tree of those files at the root; `tool` does not take `tool2/`'s files.
+#[test]
+fn a_subtree_cuts_its_directory_and_hashes_like_a_root() {
+    use Mode::*;
+    let whole = tree(&[
+        (File, "README", "x"),
+        (File, "tool/PKGBUILD", "pkgver=1"),
+        (Executable, "tool/run.sh", "#!/bin/sh"),
+        (File, "tool2/PKGBUILD", "pkgver=2"),
+    ]);
+    let sub = whole.subtree("tool").unwrap();
+    let alone = tree(&[(File, "PKGBUILD", "pkgver=1"), (Executable, "run.sh", "#!/bin/sh")]);
+    assert_eq!(sub, alone);
+    assert_eq!(sub.digest(), alone.digest());
+    assert!(whole.subtree("missing").is_none());
+}
