@@ -544,6 +544,7 @@ fn package_report(base: &str, status: Status, from: Option<&Entry>, to: Option<&
         version_only: false,
         commits: Vec::new(),
         diff: String::new(),
+        repository: from.or(to).and_then(|e| e.git.as_ref()).map(|g| g.url.clone()),
     }
 }
 

@@ -55,6 +55,10 @@ pub struct PackageReport {
     pub commits: Vec<Commit>,
     /// `git diff` of every file from `from` to `to` (of every file, for a new package).
     pub diff: String,
+    /// A `git:` package's repository (repo.yaml's URL): where it is fetched from, named when
+    /// it is gone. None for an AUR or `path:` package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
 }
 
 /// A flag with its one-line reason, as the report shows it (JSON: the flag's own fields, such
@@ -122,7 +126,10 @@ pub fn headline(p: &PackageReport) -> String {
         Status::Updated => "updated".to_string(),
         Status::Held => format!("held: {}", p.held.as_ref().map(|h| h.to_string()).unwrap_or_default()),
         Status::Unchanged => "unchanged".to_string(),
-        Status::Deleted => "DELETED from the AUR: the published version is kept, nothing is built".to_string(),
+        Status::Deleted => match &p.repository {
+            Some(url) => format!("GONE: {url} no longer has it: the published version is kept, nothing is built"),
+            None => "DELETED from the AUR: the published version is kept, nothing is built".to_string(),
+        },
         Status::Dropped => "no longer needed: taken out of the lock".to_string(),
     };
     format!("{}: {what}: {} -> {}", p.pkgbase, side_text(p.from.as_ref()), side_text(p.to.as_ref()))
@@ -266,6 +273,7 @@ mod tests {
             diff:
                 "--- a/PKGBUILD\n+++ b/PKGBUILD\n-pkgver=1.0\n+pkgver=1.1\n+echo \u{1b}[2K\u{1b}[1A\r\n+# \u{202e}```\n"
                     .into(),
+            repository: None,
         };
         let held = PackageReport {
             pkgbase: "bar".into(),
@@ -287,6 +295,7 @@ mod tests {
             version_only: false,
             commits: vec![],
             diff: String::new(),
+            repository: None,
         }
     }
 
