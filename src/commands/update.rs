@@ -544,7 +544,17 @@ fn package_report(base: &str, status: Status, from: Option<&Entry>, to: Option<&
         version_only: false,
         commits: Vec::new(),
         diff: String::new(),
-        repository: from.or(to).and_then(|e| e.git.as_ref()).map(|g| g.url.clone()),
+        repository: to.or(from).and_then(|e| e.git.as_ref()).map(|g| g.describe()),
+        source_was: from.zip(to).filter(|(f, t)| source_of(f) != source_of(t)).map(|(f, _)| source_of(f)),
+    }
+}
+
+/// Where a lock entry's files come from, as a report says it.
+fn source_of(e: &Entry) -> String {
+    match (&e.git, &e.path) {
+        (Some(git), _) => git.describe(),
+        (None, Some(path)) => format!("path: {path}"),
+        (None, None) => "the AUR".to_string(),
     }
 }
 
@@ -644,6 +654,14 @@ async fn since(ctx: &Ctx<'_>, base: &Lock, current: &Lock) -> Result<Report, Err
             continue;
         };
         if let Some(source) = &to.git {
+            // Only a repository repo.yaml names (and checked) is fetched: the lock is
+            // pull-request data too.
+            if !ctx.config.packages.iter().any(|p| p.git_source() == Some(source)) {
+                return Err(Error::Usage(format!(
+                    "repoctl.lock's entry {name} names the git: repository {}, which repo.yaml does not: run `repoctl update` after editing repo.yaml",
+                    source.describe()
+                )));
+            }
             packages.push(git::lock_change(ctx, from, to, source).await?);
             continue;
         }
@@ -683,4 +701,40 @@ async fn lock_change(ctx: &Ctx<'_>, from: Option<&Entry>, to: &Entry) -> Result<
     report.commits = commits;
     report.diff = ctx.diff(before.tree(), new_tree.tree());
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(git: Option<&str>, path: Option<&str>) -> Entry {
+        Entry {
+            name: "yay".into(),
+            path: path.map(str::to_string),
+            git: git.map(|url| crate::config::GitSource { url: url.into(), subdir: None }),
+            commit: "a".repeat(40),
+            version: "1.0-1".into(),
+            pkgnames: vec!["yay".into()],
+            maintainer: None,
+            comaintainers: Vec::new(),
+            committed: String::new(),
+            files: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_move_of_source_is_said_in_the_headline_with_where_it_comes_from_now() {
+        let (aur, evil) = (entry(None, None), entry(Some("https://evil.example/yay.git"), None));
+        let moved = crate::lock::report::headline(&package_report("yay", Status::Updated, Some(&aur), Some(&evil)));
+        assert!(moved.contains(" from https://evil.example/yay.git"), "{moved}");
+        assert!(moved.ends_with("(SOURCE CHANGED: was the AUR)"), "{moved}");
+        let other = entry(Some("https://elsewhere.example/yay.git"), None);
+        let moved = crate::lock::report::headline(&package_report("yay", Status::Updated, Some(&evil), Some(&other)));
+        assert!(moved.ends_with("(SOURCE CHANGED: was https://evil.example/yay.git)"), "{moved}");
+        let same = crate::lock::report::headline(&package_report("yay", Status::Updated, Some(&aur), Some(&aur)));
+        assert!(!same.contains("SOURCE") && !same.contains(" from "), "{same}");
+        let local = entry(None, Some("pkgbuilds/yay"));
+        let moved = crate::lock::report::headline(&package_report("yay", Status::Updated, Some(&local), Some(&aur)));
+        assert!(moved.ends_with("(SOURCE CHANGED: was path: pkgbuilds/yay)"), "{moved}");
+    }
 }

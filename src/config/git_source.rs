@@ -56,6 +56,33 @@ or use a public address",
     Err(refused(format!("`{url}` is not an https:// or file:// URL"), hint))
 }
 
+/// A `file://` URL (`url`, checked by [`check_url`]) must name a directory inside `base`,
+/// repo.yaml's directory, symbolic links resolved: repo.yaml comes in pull requests, and the
+/// pull-request workflow fetches what it names on the runner itself, so a `file://` repository
+/// elsewhere on the runner (another checkout, a self-hosted runner's files) would be read by
+/// `git upload-pack` under its own configuration and shown in the review. One inside is part
+/// of the pull request. Other URLs pass unchanged.
+pub(super) fn check_file_inside(url: String, base: &camino::Utf8Path) -> Result<String, Refused> {
+    let Some(path) = url.strip_prefix("file://") else { return Ok(url) };
+    let path = camino::Utf8Path::new(path);
+    let base = base.canonicalize_utf8().unwrap_or_else(|_| base.to_owned());
+    // Links resolved in the part that exists (a repository not there yet fails when fetched).
+    let dir = path
+        .ancestors()
+        .find_map(|a| Some(a.canonicalize_utf8().ok()?.join(path.strip_prefix(a).ok()?)))
+        .unwrap_or_else(|| path.to_owned());
+    let lexical = !dir.components().any(|c| c == camino::Utf8Component::ParentDir);
+    if lexical && dir.starts_with(&base) && dir != base {
+        return Ok(url);
+    }
+    Err(refused(
+        format!("`{url}` is outside the repository that holds repo.yaml ({base})"),
+        "a file:// repository must live beside repo.yaml (its pull requests then show it); one elsewhere on this \
+machine would be read by whoever can change repo.yaml: publish it at an https:// address, or copy its PKGBUILD \
+directory into this repository and write `path:`",
+    ))
+}
+
 /// `subdir:`: a relative path inside the repository, `/`-separated, without `..`; written back
 /// without `.` components or trailing slashes.
 pub(super) fn check_subdir(subdir: &str) -> Result<String, Refused> {
@@ -158,7 +185,9 @@ mod tests {
     fn a_git_entry_is_named_after_its_subdir() {
         let dir = tempfile::tempdir().unwrap();
         let root = camino::Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
-        let yaml = "name: r\npackages:\n  - git: https://example.org/me/pkgbuilds.git\n    subdir: ./tools/tool2/\n  - name: other\n    git: file:///srv/other.git\n";
+        let yaml = format!(
+            "name: r\npackages:\n  - git: https://example.org/me/pkgbuilds.git\n    subdir: ./tools/tool2/\n  - name: other\n    git: file://{root}/vendor/other.git\n"
+        );
         let config = crate::config::parse(&root.join("repo.yaml"), yaml.as_bytes()).unwrap();
         let git = config.packages[0].git_source().unwrap();
         assert_eq!(config.packages[0].name, "tool2");
@@ -169,5 +198,29 @@ mod tests {
         assert_eq!(config.packages[1].name, "other");
         assert_eq!(config.packages[1].git_source().unwrap().subdir, None);
         assert!(crate::config::check_git_source(git).is_ok());
+    }
+
+    /// repo.yaml comes in pull requests: a file:// repository elsewhere on the runner (or
+    /// reached through `..` or a symbolic link out) is refused; one beside repo.yaml is taken.
+    #[test]
+    fn a_file_repository_must_live_beside_repo_yaml() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = camino::Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
+        std::fs::create_dir_all(root.join("repo/vendor/x.git")).unwrap();
+        std::os::unix::fs::symlink("/", root.join("repo/out")).unwrap();
+        let base = root.join("repo");
+        assert!(check_file_inside(format!("file://{base}/vendor/x.git"), &base).is_ok());
+        assert!(check_file_inside(format!("file://{base}/not-yet.git"), &base).is_ok(), "fails when fetched");
+        assert!(check_file_inside("https://h/x.git".into(), &base).is_ok());
+        for bad in [
+            "file:///srv/other.git".to_string(),
+            format!("file://{base}"),
+            format!("file://{base}/../elsewhere.git"),
+            format!("file://{base}/out/srv/other.git"),
+            format!("file://{root}/repo-two/x.git"),
+        ] {
+            let refused = check_file_inside(bad.clone(), &base).err().unwrap_or_else(|| panic!("{bad} taken"));
+            assert!(refused.message.contains("is outside the repository"), "{}", refused.message);
+        }
     }
 }

@@ -816,7 +816,9 @@ repository, write `path:`";
 
     /// `git:` and `subdir:` ([`super::git_source`]); None, and a problem at each bad value.
     fn git_source(&mut self, url: &Spanned<String>, subdir: Option<&Spanned<String>>) -> Option<GitSource> {
+        let base = self.path.parent().filter(|p| !p.as_str().is_empty()).unwrap_or(Utf8Path::new("."));
         let checked_url = super::git_source::check_url(&url.value)
+            .and_then(|u| super::git_source::check_file_inside(u, base))
             .map_err(|r| self.problem(url.referenced, r.message, format!("{}; {REFERENCE}", r.hint)))
             .ok();
         let checked_subdir = match subdir {

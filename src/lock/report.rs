@@ -59,6 +59,10 @@ pub struct PackageReport {
     /// it is gone. None for an AUR or `path:` package.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
+    /// Where the entry came from before, when that differs from where it comes from now (`the
+    /// AUR`, `path: DIR`, a `git:` repository): a move of source is what a reviewer must see.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_was: Option<String>,
 }
 
 /// A flag with its one-line reason, as the report shows it (JSON: the flag's own fields, such
@@ -132,7 +136,14 @@ pub fn headline(p: &PackageReport) -> String {
         },
         Status::Dropped => "no longer needed: taken out of the lock".to_string(),
     };
-    format!("{}: {what}: {} -> {}", p.pkgbase, side_text(p.from.as_ref()), side_text(p.to.as_ref()))
+    let mut line = format!("{}: {what}: {} -> {}", p.pkgbase, side_text(p.from.as_ref()), side_text(p.to.as_ref()));
+    if let Some(url) = p.repository.as_ref().filter(|_| p.status != Status::Deleted) {
+        line.push_str(&format!(" from {url}"));
+    }
+    if let Some(was) = &p.source_was {
+        line.push_str(&format!(" (SOURCE CHANGED: was {was})"));
+    }
+    line
 }
 
 /// The terminal report: per package a headline, its flags, its commits and its diff, all of it
@@ -274,6 +285,7 @@ mod tests {
                 "--- a/PKGBUILD\n+++ b/PKGBUILD\n-pkgver=1.0\n+pkgver=1.1\n+echo \u{1b}[2K\u{1b}[1A\r\n+# \u{202e}```\n"
                     .into(),
             repository: None,
+            source_was: None,
         };
         let held = PackageReport {
             pkgbase: "bar".into(),
@@ -296,6 +308,7 @@ mod tests {
             commits: vec![],
             diff: String::new(),
             repository: None,
+            source_was: None,
         }
     }
 

@@ -78,6 +78,9 @@ pub const HARDENING: &[&str] = &[
     "protocol.file.allow=never",
     "protocol.ext.allow=never",
     "credential.helper=",
+    // The user's configuration is read (a proxy, a CA bundle), but a header it adds to every
+    // request (a token for a mirror) would go to any host a `git:` URL names.
+    "http.extraHeader=",
     "core.askPass=",
     "log.showSignature=false",
     "gc.autoDetach=false",

@@ -160,7 +160,7 @@ fn a_git_repository_that_disappears_is_reported_like_a_deleted_aur_package() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let said = text(&out);
     assert!(said.contains("tool2: GONE: file://"), "{said}");
-    assert!(said.contains("/upstream no longer has it"), "the repository is named, not the AUR: {said}");
+    assert!(said.contains("/upstream (subdir tool2) no longer has it"), "the repository is named, not the AUR: {said}");
     let after = lock(&bed);
     assert!(after.contains(&tool2_entry), "tool2 stays at its entry:\n{after}");
     assert!(after.contains("version = \"1.0-2\""), "greet moved on:\n{after}");

@@ -203,7 +203,12 @@ fn decided(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, entry: Entry, h: &Hea
         maintainer: None,
         comaintainers: Vec::new(),
     };
-    let decision = decide(&trust, old, &candidate, ctx.accepted.contains(base), version_only, ctx.mode, ctx.now);
+    // A git commit's date is whatever its pusher wrote, so `trust.min_age` cannot tell how long
+    // a commit has been public (an AUR commit's arrival is aurweb's own time): a backdated
+    // commit would pass the cooldown and, as a version-only change, be locked by the nightly
+    // unreviewed. A git: commit is never taken without review (`--auto` holds it).
+    let auto_ok = false;
+    let decision = decide(&trust, old, &candidate, ctx.accepted.contains(base), auto_ok, ctx.mode, ctx.now);
     let status = match (&decision, old) {
         (Err(_), _) => Status::Held,
         (Ok(()), None) => Status::Added,
@@ -218,11 +223,14 @@ fn decided(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, entry: Entry, h: &Hea
     Examined { report, entry: decision.ok().map(|()| entry) }
 }
 
-/// The review's view of `tree`, with the `.SRCINFO` made of it when the repository has none.
+/// The review's view of `tree`, with the `.SRCINFO` made of it (`made`) in place of any the
+/// repository holds.
 fn snapshot(tree: &Tree, made: Option<&str>) -> Snapshot {
     let mut snap = Snapshot::from_tree(tree, None, Vec::new());
     if let Some(made) = made.filter(|m| !m.is_empty()) {
-        snap.files.entry(".SRCINFO".to_string()).or_insert_with(|| made.to_string());
+        // The one the build uses wins over one the repository commits (which may be stale on
+        // purpose, to hide a new source host from the review).
+        snap.files.insert(".SRCINFO".to_string(), made.to_string());
     }
     snap
 }
