@@ -77,6 +77,10 @@ pub struct AurSource {
     /// are empty and `files` is the digest of the directory's files the lock records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// `patches:` applied to the commit's files (issue 27): each patch's SHA-256 as repoctl.lock
+    /// records it (`sha256:` and hex), in the order they were applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<String>,
 }
 
 /// The lock a package was built under.
@@ -215,6 +219,13 @@ impl Provenance {
             Some(path) => format!("directory {path}"),
             None => format!("AUR commit {}", cut(&self.aur.commit)),
         };
+        let from = match self.aur.patches.len() {
+            0 => from,
+            _ => format!(
+                "{from} with patches {}",
+                self.aur.patches.iter().map(|p| cut(p)).collect::<Vec<_>>().join(", ")
+            ),
+        };
         format!(
             "{} {} from {from} (files {}, lock {}), builder image {}",
             self.pkgname,
@@ -245,6 +256,7 @@ mod tests {
                 commit: "0123456789abcdef0123456789abcdef01234567".into(),
                 files: format!("sha256:{}", "a".repeat(64)),
                 path: None,
+                patches: Vec::new(),
             },
             lock: LockRef { sha256: format!("sha256:{}", "b".repeat(64)) },
             builder: Builder {

@@ -49,6 +49,7 @@ fn origin(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Origin, Failur
             commit,
             files: files.clone(),
             path: local,
+            patches: step.patches.locked.clone(),
         },
         lock: LockRef { sha256: lock.clone() },
         builder: ctx.builder.clone(),

@@ -7,6 +7,7 @@ pub mod completions;
 mod history;
 pub mod init;
 mod man;
+mod patches;
 pub(crate) mod plan;
 mod provenance;
 mod publish;
@@ -483,8 +484,11 @@ pub(crate) async fn make_plan(
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
     let local = local_packages(config, work, printer).await?;
-    let universe =
-        resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
+    let patched = patches::patched_packages(config, &lock, aur, work, printer).await?;
+    let srcinfo = work.join("srcinfo");
+    let (pins, published) = (lock.pins(), &remote.entries);
+    let universe = patches::resolve(config, aur, &official, published, Some(&srcinfo), &pins, &local, &patched.srcinfo);
+    let universe = universe.await?;
     let mismatches = crate::plan::read_mismatches(work);
     let plan = crate::plan::make(&Inputs {
         config,
@@ -494,6 +498,8 @@ pub(crate) async fn make_plan(
         mismatches: &mismatches,
         lock: &lock,
     })?;
+    // Issue 27: patched packages take the lock's version, or cannot be built now.
+    let plan = crate::plan::patches::settle(plan, &lock, &patched.problems);
     // Issue 29: what a rollback took away is not built again while the lock names it.
     let plan = crate::plan::hold_rolled_back(plan, &holds.holds, only);
     let now = jiff::Timestamp::now().as_second();

@@ -25,6 +25,8 @@ const EXAMINED_IN_FLIGHT: usize = 8;
 /// Rounds of resolution before the held set must have settled.
 const MAX_ROUNDS: usize = 4;
 
+mod patches;
+
 /// How `update` runs.
 #[derive(Debug, Default)]
 pub struct Options {
@@ -93,7 +95,8 @@ pub async fn update(
         new.write(&lock_path)?;
         printer.info(&format!("wrote {lock_path}: review the change and commit it"));
     }
-    let unreadable = report.packages.iter().any(|p| matches!(p.held, Some(Hold::Unreadable { .. })));
+    let unreadable =
+        report.packages.iter().any(|p| matches!(p.held, Some(Hold::Unreadable { .. } | Hold::Patches { .. })));
     let failed = unreadable || !problems.0.is_empty() || (options.check && report.changed);
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
 }
@@ -114,6 +117,7 @@ fn show(report: &Report, options: &Options, color: bool, printer: &Printer) -> R
                 p.held,
                 Some(
                     Hold::Unreadable { .. }
+                        | Hold::Patches { .. }
                         | Hold::MaintainerChanged { .. }
                         | Hold::MaintainerNotAllowed { .. }
                         | Hold::ComaintainersChanged { .. }
@@ -146,6 +150,7 @@ async fn moved(
 ) -> Result<(Report, Lock, Diagnostics), Error> {
     let mut pins: BTreeMap<String, String> = BTreeMap::new();
     let mut examined: BTreeMap<String, Examined> = BTreeMap::new();
+    let mut maker: patches::Maker = None;
     for _ in 0..MAX_ROUNDS {
         let srcinfo = work.join("srcinfo");
         let universe = super::resolve(ctx.config, &ctx.aur, official, &[], Some(&srcinfo), &pins, local).await?;
@@ -172,6 +177,8 @@ async fn moved(
             (b.clone(), found)
         }));
         examined.extend(examine_all(ctx, &todo, old, &universe).await);
+        let todo: Vec<String> = todo.into_iter().cloned().collect();
+        patches::patch_examined(ctx, old, &universe, work, &todo, &mut examined, &mut maker).await?;
         let held: BTreeMap<String, String> = examined
             .iter()
             .filter(|(b, e)| closure.contains(*b) && e.entry.is_none() && !universe.local.contains_key(*b))
@@ -353,6 +360,7 @@ fn examine_local(config: &Config, base: &str, old: &Lock, universe: &Universe) -
         comaintainers: Vec::new(),
         committed: String::new(),
         files: digest.clone(),
+        patches: Vec::new(),
     };
     let status = match old {
         Some(o) if *o == entry => Status::Unchanged,
@@ -517,6 +525,7 @@ fn new_entry(
         comaintainers,
         committed: crate::lock::rfc3339(committed),
         files: tree.digest(),
+        patches: Vec::new(),
     })
 }
 
@@ -664,5 +673,6 @@ async fn lock_change(ctx: &Ctx<'_>, from: Option<&Entry>, to: &Entry) -> Result<
     (report.flags, report.version_only) = compare(from, &before, &new_snap);
     report.commits = commits;
     report.diff = ctx.diff(before.tree(), new_tree.tree());
+    report.diff.push_str(&patches::locked_review(ctx.config, to));
     Ok(report)
 }

@@ -113,6 +113,8 @@ pub struct RawPackage {
     pub name: Option<Spanned<String>>,
     /// `path:`: a PKGBUILD directory beside repo.yaml instead of an AUR package.
     pub path: Option<Spanned<String>>,
+    /// `patches:`: patch files relative to repo.yaml, applied in order to an AUR package.
+    pub patches: Option<Spanned<Vec<Spanned<String>>>>,
     pub settings: RawPackageSettings,
 }
 
@@ -152,6 +154,8 @@ struct RawPackageLong {
     #[serde(default)]
     path: Option<Spanned<String>>,
     #[serde(default)]
+    patches: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
     nocheck: bool,
     #[serde(default)]
     timeout: Option<Spanned<String>>,
@@ -188,6 +192,7 @@ impl<'de> Deserialize<'de> for RawPackage {
                 Ok(RawPackage {
                     name: Some(Spanned::new(v.to_owned(), unknown, unknown)),
                     path: None,
+                    patches: None,
                     settings: RawPackageSettings::default(),
                 })
             }
@@ -206,7 +211,7 @@ impl<'de> Deserialize<'de> for RawPackage {
                     debug: long.debug,
                     capabilities: long.capabilities,
                 };
-                Ok(RawPackage { name: long.name, path: long.path, settings })
+                Ok(RawPackage { name: long.name, path: long.path, patches: long.patches, settings })
             }
         }
         deserializer.deserialize_any(PackageVisitor)

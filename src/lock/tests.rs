@@ -11,6 +11,7 @@ fn entry(name: &str) -> Entry {
         comaintainers: vec!["bob".into()],
         committed: "2026-11-20T10:00:00Z".into(),
         files: format!("tree-sha256:{}", "ab".repeat(32)),
+        patches: Vec::new(),
     }
 }
 

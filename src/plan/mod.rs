@@ -4,6 +4,7 @@
 mod cycles;
 mod graph;
 mod mismatch;
+pub mod patches;
 mod reason;
 mod rebuild;
 mod vcs;
@@ -131,6 +132,31 @@ pub struct Step {
     /// lock's `files`, instead of an AUR commit. In `plan --json`: `path`, as repo.yaml writes it.
     #[serde(rename = "path", skip_serializing_if = "Option::is_none", serialize_with = "local_written")]
     pub local: Option<crate::config::LocalPath>,
+    /// `patches:` of its repo.yaml entry and the digests repoctl.lock records for them (issue
+    /// 27): the build applies them to the locked commit's files once they match
+    /// ([`crate::build::patches`]). In `plan --json`: `patches`, as repo.yaml writes them.
+    #[serde(skip_serializing_if = "PlannedPatches::is_empty")]
+    pub patches: PlannedPatches,
+}
+
+/// A step's patches (issue 27): the files repo.yaml lists, and what repoctl.lock records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlannedPatches {
+    pub files: Vec<crate::config::PatchFile>,
+    /// The lock entry's `patches` (empty: none locked).
+    pub locked: Vec<String>,
+}
+
+impl PlannedPatches {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.locked.is_empty()
+    }
+}
+
+impl serde::Serialize for PlannedPatches {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.files.iter().map(|f| f.written.as_str()))
+    }
 }
 
 fn local_written<S: serde::Serializer>(local: &Option<crate::config::LocalPath>, s: S) -> Result<S::Ok, S::Error> {
@@ -412,6 +438,7 @@ fn configure(step: &mut Step, entry: Option<&crate::config::PackageConfig>, inpu
     step.debug = entry.and_then(|p| p.debug).unwrap_or(builder.debug);
     step.capabilities = entry.map(|p| p.capabilities.clone()).unwrap_or_default();
     step.local = entry.and_then(|p| p.local_path().cloned());
+    step.patches.files = entry.map(|p| p.patches.clone()).unwrap_or_default();
 }
 
 /// Listed pkgbase -> its repo.yaml entry. A listed name the AUR does not know stands for
@@ -670,6 +697,7 @@ fn apply_lock(step: &mut Step, entry: Option<&crate::lock::Entry>) {
             // A `path:` package's entry has no commit: its `files` alone locks it.
             step.commit = (!e.is_local()).then(|| e.commit.clone());
             step.files_hash = Some(e.files.clone());
+            step.patches.locked = e.patches.clone();
         }
         None => {
             step.action = Action::Skip;
@@ -834,6 +862,7 @@ fn keep_step(
         expected_from: None,
         rebuild: None,
         local: None,
+        patches: PlannedPatches::default(),
     }
 }
 
@@ -954,6 +983,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             expected_from: None,
             rebuild: None,
             local: None,
+            patches: PlannedPatches::default(),
         })
         .collect()
 }

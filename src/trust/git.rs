@@ -112,8 +112,31 @@ pub fn allowed_env(
 /// Errors: git cannot be started, times out, or exits non-zero ([`GitFailure::Exit`] holds its
 /// stderr).
 pub async fn git(git_dir: Option<&Utf8Path>, args: &[&str], input: &[u8]) -> Result<Vec<u8>, GitFailure> {
+    run(None, git_dir, args, input).await
+}
+
+/// [`git`] run in the directory `cwd`: for `git apply`, which patches paths relative to where
+/// it runs ([`super::patch`]).
+pub async fn git_in(
+    cwd: &Utf8Path,
+    git_dir: Option<&Utf8Path>,
+    args: &[&str],
+    input: &[u8],
+) -> Result<Vec<u8>, GitFailure> {
+    run(Some(cwd), git_dir, args, input).await
+}
+
+async fn run(
+    cwd: Option<&Utf8Path>,
+    git_dir: Option<&Utf8Path>,
+    args: &[&str],
+    input: &[u8],
+) -> Result<Vec<u8>, GitFailure> {
     use std::process::Stdio;
     let mut cmd = tokio::process::Command::new("git");
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
     cmd.env_clear().envs(allowed_env(std::env::vars_os())).envs(SET_ENV.iter().copied());
     for setting in HARDENING {
         cmd.args(["-c", setting]);

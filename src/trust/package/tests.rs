@@ -359,6 +359,7 @@ fn origin() -> Origin {
             commit: "0123456789abcdef0123456789abcdef01234567".into(),
             files: format!("sha256:{}", "a".repeat(64)),
             path: None,
+            patches: Vec::new(),
         },
         lock: crate::provenance::LockRef { sha256: format!("sha256:{}", "b".repeat(64)) },
         builder: crate::provenance::Builder { image: "i".into(), digest: "d".into(), base_digest: None },
