@@ -25,8 +25,13 @@ pub async fn patched_tree(
     locked: &[String],
     scratch: &Utf8Path,
 ) -> Result<LockedTree, PatchError> {
-    let patches = patch::verify(pkgbase, Patch::read_all(files)?, locked)?;
+    let patches = patch::verify(pkgbase, read_patches(files)?, locked)?;
     patch::apply(tree, &patches, scratch).await
+}
+
+/// Every patch of `files`, read now, in order. Errors: one cannot be read or is too large.
+pub fn read_patches(files: &[PatchFile]) -> Result<Vec<Patch>, PatchError> {
+    files.iter().map(|f| Patch::read(&f.written, &f.file)).collect()
 }
 
 /// Where a patched package's `.SRCINFO` is made when it must be: Docker and the builder image.

@@ -45,22 +45,18 @@ pub struct Patch {
 }
 
 impl Patch {
-    /// Reads `file` (at most [`MAX_PATCH_BYTES`]). Errors: it cannot be read, or is larger.
-    pub fn read(file: &crate::config::PatchFile) -> Result<Patch, PatchError> {
+    /// Reads `file`, named `written` as repo.yaml writes it (at most [`MAX_PATCH_BYTES`]).
+    /// Errors: it cannot be read, or is larger.
+    pub fn read(written: &str, file: &Utf8Path) -> Result<Patch, PatchError> {
         use std::io::Read;
-        let err = |source| PatchError::Read { patch: file.written.clone(), source };
+        let err = |source| PatchError::Read { patch: written.to_string(), source };
         let mut bytes = Vec::new();
-        fs_err::File::open(&file.file).map_err(err)?.take(MAX_PATCH_BYTES + 1).read_to_end(&mut bytes).map_err(err)?;
+        fs_err::File::open(file).map_err(err)?.take(MAX_PATCH_BYTES + 1).read_to_end(&mut bytes).map_err(err)?;
         if bytes.len() as u64 > MAX_PATCH_BYTES {
             let why = format!("it is larger than {} MiB", MAX_PATCH_BYTES >> 20);
-            return Err(PatchError::Refused { patch: file.written.clone(), why });
+            return Err(PatchError::Refused { patch: written.to_string(), why });
         }
-        Ok(Patch { written: file.written.clone(), bytes })
-    }
-
-    /// Every patch of `files`, in order.
-    pub fn read_all(files: &[crate::config::PatchFile]) -> Result<Vec<Patch>, PatchError> {
-        files.iter().map(Patch::read).collect()
+        Ok(Patch { written: written.to_string(), bytes })
     }
 
     /// The path as repo.yaml writes it (`patches/foo.patch`).
@@ -190,7 +186,7 @@ async fn apply_in(tree: &Tree, patches: &LockedPatches, scratch: &Utf8Path) -> R
             GitFailure::Exit(said) => PatchError::DoesNotApply {
                 patch: p.written.clone(),
                 commit: tree.commit().to_string(),
-                said: crate::ui::sanitize_line(if said.is_empty() { "git apply failed" } else { &said }),
+                said: one_line(if said.is_empty() { "git apply failed" } else { &said }),
             },
             other => PatchError::Git(other),
         })?;
@@ -245,11 +241,18 @@ pub fn refusal(text: &str) -> Option<String> {
         for path in paths.into_iter().filter(|p| *p != "/dev/null") {
             let unsafe_part = |c: &str| c == ".." || c.eq_ignore_ascii_case(".git");
             if path.starts_with('/') || path.split('/').any(unsafe_part) {
-                return Some(format!("it names `{}`, outside the package's files", crate::ui::sanitize_line(path)));
+                return Some(format!("it names `{}`, outside the package's files", one_line(path)));
             }
         }
     }
     None
+}
+
+/// `text` on one line without control characters (git's words about a patch quote its lines;
+/// each medium escapes the rest where it renders them).
+fn one_line(text: &str) -> String {
+    let lines: Vec<String> = text.lines().map(|l| l.chars().filter(|c| !c.is_control()).collect()).collect();
+    lines.join("; ")
 }
 
 /// Whether the patched tree's `.SRCINFO` may be stale: a patch changed the PKGBUILD or the

@@ -24,6 +24,10 @@ fn push_other(bed: &Bed, version: &str) {
 package() {{\n  install -d \"$pkgdir/usr/share/other\"\n}}\n"
     );
     std::fs::write(dir.join("PKGBUILD"), pkgbuild).unwrap();
+    let srcinfo = format!(
+        "pkgbase = other\n\tpkgdesc = Another package\n\tpkgver = {version}\n\tpkgrel = 1\n\tarch = any\n\tlicense = MIT\n\npkgname = other\n"
+    );
+    std::fs::write(dir.join(".SRCINFO"), srcinfo).unwrap();
     bed.aur.push_dir("other", &dir);
 }
 
@@ -67,7 +71,8 @@ fn a_patched_aur_package_is_built_installed_and_a_changed_patch_publishes_a_high
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(installed(&bed), "fixed greet 1.0-1");
     let out = bed.run_as_is("provenance", &["greet"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("with patches sha256:"), "{}", text(&out));
+    let patch_digest = first.split("patches = [\"").nth(1).and_then(|l| l.split('"').next()).unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("patches:  {patch_digest}")), "{}", text(&out));
 
     // A changed patch is not built before `update` locks it.
     std::fs::write(bed.dir.join("patches/greet.patch"), patch_saying("refixed")).unwrap();
@@ -95,15 +100,12 @@ fn a_patch_that_stops_applying_holds_its_package_and_the_rest_moves_on() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let before = lock(&bed);
 
-    // The AUR moves greet's line the patch changes, and other to 1.1.
-    let moved = bed.dir.join("aur-greet-2");
-    std::fs::create_dir_all(&moved).unwrap();
-    let pkgbuild = std::fs::read_to_string(repo_root().join("tests/fixtures/aur-life/greet/PKGBUILD")).unwrap();
-    std::fs::write(
-        moved.join("PKGBUILD"),
-        pkgbuild.replace("pkgrel=1", "pkgrel=2").replace("echo \"greet", "echo \"hello"),
-    )
-    .unwrap();
+    // The AUR moves greet to 1.1, changing the line the patch changes, and other to 1.1.
+    let moved = bed.dir.join("aur-greet-1.1");
+    let fixture = repo_root().join("tests/fixtures/aur-life/greet-1.1");
+    crate::support::copy_tree(fixture.as_std_path(), moved.as_std_path());
+    let pkgbuild = std::fs::read_to_string(moved.join("PKGBUILD")).unwrap();
+    std::fs::write(moved.join("PKGBUILD"), pkgbuild.replace("echo \"greet", "echo \"hello")).unwrap();
     bed.aur.push_dir("greet", &moved);
     push_other(&bed, "1.1");
 

@@ -127,7 +127,7 @@ async fn trees(
     let tree = clone.tree_in_history(&entry.commit).await.map_err(|e| text(&e))?;
     drop(clone);
     let original = tree.verify(base, &entry.files).map_err(|e| text(&e))?;
-    let patches = Patch::read_all(&config.patches).map_err(|e| text(&e))?;
+    let patches = crate::build::patches::read_patches(&config.patches).map_err(|e| text(&e))?;
     // update is what writes the digests: the patches are checked against their own, read once.
     let digests: Vec<String> = patches.iter().map(Patch::digest).collect();
     let locked = patch::verify(base, patches.clone(), &digests).map_err(|e| text(&e))?;
@@ -165,7 +165,7 @@ pub(super) fn locked_review(config: &crate::config::Config, to: &Entry) -> Strin
         return String::new();
     }
     let listed = config.packages.iter().find(|p| p.name == to.name || to.pkgnames.contains(&p.name));
-    let read = listed.map(|p| Patch::read_all(&p.patches));
+    let read = listed.map(|p| crate::build::patches::read_patches(&p.patches));
     match read {
         Some(Ok(patches)) if patches.iter().map(Patch::digest).eq(to.patches.iter().cloned()) => review_text(&patches),
         _ => format!(
