@@ -21,6 +21,9 @@ use super::tree::{DirError, LockedTree, Mode, Tree, read_dir};
 use camino::{Utf8Path, Utf8PathBuf};
 use sha2::{Digest, Sha256};
 
+/// `$GIT_DIR/info/attributes` while patching: no attribute converts a file's bytes.
+const NO_CONVERSION: &str = "* -text -eol -crlf -filter -ident -working-tree-encoding\n";
+
 /// The prefix of a patch digest in repoctl.lock.
 pub const DIGEST_PREFIX: &str = "sha256:";
 /// The most bytes one patch file may hold (a real one is a few KiB).
@@ -167,7 +170,8 @@ pub async fn apply(tree: &LockedTree, patches: &LockedPatches, scratch: &Utf8Pat
     Ok(LockedTree::from_patched(patched.at_commit(original.commit())))
 }
 
-/// Steps: (1) a bare repository of its own, for `--git-dir`; (2) the tree's files written out;
+/// Steps: (1) a bare repository of its own, for `--git-dir`, whose attributes convert nothing;
+/// (2) the tree's files written out;
 /// (3) `git apply` of each patch, in order, in the files' directory; (4) the files read back.
 async fn apply_in(tree: &Tree, patches: &LockedPatches, scratch: &Utf8Path) -> Result<Tree, PatchError> {
     let _ = fs_err::remove_dir_all(scratch);
@@ -178,6 +182,14 @@ async fn apply_in(tree: &Tree, patches: &LockedPatches, scratch: &Utf8Path) -> R
     let (git_dir, files) = (scratch.join("git"), scratch.join("files"));
     fs_err::create_dir_all(&files).map_err(io(&files))?;
     git(None, &["init", "--quiet", "--bare", "--template=", git_dir.as_str()], b"").await.map_err(PatchError::Git)?;
+    // `git apply` converts what it reads and writes by the attributes of the tree's own
+    // `.gitattributes` (line endings, `ident`, and filter drivers the user's git configuration
+    // may define: a program run on the AUR's files). The repository's info/attributes wins over
+    // them (gitattributes(5)): the files are patched as the lock hashed them, byte for byte.
+    let info = git_dir.join("info");
+    fs_err::create_dir_all(&info).map_err(io(&info))?;
+    let attributes = info.join("attributes");
+    fs_err::write(&attributes, NO_CONVERSION).map_err(io(&attributes))?;
     write_tree(tree, &files).map_err(io(&files))?;
     let work_tree = format!("--work-tree={files}");
     for p in &patches.patches {

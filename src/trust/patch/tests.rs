@@ -76,3 +76,23 @@ async fn a_patch_that_does_not_apply_is_named() {
     assert!(err.starts_with("patch `patches/greet.patch` does not apply to commit aaaaaaaa"), "{err}");
     assert!(err.contains("then run `repoctl update`"), "{err}");
 }
+
+#[tokio::test]
+async fn the_trees_own_attributes_convert_nothing_while_it_is_patched() {
+    let attributes = "* text eol=crlf ident\n";
+    let entries: &[(Mode, &str, &[u8])] =
+        &[(Mode::File, ".gitattributes", attributes.as_bytes()), (Mode::File, "PKGBUILD", PKGBUILD.as_bytes())];
+    let tree = Tree::for_tests(&"a".repeat(40), entries);
+    let digest = tree.digest();
+    let tree = tree.verify("greet", &digest).unwrap();
+    let patches = verify("greet", vec![patch("p.patch", PATCH)], &[digest_of(PATCH)]).unwrap();
+    let (_dir, scratch) = scratch();
+    let patched = apply(&tree, &patches, &scratch).await.unwrap();
+    let pkgbuild = patched.tree().file("PKGBUILD").unwrap();
+    assert!(!pkgbuild.contains(&b'\r'), "{}", String::from_utf8_lossy(pkgbuild));
+    assert_eq!(patched.tree().file(".gitattributes"), Some(attributes.as_bytes()));
+}
+
+fn digest_of(text: &str) -> String {
+    digest(text.as_bytes())
+}
