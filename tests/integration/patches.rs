@@ -120,3 +120,27 @@ fn a_patch_that_stops_applying_holds_its_package_and_the_rest_moves_on() {
     assert_eq!(greet(&after), greet(&before), "greet is held at its lock entry");
     assert!(after.contains("name = \"other\"\ncommit = ") && after.contains("version = \"1.1-1\""), "{after}");
 }
+
+/// Bad `patches:` exit 2 at their line with a hint, before anything runs: no work directory is
+/// made and Docker is not asked.
+#[test]
+fn bad_patches_exit_2_before_anything_runs() {
+    let bed = Bed::empty();
+    std::fs::create_dir_all(bed.dir.join("pkgbuilds/mytool")).unwrap();
+    std::fs::write(bed.dir.join("pkgbuilds/mytool/PKGBUILD"), "pkgname=mytool\n").unwrap();
+    std::fs::create_dir_all(bed.dir.join("patches")).unwrap();
+    std::fs::write(bed.dir.join("patches/ok.patch"), patch_saying("fixed")).unwrap();
+    let yaml = format!(
+        "name: {NAME}\npackages:\n  - name: greet\n    patches: [patches/missing.patch]\n  - path: pkgbuilds/mytool\n    patches: [patches/ok.patch]\n"
+    );
+    std::fs::write(&bed.config, yaml).unwrap();
+    let out = bed.run_as_is("check", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let config = &bed.config;
+    let missing = format!("{config}:4:15: patch file `patches/missing.patch` does not exist\n  hint: ");
+    assert!(stderr.contains(&missing), "{stderr}");
+    let not_aur = format!("{config}:6:14: `patches:` applies to an AUR package only\n  hint: ");
+    assert!(stderr.contains(&not_aur), "{stderr}");
+    assert!(!bed.dir.join("work").exists(), "nothing ran");
+}

@@ -195,6 +195,27 @@ mod tests {
         }
     }
 
+    /// Patch text is the repository's, but shown in a pull-request body: it goes through the
+    /// diff's fenced block, which no backtick run or HTML in it can close.
+    #[test]
+    fn the_review_shows_patches_in_the_diffs_block_whatever_they_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = camino::Utf8PathBuf::try_from(dir.path().join("evil.patch")).unwrap();
+        let hostile = "--- a/PKGBUILD\n+++ b/PKGBUILD\n@@ -1 +1 @@\n-a\n+```\n+</details><img src=x>\n";
+        fs_err::write(&file, hostile).unwrap();
+        let patches = vec![Patch::read("patches/evil.patch", &file).unwrap()];
+        let mut report = package_report("greet", Status::Updated, None, None);
+        report.diff = review_text(&patches);
+        let report = crate::lock::report::Report { packages: vec![report], unchanged: 0, rehashed: 0, changed: true };
+        let md = crate::lock::report::render_markdown(&report);
+        let block = md.split("````diff\n").nth(1).expect("a fence longer than the patch's backticks");
+        let (inside, _) = block.split_once("\n````\n").expect("the block is closed by its own fence");
+        assert!(
+            inside.contains("patch 1 of 1, patches/evil.patch (sha256:") && inside.contains("+</details><img"),
+            "{md}"
+        );
+    }
+
     #[test]
     fn a_changed_patch_on_the_same_commit_gets_the_next_dotted_pkgrel() {
         let (a, b) = ("a".repeat(40), "b".repeat(40));
