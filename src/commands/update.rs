@@ -150,10 +150,11 @@ async fn moved(
 ) -> Result<(Report, Lock, Diagnostics), Error> {
     let mut pins: BTreeMap<String, String> = BTreeMap::new();
     let mut examined: BTreeMap<String, Examined> = BTreeMap::new();
-    let mut maker: patches::Maker = None;
+    // Issue 27: the patched `.SRCINFO` of the pkgbases patched so far, which the next round
+    // resolves with, so that what a patch makes a package need is in the closure.
+    let mut patching = patches::State::default();
     for _ in 0..MAX_ROUNDS {
-        let srcinfo = work.join("srcinfo");
-        let universe = super::resolve(ctx.config, &ctx.aur, official, &[], Some(&srcinfo), &pins, local).await?;
+        let universe = resolve_round(ctx, (official, local), work, &pins, &patching.srcinfo).await?;
         let (closure, problems, plan) = closure_of(ctx.config, &universe, old)?;
         ctx.accepted = names_to_bases(&options.accept, &universe, old);
         let selected = with_new_dependencies(names_to_bases(&options.packages, &universe, old), &plan, old);
@@ -178,19 +179,33 @@ async fn moved(
         }));
         examined.extend(examine_all(ctx, &todo, old, &universe).await);
         let todo: Vec<String> = todo.into_iter().cloned().collect();
-        patches::patch_examined(ctx, old, &universe, work, &todo, &mut examined, &mut maker).await?;
+        let patched_before = patching.srcinfo.clone();
+        patches::patch_examined(ctx, old, &universe, work, &todo, &mut examined, &mut patching).await?;
         let held: BTreeMap<String, String> = examined
             .iter()
             .filter(|(b, e)| closure.contains(*b) && e.entry.is_none() && !universe.local.contains_key(*b))
             .filter_map(|(b, _)| old.entries.get(b).map(|o| (b.clone(), o.commit.clone())))
             .collect();
-        if held == pins {
+        if held == pins && patching.srcinfo == patched_before {
             let (report, lock) = conclude(old, examined, &closure, &universe, ctx.config, &selected);
             return Ok((report, lock, problems));
         }
         pins = held;
     }
     Err(Error::Usage("the held packages did not settle: run `repoctl update` again, or update them one by one".into()))
+}
+
+/// Step 1 of one round: the closure of repo.yaml at the AUR's heads, with `pins` (the held
+/// pkgbases at their locked commits) and the `.SRCINFO` of the pkgbases patched so far.
+async fn resolve_round(
+    ctx: &Ctx<'_>,
+    (official, local): (&crate::official::OfficialRepos, &[crate::aur::LocalPackage]),
+    work: &Utf8Path,
+    pins: &BTreeMap<String, String>,
+    patched: &BTreeMap<String, crate::aur::SrcInfo>,
+) -> Result<Universe, Error> {
+    let srcinfo = work.join("srcinfo");
+    super::patches::resolve(ctx.config, &ctx.aur, official, &[], Some(&srcinfo), pins, local, patched).await
 }
 
 /// Step 2 for the round's pkgbases: (a) fetch each AUR repository, [`EXAMINED_IN_FLIGHT`] at

@@ -144,3 +144,32 @@ fn bad_patches_exit_2_before_anything_runs() {
     assert!(stderr.contains(&not_aur), "{stderr}");
     assert!(!bed.dir.join("work").exists(), "nothing ran");
 }
+
+/// A patch that adds a dependency: `update` resolves the patched package, so the AUR package
+/// it now needs is locked, built and installed with it.
+#[test]
+fn a_dependency_a_patch_adds_is_locked_built_and_installed() {
+    let Some(_docker) = docker() else { return };
+    let bed = bed("");
+    push_other(&bed, "1.0");
+    let depends = "diff --git a/PKGBUILD b/PKGBUILD\n--- a/PKGBUILD\n+++ b/PKGBUILD\n@@ -5,3 +5,4 @@\n \
+arch=('any')\n license=('MIT')\n+depends=('other')\n \n";
+    std::fs::write(bed.dir.join("patches/depends.patch"), depends).unwrap();
+    let yaml = std::fs::read_to_string(&bed.config).unwrap();
+    std::fs::write(&bed.config, yaml.replace("[patches/greet.patch]", "[patches/greet.patch, patches/depends.patch]"))
+        .unwrap();
+
+    let out = bed.run_as_is("update", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(lock(&bed).contains("name = \"other\"\ncommit = "), "{}", lock(&bed));
+    let out = bed.run_as_is("build", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let pacman = bed.pacman(NAME);
+    let out = pacman.run(&["-Sy", "--noconfirm", "greet"]);
+    assert!(out.status.success(), "pacman -S greet failed:\n{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("other") && pacman.installed_file("usr/share/other").is_dir(),
+        "other came with greet:\n{said}"
+    );
+}

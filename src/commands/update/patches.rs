@@ -14,10 +14,20 @@ use camino::Utf8Path;
 use std::collections::BTreeMap;
 
 /// Docker and the builder image, connected the first time a patched `.SRCINFO` must be made.
-pub(super) type Maker = Option<(crate::docker::Docker, String)>;
+type Maker = Option<(crate::docker::Docker, String)>;
+
+/// What patching keeps between rounds of one update.
+#[derive(Default)]
+pub(super) struct State {
+    maker: Maker,
+    /// pkgbase -> its patched `.SRCINFO` at the examined commit.
+    pub srcinfo: BTreeMap<String, crate::aur::SrcInfo>,
+}
 
 /// Applies the patches of every patched pkgbase of `bases` whose examination took a new entry,
-/// replacing it in `examined` (see the module documentation). Errors: Docker or the builder
+/// replacing it in `examined` (see the module documentation), and keeps the patched `.SRCINFO`
+/// in `state`, for the next round of resolution: what a patch makes the package need is
+/// locked too. Errors: Docker or the builder
 /// image, when a `.SRCINFO` must be made.
 pub(super) async fn patch_examined(
     ctx: &Ctx<'_>,
@@ -26,7 +36,7 @@ pub(super) async fn patch_examined(
     work: &Utf8Path,
     bases: &[String],
     examined: &mut BTreeMap<String, Examined>,
-    maker: &mut Maker,
+    state: &mut State,
 ) -> Result<(), Error> {
     for base in bases {
         let listed = |p: &&crate::config::PackageConfig| universe.listed.get(&p.name) == Some(base);
@@ -35,17 +45,21 @@ pub(super) async fn patch_examined(
         };
         let Some(found) = examined.remove(base) else { continue };
         let locked = old.entries.get(base);
-        let patched = match found.entry.clone() {
-            Some(entry) => patch_one(ctx, work, entry, config, locked, found, maker).await?,
+        let found = match found.entry.clone() {
+            Some(entry) => {
+                let (found, info) = patch_one(ctx, work, entry, config, locked, found, &mut state.maker).await?;
+                state.srcinfo.extend(info.map(|i| (base.clone(), i)));
+                found
+            }
             None => found,
         };
-        examined.insert(base.clone(), patched);
+        examined.insert(base.clone(), found);
     }
     Ok(())
 }
 
-/// One pkgbase's entry at the examined commit, with its patches applied; held when they do not
-/// apply or the patched `.SRCINFO` cannot be had.
+/// One pkgbase's entry at the examined commit, with its patches applied, and the patched
+/// `.SRCINFO`; held (and None) when they do not apply or the patched `.SRCINFO` cannot be had.
 async fn patch_one(
     ctx: &Ctx<'_>,
     work: &Utf8Path,
@@ -54,11 +68,11 @@ async fn patch_one(
     old: Option<&Entry>,
     mut found: Examined,
     maker: &mut Maker,
-) -> Result<Examined, Error> {
+) -> Result<(Examined, Option<crate::aur::SrcInfo>), Error> {
     let base = entry.name.clone();
     let (original, patched, patches) = match trees(ctx, work, &entry, config).await {
         Ok(trees) => trees,
-        Err(why) => return Ok(held(&base, old, why)),
+        Err(why) => return Ok((held(&base, old, why), None)),
     };
     if patch::srcinfo_stale(&original, &patched) && maker.is_none() {
         let d = crate::docker::Docker::connect(&super::super::new_run_id(), work).await?;
@@ -69,11 +83,11 @@ async fn patch_one(
     let info = crate::build::patches::patched_srcinfo(&base, &original, &patched, work, m, &ctx.config.arch).await;
     let info = match info {
         Ok(info) => info,
-        Err(why) => return Ok(held(&base, old, why)),
+        Err(why) => return Ok((held(&base, old, why), None)),
     };
     let digests: Vec<String> = patches.iter().map(Patch::digest).collect();
     entry.version = locked_version(old, &entry.commit, &digests, &info.version);
-    entry.pkgnames = info.pkgnames;
+    entry.pkgnames = info.pkgnames.clone();
     entry.patches = digests;
     let status = match old {
         Some(o) if *o == entry => Status::Unchanged,
@@ -89,7 +103,7 @@ async fn patch_one(
         found.report.diff.push_str(&review_text(&patches));
     }
     found.entry = Some(entry);
-    Ok(found)
+    Ok((found, Some(info)))
 }
 
 /// A pkgbase whose patches cannot be applied now: held at its old entry, with why.
