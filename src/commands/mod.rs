@@ -185,6 +185,9 @@ pub(crate) async fn official_repos(
 
 /// Everything the AUR and the official repositories say about the listed packages and what
 /// they need. `srcinfo_dir`: where `.SRCINFO` files are kept between runs (None: not kept).
+/// `patched`: pkgbase -> the `.SRCINFO` of its patched files (issue 27), used instead of its
+/// AUR commit's ([`patches`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn resolve(
     config: &Config,
     aur: &AurClient,
@@ -193,11 +196,13 @@ pub(crate) async fn resolve(
     srcinfo_dir: Option<&Utf8Path>,
     pinned: &std::collections::BTreeMap<String, String>,
     local: &[crate::aur::LocalPackage],
+    patched: &BTreeMap<String, crate::aur::SrcInfo>,
 ) -> Result<Universe, Error> {
     let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
     let store = SrcInfoStore::new(srcinfo_dir);
     let query = Query { listed: &listed, arch: &config.arch, official, published, pinned, local };
-    let universe = crate::aur::resolve(&Live { aur, store: &store }, &query).await?;
+    let source = patches::WithPatches { live: Live { aur, store: &store }, patched };
+    let universe = crate::aur::resolve(&source, &query).await?;
     tracing::info!(
         "{} .SRCINFO file(s) fetched, {} RPC request(s), {} official package(s) known",
         store.fetched(),
@@ -484,11 +489,8 @@ pub(crate) async fn make_plan(
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
     let local = local_packages(config, work, printer).await?;
-    let patched = patches::patched_packages(config, &lock, aur, work, printer).await?;
-    let srcinfo = work.join("srcinfo");
-    let (pins, published) = (lock.pins(), &remote.entries);
-    let universe = patches::resolve(config, aur, &official, published, Some(&srcinfo), &pins, &local, &patched.srcinfo);
-    let universe = universe.await?;
+    let (universe, patched) =
+        patches::resolve_locked(config, aur, (&official, &remote.entries), work, &lock, &local, printer).await?;
     let mismatches = crate::plan::read_mismatches(work);
     let plan = crate::plan::make(&Inputs {
         config,

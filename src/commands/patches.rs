@@ -3,7 +3,7 @@
 //! against the lock's digests, applied, and the patched package's `.SRCINFO` is what the
 //! resolution, the dependency graph and the plan see ([`resolve`]).
 use super::shared;
-use crate::aur::{AurClient, GitClone, Live, Query, SrcInfo, SrcInfoStore, Universe};
+use crate::aur::{AurClient, GitClone, Live, SrcInfo, Universe};
 use crate::config::{Config, PackageConfig};
 use crate::error::Error;
 use crate::lock::{Entry, Lock};
@@ -95,30 +95,29 @@ async fn patched_tree(
     Ok((original, patched))
 }
 
-/// [`super::resolve`], with the patched packages' `.SRCINFO` (`patched`) in place of their
-/// AUR commit's.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn resolve(
+/// The universe at the lock's commits that `plan`, `check` and `review` see (`.SRCINFO` files
+/// kept under `work`), with the patched packages' `.SRCINFO` in place of their AUR commit's,
+/// and what [`patched_packages`] found. Errors: Docker, the builder image, the AUR.
+pub(crate) async fn resolve_locked(
     config: &Config,
     aur: &AurClient,
-    official: &crate::official::OfficialRepos,
-    published: &[crate::alpm::RepoEntry],
-    srcinfo_dir: Option<&Utf8Path>,
-    pinned: &BTreeMap<String, String>,
+    (official, published): (&crate::official::OfficialRepos, &[crate::alpm::RepoEntry]),
+    work: &Utf8Path,
+    lock: &Lock,
     local: &[crate::aur::LocalPackage],
-    patched: &BTreeMap<String, SrcInfo>,
-) -> Result<Universe, Error> {
-    let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
-    let store = SrcInfoStore::new(srcinfo_dir);
-    let query = Query { listed: &listed, arch: &config.arch, official, published, pinned, local };
-    let source = WithPatches { live: Live { aur, store: &store }, patched };
-    Ok(crate::aur::resolve(&source, &query).await?)
+    printer: &Printer,
+) -> Result<(Universe, Patched), Error> {
+    let patched = patched_packages(config, lock, aur, work, printer).await?;
+    let (srcinfo, pins) = (work.join("srcinfo"), lock.pins());
+    let universe =
+        super::resolve(config, aur, official, published, Some(&srcinfo), &pins, local, &patched.srcinfo).await?;
+    Ok((universe, patched))
 }
 
 /// The AUR, with the `.SRCINFO` of patched pkgbases replaced by their patched one.
-struct WithPatches<'a> {
-    live: Live<'a>,
-    patched: &'a BTreeMap<String, SrcInfo>,
+pub(super) struct WithPatches<'a> {
+    pub live: Live<'a>,
+    pub patched: &'a BTreeMap<String, SrcInfo>,
 }
 
 impl crate::aur::Source for WithPatches<'_> {

@@ -205,7 +205,7 @@ async fn resolve_round(
     patched: &BTreeMap<String, crate::aur::SrcInfo>,
 ) -> Result<Universe, Error> {
     let srcinfo = work.join("srcinfo");
-    super::patches::resolve(ctx.config, &ctx.aur, official, &[], Some(&srcinfo), pins, local, patched).await
+    super::resolve(ctx.config, &ctx.aur, official, &[], Some(&srcinfo), pins, local, patched).await
 }
 
 /// Step 2 for the round's pkgbases: (a) fetch each AUR repository, [`EXAMINED_IN_FLIGHT`] at

@@ -79,6 +79,9 @@ fn a_patched_aur_package_is_built_installed_and_a_changed_patch_publishes_a_high
     let out = bed.run_as_is("build", &[]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("run `repoctl update greet`"), "{}", text(&out));
+    let out = bed.run_as_is("check", &[]);
+    assert_eq!(out.status.code(), Some(2), "check says so on greet's line: {}", text(&out));
+    assert!(text(&out).contains("the patches of greet changed since repoctl.lock was written"), "{}", text(&out));
 
     // update: same AUR commit, another patch: the next dotted pkgrel, so pacman updates.
     let out = bed.run_as_is("update", &[]);
