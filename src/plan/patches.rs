@@ -76,3 +76,89 @@ fn block(step: &mut Step, why: String, hint: String) {
         step.reason = Reason::Blocked(step.problems.iter().map(|p| p.message.clone()).collect());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PatchFile;
+
+    /// A published, locked, patched step: the patched `.SRCINFO` says `made`, the repository
+    /// has `repo`.
+    fn step(made: &str, repo: Option<&str>) -> Step {
+        let entry = crate::alpm::RepoEntry {
+            name: "greet".into(),
+            base: "greet".into(),
+            version: repo.unwrap_or("0-1").into(),
+            filename: "greet-0-1-any.pkg.tar.zst".into(),
+            ..Default::default()
+        };
+        let (none, makes) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+        let mut step = super::super::removals(&[entry], &none, &makes).remove(0);
+        let older = repo.is_none_or(|r| compare_versions(made, r) == Ordering::Greater);
+        (step.action, step.reason) =
+            if older { (Action::Build, Reason::UpToDate) } else { (Action::Skip, Reason::UpToDate) };
+        step.aur_version = Some(made.into());
+        step.repo_version = repo.map(String::from);
+        step.commit = Some("a".repeat(40));
+        step.patches.files = vec![PatchFile { file: "/r/p.patch".into(), written: "p.patch".into() }];
+        step.patches.locked = vec![format!("sha256:{}", "1".repeat(64))];
+        step
+    }
+
+    fn lock(version: &str) -> crate::lock::Lock {
+        let entry = crate::lock::Entry {
+            name: "greet".into(),
+            path: None,
+            commit: "a".repeat(40),
+            version: version.into(),
+            pkgnames: vec!["greet".into()],
+            maintainer: None,
+            comaintainers: Vec::new(),
+            committed: String::new(),
+            files: format!("tree-sha256:{}", "0".repeat(64)),
+            patches: vec![format!("sha256:{}", "1".repeat(64))],
+        };
+        crate::lock::Lock { entries: [("greet".to_string(), entry)].into() }
+    }
+
+    fn settled(step: Step, lock_version: &str, problems: &[(&str, &str)]) -> Step {
+        let problems = problems.iter().map(|(b, w)| (b.to_string(), w.to_string())).collect();
+        settle(super::super::Plan::new(vec![step]), &lock(lock_version), &problems).packages.remove(0)
+    }
+
+    #[test]
+    fn a_lock_a_dotted_pkgrel_above_the_patched_srcinfo_rebuilds_with_it() {
+        let s = settled(step("1.0-1", Some("1.0-1")), "1.0-1.1", &[]);
+        assert_eq!((s.action, s.rebuild.as_ref().map(|r| r.bump.version())), (Action::Build, Some("1.0-1.1")));
+        assert_eq!(s.reason, Reason::Rebuild { version: "1.0-1.1".into(), why: BUMP_WHY.into() });
+        // Not published yet: built with the lock's pkgrel too.
+        let s = settled(step("1.0-1", None), "1.0-1.1", &[]);
+        assert_eq!(
+            (s.action, s.rebuild.map(|r| r.bump.version().to_string())),
+            (Action::Build, Some("1.0-1.1".into()))
+        );
+        // Published at the lock's version: nothing to do.
+        let s = settled(step("1.0-1", Some("1.0-1.1")), "1.0-1.1", &[]);
+        assert_eq!((s.action, s.rebuild.is_none()), (Action::Skip, true));
+    }
+
+    #[test]
+    fn the_same_version_is_left_alone_and_another_one_is_a_problem() {
+        let s = settled(step("1.0-1", None), "1.0-1", &[]);
+        assert_eq!((s.action, s.rebuild.is_none(), s.problems.is_empty()), (Action::Build, true, true));
+        let s = settled(step("1.0-2", None), "1.0-1", &[]);
+        assert_eq!(s.action, Action::Blocked);
+        assert!(s.problems[0].message.contains("with its patches, greet makes 1.0-2, but repoctl.lock says 1.0-1"));
+    }
+
+    #[test]
+    fn patches_that_cannot_be_used_block_the_step_with_the_fix() {
+        let s = settled(step("1.0-1", None), "1.0-1", &[("greet", "the patches of greet changed")]);
+        assert_eq!(s.action, Action::Blocked);
+        assert_eq!(s.problems[0].hint, "run `repoctl update greet` and review what it shows");
+        let mut unlisted = step("1.0-1", None);
+        unlisted.patches.files.clear();
+        let s = settled(unlisted, "1.0-1", &[]);
+        assert!(s.problems[0].message.contains("repoctl.lock holds greet with patches, but repo.yaml lists none"));
+    }
+}
