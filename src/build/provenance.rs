@@ -54,6 +54,12 @@ fn origin(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Origin, Failur
         lock: LockRef { sha256: lock.clone() },
         builder: ctx.builder.clone(),
         built_at: crate::lock::rfc3339(jiff::Timestamp::now().as_second()),
-        rebuild: step.rebuild.as_ref().map(|r| format!("rebuild: {}", r.why)),
+        // A patched package's dotted pkgrel that the lock itself records (issue 27) is its
+        // locked version, not a rebuild: publish DIR takes it, bound by the lock like any other.
+        rebuild: step
+            .rebuild
+            .as_ref()
+            .filter(|r| r.why != crate::plan::patches::BUMP_WHY)
+            .map(|r| format!("rebuild: {}", r.why)),
     })
 }

@@ -88,7 +88,12 @@ fn a_patched_aur_package_is_built_installed_and_a_changed_patch_publishes_a_high
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let second = lock(&bed);
     assert!(second.contains("version = \"1.0-1.1\""), "{second}");
-    let out = bed.run_as_is("build", &[]);
+    // Built as a shard does (build --no-publish --out DIR, then publish DIR): the dotted pkgrel
+    // is the lock's version, not a rebuild made elsewhere, so publish DIR takes it.
+    let shard = bed.dir.join("shard");
+    let out = bed.run_as_is("build", &["--no-publish", "--out", shard.as_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = bed.run_as_is("publish", &[shard.as_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(installed(&bed), "refixed greet 1.0-1.1");
     assert_eq!(repoctl_containers(), 0, "containers left behind");
