@@ -88,6 +88,12 @@ fn a_patched_aur_package_is_built_installed_and_a_changed_patch_publishes_a_high
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let second = lock(&bed);
     assert!(second.contains("version = \"1.0-1.1\""), "{second}");
+    // The pull request's view of that lock change shows the new patch.
+    let base = bed.dir.join("base.lock");
+    std::fs::write(&base, &first).unwrap();
+    let out = bed.run_as_is("update", &["--since", base.as_str(), "--markdown"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("+  echo \"refixed greet"), "{}", text(&out));
     // Built as a shard does (build --no-publish --out DIR, then publish DIR): the dotted pkgrel
     // is the lock's version, not a rebuild made elsewhere, so publish DIR takes it.
     let shard = bed.dir.join("shard");
