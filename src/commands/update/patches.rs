@@ -27,8 +27,7 @@ pub(super) struct State {
 /// Applies the patches of every patched pkgbase of `bases` whose examination took a new entry,
 /// replacing it in `examined` (see the module documentation), and keeps the patched `.SRCINFO`
 /// in `state`, for the next round of resolution: what a patch makes the package need is
-/// locked too. Errors: Docker or the builder
-/// image, when a `.SRCINFO` must be made.
+/// locked too. Errors: Docker or the builder image, when a `.SRCINFO` must be made.
 pub(super) async fn patch_examined(
     ctx: &Ctx<'_>,
     old: &Lock,
@@ -116,9 +115,11 @@ fn held(base: &str, old: Option<&Entry>, error: String) -> Examined {
 /// The version the lock records for a patched package whose patched `.SRCINFO` says `made`: a
 /// changed patch on the locked AUR commit gets the next dotted pkgrel after the locked version
 /// ([`crate::alpm::PkgrelBump`], as a rebuild does), so clients update; the same patches on
-/// the same commit keep the locked version; a new commit starts from `made`.
+/// the same commit keep the locked version; a new commit, or patches that make a newer version
+/// themselves, start from `made`.
 pub(super) fn locked_version(old: Option<&Entry>, commit: &str, digests: &[String], made: &str) -> String {
-    match old.filter(|o| o.commit == commit) {
+    let newer = |o: &&Entry| crate::alpm::compare_versions(made, &o.version) == std::cmp::Ordering::Greater;
+    match old.filter(|o| o.commit == commit && !newer(o)) {
         Some(o) if o.patches == digests => o.version.clone(),
         Some(o) => crate::alpm::PkgrelBump::next(made, Some(&o.version))
             .map_or_else(|| made.to_string(), |b| b.version().to_string()),
@@ -240,5 +241,7 @@ mod tests {
         assert_eq!(locked_version(Some(&bumped), &a, &["sha256:2".into()], "1.0-1"), "1.0-1.1");
         assert_eq!(locked_version(Some(&bumped), &b, &["sha256:3".into()], "1.0-2"), "1.0-2");
         assert_eq!(locked_version(None, &a, &["sha256:3".into()], "1.0-1"), "1.0-1");
+        // A patch that raises pkgver itself needs no dotted pkgrel.
+        assert_eq!(locked_version(Some(&bumped), &a, &["sha256:3".into()], "1.1-1"), "1.1-1");
     }
 }
