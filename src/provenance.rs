@@ -81,6 +81,10 @@ pub struct AurSource {
     /// commit of that repository, and `files` the digest of the subdir's files there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<GitOrigin>,
+    /// `patches:` applied to the commit's files (issue 27): each patch's SHA-256 as repoctl.lock
+    /// records it (`sha256:` and hex), in the order they were applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<String>,
 }
 
 /// A `git:` package's repository in provenance (issue 27), as repo.yaml and repoctl.lock write it.
@@ -239,6 +243,13 @@ impl Provenance {
             (None, Some(git)) => format!("{} at commit {}", git.describe(), cut(&self.aur.commit)),
             (None, None) => format!("AUR commit {}", cut(&self.aur.commit)),
         };
+        let from = match self.aur.patches.len() {
+            0 => from,
+            _ => format!(
+                "{from} with patches {}",
+                self.aur.patches.iter().map(|p| cut(p)).collect::<Vec<_>>().join(", ")
+            ),
+        };
         format!(
             "{} {} from {from} (files {}, lock {}), builder image {}",
             self.pkgname,
@@ -270,6 +281,7 @@ mod tests {
                 files: format!("sha256:{}", "a".repeat(64)),
                 path: None,
                 git: None,
+                patches: Vec::new(),
             },
             lock: LockRef { sha256: format!("sha256:{}", "b".repeat(64)) },
             builder: Builder {

@@ -7,6 +7,7 @@ mod image;
 mod keys;
 pub mod local;
 mod package;
+pub mod patches;
 mod provenance;
 mod run_image;
 mod sources;
@@ -540,6 +541,9 @@ async fn checkout(ctx: &BuildContext, step: &Step) -> Result<(LockedTree, SrcInf
     drop(clone);
     let tree = tree.verify(base, hash).map_err(|e| Failure::new(FailureKind::Lock, &e))?;
     tracing::debug!(pkgbase = %base, "reading and checking the locked tree: {:.3} s", started.elapsed().as_secs_f64());
+    if !step.patches.is_empty() {
+        return checkout_patched(ctx, step, tree).await;
+    }
     let srcinfo = SrcInfo::of_tree(tree.tree(), &ctx.arch).map_err(|e| Failure::new(FailureKind::Srcinfo, &e))?;
     if srcinfo.pkgbase != *base {
         let why = format!(".SRCINFO at {commit} names pkgbase {}, not {base}", srcinfo.pkgbase);
@@ -585,6 +589,27 @@ fn checkout_local(
         return Err(Failure::text(FailureKind::Srcinfo, why));
     }
     Ok((tree, srcinfo))
+}
+
+/// An AUR package with `patches:` (issue 27): the locked commit's `tree` with the patch files
+/// applied once they match the lock's digests ([`patches::patched_tree`]: a patch changed since
+/// `repoctl update` is not built), and the `.SRCINFO` of the result ([`patches::patched_srcinfo`]).
+async fn checkout_patched(ctx: &BuildContext, step: &Step, tree: LockedTree) -> Result<(LockedTree, SrcInfo), Failure> {
+    let base = &step.pkgbase;
+    let scratch = ctx.dirs.run.join("scratch").join(format!("{base}.patching"));
+    let (files, locked) = (&step.patches.files, &step.patches.locked);
+    let patched = patches::patched_tree(base, &tree, files, locked, &scratch).await.map_err(|e| {
+        let kind = match e {
+            crate::trust::patch::PatchError::Changed { .. } => FailureKind::Lock,
+            _ => FailureKind::Tree,
+        };
+        Failure::new(kind, &e)
+    })?;
+    let maker = patches::Maker { docker: &ctx.docker, image: &ctx.image };
+    let srcinfo = patches::patched_srcinfo(base, &tree, &patched, &ctx.dirs.work, Some(maker), &ctx.arch)
+        .await
+        .map_err(|e| Failure::text(FailureKind::Srcinfo, e))?;
+    Ok((patched, srcinfo))
 }
 
 /// The kind of a failure to read the locked commit's tree.

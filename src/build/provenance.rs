@@ -57,10 +57,17 @@ fn origin(ctx: &BuildContext, plan: &Plan, step: &Step) -> Result<Origin, Failur
                 .git
                 .as_ref()
                 .map(|g| crate::provenance::GitOrigin { url: g.url.clone(), subdir: g.subdir.clone() }),
+            patches: step.patches.locked.clone(),
         },
         lock: LockRef { sha256: lock.clone() },
         builder: ctx.builder.clone(),
         built_at: crate::lock::rfc3339(jiff::Timestamp::now().as_second()),
-        rebuild: step.rebuild.as_ref().map(|r| format!("rebuild: {}", r.why)),
+        // A patched package's dotted pkgrel that the lock itself records (issue 27) is its
+        // locked version, not a rebuild: publish DIR takes it, bound by the lock like any other.
+        rebuild: step
+            .rebuild
+            .as_ref()
+            .filter(|r| r.why != crate::plan::patches::BUMP_WHY)
+            .map(|r| format!("rebuild: {}", r.why)),
     })
 }

@@ -21,8 +21,10 @@ pub async fn check(
     // At the locked commits: what `build` would build.
     let lock = super::read_lock(&config)?;
     let local = super::git_packages::local_and_git(&config, &work, printer, &lock).await?;
-    let universe =
-        super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
+    // Patched packages (issue 27) as the build sees them; patches changed since the lock are
+    // problems on their entry's line.
+    let (universe, patched) =
+        super::patches::resolve_locked(&config, &aur, (&official, &[]), &work, &lock, &local, printer).await?;
     let no_mismatches = Default::default();
     let plan = crate::plan::make(&crate::plan::Inputs {
         config: &config,
@@ -32,6 +34,7 @@ pub async fn check(
         mismatches: &no_mismatches,
         lock: &lock,
     })?;
+    let plan = crate::plan::patches::settle(plan, &lock, &patched.problems);
     let diags = super::plan_diagnostics(&config, &plan);
     if !diags.0.is_empty() {
         return Err(diags.into());

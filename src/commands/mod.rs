@@ -8,6 +8,7 @@ mod git_packages;
 mod history;
 pub mod init;
 mod man;
+mod patches;
 pub(crate) mod plan;
 mod provenance;
 mod publish;
@@ -185,6 +186,9 @@ pub(crate) async fn official_repos(
 
 /// Everything the AUR and the official repositories say about the listed packages and what
 /// they need. `srcinfo_dir`: where `.SRCINFO` files are kept between runs (None: not kept).
+/// `patched`: pkgbase -> the `.SRCINFO` of its patched files (issue 27), used instead of its
+/// AUR commit's ([`patches`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn resolve(
     config: &Config,
     aur: &AurClient,
@@ -193,11 +197,13 @@ pub(crate) async fn resolve(
     srcinfo_dir: Option<&Utf8Path>,
     pinned: &std::collections::BTreeMap<String, String>,
     local: &[crate::aur::LocalPackage],
+    patched: &BTreeMap<String, crate::aur::SrcInfo>,
 ) -> Result<Universe, Error> {
     let listed: Vec<(String, bool)> = config.packages.iter().map(|p| (p.name.clone(), p.nocheck)).collect();
     let store = SrcInfoStore::new(srcinfo_dir);
     let query = Query { listed: &listed, arch: &config.arch, official, published, pinned, local };
-    let universe = crate::aur::resolve(&Live { aur, store: &store }, &query).await?;
+    let source = patches::WithPatches { live: Live { aur, store: &store }, patched };
+    let universe = crate::aur::resolve(&source, &query).await?;
     tracing::info!(
         "{} .SRCINFO file(s) fetched, {} RPC request(s), {} official package(s) known",
         store.fetched(),
@@ -484,8 +490,8 @@ pub(crate) async fn make_plan(
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
     let local = git_packages::local_and_git(config, work, printer, &lock).await?;
-    let universe =
-        resolve(config, aur, &official, &remote.entries, Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
+    let (universe, patched) =
+        patches::resolve_locked(config, aur, (&official, &remote.entries), work, &lock, &local, printer).await?;
     let mismatches = crate::plan::read_mismatches(work);
     let plan = crate::plan::make(&Inputs {
         config,
@@ -495,6 +501,8 @@ pub(crate) async fn make_plan(
         mismatches: &mismatches,
         lock: &lock,
     })?;
+    // Issue 27: patched packages take the lock's version, or cannot be built now.
+    let plan = crate::plan::patches::settle(plan, &lock, &patched.problems);
     // Issue 29: what a rollback took away is not built again while the lock names it.
     let plan = crate::plan::hold_rolled_back(plan, &holds.holds, only);
     let now = jiff::Timestamp::now().as_second();

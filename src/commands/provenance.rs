@@ -187,6 +187,11 @@ fn describe(record: &Provenance, repo: &str, target: &str) -> String {
         (None, Some(git)) => format!("git:      {} at commit {}", git.describe(), record.aur.commit),
         (None, None) => format!("AUR:      {} at commit {}", record.aur.url, record.aur.commit),
     };
+    // Issue 27: the patches applied to the commit's files, as the lock records them.
+    let source = match record.aur.patches.as_slice() {
+        [] => source,
+        patches => format!("{source}\n  patches:  {}", patches.join(", ")),
+    };
     format!(
         "{} {} ({} in {repo} at {target})\n  sha256:   {}\n  pkgbase:  {}\n  {source}\n  files:    {}\n  lock:     {}\n  builder:  {}: run image {}{base}\n  built:    {} by {}",
         record.pkgname,

@@ -261,7 +261,7 @@ fn locked(config: &Config, entry: &crate::lock::Entry) -> Locked {
         debug: listed.and_then(|p| p.debug).unwrap_or(config.builder.debug),
         bump: None,
     };
-    Locked { declared, commit: entry.commit.clone(), files: entry.files.clone() }
+    Locked { declared, commit: entry.commit.clone(), files: entry.files.clone(), patches: entry.patches.clone() }
 }
 
 /// Says every refusal, and records each refused pkgbase that repoctl.lock holds in `results`

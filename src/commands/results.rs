@@ -399,6 +399,7 @@ mod tests {
             comaintainers: Vec::new(),
             committed: "2026-12-01T00:00:00Z".into(),
             files: format!("tree-sha256:{}", "0".repeat(64)),
+            patches: Vec::new(),
         };
         let lock = crate::lock::Lock {
             entries: ["hello", "linked", "unlisted", "nolog"].map(|n| (n.to_string(), entry(n))).into(),

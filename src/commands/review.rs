@@ -81,8 +81,8 @@ pub async fn review(
     // The pull request's lock: what its `build` would build.
     let lock = super::read_lock(&config)?;
     let local = super::git_packages::local_and_git(&config, &work, printer, &lock).await?;
-    let universe =
-        super::resolve(&config, &aur, &official, &[], Some(&work.join("srcinfo")), &lock.pins(), &local).await?;
+    let (universe, _patched) =
+        super::patches::resolve_locked(&config, &aur, (&official, &[]), &work, &lock, &local, printer).await?;
     let no_mismatches = Default::default();
     let inputs = |only: &[String]| -> Result<crate::plan::Plan, crate::plan::PlanError> {
         crate::plan::make(&Inputs {

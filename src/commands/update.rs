@@ -27,6 +27,8 @@ const EXAMINED_IN_FLIGHT: usize = 8;
 /// Rounds of resolution before the held set must have settled.
 const MAX_ROUNDS: usize = 4;
 
+mod patches;
+
 /// How `update` runs.
 #[derive(Debug, Default)]
 pub struct Options {
@@ -101,7 +103,8 @@ pub async fn update(
         new.write(&lock_path)?;
         printer.info(&format!("wrote {lock_path}: review the change and commit it"));
     }
-    let unreadable = report.packages.iter().any(|p| matches!(p.held, Some(Hold::Unreadable { .. })));
+    let unreadable =
+        report.packages.iter().any(|p| matches!(p.held, Some(Hold::Unreadable { .. } | Hold::Patches { .. })));
     let failed = unreadable || !problems.0.is_empty() || (options.check && report.changed);
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
 }
@@ -122,6 +125,7 @@ fn show(report: &Report, options: &Options, color: bool, printer: &Printer) -> R
                 p.held,
                 Some(
                     Hold::Unreadable { .. }
+                        | Hold::Patches { .. }
                         | Hold::MaintainerChanged { .. }
                         | Hold::MaintainerNotAllowed { .. }
                         | Hold::ComaintainersChanged { .. }
@@ -154,9 +158,11 @@ async fn moved(
 ) -> Result<(Report, Lock, Diagnostics), Error> {
     let mut pins: BTreeMap<String, String> = BTreeMap::new();
     let mut examined: BTreeMap<String, Examined> = BTreeMap::new();
+    // Issue 27: the patched `.SRCINFO` of the pkgbases patched so far, which the next round
+    // resolves with, so that what a patch makes a package need is in the closure.
+    let mut patching = patches::State::default();
     for _ in 0..MAX_ROUNDS {
-        let srcinfo = work.join("srcinfo");
-        let universe = super::resolve(ctx.config, &ctx.aur, official, &[], Some(&srcinfo), &pins, local).await?;
+        let universe = resolve_round(ctx, (official, local), work, &pins, &patching.srcinfo).await?;
         let (closure, problems, plan) = closure_of(ctx.config, &universe, old)?;
         ctx.accepted = names_to_bases(&options.accept, &universe, old);
         let selected = with_new_dependencies(names_to_bases(&options.packages, &universe, old), &plan, old);
@@ -183,18 +189,34 @@ async fn moved(
             (b.clone(), found)
         }));
         examined.extend(examine_all(ctx, &todo, old, &universe).await);
+        let todo: Vec<String> = todo.into_iter().cloned().collect();
+        let patched_before = patching.srcinfo.clone();
+        patches::patch_examined(ctx, old, &universe, work, &todo, &mut examined, &mut patching).await?;
         let held: BTreeMap<String, String> = examined
             .iter()
             .filter(|(b, e)| closure.contains(*b) && e.entry.is_none() && !universe.local.contains_key(*b))
             .filter_map(|(b, _)| old.entries.get(b).map(|o| (b.clone(), o.commit.clone())))
             .collect();
-        if held == pins {
+        if held == pins && patching.srcinfo == patched_before {
             let (report, lock) = conclude(old, examined, &closure, &universe, ctx.config, &selected);
             return Ok((report, lock, problems));
         }
         pins = held;
     }
     Err(Error::Usage("the held packages did not settle: run `repoctl update` again, or update them one by one".into()))
+}
+
+/// Step 1 of one round: the closure of repo.yaml at the AUR's heads, with `pins` (the held
+/// pkgbases at their locked commits) and the `.SRCINFO` of the pkgbases patched so far.
+async fn resolve_round(
+    ctx: &Ctx<'_>,
+    (official, local): (&crate::official::OfficialRepos, &[crate::aur::LocalPackage]),
+    work: &Utf8Path,
+    pins: &BTreeMap<String, String>,
+    patched: &BTreeMap<String, crate::aur::SrcInfo>,
+) -> Result<Universe, Error> {
+    let srcinfo = work.join("srcinfo");
+    super::resolve(ctx.config, &ctx.aur, official, &[], Some(&srcinfo), pins, local, patched).await
 }
 
 /// Step 2 for the round's pkgbases: (a) fetch each AUR repository, [`EXAMINED_IN_FLIGHT`] at
@@ -365,6 +387,7 @@ fn examine_local(config: &Config, base: &str, old: &Lock, universe: &Universe) -
         comaintainers: Vec::new(),
         committed: String::new(),
         files: digest.clone(),
+        patches: Vec::new(),
     };
     let status = match old {
         Some(o) if *o == entry => Status::Unchanged,
@@ -530,6 +553,7 @@ fn new_entry(
         comaintainers,
         committed: crate::lock::rfc3339(committed),
         files: tree.digest(),
+        patches: Vec::new(),
     })
 }
 
@@ -700,6 +724,7 @@ async fn lock_change(ctx: &Ctx<'_>, from: Option<&Entry>, to: &Entry) -> Result<
     (report.flags, report.version_only) = compare(from, &before, &new_snap);
     report.commits = commits;
     report.diff = ctx.diff(before.tree(), new_tree.tree());
+    report.diff.push_str(&patches::locked_review(ctx.config, to));
     Ok(report)
 }
 
@@ -719,6 +744,7 @@ mod tests {
             comaintainers: Vec::new(),
             committed: String::new(),
             files: String::new(),
+            patches: Vec::new(),
         }
     }
 

@@ -276,6 +276,9 @@ pub struct PackageConfig {
     pub capabilities: Vec<crate::docker::Capability>,
     /// Where its PKGBUILD comes from: the AUR, or a directory beside repo.yaml (issue 27).
     pub source: PackageSource,
+    /// `patches:` (issue 27): patch files applied, in this order, to the locked AUR commit's
+    /// files; empty for most entries, and always for a non-AUR one (the loader refuses it).
+    pub patches: Vec<PatchFile>,
     /// Where the entry stands in repo.yaml, for messages about it.
     pub pos: Pos,
 }
@@ -326,6 +329,18 @@ pub struct LocalPath {
     pub dir: Utf8PathBuf,
     /// As repo.yaml writes it, normalized (`pkgbuilds/mytool`, `/`-separated, no `.` or `..`):
     /// what repoctl.lock and provenance record.
+    pub written: String,
+}
+
+/// A `patches:` file of an AUR entry (issue 27), checked when repo.yaml was loaded: a regular
+/// file inside repo.yaml's directory (symbolic links resolved). Its bytes are read again, and
+/// checked against repoctl.lock, by [`crate::trust::patch`] wherever they are used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatchFile {
+    /// The file as repoctl reads it: repo.yaml's directory joined with `written`.
+    pub file: Utf8PathBuf,
+    /// As repo.yaml writes it, normalized (`patches/foo.patch`): what the review and messages
+    /// show.
     pub written: String,
 }
 

@@ -116,6 +116,8 @@ pub struct RawPackage {
     /// `git:` and `subdir:`: a PKGBUILD repository outside the AUR (issue 27).
     pub git: Option<Spanned<String>>,
     pub subdir: Option<Spanned<String>>,
+    /// `patches:`: patch files relative to repo.yaml, applied in order to an AUR package.
+    pub patches: Option<Spanned<Vec<Spanned<String>>>>,
     pub settings: RawPackageSettings,
 }
 
@@ -158,6 +160,7 @@ struct RawPackageLong {
     git: Option<Spanned<String>>,
     #[serde(default)]
     subdir: Option<Spanned<String>>,
+    patches: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     nocheck: bool,
     #[serde(default)]
@@ -197,6 +200,7 @@ impl<'de> Deserialize<'de> for RawPackage {
                     path: None,
                     git: None,
                     subdir: None,
+                    patches: None,
                     settings: RawPackageSettings::default(),
                 })
             }
@@ -215,7 +219,14 @@ impl<'de> Deserialize<'de> for RawPackage {
                     debug: long.debug,
                     capabilities: long.capabilities,
                 };
-                Ok(RawPackage { name: long.name, path: long.path, git: long.git, subdir: long.subdir, settings })
+                Ok(RawPackage {
+                    name: long.name,
+                    path: long.path,
+                    git: long.git,
+                    subdir: long.subdir,
+                    patches: long.patches,
+                    settings,
+                })
             }
         }
         deserializer.deserialize_any(PackageVisitor)

@@ -747,6 +747,7 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
             let pgp_keys = self.pgp_keys(settings.pgp_keys.as_ref());
             let capabilities = self.capabilities(settings.capabilities.as_ref());
             let vcs_interval = self.vcs_interval(settings.vcs_interval.as_ref());
+            let patches = self.patches(entry.value.patches.as_ref(), &source);
             out.push(PackageConfig {
                 name: name.value.clone(),
                 nocheck: settings.nocheck,
@@ -758,6 +759,7 @@ IDs can be forged), or the path of an armored key file relative to repo.yaml",
                 debug: settings.debug,
                 capabilities,
                 source,
+                patches,
                 pos,
             });
         }
@@ -885,6 +887,67 @@ the directory under {base} and write its path relative to repo.yaml"
             return None;
         }
         Some(LocalPath { dir, written: written.as_str().to_string() })
+    }
+}
+
+impl Validator<'_> {
+    /// `patches:` (issue 27): files relative to repo.yaml and inside its directory (symbolic
+    /// links resolved), on an AUR entry only. Problems at the list (a non-AUR entry) or at the
+    /// file; the files that pass are kept, in order.
+    fn patches(&mut self, patches: Option<&Spanned<Vec<Spanned<String>>>>, source: &PackageSource) -> Vec<PatchFile> {
+        let Some(list) = patches else { return Vec::new() };
+        if !matches!(source, PackageSource::Aur) {
+            self.problem(
+                list.referenced,
+                "`patches:` applies to an AUR package only",
+                match source {
+                    PackageSource::Git(_) => "a `git:` package's files are a repository of its own: commit the change there, then `repoctl update`",
+                    _ => "a `path:` package is a directory of this repository: change its files instead of patching them",
+                },
+            );
+            return Vec::new();
+        }
+        list.value.iter().filter_map(|file| self.patch_file(file)).collect()
+    }
+
+    /// One `patches:` item: an existing regular file inside the repository, else a problem.
+    fn patch_file(&mut self, file: &Spanned<String>) -> Option<PatchFile> {
+        let base = self.path.parent().filter(|p| !p.as_str().is_empty()).unwrap_or(Utf8Path::new("."));
+        let v = file.value.trim();
+        let written = normalize(Utf8Path::new(v));
+        let outside = || {
+            format!(
+                "a patch lives in the repository that holds repo.yaml, where its pull requests review it: move it under \
+{base} and write its path relative to repo.yaml"
+            )
+        };
+        if v.is_empty() {
+            self.problem(file.referenced, "a patch path is empty", "name a patch file, relative to repo.yaml");
+            return None;
+        }
+        if written.is_absolute() || written.starts_with("..") || written.as_str() == "." {
+            self.problem(file.referenced, format!("patch `{v}` is outside the repository"), outside());
+            return None;
+        }
+        let path = normalize(&base.join(&written));
+        if !path.is_file() {
+            self.problem(
+                file.referenced,
+                format!("patch file `{v}` does not exist"),
+                format!("create it (`git diff > {v}` in a clone of the AUR package), or fix the path: it is relative to repo.yaml ({base})"),
+            );
+            return None;
+        }
+        let inside = match (base.canonicalize_utf8(), path.canonicalize_utf8()) {
+            (Ok(b), Ok(p)) => p.starts_with(&b),
+            _ => false,
+        };
+        if !inside {
+            let message = format!("patch `{v}` is outside the repository (through a symbolic link)");
+            self.problem(file.referenced, message, outside());
+            return None;
+        }
+        Some(PatchFile { file: path, written: written.as_str().to_string() })
     }
 }
 
@@ -1604,5 +1667,43 @@ mod local_paths {
             "  - path: pkgbuilds/missing\n  - path: ../elsewhere\n  - path: /srv/pkgbuilds/x\n  - path: pkgbuilds/escape\n  - path: pkgbuilds/empty\n  - path: ''\n  - {nocheck: true}\n  - path: pkgbuilds/mytool\n  - mytool\n",
         );
         insta::assert_snapshot!("bad_path_entries", text);
+    }
+}
+
+#[cfg(test)]
+mod patch_files {
+    use super::*;
+
+    /// A repository with `patches/foo.patch`, `pkgbuilds/mytool/PKGBUILD` and a link leading out.
+    fn repository() -> (tempfile::TempDir, Utf8PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::try_from(dir.path().to_path_buf()).unwrap();
+        fs_err::create_dir_all(root.join("patches")).unwrap();
+        fs_err::create_dir_all(root.join("pkgbuilds/mytool")).unwrap();
+        fs_err::write(root.join("patches/foo.patch"), "--- a/PKGBUILD\n+++ b/PKGBUILD\n").unwrap();
+        fs_err::write(root.join("pkgbuilds/mytool/PKGBUILD"), "pkgname=mytool\n").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", root.join("patches/escape.patch")).unwrap();
+        (dir, root)
+    }
+
+    #[test]
+    fn patches_are_files_beside_repo_yaml_in_order() {
+        let (_dir, root) = repository();
+        let yaml = "name: r\npackages:\n  - name: foo\n    patches: [patches/foo.patch, ./patches/../patches/foo.patch]\n  - bar\n";
+        let config = parse(&root.join("repo.yaml"), yaml.as_bytes()).unwrap();
+        let written: Vec<&str> = config.packages[0].patches.iter().map(|p| p.written.as_str()).collect();
+        assert_eq!(written, ["patches/foo.patch", "patches/foo.patch"]);
+        assert_eq!(config.packages[0].patches[0].file, root.join("patches/foo.patch"));
+        assert!(config.packages[1].patches.is_empty());
+    }
+
+    /// The issue's bad inputs, each at its line and column with its hint.
+    #[test]
+    fn bad_patches_are_pinned() {
+        let (_dir, root) = repository();
+        let yaml = "name: r\npackages:\n  - name: foo\n    patches:\n      - patches/missing.patch\n      - ../outside.patch\n      - /etc/passwd\n      - patches/escape.patch\n      - ''\n  - path: pkgbuilds/mytool\n    patches: [patches/foo.patch]\n";
+        let err = parse(&root.join("repo.yaml"), yaml.as_bytes()).unwrap_err();
+        let text = err.0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+        insta::assert_snapshot!("bad_patches", text.replace(root.as_str(), "[REPO]"));
     }
 }

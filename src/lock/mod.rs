@@ -58,6 +58,12 @@ pub struct Entry {
     /// and 64 hex digits (`sha256:` in locks written before issue 23, which
     /// [`crate::trust::tree::Tree::verify`] accepts only where it saw every entry).
     pub files: String,
+    /// `patches:` of its repo.yaml entry (issue 27): the SHA-256 of each patch file's bytes, in
+    /// the order they are applied, as [`crate::trust::patch::digest`] writes it (`sha256:` and
+    /// 64 hex digits). Empty (and absent from the file) for an unpatched package. `version` and
+    /// `pkgnames` are then those of the patched files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<String>,
 }
 
 /// The whole lock: pkgbase -> entry.
@@ -199,6 +205,12 @@ impl Entry {
         let hash = prefixes.iter().find_map(|p| self.files.strip_prefix(p)).unwrap_or_default();
         if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("files `{}` is not `tree-sha256:` and 64 hex digits", self.files));
+        }
+        if let Some(bad) = self.patches.iter().find(|p| !crate::trust::patch::is_digest(p)) {
+            return Err(format!("patch digest `{bad}` is not `sha256:` and 64 hex digits"));
+        }
+        if self.is_local() && !self.patches.is_empty() {
+            return Err("a `path:` package has no patches".to_string());
         }
         self.pkgnames.iter().try_for_each(|n| crate::config::check_package_name(n))
     }

@@ -53,6 +53,9 @@ pub enum Hold {
     NeedsReview,
     /// Its AUR repository or `.SRCINFO` could not be read: nothing to review yet.
     Unreadable { error: String },
+    /// Its `patches:` (issue 27) do not apply to the AUR's new commit, or the patched package
+    /// cannot be read: the old entry (commit and patches) stays until the patches are fixed.
+    Patches { error: String },
 }
 
 impl std::fmt::Display for Hold {
@@ -84,6 +87,7 @@ impl std::fmt::Display for Hold {
             ),
             Hold::NeedsReview => f.write_str("not a version-only change: needs review (trust.auto)"),
             Hold::Unreadable { error } => write!(f, "cannot be read from the AUR: {error}"),
+            Hold::Patches { error } => write!(f, "held at its lock entry: {error}"),
         }
     }
 }
@@ -167,6 +171,7 @@ mod tests {
             comaintainers: vec![],
             committed: "2026-11-01T00:00:00Z".into(),
             files: format!("sha256:{}", "0".repeat(64)),
+            patches: Vec::new(),
         }
     }
 

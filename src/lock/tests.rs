@@ -12,6 +12,7 @@ fn entry(name: &str) -> Entry {
         comaintainers: vec!["bob".into()],
         committed: "2026-11-20T10:00:00Z".into(),
         files: format!("tree-sha256:{}", "ab".repeat(32)),
+        patches: Vec::new(),
     }
 }
 
@@ -135,4 +136,24 @@ fn a_git_entry_records_its_repository_and_reads_back() {
         let bad = text.replace(from, to);
         assert!(Lock::parse("repoctl.lock".into(), &bad).is_err(), "{bad}");
     }
+}
+
+/// A patched AUR package's entry (issue 27): its patches' digests, in order, after `files`;
+/// it reads back, and a digest that is not `sha256:` and 64 hex digits is refused, as are
+/// patches on a `path:` entry.
+#[test]
+fn a_patched_entry_records_its_patches_in_order_and_reads_back() {
+    let mut lock = Lock::default();
+    let digests = vec![format!("sha256:{}", "1".repeat(64)), format!("sha256:{}", "2".repeat(64))];
+    lock.entries.insert("foo".into(), Entry { patches: digests.clone(), ..entry("foo") });
+    let text = lock.to_text();
+    let written = format!("files = \"{}\"\npatches = [\"{}\", \"{}\"]\n", entry("foo").files, digests[0], digests[1]);
+    assert!(text.contains(&written), "{text}");
+    assert_eq!(Lock::parse("repoctl.lock".into(), &text).unwrap(), lock);
+    let bad = text.replace(&digests[1], "sha256:beef");
+    let err = Lock::parse("repoctl.lock".into(), &bad).unwrap_err();
+    assert!(err.to_string().contains("patch digest `sha256:beef` is not `sha256:` and 64 hex digits"), "{err}");
+    let local = text.replace("commit = \"0123456789abcdef0123456789abcdef01234567\"", "path = \"pkgbuilds/foo\"");
+    let err = Lock::parse("repoctl.lock".into(), &local).unwrap_err();
+    assert!(err.to_string().contains("a `path:` package has no patches"), "{err}");
 }

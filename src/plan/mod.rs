@@ -5,6 +5,7 @@ mod cycles;
 mod git_source;
 mod graph;
 mod mismatch;
+pub mod patches;
 mod reason;
 mod rebuild;
 mod vcs;
@@ -137,6 +138,31 @@ pub struct Step {
     /// In `plan --json`: `git`, `{"url": "https://...", "subdir": "tool2"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<crate::config::GitSource>,
+    /// `patches:` of its repo.yaml entry and the digests repoctl.lock records for them (issue
+    /// 27): the build applies them to the locked commit's files once they match
+    /// ([`crate::build::patches`]). In `plan --json`: `patches`, as repo.yaml writes them.
+    #[serde(skip_serializing_if = "PlannedPatches::is_empty")]
+    pub patches: PlannedPatches,
+}
+
+/// A step's patches (issue 27): the files repo.yaml lists, and what repoctl.lock records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlannedPatches {
+    pub files: Vec<crate::config::PatchFile>,
+    /// The lock entry's `patches` (empty: none locked).
+    pub locked: Vec<String>,
+}
+
+impl PlannedPatches {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.locked.is_empty()
+    }
+}
+
+impl serde::Serialize for PlannedPatches {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.files.iter().map(|f| f.written.as_str()))
+    }
 }
 
 fn local_written<S: serde::Serializer>(local: &Option<crate::config::LocalPath>, s: S) -> Result<S::Ok, S::Error> {
@@ -419,6 +445,7 @@ fn configure(step: &mut Step, entry: Option<&crate::config::PackageConfig>, inpu
     step.capabilities = entry.map(|p| p.capabilities.clone()).unwrap_or_default();
     step.local = entry.and_then(|p| p.local_path().cloned());
     step.git = entry.and_then(|p| p.git_source().cloned());
+    step.patches.files = entry.map(|p| p.patches.clone()).unwrap_or_default();
 }
 
 /// Listed pkgbase -> its repo.yaml entry. A listed name the AUR does not know stands for
@@ -679,6 +706,7 @@ fn apply_lock(step: &mut Step, entry: Option<&crate::lock::Entry>) {
             // A `path:` package's entry has no commit: its `files` alone locks it.
             step.commit = (!e.is_local()).then(|| e.commit.clone());
             step.files_hash = Some(e.files.clone());
+            step.patches.locked = e.patches.clone();
         }
         None => {
             step.action = Action::Skip;
@@ -853,6 +881,7 @@ fn keep_step(
         rebuild: None,
         local: None,
         git: None,
+        patches: PlannedPatches::default(),
     }
 }
 
@@ -974,6 +1003,7 @@ fn removals(repo: &[RepoEntry], wanted: &BTreeSet<String>, made: &BTreeSet<&str>
             rebuild: None,
             local: None,
             git: None,
+            patches: PlannedPatches::default(),
         })
         .collect()
 }

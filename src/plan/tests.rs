@@ -115,6 +115,7 @@ fn lock_entry(base: &str, version: &str, commit: &str) -> crate::lock::Entry {
         comaintainers: vec![],
         committed: "2026-11-01T00:00:00Z".into(),
         files: format!("sha256:{}", "0".repeat(64)),
+        patches: Vec::new(),
     }
 }
 

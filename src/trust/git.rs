@@ -136,11 +136,32 @@ pub async fn git(git_dir: Option<&Utf8Path>, args: &[&str], input: &[u8]) -> Res
 }
 
 /// Runs `git [HARDENING] [--git-dir=GIT_DIR] ARGS` with `input` on its stdin and returns its
-/// stdout; it may fetch over `transport` only. With `git_dir`, git works on that repository and never looks for one in a parent
-/// directory (where it could find the user's own checkout). Killed after [`GIT_TIMEOUT`].
-/// Errors: git cannot be started, times out, or exits non-zero ([`GitFailure::Exit`] holds its
-/// stderr).
+/// stdout; it may fetch over `transport` only. With `git_dir`, git works on that repository and
+/// never looks for one in a parent directory (where it could find the user's own checkout).
+/// Killed after [`GIT_TIMEOUT`]. Errors: git cannot be started, times out, or exits non-zero
+/// ([`GitFailure::Exit`] holds its stderr).
 pub async fn git_over(
+    transport: Transport,
+    git_dir: Option<&Utf8Path>,
+    args: &[&str],
+    input: &[u8],
+) -> Result<Vec<u8>, GitFailure> {
+    run(None, transport, git_dir, args, input).await
+}
+
+/// [`git`] run in the directory `cwd`: for `git apply`, which patches paths relative to where
+/// it runs ([`super::patch`]).
+pub async fn git_in(
+    cwd: &Utf8Path,
+    git_dir: Option<&Utf8Path>,
+    args: &[&str],
+    input: &[u8],
+) -> Result<Vec<u8>, GitFailure> {
+    run(Some(cwd), Transport::Http, git_dir, args, input).await
+}
+
+async fn run(
+    cwd: Option<&Utf8Path>,
     transport: Transport,
     git_dir: Option<&Utf8Path>,
     args: &[&str],
@@ -148,6 +169,9 @@ pub async fn git_over(
 ) -> Result<Vec<u8>, GitFailure> {
     use std::process::Stdio;
     let mut cmd = tokio::process::Command::new("git");
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
     cmd.env_clear().envs(allowed_env(std::env::vars_os())).envs(SET_ENV.iter().copied());
     cmd.env("GIT_ALLOW_PROTOCOL", transport.allowed());
     for setting in HARDENING {

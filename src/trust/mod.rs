@@ -25,10 +25,13 @@
 //!   lock's `files` (issue 23, items 2 and 3);
 //! - [`package`]: package files against the locked `.SRCINFO`, as [`CheckedPackage`] (issue
 //!   23, item 1), for builds and for `repoctl publish DIR`;
+//! - [`patch`]: `patches:` over an AUR package (issue 27), as [`patch::LockedPatches`] once
+//!   they match the lock's digests, applied to a [`tree::LockedTree`] by [`patch::apply`];
 //! - [`signed`]: the live database a signed publish builds on, the published files a build
 //!   installs, and what `sign --adopt` takes over (issue 24, item 1).
 pub mod git;
 pub mod package;
+pub mod patch;
 pub mod signed;
 pub mod tree;
 

@@ -502,6 +502,8 @@ pub struct Locked {
     pub commit: String,
     /// The lock's hash of that commit's files (`sha256:` and hex).
     pub files: String,
+    /// The lock's digests of the patches applied to them (issue 27), in order; empty: none.
+    pub patches: Vec<String>,
 }
 
 /// A file `publish DIR` refuses, with its pkgbase when its record names one: nothing of that
@@ -571,10 +573,16 @@ fn check_with_provenance(file: &Utf8Path, locked: &dyn Fn(&str) -> Option<Locked
     let Some(lock) = locked(&record.pkgbase) else {
         return Err(refuse(base, PackageError::NotLocked { file: name, pkgbase: record.pkgbase.clone() }));
     };
-    if record.aur.commit != lock.commit || record.aur.files != lock.files {
+    if record.aur.commit != lock.commit || record.aur.files != lock.files || record.aur.patches != lock.patches {
         let what = format!(
-            "AUR commit {} (files {}), but repoctl.lock locks {} at {} (files {})",
-            record.aur.commit, record.aur.files, record.pkgbase, lock.commit, lock.files
+            "AUR commit {} (files {}, patches [{}]), but repoctl.lock locks {} at {} (files {}, patches [{}])",
+            record.aur.commit,
+            record.aur.files,
+            record.aur.patches.join(", "),
+            record.pkgbase,
+            lock.commit,
+            lock.files,
+            lock.patches.join(", ")
         );
         return Err(refuse(base, PackageError::NotTheLock { file: name, what }));
     }

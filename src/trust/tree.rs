@@ -208,6 +208,20 @@ impl LockedTree {
     pub fn tree(&self) -> &Tree {
         &self.tree
     }
+
+    /// A locked tree with patches checked against the lock applied (issue 27): made only by
+    /// [`super::patch::apply`], from a [`LockedTree`] and [`super::patch::LockedPatches`].
+    pub(super) fn from_patched(tree: Tree) -> LockedTree {
+        LockedTree { tree }
+    }
+}
+
+impl Tree {
+    /// `self` under the commit id `commit`: a patched tree keeps its AUR commit's id.
+    pub(super) fn at_commit(mut self, commit: &str) -> Tree {
+        self.commit = commit.to_string();
+        self
+    }
 }
 
 /// A tree that does not match repoctl.lock.

@@ -19,6 +19,7 @@ mod logs;
 mod mermaid;
 mod network;
 mod official;
+mod patches;
 mod pgp;
 mod pkginfo;
 mod provenance;

@@ -73,6 +73,7 @@ fn report_of(listed: &[&str], aur: &[(&str, &str)], locked: &[(&str, &str)], rep
             comaintainers: vec![],
             committed: "2026-11-01T00:00:00Z".into(),
             files: format!("sha256:{}", "0".repeat(64)),
+            patches: Vec::new(),
         };
         lock.entries.insert(base.to_string(), entry);
     }

@@ -167,6 +167,7 @@ pub(super) fn examine(ctx: &Ctx<'_>, heads: &[GitHead], base: &str, old: Option<
         comaintainers: Vec::new(),
         committed: crate::lock::rfc3339(h.committed),
         files: h.tree.digest(),
+        patches: Vec::new(),
     };
     // A commit that leaves the subdir's files as they are moves nothing: a repository of many
     // PKGBUILDs does not move every entry on each commit.

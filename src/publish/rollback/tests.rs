@@ -116,6 +116,7 @@ fn lock_at(version: &str) -> crate::lock::Lock {
         comaintainers: Vec::new(),
         committed: "2026-12-07T00:00:00Z".into(),
         files: format!("tree-sha256:{}", "0".repeat(64)),
+        patches: Vec::new(),
     };
     crate::lock::Lock { entries: [("hello".to_string(), entry)].into() }
 }

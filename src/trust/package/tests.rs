@@ -360,6 +360,7 @@ fn origin() -> Origin {
             files: format!("sha256:{}", "a".repeat(64)),
             path: None,
             git: None,
+            patches: Vec::new(),
         },
         lock: crate::provenance::LockRef { sha256: format!("sha256:{}", "b".repeat(64)) },
         builder: crate::provenance::Builder { image: "i".into(), digest: "d".into(), base_digest: None },
@@ -373,6 +374,7 @@ fn locked(base: &str) -> Option<Locked> {
         declared: declared(),
         commit: "0123456789abcdef0123456789abcdef01234567".into(),
         files: format!("sha256:{}", "a".repeat(64)),
+        patches: Vec::new(),
     })
 }
 
@@ -397,6 +399,13 @@ fn publish_dir_takes_a_file_whose_record_matches_the_lock_and_its_bytes() {
     let (_, refused) = check_directory(std::slice::from_ref(&path), &locked);
     assert!(refused[0].error.to_string().contains(&format!("was built from AUR commit {}", "f".repeat(40))));
     assert_eq!(refused[0].pkgbase.as_deref(), Some("tool"));
+
+    // Built with patches the lock does not record (issue 27).
+    let mut other = record.clone();
+    other.aur.patches = vec![format!("sha256:{}", "1".repeat(64))];
+    other.write_beside(&path).unwrap();
+    let (_, refused) = check_directory(std::slice::from_ref(&path), &locked);
+    assert!(refused[0].error.to_string().contains("patches [sha256:1111"), "{}", refused[0].error);
 
     // A record that names other bytes.
     let mut other = record.clone();
