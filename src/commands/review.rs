@@ -177,18 +177,7 @@ async fn describe(
     if let Some(local) = &step.local {
         let files = lock.entries.get(pkgbase).map(|e| e.files.clone()).unwrap_or_default();
         let digest = files.strip_prefix(crate::trust::tree::DIGEST_PREFIX).unwrap_or(&files).to_string();
-        return Ok(Reviewed {
-            pkgbase: pkgbase.to_string(),
-            pkgnames: step.pkgnames.clone(),
-            version: step.aur_version.clone().unwrap_or_default(),
-            chosen_through_provides: step.provides_for.clone(),
-            maintainer: None,
-            last_modified: 0,
-            pkgbuild_url: format!("{}/PKGBUILD", local.written),
-            locked: lock.entries.contains_key(pkgbase),
-            commit: digest,
-            depends_on: step.depends_on.clone(),
-        });
+        return Ok(Reviewed::of(step, lock, digest, format!("{}/PKGBUILD", local.written)));
     }
     if let Some(git) = &step.git {
         return Ok(git_reviewed(step, git, lock));
@@ -203,37 +192,39 @@ async fn describe(
             clone.head().to_string()
         }
     };
+    let url = format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={commit}", aur.base());
     Ok(Reviewed {
-        pkgbase: pkgbase.to_string(),
-        pkgnames: step.pkgnames.clone(),
-        version: step.aur_version.clone().unwrap_or_default(),
-        chosen_through_provides: step.provides_for.clone(),
         maintainer: info.and_then(|p| p.maintainer.clone()),
         last_modified: info.map_or(0, |p| p.last_modified),
-        pkgbuild_url: format!("{}/cgit/aur.git/tree/PKGBUILD?h={pkgbase}&id={commit}", aur.base()),
-        locked: lock.entries.contains_key(pkgbase),
-        commit,
-        depends_on: step.depends_on.clone(),
+        ..Reviewed::of(step, lock, commit, url)
     })
+}
+
+impl Reviewed {
+    /// The plan's `step` as reviewed at `commit` (what locks it), its PKGBUILD at
+    /// `pkgbuild_url`; no AUR maintainer or time (an AUR package sets them).
+    fn of(step: &crate::plan::Step, lock: &crate::lock::Lock, commit: String, pkgbuild_url: String) -> Reviewed {
+        Reviewed {
+            pkgbase: step.pkgbase.clone(),
+            pkgnames: step.pkgnames.clone(),
+            version: step.aur_version.clone().unwrap_or_default(),
+            chosen_through_provides: step.provides_for.clone(),
+            maintainer: None,
+            last_modified: 0,
+            pkgbuild_url,
+            locked: lock.entries.contains_key(&step.pkgbase),
+            commit,
+            depends_on: step.depends_on.clone(),
+        }
+    }
 }
 
 /// A `git:` package (issue 27): its repository and the locked commit; its history is the
 /// repository's, not the AUR's.
 fn git_reviewed(step: &crate::plan::Step, git: &crate::config::GitSource, lock: &crate::lock::Lock) -> Reviewed {
-    let pkgbase = step.pkgbase.as_str();
     let subdir = git.subdir.as_ref().map_or(String::new(), |d| format!("{d}/"));
-    Reviewed {
-        pkgbase: pkgbase.to_string(),
-        pkgnames: step.pkgnames.clone(),
-        version: step.aur_version.clone().unwrap_or_default(),
-        chosen_through_provides: step.provides_for.clone(),
-        maintainer: None,
-        last_modified: 0,
-        pkgbuild_url: format!("{}: {subdir}PKGBUILD", git.url),
-        locked: lock.entries.contains_key(pkgbase),
-        commit: lock.entries.get(pkgbase).map(|e| e.commit.clone()).unwrap_or_default(),
-        depends_on: step.depends_on.clone(),
-    }
+    let commit = lock.entries.get(&step.pkgbase).map(|e| e.commit.clone()).unwrap_or_default();
+    Reviewed::of(step, lock, commit, format!("{}: {subdir}PKGBUILD", git.url))
 }
 
 /// What the review says of a pkgbase the lock does not name.

@@ -455,13 +455,7 @@ async fn examine(
     let candidate = Candidate { commit: entry.commit.clone(), committed, last_modified, maintainer, comaintainers };
     let decision =
         decide(&ctx.config.trust, old, &candidate, ctx.accepted.contains(base), version_only, ctx.mode, ctx.now);
-    let status = match (&decision, old) {
-        (Err(_), _) => Status::Held,
-        (Ok(()), None) => Status::Added,
-        (Ok(()), Some(_)) => Status::Updated,
-    };
-    let mut report = package_report(base, status, old, Some(&entry));
-    report.held = decision.clone().err();
+    let mut report = decided_report(base, old, &entry, &decision);
     report.flags = flags;
     report.version_only = version_only;
     report.commits = commits;
@@ -555,6 +549,19 @@ fn new_entry(
         files: tree.digest(),
         patches: Vec::new(),
     })
+}
+
+/// The report of a move of `base` from `old` to `entry` that the policy answered with
+/// `decision`: added or updated, or held (and why).
+fn decided_report(base: &str, old: Option<&Entry>, entry: &Entry, decision: &Result<(), Hold>) -> PackageReport {
+    let status = match (decision, old) {
+        (Err(_), _) => Status::Held,
+        (Ok(()), None) => Status::Added,
+        (Ok(()), Some(_)) => Status::Updated,
+    };
+    let mut report = package_report(base, status, old, Some(entry));
+    report.held = decision.clone().err();
+    report
 }
 
 fn package_report(base: &str, status: Status, from: Option<&Entry>, to: Option<&Entry>) -> PackageReport {

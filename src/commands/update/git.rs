@@ -210,13 +210,7 @@ fn decided(ctx: &Ctx<'_>, base: &str, old: Option<&Entry>, entry: Entry, h: &Hea
     // unreviewed. A git: commit is never taken without review (`--auto` holds it).
     let auto_ok = false;
     let decision = decide(&trust, old, &candidate, ctx.accepted.contains(base), auto_ok, ctx.mode, ctx.now);
-    let status = match (&decision, old) {
-        (Err(_), _) => Status::Held,
-        (Ok(()), None) => Status::Added,
-        (Ok(()), Some(_)) => Status::Updated,
-    };
-    let mut report = package_report(base, status, old, Some(&entry));
-    report.held = decision.clone().err();
+    let mut report = super::decided_report(base, old, &entry, &decision);
     report.flags = flags.into_iter().map(FlagLine::from).collect();
     report.version_only = version_only;
     report.commits = h.commits.iter().take(MAX_COMMITS).cloned().collect();
