@@ -38,6 +38,18 @@ pub struct ContainerSpec {
     pub tmpfs: Vec<String>,
 }
 
+/// Docker's mounts for `volumes` (None: no mount).
+fn mounts(volumes: &[VolumeMount]) -> Option<Vec<bollard::models::Mount>> {
+    let mount = |m: &VolumeMount| bollard::models::Mount {
+        source: Some(m.volume.clone()),
+        target: Some(m.target.clone()),
+        typ: Some(bollard::models::MountType::VOLUME),
+        read_only: Some(m.read_only),
+        ..Default::default()
+    };
+    (!volumes.is_empty()).then(|| volumes.iter().map(mount).collect())
+}
+
 /// A named volume mounted into a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeMount {
@@ -94,18 +106,7 @@ impl Docker {
             memory: spec.memory_bytes,
             nano_cpus: spec.nano_cpus,
             pids_limit: spec.pids_limit,
-            mounts: (!spec.volumes.is_empty()).then(|| {
-                spec.volumes
-                    .iter()
-                    .map(|m| bollard::models::Mount {
-                        source: Some(m.volume.clone()),
-                        target: Some(m.target.clone()),
-                        typ: Some(bollard::models::MountType::VOLUME),
-                        read_only: Some(m.read_only),
-                        ..Default::default()
-                    })
-                    .collect()
-            }),
+            mounts: mounts(&spec.volumes),
             init: Some(true),
             // Untrusted code runs here: no way back to root once a process is unprivileged
             // (setuid binaries such as sudo do nothing), and root itself keeps only what

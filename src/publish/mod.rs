@@ -382,16 +382,8 @@ pub async fn describe_repository(
         return Ok(Described { status: current, replaced: None, packages, unchanged: true });
     }
     let _lock = lock(target, reporter).await?;
-    // Side by side: over a slow link each is a round trip or more.
-    let live = scratch.join("live");
-    let (remote, dailies) =
-        tokio::join!(read_remote(target, description.repo, &live), history::dailies(target, description.repo));
-    let remote = remote?;
+    let (remote, dailies) = live_and_dailies(target, description.repo, scratch).await?;
     let uninstallable = missing(&remote.entries);
-    let dailies = dailies.unwrap_or_else(|e| {
-        tracing::warn!("the daily snapshots cannot be listed, the page names none: {e}");
-        Vec::new()
-    });
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     let results = publish_logs(target, description, scratch).await?;
     let update = status::Update {
@@ -426,6 +418,23 @@ pub async fn describe_repository(
     delete_all(target, dropped).await?;
     let packages = remote.entries.len();
     Ok(Described { status: written.status, replaced: written.replaced, packages, unchanged: false })
+}
+
+/// The live database of `repo` (read into `scratch/live`) and its daily repositories
+/// ([`history::dailies`]), read side by side: over a slow link each is a round trip or more.
+/// Dailies that cannot be listed are none (said in the log). Errors: reading the database.
+async fn live_and_dailies(
+    target: &dyn Target,
+    repo: &str,
+    scratch: &Utf8Path,
+) -> Result<(RemoteRepo, Vec<String>), PublishError> {
+    let live = scratch.join("live");
+    let (remote, dailies) = tokio::join!(read_remote(target, repo, &live), history::dailies(target, repo));
+    let dailies = dailies.unwrap_or_else(|e| {
+        tracing::warn!("the daily snapshots cannot be listed, the page names none: {e}");
+        Vec::new()
+    });
+    Ok((remote?, dailies))
 }
 
 /// This run's results, each with its build log published ([`logs::publish`], from
