@@ -221,8 +221,18 @@ fn write_tree(tree: &Tree, dir: &Utf8Path) -> std::io::Result<()> {
                 std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(e.content()), &path)?;
             }
             mode => {
-                fs_err::write(&path, e.content())?;
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
                 let bits = if mode == Mode::Executable { 0o755 } else { 0o644 };
+                // Never through what is there (O_EXCL does not follow a symbolic link): a tree
+                // that names one path twice is refused when read, and this holds regardless.
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(bits)
+                    .open(&path)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("{path}: {e}")))?;
+                file.write_all(e.content())?;
                 fs_err::set_permissions(&path, std::fs::Permissions::from_mode(bits))?;
             }
         }
@@ -236,7 +246,11 @@ fn write_tree(tree: &Tree, dir: &Utf8Path) -> std::io::Result<()> {
 /// `rename`/`copy` `from`/`to`).
 pub fn refusal(text: &str) -> Option<String> {
     for line in text.lines() {
-        if (line.starts_with("new file mode ") || line.starts_with("new mode ")) && line.ends_with("120000") {
+        let mode_line =
+            ["new file mode ", "new mode "].iter().any(|p| line.starts_with(p)) || line.starts_with("index ");
+        // git takes the mode from any of these (an `index A..B MODE` line too) and ignores
+        // trailing blanks: `ends_with` alone missed `120000 `.
+        if mode_line && line.split_whitespace().last() == Some("120000") {
             return Some("it makes a symbolic link".to_string());
         }
         let paths: Vec<&str> = if let Some(rest) = line.strip_prefix("diff --git ") {

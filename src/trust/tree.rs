@@ -383,7 +383,30 @@ fn parse_listing(commit: &str, listing: &[u8]) -> Result<Vec<Listed>, TreeError>
         let size = size.parse().map_err(|_| garbled("an ls-tree size is not a number"))?;
         listed.push(Listed { mode, oid: oid.to_string(), size, path: path.to_string() });
     }
+    check_unique(commit, &listed)?;
     Ok(listed)
+}
+
+/// A tree git's fsck would refuse (`duplicateEntries`), which a plain fetch takes: one path
+/// listed twice (a symbolic link, then a file of the same name), or a path under another entry
+/// (`a` a file or link, `a/b` a file). Written out in order, the second would be written through
+/// the first. Errors: [`TreeError::Refused`] naming the path.
+fn check_unique(commit: &str, listed: &[Listed]) -> Result<(), TreeError> {
+    let mut paths = std::collections::BTreeSet::new();
+    for l in listed {
+        if !paths.insert(l.path.as_str()) {
+            let why = "it is listed twice in the tree (git fsck: duplicateEntries)".to_string();
+            return Err(TreeError::Refused { commit: commit.to_string(), path: l.path.clone(), why });
+        }
+    }
+    for l in listed {
+        let mut ancestors = l.path.match_indices('/').map(|(i, _)| &l.path[..i]);
+        if let Some(parent) = ancestors.find(|a| paths.contains(a)) {
+            let why = format!("`{parent}` is a file or link of the tree, not a directory");
+            return Err(TreeError::Refused { commit: commit.to_string(), path: l.path.clone(), why });
+        }
+    }
+    Ok(())
 }
 
 /// A path git's own fsck would accept and that stays under the directory it is written to.

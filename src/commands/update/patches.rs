@@ -85,6 +85,14 @@ async fn patch_one(
         Err(why) => return Ok((held(&base, old, why), None)),
     };
     let digests: Vec<String> = patches.iter().map(Patch::digest).collect();
+    // The nightly's `--auto` commits the lock unreviewed: a change of patches (which moves the
+    // version the lock records) waits for a person's `repoctl update`, as a flagged AUR
+    // commit does.
+    if ctx.mode == crate::lock::policy::Mode::Auto && old.is_some_and(|o| o.patches != digests) {
+        let mut report = package_report(&base, Status::Held, old, None);
+        report.held = Some(crate::lock::policy::Hold::NeedsReview);
+        return Ok((Examined { report, entry: None }, None));
+    }
     entry.version = locked_version(old, &entry.commit, &digests, &info.version);
     entry.pkgnames = info.pkgnames.clone();
     entry.patches = digests;
@@ -117,13 +125,25 @@ fn held(base: &str, old: Option<&Entry>, error: String) -> Examined {
 /// ([`crate::alpm::PkgrelBump`], as a rebuild does), so clients update; the same patches on
 /// the same commit keep the locked version; a new commit, or patches that make a newer version
 /// themselves, start from `made`.
+///
+/// A new AUR commit that makes a version below the locked one (the locked one was a dotted
+/// pkgrel of the same pkgver-pkgrel: `1.0-1.1`, and the AUR's next commit is still `1.0-1`)
+/// also gets the next dotted pkgrel after it (`1.0-1.2`): locked at `made`, it would sit below
+/// what the repository serves, never be built, and the lock would name a commit and patches
+/// the repository does not hold.
 pub(super) fn locked_version(old: Option<&Entry>, commit: &str, digests: &[String], made: &str) -> String {
-    let newer = |o: &&Entry| crate::alpm::compare_versions(made, &o.version) == std::cmp::Ordering::Greater;
-    match old.filter(|o| o.commit == commit && !newer(o)) {
-        Some(o) if o.patches == digests => o.version.clone(),
-        Some(o) => crate::alpm::PkgrelBump::next(made, Some(&o.version))
-            .map_or_else(|| made.to_string(), |b| b.version().to_string()),
-        None => made.to_string(),
+    use std::cmp::Ordering;
+    let Some(o) = old else { return made.to_string() };
+    let order = crate::alpm::compare_versions(made, &o.version);
+    let bump = || {
+        crate::alpm::PkgrelBump::next(made, Some(&o.version))
+            .map_or_else(|| made.to_string(), |b| b.version().to_string())
+    };
+    match order {
+        Ordering::Greater => made.to_string(),
+        _ if o.commit == commit && o.patches == digests => o.version.clone(),
+        _ if o.commit == commit || order == Ordering::Less => bump(),
+        _ => made.to_string(),
     }
 }
 
@@ -244,5 +264,9 @@ mod tests {
         assert_eq!(locked_version(None, &a, &["sha256:3".into()], "1.0-1"), "1.0-1");
         // A patch that raises pkgver itself needs no dotted pkgrel.
         assert_eq!(locked_version(Some(&bumped), &a, &["sha256:3".into()], "1.1-1"), "1.1-1");
+        // A new AUR commit still at 1.0-1 under a locked 1.0-1.1: above it, or it is never built.
+        assert_eq!(locked_version(Some(&bumped), &b, &["sha256:2".into()], "1.0-1"), "1.0-1.2");
+        // A new commit at the locked version itself (no dotted pkgrel locked): as an AUR commit.
+        assert_eq!(locked_version(Some(&old), &b, &["sha256:1".into()], "1.0-1"), "1.0-1");
     }
 }

@@ -46,6 +46,10 @@ fn patches_are_locked_only_when_every_digest_matches_in_order() {
 fn symbolic_links_and_paths_outside_are_refused_before_git_runs() {
     let link = "diff --git a/l b/l\nnew file mode 120000\n--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n+/etc/passwd\n";
     assert_eq!(refusal(link).as_deref(), Some("it makes a symbolic link"));
+    // git takes a mode with trailing blanks, and one from the index line.
+    assert!(refusal(&link.replace("120000", "120000 ")).is_some());
+    let index = "diff --git a/l b/l\nindex 0000000..1111111 120000\n--- a/l\n+++ b/l\n";
+    assert_eq!(refusal(index).as_deref(), Some("it makes a symbolic link"));
     let out = "--- a/../x\n+++ b/../x\n@@ -1 +1 @@\n-a\n+b\n";
     assert!(refusal(out).unwrap().contains("`b/../x`") || refusal(out).unwrap().contains("`a/../x`"));
     assert!(refusal("--- /etc/passwd\n+++ /etc/passwd\n").is_some());

@@ -126,6 +126,23 @@ fn listings_with_submodules_odd_modes_or_escaping_paths_are_refused() {
     }
 }
 
+/// A tree git's fsck would refuse but a plain fetch takes (an AUR maintainer can push one): a
+/// link named PKGBUILD, then a file named PKGBUILD, would have made the patch scratch write the
+/// file through the link onto the host. Also a file under an entry that is a link.
+#[test]
+fn a_tree_naming_one_path_twice_or_a_path_under_a_file_is_refused() {
+    let oid = "8e63c3d6e6e9e01576548c532e52f0880d19849f";
+    let line = |mode: &str, path: &str| format!("{mode} blob {oid}       2\t{path}\0").into_bytes();
+    let twice = [line("120000", "PKGBUILD"), line("100644", "PKGBUILD")].concat();
+    let refused = parse_listing(COMMIT, &twice).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("PKGBUILD") && refused.contains("listed twice"), "{refused}");
+    let under = [line("120000", "src"), line("100644", "src/x")].concat();
+    let refused = parse_listing(COMMIT, &under).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("src/x") && refused.contains("not a directory"), "{refused}");
+    let fine = [line("100644", "a/b"), line("100644", "a/c"), line("100644", "ab")].concat();
+    assert_eq!(parse_listing(COMMIT, &fine).unwrap().len(), 3);
+}
+
 #[test]
 fn a_batch_answer_that_is_not_what_was_asked_is_refused() {
     let oid = "8e63c3d6e6e9e01576548c532e52f0880d19849f";
