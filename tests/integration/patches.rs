@@ -63,6 +63,9 @@ fn a_patched_aur_package_is_built_installed_and_a_changed_patch_publishes_a_high
     let out = bed.run_as_is("update", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("patch 1 of 1, patches/greet.patch"), "{}", text(&out));
+    // And what it does to the files, as built (not only the patch's own text).
+    let effect = text(&out).split("what the patches change in the AUR's files").nth(1).unwrap_or_default().to_string();
+    assert!(effect.contains("+  echo \"fixed greet $pkgver-$pkgrel\""), "{}", text(&out));
     let first = lock(&bed);
     assert!(first.contains("version = \"1.0-1\""), "{first}");
     assert!(first.contains("patches = [\"sha256:"), "{first}");

@@ -108,6 +108,7 @@ async fn patch_one(
             found.report = package_report(&base, status, old, Some(&entry));
         }
         found.report.diff.push_str(&review_text(&patches));
+        found.report.diff.push_str(&effect_text(&original, &patched));
     }
     found.entry = Some(entry);
     Ok((found, Some(info)))
@@ -190,6 +191,14 @@ fn review_text(patches: &[Patch]) -> String {
         }
     }
     out
+}
+
+/// What the patches do to the AUR's files at this commit, as a diff of the files before and
+/// after (what is built): `git apply` may place a hunk elsewhere than its text suggests (an
+/// offset, context the maintainer moved), so the reviewer sees the result, not only the patch.
+fn effect_text(original: &crate::trust::tree::LockedTree, patched: &crate::trust::tree::LockedTree) -> String {
+    let diff = crate::lock::diff::unified(Some(original.tree()), patched.tree());
+    format!("\n# repoctl: what the patches change in the AUR's files at this commit (what is built)\n{diff}")
 }
 
 /// For `update --since` (the pull request's review of a lock change): the patches `to` locks,
