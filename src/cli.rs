@@ -300,7 +300,8 @@ pub enum Command {
     /// Show whether the published repository is what repo.yaml and repoctl.lock ask for.
     ///
     /// Reads the target's database, its signatures and its status object (NAME.status.json:
-    /// each pkgbase's last build, written by `build` and `publish`), repo.yaml, repoctl.lock
+    /// each pkgbase's last build, written by `build` and `publish`; marked UNVERIFIED in a signed
+    /// repository when NAME.status.json.sig does not verify it), repo.yaml, repoctl.lock
     /// and the AUR, and prints per package the published version, the locked version `build`
     /// would build, the AUR's newest, whether it is signed, and its last build; then what
     /// `build` would remove, and a verdict. Exits 0 in sync (an AUR newer than the lock is

@@ -112,8 +112,9 @@ struct Run<'a> {
     official: crate::official::OfficialRepos,
     /// Set when the publish gate kept a package this run would have removed (exit 1).
     kept_by_gate: std::sync::atomic::AtomicBool,
-    /// The status object as the plan read it, alongside `remote` ([`super::Planned::status`]).
-    status_object: Option<crate::publish::status::RepoStatus>,
+    /// The status object as the plan read it, alongside `remote`, and checked
+    /// ([`super::Planned::status`]).
+    status_object: crate::publish::status::StatusRead,
     /// `--earlier-waves`: the checked files of the pkgbases the plan takes from there.
     earlier: EarlierFiles,
 }
@@ -137,7 +138,8 @@ impl<'a> Run<'a> {
         let aur = AurClient::from_env()?;
         let target = crate::publish::open_target(config).await?;
         let scratch = dirs.run.join("current");
-        let planned = plan_and_probe(config, (&*target, &aur), &work, only, no_publish, &scratch, printer).await?;
+        let key = super::status_key(config, public.as_ref());
+        let planned = plan_and_probe(config, (&*target, key, &aur), &work, only, no_publish, &scratch, printer).await?;
         let history = crate::publish::history(&*target, &work);
         let (trusted, debug_trusted) =
             trust_live(config, &*target, &planned.remote, public.as_ref(), &history, &dirs).await?;
@@ -266,9 +268,10 @@ impl<'a> Run<'a> {
                     forget: &forget,
                     known: known.as_deref(),
                     read: None,
-                    status: None,
+                    status: Some(&self.status_object),
                     official: Some(&self.official),
                     logs: &logs,
+                    signing: self.signing(),
                 };
                 super::results::describe(config, target, recorded, &scratch, Some(docker), self.printer).await
             }
@@ -289,7 +292,7 @@ impl<'a> Run<'a> {
         }
         let scratch = self.dirs.run.join("describe");
         // Held packages (not locked) are news only when the status object does not say so yet.
-        let held = super::results::newly_held(plan, &self.run_id, self.status_object.as_ref());
+        let held = super::results::newly_held(plan, &self.run_id, self.status_object.trusted());
         let logs = run_logs(&held, &self.dirs);
         let known = known_pkgbases(plan, self.partial);
         let recorded = super::results::Recorded {
@@ -301,8 +304,14 @@ impl<'a> Run<'a> {
             status: Some(&self.status_object),
             official: Some(&self.official),
             logs: &logs,
+            signing: self.signing(),
         };
         super::results::describe(self.config, &*self.target, recorded, &scratch, docker, self.printer).await
+    }
+
+    /// How this run signs the status object: with its signer, when the repository is signed.
+    fn signing(&self) -> crate::publish::status::Signing<'_> {
+        self.signer.as_ref().map_or(crate::publish::status::Signing::Unsigned, crate::publish::status::Signing::Signed)
     }
 
     /// What every build of the run shares: the published dependency files fetched and checked
@@ -534,12 +543,13 @@ fn rebuild_requested(plan: Plan, names: &[String], printer: &Printer) -> Plan {
     plan
 }
 
-/// The plan ([`super::make_plan`]), made while the store's conditional writes are checked: a
-/// store that would let two publishers overwrite each other is refused before anything is
-/// built (asked once per work directory; not with `--no-publish`, which writes nothing).
+/// The plan ([`super::make_plan`], its status object checked under `key`), made while the
+/// store's conditional writes are checked: a store that would let two publishers overwrite
+/// each other is refused before anything is built (asked once per work directory; not with
+/// `--no-publish`, which writes nothing).
 async fn plan_and_probe(
     config: &Config,
-    (target, aur): (&dyn Target, &AurClient),
+    (target, key, aur): (&dyn Target, crate::publish::status::StatusKey<'_>, &AurClient),
     work: &Utf8Path,
     only: &[String],
     no_publish: bool,
@@ -548,7 +558,8 @@ async fn plan_and_probe(
 ) -> Result<super::Planned, Error> {
     let probe =
         async { if no_publish { Ok(()) } else { crate::publish::check_conditional_writes(target, work).await } };
-    let (planned, probed) = tokio::join!(super::make_plan(config, target, aur, work, only, scratch, printer), probe);
+    let (planned, probed) =
+        tokio::join!(super::make_plan(config, (target, key), aur, work, only, scratch, printer), probe);
     probed?;
     planned
 }

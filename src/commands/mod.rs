@@ -433,17 +433,44 @@ pub(crate) struct Planned {
     /// The published packages' dependencies that neither the official repositories nor the
     /// repository itself satisfy now (issue 26): an official package dropped, a soname bumped.
     pub uninstallable: Vec<crate::official::Unsatisfied>,
-    /// The status object, read alongside the database ([`crate::publish::status::read`]):
-    /// None when there is none or it is unusable, and then why in `status_unusable`. `plan`
-    /// takes the builds' recorded durations from it ([`recorded_durations`]), `status` its
-    /// rows, and a `build` with nothing to do compares it with the database, so that no
-    /// command reads it twice.
-    pub status: Option<crate::publish::status::RepoStatus>,
-    pub status_unusable: Option<String>,
+    /// The status object, read alongside the database and its signature, and checked
+    /// ([`crate::publish::status::read`]). The plan's soname rebuilds come from it only when it
+    /// is trusted ([`gone_sonames`]); `plan` takes the builds' recorded durations from what it
+    /// shows ([`recorded_durations`]), `status` its rows, and a `build` with nothing to do
+    /// compares it with the database when it is trusted, so that no command reads it twice.
+    pub status: crate::publish::status::StatusRead,
+}
+
+/// How a command that may not sign checks the status object ([`make_plan`]): unsigned, or
+/// under `public`, the key's public part when the run has it ([`public_key`]; None: nothing
+/// verifies, and the plan acts on none of the object's records).
+pub(crate) fn status_key<'a>(
+    config: &'a Config,
+    public: Option<&'a crate::sign::PublicKey>,
+) -> crate::publish::status::StatusKey<'a> {
+    match &config.sign {
+        None => crate::publish::status::StatusKey::Unsigned,
+        Some(sign) => crate::publish::status::StatusKey::Signed { fingerprint: &sign.key, public },
+    }
+}
+
+/// The public part of the key for a command that only reads (`plan`, `status`): as
+/// [`public_key`], but a signed repository without the secret key or `sign.public_key` is
+/// None rather than an error (the status object then does not verify, and says so). Errors: a
+/// key that is there but cannot be used.
+pub(crate) fn public_key_if_any(config: &Config) -> Result<Option<crate::sign::PublicKey>, Error> {
+    let Some(sign) = &config.sign else { return Ok(None) };
+    let has_secret = std::env::var(crate::env::SIGNING_KEY).is_ok_and(|k| !k.trim().is_empty());
+    if sign.public_key.is_none() && !has_secret {
+        return Ok(None);
+    }
+    public_key(config, None)
 }
 
 /// pkgbase -> how long its last successful build took, in seconds, as `status` recorded it
-/// (issue 28): what `plan --shards` expects its next build to take.
+/// (issue 28): what `plan --shards` expects its next build to take. Scheduling only, so it reads
+/// the object as shown, verified or not ([`crate::publish::status::StatusRead::shown`]): a
+/// forged duration can make shards uneven, not change what is built.
 pub(crate) fn recorded_durations(status: Option<&crate::publish::status::RepoStatus>) -> BTreeMap<String, u64> {
     let packages = status.into_iter().flat_map(|s| &s.packages);
     packages.filter_map(|(base, p)| Some((base.clone(), p.built.as_ref()?.duration_secs?))).collect()
@@ -452,15 +479,15 @@ pub(crate) fn recorded_durations(status: Option<&crate::publish::status::RepoSta
 /// pkgbase -> the sonames its published packages need that an official package provided when
 /// they were built and nothing provides now (issue 26,
 /// [`crate::official::installable::gone_sonames`]), from the linkage the status object
-/// recorded with each one's last build.
+/// recorded with each one's last build: only a trusted one's (the attacker review's F5).
 fn gone_sonames(
-    status: Option<&crate::publish::status::RepoStatus>,
+    status: Option<&crate::publish::status::TrustedStatus>,
     entries: &[crate::alpm::RepoEntry],
     official: &crate::official::OfficialRepos,
 ) -> BTreeMap<String, Vec<String>> {
     use crate::official::installable::Recorded;
     let mut recorded = Vec::new();
-    for (pkgbase, entry) in status.into_iter().flat_map(|s| &s.packages) {
+    for (pkgbase, entry) in status.into_iter().flat_map(|s| &s.status().packages) {
         let Some((built, linkage)) = entry.built.as_ref().and_then(|b| Some((b, b.linkage.as_ref()?))) else {
             continue;
         };
@@ -472,9 +499,12 @@ fn gone_sonames(
     crate::official::installable::gone_sonames(&recorded, entries, official)
 }
 
+/// Reads what a plan is made from and makes it. `(target, key)`: where the repository is, and
+/// what its status object is checked with ([`status_key`]); an object that does not verify is
+/// said in one warning and none of its records is acted on. Errors: reading, the plan.
 pub(crate) async fn make_plan(
     config: &Config,
-    target: &dyn Target,
+    (target, key): (&dyn Target, crate::publish::status::StatusKey<'_>),
     aur: &AurClient,
     work: &Utf8Path,
     only: &[String],
@@ -483,10 +513,13 @@ pub(crate) async fn make_plan(
 ) -> Result<Planned, Error> {
     let (remote, status, holds) = tokio::join!(
         crate::publish::read_remote(target, &config.name, scratch),
-        crate::publish::status::read(target, &config.name),
+        crate::publish::status::read(target, &config.name, key),
         crate::publish::history::read_holds(target)
     );
-    let (remote, (status, status_unusable), holds) = (remote?, status?, holds?);
+    let (remote, status, holds) = (remote?, status?, holds?);
+    if let Some(warning) = status.warning() {
+        printer.warn(&warning);
+    }
     let lock = read_lock(config)?;
     let official = official_repos(config, work, printer).await?;
     let local = git_packages::local_and_git(config, work, printer, &lock).await?;
@@ -509,12 +542,12 @@ pub(crate) async fn make_plan(
     let plan = crate::plan::defer_vcs_checks(plan, &crate::plan::read_vcs_checks(work), now);
     // Issue 26: a published package linking a soname nothing provides any more is rebuilt.
     let official_digest = crate::plan::official_digest(official.sync_db_digests());
-    let gone = gone_sonames(status.as_ref(), &remote.entries, &official);
+    let gone = gone_sonames(status.trusted(), &remote.entries, &official);
     let mut plan = crate::plan::rebuild_gone_sonames(plan, &gone);
     plan.official = Some(official_digest);
     let uninstallable = crate::official::installable::unsatisfied(&remote.entries, &official);
     let sync_dbs = official.sync_db_digests().to_vec();
-    Ok(Planned { plan, remote, universe, sync_dbs, official, uninstallable, status, status_unusable })
+    Ok(Planned { plan, remote, universe, sync_dbs, official, uninstallable, status })
 }
 
 /// Applies `change` to the published repository ([`crate::publish::publish`]), stopped cleanly

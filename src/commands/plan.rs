@@ -31,7 +31,9 @@ pub async fn plan(
     let target = crate::publish::open_target(&config).await?;
     // Plan writes nothing that outlives it: the published database is read into a temporary directory.
     let (_tmp, scratch) = super::scratch_dir()?;
-    let mut planned = super::make_plan(&config, &*target, &aur, &work, only, &scratch, printer).await?;
+    let public = super::public_key_if_any(&config)?;
+    let key = super::status_key(&config, public.as_ref());
+    let mut planned = super::make_plan(&config, (&*target, key), &aur, &work, only, &scratch, printer).await?;
     if probe_vcs {
         planned.plan = super::shared::probe_vcs(
             &config,
@@ -45,7 +47,7 @@ pub async fn plan(
         )
         .await?;
     }
-    planned.plan.expect_durations(&super::recorded_durations(planned.status.as_ref()));
+    planned.plan.expect_durations(&super::recorded_durations(planned.status.shown()));
     // A plan that cannot meet its budget prints nothing on stdout: a workflow reading it stops
     // here, in seconds, rather than running shards that GitHub kills at its time limit.
     let schedule = shards.map(|s| s.schedule(&planned.plan)).transpose()?;

@@ -53,7 +53,7 @@ pub async fn publish(
     let unchanged = if repos[0].1.is_empty() { Some(listed.main) } else { unchanged };
     // What the shards' builds did, then the page, after the database. Nothing new in the
     // database and no results: the status object and page may be current.
-    let plain = super::results::Recorded::without_plan(&run_id, &results);
+    let plain = super::results::Recorded::without_plan(&run_id, &results, signing(signer.as_ref()));
     let recorded = super::results::Recorded {
         logs: &super::results::shard_logs(dir, &results, &lock),
         read: unchanged.as_ref(),
@@ -80,11 +80,11 @@ struct Setup {
     image: String,
     /// The official repositories, for the publish gate (issue 26) and the page.
     official: crate::official::OfficialRepos,
-    /// The status object, read when the run has no results to record: it may be current
-    /// already, and a re-publish with nothing new then waits for no further round trip. A
-    /// failed read is left to the describe step to repeat and report. Some(None): read, and
-    /// there is none.
-    status: Option<Option<crate::publish::status::RepoStatus>>,
+    /// The status object and its signature, read and checked when the run has no results to
+    /// record: it may be current already (when it verifies), and a re-publish with nothing new
+    /// then waits for no further round trip. A failed read is left to the describe step to
+    /// repeat and report.
+    status: Option<crate::publish::status::StatusRead>,
 }
 
 /// Makes the run's directories and reads the live databases `files` go to (and the status
@@ -108,7 +108,7 @@ async fn set_up(
     let listed_dir = dirs.run.join("listed");
     let status = async {
         match no_results {
-            true => crate::publish::status::read(&*target, &config.name).await.ok().map(|(status, _)| status),
+            true => crate::publish::status::read(&*target, &config.name, signing(signer).key()).await.ok(),
             false => None,
         }
     };
@@ -119,7 +119,15 @@ async fn set_up(
         status,
     );
     let (listed, (docker, image), official) = (listed?, tool?, official?);
+    if let Some(warning) = status.as_ref().and_then(crate::publish::status::StatusRead::warning) {
+        printer.warn(&warning);
+    }
     Ok(Setup { run_id, dirs, target, history, listed, docker, image, official, status })
+}
+
+/// How a publish signs the status object: with `signer`, when the repository is signed.
+fn signing(signer: Option<&crate::sign::Signer>) -> crate::publish::status::Signing<'_> {
+    signer.map_or(crate::publish::status::Signing::Unsigned, crate::publish::status::Signing::Signed)
 }
 
 /// The package files of `dir` and of its `debug` subdirectory (`build --out DIR` puts debug

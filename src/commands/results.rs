@@ -122,13 +122,18 @@ pub(crate) fn held_entries(plan: &Plan, run_id: &str) -> Results {
         .collect()
 }
 
-/// The held entries ([`held_entries`]) that `current` (the status object read) does not already
-/// say at the same version: what a run with nothing to build records, so that a nightly whose
-/// held packages are as they were writes nothing.
-pub(crate) fn newly_held(plan: &Plan, run_id: &str, current: Option<&crate::publish::status::RepoStatus>) -> Results {
+/// The held entries ([`held_entries`]) that `current` (the status object read, when it is
+/// trusted: a forged one that says them already must not keep them from being recorded) does
+/// not already say at the same version: what a run with nothing to build records, so that a
+/// nightly whose held packages are as they were writes nothing.
+pub(crate) fn newly_held(
+    plan: &Plan,
+    run_id: &str,
+    current: Option<&crate::publish::status::TrustedStatus>,
+) -> Results {
     let mut held = held_entries(plan, run_id);
     held.retain(|base, new| {
-        let old = current.and_then(|c| c.packages.get(base));
+        let old = current.and_then(|c| c.status().packages.get(base));
         !old.is_some_and(|old| old.kind == new.kind && old.reason == new.reason && old.version == new.version)
     });
     held
@@ -227,6 +232,15 @@ pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
     Ok(all)
 }
 
+/// Says that the status object found did not verify (`unverified`: why) and was rewritten
+/// signed: a warning, unless the run said it already when it read the object (`said`), then a
+/// step.
+fn say_unverified(unverified: Option<&str>, said: bool, printer: &Printer) {
+    let Some(why) = unverified else { return };
+    let line = format!("{why}: rewritten signed, without the linkage and digests it recorded");
+    if said { printer.step(&line) } else { printer.warn(&line) }
+}
+
 /// The published log of each pkgbase this run (`run_id`) did not build, as a link a person can
 /// open or paste into an issue: `==> PKGBASE not built: log at URL`.
 fn say_failed_logs(status: &crate::publish::status::RepoStatus, run_id: &str, server: &str, printer: &Printer) {
@@ -251,22 +265,29 @@ pub(crate) struct Recorded<'a> {
     /// The live database as the run read it, when it published nothing
     /// ([`crate::publish::Description::read`]).
     pub read: Option<&'a crate::publish::RemoteRepo>,
-    /// The status object as read alongside `read` ([`crate::publish::Description::status`]).
-    pub status: Option<&'a Option<crate::publish::status::RepoStatus>>,
+    /// The status object as read (and checked) alongside `read`
+    /// ([`crate::publish::Description::status`]), or by the run's plan: when it did not verify,
+    /// the run has said so already.
+    pub status: Option<&'a crate::publish::status::StatusRead>,
     /// Today's official repositories, when the command read them ([`Description::official`]).
     pub official: Option<&'a crate::official::OfficialRepos>,
     /// pkgbase -> this run's local build log ([`Description::logs`]).
     pub logs: &'a BTreeMap<String, Utf8PathBuf>,
+    /// How the status object is checked and signed ([`crate::publish::status::Signing`]): the
+    /// run's signer in a signed repository.
+    pub signing: crate::publish::status::Signing<'a>,
 }
 
 /// No build logs: a run that built nothing here (`publish DIR`, `sign`, nothing to build).
 pub(crate) const NO_LOGS: &BTreeMap<String, Utf8PathBuf> = &BTreeMap::new();
 
 impl<'a> Recorded<'a> {
-    /// What a run without a plan records (`publish DIR`, `sign`): `results`, nothing removed,
-    /// no entry dropped for want of a plan, no database read beforehand.
-    pub fn without_plan(run_id: &'a str, results: &'a Results) -> Self {
-        Recorded { run_id, results, forget: &[], known: None, read: None, status: None, official: None, logs: NO_LOGS }
+    /// What a run without a plan records (`publish DIR`, `sign`, `rollback`): `results`,
+    /// nothing removed, no entry dropped for want of a plan, no database read beforehand;
+    /// `signing` as the run signs.
+    pub fn without_plan(run_id: &'a str, results: &'a Results, signing: crate::publish::status::Signing<'a>) -> Self {
+        let (forget, known, read, status, official, logs) = (&[][..], None, None, None, None, NO_LOGS);
+        Recorded { run_id, results, forget, known, read, status, official, logs, signing }
     }
 }
 
@@ -284,15 +305,16 @@ pub(crate) async fn describe(
     docker: Option<&crate::docker::Docker>,
     printer: &Printer,
 ) -> Result<(), Error> {
-    let key = config.sign.as_ref().map(|s| s.key.to_string());
+    debug_assert_eq!(config.sign.is_some(), recorded.signing.signer().is_some(), "a signed repository's signer");
     let aur = crate::aur::location();
+    let said_unverified = recorded.status.is_some_and(|s| s.unverified().is_some());
     let description = Description {
         repo: &config.name,
         run_id: recorded.run_id,
         results: recorded.results,
         forget: recorded.forget,
         known: recorded.known,
-        signing_key: key.as_deref(),
+        signing: recorded.signing,
         aur: &aur,
         read: recorded.read,
         status: recorded.status,
@@ -309,25 +331,7 @@ pub(crate) async fn describe(
         },
     };
     match described {
-        Ok(described) if described.unchanged => printer.info(&format!(
-            "{} and {} are current: nothing written",
-            crate::publish::status::object_name(&config.name),
-            crate::publish::page::PAGE
-        )),
-        Ok(described) => {
-            if let Some(why) = described.replaced {
-                printer.warn(&format!("replaced an unusable status object: {why}"));
-            }
-            printer.step(&format!(
-                "wrote {}, {} and {} ({} package(s)) to {}",
-                crate::publish::status::object_name(&config.name),
-                crate::publish::page::PAGE,
-                crate::publish::feed::object_name(&config.name),
-                described.packages,
-                target.describe()
-            ));
-            say_failed_logs(&described.status, recorded.run_id, &target.public_url(), printer);
-        }
+        Ok(described) => say_described(&config.name, target, &described, (recorded.run_id, said_unverified), printer),
         Err(e) => printer.warn(&format!(
             "the repository is published, but its status object and page were not written: {}",
             crate::cause::chain(&e).join(": ")
@@ -336,11 +340,37 @@ pub(crate) async fn describe(
     Ok(())
 }
 
+/// Says what [`describe`] wrote of the repository `repo`, for run `run_id`; `said_unverified`:
+/// the run already warned that the status object it read does not verify.
+fn say_described(
+    repo: &str,
+    target: &dyn Target,
+    described: &crate::publish::Described,
+    (run_id, said_unverified): (&str, bool),
+    printer: &Printer,
+) {
+    let (status, page) = (crate::publish::status::object_name(repo), crate::publish::page::PAGE);
+    if described.unchanged {
+        return printer.info(&format!("{status} and {page} are current: nothing written"));
+    }
+    if let Some(why) = &described.replaced {
+        printer.warn(&format!("replaced an unusable status object: {why}"));
+    }
+    say_unverified(described.unverified.as_deref(), said_unverified, printer);
+    printer.step(&format!(
+        "wrote {status}, {page} and {} ({} package(s)) to {}",
+        crate::publish::feed::object_name(repo),
+        described.packages,
+        target.describe()
+    ));
+    say_failed_logs(&described.status, run_id, &target.public_url(), printer);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::publish::page::{Page, render};
-    use crate::publish::status::{RepoStatus, RunRef};
+    use crate::publish::status::{RepoStatus, RunRef, StatusKey};
 
     #[test]
     fn a_held_package_is_recorded_with_its_reason_and_listed_on_the_page_once() {
@@ -372,7 +402,9 @@ mod tests {
         let section = html.split("<h2>Not built</h2>").nth(1).and_then(|s| s.split("<h2>").next()).unwrap_or_default();
         insta::assert_snapshot!("page_held", section);
 
-        assert!(newly_held(&plan, "2", Some(&status)).is_empty(), "already said: a no-op run writes nothing");
+        let bytes = serde_json::to_vec(&status).unwrap();
+        let read = crate::publish::status::check("r.status.json", Some(&bytes), None, StatusKey::Unsigned);
+        assert!(newly_held(&plan, "2", read.trusted()).is_empty(), "already said: a no-op run writes nothing");
         assert_eq!(newly_held(&plan, "2", None).len(), 1, "not said yet");
     }
 

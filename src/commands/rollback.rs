@@ -39,7 +39,9 @@ pub(crate) async fn rollback(
     }
     printer.out(&said(&outcome, &db, &target.describe()));
     let results = super::results::Results::new();
-    let recorded = super::results::Recorded::without_plan(&run_id, &results);
+    let signing =
+        signer.as_ref().map_or(crate::publish::status::Signing::Unsigned, crate::publish::status::Signing::Signed);
+    let recorded = super::results::Recorded::without_plan(&run_id, &results, signing);
     super::results::describe(&config, &*target, recorded, &scratch.join("describe"), None, printer).await?;
     Ok(ExitStatus::Success)
 }

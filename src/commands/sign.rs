@@ -55,7 +55,10 @@ pub async fn sign(
     if adopted_any && !dry_run {
         // The page says the repository is signed now, and how to trust the key.
         let none = super::results::Results::new();
-        let recorded = super::results::Recorded::without_plan(&run_id, &none);
+        // The status object written while the repository was unsigned is taken over as read,
+        // as the database was, and written signed ([`crate::publish::status::Signing::Adopting`]).
+        let signing = crate::publish::status::Signing::Adopting(&signer);
+        let recorded = super::results::Recorded::without_plan(&run_id, &none, signing);
         super::results::describe(&config, &*target, recorded, &dirs.run.join("describe"), None, printer).await?;
     }
     Ok(ExitStatus::Success)

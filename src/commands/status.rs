@@ -91,6 +91,10 @@ pub struct Report {
     /// Whether the status object describes the live database (false: a run stopped between
     /// its database and its status object; the next publish catches up).
     pub status_current: bool,
+    /// Why the status object does not verify under the key, when it does not: its rows are
+    /// shown, but a run acts on none of its records, and the next publish rewrites it signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_unverified: Option<String>,
     pub packages: Vec<Row>,
     pub remove: Vec<Removal>,
     /// Each published package's dependency that neither today's official sync databases nor
@@ -110,9 +114,10 @@ pub async fn status(
     let target = crate::publish::open_target(&config).await?;
     // Nothing of this outlives the command: the database is read into a temporary directory.
     let (_tmp, scratch) = super::scratch_dir()?;
-    let planned = super::make_plan(&config, &*target, &aur, &work, &[], &scratch, printer).await?;
-    let (status_object, unusable) = (planned.status.clone(), planned.status_unusable.clone());
-    if let Some(why) = unusable {
+    let public = super::public_key_if_any(&config)?;
+    let key = super::status_key(&config, public.as_ref());
+    let planned = super::make_plan(&config, (&*target, key), &aur, &work, &[], &scratch, printer).await?;
+    if let Some(why) = planned.status.unusable() {
         printer.warn(&format!("ignoring the status object: {why}"));
     }
     let live_db = match &planned.remote.db {
@@ -128,7 +133,8 @@ pub async fn status(
         database_signature,
         entries: &planned.remote.entries,
         database: live_db.as_deref().map(crate::publish::status::database_digest),
-        status: status_object.as_ref(),
+        status: planned.status.shown(),
+        status_unverified: planned.status.unverified(),
         uninstallable: &planned.uninstallable,
     };
     let report = report(&inputs, &planned.plan, &planned.universe);
@@ -150,7 +156,11 @@ pub struct Inputs<'a> {
     pub entries: &'a [RepoEntry],
     /// [`crate::publish::status::database_digest`] of the live `NAME.db` (None: there is none).
     pub database: Option<String>,
+    /// The status object as read, verified or not: what the rows show.
     pub status: Option<&'a RepoStatus>,
+    /// Why it does not verify under the key, when it does not
+    /// ([`crate::publish::status::StatusRead::unverified`]): shown, marked, never acted on.
+    pub status_unverified: Option<String>,
     /// The published packages' unsatisfied dependencies ([`crate::official::installable`]).
     pub uninstallable: &'a [crate::official::Unsatisfied],
 }
@@ -189,6 +199,7 @@ pub fn report(inputs: &Inputs, plan: &Plan, universe: &Universe) -> Report {
         database_signature: inputs.database_signature,
         status_object: inputs.status.map(|s| s.run.clone()),
         status_current: inputs.status.is_some_and(|s| s.database == inputs.database),
+        status_unverified: inputs.status_unverified.clone(),
         packages,
         remove,
         uninstallable: inputs.uninstallable.to_vec(),
@@ -314,18 +325,28 @@ pub fn render(report: &Report) -> String {
         };
         out.push_str(&format!("database: {sig}\n"));
     }
-    match &report.status_object {
-        Some(run) if report.status_current => {
-            out.push_str(&format!("last recorded run: {} at {}\n", run.id, run.time))
-        }
-        Some(run) => out.push_str(&format!(
-            "last recorded run: {} at {} (it describes an older database: a run stopped after publishing; the next one records it)\n",
-            run.id, run.time
-        )),
-        None => out.push_str("last recorded run: none (no status object yet; the next build writes one)\n"),
-    }
+    out.push_str(&status_object_lines(report));
     out.push_str(&report.verdict.text);
     out.push('\n');
+    out
+}
+
+/// The run that last wrote the status object, whether it describes the live database, and,
+/// when it does not verify under the key, that it is not acted on.
+fn status_object_lines(report: &Report) -> String {
+    let mut out = match &report.status_object {
+        Some(run) if report.status_current => format!("last recorded run: {} at {}\n", run.id, run.time),
+        Some(run) => format!(
+            "last recorded run: {} at {} (it describes an older database: a run stopped after publishing; the next one records it)\n",
+            run.id, run.time
+        ),
+        None => "last recorded run: none (no status object yet; the next build writes one)\n".to_string(),
+    };
+    if let Some(why) = &report.status_unverified {
+        out.push_str(&format!(
+            "status object: UNVERIFIED, {why}: its last builds are shown as recorded, but no run acts on them; the next publish rewrites it signed\n"
+        ));
+    }
     out
 }
 

@@ -4,7 +4,8 @@
 //! references any more.
 //!
 //! After the database, what describes it: the run's build logs (`logs/PKGBASE/RUN.log`,
-//! [`logs`]), the status object (`NAME.status.json`, [`status`]), the repository page
+//! [`logs`]), the status object (`NAME.status.json`, [`status`]; with `NAME.status.json.sig`
+//! in a signed repository, [`status::trusted`]), the repository page
 //! (`index.html`, [`page`]) and the Atom feed (`NAME.atom`, [`feed`]), written by
 //! [`describe_repository`]. A crash before them leaves the previous ones, describing an older
 //! database; pacman never reads them.
@@ -317,19 +318,20 @@ pub struct Description<'a> {
     pub forget: &'a [String],
     /// The pkgbases the run's plan knows ([`status::Update::known`]).
     pub known: Option<&'a [String]>,
-    /// The signing key's fingerprint (uppercase hex, as repo.yaml's `sign.key`), when the
-    /// repository is signed.
-    pub signing_key: Option<&'a str>,
+    /// How the status object is checked and signed ([`status::Signing`]): the repository's
+    /// signer when it is signed (the page names its key), or unsigned.
+    pub signing: status::Signing<'a>,
     /// The AUR's web address (`AUR_LOCATION`), for the page's package links.
     pub aur: &'a str,
     /// The live database as the caller read it, when it did (a run with nothing to do: the
     /// plan's read), so that finding both objects current costs no second read of it.
     pub read: Option<&'a RemoteRepo>,
-    /// The status object as the caller read it alongside `read` ([`status::read`]: None inside
-    /// when there was none or it could not be used), so that it is not fetched again. Used only
-    /// with `read`; never newer than `read` can be trusted to be, so a status object read before
-    /// a concurrent publish only makes the objects look out of date, and they are written.
-    pub status: Option<&'a Option<status::RepoStatus>>,
+    /// The status object as the caller read it alongside `read` and checked ([`status::read`]),
+    /// so that it is not fetched again. Used only with `read`, and only when it is trusted
+    /// ([`status::StatusRead::trusted`]: one that does not verify is never current); never newer
+    /// than `read` can be trusted to be, so a status object read before a concurrent publish
+    /// only makes the objects look out of date, and they are written.
+    pub status: Option<&'a status::StatusRead>,
     /// Today's official repositories, when the caller read them: the page names the packages
     /// that do not install ([`page::Page::uninstallable`]). None: it names none.
     pub official: Option<&'a crate::official::OfficialRepos>,
@@ -345,6 +347,9 @@ pub struct Described {
     pub status: status::RepoStatus,
     /// Why the status object found on the target could not be used (it was replaced).
     pub replaced: Option<String>,
+    /// Why the status object found did not verify under the key, when it did not: it was
+    /// rewritten signed, with only its display fields ([`status::RepoStatus::for_display`]).
+    pub unverified: Option<String>,
     /// Packages the live database lists, as the page shows them.
     pub packages: usize,
     /// Both objects were current already: nothing was written.
@@ -362,7 +367,8 @@ pub struct Described {
 /// A run with nothing to record (no results, nothing removed) that read the database already
 /// ([`Description::read`]) first reads the status object: when it describes that database and
 /// was written with the same page inputs ([`page::inputs_key`]), the objects are current and
-/// nothing is written ([`Described::unchanged`]): a no-op nightly costs one GET here.
+/// nothing is written ([`Described::unchanged`]): a no-op nightly costs one GET here (two
+/// side by side in a signed repository: the object and its signature, which must verify).
 /// Errors: the target fails, or a local file cannot be written.
 pub async fn describe_repository(
     target: &dyn Target,
@@ -373,13 +379,15 @@ pub async fn describe_repository(
     let missing = |entries: &[RepoEntry]| {
         description.official.map(|o| crate::official::installable::unsatisfied(entries, o)).unwrap_or_default()
     };
+    let signing_key = description.signing.fingerprint().map(|f| f.to_string());
     let key = |uninstallable: &[crate::official::Unsatisfied]| {
-        page::inputs_key(&target.public_url(), description.signing_key, description.aur, uninstallable)
+        page::inputs_key(&target.public_url(), signing_key.as_deref(), description.aur, uninstallable)
     };
     let page_key = key(&description.read.map(|r| missing(&r.entries)).unwrap_or_default());
     if let Some(current) = already_described(target, description, &page_key).await? {
         let packages = description.read.map_or(0, |r| r.entries.len());
-        return Ok(Described { status: current, replaced: None, packages, unchanged: true });
+        let status = current.into_status();
+        return Ok(Described { status, replaced: None, unverified: None, packages, unchanged: true });
     }
     let _lock = lock(target, reporter).await?;
     let (remote, dailies) = live_and_dailies(target, description.repo, scratch).await?;
@@ -398,11 +406,11 @@ pub async fn describe_repository(
         keep_logs: description.keep_logs,
         published_now: published_now(&remote.entries, &results, &now),
     };
-    let written = status::write(target, &update, scratch).await?;
+    let written = status::write(target, &update, description.signing, scratch).await?;
     let html = page::render(&page::Page {
         repo: description.repo,
         server: &target.public_url(),
-        signing_key: description.signing_key,
+        signing_key: signing_key.as_deref(),
         aur: description.aur,
         entries: &remote.entries,
         status: Some(&written.status),
@@ -416,8 +424,8 @@ pub async fn describe_repository(
     )?;
     let dropped: Vec<String> = written.dropped_logs.into_iter().filter(|n| logs::is_log_name(n)).collect();
     delete_all(target, dropped).await?;
-    let packages = remote.entries.len();
-    Ok(Described { status: written.status, replaced: written.replaced, packages, unchanged: false })
+    let (packages, unverified) = (remote.entries.len(), written.unverified);
+    Ok(Described { status: written.status, replaced: written.replaced, unverified, packages, unchanged: false })
 }
 
 /// The live database of `repo` (read into `scratch/live`) and its daily repositories
@@ -502,14 +510,18 @@ async fn upload_text(target: &dyn Target, name: &str, text: &str, scratch: &Utf8
 }
 
 /// The status object on the target when it already says everything `description` would (see
-/// [`describe_repository`]); None when something is to be written, or the caller read no
-/// database.
+/// [`describe_repository`]); None when something is to be written, the caller read no
+/// database, or the object does not verify ([`status::TrustedStatus`]: a forged one that
+/// claims to be current must not stop its rewrite). An adoption always writes it, signed.
 async fn already_described(
     target: &dyn Target,
     description: &Description<'_>,
     page_key: &str,
-) -> Result<Option<status::RepoStatus>, PublishError> {
+) -> Result<Option<status::TrustedStatus>, PublishError> {
     let Some(read) = description.read else { return Ok(None) };
+    if matches!(description.signing, status::Signing::Adopting(_)) {
+        return Ok(None);
+    }
     let probe = status::Update {
         repo: description.repo,
         run: status::RunRef { id: description.run_id.to_string(), time: String::new() },
@@ -526,10 +538,10 @@ async fn already_described(
         return Ok(None);
     }
     let current = match description.status {
-        Some(read) => read.clone(),
-        None => status::read(target, description.repo).await?.0,
+        Some(read) => read.trusted().cloned(),
+        None => status::read(target, description.repo, description.signing.key()).await?.trusted().cloned(),
     };
-    Ok(current.filter(|c| probe.already_in(c)))
+    Ok(current.filter(|c| probe.already_in(c.status())))
 }
 
 /// [`status::database_digest`] of the database `remote` read (None: there was none).

@@ -31,6 +31,7 @@ mod scale;
 mod signing;
 mod sources;
 mod status;
+mod status_signature;
 mod tree;
 mod uploads;
 mod versions;

@@ -106,6 +106,7 @@ fn report_of(listed: &[&str], aur: &[(&str, &str)], locked: &[(&str, &str)], rep
         entries: repo,
         database: Some("sha256:live".into()),
         status: Some(&status),
+        status_unverified: None,
         uninstallable: &crate::official::installable::unsatisfied(repo, &official),
     };
     report(&inputs, &plan, &universe)
@@ -184,6 +185,19 @@ fn the_json_report_has_the_documented_fields() {
     assert_eq!(broken["last"]["kind"], "makepkg");
     assert_eq!(json["verdict"]["failed"], 1);
     assert_eq!(json["status_current"], true);
+}
+
+/// The attacker review's F5: a status object that does not verify is still shown, marked.
+#[test]
+fn an_unverified_status_object_is_shown_and_marked() {
+    let repo = [entry("hello", "1.0-1", true)];
+    let mut report = report_of(&["hello"], &[("hello", "1.0-1")], &[("hello", "1.0-1")], &repo);
+    assert!(!render(&report).contains("UNVERIFIED"));
+    let why = "r.status.json does not verify under key ABCD: r.status.json.sig does not exist".to_string();
+    report.status_unverified = Some(why.clone());
+    let text = render(&report);
+    assert!(text.contains(&format!("status object: UNVERIFIED, {why}: its last builds are shown")), "{text}");
+    assert_eq!(serde_json::to_value(&report).unwrap()["status_unverified"], why.as_str());
 }
 
 #[test]

@@ -10,9 +10,17 @@
 //! ([`Target::upload_if`]), re-read and re-merged when another run wrote in between. A crash
 //! before it leaves the previous object, describing an older database: the repository itself is
 //! whole. The format is our own, versioned by [`FORMAT`]; unknown fields are ignored.
+//!
+//! In a signed repository each write also writes `NAME.status.json.sig` (the key's detached
+//! signature of exactly the bytes written, right after them), and a read checks it: only a
+//! [`TrustedStatus`] drives a decision ([`trusted`], the attacker review's F5).
 use super::{PublishError, Target};
 use camino::Utf8Path;
 use std::collections::BTreeMap;
+
+pub mod trusted;
+
+pub use trusted::{Signing, StatusKey, StatusRead, TrustedStatus, Unverified, check, signature_name};
 
 /// The format version written in every object's `format`, and the only one this repoctl reads.
 pub const FORMAT: u32 = 1;
@@ -233,6 +241,22 @@ impl RepoStatus {
         self.packages.values().flat_map(|p| p.logs.iter().map(String::as_str)).collect()
     }
 
+    /// What a write carries over from an object that does not verify ([`StatusRead::Unverified`]):
+    /// what is shown (results, versions, times, durations, logs, the feed), without what a
+    /// decision reads: each build's linkage (issue 26) and the database and page digests. A
+    /// forged entry can thus change what the page says until that pkgbase's next build, not
+    /// what repoctl rebuilds or skips.
+    pub fn for_display(mut self) -> RepoStatus {
+        for entry in self.packages.values_mut() {
+            entry.linkage = None;
+            if let Some(built) = entry.built.as_mut() {
+                built.linkage = None;
+            }
+        }
+        (self.database, self.page) = (None, None);
+        self
+    }
+
     /// Keeps the newest `keep` logs of each pkgbase.
     fn trim_logs(&mut self, keep: usize) {
         for entry in self.packages.values_mut() {
@@ -241,17 +265,21 @@ impl RepoStatus {
     }
 }
 
-/// Reads `NAME.status.json` from `target`: None when there is none or it cannot be used (another
-/// format, damaged; said in `unusable`, as a reason, so the caller can warn and start over).
-pub async fn read(target: &dyn Target, repo: &str) -> Result<(Option<RepoStatus>, Option<String>), PublishError> {
+/// Reads `NAME.status.json` from `target` and, in a signed repository (`key`), its signature
+/// beside it (two requests at once, not one after the other), and checks them ([`check`]).
+/// Errors: the target.
+pub async fn read(target: &dyn Target, repo: &str, key: StatusKey<'_>) -> Result<StatusRead, PublishError> {
     let name = object_name(repo);
-    Ok(match target.fetch(&name, MAX_BYTES).await? {
-        None => (None, None),
-        Some(bytes) => match RepoStatus::parse(&name, &bytes) {
-            Ok(status) => (Some(status), None),
-            Err(e) => (None, Some(e.to_string())),
-        },
-    })
+    let (bytes, sig) = tokio::join!(target.fetch(&name, MAX_BYTES), fetch_signature(target, repo, key));
+    Ok(check(&name, bytes?.as_deref(), sig?.as_deref(), key))
+}
+
+/// `NAME.status.json.sig` when `key` says the repository is signed (None otherwise, unread).
+async fn fetch_signature(target: &dyn Target, repo: &str, key: StatusKey<'_>) -> Result<Option<Vec<u8>>, PublishError> {
+    match key.is_signed() {
+        true => target.fetch(&signature_name(repo), trusted::MAX_SIG_BYTES).await,
+        false => Ok(None),
+    }
 }
 
 /// What one run tells the status object.
@@ -304,36 +332,93 @@ pub struct Written {
     pub status: RepoStatus,
     /// Why the object read was unusable (it was replaced), when it was.
     pub replaced: Option<String>,
+    /// Why the object read did not verify ([`StatusRead::unverified`]), when it did not: only its
+    /// display fields were carried over ([`RepoStatus::for_display`]).
+    pub unverified: Option<String>,
     /// The logs the object read listed and the one written does not ([`PackageStatus::logs`]):
     /// to delete once nothing else that is written refers to them.
     pub dropped_logs: Vec<String>,
 }
 
+/// How long [`write`] waits, once, before reading again an object whose signature is the key's
+/// but not of its bytes: another run may be between writing its object and its signature.
+const TORN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Read-merge-write of `NAME.status.json` ([`RepoStatus::merge`], each pkgbase's logs trimmed to
 /// [`Update::keep_logs`], this run's publications added to the feed), conditional on the
 /// version read and repeated when another run wrote in between; `scratch` holds the local
-/// copy uploaded. Errors: the target fails, or it kept changing for [`MAX_WRITE_ATTEMPTS`] reads.
-pub async fn write(target: &dyn Target, update: &Update<'_>, scratch: &Utf8Path) -> Result<Written, PublishError> {
+/// copy uploaded. In a signed repository (`signing`) the object read is merged whole only when
+/// it verifies ([`check`]; else only [`RepoStatus::for_display`] of it), and the bytes written
+/// are signed: `NAME.status.json.sig` is written right after them. Errors: the target fails,
+/// the key cannot sign, or it kept changing for [`MAX_WRITE_ATTEMPTS`] reads.
+pub async fn write(
+    target: &dyn Target,
+    update: &Update<'_>,
+    signing: Signing<'_>,
+    scratch: &Utf8Path,
+) -> Result<Written, PublishError> {
     let name = object_name(update.repo);
     let io = |source| PublishError::Io { path: scratch.to_owned(), source };
     fs_err::create_dir_all(scratch).map_err(io)?;
     let local = scratch.join(&name);
+    let mut waited = false;
     for _ in 0..MAX_WRITE_ATTEMPTS {
-        let read = target.fetch_versioned(&name, MAX_BYTES).await?;
-        let version = read.as_ref().map(|(_, v)| v.clone());
-        let (previous, replaced) = match read.map(|(bytes, _)| RepoStatus::parse(&name, &bytes)) {
-            None => (None, None),
-            Some(Ok(status)) => (Some(status), None),
-            Some(Err(e)) => (None, Some(e.to_string())),
+        let (read, version) = read_versioned(target, update.repo, signing.key()).await?;
+        if !waited && matches!(read, StatusRead::Unverified { why: Unverified::Changed, .. }) {
+            waited = true;
+            tokio::time::sleep(TORN_WAIT).await;
+            continue;
+        }
+        let unverified = read.unverified();
+        let (previous, replaced) = match read {
+            StatusRead::Missing => (None, None),
+            StatusRead::Unusable(why) => (None, Some(why)),
+            StatusRead::Trusted(trusted) => (Some(trusted.into_status()), None),
+            StatusRead::Unverified { status, .. } => (Some(status.for_display()), None),
         };
         let (merged, dropped_logs) = merged(previous, update);
-        let text = serde_json::to_string_pretty(&merged).map_err(|e| io(std::io::Error::other(e)))?;
-        fs_err::write(&local, text + "\n").map_err(io)?;
+        let text = serde_json::to_string_pretty(&merged).map_err(|e| io(std::io::Error::other(e)))? + "\n";
+        fs_err::write(&local, &text).map_err(io)?;
         if target.upload_if(&name, &local, version.as_deref()).await? {
-            return Ok(Written { status: merged, replaced, dropped_logs });
+            write_signature(target, signing, update.repo, text.as_bytes(), scratch).await?;
+            return Ok(Written { status: merged, replaced, unverified, dropped_logs });
         }
     }
     Err(PublishError::Conflict { name, target: target.describe(), attempts: MAX_WRITE_ATTEMPTS })
+}
+
+/// The object on `target` checked under `key` ([`check`]), with its version for the
+/// conditional write; its signature is read beside it.
+async fn read_versioned(
+    target: &dyn Target,
+    repo: &str,
+    key: StatusKey<'_>,
+) -> Result<(StatusRead, Option<String>), PublishError> {
+    let name = object_name(repo);
+    let (read, sig) = tokio::join!(target.fetch_versioned(&name, MAX_BYTES), fetch_signature(target, repo, key));
+    let (read, sig) = (read?, sig?);
+    let version = read.as_ref().map(|(_, v)| v.clone());
+    Ok((check(&name, read.as_ref().map(|(b, _)| b.as_slice()), sig.as_deref(), key), version))
+}
+
+/// Writes `NAME.status.json.sig`, the signer's detached signature of `bytes` (what was just
+/// written as `NAME.status.json`), when `signing` has a signer. Errors: the key cannot sign,
+/// the local copy, the target.
+async fn write_signature(
+    target: &dyn Target,
+    signing: Signing<'_>,
+    repo: &str,
+    bytes: &[u8],
+    scratch: &Utf8Path,
+) -> Result<(), PublishError> {
+    let Some(signer) = signing.signer() else { return Ok(()) };
+    let sig = signer
+        .sign_bytes(bytes)
+        .map_err(|message| crate::sign::SignError::CannotSign { key: signer.fingerprint().clone(), message })?;
+    let name = signature_name(repo);
+    let local = scratch.join(&name);
+    fs_err::write(&local, sig).map_err(|source| PublishError::Io { path: local.clone(), source })?;
+    target.upload(&name, &local).await
 }
 
 /// `previous` with `update` applied (see [`write`]), and the logs it no longer lists.
