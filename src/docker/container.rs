@@ -458,67 +458,12 @@ impl Container {
             }
             StartExecResults::Detached => {}
         }
-        self.exit_code(&exec.id, spec, started).await
-    }
-
-    /// Runs a command that runs no package's code with the file `stdin` as its standard
-    /// input (streamed, so memory stays flat), to completion; returns its exit code and its
-    /// output. What `docker cp` cannot do: write into a tmpfs mount (moby/moby#22020: the copy
-    /// lands in the layer under it), so a command such as `bsdtar -xf - -C /tmp/in` unpacks
-    /// there. Errors: Docker, or `input` cannot be read.
-    pub async fn exec_with_input(
-        &self,
-        spec: &ExecSpec<'_>,
-        stdin: &camino::Utf8Path,
-    ) -> Result<(i64, Vec<u8>), DockerError> {
-        use tokio::io::AsyncWriteExt;
-        let options = CreateExecOptions {
-            cmd: Some(spec.cmd.clone()),
-            user: Some(spec.user.to_string()),
-            env: Some(spec.env.clone()),
-            working_dir: spec.workdir.map(str::to_string),
-            attach_stdin: Some(true),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            ..Default::default()
-        };
-        let io = |e: std::io::Error| DockerError::Api { op: "write exec input", source: said(format!("{stdin}: {e}")) };
-        let mut file = tokio::fs::File::open(stdin).await.map_err(io)?;
-        let started = std::time::Instant::now();
-        let exec = self.docker.client.create_exec(&self.id, options).await.map_err(api("create exec"))?;
-        let mut printed = Vec::new();
-        if let StartExecResults::Attached { mut output, mut input } =
-            self.docker.client.start_exec(&exec.id, None).await.map_err(api("start exec"))?
-        {
-            let feed = async {
-                tokio::io::copy(&mut file, &mut input).await?;
-                input.shutdown().await
-            };
-            let drain = async {
-                while let Some(chunk) = output.next().await {
-                    printed.extend_from_slice(&chunk.map_err(api("read exec output"))?.into_bytes());
-                }
-                Ok::<_, DockerError>(())
-            };
-            let (fed, drained) = tokio::join!(feed, drain);
-            drained?;
-            // The command may stop reading early (it failed): its exit code says why.
-            if let Err(e) = fed {
-                tracing::debug!("exec input {stdin} not written whole: {e}");
-            }
-        }
-        Ok((self.exit_code(&exec.id, spec, started).await?, printed))
-    }
-
-    /// The exit code of the exec `id` (running `spec`, started at `started`), once the daemon
-    /// records it. Errors: Docker, or no code appeared within about 5 s.
-    async fn exit_code(&self, id: &str, spec: &ExecSpec<'_>, started: std::time::Instant) -> Result<i64, DockerError> {
         // The output can end a moment before the daemon records the exit code: asked again
         // soon (every build waits on this several times), then less often, for about 5 s.
         let mut delay = std::time::Duration::from_millis(2);
         let mut waited = std::time::Duration::ZERO;
         while waited < std::time::Duration::from_secs(5) {
-            let info = self.docker.client.inspect_exec(id).await.map_err(api("inspect exec"))?;
+            let info = self.docker.client.inspect_exec(&exec.id).await.map_err(api("inspect exec"))?;
             if info.running != Some(true)
                 && let Some(code) = info.exit_code
             {

@@ -106,16 +106,18 @@ impl RepoTool {
         let to_remove = pkgnames_to_remove(remove, split.as_deref(), current)?;
         let current = current.map(|cur| reconcile_files(cur, &names, out_dir)).transpose()?;
         let current = current.as_ref();
-        let parts = split.as_ref().map_or(0, Vec::len);
-        let dirs: Vec<String> = (0..parts).map(|i| format!("part-{i}")).collect();
-        let input = Input::write(out_dir, current, &names, &dirs, add, MAX_TMPFS_INPUT_BYTES)?;
+        let input = out_dir.join("repo-input.tar");
+        let placed: Vec<(String, &[Utf8PathBuf])> = match &split {
+            None => vec![("repo".to_string(), add)],
+            Some(parts) => parts.iter().enumerate().map(|(i, p)| (format!("part-{i}"), p.as_slice())).collect(),
+        };
+        write_input(&input, current, &names, &placed)?;
         self.docker
             .with_container_ahead(self.ahead.as_ref(), &self.container_spec(), async |container| {
-                let copied = input.copy_into(container).await;
-                input.remove();
-                copied?;
-                let session =
-                    Session { container, names: &names, out_dir, repo_add: &self.repo_add, packages: input.dir };
+                container.upload_tar_file("/repoctl", &input).await?;
+                // A copy of every package file: not kept once the container has it.
+                let _ = fs_err::remove_file(&input);
+                let session = Session { container, names: &names, out_dir, repo_add: &self.repo_add };
                 match &split {
                     None => session.update_in_one(current, add, &to_remove).await,
                     Some(parts) => session.update_side_by_side(current, parts, add, &to_remove).await,
@@ -164,8 +166,7 @@ fn pkgnames_to_remove(
 }
 
 /// One repo-add container with the input copied in: `/repoctl/repo` holds the current
-/// database pair, `/repoctl/part-N` each part's new database, and [`Session::packages`] the
-/// package files (with their signatures) of every part.
+/// database pair (and, unsplit, the package files), `/repoctl/part-N` each part's files.
 struct Session<'a> {
     container: &'a Container,
     names: &'a DbNames,
@@ -173,8 +174,6 @@ struct Session<'a> {
     /// How repo-add is called in containers of this image, probed on first use unless it was
     /// ahead ([`repo_add_command`]).
     repo_add: &'a tokio::sync::OnceCell<Vec<String>>,
-    /// The directory in the container that holds the package files ([`Input::dir`]).
-    packages: &'static str,
 }
 
 impl Session<'_> {
@@ -192,7 +191,7 @@ impl Session<'_> {
             self.repo_remove("repo", to_remove.to_vec()).await?;
         }
         if !add.is_empty() || current.is_none() {
-            self.repo_add("repo", self.paths(add)).await?;
+            self.repo_add("repo", file_names(add)).await?;
         }
         // Only the two archives come back, not the directory: it also holds every package
         // file just copied in, which would double the bytes moved.
@@ -216,7 +215,7 @@ impl Session<'_> {
                 false => Ok(()),
             }
         };
-        let additions = parts.iter().enumerate().map(|(i, part)| self.repo_add(format!("part-{i}"), self.paths(part)));
+        let additions = parts.iter().enumerate().map(|(i, part)| self.repo_add(format!("part-{i}"), file_names(part)));
         let (removed, added) = tokio::join!(removal, futures_util::future::join_all(additions));
         removed?;
         added.into_iter().collect::<Result<Vec<()>, _>>()?;
@@ -259,12 +258,6 @@ impl Session<'_> {
         Ok(written)
     }
 
-    /// Where repo-add finds `files` in the container: [`Session::packages`]/FILE each.
-    fn paths(&self, files: &[Utf8PathBuf]) -> Vec<String> {
-        let dir = self.packages;
-        files.iter().map(|p| format!("{dir}/{}", p.file_name().unwrap_or_default())).collect()
-    }
-
     /// `repo-remove -q NAME.db.tar.zst PKGNAME...` in `/repoctl/DIR`.
     async fn repo_remove(&self, dir: &str, pkgnames: Vec<String>) -> Result<(), RepoToolError> {
         run_tool(self.container, "repo-remove", vec!["repo-remove".into()], &self.names.db_archive, dir, pkgnames).await
@@ -284,6 +277,11 @@ struct PartDatabases {
     dbs: Vec<Source>,
     files: Vec<Source>,
     brought: BTreeSet<String>,
+}
+
+/// The names of package files, as repo-add gets them in its working directory.
+fn file_names(files: &[Utf8PathBuf]) -> Vec<String> {
+    files.iter().map(|p| p.file_name().unwrap_or_default().to_string()).collect()
 }
 
 /// A split update's repo-remove went by the file names of `add`: they must name the packages
@@ -341,111 +339,33 @@ fn reconcile_files(cur: &DbFiles, names: &DbNames, out_dir: &Utf8Path) -> Result
     Ok(DbFiles { db: cur.db.clone(), files })
 }
 
-/// Package files of all parts together up to this many bytes go to the container's tmpfs
-/// `/tmp` ([`Input::dir`]); more, to its own filesystem. On a tmpfs they cost memory while
-/// repo-add runs, and they are copied in about twice as fast (measured on fuse-overlayfs, 81 MB:
-/// BENCHMARKS.md, 2026-12-07): a nightly's packages fit, a first publish of a large
-/// repository may not.
-pub const MAX_TMPFS_INPUT_BYTES: u64 = 1024 * 1024 * 1024;
-
-/// What an update copies into its container, written on the host as tar files: the
-/// directories `repo` (with the current database pair) and `part-N`, and the package files
-/// with their signatures, flat, in [`Input::dir`].
-struct Input {
-    /// `repo-input.tar`: the directories, and the package files under `in/` when they do
-    /// not go to the tmpfs.
-    dirs: Utf8PathBuf,
-    /// `repo-packages.tar`: the package files, when they go to the tmpfs.
-    packages: Option<Utf8PathBuf>,
-    /// Where the package files are in the container: `/tmp/in` (tmpfs) or `/repoctl/in`.
-    dir: &'static str,
-}
-
-impl Input {
-    /// Writes the tar files into `out_dir`: `current` (as `repo/NAME.db.tar.zst`, ...), the
-    /// empty directories `dirs`, and `add` with each one's `.sig`, for the tmpfs when they
-    /// come to `max_tmpfs` bytes or fewer ([`MAX_TMPFS_INPUT_BYTES`]). Errors: a file cannot
-    /// be read or written.
-    fn write(
-        out_dir: &Utf8Path,
-        current: Option<&DbFiles>,
-        names: &DbNames,
-        dirs: &[String],
-        add: &[Utf8PathBuf],
-        max_tmpfs: u64,
-    ) -> Result<Input, RepoToolError> {
-        let files: Vec<Utf8PathBuf> =
-            add.iter().flat_map(|pkg| std::iter::once(pkg.clone()).chain(signature_of(pkg))).collect();
-        let bytes: u64 = files.iter().filter_map(|f| fs_err::metadata(f).ok()).map(|m| m.len()).sum();
-        let on_tmpfs = !add.is_empty() && bytes <= max_tmpfs;
-        let path = out_dir.join("repo-input.tar");
-        let mut tar = tar::Builder::new(fs_err::File::create(&path).map_err(io(&path))?);
-        tar.append_dir("repo", ".").map_err(io(&path))?;
-        if let Some(cur) = current {
-            tar.append_path_with_name(&cur.db, format!("repo/{}", names.db_archive)).map_err(io(&cur.db))?;
-            tar.append_path_with_name(&cur.files, format!("repo/{}", names.files_archive)).map_err(io(&cur.files))?;
-        }
-        for dir in dirs {
-            tar.append_dir(dir, ".").map_err(io(&path))?;
-        }
-        if !on_tmpfs {
-            append_flat(&mut tar, "in", &files, &path)?;
-        }
-        tar.into_inner().map_err(io(&path))?;
-        let packages = match on_tmpfs {
-            false => None,
-            true => {
-                let packages = out_dir.join("repo-packages.tar");
-                let mut tar = tar::Builder::new(fs_err::File::create(&packages).map_err(io(&packages))?);
-                append_flat(&mut tar, ".", &files, &packages)?;
-                tar.into_inner().map_err(io(&packages))?;
-                Some(packages)
-            }
-        };
-        Ok(Input { dirs: path, packages, dir: if on_tmpfs { "/tmp/in" } else { "/repoctl/in" } })
-    }
-
-    /// Copies the input into `container`: the directories into `/repoctl` through the
-    /// archive API, the package files into the tmpfs through `bsdtar` reading its standard
-    /// input (`docker cp` cannot write into a tmpfs). Errors: Docker, or bsdtar fails.
-    async fn copy_into(&self, container: &Container) -> Result<(), RepoToolError> {
-        container.upload_tar_file("/repoctl", &self.dirs).await?;
-        let Some(packages) = &self.packages else { return Ok(()) };
-        let script = format!("mkdir -p {0} && bsdtar -xf - -C {0}", self.dir);
-        let cmd = vec!["sh".to_string(), "-c".to_string(), script];
-        let spec = ExecSpec { cmd, user: "root", env: vec!["LC_ALL=C.UTF-8".into()], workdir: None };
-        let (code, output) = container.exec_with_input(&spec, packages).await?;
-        if code != 0 {
-            let output = String::from_utf8_lossy(&output).into_owned();
-            return Err(RepoToolError::Failed { tool: "bsdtar (copying the package files in)", code, output });
-        }
-        Ok(())
-    }
-
-    /// Removes the tar files: copies of every package file, not kept once the container has
-    /// them (or the update failed).
-    fn remove(&self) {
-        let _ = fs_err::remove_file(&self.dirs);
-        if let Some(packages) = &self.packages {
-            let _ = fs_err::remove_file(packages);
-        }
-    }
-}
-
-/// Appends `files` to `tar` under `dir`, each by its file name. Errors: a file cannot be read.
-fn append_flat(
-    tar: &mut tar::Builder<fs_err::File>,
-    dir: &str,
-    files: &[Utf8PathBuf],
-    path: &Utf8Path,
+/// The tar copied into the container: `repo/` with the current database pair, and each
+/// directory of `placed` with its package files and their signatures.
+fn write_input(
+    input: &Utf8Path,
+    current: Option<&DbFiles>,
+    names: &DbNames,
+    placed: &[(String, &[Utf8PathBuf])],
 ) -> Result<(), RepoToolError> {
-    if dir != "." {
-        tar.append_dir(dir, ".").map_err(io(path))?;
+    let file = fs_err::File::create(input).map_err(io(input))?;
+    let mut tar = tar::Builder::new(file);
+    tar.append_dir("repo", ".").map_err(io(input))?;
+    if let Some(cur) = current {
+        tar.append_path_with_name(&cur.db, format!("repo/{}", names.db_archive)).map_err(io(&cur.db))?;
+        tar.append_path_with_name(&cur.files, format!("repo/{}", names.files_archive)).map_err(io(&cur.files))?;
     }
-    for f in files {
-        let name = format!("{dir}/{}", f.file_name().unwrap_or_default());
-        tar.append_path_with_name(f, name).map_err(io(f))?;
+    for (dir, files) in placed {
+        if dir != "repo" {
+            tar.append_dir(dir, ".").map_err(io(input))?;
+        }
+        for pkg in *files {
+            for f in std::iter::once(pkg.clone()).chain(signature_of(pkg)) {
+                let name = format!("{dir}/{}", f.file_name().unwrap_or_default());
+                tar.append_path_with_name(&f, name).map_err(io(&f))?;
+            }
+        }
     }
+    tar.into_inner().map_err(io(input))?;
     Ok(())
 }
 
@@ -592,48 +512,6 @@ mod tests {
 
     fn files(names: &[&str]) -> Vec<Utf8PathBuf> {
         names.iter().map(|n| Utf8PathBuf::from(format!("/out/{n}-1-1-any.pkg.tar.zst"))).collect()
-    }
-
-    /// The entry names of a tar file, in order.
-    fn tar_names(path: &Utf8Path) -> Vec<String> {
-        let mut archive = tar::Archive::new(fs_err::File::open(path).expect("open"));
-        let entries = archive.entries().expect("entries");
-        entries.map(|e| e.expect("entry").path().expect("path").to_string_lossy().into_owned()).collect()
-    }
-
-    #[test]
-    fn package_files_go_to_the_tmpfs_up_to_the_limit_and_to_the_layer_past_it() {
-        let dir = Utf8PathBuf::try_from(tempfile::tempdir().expect("tempdir").keep()).expect("utf-8");
-        let (a, b) = (dir.join("a-1-1-any.pkg.tar.zst"), dir.join("b-1-1-any.pkg.tar.zst"));
-        fs_err::write(&a, [0u8; 600]).expect("a");
-        fs_err::write(&b, [0u8; 400]).expect("b");
-        fs_err::write(format!("{b}.sig"), [0u8; 24]).expect("b.sig");
-        let (names, dirs, add) = (DbNames::new("r"), vec!["part-0".to_string()], vec![a, b]);
-
-        let small = Input::write(&dir, None, &names, &dirs, &add, 1024).expect("within");
-        assert_eq!(small.dir, "/tmp/in");
-        assert_eq!(tar_names(&small.dirs), ["repo", "part-0"]);
-        let packages = small.packages.clone().expect("a tar for the tmpfs");
-        assert_eq!(
-            tar_names(&packages),
-            ["a-1-1-any.pkg.tar.zst", "b-1-1-any.pkg.tar.zst", "b-1-1-any.pkg.tar.zst.sig"]
-        );
-        small.remove();
-        assert!(!packages.exists() && !small.dirs.exists(), "the copies of the package files are removed");
-
-        let large = Input::write(&dir, None, &names, &dirs, &add, 1023).expect("past");
-        assert_eq!((large.dir, large.packages.is_none()), ("/repoctl/in", true));
-        assert_eq!(
-            tar_names(&large.dirs),
-            [
-                "repo",
-                "part-0",
-                "in",
-                "in/a-1-1-any.pkg.tar.zst",
-                "in/b-1-1-any.pkg.tar.zst",
-                "in/b-1-1-any.pkg.tar.zst.sig"
-            ]
-        );
     }
 
     #[test]
