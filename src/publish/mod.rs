@@ -390,7 +390,7 @@ pub async fn describe_repository(
         return Ok(Described { status, replaced: None, unverified: None, packages, unchanged: true });
     }
     let _lock = lock(target, reporter).await?;
-    let (remote, dailies) = live_and_dailies(target, description.repo, scratch).await?;
+    let (remote, dailies, first) = live_and_dailies(target, description, scratch).await?;
     let uninstallable = missing(&remote.entries);
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
     let results = publish_logs(target, description, scratch).await?;
@@ -406,7 +406,7 @@ pub async fn describe_repository(
         keep_logs: description.keep_logs,
         published_now: published_now(&remote.entries, &results, &now),
     };
-    let written = status::write(target, &update, description.signing, scratch).await?;
+    let written = status::write(target, &update, description.signing, scratch, Some(first)).await?;
     let html = page::render(&page::Page {
         repo: description.repo,
         server: &target.public_url(),
@@ -428,21 +428,26 @@ pub async fn describe_repository(
     Ok(Described { status: written.status, replaced: written.replaced, unverified, packages, unchanged: false })
 }
 
-/// The live database of `repo` (read into `scratch/live`) and its daily repositories
-/// ([`history::dailies`]), read side by side: over a slow link each is a round trip or more.
-/// Dailies that cannot be listed are none (said in the log). Errors: reading the database.
+/// The live database of the repository (read into `scratch/live`), its daily repositories
+/// ([`history::dailies`]) and its status object as [`status::write`] starts from, read side by
+/// side: over a slow link each is a round trip or more. Dailies that cannot be listed are none
+/// (said in the log). Errors: reading the database or the status object.
 async fn live_and_dailies(
     target: &dyn Target,
-    repo: &str,
+    description: &Description<'_>,
     scratch: &Utf8Path,
-) -> Result<(RemoteRepo, Vec<String>), PublishError> {
-    let live = scratch.join("live");
-    let (remote, dailies) = tokio::join!(read_remote(target, repo, &live), history::dailies(target, repo));
+) -> Result<(RemoteRepo, Vec<String>, status::ReadForWrite), PublishError> {
+    let (live, repo) = (scratch.join("live"), description.repo);
+    let (remote, dailies, status) = tokio::join!(
+        read_remote(target, repo, &live),
+        history::dailies(target, repo),
+        status::read_for_write(target, repo, description.signing.key())
+    );
     let dailies = dailies.unwrap_or_else(|e| {
         tracing::warn!("the daily snapshots cannot be listed, the page names none: {e}");
         Vec::new()
     });
-    Ok((remote?, dailies))
+    Ok((remote?, dailies, status?))
 }
 
 /// This run's results, each with its build log published ([`logs::publish`], from

@@ -351,19 +351,28 @@ const TORN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// it verifies ([`check`]; else only [`RepoStatus::for_display`] of it), and the bytes written
 /// are signed: `NAME.status.json.sig` is written right after them. Errors: the target fails,
 /// the key cannot sign, or it kept changing for [`MAX_WRITE_ATTEMPTS`] reads.
+///
+/// `first`: the object as the caller read it ([`read_for_write`], side by side with its own
+/// reads, to spare the link a round trip), used by the first attempt instead of reading; a
+/// stale one only makes that attempt's conditional write fail and the next one read again.
 pub async fn write(
     target: &dyn Target,
     update: &Update<'_>,
     signing: Signing<'_>,
     scratch: &Utf8Path,
+    first: Option<ReadForWrite>,
 ) -> Result<Written, PublishError> {
     let name = object_name(update.repo);
     let io = |source| PublishError::Io { path: scratch.to_owned(), source };
     fs_err::create_dir_all(scratch).map_err(io)?;
     let local = scratch.join(&name);
     let mut waited = false;
+    let mut first = first;
     for _ in 0..MAX_WRITE_ATTEMPTS {
-        let (read, version) = read_versioned(target, update.repo, signing.key()).await?;
+        let ReadForWrite { read, version } = match first.take() {
+            Some(read) => read,
+            None => read_for_write(target, update.repo, signing.key()).await?,
+        };
         if !waited && matches!(read, StatusRead::Unverified { why: Unverified::Changed, .. }) {
             waited = true;
             tokio::time::sleep(TORN_WAIT).await;
@@ -387,18 +396,22 @@ pub async fn write(
     Err(PublishError::Conflict { name, target: target.describe(), attempts: MAX_WRITE_ATTEMPTS })
 }
 
+/// The status object as read for a [`write`]: checked, with the version its conditional write
+/// is made on.
+pub struct ReadForWrite {
+    read: StatusRead,
+    /// The object's version (ETag), None when there was none.
+    version: Option<String>,
+}
+
 /// The object on `target` checked under `key` ([`check`]), with its version for the
-/// conditional write; its signature is read beside it.
-async fn read_versioned(
-    target: &dyn Target,
-    repo: &str,
-    key: StatusKey<'_>,
-) -> Result<(StatusRead, Option<String>), PublishError> {
+/// conditional write of [`write`]; its signature is read beside it. Errors: the target.
+pub async fn read_for_write(target: &dyn Target, repo: &str, key: StatusKey<'_>) -> Result<ReadForWrite, PublishError> {
     let name = object_name(repo);
     let (read, sig) = tokio::join!(target.fetch_versioned(&name, MAX_BYTES), fetch_signature(target, repo, key));
     let (read, sig) = (read?, sig?);
     let version = read.as_ref().map(|(_, v)| v.clone());
-    Ok((check(&name, read.as_ref().map(|(b, _)| b.as_slice()), sig.as_deref(), key), version))
+    Ok(ReadForWrite { read: check(&name, read.as_ref().map(|(b, _)| b.as_slice()), sig.as_deref(), key), version })
 }
 
 /// Writes `NAME.status.json.sig`, the signer's detached signature of `bytes` (what was just
