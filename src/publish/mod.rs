@@ -866,15 +866,17 @@ impl<'a> Publish<'a> {
         if let Err(e) = self.change.history.record(&self.names.db, &new_db) {
             tracing::warn!("cannot record the committed {} in the work directory: {e}", self.names.db);
         }
-        // 3b. The database's signature, 3c. its snapshot and 3d. what older runs left out, side
-        // by side (none reads what another writes), then 4. deletion.
-        let (signed, kept, repaired) = tokio::join!(
+        // 3b. The database's signature, 3c. its snapshot, 3d. what older runs left out and
+        // which snapshots expire, side by side (see `read_retention`), then 4. deletion.
+        let stale = Self::stale_files(live, &new_entries);
+        let (signed, kept, repaired, retention) = tokio::join!(
             self.publish_database_signature(sigs.as_ref()),
             self.keep_snapshot(live, &new, (&new_db, &new_entries), sigs.as_ref(), dir),
             self.repair_live_files(&new_entries, dir),
+            self.read_retention(&stale),
         );
         self.report.uploaded += signed? + kept + repaired?;
-        self.delete_unreferenced(live, &new, &new_entries, dir).await?;
+        self.delete_unreferenced((live, &new, &new_entries), stale, retention, dir).await?;
         Ok(Attempt::Done)
     }
 
@@ -1155,42 +1157,57 @@ impl<'a> Publish<'a> {
         self.target.repair(&live_files, &dir.join("repair")).await
     }
 
-    /// Step 4, only after the commit: deletes the package files (with their companions:
-    /// [`companions`]) that `live` listed and the new database (`new`, whose entries are
-    /// `new_entries`) no longer does, and those only expired snapshots listed
-    /// ([`history::retention`]), less those a kept snapshot lists and those the database lists
-    /// now, read again just before (another run may have committed one that lists them again);
-    /// then the expired snapshots and the signatures under the digest names of the database
-    /// pair this commit replaced. Counts the package files in the report. Errors: a read or a
-    /// deletion fails.
-    async fn delete_unreferenced(
-        &mut self,
-        live: &Live,
-        new: &DbFiles,
-        new_entries: &[RepoEntry],
-        dir: &Utf8Path,
-    ) -> Result<(), PublishError> {
+    /// The package files `live` listed that the new database (whose entries are
+    /// `new_entries`) no longer does.
+    fn stale_files(live: &Live, new_entries: &[RepoEntry]) -> BTreeSet<String> {
         let listed: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
         let mut stale: BTreeSet<String> = live.trusted.entries().iter().map(|e| e.filename.clone()).collect();
         stale.retain(|f| !listed.contains(f.as_str()));
-        let retention = match self.change.snapshots {
-            Some(s) => {
-                let (now, needed) = (jiff::Timestamp::now(), !stale.is_empty());
-                match history::retention(self.target, self.change.repo, s.keep, now, needed).await {
-                    Ok(retention) => retention,
-                    // Which files a snapshot still lists is unknown: none is deleted.
-                    Err(e) => {
-                        self.reporter.step(&format!(
-                            "warning: the history cannot be read ({}), so no package file is deleted this time (S3: allow s3:ListBucket on the prefix)",
-                            crate::cause::chain(&e).join(": ")
-                        ));
-                        stale.clear();
-                        history::Retention::default()
-                    }
-                }
+        stale
+    }
+
+    /// Which snapshots expire and which package files they still hold ([`history::retention`],
+    /// reading the kept snapshots' databases when `stale` files are to be deleted); None when
+    /// the history cannot be read: which files a snapshot still lists is unknown, so none is
+    /// deleted (said as a step). No history kept: nothing expires.
+    ///
+    /// Read after the commit, side by side with this commit's own snapshot: a listing that
+    /// misses that snapshot keeps the previous newest one a run longer, and the files this
+    /// snapshot lists are the new database's, which are never deleted.
+    async fn read_retention(&self, stale: &BTreeSet<String>) -> Option<history::Retention> {
+        let Some(s) = self.change.snapshots else { return Some(history::Retention::default()) };
+        let now = jiff::Timestamp::now();
+        match history::retention(self.target, self.change.repo, s.keep, now, !stale.is_empty()).await {
+            Ok(retention) => Some(retention),
+            Err(e) => {
+                self.reporter.step(&format!(
+                    "warning: the history cannot be read ({}), so no package file is deleted this time (S3: allow s3:ListBucket on the prefix)",
+                    crate::cause::chain(&e).join(": ")
+                ));
+                None
             }
-            None => history::Retention::default(),
-        };
+        }
+    }
+
+    /// Step 4, only after the commit: deletes the `stale` package files (with their
+    /// companions: [`companions`]) and those only expired snapshots listed (`retention`, None:
+    /// unknown, nothing is deleted), less those a kept snapshot lists and those the database
+    /// lists now, read again just before (another run may have committed one that lists them
+    /// again); then the expired snapshots and the signatures under the digest names of the
+    /// database pair this commit replaced (`live` to `new`, whose entries are `new_entries`).
+    /// Counts the package files in the report. Errors: a read or a deletion fails.
+    async fn delete_unreferenced(
+        &mut self,
+        (live, new, new_entries): (&Live, &DbFiles, &[RepoEntry]),
+        mut stale: BTreeSet<String>,
+        retention: Option<history::Retention>,
+        dir: &Utf8Path,
+    ) -> Result<(), PublishError> {
+        let listed: BTreeSet<&str> = new_entries.iter().map(|e| e.filename.as_str()).collect();
+        let retention = retention.unwrap_or_else(|| {
+            stale.clear();
+            history::Retention::default()
+        });
         stale.extend(retention.released.iter().cloned());
         stale.retain(|f| !listed.contains(f.as_str()) && !retention.referenced.contains(f));
         if !stale.is_empty() {
