@@ -356,10 +356,11 @@ pub struct Described {
     pub unchanged: bool,
 }
 
-/// After a publish has committed: reads the live `NAME.db`, then publishes this run's build
-/// logs ([`logs`]: new names, which nothing refers to yet), then writes the status object that
-/// describes it ([`status::write`]), then the page ([`page::render`]) and the feed
-/// ([`feed::render`]), in that order, all after the database, and last deletes the logs the
+/// After a publish has committed: reads the live `NAME.db` (with the status object and the
+/// dailies beside it), then publishes this run's build logs ([`logs`]: new names, which nothing
+/// refers to yet), then writes the status object that describes it ([`status::write`]) with
+/// the page ([`page::render`]) and the feed ([`feed::render`]) made from it beside it, all
+/// after the database, and last deletes the logs the
 /// status object no longer lists (`logs.keep`); `scratch` is for local copies. All under the
 /// target's lock ([`lock`], as a publish takes it): another publisher cannot commit a database
 /// between the read and the writes, so the objects describe the database that is live (issue 24).
@@ -406,26 +407,52 @@ pub async fn describe_repository(
         keep_logs: description.keep_logs,
         published_now: published_now(&remote.entries, &results, &now),
     };
-    let written = status::write(target, &update, description.signing, scratch, Some(first)).await?;
+    // The page and the feed are made from the object as merged, and written beside it.
+    let shown = Shown { remote: &remote, uninstallable: &uninstallable, dailies: &dailies, now: &now };
+    let beside = |status: status::RepoStatus| write_page_and_feed(target, description, shown, status, scratch);
+    let written = status::write(target, &update, description.signing, scratch, Some(first), beside).await?;
+    let dropped: Vec<String> = written.dropped_logs.into_iter().filter(|n| logs::is_log_name(n)).collect();
+    delete_all(target, dropped).await?;
+    let (packages, unverified) = (remote.entries.len(), written.unverified);
+    Ok(Described { status: written.status, replaced: written.replaced, unverified, packages, unchanged: false })
+}
+
+/// What the page shows besides the status object: the live database's entries, the packages
+/// that do not install, the daily repositories, and when it was made (RFC 3339, UTC).
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    remote: &'a RemoteRepo,
+    uninstallable: &'a [crate::official::Unsatisfied],
+    dailies: &'a [String],
+    now: &'a str,
+}
+
+/// Writes the page ([`page::render`]) and the feed ([`feed::render`]) made from `status` and
+/// `shown`, side by side; `scratch` holds the local copies. Errors: the target.
+async fn write_page_and_feed(
+    target: &dyn Target,
+    description: &Description<'_>,
+    shown: Shown<'_>,
+    status: status::RepoStatus,
+    scratch: &Utf8Path,
+) -> Result<(), PublishError> {
+    let signing_key = description.signing.fingerprint().map(|f| f.to_string());
     let html = page::render(&page::Page {
         repo: description.repo,
         server: &target.public_url(),
         signing_key: signing_key.as_deref(),
         aur: description.aur,
-        entries: &remote.entries,
-        status: Some(&written.status),
-        generated: &now,
-        uninstallable: &uninstallable,
-        dailies: &dailies,
+        entries: &shown.remote.entries,
+        status: Some(&status),
+        generated: shown.now,
+        uninstallable: shown.uninstallable,
+        dailies: shown.dailies,
     });
     tokio::try_join!(
         upload_text(target, page::PAGE, &html, scratch),
-        write_feed(target, description, &written.status, &now, scratch)
+        write_feed(target, description, &status, shown.now, scratch)
     )?;
-    let dropped: Vec<String> = written.dropped_logs.into_iter().filter(|n| logs::is_log_name(n)).collect();
-    delete_all(target, dropped).await?;
-    let (packages, unverified) = (remote.entries.len(), written.unverified);
-    Ok(Described { status: written.status, replaced: written.replaced, unverified, packages, unchanged: false })
+    Ok(())
 }
 
 /// The live database of the repository (read into `scratch/live`), its daily repositories

@@ -355,13 +355,22 @@ const TORN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// `first`: the object as the caller read it ([`read_for_write`], side by side with its own
 /// reads, to spare the link a round trip), used by the first attempt instead of reading; a
 /// stale one only makes that attempt's conditional write fail and the next one read again.
-pub async fn write(
+/// `beside`: what is written from the merged object (the page and the feed), side by side with
+/// its conditional write, again after each one that fails: the objects it writes may be
+/// newer than the status object for a moment, never older once this returns. Its error wins
+/// only when the status object was written.
+pub async fn write<F, Fut>(
     target: &dyn Target,
     update: &Update<'_>,
     signing: Signing<'_>,
     scratch: &Utf8Path,
     first: Option<ReadForWrite>,
-) -> Result<Written, PublishError> {
+    beside: F,
+) -> Result<Written, PublishError>
+where
+    F: Fn(RepoStatus) -> Fut,
+    Fut: std::future::Future<Output = Result<(), PublishError>>,
+{
     let name = object_name(update.repo);
     let io = |source| PublishError::Io { path: scratch.to_owned(), source };
     fs_err::create_dir_all(scratch).map_err(io)?;
@@ -388,7 +397,10 @@ pub async fn write(
         let (merged, dropped_logs) = merged(previous, update);
         let text = serde_json::to_string_pretty(&merged).map_err(|e| io(std::io::Error::other(e)))? + "\n";
         fs_err::write(&local, &text).map_err(io)?;
-        if target.upload_if(&name, &local, version.as_deref()).await? {
+        let (wrote, written_beside) =
+            tokio::join!(target.upload_if(&name, &local, version.as_deref()), beside(merged.clone()));
+        if wrote? {
+            written_beside?;
             write_signature(target, signing, update.repo, text.as_bytes(), scratch).await?;
             return Ok(Written { status: merged, replaced, unverified, dropped_logs });
         }
