@@ -10,7 +10,7 @@ use camino::Utf8Path;
 /// Replaces the linkage the results file in `dist` records for `pkgbase` with `linkage`, as a
 /// compromised shard runner would write it.
 fn forge_results(dist: &Utf8Path, pkgbase: &str, linkage: serde_json::Value) {
-    let found = std::fs::read_dir(dist).unwrap().map(|e| e.unwrap().path());
+    let mut found = std::fs::read_dir(dist).unwrap().map(|e| e.unwrap().path());
     let file = found
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("repoctl-results-")))
         .expect("the shard's results file");
