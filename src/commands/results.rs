@@ -2,7 +2,10 @@
 //! writes the status object and the repository page after a publish
 //! ([`crate::publish::describe_repository`]). Shared by `build` and `publish`: a shard
 //! (`build --no-publish --out DIR`) leaves its results in `DIR/repoctl-results-RUN.json` and its
-//! build logs in `DIR/logs/`, and `publish DIR` records every such file it finds.
+//! build logs in `DIR/logs/`, and `publish DIR` reads every such file it finds. A shard ran AUR
+//! code, so what its file says ([`ShardClaim`]) is only shown: what `publish DIR` records of a
+//! pkgbase it published, its linkage above all (issue 26), comes from the checked package files
+//! ([`publish_entries`]).
 use crate::build::{Outcome, PackageResult};
 use crate::error::Error;
 use crate::plan::Plan;
