@@ -155,10 +155,12 @@ pub struct BuildLinkage {
     /// pkgname -> its `.PKGINFO` depends and provides, and its ELF files' sonames.
     packages: BTreeMap<String, crate::alpm::soname::Linkage>,
     /// The official sync databases the build's plan read (`crate::plan::Plan::official`:
-    /// `sha256:` and hex over each repository's name and database digest).
+    /// `sha256:` and hex over each repository's name and database digest); for a shard's build,
+    /// those `publish DIR` read when it published it.
     official: Option<String>,
     /// The sonames its packages need that an official package held a library file of when it
-    /// was built (in the `.files` databases its plan read), sorted. Only these can be found
+    /// was built (in the `.files` databases its plan read; for a shard's build, those `publish
+    /// DIR` read), sorted. Only these can be found
     /// gone later: a soname no official package listed then (a library of the base system
     /// outside any package, or one the `.files` databases were not at hand for) is never
     /// judged, and a rebuild that still needs a gone soname is not rebuilt again.
