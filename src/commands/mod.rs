@@ -491,8 +491,8 @@ fn gone_sonames(
         let Some((built, linkage)) = entry.built.as_ref().and_then(|b| Some((b, b.linkage.as_ref()?))) else {
             continue;
         };
-        for (pkgname, package) in &linkage.packages {
-            let (version, official_then) = (built.version.as_str(), linkage.official_sonames.as_slice());
+        for (pkgname, package) in linkage.packages() {
+            let (version, official_then) = (built.version.as_str(), linkage.official_sonames());
             recorded.push(Recorded { pkgbase, pkgname, version, linkage: package, official_then });
         }
     }

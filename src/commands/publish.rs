@@ -24,10 +24,11 @@ pub async fn publish(
     let config = super::load_config(config_path)?;
     let signer = super::signer(&config)?;
     let files = dir_package_files(dir)?;
-    // The shards' results files, read (and refused when damaged) before anything is written.
-    let mut results = super::results::read_results_files(dir)?;
+    // The shards' results files, read (and refused when damaged) before anything is written:
+    // their word is shown, never recorded as linkage ([`super::results::ShardClaim`]).
+    let claims = super::results::read_results_files(dir)?;
     let lock = crate::lock::Lock::read(&crate::lock::path_beside(&config.path))?;
-    let setup = set_up(&config, work_dir, signer.as_ref(), (&files, results.is_empty()), printer).await?;
+    let setup = set_up(&config, work_dir, signer.as_ref(), (&files, claims.is_empty()), printer).await?;
     let (files, already) = leave_out_listed(files, &setup.listed, printer);
     // Something to add: its repo-add container starts while the files are checked.
     let tool = match files.is_empty() {
@@ -35,7 +36,7 @@ pub async fn publish(
         false => RepoTool::started_ahead(setup.docker.clone(), setup.image.clone()),
     };
     let (checked, refused) = check_files(&config, &lock, files).await?;
-    let mut failed = refuse(&refused, &lock, &setup.run_id, &mut results, printer);
+    let failures = refuse(&refused, &lock, &setup.run_id, printer);
     let (debug, packages): (Vec<CheckedPackage>, Vec<CheckedPackage>) =
         checked.into_iter().partition(CheckedPackage::is_debug);
     if packages.is_empty() && debug.is_empty() && already.is_empty() {
@@ -47,8 +48,8 @@ pub async fn publish(
     let snapshots = super::snapshots(&config, &run_id);
     let keys = (signer.as_ref(), &history, &official, snapshots);
     let (unchanged, left_out) = publish_repos(&*target, &tool, &repos, keys, &dirs, printer).await?;
-    record_refused(&mut results, &left_out, &run_id);
-    failed |= !left_out.is_empty();
+    let failed = !refused.is_empty() || !left_out.is_empty();
+    let results = to_record(&claims, &repos[0].1, (&lock, &official), (failures, &left_out), &run_id, printer);
     // Nothing was published to NAME: the database read above is still the one to describe.
     let unchanged = if repos[0].1.is_empty() { Some(listed.main) } else { unchanged };
     // What the shards' builds did, then the page, after the database. Nothing new in the
@@ -65,6 +66,33 @@ pub async fn publish(
     super::results::describe(&config, &*target, recorded, &scratch, Some(&docker), printer).await?;
     say_taken(&left_out, printer);
     Ok(if failed { ExitStatus::PackagesFailed } else { ExitStatus::Success })
+}
+
+/// What this run (`run_id`) records in the status object: each pkgbase of `main` (NAME's
+/// checked package files) that the publish did not leave out (`left_out`), as built, from
+/// those files ([`super::results::publish_entries`], with repoctl.lock and today's official
+/// repositories); each failure or skip the shards' results files (`claims`) say, shown only;
+/// then the check's `failures` and the pkgbases left out, as failed. A pkgbase a results file
+/// says was built but whose files this run did not publish is said and not recorded.
+fn to_record(
+    claims: &super::results::ShardResults,
+    main: &[CheckedPackage],
+    (lock, official): (&crate::lock::Lock, &crate::official::OfficialRepos),
+    (failures, left_out): (super::results::Results, &[Refused]),
+    run_id: &str,
+    printer: &Printer,
+) -> super::results::Results {
+    let published: Vec<&CheckedPackage> =
+        main.iter().filter(|p| !left_out.iter().any(|r| r.pkgbase == p.pkgbase())).collect();
+    let (mut results, unpublished) = super::results::publish_entries(claims, &published, lock, official, run_id);
+    for base in unpublished {
+        printer.step(&format!(
+            "{base}: its results file says it was built, but this run published none of its package files: not recorded"
+        ));
+    }
+    results.extend(failures);
+    record_refused(&mut results, left_out, run_id);
+    results
 }
 
 /// What a publish of a directory works with, made ready at once.
@@ -272,18 +300,13 @@ fn locked(config: &Config, entry: &crate::lock::Entry) -> Locked {
     Locked { declared, commit: entry.commit.clone(), files: entry.files.clone(), patches: entry.patches.clone() }
 }
 
-/// Says every refusal, and records each refused pkgbase that repoctl.lock holds in `results`
-/// as a failure of kind `package-check` (so the status object does not call a shard's build of
-/// it published). Returns whether anything was refused.
-fn refuse(
-    refused: &[Refusal],
-    lock: &crate::lock::Lock,
-    run_id: &str,
-    results: &mut super::results::Results,
-    printer: &Printer,
-) -> bool {
+/// Says every refusal, and returns each refused pkgbase that repoctl.lock holds as a failure
+/// of kind `package-check` (so the status object does not call a shard's build of it
+/// published), recorded by run `run_id`.
+fn refuse(refused: &[Refusal], lock: &crate::lock::Lock, run_id: &str, printer: &Printer) -> super::results::Results {
     use crate::publish::status::{BuildResult, PackageStatus};
     let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    let mut failures = super::results::Results::new();
     for r in refused {
         let why = crate::cause::chain(&r.error).join(": ");
         printer.error(&format!("refused: {why}"));
@@ -303,9 +326,9 @@ fn refuse(
             logs: Vec::new(),
             linkage: None,
         };
-        results.insert(entry.name.clone(), status);
+        failures.insert(entry.name.clone(), status);
     }
-    !refused.is_empty()
+    failures
 }
 
 /// Records the pkgbases a publish left out ([`Refused`]) as failed in `results`, the status

@@ -2,7 +2,10 @@
 //! writes the status object and the repository page after a publish
 //! ([`crate::publish::describe_repository`]). Shared by `build` and `publish`: a shard
 //! (`build --no-publish --out DIR`) leaves its results in `DIR/repoctl-results-RUN.json` and its
-//! build logs in `DIR/logs/`, and `publish DIR` records every such file it finds.
+//! build logs in `DIR/logs/`, and `publish DIR` reads every such file it finds. A shard ran AUR
+//! code, so what its file says ([`ShardClaim`]) is only shown: what `publish DIR` records of a
+//! pkgbase it published, its linkage above all (issue 26), comes from the checked package files
+//! ([`publish_entries`]).
 use crate::build::{Outcome, PackageResult};
 use crate::error::Error;
 use crate::plan::Plan;
@@ -86,14 +89,26 @@ fn skipped(
     commit: Option<String>,
     (now, run_id): (&str, &str),
 ) -> PackageStatus {
+    let entry = bare(BuildResult::Skipped, version, commit, (now, run_id));
+    PackageStatus { kind: Some(kind.to_string()), reason: Some(reason), ..entry }
+}
+
+/// A status entry of `result` at `version` and `commit`, of the build that ended at `time` in
+/// run `run`, and nothing else (no kind, reason, duration, log or linkage).
+fn bare(
+    result: BuildResult,
+    version: Option<String>,
+    commit: Option<String>,
+    (time, run): (&str, &str),
+) -> PackageStatus {
     PackageStatus {
-        result: BuildResult::Skipped,
-        kind: Some(kind.to_string()),
-        reason: Some(reason),
+        result,
+        kind: None,
+        reason: None,
         version,
         commit,
-        time: now.to_string(),
-        run: run_id.into(),
+        time: time.to_string(),
+        run: run.to_string(),
         duration_secs: None,
         built: None,
         log: None,
@@ -139,9 +154,9 @@ pub(crate) fn newly_held(
     held
 }
 
-/// What a build's packages need and provide (issue 26), from the files it made, with the
-/// official databases its plan read (`official`), the needed sonames they held, and why it was
-/// rebuilt, when it was; None for anything but a build.
+/// What a build's packages need and provide (issue 26), from the files it made and checked
+/// ([`BuildLinkage::of_checked`]), with the official databases its plan read (`official`), and
+/// why it was rebuilt, when it was (this run's plan says); None for anything but a build.
 fn linkage_of(
     plan: &Plan,
     step: Option<&crate::plan::Step>,
@@ -149,13 +164,8 @@ fn linkage_of(
     official: &crate::official::OfficialRepos,
 ) -> Option<BuildLinkage> {
     let Outcome::Built { files, .. } = outcome else { return None };
-    let packages: BTreeMap<String, _> = files.iter().map(|f| (f.pkgname().to_string(), f.linkage().clone())).collect();
-    let needed = packages.values().flat_map(|l| &l.needs_sonames);
-    let mut official_sonames: Vec<String> = needed.filter(|s| official.has_library(s) == Some(true)).cloned().collect();
-    official_sonames.sort();
-    official_sonames.dedup();
     let rebuild = step.and_then(|s| s.rebuild.as_ref()).map(|r| format!("rebuild: {}", r.why));
-    Some(BuildLinkage { packages, official: plan.official.clone(), official_sonames, rebuild })
+    Some(BuildLinkage::of_checked(files, official, plan.official.clone(), rebuild))
 }
 
 /// The first line of `text`, made safe to print ([`crate::ui::sanitize_line`]).
@@ -164,10 +174,12 @@ fn one_line(text: &str) -> String {
 }
 
 /// Writes a shard's results beside its package files (`DIR/repoctl-results-RUN.json`), for
-/// `publish DIR` to record. Errors: the file cannot be written.
+/// `publish DIR` to show: what a [`ShardClaim`] holds of each entry (no linkage: `publish
+/// DIR` reads that from the package files). Errors: the file cannot be written.
 pub(crate) fn write_results_file(dir: &Utf8Path, run_id: &str, results: &Results) -> Result<(), Error> {
     let path = dir.join(format!("{RESULTS_PREFIX}{run_id}.json"));
-    let text = serde_json::to_string_pretty(results).map_err(|e| Error::Usage(e.to_string()))?;
+    let claims: ShardResults = results.iter().map(|(base, entry)| (base.clone(), ShardClaim::from(entry))).collect();
+    let text = serde_json::to_string_pretty(&claims).map_err(|e| Error::Usage(e.to_string()))?;
     fs_err::write(&path, text + "\n").map_err(Error::io(format!("cannot write {path}")))
 }
 
@@ -204,10 +216,43 @@ pub(crate) fn shard_logs(dir: &Utf8Path, results: &Results, lock: &crate::lock::
         .collect()
 }
 
+/// pkgbase -> what a shard's results file says of its build ([`ShardClaim`]).
+pub(crate) type ShardResults = BTreeMap<String, ShardClaim>;
+
+/// One pkgbase's entry in a shard's results file (`build --no-publish --out DIR`), as `publish
+/// DIR` reads it. The shard runner ran AUR code and is not trusted, so this is its word only,
+/// and it holds nothing a decision reads: no linkage (issue 26), no log names, no last build.
+/// The fields of an older file that had them (`linkage`, `log`, `logs`, `built`) are not read.
+/// What `publish DIR` records in their place comes from the package files it checked
+/// ([`publish_entries`]). The JSON is [`PackageStatus`]'s, less those fields.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ShardClaim {
+    pub result: BuildResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub version: Option<String>,
+    pub commit: Option<String>,
+    pub time: String,
+    pub run: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u64>,
+}
+
+impl From<&PackageStatus> for ShardClaim {
+    fn from(entry: &PackageStatus) -> ShardClaim {
+        let (result, kind, reason) = (entry.result, entry.kind.clone(), entry.reason.clone());
+        let (version, commit, time, run) =
+            (entry.version.clone(), entry.commit.clone(), entry.time.clone(), entry.run.clone());
+        ShardClaim { result, kind, reason, version, commit, time, run, duration_secs: entry.duration_secs }
+    }
+}
+
 /// Every shard's results found in `dir` (`repoctl-results-*.json`), merged; a pkgbase in two
 /// files keeps the later build (by time). Errors: a file cannot be read or is not results.
-pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
-    let mut all = Results::new();
+pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<ShardResults, Error> {
+    let mut all = ShardResults::new();
     for entry in fs_err::read_dir(dir).map_err(Error::io(format!("cannot read {dir}")))? {
         let entry = entry.map_err(Error::io(format!("cannot read {dir}")))?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -216,20 +261,80 @@ pub(crate) fn read_results_files(dir: &Utf8Path) -> Result<Results, Error> {
         }
         let path = dir.join(&name);
         let text = fs_err::read(&path).map_err(Error::io(format!("cannot read {path}")))?;
-        let results: Results = serde_json::from_slice(&text)
+        let results: ShardResults = serde_json::from_slice(&text)
             .map_err(|e| Error::Usage(format!("{path} is not a repoctl results file: {e}")))?;
-        for (base, mut new) in results {
-            // A log name in a shard's file is not one of ours (its logs are published from
-            // `DIR/logs/`, [`shard_logs`], under names this run makes), and a name
-            // the status object lists is deleted when dropped (a results file is AUR code's
-            // output, the publish job holds the credentials).
-            (new.log, new.logs) = (None, Vec::new());
+        for (base, new) in results {
             if all.get(&base).is_none_or(|old| old.time <= new.time) {
                 all.insert(base, new);
             }
         }
     }
     Ok(all)
+}
+
+/// What `publish DIR` (run `run_id`) records in the status object, and the pkgbases a shard
+/// says it built that this run did not publish (not recorded: their entries stay as they are).
+///
+/// - Each pkgbase of `published` (NAME's package files this run checked and published, less
+///   those a publish left out) as built, from the checked files alone: their version, the
+///   commit repoctl.lock (`lock`) locks and their provenance records matched, and their
+///   linkage ([`BuildLinkage::of_checked`], with today's official repositories `official`: a
+///   soname they hold a library of now is one a later run can find gone). Not a rebuild: a
+///   rebuild made elsewhere is refused by the check. Its claim's time, run and duration are
+///   kept when the claim is of the same version: shown, and the duration only schedules
+///   shards.
+/// - Each failure or skip that `claims` (the shards' results files) says of a pkgbase the lock
+///   holds, as shown only (its words made safe to print, the lock's commit): a failure keeps
+///   the last build's record ([`crate::publish::status::RepoStatus::merge`]).
+pub(crate) fn publish_entries(
+    claims: &ShardResults,
+    published: &[&crate::trust::CheckedPackage],
+    lock: &crate::lock::Lock,
+    official: &crate::official::OfficialRepos,
+    run_id: &str,
+) -> (Results, Vec<String>) {
+    let now = crate::lock::rfc3339(jiff::Timestamp::now().as_second());
+    let mut by_base: BTreeMap<&str, Vec<&crate::trust::CheckedPackage>> = BTreeMap::new();
+    for &file in published {
+        by_base.entry(file.pkgbase()).or_default().push(file);
+    }
+    let digest = crate::plan::official_digest(official.sync_db_digests());
+    let mut entries = Results::new();
+    for (base, files) in by_base {
+        let Some(locked) = lock.entries.get(base) else { continue };
+        let version = files[0].version().to_string();
+        let claim = claims.get(base).filter(|c| c.result == BuildResult::Built && c.version.as_ref() == Some(&version));
+        let linkage = BuildLinkage::of_checked(files.iter().copied(), official, Some(digest.clone()), None);
+        let (time, run) = claim.map_or((now.clone(), run_id.to_string()), |c| (one_line(&c.time), one_line(&c.run)));
+        let entry = bare(BuildResult::Built, Some(version), commit_of(locked), (&time, &run));
+        let duration_secs = claim.and_then(|c| c.duration_secs);
+        entries.insert(base.to_string(), PackageStatus { duration_secs, linkage: Some(linkage), ..entry });
+    }
+    let mut unpublished = Vec::new();
+    for (base, claim) in claims {
+        let Some(locked) = lock.entries.get(base).filter(|_| !entries.contains_key(base)) else { continue };
+        if claim.result == BuildResult::Built {
+            unpublished.push(base.clone());
+            continue;
+        }
+        entries.insert(base.clone(), shown_claim(claim, locked));
+    }
+    (entries, unpublished)
+}
+
+/// The commit a status entry of `locked`'s pkgbase names: the locked one (None for a `path:`
+/// package, which has none).
+fn commit_of(locked: &crate::lock::Entry) -> Option<String> {
+    (!locked.is_local()).then(|| locked.commit.clone())
+}
+
+/// A shard's failure or skip (`claim`) of the pkgbase `locked`, as the status object shows it:
+/// its words made safe to print, the lock's commit, and nothing a decision reads.
+fn shown_claim(claim: &ShardClaim, locked: &crate::lock::Entry) -> PackageStatus {
+    let safe = |text: &Option<String>| text.as_deref().map(one_line);
+    let (time, run) = (one_line(&claim.time), one_line(&claim.run));
+    let entry = bare(claim.result, safe(&claim.version), commit_of(locked), (&time, &run));
+    PackageStatus { kind: safe(&claim.kind), reason: safe(&claim.reason), duration_secs: claim.duration_secs, ..entry }
 }
 
 /// Says that the status object found did not verify (`unverified`: why) and was rewritten
@@ -441,5 +546,120 @@ mod tests {
             ["hello", "unlocked", "linked", "nolog", "../credentials"].map(|b| (b.to_string(), status.clone())).into();
         let found = shard_logs(dir, &results, &lock);
         assert_eq!(found, BTreeMap::from([("hello".to_string(), logs.join("hello.log"))]), "{found:?}");
+    }
+
+    /// A lock entry of `name` at version 1.0-1 and commit `a…`.
+    fn lock_entry(name: &str) -> crate::lock::Entry {
+        crate::lock::Entry {
+            name: name.into(),
+            path: None,
+            git: None,
+            commit: "a".repeat(40),
+            version: "1.0-1".into(),
+            pkgnames: vec![name.into()],
+            maintainer: None,
+            comaintainers: Vec::new(),
+            committed: "2026-12-01T00:00:00Z".into(),
+            files: format!("tree-sha256:{}", "0".repeat(64)),
+            patches: Vec::new(),
+        }
+    }
+
+    /// `standapp` 1.0-1, checked: a package whose `usr/bin/standapp` (compiled with the
+    /// system's C compiler) links `libstand.so.1`.
+    fn standapp(dir: &Utf8Path) -> crate::trust::CheckedPackage {
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("cc").current_dir(dir).args(args).output().expect("cc");
+            assert!(out.status.success(), "cc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        fs_err::write(dir.join("lib.c"), "int stand(void) { return 1; }\n").unwrap();
+        fs_err::write(dir.join("main.c"), "int stand(void);\nint main(void) { return stand(); }\n").unwrap();
+        run(&["-shared", "-fPIC", "-Wl,-soname,libstand.so.1", "-o", "libstand.so.1", "lib.c"]);
+        run(&["-o", "app", "main.c", dir.join("libstand.so.1").as_str()]);
+        let pkginfo = "pkgname = standapp\npkgbase = standapp\npkgver = 1.0-1\narch = x86_64\ndepend = libstand\n";
+        let app = fs_err::read(dir.join("app")).unwrap();
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, body, mode) in [(".PKGINFO", pkginfo.as_bytes(), 0o644), ("usr/bin/standapp", &app[..], 0o755)] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(mode);
+            header.set_cksum();
+            tar.append_data(&mut header, path, body).unwrap();
+        }
+        let path = dir.join("standapp-1.0-1-x86_64.pkg.tar.zst");
+        fs_err::write(&path, zstd::encode_all(tar.into_inner().unwrap().as_slice(), 3).unwrap()).unwrap();
+        let declared = crate::trust::Declared {
+            pkgbase: "standapp".into(),
+            pkgnames: vec!["standapp".into()],
+            version: "1.0-1".into(),
+            arch: "x86_64".into(),
+            vcs: false,
+            debug: false,
+            bump: None,
+        };
+        crate::trust::check_file(&path, &declared).unwrap()
+    }
+
+    /// The results file a compromised shard runner writes (the attacker review of F5): it says
+    /// standapp needs a soname that is gone (a forced rebuild) at a stranger's commit, claims a
+    /// build it did not hand over, a failure with a terminal escape in its reason, and a
+    /// pkgbase the lock does not hold.
+    fn forged_results(dir: &Utf8Path) {
+        let forged = serde_json::json!({
+            "standapp": {"result": "built", "version": "1.0-1", "commit": "f".repeat(40), "time": "2026-12-07T01:00:00Z",
+                "run": "shard-1", "duration_secs": 90,
+                "linkage": {"packages": {"standapp": {"depends": [], "provides": [], "needs_sonames": ["libgone.so.7"],
+                    "provides_sonames": ["libc.so.6"]}}, "official": null, "official_sonames": ["libgone.so.7"],
+                    "rebuild": "rebuild: libgone.so.7 is gone"}},
+            "ghost": {"result": "built", "version": "2.0-1", "commit": null, "time": "t", "run": "shard-1"},
+            "broken": {"result": "failed", "kind": "makepkg", "reason": "\u{1b}[31mred", "version": "1.0-1",
+                "commit": "f".repeat(40), "time": "t", "run": "shard-1"},
+            "stranger": {"result": "failed", "version": "1-1", "commit": null, "time": "t", "run": "shard-1"},
+        });
+        fs_err::write(dir.join("repoctl-results-shard-1.json"), forged.to_string()).unwrap();
+    }
+
+    #[test]
+    fn publish_dir_records_the_linkage_of_the_checked_files_and_only_shows_a_shards_word() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(tmp.path()).unwrap();
+        let checked = standapp(dir);
+        forged_results(dir);
+        let claims = read_results_files(dir).unwrap();
+        let lock = crate::lock::Lock {
+            entries: ["standapp", "ghost", "broken"].map(|n| (n.to_string(), lock_entry(n))).into(),
+        };
+        let extra = crate::official::testing::sync_db(&[("libstand", "1-1", &[])]);
+        let official = crate::official::OfficialRepos::from_sync_dbs(&[("extra".into(), extra)]).unwrap();
+        let official = official.with_libraries(&["libstand.so.1", "libc.so.6"]);
+
+        let (entries, unpublished) = publish_entries(&claims, &[&checked], &lock, &official, "publish-run");
+        assert_eq!(unpublished, ["ghost"], "a build the shard did not hand over is not recorded");
+        assert_eq!(entries.keys().collect::<Vec<_>>(), ["broken", "standapp"], "a stranger is not recorded");
+        let built = &entries["standapp"];
+        assert_eq!((built.result, built.version.as_deref()), (BuildResult::Built, Some("1.0-1")));
+        assert_eq!(built.commit, Some("a".repeat(40)), "the lock's commit, which the provenance record matched");
+        assert_eq!((built.time.as_str(), built.duration_secs), ("2026-12-07T01:00:00Z", Some(90)), "shown only");
+        let linkage = built.linkage.as_ref().unwrap();
+        assert_eq!(linkage.packages(), &BTreeMap::from([("standapp".to_string(), checked.linkage().clone())]));
+        assert!(checked.linkage().needs_sonames.contains(&"libstand.so.1".to_string()), "{:?}", checked.linkage());
+        assert_eq!(linkage.official_sonames(), ["libc.so.6", "libstand.so.1"], "what official holds today");
+        assert_eq!(linkage.official(), Some(crate::plan::official_digest(official.sync_db_digests()).as_str()));
+        assert_eq!(linkage.rebuild(), None, "a rebuild made elsewhere is refused by the check");
+        let json = serde_json::to_string(&entries).unwrap();
+        assert!(!json.contains("libgone") && !json.contains(&"f".repeat(40)), "{json}");
+        let broken = &entries["broken"];
+        assert_eq!((broken.result, broken.kind.as_deref()), (BuildResult::Failed, Some("makepkg")));
+        assert!(!broken.reason.as_deref().unwrap_or_default().contains('\u{1b}'), "{broken:?}");
+        assert_eq!((broken.commit.clone(), broken.linkage.as_ref()), (Some("a".repeat(40)), None));
+
+        // A claim of another version lends the build neither its time nor its duration.
+        let mut other = claims.clone();
+        other.get_mut("standapp").unwrap().version = Some("0.9-1".into());
+        let (entries, _) = publish_entries(&other, &[&checked], &lock, &official, "publish-run");
+        assert_eq!((entries["standapp"].run.as_str(), entries["standapp"].duration_secs), ("publish-run", None));
+        // No claim at all: still recorded as built, from the files.
+        let (entries, _) = publish_entries(&ShardResults::new(), &[&checked], &lock, &official, "publish-run");
+        assert_eq!(entries["standapp"].linkage.as_ref().map(BuildLinkage::packages), Some(linkage.packages()));
     }
 }

@@ -368,8 +368,8 @@ fn uninstallable_lines(missing: &[crate::official::Unsatisfied]) -> String {
 fn last_build(last: &PackageStatus) -> String {
     let kind = last.kind.as_ref().map(|k| format!(" ({k})")).unwrap_or_default();
     let version = last.version.as_deref().unwrap_or("-");
-    let rebuild = last.linkage.as_ref().and_then(|l| l.rebuild.as_ref());
-    let reason = last.reason.as_ref().or(rebuild).map(|r| format!(": {r}")).unwrap_or_default();
+    let rebuild = last.linkage.as_ref().and_then(|l| l.rebuild());
+    let reason = last.reason.as_deref().or(rebuild).map(|r| format!(": {r}")).unwrap_or_default();
     format!("{}{kind} {version} at {}{reason}", last.result.as_str(), last.time)
 }
 

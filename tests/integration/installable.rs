@@ -6,11 +6,11 @@ use crate::support::{Bed, docker, repoctl_containers, text};
 use camino::Utf8Path;
 use std::process::Command;
 
-/// A tag of this test's own, removed (the tag only: the images stay) when dropped.
-struct Tag(String);
+/// A tag of a test's own, removed (the tag only: the images stay) when dropped.
+pub(crate) struct Tag(pub(crate) String);
 
 impl Tag {
-    fn point_at(&self, image: &str) {
+    pub(crate) fn point_at(&self, image: &str) {
         let out = Command::new("docker").args(["tag", image, &self.0]).output().expect("docker tag");
         assert!(out.status.success(), "docker tag {image} {}: {}", self.0, String::from_utf8_lossy(&out.stderr));
     }
@@ -111,7 +111,7 @@ fn a_dropped_official_dependency_fails_status_and_the_gate_keeps_what_a_dependan
 
 /// A C package that links the official libstand (`cc -lstand`, depends on libstand), as
 /// `standapp` 1.0-1 in the AUR.
-fn push_standapp(bed: &Bed, dir: &Utf8Path) {
+pub(crate) fn push_standapp(bed: &Bed, dir: &Utf8Path) {
     let src = dir.join("standapp");
     std::fs::create_dir_all(&src).unwrap();
     let pkgbuild = r#"pkgname=standapp

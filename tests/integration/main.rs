@@ -28,6 +28,7 @@ mod release;
 mod run_image;
 mod sandbox;
 mod scale;
+mod shard_linkage;
 mod signing;
 mod sources;
 mod status;

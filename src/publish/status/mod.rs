@@ -145,23 +145,75 @@ pub struct PackageStatus {
 /// What one build's packages need and provide, recorded when they were built (issue 26), so
 /// that every later run checks them against today's official repositories without downloading
 /// a package: a soname they need that nothing provides any more makes the plan rebuild them.
+///
+/// Made only from package files that passed the check ([`BuildLinkage::of_checked`]), or read
+/// back from a status object (which, in a signed repository, drives a decision only when it
+/// verifies: [`trusted`]). Its fields are private so that nothing else (a shard's results
+/// file, which AUR code wrote) can say what a build linked against.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BuildLinkage {
     /// pkgname -> its `.PKGINFO` depends and provides, and its ELF files' sonames.
-    pub packages: BTreeMap<String, crate::alpm::soname::Linkage>,
+    packages: BTreeMap<String, crate::alpm::soname::Linkage>,
     /// The official sync databases the build's plan read (`crate::plan::Plan::official`:
-    /// `sha256:` and hex over each repository's name and database digest).
-    pub official: Option<String>,
+    /// `sha256:` and hex over each repository's name and database digest); for a shard's build,
+    /// those `publish DIR` read when it published it.
+    official: Option<String>,
     /// The sonames its packages need that an official package held a library file of when it
-    /// was built (in the `.files` databases its plan read), sorted. Only these can be found
+    /// was built (in the `.files` databases its plan read; for a shard's build, those `publish
+    /// DIR` read), sorted. Only these can be found
     /// gone later: a soname no official package listed then (a library of the base system
     /// outside any package, or one the `.files` databases were not at hand for) is never
     /// judged, and a rebuild that still needs a gone soname is not rebuilt again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub official_sonames: Vec<String>,
+    official_sonames: Vec<String>,
     /// Why it was rebuilt with a dotted pkgrel (`rebuild: libstand.so.1 is gone`), when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rebuild: Option<String>,
+    rebuild: Option<String>,
+}
+
+impl BuildLinkage {
+    /// The linkage of one build made of `files` (its package files, each checked against the
+    /// lock: [`crate::trust::CheckedPackage`], whose linkage was read from the file's own
+    /// bytes): each pkgname's [`crate::trust::CheckedPackage::linkage`], and of the sonames they
+    /// need those `official` holds a library file of now (none when its `.files` databases are
+    /// not at hand: then none can be judged gone later, which forces no rebuild). `official_digest`:
+    /// [`Self::official`]; `rebuild`: [`Self::rebuild`], from this run's plan or the file's
+    /// checked provenance record, never from a shard's word.
+    pub fn of_checked<'a>(
+        files: impl IntoIterator<Item = &'a crate::trust::CheckedPackage>,
+        official: &crate::official::OfficialRepos,
+        official_digest: Option<String>,
+        rebuild: Option<String>,
+    ) -> BuildLinkage {
+        let packages: BTreeMap<String, _> =
+            files.into_iter().map(|f| (f.pkgname().to_string(), f.linkage().clone())).collect();
+        let needed = packages.values().flat_map(|l| &l.needs_sonames);
+        let mut official_sonames: Vec<String> =
+            needed.filter(|s| official.has_library(s) == Some(true)).cloned().collect();
+        official_sonames.sort();
+        official_sonames.dedup();
+        BuildLinkage { packages, official: official_digest, official_sonames, rebuild }
+    }
+
+    /// pkgname -> what it needs and provides ([`crate::alpm::soname::Linkage`]).
+    pub fn packages(&self) -> &BTreeMap<String, crate::alpm::soname::Linkage> {
+        &self.packages
+    }
+
+    /// The official sync databases' digest when it was built (see the field).
+    pub fn official(&self) -> Option<&str> {
+        self.official.as_deref()
+    }
+
+    /// The needed sonames an official package held then, sorted: only these can be gone.
+    pub fn official_sonames(&self) -> &[String] {
+        &self.official_sonames
+    }
+
+    /// Why it was rebuilt with a dotted pkgrel, when it was.
+    pub fn rebuild(&self) -> Option<&str> {
+        self.rebuild.as_deref()
+    }
 }
 
 /// A successful build, remembered across failures.
