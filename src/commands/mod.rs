@@ -468,11 +468,11 @@ pub(crate) fn public_key_if_any(config: &Config) -> Result<Option<crate::sign::P
 }
 
 /// pkgbase -> how long its last successful build took, in seconds, as `status` recorded it
-/// (issue 28): what `plan --shards` expects its next build to take. Scheduling only, so it reads
-/// the object as shown, verified or not ([`crate::publish::status::StatusRead::shown`]): a
-/// forged duration can make shards uneven, not change what is built.
-pub(crate) fn recorded_durations(status: Option<&crate::publish::status::RepoStatus>) -> BTreeMap<String, u64> {
-    let packages = status.into_iter().flat_map(|s| &s.packages);
+/// (issue 28): what `plan --shards` expects its next build to take. Only from a verified object
+/// ([`crate::publish::status::TrustedStatus`]): a forged six-hour duration makes `--budget`
+/// find no fit, and the sharded nightly stop before building anything (attacker review).
+pub(crate) fn recorded_durations(status: Option<&crate::publish::status::TrustedStatus>) -> BTreeMap<String, u64> {
+    let packages = status.into_iter().flat_map(|s| &s.status().packages);
     packages.filter_map(|(base, p)| Some((base.clone(), p.built.as_ref()?.duration_secs?))).collect()
 }
 

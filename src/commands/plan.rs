@@ -47,7 +47,7 @@ pub async fn plan(
         )
         .await?;
     }
-    planned.plan.expect_durations(&super::recorded_durations(planned.status.shown()));
+    planned.plan.expect_durations(&super::recorded_durations(planned.status.trusted()));
     // A plan that cannot meet its budget prints nothing on stdout: a workflow reading it stops
     // here, in seconds, rather than running shards that GitHub kills at its time limit.
     let schedule = shards.map(|s| s.schedule(&planned.plan)).transpose()?;

@@ -33,7 +33,7 @@ pub async fn sign(
         true => None,
         false => Some(repo_tool(&config, &*target, &work, &run_id, &dirs, printer).await?),
     };
-    let mut adopted_any = false;
+    let (mut adopted_any, mut was_unsigned) = (false, false);
     for repo in [config.name.clone(), crate::repo::debug_repo_name(&config.name)] {
         let dir = dirs.run.join("adopt").join(&repo);
         let adopting = crate::publish::adopt(&*target, tool.as_ref(), &repo, &signer, &history, &dir, printer);
@@ -45,6 +45,7 @@ pub async fn sign(
             Some(adoption) => {
                 printer.out(&report(&repo, &adoption, signer.fingerprint().as_str(), dry_run));
                 adopted_any = true;
+                was_unsigned |= !adoption.signed.is_empty();
             }
             None if repo == config.name => {
                 printer.out(&format!("{} has no {repo}.db: nothing to adopt", target.describe()))
@@ -57,7 +58,12 @@ pub async fn sign(
         let none = super::results::Results::new();
         // The status object written while the repository was unsigned is taken over as read,
         // as the database was, and written signed ([`crate::publish::status::Signing::Adopting`]).
-        let signing = crate::publish::status::Signing::Adopting(&signer);
+        // A repository whose every file the key had signed already was signed: its object must
+        // verify as any run's does, so that `--adopt` run as a repair signs no forged linkage.
+        let signing = match was_unsigned {
+            true => crate::publish::status::Signing::Adopting(&signer),
+            false => crate::publish::status::Signing::Signed(&signer),
+        };
         let recorded = super::results::Recorded::without_plan(&run_id, &none, signing);
         super::results::describe(&config, &*target, recorded, &dirs.run.join("describe"), None, printer).await?;
     }

@@ -294,15 +294,16 @@ impl RepoStatus {
     }
 
     /// What a write carries over from an object that does not verify ([`StatusRead::Unverified`]):
-    /// what is shown (results, versions, times, durations, logs, the feed), without what a
-    /// decision reads: each build's linkage (issue 26) and the database and page digests. A
+    /// what is shown (results, versions, times, logs, the feed), without what a decision or the
+    /// schedule reads: each build's linkage (issue 26), its duration (`plan --shards`) and the
+    /// database and page digests. A
     /// forged entry can thus change what the page says until that pkgbase's next build, not
     /// what repoctl rebuilds or skips.
     pub fn for_display(mut self) -> RepoStatus {
         for entry in self.packages.values_mut() {
-            entry.linkage = None;
+            (entry.linkage, entry.duration_secs) = (None, None);
             if let Some(built) = entry.built.as_mut() {
-                built.linkage = None;
+                (built.linkage, built.duration_secs) = (None, None);
             }
         }
         (self.database, self.page) = (None, None);
@@ -323,13 +324,23 @@ impl RepoStatus {
 pub async fn read(target: &dyn Target, repo: &str, key: StatusKey<'_>) -> Result<StatusRead, PublishError> {
     let name = object_name(repo);
     let (bytes, sig) = tokio::join!(target.fetch(&name, MAX_BYTES), fetch_signature(target, repo, key));
-    Ok(check(&name, bytes?.as_deref(), sig?.as_deref(), key))
+    let bytes = match bytes {
+        // Planted to stop every run that reads it: not ours, so not used (rewritten or not).
+        Err(e @ PublishError::TooLarge { .. }) => return Ok(StatusRead::Unusable(e.to_string())),
+        bytes => bytes?,
+    };
+    Ok(check(&name, bytes.as_deref(), sig?.as_deref(), key))
 }
 
 /// `NAME.status.json.sig` when `key` says the repository is signed (None otherwise, unread).
+/// One larger than [`trusted::MAX_SIG_BYTES`] is not the key's: it reads as empty, which
+/// verifies as another key's, rather than failing every run that reads it.
 async fn fetch_signature(target: &dyn Target, repo: &str, key: StatusKey<'_>) -> Result<Option<Vec<u8>>, PublishError> {
     match key.is_signed() {
-        true => target.fetch(&signature_name(repo), trusted::MAX_SIG_BYTES).await,
+        true => match target.fetch(&signature_name(repo), trusted::MAX_SIG_BYTES).await {
+            Err(PublishError::TooLarge { .. }) => Ok(Some(Vec::new())),
+            fetched => fetched,
+        },
         false => Ok(None),
     }
 }
@@ -452,8 +463,9 @@ where
         let (wrote, written_beside) =
             tokio::join!(target.upload_if(&name, &local, version.as_deref()), beside(merged.clone()));
         if wrote? {
-            written_beside?;
+            // The signature first: a page that failed must not leave the object unsigned.
             write_signature(target, signing, update.repo, text.as_bytes(), scratch).await?;
+            written_beside?;
             return Ok(Written { status: merged, replaced, unverified, dropped_logs });
         }
     }

@@ -91,3 +91,21 @@ fn without_a_key_at_hand_nothing_verifies_and_unsigned_repositories_take_it_as_r
     let unusable = check(NAME, Some(b"<html>"), None, StatusKey::Unsigned);
     assert!(unusable.unusable().is_some_and(|why| why.starts_with("r.status.json is not a status object")));
 }
+
+#[test]
+fn an_empty_signature_what_an_oversized_one_reads_as_verifies_as_another_keys() {
+    let (signer, bytes) = (signer(PRIMARY), object());
+    let read = check(NAME, Some(&bytes), Some(&[]), StatusKey::of_signer(&signer));
+    assert!(read.trusted().is_none(), "nothing verifies an empty signature");
+    assert!(matches!(read, StatusRead::Unverified { why: Unverified::OtherKey, .. }), "{read:?}");
+}
+
+#[test]
+fn what_an_unverified_object_carries_over_drives_no_decision_and_no_schedule() {
+    let bytes = object();
+    let shown = RepoStatus::parse(NAME, &bytes).unwrap().for_display();
+    let hello = &shown.packages["hello"];
+    assert_eq!((hello.duration_secs, hello.linkage.is_none()), (None, true), "no duration for --budget, no linkage");
+    assert_eq!((shown.database.as_deref(), shown.page.as_deref()), (None, None), "no digest for the no-op skip");
+    assert_eq!(hello.version.as_deref(), Some("1.0-1"), "what the page shows stays");
+}
