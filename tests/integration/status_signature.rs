@@ -120,4 +120,15 @@ sign:\n  key: {}\nsnapshots:\n  keep: 0\npackages:\n  - hello\n",
     assert_eq!(built.status.code(), Some(0), "{}", text(&built));
     assert!(!text(&built).contains("does not verify"), "{}", text(&built));
     assert_eq!(s3.objects(BUCKET), before, "a no-op run over a verified, current object wrote to the bucket");
+
+    // `sign --adopt` run as a repair of this already-signed repository, after the bucket writer
+    // forged the object and deleted its signature: the object must verify as in any run, so
+    // the forged linkage is not taken over and signed (attacker review of F5, MEDIUM 5).
+    s3.put(BUCKET, STATUS, with_gone_soname(&s3.get(BUCKET, STATUS)));
+    s3.delete(BUCKET, SIG);
+    let adopted = repoctl_run(&["sign", "--adopt"]);
+    assert_eq!(adopted.status.code(), Some(0), "{}", text(&adopted));
+    let rewritten = String::from_utf8(s3.get(BUCKET, STATUS)).unwrap();
+    assert!(!rewritten.contains("libgone.so.7"), "sign --adopt signed the forged linkage: {rewritten}");
+    assert!(verifies(&s3, &key), "the object sign --adopt wrote is not signed by the key");
 }
