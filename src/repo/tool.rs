@@ -106,26 +106,24 @@ impl RepoTool {
         let to_remove = pkgnames_to_remove(remove, split.as_deref(), current)?;
         let current = current.map(|cur| reconcile_files(cur, &names, out_dir)).transpose()?;
         let current = current.as_ref();
+        let input = out_dir.join("repo-input.tar");
         let placed: Vec<(String, &[Utf8PathBuf])> = match &split {
             None => vec![("repo".to_string(), add)],
             Some(parts) => parts.iter().enumerate().map(|(i, p)| (format!("part-{i}"), p.as_slice())).collect(),
         };
-        let inputs = write_inputs(out_dir, current, &names, &placed)?;
-        let updated = self
-            .docker
+        write_input(&input, current, &names, &placed)?;
+        self.docker
             .with_container_ahead(self.ahead.as_ref(), &self.container_spec(), async |container| {
-                copy_in(container, &inputs[0]).await?;
-                let later = &inputs[1..];
-                let session = Session { container, names: &names, out_dir, repo_add: &self.repo_add, later };
+                container.upload_tar_file("/repoctl", &input).await?;
+                // A copy of every package file: not kept once the container has it.
+                let _ = fs_err::remove_file(&input);
+                let session = Session { container, names: &names, out_dir, repo_add: &self.repo_add };
                 match &split {
                     None => session.update_in_one(current, add, &to_remove).await,
                     Some(parts) => session.update_side_by_side(current, parts, add, &to_remove).await,
                 }
             })
-            .await;
-        // Copies of every package file: not kept once the container has them, or has failed.
-        inputs.iter().for_each(|input| drop(fs_err::remove_file(input)));
-        updated
+            .await
     }
 
     /// The container repo-add and repo-remove run in.
@@ -176,9 +174,6 @@ struct Session<'a> {
     /// How repo-add is called in containers of this image, probed on first use unless it was
     /// ahead ([`repo_add_command`]).
     repo_add: &'a tokio::sync::OnceCell<Vec<String>>,
-    /// Split: the inputs of parts 1, 2, ... ([`write_inputs`]), copied in by each part's own
-    /// repo-add just before it runs, while the parts before it already run.
-    later: &'a [Utf8PathBuf],
 }
 
 impl Session<'_> {
@@ -220,12 +215,7 @@ impl Session<'_> {
                 false => Ok(()),
             }
         };
-        let additions = parts.iter().enumerate().map(|(i, part)| async move {
-            if let Some(input) = i.checked_sub(1).and_then(|later| self.later.get(later)) {
-                copy_in(self.container, input).await?;
-            }
-            self.repo_add(format!("part-{i}"), file_names(part)).await
-        });
+        let additions = parts.iter().enumerate().map(|(i, part)| self.repo_add(format!("part-{i}"), file_names(part)));
         let (removed, added) = tokio::join!(removal, futures_util::future::join_all(additions));
         removed?;
         added.into_iter().collect::<Result<Vec<()>, _>>()?;
@@ -349,32 +339,24 @@ fn reconcile_files(cur: &DbFiles, names: &DbNames, out_dir: &Utf8Path) -> Result
     Ok(DbFiles { db: cur.db.clone(), files })
 }
 
-/// Writes what an update copies into its container as tar files in `out_dir`, one per
-/// directory of `placed` (`repo`, or `part-N` each, with its package files and their `.sig`):
-/// the first (`repo-input-0.tar`) also holds `repo/` with the `current` database pair. Split,
-/// part N's repo-add then starts as soon as its own files are in, while the next part's are
-/// still copied (the copy is half a second per 80 MB on fuse-overlayfs: BENCHMARKS.md).
-/// Errors: a file cannot be read or written.
-fn write_inputs(
-    out_dir: &Utf8Path,
+/// The tar copied into the container: `repo/` with the current database pair, and each
+/// directory of `placed` with its package files and their signatures.
+fn write_input(
+    input: &Utf8Path,
     current: Option<&DbFiles>,
     names: &DbNames,
     placed: &[(String, &[Utf8PathBuf])],
-) -> Result<Vec<Utf8PathBuf>, RepoToolError> {
-    let mut inputs = Vec::new();
-    for (i, (dir, files)) in placed.iter().enumerate() {
-        let input = out_dir.join(format!("repo-input-{i}.tar"));
-        let mut tar = tar::Builder::new(fs_err::File::create(&input).map_err(io(&input))?);
-        if i == 0 {
-            tar.append_dir("repo", ".").map_err(io(&input))?;
-            if let Some(cur) = current {
-                tar.append_path_with_name(&cur.db, format!("repo/{}", names.db_archive)).map_err(io(&cur.db))?;
-                tar.append_path_with_name(&cur.files, format!("repo/{}", names.files_archive))
-                    .map_err(io(&cur.files))?;
-            }
-        }
+) -> Result<(), RepoToolError> {
+    let file = fs_err::File::create(input).map_err(io(input))?;
+    let mut tar = tar::Builder::new(file);
+    tar.append_dir("repo", ".").map_err(io(input))?;
+    if let Some(cur) = current {
+        tar.append_path_with_name(&cur.db, format!("repo/{}", names.db_archive)).map_err(io(&cur.db))?;
+        tar.append_path_with_name(&cur.files, format!("repo/{}", names.files_archive)).map_err(io(&cur.files))?;
+    }
+    for (dir, files) in placed {
         if dir != "repo" {
-            tar.append_dir(dir, ".").map_err(io(&input))?;
+            tar.append_dir(dir, ".").map_err(io(input))?;
         }
         for pkg in *files {
             for f in std::iter::once(pkg.clone()).chain(signature_of(pkg)) {
@@ -382,18 +364,9 @@ fn write_inputs(
                 tar.append_path_with_name(&f, name).map_err(io(&f))?;
             }
         }
-        tar.into_inner().map_err(io(&input))?;
-        inputs.push(input);
     }
-    Ok(inputs)
-}
-
-/// Copies the tar file `input` into `/repoctl` in `container`, then removes it from the host.
-/// Errors: Docker.
-async fn copy_in(container: &Container, input: &Utf8Path) -> Result<(), RepoToolError> {
-    let copied = container.upload_tar_file("/repoctl", input).await;
-    let _ = fs_err::remove_file(input);
-    Ok(copied?)
+    tar.into_inner().map_err(io(input))?;
+    Ok(())
 }
 
 /// How many repo-add processes [`RepoTool::update`] runs side by side for `add`.
